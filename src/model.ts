@@ -1,0 +1,193 @@
+/**
+ * The domain types every layer agrees on. Adapters (aws/, usage/, github/) produce and consume these;
+ * the pure core (policy/, report/) computes on them. Nothing here does I/O.
+ */
+
+export const USAGE_SOURCES = ['access-analyzer', 'cloudtrail'] as const
+export type UsageSource = (typeof USAGE_SOURCES)[number]
+
+/** A time window as ISO-8601 strings (UTC). */
+export interface TimeWindow {
+  start: string
+  end: string
+}
+
+/** One action a role was observed using (authorized calls only), in the catalog's spelling. */
+export interface ObservedAction {
+  action: string
+  /** Resource ARNs seen for it; may hold ARN templates with `${...}` placeholders (Access Analyzer). `*` when unknown. */
+  resources: string[]
+  /** How many authorized calls were seen; undefined when the source does not count (Access Analyzer). */
+  count?: number
+}
+
+export interface SkippedFile {
+  file: string
+  reason: string
+}
+
+export interface UnmappedEvent {
+  eventSource: string
+  eventName: string
+  count: number
+}
+
+/** What backs a usage claim: shown to reviewers so they can judge it. */
+export interface UsageEvidence {
+  /** Access Analyzer job id. */
+  jobId?: string
+  /** Log files read / skipped (CloudTrail source). */
+  filesRead?: number
+  filesSkipped?: SkippedFile[]
+  /** Events attributed to this role (any outcome). */
+  eventsMatched?: number
+  /** Calls denied by authorization: not usage. */
+  deniedCalls?: number
+  /** Calls that need no permission (for example sts:GetCallerIdentity): not usage. */
+  permissionlessCalls?: number
+  /** Events that did not map to a catalog action: never silently dropped. */
+  unmapped?: UnmappedEvent[]
+  /** Whether data events (S3 object-level, Lambda Invoke, ...) were present in the source for this role. */
+  dataEventsSeen?: string[]
+  notes: string[]
+}
+
+/** What a role did in a window, from one source. */
+export interface RoleUsage {
+  roleArn: string
+  source: UsageSource
+  window: TimeWindow
+  /** False when the source says it may have missed actions (Access Analyzer isComplete=false). */
+  complete: boolean
+  actions: ObservedAction[]
+  /** Service prefixes the source knows were used but only at service level (no action detail). */
+  serviceLevelOnly: string[]
+  evidence: UsageEvidence
+}
+
+export const POLICY_KINDS = ['inline', 'managed', 'boundary'] as const
+export type PolicyKind = (typeof POLICY_KINDS)[number]
+
+/** One policy document granted to a role, with where it came from. */
+export interface GrantedPolicy {
+  /** Policy name (inline name, managed policy name, or file name). */
+  name: string
+  /** Managed policy ARN when managed. */
+  arn?: string
+  kind: PolicyKind
+  /** True for AWS managed policies (arn:aws:iam::aws:policy/...): they cannot be edited, only detached. */
+  awsManaged: boolean
+  /** The parsed JSON document (not yet validated: policy/document.ts validates and normalizes). */
+  document: unknown
+  /** Where it was read from: `iam`, a file path, or an export file. */
+  origin: string
+}
+
+/** A role and everything granted to it. */
+export interface RoleGrants {
+  arn: string
+  name: string
+  path: string
+  accountId: string
+  policies: GrantedPolicy[]
+  /** The permissions boundary, when one is set. */
+  boundary?: GrantedPolicy
+  /** False for service-linked roles and IAM Identity Center roles: we report but never propose edits. */
+  editable: boolean
+  notEditableReason?: string
+}
+
+export const ROLE_STATUSES = ['analyzed', 'insufficient-evidence', 'skipped', 'failed'] as const
+export type RoleStatus = (typeof ROLE_STATUSES)[number]
+
+export const ACCESS_LEVELS = ['Permissions management', 'Write', 'Tagging', 'Read', 'List'] as const
+export type AccessLevel = (typeof ACCESS_LEVELS)[number]
+
+export interface ExcessAction {
+  action: string
+  accessLevel: AccessLevel
+  /** `policy-name` or `policy-name#Sid` of every statement that grants it. */
+  grantedBy: string[]
+  /** Set when the action is a known privilege-escalation path. */
+  risk?: 'privilege-escalation'
+}
+
+export interface UnobservableAction {
+  action: string
+  reason: string
+}
+
+export interface ConditionalAction {
+  action: string
+  grantedBy: string[]
+}
+
+export interface PolicyDocumentJson {
+  Version: string
+  Statement: Record<string, unknown>[]
+  Id?: string
+}
+
+export interface ProposedPolicy {
+  name: string
+  document: PolicyDocumentJson
+  /** Characters excluding white space, as IAM counts them. */
+  characters: number
+}
+
+export interface ValidationFinding {
+  policy: string
+  findingType: string
+  issueCode: string
+  details: string
+  learnMoreLink?: string
+}
+
+export interface ProposalChecks {
+  validatePolicy: ValidationFinding[]
+  checkNoNewAccess: 'PASS' | 'FAIL' | 'SKIPPED'
+  /** Our own evaluator: used ⊆ allowed(proposal) and allowed(proposal) ⊆ allowed(current). */
+  evaluator?: 'PASS' | 'FAIL'
+}
+
+/** One role in the version-1 JSON report. */
+export interface RoleResult {
+  arn: string
+  status: RoleStatus
+  reason?: string
+  window: TimeWindow
+  complete: boolean
+  used: string[]
+  excess: ExcessAction[]
+  unobservable: UnobservableAction[]
+  conditional: ConditionalAction[]
+  proposed: ProposedPolicy[]
+  checks?: ProposalChecks
+  /** Additions beyond the minimum contract, for reviewers. */
+  editable: boolean
+  notEditableReason?: string
+  evidence?: UsageEvidence
+  /** Actions named by a granted policy that the catalog does not know (reported, never dropped). */
+  unknownActions?: string[]
+  /** What was done to fit IAM limits (split, compacted), and other notes on the proposal. */
+  proposalNotes?: string[]
+  /** Unified diff of the normalized current documents against the proposal. */
+  diff?: string
+  /** Repository path of the role's policy file (policy-path), when known. */
+  policyFile?: string
+}
+
+export interface ReportSummary {
+  roles: number
+  analyzed: number
+  failed: number
+  excess: number
+}
+
+export interface ReportV1 {
+  version: 1
+  generatedAt: string
+  source: UsageSource
+  roles: RoleResult[]
+  summary: ReportSummary
+}
