@@ -191,3 +191,14 @@ export interface ReportV1 {
   roles: RoleResult[]
   summary: ReportSummary
 }
+
+/** How the user named a role: a full ARN, a bare name, or a name pattern with `*` (resolved with ListRoles). */
+export interface RoleSelector {
+  kind: 'arn' | 'name' | 'pattern'
+  /** Exactly as the user wrote it (for messages). */
+  input: string
+  /** For kind 'arn': the parsed parts. */
+  accountId?: string
+  name?: string
+  path?: string
+}
