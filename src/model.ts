@@ -95,6 +95,8 @@ export interface RoleGrants {
   /** False for service-linked roles and IAM Identity Center roles: we report but never propose edits. */
   editable: boolean
   notEditableReason?: string
+  /** When the role was created (ISO 8601): a role younger than the window was observed for less. */
+  createdAt?: string
 }
 
 export const ROLE_STATUSES = ['analyzed', 'insufficient-evidence', 'skipped', 'failed'] as const

@@ -1,0 +1,255 @@
+/**
+ * End to end: the committed dist/index.js, run as a child process on Node 20 and on Node 24, against the AWS
+ * emulator (Access Analyzer, IAM, STS), the GitHub emulator and the OIDC token endpoint.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { existsSync, readFileSync } from 'node:fs'
+import { AwsEmulator } from '../support/aws-emulator.js'
+import { awsManagedDocument, STRATUS_ROLES } from '../support/aws-emulator-seed.js'
+import { GitHubEmulator } from '../support/github-emulator.js'
+import { OidcTokenServer } from '../support/oidc-token-server.js'
+import { runAction } from '../support/run-action.js'
+import type { NodeVersion } from '../support/run-action.js'
+
+const TRAIL = 'arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events'
+const ACCESS_ROLE = 'arn:aws:iam::111122223333:role/service-role/AccessAnalyzerMonitorServiceRole'
+
+interface World {
+  aws: AwsEmulator
+  github: GitHubEmulator
+  oidc: OidcTokenServer
+  env: Record<string, string>
+}
+
+async function startWorld(): Promise<World> {
+  const aws = new AwsEmulator({ pollsInProgress: 1 })
+  await aws.start()
+  aws.oidc.subject = 'repo:octo-org/infra:*'
+  const github = await GitHubEmulator.start({ owner: 'octo-org', repo: 'infra' })
+  const oidc = new OidcTokenServer({
+    claims: { sub: 'repo:octo-org/infra:ref:refs/heads/main', repository: 'octo-org/infra' }
+  })
+  const { env: oidcEnv } = await oidc.start()
+  const awsEnv = aws.env()
+  // No static keys: the action must get its credentials through OIDC.
+  const env = {
+    AWS_ENDPOINT_URL_ACCESSANALYZER: awsEnv.AWS_ENDPOINT_URL_ACCESSANALYZER,
+    AWS_ENDPOINT_URL_IAM: awsEnv.AWS_ENDPOINT_URL_IAM,
+    AWS_ENDPOINT_URL_STS: awsEnv.AWS_ENDPOINT_URL_STS,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    GITHUB_API_URL: github.url,
+    ...oidcEnv
+  }
+  return { aws, github, oidc, env }
+}
+
+async function stopWorld(world: World | undefined): Promise<void> {
+  await world?.aws.stop()
+  await world?.github.close()
+  await world?.oidc.stop()
+}
+
+function awsInputs(world: World, roles: string[]): Record<string, string> {
+  return {
+    roles: roles.join('\n'),
+    'role-to-assume': world.aws.roleArn(STRATUS_ROLES.githubActions),
+    'aws-region': 'us-east-1',
+    'trail-arn': TRAIL,
+    'access-role-arn': ACCESS_ROLE,
+    'github-token': 'ghs_emulated_token'
+  }
+}
+
+/** Every value the action masked must appear nowhere else in its log. */
+function expectSecretsMasked(stdout: string): void {
+  const secrets = [...stdout.matchAll(/^::add-mask::(.+)$/gm)].map(m => m[1])
+  expect(secrets.length).toBeGreaterThanOrEqual(3)
+  const rest = stdout
+    .split('\n')
+    .filter(line => !line.startsWith('::add-mask::'))
+    .join('\n')
+  for (const secret of secrets) expect(rest.includes(secret)).toBe(false)
+}
+
+describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => {
+  beforeAll(() => {
+    if (!existsSync('dist/index.js')) throw new Error('dist/index.js is missing: run npm run bundle')
+  })
+
+  describe('scheduled run in pull-request mode', () => {
+    let world: World
+    beforeAll(async () => {
+      world = await startWorld()
+    })
+    afterAll(() => stopWorld(world))
+
+    it('opens one least-privilege pull request, reports the failing role, and a rerun changes nothing', async () => {
+      const inputs = {
+        ...awsInputs(world, [STRATUS_ROLES.stealCredentials, STRATUS_ROLES.enumerate, 'no-such-role']),
+        mode: 'pull-request',
+        'pr-labels': 'security'
+      }
+      const first = await runAction({ node, inputs, env: world.env })
+      // On Node 20 the AWS SDK warns that it will need Node 22 next year; nothing else may reach stderr.
+      expect(
+        first.stderr.replace(
+          /\(node:\d+\) Warning: NodeVersionSupportWarning[\s\S]*?to show where the warning was created\)\n/,
+          ''
+        )
+      ).toBe('')
+      expect(first.code).toBe(0)
+      expectSecretsMasked(first.stdout)
+      expect(first.stdout).toMatch(/::warning::no-such-role: role "no-such-role" does not exist/)
+      expect(first.outputs).toMatchObject({ 'roles-analyzed': '2', 'roles-failed': '1' })
+      expect(Number(first.outputs['excess-count'])).toBeGreaterThan(20)
+      expect(first.outputs['pull-request-url']).toMatch(/\/octo-org\/infra\/pull\/\d+$/)
+      expect(world.aws.count('StartPolicyGeneration')).toBe(2)
+      expect(world.aws.count('AssumeRoleWithWebIdentity')).toBe(1)
+
+      const [pr] = world.github.pullRequests()
+      expect(world.github.pullRequests()).toHaveLength(1)
+      expect(pr).toMatchObject({ head: 'iam-least-privilege/proposals', base: 'main', labels: ['security'] })
+      expect(pr.body).toContain('stratus-red-team-ec2-steal-credentials-role')
+      const account = world.aws.accountId
+      const file = world.github.readFile(
+        'iam-least-privilege/proposals',
+        `iam/least-privilege/${account}/${STRATUS_ROLES.stealCredentials}.json`
+      )
+      const proposal = JSON.parse(file ?? 'null') as { Statement: { Action: string[] }[] }
+      const actions = proposal.Statement.flatMap(s => s.Action)
+      // What the role used stays; what AmazonSSMManagedInstanceCore and ec2:Describe* grant beyond it goes.
+      expect(actions).toEqual(
+        expect.arrayContaining(['ec2:DescribeInstances', 'ssm:UpdateInstanceInformation', 'ssm:GetDocument'])
+      )
+      expect(actions).not.toContain('ssm:GetParameter')
+      expect(actions).not.toContain('ec2:DescribeVolumes')
+      expect(actions).not.toContain('sts:GetCallerIdentity')
+
+      const report = JSON.parse(readFileSync(first.outputs.report, 'utf8'))
+      expect(report).toMatchObject({
+        version: 1,
+        source: 'access-analyzer',
+        summary: { roles: 3, analyzed: 2, failed: 1 }
+      })
+      expect(JSON.parse(readFileSync(first.outputs.sarif, 'utf8')).version).toBe('2.1.0')
+      expect(first.summary).toContain('stratus-red-team-ec2-enumerate-role')
+      expect(first.summary).toContain('no-such-role')
+      const commits = world.github.createdCommits.length
+
+      const second = await runAction({ node, inputs, env: world.env })
+      expect(second.code).toBe(0)
+      expect(second.outputs['pull-request-url']).toBe(first.outputs['pull-request-url'])
+      expect(world.github.pullRequests()).toHaveLength(1)
+      expect(world.github.createdCommits).toHaveLength(commits)
+      // The rerun reused the finished generation jobs instead of spending quota on new ones.
+      expect(world.aws.count('StartPolicyGeneration')).toBe(2)
+      expect(world.github.validationFailures).toEqual([])
+    })
+
+    it('fails with one line naming the missing permission when GitHub answers 403', async () => {
+      world.github.denyPermission('git/create-ref', 5)
+      world.github.denyPermission('git/update-ref', 5)
+      world.github.denyPermission('git/create-tree', 5)
+      const run = await runAction({
+        node,
+        inputs: {
+          ...awsInputs(world, [STRATUS_ROLES.enumerate]),
+          mode: 'pull-request',
+          'pr-branch': 'other-branch'
+        },
+        env: world.env
+      })
+      world.github.clearFaults()
+      expect(run.code).toBe(1)
+      const errors = run.stdout.split('\n').filter(line => line.startsWith('::error::'))
+      expect(errors).toHaveLength(1)
+      expect(errors[0]).toMatch(/contents: write/)
+      // The job summary was still written before the publishing step failed.
+      expect(run.summary).toContain('stratus-red-team-ec2-enumerate-role')
+    })
+  })
+
+  describe('pull-request gate in comment mode', () => {
+    let world: World
+    beforeAll(async () => {
+      world = await startWorld()
+    })
+    afterAll(() => stopWorld(world))
+
+    it('judges the policy file of the pull request, comments once, and fails on unused high-risk access', async () => {
+      const number = world.github.addIssue()
+      const account = world.aws.accountId
+      // The pull request adds s3:* to the role's policy file (derived in code from the real managed policy).
+      const core = awsManagedDocument('AmazonSSMManagedInstanceCore') as {
+        Version: string
+        Statement: object[]
+      }
+      const edited = {
+        ...core,
+        Statement: [...core.Statement, { Effect: 'Allow', Action: 's3:*', Resource: '*' }]
+      }
+      const payload = {
+        number,
+        pull_request: {
+          number,
+          head: { ref: 'widen', repo: { full_name: 'octo-org/infra' } },
+          base: { ref: 'main', repo: { full_name: 'octo-org/infra' } }
+        }
+      }
+      const options = {
+        node,
+        eventName: 'pull_request',
+        payload,
+        inputs: { ...awsInputs(world, [STRATUS_ROLES.enumerate]), mode: 'comment', 'fail-on': 'high' },
+        env: world.env,
+        workspace: {
+          [`iam/least-privilege/${account}/${STRATUS_ROLES.enumerate}.json`]: JSON.stringify(edited, null, 2)
+        }
+      }
+      const first = await runAction(options)
+      expect(first.code).toBe(1)
+      const errors = first.stdout.split('\n').filter(line => line.startsWith('::error::'))
+      expect(errors).toHaveLength(1)
+      expect(errors[0]).toMatch(/excess/i)
+      const comments = world.github.commentsOn(number)
+      expect(comments).toHaveLength(1)
+      expect(comments[0].body).toContain('s3:PutObject')
+      expect(first.outputs['comment-url']).toMatch(/#issuecomment-\d+$/)
+      // The gate used the file, not the live policies.
+      expect(world.aws.count('ListRolePolicies')).toBe(0)
+
+      const second = await runAction(options)
+      expect(second.code).toBe(1)
+      expect(world.github.commentsOn(number)).toHaveLength(1)
+      expect(second.outputs['comment-url']).toBe(first.outputs['comment-url'])
+      expect(world.github.validationFailures).toEqual([])
+    })
+
+    it('publishes a notice instead of failing obscurely on a pull request from a fork', async () => {
+      const number = world.github.addIssue()
+      const before = world.github.requests.length
+      const env = { ...world.env }
+      delete env.ACTIONS_ID_TOKEN_REQUEST_URL
+      delete env.ACTIONS_ID_TOKEN_REQUEST_TOKEN
+      const run = await runAction({
+        node,
+        eventName: 'pull_request',
+        payload: {
+          number,
+          pull_request: {
+            number,
+            head: { ref: 'patch-1', repo: { full_name: 'someone/infra' } },
+            base: { ref: 'main', repo: { full_name: 'octo-org/infra' } }
+          }
+        },
+        inputs: { ...awsInputs(world, [STRATUS_ROLES.enumerate]), mode: 'comment', 'fail-on': 'excess' },
+        env
+      })
+      expect(run.code).toBe(0)
+      expect(run.stdout).toMatch(/^::notice::.*fork/m)
+      expect(run.summary).toContain('someone/infra')
+      expect(run.summary).toMatch(/not a pass/)
+      expect(world.github.requests.length).toBe(before)
+    })
+  })
+})

@@ -1,0 +1,148 @@
+import { describe, expect, it } from '@jest/globals'
+import { buildConfig, ConfigError, parseRoleSelector, policyPathFor } from '../../src/config.js'
+
+const base: Record<string, string> = {
+  roles: 'arn:aws:iam::111122223333:role/app-api',
+  'trail-arn': 'arn:aws:cloudtrail:us-east-1:111122223333:trail/main',
+  'access-role-arn': 'arn:aws:iam::111122223333:role/service-role/AccessAnalyzerMonitorServiceRole'
+}
+
+function config(inputs: Record<string, string>, extras = {}) {
+  const all = { ...base, ...inputs }
+  return buildConfig(name => all[name], { env: {}, ...extras })
+}
+
+function failure(inputs: Record<string, string>, extras = {}): ConfigError {
+  try {
+    config(inputs, extras)
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError)
+    return e as ConfigError
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('buildConfig', () => {
+  it('applies the defaults of action.yml', () => {
+    const c = config({})
+    expect(c).toMatchObject({
+      source: 'access-analyzer',
+      mode: 'report',
+      lookbackDays: 90,
+      minObservationDays: 30,
+      grantedSource: 'auto',
+      failOn: 'never',
+      keepSidPrefix: 'Keep',
+      validate: true,
+      allowIncomplete: false,
+      awsRegion: 'us-east-1',
+      audience: 'sts.amazonaws.com',
+      timeoutMinutes: 45,
+      prBranch: 'iam-least-privilege/proposals'
+    })
+    expect(c.roles).toEqual([
+      { kind: 'arn', input: base.roles, accountId: '111122223333', path: '/', name: 'app-api' }
+    ])
+  })
+
+  it('requires roles, naming the input', () => {
+    const e = failure({ roles: '  \n ' })
+    expect(e.input).toBe('roles')
+    expect(e.message).toMatch(/^roles: required/)
+  })
+
+  it('parses role ARNs with paths, names and patterns, one per line', () => {
+    const c = config({ roles: 'arn:aws:iam::111122223333:role/service/app/worker\napp-api\n  app-*  \n' })
+    expect(c.roles.map(r => [r.kind, r.name, r.path])).toEqual([
+      ['arn', 'worker', '/service/app/'],
+      ['name', 'app-api', undefined],
+      ['pattern', undefined, undefined]
+    ])
+  })
+
+  it.each([
+    ['mode', { mode: 'publish' }, /mode: "publish" is not allowed; use one of report, comment, pull-request/],
+    ['lookback-days', { 'lookback-days': '0' }, /lookback-days: 0 is outside 1 to 90/],
+    ['lookback-days', { 'lookback-days': '91' }, /outside 1 to 90/],
+    ['lookback-days', { 'lookback-days': 'ninety' }, /not a whole number/],
+    ['roles', { roles: 'arn:aws:iam::1111:role/x' }, /not a valid role ARN/],
+    ['roles', { roles: 'arn:aws:s3:::bucket' }, /not a valid role ARN/],
+    ['roles', { roles: 'bad name!' }, /neither a role ARN nor a role name/],
+    ['cloudtrail-path', { source: 'cloudtrail' }, /cloudtrail-path: required with source: cloudtrail/],
+    ['source', { source: 'athena' }, /use one of access-analyzer, cloudtrail/],
+    ['trail-arn', { 'trail-arn': '' }, /trail-arn: required with source: access-analyzer/],
+    ['trail-arn', { 'trail-arn': 'arn:aws:s3:::bucket' }, /not a trail ARN/],
+    ['access-role-arn', { 'access-role-arn': '' }, /access-role-arn: required/],
+    ['validate', { validate: 'yes' }, /validate: "yes" is not a boolean/],
+    ['fail-on', { 'fail-on': 'medium' }, /use one of never, excess, high/],
+    ['granted-source', { 'granted-source': 'live' }, /use one of auto, iam, files/],
+    ['aws-region', { 'aws-region': 'Europe' }, /not an AWS Region name/],
+    ['trail-regions', { 'trail-regions': 'us-east-1, mars-1' }, /trail-regions: "mars-1"/],
+    ['keep-actions', { 'keep-actions': 's3 GetObject' }, /keep-actions: "s3 GetObject"/],
+    ['policy-path', { 'policy-path': '../secrets/{role}.json' }, /policy-path/],
+    ['policy-path', { 'policy-path': 'iam/policy.json' }, /containing \{role\}/],
+    ['role-to-assume', { 'role-to-assume': 'my-role' }, /role-to-assume: "my-role" is not a role ARN/],
+    ['role-duration-seconds', { 'role-duration-seconds': '60' }, /outside 900 to 43200/],
+    ['timeout-minutes', { 'timeout-minutes': '0' }, /outside 1 to 360/],
+    ['pr-branch', { 'pr-branch': 'a..b' }, /not a valid branch name/],
+    [
+      'cloudtrail-path',
+      { source: 'cloudtrail', 'cloudtrail-path': 's3://B' },
+      /not a valid s3:\/\/bucket\/prefix/
+    ]
+  ])('rejects a bad %s with one line naming it', (input, inputs, pattern) => {
+    const e = failure(inputs)
+    expect(e.input).toBe(input)
+    expect(e.message).toMatch(pattern)
+    expect(e.message).not.toContain('\n')
+    expect(e.message.startsWith(`${input}: `)).toBe(true)
+  })
+
+  it('rejects bad CLI dates and an inverted window', () => {
+    expect(failure({}, { since: 'yesterday' }).input).toBe('since')
+    expect(failure({}, { since: '2026-11-02', until: '2026-11-01' }).message).toMatch(/not before until/)
+    expect(failure({}, { format: 'html' }).message).toMatch(
+      /format: "html" is not allowed; use one of markdown, json, sarif/
+    )
+  })
+
+  it('reads lists on newlines and commas, and the region from the environment', () => {
+    const c = buildConfig(
+      name =>
+        ({ ...base, 'keep-actions': 'kms:Decrypt,\n s3:Get*', 'trail-regions': 'eu-west-1\nus-east-2' })[
+          name
+        ],
+      {
+        env: { AWS_REGION: 'eu-central-1' }
+      }
+    )
+    expect(c.keepActions).toEqual(['kms:Decrypt', 's3:Get*'])
+    expect(c.trailRegions).toEqual(['eu-west-1', 'us-east-2'])
+    expect(c.awsRegion).toBe('eu-central-1')
+  })
+
+  it('accepts source cloudtrail without Access Analyzer inputs', () => {
+    const c = buildConfig(
+      name => ({ roles: '*', source: 'cloudtrail', 'cloudtrail-path': 's3://my-trail-bucket/prefix' })[name],
+      { env: {} }
+    )
+    expect(c.source).toBe('cloudtrail')
+    expect(c.cloudtrailPath).toBe('s3://my-trail-bucket/prefix')
+  })
+
+  it('treats the unexpanded token expression as no token', () => {
+    expect(config({ 'github-token': '${{ github.token }}' }).githubToken).toBeUndefined()
+    expect(config({ 'github-token': 'ghs_x' }).githubToken).toBe('ghs_x')
+  })
+})
+
+describe('parseRoleSelector and policyPathFor', () => {
+  it('keeps the input for messages', () => {
+    expect(parseRoleSelector(' app-* ')).toEqual({ kind: 'pattern', input: 'app-*' })
+  })
+  it('expands the policy path', () => {
+    expect(policyPathFor('iam/{account}/{role}.json', '111122223333', 'app')).toBe(
+      'iam/111122223333/app.json'
+    )
+  })
+})

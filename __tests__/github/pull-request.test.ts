@@ -1,0 +1,191 @@
+import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import type { CallPolicy } from '../../src/github/client.js'
+import { createGitHubClient, DEFAULT_CALL_POLICY } from '../../src/github/client.js'
+import type { ProposalFile } from '../../src/github/pull-request.js'
+import { DEFAULT_PROPOSAL_BRANCH, publishPullRequest } from '../../src/github/pull-request.js'
+import type { ReportV1 } from '../../src/model.js'
+import { buildReport } from '../../src/report/json.js'
+import { cleanReport, mixedReport } from '../support/sample-reports.js'
+
+import { GitHubEmulator } from '../support/github-emulator.js'
+
+const BRANCH = DEFAULT_PROPOSAL_BRANCH
+const waits: number[] = []
+const policy: CallPolicy = { ...DEFAULT_CALL_POLICY, sleep: async ms => void waits.push(ms) }
+const emulators: GitHubEmulator[] = []
+let emulator: GitHubEmulator
+
+beforeEach(async () => {
+  emulator = await GitHubEmulator.start({
+    files: { 'README.md': '# infra\n', 'iam/least-privilege/111122223333/legacy.json': '{}\n' }
+  })
+  emulators.push(emulator)
+})
+afterEach(() => {
+  expect(emulator.validationFailures).toEqual([])
+})
+afterAll(async () => {
+  await Promise.all(emulators.map(e => e.close()))
+})
+
+const client = () => createGitHubClient('ghs_test', { baseUrl: emulator.url })
+
+/** The proposal files as the action writes them: one JSON document per role with a policy file. */
+function proposalFiles(report: ReportV1): ProposalFile[] {
+  return report.roles
+    .filter(role => role.policyFile && role.proposed.length > 0)
+    .map(role => ({
+      path: role.policyFile as string,
+      content: JSON.stringify(role.proposed[0]?.document, null, 2) + '\n'
+    }))
+}
+
+const request = (report: ReportV1, extra: Partial<Parameters<typeof publishPullRequest>[1]> = {}) => ({
+  owner: 'octo-org',
+  repo: 'infra',
+  files: proposalFiles(report),
+  labels: ['security', 'iam'],
+  ...extra
+})
+
+describe('publishPullRequest', () => {
+  it('writes the files on the branch in one commit on top of the base and opens one labelled pull request', async () => {
+    const report = mixedReport()
+    const result = await publishPullRequest(client(), request(report), report, { policy })
+
+    expect(result).toMatchObject({ operation: 'created', committed: true, number: 1 })
+    expect(result.url).toBe('https://github.com/octo-org/infra/pull/1')
+    const [file] = proposalFiles(report)
+    expect(emulator.readFile(BRANCH, file!.path)).toBe(file!.content)
+    expect(emulator.readFile(BRANCH, 'iam/least-privilege/111122223333/legacy.json')).toBe('{}\n')
+    expect(emulator.readFile('main', file!.path)).toBeUndefined()
+    const history = emulator.history(BRANCH)
+    expect(history).toHaveLength(2)
+    expect(history[0]?.parents).toEqual([emulator.branchHead('main')])
+    const [pr] = emulator.pullRequests()
+    expect(pr).toMatchObject({ head: BRANCH, base: 'main', state: 'open', labels: ['security', 'iam'] })
+    expect(pr?.body).toContain('stratus-red-team-ec2-steal-credentials-role')
+  })
+
+  it('converges over ten reruns: one branch, one pull request, no duplicate commits', async () => {
+    const report = mixedReport()
+    const operations: string[] = []
+    for (let run = 0; run < 10; run++)
+      operations.push((await publishPullRequest(client(), request(report), report, { policy })).operation)
+
+    expect(operations).toEqual(['created', ...Array(9).fill('unchanged')])
+    expect(emulator.branches().sort()).toEqual(['iam-least-privilege/proposals', 'main'])
+    expect(emulator.pullRequests()).toHaveLength(1)
+    expect(emulator.createdCommits).toHaveLength(1)
+    expect(emulator.requests.filter(r => r.operationId === 'git/create-ref')).toHaveLength(1)
+    expect(emulator.requests.filter(r => r.operationId === 'git/update-ref')).toHaveLength(0)
+    expect(emulator.requests.filter(r => r.operationId === 'pulls/update')).toHaveLength(0)
+  })
+
+  it('force-updates the branch with one new commit when the proposal or the base changes', async () => {
+    const report = mixedReport()
+    await publishPullRequest(client(), request(report), report, { policy })
+
+    const changed = request(report)
+    changed.files = changed.files.map(f => ({ ...f, content: f.content.replace('"Used"', '"UsedActions"') }))
+    const updated = await publishPullRequest(client(), changed, report, { policy })
+    expect(updated).toMatchObject({ operation: 'updated', committed: true, number: 1 })
+    expect(emulator.history(BRANCH)).toHaveLength(2)
+    expect(emulator.readFile(BRANCH, changed.files[0]!.path)).toContain('"UsedActions"')
+
+    emulator.pushFiles('main', { 'docs/notes.md': 'moved on\n' })
+    const rebased = await publishPullRequest(client(), changed, report, { policy })
+    expect(rebased).toMatchObject({ operation: 'updated', committed: true })
+    expect(emulator.history(BRANCH)[0]?.parents).toEqual([emulator.branchHead('main')])
+    expect(emulator.readFile(BRANCH, 'docs/notes.md')).toBe('moved on\n')
+    expect(emulator.createdCommits).toHaveLength(3)
+    expect(emulator.pullRequests()).toHaveLength(1)
+  })
+
+  it('proposes nothing without excess, or when the base already holds the proposal', async () => {
+    const before = emulator.requests.length
+    expect(await publishPullRequest(client(), request(cleanReport()), cleanReport())).toEqual({
+      operation: 'none',
+      committed: false
+    })
+    expect(emulator.requests.length).toBe(before)
+
+    const report = mixedReport()
+    const files = proposalFiles(report)
+    emulator.pushFiles('main', Object.fromEntries(files.map(f => [f.path, f.content])), 'merged proposal')
+    expect(await publishPullRequest(client(), request(report), report, { policy })).toEqual({
+      operation: 'none',
+      committed: false
+    })
+    expect(emulator.createdCommits).toHaveLength(0)
+    expect(emulator.pullRequests()).toHaveLength(0)
+  })
+
+  it('names the permission a 403 says is missing', async () => {
+    const report = mixedReport()
+    emulator.denyPermission('git/create-tree')
+    await expect(publishPullRequest(client(), request(report), report, { policy })).rejects.toThrow(
+      'GitHub refused to write the proposal files in octo-org/infra (403 Resource not accessible by integration): ' +
+        'add `permissions: contents: write` to the workflow job'
+    )
+    emulator.denyPermission('pulls/create')
+    await expect(publishPullRequest(client(), request(report), report, { policy })).rejects.toThrow(
+      'add `permissions: pull-requests: write` to the workflow job'
+    )
+    emulator.denyPermission('issues/add-labels')
+    await expect(publishPullRequest(client(), request(report), report, { policy })).rejects.toThrow(
+      'GitHub refused to label pull request #1 in octo-org/infra (403 Resource not accessible by integration): add `permissions: issues: write` to the workflow job'
+    )
+  })
+
+  it('says the token cannot see the repository on 404', async () => {
+    const report = mixedReport()
+    await expect(
+      publishPullRequest(client(), request(report, { owner: 'octo-org', repo: 'secret' }), report, { policy })
+    ).rejects.toThrow(
+      'GitHub answered 404 while trying to read the repository: the token cannot see the repository octo-org/secret'
+    )
+  })
+
+  it('retries through rate limits and still converges', async () => {
+    const report = mixedReport()
+    waits.length = 0
+    emulator.rateLimit('git/create-tree', 'secondary')
+    emulator.rateLimit('pulls/list', 'primary')
+    const result = await publishPullRequest(client(), request(report), report, { policy })
+    expect(result.operation).toBe('created')
+    expect(waits).toHaveLength(2)
+    expect(emulator.createdCommits).toHaveLength(1)
+    expect(emulator.pullRequests()).toHaveLength(1)
+  })
+
+  it("keeps the body within GitHub's limit for a large report and says why a 422 happened", async () => {
+    const roles = Array.from({ length: 300 }, (_, i) => ({
+      ...mixedReport().roles.find(r => r.policyFile)!,
+      arn: `arn:aws:iam::111122223333:role/app-${i}`,
+      policyFile: `iam/least-privilege/111122223333/app-${i}.json`
+    }))
+    const large = buildReport(roles, 'cloudtrail', '2026-11-27T00:00:00Z')
+    emulator.injectFault({ operationId: 'pulls/create', status: 422, message: 'Validation Failed' })
+    await expect(publishPullRequest(client(), request(large), large, { policy })).rejects.toThrow(
+      'GitHub failed to open a pull request from iam-least-privilege/proposals into main in octo-org/infra (422: Validation Failed)'
+    )
+    const result = await publishPullRequest(client(), request(large), large, {
+      policy,
+      fullReportHint: 'https://github.com/octo-org/infra/actions/runs/7'
+    })
+    expect(result.operation).toBe('created')
+    const body = emulator.pullRequests()[0]!.body!
+    expect(body.length).toBeLessThanOrEqual(65_536)
+    expect(body).toContain('(https://github.com/octo-org/infra/actions/runs/7)')
+    expect(emulator.readFile(BRANCH, 'iam/least-privilege/111122223333/app-299.json')).toBeDefined()
+  })
+
+  it('rejects a file path that leaves the repository', async () => {
+    const report = mixedReport()
+    const bad = request(report, { files: [{ path: '../outside.json', content: '{}' }] })
+    await expect(publishPullRequest(client(), bad, report, { policy })).rejects.toThrow(
+      'policy-path "../outside.json" is not a plain relative path inside the repository: fix policy-path'
+    )
+  })
+})

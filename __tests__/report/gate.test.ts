@@ -1,0 +1,87 @@
+import { describe, expect, it } from '@jest/globals'
+import type { ExcessAction, RoleResult } from '../../src/model.js'
+import { evaluateGate } from '../../src/report/gate.js'
+import { buildReport } from '../../src/report/json.js'
+import {
+  cleanReport,
+  deniedOnlyRole,
+  failedRole,
+  mixedReport,
+  stealCredentialsRole
+} from '../support/sample-reports.js'
+
+const report = (...roles: RoleResult[]) => buildReport(roles, 'cloudtrail', '2026-11-27T00:00:00Z')
+const withExcess = (...excess: ExcessAction[]): RoleResult => ({ ...stealCredentialsRole(), excess })
+
+describe('evaluateGate', () => {
+  it('never trips when fail-on is never, whatever the report holds', () => {
+    expect(evaluateGate(mixedReport(), 'never')).toEqual({
+      tripped: false,
+      message: 'fail-on is never: the gate is off.'
+    })
+  })
+
+  it('excess trips on any excess action and names the roles', () => {
+    const result = evaluateGate(report(stealCredentialsRole()), 'excess')
+    expect(result).toEqual({
+      tripped: true,
+      message:
+        'fail-on excess: 1 role grants 21 excess actions (stratus-red-team-ec2-steal-credentials-role: 21).'
+    })
+    expect(evaluateGate(cleanReport(), 'excess')).toEqual({
+      tripped: false,
+      message: 'fail-on excess: no excess in 1 role.'
+    })
+  })
+
+  it('high trips on Permissions management or Write excess, or a privilege-escalation risk, not on Read/List/Tagging', () => {
+    const read: ExcessAction = { action: 'ssm:GetParameter', accessLevel: 'Read', grantedBy: ['p'] }
+    const list: ExcessAction = { action: 'ssm:ListAssociations', accessLevel: 'List', grantedBy: ['p'] }
+    const tagging: ExcessAction = { action: 's3:PutBucketTagging', accessLevel: 'Tagging', grantedBy: ['p'] }
+    expect(evaluateGate(report(withExcess(read, list, tagging)), 'high').tripped).toBe(false)
+    expect(evaluateGate(report(withExcess(read, list, tagging)), 'excess').tripped).toBe(true)
+
+    const write: ExcessAction = {
+      action: 'ssm:PutConfigurePackageResult',
+      accessLevel: 'Write',
+      grantedBy: ['p']
+    }
+    const permissions: ExcessAction = {
+      action: 'iam:PutRolePolicy',
+      accessLevel: 'Permissions management',
+      grantedBy: ['p']
+    }
+    const escalationTag: ExcessAction = { ...tagging, action: 'iam:TagRole', risk: 'privilege-escalation' }
+    expect(evaluateGate(report(withExcess(read, write)), 'high')).toEqual({
+      tripped: true,
+      message:
+        'fail-on high: 1 role grants 1 high-risk excess action (stratus-red-team-ec2-steal-credentials-role: 1).'
+    })
+    expect(evaluateGate(report(withExcess(permissions)), 'high').tripped).toBe(true)
+    expect(evaluateGate(report(withExcess(escalationTag)), 'high').tripped).toBe(true)
+  })
+
+  it('a role that could not be judged trips the gate with its own reason, even with no excess anywhere', () => {
+    for (const failOn of ['excess', 'high'] as const) {
+      const failed = evaluateGate(report(failedRole()), failOn)
+      expect(failed).toEqual({
+        tripped: true,
+        message: `fail-on ${failOn}: 1 role could not be judged (stratus-red-team-leave-org-role: failed).`
+      })
+      const weak = evaluateGate(report({ ...stealCredentialsRole(), excess: [] }, deniedOnlyRole()), failOn)
+      expect(weak.tripped).toBe(true)
+      expect(weak.message).toContain('stratus-red-team-get-usr-data-role: insufficient-evidence')
+    }
+  })
+
+  it('says both why when excess and unjudged roles meet, in one line', () => {
+    const result = evaluateGate(mixedReport(), 'high')
+    expect(result.tripped).toBe(true)
+    expect(result.message).not.toContain('\n')
+    expect(result.message).toBe(
+      'fail-on high: 2 roles grant 15 high-risk excess actions (AWSReservedSSO_AdministratorAccess_0123456789abcdef: 3, ' +
+        'stratus-red-team-ec2-steal-credentials-role: 12); 2 roles could not be judged ' +
+        '(stratus-red-team-get-usr-data-role: insufficient-evidence, stratus-red-team-leave-org-role: failed).'
+    )
+  })
+})

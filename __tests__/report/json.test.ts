@@ -1,0 +1,64 @@
+import { describe, expect, it } from '@jest/globals'
+import { buildReport, serializeReport } from '../../src/report/json.js'
+import { deniedOnlyRole, failedRole, ssoRole, stealCredentialsRole } from '../support/sample-reports.js'
+
+describe('buildReport', () => {
+  it('computes the summary and sorts roles and actions so finishing order does not matter', () => {
+    const a = buildReport(
+      [failedRole(), ssoRole(), stealCredentialsRole(), deniedOnlyRole()],
+      'cloudtrail',
+      '2026-11-27T00:00:00Z'
+    )
+    const b = buildReport(
+      [deniedOnlyRole(), stealCredentialsRole(), failedRole(), ssoRole()],
+      'cloudtrail',
+      '2026-11-27T00:00:00Z'
+    )
+    expect(a.summary).toEqual({ roles: 4, analyzed: 2, failed: 1, excess: 25 })
+    expect(a.version).toBe(1)
+    expect(a.roles.map(r => r.arn)).toEqual([...a.roles.map(r => r.arn)].sort())
+    const steal = a.roles.find(r => r.arn.endsWith('steal-credentials-role'))
+    expect(steal?.excess.map(e => e.action)).toEqual([...(steal?.excess.map(e => e.action) ?? [])].sort())
+    expect(serializeReport(a)).toBe(serializeReport(b))
+  })
+})
+
+describe('serializeReport', () => {
+  it('writes the same bytes whatever order the objects were built in, in a reading order for known shapes', () => {
+    const report = buildReport([stealCredentialsRole()], 'access-analyzer', '2026-11-27T00:00:00Z')
+    const role = report.roles[0]!
+    const shuffledRole = Object.fromEntries(Object.entries(role).reverse()) as typeof role
+    const shuffledDoc = {
+      ...role.proposed[0]!,
+      document: {
+        Statement: role.proposed[0]!.document.Statement.map(s =>
+          Object.fromEntries(Object.entries(s).reverse())
+        ),
+        Version: '2012-10-17'
+      }
+    }
+    const shuffled = {
+      summary: report.summary,
+      roles: [{ ...shuffledRole, proposed: [shuffledDoc] }],
+      source: report.source,
+      generatedAt: report.generatedAt,
+      version: 1 as const
+    }
+
+    const text = serializeReport(report)
+    expect(serializeReport(shuffled)).toBe(text)
+    expect(text.endsWith('}\n')).toBe(true)
+    expect(Object.keys(JSON.parse(text))).toEqual(['version', 'generatedAt', 'source', 'roles', 'summary'])
+    expect(Object.keys(JSON.parse(text).roles[0]).slice(0, 6)).toEqual([
+      'arn',
+      'status',
+      'window',
+      'complete',
+      'used',
+      'excess'
+    ])
+    expect(text).toMatch(/"Version": "2012-10-17",\s+"Statement"/)
+    expect(text).toMatch(/"Sid": "Used",\s+"Effect": "Allow",\s+"Action"/)
+    expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(report)))
+  })
+})

@@ -1,0 +1,257 @@
+import { describe, expect, it } from '@jest/globals'
+import fc from 'fast-check'
+import type { RoleResult } from '../../src/model.js'
+import { codeBlock, escapeText } from '../../src/report/escape.js'
+import { buildReport } from '../../src/report/json.js'
+import { renderMarkdown } from '../../src/report/markdown.js'
+import { mixedReport, stealCredentialsRole } from '../support/sample-reports.js'
+
+const GITHUB_LIMIT = 65_536
+
+/** Pipes that GFM reads as cell separators: not escaped, not inside a code span. */
+function cellSeparators(line: string): number {
+  const withoutCode = line.replace(/(`+)[^`]*?\1/g, '')
+  return (withoutCode.match(/(?<!\\)\|/g) ?? []).length
+}
+
+function tableLines(markdown: string): string[] {
+  return markdown.split('\n').filter(line => line.startsWith('| '))
+}
+
+function hostileRole(): RoleResult {
+  const role = stealCredentialsRole()
+  return {
+    ...role,
+    arn: 'arn:aws:iam::111122223333:role/deploy+ci@corp=x,y',
+    reason: 'ignored for analyzed roles',
+    excess: [
+      {
+        action: 'iam:PassRole',
+        accessLevel: 'Write',
+        grantedBy: [
+          'evil|policy#Sid`with`ticks',
+          '</details><script>alert(1)</script>',
+          '@octocat please look #1'
+        ],
+        risk: 'privilege-escalation'
+      }
+    ],
+    unobservable: [{ action: 's3:GetObject', reason: 'data events | not logged\n| injected | row |' }],
+    conditional: [{ action: 'kms:Decrypt', grantedBy: ['[click](javascript:alert(1))'] }],
+    unknownActions: ['foo:Bar|<b>'],
+    proposalNotes: ['<!-- hidden --> ***bold*** ~~strike~~ $x$'],
+    evidence: {
+      filesRead: 2,
+      filesSkipped: [{ file: 'logs/```evil```.json.gz', reason: 'not gzip: <img src=x onerror=alert(1)>' }],
+      unmapped: [{ eventSource: 'evil|source.amazonaws.com', eventName: 'Do<It>', count: 3 }],
+      notes: ['@admins #42 see https://evil.example']
+    },
+    proposed: [
+      {
+        name: 'name with <tags> & `ticks`',
+        characters: 42,
+        document: {
+          Version: '2012-10-17',
+          Statement: [{ Sid: 'Keep`````Five', Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }]
+        }
+      }
+    ],
+    diff: '+ "Sid": "Keep`````Five"\n```\n</details>\n'
+  }
+}
+
+describe('renderMarkdown', () => {
+  it('shows the overview, the excess by service, the evidence, the checks and the collapsible proposal', () => {
+    const markdown = renderMarkdown(mixedReport(), {
+      maxLength: GITHUB_LIMIT,
+      marker: '<!-- iam-least-privilege:ci:analyze -->'
+    })
+
+    expect(markdown.split('\n')[0]).toBe('<!-- iam-least-privilege:ci:analyze -->')
+    expect(markdown).toContain('| Role | Account | Status | Used | Excess | Unobservable | Proposal |')
+    expect(markdown).toContain(
+      '| `stratus-red-team-ec2-steal-credentials-role` | 111122223333 | ✅ analyzed | 7 | **21** (12 high-risk) | 0 | 1 policy, 300 chars |'
+    )
+    expect(markdown).toContain(
+      '| `stratus-red-team-leave-org-role` | 111122223333 | ❌ failed | — | — | — | — |'
+    )
+    expect(markdown).toContain('⚠️ not enough evidence')
+    expect(markdown).toMatch(
+      /\| `ssmmessages` \| Write \| `ssmmessages:CreateControlChannel`, .*\| `AmazonSSMManagedInstanceCore` \|/
+    )
+    expect(markdown).toContain('`iam:PassRole` ⚠️')
+    expect(markdown).toContain(
+      '**Privilege escalation paths granted and unused:** `iam:CreateAccessKey`, `iam:PassRole`, `iam:PutRolePolicy`'
+    )
+    expect(markdown).toContain('4 denied calls (not usage)')
+    expect(markdown).toContain('CheckNoNewAccess: PASS')
+    expect(markdown).toContain('This role cannot be edited')
+    expect(markdown).toContain(
+      '<details><summary>Proposed policy <code>stratus-red-team-ec2-steal-credentials-role-least-privilege</code>'
+    )
+    expect(markdown).toContain('```diff\n--- current')
+    expect(markdown).toContain('- [ ] Decide whether each unobservable action is still needed (1).')
+    // Tables keep their column count on every row.
+    for (const line of tableLines(markdown)) {
+      const header = markdown
+        .split('\n')
+        .find(l => l.startsWith('| ') && cellSeparators(l) === cellSeparators(line))
+      expect(header).toBeDefined()
+    }
+  })
+
+  it('says Access Analyzer counts denied calls when it is the source', () => {
+    const report = buildReport([stealCredentialsRole()], 'access-analyzer', '2026-11-27T00:00:00Z')
+    expect(renderMarkdown(report, { maxLength: GITHUB_LIMIT })).toContain(
+      'Access Analyzer counts denied calls as usage'
+    )
+  })
+
+  it('escapes hostile names, reasons and file names for Markdown and HTML', () => {
+    const markdown = renderMarkdown(buildReport([hostileRole()], 'cloudtrail', '2026-11-27T00:00:00Z'), {
+      maxLength: GITHUB_LIMIT,
+      title: '<b>nightly</b> @everyone'
+    })
+
+    expect(markdown).not.toMatch(/<(script|img|b|tags)\b/i)
+    expect(markdown).not.toContain('<!-- hidden')
+    expect(markdown).not.toMatch(/@(octocat|admins|everyone)/)
+    expect(markdown).toContain('@&#8203;octocat')
+    expect(markdown).not.toMatch(/(?<!&)#(1|42)\b/)
+    expect(markdown).not.toContain('](javascript:')
+    expect(markdown).toContain('`deploy+ci@corp=x,y`')
+    // Every table row has as many cell separators as its header: injected pipes and newlines did not split it.
+    const expected: Record<string, number> = {}
+    let current = 0
+    for (const line of markdown.split('\n')) {
+      if (!line.startsWith('| ')) {
+        current = 0
+        continue
+      }
+      if (current === 0) current = cellSeparators(line)
+      expected[line] = current
+      expect(cellSeparators(line)).toBe(current)
+    }
+    expect(Object.keys(expected).length).toBeGreaterThan(6)
+    // The proposed JSON holds a run of five backticks: its fence is longer, so it cannot be closed early.
+    const fences = markdown.split('\n').filter(line => /^`{3,}/.test(line))
+    expect(fences).toContain('``````json')
+    expect(fences).toContain('``````diff')
+    expect(fences.filter(f => f === '``````')).toHaveLength(2)
+  })
+
+  it('escapeText never lets text open HTML, break a table row or mention anyone', () => {
+    fc.assert(
+      fc.property(
+        fc.string({
+          unit: fc.oneof(
+            fc.constantFrom(
+              '|',
+              '<',
+              '>',
+              '@',
+              '#',
+              '`',
+              '*',
+              '_',
+              '[',
+              ']',
+              '\n',
+              '\r',
+              '&',
+              '\\',
+              'a',
+              ' '
+            ),
+            fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })
+          ),
+          maxLength: 60
+        }),
+        text => {
+          const escaped = escapeText(text)
+          expect(escaped).not.toMatch(/[<>\n\r]/)
+          expect(cellSeparators(escaped)).toBe(0)
+          expect(escaped).not.toMatch(/@(?!&#8203;)/)
+          expect(escaped).not.toMatch(/(?<!\\)[`*_[\]]/)
+        }
+      )
+    )
+  })
+
+  it('codeBlock picks a fence no content line can close', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('`', 'a', '\n', '~', ' '), { maxLength: 80 }), chars => {
+        const content = chars.join('')
+        const block = codeBlock(content, 'json').split('\n')
+        const fence = (block[0] as string).replace('json', '')
+        expect(block[block.length - 1]).toBe(fence)
+        for (const line of block.slice(1, -1)) expect(line.trim().startsWith(fence)).toBe(false)
+      })
+    )
+  })
+
+  describe('size limits', () => {
+    const manyRoles = (count: number, patch: (role: RoleResult, i: number) => RoleResult = r => r) =>
+      buildReport(
+        Array.from({ length: count }, (_, i) => {
+          const role = stealCredentialsRole()
+          return patch(
+            { ...role, arn: `arn:aws:iam::111122223333:role/app-${String(i).padStart(4, '0')}` },
+            i
+          )
+        }),
+        'cloudtrail',
+        '2026-11-27T00:00:00Z'
+      )
+
+    it('drops the diffs first', () => {
+      const report = manyRoles(2, role => ({ ...role, diff: `${'-'.repeat(70)}\n`.repeat(600) }))
+      const markdown = renderMarkdown(report, { maxLength: GITHUB_LIMIT, fullReportHint: 'the job summary' })
+      expect(markdown.length).toBeLessThanOrEqual(GITHUB_LIMIT)
+      expect(markdown).not.toContain('```diff')
+      expect(markdown).toContain('```json')
+      expect(markdown).toContain(
+        "Shortened to fit GitHub's size limit: diffs were left out. The full report is in the job summary."
+      )
+    })
+
+    it('then the proposed JSON, then whole role sections, keeping the overview', () => {
+      const report = manyRoles(60)
+      const markdown = renderMarkdown(report, {
+        maxLength: GITHUB_LIMIT,
+        fullReportHint: 'https://github.com/o/r/actions/runs/1'
+      })
+      expect(markdown.length).toBeLessThanOrEqual(GITHUB_LIMIT)
+      expect(markdown).not.toContain('```json')
+      expect(tableLines(markdown).filter(l => l.includes('`app-'))).toHaveLength(60)
+      expect(markdown).toContain('(https://github.com/o/r/actions/runs/1)')
+
+      const huge = manyRoles(400)
+      const shortened = renderMarkdown(huge, { maxLength: GITHUB_LIMIT, fullReportHint: 'the job summary' })
+      expect(shortened.length).toBeLessThanOrEqual(GITHUB_LIMIT)
+      expect(tableLines(shortened).filter(l => l.startsWith('| `app-'))).toHaveLength(400)
+      const sections = shortened.split('\n').filter(l => l.startsWith('### '))
+      expect(sections.length).toBeGreaterThan(0)
+      expect(sections.length).toBeLessThan(400)
+      expect(shortened).toContain(`details of ${400 - sections.length} roles were left out`)
+    })
+
+    it('truncates the overview itself when nothing else is left, and counts bytes for the step summary', () => {
+      const report = manyRoles(3000, role => ({ ...role, reason: 'é€😀'.repeat(100) }))
+      const comment = renderMarkdown(report, { maxLength: GITHUB_LIMIT })
+      expect(comment.length).toBeLessThanOrEqual(GITHUB_LIMIT)
+      expect(comment).toMatch(/\| … \| \d[\d,]* more roles in the full report \|/)
+
+      const multibyte = manyRoles(50, (role, i) => ({
+        ...role,
+        arn: `arn:aws:iam::111122223333:role/app-${i}`,
+        unobservable: [{ action: 's3:GetObject', reason: 'données non journalisées 😀'.repeat(200) }]
+      }))
+      const bytes = renderMarkdown(multibyte, { maxLength: 100_000, lengthUnit: 'utf8-bytes' })
+      expect(Buffer.byteLength(bytes)).toBeLessThanOrEqual(100_000)
+      expect(Buffer.byteLength(bytes)).toBeGreaterThan(50_000)
+
+      expect(renderMarkdown(report, { maxLength: 300 }).length).toBeLessThanOrEqual(300)
+    })
+  })
+})

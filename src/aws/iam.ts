@@ -1,0 +1,276 @@
+import { editability } from '../granted/editability.js'
+/** IAM reads: resolve role selectors, then read every policy granted to each role into RoleGrants. */
+import {
+  GetPolicyCommand,
+  GetPolicyVersionCommand,
+  GetRoleCommand,
+  GetRolePolicyCommand,
+  paginateListAttachedRolePolicies,
+  paginateListRolePolicies,
+  paginateListRoles
+} from '@aws-sdk/client-iam'
+import type { IAMClient, Role } from '@aws-sdk/client-iam'
+import type { Logger } from '../logger.js'
+import type { GrantedPolicy, RoleGrants, RoleSelector } from '../model.js'
+import { awsErrorName, describeAwsError } from './retry.js'
+
+/** A role found in IAM, before its policies are read. */
+export interface ResolvedRole {
+  arn: string
+  name: string
+  path: string
+  accountId: string
+  /** The selector input that found it (for messages). */
+  input: string
+  editable: boolean
+  notEditableReason?: string
+  permissionsBoundaryArn?: string
+}
+
+/** A selector (or a role) that could not be resolved or read; the other roles continue. */
+export interface RoleFailure {
+  input: string
+  arn?: string
+  reason: string
+}
+
+export interface RoleResolution {
+  roles: ResolvedRole[]
+  failures: RoleFailure[]
+}
+
+function accountOf(arn: string): string {
+  return arn.split(':')[4] ?? ''
+}
+
+function toResolved(role: Role, input: string): ResolvedRole {
+  const name = role.RoleName ?? ''
+  const path = role.Path ?? '/'
+  const arn = role.Arn ?? ''
+  return {
+    arn,
+    name,
+    path,
+    accountId: accountOf(arn),
+    input,
+    ...editability(path, name),
+    ...(role.PermissionsBoundary?.PermissionsBoundaryArn
+      ? { permissionsBoundaryArn: role.PermissionsBoundary.PermissionsBoundaryArn }
+      : {})
+  }
+}
+
+function patternToRegExp(pattern: string): RegExp {
+  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')
+  return new RegExp(`^${escaped}$`)
+}
+
+/**
+ * Resolves ARNs and names with GetRole and `*` patterns with one paginated ListRoles (shared by all patterns).
+ * A role found twice is kept once. Unknown roles and empty patterns become failures.
+ */
+export async function resolveRoles(
+  client: IAMClient,
+  selectors: RoleSelector[],
+  log: Logger
+): Promise<RoleResolution> {
+  const roles = new Map<string, ResolvedRole>()
+  const failures: RoleFailure[] = []
+  let allRoles: Role[] | undefined
+
+  for (const selector of selectors) {
+    try {
+      if (selector.kind === 'pattern') {
+        if (!allRoles) {
+          allRoles = []
+          for await (const page of paginateListRoles({ client }, {})) allRoles.push(...(page.Roles ?? []))
+          log.debug(`ListRoles returned ${allRoles.length} roles`)
+        }
+        const re = patternToRegExp(selector.input)
+        const matched = allRoles.filter(r => re.test(r.RoleName ?? ''))
+        if (matched.length === 0) {
+          failures.push({
+            input: selector.input,
+            reason: `no role name matches the pattern "${selector.input}"`
+          })
+        }
+        // ListRoles omits PermissionsBoundary: readRoleGrants fetches it with GetRole.
+        for (const role of matched) {
+          const resolved = toResolved(role, selector.input)
+          if (!roles.has(resolved.arn)) roles.set(resolved.arn, resolved)
+        }
+        continue
+      }
+      const name = selector.kind === 'arn' ? selector.name : (selector.name ?? selector.input)
+      if (!name) throw new Error(`cannot read a role name from "${selector.input}"`)
+      const { Role: role } = await client.send(new GetRoleCommand({ RoleName: name }))
+      if (!role?.Arn) throw new Error(`GetRole returned no role for "${name}"`)
+      if (selector.kind === 'arn' && role.Arn !== selector.input) {
+        failures.push({
+          input: selector.input,
+          arn: selector.input,
+          reason: `the credentials reach ${role.Arn}, not ${selector.input}: check the account id and path in the ARN, and that the credentials belong to that account`
+        })
+        continue
+      }
+      const resolved = toResolved(role, selector.input)
+      if (!roles.has(resolved.arn)) roles.set(resolved.arn, resolved)
+    } catch (error) {
+      failures.push({
+        input: selector.input,
+        ...(selector.kind === 'arn' ? { arn: selector.input } : {}),
+        reason: roleErrorReason(error, selector.input)
+      })
+    }
+  }
+  return { roles: [...roles.values()], failures }
+}
+
+function roleErrorReason(error: unknown, input: string): string {
+  const name = awsErrorName(error)
+  if (name === 'NoSuchEntityException')
+    return `role "${input}" does not exist in this account (IAM NoSuchEntity)`
+  if (name === 'AccessDenied' || name === 'AccessDeniedException') {
+    return `not allowed to read role "${input}": ${describeAwsError(error)}; grant iam:GetRole, iam:ListRoles, iam:ListAttachedRolePolicies, iam:ListRolePolicies, iam:GetRolePolicy, iam:GetPolicy, iam:GetPolicyVersion`
+  }
+  return `could not read role "${input}": ${describeAwsError(error)}`
+}
+
+/** IAM returns policy documents URL-encoded (RFC 3986); the JS SDK does not decode them. */
+export function decodePolicyDocument(encoded: string, what: string): unknown {
+  let text: string
+  try {
+    text = decodeURIComponent(encoded)
+  } catch {
+    throw new Error(`${what}: the document is not valid URL-encoded text`)
+  }
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new Error(`${what}: the document is not valid JSON (${(error as Error).message})`)
+  }
+}
+
+interface ManagedPolicy {
+  name: string
+  document: unknown
+}
+
+/** Reads granted policies; managed policy documents are cached across roles (many roles share AWS managed policies). */
+export class GrantedPolicyReader {
+  private readonly managed = new Map<string, Promise<ManagedPolicy>>()
+
+  constructor(
+    private readonly client: IAMClient,
+    private readonly log: Logger
+  ) {}
+
+  /** Throws an Error whose message names the role and the policy when a read fails or a document is malformed. */
+  async readRoleGrants(role: ResolvedRole): Promise<RoleGrants> {
+    try {
+      return await this.read(role)
+    } catch (error) {
+      throw new Error(`role ${role.arn}: ${error instanceof Error ? error.message : String(error)}`)
+    }
+  }
+
+  /** Reads every role; a role that fails is reported and the others continue. */
+  async readAll(roles: ResolvedRole[]): Promise<{ grants: RoleGrants[]; failures: RoleFailure[] }> {
+    const grants: RoleGrants[] = []
+    const failures: RoleFailure[] = []
+    for (const role of roles) {
+      try {
+        grants.push(await this.readRoleGrants(role))
+      } catch (error) {
+        failures.push({ input: role.input, arn: role.arn, reason: (error as Error).message })
+      }
+    }
+    return { grants, failures }
+  }
+
+  private async read(role: ResolvedRole): Promise<RoleGrants> {
+    const { client } = this
+    const { Role: current } = await client.send(new GetRoleCommand({ RoleName: role.name }))
+    const path = current?.Path ?? role.path
+    const boundaryArn = current?.PermissionsBoundary?.PermissionsBoundaryArn ?? role.permissionsBoundaryArn
+    const policies: GrantedPolicy[] = []
+
+    for await (const page of paginateListAttachedRolePolicies({ client }, { RoleName: role.name })) {
+      for (const attached of page.AttachedPolicies ?? []) {
+        if (!attached.PolicyArn) continue
+        const policy = await this.managedPolicy(attached.PolicyArn)
+        policies.push(this.granted(policy, attached.PolicyArn, 'managed'))
+      }
+    }
+    for await (const page of paginateListRolePolicies({ client }, { RoleName: role.name })) {
+      for (const policyName of page.PolicyNames ?? []) {
+        const out = await client.send(
+          new GetRolePolicyCommand({ RoleName: role.name, PolicyName: policyName })
+        )
+        if (out.PolicyDocument === undefined)
+          throw new Error(`inline policy ${policyName}: GetRolePolicy returned no document`)
+        policies.push({
+          name: policyName,
+          kind: 'inline',
+          awsManaged: false,
+          document: decodePolicyDocument(out.PolicyDocument, `inline policy ${policyName}`),
+          origin: 'iam'
+        })
+      }
+    }
+    const boundary = boundaryArn
+      ? this.granted(await this.managedPolicy(boundaryArn), boundaryArn, 'boundary')
+      : undefined
+    this.log.debug(
+      `role ${role.arn}: ${policies.length} policies${boundary ? ' and a permissions boundary' : ''}`
+    )
+    return {
+      arn: role.arn,
+      name: role.name,
+      path,
+      accountId: role.accountId,
+      policies,
+      ...(boundary ? { boundary } : {}),
+      ...(current?.CreateDate ? { createdAt: current.CreateDate.toISOString() } : {}),
+      ...editability(path, role.name)
+    }
+  }
+
+  private granted(policy: ManagedPolicy, arn: string, kind: 'managed' | 'boundary'): GrantedPolicy {
+    return {
+      name: policy.name,
+      arn,
+      kind,
+      awsManaged: arn.split(':')[4] === 'aws',
+      document: policy.document,
+      origin: 'iam'
+    }
+  }
+
+  private managedPolicy(arn: string): Promise<ManagedPolicy> {
+    let cached = this.managed.get(arn)
+    if (!cached) {
+      cached = this.fetchManaged(arn)
+      // A failed read is not cached: the next role retries it.
+      cached.catch(() => this.managed.delete(arn))
+      this.managed.set(arn, cached)
+    }
+    return cached
+  }
+
+  private async fetchManaged(arn: string): Promise<ManagedPolicy> {
+    const { Policy: policy } = await this.client.send(new GetPolicyCommand({ PolicyArn: arn }))
+    const name = policy?.PolicyName ?? arn.split('/').at(-1) ?? arn
+    const versionId = policy?.DefaultVersionId
+    if (!versionId) throw new Error(`managed policy ${name} (${arn}): GetPolicy returned no DefaultVersionId`)
+    const { PolicyVersion: version } = await this.client.send(
+      new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: versionId })
+    )
+    if (version?.Document === undefined)
+      throw new Error(`managed policy ${name} (${arn}): GetPolicyVersion returned no document`)
+    return {
+      name,
+      document: decodePolicyDocument(version.Document, `managed policy ${name} (${arn}) ${versionId}`)
+    }
+  }
+}

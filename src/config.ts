@@ -1,0 +1,352 @@
+import type { RoleSelector, UsageSource } from './model.js'
+import { USAGE_SOURCES } from './model.js'
+
+export const MODES = ['report', 'comment', 'pull-request'] as const
+export type Mode = (typeof MODES)[number]
+export const GRANTED_SOURCES = ['auto', 'iam', 'files'] as const
+export type GrantedSource = (typeof GRANTED_SOURCES)[number]
+export const FAIL_ON = ['never', 'excess', 'high'] as const
+export type FailOn = (typeof FAIL_ON)[number]
+export const FORMATS = ['markdown', 'json', 'sarif'] as const
+export type Format = (typeof FORMATS)[number]
+
+/** The one validated configuration both entries (action and CLI) run on. */
+export interface Config {
+  readonly roles: readonly RoleSelector[]
+  readonly roleToAssume?: string
+  readonly roleSessionName: string
+  readonly roleDurationSeconds: number
+  readonly awsRegion: string
+  readonly audience: string
+  readonly source: UsageSource
+  readonly trailArn?: string
+  readonly trailRegions: readonly string[]
+  readonly accessRoleArn?: string
+  readonly cloudtrailPath?: string
+  readonly lookbackDays: number
+  readonly minObservationDays: number
+  readonly allowIncomplete: boolean
+  readonly mode: Mode
+  readonly policyPath: string
+  readonly grantedSource: GrantedSource
+  readonly failOn: FailOn
+  readonly keepActions: readonly string[]
+  readonly keepSidPrefix: string
+  readonly validate: boolean
+  readonly githubToken?: string
+  readonly prBranch: string
+  readonly prLabels: readonly string[]
+  readonly timeoutMinutes: number
+  /** CLI only: granted policies from files instead of IAM. */
+  readonly policyFiles: readonly string[]
+  /** CLI only: a get-account-authorization-details export. */
+  readonly authorizationDetails?: string
+  /** CLI only: narrow the window (a local folder's window defaults to the span of its records). */
+  readonly since?: Date
+  readonly until?: Date
+  readonly format: Format
+  readonly outDir?: string
+}
+
+/** A bad value in the configuration: the message names the input and what is allowed. */
+export class ConfigError extends Error {
+  constructor(
+    readonly input: string,
+    message: string
+  ) {
+    super(message)
+    this.name = 'ConfigError'
+  }
+}
+
+/** Reads one named input (kebab-case, as in action.yml); undefined or '' when not given. */
+export type InputReader = (name: string) => string | undefined
+
+/** Every input's default, as in action.yml (a test keeps the two equal). */
+export const INPUT_DEFAULTS: Readonly<Record<string, string>> = {
+  'role-to-assume': '',
+  'role-session-name': 'iam-least-privilege',
+  'role-duration-seconds': '3600',
+  'aws-region': '',
+  audience: 'sts.amazonaws.com',
+  source: 'access-analyzer',
+  'trail-arn': '',
+  'trail-regions': '',
+  'access-role-arn': '',
+  'cloudtrail-path': '',
+  'lookback-days': '90',
+  'min-observation-days': '30',
+  'allow-incomplete': 'false',
+  mode: 'report',
+  'policy-path': 'iam/least-privilege/{account}/{role}.json',
+  'granted-source': 'auto',
+  'fail-on': 'never',
+  'keep-actions': '',
+  'keep-sid-prefix': 'Keep',
+  validate: 'true',
+  'github-token': '${{ github.token }}',
+  'pr-branch': 'iam-least-privilege/proposals',
+  'pr-labels': '',
+  'timeout-minutes': '45'
+}
+
+const ROLE_ARN =
+  /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/
+const ROLE_NAME = /^[\w+=,.@-]{1,64}$/
+const ROLE_PATTERN = /^[\w+=,.@*-]{1,64}$/
+const TRAIL_ARN = /^arn:[\w-]+:cloudtrail:[a-z0-9-]+:\d{12}:trail\/.{1,576}$/
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/
+const ACTION_PATTERN = /^([a-z0-9-]+:[A-Za-z0-9*?]+|\*)$/
+const SESSION_NAME = /^[\w+=,.@-]{2,64}$/
+
+export function parseRoleSelector(input: string): RoleSelector {
+  const value = input.trim()
+  if (value.startsWith('arn:')) {
+    const m = ROLE_ARN.exec(value)
+    if (!m) {
+      throw new ConfigError(
+        'roles',
+        `roles: "${value}" is not a valid role ARN; expected arn:aws:iam::<12-digit account>:role/<optional path/><name>`
+      )
+    }
+    return { kind: 'arn', input: value, accountId: m[2], path: m[3], name: m[4] }
+  }
+  if (value.includes('*')) {
+    if (!ROLE_PATTERN.test(value)) {
+      throw new ConfigError(
+        'roles',
+        `roles: "${value}" is not a valid role name pattern; use letters, digits, +=,.@_- and *`
+      )
+    }
+    return { kind: 'pattern', input: value }
+  }
+  if (!ROLE_NAME.test(value)) {
+    throw new ConfigError(
+      'roles',
+      `roles: "${value}" is neither a role ARN nor a role name (1 to 64 of letters, digits and +=,.@_-)`
+    )
+  }
+  return { kind: 'name', input: value, name: value }
+}
+
+/** Splits a list input on newlines and commas, trimming and dropping blanks. */
+export function splitList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(/[\n,]/)
+    .map(s => s.trim())
+    .filter(s => s.length > 0)
+}
+
+function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T
+  throw new ConfigError(name, `${name}: "${value}" is not allowed; use one of ${allowed.join(', ')}`)
+}
+
+function integer(name: string, value: string, min: number, max: number): number {
+  if (!/^\d+$/.test(value))
+    throw new ConfigError(name, `${name}: "${value}" is not a whole number; use ${min} to ${max}`)
+  const n = Number(value)
+  if (n < min || n > max) throw new ConfigError(name, `${name}: ${n} is outside ${min} to ${max}`)
+  return n
+}
+
+function boolean(name: string, value: string): boolean {
+  if (/^true$/i.test(value)) return true
+  if (/^false$/i.test(value)) return false
+  throw new ConfigError(name, `${name}: "${value}" is not a boolean; use true or false`)
+}
+
+function date(name: string, value: string | undefined): Date | undefined {
+  if (!value) return undefined
+  const isoish = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/
+  const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value)
+  if (!isoish.test(value) || Number.isNaN(d.getTime())) {
+    throw new ConfigError(
+      name,
+      `${name}: "${value}" is not a date; use ISO 8601, e.g. 2026-11-01 or 2026-11-01T12:00:00Z`
+    )
+  }
+  return d
+}
+
+function optional(value: string | undefined): string | undefined {
+  const v = value?.trim()
+  return v ? v : undefined
+}
+
+export interface ConfigExtras {
+  policyFiles?: string[]
+  authorizationDetails?: string
+  since?: string
+  until?: string
+  format?: string
+  outDir?: string
+  /** Used when aws-region is empty. */
+  env?: NodeJS.ProcessEnv
+}
+
+/**
+ * Builds and validates the configuration. `read` returns the raw value of an input (action input or CLI option,
+ * same kebab-case names); defaults are those of action.yml.
+ */
+export function buildConfig(read: InputReader, extras: ConfigExtras = {}): Config {
+  const get = (name: string): string => {
+    const raw = read(name)
+    return raw === undefined || raw.trim() === '' ? (INPUT_DEFAULTS[name] ?? '') : raw.trim()
+  }
+  // One role per line only: IAM role names may contain commas.
+  const roleLines = (read('roles') ?? '')
+    .split('\n')
+    .map(s => s.trim())
+    .filter(s => s.length > 0)
+  if (roleLines.length === 0) {
+    throw new ConfigError(
+      'roles',
+      'roles: required; give one role ARN, role name or name pattern (with *) per line'
+    )
+  }
+  const roles = roleLines.map(parseRoleSelector)
+
+  const source = oneOf('source', get('source'), USAGE_SOURCES)
+  const env = extras.env ?? process.env
+  const awsRegion = optional(read('aws-region')) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1'
+  if (!REGION.test(awsRegion)) {
+    throw new ConfigError(
+      'aws-region',
+      `aws-region: "${awsRegion}" is not an AWS Region name such as us-east-1`
+    )
+  }
+  const trailRegions = splitList(get('trail-regions'))
+  for (const r of trailRegions) {
+    if (!REGION.test(r))
+      throw new ConfigError(
+        'trail-regions',
+        `trail-regions: "${r}" is not an AWS Region name such as eu-west-1`
+      )
+  }
+  const roleToAssume = optional(read('role-to-assume'))
+  if (roleToAssume && !ROLE_ARN.test(roleToAssume)) {
+    throw new ConfigError(
+      'role-to-assume',
+      `role-to-assume: "${roleToAssume}" is not a role ARN (arn:aws:iam::<account>:role/<name>)`
+    )
+  }
+  const roleSessionName = get('role-session-name')
+  if (!SESSION_NAME.test(roleSessionName)) {
+    throw new ConfigError(
+      'role-session-name',
+      `role-session-name: "${roleSessionName}" must be 2 to 64 of letters, digits and +=,.@_-`
+    )
+  }
+  const trailArn = optional(read('trail-arn'))
+  if (trailArn && !TRAIL_ARN.test(trailArn)) {
+    throw new ConfigError(
+      'trail-arn',
+      `trail-arn: "${trailArn}" is not a trail ARN (arn:aws:cloudtrail:<region>:<account>:trail/<name>)`
+    )
+  }
+  const accessRoleArn = optional(read('access-role-arn'))
+  if (accessRoleArn && !ROLE_ARN.test(accessRoleArn)) {
+    throw new ConfigError(
+      'access-role-arn',
+      `access-role-arn: "${accessRoleArn}" is not a role ARN (arn:aws:iam::<account>:role/<name>)`
+    )
+  }
+  const cloudtrailPath = optional(read('cloudtrail-path'))
+  if (source === 'access-analyzer') {
+    if (!trailArn)
+      throw new ConfigError(
+        'trail-arn',
+        'trail-arn: required with source: access-analyzer (the trail Access Analyzer reads)'
+      )
+    if (!accessRoleArn) {
+      throw new ConfigError(
+        'access-role-arn',
+        'access-role-arn: required with source: access-analyzer (the service role Access Analyzer assumes to read the trail)'
+      )
+    }
+  } else if (!cloudtrailPath) {
+    throw new ConfigError(
+      'cloudtrail-path',
+      'cloudtrail-path: required with source: cloudtrail (a folder of log files or s3://bucket/prefix)'
+    )
+  } else if (
+    cloudtrailPath.startsWith('s3://') &&
+    !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(cloudtrailPath)
+  ) {
+    throw new ConfigError(
+      'cloudtrail-path',
+      `cloudtrail-path: "${cloudtrailPath}" is not a valid s3://bucket/prefix URL`
+    )
+  }
+
+  const keepActions = splitList(get('keep-actions'))
+  for (const a of keepActions) {
+    if (!ACTION_PATTERN.test(a)) {
+      throw new ConfigError(
+        'keep-actions',
+        `keep-actions: "${a}" is not an action or action pattern such as s3:GetObject or s3:Get*`
+      )
+    }
+  }
+  const policyPath = get('policy-path')
+  if (policyPath.startsWith('/') || policyPath.split('/').includes('..') || !policyPath.includes('{role}')) {
+    throw new ConfigError(
+      'policy-path',
+      `policy-path: "${policyPath}" must be a relative path inside the repository containing {role} (and usually {account})`
+    )
+  }
+  const prBranch = get('pr-branch')
+  if (
+    !/^[\w./-]+$/.test(prBranch) ||
+    prBranch.includes('..') ||
+    prBranch.endsWith('/') ||
+    prBranch.startsWith('/')
+  ) {
+    throw new ConfigError('pr-branch', `pr-branch: "${prBranch}" is not a valid branch name`)
+  }
+  const githubToken = optional(read('github-token'))
+  const since = date('since', extras.since)
+  const until = date('until', extras.until)
+  if (since && until && since >= until)
+    throw new ConfigError('since', `since: ${extras.since} is not before until: ${extras.until}`)
+
+  return {
+    roles,
+    roleToAssume,
+    roleSessionName,
+    roleDurationSeconds: integer('role-duration-seconds', get('role-duration-seconds'), 900, 43200),
+    awsRegion,
+    audience: get('audience'),
+    source,
+    trailArn,
+    trailRegions,
+    accessRoleArn,
+    cloudtrailPath,
+    lookbackDays: integer('lookback-days', get('lookback-days'), 1, 90),
+    minObservationDays: integer('min-observation-days', get('min-observation-days'), 0, 90),
+    allowIncomplete: boolean('allow-incomplete', get('allow-incomplete')),
+    mode: oneOf('mode', get('mode'), MODES),
+    policyPath,
+    grantedSource: oneOf('granted-source', get('granted-source'), GRANTED_SOURCES),
+    failOn: oneOf('fail-on', get('fail-on'), FAIL_ON),
+    keepActions,
+    keepSidPrefix: get('keep-sid-prefix'),
+    validate: boolean('validate', get('validate')),
+    githubToken: githubToken && githubToken !== INPUT_DEFAULTS['github-token'] ? githubToken : undefined,
+    prBranch,
+    prLabels: splitList(get('pr-labels')),
+    timeoutMinutes: integer('timeout-minutes', get('timeout-minutes'), 1, 360),
+    policyFiles: extras.policyFiles ?? [],
+    authorizationDetails: optional(extras.authorizationDetails),
+    since,
+    until,
+    format: oneOf('format', extras.format ?? 'markdown', FORMATS),
+    outDir: optional(extras.outDir)
+  }
+}
+
+/** Expands policy-path for one role. */
+export function policyPathFor(template: string, accountId: string, roleName: string): string {
+  return template.replace(/\{account\}/g, accountId).replace(/\{role\}/g, roleName)
+}

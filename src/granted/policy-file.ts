@@ -1,0 +1,175 @@
+import type { GrantedPolicy, RoleGrants } from '../model.js'
+import { editability } from './editability.js'
+
+/**
+ * Reads granted policies from the files people actually have: a bare policy document, the output of
+ * `aws iam get-policy-version` or `aws iam get-role-policy`, a JSON array of documents (what pull-request mode
+ * writes when a proposal is split), and `aws iam get-account-authorization-details` exports. Parsing only:
+ * nothing from a file is ever executed.
+ */
+
+export class PolicyFileError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'PolicyFileError'
+  }
+}
+
+/** Documents may arrive as objects, JSON strings, or URL-encoded JSON strings (raw IAM API output). */
+export function decodeDocument(value: unknown, label: string): unknown {
+  if (typeof value !== 'string') return value
+  const text =
+    value.trimStart().startsWith('%7B') || value.trimStart().startsWith('%7b')
+      ? safeDecode(value, label)
+      : value
+  try {
+    return JSON.parse(text)
+  } catch (e) {
+    throw new PolicyFileError(`${label}: the policy document is not valid JSON (${(e as Error).message})`)
+  }
+}
+
+function safeDecode(value: string, label: string): string {
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    throw new PolicyFileError(`${label}: the policy document is not valid URL-encoded text`)
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Parses the JSON text of one policy file into granted policies (one per document it holds). */
+export function parsePolicyFile(text: string, file: string): GrantedPolicy[] {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    throw new PolicyFileError(
+      `${file}: not valid JSON (${(e as Error).message}); give a policy document or aws iam output`
+    )
+  }
+  const base =
+    file
+      .split(/[\\/]/)
+      .pop()
+      ?.replace(/\.json$/i, '') ?? file
+  const granted = (name: string, document: unknown, arn?: string): GrantedPolicy => ({
+    name,
+    arn,
+    kind: arn ? 'managed' : 'inline',
+    awsManaged: arn?.startsWith('arn:aws:iam::aws:') ?? false,
+    document: decodeDocument(document, `${file} (${name})`),
+    origin: file
+  })
+  if (Array.isArray(json)) {
+    if (json.length === 0) throw new PolicyFileError(`${file}: an empty array holds no policy document`)
+    return json.map((doc, i) => granted(json.length === 1 ? base : `${base}.${i + 1}`, doc))
+  }
+  if (!isObject(json))
+    throw new PolicyFileError(`${file}: expected a JSON object or array of policy documents`)
+  if ('Statement' in json) return [granted(base, json)]
+  if (isObject(json.PolicyVersion) && 'Document' in json.PolicyVersion)
+    return [granted(base, json.PolicyVersion.Document)]
+  if (typeof json.PolicyName === 'string' && 'PolicyDocument' in json)
+    return [granted(json.PolicyName, json.PolicyDocument)]
+  if (Array.isArray(json.RoleDetailList)) {
+    throw new PolicyFileError(
+      `${file}: this is an authorization-details export; pass it with --authorization-details`
+    )
+  }
+  throw new PolicyFileError(
+    `${file}: not a policy document (no Statement), nor get-policy-version or get-role-policy output`
+  )
+}
+
+interface RoleDetail {
+  Arn: string
+  RoleName: string
+  Path?: string
+  CreateDate?: string
+  RolePolicyList?: { PolicyName: string; PolicyDocument: unknown }[]
+  AttachedManagedPolicies?: { PolicyName: string; PolicyArn: string }[]
+  PermissionsBoundary?: { PermissionsBoundaryArn?: string }
+}
+
+interface ManagedPolicyDetail {
+  Arn: string
+  PolicyName: string
+  DefaultVersionId?: string
+  PolicyVersionList?: { Document: unknown; VersionId?: string; IsDefaultVersion?: boolean }[]
+}
+
+/** One role of an authorization-details export, or the reason it cannot be read. */
+export type ExportedRole = { arn: string; name: string; grants?: RoleGrants; error?: string }
+
+/** Reads every role of a `get-account-authorization-details` export with its inline, managed and boundary policies. */
+export function parseAuthorizationDetails(text: string, file: string): ExportedRole[] {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    throw new PolicyFileError(`${file}: not valid JSON (${(e as Error).message})`)
+  }
+  if (!isObject(json) || !Array.isArray(json.RoleDetailList)) {
+    throw new PolicyFileError(
+      `${file}: no RoleDetailList; expected the output of aws iam get-account-authorization-details`
+    )
+  }
+  const policies = new Map<string, ManagedPolicyDetail>()
+  for (const p of (Array.isArray(json.Policies) ? json.Policies : []) as ManagedPolicyDetail[]) {
+    if (isObject(p) && typeof p.Arn === 'string') policies.set(p.Arn, p)
+  }
+  const managed = (arn: string, name: string, kind: 'managed' | 'boundary'): GrantedPolicy => {
+    const detail = policies.get(arn)
+    const versions = detail?.PolicyVersionList ?? []
+    const version =
+      versions.find(v => v.IsDefaultVersion) ?? versions.find(v => v.VersionId === detail?.DefaultVersionId)
+    if (!version) {
+      throw new PolicyFileError(
+        `${file}: managed policy ${arn} is attached but its document is not in the export's Policies list; export with --filter LocalManagedPolicy AWSManagedPolicy`
+      )
+    }
+    return {
+      name: detail?.PolicyName ?? name,
+      arn,
+      kind,
+      awsManaged: arn.startsWith('arn:aws:iam::aws:') || /^arn:[\w-]+:iam::aws:/.test(arn),
+      document: decodeDocument(version.Document, `${file} (${arn})`),
+      origin: file
+    }
+  }
+  return (json.RoleDetailList as RoleDetail[]).map(role => {
+    const arn = String(role.Arn)
+    const name = String(role.RoleName)
+    try {
+      const inline: GrantedPolicy[] = (role.RolePolicyList ?? []).map(p => ({
+        name: p.PolicyName,
+        kind: 'inline',
+        awsManaged: false,
+        document: decodeDocument(p.PolicyDocument, `${file} (${name}/${p.PolicyName})`),
+        origin: file
+      }))
+      const attached = (role.AttachedManagedPolicies ?? []).map(p =>
+        managed(p.PolicyArn, p.PolicyName, 'managed')
+      )
+      const boundaryArn = role.PermissionsBoundary?.PermissionsBoundaryArn
+      const grants: RoleGrants = {
+        arn,
+        name,
+        path: role.Path ?? '/',
+        accountId: arn.split(':')[4] ?? '',
+        policies: [...attached, ...inline],
+        boundary: boundaryArn
+          ? managed(boundaryArn, boundaryArn.split('/').pop() ?? boundaryArn, 'boundary')
+          : undefined,
+        ...editability(role.Path ?? '/', name)
+      }
+      return { arn, name, grants: role.CreateDate ? { ...grants, createdAt: role.CreateDate } : grants }
+    } catch (e) {
+      return { arn, name, error: (e as Error).message }
+    }
+  })
+}

@@ -1,0 +1,169 @@
+import * as core from '@actions/core'
+import * as github from '@actions/github'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildConfig } from './config.js'
+import type { Config } from './config.js'
+import { createGitHubClient } from './github/client.js'
+import { isForkPullRequest, publishStickyComment, renderForkNotice } from './github/comment.js'
+import { publishPullRequest } from './github/pull-request.js'
+import { writeJobSummary, writeJobSummaryText } from './github/summary.js'
+import type { Logger } from './logger.js'
+import type { ReportV1 } from './model.js'
+import { policyFileContent, writableProposals, writeReportFiles } from './output.js'
+import { evaluateGate } from './report/gate.js'
+import { runAnalysis } from './run.js'
+import { VERSION } from './version.js'
+
+function actionsLogger(): Logger {
+  return {
+    info: m => core.info(m),
+    warning: m => core.warning(m),
+    debug: m => core.debug(m),
+    setSecret: s => core.setSecret(s)
+  }
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+type PullRequestPayload = Parameters<typeof isForkPullRequest>[0] & { number: number }
+
+function runUrl(): string | undefined {
+  const { serverUrl, runId } = github.context
+  const repo = process.env.GITHUB_REPOSITORY
+  return repo && runId ? `${serverUrl}/${repo}/actions/runs/${runId}` : undefined
+}
+
+/** The action: inputs -> Config -> analysis -> files, outputs, summary, comment or pull request -> gate. */
+export async function run(): Promise<void> {
+  let config: Config
+  try {
+    config = buildConfig(name => core.getInput(name), { env: process.env })
+  } catch (error) {
+    core.setFailed(message(error))
+    return
+  }
+  const log = actionsLogger()
+  const pullRequest = github.context.payload.pull_request as PullRequestPayload | undefined
+
+  if (
+    pullRequest &&
+    isForkPullRequest(pullRequest) &&
+    !process.env.ACTIONS_ID_TOKEN_REQUEST_URL &&
+    config.mode !== 'report'
+  ) {
+    const notice = renderForkNotice({
+      headRepo: pullRequest.head.repo?.full_name,
+      baseRepo: pullRequest.base.repo.full_name
+    })
+    core.notice(
+      'This pull request comes from a fork: GitHub gives it no OIDC token and a read-only token, so nothing was analyzed.'
+    )
+    await writeJobSummaryText(notice)
+    setCountOutputs(undefined)
+    return
+  }
+
+  const controller = new AbortController()
+  const cancel = (signal: string) => {
+    core.warning(
+      `received ${signal}: cancelling the policy generation jobs this run started, then publishing what is known`
+    )
+    controller.abort()
+  }
+  const onInt = () => cancel('SIGINT')
+  const onTerm = () => cancel('SIGTERM')
+  process.once('SIGINT', onInt)
+  process.once('SIGTERM', onTerm)
+  try {
+    const report = await runAnalysis(config, {
+      log,
+      signal: controller.signal,
+      getIdToken: audience => core.getIDToken(audience),
+      workspace: process.env.GITHUB_WORKSPACE,
+      env: process.env
+    })
+    await publish(config, report, pullRequest)
+  } catch (error) {
+    core.setFailed(message(error))
+  } finally {
+    process.off('SIGINT', onInt)
+    process.off('SIGTERM', onTerm)
+  }
+}
+
+function setCountOutputs(report: ReportV1 | undefined): void {
+  core.setOutput('excess-count', String(report?.summary.excess ?? 0))
+  core.setOutput('roles-analyzed', String(report?.summary.analyzed ?? 0))
+  core.setOutput('roles-failed', String(report?.summary.failed ?? 0))
+}
+
+async function publish(
+  config: Config,
+  report: ReportV1,
+  pullRequest: PullRequestPayload | undefined
+): Promise<void> {
+  const dir = join(process.env.RUNNER_TEMP || tmpdir(), 'iam-least-privilege')
+  const files = writeReportFiles(report, dir, VERSION)
+  core.setOutput('report', files.report)
+  core.setOutput('sarif', files.sarif)
+  setCountOutputs(report)
+  for (const role of report.roles) {
+    if (role.status === 'failed') core.warning(`${role.arn}: ${role.reason ?? 'failed'}`)
+  }
+  const hint = runUrl()
+    ? `the job summary of ${runUrl()} and the report file`
+    : 'the job summary and the report file'
+  await writeJobSummary(report, { fullReportHint: `the report file ${files.report}` })
+
+  const { owner, repo } = github.context.repo
+  if (config.mode === 'comment') {
+    if (!pullRequest) {
+      core.warning(
+        `mode is comment but this run was triggered by ${github.context.eventName}, not a pull request: published the job summary only`
+      )
+    } else {
+      const client = createGitHubClient(config.githubToken ?? '')
+      const result = await publishStickyComment(
+        client,
+        {
+          owner,
+          repo,
+          issueNumber: pullRequest.number,
+          workflow: github.context.workflow,
+          job: github.context.job
+        },
+        report,
+        { fullReportHint: hint }
+      )
+      if (result.url) core.setOutput('comment-url', result.url)
+      core.info(`sticky comment ${result.operation}${result.url ? `: ${result.url}` : ''}`)
+    }
+  } else if (config.mode === 'pull-request') {
+    const roles = writableProposals(report)
+    const client = createGitHubClient(config.githubToken ?? '')
+    const result = await publishPullRequest(
+      client,
+      {
+        owner,
+        repo,
+        branch: config.prBranch,
+        title: 'IAM least privilege: remove unused permissions',
+        files: roles.map(r => ({ path: r.policyFile as string, content: policyFileContent(r.proposed) })),
+        labels: [...config.prLabels]
+      },
+      report,
+      { fullReportHint: hint }
+    )
+    if (result.url) core.setOutput('pull-request-url', result.url)
+    core.info(`least-privilege pull request ${result.operation}${result.url ? `: ${result.url}` : ''}`)
+  }
+
+  const gate = evaluateGate(report, config.failOn)
+  if (gate.tripped) core.setFailed(gate.message)
+  else if (report.summary.roles > 0 && report.summary.failed === report.summary.roles) {
+    core.setFailed(`every role failed; the first: ${report.roles[0].reason ?? 'unknown reason'}`)
+  } else core.info(gate.message)
+}

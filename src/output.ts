@@ -1,0 +1,44 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import type { ProposedPolicy, ReportV1, RoleResult } from './model.js'
+import { serializeReport } from './report/json.js'
+import { renderSarif } from './report/sarif.js'
+
+export interface WrittenFiles {
+  report: string
+  sarif: string
+  proposals: string[]
+}
+
+/**
+ * The content of a role's policy file: the document itself when the proposal is one document, a JSON array of
+ * documents when it had to be split (the policy-file reader accepts both).
+ */
+export function policyFileContent(proposed: ProposedPolicy[]): string {
+  const body = proposed.length === 1 ? proposed[0].document : proposed.map(p => p.document)
+  return `${JSON.stringify(body, null, 2)}\n`
+}
+
+/** Roles whose proposal may be written to the repository: analyzed, editable, with excess and a proposal. */
+export function writableProposals(report: ReportV1): RoleResult[] {
+  return report.roles.filter(
+    r => r.status === 'analyzed' && r.editable && r.excess.length > 0 && r.proposed.length > 0 && r.policyFile
+  )
+}
+
+/** Writes report.json, report.sarif and, under proposals/, each proposed policy at its policy-path. */
+export function writeReportFiles(report: ReportV1, dir: string, toolVersion: string): WrittenFiles {
+  mkdirSync(dir, { recursive: true })
+  const reportPath = join(dir, 'report.json')
+  const sarifPath = join(dir, 'report.sarif')
+  writeFileSync(reportPath, serializeReport(report))
+  writeFileSync(sarifPath, `${JSON.stringify(renderSarif(report, toolVersion), null, 2)}\n`)
+  const proposals: string[] = []
+  for (const role of writableProposals(report)) {
+    const file = join(dir, 'proposals', role.policyFile as string)
+    mkdirSync(dirname(file), { recursive: true })
+    writeFileSync(file, policyFileContent(role.proposed))
+    proposals.push(file)
+  }
+  return { report: reportPath, sarif: sarifPath, proposals }
+}

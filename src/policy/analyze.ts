@@ -1,0 +1,122 @@
+/**
+ * Granted versus used, action by action: used / excess / unobservable / conditional / kept.
+ */
+import type { ConditionalAction, ExcessAction, RoleGrants, RoleUsage, UnobservableAction } from '../model.js'
+import { ACCESS_LEVELS } from '../model.js'
+import type { CatalogIndex } from './catalog.js'
+import { escalationIds } from './escalation.js'
+import { GRANTED, GRANTED_CONDITIONALLY, NOT_GRANTED, buildGrantModel, grantedByLookup } from './grants.js'
+import type { GrantModel } from './grants.js'
+import { statementActionMatch } from './match.js'
+import { isPermissionless } from './permissionless.js'
+import { unobservableActions } from './unobservable.js'
+
+export interface AnalyzeOptions {
+  keepActions: string[]
+  keepSidPrefix: string
+}
+
+export interface RoleAnalysis {
+  /** Every used action (authorized, not permissionless), canonical and sorted, granted or not. */
+  used: string[]
+  /** Observed but not allowed by the current policies (e.g. Access Analyzer counts denied calls). */
+  usedNotGranted: string[]
+  /** Sorted by access level rank, then name. */
+  excess: ExcessAction[]
+  unobservable: UnobservableAction[]
+  conditional: ConditionalAction[]
+  /** Granted actions kept by keep-actions or keep-Sid statements. */
+  kept: string[]
+  /** Action names/patterns in granted policies the catalog does not know. */
+  unknownActions: string[]
+  grantedCount: number
+}
+
+export function isKeepSid(sid: string | undefined, prefix: string): boolean {
+  return prefix !== '' && sid !== undefined && sid.startsWith(prefix)
+}
+
+/** Catalog ids protected by keep-actions patterns or granted by keep-Sid Allow statements. */
+export function keptIds(model: GrantModel, options: AnalyzeOptions): Set<number> {
+  const ids = new Set<number>()
+  for (const pattern of options.keepActions) for (const id of model.catalog.expandIds(pattern)) ids.add(id)
+  for (const c of model.statements) {
+    if (c.statement.effect !== 'Allow' || !isKeepSid(c.statement.sid, options.keepSidPrefix)) continue
+    for (let id = 0; id < c.actionIds.length; id++) if (c.actionIds[id] === 1) ids.add(id)
+  }
+  return ids
+}
+
+/** Observed actions that count as usage, in canonical spelling (names outside the catalog kept as given). */
+export function usedActionNames(catalog: CatalogIndex, usage: RoleUsage): string[] {
+  const names = new Set<string>()
+  for (const observed of usage.actions) {
+    if (isPermissionless(observed.action)) continue
+    const id = catalog.idOf(observed.action)
+    names.add(id === undefined ? observed.action : catalog.names[id])
+  }
+  return [...names].sort()
+}
+
+function isGrantedOutsideCatalog(model: GrantModel, action: string): boolean {
+  const allows = model.statements.filter(c => c.statement.effect === 'Allow')
+  return allows.some(c => statementActionMatch(model.catalog, c, action))
+}
+
+export function analyzeRole(grants: RoleGrants, usage: RoleUsage, options: AnalyzeOptions): RoleAnalysis {
+  const model = buildGrantModel(grants)
+  const { catalog, granted } = model
+  const used = usedActionNames(catalog, usage)
+  const usedIds = new Set<number>()
+  const usedNotGranted: string[] = []
+  for (const name of used) {
+    const id = catalog.idOf(name)
+    if (id !== undefined) usedIds.add(id)
+    const isGranted = id === undefined ? isGrantedOutsideCatalog(model, name) : granted[id] !== NOT_GRANTED
+    if (!isGranted) usedNotGranted.push(name)
+  }
+  const keep = keptIds(model, options)
+  const unobservableReasons = unobservableActions(catalog, usage)
+  const escalation = escalationIds(catalog)
+  const grantedBy = grantedByLookup(model)
+  const excess: ExcessAction[] = []
+  const unobservable: UnobservableAction[] = []
+  const conditional: ConditionalAction[] = []
+  const kept: string[] = []
+  let grantedCount = 0
+  for (const id of catalog.idsByRank) {
+    const level = granted[id]
+    if (level === NOT_GRANTED) continue
+    grantedCount++
+    const action = catalog.names[id]
+    if (keep.has(id)) {
+      kept.push(action)
+    } else if (level === GRANTED_CONDITIONALLY) {
+      conditional.push({ action, grantedBy: grantedBy(id) })
+    } else if (level === GRANTED && !usedIds.has(id)) {
+      const reason = unobservableReasons.get(id)
+      if (reason !== undefined) {
+        unobservable.push({ action, reason })
+      } else {
+        const entry: ExcessAction = {
+          action,
+          accessLevel: ACCESS_LEVELS[catalog.levelRank[id]],
+          grantedBy: grantedBy(id)
+        }
+        if (escalation.has(id)) entry.risk = 'privilege-escalation'
+        excess.push(entry)
+      }
+    }
+  }
+  const byAction = (a: { action: string }, b: { action: string }) => (a.action < b.action ? -1 : 1)
+  return {
+    used,
+    usedNotGranted,
+    excess,
+    unobservable: unobservable.sort(byAction),
+    conditional: conditional.sort(byAction),
+    kept: kept.sort(),
+    unknownActions: model.unknownActions,
+    grantedCount
+  }
+}

@@ -1,0 +1,58 @@
+import type { RoleUsage } from '../model.js'
+
+export interface EvidenceOptions {
+  minObservationDays: number
+  allowIncomplete: boolean
+  /** When the role was created: a role younger than the window was observed for less. */
+  roleCreatedAt?: string
+}
+
+export interface EvidenceVerdict {
+  sufficient: boolean
+  reason?: string
+  observedDays: number
+}
+
+const DAY_MS = 86_400_000
+
+/**
+ * Never propose on weak evidence: an incomplete generated policy without opt-in, no observed activity at all, or a
+ * window shorter than min-observation-days. Removing a permission because we did not look long enough is how a
+ * least-privilege tool causes an outage.
+ */
+export function judgeEvidence(usage: RoleUsage, options: EvidenceOptions): EvidenceVerdict {
+  const end = Date.parse(usage.window.end)
+  const windowStart = Date.parse(usage.window.start)
+  const created = options.roleCreatedAt ? Date.parse(options.roleCreatedAt) : Number.NaN
+  const start = Number.isNaN(created) ? windowStart : Math.max(windowStart, created)
+  const observedDays = Math.max(0, (end - start) / DAY_MS)
+  const rounded = Math.round(observedDays * 10) / 10
+  if (!usage.complete && !options.allowIncomplete) {
+    return {
+      sufficient: false,
+      observedDays,
+      reason:
+        'Access Analyzer marked its generated policy incomplete (isComplete: false); set allow-incomplete: true to propose anyway'
+    }
+  }
+  const noActivity =
+    usage.source === 'cloudtrail'
+      ? (usage.evidence.eventsMatched ?? 0) === 0
+      : usage.actions.length === 0 && usage.serviceLevelOnly.length === 0
+  if (noActivity) {
+    return {
+      sufficient: false,
+      observedDays,
+      reason: `no activity of this role was observed in the window (${usage.window.start} to ${usage.window.end}); nothing is proposed on zero evidence`
+    }
+  }
+  if (observedDays < options.minObservationDays) {
+    const since = start > windowStart ? ' (the role is younger than the window)' : ''
+    return {
+      sufficient: false,
+      observedDays,
+      reason: `observed for ${rounded} days${since}, less than min-observation-days (${options.minObservationDays})`
+    }
+  }
+  return { sufficient: true, observedDays }
+}

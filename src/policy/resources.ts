@@ -1,0 +1,57 @@
+/**
+ * Resources observed in use, and how a proposal may narrow a statement to them.
+ */
+import type { RoleUsage } from '../model.js'
+import type { CatalogIndex } from './catalog.js'
+import { globCovers } from './glob.js'
+import { hasPolicyVariable, resourcePatternMatch } from './match.js'
+
+/** A concrete ARN: no wildcard, no `${...}` placeholder (Access Analyzer templates are not concrete). */
+export function isConcreteArn(resource: string): boolean {
+  return resource.startsWith('arn:') && !/[*?]/.test(resource) && !resource.includes('${')
+}
+
+/**
+ * Catalog id -> the resources observed for it, only for actions whose every observed resource is a concrete ARN
+ * (an action seen once with `*` or a placeholder has no entry).
+ */
+export function observedResources(catalog: CatalogIndex, usage: RoleUsage): Map<number, string[]> {
+  const all = new Map<number, Set<string>>()
+  const unusable = new Set<number>()
+  for (const observed of usage.actions) {
+    const id = catalog.idOf(observed.action)
+    if (id === undefined) continue
+    if (observed.resources.length === 0 || !observed.resources.every(isConcreteArn)) unusable.add(id)
+    const set = all.get(id) ?? new Set<string>()
+    for (const r of observed.resources) set.add(r)
+    all.set(id, set)
+  }
+  const out = new Map<number, string[]>()
+  for (const [id, set] of all) if (!unusable.has(id)) out.set(id, [...set].sort())
+  return out
+}
+
+const S3_OBJECT = /^(arn:[^:]+:s3:::[^/]+)\/.+$/
+
+/** S3 object ARNs become `arn:aws:s3:::bucket/*`, so keys written later keep working. */
+export function generalizeResource(resource: string): string {
+  const m = S3_OBJECT.exec(resource)
+  return m ? `${m[1]}/*` : resource
+}
+
+/**
+ * The resources a statement (Resource patterns) can be narrowed to for one action, or undefined when it must keep
+ * its own: every observed resource must be covered for certain by the statement, before and after generalizing.
+ */
+export function narrowedResources(
+  patterns: readonly string[],
+  observed: readonly string[]
+): string[] | undefined {
+  const covered = (r: string) => patterns.some(p => resourcePatternMatch(p, r) === 'yes')
+  if (!observed.every(covered)) return undefined
+  const narrowed = [...new Set(observed.map(generalizeResource))].sort()
+  const safe = narrowed.every(r => patterns.some(p => !hasPolicyVariable(p) && globCovers(p, r)))
+  if (!safe) return undefined
+  const same = narrowed.length === patterns.length && narrowed.every(r => patterns.includes(r))
+  return same ? undefined : narrowed
+}

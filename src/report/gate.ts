@@ -1,0 +1,55 @@
+import type { ReportV1, RoleResult } from '../model.js'
+import { isHighRisk, roleName } from './role-facts.js'
+
+export type FailOn = 'never' | 'excess' | 'high'
+
+export interface GateResult {
+  tripped: boolean
+  /** One line saying why. */
+  message: string
+}
+
+/**
+ * The pull-request gate. `excess` trips on any excess action, `high` only on excess with access level
+ * Permissions management or Write, or a privilege-escalation risk.
+ *
+ * A role that was not judged (failed, not enough evidence, skipped) trips the gate whenever fail-on is not
+ * `never`: its empty excess list means "we could not look", not "nothing to remove", and a gate that passes
+ * when it could not look would let the very change it exists to catch through. The message names those
+ * roles separately so the reader knows the gate tripped on missing evidence, not on a finding.
+ */
+export function evaluateGate(report: ReportV1, failOn: FailOn): GateResult {
+  if (failOn === 'never') return { tripped: false, message: 'fail-on is never: the gate is off.' }
+
+  const judged = report.roles.filter(r => r.status === 'analyzed')
+  const notJudged = report.roles.filter(r => r.status !== 'analyzed')
+  const counted = judged
+    .map(role => ({ role, count: (failOn === 'high' ? role.excess.filter(isHighRisk) : role.excess).length }))
+    .filter(entry => entry.count > 0)
+
+  const reasons: string[] = []
+  if (counted.length > 0) {
+    const total = counted.reduce((sum, entry) => sum + entry.count, 0)
+    const what = failOn === 'high' ? 'high-risk excess action' : 'excess action'
+    const roles = counted.map(entry => `${label(entry.role)}: ${entry.count}`).join(', ')
+    const verb = counted.length === 1 ? 'grants' : 'grant'
+    reasons.push(`${plural(counted.length, 'role')} ${verb} ${plural(total, what)} (${roles})`)
+  }
+  if (notJudged.length > 0) {
+    const roles = notJudged.map(role => `${label(role)}: ${role.status}`).join(', ')
+    reasons.push(`${plural(notJudged.length, 'role')} could not be judged (${roles})`)
+  }
+  if (reasons.length === 0) {
+    const none = failOn === 'high' ? 'no high-risk excess' : 'no excess'
+    return { tripped: false, message: `fail-on ${failOn}: ${none} in ${plural(judged.length, 'role')}.` }
+  }
+  return { tripped: true, message: `fail-on ${failOn}: ${reasons.join('; ')}.` }
+}
+
+function label(role: RoleResult): string {
+  return roleName(role.arn).name
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`
+}

@@ -1,0 +1,402 @@
+import type { ExcessAction, ReportV1, RoleResult, RoleStatus, UsageEvidence } from '../model.js'
+import { code, codeBlock, escapeText, htmlCode } from './escape.js'
+import { accessLevelRank, byRiskThenAction, compare, isHighRisk, roleName, serviceOf } from './role-facts.js'
+
+export interface MarkdownOptions {
+  /** Upper bound of the result: 65,536 for comments and PR bodies, 1 MiB (in bytes) for the job summary. */
+  maxLength: number
+  /** Appended to the heading, e.g. the workflow name. */
+  title?: string
+  /** Where the complete report is when this one had to be shortened: `the job summary` or a run URL. */
+  fullReportHint?: string
+  /** A hidden HTML comment put first (the sticky comment marker); written as given. */
+  marker?: string
+  /** How maxLength is counted: UTF-16 code units (GitHub's comment limit) or UTF-8 bytes (step summary). */
+  lengthUnit?: 'characters' | 'utf8-bytes'
+}
+
+/** What a role section shows; each step drops the largest parts first. */
+const DETAIL_LEVELS = ['full', 'no-diff', 'no-json'] as const
+type DetailLevel = (typeof DETAIL_LEVELS)[number]
+
+const STATUS_LABEL: Record<RoleStatus, string> = {
+  analyzed: '✅ analyzed',
+  'insufficient-evidence': '⚠️ not enough evidence',
+  skipped: '⏭️ skipped',
+  failed: '❌ failed'
+}
+
+const SOURCE_LABEL: Record<ReportV1['source'], string> = {
+  'access-analyzer': 'IAM Access Analyzer',
+  cloudtrail: 'CloudTrail logs'
+}
+
+/**
+ * The report as GitHub-flavoured Markdown for a job summary, a sticky comment or a pull-request body.
+ * When it does not fit `maxLength` it drops, in order, the diffs, the proposed JSON and then whole role
+ * sections (keeping the overview table) and says where the full report is.
+ */
+export function renderMarkdown(report: ReportV1, options: MarkdownOptions): string {
+  const measure = options.lengthUnit === 'utf8-bytes' ? utf8Length : (text: string) => text.length
+  const fits = (text: string) => measure(text) <= options.maxLength
+  const head = renderHead(report, options)
+  const table = overviewTable(report.roles)
+
+  for (const level of DETAIL_LEVELS) {
+    const sections = report.roles.map(role => renderRole(role, report.source, level))
+    const shortened = level === 'full' ? undefined : shortenedNote(level, 0, options.fullReportHint)
+    const text = join([head, shortened, table.join('\n'), ...sections])
+    if (fits(text)) return text
+  }
+
+  // Whole role sections, in report order, while they fit next to the overview.
+  const sections = report.roles.map(role => renderRole(role, report.source, 'no-json'))
+  const note = (kept: number) => shortenedNote('no-json', report.roles.length - kept, options.fullReportHint)
+  const withSections = (kept: number) =>
+    join([head, note(kept), table.join('\n'), ...sections.slice(0, kept)])
+  const kept = largestFitting(sections.length, count => fits(withSections(count)))
+  if (kept > 0 || fits(withSections(0))) return withSections(kept)
+
+  // Not even the overview fits: keep as many rows as fit.
+  const header = table.slice(0, 2)
+  const rows = table.slice(2)
+  const withRows = (count: number) =>
+    join([head, note(0), [...header, ...rows.slice(0, count), omittedRow(rows.length - count)].join('\n')])
+  const overviewOnly = withRows(largestFitting(rows.length, count => fits(withRows(count))))
+  return fits(overviewOnly) ? overviewOnly : truncate(overviewOnly, options.maxLength, measure)
+}
+
+/** The largest count in [0, max] for which `fitsWith` holds, given it holds for every smaller count too. */
+function largestFitting(max: number, fitsWith: (count: number) => boolean): number {
+  let low = 0
+  let high = max
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2)
+    if (fitsWith(middle)) low = middle
+    else high = middle - 1
+  }
+  return low
+}
+
+function renderHead(report: ReportV1, options: MarkdownOptions): string {
+  const { summary } = report
+  const title = options.title ? `IAM least privilege: ${escapeText(options.title)}` : 'IAM least privilege'
+  const counts = [
+    `**${plural(summary.roles, 'role')}**`,
+    `${summary.analyzed} analyzed`,
+    ...(summary.failed > 0 ? [`${summary.failed} failed`] : []),
+    ...notJudgedCount(report),
+    summary.excess > 0 ? `**${plural(summary.excess, 'excess action')}**` : 'no excess',
+    `usage from ${SOURCE_LABEL[report.source]}`
+  ]
+  return [options.marker, `## ${title}`, '', counts.join(' · ')].filter(line => line !== undefined).join('\n')
+}
+
+function notJudgedCount(report: ReportV1): string[] {
+  const count = report.roles.filter(
+    r => r.status === 'insufficient-evidence' || r.status === 'skipped'
+  ).length
+  return count > 0 ? [`${count} not judged`] : []
+}
+
+function overviewTable(roles: RoleResult[]): string[] {
+  const rows = roles.map(role => {
+    const { name, accountId } = roleName(role.arn)
+    const judged = role.status === 'analyzed'
+    const high = role.excess.filter(isHighRisk).length
+    const excess = !judged
+      ? '—'
+      : role.excess.length === 0
+        ? '0'
+        : `**${role.excess.length}**${high ? ` (${high} high-risk)` : ''}`
+    const status = STATUS_LABEL[role.status] + (role.editable ? '' : ' · not editable')
+    return row([
+      code(name),
+      accountId ?? '—',
+      status,
+      judged ? String(role.used.length) : '—',
+      excess,
+      judged ? String(role.unobservable.length) : '—',
+      proposalSize(role)
+    ])
+  })
+  return [
+    '| Role | Account | Status | Used | Excess | Unobservable | Proposal |',
+    '| --- | --- | --- | ---: | ---: | ---: | --- |',
+    ...rows
+  ]
+}
+
+function proposalSize(role: RoleResult): string {
+  if (role.proposed.length === 0) return '—'
+  const characters = role.proposed.reduce((sum, p) => sum + p.characters, 0)
+  return `${plural(role.proposed.length, 'policy', 'policies')}, ${characters.toLocaleString('en-US')} chars`
+}
+
+function omittedRow(count: number): string {
+  return count > 0 ? `| … | ${plural(count, 'more role')} in the full report | | | | | |` : ''
+}
+
+function shortenedNote(level: DetailLevel, rolesOmitted: number, hint: string | undefined): string {
+  const dropped =
+    rolesOmitted > 0
+      ? `details of ${plural(rolesOmitted, 'role')} were left out`
+      : level === 'no-diff'
+        ? 'diffs were left out'
+        : 'diffs and proposed policies were left out'
+  const where = hint ? ` The full report is in ${hintText(hint)}.` : ''
+  return `> [!NOTE]\n> Shortened to fit GitHub's size limit: ${dropped}.${where}`
+}
+
+function hintText(hint: string): string {
+  return /^https:\/\/[^\s<>()]+$/.test(hint) ? `[${escapeText(hint)}](${hint})` : escapeText(hint)
+}
+
+function renderRole(role: RoleResult, source: ReportV1['source'], level: DetailLevel): string {
+  const { name, accountId } = roleName(role.arn)
+  const parts: string[] = [
+    `### ${STATUS_LABEL[role.status].split(' ')[0]} ${escapeText(name)}${accountId ? ` (${accountId})` : ''}`,
+    code(role.arn)
+  ]
+  if (role.status !== 'analyzed') {
+    const why = role.reason ? escapeText(role.reason.replace(/[.\s]+$/, '')) : 'no reason given'
+    const what =
+      role.status === 'failed' ? 'Failed' : role.status === 'skipped' ? 'Skipped' : 'Not enough evidence'
+    parts.push(`> [!WARNING]\n> **${what}:** ${why}. No removal is proposed for this role.`)
+  }
+  if (!role.editable) {
+    const why = role.notEditableReason ? ` (${escapeText(role.notEditableReason)})` : ''
+    parts.push(
+      `> [!IMPORTANT]\n> This role cannot be edited${why}: nothing here can be applied to it directly.`
+    )
+  }
+  if (role.status === 'analyzed') {
+    parts.push(excessSection(role.excess, role.editable))
+  }
+  if (role.unobservable.length > 0) {
+    parts.push(
+      `**Unobservable: ${role.unobservable.length}** (kept in the proposal: the source cannot show whether they were used)\n` +
+        role.unobservable.map(u => `- ${code(u.action)}: ${escapeText(u.reason)}`).join('\n')
+    )
+  }
+  if (role.conditional.length > 0) {
+    parts.push(
+      `**Conditional grants: ${role.conditional.length}** (kept with their conditions)\n` +
+        role.conditional.map(c => `- ${code(c.action)}, granted by ${grantedBy(c.grantedBy)}`).join('\n')
+    )
+  }
+  if (role.unknownActions && role.unknownActions.length > 0) {
+    parts.push(
+      `**Actions the catalog does not know: ${role.unknownActions.length}** (kept, never judged)\n` +
+        role.unknownActions.map(a => `- ${code(a)}`).join('\n')
+    )
+  }
+  if (role.status === 'analyzed' || role.evidence) parts.push(evidenceSection(role))
+  const checks = checksSection(role)
+  if (checks) parts.push(checks)
+  if (role.proposalNotes && role.proposalNotes.length > 0) {
+    parts.push('**Proposal notes**\n' + role.proposalNotes.map(n => `- ${escapeText(n)}`).join('\n'))
+  }
+  const review = reviewerChecks(role, source)
+  if (review.length > 0) {
+    parts.push('**What the reviewer should check**\n' + review.map(item => `- [ ] ${item}`).join('\n'))
+  }
+  if (level === 'full' || level === 'no-diff') {
+    for (const policy of role.proposed) {
+      const summary = `Proposed policy ${htmlCode(policy.name)} · ${policy.characters.toLocaleString('en-US')} characters`
+      parts.push(details(summary, codeBlock(JSON.stringify(policy.document, null, 2), 'json')))
+    }
+  }
+  if (level === 'full' && role.diff) {
+    parts.push(details('Diff against the current policies', codeBlock(role.diff, 'diff')))
+  }
+  return parts.join('\n\n')
+}
+
+function excessSection(excess: ExcessAction[], editable: boolean): string {
+  if (excess.length === 0) return '**No excess:** every granted, observable action was used in the window.'
+  const groups = new Map<string, ExcessAction[]>()
+  for (const item of [...excess].sort(byRiskThenAction)) {
+    const key = `${serviceOf(item.action)}\u0000${item.accessLevel}`
+    groups.set(key, [...(groups.get(key) ?? []), item])
+  }
+  const rows = [...groups.values()]
+    .sort((a, b) => {
+      const [first, second] = [a[0] as ExcessAction, b[0] as ExcessAction]
+      return (
+        compare(serviceOf(first.action), serviceOf(second.action)) ||
+        accessLevelRank(first.accessLevel) - accessLevelRank(second.accessLevel)
+      )
+    })
+    .map(items => {
+      const first = items[0] as ExcessAction
+      const actions = items
+        .map(i => code(i.action) + (i.risk === 'privilege-escalation' ? ' ⚠️' : ''))
+        .sort(compare)
+        .join(', ')
+      const granted = grantedBy([...new Set(items.flatMap(i => i.grantedBy))])
+      return row([code(serviceOf(first.action)), first.accessLevel, actions, granted])
+    })
+  const escalation = excess.filter(e => e.risk === 'privilege-escalation').map(e => code(e.action))
+  const lines = [
+    `**Excess: ${plural(excess.length, 'action')}** granted, observable and not used in the window ` +
+      (editable ? '(removed in the proposal)' : '(no proposal: the role is not editable)'),
+    '',
+    '| Service | Access level | Actions | Granted by |',
+    '| --- | --- | --- | --- |',
+    ...rows
+  ]
+  if (escalation.length > 0) {
+    lines.push(
+      '',
+      `⚠️ **Privilege escalation paths granted and unused:** ${escalation.sort(compare).join(', ')}`
+    )
+  }
+  return lines.join('\n')
+}
+
+function evidenceSection(role: RoleResult): string {
+  const e: UsageEvidence | undefined = role.evidence
+  const items = [
+    `window ${escapeText(role.window.start)} → ${escapeText(role.window.end)} (${days(role.window)})`,
+    role.complete ? 'the source reports complete data' : '**the source reports incomplete data**'
+  ]
+  if (e?.jobId) items.push(`Access Analyzer job ${code(e.jobId)}`)
+  if (e?.filesRead !== undefined) items.push(`${plural(e.filesRead, 'log file')} read`)
+  if (e?.filesSkipped && e.filesSkipped.length > 0) {
+    items.push(`**${plural(e.filesSkipped.length, 'log file')} skipped**`)
+  }
+  if (e?.eventsMatched !== undefined) items.push(`${plural(e.eventsMatched, 'event')} attributed to the role`)
+  if (e?.deniedCalls) items.push(`${plural(e.deniedCalls, 'denied call')} (not usage)`)
+  if (e?.permissionlessCalls)
+    items.push(`${plural(e.permissionlessCalls, 'call')} that need no permission (not usage)`)
+  if (e?.unmapped && e.unmapped.length > 0) {
+    const total = e.unmapped.reduce((sum, u) => sum + u.count, 0)
+    items.push(`**${plural(total, 'event')} not mapped to an action**`)
+  }
+  if (e?.dataEventsSeen && e.dataEventsSeen.length > 0) {
+    items.push(`data events seen for ${e.dataEventsSeen.map(code).join(', ')}`)
+  }
+  const lines = [`**Evidence:** ${items.join(' · ')}`]
+  for (const note of e?.notes ?? []) lines.push(`- ${escapeText(note)}`)
+  const extra: string[] = []
+  if (e?.filesSkipped && e.filesSkipped.length > 0) {
+    extra.push(
+      '| Skipped file | Reason |\n| --- | --- |\n' +
+        e.filesSkipped.map(f => row([escapeText(f.file), escapeText(f.reason)])).join('\n')
+    )
+  }
+  if (e?.unmapped && e.unmapped.length > 0) {
+    extra.push(
+      '| Event source | Event name | Count |\n| --- | --- | ---: |\n' +
+        e.unmapped.map(u => row([code(u.eventSource), code(u.eventName), String(u.count)])).join('\n')
+    )
+  }
+  if (extra.length > 0) lines.push('', details('Skipped files and unmapped events', extra.join('\n\n')))
+  return lines.join('\n')
+}
+
+function checksSection(role: RoleResult): string | undefined {
+  const checks = role.checks
+  if (!checks) return undefined
+  const items = [
+    `ValidatePolicy: ${checks.validatePolicy.length === 0 ? 'no findings' : `**${plural(checks.validatePolicy.length, 'finding')}**`}`,
+    `CheckNoNewAccess: ${checks.checkNoNewAccess === 'FAIL' ? '**FAIL**' : checks.checkNoNewAccess}`,
+    ...(checks.evaluator ? [`own evaluator: ${checks.evaluator === 'FAIL' ? '**FAIL**' : 'PASS'}`] : [])
+  ]
+  const findings = checks.validatePolicy.map(
+    f => `- ${escapeText(f.findingType)} ${code(f.issueCode)} in ${code(f.policy)}: ${escapeText(f.details)}`
+  )
+  return [`**Checks:** ${items.join(' · ')}`, ...findings].join('\n')
+}
+
+function reviewerChecks(role: RoleResult, source: ReportV1['source']): string[] {
+  const checks: string[] = []
+  if (role.status !== 'analyzed') {
+    checks.push('This role was not judged: fix the cause above and run again before trusting it.')
+    return checks
+  }
+  if (!role.editable)
+    checks.push('The role is not editable: apply nothing to it; change what grants it instead.')
+  if (role.unobservable.length > 0) {
+    checks.push(`Decide whether each unobservable action is still needed (${role.unobservable.length}).`)
+  }
+  if (role.conditional.length > 0) {
+    checks.push('Conditional grants are kept with their conditions: check the conditions still fit.')
+  }
+  if (source === 'access-analyzer') {
+    checks.push(
+      'Access Analyzer counts denied calls as usage: some actions kept as used may never have succeeded.'
+    )
+  }
+  if (!role.complete)
+    checks.push('The source reported incomplete data: actions may be missing from the used list.')
+  if (role.evidence?.unmapped && role.evidence.unmapped.length > 0) {
+    checks.push(
+      'Some events did not map to an action: check none of them needs an action proposed for removal.'
+    )
+  }
+  if (role.evidence?.filesSkipped && role.evidence.filesSkipped.length > 0) {
+    checks.push('Some log files were skipped: usage recorded in them is unknown.')
+  }
+  if (role.checks?.checkNoNewAccess === 'FAIL' || role.checks?.evaluator === 'FAIL') {
+    checks.push(
+      '**A check failed: the proposal may grant access the role does not have today. Do not apply it.**'
+    )
+  } else if (role.checks?.checkNoNewAccess === 'SKIPPED') {
+    checks.push(
+      'CheckNoNewAccess was skipped: the proposal was checked only by the offline evaluator, if at all.'
+    )
+  }
+  if (role.checks && role.checks.validatePolicy.length > 0)
+    checks.push('Read the ValidatePolicy findings above.')
+  return checks
+}
+
+function grantedBy(sources: string[]): string {
+  return sources.length === 0 ? '—' : [...sources].sort(compare).map(code).join(', ')
+}
+
+function details(summaryHtml: string, body: string): string {
+  return `<details><summary>${summaryHtml}</summary>\n\n${body}\n\n</details>`
+}
+
+function row(cells: string[]): string {
+  return `| ${cells.join(' | ')} |`
+}
+
+function join(blocks: (string | undefined)[]): string {
+  return blocks.filter((b): b is string => b !== undefined && b !== '').join('\n\n') + '\n'
+}
+
+function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${count.toLocaleString('en-US')} ${count === 1 ? singular : pluralForm}`
+}
+
+function days(window: { start: string; end: string }): string {
+  const ms = Date.parse(window.end) - Date.parse(window.start)
+  if (!Number.isFinite(ms)) return 'unknown length'
+  return plural(Math.round((ms / 86_400_000) * 10) / 10, 'day')
+}
+
+function utf8Length(text: string): number {
+  let bytes = 0
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i)
+    if (unit < 0x80) bytes += 1
+    else if (unit < 0x800) bytes += 2
+    else if (unit >= 0xd800 && unit <= 0xdbff) {
+      bytes += 4
+      i++
+    } else bytes += 3
+  }
+  return bytes
+}
+
+function truncate(text: string, max: number, measure: (text: string) => number): string {
+  let end = Math.min(text.length, max)
+  while (end > 0 && measure(text.slice(0, end)) > max) end = Math.floor(end * 0.9)
+  const cut = text.slice(0, end)
+  const last = cut.charCodeAt(cut.length - 1)
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut
+}

@@ -1,0 +1,56 @@
+import type { RoleSelector } from './model.js'
+
+/** A role known without asking IAM: from an authorization-details export or seen in CloudTrail records. */
+export interface KnownRole {
+  arn: string
+  name: string
+}
+
+export interface SelectedRoles<T extends KnownRole> {
+  roles: T[]
+  /** Selectors that matched nothing, with the reason. */
+  unmatched: { input: string; reason: string }[]
+}
+
+export function roleNameFromArn(arn: string): string {
+  return arn.slice(arn.lastIndexOf('/') + 1)
+}
+
+export function accountFromArn(arn: string): string {
+  return arn.split(':')[4] ?? ''
+}
+
+function patternRegExp(pattern: string): RegExp {
+  return new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i')
+}
+
+/**
+ * Applies the user's selectors to a list of known roles. Role names are unique per account regardless of case
+ * in IAM, so names and patterns match case-insensitively; an ARN matches exactly.
+ */
+export function selectRoles<T extends KnownRole>(
+  selectors: readonly RoleSelector[],
+  known: readonly T[],
+  where: string
+): SelectedRoles<T> {
+  const chosen = new Map<string, T>()
+  const unmatched: { input: string; reason: string }[] = []
+  for (const selector of selectors) {
+    const matches = known.filter(role => {
+      if (selector.kind === 'arn') return role.arn === selector.input
+      if (selector.kind === 'name') return role.name.toLowerCase() === selector.input.toLowerCase()
+      return patternRegExp(selector.input).test(role.name)
+    })
+    if (matches.length === 0) {
+      unmatched.push({
+        input: selector.input,
+        reason:
+          selector.kind === 'pattern'
+            ? `no role in ${where} matches the pattern "${selector.input}"`
+            : `role "${selector.input}" is not in ${where}`
+      })
+    }
+    for (const role of matches) if (!chosen.has(role.arn)) chosen.set(role.arn, role)
+  }
+  return { roles: [...chosen.values()], unmatched }
+}

@@ -1,0 +1,469 @@
+import { AccessAnalyzerClient } from '@aws-sdk/client-accessanalyzer'
+import { IAMClient } from '@aws-sdk/client-iam'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { checkNoNewAccess, validateProposedPolicies } from './aws/checks.js'
+import { resolveCredentials } from './aws/credentials.js'
+import type { TemporaryCredentials } from './aws/credentials.js'
+import { GrantedPolicyReader, resolveRoles } from './aws/iam.js'
+import { describeAwsError } from './aws/retry.js'
+import type { Config } from './config.js'
+import { policyPathFor } from './config.js'
+import { editability } from './granted/editability.js'
+import { parseAuthorizationDetails, parsePolicyFile } from './granted/policy-file.js'
+import type { Logger } from './logger.js'
+import type {
+  GrantedPolicy,
+  ProposalChecks,
+  ReportV1,
+  RoleGrants,
+  RoleResult,
+  RoleUsage,
+  TimeWindow
+} from './model.js'
+import { analyzeRole } from './policy/analyze.js'
+import { policyDiff } from './policy/diff.js'
+import { judgeEvidence } from './policy/evidence.js'
+import { proposePolicies } from './policy/propose.js'
+import { buildReport } from './report/json.js'
+import { accountFromArn, roleNameFromArn, selectRoles } from './roles.js'
+import type { KnownRole } from './roles.js'
+import { scanCloudTrail } from './usage/cloudtrail/scan.js'
+import { runPolicyGenerations } from './usage/generation-scheduler.js'
+
+export interface RunDeps {
+  log: Logger
+  now?: () => Date
+  /** Aborted when the job is cancelled (SIGINT/SIGTERM): in-flight generation jobs we started are cancelled. */
+  signal?: AbortSignal
+  /** GitHub OIDC token source (the action passes core.getIDToken). */
+  getIdToken?: (audience: string) => Promise<string>
+  /** Where granted-source files are read (GITHUB_WORKSPACE); default the working directory. */
+  workspace?: string
+  env?: NodeJS.ProcessEnv
+}
+
+/** A role on its way through the pipeline: it ends as exactly one RoleResult. */
+interface RoleCase {
+  arn: string
+  name: string
+  accountId: string
+  grants?: RoleGrants
+  /** Set once the role cannot go further. */
+  outcome?: { status: 'failed' | 'skipped'; reason: string }
+  usage?: RoleUsage
+}
+
+class AwsSession {
+  private credentials?: Promise<TemporaryCredentials | undefined>
+  private iamClient?: IAMClient
+  private analyzerClient?: AccessAnalyzerClient
+  used = false
+
+  constructor(
+    private readonly config: Config,
+    private readonly deps: RunDeps
+  ) {}
+
+  private creds(): Promise<TemporaryCredentials | undefined> {
+    this.used = true
+    this.credentials ??= resolveCredentials({
+      roleToAssume: this.config.roleToAssume,
+      audience: this.config.audience,
+      sessionName: this.config.roleSessionName,
+      durationSeconds: this.config.roleDurationSeconds,
+      region: this.config.awsRegion,
+      getIdToken:
+        this.deps.getIdToken ??
+        (() =>
+          Promise.reject(
+            new Error('role-to-assume needs a GitHub OIDC token, which only exists inside GitHub Actions')
+          )),
+      log: this.deps.log,
+      env: this.deps.env
+    })
+    return this.credentials
+  }
+
+  async iam(): Promise<IAMClient> {
+    const credentials = await this.creds()
+    this.iamClient ??= new IAMClient({
+      region: this.config.awsRegion,
+      ...(credentials ? { credentials } : {})
+    })
+    return this.iamClient
+  }
+
+  async analyzer(): Promise<AccessAnalyzerClient> {
+    const credentials = await this.creds()
+    this.analyzerClient ??= new AccessAnalyzerClient({
+      region: this.config.awsRegion,
+      ...(credentials ? { credentials } : {})
+    })
+    return this.analyzerClient
+  }
+}
+
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (e) {
+    throw new Error(
+      `${what} ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path`
+    )
+  }
+}
+
+/** The whole job: roles -> granted + usage -> analysis -> proposals -> the version-1 report. */
+export async function runAnalysis(config: Config, deps: RunDeps): Promise<ReportV1> {
+  const now = deps.now ?? (() => new Date())
+  const startedAt = now()
+  const deadline = new Date(startedAt.getTime() + config.timeoutMinutes * 60_000)
+  const log = deps.log
+  const aws = new AwsSession(config, deps)
+
+  const fileGrants = config.policyFiles.flatMap(file => parsePolicyFile(readText(file, '--policy'), file))
+  const exported = config.authorizationDetails
+    ? parseAuthorizationDetails(
+        readText(config.authorizationDetails, '--authorization-details'),
+        config.authorizationDetails
+      )
+    : undefined
+
+  const scan =
+    config.source === 'cloudtrail'
+      ? await scanCloudTrail(
+          {
+            path: config.cloudtrailPath ?? '',
+            roles: [],
+            since:
+              config.since ??
+              (config.cloudtrailPath?.startsWith('s3://')
+                ? lookbackStart(startedAt, config.lookbackDays)
+                : undefined),
+            until: config.until,
+            regions: [...config.trailRegions]
+          },
+          { onProgress: message => log.info(message) }
+        )
+      : undefined
+
+  const cases = await selectCases(config, deps, aws, { fileGrants, exported, rolesSeen: scan?.rolesSeen })
+
+  // Usage.
+  if (scan) {
+    for (const c of cases) {
+      if (c.outcome) continue
+      c.usage = scan.roles.get(c.arn) ?? emptyCloudTrailUsage(c.arn, scan.window, scan.filesRead)
+    }
+  } else {
+    await generateUsage(config, deps, aws, cases, deadline)
+  }
+
+  const results: RoleResult[] = []
+  for (const c of cases) results.push(await judgeRole(config, aws, c))
+  const report = buildReport(results, config.source, now().toISOString())
+  log.info(
+    `analyzed ${report.summary.analyzed} of ${report.summary.roles} roles; ${report.summary.excess} excess actions; ${report.summary.failed} failed`
+  )
+  return report
+}
+
+function lookbackStart(now: Date, days: number): Date {
+  return new Date(now.getTime() - days * 86_400_000)
+}
+
+function emptyCloudTrailUsage(arn: string, window: TimeWindow, filesRead: number): RoleUsage {
+  return {
+    roleArn: arn,
+    source: 'cloudtrail',
+    window,
+    complete: true,
+    actions: [],
+    serviceLevelOnly: [],
+    evidence: { filesRead, eventsMatched: 0, notes: [] }
+  }
+}
+
+interface GrantSources {
+  fileGrants: GrantedPolicy[]
+  exported?: ReturnType<typeof parseAuthorizationDetails>
+  rolesSeen?: string[]
+}
+
+/** Which roles, and what each is granted. */
+async function selectCases(
+  config: Config,
+  deps: RunDeps,
+  aws: AwsSession,
+  sources: GrantSources
+): Promise<RoleCase[]> {
+  const cases: RoleCase[] = []
+  const failed = (input: string, reason: string) =>
+    cases.push({ arn: input, name: input, accountId: '', outcome: { status: 'failed', reason } })
+
+  const offline =
+    sources.exported !== undefined ||
+    (config.source === 'cloudtrail' && (sources.fileGrants.length > 0 || config.grantedSource === 'files'))
+  if (offline) {
+    const known = new Map<string, KnownRole & { exported?: (typeof sources.exported & object)[number] }>()
+    for (const arn of sources.rolesSeen ?? []) known.set(arn, { arn, name: roleNameFromArn(arn) })
+    for (const e of sources.exported ?? []) known.set(e.arn, { arn: e.arn, name: e.name, exported: e })
+    for (const s of config.roles)
+      if (s.kind === 'arn' && !known.has(s.input))
+        known.set(s.input, { arn: s.input, name: s.name ?? s.input })
+    const where = [
+      sources.exported ? 'the authorization-details export' : '',
+      sources.rolesSeen ? 'the CloudTrail records' : ''
+    ]
+      .filter(Boolean)
+      .join(' or ')
+    const selected = selectRoles(config.roles, [...known.values()], where)
+    for (const u of selected.unmatched) failed(u.input, u.reason)
+    for (const role of selected.roles) {
+      const path = role.arn.split(':role')[1]?.replace(/[^/]*$/, '') || '/'
+      const c: RoleCase = { arn: role.arn, name: role.name, accountId: accountFromArn(role.arn) }
+      const edit = editability(path, role.name)
+      if (role.exported?.error) c.outcome = { status: 'failed', reason: role.exported.error }
+      else if (role.exported?.grants) {
+        c.grants = withFileGrants(role.exported.grants, sources.fileGrants)
+      } else if (sources.fileGrants.length > 0) {
+        c.grants = {
+          arn: role.arn,
+          name: role.name,
+          path,
+          accountId: c.accountId,
+          policies: sources.fileGrants,
+          ...edit
+        }
+      } else if (config.grantedSource === 'files' && !sources.exported) {
+        const file = readWorkspacePolicy(config, deps, c)
+        if (file.grants)
+          c.grants = {
+            arn: role.arn,
+            name: role.name,
+            path,
+            accountId: c.accountId,
+            policies: file.grants,
+            ...edit
+          }
+        else c.outcome = { status: 'failed', reason: file.reason ?? 'no policy file' }
+      } else if (!edit.editable) {
+        c.outcome = {
+          status: 'skipped',
+          reason: `${edit.notEditableReason}; it is not in the authorization-details export`
+        }
+      } else {
+        c.outcome = {
+          status: 'failed',
+          reason: `role ${role.arn} is not in the authorization-details export; export it again or pass its policies with --policy`
+        }
+      }
+      if (c.grants && !c.grants.editable && c.grants.path.startsWith('/aws-service-role/')) {
+        c.outcome = { status: 'skipped', reason: c.grants.notEditableReason ?? 'not editable' }
+      }
+      cases.push(c)
+    }
+    return cases
+  }
+
+  // IAM: resolve the selectors, then read (or take from the workspace) each role's policies.
+  let iam: IAMClient
+  try {
+    iam = await aws.iam()
+  } catch (e) {
+    throw new Error(`AWS credentials: ${(e as Error).message}`)
+  }
+  const resolution = await resolveRoles(iam, [...config.roles], deps.log)
+  for (const f of resolution.failures) failed(f.arn ?? f.input, f.reason)
+  const reader = new GrantedPolicyReader(iam, deps.log)
+  for (const role of resolution.roles) {
+    const c: RoleCase = { arn: role.arn, name: role.name, accountId: role.accountId }
+    cases.push(c)
+    if (!role.editable && role.path.startsWith('/aws-service-role/')) {
+      c.outcome = { status: 'skipped', reason: role.notEditableReason ?? 'service-linked role' }
+      continue
+    }
+    const file = config.grantedSource === 'iam' ? undefined : readWorkspacePolicy(config, deps, c)
+    if (file?.grants) {
+      c.grants = {
+        arn: role.arn,
+        name: role.name,
+        path: role.path,
+        accountId: role.accountId,
+        policies: file.grants,
+        ...editability(role.path, role.name)
+      }
+      deps.log.info(`${role.name}: granted policies from ${file.path}`)
+      continue
+    }
+    if (config.grantedSource === 'files') {
+      c.outcome = { status: 'failed', reason: file?.reason ?? 'no policy file' }
+      continue
+    }
+    try {
+      c.grants = withFileGrants(await reader.readRoleGrants(role), sources.fileGrants)
+    } catch (e) {
+      c.outcome = { status: 'failed', reason: describeAwsError(e) }
+    }
+  }
+  return cases
+}
+
+function withFileGrants(grants: RoleGrants, fileGrants: GrantedPolicy[]): RoleGrants {
+  return fileGrants.length === 0 ? grants : { ...grants, policies: [...grants.policies, ...fileGrants] }
+}
+
+/** The policy file of a role in the checked-out workspace (granted-source files/auto). Parsed as JSON only. */
+function readWorkspacePolicy(
+  config: Config,
+  deps: RunDeps,
+  c: RoleCase
+): { grants?: GrantedPolicy[]; path: string; reason?: string } {
+  const path = policyPathFor(config.policyPath, c.accountId, c.name)
+  const full = join(deps.workspace ?? process.cwd(), path)
+  if (!existsSync(full)) {
+    return {
+      path,
+      reason: `granted-source is files but ${path} does not exist in the workspace; check out the repository first or set granted-source: iam`
+    }
+  }
+  try {
+    return { path, grants: parsePolicyFile(readFileSync(full, 'utf8'), path) }
+  } catch (e) {
+    return { path, reason: (e as Error).message }
+  }
+}
+
+async function generateUsage(
+  config: Config,
+  deps: RunDeps,
+  aws: AwsSession,
+  cases: RoleCase[],
+  deadline: Date
+): Promise<void> {
+  const pending = cases.filter(c => !c.outcome)
+  if (pending.length === 0) return
+  const client = await aws.analyzer()
+  const window = {
+    start: lookbackStart(deps.now?.() ?? new Date(), config.lookbackDays).toISOString(),
+    end: (deps.now?.() ?? new Date()).toISOString()
+  }
+  const outcomes = await runPolicyGenerations(
+    pending.map(c => ({
+      roleArn: c.arn,
+      trailArn: config.trailArn ?? '',
+      regions: [...config.trailRegions],
+      accessRoleArn: config.accessRoleArn ?? '',
+      window
+    })),
+    { client, log: deps.log, deadline, signal: deps.signal }
+  )
+  outcomes.forEach((o, i) => {
+    const c = pending[i]
+    if (o.status === 'succeeded' && o.usage) c.usage = o.usage
+    else
+      c.outcome = {
+        status: o.status === 'skipped' ? 'skipped' : 'failed',
+        reason: o.reason ?? `policy generation ${o.status}`
+      }
+  })
+}
+
+function baseResult(c: RoleCase, config: Config): RoleResult {
+  return {
+    arn: c.arn,
+    status: 'failed',
+    window: c.usage?.window ?? { start: '', end: '' },
+    complete: c.usage?.complete ?? false,
+    used: [],
+    excess: [],
+    unobservable: [],
+    conditional: [],
+    proposed: [],
+    editable: c.grants?.editable ?? true,
+    ...(c.grants?.notEditableReason ? { notEditableReason: c.grants.notEditableReason } : {}),
+    ...(c.usage ? { evidence: c.usage.evidence } : {}),
+    ...(c.accountId ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) } : {})
+  }
+}
+
+/** Analysis, proposal, proofs and checks for one role. A role's failure never stops the others. */
+async function judgeRole(config: Config, aws: AwsSession, c: RoleCase): Promise<RoleResult> {
+  const result = baseResult(c, config)
+  if (c.outcome) return { ...result, status: c.outcome.status, reason: c.outcome.reason }
+  if (!c.grants || !c.usage) return { ...result, reason: 'internal: no grants or usage' }
+  try {
+    const options = { keepActions: [...config.keepActions], keepSidPrefix: config.keepSidPrefix }
+    const analysis = analyzeRole(c.grants, c.usage, options)
+    const facts = {
+      ...result,
+      used: analysis.used,
+      unobservable: analysis.unobservable,
+      conditional: analysis.conditional,
+      ...(analysis.unknownActions.length ? { unknownActions: analysis.unknownActions } : {})
+    }
+    if (analysis.usedNotGranted.length > 0) {
+      facts.evidence = {
+        ...(facts.evidence ?? { notes: [] }),
+        notes: [
+          ...(facts.evidence?.notes ?? []),
+          `observed but not granted by the current policies (not added to the proposal): ${analysis.usedNotGranted.join(', ')}`
+        ]
+      }
+    }
+    const verdict = judgeEvidence(c.usage, {
+      minObservationDays: config.minObservationDays,
+      allowIncomplete: config.allowIncomplete,
+      roleCreatedAt: c.grants.createdAt
+    })
+    if (!verdict.sufficient) return { ...facts, status: 'insufficient-evidence', reason: verdict.reason }
+    const analyzed: RoleResult = { ...facts, status: 'analyzed', excess: analysis.excess }
+    if (analysis.excess.length === 0) return analyzed
+
+    const proposal = proposePolicies(c.grants, c.usage, analysis, options)
+    const notes = [...proposal.notes]
+    if (
+      !proposal.verification.usedCovered ||
+      !proposal.verification.noNewAccess ||
+      proposal.policies.length === 0
+    ) {
+      return {
+        ...analyzed,
+        proposalNotes: [
+          ...notes,
+          `proposal withheld: ${proposal.verification.problems.join('; ') || 'no safe proposal'}`
+        ],
+        checks: { validatePolicy: [], checkNoNewAccess: 'SKIPPED', evaluator: 'FAIL' }
+      }
+    }
+    const checks: ProposalChecks = { validatePolicy: [], checkNoNewAccess: 'SKIPPED', evaluator: 'PASS' }
+    if (config.validate && aws.used) {
+      const client = await aws.analyzer()
+      checks.validatePolicy = await validateProposedPolicies(client, proposal.policies)
+      checks.checkNoNewAccess = await checkNoNewAccess(
+        client,
+        proposal.policies.map(p => p.document),
+        c.grants.policies.map(p => p.document)
+      )
+    } else if (config.validate) {
+      notes.push(
+        'Access Analyzer checks skipped: this run used no AWS credentials; our own evaluator verified the proposal'
+      )
+    }
+    const current = c.grants.policies.map(p => ({ name: p.name, document: p.document }))
+    const withheld =
+      checks.checkNoNewAccess === 'FAIL' || checks.validatePolicy.some(f => f.findingType === 'ERROR')
+    return {
+      ...analyzed,
+      checks,
+      proposed: withheld ? [] : proposal.policies,
+      proposalNotes: withheld
+        ? [...notes, 'proposal withheld: Access Analyzer found an error or possible new access (see checks)']
+        : notes,
+      diff: withheld ? undefined : policyDiff(current, proposal.policies)
+    }
+  } catch (e) {
+    return { ...result, status: 'failed', reason: (e as Error).message }
+  }
+}

@@ -1,0 +1,130 @@
+/** An Access Analyzer generated policy -> RoleUsage (what the role did, as Access Analyzer saw it). */
+import type { GetGeneratedPolicyCommandOutput, JobError } from '@aws-sdk/client-accessanalyzer'
+import type { ObservedAction, RoleUsage, TimeWindow } from '../model.js'
+
+export const DENIED_CALLS_NOTE =
+  'Access Analyzer counts denied calls as used: an action listed here may only have been attempted and denied.'
+
+const SERVICE_WILDCARD = /^([a-z0-9-]+):\*$/i
+
+function asList(value: unknown): unknown[] {
+  if (value === undefined) return []
+  return Array.isArray(value) ? value : [value]
+}
+
+function iso(value: Date | string | undefined): string | undefined {
+  if (value === undefined) return undefined
+  const date = value instanceof Date ? value : new Date(value)
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString()
+}
+
+/**
+ * Parses `generatedPolicies[].policy` (JSON strings). Statements are read generically: any Sid, `Action` string or array,
+ * `Resource` string or array (ARN templates with `${...}` placeholders kept as they are). `service:*` actions (the
+ * service-level template) become `serviceLevelOnly`. Anything unexpected is kept and explained in the notes.
+ */
+export function parseGeneratedPolicy(
+  output: Pick<GetGeneratedPolicyCommandOutput, 'generatedPolicyResult' | 'jobDetails'>,
+  roleArn: string,
+  requestedWindow: TimeWindow
+): RoleUsage {
+  const result = output.generatedPolicyResult
+  const trail = result?.properties?.cloudTrailProperties
+  const notes: string[] = [DENIED_CALLS_NOTE]
+  const resources = new Map<string, Set<string>>()
+  const serviceLevel = new Set<string>()
+
+  ;(result?.generatedPolicies ?? []).forEach((generated, index) => {
+    const label = `generated policy ${index + 1}`
+    let document: unknown
+    try {
+      document = JSON.parse(generated.policy ?? '')
+    } catch {
+      throw new Error(`${label} of job ${output.jobDetails?.jobId ?? '?'} is not valid JSON`)
+    }
+    const statements = asList((document as { Statement?: unknown } | null)?.Statement)
+    statements.forEach((raw, si) => {
+      const statement = (raw ?? {}) as Record<string, unknown>
+      const where = `${label}, statement ${typeof statement.Sid === 'string' ? statement.Sid : si}`
+      if (statement.Effect !== 'Allow')
+        notes.push(
+          `${where}: unexpected Effect ${JSON.stringify(statement.Effect)}; its actions are still listed`
+        )
+      if (statement.NotAction !== undefined)
+        notes.push(`${where}: unexpected NotAction ${JSON.stringify(statement.NotAction)}; not interpreted`)
+      const rawResources = asList(statement.Resource)
+      const stmtResources = rawResources.filter((r): r is string => typeof r === 'string')
+      if (stmtResources.length < rawResources.length) {
+        notes.push(`${where}: ignored non-string Resource entries`)
+      }
+      if (statement.NotResource !== undefined) {
+        notes.push(
+          `${where}: unexpected NotResource ${JSON.stringify(statement.NotResource)}; read as every resource (*)`
+        )
+      }
+      for (const action of asList(statement.Action)) {
+        if (typeof action !== 'string') {
+          notes.push(`${where}: ignored a non-string Action entry ${JSON.stringify(action)}`)
+          continue
+        }
+        const wildcard = SERVICE_WILDCARD.exec(action)
+        if (wildcard) {
+          serviceLevel.add(wildcard[1].toLowerCase())
+          continue
+        }
+        if (action.includes('*') || action.includes('?'))
+          notes.push(`${where}: action pattern ${action} kept as written`)
+        const set = resources.get(action) ?? new Set<string>()
+        for (const r of stmtResources.length > 0 ? stmtResources : ['*']) set.add(r)
+        resources.set(action, set)
+      }
+    })
+  })
+
+  const actions: ObservedAction[] = [...resources.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([action, set]) => ({ action, resources: [...set].sort() }))
+
+  const complete = result?.properties?.isComplete === true
+  if (!complete) {
+    notes.push(
+      'Access Analyzer reports the policy as incomplete (isComplete=false): some services were seen only at service level or not at all.'
+    )
+  }
+  if (serviceLevel.size > 0) {
+    notes.push(
+      `Services seen only at service level (no action detail): ${[...serviceLevel].sort().join(', ')}.`
+    )
+  }
+  const window: TimeWindow = {
+    start: iso(trail?.startTime) ?? requestedWindow.start,
+    end: iso(trail?.endTime) ?? requestedWindow.end
+  }
+  const jobId = output.jobDetails?.jobId
+  return {
+    roleArn,
+    source: 'access-analyzer',
+    window,
+    complete,
+    actions,
+    serviceLevelOnly: [...serviceLevel].sort(),
+    evidence: { ...(jobId ? { jobId } : {}), notes }
+  }
+}
+
+/** A FAILED job's jobError as a one-line reason with what to do. */
+export function describeJobError(jobError: JobError | undefined): string {
+  const message = jobError?.message ? `: ${jobError.message}` : ''
+  switch (jobError?.code) {
+    case 'SERVICE_QUOTA_EXCEEDED_ERROR':
+      return `policy generation exceeded a per-job quota (100,000 CloudTrail log files or 25 GB)${message}; shorten lookback-days or limit trail-regions`
+    case 'AUTHORIZATION_ERROR':
+      return `Access Analyzer could not read the trail with access-role-arn${message}; the access role must trust access-analyzer.amazonaws.com and allow cloudtrail:GetTrail, iam:GenerateServiceLastAccessedDetails, iam:GetServiceLastAccessedDetails, s3:GetObject and s3:ListBucket on the trail bucket (and kms:Decrypt when the logs are KMS-encrypted)`
+    case 'RESOURCE_NOT_FOUND_ERROR':
+      return `the trail or its log bucket was not found${message}; check trail-arn and trail-regions`
+    case 'SERVICE_ERROR':
+      return `Access Analyzer failed with a service error${message}; rerun later`
+    default:
+      return `policy generation failed${jobError?.code ? ` (${jobError.code})` : ''}${message}`
+  }
+}

@@ -1,0 +1,48 @@
+import { readdir, stat } from 'node:fs/promises'
+import path from 'node:path'
+
+/** Folders CloudTrail writes next to the logs that hold no events: integrity digests and Insights events. */
+const SKIPPED_FOLDERS = new Set(['cloudtrail-digest', 'cloudtrail-insight'])
+
+const LOG_FILE = /\.json(l|lines)?(\.gz)?$|\.gz$/i
+
+export interface LocalLogFiles {
+  files: string[]
+  /** Folders not read (digests, Insights). */
+  skippedFolders: string[]
+}
+
+/**
+ * Every log file under `root` (a folder, read recursively in a stable order, or a single file).
+ * Any layout works, the S3 one (`AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/`) and the organization-trail
+ * one (`AWSLogs/<o-id>/<account>/...`) included, because the reader takes every `.json`/`.json.gz` file it finds.
+ */
+export async function listLocalLogFiles(root: string): Promise<LocalLogFiles> {
+  let info
+  try {
+    info = await stat(root)
+  } catch (error) {
+    throw new Error(
+      `cloudtrail-path: cannot read ${root} (${(error as NodeJS.ErrnoException).code ?? 'error'}); give a folder of CloudTrail log files or s3://bucket/prefix`
+    )
+  }
+  if (info.isFile()) return { files: [root], skippedFolders: [] }
+  const files: string[] = []
+  const skippedFolders: string[] = []
+  const walk = async (dir: string): Promise<void> => {
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+    )
+    for (const entry of entries) {
+      const full = path.join(dir, entry.name)
+      if (entry.isDirectory()) {
+        if (SKIPPED_FOLDERS.has(entry.name.toLowerCase())) skippedFolders.push(full)
+        else await walk(full)
+      } else if (entry.isFile() && LOG_FILE.test(entry.name)) {
+        files.push(full)
+      }
+    }
+  }
+  await walk(root)
+  return { files, skippedFolders }
+}

@@ -1,0 +1,362 @@
+/**
+ * The per-file reducer, kept as JavaScript source text.
+ *
+ * Why a string: the engine runs bundled by ncc into single files, under ts-jest and under tsx. A worker script
+ * path exists in only one of those worlds, and `fn.toString()` of a compiled function breaks when a tool injects
+ * helpers into function bodies (coverage counters, esbuild's `__name`). Source text started with
+ * `new Worker(source, { eval: true })` runs the same everywhere; the in-thread fallback evaluates the same text.
+ *
+ * The reducer turns one log file into compact aggregates: it decompresses (gzip by magic bytes), parses the three
+ * shapes real exports come in, filters by role and time window, and counts calls per
+ * (role, eventSource, eventName, eventType, errorCode, denied-by-message, data event) with the resource ARNs seen.
+ * It maps nothing to IAM actions: that needs the catalog and happens once, on the merged aggregates.
+ *
+ * Written with `String.raw` and without template placeholders so the text is exactly what runs.
+ */
+export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
+  var SEP = '\u0001'
+  var deniedPattern = null
+
+  function decode(bytes) {
+    if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+      try {
+        bytes = zlib.gunzipSync(bytes)
+      } catch (e) {
+        throw new Error('corrupt gzip: ' + e.message)
+      }
+    }
+    var text = bytes.toString('utf8')
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
+  }
+
+  function firstChar(text) {
+    var m = /\S/.exec(text.length > 4096 ? text.slice(0, 4096) : text)
+    return m ? m[0] : ''
+  }
+
+  // Returns { records, badLines }. Shapes: {"Records":[...]}, a JSON array, one JSON object per line
+  // (a line may itself be a {"Records":[...]} batch, as some shippers write).
+  function parseRecords(text) {
+    var c = firstChar(text)
+    if (c === '') return { records: [], badLines: 0 }
+    if (c === '[') {
+      var arr
+      try {
+        arr = JSON.parse(text)
+      } catch (e) {
+        throw new Error('invalid JSON: ' + e.message)
+      }
+      if (!Array.isArray(arr)) throw new Error('invalid JSON: not an array of events')
+      return { records: arr, badLines: 0 }
+    }
+    if (c !== '{') throw new Error('not CloudTrail JSON: starts with ' + JSON.stringify(c))
+    var whole
+    var wholeError
+    try {
+      whole = JSON.parse(text)
+    } catch (e) {
+      wholeError = e
+    }
+    if (whole !== undefined) {
+      if (Array.isArray(whole.Records)) return { records: whole.Records, badLines: 0 }
+      if (whole.Records !== undefined) throw new Error('not CloudTrail JSON: "Records" is not an array')
+      return { records: [whole], badLines: 0 }
+    }
+    var lines = text.split('\n')
+    var records = []
+    var bad = 0
+    var good = 0
+    for (var i = 0; i < lines.length; i++) {
+      var line = lines[i]
+      if (!/\S/.test(line)) continue
+      var v
+      try {
+        v = JSON.parse(line)
+      } catch (e) {
+        bad++
+        continue
+      }
+      good++
+      if (v !== null && typeof v === 'object' && Array.isArray(v.Records)) {
+        for (var j = 0; j < v.Records.length; j++) records.push(v.Records[j])
+      } else {
+        records.push(v)
+      }
+    }
+    if (good === 0) throw new Error('invalid JSON: ' + wholeError.message)
+    return { records: records, badLines: bad }
+  }
+
+  // Log shippers wrap or rename fields: EventBridge puts the event under "detail"; Elastic-style exports
+  // carry "@timestamp" instead of "eventTime".
+  function unwrap(r) {
+    if (r !== null && typeof r === 'object' && r.detail !== null && typeof r.detail === 'object' && r.detail.eventSource) {
+      return r.detail
+    }
+    return r
+  }
+
+  function timeOf(r) {
+    var t = r.eventTime
+    if (t === undefined || t === null) t = r['@timestamp']
+    if (t === undefined || t === null) t = r.timestamp
+    // Shippers write epoch numbers in seconds or in milliseconds; seconds stay below 1e11 until the year 5138.
+    if (typeof t === 'number') return t < 1e11 ? t * 1000 : t
+    if (typeof t !== 'string') return NaN
+    return Date.parse(t)
+  }
+
+  function roleOf(r) {
+    var ui = r.userIdentity
+    if (!ui || !ui.sessionContext) return undefined
+    var si = ui.sessionContext.sessionIssuer
+    if (!si || typeof si.arn !== 'string') return undefined
+    if (si.arn.indexOf(':role/') < 0) return undefined
+    return si
+  }
+
+  function nameOfRole(si) {
+    if (typeof si.userName === 'string' && si.userName) return si.userName
+    return si.arn.slice(si.arn.lastIndexOf('/') + 1)
+  }
+
+  function resourcesOf(r, roleArn, out) {
+    var list = r.resources
+    if (Array.isArray(list)) {
+      for (var i = 0; i < list.length; i++) {
+        var res = list[i]
+        var arn = res && (res.ARN || res.arn)
+        if (typeof arn === 'string' && arn.indexOf('arn:') === 0) out.push(arn)
+      }
+    }
+    // S3 names its bucket and key in the request; the ARN follows from them with certainty.
+    var rp = r.requestParameters
+    if (r.eventSource === 's3.amazonaws.com' && rp && typeof rp.bucketName === 'string' && rp.bucketName) {
+      var partition = roleArn.split(':')[1] || 'aws'
+      var bucket = 'arn:' + partition + ':s3:::' + rp.bucketName
+      if (typeof rp.key === 'string' && rp.key) out.push(bucket + '/' + rp.key)
+      else out.push(bucket)
+    }
+  }
+
+  function isDataEvent(r) {
+    return r.eventCategory === 'Data' || r.managementEvent === false
+  }
+
+  function reduceRecords(records, config, acc) {
+    var since = config.since === null ? -Infinity : config.since
+    var until = config.until === null ? Infinity : config.until
+    if (deniedPattern === null || deniedPattern.source !== config.deniedMessagePattern) {
+      deniedPattern = new RegExp(config.deniedMessagePattern, 'i')
+    }
+    var deniedMessage = deniedPattern
+    for (var i = 0; i < records.length; i++) {
+      var r = unwrap(records[i])
+      if (r === null || typeof r !== 'object') {
+        acc.notEvents++
+        continue
+      }
+      acc.events++
+      var t = timeOf(r)
+      if (t !== t) {
+        acc.undated++
+        if (config.since !== null || config.until !== null) continue
+      } else {
+        if (t < since || t > until) continue
+        if (t < acc.minTime) acc.minTime = t
+        if (t > acc.maxTime) acc.maxTime = t
+      }
+      var si = roleOf(r)
+      if (!si) continue
+      var roleArn = si.arn
+      acc.rolesSeen[roleArn] = true
+      if (!config.allRoles) {
+        var lowerArn = roleArn.toLowerCase()
+        var lowerName = nameOfRole(si).toLowerCase()
+        if (config.roleArns.indexOf(lowerArn) < 0 && config.roleNames.indexOf(lowerName) < 0) continue
+      }
+      var errorCode = typeof r.errorCode === 'string' ? r.errorCode : ''
+      var msgDenied = errorCode && typeof r.errorMessage === 'string' && deniedMessage.test(r.errorMessage) ? '1' : '0'
+      var key =
+        roleArn + SEP + String(r.eventSource) + SEP + String(r.eventName) + SEP + String(r.eventType || '') + SEP +
+        errorCode + SEP + msgDenied + SEP + (isDataEvent(r) ? '1' : '0')
+      var entry = acc.entries.get(key)
+      if (!entry) {
+        entry = { count: 0, resources: new Set(), unknownResource: false, overflow: false }
+        acc.entries.set(key, entry)
+      }
+      entry.count++
+      var found = []
+      resourcesOf(r, roleArn, found)
+      if (found.length === 0) entry.unknownResource = true
+      for (var k = 0; k < found.length && !entry.overflow; k++) {
+        entry.resources.add(found[k])
+        if (entry.resources.size > config.maxResources) {
+          entry.overflow = true
+          entry.resources.clear()
+        }
+      }
+    }
+  }
+
+  function newAcc() {
+    return { events: 0, notEvents: 0, undated: 0, minTime: Infinity, maxTime: -Infinity, rolesSeen: {}, entries: new Map() }
+  }
+
+  function result(file, acc, badLines) {
+    var entries = []
+    acc.entries.forEach(function (v, k) {
+      var p = k.split(SEP)
+      entries.push({
+        roleArn: p[0], eventSource: p[1], eventName: p[2], eventType: p[3], errorCode: p[4],
+        deniedByMessage: p[5] === '1', dataEvent: p[6] === '1',
+        count: v.count, resources: Array.from(v.resources), unknownResource: v.unknownResource, overflow: v.overflow
+      })
+    })
+    return {
+      file: file, events: acc.events, notEvents: acc.notEvents, undated: acc.undated, badLines: badLines,
+      minTime: acc.minTime === Infinity ? null : acc.minTime,
+      maxTime: acc.maxTime === -Infinity ? null : acc.maxTime,
+      rolesSeen: Object.keys(acc.rolesSeen), entries: entries
+    }
+  }
+
+  function failure(file, e) {
+    return { file: file, error: e && e.message ? e.message : String(e) }
+  }
+
+  function isGzipFile(path) {
+    var fd = fs.openSync(path, 'r')
+    try {
+      var head = Buffer.alloc(2)
+      return fs.readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b
+    } finally {
+      fs.closeSync(fd)
+    }
+  }
+
+  // Large files are read as a stream so a JSON-lines export of any size needs memory for one line at a time.
+  // A file whose first line is not a whole JSON value ({"Records":[...]} or an array spread over lines) has to be
+  // parsed whole, as small files are.
+  function reduceStream(task, config) {
+    return new Promise(function (resolve) {
+      var acc = newAcc()
+      var bad = 0
+      var mode = null
+      var pending = ''
+      var whole = []
+      var finished = false
+      function finish(value) {
+        if (!finished) {
+          finished = true
+          resolve(value)
+        }
+      }
+      function line(text) {
+        if (!/\S/.test(text)) return
+        var v
+        try {
+          v = JSON.parse(text)
+        } catch (e) {
+          bad++
+          return
+        }
+        reduceRecords(v !== null && typeof v === 'object' && Array.isArray(v.Records) ? v.Records : [v], config, acc)
+      }
+      var raw
+      var input
+      try {
+        raw = fs.createReadStream(task.path)
+        input = isGzipFile(task.path) ? raw.pipe(zlib.createGunzip()) : raw
+      } catch (e) {
+        finish(failure(task.file, e))
+        return
+      }
+      raw.on('error', function (e) {
+        input.destroy()
+        finish(failure(task.file, e))
+      })
+      if (input !== raw) {
+        input.on('error', function (e) {
+          raw.destroy()
+          finish(failure(task.file, new Error('corrupt gzip: ' + e.message)))
+        })
+      }
+      input.setEncoding('utf8')
+      input.on('data', function (chunk) {
+        try {
+          if (mode === 'whole') {
+            whole.push(chunk)
+            return
+          }
+          pending += chunk
+          if (mode === null) {
+            var nl = pending.indexOf('\n')
+            if (nl < 0) return
+            var first = pending.slice(0, nl)
+            try {
+              JSON.parse(first)
+              mode = 'lines'
+            } catch (e) {
+              mode = 'whole'
+              whole.push(pending)
+              pending = ''
+              return
+            }
+          }
+          var lines = pending.split('\n')
+          pending = lines.pop()
+          for (var i = 0; i < lines.length; i++) line(lines[i])
+        } catch (e) {
+          input.destroy()
+          finish(failure(task.file, e))
+        }
+      })
+      input.on('end', function () {
+        try {
+          if (mode === 'lines') {
+            line(pending)
+            finish(result(task.file, acc, bad))
+            return
+          }
+          whole.push(pending)
+          var parsed = parseRecords(whole.join(''))
+          whole = null
+          reduceRecords(parsed.records, config, acc)
+          finish(result(task.file, acc, parsed.badLines))
+        } catch (e) {
+          finish(failure(task.file, e))
+        }
+      })
+    })
+  }
+
+  // task: { file, path?, bytes? }; config: see ReducerConfig in reducer.ts. Always answers, never throws.
+  function reduceFile(task, config) {
+    try {
+      if (task.path && fs.statSync(task.path).size > config.streamFromBytes) return reduceStream(task, config)
+      var bytes = task.bytes ? Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength) : fs.readFileSync(task.path)
+      var parsed = parseRecords(decode(bytes))
+      var acc = newAcc()
+      reduceRecords(parsed.records, config, acc)
+      return Promise.resolve(result(task.file, acc, parsed.badLines))
+    } catch (e) {
+      return Promise.resolve(failure(task.file, e))
+    }
+  }
+
+  return { reduceFile: reduceFile }
+})`
+
+/** The worker: builds the reducer once, then answers one message per file, in order. */
+export const WORKER_SOURCE =
+  "var wt = require('node:worker_threads')\n" +
+  'var reducer = ' +
+  REDUCER_SOURCE +
+  "(require('node:zlib'), require('node:fs'))\n" +
+  'var queue = Promise.resolve()\n' +
+  // Answers must leave in the order the files came: streamed files finish asynchronously.
+  "wt.parentPort.on('message', function (msg) {\n" +
+  '  queue = queue.then(function () { return reducer.reduceFile(msg.task, wt.workerData) })\n' +
+  '    .then(function (outcome) { wt.parentPort.postMessage(outcome) })\n' +
+  '})\n'

@@ -1,0 +1,173 @@
+import type { Catalog } from '../../policy/catalog.js'
+import type { ObservedAction, RoleUsage, SkippedFile, TimeWindow, UnmappedEvent } from '../../model.js'
+import type { MergedEntry } from './aggregate.js'
+import { classifyEvent, serviceOfEventSource } from './map-event.js'
+
+export interface ScanContext {
+  window: TimeWindow
+  filesRead: number
+  filesSkipped: SkippedFile[]
+  maxResources: number
+  /** Notes that hold for every role (skipped folders, unreadable lines, ...). */
+  notes: string[]
+}
+
+interface ActionAcc {
+  count: number
+  resources: Set<string>
+  /** Some call named no resource of a type the action takes, or there were too many: the action needs `*`. */
+  anyResource: boolean
+}
+
+/** Turns a resource ARN template (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`) into an anchored pattern. */
+function templatePattern(template: string): RegExp {
+  const parts = template.split(/(\$\{[^}]+\})/)
+  const body = parts
+    .map(p => {
+      if (!p.startsWith('${')) return p.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&')
+      // A bucket name never holds a slash: this keeps bucket ARNs and object ARNs apart.
+      return p === '${BucketName}' ? '[^/]+' : '.+'
+    })
+    .join('')
+  return new RegExp(`^${body}$`)
+}
+
+class ResourceFilter {
+  private readonly patterns = new Map<string, RegExp[]>()
+
+  constructor(private readonly catalog: Catalog) {}
+
+  /** The patterns of the resource types an action takes; empty when it takes only `*`. */
+  patternsOf(action: string): RegExp[] {
+    let list = this.patterns.get(action)
+    if (list) return list
+    list = []
+    const info = this.catalog.action(action)
+    for (const type of info?.resourceTypes ?? []) {
+      const template = this.catalog.resourceArnTemplate(info!.service, type.name)
+      if (template) list.push(templatePattern(template))
+    }
+    this.patterns.set(action, list)
+    return list
+  }
+}
+
+/**
+ * One role's usage from its merged entries. Resources are the ARNs the calls named that fit a resource type of the
+ * action (other ARNs a record lists, such as the instance an SSM agent runs on, are dropped); an action whose
+ * calls did not all name such a resource gets `*` only, so a proposal built on it never narrows below what ran.
+ */
+export function buildRoleUsage(
+  roleArn: string,
+  entries: MergedEntry[],
+  catalog: Catalog,
+  context: ScanContext
+): RoleUsage {
+  const filter = new ResourceFilter(catalog)
+  const actions = new Map<string, ActionAcc>()
+  const unmapped = new Map<string, UnmappedEvent>()
+  const dataServices = new Set<string>()
+  let matched = 0
+  let denied = 0
+  let permissionless = 0
+  let notActions = 0
+  const overflowed = new Set<string>()
+
+  for (const entry of entries) {
+    matched += entry.count
+    if (entry.dataEvent) {
+      const service = serviceOfEventSource(catalog, entry.eventSource)
+      dataServices.add(service ?? entry.eventSource)
+    }
+    const cls = classifyEvent(catalog, entry)
+    switch (cls.kind) {
+      case 'not-an-action':
+        notActions += entry.count
+        break
+      case 'denied':
+        denied += entry.count
+        break
+      case 'permissionless':
+        permissionless += entry.count
+        break
+      case 'unmapped': {
+        const key = `${entry.eventSource} ${entry.eventName}`
+        const u = unmapped.get(key) ?? {
+          eventSource: entry.eventSource,
+          eventName: entry.eventName,
+          count: 0
+        }
+        u.count += entry.count
+        unmapped.set(key, u)
+        break
+      }
+      case 'used':
+        for (const action of cls.actions) {
+          let acc = actions.get(action)
+          if (!acc) {
+            acc = { count: 0, resources: new Set(), anyResource: false }
+            actions.set(action, acc)
+          }
+          acc.count += entry.count
+          const patterns = filter.patternsOf(action)
+          if (entry.overflow) {
+            acc.anyResource = true
+            overflowed.add(action)
+          }
+          if (patterns.length === 0 || entry.unknownResource) acc.anyResource = true
+          if (acc.anyResource) continue
+          let fitting = 0
+          for (const arn of entry.resources) {
+            if (patterns.some(p => p.test(arn))) {
+              acc.resources.add(arn)
+              fitting++
+            }
+          }
+          if (fitting === 0) acc.anyResource = true
+          if (acc.resources.size > context.maxResources) {
+            acc.anyResource = true
+            overflowed.add(action)
+          }
+        }
+        break
+    }
+  }
+
+  const observed: ObservedAction[] = [...actions.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([action, acc]) => ({
+      action,
+      resources: acc.anyResource ? ['*'] : [...acc.resources].sort(),
+      count: acc.count
+    }))
+
+  const notes = [...context.notes]
+  if (notActions > 0)
+    notes.push(`${notActions} console sign-in or AWS service events are not IAM actions and were ignored`)
+  if (overflowed.size > 0) {
+    notes.push(
+      `more than ${context.maxResources} distinct resources for ${[...overflowed].sort().join(', ')}: reported as *`
+    )
+  }
+
+  return {
+    roleArn,
+    source: 'cloudtrail',
+    window: context.window,
+    complete: true,
+    actions: observed,
+    serviceLevelOnly: [],
+    evidence: {
+      filesRead: context.filesRead,
+      filesSkipped: context.filesSkipped,
+      eventsMatched: matched,
+      deniedCalls: denied,
+      permissionlessCalls: permissionless,
+      unmapped: [...unmapped.values()].sort(
+        (a, b) => b.count - a.count || (a.eventSource + a.eventName < b.eventSource + b.eventName ? -1 : 1)
+      ),
+      dataEventsSeen: [...dataServices].sort(),
+      notes
+    }
+  }
+}
