@@ -43838,11 +43838,89 @@ const POLICY_KINDS = (/* unused pure expression or super */ null && (['inline', 
 const ROLE_STATUSES = (/* unused pure expression or super */ null && (['analyzed', 'insufficient-evidence', 'skipped', 'failed']));
 const ACCESS_LEVELS = ['Permissions management', 'Write', 'Tagging', 'Read', 'List'];
 
+;// CONCATENATED MODULE: ./src/report/role-facts.ts
+
+/** The parts of a role ARN a reader recognizes; the whole ARN when it is not a role ARN. */
+function roleName(arn) {
+    const match = /^arn:[^:]+:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(arn);
+    return match ? { accountId: match[1], name: match[2] } : { name: arn };
+}
+/** Permissions management first, List last. */
+function accessLevelRank(level) {
+    return ACCESS_LEVELS.indexOf(level);
+}
+function serviceOf(action) {
+    const colon = action.indexOf(':');
+    return colon > 0 ? action.slice(0, colon) : action;
+}
+/** Excess that the `high` gate and the reviewer care about most. */
+function isHighRisk(excess) {
+    return (excess.risk === 'privilege-escalation' ||
+        excess.accessLevel === 'Permissions management' ||
+        excess.accessLevel === 'Write');
+}
+function byRiskThenAction(a, b) {
+    const escalation = Number(b.risk === 'privilege-escalation') - Number(a.risk === 'privilege-escalation');
+    return (escalation ||
+        accessLevelRank(a.accessLevel) - accessLevelRank(b.accessLevel) ||
+        compare(a.action, b.action));
+}
+/** Code-unit order: the same on every machine and locale. */
+function compare(a, b) {
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+
+;// CONCATENATED MODULE: ./src/report/gate.ts
+
+const FAIL_ON_VALUES = ['never', 'excess', 'high'];
+/**
+ * The pull-request gate. `excess` trips on any excess action, `high` only on excess with access level
+ * Permissions management or Write, or a privilege-escalation risk.
+ *
+ * A role that was not judged (failed, not enough evidence, skipped) trips the gate whenever fail-on is not
+ * `never`: its empty excess list means "we could not look", not "nothing to remove", and a gate that passes
+ * when it could not look would let the very change it exists to catch through. The message names those
+ * roles separately so the reader knows the gate tripped on missing evidence, not on a finding.
+ */
+function evaluateGate(report, failOn) {
+    if (failOn === 'never')
+        return { tripped: false, message: 'fail-on is never: the gate is off.' };
+    const judged = report.roles.filter(r => r.status === 'analyzed');
+    // A service-linked role is skipped because nobody can change it: there is nothing for the gate to wait for.
+    const notJudged = report.roles.filter(r => r.status !== 'analyzed' && !(r.status === 'skipped' && !r.editable));
+    const counted = judged
+        .map(role => ({ role, count: (failOn === 'high' ? role.excess.filter(isHighRisk) : role.excess).length }))
+        .filter(entry => entry.count > 0);
+    const reasons = [];
+    if (counted.length > 0) {
+        const total = counted.reduce((sum, entry) => sum + entry.count, 0);
+        const what = failOn === 'high' ? 'high-risk excess action' : 'excess action';
+        const roles = counted.map(entry => `${label(entry.role)}: ${entry.count}`).join(', ');
+        const verb = counted.length === 1 ? 'grants' : 'grant';
+        reasons.push(`${plural(counted.length, 'role')} ${verb} ${plural(total, what)} (${roles})`);
+    }
+    if (notJudged.length > 0) {
+        const roles = notJudged.map(role => `${label(role)}: ${role.status}`).join(', ');
+        reasons.push(`${plural(notJudged.length, 'role')} could not be judged (${roles})`);
+    }
+    if (reasons.length === 0) {
+        const none = failOn === 'high' ? 'no high-risk excess' : 'no excess';
+        return { tripped: false, message: `fail-on ${failOn}: ${none} in ${plural(judged.length, 'role')}.` };
+    }
+    return { tripped: true, message: `fail-on ${failOn}: ${reasons.join('; ')}.` };
+}
+function label(role) {
+    return roleName(role.arn).name;
+}
+function plural(count, noun) {
+    return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 ;// CONCATENATED MODULE: ./src/config.ts
+
 
 const MODES = ['report', 'comment', 'pull-request'];
 const GRANTED_SOURCES = ['auto', 'iam', 'files'];
-const FAIL_ON = ['never', 'excess', 'high'];
 const FORMATS = ['markdown', 'json', 'sarif'];
 /** A bad value in the configuration: the message names the input and what is allowed. */
 class ConfigError extends Error {
@@ -44004,7 +44082,8 @@ function buildConfig(read, extras = {}) {
     else if (!cloudtrailPath) {
         throw new ConfigError('cloudtrail-path', 'cloudtrail-path: required with source: cloudtrail (a folder of log files or s3://bucket/prefix)');
     }
-    else if (cloudtrailPath.startsWith('s3://') && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(cloudtrailPath)) {
+    else if (cloudtrailPath.startsWith('s3://') &&
+        !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(cloudtrailPath)) {
         throw new ConfigError('cloudtrail-path', `cloudtrail-path: "${cloudtrailPath}" is not a valid s3://bucket/prefix URL`);
     }
     const keepActions = splitList(get('keep-actions'));
@@ -44018,7 +44097,10 @@ function buildConfig(read, extras = {}) {
         throw new ConfigError('policy-path', `policy-path: "${policyPath}" must be a relative path inside the repository containing {role} (and usually {account})`);
     }
     const prBranch = get('pr-branch');
-    if (!/^[\w./-]+$/.test(prBranch) || prBranch.includes('..') || prBranch.endsWith('/') || prBranch.startsWith('/')) {
+    if (!/^[\w./-]+$/.test(prBranch) ||
+        prBranch.includes('..') ||
+        prBranch.endsWith('/') ||
+        prBranch.startsWith('/')) {
         throw new ConfigError('pr-branch', `pr-branch: "${prBranch}" is not a valid branch name`);
     }
     const githubToken = optional(read('github-token'));
@@ -44044,7 +44126,7 @@ function buildConfig(read, extras = {}) {
         mode: oneOf('mode', get('mode'), MODES),
         policyPath,
         grantedSource: oneOf('granted-source', get('granted-source'), GRANTED_SOURCES),
-        failOn: oneOf('fail-on', get('fail-on'), FAIL_ON),
+        failOn: oneOf('fail-on', get('fail-on'), FAIL_ON_VALUES),
         keepActions,
         keepSidPrefix: get('keep-sid-prefix'),
         validate: config_boolean('validate', get('validate')),
@@ -44071,38 +44153,6 @@ var external_node_fs_default = /*#__PURE__*/__nccwpck_require__.n(external_node_
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
-;// CONCATENATED MODULE: ./src/report/role-facts.ts
-
-/** The parts of a role ARN a reader recognizes; the whole ARN when it is not a role ARN. */
-function roleName(arn) {
-    const match = /^arn:[^:]+:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(arn);
-    return match ? { accountId: match[1], name: match[2] } : { name: arn };
-}
-/** Permissions management first, List last. */
-function accessLevelRank(level) {
-    return ACCESS_LEVELS.indexOf(level);
-}
-function serviceOf(action) {
-    const colon = action.indexOf(':');
-    return colon > 0 ? action.slice(0, colon) : action;
-}
-/** Excess that the `high` gate and the reviewer care about most. */
-function isHighRisk(excess) {
-    return (excess.risk === 'privilege-escalation' ||
-        excess.accessLevel === 'Permissions management' ||
-        excess.accessLevel === 'Write');
-}
-function byRiskThenAction(a, b) {
-    const escalation = Number(b.risk === 'privilege-escalation') - Number(a.risk === 'privilege-escalation');
-    return (escalation ||
-        accessLevelRank(a.accessLevel) - accessLevelRank(b.accessLevel) ||
-        compare(a.action, b.action));
-}
-/** Code-unit order: the same on every machine and locale. */
-function compare(a, b) {
-    return a < b ? -1 : a > b ? 1 : 0;
-}
-
 ;// CONCATENATED MODULE: ./src/report/json.ts
 
 /**
@@ -44153,6 +44203,7 @@ const KEY_ORDER = {
         'notEditableReason',
         'evidence',
         'unknownActions',
+        'proposalOutcome',
         'proposalNotes',
         'diff',
         'policyFile'
@@ -44390,50 +44441,6 @@ function writeReportFiles(report, dir, toolVersion) {
     return { report: reportPath, sarif: sarifPath, proposals };
 }
 
-;// CONCATENATED MODULE: ./src/report/gate.ts
-
-/**
- * The pull-request gate. `excess` trips on any excess action, `high` only on excess with access level
- * Permissions management or Write, or a privilege-escalation risk.
- *
- * A role that was not judged (failed, not enough evidence, skipped) trips the gate whenever fail-on is not
- * `never`: its empty excess list means "we could not look", not "nothing to remove", and a gate that passes
- * when it could not look would let the very change it exists to catch through. The message names those
- * roles separately so the reader knows the gate tripped on missing evidence, not on a finding.
- */
-function evaluateGate(report, failOn) {
-    if (failOn === 'never')
-        return { tripped: false, message: 'fail-on is never: the gate is off.' };
-    const judged = report.roles.filter(r => r.status === 'analyzed');
-    const notJudged = report.roles.filter(r => r.status !== 'analyzed');
-    const counted = judged
-        .map(role => ({ role, count: (failOn === 'high' ? role.excess.filter(isHighRisk) : role.excess).length }))
-        .filter(entry => entry.count > 0);
-    const reasons = [];
-    if (counted.length > 0) {
-        const total = counted.reduce((sum, entry) => sum + entry.count, 0);
-        const what = failOn === 'high' ? 'high-risk excess action' : 'excess action';
-        const roles = counted.map(entry => `${label(entry.role)}: ${entry.count}`).join(', ');
-        const verb = counted.length === 1 ? 'grants' : 'grant';
-        reasons.push(`${plural(counted.length, 'role')} ${verb} ${plural(total, what)} (${roles})`);
-    }
-    if (notJudged.length > 0) {
-        const roles = notJudged.map(role => `${label(role)}: ${role.status}`).join(', ');
-        reasons.push(`${plural(notJudged.length, 'role')} could not be judged (${roles})`);
-    }
-    if (reasons.length === 0) {
-        const none = failOn === 'high' ? 'no high-risk excess' : 'no excess';
-        return { tripped: false, message: `fail-on ${failOn}: ${none} in ${plural(judged.length, 'role')}.` };
-    }
-    return { tripped: true, message: `fail-on ${failOn}: ${reasons.join('; ')}.` };
-}
-function label(role) {
-    return roleName(role.arn).name;
-}
-function plural(count, noun) {
-    return `${count} ${noun}${count === 1 ? '' : 's'}`;
-}
-
 ;// CONCATENATED MODULE: ./src/report/escape.ts
 /**
  * Escaping for text that came from AWS or a user (role names, policy names, Sids, reasons, file names)
@@ -44595,6 +44602,10 @@ function overviewTable(roles) {
     ];
 }
 function proposalSize(role) {
+    if (role.proposalOutcome === 'detach-all')
+        return 'detach all';
+    if (role.proposalOutcome === 'withheld')
+        return '**withheld**';
     if (role.proposed.length === 0)
         return '—';
     const characters = role.proposed.reduce((sum, p) => sum + p.characters, 0);
@@ -44668,6 +44679,9 @@ function renderRole(role, source, level) {
     }
     return parts.join('\n\n');
 }
+/** A table row lists this many actions at most; longer groups show the first ones and the full list follows. */
+const ROW_ACTIONS = 12;
+const ROW_ACTIONS_SHOWN = 8;
 function excessSection(excess, editable) {
     if (excess.length === 0)
         return '**No excess:** every granted, observable action was used in the window.';
@@ -44684,10 +44698,10 @@ function excessSection(excess, editable) {
     })
         .map(items => {
         const first = items[0];
-        const actions = items
-            .map(i => code(i.action) + (i.risk === 'privilege-escalation' ? ' ⚠️' : ''))
-            .sort(compare)
-            .join(', ');
+        const names = items.map(i => code(i.action) + (i.risk === 'privilege-escalation' ? ' ⚠️' : '')).sort(compare);
+        const actions = names.length > ROW_ACTIONS
+            ? `${names.slice(0, ROW_ACTIONS_SHOWN).join(', ')} … and ${names.length - ROW_ACTIONS_SHOWN} more`
+            : names.join(', ');
         const granted = grantedBy([...new Set(items.flatMap(i => i.grantedBy))]);
         return row([code(serviceOf(first.action)), first.accessLevel, actions, granted]);
     });
@@ -44702,6 +44716,10 @@ function excessSection(excess, editable) {
     ];
     if (escalation.length > 0) {
         lines.push('', `⚠️ **Privilege escalation paths granted and unused:** ${escalation.sort(compare).join(', ')}`);
+    }
+    if ([...groups.values()].some(items => items.length > ROW_ACTIONS)) {
+        const all = [...excess].map(e => e.action).sort(compare);
+        lines.push('', details(`All ${markdown_plural(all.length, 'excess action')}`, codeBlock(all.join('\n'))));
     }
     return lines.join('\n');
 }
@@ -44752,7 +44770,7 @@ function checksSection(role) {
     if (!checks)
         return undefined;
     const items = [
-        `ValidatePolicy: ${checks.validatePolicy.length === 0 ? 'no findings' : `**${markdown_plural(checks.validatePolicy.length, 'finding')}**`}`,
+        `ValidatePolicy: ${checks.checkNoNewAccess === 'SKIPPED' && checks.validatePolicy.length === 0 ? 'SKIPPED' : checks.validatePolicy.length === 0 ? 'no findings' : `**${markdown_plural(checks.validatePolicy.length, 'finding')}**`}`,
         `CheckNoNewAccess: ${checks.checkNoNewAccess === 'FAIL' ? '**FAIL**' : checks.checkNoNewAccess}`,
         ...(checks.evaluator ? [`own evaluator: ${checks.evaluator === 'FAIL' ? '**FAIL**' : 'PASS'}`] : [])
     ];
@@ -45326,7 +45344,9 @@ class PolicyFileError extends Error {
 function decodeDocument(value, label) {
     if (typeof value !== 'string')
         return value;
-    const text = value.trimStart().startsWith('%7B') || value.trimStart().startsWith('%7b') ? safeDecode(value, label) : value;
+    const text = value.trimStart().startsWith('%7B') || value.trimStart().startsWith('%7b')
+        ? safeDecode(value, label)
+        : value;
     try {
         return JSON.parse(text);
     }
@@ -45354,7 +45374,10 @@ function parsePolicyFile(text, file) {
     catch (e) {
         throw new PolicyFileError(`${file}: not valid JSON (${e.message}); give a policy document or aws iam output`);
     }
-    const base = file.split(/[\\/]/).pop()?.replace(/\.json$/i, '') ?? file;
+    const base = file
+        .split(/[\\/]/)
+        .pop()
+        ?.replace(/\.json$/i, '') ?? file;
     const granted = (name, document, arn) => ({
         name,
         arn,
@@ -45433,7 +45456,9 @@ function parseAuthorizationDetails(text, file) {
                 path: role.Path ?? '/',
                 accountId: arn.split(':')[4] ?? '',
                 policies: [...attached, ...inline],
-                boundary: boundaryArn ? managed(boundaryArn, boundaryArn.split('/').pop() ?? boundaryArn, 'boundary') : undefined,
+                boundary: boundaryArn
+                    ? managed(boundaryArn, boundaryArn.split('/').pop() ?? boundaryArn, 'boundary')
+                    : undefined,
                 ...editability(role.Path ?? '/', name)
             };
             return { arn, name, grants: role.CreateDate ? { ...grants, createdAt: role.CreateDate } : grants };
@@ -46123,11 +46148,18 @@ function buildGrantModel(grants) {
 function grantedByLookup(model) {
     const allows = model.statements.filter(c => c.statement.effect === 'Allow');
     const shared = new Map();
-    return id => {
-        let key = '';
+    // A bit set of the granting statements is the cache key (a string past 31 statements).
+    const keyOf = (id) => {
+        if (allows.length > 31)
+            return allows.map(c => c.actionIds[id]).join('');
+        let key = 0;
         for (let i = 0; i < allows.length; i++)
             if (allows[i].actionIds[id] === 1)
-                key += `${i},`;
+                key |= 1 << i;
+        return key;
+    };
+    return id => {
+        const key = keyOf(id);
         let refs = shared.get(key);
         if (!refs) {
             refs = [];
@@ -46324,30 +46356,47 @@ function analyzeRole(grants, usage, options) {
     const conditional = [];
     const kept = [];
     let grantedCount = 0;
+    // Local copies: module bindings can cost a property lookup per access in some loaders.
+    const [none, conditionally, unconditionally] = [NOT_GRANTED, GRANTED_CONDITIONALLY, GRANTED];
+    const levels = ACCESS_LEVELS;
+    const { names, levelRank } = catalog;
+    // Flags by id: cheaper than Set lookups in this loop over every granted action.
+    const flags = (ids) => {
+        const out = new Uint8Array(catalog.size);
+        for (const id of ids)
+            out[id] = 1;
+        return out;
+    };
+    const isKept = flags(keep);
+    const isUsed = flags(usedIds);
+    const isEscalation = flags(escalation);
+    const reasons = new Array(catalog.size);
+    for (const [id, reason] of unobservableReasons)
+        reasons[id] = reason;
     for (const id of catalog.idsByRank) {
         const level = granted[id];
-        if (level === NOT_GRANTED)
+        if (level === none)
             continue;
         grantedCount++;
-        const action = catalog.names[id];
-        if (keep.has(id)) {
+        const action = names[id];
+        if (isKept[id] === 1) {
             kept.push(action);
         }
-        else if (level === GRANTED_CONDITIONALLY) {
+        else if (level === conditionally) {
             conditional.push({ action, grantedBy: grantedBy(id) });
         }
-        else if (level === GRANTED && !usedIds.has(id)) {
-            const reason = unobservableReasons.get(id);
+        else if (level === unconditionally && isUsed[id] === 0) {
+            const reason = reasons[id];
             if (reason !== undefined) {
                 unobservable.push({ action, reason });
             }
             else {
                 const entry = {
                     action,
-                    accessLevel: ACCESS_LEVELS[catalog.levelRank[id]],
+                    accessLevel: levels[levelRank[id]],
                     grantedBy: grantedBy(id)
                 };
-                if (escalation.has(id))
+                if (isEscalation[id] === 1)
                     entry.risk = 'privilege-escalation';
                 excess.push(entry);
             }
@@ -47340,6 +47389,7 @@ function verifyProposal(model, usage, analysis, proposed) {
 
 
 
+
 /** Managed policy size limit: characters excluding white space. */
 const MAX_POLICY_CHARACTERS = 6144;
 const MAX_POLICY_NAME = 128;
@@ -47529,6 +47579,12 @@ function proposePolicies(grants, usage, analysis, options) {
     // Narrow only what was used under an unconditional grant, never kept, unobservable or conditional actions.
     const narrowable = new Set([...idsOf(model, analysis.used)].filter(id => model.granted[id] === GRANTED && !keptNames.has(model.catalog.names[id])));
     const observed = observedResources(model.catalog, usage);
+    // Narrowing to a resource the current policies deny would keep nothing the role really used: never do it.
+    for (const [id, resources] of observed) {
+        const allowedToday = resources.every(r => decide(model.statements, c => c.actionIds[id] === 1, r).decision === 'allow');
+        if (!allowedToday)
+            observed.delete(id);
+    }
     const dominators = findDominators(model, keep, options.keepSidPrefix);
     const statements = [];
     const seen = new Set();
@@ -49439,12 +49495,18 @@ class AwsSession {
     }
     async iam() {
         const credentials = await this.creds();
-        this.iamClient ??= new client_iam_dist_cjs/* IAMClient */.h8v({ region: this.config.awsRegion, ...(credentials ? { credentials } : {}) });
+        this.iamClient ??= new client_iam_dist_cjs/* IAMClient */.h8v({
+            region: this.config.awsRegion,
+            ...(credentials ? { credentials } : {})
+        });
         return this.iamClient;
     }
     async analyzer() {
         const credentials = await this.creds();
-        this.analyzerClient ??= new dist_cjs/* AccessAnalyzerClient */.eXW({ region: this.config.awsRegion, ...(credentials ? { credentials } : {}) });
+        this.analyzerClient ??= new dist_cjs/* AccessAnalyzerClient */.eXW({
+            region: this.config.awsRegion,
+            ...(credentials ? { credentials } : {})
+        });
         return this.analyzerClient;
     }
 }
@@ -49471,7 +49533,10 @@ async function runAnalysis(config, deps) {
         ? await scanCloudTrail({
             path: config.cloudtrailPath ?? '',
             roles: [],
-            since: config.since ?? (config.cloudtrailPath?.startsWith('s3://') ? lookbackStart(startedAt, config.lookbackDays) : undefined),
+            since: config.since ??
+                (config.cloudtrailPath?.startsWith('s3://')
+                    ? lookbackStart(startedAt, config.lookbackDays)
+                    : undefined),
             until: config.until,
             regions: [...config.trailRegions]
         }, { onProgress: message => log.info(message) })
@@ -49513,7 +49578,8 @@ function emptyCloudTrailUsage(arn, window, filesRead) {
 async function selectCases(config, deps, aws, sources) {
     const cases = [];
     const failed = (input, reason) => cases.push({ arn: input, name: input, accountId: '', outcome: { status: 'failed', reason } });
-    const offline = sources.exported !== undefined || (config.source === 'cloudtrail' && (sources.fileGrants.length > 0 || config.grantedSource === 'files'));
+    const offline = sources.exported !== undefined ||
+        (config.source === 'cloudtrail' && (sources.fileGrants.length > 0 || config.grantedSource === 'files'));
     if (offline) {
         const known = new Map();
         for (const arn of sources.rolesSeen ?? [])
@@ -49523,7 +49589,10 @@ async function selectCases(config, deps, aws, sources) {
         for (const s of config.roles)
             if (s.kind === 'arn' && !known.has(s.input))
                 known.set(s.input, { arn: s.input, name: s.name ?? s.input });
-        const where = [sources.exported ? 'the authorization-details export' : '', sources.rolesSeen ? 'the CloudTrail records' : '']
+        const where = [
+            sources.exported ? 'the authorization-details export' : '',
+            sources.rolesSeen ? 'the CloudTrail records' : ''
+        ]
             .filter(Boolean)
             .join(' or ');
         const selected = selectRoles(config.roles, [...known.values()], where);
@@ -49531,25 +49600,42 @@ async function selectCases(config, deps, aws, sources) {
             failed(u.input, u.reason);
         for (const role of selected.roles) {
             const path = role.arn.split(':role')[1]?.replace(/[^/]*$/, '') || '/';
-            const c = { arn: role.arn, name: role.name, accountId: accountFromArn(role.arn) };
             const edit = editability(path, role.name);
+            const c = { arn: role.arn, name: role.name, accountId: accountFromArn(role.arn), notEditableReason: edit.notEditableReason };
             if (role.exported?.error)
                 c.outcome = { status: 'failed', reason: role.exported.error };
             else if (role.exported?.grants) {
                 c.grants = withFileGrants(role.exported.grants, sources.fileGrants);
             }
             else if (sources.fileGrants.length > 0) {
-                c.grants = { arn: role.arn, name: role.name, path, accountId: c.accountId, policies: sources.fileGrants, ...edit };
+                c.grants = {
+                    arn: role.arn,
+                    name: role.name,
+                    path,
+                    accountId: c.accountId,
+                    policies: sources.fileGrants,
+                    ...edit
+                };
             }
             else if (config.grantedSource === 'files' && !sources.exported) {
                 const file = readWorkspacePolicy(config, deps, c);
                 if (file.grants)
-                    c.grants = { arn: role.arn, name: role.name, path, accountId: c.accountId, policies: file.grants, ...edit };
+                    c.grants = {
+                        arn: role.arn,
+                        name: role.name,
+                        path,
+                        accountId: c.accountId,
+                        policies: file.grants,
+                        ...edit
+                    };
                 else
                     c.outcome = { status: 'failed', reason: file.reason ?? 'no policy file' };
             }
             else if (!edit.editable) {
-                c.outcome = { status: 'skipped', reason: `${edit.notEditableReason}; it is not in the authorization-details export` };
+                c.outcome = {
+                    status: 'skipped',
+                    reason: `${edit.notEditableReason}; it is not in the authorization-details export`
+                };
             }
             else {
                 c.outcome = {
@@ -49577,7 +49663,7 @@ async function selectCases(config, deps, aws, sources) {
         failed(f.arn ?? f.input, f.reason);
     const reader = new GrantedPolicyReader(iam, deps.log);
     for (const role of resolution.roles) {
-        const c = { arn: role.arn, name: role.name, accountId: role.accountId };
+        const c = { arn: role.arn, name: role.name, accountId: role.accountId, notEditableReason: role.notEditableReason };
         cases.push(c);
         if (!role.editable && role.path.startsWith('/aws-service-role/')) {
             c.outcome = { status: 'skipped', reason: role.notEditableReason ?? 'service-linked role' };
@@ -49585,7 +49671,14 @@ async function selectCases(config, deps, aws, sources) {
         }
         const file = config.grantedSource === 'iam' ? undefined : readWorkspacePolicy(config, deps, c);
         if (file?.grants) {
-            c.grants = { arn: role.arn, name: role.name, path: role.path, accountId: role.accountId, policies: file.grants, ...editability(role.path, role.name) };
+            c.grants = {
+                arn: role.arn,
+                name: role.name,
+                path: role.path,
+                accountId: role.accountId,
+                policies: file.grants,
+                ...editability(role.path, role.name)
+            };
             deps.log.info(`${role.name}: granted policies from ${file.path}`);
             continue;
         }
@@ -49610,7 +49703,10 @@ function readWorkspacePolicy(config, deps, c) {
     const path = policyPathFor(config.policyPath, c.accountId, c.name);
     const full = (0,external_node_path_.join)(deps.workspace ?? process.cwd(), path);
     if (!(0,external_node_fs_.existsSync)(full)) {
-        return { path, reason: `granted-source is files but ${path} does not exist in the workspace; check out the repository first or set granted-source: iam` };
+        return {
+            path,
+            reason: `granted-source is files but ${path} does not exist in the workspace; check out the repository first or set granted-source: iam`
+        };
     }
     try {
         return { path, grants: parsePolicyFile((0,external_node_fs_.readFileSync)(full, 'utf8'), path) };
@@ -49640,7 +49736,10 @@ async function generateUsage(config, deps, aws, cases, deadline) {
         if (o.status === 'succeeded' && o.usage)
             c.usage = o.usage;
         else
-            c.outcome = { status: o.status === 'skipped' ? 'skipped' : 'failed', reason: o.reason ?? `policy generation ${o.status}` };
+            c.outcome = {
+                status: o.status === 'skipped' ? 'skipped' : 'failed',
+                reason: o.reason ?? `policy generation ${o.status}`
+            };
     });
 }
 function baseResult(c, config) {
@@ -49654,8 +49753,8 @@ function baseResult(c, config) {
         unobservable: [],
         conditional: [],
         proposed: [],
-        editable: c.grants?.editable ?? true,
-        ...(c.grants?.notEditableReason ? { notEditableReason: c.grants.notEditableReason } : {}),
+        editable: c.grants?.editable ?? !c.notEditableReason,
+        ...((c.grants?.notEditableReason ?? c.notEditableReason) ? { notEditableReason: c.grants?.notEditableReason ?? c.notEditableReason } : {}),
         ...(c.usage ? { evidence: c.usage.evidence } : {}),
         ...(c.accountId ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) } : {})
     };
@@ -49698,12 +49797,21 @@ async function judgeRole(config, aws, c) {
             return analyzed;
         const proposal = proposePolicies(c.grants, c.usage, analysis, options);
         const notes = [...proposal.notes];
-        if (!proposal.verification.usedCovered || !proposal.verification.noNewAccess || proposal.policies.length === 0) {
-            return {
-                ...analyzed,
-                proposalNotes: [...notes, `proposal withheld: ${proposal.verification.problems.join('; ') || 'no safe proposal'}`],
-                checks: { validatePolicy: [], checkNoNewAccess: 'SKIPPED', evaluator: 'FAIL' }
-            };
+        const withheld = (why, checks) => ({
+            ...analyzed,
+            checks,
+            proposalOutcome: 'withheld',
+            proposalNotes: [...notes, `proposal withheld: ${why}`]
+        });
+        if (!proposal.verification.usedCovered || !proposal.verification.noNewAccess) {
+            return withheld(proposal.verification.problems.join('; ') || 'our own evaluator could not prove the proposal safe', {
+                validatePolicy: [],
+                checkNoNewAccess: 'SKIPPED',
+                evaluator: 'FAIL'
+            });
+        }
+        if (proposal.policies.length === 0) {
+            return { ...analyzed, proposalOutcome: 'detach-all', proposalNotes: notes };
         }
         const checks = { validatePolicy: [], checkNoNewAccess: 'SKIPPED', evaluator: 'PASS' };
         if (config.validate && aws.used) {
@@ -49712,18 +49820,21 @@ async function judgeRole(config, aws, c) {
             checks.checkNoNewAccess = await checkNoNewAccess(client, proposal.policies.map(p => p.document), c.grants.policies.map(p => p.document));
         }
         else if (config.validate) {
-            notes.push('Access Analyzer checks skipped: this run used no AWS credentials; our own evaluator verified the proposal');
+            notes.push('Access Analyzer checks skipped: this run used no AWS credentials; our own evaluator proved the proposal');
+        }
+        if (checks.checkNoNewAccess === 'FAIL')
+            return withheld('Access Analyzer CheckNoNewAccess found possible new access', checks);
+        if (checks.validatePolicy.some(f => f.findingType === 'ERROR')) {
+            return withheld('Access Analyzer ValidatePolicy reported an error', checks);
         }
         const current = c.grants.policies.map(p => ({ name: p.name, document: p.document }));
-        const withheld = checks.checkNoNewAccess === 'FAIL' || checks.validatePolicy.some(f => f.findingType === 'ERROR');
         return {
             ...analyzed,
             checks,
-            proposed: withheld ? [] : proposal.policies,
-            proposalNotes: withheld
-                ? [...notes, 'proposal withheld: Access Analyzer found an error or possible new access (see checks)']
-                : notes,
-            diff: withheld ? undefined : policyDiff(current, proposal.policies)
+            proposed: proposal.policies,
+            proposalOutcome: 'proposed',
+            proposalNotes: notes,
+            diff: policyDiff(current, proposal.policies)
         };
     }
     catch (e) {
@@ -49783,7 +49894,15 @@ Other:
 
 Exit codes: 0 done, 1 failed (or a role failed), 2 bad usage, 3 the --fail-on gate tripped.
 Progress goes to stderr; the report goes to stdout.`;
-const STRING_INPUTS = Object.keys(INPUT_DEFAULTS).filter(name => !['github-token', 'mode', 'pr-branch', 'pr-labels', 'validate', 'allow-incomplete', 'role-to-assume'].includes(name));
+const STRING_INPUTS = Object.keys(INPUT_DEFAULTS).filter(name => ![
+    'github-token',
+    'mode',
+    'pr-branch',
+    'pr-labels',
+    'validate',
+    'allow-incomplete',
+    'role-to-assume'
+].includes(name));
 class UsageError extends Error {
 }
 function parseCli(argv, env) {
@@ -49816,7 +49935,9 @@ function parseCli(argv, env) {
         return { version: true };
     const [command, ...rest] = parsed.positionals;
     if (command !== 'analyze')
-        throw new UsageError(command ? `unknown command "${command}"; use analyze` : 'missing command; use: iam-least-privilege analyze --roles ...');
+        throw new UsageError(command
+            ? `unknown command "${command}"; use analyze`
+            : 'missing command; use: iam-least-privilege analyze --roles ...');
     if (rest.length > 0)
         throw new UsageError(`unexpected argument "${rest[0]}"; see --help`);
     const read = (name) => {
@@ -49886,7 +50007,12 @@ async function main(argv, env = process.env) {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     try {
-        const report = await runAnalysis(config, { log, signal: controller.signal, env, workspace: process.cwd() });
+        const report = await runAnalysis(config, {
+            log,
+            signal: controller.signal,
+            env,
+            workspace: process.cwd()
+        });
         if (config.outDir) {
             const files = writeReportFiles(report, config.outDir, version_VERSION);
             log.info(`wrote ${files.report}, ${files.sarif} and ${files.proposals.length} proposed policy file(s) under ${config.outDir}`);

@@ -1,12 +1,12 @@
 import type { RoleSelector, UsageSource } from './model.js'
 import { USAGE_SOURCES } from './model.js'
+import { FAIL_ON_VALUES } from './report/gate.js'
+import type { FailOn } from './report/gate.js'
 
 export const MODES = ['report', 'comment', 'pull-request'] as const
 export type Mode = (typeof MODES)[number]
 export const GRANTED_SOURCES = ['auto', 'iam', 'files'] as const
 export type GrantedSource = (typeof GRANTED_SOURCES)[number]
-export const FAIL_ON = ['never', 'excess', 'high'] as const
-export type FailOn = (typeof FAIL_ON)[number]
 export const FORMATS = ['markdown', 'json', 'sarif'] as const
 export type Format = (typeof FORMATS)[number]
 
@@ -329,7 +329,7 @@ export function buildConfig(read: InputReader, extras: ConfigExtras = {}): Confi
     mode: oneOf('mode', get('mode'), MODES),
     policyPath,
     grantedSource: oneOf('granted-source', get('granted-source'), GRANTED_SOURCES),
-    failOn: oneOf('fail-on', get('fail-on'), FAIL_ON),
+    failOn: oneOf('fail-on', get('fail-on'), FAIL_ON_VALUES),
     keepActions,
     keepSidPrefix: get('keep-sid-prefix'),
     validate: boolean('validate', get('validate')),

@@ -171,6 +171,11 @@ export interface RoleResult {
   evidence?: UsageEvidence
   /** Actions named by a granted policy that the catalog does not know (reported, never dropped). */
   unknownActions?: string[]
+  /**
+   * What happened to the proposal of a role with excess: `proposed` (documents in `proposed`), `detach-all` (the
+   * role uses nothing it is granted: detach its policies; no document), `withheld` (a check failed; see notes).
+   */
+  proposalOutcome?: 'proposed' | 'detach-all' | 'withheld'
   /** What was done to fit IAM limits (split, compacted), and other notes on the proposal. */
   proposalNotes?: string[]
   /** Unified diff of the normalized current documents against the proposal. */

@@ -49,6 +49,8 @@ interface RoleCase {
   name: string
   accountId: string
   grants?: RoleGrants
+  /** Known before any grants are read (service-linked and IAM Identity Center roles). */
+  notEditableReason?: string
   /** Set once the role cannot go further. */
   outcome?: { status: 'failed' | 'skipped'; reason: string }
   usage?: RoleUsage
@@ -222,8 +224,13 @@ async function selectCases(
     for (const u of selected.unmatched) failed(u.input, u.reason)
     for (const role of selected.roles) {
       const path = role.arn.split(':role')[1]?.replace(/[^/]*$/, '') || '/'
-      const c: RoleCase = { arn: role.arn, name: role.name, accountId: accountFromArn(role.arn) }
       const edit = editability(path, role.name)
+      const c: RoleCase = {
+        arn: role.arn,
+        name: role.name,
+        accountId: accountFromArn(role.arn),
+        notEditableReason: edit.notEditableReason
+      }
       if (role.exported?.error) c.outcome = { status: 'failed', reason: role.exported.error }
       else if (role.exported?.grants) {
         c.grants = withFileGrants(role.exported.grants, sources.fileGrants)
@@ -278,7 +285,12 @@ async function selectCases(
   for (const f of resolution.failures) failed(f.arn ?? f.input, f.reason)
   const reader = new GrantedPolicyReader(iam, deps.log)
   for (const role of resolution.roles) {
-    const c: RoleCase = { arn: role.arn, name: role.name, accountId: role.accountId }
+    const c: RoleCase = {
+      arn: role.arn,
+      name: role.name,
+      accountId: role.accountId,
+      notEditableReason: role.notEditableReason
+    }
     cases.push(c)
     if (!role.editable && role.path.startsWith('/aws-service-role/')) {
       c.outcome = { status: 'skipped', reason: role.notEditableReason ?? 'service-linked role' }
@@ -381,8 +393,10 @@ function baseResult(c: RoleCase, config: Config): RoleResult {
     unobservable: [],
     conditional: [],
     proposed: [],
-    editable: c.grants?.editable ?? true,
-    ...(c.grants?.notEditableReason ? { notEditableReason: c.grants.notEditableReason } : {}),
+    editable: c.grants?.editable ?? !c.notEditableReason,
+    ...((c.grants?.notEditableReason ?? c.notEditableReason)
+      ? { notEditableReason: c.grants?.notEditableReason ?? c.notEditableReason }
+      : {}),
     ...(c.usage ? { evidence: c.usage.evidence } : {}),
     ...(c.accountId ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) } : {})
   }
@@ -423,19 +437,24 @@ async function judgeRole(config: Config, aws: AwsSession, c: RoleCase): Promise<
 
     const proposal = proposePolicies(c.grants, c.usage, analysis, options)
     const notes = [...proposal.notes]
-    if (
-      !proposal.verification.usedCovered ||
-      !proposal.verification.noNewAccess ||
-      proposal.policies.length === 0
-    ) {
-      return {
-        ...analyzed,
-        proposalNotes: [
-          ...notes,
-          `proposal withheld: ${proposal.verification.problems.join('; ') || 'no safe proposal'}`
-        ],
-        checks: { validatePolicy: [], checkNoNewAccess: 'SKIPPED', evaluator: 'FAIL' }
-      }
+    const withheld = (why: string, checks: ProposalChecks): RoleResult => ({
+      ...analyzed,
+      checks,
+      proposalOutcome: 'withheld',
+      proposalNotes: [...notes, `proposal withheld: ${why}`]
+    })
+    if (!proposal.verification.usedCovered || !proposal.verification.noNewAccess) {
+      return withheld(
+        proposal.verification.problems.join('; ') || 'our own evaluator could not prove the proposal safe',
+        {
+          validatePolicy: [],
+          checkNoNewAccess: 'SKIPPED',
+          evaluator: 'FAIL'
+        }
+      )
+    }
+    if (proposal.policies.length === 0) {
+      return { ...analyzed, proposalOutcome: 'detach-all', proposalNotes: notes }
     }
     const checks: ProposalChecks = { validatePolicy: [], checkNoNewAccess: 'SKIPPED', evaluator: 'PASS' }
     if (config.validate && aws.used) {
@@ -448,20 +467,22 @@ async function judgeRole(config: Config, aws: AwsSession, c: RoleCase): Promise<
       )
     } else if (config.validate) {
       notes.push(
-        'Access Analyzer checks skipped: this run used no AWS credentials; our own evaluator verified the proposal'
+        'Access Analyzer checks skipped: this run used no AWS credentials; our own evaluator proved the proposal'
       )
     }
+    if (checks.checkNoNewAccess === 'FAIL')
+      return withheld('Access Analyzer CheckNoNewAccess found possible new access', checks)
+    if (checks.validatePolicy.some(f => f.findingType === 'ERROR')) {
+      return withheld('Access Analyzer ValidatePolicy reported an error', checks)
+    }
     const current = c.grants.policies.map(p => ({ name: p.name, document: p.document }))
-    const withheld =
-      checks.checkNoNewAccess === 'FAIL' || checks.validatePolicy.some(f => f.findingType === 'ERROR')
     return {
       ...analyzed,
       checks,
-      proposed: withheld ? [] : proposal.policies,
-      proposalNotes: withheld
-        ? [...notes, 'proposal withheld: Access Analyzer found an error or possible new access (see checks)']
-        : notes,
-      diff: withheld ? undefined : policyDiff(current, proposal.policies)
+      proposed: proposal.policies,
+      proposalOutcome: 'proposed',
+      proposalNotes: notes,
+      diff: policyDiff(current, proposal.policies)
     }
   } catch (e) {
     return { ...result, status: 'failed', reason: (e as Error).message }

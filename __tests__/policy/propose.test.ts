@@ -151,6 +151,27 @@ describe('proposal rules', () => {
     ])
   })
 
+  test('never narrows to a resource the current policies deny', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc(
+          { Effect: 'Allow', Action: ['sqs:PurgeQueue', 'sqs:GetQueueUrl'], Resource: '*' },
+          { Effect: 'Deny', Action: 'sqs:PurgeQueue', Resource: 'arn:aws:sqs:eu-west-1:111122223333:prod-*' }
+        )
+      )
+    ])
+    const usage = usageOf([
+      { action: 'sqs:PurgeQueue', resources: ['arn:aws:sqs:eu-west-1:111122223333:prod-jobs'] }
+    ])
+    const { proposal } = propose(grants, usage)
+    expect(statements(proposal.policies)[0]).toEqual({
+      Effect: 'Allow',
+      Action: ['sqs:PurgeQueue'],
+      Resource: '*'
+    })
+  })
+
   test('wildcard compaction only under a wildcard the current statement grants', () => {
     const used = catalog.expand('ssm:Get*')
     const wide = role('r', [inline('p', doc({ Effect: 'Allow', Action: 'ssm:*', Resource: '*' }))])

@@ -84,4 +84,26 @@ describe('evaluateGate', () => {
         '(stratus-red-team-get-usr-data-role: insufficient-evidence, stratus-red-team-leave-org-role: failed).'
     )
   })
+
+  it('does not wait for a service-linked role nobody can change, but does for a role skipped by the quota', () => {
+    const serviceLinked: RoleResult = {
+      ...failedRole(),
+      arn: 'arn:aws:iam::123837392027:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS',
+      status: 'skipped',
+      reason: 'service-linked role: AWS owns and maintains its policies',
+      editable: false
+    }
+    expect(
+      evaluateGate(report({ ...stealCredentialsRole(), excess: [] }, serviceLinked), 'excess').tripped
+    ).toBe(false)
+    const quota: RoleResult = {
+      ...failedRole(),
+      status: 'skipped',
+      reason: 'the daily policy generation quota is spent'
+    }
+    expect(evaluateGate(report({ ...stealCredentialsRole(), excess: [] }, quota), 'excess')).toEqual({
+      tripped: true,
+      message: 'fail-on excess: 1 role could not be judged (stratus-red-team-leave-org-role: skipped).'
+    })
+  })
 })

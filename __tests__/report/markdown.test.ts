@@ -254,4 +254,23 @@ describe('renderMarkdown', () => {
       expect(renderMarkdown(report, { maxLength: 300 }).length).toBeLessThanOrEqual(300)
     })
   })
+
+  it('keeps a long group of excess actions readable and still lists every action', () => {
+    const excess = Array.from({ length: 30 }, (_, i) => ({
+      action: `ec2:DescribeThing${String(i).padStart(2, '0')}`,
+      accessLevel: 'List' as const,
+      grantedBy: ['ec2-describe']
+    }))
+    const markdown = renderMarkdown(
+      buildReport([{ ...stealCredentialsRole(), excess }], 'cloudtrail', '2026-11-27T00:00:00Z'),
+      {
+        maxLength: GITHUB_LIMIT
+      }
+    )
+    const row = tableLines(markdown).find(line => line.includes('ec2:DescribeThing00'))
+    expect(row).toContain('… and 22 more')
+    expect(row).not.toContain('ec2:DescribeThing08')
+    expect(markdown).toContain('<summary>All 30 excess actions</summary>')
+    for (const item of excess) expect(markdown).toContain(item.action)
+  })
 })

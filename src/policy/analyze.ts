@@ -84,26 +84,41 @@ export function analyzeRole(grants: RoleGrants, usage: RoleUsage, options: Analy
   const conditional: ConditionalAction[] = []
   const kept: string[] = []
   let grantedCount = 0
+  // Local copies: module bindings can cost a property lookup per access in some loaders.
+  const [none, conditionally, unconditionally] = [NOT_GRANTED, GRANTED_CONDITIONALLY, GRANTED]
+  const levels = ACCESS_LEVELS
+  const { names, levelRank } = catalog
+  // Flags by id: cheaper than Set lookups in this loop over every granted action.
+  const flags = (ids: Iterable<number>) => {
+    const out = new Uint8Array(catalog.size)
+    for (const id of ids) out[id] = 1
+    return out
+  }
+  const isKept = flags(keep)
+  const isUsed = flags(usedIds)
+  const isEscalation = flags(escalation)
+  const reasons: (string | undefined)[] = new Array(catalog.size)
+  for (const [id, reason] of unobservableReasons) reasons[id] = reason
   for (const id of catalog.idsByRank) {
     const level = granted[id]
-    if (level === NOT_GRANTED) continue
+    if (level === none) continue
     grantedCount++
-    const action = catalog.names[id]
-    if (keep.has(id)) {
+    const action = names[id]
+    if (isKept[id] === 1) {
       kept.push(action)
-    } else if (level === GRANTED_CONDITIONALLY) {
+    } else if (level === conditionally) {
       conditional.push({ action, grantedBy: grantedBy(id) })
-    } else if (level === GRANTED && !usedIds.has(id)) {
-      const reason = unobservableReasons.get(id)
+    } else if (level === unconditionally && isUsed[id] === 0) {
+      const reason = reasons[id]
       if (reason !== undefined) {
         unobservable.push({ action, reason })
       } else {
         const entry: ExcessAction = {
           action,
-          accessLevel: ACCESS_LEVELS[catalog.levelRank[id]],
+          accessLevel: levels[levelRank[id]],
           grantedBy: grantedBy(id)
         }
-        if (escalation.has(id)) entry.risk = 'privilege-escalation'
+        if (isEscalation[id] === 1) entry.risk = 'privilege-escalation'
         excess.push(entry)
       }
     }

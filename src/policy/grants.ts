@@ -87,10 +87,16 @@ export function buildGrantModel(grants: RoleGrants): GrantModel {
  */
 export function grantedByLookup(model: GrantModel): (id: number) => string[] {
   const allows = model.statements.filter(c => c.statement.effect === 'Allow')
-  const shared = new Map<string, string[]>()
+  const shared = new Map<number | string, string[]>()
+  // A bit set of the granting statements is the cache key (a string past 31 statements).
+  const keyOf = (id: number): number | string => {
+    if (allows.length > 31) return allows.map(c => c.actionIds[id]).join('')
+    let key = 0
+    for (let i = 0; i < allows.length; i++) if (allows[i].actionIds[id] === 1) key |= 1 << i
+    return key
+  }
   return id => {
-    let key = ''
-    for (let i = 0; i < allows.length; i++) if (allows[i].actionIds[id] === 1) key += `${i},`
+    const key = keyOf(id)
     let refs = shared.get(key)
     if (!refs) {
       refs = []

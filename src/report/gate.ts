@@ -1,7 +1,8 @@
 import type { ReportV1, RoleResult } from '../model.js'
 import { isHighRisk, roleName } from './role-facts.js'
 
-export type FailOn = 'never' | 'excess' | 'high'
+export const FAIL_ON_VALUES = ['never', 'excess', 'high'] as const
+export type FailOn = (typeof FAIL_ON_VALUES)[number]
 
 export interface GateResult {
   tripped: boolean
@@ -22,7 +23,10 @@ export function evaluateGate(report: ReportV1, failOn: FailOn): GateResult {
   if (failOn === 'never') return { tripped: false, message: 'fail-on is never: the gate is off.' }
 
   const judged = report.roles.filter(r => r.status === 'analyzed')
-  const notJudged = report.roles.filter(r => r.status !== 'analyzed')
+  // A service-linked role is skipped because nobody can change it: there is nothing for the gate to wait for.
+  const notJudged = report.roles.filter(
+    r => r.status !== 'analyzed' && !(r.status === 'skipped' && !r.editable)
+  )
   const counted = judged
     .map(role => ({ role, count: (failOn === 'high' ? role.excess.filter(isHighRisk) : role.excess).length }))
     .filter(entry => entry.count > 0)

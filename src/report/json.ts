@@ -52,6 +52,7 @@ const KEY_ORDER: Record<string, string[]> = {
     'notEditableReason',
     'evidence',
     'unknownActions',
+    'proposalOutcome',
     'proposalNotes',
     'diff',
     'policyFile'

@@ -128,6 +128,8 @@ function overviewTable(roles: RoleResult[]): string[] {
 }
 
 function proposalSize(role: RoleResult): string {
+  if (role.proposalOutcome === 'detach-all') return 'detach all'
+  if (role.proposalOutcome === 'withheld') return '**withheld**'
   if (role.proposed.length === 0) return '—'
   const characters = role.proposed.reduce((sum, p) => sum + p.characters, 0)
   return `${plural(role.proposed.length, 'policy', 'policies')}, ${characters.toLocaleString('en-US')} chars`
@@ -213,6 +215,10 @@ function renderRole(role: RoleResult, source: ReportV1['source'], level: DetailL
   return parts.join('\n\n')
 }
 
+/** A table row lists this many actions at most; longer groups show the first ones and the full list follows. */
+const ROW_ACTIONS = 12
+const ROW_ACTIONS_SHOWN = 8
+
 function excessSection(excess: ExcessAction[], editable: boolean): string {
   if (excess.length === 0) return '**No excess:** every granted, observable action was used in the window.'
   const groups = new Map<string, ExcessAction[]>()
@@ -230,10 +236,13 @@ function excessSection(excess: ExcessAction[], editable: boolean): string {
     })
     .map(items => {
       const first = items[0] as ExcessAction
-      const actions = items
+      const names = items
         .map(i => code(i.action) + (i.risk === 'privilege-escalation' ? ' ⚠️' : ''))
         .sort(compare)
-        .join(', ')
+      const actions =
+        names.length > ROW_ACTIONS
+          ? `${names.slice(0, ROW_ACTIONS_SHOWN).join(', ')} … and ${names.length - ROW_ACTIONS_SHOWN} more`
+          : names.join(', ')
       const granted = grantedBy([...new Set(items.flatMap(i => i.grantedBy))])
       return row([code(serviceOf(first.action)), first.accessLevel, actions, granted])
     })
@@ -251,6 +260,10 @@ function excessSection(excess: ExcessAction[], editable: boolean): string {
       '',
       `⚠️ **Privilege escalation paths granted and unused:** ${escalation.sort(compare).join(', ')}`
     )
+  }
+  if ([...groups.values()].some(items => items.length > ROW_ACTIONS)) {
+    const all = [...excess].map(e => e.action).sort(compare)
+    lines.push('', details(`All ${plural(all.length, 'excess action')}`, codeBlock(all.join('\n'))))
   }
   return lines.join('\n')
 }
@@ -300,7 +313,7 @@ function checksSection(role: RoleResult): string | undefined {
   const checks = role.checks
   if (!checks) return undefined
   const items = [
-    `ValidatePolicy: ${checks.validatePolicy.length === 0 ? 'no findings' : `**${plural(checks.validatePolicy.length, 'finding')}**`}`,
+    `ValidatePolicy: ${checks.checkNoNewAccess === 'SKIPPED' && checks.validatePolicy.length === 0 ? 'SKIPPED' : checks.validatePolicy.length === 0 ? 'no findings' : `**${plural(checks.validatePolicy.length, 'finding')}**`}`,
     `CheckNoNewAccess: ${checks.checkNoNewAccess === 'FAIL' ? '**FAIL**' : checks.checkNoNewAccess}`,
     ...(checks.evaluator ? [`own evaluator: ${checks.evaluator === 'FAIL' ? '**FAIL**' : 'PASS'}`] : [])
   ]

@@ -1,0 +1,238 @@
+/**
+ * The CLI bundle (dist/cli.js) on the real sample: what `npm start` runs, the output formats, the exit codes.
+ * Expected results come from the sample data (the roles' recorded calls and their public Terraform grants).
+ */
+import { describe, expect, it } from '@jest/globals'
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { ReportV1, RoleResult } from '../../src/model.js'
+
+const SAMPLE = [
+  '--source',
+  'cloudtrail',
+  '--cloudtrail-path',
+  'examples/data/cloudtrail/invictus-aws-dataset'
+]
+const GRANTS = ['--authorization-details', 'examples/authorization-details.json']
+const ACCOUNT = '123837392027'
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise(resolve => {
+    execFile(
+      process.execPath,
+      ['dist/cli.js', ...args],
+      { maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env.PATH ?? '' } },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr })
+    )
+  })
+}
+
+function role(report: ReportV1, name: string): RoleResult {
+  const found = report.roles.find(r => r.arn.endsWith(`/${name}`))
+  if (!found) throw new Error(`no role ${name} in the report`)
+  return found
+}
+
+describe('iam-least-privilege analyze (dist/cli.js)', () => {
+  let report: ReportV1
+  it('prints only the version-1 JSON report with --format json, with the outcomes the sample data dictates', async () => {
+    const run = await cli([
+      'analyze',
+      ...SAMPLE,
+      ...GRANTS,
+      '--roles',
+      '*',
+      '--min-observation-days',
+      '0',
+      '--format',
+      'json'
+    ])
+    expect(run.code).toBe(0)
+    report = JSON.parse(run.stdout) as ReportV1
+    expect(report).toMatchObject({ version: 1, source: 'cloudtrail' })
+
+    const steal = role(report, 'stratus-red-team-ec2-steal-credentials-role')
+    expect(steal.status).toBe('analyzed')
+    // What the role did: DescribeInstances and the SSM agent's calls; GetCallerIdentity needs no permission.
+    expect(steal.used).toEqual([
+      'ec2:DescribeInstances',
+      'ssm:GetDocument',
+      'ssm:ListInstanceAssociations',
+      'ssm:PutComplianceItems',
+      'ssm:PutInventory',
+      'ssm:UpdateInstanceAssociationStatus',
+      'ssm:UpdateInstanceInformation'
+    ])
+    const excess = steal.excess.map(e => e.action)
+    expect(excess).toEqual(
+      expect.arrayContaining(['ssm:GetParameter', 'ssmmessages:OpenDataChannel', 'ec2:DescribeVolumes'])
+    )
+    expect(excess).not.toContain('ec2:DescribeInstances')
+    expect(steal.evidence?.permissionlessCalls).toBeGreaterThan(0)
+    expect(steal.proposalOutcome).toBe('proposed')
+    expect(steal.checks).toMatchObject({ evaluator: 'PASS', checkNoNewAccess: 'SKIPPED' })
+
+    const enumerate = role(report, 'stratus-red-team-ec2-enumerate-role')
+    expect(enumerate.used.every(a => a.startsWith('ssm:'))).toBe(true)
+
+    // Every call denied: nothing used, so everything granted is excess; the denials are evidence, not usage.
+    const password = role(report, 'stratus-red-team-ec2-get-password-data-role')
+    expect(password.used).toEqual([])
+    expect(password.evidence?.deniedCalls).toBe(29)
+    expect(password.proposalOutcome).toBe('detach-all')
+
+    // Service-linked roles cannot be edited: reported, never proposed.
+    const rds = report.roles.find(r => r.arn.includes('AWSServiceRoleForRDS'))
+    expect(rds).toMatchObject({ status: 'skipped', editable: false, proposed: [] })
+    expect(report.summary).toEqual({
+      roles: 9,
+      analyzed: 7,
+      failed: 0,
+      excess: report.roles.reduce((n, r) => n + r.excess.length, 0)
+    })
+  })
+
+  it('never proposes on a window shorter than min-observation-days (the default)', async () => {
+    const run = await cli([
+      'analyze',
+      ...SAMPLE,
+      ...GRANTS,
+      '--roles',
+      'stratus-red-team-ec2-steal-credentials-role',
+      '--format',
+      'json'
+    ])
+    expect(run.code).toBe(0)
+    const only = JSON.parse(run.stdout) as ReportV1
+    expect(only.roles).toHaveLength(1)
+    expect(only.roles[0]).toMatchObject({ status: 'insufficient-evidence', excess: [], proposed: [] })
+    expect(only.roles[0].reason).toMatch(/less than min-observation-days \(30\)/)
+  })
+
+  it('writes the report, SARIF and the proposed policy files with --out, and prints Markdown by default', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'cli-out-'))
+    const run = await cli([
+      'analyze',
+      ...SAMPLE,
+      ...GRANTS,
+      '--roles',
+      'stratus-red-team-ec2-*',
+      '--min-observation-days',
+      '0',
+      '--out',
+      out
+    ])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toMatch(/^## IAM least privilege/m)
+    expect(run.stderr).toMatch(/read 55 files \(0 skipped\), 2900 events/)
+    const written = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ReportV1
+    expect(written.roles.map(r => r.arn.split('/').pop())).toEqual([
+      'stratus-red-team-ec2-enumerate-role',
+      'stratus-red-team-ec2-get-password-data-role',
+      'stratus-red-team-ec2-steal-credentials-role'
+    ])
+    const sarif = JSON.parse(readFileSync(join(out, 'report.sarif'), 'utf8'))
+    expect(sarif.version).toBe('2.1.0')
+    expect(sarif.runs[0].results.length).toBe(written.summary.excess)
+    const proposal = JSON.parse(
+      readFileSync(
+        join(out, 'proposals', 'iam', 'least-privilege', ACCOUNT, 'stratus-red-team-ec2-enumerate-role.json'),
+        'utf8'
+      )
+    )
+    expect(proposal.Version).toBe('2012-10-17')
+  })
+
+  it('takes granted policies from --policy files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-policy-'))
+    const file = join(dir, 'describe.json')
+    writeFileSync(
+      file,
+      JSON.stringify({
+        PolicyName: 'describe',
+        RoleName: 'x',
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*' }]
+        }
+      })
+    )
+    const run = await cli([
+      'analyze',
+      ...SAMPLE,
+      '--policy',
+      file,
+      '--roles',
+      'stratus-red-team-ec2-steal-credentials-role',
+      '--min-observation-days',
+      '0',
+      '--format',
+      'json'
+    ])
+    expect(run.code).toBe(0)
+    const only = JSON.parse(run.stdout) as ReportV1
+    expect(only.roles[0].used).toContain('ec2:DescribeInstances')
+    expect(
+      only.roles[0].excess.every(
+        e => e.action.startsWith('ec2:Describe') && e.grantedBy.some(g => g.startsWith('describe'))
+      )
+    ).toBe(true)
+    // The SSM calls were made but this run was told only of ec2:Describe*: used, not granted, never proposed.
+    expect(only.roles[0].evidence?.notes.join(' ')).toMatch(/observed but not granted.*ssm:PutInventory/)
+  })
+
+  it('exits 3 when the --fail-on gate trips', async () => {
+    const run = await cli([
+      'analyze',
+      ...SAMPLE,
+      ...GRANTS,
+      '--roles',
+      'stratus-red-team-ec2-enumerate-role',
+      '--min-observation-days',
+      '0',
+      '--fail-on',
+      'excess',
+      '--format',
+      'sarif'
+    ])
+    expect(run.code).toBe(3)
+    expect(JSON.parse(run.stdout).version).toBe('2.1.0')
+    expect(run.stderr).toMatch(/fail-on excess: 1 role grants \d+ excess actions/)
+  })
+
+  it.each([
+    [
+      ['analyze', ...SAMPLE, '--roles', 'x', '--lookback-days', '0'],
+      /^error: lookback-days: 0 is outside 1 to 90\n$/
+    ],
+    [['analyze', ...SAMPLE], /^error: roles: required/],
+    [['analyse', '--roles', 'x'], /^error: unknown command "analyse"; use analyze\n$/],
+    [['analyze', '--roles', 'x', '--colour'], /^error: Unknown option '--colour'.*; see --help\n$/]
+  ])('exits 2 with one line on bad usage: %j', async (args, pattern) => {
+    const run = await cli(args)
+    expect(run.code).toBe(2)
+    expect(run.stderr).toMatch(pattern)
+    expect(run.stdout).toBe('')
+  })
+
+  it('exits 1 with one clear line when the input folder does not exist, and 0 for --help', async () => {
+    const run = await cli([
+      'analyze',
+      '--source',
+      'cloudtrail',
+      '--cloudtrail-path',
+      'no/such/folder',
+      ...GRANTS,
+      '--roles',
+      '*'
+    ])
+    expect(run.code).toBe(1)
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    expect(run.stderr).toMatch(/no\/such\/folder/)
+    const help = await cli(['--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout).toMatch(/^Usage: iam-least-privilege analyze/)
+  })
+})

@@ -1,0 +1,54 @@
+/**
+ * The README shows a real sticky comment: rendered here from the real sample data through the CLI bundle. The test
+ * fails when the README's copy drifts; `UPDATE_README_EXAMPLE=1 npm test` rewrites it.
+ */
+import { describe, expect, it } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { commentMarker } from '../../src/github/comment.js'
+import type { ReportV1 } from '../../src/model.js'
+import { renderMarkdown } from '../../src/report/markdown.js'
+
+const START = '<!-- example-comment:start -->'
+const END = '<!-- example-comment:end -->'
+
+describe('README example comment', () => {
+  it('is the comment the action renders for the real sample', () => {
+    const json = execFileSync(
+      process.execPath,
+      [
+        'dist/cli.js',
+        'analyze',
+        '--source',
+        'cloudtrail',
+        '--cloudtrail-path',
+        'examples/data/cloudtrail/invictus-aws-dataset',
+        '--authorization-details',
+        'examples/authorization-details.json',
+        '--roles',
+        'stratus-red-team-ec2-steal-credentials-role',
+        '--min-observation-days',
+        '0',
+        '--format',
+        'json'
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] }
+    ).toString()
+    const report = JSON.parse(json) as ReportV1
+    const comment = renderMarkdown(report, {
+      maxLength: 65_536,
+      marker: commentMarker('least privilege', 'gate'),
+      fullReportHint: 'the job summary'
+    })
+    const readme = readFileSync('README.md', 'utf8')
+    const start = readme.indexOf(START)
+    const end = readme.indexOf(END)
+    expect(start).toBeGreaterThan(-1)
+    const expected = `${START}\n${comment.trim()}\n${END}`
+    if (process.env.UPDATE_README_EXAMPLE) {
+      writeFileSync('README.md', readme.slice(0, start) + expected + readme.slice(end + END.length))
+      return
+    }
+    expect(readme.slice(start, end + END.length)).toBe(expected)
+  })
+})
