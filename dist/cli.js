@@ -44698,7 +44698,9 @@ function excessSection(excess, editable) {
     })
         .map(items => {
         const first = items[0];
-        const names = items.map(i => code(i.action) + (i.risk === 'privilege-escalation' ? ' ⚠️' : '')).sort(compare);
+        const names = items
+            .map(i => code(i.action) + (i.risk === 'privilege-escalation' ? ' ⚠️' : ''))
+            .sort(compare);
         const actions = names.length > ROW_ACTIONS
             ? `${names.slice(0, ROW_ACTIONS_SHOWN).join(', ')} … and ${names.length - ROW_ACTIONS_SHOWN} more`
             : names.join(', ');
@@ -46197,6 +46199,16 @@ const NEVER_LOGGED = {
     'sts:tagsession': SESSION_PERMISSION_REASON,
     'sts:setsourceidentity': SESSION_PERMISSION_REASON
 };
+/**
+ * Services whose calls never appear in CloudTrail: the SSM agent's message channels. The agent polls
+ * ec2messages:GetMessages around the clock, yet the sample trails (an active agent, an hour of records) hold not one
+ * such event; the Systems Manager user guide lists them apart as agent-only "special operations". Calling them
+ * excess would break Run Command and Session Manager.
+ */
+const NEVER_LOGGED_SERVICES = {
+    ec2messages: 'SSM agent message channel: ec2messages calls are not recorded in CloudTrail',
+    ssmmessages: 'SSM agent and Session Manager channel: ssmmessages calls are not recorded in CloudTrail'
+};
 /** Catalog patterns of data-event operations, by service prefix. */
 const DATA_EVENT_PATTERNS = {
     s3: [
@@ -46260,6 +46272,10 @@ function unobservableActions(catalog, usage) {
     for (const [name, reason] of Object.entries(NEVER_LOGGED)) {
         const id = catalog.idOf(name);
         if (id !== undefined)
+            reasons.set(id, reason);
+    }
+    for (const [service, reason] of Object.entries(NEVER_LOGGED_SERVICES)) {
+        for (const id of catalog.expandIds(`${service}:*`))
             reasons.set(id, reason);
     }
     let dataEvents = dataEventCache.get(catalog);
@@ -47277,14 +47293,45 @@ function generalizeResource(resource) {
     return m ? `${m[1]}/*` : resource;
 }
 /**
+ * Resource types whose ARNs outlive the workload that uses them (a bucket, a table, a key, a role): a proposal may
+ * name them. Instances, volumes, network interfaces, associations, log streams and the like are replaced all the
+ * time; a policy narrowed to the ones seen last month would break on the next deployment.
+ */
+const DURABLE_RESOURCES = {
+    s3: /^[^/]+(\/\*)?$/,
+    dynamodb: /^table\/[^/]+(\/index\/[^/]+)?$/,
+    kms: /^(key|alias)\//,
+    secretsmanager: /^secret:/,
+    ssm: /^(parameter|document)\//,
+    sqs: /^[^:/]+$/,
+    sns: /^[^:/]+$/,
+    lambda: /^function:[^:]+(:[^:]+)?$/,
+    logs: /^log-group:[^:]+(:\*)?$/,
+    iam: /^(role|policy|user|group|instance-profile)\//,
+    ecr: /^repository\//,
+    states: /^stateMachine:/,
+    kinesis: /^stream\//,
+    events: /^(rule|event-bus)\//
+};
+/** Whether a (generalized) concrete ARN names a durable resource. */
+function isDurableResource(arn) {
+    const parts = arn.split(':');
+    const service = parts[2] ?? '';
+    const resource = parts.slice(5).join(':');
+    return DURABLE_RESOURCES[service]?.test(resource) ?? false;
+}
+/**
  * The resources a statement (Resource patterns) can be narrowed to for one action, or undefined when it must keep
- * its own: every observed resource must be covered for certain by the statement, before and after generalizing.
+ * its own: every observed resource must be durable and covered for certain by the statement, before and after
+ * generalizing.
  */
 function narrowedResources(patterns, observed) {
     const covered = (r) => patterns.some(p => resourcePatternMatch(p, r) === 'yes');
     if (!observed.every(covered))
         return undefined;
     const narrowed = [...new Set(observed.map(generalizeResource))].sort();
+    if (!narrowed.every(isDurableResource))
+        return undefined;
     const safe = narrowed.every(r => patterns.some(p => !hasPolicyVariable(p) && globCovers(p, r)));
     if (!safe)
         return undefined;
@@ -49601,7 +49648,12 @@ async function selectCases(config, deps, aws, sources) {
         for (const role of selected.roles) {
             const path = role.arn.split(':role')[1]?.replace(/[^/]*$/, '') || '/';
             const edit = editability(path, role.name);
-            const c = { arn: role.arn, name: role.name, accountId: accountFromArn(role.arn), notEditableReason: edit.notEditableReason };
+            const c = {
+                arn: role.arn,
+                name: role.name,
+                accountId: accountFromArn(role.arn),
+                notEditableReason: edit.notEditableReason
+            };
             if (role.exported?.error)
                 c.outcome = { status: 'failed', reason: role.exported.error };
             else if (role.exported?.grants) {
@@ -49663,7 +49715,12 @@ async function selectCases(config, deps, aws, sources) {
         failed(f.arn ?? f.input, f.reason);
     const reader = new GrantedPolicyReader(iam, deps.log);
     for (const role of resolution.roles) {
-        const c = { arn: role.arn, name: role.name, accountId: role.accountId, notEditableReason: role.notEditableReason };
+        const c = {
+            arn: role.arn,
+            name: role.name,
+            accountId: role.accountId,
+            notEditableReason: role.notEditableReason
+        };
         cases.push(c);
         if (!role.editable && role.path.startsWith('/aws-service-role/')) {
             c.outcome = { status: 'skipped', reason: role.notEditableReason ?? 'service-linked role' };
@@ -49754,7 +49811,9 @@ function baseResult(c, config) {
         conditional: [],
         proposed: [],
         editable: c.grants?.editable ?? !c.notEditableReason,
-        ...((c.grants?.notEditableReason ?? c.notEditableReason) ? { notEditableReason: c.grants?.notEditableReason ?? c.notEditableReason } : {}),
+        ...((c.grants?.notEditableReason ?? c.notEditableReason)
+            ? { notEditableReason: c.grants?.notEditableReason ?? c.notEditableReason }
+            : {}),
         ...(c.usage ? { evidence: c.usage.evidence } : {}),
         ...(c.accountId ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) } : {})
     };

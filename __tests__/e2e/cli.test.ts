@@ -67,8 +67,11 @@ describe('iam-least-privilege analyze (dist/cli.js)', () => {
     ])
     const excess = steal.excess.map(e => e.action)
     expect(excess).toEqual(
-      expect.arrayContaining(['ssm:GetParameter', 'ssmmessages:OpenDataChannel', 'ec2:DescribeVolumes'])
+      expect.arrayContaining(['ssm:GetParameter', 'ssm:GetManifest', 'ec2:DescribeVolumes'])
     )
+    // The agent's message channels never reach CloudTrail: kept as unobservable, not excess.
+    expect(excess).not.toContain('ssmmessages:OpenDataChannel')
+    expect(steal.unobservable.map(u => u.action)).toContain('ssmmessages:OpenDataChannel')
     expect(excess).not.toContain('ec2:DescribeInstances')
     expect(steal.evidence?.permissionlessCalls).toBeGreaterThan(0)
     expect(steal.proposalOutcome).toBe('proposed')

@@ -70,18 +70,23 @@ describe('analyzeRole on the real Stratus roles', () => {
     const describe = catalog.expand('ec2:Describe*')
     expect(analysis.grantedCount).toBe(describe.length + SSM_CORE.length)
     const excess = analysis.excess.map(e => e.action)
-    expect(excess).toHaveLength(describe.length - 1 + SSM_CORE.length - SSM_AGENT_STEAL.length)
-    expect(excess).not.toContain('ec2:DescribeInstances')
-    expect(excess).toEqual(
-      expect.arrayContaining(['ec2:DescribeVpcs', 'ssm:GetParameter', 'ec2messages:GetMessages'])
+    // The agent's message channels never reach CloudTrail: unobservable, kept, never excess.
+    const channels = SSM_CORE.filter(a => /^(ec2messages|ssmmessages):/.test(a))
+    expect(channels).toHaveLength(10)
+    expect(excess).toHaveLength(
+      describe.length - 1 + SSM_CORE.length - SSM_AGENT_STEAL.length - channels.length
     )
+    expect(excess).not.toContain('ec2:DescribeInstances')
+    expect(excess).not.toContain('ec2messages:GetMessages')
+    expect(excess).toEqual(expect.arrayContaining(['ec2:DescribeVpcs', 'ssm:GetParameter']))
     expect(analysis.excess.find(e => e.action === 'ssm:GetParameter')).toEqual({
       action: 'ssm:GetParameter',
       accessLevel: 'Read',
       grantedBy: ['AmazonSSMManagedInstanceCore']
     })
     expect(analysis.excess.find(e => e.action === 'ec2:DescribeVpcs')?.grantedBy).toEqual(['ec2-describe'])
-    expect(analysis.unobservable).toEqual([])
+    expect(analysis.unobservable.map(u => u.action).sort()).toEqual([...channels].sort())
+    expect(analysis.unobservable[0].reason).toMatch(/not recorded in CloudTrail/)
     expect(analysis.conditional).toEqual([])
   })
 
@@ -93,7 +98,7 @@ describe('analyzeRole on the real Stratus roles', () => {
     const sorted = [...keys].sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : 1))
     expect(keys).toEqual(sorted)
     expect(analysis.excess.map(e => e.action).sort()).toEqual(
-      SSM_CORE.filter(a => !SSM_AGENT_ENUMERATE.includes(a)).sort()
+      SSM_CORE.filter(a => !SSM_AGENT_ENUMERATE.includes(a) && !/^(ec2messages|ssmmessages):/.test(a)).sort()
     )
   })
 

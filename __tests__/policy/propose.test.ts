@@ -47,7 +47,30 @@ describe('proposePolicies on the real ec2-steal-credentials role', () => {
           Version: '2012-10-17',
           Statement: [
             { Effect: 'Allow', Action: ['ec2:DescribeInstances'], Resource: '*' },
-            { Effect: 'Allow', Action: agent, Resource: '*' }
+            { Effect: 'Allow', Action: agent, Resource: '*' },
+            // The agent's message channels are unobservable: their statements lose nothing and stay as they are.
+            {
+              Effect: 'Allow',
+              Action: [
+                'ssmmessages:CreateControlChannel',
+                'ssmmessages:CreateDataChannel',
+                'ssmmessages:OpenControlChannel',
+                'ssmmessages:OpenDataChannel'
+              ],
+              Resource: '*'
+            },
+            {
+              Effect: 'Allow',
+              Action: [
+                'ec2messages:AcknowledgeMessage',
+                'ec2messages:DeleteMessage',
+                'ec2messages:FailMessage',
+                'ec2messages:GetEndpoint',
+                'ec2messages:GetMessages',
+                'ec2messages:SendReply'
+              ],
+              Resource: '*'
+            }
           ]
         },
         characters: expect.any(Number)
@@ -65,7 +88,8 @@ describe('proposePolicies on the real ec2-steal-credentials role', () => {
     expect(diff).toContain('+++ proposed')
     expect(diff).toContain('-        "ec2:Describe*"')
     expect(diff).toContain('+        "ec2:DescribeInstances"')
-    expect(diff).toContain('-        "ec2messages:GetMessages",')
+    expect(diff).toContain('-        "ssm:GetParameter",')
+    expect(diff).not.toMatch(/^-\s+"ec2messages:GetMessages"/m)
     expect(diff).not.toMatch(/^-\s+"ssm:PutInventory"/m)
   })
 })
@@ -148,6 +172,32 @@ describe('proposal rules', () => {
     expect(statements(proposal.policies)).toEqual([
       { Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::reports/2024/*' },
       { Effect: 'Allow', Action: 's3:GetBucketPolicy', Resource: '*' }
+    ])
+  })
+
+  test('never narrows to short-lived resources such as instances (they are replaced on every deployment)', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc({ Effect: 'Allow', Action: ['ssm:UpdateInstanceInformation', 'ssm:GetParameter'], Resource: '*' })
+      )
+    ])
+    // The resources the real steal-credentials role's SSM agent named in the sample records.
+    const usage = usageOf([
+      {
+        action: 'ssm:UpdateInstanceInformation',
+        resources: ['arn:aws:ec2:us-east-1:123837392027:instance/i-0dbc91f429e48eeed']
+      },
+      { action: 'ssm:GetParameter', resources: ['arn:aws:ssm:us-east-1:123837392027:parameter/app/db-host'] }
+    ])
+    const { proposal } = propose(grants, usage)
+    expect(statements(proposal.policies)).toEqual([
+      { Effect: 'Allow', Action: ['ssm:UpdateInstanceInformation'], Resource: '*' },
+      {
+        Effect: 'Allow',
+        Action: ['ssm:GetParameter'],
+        Resource: ['arn:aws:ssm:us-east-1:123837392027:parameter/app/db-host']
+      }
     ])
   })
 

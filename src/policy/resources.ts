@@ -40,8 +40,39 @@ export function generalizeResource(resource: string): string {
 }
 
 /**
+ * Resource types whose ARNs outlive the workload that uses them (a bucket, a table, a key, a role): a proposal may
+ * name them. Instances, volumes, network interfaces, associations, log streams and the like are replaced all the
+ * time; a policy narrowed to the ones seen last month would break on the next deployment.
+ */
+const DURABLE_RESOURCES: Record<string, RegExp> = {
+  s3: /^[^/]+(\/\*)?$/,
+  dynamodb: /^table\/[^/]+(\/index\/[^/]+)?$/,
+  kms: /^(key|alias)\//,
+  secretsmanager: /^secret:/,
+  ssm: /^(parameter|document)\//,
+  sqs: /^[^:/]+$/,
+  sns: /^[^:/]+$/,
+  lambda: /^function:[^:]+(:[^:]+)?$/,
+  logs: /^log-group:[^:]+(:\*)?$/,
+  iam: /^(role|policy|user|group|instance-profile)\//,
+  ecr: /^repository\//,
+  states: /^stateMachine:/,
+  kinesis: /^stream\//,
+  events: /^(rule|event-bus)\//
+}
+
+/** Whether a (generalized) concrete ARN names a durable resource. */
+export function isDurableResource(arn: string): boolean {
+  const parts = arn.split(':')
+  const service = parts[2] ?? ''
+  const resource = parts.slice(5).join(':')
+  return DURABLE_RESOURCES[service]?.test(resource) ?? false
+}
+
+/**
  * The resources a statement (Resource patterns) can be narrowed to for one action, or undefined when it must keep
- * its own: every observed resource must be covered for certain by the statement, before and after generalizing.
+ * its own: every observed resource must be durable and covered for certain by the statement, before and after
+ * generalizing.
  */
 export function narrowedResources(
   patterns: readonly string[],
@@ -50,6 +81,7 @@ export function narrowedResources(
   const covered = (r: string) => patterns.some(p => resourcePatternMatch(p, r) === 'yes')
   if (!observed.every(covered)) return undefined
   const narrowed = [...new Set(observed.map(generalizeResource))].sort()
+  if (!narrowed.every(isDurableResource)) return undefined
   const safe = narrowed.every(r => patterns.some(p => !hasPolicyVariable(p) && globCovers(p, r)))
   if (!safe) return undefined
   const same = narrowed.length === patterns.length && narrowed.every(r => patterns.includes(r))

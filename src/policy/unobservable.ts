@@ -22,6 +22,17 @@ const NEVER_LOGGED: Record<string, string> = {
   'sts:setsourceidentity': SESSION_PERMISSION_REASON
 }
 
+/**
+ * Services whose calls never appear in CloudTrail: the SSM agent's message channels. The agent polls
+ * ec2messages:GetMessages around the clock, yet the sample trails (an active agent, an hour of records) hold not one
+ * such event; the Systems Manager user guide lists them apart as agent-only "special operations". Calling them
+ * excess would break Run Command and Session Manager.
+ */
+const NEVER_LOGGED_SERVICES: Record<string, string> = {
+  ec2messages: 'SSM agent message channel: ec2messages calls are not recorded in CloudTrail',
+  ssmmessages: 'SSM agent and Session Manager channel: ssmmessages calls are not recorded in CloudTrail'
+}
+
 /** Catalog patterns of data-event operations, by service prefix. */
 const DATA_EVENT_PATTERNS: Record<string, string[]> = {
   s3: [
@@ -86,6 +97,9 @@ export function unobservableActions(catalog: CatalogIndex, usage: RoleUsage): Ma
   for (const [name, reason] of Object.entries(NEVER_LOGGED)) {
     const id = catalog.idOf(name)
     if (id !== undefined) reasons.set(id, reason)
+  }
+  for (const [service, reason] of Object.entries(NEVER_LOGGED_SERVICES)) {
+    for (const id of catalog.expandIds(`${service}:*`)) reasons.set(id, reason)
   }
   let dataEvents = dataEventCache.get(catalog)
   if (!dataEvents) {
