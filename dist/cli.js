@@ -43828,6 +43828,24 @@ var __webpack_exports__ = {};
 
 // EXTERNAL MODULE: external "node:util"
 var external_node_util_ = __nccwpck_require__(7975);
+;// CONCATENATED MODULE: ./src/cancellation.ts
+function abortOnSignals(onSignal) {
+    const controller = new AbortController();
+    const handler = (name) => {
+        onSignal(name);
+        controller.abort();
+    };
+    process.once('SIGINT', handler);
+    process.once('SIGTERM', handler);
+    return {
+        signal: controller.signal,
+        dispose: () => {
+            process.off('SIGINT', handler);
+            process.off('SIGTERM', handler);
+        }
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/model.ts
 /**
  * The domain types every layer agrees on. Adapters (aws/, usage/, github/) produce and consume these;
@@ -44932,7 +44950,17 @@ async function checkNoNewAccess(client, proposed, current) {
 var client_sts_dist_cjs = __nccwpck_require__(1695);
 ;// CONCATENATED MODULE: ./src/aws/retry.ts
 /** Retries for AWS calls: a should-retry predicate, full-jitter exponential backoff, an injectable sleep. */
-const realSleep = ms => new Promise(resolve => setTimeout(resolve, ms));
+const realSleep = (ms, signal) => new Promise(resolve => {
+    if (signal?.aborted)
+        return resolve();
+    const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+});
 /** Full jitter: a random delay between 0 and min(maxMs, baseMs * 2^retry). */
 function backoffDelay(retry, baseMs, maxMs, random = Math.random) {
     return Math.round(random() * Math.min(maxMs, baseMs * 2 ** retry));
@@ -45103,7 +45131,49 @@ function editability(path, name) {
     return { editable: true };
 }
 
+;// CONCATENATED MODULE: ./src/roles.ts
+function roleNameFromArn(arn) {
+    return arn.slice(arn.lastIndexOf('/') + 1);
+}
+function accountFromArn(arn) {
+    return arn.split(':')[4] ?? '';
+}
+/** A role name pattern with `*`; role names are unique regardless of case in IAM, so matching ignores case. */
+function rolePatternRegExp(pattern) {
+    return new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
+}
+/**
+ * Applies the user's selectors to a list of known roles. Role names are unique per account regardless of case
+ * in IAM, so names and patterns match case-insensitively; an ARN matches exactly.
+ */
+function selectRoles(selectors, known, where) {
+    const chosen = new Map();
+    const unmatched = [];
+    for (const selector of selectors) {
+        const matches = known.filter(role => {
+            if (selector.kind === 'arn')
+                return role.arn === selector.input;
+            if (selector.kind === 'name')
+                return role.name.toLowerCase() === selector.input.toLowerCase();
+            return rolePatternRegExp(selector.input).test(role.name);
+        });
+        if (matches.length === 0) {
+            unmatched.push({
+                input: selector.input,
+                reason: selector.kind === 'pattern'
+                    ? `no role in ${where} matches the pattern "${selector.input}"`
+                    : `role "${selector.input}" is not in ${where}`
+            });
+        }
+        for (const role of matches)
+            if (!chosen.has(role.arn))
+                chosen.set(role.arn, role);
+    }
+    return { roles: [...chosen.values()], unmatched };
+}
+
 ;// CONCATENATED MODULE: ./src/aws/iam.ts
+
 
 /** IAM reads: resolve role selectors, then read every policy granted to each role into RoleGrants. */
 
@@ -45127,10 +45197,6 @@ function toResolved(role, input) {
             : {})
     };
 }
-function patternToRegExp(pattern) {
-    const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
-    return new RegExp(`^${escaped}$`);
-}
 /**
  * Resolves ARNs and names with GetRole and `*` patterns with one paginated ListRoles (shared by all patterns).
  * A role found twice is kept once. Unknown roles and empty patterns become failures.
@@ -45148,7 +45214,7 @@ async function resolveRoles(client, selectors, log) {
                         allRoles.push(...(page.Roles ?? []));
                     log.debug(`ListRoles returned ${allRoles.length} roles`);
                 }
-                const re = patternToRegExp(selector.input);
+                const re = rolePatternRegExp(selector.input);
                 const matched = allRoles.filter(r => re.test(r.RoleName ?? ''));
                 if (matched.length === 0) {
                     failures.push({
@@ -47724,46 +47790,6 @@ function proposePolicies(grants, usage, analysis, options) {
     return { policies, notes, verification };
 }
 
-;// CONCATENATED MODULE: ./src/roles.ts
-function roleNameFromArn(arn) {
-    return arn.slice(arn.lastIndexOf('/') + 1);
-}
-function accountFromArn(arn) {
-    return arn.split(':')[4] ?? '';
-}
-function patternRegExp(pattern) {
-    return new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
-}
-/**
- * Applies the user's selectors to a list of known roles. Role names are unique per account regardless of case
- * in IAM, so names and patterns match case-insensitively; an ARN matches exactly.
- */
-function selectRoles(selectors, known, where) {
-    const chosen = new Map();
-    const unmatched = [];
-    for (const selector of selectors) {
-        const matches = known.filter(role => {
-            if (selector.kind === 'arn')
-                return role.arn === selector.input;
-            if (selector.kind === 'name')
-                return role.name.toLowerCase() === selector.input.toLowerCase();
-            return patternRegExp(selector.input).test(role.name);
-        });
-        if (matches.length === 0) {
-            unmatched.push({
-                input: selector.input,
-                reason: selector.kind === 'pattern'
-                    ? `no role in ${where} matches the pattern "${selector.input}"`
-                    : `role "${selector.input}" is not in ${where}`
-            });
-        }
-        for (const role of matches)
-            if (!chosen.has(role.arn))
-                chosen.set(role.arn, role);
-    }
-    return { roles: [...chosen.values()], unmatched };
-}
-
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(8161);
 ;// CONCATENATED MODULE: ./src/usage/cloudtrail/aggregate.ts
@@ -49270,7 +49296,7 @@ class Scheduler {
     async wait(ms) {
         this.checkpoint();
         const remaining = this.deps.deadline.getTime() - this.now().getTime();
-        await Promise.race([this.sleep(Math.max(0, Math.min(ms, remaining))), this.aborted]);
+        await Promise.race([this.sleep(Math.max(0, Math.min(ms, remaining)), this.deps.signal), this.aborted]);
         this.checkpoint();
         // A timer may fire a hair early: a sleep cut short by the deadline ends the wait for good.
         if (remaining <= ms)
@@ -49915,6 +49941,7 @@ const version_VERSION = '0.1.0';
 
 
 
+
 /** Exit codes of the CLI contract. */
 const EXIT = { ok: 0, failed: 1, usage: 2, gate: 3 };
 const USAGE = `Usage: iam-least-privilege analyze [options]
@@ -50061,14 +50088,11 @@ async function main(argv, env = process.env) {
     }
     const config = parsed.config;
     const log = stderrLogger();
-    const controller = new AbortController();
-    const stop = () => controller.abort();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    const cancellation = abortOnSignals(name => log.warning(`received ${name}: cancelling, then reporting what is known`));
     try {
         const report = await runAnalysis(config, {
             log,
-            signal: controller.signal,
+            signal: cancellation.signal,
             env,
             workspace: process.cwd()
         });
@@ -50096,8 +50120,7 @@ async function main(argv, env = process.env) {
         return EXIT.failed;
     }
     finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
+        cancellation.dispose();
     }
 }
 

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { abortOnSignals } from './cancellation.js'
 import { buildConfig, ConfigError, INPUT_DEFAULTS } from './config.js'
 import type { Config } from './config.js'
 import type { Logger } from './logger.js'
@@ -157,14 +158,13 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   const config = parsed.config as Config
   const log = stderrLogger()
-  const controller = new AbortController()
-  const stop = () => controller.abort()
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
+  const cancellation = abortOnSignals(name =>
+    log.warning(`received ${name}: cancelling, then reporting what is known`)
+  )
   try {
     const report = await runAnalysis(config, {
       log,
-      signal: controller.signal,
+      signal: cancellation.signal,
       env,
       workspace: process.cwd()
     })
@@ -190,7 +190,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     process.stderr.write(`error: ${(e as Error).message}\n`)
     return EXIT.failed
   } finally {
-    process.off('SIGINT', stop)
-    process.off('SIGTERM', stop)
+    cancellation.dispose()
   }
 }

@@ -2,6 +2,7 @@ import * as core from '@actions/core'
 import * as github from '@actions/github'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { abortOnSignals } from './cancellation.js'
 import { buildConfig } from './config.js'
 import type { Config } from './config.js'
 import { createGitHubClient } from './github/client.js'
@@ -66,21 +67,15 @@ export async function run(): Promise<void> {
     return
   }
 
-  const controller = new AbortController()
-  const cancel = (signal: string) => {
+  const cancellation = abortOnSignals(name =>
     core.warning(
-      `received ${signal}: cancelling the policy generation jobs this run started, then publishing what is known`
+      `received ${name}: cancelling the policy generation jobs this run started, then publishing what is known`
     )
-    controller.abort()
-  }
-  const onInt = () => cancel('SIGINT')
-  const onTerm = () => cancel('SIGTERM')
-  process.once('SIGINT', onInt)
-  process.once('SIGTERM', onTerm)
+  )
   try {
     const report = await runAnalysis(config, {
       log,
-      signal: controller.signal,
+      signal: cancellation.signal,
       getIdToken: audience => core.getIDToken(audience),
       workspace: process.env.GITHUB_WORKSPACE,
       env: process.env
@@ -89,8 +84,7 @@ export async function run(): Promise<void> {
   } catch (error) {
     core.setFailed(message(error))
   } finally {
-    process.off('SIGINT', onInt)
-    process.off('SIGTERM', onTerm)
+    cancellation.dispose()
   }
 }
 

@@ -20,7 +20,8 @@ export function accountFromArn(arn: string): string {
   return arn.split(':')[4] ?? ''
 }
 
-function patternRegExp(pattern: string): RegExp {
+/** A role name pattern with `*`; role names are unique regardless of case in IAM, so matching ignores case. */
+export function rolePatternRegExp(pattern: string): RegExp {
   return new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i')
 }
 
@@ -39,7 +40,7 @@ export function selectRoles<T extends KnownRole>(
     const matches = known.filter(role => {
       if (selector.kind === 'arn') return role.arn === selector.input
       if (selector.kind === 'name') return role.name.toLowerCase() === selector.input.toLowerCase()
-      return patternRegExp(selector.input).test(role.name)
+      return rolePatternRegExp(selector.input).test(role.name)
     })
     if (matches.length === 0) {
       unmatched.push({

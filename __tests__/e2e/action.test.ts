@@ -169,6 +169,39 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
     })
   })
 
+  describe('cancellation', () => {
+    let world: World
+    beforeAll(async () => {
+      world = await startWorld()
+    })
+    afterAll(() => stopWorld(world))
+
+    it('on SIGTERM cancels only the job it started and still publishes what is known', async () => {
+      const arn = world.aws.roleArn(STRATUS_ROLES.enumerate)
+      const script = world.aws.generation(arn)
+      world.aws.setGeneration(arn, { actions: script?.actions ?? [], stuck: true })
+      const run = await runAction({
+        node,
+        inputs: awsInputs(world, [STRATUS_ROLES.enumerate]),
+        env: world.env,
+        onSpawn: child => {
+          const poll = setInterval(() => {
+            if (world.aws.count('StartPolicyGeneration') > 0) {
+              clearInterval(poll)
+              child.kill('SIGTERM')
+            }
+          }, 50)
+          child.on('close', () => clearInterval(poll))
+        }
+      })
+      expect(world.aws.cancelledJobs()).toHaveLength(1)
+      expect(run.stdout).toMatch(/received SIGTERM/)
+      expect(run.summary).toContain(STRATUS_ROLES.enumerate)
+      expect(run.outputs['roles-failed']).toBe('1')
+      expect(run.code).toBe(1)
+    })
+  })
+
   describe('pull-request gate in comment mode', () => {
     let world: World
     beforeAll(async () => {

@@ -3,6 +3,7 @@
  * GITHUB_* variables, an event payload file, and the output, summary and temp files of a job step.
  */
 import { execFile, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -28,6 +29,8 @@ export interface ActionRunOptions {
   payload?: object
   /** Files of the checked-out workspace (path -> content). */
   workspace?: Record<string, string>
+  /** Called once the process runs (to signal it, as GitHub does when a job is cancelled). */
+  onSpawn?: (child: ChildProcess) => void
 }
 
 let node24: Promise<string> | undefined
@@ -100,6 +103,7 @@ export async function runAction(options: ActionRunOptions): Promise<ActionRun> {
   }
   const binary = options.node === 'node24' ? await node24Binary() : process.execPath
   const child = spawn(binary, [resolve('dist/index.js')], { env, cwd: workspace })
+  options.onSpawn?.(child)
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', chunk => (stdout += chunk))

@@ -1,4 +1,5 @@
 import { editability } from '../granted/editability.js'
+import { rolePatternRegExp } from '../roles.js'
 /** IAM reads: resolve role selectors, then read every policy granted to each role into RoleGrants. */
 import {
   GetPolicyCommand,
@@ -60,11 +61,6 @@ function toResolved(role: Role, input: string): ResolvedRole {
   }
 }
 
-function patternToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')
-  return new RegExp(`^${escaped}$`)
-}
-
 /**
  * Resolves ARNs and names with GetRole and `*` patterns with one paginated ListRoles (shared by all patterns).
  * A role found twice is kept once. Unknown roles and empty patterns become failures.
@@ -86,7 +82,7 @@ export async function resolveRoles(
           for await (const page of paginateListRoles({ client }, {})) allRoles.push(...(page.Roles ?? []))
           log.debug(`ListRoles returned ${allRoles.length} roles`)
         }
-        const re = patternToRegExp(selector.input)
+        const re = rolePatternRegExp(selector.input)
         const matched = allRoles.filter(r => re.test(r.RoleName ?? ''))
         if (matched.length === 0) {
           failures.push({

@@ -1,8 +1,19 @@
 /** Retries for AWS calls: a should-retry predicate, full-jitter exponential backoff, an injectable sleep. */
 
-export type Sleep = (ms: number) => Promise<void>
+/** Waits `ms`; when `signal` aborts, the wait ends at once and its timer is cleared (so the process can exit). */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>
 
-export const realSleep: Sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
+export const realSleep: Sleep = (ms, signal) =>
+  new Promise(resolve => {
+    if (signal?.aborted) return resolve()
+    const done = () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
 
 export interface RetryOptions {
   /** Total attempts, the first included. */

@@ -166,7 +166,7 @@ class Scheduler {
   private async wait(ms: number): Promise<void> {
     this.checkpoint()
     const remaining = this.deps.deadline.getTime() - this.now().getTime()
-    await Promise.race([this.sleep(Math.max(0, Math.min(ms, remaining))), this.aborted])
+    await Promise.race([this.sleep(Math.max(0, Math.min(ms, remaining)), this.deps.signal), this.aborted])
     this.checkpoint()
     // A timer may fire a hair early: a sleep cut short by the deadline ends the wait for good.
     if (remaining <= ms) throw new Stopped('deadline')
