@@ -49710,10 +49710,7 @@ async function selectCases(config, deps, aws, sources) {
                     c.outcome = { status: 'failed', reason: file.reason ?? 'no policy file' };
             }
             else if (!edit.editable) {
-                c.outcome = {
-                    status: 'skipped',
-                    reason: `${edit.notEditableReason}; it is not in the authorization-details export`
-                };
+                c.outcome = { status: 'skipped', reason: edit.notEditableReason ?? 'not editable' };
             }
             else {
                 c.outcome = {
