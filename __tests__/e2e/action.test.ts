@@ -132,6 +132,11 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
         summary: { roles: 3, analyzed: 2, failed: 1 }
       })
       expect(JSON.parse(readFileSync(first.outputs.sarif, 'utf8')).version).toBe('2.1.0')
+      // Every proposal was checked by Access Analyzer too, and passed.
+      const steal = report.roles.find((r: { arn: string }) => r.arn.endsWith(STRATUS_ROLES.stealCredentials))
+      expect(steal.checks).toMatchObject({ checkNoNewAccess: 'PASS', evaluator: 'PASS' })
+      expect(world.aws.count('CheckNoNewAccess')).toBe(2)
+      expect(world.aws.count('ValidatePolicy')).toBeGreaterThanOrEqual(2)
       expect(first.summary).toContain('stratus-red-team-ec2-enumerate-role')
       expect(first.summary).toContain('no-such-role')
       const commits = world.github.createdCommits.length
