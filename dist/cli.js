@@ -43983,6 +43983,10 @@ const TRAIL_ARN = /^arn:[\w-]+:cloudtrail:[a-z0-9-]+:\d{12}:trail\/.{1,576}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const ACTION_PATTERN = /^([a-z0-9-]+:[A-Za-z0-9*?]+|\*)$/;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+/** A well-formed role ARN (12-digit account, valid path and name): ARNs read from logs are checked with it too. */
+function isRoleArn(value) {
+    return ROLE_ARN.test(value);
+}
 function parseRoleSelector(input) {
     const value = input.trim();
     if (value.startsWith('arn:')) {
@@ -44451,7 +44455,10 @@ function writeReportFiles(report, dir, toolVersion) {
     (0,external_node_fs_.writeFileSync)(sarifPath, `${JSON.stringify(renderSarif(report, toolVersion), null, 2)}\n`);
     const proposals = [];
     for (const role of writableProposals(report)) {
-        const file = (0,external_node_path_.join)(dir, 'proposals', role.policyFile);
+        const root = (0,external_node_path_.resolve)(dir, 'proposals');
+        const file = (0,external_node_path_.resolve)(root, role.policyFile);
+        if (!file.startsWith(root + external_node_path_.sep))
+            throw new Error(`policy file ${role.policyFile} would be written outside ${root}`);
         (0,external_node_fs_.mkdirSync)((0,external_node_path_.dirname)(file), { recursive: true });
         (0,external_node_fs_.writeFileSync)(file, policyFileContent(role.proposed));
         proposals.push(file);
@@ -45151,8 +45158,13 @@ function selectRoles(selectors, known, where) {
     const unmatched = [];
     for (const selector of selectors) {
         const matches = known.filter(role => {
-            if (selector.kind === 'arn')
-                return role.arn === selector.input;
+            // Role names are unique per account whatever the path: an ARN written without (or with another) path still
+            // names the role.
+            if (selector.kind === 'arn') {
+                return (role.arn === selector.input ||
+                    (accountFromArn(role.arn) === selector.accountId &&
+                        role.name.toLowerCase() === selector.name?.toLowerCase()));
+            }
             if (selector.kind === 'name')
                 return role.name.toLowerCase() === selector.input.toLowerCase();
             return rolePatternRegExp(selector.input).test(role.name);
@@ -46275,6 +46287,22 @@ const NEVER_LOGGED_SERVICES = {
     ec2messages: 'SSM agent message channel: ec2messages calls are not recorded in CloudTrail',
     ssmmessages: 'SSM agent and Session Manager channel: ssmmessages calls are not recorded in CloudTrail'
 };
+/**
+ * Actions authorized inside another call, with no event of their own: a GetObject with a versionId needs
+ * s3:GetObjectVersion, and a RunInstances with TagSpecifications needs ec2:CreateTags, yet the record names only
+ * the operation. When the base action was used, the companion cannot be judged unused.
+ */
+const COMPANIONS = [
+    [/^s3:GetObject$/, ['s3:GetObjectVersion']],
+    [/^s3:GetObjectAcl$/, ['s3:GetObjectVersionAcl']],
+    [/^s3:GetObjectTagging$/, ['s3:GetObjectVersionTagging']],
+    [/^s3:GetObjectAttributes$/, ['s3:GetObjectVersionAttributes']],
+    [/^s3:PutObjectAcl$/, ['s3:PutObjectVersionAcl']],
+    [/^s3:PutObjectTagging$/, ['s3:PutObjectVersionTagging']],
+    [/^s3:DeleteObject$/, ['s3:DeleteObjectVersion']],
+    [/^s3:DeleteObjectTagging$/, ['s3:DeleteObjectVersionTagging']],
+    [/^ec2:(RunInstances|Create\w+|Allocate\w+|Import\w+|Copy\w+|Purchase\w+)$/, ['ec2:CreateTags']]
+];
 /** Catalog patterns of data-event operations, by service prefix. */
 const DATA_EVENT_PATTERNS = {
     s3: [
@@ -46313,6 +46341,16 @@ const DATA_EVENT_PATTERNS = {
     sns: ['sns:Publish'],
     sqs: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
     ebs: ['ebs:*'],
+    // High-volume calls that trails do not record as management events: treated like data events, observable only
+    // when events of that kind were seen.
+    logs: ['logs:PutLogEvents', 'logs:GetLogEvents', 'logs:FilterLogEvents'],
+    cloudwatch: ['cloudwatch:PutMetricData', 'cloudwatch:GetMetricData', 'cloudwatch:GetMetricStatistics'],
+    xray: [
+        'xray:PutTraceSegments',
+        'xray:PutTelemetryRecords',
+        'xray:GetSamplingRules',
+        'xray:GetSamplingTargets'
+    ],
     'cloudtrail-data': ['cloudtrail-data:PutAuditEvents']
 };
 /** S3 resource types whose operations are object-level data events. */
@@ -46350,15 +46388,54 @@ function unobservableActions(catalog, usage) {
         dataEventCache.set(catalog, dataEvents);
     }
     const seen = new Set((usage.evidence.dataEventsSeen ?? []).map(s => s.toLowerCase()));
+    // A trail may log only write data events, or only reads: a class of data events counts as logged only when a
+    // used action of that class (read and list, or the rest) was seen for the service.
+    const isRead = (id) => ['Read', 'List'].includes(catalog.action(catalog.names[id])?.accessLevel ?? '');
+    const classes = new Set();
+    for (const observed of usage.actions) {
+        const id = catalog.idOf(observed.action);
+        const service = id === undefined ? undefined : dataEvents.get(id);
+        if (id !== undefined && service)
+            classes.add(`${service}:${isRead(id) ? 'read' : 'write'}`);
+    }
     for (const [id, service] of dataEvents) {
         if (reasons.has(id))
             continue;
+        const kind = isRead(id) ? 'read' : 'write';
         if (usage.source === 'access-analyzer') {
             reasons.set(id, `data event: IAM Access Analyzer policy generation does not analyze ${service} data events`);
         }
         else if (!seen.has(service)) {
             reasons.set(id, `data event: no ${service} data events were found in the CloudTrail logs read`);
         }
+        else if (!classes.has(`${service}:${kind}`)) {
+            reasons.set(id, `data event: no ${kind} data events of ${service} were found, so the trail may not log them`);
+        }
+    }
+    for (const observed of usage.actions) {
+        for (const [base, companions] of COMPANIONS) {
+            if (!base.test(observed.action))
+                continue;
+            for (const companion of companions) {
+                const id = catalog.idOf(companion);
+                if (id !== undefined && !reasons.has(id)) {
+                    reasons.set(id, `may be authorized inside ${observed.action} calls, which CloudTrail records under that name only`);
+                }
+            }
+        }
+    }
+    for (const { service, reason } of usage.unseenServices ?? []) {
+        for (const id of catalog.expandIds(`${service}:*`))
+            if (!reasons.has(id))
+                reasons.set(id, reason);
+    }
+    for (const unmapped of usage.evidence.unmapped ?? []) {
+        if (!unmapped.service)
+            continue;
+        const reason = `${unmapped.count} ${unmapped.service} call(s) (${unmapped.eventName}) did not map to an action, so any ${unmapped.service} action may have been used`;
+        for (const id of catalog.expandIds(`${unmapped.service}:*`))
+            if (!reasons.has(id))
+                reasons.set(id, reason);
     }
     for (const service of usage.serviceLevelOnly) {
         const reason = `the usage source reports only service-level use of ${service}, not which actions`;
@@ -46407,7 +46484,13 @@ function usedActionNames(catalog, usage) {
         if (isPermissionless(observed.action))
             continue;
         const id = catalog.idOf(observed.action);
-        names.add(id === undefined ? observed.action : catalog.names[id]);
+        // A source may report a wildcard (a generated policy can hold `ssm:GetParameter*`): every match counts as used.
+        const matches = id === undefined && /[*?]/.test(observed.action) ? catalog.expandIds(observed.action) : [];
+        if (matches.length > 0)
+            for (const m of matches)
+                names.add(catalog.names[m]);
+        else
+            names.add(id === undefined ? observed.action : catalog.names[id]);
     }
     return [...names].sort();
 }
@@ -47239,6 +47322,14 @@ function judgeEvidence(usage, options) {
             reason: 'Access Analyzer marked its generated policy incomplete (isComplete: false); set allow-incomplete: true to propose anyway'
         };
     }
+    const skipped = usage.evidence.filesSkipped?.length ?? 0;
+    if (skipped > 0 && !options.allowIncomplete) {
+        return {
+            sufficient: false,
+            observedDays,
+            reason: `${skipped} log file(s) could not be read, so usage recorded in them is unknown; fix or remove them, or set allow-incomplete: true to propose anyway`
+        };
+    }
     const noActivity = usage.source === 'cloudtrail'
         ? (usage.evidence.eventsMatched ?? 0) === 0
         : usage.actions.length === 0 && usage.serviceLevelOnly.length === 0;
@@ -47365,20 +47456,18 @@ function generalizeResource(resource) {
  */
 const DURABLE_RESOURCES = {
     s3: /^[^/]+(\/\*)?$/,
-    dynamodb: /^table\/[^/]+(\/index\/[^/]+)?$/,
-    kms: /^(key|alias)\//,
+    kms: /^key\//,
     secretsmanager: /^secret:/,
-    ssm: /^(parameter|document)\//,
+    ssm: /^parameter\//,
     sqs: /^[^:/]+$/,
     sns: /^[^:/]+$/,
-    lambda: /^function:[^:]+(:[^:]+)?$/,
-    logs: /^log-group:[^:]+(:\*)?$/,
     iam: /^(role|policy|user|group|instance-profile)\//,
     ecr: /^repository\//,
-    states: /^stateMachine:/,
-    kinesis: /^stream\//,
-    events: /^(rule|event-bus)\//
+    states: /^stateMachine:/
 };
+// Left out on purpose, because the ARN a record names is not always the one IAM authorizes: DynamoDB (a query
+// on an index is authorized on table/T/index/I), Lambda (qualified function ARNs), CloudWatch Logs (streams are
+// authorized below their group), KMS aliases (authorized on the key).
 /** Whether a (generalized) concrete ARN names a durable resource. */
 function isDurableResource(arn) {
     const parts = arn.split(':');
@@ -47438,7 +47527,16 @@ function verifyProposal(model, usage, analysis, proposed) {
     const observed = observedResources(catalog, usage);
     for (const name of analysis.used) {
         const id = catalog.idOf(name);
-        if (id === undefined || granted[id] === NOT_GRANTED)
+        if (id === undefined) {
+            // Outside the catalog: it must stay granted by some Allow statement if one grants it today.
+            const allows = (statements) => statements.some(c => c.statement.effect === 'Allow' && match_statementActionMatch(catalog, c, name));
+            if (allows(current) && !allows(proposal)) {
+                usedCovered = false;
+                report(`used action ${name} (not in the catalog) is no longer granted by the proposal`);
+            }
+            continue;
+        }
+        if (granted[id] === NOT_GRANTED)
             continue;
         const applies = (c) => c.actionIds[id] === 1;
         const concrete = observed.get(id);
@@ -47503,6 +47601,8 @@ function verifyProposal(model, usage, analysis, proposed) {
 
 
 
+
+
 /** Managed policy size limit: characters excluding white space. */
 const MAX_POLICY_CHARACTERS = 6144;
 const MAX_POLICY_NAME = 128;
@@ -47558,7 +47658,7 @@ function asExclusion(model, compiled, keptIds) {
     const compacted = compactActions(model.catalog, removed, ['*']);
     return { actions: [...(s.notActions ?? []), ...compacted.actions], wildcards: compacted.wildcards };
 }
-function deriveAllow(model, compiled, keep, narrowable, dominators, observed) {
+function deriveAllow(model, compiled, keep, narrowable, dominators, observed, keepOutsideCatalog) {
     const { catalog } = model;
     const s = compiled.statement;
     const narrowsFor = (id) => {
@@ -47573,7 +47673,10 @@ function deriveAllow(model, compiled, keep, narrowable, dominators, observed) {
         if (!dominator || dominator === compiled)
             ids.push(id);
     }
-    const unknownCarried = s.actions ? compiled.unknownPatterns : [];
+    // Names the catalog does not know (newer than it) that the role used or keep-actions protects, and that this
+    // statement grants: the catalog cannot say which wildcard covers them, so they are carried by name.
+    const outside = keepOutsideCatalog.filter(name => match_statementActionMatch(catalog, compiled, name));
+    const unknownCarried = [...new Set([...(s.actions ? compiled.unknownPatterns : []), ...outside])];
     if (ids.length > 0 &&
         keepsWholeStatement(model, compiled, keep) &&
         !ids.some(id => narrowable.has(id) && narrowsFor(id))) {
@@ -47603,7 +47706,8 @@ function deriveAllow(model, compiled, keep, narrowable, dominators, observed) {
             statement.Sid = s.sid;
         statement.Effect = 'Allow';
         statement.Action = [...compacted.actions, ...carried];
-        const exclusion = key === '' ? asExclusion(model, compiled, group.ids) : undefined;
+        // A NotAction list built from catalog wildcards could exclude a name the catalog does not know.
+        const exclusion = key === '' && outside.length === 0 ? asExclusion(model, compiled, group.ids) : undefined;
         if (exclusion && policyCharacters(exclusion.actions) < policyCharacters(statement.Action)) {
             delete statement.Action;
             statement.NotAction = exclusion.actions;
@@ -47677,7 +47781,17 @@ const NOTHING_VERIFIED = { usedCovered: true, noNewAccess: true, problems: [] };
 function proposePolicies(grants, usage, analysis, options) {
     if (!grants.editable) {
         const why = grants.notEditableReason ?? 'the role cannot be edited';
-        return { policies: [], notes: [`No proposal: ${why}.`], verification: NOTHING_VERIFIED };
+        return { outcome: 'none', policies: [], notes: [`No proposal: ${why}.`], verification: NOTHING_VERIFIED };
+    }
+    // Before 2012-10-17 `${...}` is literal text; a proposal is always 2012-10-17, where it becomes a policy variable
+    // and would change what the statement grants.
+    const literalDollar = grants.policies.find(p => {
+        const normalized = normalizePolicy(p.name, p.document);
+        return (normalized.version !== VERSION && JSON.stringify(normalized.statements.map(s => s.raw)).includes('${'));
+    });
+    if (literalDollar) {
+        const why = `policy ${literalDollar.name} uses Version ${normalizePolicy(literalDollar.name, literalDollar.document).version || '(none)'} with \`\${...}\` text, which Version ${VERSION} would read as a policy variable; move it to ${VERSION} (writing \`\${$}{\` for a literal) first`;
+        return { outcome: 'none', policies: [], notes: [`No proposal: ${why}.`], verification: NOTHING_VERIFIED };
     }
     const maxPolicies = options.maxManagedPolicies ?? 10;
     const model = buildGrantModel(grants);
@@ -47699,6 +47813,10 @@ function proposePolicies(grants, usage, analysis, options) {
             observed.delete(id);
     }
     const dominators = findDominators(model, keep, options.keepSidPrefix);
+    const keepOutsideCatalog = [
+        ...analysis.used.filter(name => model.catalog.idOf(name) === undefined),
+        ...options.keepActions.filter(pattern => model.catalog.expandIds(pattern).length === 0)
+    ];
     const statements = [];
     const seen = new Set();
     const push = (statement) => {
@@ -47724,7 +47842,7 @@ function proposePolicies(grants, usage, analysis, options) {
             push(s.raw);
         }
         else {
-            const derived = deriveAllow(model, compiled, keep, narrowable, dominators, observed);
+            const derived = deriveAllow(model, compiled, keep, narrowable, dominators, observed, keepOutsideCatalog);
             derived.statements.forEach(push);
             narrowed += derived.narrowed;
             derived.wildcards.forEach(w => wildcards.add(w));
@@ -47735,7 +47853,12 @@ function proposePolicies(grants, usage, analysis, options) {
     if (!statements.some(s => s.Effect === 'Allow')) {
         notes.push('Nothing is used, unobservable, conditional or kept: every granted action is excess, so the least-privilege ' +
             'change is to detach the current policies (no document is proposed).');
-        return { policies: [], notes, verification: verifyProposal(model, usage, analysis, []) };
+        return {
+            outcome: 'detach-all',
+            policies: [],
+            notes,
+            verification: verifyProposal(model, usage, analysis, [])
+        };
     }
     if (carriedDeny > 0)
         notes.push(`Carried ${carriedDeny} Deny statement(s) unchanged.`);
@@ -47766,13 +47889,13 @@ function proposePolicies(grants, usage, analysis, options) {
     const tooBig = sized.filter(s => policyCharacters(s) > room);
     if (tooBig.length > 0) {
         notes.push(`No proposal: a statement carried verbatim exceeds ${MAX_POLICY_CHARACTERS} characters on its own.`);
-        return { policies: [], notes, verification: NOTHING_VERIFIED };
+        return { outcome: 'none', policies: [], notes, verification: NOTHING_VERIFIED };
     }
     const documents = pack(sized);
     if (documents.length > maxPolicies) {
         notes.push(`No proposal: it needs ${documents.length} managed policies of at most ${MAX_POLICY_CHARACTERS} characters, ` +
             `more than the ${maxPolicies} a role may have attached.`);
-        return { policies: [], notes, verification: NOTHING_VERIFIED };
+        return { outcome: 'none', policies: [], notes, verification: NOTHING_VERIFIED };
     }
     if (documents.length > 1) {
         notes.push(`Split into ${documents.length} managed policies of at most ${MAX_POLICY_CHARACTERS} characters.`);
@@ -47785,9 +47908,9 @@ function proposePolicies(grants, usage, analysis, options) {
     const verification = verifyProposal(model, usage, analysis, policies);
     if (!verification.usedCovered || !verification.noNewAccess) {
         notes.push('No proposal: the own-evaluator proof failed (see problems); nothing is proposed.');
-        return { policies: [], notes, verification };
+        return { outcome: 'none', policies: [], notes, verification };
     }
-    return { policies, notes, verification };
+    return { outcome: 'proposed', policies, notes, verification };
 }
 
 // EXTERNAL MODULE: external "node:os"
@@ -48625,10 +48748,12 @@ function buildRoleUsage(roleArn, entries, catalog, context) {
                 break;
             case 'unmapped': {
                 const key = `${entry.eventSource} ${entry.eventName}`;
+                const service = serviceOfEventSource(catalog, entry.eventSource);
                 const u = unmapped.get(key) ?? {
                     eventSource: entry.eventSource,
                     eventName: entry.eventName,
-                    count: 0
+                    count: 0,
+                    ...(service ? { service } : {})
                 };
                 u.count += entry.count;
                 unmapped.set(key, u);
@@ -49626,12 +49751,38 @@ async function runAnalysis(config, deps) {
     else {
         await generateUsage(config, deps, aws, cases, deadline);
     }
+    const unseen = globalServicesUnseen(config.trailRegions);
+    if (unseen.length > 0) {
+        deps.log.warning('trail-regions leaves out us-east-1, where global services (IAM, CloudFront, Route 53, Organizations, ...) record their events: their actions are treated as unobservable');
+        for (const c of cases)
+            if (c.usage)
+                c.usage = { ...c.usage, unseenServices: [...(c.usage.unseenServices ?? []), ...unseen] };
+    }
     const results = [];
     for (const c of cases)
         results.push(await judgeRole(config, aws, c));
     const report = buildReport(results, config.source, now().toISOString());
     log.info(`analyzed ${report.summary.analyzed} of ${report.summary.roles} roles; ${report.summary.excess} excess actions; ${report.summary.failed} failed`);
     return report;
+}
+/** Services whose calls CloudTrail records in us-east-1 whatever Region they were made from. */
+const GLOBAL_SERVICES = [
+    'iam',
+    'sts',
+    'cloudfront',
+    'route53',
+    'organizations',
+    'waf',
+    'globalaccelerator',
+    'shield'
+];
+function globalServicesUnseen(regions) {
+    if (regions.length === 0 || regions.includes('us-east-1'))
+        return [];
+    return GLOBAL_SERVICES.map(service => ({
+        service,
+        reason: `${service} records its events in us-east-1, which trail-regions leaves out`
+    }));
 }
 function lookbackStart(now, days) {
     return new Date(now.getTime() - days * 86_400_000);
@@ -49655,12 +49806,16 @@ async function selectCases(config, deps, aws, sources) {
         (config.source === 'cloudtrail' && (sources.fileGrants.length > 0 || config.grantedSource === 'files'));
     if (offline) {
         const known = new Map();
+        // Role ARNs from log records are data: only well-formed ones become roles (and policy file paths).
         for (const arn of sources.rolesSeen ?? [])
-            known.set(arn, { arn, name: roleNameFromArn(arn) });
+            if (isRoleArn(arn))
+                known.set(arn, { arn, name: roleNameFromArn(arn) });
         for (const e of sources.exported ?? [])
             known.set(e.arn, { arn: e.arn, name: e.name, exported: e });
+        const knownAs = (s) => [...known.values()].some(k => accountFromArn(k.arn) === s.accountId && k.name.toLowerCase() === s.name?.toLowerCase());
+        // A role asked for by ARN is analyzed even when nothing mentions it (it then has no activity to show).
         for (const s of config.roles)
-            if (s.kind === 'arn' && !known.has(s.input))
+            if (s.kind === 'arn' && !knownAs(s))
                 known.set(s.input, { arn: s.input, name: s.name ?? s.input });
         const where = [
             sources.exported ? 'the authorization-details export' : '',
@@ -49877,11 +50032,17 @@ async function judgeRole(config, aws, c) {
         const analyzed = { ...facts, status: 'analyzed', excess: analysis.excess };
         if (analysis.excess.length === 0)
             return analyzed;
+        if (!c.grants.editable) {
+            return {
+                ...analyzed,
+                proposalNotes: [`No proposal: ${c.grants.notEditableReason ?? 'the role cannot be edited'}.`]
+            };
+        }
         const proposal = proposePolicies(c.grants, c.usage, analysis, options);
         const notes = [...proposal.notes];
         const withheld = (why, checks) => ({
             ...analyzed,
-            checks,
+            ...(checks ? { checks } : {}),
             proposalOutcome: 'withheld',
             proposalNotes: [...notes, `proposal withheld: ${why}`]
         });
@@ -49892,9 +50053,10 @@ async function judgeRole(config, aws, c) {
                 evaluator: 'FAIL'
             });
         }
-        if (proposal.policies.length === 0) {
+        if (proposal.outcome === 'detach-all')
             return { ...analyzed, proposalOutcome: 'detach-all', proposalNotes: notes };
-        }
+        if (proposal.outcome === 'none')
+            return withheld('no proposal fits IAM limits without changing what is granted');
         const checks = { validatePolicy: [], checkNoNewAccess: 'SKIPPED', evaluator: 'PASS' };
         if (config.validate && aws.used) {
             const client = await aws.analyzer();

@@ -99,6 +99,11 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/
 const ACTION_PATTERN = /^([a-z0-9-]+:[A-Za-z0-9*?]+|\*)$/
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/
 
+/** A well-formed role ARN (12-digit account, valid path and name): ARNs read from logs are checked with it too. */
+export function isRoleArn(value: string): boolean {
+  return ROLE_ARN.test(value)
+}
+
 export function parseRoleSelector(input: string): RoleSelector {
   const value = input.trim()
   if (value.startsWith('arn:')) {

@@ -30,6 +30,8 @@ export interface UnmappedEvent {
   eventSource: string
   eventName: string
   count: number
+  /** The IAM service prefix of the event source, when the catalog knows it. */
+  service?: string
 }
 
 /** What backs a usage claim: shown to reviewers so they can judge it. */
@@ -62,6 +64,8 @@ export interface RoleUsage {
   actions: ObservedAction[]
   /** Service prefixes the source knows were used but only at service level (no action detail). */
   serviceLevelOnly: string[]
+  /** Services whose events the source did not read at all (for example a Region left out), with the reason. */
+  unseenServices?: { service: string; reason: string }[]
   evidence: UsageEvidence
 }
 

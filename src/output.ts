@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve, sep } from 'node:path'
 import type { ProposedPolicy, ReportV1, RoleResult } from './model.js'
 import { serializeReport } from './report/json.js'
 import { renderSarif } from './report/sarif.js'
@@ -35,7 +35,10 @@ export function writeReportFiles(report: ReportV1, dir: string, toolVersion: str
   writeFileSync(sarifPath, `${JSON.stringify(renderSarif(report, toolVersion), null, 2)}\n`)
   const proposals: string[] = []
   for (const role of writableProposals(report)) {
-    const file = join(dir, 'proposals', role.policyFile as string)
+    const root = resolve(dir, 'proposals')
+    const file = resolve(root, role.policyFile as string)
+    if (!file.startsWith(root + sep))
+      throw new Error(`policy file ${role.policyFile} would be written outside ${root}`)
     mkdirSync(dirname(file), { recursive: true })
     writeFileSync(file, policyFileContent(role.proposed))
     proposals.push(file)

@@ -38,7 +38,15 @@ export function selectRoles<T extends KnownRole>(
   const unmatched: { input: string; reason: string }[] = []
   for (const selector of selectors) {
     const matches = known.filter(role => {
-      if (selector.kind === 'arn') return role.arn === selector.input
+      // Role names are unique per account whatever the path: an ARN written without (or with another) path still
+      // names the role.
+      if (selector.kind === 'arn') {
+        return (
+          role.arn === selector.input ||
+          (accountFromArn(role.arn) === selector.accountId &&
+            role.name.toLowerCase() === selector.name?.toLowerCase())
+        )
+      }
       if (selector.kind === 'name') return role.name.toLowerCase() === selector.input.toLowerCase()
       return rolePatternRegExp(selector.input).test(role.name)
     })

@@ -8,12 +8,13 @@ import type { TemporaryCredentials } from './aws/credentials.js'
 import { GrantedPolicyReader, resolveRoles } from './aws/iam.js'
 import { describeAwsError } from './aws/retry.js'
 import type { Config } from './config.js'
-import { policyPathFor } from './config.js'
+import { isRoleArn, policyPathFor } from './config.js'
 import { editability } from './granted/editability.js'
 import { parseAuthorizationDetails, parsePolicyFile } from './granted/policy-file.js'
 import type { Logger } from './logger.js'
 import type {
   GrantedPolicy,
+  RoleSelector,
   ProposalChecks,
   ReportV1,
   RoleGrants,
@@ -162,6 +163,15 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
     await generateUsage(config, deps, aws, cases, deadline)
   }
 
+  const unseen = globalServicesUnseen(config.trailRegions)
+  if (unseen.length > 0) {
+    deps.log.warning(
+      'trail-regions leaves out us-east-1, where global services (IAM, CloudFront, Route 53, Organizations, ...) record their events: their actions are treated as unobservable'
+    )
+    for (const c of cases)
+      if (c.usage) c.usage = { ...c.usage, unseenServices: [...(c.usage.unseenServices ?? []), ...unseen] }
+  }
+
   const results: RoleResult[] = []
   for (const c of cases) results.push(await judgeRole(config, aws, c))
   const report = buildReport(results, config.source, now().toISOString())
@@ -169,6 +179,26 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
     `analyzed ${report.summary.analyzed} of ${report.summary.roles} roles; ${report.summary.excess} excess actions; ${report.summary.failed} failed`
   )
   return report
+}
+
+/** Services whose calls CloudTrail records in us-east-1 whatever Region they were made from. */
+const GLOBAL_SERVICES = [
+  'iam',
+  'sts',
+  'cloudfront',
+  'route53',
+  'organizations',
+  'waf',
+  'globalaccelerator',
+  'shield'
+]
+
+function globalServicesUnseen(regions: readonly string[]): { service: string; reason: string }[] {
+  if (regions.length === 0 || regions.includes('us-east-1')) return []
+  return GLOBAL_SERVICES.map(service => ({
+    service,
+    reason: `${service} records its events in us-east-1, which trail-regions leaves out`
+  }))
 }
 
 function lookbackStart(now: Date, days: number): Date {
@@ -209,11 +239,17 @@ async function selectCases(
     (config.source === 'cloudtrail' && (sources.fileGrants.length > 0 || config.grantedSource === 'files'))
   if (offline) {
     const known = new Map<string, KnownRole & { exported?: (typeof sources.exported & object)[number] }>()
-    for (const arn of sources.rolesSeen ?? []) known.set(arn, { arn, name: roleNameFromArn(arn) })
+    // Role ARNs from log records are data: only well-formed ones become roles (and policy file paths).
+    for (const arn of sources.rolesSeen ?? [])
+      if (isRoleArn(arn)) known.set(arn, { arn, name: roleNameFromArn(arn) })
     for (const e of sources.exported ?? []) known.set(e.arn, { arn: e.arn, name: e.name, exported: e })
+    const knownAs = (s: RoleSelector) =>
+      [...known.values()].some(
+        k => accountFromArn(k.arn) === s.accountId && k.name.toLowerCase() === s.name?.toLowerCase()
+      )
+    // A role asked for by ARN is analyzed even when nothing mentions it (it then has no activity to show).
     for (const s of config.roles)
-      if (s.kind === 'arn' && !known.has(s.input))
-        known.set(s.input, { arn: s.input, name: s.name ?? s.input })
+      if (s.kind === 'arn' && !knownAs(s)) known.set(s.input, { arn: s.input, name: s.name ?? s.input })
     const where = [
       sources.exported ? 'the authorization-details export' : '',
       sources.rolesSeen ? 'the CloudTrail records' : ''
@@ -432,11 +468,17 @@ async function judgeRole(config: Config, aws: AwsSession, c: RoleCase): Promise<
     const analyzed: RoleResult = { ...facts, status: 'analyzed', excess: analysis.excess }
     if (analysis.excess.length === 0) return analyzed
 
+    if (!c.grants.editable) {
+      return {
+        ...analyzed,
+        proposalNotes: [`No proposal: ${c.grants.notEditableReason ?? 'the role cannot be edited'}.`]
+      }
+    }
     const proposal = proposePolicies(c.grants, c.usage, analysis, options)
     const notes = [...proposal.notes]
-    const withheld = (why: string, checks: ProposalChecks): RoleResult => ({
+    const withheld = (why: string, checks?: ProposalChecks): RoleResult => ({
       ...analyzed,
-      checks,
+      ...(checks ? { checks } : {}),
       proposalOutcome: 'withheld',
       proposalNotes: [...notes, `proposal withheld: ${why}`]
     })
@@ -450,9 +492,10 @@ async function judgeRole(config: Config, aws: AwsSession, c: RoleCase): Promise<
         }
       )
     }
-    if (proposal.policies.length === 0) {
+    if (proposal.outcome === 'detach-all')
       return { ...analyzed, proposalOutcome: 'detach-all', proposalNotes: notes }
-    }
+    if (proposal.outcome === 'none')
+      return withheld('no proposal fits IAM limits without changing what is granted')
     const checks: ProposalChecks = { validatePolicy: [], checkNoNewAccess: 'SKIPPED', evaluator: 'PASS' }
     if (config.validate && aws.used) {
       const client = await aws.analyzer()

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals'
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ReportV1, RoleResult } from '../../src/model.js'
@@ -184,6 +184,51 @@ describe('iam-least-privilege analyze (dist/cli.js)', () => {
     ).toBe(true)
     // The SSM calls were made but this run was told only of ec2:Describe*: used, not granted, never proposed.
     expect(only.roles[0].evidence?.notes.join(' ')).toMatch(/observed but not granted.*ssm:PutInventory/)
+  })
+
+  it('never turns a malformed role ARN from a log record into a role or a file path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-hostile-'))
+    // Derived in code from a real record: the steal-credentials role's event with its issuer ARN rewritten.
+    const file =
+      'examples/data/cloudtrail/invictus-aws-dataset/CloudTrail/218007301253_CloudTrail_us-east-1_20230710T1200Z_iLj9fb7yyUG9X4Bf.json'
+    type TrailRecord = { userIdentity?: { sessionContext?: { sessionIssuer?: { arn?: string } } } }
+    const records = (JSON.parse(readFileSync(file, 'utf8')) as { Records: TrailRecord[] }).Records
+    const real = records.find(r =>
+      r.userIdentity?.sessionContext?.sessionIssuer?.arn?.endsWith('steal-credentials-role')
+    )
+    if (!real) throw new Error('no assumed-role record in the sample file')
+    const hostile = structuredClone(real) as {
+      userIdentity: { sessionContext: { sessionIssuer: { arn: string } } }
+    }
+    hostile.userIdentity.sessionContext.sessionIssuer.arn = 'arn:aws:iam::../../../../escape:role/app'
+    mkdirSync(join(dir, 'logs'))
+    writeFileSync(join(dir, 'logs', 'hostile.json'), JSON.stringify({ Records: [real, hostile] }))
+    writeFileSync(
+      join(dir, 'policy.json'),
+      JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] })
+    )
+    const out = join(dir, 'out')
+    const run = await cli([
+      'analyze',
+      '--source',
+      'cloudtrail',
+      '--cloudtrail-path',
+      join(dir, 'logs'),
+      '--policy',
+      join(dir, 'policy.json'),
+      '--roles',
+      '*',
+      '--min-observation-days',
+      '0',
+      '--out',
+      out,
+      '--format',
+      'json'
+    ])
+    expect(run.code).toBe(0)
+    const report = JSON.parse(run.stdout) as ReportV1
+    expect(report.roles.map(r => r.arn)).toEqual([real.userIdentity?.sessionContext?.sessionIssuer?.arn])
+    expect(existsSync(join(dir, 'escape'))).toBe(false)
   })
 
   it('exits 3 when the --fail-on gate trips', async () => {

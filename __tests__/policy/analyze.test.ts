@@ -287,9 +287,23 @@ describe('analyzeRole semantics', () => {
     ])
     const aa = analyzeRole(grants, usageOf([], {}, 'access-analyzer'), OPTIONS)
     expect(aa.unobservable.map(u => u.action)).toEqual(['lambda:InvokeFunction', 's3:GetObject'])
-    const ct = analyzeRole(grants, usageOf([], { evidence: { notes: [], dataEventsSeen: ['s3'] } }), OPTIONS)
+    // S3 read data events seen (a ListBucket call): the trail logs them, so an unused GetObject is excess.
+    const ct = analyzeRole(
+      grants,
+      usageOf(['s3:ListBucket'], { evidence: { notes: [], dataEventsSeen: ['s3'] } }),
+      OPTIONS
+    )
     expect(ct.excess.map(e => e.action)).toEqual(['kms:Decrypt', 's3:GetObject'])
     expect(ct.unobservable.map(u => u.action)).toEqual(['lambda:InvokeFunction'])
+    // Only write data events seen: the trail may log writes only, so reads cannot be judged.
+    const writesOnly = analyzeRole(
+      grants,
+      usageOf(['s3:PutObject'], { evidence: { notes: [], dataEventsSeen: ['s3'] } }),
+      OPTIONS
+    )
+    expect(writesOnly.unobservable.find(u => u.action === 's3:GetObject')?.reason).toMatch(
+      /no read data events of s3/
+    )
     const serviceLevel = analyzeRole(
       grants,
       usageOf([], { serviceLevelOnly: ['kms'] }, 'access-analyzer'),
@@ -302,7 +316,7 @@ describe('analyzeRole semantics', () => {
 
 describe('rule lookups', () => {
   test('unobservableReason and isPrivilegeEscalation', () => {
-    const cloudtrail = usageOf([], { evidence: { notes: [], dataEventsSeen: ['dynamodb'] } })
+    const cloudtrail = usageOf(['dynamodb:Query'], { evidence: { notes: [], dataEventsSeen: ['dynamodb'] } })
     expect(unobservableReason('IAM:passrole', cloudtrail)).toMatch(/never recorded/)
     expect(unobservableReason('dynamodb:GetItem', cloudtrail)).toBeUndefined()
     expect(unobservableReason('dynamodb:GetItem', usageOf([], {}, 'access-analyzer'))).toMatch(

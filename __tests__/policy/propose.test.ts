@@ -253,11 +253,14 @@ describe('proposal rules', () => {
     const grants = role('r', [
       inline('p', doc({ Effect: 'Allow', Action: 's3:*', Resource: '*' }, deny, keep, conditionalStatement))
     ])
-    const usage = usageOf(['s3:ListAllMyBuckets'], { evidence: { notes: [], dataEventsSeen: ['s3'] } })
+    // Read and write S3 data events were both seen, so unused object-level actions can be judged.
+    const usage = usageOf(['s3:ListAllMyBuckets', 's3:ListBucket', 's3:PutObject'], {
+      evidence: { notes: [], dataEventsSeen: ['s3'] }
+    })
     const { analysis, proposal } = propose(grants, usage)
     expect(analysis.conditional.map(c => c.action)).toEqual(['ec2:StartInstances', 'ec2:StopInstances'])
     expect(statements(proposal.policies)).toEqual([
-      { Effect: 'Allow', Action: ['s3:ListAllMyBuckets'], Resource: '*' },
+      { Effect: 'Allow', Action: ['s3:ListAllMyBuckets', 's3:ListBucket', 's3:PutObject'], Resource: '*' },
       deny,
       keep,
       conditionalStatement

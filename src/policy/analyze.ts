@@ -53,7 +53,10 @@ export function usedActionNames(catalog: CatalogIndex, usage: RoleUsage): string
   for (const observed of usage.actions) {
     if (isPermissionless(observed.action)) continue
     const id = catalog.idOf(observed.action)
-    names.add(id === undefined ? observed.action : catalog.names[id])
+    // A source may report a wildcard (a generated policy can hold `ssm:GetParameter*`): every match counts as used.
+    const matches = id === undefined && /[*?]/.test(observed.action) ? catalog.expandIds(observed.action) : []
+    if (matches.length > 0) for (const m of matches) names.add(catalog.names[m])
+    else names.add(id === undefined ? observed.action : catalog.names[id])
   }
   return [...names].sort()
 }

@@ -35,6 +35,14 @@ export function judgeEvidence(usage: RoleUsage, options: EvidenceOptions): Evide
         'Access Analyzer marked its generated policy incomplete (isComplete: false); set allow-incomplete: true to propose anyway'
     }
   }
+  const skipped = usage.evidence.filesSkipped?.length ?? 0
+  if (skipped > 0 && !options.allowIncomplete) {
+    return {
+      sufficient: false,
+      observedDays,
+      reason: `${skipped} log file(s) could not be read, so usage recorded in them is unknown; fix or remove them, or set allow-incomplete: true to propose anyway`
+    }
+  }
   const noActivity =
     usage.source === 'cloudtrail'
       ? (usage.evidence.eventsMatched ?? 0) === 0

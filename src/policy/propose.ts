@@ -5,8 +5,10 @@
  */
 import type { PolicyDocumentJson, ProposedPolicy, RoleGrants, RoleUsage } from '../model.js'
 import type { AnalyzeOptions, RoleAnalysis } from './analyze.js'
+import { statementActionMatch } from './match.js'
 import { isKeepSid } from './analyze.js'
 import { compactActions } from './compact.js'
+import { normalizePolicy } from './document.js'
 import { decide } from './evaluate.js'
 import { GRANTED, NOT_GRANTED, buildGrantModel } from './grants.js'
 import type { GrantModel } from './grants.js'
@@ -20,7 +22,12 @@ export interface ProposeOptions extends AnalyzeOptions {
 }
 
 export interface Proposal {
-  /** Empty when nothing safe can be proposed. */
+  /**
+   * `proposed`: `policies` replace the current ones. `detach-all`: nothing granted is used, unobservable, conditional
+   * or kept, so the current policies can go (no document). `none`: no safe proposal (see notes); never "detach".
+   */
+  outcome: 'proposed' | 'detach-all' | 'none'
+  /** Empty unless the outcome is `proposed`. */
   policies: ProposedPolicy[]
   /** What was split / compacted / narrowed, in plain words. */
   notes: string[]
@@ -113,7 +120,8 @@ function deriveAllow(
   keep: Set<number>,
   narrowable: Set<number>,
   dominators: Map<number, CompiledStatement>,
-  observed: Map<number, string[]>
+  observed: Map<number, string[]>,
+  keepOutsideCatalog: string[]
 ): Derivation {
   const { catalog } = model
   const s = compiled.statement
@@ -127,7 +135,10 @@ function deriveAllow(
     const dominator = dominators.get(id)
     if (!dominator || dominator === compiled) ids.push(id)
   }
-  const unknownCarried = s.actions ? compiled.unknownPatterns : []
+  // Names the catalog does not know (newer than it) that the role used or keep-actions protects, and that this
+  // statement grants: the catalog cannot say which wildcard covers them, so they are carried by name.
+  const outside = keepOutsideCatalog.filter(name => statementActionMatch(catalog, compiled, name))
+  const unknownCarried = [...new Set([...(s.actions ? compiled.unknownPatterns : []), ...outside])]
   if (
     ids.length > 0 &&
     keepsWholeStatement(model, compiled, keep) &&
@@ -156,7 +167,8 @@ function deriveAllow(
     if (key === '' && s.sid) statement.Sid = s.sid
     statement.Effect = 'Allow'
     statement.Action = [...compacted.actions, ...carried]
-    const exclusion = key === '' ? asExclusion(model, compiled, group.ids) : undefined
+    // A NotAction list built from catalog wildcards could exclude a name the catalog does not know.
+    const exclusion = key === '' && outside.length === 0 ? asExclusion(model, compiled, group.ids) : undefined
     if (exclusion && policyCharacters(exclusion.actions) < policyCharacters(statement.Action)) {
       delete statement.Action
       statement.NotAction = exclusion.actions
@@ -233,7 +245,19 @@ export function proposePolicies(
 ): Proposal {
   if (!grants.editable) {
     const why = grants.notEditableReason ?? 'the role cannot be edited'
-    return { policies: [], notes: [`No proposal: ${why}.`], verification: NOTHING_VERIFIED }
+    return { outcome: 'none', policies: [], notes: [`No proposal: ${why}.`], verification: NOTHING_VERIFIED }
+  }
+  // Before 2012-10-17 `${...}` is literal text; a proposal is always 2012-10-17, where it becomes a policy variable
+  // and would change what the statement grants.
+  const literalDollar = grants.policies.find(p => {
+    const normalized = normalizePolicy(p.name, p.document)
+    return (
+      normalized.version !== VERSION && JSON.stringify(normalized.statements.map(s => s.raw)).includes('${')
+    )
+  })
+  if (literalDollar) {
+    const why = `policy ${literalDollar.name} uses Version ${normalizePolicy(literalDollar.name, literalDollar.document).version || '(none)'} with \`\${...}\` text, which Version ${VERSION} would read as a policy variable; move it to ${VERSION} (writing \`\${$}{\` for a literal) first`
+    return { outcome: 'none', policies: [], notes: [`No proposal: ${why}.`], verification: NOTHING_VERIFIED }
   }
   const maxPolicies = options.maxManagedPolicies ?? 10
   const model = buildGrantModel(grants)
@@ -260,6 +284,10 @@ export function proposePolicies(
     if (!allowedToday) observed.delete(id)
   }
   const dominators = findDominators(model, keep, options.keepSidPrefix)
+  const keepOutsideCatalog = [
+    ...analysis.used.filter(name => model.catalog.idOf(name) === undefined),
+    ...options.keepActions.filter(pattern => model.catalog.expandIds(pattern).length === 0)
+  ]
 
   const statements: Statement[] = []
   const seen = new Set<string>()
@@ -283,7 +311,7 @@ export function proposePolicies(
       carriedKeep++
       push(s.raw)
     } else {
-      const derived = deriveAllow(model, compiled, keep, narrowable, dominators, observed)
+      const derived = deriveAllow(model, compiled, keep, narrowable, dominators, observed, keepOutsideCatalog)
       derived.statements.forEach(push)
       narrowed += derived.narrowed
       derived.wildcards.forEach(w => wildcards.add(w))
@@ -297,7 +325,12 @@ export function proposePolicies(
       'Nothing is used, unobservable, conditional or kept: every granted action is excess, so the least-privilege ' +
         'change is to detach the current policies (no document is proposed).'
     )
-    return { policies: [], notes, verification: verifyProposal(model, usage, analysis, []) }
+    return {
+      outcome: 'detach-all',
+      policies: [],
+      notes,
+      verification: verifyProposal(model, usage, analysis, [])
+    }
   }
   if (carriedDeny > 0) notes.push(`Carried ${carriedDeny} Deny statement(s) unchanged.`)
   if (carriedKeep > 0)
@@ -340,7 +373,7 @@ export function proposePolicies(
     notes.push(
       `No proposal: a statement carried verbatim exceeds ${MAX_POLICY_CHARACTERS} characters on its own.`
     )
-    return { policies: [], notes, verification: NOTHING_VERIFIED }
+    return { outcome: 'none', policies: [], notes, verification: NOTHING_VERIFIED }
   }
   const documents = pack(sized)
   if (documents.length > maxPolicies) {
@@ -348,7 +381,7 @@ export function proposePolicies(
       `No proposal: it needs ${documents.length} managed policies of at most ${MAX_POLICY_CHARACTERS} characters, ` +
         `more than the ${maxPolicies} a role may have attached.`
     )
-    return { policies: [], notes, verification: NOTHING_VERIFIED }
+    return { outcome: 'none', policies: [], notes, verification: NOTHING_VERIFIED }
   }
   if (documents.length > 1) {
     notes.push(
@@ -363,7 +396,7 @@ export function proposePolicies(
   const verification = verifyProposal(model, usage, analysis, policies)
   if (!verification.usedCovered || !verification.noNewAccess) {
     notes.push('No proposal: the own-evaluator proof failed (see problems); nothing is proposed.')
-    return { policies: [], notes, verification }
+    return { outcome: 'none', policies: [], notes, verification }
   }
-  return { policies, notes, verification }
+  return { outcome: 'proposed', policies, notes, verification }
 }

@@ -46,20 +46,18 @@ export function generalizeResource(resource: string): string {
  */
 const DURABLE_RESOURCES: Record<string, RegExp> = {
   s3: /^[^/]+(\/\*)?$/,
-  dynamodb: /^table\/[^/]+(\/index\/[^/]+)?$/,
-  kms: /^(key|alias)\//,
+  kms: /^key\//,
   secretsmanager: /^secret:/,
-  ssm: /^(parameter|document)\//,
+  ssm: /^parameter\//,
   sqs: /^[^:/]+$/,
   sns: /^[^:/]+$/,
-  lambda: /^function:[^:]+(:[^:]+)?$/,
-  logs: /^log-group:[^:]+(:\*)?$/,
   iam: /^(role|policy|user|group|instance-profile)\//,
   ecr: /^repository\//,
-  states: /^stateMachine:/,
-  kinesis: /^stream\//,
-  events: /^(rule|event-bus)\//
+  states: /^stateMachine:/
 }
+// Left out on purpose, because the ARN a record names is not always the one IAM authorizes: DynamoDB (a query
+// on an index is authorized on table/T/index/I), Lambda (qualified function ARNs), CloudWatch Logs (streams are
+// authorized below their group), KMS aliases (authorized on the key).
 
 /** Whether a (generalized) concrete ARN names a durable resource. */
 export function isDurableResource(arn: string): boolean {

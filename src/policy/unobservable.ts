@@ -33,6 +33,23 @@ const NEVER_LOGGED_SERVICES: Record<string, string> = {
   ssmmessages: 'SSM agent and Session Manager channel: ssmmessages calls are not recorded in CloudTrail'
 }
 
+/**
+ * Actions authorized inside another call, with no event of their own: a GetObject with a versionId needs
+ * s3:GetObjectVersion, and a RunInstances with TagSpecifications needs ec2:CreateTags, yet the record names only
+ * the operation. When the base action was used, the companion cannot be judged unused.
+ */
+const COMPANIONS: [base: RegExp, companions: string[]][] = [
+  [/^s3:GetObject$/, ['s3:GetObjectVersion']],
+  [/^s3:GetObjectAcl$/, ['s3:GetObjectVersionAcl']],
+  [/^s3:GetObjectTagging$/, ['s3:GetObjectVersionTagging']],
+  [/^s3:GetObjectAttributes$/, ['s3:GetObjectVersionAttributes']],
+  [/^s3:PutObjectAcl$/, ['s3:PutObjectVersionAcl']],
+  [/^s3:PutObjectTagging$/, ['s3:PutObjectVersionTagging']],
+  [/^s3:DeleteObject$/, ['s3:DeleteObjectVersion']],
+  [/^s3:DeleteObjectTagging$/, ['s3:DeleteObjectVersionTagging']],
+  [/^ec2:(RunInstances|Create\w+|Allocate\w+|Import\w+|Copy\w+|Purchase\w+)$/, ['ec2:CreateTags']]
+]
+
 /** Catalog patterns of data-event operations, by service prefix. */
 const DATA_EVENT_PATTERNS: Record<string, string[]> = {
   s3: [
@@ -71,6 +88,16 @@ const DATA_EVENT_PATTERNS: Record<string, string[]> = {
   sns: ['sns:Publish'],
   sqs: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage', 'sqs:SendMessage'],
   ebs: ['ebs:*'],
+  // High-volume calls that trails do not record as management events: treated like data events, observable only
+  // when events of that kind were seen.
+  logs: ['logs:PutLogEvents', 'logs:GetLogEvents', 'logs:FilterLogEvents'],
+  cloudwatch: ['cloudwatch:PutMetricData', 'cloudwatch:GetMetricData', 'cloudwatch:GetMetricStatistics'],
+  xray: [
+    'xray:PutTraceSegments',
+    'xray:PutTelemetryRecords',
+    'xray:GetSamplingRules',
+    'xray:GetSamplingTargets'
+  ],
   'cloudtrail-data': ['cloudtrail-data:PutAuditEvents']
 }
 
@@ -107,8 +134,19 @@ export function unobservableActions(catalog: CatalogIndex, usage: RoleUsage): Ma
     dataEventCache.set(catalog, dataEvents)
   }
   const seen = new Set((usage.evidence.dataEventsSeen ?? []).map(s => s.toLowerCase()))
+  // A trail may log only write data events, or only reads: a class of data events counts as logged only when a
+  // used action of that class (read and list, or the rest) was seen for the service.
+  const isRead = (id: number) =>
+    ['Read', 'List'].includes(catalog.action(catalog.names[id])?.accessLevel ?? '')
+  const classes = new Set<string>()
+  for (const observed of usage.actions) {
+    const id = catalog.idOf(observed.action)
+    const service = id === undefined ? undefined : dataEvents.get(id)
+    if (id !== undefined && service) classes.add(`${service}:${isRead(id) ? 'read' : 'write'}`)
+  }
   for (const [id, service] of dataEvents) {
     if (reasons.has(id)) continue
+    const kind = isRead(id) ? 'read' : 'write'
     if (usage.source === 'access-analyzer') {
       reasons.set(
         id,
@@ -116,7 +154,34 @@ export function unobservableActions(catalog: CatalogIndex, usage: RoleUsage): Ma
       )
     } else if (!seen.has(service)) {
       reasons.set(id, `data event: no ${service} data events were found in the CloudTrail logs read`)
+    } else if (!classes.has(`${service}:${kind}`)) {
+      reasons.set(
+        id,
+        `data event: no ${kind} data events of ${service} were found, so the trail may not log them`
+      )
     }
+  }
+  for (const observed of usage.actions) {
+    for (const [base, companions] of COMPANIONS) {
+      if (!base.test(observed.action)) continue
+      for (const companion of companions) {
+        const id = catalog.idOf(companion)
+        if (id !== undefined && !reasons.has(id)) {
+          reasons.set(
+            id,
+            `may be authorized inside ${observed.action} calls, which CloudTrail records under that name only`
+          )
+        }
+      }
+    }
+  }
+  for (const { service, reason } of usage.unseenServices ?? []) {
+    for (const id of catalog.expandIds(`${service}:*`)) if (!reasons.has(id)) reasons.set(id, reason)
+  }
+  for (const unmapped of usage.evidence.unmapped ?? []) {
+    if (!unmapped.service) continue
+    const reason = `${unmapped.count} ${unmapped.service} call(s) (${unmapped.eventName}) did not map to an action, so any ${unmapped.service} action may have been used`
+    for (const id of catalog.expandIds(`${unmapped.service}:*`)) if (!reasons.has(id)) reasons.set(id, reason)
   }
   for (const service of usage.serviceLevelOnly) {
     const reason = `the usage source reports only service-level use of ${service}, not which actions`

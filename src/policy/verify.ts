@@ -54,7 +54,17 @@ export function verifyProposal(
   const observed = observedResources(catalog, usage)
   for (const name of analysis.used) {
     const id = catalog.idOf(name)
-    if (id === undefined || granted[id] === NOT_GRANTED) continue
+    if (id === undefined) {
+      // Outside the catalog: it must stay granted by some Allow statement if one grants it today.
+      const allows = (statements: CompiledStatement[]) =>
+        statements.some(c => c.statement.effect === 'Allow' && statementActionMatch(catalog, c, name))
+      if (allows(current) && !allows(proposal)) {
+        usedCovered = false
+        report(`used action ${name} (not in the catalog) is no longer granted by the proposal`)
+      }
+      continue
+    }
+    if (granted[id] === NOT_GRANTED) continue
     const applies = (c: CompiledStatement) => c.actionIds[id] === 1
     const concrete = observed.get(id)
     const probes =

@@ -92,10 +92,12 @@ export function buildRoleUsage(
         break
       case 'unmapped': {
         const key = `${entry.eventSource} ${entry.eventName}`
+        const service = serviceOfEventSource(catalog, entry.eventSource)
         const u = unmapped.get(key) ?? {
           eventSource: entry.eventSource,
           eventName: entry.eventName,
-          count: 0
+          count: 0,
+          ...(service ? { service } : {})
         }
         u.count += entry.count
         unmapped.set(key, u)
