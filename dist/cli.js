@@ -44670,8 +44670,7 @@ function renderRole(role, source, level) {
         parts.push(excessSection(role.excess, role.editable));
     }
     if (role.unobservable.length > 0) {
-        parts.push(`**Unobservable: ${role.unobservable.length}** (kept in the proposal: the source cannot show whether they were used)\n` +
-            role.unobservable.map(u => `- ${code(u.action)}: ${escapeText(u.reason)}`).join('\n'));
+        parts.push(unobservableSection(role.unobservable));
     }
     if (role.conditional.length > 0) {
         parts.push(`**Conditional grants: ${role.conditional.length}** (kept with their conditions)\n` +
@@ -44703,6 +44702,35 @@ function renderRole(role, source, level) {
         parts.push(details('Diff against the current policies', codeBlock(role.diff, 'diff')));
     }
     return parts.join('\n\n');
+}
+/** Unobservable actions grouped by reason: many actions share one (a whole service, every data event). */
+function unobservableSection(unobservable) {
+    const byReason = new Map();
+    for (const u of unobservable)
+        byReason.set(u.reason, [...(byReason.get(u.reason) ?? []), u.action]);
+    let truncated = false;
+    const lines = [...byReason.entries()]
+        .sort((a, b) => compare(a[0], b[0]))
+        .map(([reason, actions]) => {
+        const names = [...actions].sort(compare).map(code);
+        truncated ||= names.length > ROW_ACTIONS;
+        const shown = names.length > ROW_ACTIONS
+            ? `${names.slice(0, ROW_ACTIONS_SHOWN).join(', ')} … and ${names.length - ROW_ACTIONS_SHOWN} more`
+            : names.join(', ');
+        return `- ${escapeText(reason)}: ${shown}`;
+    });
+    const heading = `**Unobservable: ${markdown_plural(unobservable.length, 'action')}** ` +
+        '(kept in the proposal: the source cannot show whether they were used)';
+    const all = truncated
+        ? [
+            '',
+            details(`All ${markdown_plural(unobservable.length, 'unobservable action')}`, codeBlock(unobservable
+                .map(u => u.action)
+                .sort(compare)
+                .join('\n')))
+        ]
+        : [];
+    return [heading, ...lines, ...all].join('\n');
 }
 /** A table row lists this many actions at most; longer groups show the first ones and the full list follows. */
 const ROW_ACTIONS = 12;

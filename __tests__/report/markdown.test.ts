@@ -273,4 +273,23 @@ describe('renderMarkdown', () => {
     expect(markdown).toContain('<summary>All 30 excess actions</summary>')
     for (const item of excess) expect(markdown).toContain(item.action)
   })
+
+  it('groups unobservable actions by reason, so a wide grant stays readable', () => {
+    const reason = 'data event: IAM Access Analyzer policy generation does not analyze dynamodb data events'
+    const unobservable = [
+      ...Array.from({ length: 20 }, (_, i) => ({
+        action: `dynamodb:Item${String(i).padStart(2, '0')}`,
+        reason
+      })),
+      { action: 'iam:PassRole', reason: 'iam:PassRole is never recorded in CloudTrail' }
+    ]
+    const markdown = renderMarkdown(
+      buildReport([{ ...stealCredentialsRole(), unobservable }], 'access-analyzer', '2026-11-27T00:00:00Z'),
+      { maxLength: GITHUB_LIMIT }
+    )
+    const lines = markdown.split('\n').filter(line => line.includes('dynamodb:Item'))
+    expect(lines[0]).toMatch(/^- data event\\: .*dynamodb:Item00.*… and 12 more$/)
+    expect(markdown).toMatch(/^- iam\\:PassRole is never recorded in CloudTrail: `iam:PassRole`$/m)
+    expect(markdown).toContain('<summary>All 21 unobservable actions</summary>')
+  })
 })
