@@ -44228,7 +44228,8 @@ const KEY_ORDER = {
         'proposalOutcome',
         'proposalNotes',
         'diff',
-        'policyFile'
+        'policyFile',
+        'policyFileInRepository'
     ],
     policyDocument: ['Version', 'Id', 'Statement'],
     statement: [
@@ -44336,7 +44337,7 @@ const ESCALATION_RULE = {
 const RULE_SPECS = [ESCALATION_RULE, ...ACCESS_LEVELS.map(level => ACCESS_LEVEL_RULES[level])];
 /**
  * SARIF 2.1.0 for code scanning: one result per excess action; one rule per access level plus one, at level
- * error, for privilege-escalation actions. A result points at the role's policy file when the repository
+ * error, for privilege-escalation actions. A result points at the role's policy file when its grants were read from it in the repository
  * holds it, otherwise at a logical location naming the role. Rule ids and fingerprints never change between
  * runs, so code scanning tracks each finding across runs.
  */
@@ -44416,7 +44417,7 @@ function resultOf(role, excess) {
     };
 }
 function locationOf(role) {
-    if (role.policyFile) {
+    if (role.policyFile && role.policyFileInRepository) {
         return {
             physicalLocation: {
                 artifactLocation: { uri: role.policyFile.replace(/^\.\//, ''), uriBaseId: '%SRCROOT%' },
@@ -44669,6 +44670,9 @@ function renderRole(role, source, level) {
     if (role.status === 'analyzed') {
         parts.push(excessSection(role.excess, role.editable));
     }
+    if (role.used.length > 0) {
+        parts.push(details(`Used: ${markdown_plural(role.used.length, 'action')} observed in the window`, codeBlock(role.used.join('\n'))));
+    }
     if (role.unobservable.length > 0) {
         parts.push(unobservableSection(role.unobservable));
     }
@@ -44834,6 +44838,10 @@ function checksSection(role) {
 }
 function reviewerChecks(role, source) {
     const checks = [];
+    if (role.status === 'skipped' && !role.editable) {
+        checks.push('Nothing to do here: this role cannot be changed in IAM; review what grants it instead.');
+        return checks;
+    }
     if (role.status !== 'analyzed') {
         checks.push('This role was not judged: fix the cause above and run again before trusting it.');
         return checks;
@@ -44861,7 +44869,9 @@ function reviewerChecks(role, source) {
         checks.push('**A check failed: the proposal may grant access the role does not have today. Do not apply it.**');
     }
     else if (role.checks?.checkNoNewAccess === 'SKIPPED') {
-        checks.push('CheckNoNewAccess was skipped: the proposal was checked only by the offline evaluator, if at all.');
+        checks.push(role.checks.evaluator === 'PASS'
+            ? 'CheckNoNewAccess was skipped: only our own evaluator proved the proposal grants nothing new.'
+            : 'CheckNoNewAccess was skipped: Access Analyzer did not check this proposal.');
     }
     if (role.checks && role.checks.validatePolicy.length > 0)
         checks.push('Read the ValidatePolicy findings above.');
@@ -47941,6 +47951,134 @@ function proposePolicies(grants, usage, analysis, options) {
     return { outcome: 'proposed', policies, notes, verification };
 }
 
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
+var client_s3_dist_cjs = __nccwpck_require__(3711);
+;// CONCATENATED MODULE: ./src/usage/cloudtrail/s3-files.ts
+
+const LOG_KEY = /\.json(l|lines)?(\.gz)?$|\.gz$/i;
+const SKIPPED_FOLDER = /(^|\/)CloudTrail-(Digest|Insight)\//i;
+const ACCOUNT = /^\d{12}$/;
+const ORGANIZATION = /^o-[a-z0-9]{10,32}$/;
+const s3_files_DAY_MS = 86_400_000;
+function isS3Path(p) {
+    return /^s3:\/\//i.test(p);
+}
+function parseS3Location(url) {
+    const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(url);
+    if (!m || !m[1])
+        throw new Error(`cloudtrail-path: "${url}" is not a valid S3 location; write s3://bucket/prefix`);
+    return { bucket: m[1], prefix: m[2] };
+}
+/** An S3 client for the trail bucket; honours AWS_ENDPOINT_URL_S3 (path-style addressing when it is set). */
+function createTrailS3Client(options = {}) {
+    const override = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+    return new client_s3_dist_cjs/* S3Client */.YxF({
+        region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+        ...(options.credentials ? { credentials: options.credentials } : {}),
+        ...(override ? { endpoint: override, forcePathStyle: true } : {}),
+        followRegionRedirects: true
+    });
+}
+async function list(client, bucket, prefix, delimiter) {
+    const keys = [];
+    const folders = [];
+    let token;
+    do {
+        const page = await client.send(new client_s3_dist_cjs/* ListObjectsV2Command */.u6x({
+            Bucket: bucket,
+            Prefix: prefix,
+            Delimiter: delimiter,
+            ContinuationToken: token
+        }));
+        for (const o of page.Contents ?? [])
+            if (o.Key)
+                keys.push(o.Key);
+        for (const p of page.CommonPrefixes ?? [])
+            if (p.Prefix)
+                folders.push(p.Prefix);
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return { keys, folders };
+}
+function lastSegment(folder) {
+    const parts = folder.split('/');
+    return parts[parts.length - 2] ?? '';
+}
+function dayPrefixes(since, until) {
+    const out = [];
+    // A file is delivered after the events it holds (minutes on average), so the day after `until` may hold some.
+    for (let t = Date.UTC(new Date(since).getUTCFullYear(), new Date(since).getUTCMonth(), new Date(since).getUTCDate()); t <= until + s3_files_DAY_MS; t += s3_files_DAY_MS) {
+        out.push(new Date(t).toISOString().slice(0, 10).replaceAll('-', '/') + '/');
+    }
+    return out;
+}
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const run = async () => {
+        while (next < items.length) {
+            const i = next++;
+            results[i] = await fn(items[i]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+    return results;
+}
+/**
+ * The keys of the log files a query needs. Under the standard layout
+ * (`[prefix/]AWSLogs/[o-org/]<account>/CloudTrail/<region>/YYYY/MM/DD/`) only the Regions asked for and, when
+ * `since` is given, only the date folders of the window are listed. Any other layout is listed in full.
+ */
+async function listS3LogKeys(client, location, options) {
+    const { bucket } = location;
+    const base = location.prefix === '' || location.prefix.endsWith('/') ? location.prefix : `${location.prefix}/`;
+    const keep = (key) => LOG_KEY.test(key) && !SKIPPED_FOLDER.test(key);
+    if (/(^|\/)CloudTrail\//.test(base))
+        return (await list(client, bucket, location.prefix)).keys.filter(keep);
+    const root = /(^|\/)AWSLogs\/$/.test(base) ? base : `${base}AWSLogs/`;
+    const top = await list(client, bucket, root, '/');
+    if (top.folders.length === 0)
+        return (await list(client, bucket, location.prefix)).keys.filter(keep);
+    const accounts = [];
+    for (const folder of top.folders) {
+        const name = lastSegment(folder);
+        if (ACCOUNT.test(name))
+            accounts.push(folder);
+        else if (ORGANIZATION.test(name)) {
+            for (const sub of (await list(client, bucket, folder, '/')).folders)
+                if (ACCOUNT.test(lastSegment(sub)))
+                    accounts.push(sub);
+        }
+    }
+    const wanted = options.regions?.length ? new Set(options.regions.map(r => r.toLowerCase())) : undefined;
+    const regionFolders = (await mapLimit(accounts, 8, async (account) => (await list(client, bucket, `${account}CloudTrail/`, '/')).folders))
+        .flat()
+        .filter(folder => !wanted || wanted.has(lastSegment(folder).toLowerCase()));
+    const prefixes = options.since
+        ? regionFolders.flatMap(region => dayPrefixes(options.since.getTime(), options.until.getTime()).map(day => region + day))
+        : regionFolders;
+    return (await mapLimit(prefixes, 8, async (prefix) => (await list(client, bucket, prefix)).keys))
+        .flat()
+        .filter(keep);
+}
+/** The object's bytes, read from the response stream into memory the caller owns (so it can be transferred). */
+async function readS3Object(client, bucket, key) {
+    const response = await client.send(new client_s3_dist_cjs/* GetObjectCommand */.jLs({ Bucket: bucket, Key: key }));
+    const chunks = [];
+    let length = 0;
+    for await (const chunk of response.Body) {
+        chunks.push(chunk);
+        length += chunk.byteLength;
+    }
+    const bytes = new Uint8Array(length);
+    let offset = 0;
+    for (const chunk of chunks) {
+        bytes.set(chunk, offset);
+        offset += chunk.byteLength;
+    }
+    return bytes;
+}
+
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(8161);
 ;// CONCATENATED MODULE: ./src/usage/cloudtrail/aggregate.ts
@@ -48854,133 +48992,6 @@ function buildRoleUsage(roleArn, entries, catalog, context) {
     };
 }
 
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
-var client_s3_dist_cjs = __nccwpck_require__(3711);
-;// CONCATENATED MODULE: ./src/usage/cloudtrail/s3-files.ts
-
-const LOG_KEY = /\.json(l|lines)?(\.gz)?$|\.gz$/i;
-const SKIPPED_FOLDER = /(^|\/)CloudTrail-(Digest|Insight)\//i;
-const ACCOUNT = /^\d{12}$/;
-const ORGANIZATION = /^o-[a-z0-9]{10,32}$/;
-const s3_files_DAY_MS = 86_400_000;
-function isS3Path(p) {
-    return /^s3:\/\//i.test(p);
-}
-function parseS3Location(url) {
-    const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(url);
-    if (!m || !m[1])
-        throw new Error(`cloudtrail-path: "${url}" is not a valid S3 location; write s3://bucket/prefix`);
-    return { bucket: m[1], prefix: m[2] };
-}
-/** An S3 client for the trail bucket; honours AWS_ENDPOINT_URL_S3 (path-style addressing when it is set). */
-function createTrailS3Client() {
-    const override = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-    return new client_s3_dist_cjs/* S3Client */.YxF({
-        region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-        ...(override ? { endpoint: override, forcePathStyle: true } : {}),
-        followRegionRedirects: true
-    });
-}
-async function list(client, bucket, prefix, delimiter) {
-    const keys = [];
-    const folders = [];
-    let token;
-    do {
-        const page = await client.send(new client_s3_dist_cjs/* ListObjectsV2Command */.u6x({
-            Bucket: bucket,
-            Prefix: prefix,
-            Delimiter: delimiter,
-            ContinuationToken: token
-        }));
-        for (const o of page.Contents ?? [])
-            if (o.Key)
-                keys.push(o.Key);
-        for (const p of page.CommonPrefixes ?? [])
-            if (p.Prefix)
-                folders.push(p.Prefix);
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return { keys, folders };
-}
-function lastSegment(folder) {
-    const parts = folder.split('/');
-    return parts[parts.length - 2] ?? '';
-}
-function dayPrefixes(since, until) {
-    const out = [];
-    // A file is delivered after the events it holds (minutes on average), so the day after `until` may hold some.
-    for (let t = Date.UTC(new Date(since).getUTCFullYear(), new Date(since).getUTCMonth(), new Date(since).getUTCDate()); t <= until + s3_files_DAY_MS; t += s3_files_DAY_MS) {
-        out.push(new Date(t).toISOString().slice(0, 10).replaceAll('-', '/') + '/');
-    }
-    return out;
-}
-async function mapLimit(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    const run = async () => {
-        while (next < items.length) {
-            const i = next++;
-            results[i] = await fn(items[i]);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
-    return results;
-}
-/**
- * The keys of the log files a query needs. Under the standard layout
- * (`[prefix/]AWSLogs/[o-org/]<account>/CloudTrail/<region>/YYYY/MM/DD/`) only the Regions asked for and, when
- * `since` is given, only the date folders of the window are listed. Any other layout is listed in full.
- */
-async function listS3LogKeys(client, location, options) {
-    const { bucket } = location;
-    const base = location.prefix === '' || location.prefix.endsWith('/') ? location.prefix : `${location.prefix}/`;
-    const keep = (key) => LOG_KEY.test(key) && !SKIPPED_FOLDER.test(key);
-    if (/(^|\/)CloudTrail\//.test(base))
-        return (await list(client, bucket, location.prefix)).keys.filter(keep);
-    const root = /(^|\/)AWSLogs\/$/.test(base) ? base : `${base}AWSLogs/`;
-    const top = await list(client, bucket, root, '/');
-    if (top.folders.length === 0)
-        return (await list(client, bucket, location.prefix)).keys.filter(keep);
-    const accounts = [];
-    for (const folder of top.folders) {
-        const name = lastSegment(folder);
-        if (ACCOUNT.test(name))
-            accounts.push(folder);
-        else if (ORGANIZATION.test(name)) {
-            for (const sub of (await list(client, bucket, folder, '/')).folders)
-                if (ACCOUNT.test(lastSegment(sub)))
-                    accounts.push(sub);
-        }
-    }
-    const wanted = options.regions?.length ? new Set(options.regions.map(r => r.toLowerCase())) : undefined;
-    const regionFolders = (await mapLimit(accounts, 8, async (account) => (await list(client, bucket, `${account}CloudTrail/`, '/')).folders))
-        .flat()
-        .filter(folder => !wanted || wanted.has(lastSegment(folder).toLowerCase()));
-    const prefixes = options.since
-        ? regionFolders.flatMap(region => dayPrefixes(options.since.getTime(), options.until.getTime()).map(day => region + day))
-        : regionFolders;
-    return (await mapLimit(prefixes, 8, async (prefix) => (await list(client, bucket, prefix)).keys))
-        .flat()
-        .filter(keep);
-}
-/** The object's bytes, read from the response stream into memory the caller owns (so it can be transferred). */
-async function readS3Object(client, bucket, key) {
-    const response = await client.send(new client_s3_dist_cjs/* GetObjectCommand */.jLs({ Bucket: bucket, Key: key }));
-    const chunks = [];
-    let length = 0;
-    for await (const chunk of response.Body) {
-        chunks.push(chunk);
-        length += chunk.byteLength;
-    }
-    const bytes = new Uint8Array(length);
-    let offset = 0;
-    for (const chunk of chunks) {
-        bytes.set(chunk, offset);
-        offset += chunk.byteLength;
-    }
-    return bytes;
-}
-
 ;// CONCATENATED MODULE: ./src/usage/cloudtrail/scan.ts
 
 
@@ -49693,6 +49704,7 @@ async function runPolicyGenerations(requests, deps) {
 
 
 
+
 class AwsSession {
     config;
     deps;
@@ -49726,6 +49738,10 @@ class AwsSession {
             ...(credentials ? { credentials } : {})
         });
         return this.iamClient;
+    }
+    async s3() {
+        const credentials = await this.creds();
+        return createTrailS3Client({ region: this.config.awsRegion, ...(credentials ? { credentials } : {}) });
     }
     async analyzer() {
         const credentials = await this.creds();
@@ -49765,7 +49781,10 @@ async function runAnalysis(config, deps) {
                     : undefined),
             until: config.until,
             regions: [...config.trailRegions]
-        }, { onProgress: message => log.info(message) })
+        }, {
+            onProgress: message => log.info(message),
+            ...(config.cloudtrailPath?.startsWith('s3://') ? { s3Client: await aws.s3() } : {})
+        })
         : undefined;
     const cases = await selectCases(config, deps, aws, { fileGrants, exported, rolesSeen: scan?.rolesSeen });
     // Usage.
@@ -49880,6 +49899,7 @@ async function selectCases(config, deps, aws, sources) {
             }
             else if (config.grantedSource === 'files' && !sources.exported) {
                 const file = readWorkspacePolicy(config, deps, c);
+                c.fromRepositoryFile = file.grants !== undefined;
                 if (file.grants)
                     c.grants = {
                         arn: role.arn,
@@ -49933,7 +49953,13 @@ async function selectCases(config, deps, aws, sources) {
             continue;
         }
         const file = config.grantedSource === 'iam' ? undefined : readWorkspacePolicy(config, deps, c);
+        // A policy file that exists but cannot be read is an error, never a reason to judge the live policy instead.
+        if (file?.exists && !file.grants) {
+            c.outcome = { status: 'failed', reason: file.reason ?? `${file.path} cannot be read` };
+            continue;
+        }
         if (file?.grants) {
+            c.fromRepositoryFile = true;
             c.grants = {
                 arn: role.arn,
                 name: role.name,
@@ -49968,14 +49994,15 @@ function readWorkspacePolicy(config, deps, c) {
     if (!(0,external_node_fs_.existsSync)(full)) {
         return {
             path,
+            exists: false,
             reason: `granted-source is files but ${path} does not exist in the workspace; check out the repository first or set granted-source: iam`
         };
     }
     try {
-        return { path, grants: parsePolicyFile((0,external_node_fs_.readFileSync)(full, 'utf8'), path) };
+        return { path, exists: true, grants: parsePolicyFile((0,external_node_fs_.readFileSync)(full, 'utf8'), path) };
     }
     catch (e) {
-        return { path, reason: e.message };
+        return { path, exists: true, reason: e.message };
     }
 }
 async function generateUsage(config, deps, aws, cases, deadline) {
@@ -50021,7 +50048,8 @@ function baseResult(c, config) {
             ? { notEditableReason: c.grants?.notEditableReason ?? c.notEditableReason }
             : {}),
         ...(c.usage ? { evidence: c.usage.evidence } : {}),
-        ...(c.accountId ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) } : {})
+        ...(c.accountId ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) } : {}),
+        ...(c.fromRepositoryFile ? { policyFileInRepository: true } : {})
     };
 }
 /** Analysis, proposal, proofs and checks for one role. A role's failure never stops the others. */
@@ -50081,12 +50109,20 @@ async function judgeRole(config, aws, c) {
                 evaluator: 'FAIL'
             });
         }
-        if (proposal.outcome === 'detach-all')
+        // CloudTrail shows only authorized calls: one the known policies do not grant means they are not the whole story.
+        const unexplained = c.usage.source === 'cloudtrail' ? analysis.usedNotGranted : [];
+        if (unexplained.length > 0) {
+            notes.push(`the role made authorized calls its known policies do not grant (${unexplained.join(', ')}): some granted policy is missing from this analysis`);
+        }
+        if (proposal.outcome === 'detach-all') {
+            if (unexplained.length > 0)
+                return withheld('the granted view is incomplete, so detaching everything is not safe');
             return { ...analyzed, proposalOutcome: 'detach-all', proposalNotes: notes };
+        }
         if (proposal.outcome === 'none')
             return withheld('no proposal fits IAM limits without changing what is granted');
         const checks = { validatePolicy: [], checkNoNewAccess: 'SKIPPED', evaluator: 'PASS' };
-        if (config.validate && aws.used) {
+        if (config.validate && (aws.used || config.roleToAssume)) {
             const client = await aws.analyzer();
             checks.validatePolicy = await validateProposedPolicies(client, proposal.policies);
             checks.checkNoNewAccess = await checkNoNewAccess(client, proposal.policies.map(p => p.document), c.grants.policies.map(p => p.document));
@@ -50140,12 +50176,12 @@ Roles and usage:
   --source SOURCE               access-analyzer (default) or cloudtrail
   --cloudtrail-path PATH        for --source cloudtrail: a folder of log files or s3://bucket/prefix
   --trail-arn ARN               for access-analyzer: the trail Access Analyzer reads
-  --trail-regions LIST          for access-analyzer: Regions of the trail (default: all)
+  --trail-regions LIST          Regions of the trail to analyze (default: all)
   --access-role-arn ARN         for access-analyzer: the service role Access Analyzer assumes
   --since DATE, --until DATE    narrow the CloudTrail window (ISO 8601)
   --lookback-days N             days of activity (1-90, default 90)
   --min-observation-days N      shortest window on which removals are proposed (default 30)
-  --allow-incomplete            propose even when Access Analyzer says its policy is incomplete
+  --allow-incomplete            propose on incomplete evidence (incomplete generated policy, unreadable logs)
 Granted policies:
   --policy FILE                 a granted policy (document, get-policy-version or get-role-policy output); repeatable
   --authorization-details FILE  a get-account-authorization-details export: each role's policies are taken from it
@@ -50174,7 +50210,10 @@ const STRING_INPUTS = Object.keys(INPUT_DEFAULTS).filter(name => ![
     'pr-labels',
     'validate',
     'allow-incomplete',
-    'role-to-assume'
+    'role-to-assume',
+    'audience',
+    'role-session-name',
+    'role-duration-seconds'
 ].includes(name));
 class UsageError extends Error {
 }

@@ -23,12 +23,12 @@ Roles and usage:
   --source SOURCE               access-analyzer (default) or cloudtrail
   --cloudtrail-path PATH        for --source cloudtrail: a folder of log files or s3://bucket/prefix
   --trail-arn ARN               for access-analyzer: the trail Access Analyzer reads
-  --trail-regions LIST          for access-analyzer: Regions of the trail (default: all)
+  --trail-regions LIST          Regions of the trail to analyze (default: all)
   --access-role-arn ARN         for access-analyzer: the service role Access Analyzer assumes
   --since DATE, --until DATE    narrow the CloudTrail window (ISO 8601)
   --lookback-days N             days of activity (1-90, default 90)
   --min-observation-days N      shortest window on which removals are proposed (default 30)
-  --allow-incomplete            propose even when Access Analyzer says its policy is incomplete
+  --allow-incomplete            propose on incomplete evidence (incomplete generated policy, unreadable logs)
 Granted policies:
   --policy FILE                 a granted policy (document, get-policy-version or get-role-policy output); repeatable
   --authorization-details FILE  a get-account-authorization-details export: each role's policies are taken from it
@@ -60,7 +60,10 @@ const STRING_INPUTS = Object.keys(INPUT_DEFAULTS).filter(
       'pr-labels',
       'validate',
       'allow-incomplete',
-      'role-to-assume'
+      'role-to-assume',
+      'audience',
+      'role-session-name',
+      'role-duration-seconds'
     ].includes(name)
 )
 

@@ -12,6 +12,7 @@ import { writeJobSummary, writeJobSummaryText } from './github/summary.js'
 import type { Logger } from './logger.js'
 import type { ReportV1 } from './model.js'
 import { policyFileContent, writableProposals, writeReportFiles } from './output.js'
+import { escapeText } from './report/escape.js'
 import { evaluateGate } from './report/gate.js'
 import { runAnalysis } from './run.js'
 import { VERSION } from './version.js'
@@ -53,7 +54,7 @@ export async function run(): Promise<void> {
     pullRequest &&
     isForkPullRequest(pullRequest) &&
     !process.env.ACTIONS_ID_TOKEN_REQUEST_URL &&
-    config.mode !== 'report'
+    (config.mode !== 'report' || config.roleToAssume)
   ) {
     const notice = renderForkNotice({
       headRepo: pullRequest.head.repo?.full_name,
@@ -63,8 +64,18 @@ export async function run(): Promise<void> {
       'This pull request comes from a fork: GitHub gives it no OIDC token and a read-only token, so nothing was analyzed.'
     )
     await writeJobSummaryText(notice)
-    setCountOutputs(undefined)
+    // Nothing was looked at: a gate must not pass on that.
+    if (config.failOn !== 'never') {
+      core.setFailed(
+        `fail-on ${config.failOn}: nothing was analyzed for this pull request from a fork, so the gate cannot pass`
+      )
+    }
     return
+  }
+  if (github.context.eventName === 'pull_request_target') {
+    core.warning(
+      'pull_request_target runs with the base branch checked out by default: granted-source files reads the base, not the pull request, unless the workflow checks out the pull request head (files are only parsed as JSON)'
+    )
   }
 
   const cancellation = abortOnSignals(name =>
@@ -83,15 +94,18 @@ export async function run(): Promise<void> {
     await publish(config, report, pullRequest)
   } catch (error) {
     core.setFailed(message(error))
+    await writeJobSummaryText(
+      `## IAM least privilege: the run failed\n\n> [!CAUTION]\n> ${escapeText(message(error))}\n`
+    ).catch(() => undefined)
   } finally {
     cancellation.dispose()
   }
 }
 
-function setCountOutputs(report: ReportV1 | undefined): void {
-  core.setOutput('excess-count', String(report?.summary.excess ?? 0))
-  core.setOutput('roles-analyzed', String(report?.summary.analyzed ?? 0))
-  core.setOutput('roles-failed', String(report?.summary.failed ?? 0))
+function setCountOutputs(report: ReportV1): void {
+  core.setOutput('excess-count', String(report.summary.excess))
+  core.setOutput('roles-analyzed', String(report.summary.analyzed))
+  core.setOutput('roles-failed', String(report.summary.failed))
 }
 
 async function publish(
@@ -107,10 +121,11 @@ async function publish(
   for (const role of report.roles) {
     if (role.status === 'failed') core.warning(`${role.arn}: ${role.reason ?? 'failed'}`)
   }
-  const hint = runUrl()
-    ? `the job summary of ${runUrl()} and the report file`
-    : 'the job summary and the report file'
-  await writeJobSummary(report, { fullReportHint: `the report file ${files.report}` })
+  // A bare URL becomes a link in the comment or pull request; the report file only lives as long as the job.
+  const hint = runUrl() ?? 'the job summary of this run'
+  await writeJobSummary(report, {
+    fullReportHint: `the report file (output report; upload it as an artifact to keep it): ${files.report}`
+  })
 
   const { owner, repo } = github.context.repo
   if (config.mode === 'comment') {
@@ -151,7 +166,7 @@ async function publish(
       report,
       { fullReportHint: hint }
     )
-    if (result.url) core.setOutput('pull-request-url', result.url)
+    if (result.url && result.operation !== 'closed') core.setOutput('pull-request-url', result.url)
     core.info(`least-privilege pull request ${result.operation}${result.url ? `: ${result.url}` : ''}`)
   }
 

@@ -184,8 +184,10 @@ export interface RoleResult {
   proposalNotes?: string[]
   /** Unified diff of the normalized current documents against the proposal. */
   diff?: string
-  /** Repository path of the role's policy file (policy-path), when known. */
+  /** Repository path of the role's policy file (policy-path): where pull-request mode writes the proposal. */
   policyFile?: string
+  /** True when the granted policies were read from that file in the repository (so findings can point at it). */
+  policyFileInRepository?: boolean
 }
 
 export interface ReportSummary {

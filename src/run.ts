@@ -1,5 +1,6 @@
 import { AccessAnalyzerClient } from '@aws-sdk/client-accessanalyzer'
 import { IAMClient } from '@aws-sdk/client-iam'
+import type { S3Client } from '@aws-sdk/client-s3'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { checkNoNewAccess, validateProposedPolicies } from './aws/checks.js'
@@ -29,6 +30,7 @@ import { proposePolicies } from './policy/propose.js'
 import { buildReport } from './report/json.js'
 import { accountFromArn, roleNameFromArn, selectRoles } from './roles.js'
 import type { KnownRole } from './roles.js'
+import { createTrailS3Client } from './usage/cloudtrail/s3-files.js'
 import { scanCloudTrail } from './usage/cloudtrail/scan.js'
 import { runPolicyGenerations } from './usage/generation-scheduler.js'
 
@@ -50,6 +52,8 @@ interface RoleCase {
   name: string
   accountId: string
   grants?: RoleGrants
+  /** The grants came from the role's policy file in the repository (policy-path). */
+  fromRepositoryFile?: boolean
   /** Known before any grants are read (service-linked and IAM Identity Center roles). */
   notEditableReason?: string
   /** Set once the role cannot go further. */
@@ -95,6 +99,11 @@ class AwsSession {
       ...(credentials ? { credentials } : {})
     })
     return this.iamClient
+  }
+
+  async s3(): Promise<S3Client> {
+    const credentials = await this.creds()
+    return createTrailS3Client({ region: this.config.awsRegion, ...(credentials ? { credentials } : {}) })
   }
 
   async analyzer(): Promise<AccessAnalyzerClient> {
@@ -147,7 +156,10 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
             until: config.until,
             regions: [...config.trailRegions]
           },
-          { onProgress: message => log.info(message) }
+          {
+            onProgress: message => log.info(message),
+            ...(config.cloudtrailPath?.startsWith('s3://') ? { s3Client: await aws.s3() } : {})
+          }
         )
       : undefined
 
@@ -281,6 +293,7 @@ async function selectCases(
         }
       } else if (config.grantedSource === 'files' && !sources.exported) {
         const file = readWorkspacePolicy(config, deps, c)
+        c.fromRepositoryFile = file.grants !== undefined
         if (file.grants)
           c.grants = {
             arn: role.arn,
@@ -330,7 +343,13 @@ async function selectCases(
       continue
     }
     const file = config.grantedSource === 'iam' ? undefined : readWorkspacePolicy(config, deps, c)
+    // A policy file that exists but cannot be read is an error, never a reason to judge the live policy instead.
+    if (file?.exists && !file.grants) {
+      c.outcome = { status: 'failed', reason: file.reason ?? `${file.path} cannot be read` }
+      continue
+    }
     if (file?.grants) {
+      c.fromRepositoryFile = true
       c.grants = {
         arn: role.arn,
         name: role.name,
@@ -364,19 +383,20 @@ function readWorkspacePolicy(
   config: Config,
   deps: RunDeps,
   c: RoleCase
-): { grants?: GrantedPolicy[]; path: string; reason?: string } {
+): { grants?: GrantedPolicy[]; path: string; exists: boolean; reason?: string } {
   const path = policyPathFor(config.policyPath, c.accountId, c.name)
   const full = join(deps.workspace ?? process.cwd(), path)
   if (!existsSync(full)) {
     return {
       path,
+      exists: false,
       reason: `granted-source is files but ${path} does not exist in the workspace; check out the repository first or set granted-source: iam`
     }
   }
   try {
-    return { path, grants: parsePolicyFile(readFileSync(full, 'utf8'), path) }
+    return { path, exists: true, grants: parsePolicyFile(readFileSync(full, 'utf8'), path) }
   } catch (e) {
-    return { path, reason: (e as Error).message }
+    return { path, exists: true, reason: (e as Error).message }
   }
 }
 
@@ -431,7 +451,8 @@ function baseResult(c: RoleCase, config: Config): RoleResult {
       ? { notEditableReason: c.grants?.notEditableReason ?? c.notEditableReason }
       : {}),
     ...(c.usage ? { evidence: c.usage.evidence } : {}),
-    ...(c.accountId ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) } : {})
+    ...(c.accountId ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) } : {}),
+    ...(c.fromRepositoryFile ? { policyFileInRepository: true } : {})
   }
 }
 
@@ -492,12 +513,22 @@ async function judgeRole(config: Config, aws: AwsSession, c: RoleCase): Promise<
         }
       )
     }
-    if (proposal.outcome === 'detach-all')
+    // CloudTrail shows only authorized calls: one the known policies do not grant means they are not the whole story.
+    const unexplained = c.usage.source === 'cloudtrail' ? analysis.usedNotGranted : []
+    if (unexplained.length > 0) {
+      notes.push(
+        `the role made authorized calls its known policies do not grant (${unexplained.join(', ')}): some granted policy is missing from this analysis`
+      )
+    }
+    if (proposal.outcome === 'detach-all') {
+      if (unexplained.length > 0)
+        return withheld('the granted view is incomplete, so detaching everything is not safe')
       return { ...analyzed, proposalOutcome: 'detach-all', proposalNotes: notes }
+    }
     if (proposal.outcome === 'none')
       return withheld('no proposal fits IAM limits without changing what is granted')
     const checks: ProposalChecks = { validatePolicy: [], checkNoNewAccess: 'SKIPPED', evaluator: 'PASS' }
-    if (config.validate && aws.used) {
+    if (config.validate && (aws.used || config.roleToAssume)) {
       const client = await aws.analyzer()
       checks.validatePolicy = await validateProposedPolicies(client, proposal.policies)
       checks.checkNoNewAccess = await checkNoNewAccess(

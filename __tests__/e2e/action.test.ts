@@ -3,12 +3,15 @@
  * emulator (Access Analyzer, IAM, STS), the GitHub emulator and the OIDC token endpoint.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { AwsEmulator } from '../support/aws-emulator.js'
 import { awsManagedDocument, STRATUS_ROLES } from '../support/aws-emulator-seed.js'
 import { GitHubEmulator } from '../support/github-emulator.js'
 import { OidcTokenServer } from '../support/oidc-token-server.js'
 import { runAction } from '../support/run-action.js'
+import { S3Emulator } from '../support/s3-emulator.js'
 import type { NodeVersion } from '../support/run-action.js'
 
 const TRAIL = 'arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events'
@@ -174,6 +177,84 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
     })
   })
 
+  describe('CloudTrail source on S3', () => {
+    let world: World
+    let s3: S3Emulator
+    let s3Url: string
+    beforeAll(async () => {
+      world = await startWorld()
+      s3 = new S3Emulator()
+      s3Url = await s3.start()
+      // The real sample records, in the S3 layout a trail delivers them in. Derived in code: each eventTime is moved
+      // forward by a whole number of days so that the records fall inside the action's lookback window.
+      const dir = 'examples/data/cloudtrail/invictus-aws-dataset/CloudTrail'
+      const days = Math.floor((Date.now() - Date.parse('2023-07-10T00:00:00Z')) / 86_400_000) - 2
+      const shift = (time: string) =>
+        new Date(Date.parse(time) + days * 86_400_000).toISOString().replace('.000Z', 'Z')
+      const day = shift('2023-07-10T00:00:00Z').slice(0, 10).replace(/-/g, '/')
+      for (const file of readdirSync(dir)) {
+        const { Records } = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+          Records: { eventTime: string }[]
+        }
+        const moved = Records.map(r => ({ ...r, eventTime: shift(r.eventTime) }))
+        s3.put(
+          'trail-bucket',
+          `AWSLogs/123837392027/CloudTrail/us-east-1/${day}/${file}.gz`,
+          gzipSync(JSON.stringify({ Records: moved }))
+        )
+      }
+    })
+    afterAll(async () => {
+      await stopWorld(world)
+      await s3.stop()
+    })
+
+    it('reads the trail with the role it assumed, and judges the policy file of the repository', async () => {
+      const role = 'arn:aws:iam::123837392027:role/stratus-red-team-ec2-enumerate-role'
+      const core = awsManagedDocument('AmazonSSMManagedInstanceCore')
+      const run = await runAction({
+        node,
+        inputs: {
+          roles: role,
+          'role-to-assume': world.aws.roleArn(STRATUS_ROLES.githubActions),
+          'aws-region': 'us-east-1',
+          source: 'cloudtrail',
+          'cloudtrail-path': 's3://trail-bucket/AWSLogs/',
+          'granted-source': 'files',
+          'min-observation-days': '0'
+        },
+        env: { ...world.env, AWS_ENDPOINT_URL_S3: s3Url },
+        workspace: {
+          'iam/least-privilege/123837392027/stratus-red-team-ec2-enumerate-role.json': JSON.stringify(core)
+        }
+      })
+      expect(run.code).toBe(0)
+      expect(world.aws.count('AssumeRoleWithWebIdentity')).toBe(1)
+      expect(s3.requests.length).toBeGreaterThan(55)
+      const report = JSON.parse(readFileSync(run.outputs.report, 'utf8'))
+      expect(report.roles[0]).toMatchObject({ arn: role, status: 'analyzed', policyFileInRepository: true })
+      expect(report.roles[0].used).toContain('ssm:UpdateInstanceInformation')
+    })
+
+    it('fails a role whose policy file exists but is not valid JSON, instead of judging the live policy', async () => {
+      const before = world.aws.count('ListRolePolicies')
+      const run = await runAction({
+        node,
+        inputs: { ...awsInputs(world, [STRATUS_ROLES.enumerate]), 'granted-source': 'auto' },
+        env: world.env,
+        workspace: {
+          [`iam/least-privilege/${world.aws.accountId}/${STRATUS_ROLES.enumerate}.json`]:
+            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"},]}'
+        }
+      })
+      expect(run.code).toBe(1)
+      expect(world.aws.count('ListRolePolicies')).toBe(before)
+      const report = JSON.parse(readFileSync(run.outputs.report, 'utf8'))
+      expect(report.roles[0].status).toBe('failed')
+      expect(report.roles[0].reason).toMatch(/stratus-red-team-ec2-enumerate-role\.json: not valid JSON/)
+    })
+  })
+
   describe('cancellation', () => {
     let world: World
     beforeAll(async () => {
@@ -263,7 +344,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       expect(world.github.validationFailures).toEqual([])
     })
 
-    it('publishes a notice instead of failing obscurely on a pull request from a fork', async () => {
+    it('publishes a notice, and fails the gate with one clear line, on a pull request from a fork', async () => {
       const number = world.github.addIssue()
       const before = world.github.requests.length
       const env = { ...world.env }
@@ -283,7 +364,12 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
         inputs: { ...awsInputs(world, [STRATUS_ROLES.enumerate]), mode: 'comment', 'fail-on': 'excess' },
         env
       })
-      expect(run.code).toBe(0)
+      // Nothing was analyzed, so the gate (fail-on excess) cannot pass; the reason is one clear line.
+      expect(run.code).toBe(1)
+      const errors = run.stdout.split('\n').filter(line => line.startsWith('::error::'))
+      expect(errors).toEqual([
+        '::error::fail-on excess: nothing was analyzed for this pull request from a fork, so the gate cannot pass'
+      ])
       expect(run.stdout).toMatch(/^::notice::.*fork/m)
       expect(run.summary).toContain('someone/infra')
       expect(run.summary).toMatch(/not a pass/)

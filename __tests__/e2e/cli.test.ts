@@ -86,6 +86,15 @@ describe('iam-least-privilege analyze (dist/cli.js)', () => {
     expect(password.evidence?.deniedCalls).toBe(29)
     expect(password.proposalOutcome).toBe('detach-all')
 
+    // RunInstances failed on a vCPU limit, so it was authorized, yet the known policies grant only DescribeInstances:
+    // some policy is missing from the export, and detaching everything would be unsafe.
+    const launcher = role(report, 'stratus-red-team-ec2lui-role-pcccexdthk')
+    expect(launcher.used).toEqual(['ec2:RunInstances'])
+    expect(launcher.proposalOutcome).toBe('withheld')
+    expect(launcher.proposalNotes?.join(' ')).toMatch(
+      /authorized calls its known policies do not grant \(ec2:RunInstances\)/
+    )
+
     // Service-linked roles cannot be edited: reported, never proposed.
     const rds = report.roles.find(r => r.arn.includes('AWSServiceRoleForRDS'))
     expect(rds).toMatchObject({ status: 'skipped', editable: false, proposed: [] })

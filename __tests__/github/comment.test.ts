@@ -3,13 +3,14 @@ import type { CallPolicy } from '../../src/github/client.js'
 import { createGitHubClient, DEFAULT_CALL_POLICY } from '../../src/github/client.js'
 import {
   commentMarker,
+  isAllClear,
   isForkPullRequest,
   publishStickyComment,
   renderForkNotice
 } from '../../src/github/comment.js'
 import { buildReport } from '../../src/report/json.js'
 import { GitHubEmulator } from '../support/github-emulator.js'
-import { cleanReport, mixedReport, stealCredentialsRole } from '../support/sample-reports.js'
+import { cleanReport, failedRole, mixedReport, stealCredentialsRole } from '../support/sample-reports.js'
 
 let emulator: GitHubEmulator
 const waits: number[] = []
@@ -172,5 +173,14 @@ describe('fork pull requests', () => {
     expect(notice).toContain('**Nothing was analyzed: this is not a pass.**')
     expect(notice).not.toContain('<img')
     expect(notice).not.toMatch(/@team/)
+  })
+})
+
+describe('isAllClear', () => {
+  it('is not held back by a service-linked role nobody can change, but is by a role not judged', () => {
+    const clean = { ...stealCredentialsRole(), excess: [] }
+    const serviceLinked = { ...failedRole(), status: 'skipped' as const, editable: false }
+    expect(isAllClear(buildReport([clean, serviceLinked], 'cloudtrail', '2026-11-27T00:00:00Z'))).toBe(true)
+    expect(isAllClear(buildReport([clean, failedRole()], 'cloudtrail', '2026-11-27T00:00:00Z'))).toBe(false)
   })
 })

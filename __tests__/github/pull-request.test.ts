@@ -108,7 +108,8 @@ describe('publishPullRequest', () => {
       operation: 'none',
       committed: false
     })
-    expect(emulator.requests.length).toBe(before)
+    // Only reads: is a proposal pull request from an earlier run still open?
+    expect(emulator.requests.slice(before).every(r => r.method === 'GET')).toBe(true)
 
     const report = mixedReport()
     const files = proposalFiles(report)
@@ -119,6 +120,22 @@ describe('publishPullRequest', () => {
     })
     expect(emulator.createdCommits).toHaveLength(0)
     expect(emulator.pullRequests()).toHaveLength(0)
+  })
+
+  it('closes the open proposal pull request once nothing is left to propose', async () => {
+    const report = mixedReport()
+    const opened = await publishPullRequest(client(), request(report), report, { policy })
+    expect(opened.operation).toBe('created')
+    const closed = await publishPullRequest(client(), request(cleanReport()), cleanReport(), { policy })
+    expect(closed).toMatchObject({ operation: 'closed', number: opened.number, url: opened.url })
+    const [pr] = emulator.pullRequests()
+    expect(pr).toMatchObject({ state: 'closed' })
+    expect(pr?.body).toMatch(/nothing left to propose/)
+    expect(await publishPullRequest(client(), request(cleanReport()), cleanReport(), { policy })).toEqual({
+      operation: 'none',
+      committed: false
+    })
+    expect(emulator.validationFailures).toEqual([])
   })
 
   it('names the permission a 403 says is missing', async () => {

@@ -292,4 +292,16 @@ describe('renderMarkdown', () => {
     expect(markdown).toMatch(/^- iam\\:PassRole is never recorded in CloudTrail: `iam:PassRole`$/m)
     expect(markdown).toContain('<summary>All 21 unobservable actions</summary>')
   })
+
+  it('lists what each role used, collapsed', () => {
+    const markdown = renderMarkdown(
+      buildReport([stealCredentialsRole()], 'cloudtrail', '2026-11-27T00:00:00Z'),
+      {
+        maxLength: GITHUB_LIMIT
+      }
+    )
+    const used = stealCredentialsRole().used
+    expect(markdown).toContain(`<summary>Used: ${used.length} actions observed in the window</summary>`)
+    for (const action of used) expect(markdown).toContain(action)
+  })
 })

@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals'
 import { Ajv } from 'ajv'
 import { ACCESS_LEVELS } from '../../src/model.js'
 import { PRIVILEGE_ESCALATION_RULE_ID, renderSarif } from '../../src/report/sarif.js'
-import { mixedReport } from '../support/sample-reports.js'
+import { buildReport } from '../../src/report/json.js'
+import { mixedReport, stealCredentialsRole } from '../support/sample-reports.js'
 
 /** The fields SARIF 2.1.0 requires (sarifLog, run, tool, toolComponent, reportingDescriptor, result, message,
  * location, invocation) plus what GitHub code scanning reads (ruleId, level, security-severity). */
@@ -157,6 +158,13 @@ describe('renderSarif', () => {
       ]
     })
     expect(sso.message.text).toContain('iam:PassRole (Write) by AdministratorAccess')
+  })
+
+  it('never points at a policy file the grants were not read from (it may not exist in the repository)', () => {
+    const role = { ...stealCredentialsRole(), policyFileInRepository: undefined }
+    const sarif = renderSarif(buildReport([role], 'cloudtrail', '2026-11-27T00:00:00Z'))
+    for (const result of sarif.runs[0]!.results)
+      expect(result.locations[0]).toHaveProperty('logicalLocations')
   })
 
   it('reports the roles it could not judge as notifications, and a failed role as an unsuccessful run', () => {

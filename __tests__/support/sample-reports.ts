@@ -98,7 +98,8 @@ export function stealCredentialsRole(): RoleResult {
       notes: ['sts:GetCallerIdentity needs no permission and is not counted as usage']
     },
     diff: '--- current\n+++ proposed\n@@ -1,3 +1,3 @@\n-    "Action": "ec2:Describe*",\n+    "Action": "ec2:DescribeInstances",\n',
-    policyFile: 'iam/least-privilege/111122223333/stratus-red-team-ec2-steal-credentials-role.json'
+    policyFile: 'iam/least-privilege/111122223333/stratus-red-team-ec2-steal-credentials-role.json',
+    policyFileInRepository: true
   }
 }
 

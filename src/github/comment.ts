@@ -32,7 +32,7 @@ export interface StickyCommentOptions {
 }
 
 export interface PublishResult {
-  operation: 'created' | 'updated' | 'unchanged' | 'none'
+  operation: 'created' | 'updated' | 'unchanged' | 'closed' | 'none'
   url?: string
   number?: number
 }
@@ -106,7 +106,10 @@ export async function publishStickyComment(
 
 /** Nothing to remove and nothing left unjudged. */
 export function isAllClear(report: ReportV1): boolean {
-  return report.summary.excess === 0 && report.roles.every(role => role.status === 'analyzed')
+  // As the gate does, a service-linked role skipped because nobody can change it does not hold the all-clear back.
+  const judged = (role: ReportV1['roles'][number]) =>
+    role.status === 'analyzed' || (role.status === 'skipped' && !role.editable)
+  return report.summary.excess === 0 && report.roles.every(judged)
 }
 
 /** The text that replaces the sticky comment once nothing is excess. */

@@ -58,15 +58,9 @@ export async function publishPullRequest(
   const policy = options.policy ?? DEFAULT_CALL_POLICY
   const repo: RepoRef = { owner: request.owner, repo: request.repo }
   const branch = request.branch ?? DEFAULT_PROPOSAL_BRANCH
-  if (report.summary.excess === 0 || request.files.length === 0) {
-    return { operation: 'none', committed: false }
-  }
-  validateFiles(request.files)
   const write = { permission: 'contents: write' as const, repo }
   const read = { permission: 'contents: read' as const, repo }
-
-  const base =
-    request.base ??
+  const defaultBranch = async () =>
     (
       await callGitHub(
         { what: 'read the repository', ...read },
@@ -74,6 +68,19 @@ export async function publishPullRequest(
         policy
       )
     ).data.default_branch
+  if (report.summary.excess === 0 || request.files.length === 0) {
+    return closeStalePullRequest(
+      client,
+      repo,
+      branch,
+      request.base ?? (await defaultBranch()),
+      report,
+      policy
+    )
+  }
+  validateFiles(request.files)
+
+  const base = request.base ?? (await defaultBranch())
   const baseRef = await callGitHub(
     {
       what: `read the branch ${base}`,
@@ -171,6 +178,33 @@ export async function publishPullRequest(
     )
   }
   return { operation: 'created', committed, url: created.data.html_url, number: created.data.number }
+}
+
+/**
+ * Nothing left to propose: an open proposal pull request from an earlier run would still ask to remove what is no
+ * longer excess, so it is closed with a body that says why.
+ */
+async function closeStalePullRequest(
+  client: GitHubClient,
+  repo: RepoRef,
+  branch: string,
+  base: string,
+  report: ReportV1,
+  policy: CallPolicy
+): Promise<PullRequestResult> {
+  const open = await findOpenPullRequest(client, repo, branch, base, policy)
+  if (!open) return { operation: 'none', committed: false }
+  const body =
+    '## IAM least privilege: nothing left to propose\n\n' +
+    `The latest run found ${report.summary.excess === 0 ? 'no excess permissions' : 'no proposal to write'} ` +
+    `for the ${report.summary.roles} role(s) it analyzed, so this pull request is closed. ` +
+    'The job summary of that run has the details.\n'
+  await callGitHub(
+    { what: `close pull request #${open.number}`, permission: 'pull-requests: write', repo },
+    () => client.rest.pulls.update({ ...repo, pull_number: open.number, body, state: 'closed' }),
+    policy
+  )
+  return { operation: 'closed', committed: false, url: open.html_url, number: open.number }
 }
 
 function validateFiles(files: ProposalFile[]): void {

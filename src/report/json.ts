@@ -55,7 +55,8 @@ const KEY_ORDER: Record<string, string[]> = {
     'proposalOutcome',
     'proposalNotes',
     'diff',
-    'policyFile'
+    'policyFile',
+    'policyFileInRepository'
   ],
   policyDocument: ['Version', 'Id', 'Statement'],
   statement: [

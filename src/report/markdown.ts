@@ -182,6 +182,14 @@ function renderRole(role: RoleResult, source: ReportV1['source'], level: DetailL
   if (role.status === 'analyzed') {
     parts.push(excessSection(role.excess, role.editable))
   }
+  if (role.used.length > 0) {
+    parts.push(
+      details(
+        `Used: ${plural(role.used.length, 'action')} observed in the window`,
+        codeBlock(role.used.join('\n'))
+      )
+    )
+  }
   if (role.unobservable.length > 0) {
     parts.push(unobservableSection(role.unobservable))
   }
@@ -365,6 +373,10 @@ function checksSection(role: RoleResult): string | undefined {
 
 function reviewerChecks(role: RoleResult, source: ReportV1['source']): string[] {
   const checks: string[] = []
+  if (role.status === 'skipped' && !role.editable) {
+    checks.push('Nothing to do here: this role cannot be changed in IAM; review what grants it instead.')
+    return checks
+  }
   if (role.status !== 'analyzed') {
     checks.push('This role was not judged: fix the cause above and run again before trusting it.')
     return checks
@@ -398,7 +410,9 @@ function reviewerChecks(role: RoleResult, source: ReportV1['source']): string[] 
     )
   } else if (role.checks?.checkNoNewAccess === 'SKIPPED') {
     checks.push(
-      'CheckNoNewAccess was skipped: the proposal was checked only by the offline evaluator, if at all.'
+      role.checks.evaluator === 'PASS'
+        ? 'CheckNoNewAccess was skipped: only our own evaluator proved the proposal grants nothing new.'
+        : 'CheckNoNewAccess was skipped: Access Analyzer did not check this proposal.'
     )
   }
   if (role.checks && role.checks.validatePolicy.length > 0)

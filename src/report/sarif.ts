@@ -109,7 +109,7 @@ const RULE_SPECS: RuleSpec[] = [ESCALATION_RULE, ...ACCESS_LEVELS.map(level => A
 
 /**
  * SARIF 2.1.0 for code scanning: one result per excess action; one rule per access level plus one, at level
- * error, for privilege-escalation actions. A result points at the role's policy file when the repository
+ * error, for privilege-escalation actions. A result points at the role's policy file when its grants were read from it in the repository
  * holds it, otherwise at a logical location naming the role. Rule ids and fingerprints never change between
  * runs, so code scanning tracks each finding across runs.
  */
@@ -195,7 +195,7 @@ function resultOf(role: RoleResult, excess: ExcessAction): SarifResult {
 }
 
 function locationOf(role: RoleResult): SarifLocation {
-  if (role.policyFile) {
+  if (role.policyFile && role.policyFileInRepository) {
     return {
       physicalLocation: {
         artifactLocation: { uri: role.policyFile.replace(/^\.\//, ''), uriBaseId: '%SRCROOT%' },

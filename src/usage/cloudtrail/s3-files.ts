@@ -25,10 +25,16 @@ export function parseS3Location(url: string): S3Location {
 }
 
 /** An S3 client for the trail bucket; honours AWS_ENDPOINT_URL_S3 (path-style addressing when it is set). */
-export function createTrailS3Client(): S3Client {
+export function createTrailS3Client(
+  options: {
+    region?: string
+    credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+  } = {}
+): S3Client {
   const override = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL
   return new S3Client({
-    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(override ? { endpoint: override, forcePathStyle: true } : {}),
     followRegionRedirects: true
   })
