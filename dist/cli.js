@@ -46339,8 +46339,31 @@ const COMPANIONS = [
     [/^s3:PutObjectTagging$/, ['s3:PutObjectVersionTagging']],
     [/^s3:DeleteObject$/, ['s3:DeleteObjectVersion']],
     [/^s3:DeleteObjectTagging$/, ['s3:DeleteObjectVersionTagging']],
-    [/^ec2:(RunInstances|Create\w+|Allocate\w+|Import\w+|Copy\w+|Purchase\w+)$/, ['ec2:CreateTags']]
+    // Request headers (x-amz-acl, x-amz-grant-*, x-amz-tagging, object lock) add permissions to a write.
+    [
+        /^s3:PutObject$/,
+        ['s3:PutObjectAcl', 's3:PutObjectTagging', 's3:PutObjectRetention', 's3:PutObjectLegalHold']
+    ],
+    [
+        /^s3:CreateBucket$/,
+        [
+            's3:PutBucketAcl',
+            's3:PutBucketObjectLockConfiguration',
+            's3:PutBucketVersioning',
+            's3:PutBucketOwnershipControls'
+        ]
+    ],
+    [/^secretsmanager:BatchGetSecretValue$/, ['secretsmanager:ListSecrets']],
+    [/^autoscaling:(Create|Update)AutoScalingGroup$/, ['ec2:RunInstances', 'ec2:CreateTags']],
+    [/^iam:CreateRole$/, ['iam:PutRolePermissionsBoundary']],
+    [/^iam:CreateUser$/, ['iam:PutUserPermissionsBoundary']],
+    [/^wafv2:AssociateWebACL$/, ['apigateway:SetWebACL', 'elasticloadbalancing:SetWebAcl']],
+    [/^lambda:(CreateFunction|UpdateFunctionConfiguration)$/, ['lambda:GetLayerVersion']]
 ];
+/** A call that creates or registers something may carry tags, authorized as the service's tagging actions. */
+const CREATES = /:(Create|Run|Put|Register|Import|Copy|Allocate|Start|Request|Issue|Publish)/;
+/** Tagging actions that add tags (removing tags is never part of creating something). */
+const ADDS_TAGS = /:(Tag|AddTags|CreateTags|Put\w*Tagging)/;
 /** Catalog patterns of data-event operations, by service prefix. */
 const DATA_EVENT_PATTERNS = {
     s3: [
@@ -46450,7 +46473,18 @@ function unobservableActions(catalog, usage) {
             reasons.set(id, `data event: no ${kind} data events of ${service} were found, so the trail may not log them`);
         }
     }
+    const tagged = new Set();
     for (const observed of usage.actions) {
+        const service = observed.action.split(':')[0]?.toLowerCase() ?? '';
+        if (CREATES.test(observed.action) && !tagged.has(service)) {
+            tagged.add(service);
+            for (const id of catalog.expandIds(`${service}:*`)) {
+                const info = catalog.action(catalog.names[id]);
+                if (!reasons.has(id) && info?.accessLevels.includes('Tagging') && ADDS_TAGS.test(info.name)) {
+                    reasons.set(id, `tags given when creating a resource (as in ${observed.action}) are authorized as this action, which CloudTrail does not record on its own`);
+                }
+            }
+        }
         for (const [base, companions] of COMPANIONS) {
             if (!base.test(observed.action))
                 continue;
@@ -47354,11 +47388,10 @@ function judgeEvidence(usage, options) {
     const observedDays = Math.max(0, (end - start) / DAY_MS);
     const rounded = Math.round(observedDays * 10) / 10;
     if (!usage.complete && !options.allowIncomplete) {
-        return {
-            sufficient: false,
-            observedDays,
-            reason: 'Access Analyzer marked its generated policy incomplete (isComplete: false); set allow-incomplete: true to propose anyway'
-        };
+        const why = usage.source === 'access-analyzer'
+            ? 'Access Analyzer marked its generated policy incomplete (isComplete: false)'
+            : 'the CloudTrail records hold calls that match no IAM service, so the usage is incomplete';
+        return { sufficient: false, observedDays, reason: `${why}; set allow-incomplete: true to propose anyway` };
     }
     const skipped = usage.evidence.filesSkipped?.length ?? 0;
     if (skipped > 0 && !options.allowIncomplete) {
@@ -47493,7 +47526,8 @@ function generalizeResource(resource) {
  * time; a policy narrowed to the ones seen last month would break on the next deployment.
  */
 const DURABLE_RESOURCES = {
-    s3: /^[^/]+(\/\*)?$/,
+    // A real bucket name: access point aliases (-s3alias, --ol-s3) and ARNs are authorized elsewhere.
+    s3: /^(?![^/]*(-s3alias|--ol-s3)(\/|$))[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/\*)?$/,
     kms: /^key\//,
     secretsmanager: /^secret:/,
     ssm: /^parameter\//,
@@ -48207,6 +48241,8 @@ const SERVICE_OF_EVENT_SOURCE = {
     'streams.dynamodb': 'dynamodb',
     tagging: 'tag',
     'mturk-requester': 'mechanicalturk',
+    cloudcontrolapi: 'cloudformation',
+    rdsdata: 'rds-data',
     'servicecatalog-appregistry': 'servicecatalog'
 };
 /**
@@ -48231,6 +48267,7 @@ const RENAMED_EVENTS = {
         CopyObject: ['PutObject', 'GetObject'],
         UploadPartCopy: ['PutObject', 'GetObject'],
         DeleteObjects: ['DeleteObject'],
+        GetObjectAttributes: ['GetObjectAttributes', 'GetObject'],
         GetBucketEncryption: ['GetEncryptionConfiguration'],
         PutBucketEncryption: ['PutEncryptionConfiguration'],
         DeleteBucketEncryption: ['PutEncryptionConfiguration'],
@@ -48282,6 +48319,10 @@ const RENAMED_EVENTS = {
     },
     kms: {
         ReEncrypt: ['ReEncryptFrom', 'ReEncryptTo']
+    },
+    secretsmanager: {
+        // Each secret a batch returns is authorized as GetSecretValue on that secret.
+        BatchGetSecretValue: ['BatchGetSecretValue', 'GetSecretValue']
     }
 };
 /** API version suffixes some services append to event names: Lambda `20150331`, `20150331v2`; CloudFront `2020_05_31`. */
@@ -48291,7 +48332,8 @@ const NOT_API_CALL_TYPES = new Set([
     'AwsServiceEvent',
     'AwsConsoleSignIn',
     'AwsConsoleAction',
-    'AwsCloudTrailInsight'
+    'AwsCloudTrailInsight',
+    'AwsVpceEvent'
 ]);
 /**
  * Error codes that mean the call was refused by authorization (or never authenticated), matched case-insensitively
@@ -48552,7 +48594,14 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
         if (config.roleArns.indexOf(lowerArn) < 0 && config.roleNames.indexOf(lowerName) < 0) continue
       }
       var errorCode = typeof r.errorCode === 'string' ? r.errorCode : ''
-      var msgDenied = errorCode && typeof r.errorMessage === 'string' && deniedMessage.test(r.errorMessage) ? '1' : '0'
+      // A denial message that names another service's action (a Lambda Invoke failing on kms:Decrypt) means this
+      // call itself was authorized.
+      var msgDenied = '0'
+      if (errorCode && typeof r.errorMessage === 'string' && deniedMessage.test(r.errorMessage)) {
+        var named = /perform:\s*([a-z0-9-]+):/i.exec(r.errorMessage)
+        var own = String(r.eventSource).split('.')[0].toLowerCase()
+        msgDenied = !named || named[1].toLowerCase() === own ? '1' : '0'
+      }
       var key =
         roleArn + SEP + String(r.eventSource) + SEP + String(r.eventName) + SEP + String(r.eventType || '') + SEP +
         errorCode + SEP + msgDenied + SEP + (isDataEvent(r) ? '1' : '0')
@@ -48938,8 +48987,9 @@ function buildRoleUsage(roleArn, entries, catalog, context) {
                         acc.anyResource = true;
                         overflowed.add(action);
                     }
-                    if (patterns.length === 0 || entry.unknownResource)
+                    if (patterns.length === 0 || entry.unknownResource || resourcesUncertain(entry, action)) {
                         acc.anyResource = true;
+                    }
                     if (acc.anyResource)
                         continue;
                     let fitting = 0;
@@ -48972,11 +49022,16 @@ function buildRoleUsage(roleArn, entries, catalog, context) {
     if (overflowed.size > 0) {
         notes.push(`more than ${context.maxResources} distinct resources for ${[...overflowed].sort().join(', ')}: reported as *`);
     }
+    // Calls of a service the catalog cannot name could have used any granted action: the usage is incomplete.
+    const nameless = [...unmapped.values()].filter(u => !u.service);
+    if (nameless.length > 0) {
+        notes.push(`calls from event sources no IAM service matches (${nameless.map(u => u.eventSource).join(', ')}): usage is incomplete`);
+    }
     return {
         roleArn,
         source: 'cloudtrail',
         window: context.window,
-        complete: true,
+        complete: nameless.length === 0,
         actions: observed,
         serviceLevelOnly: [],
         evidence: {
@@ -48990,6 +49045,15 @@ function buildRoleUsage(roleArn, entries, catalog, context) {
             notes
         }
     };
+}
+/**
+ * Calls whose logged resources are not the ones IAM authorizes: a copy names its destination, not the source it reads;
+ * a request through an S3 access point is authorized on the access point, not on the bucket the record names.
+ */
+function resourcesUncertain(entry, action) {
+    if (action === 's3:GetObject' && (entry.eventName === 'CopyObject' || entry.eventName === 'UploadPartCopy'))
+        return true;
+    return [...entry.resources].some(arn => /^arn:[^:]+:s3:::[^/]*(-s3alias|--ol-s3)(\/|$)|:accesspoint\//.test(arn));
 }
 
 ;// CONCATENATED MODULE: ./src/usage/cloudtrail/scan.ts
@@ -49243,6 +49307,7 @@ function parseGeneratedPolicy(output, roleArn, requestedWindow) {
     const notes = [DENIED_CALLS_NOTE];
     const resources = new Map();
     const serviceLevel = new Set();
+    let unreadable = false;
     (result?.generatedPolicies ?? []).forEach((generated, index) => {
         const label = `generated policy ${index + 1}`;
         let document;
@@ -49258,8 +49323,11 @@ function parseGeneratedPolicy(output, roleArn, requestedWindow) {
             const where = `${label}, statement ${typeof statement.Sid === 'string' ? statement.Sid : si}`;
             if (statement.Effect !== 'Allow')
                 notes.push(`${where}: unexpected Effect ${JSON.stringify(statement.Effect)}; its actions are still listed`);
-            if (statement.NotAction !== undefined)
-                notes.push(`${where}: unexpected NotAction ${JSON.stringify(statement.NotAction)}; not interpreted`);
+            // A shape we cannot read must not turn into "unused": it makes the usage incomplete.
+            if (statement.NotAction !== undefined) {
+                unreadable = true;
+                notes.push(`${where}: unexpected NotAction ${JSON.stringify(statement.NotAction)}; usage marked incomplete`);
+            }
             const rawResources = asList(statement.Resource);
             const stmtResources = rawResources.filter((r) => typeof r === 'string');
             if (stmtResources.length < rawResources.length) {
@@ -49278,8 +49346,18 @@ function parseGeneratedPolicy(output, roleArn, requestedWindow) {
                     serviceLevel.add(wildcard[1].toLowerCase());
                     continue;
                 }
+                if (!/^[a-z0-9-]+:[A-Za-z0-9*?]+$/.test(action)) {
+                    // A placeholder or anything else that is not an action name: count its whole service as seen.
+                    const service = /^([a-z0-9-]+):/i.exec(action)?.[1];
+                    if (service)
+                        serviceLevel.add(service.toLowerCase());
+                    else
+                        unreadable = true;
+                    notes.push(`${where}: ${action} is not an action name; its service is treated as seen at service level`);
+                    continue;
+                }
                 if (action.includes('*') || action.includes('?'))
-                    notes.push(`${where}: action pattern ${action} kept as written`);
+                    notes.push(`${where}: action pattern ${action} counts every action it matches as used`);
                 const set = resources.get(action) ?? new Set();
                 for (const r of stmtResources.length > 0 ? stmtResources : ['*'])
                     set.add(r);
@@ -49290,7 +49368,7 @@ function parseGeneratedPolicy(output, roleArn, requestedWindow) {
     const actions = [...resources.entries()]
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([action, set]) => ({ action, resources: [...set].sort() }));
-    const complete = result?.properties?.isComplete === true;
+    const complete = result?.properties?.isComplete === true && !unreadable;
     if (!complete) {
         notes.push('Access Analyzer reports the policy as incomplete (isComplete=false): some services were seen only at service level or not at all.');
     }

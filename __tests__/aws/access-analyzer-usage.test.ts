@@ -110,10 +110,33 @@ describe('parseGeneratedPolicy (shapes nobody documents)', () => {
     expect(usage.window).toEqual(window)
     expect(usage.evidence.notes).toEqual(
       expect.arrayContaining([
-        'generated policy 1, statement 1: action pattern s3:List* kept as written',
-        'generated policy 1, statement 2: unexpected NotAction "iam:*"; not interpreted'
+        'generated policy 1, statement 1: action pattern s3:List* counts every action it matches as used',
+        'generated policy 1, statement 2: unexpected NotAction "iam:*"; usage marked incomplete'
       ])
     )
+    // A statement it cannot read makes the usage incomplete, so nothing is proposed on it by default.
+    expect(usage.complete).toBe(false)
+  })
+
+  it('counts the service of anything that is not an action name as seen at service level', () => {
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: ['ec2:DescribeInstances', 'kms:${Action}'], Resource: '*' }]
+    })
+    const usage = parseGeneratedPolicy(
+      {
+        jobDetails: undefined,
+        generatedPolicyResult: {
+          generatedPolicies: [{ policy }],
+          properties: { isComplete: true, principalArn: 'x' }
+        }
+      } as Parameters<typeof parseGeneratedPolicy>[0],
+      'arn:aws:iam::111122223333:role/x',
+      window
+    )
+    expect(usage.actions.map(a => a.action)).toEqual(['ec2:DescribeInstances'])
+    expect(usage.serviceLevelOnly).toEqual(['kms'])
+    expect(usage.complete).toBe(true)
   })
 
   it('names what to do for each jobError code', () => {

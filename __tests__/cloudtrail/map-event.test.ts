@@ -146,6 +146,8 @@ describe('mapping tables', () => {
       ['streams.dynamodb.amazonaws.com', 'dynamodb'],
       ['tagging.amazonaws.com', 'tag'],
       ['mturk-requester.amazonaws.com', 'mechanicalturk'],
+      ['cloudcontrolapi.amazonaws.com', 'cloudformation'],
+      ['rdsdata.amazonaws.com', 'rds-data'],
       ['s3.amazonaws.com', 's3'],
       ['resource-explorer-2.amazonaws.com', 'resource-explorer-2']
     ]

@@ -61,3 +61,12 @@ describe('judgeEvidence: never propose on weak evidence', () => {
     expect(judgeEvidence(usage, { ...options, allowIncomplete: true }).sufficient).toBe(true)
   })
 })
+
+describe('judgeEvidence wording', () => {
+  test('incomplete CloudTrail usage says why in its own terms', () => {
+    const usage = active({ complete: false })
+    expect(judgeEvidence(usage, options).reason).toMatch(
+      /^the CloudTrail records hold calls that match no IAM service/
+    )
+  })
+})

@@ -254,13 +254,17 @@ describe('proposal rules', () => {
       inline('p', doc({ Effect: 'Allow', Action: 's3:*', Resource: '*' }, deny, keep, conditionalStatement))
     ])
     // Read and write S3 data events were both seen, so unused object-level actions can be judged.
-    const usage = usageOf(['s3:ListAllMyBuckets', 's3:ListBucket', 's3:PutObject'], {
+    const usage = usageOf(['s3:ListAllMyBuckets', 's3:ListBucket', 's3:RestoreObject'], {
       evidence: { notes: [], dataEventsSeen: ['s3'] }
     })
     const { analysis, proposal } = propose(grants, usage)
     expect(analysis.conditional.map(c => c.action)).toEqual(['ec2:StartInstances', 'ec2:StopInstances'])
     expect(statements(proposal.policies)).toEqual([
-      { Effect: 'Allow', Action: ['s3:ListAllMyBuckets', 's3:ListBucket', 's3:PutObject'], Resource: '*' },
+      {
+        Effect: 'Allow',
+        Action: ['s3:ListAllMyBuckets', 's3:ListBucket', 's3:RestoreObject'],
+        Resource: '*'
+      },
       deny,
       keep,
       conditionalStatement

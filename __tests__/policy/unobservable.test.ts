@@ -31,7 +31,9 @@ describe('unobservable actions', () => {
       inline('p', doc({ Effect: 'Allow', Action: ['ec2:RunInstances', 'ec2:CreateTags'], Resource: '*' }))
     ])
     const analysis = analyzeRole(grants, usageOf(['ec2:RunInstances']), OPTIONS)
-    expect(reason(analysis, 'ec2:CreateTags')).toMatch(/inside ec2:RunInstances calls/)
+    expect(reason(analysis, 'ec2:CreateTags')).toMatch(
+      /tags given when creating a resource \(as in ec2:RunInstances\)/
+    )
     expect(analysis.excess).toEqual([])
   })
 
@@ -101,5 +103,38 @@ describe('services the source did not read', () => {
     const analysis = analyzeRole(grants, usage, OPTIONS)
     expect(reason(analysis, 'iam:ListRoles')).toMatch(/us-east-1/)
     expect(analysis.excess.map(e => e.action)).toEqual(['ec2:DescribeVpcs'])
+  })
+})
+
+describe('permissions checked inside another call', () => {
+  test('headers of an upload and tags of a new role are authorized as their own actions, never logged', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc({
+          Effect: 'Allow',
+          Action: [
+            's3:PutObject',
+            's3:PutObjectAcl',
+            'iam:CreateRole',
+            'iam:TagRole',
+            'iam:PutRolePermissionsBoundary',
+            'iam:UntagRole'
+          ],
+          Resource: '*'
+        })
+      )
+    ])
+    const usage = usageOf(['s3:PutObject', 'iam:CreateRole'], {
+      evidence: { notes: [], dataEventsSeen: ['s3'] }
+    })
+    const analysis = analyzeRole(grants, usage, OPTIONS)
+    expect(reason(analysis, 's3:PutObjectAcl')).toMatch(/inside s3:PutObject calls/)
+    expect(reason(analysis, 'iam:TagRole')).toMatch(
+      /tags given when creating a resource \(as in iam:CreateRole\)/
+    )
+    expect(reason(analysis, 'iam:PutRolePermissionsBoundary')).toMatch(/inside iam:CreateRole calls/)
+    // Removing tags is never part of creating something: still judged.
+    expect(analysis.excess.map(e => e.action)).toEqual(['iam:UntagRole'])
   })
 })

@@ -28,12 +28,11 @@ export function judgeEvidence(usage: RoleUsage, options: EvidenceOptions): Evide
   const observedDays = Math.max(0, (end - start) / DAY_MS)
   const rounded = Math.round(observedDays * 10) / 10
   if (!usage.complete && !options.allowIncomplete) {
-    return {
-      sufficient: false,
-      observedDays,
-      reason:
-        'Access Analyzer marked its generated policy incomplete (isComplete: false); set allow-incomplete: true to propose anyway'
-    }
+    const why =
+      usage.source === 'access-analyzer'
+        ? 'Access Analyzer marked its generated policy incomplete (isComplete: false)'
+        : 'the CloudTrail records hold calls that match no IAM service, so the usage is incomplete'
+    return { sufficient: false, observedDays, reason: `${why}; set allow-incomplete: true to propose anyway` }
   }
   const skipped = usage.evidence.filesSkipped?.length ?? 0
   if (skipped > 0 && !options.allowIncomplete) {

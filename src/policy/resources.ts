@@ -45,7 +45,8 @@ export function generalizeResource(resource: string): string {
  * time; a policy narrowed to the ones seen last month would break on the next deployment.
  */
 const DURABLE_RESOURCES: Record<string, RegExp> = {
-  s3: /^[^/]+(\/\*)?$/,
+  // A real bucket name: access point aliases (-s3alias, --ol-s3) and ARNs are authorized elsewhere.
+  s3: /^(?![^/]*(-s3alias|--ol-s3)(\/|$))[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/\*)?$/,
   kms: /^key\//,
   secretsmanager: /^secret:/,
   ssm: /^parameter\//,

@@ -47,8 +47,32 @@ const COMPANIONS: [base: RegExp, companions: string[]][] = [
   [/^s3:PutObjectTagging$/, ['s3:PutObjectVersionTagging']],
   [/^s3:DeleteObject$/, ['s3:DeleteObjectVersion']],
   [/^s3:DeleteObjectTagging$/, ['s3:DeleteObjectVersionTagging']],
-  [/^ec2:(RunInstances|Create\w+|Allocate\w+|Import\w+|Copy\w+|Purchase\w+)$/, ['ec2:CreateTags']]
+  // Request headers (x-amz-acl, x-amz-grant-*, x-amz-tagging, object lock) add permissions to a write.
+  [
+    /^s3:PutObject$/,
+    ['s3:PutObjectAcl', 's3:PutObjectTagging', 's3:PutObjectRetention', 's3:PutObjectLegalHold']
+  ],
+  [
+    /^s3:CreateBucket$/,
+    [
+      's3:PutBucketAcl',
+      's3:PutBucketObjectLockConfiguration',
+      's3:PutBucketVersioning',
+      's3:PutBucketOwnershipControls'
+    ]
+  ],
+  [/^secretsmanager:BatchGetSecretValue$/, ['secretsmanager:ListSecrets']],
+  [/^autoscaling:(Create|Update)AutoScalingGroup$/, ['ec2:RunInstances', 'ec2:CreateTags']],
+  [/^iam:CreateRole$/, ['iam:PutRolePermissionsBoundary']],
+  [/^iam:CreateUser$/, ['iam:PutUserPermissionsBoundary']],
+  [/^wafv2:AssociateWebACL$/, ['apigateway:SetWebACL', 'elasticloadbalancing:SetWebAcl']],
+  [/^lambda:(CreateFunction|UpdateFunctionConfiguration)$/, ['lambda:GetLayerVersion']]
 ]
+
+/** A call that creates or registers something may carry tags, authorized as the service's tagging actions. */
+const CREATES = /:(Create|Run|Put|Register|Import|Copy|Allocate|Start|Request|Issue|Publish)/
+/** Tagging actions that add tags (removing tags is never part of creating something). */
+const ADDS_TAGS = /:(Tag|AddTags|CreateTags|Put\w*Tagging)/
 
 /** Catalog patterns of data-event operations, by service prefix. */
 const DATA_EVENT_PATTERNS: Record<string, string[]> = {
@@ -161,7 +185,21 @@ export function unobservableActions(catalog: CatalogIndex, usage: RoleUsage): Ma
       )
     }
   }
+  const tagged = new Set<string>()
   for (const observed of usage.actions) {
+    const service = observed.action.split(':')[0]?.toLowerCase() ?? ''
+    if (CREATES.test(observed.action) && !tagged.has(service)) {
+      tagged.add(service)
+      for (const id of catalog.expandIds(`${service}:*`)) {
+        const info = catalog.action(catalog.names[id])
+        if (!reasons.has(id) && info?.accessLevels.includes('Tagging') && ADDS_TAGS.test(info.name)) {
+          reasons.set(
+            id,
+            `tags given when creating a resource (as in ${observed.action}) are authorized as this action, which CloudTrail does not record on its own`
+          )
+        }
+      }
+    }
     for (const [base, companions] of COMPANIONS) {
       if (!base.test(observed.action)) continue
       for (const companion of companions) {

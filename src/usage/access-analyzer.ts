@@ -33,6 +33,7 @@ export function parseGeneratedPolicy(
   const notes: string[] = [DENIED_CALLS_NOTE]
   const resources = new Map<string, Set<string>>()
   const serviceLevel = new Set<string>()
+  let unreadable = false
 
   ;(result?.generatedPolicies ?? []).forEach((generated, index) => {
     const label = `generated policy ${index + 1}`
@@ -50,8 +51,13 @@ export function parseGeneratedPolicy(
         notes.push(
           `${where}: unexpected Effect ${JSON.stringify(statement.Effect)}; its actions are still listed`
         )
-      if (statement.NotAction !== undefined)
-        notes.push(`${where}: unexpected NotAction ${JSON.stringify(statement.NotAction)}; not interpreted`)
+      // A shape we cannot read must not turn into "unused": it makes the usage incomplete.
+      if (statement.NotAction !== undefined) {
+        unreadable = true
+        notes.push(
+          `${where}: unexpected NotAction ${JSON.stringify(statement.NotAction)}; usage marked incomplete`
+        )
+      }
       const rawResources = asList(statement.Resource)
       const stmtResources = rawResources.filter((r): r is string => typeof r === 'string')
       if (stmtResources.length < rawResources.length) {
@@ -72,8 +78,18 @@ export function parseGeneratedPolicy(
           serviceLevel.add(wildcard[1].toLowerCase())
           continue
         }
+        if (!/^[a-z0-9-]+:[A-Za-z0-9*?]+$/.test(action)) {
+          // A placeholder or anything else that is not an action name: count its whole service as seen.
+          const service = /^([a-z0-9-]+):/i.exec(action)?.[1]
+          if (service) serviceLevel.add(service.toLowerCase())
+          else unreadable = true
+          notes.push(
+            `${where}: ${action} is not an action name; its service is treated as seen at service level`
+          )
+          continue
+        }
         if (action.includes('*') || action.includes('?'))
-          notes.push(`${where}: action pattern ${action} kept as written`)
+          notes.push(`${where}: action pattern ${action} counts every action it matches as used`)
         const set = resources.get(action) ?? new Set<string>()
         for (const r of stmtResources.length > 0 ? stmtResources : ['*']) set.add(r)
         resources.set(action, set)
@@ -85,7 +101,7 @@ export function parseGeneratedPolicy(
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([action, set]) => ({ action, resources: [...set].sort() }))
 
-  const complete = result?.properties?.isComplete === true
+  const complete = result?.properties?.isComplete === true && !unreadable
   if (!complete) {
     notes.push(
       'Access Analyzer reports the policy as incomplete (isComplete=false): some services were seen only at service level or not at all.'

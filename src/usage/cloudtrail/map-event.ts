@@ -10,6 +10,8 @@ const SERVICE_OF_EVENT_SOURCE: Readonly<Record<string, string>> = {
   'streams.dynamodb': 'dynamodb',
   tagging: 'tag',
   'mturk-requester': 'mechanicalturk',
+  cloudcontrolapi: 'cloudformation',
+  rdsdata: 'rds-data',
   'servicecatalog-appregistry': 'servicecatalog'
 }
 
@@ -35,6 +37,7 @@ export const RENAMED_EVENTS: Readonly<Record<string, Readonly<Record<string, rea
     CopyObject: ['PutObject', 'GetObject'],
     UploadPartCopy: ['PutObject', 'GetObject'],
     DeleteObjects: ['DeleteObject'],
+    GetObjectAttributes: ['GetObjectAttributes', 'GetObject'],
     GetBucketEncryption: ['GetEncryptionConfiguration'],
     PutBucketEncryption: ['PutEncryptionConfiguration'],
     DeleteBucketEncryption: ['PutEncryptionConfiguration'],
@@ -86,6 +89,10 @@ export const RENAMED_EVENTS: Readonly<Record<string, Readonly<Record<string, rea
   },
   kms: {
     ReEncrypt: ['ReEncryptFrom', 'ReEncryptTo']
+  },
+  secretsmanager: {
+    // Each secret a batch returns is authorized as GetSecretValue on that secret.
+    BatchGetSecretValue: ['BatchGetSecretValue', 'GetSecretValue']
   }
 }
 
@@ -97,7 +104,8 @@ const NOT_API_CALL_TYPES = new Set([
   'AwsServiceEvent',
   'AwsConsoleSignIn',
   'AwsConsoleAction',
-  'AwsCloudTrailInsight'
+  'AwsCloudTrailInsight',
+  'AwsVpceEvent'
 ])
 
 /**

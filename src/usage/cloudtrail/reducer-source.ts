@@ -176,7 +176,14 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
         if (config.roleArns.indexOf(lowerArn) < 0 && config.roleNames.indexOf(lowerName) < 0) continue
       }
       var errorCode = typeof r.errorCode === 'string' ? r.errorCode : ''
-      var msgDenied = errorCode && typeof r.errorMessage === 'string' && deniedMessage.test(r.errorMessage) ? '1' : '0'
+      // A denial message that names another service's action (a Lambda Invoke failing on kms:Decrypt) means this
+      // call itself was authorized.
+      var msgDenied = '0'
+      if (errorCode && typeof r.errorMessage === 'string' && deniedMessage.test(r.errorMessage)) {
+        var named = /perform:\s*([a-z0-9-]+):/i.exec(r.errorMessage)
+        var own = String(r.eventSource).split('.')[0].toLowerCase()
+        msgDenied = !named || named[1].toLowerCase() === own ? '1' : '0'
+      }
       var key =
         roleArn + SEP + String(r.eventSource) + SEP + String(r.eventName) + SEP + String(r.eventType || '') + SEP +
         errorCode + SEP + msgDenied + SEP + (isDataEvent(r) ? '1' : '0')

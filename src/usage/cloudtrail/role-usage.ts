@@ -116,7 +116,9 @@ export function buildRoleUsage(
             acc.anyResource = true
             overflowed.add(action)
           }
-          if (patterns.length === 0 || entry.unknownResource) acc.anyResource = true
+          if (patterns.length === 0 || entry.unknownResource || resourcesUncertain(entry, action)) {
+            acc.anyResource = true
+          }
           if (acc.anyResource) continue
           let fitting = 0
           for (const arn of entry.resources) {
@@ -152,11 +154,18 @@ export function buildRoleUsage(
     )
   }
 
+  // Calls of a service the catalog cannot name could have used any granted action: the usage is incomplete.
+  const nameless = [...unmapped.values()].filter(u => !u.service)
+  if (nameless.length > 0) {
+    notes.push(
+      `calls from event sources no IAM service matches (${nameless.map(u => u.eventSource).join(', ')}): usage is incomplete`
+    )
+  }
   return {
     roleArn,
     source: 'cloudtrail',
     window: context.window,
-    complete: true,
+    complete: nameless.length === 0,
     actions: observed,
     serviceLevelOnly: [],
     evidence: {
@@ -172,4 +181,16 @@ export function buildRoleUsage(
       notes
     }
   }
+}
+
+/**
+ * Calls whose logged resources are not the ones IAM authorizes: a copy names its destination, not the source it reads;
+ * a request through an S3 access point is authorized on the access point, not on the bucket the record names.
+ */
+function resourcesUncertain(entry: MergedEntry, action: string): boolean {
+  if (action === 's3:GetObject' && (entry.eventName === 'CopyObject' || entry.eventName === 'UploadPartCopy'))
+    return true
+  return [...entry.resources].some(arn =>
+    /^arn:[^:]+:s3:::[^/]*(-s3alias|--ol-s3)(\/|$)|:accesspoint\//.test(arn)
+  )
 }

@@ -1,0 +1,79 @@
+/**
+ * Records whose outcome or resources are easy to misread. Each variant is derived in code from a real record of the
+ * steal-credentials role (an SSM agent call); the sample files themselves are never edited.
+ */
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
+import { scanCloudTrail } from '../../src/usage/cloudtrail/scan.js'
+import type { CloudTrailScan } from '../../src/usage/cloudtrail/scan.js'
+import { invictusRecords, tempDir } from './trail-fixtures.js'
+import type { TrailRecord } from './trail-fixtures.js'
+
+const ROLE = 'arn:aws:iam::123837392027:role/stratus-red-team-ec2-steal-credentials-role'
+const issuer = (r: TrailRecord) =>
+  (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } } | undefined)?.sessionContext
+    ?.sessionIssuer?.arn
+const real = invictusRecords().find(r => issuer(r) === ROLE && r.eventName === 'UpdateInstanceInformation')
+if (!real) throw new Error('the sample has no UpdateInstanceInformation record of the steal-credentials role')
+const variant = (changes: Record<string, unknown>): TrailRecord => ({ ...structuredClone(real), ...changes })
+
+describe('outcomes and resources that are easy to misread', () => {
+  const files = tempDir()
+  let scan: CloudTrailScan
+  beforeAll(async () => {
+    const records = [
+      // Denied, but for another service's action: this call itself was authorized.
+      variant({
+        eventName: 'UpdateInstanceInformation',
+        errorCode: 'KMSAccessDeniedException',
+        errorMessage: `User: x is not authorized to perform: kms:Decrypt on resource: key/1`
+      }),
+      // Denied for its own action: not usage.
+      variant({
+        eventName: 'PutInventory',
+        errorCode: 'AccessDeniedException',
+        errorMessage: `User: x is not authorized to perform: ssm:PutInventory on resource: instance/i-1`
+      }),
+      // A VPC endpoint refusing a call is a network activity event, not an API call by the role.
+      variant({ eventName: 'ListAssociations', eventType: 'AwsVpceEvent', errorCode: 'VpceAccessDenied' }),
+      // A copy names its destination; the source it reads is unknown.
+      variant({
+        eventSource: 's3.amazonaws.com',
+        eventName: 'CopyObject',
+        requestParameters: { bucketName: 'destination', key: 'k', 'x-amz-copy-source': 'source/k' },
+        resources: [{ type: 'AWS::S3::Object', ARN: 'arn:aws:s3:::destination/k' }]
+      }),
+      // An event source no IAM service matches.
+      variant({ eventSource: 'brand-new-service.amazonaws.com', eventName: 'DoSomething' })
+    ]
+    files.write(
+      'AWSLogs/123837392027/CloudTrail/us-east-1/2023/07/10/variants.json',
+      JSON.stringify({ Records: records })
+    )
+    scan = await scanCloudTrail({ path: files.dir, roles: [{ arn: ROLE }] })
+  })
+  afterAll(() => files.remove())
+
+  test('a denial that names another service still proves the call; one that names its own does not', () => {
+    const usage = scan.roles.get(ROLE)
+    const used = usage?.actions.map(a => a.action)
+    expect(used).toContain('ssm:UpdateInstanceInformation')
+    expect(used).not.toContain('ssm:PutInventory')
+    expect(usage?.evidence.deniedCalls).toBe(1)
+  })
+
+  test('VPC endpoint network activity is not a call of the role', () => {
+    expect(scan.roles.get(ROLE)?.actions.map(a => a.action)).not.toContain('ssm:ListAssociations')
+  })
+
+  test('the source of a copy is unknown, so the read it needs is never narrowed to the destination', () => {
+    const actions = scan.roles.get(ROLE)?.actions ?? []
+    expect(actions.find(a => a.action === 's3:GetObject')?.resources).toEqual(['*'])
+    expect(actions.find(a => a.action === 's3:PutObject')?.resources).toEqual(['arn:aws:s3:::destination/k'])
+  })
+
+  test('calls from an event source no IAM service matches make the usage incomplete', () => {
+    const usage = scan.roles.get(ROLE)
+    expect(usage?.complete).toBe(false)
+    expect(usage?.evidence.notes.join(' ')).toMatch(/brand-new-service\.amazonaws\.com/)
+  })
+})
