@@ -48113,8 +48113,6 @@ async function readS3Object(client, bucket, key) {
     return bytes;
 }
 
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
 ;// CONCATENATED MODULE: ./src/usage/cloudtrail/aggregate.ts
 const SEP = '\u0001';
 /** Everything the files said, merged; its size grows with distinct entries, not with events. */
@@ -48172,20 +48170,46 @@ class ScanAggregate {
             }
         }
     }
-    /** Entries grouped by role ARN. */
+    /** Entries grouped by role ARN (a role seen without its path joins the ARN with the path). */
     byRole() {
+        const canonical = canonicalRoleArns(this.rolesSeen);
         const out = new Map();
         for (const e of this.entries.values()) {
-            const list = out.get(e.roleArn);
+            const arn = canonical.get(e.roleArn) ?? e.roleArn;
+            const list = out.get(arn);
             if (list)
                 list.push(e);
             else
-                out.set(e.roleArn, [e]);
+                out.set(arn, [e]);
         }
         return out;
     }
+    /** Every role seen, once each. */
+    roles() {
+        return [...new Set(canonicalRoleArns(this.rolesSeen).values())].sort();
+    }
+}
+/**
+ * Role names are unique per account whatever the path, so ARNs of one account and name are one role: each maps to
+ * the ARN with the longest path (records without a session issuer name the role without its path).
+ */
+function canonicalRoleArns(seen) {
+    const arns = [...seen];
+    const best = new Map();
+    const keyOf = (arn) => `${arn.split(':')[4]}:${arn.slice(arn.lastIndexOf('/') + 1).toLowerCase()}`;
+    for (const arn of arns) {
+        const current = best.get(keyOf(arn));
+        if (!current || arn.length > current.length)
+            best.set(keyOf(arn), arn);
+    }
+    const out = new Map();
+    for (const arn of arns)
+        out.set(arn, best.get(keyOf(arn)) ?? arn);
+    return out;
 }
 
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
 ;// CONCATENATED MODULE: ./src/usage/cloudtrail/local-files.ts
@@ -48526,11 +48550,15 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
 
   function roleOf(r) {
     var ui = r.userIdentity
-    if (!ui || !ui.sessionContext) return undefined
-    var si = ui.sessionContext.sessionIssuer
-    if (!si || typeof si.arn !== 'string') return undefined
-    if (si.arn.indexOf(':role/') < 0) return undefined
-    return si
+    if (!ui) return undefined
+    var si = ui.sessionContext && ui.sessionContext.sessionIssuer
+    if (si && typeof si.arn === 'string') return si.arn.indexOf(':role/') < 0 ? undefined : si
+    // Some records of an assumed role carry no session issuer: the session ARN still names the role and its
+    // account (role names are unique per account; the path is resolved against the other records later).
+    if (ui.type !== 'AssumedRole' || typeof ui.arn !== 'string') return undefined
+    var m = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(ui.arn)
+    if (!m) return undefined
+    return { arn: 'arn:' + m[1] + ':iam::' + m[2] + ':role/' + m[3], userName: m[3], pathUnknown: true }
   }
 
   function nameOfRole(si) {
@@ -48591,7 +48619,11 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
       if (!config.allRoles) {
         var lowerArn = roleArn.toLowerCase()
         var lowerName = nameOfRole(si).toLowerCase()
-        if (config.roleArns.indexOf(lowerArn) < 0 && config.roleNames.indexOf(lowerName) < 0) continue
+        var account = roleArn.split(':')[4]
+        var byArn = config.roleArns.indexOf(lowerArn) >= 0 || (si.pathUnknown && config.roleArns.some(function (a) {
+          return a.split(':')[4] === account && a.slice(a.lastIndexOf('/') + 1) === lowerName
+        }))
+        if (!byArn && config.roleNames.indexOf(lowerName) < 0) continue
       }
       var errorCode = typeof r.errorCode === 'string' ? r.errorCode : ''
       // A denial message that names another service's action (a Lambda Invoke failing on kms:Decrypt) means this
@@ -49222,7 +49254,7 @@ async function scanCloudTrail(query, options = {}) {
         filesSkipped: skipped,
         eventsRead: aggregate.events,
         roles,
-        rolesSeen: [...aggregate.rolesSeen].sort(),
+        rolesSeen: aggregate.roles(),
         threads: threadsUsed,
         notes
     };
@@ -49783,6 +49815,7 @@ async function runPolicyGenerations(requests, deps) {
 
 
 
+
 class AwsSession {
     config;
     deps;
@@ -49870,7 +49903,7 @@ async function runAnalysis(config, deps) {
         for (const c of cases) {
             if (c.outcome)
                 continue;
-            c.usage = scan.roles.get(c.arn) ?? emptyCloudTrailUsage(c.arn, scan.window, scan.filesRead);
+            c.usage = scanUsage(scan.roles, c.arn) ?? emptyCloudTrailUsage(c.arn, scan.window, scan.filesRead);
         }
     }
     else {
@@ -49912,6 +49945,19 @@ function globalServicesUnseen(regions) {
 function lookbackStart(now, days) {
     return new Date(now.getTime() - days * 86_400_000);
 }
+/** The usage of a role by ARN, or by account and name when the records named it without its path. */
+function scanUsage(roles, arn) {
+    const exact = roles.get(arn);
+    if (exact)
+        return exact;
+    const name = roleNameFromArn(arn).toLowerCase();
+    for (const [seen, usage] of roles) {
+        if (accountFromArn(seen) === accountFromArn(arn) && roleNameFromArn(seen).toLowerCase() === name) {
+            return { ...usage, roleArn: arn };
+        }
+    }
+    return undefined;
+}
 function emptyCloudTrailUsage(arn, window, filesRead) {
     return {
         roleArn: arn,
@@ -49937,6 +49983,11 @@ async function selectCases(config, deps, aws, sources) {
                 known.set(arn, { arn, name: roleNameFromArn(arn) });
         for (const e of sources.exported ?? [])
             known.set(e.arn, { arn: e.arn, name: e.name, exported: e });
+        // One role per account and name: an ARN seen without its path gives way to the same role's ARN with its path.
+        const canonical = canonicalRoleArns(known.keys());
+        for (const arn of [...known.keys()])
+            if (canonical.get(arn) !== arn)
+                known.delete(arn);
         const knownAs = (s) => [...known.values()].some(k => accountFromArn(k.arn) === s.accountId && k.name.toLowerCase() === s.name?.toLowerCase());
         // A role asked for by ARN is analyzed even when nothing mentions it (it then has no activity to show).
         for (const s of config.roles)

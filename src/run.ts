@@ -31,6 +31,7 @@ import { buildReport } from './report/json.js'
 import { accountFromArn, roleNameFromArn, selectRoles } from './roles.js'
 import type { KnownRole } from './roles.js'
 import { createTrailS3Client } from './usage/cloudtrail/s3-files.js'
+import { canonicalRoleArns } from './usage/cloudtrail/aggregate.js'
 import { scanCloudTrail } from './usage/cloudtrail/scan.js'
 import { runPolicyGenerations } from './usage/generation-scheduler.js'
 
@@ -169,7 +170,7 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
   if (scan) {
     for (const c of cases) {
       if (c.outcome) continue
-      c.usage = scan.roles.get(c.arn) ?? emptyCloudTrailUsage(c.arn, scan.window, scan.filesRead)
+      c.usage = scanUsage(scan.roles, c.arn) ?? emptyCloudTrailUsage(c.arn, scan.window, scan.filesRead)
     }
   } else {
     await generateUsage(config, deps, aws, cases, deadline)
@@ -217,6 +218,19 @@ function lookbackStart(now: Date, days: number): Date {
   return new Date(now.getTime() - days * 86_400_000)
 }
 
+/** The usage of a role by ARN, or by account and name when the records named it without its path. */
+function scanUsage(roles: Map<string, RoleUsage>, arn: string): RoleUsage | undefined {
+  const exact = roles.get(arn)
+  if (exact) return exact
+  const name = roleNameFromArn(arn).toLowerCase()
+  for (const [seen, usage] of roles) {
+    if (accountFromArn(seen) === accountFromArn(arn) && roleNameFromArn(seen).toLowerCase() === name) {
+      return { ...usage, roleArn: arn }
+    }
+  }
+  return undefined
+}
+
 function emptyCloudTrailUsage(arn: string, window: TimeWindow, filesRead: number): RoleUsage {
   return {
     roleArn: arn,
@@ -255,6 +269,9 @@ async function selectCases(
     for (const arn of sources.rolesSeen ?? [])
       if (isRoleArn(arn)) known.set(arn, { arn, name: roleNameFromArn(arn) })
     for (const e of sources.exported ?? []) known.set(e.arn, { arn: e.arn, name: e.name, exported: e })
+    // One role per account and name: an ARN seen without its path gives way to the same role's ARN with its path.
+    const canonical = canonicalRoleArns(known.keys())
+    for (const arn of [...known.keys()]) if (canonical.get(arn) !== arn) known.delete(arn)
     const knownAs = (s: RoleSelector) =>
       [...known.values()].some(
         k => accountFromArn(k.arn) === s.accountId && k.name.toLowerCase() === s.name?.toLowerCase()

@@ -77,3 +77,27 @@ describe('outcomes and resources that are easy to misread', () => {
     expect(usage?.evidence.notes.join(' ')).toMatch(/brand-new-service\.amazonaws\.com/)
   })
 })
+
+describe('records of an assumed role without a session issuer', () => {
+  const files = tempDir()
+  afterAll(() => files.remove())
+
+  test('count for the role the session ARN names, joining the ARN with the path from the other records', async () => {
+    const pathed = 'arn:aws:iam::123837392027:role/service-role/stratus-red-team-ec2-steal-credentials-role'
+    const withPath = structuredClone(real) as TrailRecord & {
+      userIdentity: { sessionContext: { sessionIssuer: { arn: string } } }
+    }
+    withPath.userIdentity.sessionContext.sessionIssuer.arn = pathed
+    // Derived in code: the same call recorded without its session context, as some records of assumed roles are.
+    const withoutIssuer = structuredClone(real) as TrailRecord & { userIdentity: Record<string, unknown> }
+    delete withoutIssuer.userIdentity.sessionContext
+    withoutIssuer.eventName = 'PutInventory'
+    files.write('issuer.json', JSON.stringify({ Records: [withPath, withoutIssuer] }))
+    const scan = await scanCloudTrail({ path: files.dir, roles: [] })
+    expect(scan.rolesSeen).toEqual([pathed])
+    expect(scan.roles.get(pathed)?.actions.map(a => a.action)).toEqual([
+      'ssm:PutInventory',
+      'ssm:UpdateInstanceInformation'
+    ])
+  })
+})

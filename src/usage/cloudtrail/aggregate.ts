@@ -60,14 +60,38 @@ export class ScanAggregate {
     }
   }
 
-  /** Entries grouped by role ARN. */
+  /** Entries grouped by role ARN (a role seen without its path joins the ARN with the path). */
   byRole(): Map<string, MergedEntry[]> {
+    const canonical = canonicalRoleArns(this.rolesSeen)
     const out = new Map<string, MergedEntry[]>()
     for (const e of this.entries.values()) {
-      const list = out.get(e.roleArn)
+      const arn = canonical.get(e.roleArn) ?? e.roleArn
+      const list = out.get(arn)
       if (list) list.push(e)
-      else out.set(e.roleArn, [e])
+      else out.set(arn, [e])
     }
     return out
   }
+
+  /** Every role seen, once each. */
+  roles(): string[] {
+    return [...new Set(canonicalRoleArns(this.rolesSeen).values())].sort()
+  }
+}
+
+/**
+ * Role names are unique per account whatever the path, so ARNs of one account and name are one role: each maps to
+ * the ARN with the longest path (records without a session issuer name the role without its path).
+ */
+export function canonicalRoleArns(seen: Iterable<string>): Map<string, string> {
+  const arns = [...seen]
+  const best = new Map<string, string>()
+  const keyOf = (arn: string) => `${arn.split(':')[4]}:${arn.slice(arn.lastIndexOf('/') + 1).toLowerCase()}`
+  for (const arn of arns) {
+    const current = best.get(keyOf(arn))
+    if (!current || arn.length > current.length) best.set(keyOf(arn), arn)
+  }
+  const out = new Map<string, string>()
+  for (const arn of arns) out.set(arn, best.get(keyOf(arn)) ?? arn)
+  return out
 }

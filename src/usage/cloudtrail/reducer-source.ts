@@ -108,11 +108,15 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
 
   function roleOf(r) {
     var ui = r.userIdentity
-    if (!ui || !ui.sessionContext) return undefined
-    var si = ui.sessionContext.sessionIssuer
-    if (!si || typeof si.arn !== 'string') return undefined
-    if (si.arn.indexOf(':role/') < 0) return undefined
-    return si
+    if (!ui) return undefined
+    var si = ui.sessionContext && ui.sessionContext.sessionIssuer
+    if (si && typeof si.arn === 'string') return si.arn.indexOf(':role/') < 0 ? undefined : si
+    // Some records of an assumed role carry no session issuer: the session ARN still names the role and its
+    // account (role names are unique per account; the path is resolved against the other records later).
+    if (ui.type !== 'AssumedRole' || typeof ui.arn !== 'string') return undefined
+    var m = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(ui.arn)
+    if (!m) return undefined
+    return { arn: 'arn:' + m[1] + ':iam::' + m[2] + ':role/' + m[3], userName: m[3], pathUnknown: true }
   }
 
   function nameOfRole(si) {
@@ -173,7 +177,11 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
       if (!config.allRoles) {
         var lowerArn = roleArn.toLowerCase()
         var lowerName = nameOfRole(si).toLowerCase()
-        if (config.roleArns.indexOf(lowerArn) < 0 && config.roleNames.indexOf(lowerName) < 0) continue
+        var account = roleArn.split(':')[4]
+        var byArn = config.roleArns.indexOf(lowerArn) >= 0 || (si.pathUnknown && config.roleArns.some(function (a) {
+          return a.split(':')[4] === account && a.slice(a.lastIndexOf('/') + 1) === lowerName
+        }))
+        if (!byArn && config.roleNames.indexOf(lowerName) < 0) continue
       }
       var errorCode = typeof r.errorCode === 'string' ? r.errorCode : ''
       // A denial message that names another service's action (a Lambda Invoke failing on kms:Decrypt) means this

@@ -216,7 +216,7 @@ export async function scanCloudTrail(
     filesSkipped: skipped,
     eventsRead: aggregate.events,
     roles,
-    rolesSeen: [...aggregate.rolesSeen].sort(),
+    rolesSeen: aggregate.roles(),
     threads: threadsUsed,
     notes
   }
