@@ -8,6 +8,7 @@ import { AwsEmulator } from '../support/aws-emulator.js'
 import type { AwsEmulatorOptions } from '../support/aws-emulator.js'
 import { INSTANCE, STRATUS_ROLES } from '../support/aws-emulator-seed.js'
 import { analyzerClient } from '../support/aws-test-clients.js'
+import { STEAL_CREDENTIALS_USED } from '../support/stratus-facts.js'
 
 const DAY = 24 * 3600 * 1000
 const TRAIL = 'arn:aws:cloudtrail:us-east-1:111122223333:trail/management'
@@ -83,16 +84,7 @@ describe('runPolicyGenerations', () => {
     const starts = emulator.requests.filter(r => r.operation === 'StartPolicyGeneration')
     expect(starts.map(r => r.status)).toEqual([200, 200, 200])
     const steal = outcomes[0].usage
-    expect(steal?.actions.map(a => a.action)).toEqual([
-      'ec2:DescribeInstances',
-      'ssm:GetDocument',
-      'ssm:ListInstanceAssociations',
-      'ssm:PutComplianceItems',
-      'ssm:PutInventory',
-      'ssm:UpdateInstanceAssociationStatus',
-      'ssm:UpdateInstanceInformation',
-      'sts:GetCallerIdentity'
-    ])
+    expect(steal?.actions.map(a => a.action)).toEqual([...STEAL_CREDENTIALS_USED, 'sts:GetCallerIdentity'])
     expect(steal?.actions.find(a => a.action === 'ssm:PutInventory')?.resources).toEqual([INSTANCE])
     expect(steal?.complete).toBe(true)
     expect(steal?.window).toEqual(requests[0].window)

@@ -13,6 +13,7 @@ import {
   tempDir,
   usageDigest
 } from './trail-fixtures.js'
+import { STEAL_CREDENTIALS_USED } from '../support/stratus-facts.js'
 
 const STEAL = 'stratus-red-team-ec2-steal-credentials-role'
 const role = (account: string, name: string) => `arn:aws:iam::${account}:role/${name}`
@@ -66,15 +67,7 @@ describe('the real records', () => {
 
   test('steal-credentials: SSM agent calls and DescribeInstances are used, GetCallerIdentity is not', () => {
     const arn = role('123837392027', STEAL)
-    expect(usedActions(withWorkers, arn)).toEqual([
-      'ec2:DescribeInstances',
-      'ssm:GetDocument',
-      'ssm:ListInstanceAssociations',
-      'ssm:PutComplianceItems',
-      'ssm:PutInventory',
-      'ssm:UpdateInstanceAssociationStatus',
-      'ssm:UpdateInstanceInformation'
-    ])
+    expect(usedActions(withWorkers, arn)).toEqual(STEAL_CREDENTIALS_USED)
     const evidence = withWorkers.roles.get(arn)!.evidence
     expect(evidence).toMatchObject({
       eventsMatched: 15,

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ReportV1, RoleResult } from '../../src/model.js'
+import { STEAL_CREDENTIALS_USED } from '../support/stratus-facts.js'
 
 const SAMPLE = [
   '--source',
@@ -56,15 +57,7 @@ describe('iam-least-privilege analyze (dist/cli.js)', () => {
     const steal = role(report, 'stratus-red-team-ec2-steal-credentials-role')
     expect(steal.status).toBe('analyzed')
     // What the role did: DescribeInstances and the SSM agent's calls; GetCallerIdentity needs no permission.
-    expect(steal.used).toEqual([
-      'ec2:DescribeInstances',
-      'ssm:GetDocument',
-      'ssm:ListInstanceAssociations',
-      'ssm:PutComplianceItems',
-      'ssm:PutInventory',
-      'ssm:UpdateInstanceAssociationStatus',
-      'ssm:UpdateInstanceInformation'
-    ])
+    expect(steal.used).toEqual(STEAL_CREDENTIALS_USED)
     const excess = steal.excess.map(e => e.action)
     expect(excess).toEqual(
       expect.arrayContaining(['ssm:GetParameter', 'ssm:GetManifest', 'ec2:DescribeVolumes'])

@@ -5,24 +5,13 @@ import { isPrivilegeEscalation } from '../../src/policy/escalation.js'
 import { isPermissionless } from '../../src/policy/permissionless.js'
 import { unobservableReason } from '../../src/policy/unobservable.js'
 import { OPTIONS, doc, inline, managed, role, usageOf } from './builders.js'
+import { ENUMERATE_SSM_CALLS, STEAL_CREDENTIALS_SSM_CALLS } from '../support/stratus-facts.js'
 
 const catalog = loadCatalog()
 
 // Calls of the real Stratus roles in the sample CloudTrail data (invictus-aws-dataset): authorized calls only.
-const SSM_AGENT_STEAL = [
-  'ssm:GetDocument',
-  'ssm:ListInstanceAssociations',
-  'ssm:PutComplianceItems',
-  'ssm:PutInventory',
-  'ssm:UpdateInstanceAssociationStatus',
-  'ssm:UpdateInstanceInformation'
-]
-const SSM_AGENT_ENUMERATE = [
-  'ssm:PutComplianceItems',
-  'ssm:PutInventory',
-  'ssm:UpdateInstanceAssociationStatus',
-  'ssm:UpdateInstanceInformation'
-]
+const SSM_AGENT_STEAL = STEAL_CREDENTIALS_SSM_CALLS
+const SSM_AGENT_ENUMERATE = ENUMERATE_SSM_CALLS
 const SSM_CORE = catalog
   .expand('*')
   .filter(a => /^(ssm|ssmmessages|ec2messages):/.test(a))

@@ -10,6 +10,7 @@ import { MAX_POLICY_CHARACTERS, policyCharacters, proposePolicies } from '../../
 import { verifyProposal } from '../../src/policy/verify.js'
 import { OPTIONS, doc, inline, managed, role, usageOf } from './builders.js'
 import type { RoleGrants, RoleUsage } from '../../src/model.js'
+import { STEAL_CREDENTIALS_SSM_CALLS } from '../support/stratus-facts.js'
 
 const catalog = loadCatalog()
 
@@ -27,14 +28,7 @@ describe('proposePolicies on the real ec2-steal-credentials role', () => {
     inline('ec2-describe', doc({ Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*' })),
     managed('AmazonSSMManagedInstanceCore')
   ])
-  const agent = [
-    'ssm:GetDocument',
-    'ssm:ListInstanceAssociations',
-    'ssm:PutComplianceItems',
-    'ssm:PutInventory',
-    'ssm:UpdateInstanceAssociationStatus',
-    'ssm:UpdateInstanceInformation'
-  ]
+  const agent = STEAL_CREDENTIALS_SSM_CALLS
   const usage = usageOf(['ec2:DescribeInstances', ...agent, 'sts:GetCallerIdentity'])
 
   test('keeps exactly the used actions, proven by the own evaluator', () => {

@@ -5,6 +5,7 @@
  */
 import type { ExcessAction, ReportV1, RoleResult } from '../../src/model.js'
 import { buildReport } from '../../src/report/json.js'
+import { STEAL_CREDENTIALS_USED } from './stratus-facts.js'
 
 const WINDOW = { start: '2026-08-29T00:00:00Z', end: '2026-11-27T00:00:00Z' }
 const SSM_CORE = 'AmazonSSMManagedInstanceCore'
@@ -41,15 +42,7 @@ export function stealCredentialsRole(): RoleResult {
     status: 'analyzed',
     window: WINDOW,
     complete: true,
-    used: [
-      'ec2:DescribeInstances',
-      'ssm:GetDocument',
-      'ssm:ListInstanceAssociations',
-      'ssm:PutComplianceItems',
-      'ssm:PutInventory',
-      'ssm:UpdateInstanceAssociationStatus',
-      'ssm:UpdateInstanceInformation'
-    ],
+    used: [...STEAL_CREDENTIALS_USED],
     excess: [
       ...SSM_CORE_EXCESS,
       { action: 'ec2:DescribeVpcs', accessLevel: 'List', grantedBy: ['stratus-ec2-describe#DescribeAll'] },
@@ -71,15 +64,7 @@ export function stealCredentialsRole(): RoleResult {
             {
               Sid: 'Used',
               Effect: 'Allow',
-              Action: [
-                'ec2:DescribeInstances',
-                'ssm:GetDocument',
-                'ssm:ListInstanceAssociations',
-                'ssm:PutComplianceItems',
-                'ssm:PutInventory',
-                'ssm:UpdateInstanceAssociationStatus',
-                'ssm:UpdateInstanceInformation'
-              ],
+              Action: [...STEAL_CREDENTIALS_USED],
               Resource: '*'
             }
           ]
