@@ -45183,6 +45183,24 @@ function roleNameFromArn(arn) {
 function accountFromArn(arn) {
     return arn.split(':')[4] ?? '';
 }
+/** Role names are unique per account whatever the path: the account and the lower-cased name identify a role. */
+function roleKey(arn) {
+    return `${accountFromArn(arn)}:${roleNameFromArn(arn).toLowerCase()}`;
+}
+/**
+ * ARNs of one account and role name are one role: each maps to the ARN with the longest path (records without a
+ * session issuer, and users, may name a role without its path).
+ */
+function canonicalRoleArns(seen) {
+    const arns = [...seen];
+    const best = new Map();
+    for (const arn of arns) {
+        const current = best.get(roleKey(arn));
+        if (!current || arn.length > current.length)
+            best.set(roleKey(arn), arn);
+    }
+    return new Map(arns.map(arn => [arn, best.get(roleKey(arn)) ?? arn]));
+}
 /** A role name pattern with `*`; role names are unique regardless of case in IAM, so matching ignores case. */
 function rolePatternRegExp(pattern) {
     return new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
@@ -45196,13 +45214,9 @@ function selectRoles(selectors, known, where) {
     const unmatched = [];
     for (const selector of selectors) {
         const matches = known.filter(role => {
-            // Role names are unique per account whatever the path: an ARN written without (or with another) path still
-            // names the role.
-            if (selector.kind === 'arn') {
-                return (role.arn === selector.input ||
-                    (accountFromArn(role.arn) === selector.accountId &&
-                        role.name.toLowerCase() === selector.name?.toLowerCase()));
-            }
+            // An ARN written without (or with another) path still names the role.
+            if (selector.kind === 'arn')
+                return roleKey(role.arn) === roleKey(selector.input);
             if (selector.kind === 'name')
                 return role.name.toLowerCase() === selector.input.toLowerCase();
             return rolePatternRegExp(selector.input).test(role.name);
@@ -48113,7 +48127,10 @@ async function readS3Object(client, bucket, key) {
     return bytes;
 }
 
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
 ;// CONCATENATED MODULE: ./src/usage/cloudtrail/aggregate.ts
+
 const SEP = '\u0001';
 /** Everything the files said, merged; its size grows with distinct entries, not with events. */
 class ScanAggregate {
@@ -48189,27 +48206,7 @@ class ScanAggregate {
         return [...new Set(canonicalRoleArns(this.rolesSeen).values())].sort();
     }
 }
-/**
- * Role names are unique per account whatever the path, so ARNs of one account and name are one role: each maps to
- * the ARN with the longest path (records without a session issuer name the role without its path).
- */
-function canonicalRoleArns(seen) {
-    const arns = [...seen];
-    const best = new Map();
-    const keyOf = (arn) => `${arn.split(':')[4]}:${arn.slice(arn.lastIndexOf('/') + 1).toLowerCase()}`;
-    for (const arn of arns) {
-        const current = best.get(keyOf(arn));
-        if (!current || arn.length > current.length)
-            best.set(keyOf(arn), arn);
-    }
-    const out = new Map();
-    for (const arn of arns)
-        out.set(arn, best.get(keyOf(arn)) ?? arn);
-    return out;
-}
 
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
 // EXTERNAL MODULE: external "node:fs/promises"
 var promises_ = __nccwpck_require__(1455);
 ;// CONCATENATED MODULE: ./src/usage/cloudtrail/local-files.ts
@@ -49815,7 +49812,6 @@ async function runPolicyGenerations(requests, deps) {
 
 
 
-
 class AwsSession {
     config;
     deps;
@@ -49842,24 +49838,21 @@ class AwsSession {
         });
         return this.credentials;
     }
-    async iam() {
+    async clientConfig() {
         const credentials = await this.creds();
-        this.iamClient ??= new client_iam_dist_cjs/* IAMClient */.h8v({
-            region: this.config.awsRegion,
-            ...(credentials ? { credentials } : {})
-        });
+        return { region: this.config.awsRegion, ...(credentials ? { credentials } : {}) };
+    }
+    async iam() {
+        const config = await this.clientConfig();
+        this.iamClient ??= new client_iam_dist_cjs/* IAMClient */.h8v(config);
         return this.iamClient;
     }
     async s3() {
-        const credentials = await this.creds();
-        return createTrailS3Client({ region: this.config.awsRegion, ...(credentials ? { credentials } : {}) });
+        return createTrailS3Client(await this.clientConfig());
     }
     async analyzer() {
-        const credentials = await this.creds();
-        this.analyzerClient ??= new dist_cjs/* AccessAnalyzerClient */.eXW({
-            region: this.config.awsRegion,
-            ...(credentials ? { credentials } : {})
-        });
+        const config = await this.clientConfig();
+        this.analyzerClient ??= new dist_cjs/* AccessAnalyzerClient */.eXW(config);
         return this.analyzerClient;
     }
 }
@@ -49907,7 +49900,7 @@ async function runAnalysis(config, deps) {
         }
     }
     else {
-        await generateUsage(config, deps, aws, cases, deadline);
+        await generateUsage(config, deps, aws, cases, startedAt, deadline);
     }
     const unseen = globalServicesUnseen(config.trailRegions);
     if (unseen.length > 0) {
@@ -49950,12 +49943,9 @@ function scanUsage(roles, arn) {
     const exact = roles.get(arn);
     if (exact)
         return exact;
-    const name = roleNameFromArn(arn).toLowerCase();
-    for (const [seen, usage] of roles) {
-        if (accountFromArn(seen) === accountFromArn(arn) && roleNameFromArn(seen).toLowerCase() === name) {
+    for (const [seen, usage] of roles)
+        if (roleKey(seen) === roleKey(arn))
             return { ...usage, roleArn: arn };
-        }
-    }
     return undefined;
 }
 function emptyCloudTrailUsage(arn, window, filesRead) {
@@ -49988,7 +49978,7 @@ async function selectCases(config, deps, aws, sources) {
         for (const arn of [...known.keys()])
             if (canonical.get(arn) !== arn)
                 known.delete(arn);
-        const knownAs = (s) => [...known.values()].some(k => accountFromArn(k.arn) === s.accountId && k.name.toLowerCase() === s.name?.toLowerCase());
+        const knownAs = (s) => [...known.keys()].some(k => roleKey(k) === roleKey(s.input));
         // A role asked for by ARN is analyzed even when nothing mentions it (it then has no activity to show).
         for (const s of config.roles)
             if (s.kind === 'arn' && !knownAs(s))
@@ -50134,14 +50124,14 @@ function readWorkspacePolicy(config, deps, c) {
         return { path, exists: true, reason: e.message };
     }
 }
-async function generateUsage(config, deps, aws, cases, deadline) {
+async function generateUsage(config, deps, aws, cases, startedAt, deadline) {
     const pending = cases.filter(c => !c.outcome);
     if (pending.length === 0)
         return;
     const client = await aws.analyzer();
     const window = {
-        start: lookbackStart(deps.now?.() ?? new Date(), config.lookbackDays).toISOString(),
-        end: (deps.now?.() ?? new Date()).toISOString()
+        start: lookbackStart(startedAt, config.lookbackDays).toISOString(),
+        end: startedAt.toISOString()
     };
     const outcomes = await runPolicyGenerations(pending.map(c => ({
         roleArn: c.arn,

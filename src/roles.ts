@@ -20,6 +20,25 @@ export function accountFromArn(arn: string): string {
   return arn.split(':')[4] ?? ''
 }
 
+/** Role names are unique per account whatever the path: the account and the lower-cased name identify a role. */
+export function roleKey(arn: string): string {
+  return `${accountFromArn(arn)}:${roleNameFromArn(arn).toLowerCase()}`
+}
+
+/**
+ * ARNs of one account and role name are one role: each maps to the ARN with the longest path (records without a
+ * session issuer, and users, may name a role without its path).
+ */
+export function canonicalRoleArns(seen: Iterable<string>): Map<string, string> {
+  const arns = [...seen]
+  const best = new Map<string, string>()
+  for (const arn of arns) {
+    const current = best.get(roleKey(arn))
+    if (!current || arn.length > current.length) best.set(roleKey(arn), arn)
+  }
+  return new Map(arns.map(arn => [arn, best.get(roleKey(arn)) ?? arn]))
+}
+
 /** A role name pattern with `*`; role names are unique regardless of case in IAM, so matching ignores case. */
 export function rolePatternRegExp(pattern: string): RegExp {
   return new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i')
@@ -38,15 +57,8 @@ export function selectRoles<T extends KnownRole>(
   const unmatched: { input: string; reason: string }[] = []
   for (const selector of selectors) {
     const matches = known.filter(role => {
-      // Role names are unique per account whatever the path: an ARN written without (or with another) path still
-      // names the role.
-      if (selector.kind === 'arn') {
-        return (
-          role.arn === selector.input ||
-          (accountFromArn(role.arn) === selector.accountId &&
-            role.name.toLowerCase() === selector.name?.toLowerCase())
-        )
-      }
+      // An ARN written without (or with another) path still names the role.
+      if (selector.kind === 'arn') return roleKey(role.arn) === roleKey(selector.input)
       if (selector.kind === 'name') return role.name.toLowerCase() === selector.input.toLowerCase()
       return rolePatternRegExp(selector.input).test(role.name)
     })

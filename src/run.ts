@@ -28,10 +28,9 @@ import { policyDiff } from './policy/diff.js'
 import { judgeEvidence } from './policy/evidence.js'
 import { proposePolicies } from './policy/propose.js'
 import { buildReport } from './report/json.js'
-import { accountFromArn, roleNameFromArn, selectRoles } from './roles.js'
+import { accountFromArn, canonicalRoleArns, roleKey, roleNameFromArn, selectRoles } from './roles.js'
 import type { KnownRole } from './roles.js'
 import { createTrailS3Client } from './usage/cloudtrail/s3-files.js'
-import { canonicalRoleArns } from './usage/cloudtrail/aggregate.js'
 import { scanCloudTrail } from './usage/cloudtrail/scan.js'
 import { runPolicyGenerations } from './usage/generation-scheduler.js'
 
@@ -93,26 +92,24 @@ class AwsSession {
     return this.credentials
   }
 
-  async iam(): Promise<IAMClient> {
+  private async clientConfig(): Promise<{ region: string; credentials?: TemporaryCredentials }> {
     const credentials = await this.creds()
-    this.iamClient ??= new IAMClient({
-      region: this.config.awsRegion,
-      ...(credentials ? { credentials } : {})
-    })
+    return { region: this.config.awsRegion, ...(credentials ? { credentials } : {}) }
+  }
+
+  async iam(): Promise<IAMClient> {
+    const config = await this.clientConfig()
+    this.iamClient ??= new IAMClient(config)
     return this.iamClient
   }
 
   async s3(): Promise<S3Client> {
-    const credentials = await this.creds()
-    return createTrailS3Client({ region: this.config.awsRegion, ...(credentials ? { credentials } : {}) })
+    return createTrailS3Client(await this.clientConfig())
   }
 
   async analyzer(): Promise<AccessAnalyzerClient> {
-    const credentials = await this.creds()
-    this.analyzerClient ??= new AccessAnalyzerClient({
-      region: this.config.awsRegion,
-      ...(credentials ? { credentials } : {})
-    })
+    const config = await this.clientConfig()
+    this.analyzerClient ??= new AccessAnalyzerClient(config)
     return this.analyzerClient
   }
 }
@@ -173,7 +170,7 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
       c.usage = scanUsage(scan.roles, c.arn) ?? emptyCloudTrailUsage(c.arn, scan.window, scan.filesRead)
     }
   } else {
-    await generateUsage(config, deps, aws, cases, deadline)
+    await generateUsage(config, deps, aws, cases, startedAt, deadline)
   }
 
   const unseen = globalServicesUnseen(config.trailRegions)
@@ -222,12 +219,7 @@ function lookbackStart(now: Date, days: number): Date {
 function scanUsage(roles: Map<string, RoleUsage>, arn: string): RoleUsage | undefined {
   const exact = roles.get(arn)
   if (exact) return exact
-  const name = roleNameFromArn(arn).toLowerCase()
-  for (const [seen, usage] of roles) {
-    if (accountFromArn(seen) === accountFromArn(arn) && roleNameFromArn(seen).toLowerCase() === name) {
-      return { ...usage, roleArn: arn }
-    }
-  }
+  for (const [seen, usage] of roles) if (roleKey(seen) === roleKey(arn)) return { ...usage, roleArn: arn }
   return undefined
 }
 
@@ -272,10 +264,7 @@ async function selectCases(
     // One role per account and name: an ARN seen without its path gives way to the same role's ARN with its path.
     const canonical = canonicalRoleArns(known.keys())
     for (const arn of [...known.keys()]) if (canonical.get(arn) !== arn) known.delete(arn)
-    const knownAs = (s: RoleSelector) =>
-      [...known.values()].some(
-        k => accountFromArn(k.arn) === s.accountId && k.name.toLowerCase() === s.name?.toLowerCase()
-      )
+    const knownAs = (s: RoleSelector) => [...known.keys()].some(k => roleKey(k) === roleKey(s.input))
     // A role asked for by ARN is analyzed even when nothing mentions it (it then has no activity to show).
     for (const s of config.roles)
       if (s.kind === 'arn' && !knownAs(s)) known.set(s.input, { arn: s.input, name: s.name ?? s.input })
@@ -422,14 +411,15 @@ async function generateUsage(
   deps: RunDeps,
   aws: AwsSession,
   cases: RoleCase[],
+  startedAt: Date,
   deadline: Date
 ): Promise<void> {
   const pending = cases.filter(c => !c.outcome)
   if (pending.length === 0) return
   const client = await aws.analyzer()
   const window = {
-    start: lookbackStart(deps.now?.() ?? new Date(), config.lookbackDays).toISOString(),
-    end: (deps.now?.() ?? new Date()).toISOString()
+    start: lookbackStart(startedAt, config.lookbackDays).toISOString(),
+    end: startedAt.toISOString()
   }
   const outcomes = await runPolicyGenerations(
     pending.map(c => ({

@@ -1,3 +1,4 @@
+import { canonicalRoleArns } from '../../roles.js'
 import type { ReducedEntry, ReducedFile } from './reducer.js'
 
 /** Calls merged across files; resources collapse to `overflow` past the cap. */
@@ -77,21 +78,4 @@ export class ScanAggregate {
   roles(): string[] {
     return [...new Set(canonicalRoleArns(this.rolesSeen).values())].sort()
   }
-}
-
-/**
- * Role names are unique per account whatever the path, so ARNs of one account and name are one role: each maps to
- * the ARN with the longest path (records without a session issuer name the role without its path).
- */
-export function canonicalRoleArns(seen: Iterable<string>): Map<string, string> {
-  const arns = [...seen]
-  const best = new Map<string, string>()
-  const keyOf = (arn: string) => `${arn.split(':')[4]}:${arn.slice(arn.lastIndexOf('/') + 1).toLowerCase()}`
-  for (const arn of arns) {
-    const current = best.get(keyOf(arn))
-    if (!current || arn.length > current.length) best.set(keyOf(arn), arn)
-  }
-  const out = new Map<string, string>()
-  for (const arn of arns) out.set(arn, best.get(keyOf(arn)) ?? arn)
-  return out
 }
