@@ -1,25 +1,67 @@
 /**
  * SIGINT and SIGTERM (how GitHub cancels a job, and Ctrl-C at a terminal) abort the run: the policy generation jobs it
  * started are cancelled and what is known is still published.
+ *
+ * The process must still end within seconds when something cannot be aborted (a read from a pipe nobody writes to
+ * blocks a thread, and even process.exit waits for it): a second signal, or the grace period running out, ends the
+ * process the way the signal does by default (exit status 128 + the signal number).
  */
 export interface Cancellation {
   signal: AbortSignal
+  /** The signal received, once one was. */
+  readonly received: NodeJS.Signals | undefined
+  /** Stops listening; a grace period already started still ends a process that does not exit by itself. */
   dispose(): void
 }
 
-export function abortOnSignals(onSignal: (name: NodeJS.Signals) => void): Cancellation {
+export interface CancellationOptions {
+  /** How long after the first signal the process may still run (default 5 s). */
+  graceMs?: number
+  /** Said just before the process is ended. */
+  onForcedExit?: (message: string) => void
+}
+
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
+
+/** Exit status of a process ended by a signal, as shells report it. */
+export function signalExitCode(name: NodeJS.Signals): number {
+  return name === 'SIGINT' ? 130 : 143
+}
+
+export function abortOnSignals(
+  onSignal: (name: NodeJS.Signals) => void,
+  options: CancellationOptions = {}
+): Cancellation {
   const controller = new AbortController()
+  const graceMs = options.graceMs ?? 5000
+  let received: NodeJS.Signals | undefined
+  const forceExit = (name: NodeJS.Signals, why: string) => {
+    options.onForcedExit?.(why)
+    for (const s of SIGNALS) process.removeAllListeners(s)
+    process.kill(process.pid, name)
+  }
   const handler = (name: NodeJS.Signals) => {
+    if (received) {
+      forceExit(name, `received ${name} again: stopping now`)
+      return
+    }
+    received = name
     onSignal(name)
     controller.abort()
+    // unref: a process that finishes in time exits normally, with the exit code it chose.
+    setTimeout(
+      () => forceExit(name, `still running ${graceMs / 1000} s after ${name}: stopping now`),
+      graceMs
+    ).unref()
   }
-  process.once('SIGINT', handler)
-  process.once('SIGTERM', handler)
+  for (const s of SIGNALS) process.on(s, handler)
   return {
     signal: controller.signal,
+    get received() {
+      return received
+    },
     dispose: () => {
-      process.off('SIGINT', handler)
-      process.off('SIGTERM', handler)
+      for (const s of SIGNALS) process.off(s, handler)
     }
   }
 }

@@ -1,12 +1,12 @@
-import { parseArgs } from 'node:util'
-import { abortOnSignals } from './cancellation.js'
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs'
+import { abortOnSignals, signalExitCode } from './cancellation.js'
 import { buildConfig, ConfigError, INPUT_DEFAULTS } from './config.js'
 import type { Config } from './config.js'
 import type { Logger } from './logger.js'
 import { writeReportFiles } from './output.js'
-import { evaluateGate } from './report/gate.js'
 import { serializeReport } from './report/json.js'
 import { renderMarkdown } from './report/markdown.js'
+import { judgeRun } from './report/run-verdict.js'
 import { renderSarif } from './report/sarif.js'
 import { runAnalysis } from './run.js'
 import { VERSION } from './version.js'
@@ -48,7 +48,8 @@ Other:
   -h, --help                    this text
   --version                     the version
 
-Exit codes: 0 done, 1 failed (or a role failed), 2 bad usage, 3 the --fail-on gate tripped.
+Exit codes: 0 done; 1 the run or a role failed; 2 bad usage (an option, a file given, an empty log folder);
+3 the --fail-on gate tripped; 130/143 stopped by SIGINT/SIGTERM.
 Progress goes to stderr; the report goes to stdout.`
 
 const STRING_INPUTS = Object.keys(INPUT_DEFAULTS).filter(
@@ -69,34 +70,81 @@ const STRING_INPUTS = Object.keys(INPUT_DEFAULTS).filter(
 
 class UsageError extends Error {}
 
+type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean }
+
+const OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  roles: { type: 'string', multiple: true },
+  policy: { type: 'string', multiple: true },
+  'authorization-details': { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  format: { type: 'string' },
+  out: { type: 'string' },
+  'allow-incomplete': { type: 'boolean' },
+  'no-validate': { type: 'boolean' },
+  help: { type: 'boolean' },
+  version: { type: 'boolean' },
+  ...Object.fromEntries(STRING_INPUTS.map(name => [name, { type: 'string' } as OptionSpec]))
+}
+
+interface ParsedArgs {
+  values: Map<string, string[] | true>
+  positionals: string[]
+}
+
+/** `--name value`, `--name=value`, `-h`, and `--` before positionals; every message names the option. */
+function parseArguments(argv: string[]): ParsedArgs {
+  const values = new Map<string, string[] | true>()
+  const positionals: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]
+    if (token === '--') {
+      positionals.push(...argv.slice(i + 1))
+      break
+    }
+    if (token === '-h') {
+      values.set('help', true)
+      continue
+    }
+    if (!token.startsWith('-') || token === '-') {
+      positionals.push(token)
+      continue
+    }
+    if (!token.startsWith('--')) throw new UsageError(`unknown option ${token}; see --help`)
+    const eq = token.indexOf('=')
+    const name = token.slice(2, eq < 0 ? undefined : eq)
+    const spec = Object.hasOwn(OPTIONS, name) ? OPTIONS[name] : undefined
+    if (!spec) throw new UsageError(`unknown option --${name}; see --help`)
+    if (spec.type === 'boolean') {
+      if (eq >= 0) throw new UsageError(`--${name} takes no value; see --help`)
+      values.set(name, true)
+      continue
+    }
+    let value: string
+    if (eq >= 0) value = token.slice(eq + 1)
+    else {
+      const next = argv[i + 1]
+      if (next === undefined || (next.startsWith('--') && next.length > 2))
+        throw new UsageError(`--${name} needs a value; see --help`)
+      value = next
+      i++
+    }
+    const seen = values.get(name)
+    if (seen && !spec.multiple)
+      throw new UsageError(`--${name} is given more than once; give it once`)
+    values.set(name, [...(Array.isArray(seen) ? seen : []), value])
+  }
+  return { values, positionals }
+}
+
 export function parseCli(
   argv: string[],
   env: NodeJS.ProcessEnv
 ): { help?: true; version?: true; config?: Config } {
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {
-    roles: { type: 'string', multiple: true },
-    policy: { type: 'string', multiple: true },
-    'authorization-details': { type: 'string' },
-    since: { type: 'string' },
-    until: { type: 'string' },
-    format: { type: 'string' },
-    out: { type: 'string' },
-    'allow-incomplete': { type: 'boolean' },
-    'no-validate': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-    version: { type: 'boolean' }
-  }
-  for (const name of STRING_INPUTS) options[name] = { type: 'string' }
-  let parsed
-  try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true })
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message.split('\n')[0]}; see --help`)
-  }
-  const values = parsed.values as Record<string, string | string[] | boolean | undefined>
-  if (values.help) return { help: true }
-  if (values.version) return { version: true }
-  const [command, ...rest] = parsed.positionals
+  const { values, positionals } = parseArguments(argv)
+  if (values.has('help')) return { help: true }
+  if (values.has('version')) return { version: true }
+  const [command, ...rest] = positionals
   if (command !== 'analyze')
     throw new UsageError(
       command
@@ -104,24 +152,53 @@ export function parseCli(
         : 'missing command; use: iam-least-privilege analyze --roles ...'
     )
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"; see --help`)
+  const list = (name: string): string[] | undefined => {
+    const v = values.get(name)
+    return Array.isArray(v) ? v : undefined
+  }
+  const one = (name: string): string | undefined => list(name)?.[0]
   const read = (name: string): string | undefined => {
-    if (name === 'roles') return (values.roles as string[] | undefined)?.join('\n')
-    if (name === 'allow-incomplete') return values['allow-incomplete'] ? 'true' : undefined
-    if (name === 'validate') return values['no-validate'] ? 'false' : undefined
+    if (name === 'roles') return list('roles')?.join('\n')
+    if (name === 'allow-incomplete') return values.has('allow-incomplete') ? 'true' : undefined
+    if (name === 'validate') return values.has('no-validate') ? 'false' : undefined
     if (name === 'role-to-assume' || name === 'github-token') return undefined
-    const v = values[name]
-    return typeof v === 'string' ? v : undefined
+    return one(name)
   }
   const config = buildConfig(read, {
-    policyFiles: values.policy as string[] | undefined,
-    authorizationDetails: values['authorization-details'] as string | undefined,
-    since: values.since as string | undefined,
-    until: values.until as string | undefined,
-    format: values.format as string | undefined,
-    outDir: values.out as string | undefined,
+    policyFiles: list('policy'),
+    authorizationDetails: one('authorization-details'),
+    since: one('since'),
+    until: one('until'),
+    format: one('format'),
+    outDir: one('out'),
     env
   })
   return { config }
+}
+
+/** --out must be a folder we can write, checked (and created) before a long analysis, not after it. */
+function prepareOutDir(dir: string): void {
+  let isDirectory: boolean
+  try {
+    isDirectory = statSync(dir).isDirectory()
+  } catch {
+    try {
+      mkdirSync(dir, { recursive: true })
+      return
+    } catch (e) {
+      throw new ConfigError(
+        'out',
+        `--out ${dir} cannot be created (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a folder you can write`
+      )
+    }
+  }
+  if (!isDirectory)
+    throw new ConfigError('out', `--out ${dir} is a file, not a folder; give a folder to write the reports into`)
+  try {
+    accessSync(dir, constants.W_OK)
+  } catch {
+    throw new ConfigError('out', `--out ${dir} is not writable; give a folder you can write`)
+  }
 }
 
 function stderrLogger(): Logger {
@@ -160,16 +237,24 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return EXIT.ok
   }
   const config = parsed.config as Config
+  try {
+    if (config.outDir) prepareOutDir(config.outDir)
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n`)
+    return EXIT.usage
+  }
   const log = stderrLogger()
-  const cancellation = abortOnSignals(name =>
-    log.warning(`received ${name}: cancelling, then reporting what is known`)
+  const cancellation = abortOnSignals(
+    name => log.warning(`received ${name}: cancelling, then reporting what is known`),
+    { onForcedExit: message => process.stderr.write(`error: ${message}\n`) }
   )
   try {
     const report = await runAnalysis(config, {
       log,
       signal: cancellation.signal,
       env,
-      workspace: process.cwd()
+      workspace: process.cwd(),
+      noLogFiles: 'error'
     })
     if (config.outDir) {
       const files = writeReportFiles(report, config.outDir, VERSION)
@@ -183,15 +268,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     else process.stdout.write(`${renderMarkdown(report, { maxLength: Number.MAX_SAFE_INTEGER })}\n`)
     for (const role of report.roles.filter(r => r.status === 'failed'))
       log.warning(`${role.arn}: ${role.reason ?? 'failed'}`)
-    const gate = evaluateGate(report, config.failOn)
-    if (gate.tripped) {
-      log.warning(gate.message)
-      return EXIT.gate
-    }
-    return report.summary.failed > 0 ? EXIT.failed : EXIT.ok
+    const verdict = judgeRun(report, config.failOn)
+    if (verdict.exitCode !== EXIT.ok) log.warning(verdict.message)
+    if (cancellation.received) return signalExitCode(cancellation.received)
+    return verdict.exitCode
   } catch (e) {
     process.stderr.write(`error: ${(e as Error).message}\n`)
-    return EXIT.failed
+    if (cancellation.received) return signalExitCode(cancellation.received)
+    return e instanceof ConfigError ? EXIT.usage : EXIT.failed
   } finally {
     cancellation.dispose()
   }

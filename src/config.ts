@@ -258,6 +258,7 @@ export function buildConfig(read: InputReader, extras: ConfigExtras = {}): Confi
     )
   }
   const cloudtrailPath = optional(read('cloudtrail-path'))
+  refuseInapplicable(read, extras, source, cloudtrailPath)
   if (source === 'access-analyzer') {
     if (!trailArn)
       throw new ConfigError(
@@ -348,6 +349,47 @@ export function buildConfig(read: InputReader, extras: ConfigExtras = {}): Confi
     until,
     format: oneOf('format', extras.format ?? 'markdown', FORMATS),
     outDir: optional(extras.outDir)
+  }
+}
+
+/**
+ * Options that do not apply to the chosen source are refused, not ignored: a user who sets one believes it does
+ * something. Inputs equal to their default count as not given (the action passes every default).
+ */
+function refuseInapplicable(
+  read: InputReader,
+  extras: ConfigExtras,
+  source: UsageSource,
+  cloudtrailPath: string | undefined
+): void {
+  const given = (name: string): boolean => {
+    const raw = read(name)?.trim()
+    return raw !== undefined && raw !== '' && raw !== INPUT_DEFAULTS[name]
+  }
+  const refuse = (name: string, why: string) => {
+    throw new ConfigError(name, `${name}: ${why}; remove it`)
+  }
+  if (source === 'access-analyzer') {
+    if (given('cloudtrail-path'))
+      refuse('cloudtrail-path', 'only applies to source: cloudtrail (set source: cloudtrail to read log files)')
+    for (const name of ['since', 'until'] as const) {
+      if (extras[name]?.trim())
+        refuse(name, 'only applies to source: cloudtrail (Access Analyzer reads lookback-days up to now)')
+    }
+    return
+  }
+  for (const name of ['trail-arn', 'access-role-arn']) {
+    if (given(name))
+      refuse(name, 'only applies to source: access-analyzer (source: cloudtrail reads cloudtrail-path)')
+  }
+  if (cloudtrailPath && !cloudtrailPath.startsWith('s3://')) {
+    if (given('trail-regions'))
+      refuse('trail-regions', 'does not apply to a local cloudtrail-path (every log file in the folder is read)')
+    if (given('lookback-days'))
+      refuse(
+        'lookback-days',
+        'does not apply to a local cloudtrail-path (its window is the span of its records; narrow it with since/until)'
+      )
   }
 }
 

@@ -13,7 +13,7 @@ import type { Logger } from './logger.js'
 import type { ReportV1 } from './model.js'
 import { policyFileContent, writableProposals, writeReportFiles } from './output.js'
 import { escapeText } from './report/escape.js'
-import { evaluateGate } from './report/gate.js'
+import { judgeRun } from './report/run-verdict.js'
 import { runAnalysis } from './run.js'
 import { VERSION } from './version.js'
 
@@ -78,10 +78,13 @@ export async function run(): Promise<void> {
     )
   }
 
-  const cancellation = abortOnSignals(name =>
-    core.warning(
-      `received ${name}: cancelling the policy generation jobs this run started, then publishing what is known`
-    )
+  // The runner sends SIGINT, then SIGTERM 7.5 s later, then kills the job 2.5 s after that.
+  const cancellation = abortOnSignals(
+    name =>
+      core.warning(
+        `received ${name}: cancelling the policy generation jobs this run started, then publishing what is known`
+      ),
+    { graceMs: 9000, onForcedExit: message => core.error(message) }
   )
   try {
     const report = await runAnalysis(config, {
@@ -170,9 +173,7 @@ async function publish(
     core.info(`least-privilege pull request ${result.operation}${result.url ? `: ${result.url}` : ''}`)
   }
 
-  const gate = evaluateGate(report, config.failOn)
-  if (gate.tripped) core.setFailed(gate.message)
-  else if (report.summary.roles > 0 && report.summary.failed === report.summary.roles) {
-    core.setFailed(`every role failed; the first: ${report.roles[0].reason ?? 'unknown reason'}`)
-  } else core.info(gate.message)
+  const verdict = judgeRun(report, config.failOn)
+  if (verdict.exitCode !== 0) core.setFailed(verdict.message)
+  else core.info(verdict.message)
 }

@@ -1,4 +1,5 @@
 import type { RoleSelector } from './model.js'
+import { globMatch } from './policy/glob.js'
 
 /** A role known without asking IAM: from an authorization-details export or seen in CloudTrail records. */
 export interface KnownRole {
@@ -39,9 +40,12 @@ export function canonicalRoleArns(seen: Iterable<string>): Map<string, string> {
   return new Map(arns.map(arn => [arn, best.get(roleKey(arn)) ?? arn]))
 }
 
-/** A role name pattern with `*`; role names are unique regardless of case in IAM, so matching ignores case. */
-export function rolePatternRegExp(pattern: string): RegExp {
-  return new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i')
+/**
+ * Whether a role name matches a pattern with `*`; role names are unique regardless of case in IAM, so matching
+ * ignores case. Linear-time matching: a pattern with many stars must not backtrack (it is user input).
+ */
+export function rolePatternMatch(pattern: string, name: string): boolean {
+  return globMatch(pattern.toLowerCase(), name.toLowerCase())
 }
 
 /**
@@ -60,7 +64,7 @@ export function selectRoles<T extends KnownRole>(
       // An ARN written without (or with another) path still names the role.
       if (selector.kind === 'arn') return roleKey(role.arn) === roleKey(selector.input)
       if (selector.kind === 'name') return role.name.toLowerCase() === selector.input.toLowerCase()
-      return rolePatternRegExp(selector.input).test(role.name)
+      return rolePatternMatch(selector.input, role.name)
     })
     if (matches.length === 0) {
       unmatched.push({

@@ -1,7 +1,8 @@
 import { AccessAnalyzerClient } from '@aws-sdk/client-accessanalyzer'
 import { IAMClient } from '@aws-sdk/client-iam'
 import type { S3Client } from '@aws-sdk/client-s3'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, lstatSync, readFileSync } from 'node:fs'
+import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { checkNoNewAccess, validateProposedPolicies } from './aws/checks.js'
 import { resolveCredentials } from './aws/credentials.js'
@@ -9,7 +10,7 @@ import type { TemporaryCredentials } from './aws/credentials.js'
 import { GrantedPolicyReader, resolveRoles } from './aws/iam.js'
 import { describeAwsError } from './aws/retry.js'
 import type { Config } from './config.js'
-import { isRoleArn, policyPathFor } from './config.js'
+import { ConfigError, isRoleArn, policyPathFor } from './config.js'
 import { editability } from './granted/editability.js'
 import { parseAuthorizationDetails, parsePolicyFile } from './granted/policy-file.js'
 import type { Logger } from './logger.js'
@@ -20,8 +21,7 @@ import type {
   ReportV1,
   RoleGrants,
   RoleResult,
-  RoleUsage,
-  TimeWindow
+  RoleUsage
 } from './model.js'
 import { analyzeRole } from './policy/analyze.js'
 import { policyDiff } from './policy/diff.js'
@@ -32,6 +32,7 @@ import { accountFromArn, canonicalRoleArns, roleKey, roleNameFromArn, selectRole
 import type { KnownRole } from './roles.js'
 import { createTrailS3Client } from './usage/cloudtrail/s3-files.js'
 import { scanCloudTrail } from './usage/cloudtrail/scan.js'
+import type { CloudTrailScan } from './usage/cloudtrail/scan.js'
 import { runPolicyGenerations } from './usage/generation-scheduler.js'
 
 export interface RunDeps {
@@ -44,6 +45,11 @@ export interface RunDeps {
   /** Where granted-source files are read (GITHUB_WORKSPACE); default the working directory. */
   workspace?: string
   env?: NodeJS.ProcessEnv
+  /**
+   * When cloudtrail-path holds no CloudTrail log file: 'error' stops the run with a ConfigError (the CLI: bad
+   * usage); 'insufficient-evidence' (default) judges every role so and names the path (the action still publishes).
+   */
+  noLogFiles?: 'error' | 'insufficient-evidence'
 }
 
 /** A role on its way through the pipeline: it ends as exactly one RoleResult. */
@@ -57,7 +63,7 @@ interface RoleCase {
   /** Known before any grants are read (service-linked and IAM Identity Center roles). */
   notEditableReason?: string
   /** Set once the role cannot go further. */
-  outcome?: { status: 'failed' | 'skipped'; reason: string }
+  outcome?: { status: 'failed' | 'skipped' | 'insufficient-evidence'; reason: string }
   usage?: RoleUsage
 }
 
@@ -114,13 +120,31 @@ class AwsSession {
   }
 }
 
-function readText(file: string, what: string): string {
+/**
+ * A file the user named: a regular file (a pipe or device could block the read forever), read without blocking the
+ * event loop so a signal still ends the run. Any problem is bad usage.
+ */
+async function readInputFile(file: string, option: string): Promise<string> {
+  const input = option.replace(/^--/, '')
   try {
-    return readFileSync(file, 'utf8')
+    if (!(await stat(file)).isFile())
+      throw new ConfigError(input, `${option} ${file} is not a regular file; give a JSON file`)
+    return await readFile(file, 'utf8')
   } catch (e) {
-    throw new Error(
-      `${what} ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path`
+    if (e instanceof ConfigError) throw e
+    throw new ConfigError(
+      input,
+      `${option} ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path`
     )
+  }
+}
+
+/** Parses a file the user named; a file that is not what the option takes is bad usage too. */
+function parsedInput<T>(option: string, parse: () => T): T {
+  try {
+    return parse()
+  } catch (e) {
+    throw new ConfigError(option.replace(/^--/, ''), (e as Error).message)
   }
 }
 
@@ -132,13 +156,17 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
   const log = deps.log
   const aws = new AwsSession(config, deps)
 
-  const fileGrants = config.policyFiles.flatMap(file => parsePolicyFile(readText(file, '--policy'), file))
-  const exported = config.authorizationDetails
-    ? parseAuthorizationDetails(
-        readText(config.authorizationDetails, '--authorization-details'),
-        config.authorizationDetails
-      )
-    : undefined
+  const fileGrants: GrantedPolicy[] = []
+  for (const file of config.policyFiles) {
+    const text = await readInputFile(file, '--policy')
+    fileGrants.push(...parsedInput('--policy', () => parsePolicyFile(text, file)))
+  }
+  let exported: ReturnType<typeof parseAuthorizationDetails> | undefined
+  const detailsFile = config.authorizationDetails
+  if (detailsFile) {
+    const text = await readInputFile(detailsFile, '--authorization-details')
+    exported = parsedInput('--authorization-details', () => parseAuthorizationDetails(text, detailsFile))
+  }
 
   const scan =
     config.source === 'cloudtrail'
@@ -156,18 +184,27 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
           },
           {
             onProgress: message => log.info(message),
+            signal: deps.signal,
             ...(config.cloudtrailPath?.startsWith('s3://') ? { s3Client: await aws.s3() } : {})
           }
         )
       : undefined
+  const noEvidence = scan && scan.filesRead === 0 ? noLogFilesReason(config.cloudtrailPath ?? '', scan) : undefined
+  if (noEvidence && deps.noLogFiles === 'error') throw new ConfigError('cloudtrail-path', noEvidence)
 
-  const cases = await selectCases(config, deps, aws, { fileGrants, exported, rolesSeen: scan?.rolesSeen })
+  const cases = await selectCases(config, deps, aws, {
+    fileGrants,
+    exported,
+    rolesSeen: scan?.rolesSeen,
+    noEvidence
+  })
 
   // Usage.
   if (scan) {
     for (const c of cases) {
       if (c.outcome) continue
-      c.usage = scanUsage(scan.roles, c.arn) ?? emptyCloudTrailUsage(c.arn, scan.window, scan.filesRead)
+      c.usage = scanUsage(scan.roles, c.arn) ?? emptyCloudTrailUsage(c.arn, scan)
+      if (noEvidence) c.outcome = { status: 'insufficient-evidence', reason: noEvidence }
     }
   } else {
     await generateUsage(config, deps, aws, cases, startedAt, deadline)
@@ -223,22 +260,39 @@ function scanUsage(roles: Map<string, RoleUsage>, arn: string): RoleUsage | unde
   return undefined
 }
 
-function emptyCloudTrailUsage(arn: string, window: TimeWindow, filesRead: number): RoleUsage {
+function emptyCloudTrailUsage(arn: string, scan: CloudTrailScan): RoleUsage {
   return {
     roleArn: arn,
     source: 'cloudtrail',
-    window,
-    complete: true,
+    window: scan.window,
+    complete: scan.filesSkipped.length === 0,
     actions: [],
     serviceLevelOnly: [],
-    evidence: { filesRead, eventsMatched: 0, notes: [] }
+    evidence: {
+      filesRead: scan.filesRead,
+      ...(scan.filesSkipped.length > 0 ? { filesSkipped: scan.filesSkipped } : {}),
+      eventsMatched: 0,
+      notes: [...scan.notes]
+    }
   }
+}
+
+/** Why a scan that read no log file is no evidence: the path, and what was found there instead. */
+function noLogFilesReason(path: string, scan: CloudTrailScan): string {
+  const skipped = scan.filesSkipped
+  const found =
+    skipped.length === 0
+      ? 'no .json or .json.gz file is there'
+      : `${skipped.length} file(s) were skipped, the first: ${skipped[0].file}: ${skipped[0].reason}`
+  return `cloudtrail-path: no CloudTrail log file was read from ${path} (${found}); point it at the folder or s3:// prefix your trail delivers to (AWSLogs/...)`
 }
 
 interface GrantSources {
   fileGrants: GrantedPolicy[]
   exported?: ReturnType<typeof parseAuthorizationDetails>
   rolesSeen?: string[]
+  /** Set when no log file was read: a selector no record matches is then no evidence, not a failure. */
+  noEvidence?: string
 }
 
 /** Which roles, and what each is granted. */
@@ -275,7 +329,16 @@ async function selectCases(
       .filter(Boolean)
       .join(' or ')
     const selected = selectRoles(config.roles, [...known.values()], where)
-    for (const u of selected.unmatched) failed(u.input, u.reason)
+    for (const u of selected.unmatched) {
+      if (sources.noEvidence)
+        cases.push({
+          arn: u.input,
+          name: u.input,
+          accountId: '',
+          outcome: { status: 'insufficient-evidence', reason: sources.noEvidence }
+        })
+      else failed(u.input, u.reason)
+    }
     for (const role of selected.roles) {
       const path = role.arn.split(':role')[1]?.replace(/[^/]*$/, '') || '/'
       const edit = editability(path, role.name)
@@ -384,6 +447,9 @@ function withFileGrants(grants: RoleGrants, fileGrants: GrantedPolicy[]): RoleGr
   return fileGrants.length === 0 ? grants : { ...grants, policies: [...grants.policies, ...fileGrants] }
 }
 
+/** Far above what IAM lets a role hold (10,240 characters per managed policy, a few per role). */
+const MAX_POLICY_FILE_BYTES = 1024 * 1024
+
 /** The policy file of a role in the checked-out workspace (granted-source files/auto). Parsed as JSON only. */
 function readWorkspacePolicy(
   config: Config,
@@ -398,6 +464,17 @@ function readWorkspacePolicy(
       exists: false,
       reason: `granted-source is files but ${path} does not exist in the workspace; check out the repository first or set granted-source: iam`
     }
+  }
+  // Files in the workspace may come from a pull request: only a regular file of policy size is read (a link to
+  // /dev/zero or a FIFO would never end).
+  const info = lstatSync(full)
+  if (!info.isFile() || info.size > MAX_POLICY_FILE_BYTES) {
+    const what = info.isSymbolicLink()
+      ? 'a symbolic link'
+      : info.isFile()
+        ? `larger than ${MAX_POLICY_FILE_BYTES / 1024} KiB`
+        : 'not a regular file'
+    return { path, exists: true, reason: `${path} is ${what}; a policy file must be a plain JSON file` }
   }
   try {
     return { path, exists: true, grants: parsePolicyFile(readFileSync(full, 'utf8'), path) }

@@ -22,6 +22,8 @@ function failure(inputs: Record<string, string>, extras = {}): ConfigError {
   throw new Error('expected a ConfigError')
 }
 
+const localTrail = { source: 'cloudtrail', 'cloudtrail-path': 'logs', 'trail-arn': '', 'access-role-arn': '' }
+
 describe('buildConfig', () => {
   it('applies the defaults of action.yml', () => {
     const c = config({})
@@ -68,7 +70,11 @@ describe('buildConfig', () => {
     ['roles', { roles: 'arn:aws:iam::1111:role/x' }, /not a valid role ARN/],
     ['roles', { roles: 'arn:aws:s3:::bucket' }, /not a valid role ARN/],
     ['roles', { roles: 'bad name!' }, /neither a role ARN nor a role name/],
-    ['cloudtrail-path', { source: 'cloudtrail' }, /cloudtrail-path: required with source: cloudtrail/],
+    [
+      'cloudtrail-path',
+      { ...localTrail, 'cloudtrail-path': '' },
+      /cloudtrail-path: required with source: cloudtrail/
+    ],
     ['source', { source: 'athena' }, /use one of access-analyzer, cloudtrail/],
     ['trail-arn', { 'trail-arn': '' }, /trail-arn: required with source: access-analyzer/],
     ['trail-arn', { 'trail-arn': 'arn:aws:s3:::bucket' }, /not a trail ARN/],
@@ -87,7 +93,7 @@ describe('buildConfig', () => {
     ['pr-branch', { 'pr-branch': 'a..b' }, /not a valid branch name/],
     [
       'cloudtrail-path',
-      { source: 'cloudtrail', 'cloudtrail-path': 's3://B' },
+      { source: 'cloudtrail', 'cloudtrail-path': 's3://B', 'trail-arn': '', 'access-role-arn': '' },
       /not a valid s3:\/\/bucket\/prefix/
     ]
   ])('rejects a bad %s with one line naming it', (input, inputs, pattern) => {
@@ -99,11 +105,46 @@ describe('buildConfig', () => {
   })
 
   it('rejects bad CLI dates and an inverted window', () => {
-    expect(failure({}, { since: 'yesterday' }).input).toBe('since')
-    expect(failure({}, { since: '2026-11-02', until: '2026-11-01' }).message).toMatch(/not before until/)
+    expect(failure(localTrail, { since: 'yesterday' }).input).toBe('since')
+    expect(failure(localTrail, { since: '2026-11-02', until: '2026-11-01' }).message).toMatch(
+      /not before until/
+    )
     expect(failure({}, { format: 'html' }).message).toMatch(
       /format: "html" is not allowed; use one of markdown, json, sarif/
     )
+  })
+
+  it.each([
+    ['cloudtrail-path', { 'cloudtrail-path': 'logs' }, {}, /only applies to source: cloudtrail/],
+    ['since', {}, { since: '2026-11-01' }, /only applies to source: cloudtrail/],
+    ['until', {}, { until: '2026-11-01' }, /only applies to source: cloudtrail/],
+    [
+      'trail-arn',
+      { ...localTrail, 'trail-arn': base['trail-arn'] },
+      {},
+      /only applies to source: access-analyzer/
+    ],
+    [
+      'access-role-arn',
+      { ...localTrail, 'access-role-arn': base['access-role-arn'] },
+      {},
+      /only applies to source: access-analyzer/
+    ],
+    ['trail-regions', { ...localTrail, 'trail-regions': 'eu-west-1' }, {}, /local cloudtrail-path/],
+    ['lookback-days', { ...localTrail, 'lookback-days': '30' }, {}, /local cloudtrail-path/]
+  ])('refuses %s where the source does not use it', (input, inputs, extras, pattern) => {
+    const e = failure(inputs, extras)
+    expect(e.input).toBe(input)
+    expect(e.message).toMatch(pattern)
+    expect(e.message).toMatch(/; remove it$/)
+  })
+
+  it('accepts what the source uses, and defaults passed as values (as the action passes them)', () => {
+    expect(config({ ...localTrail, 'lookback-days': '90' }, { since: '2026-11-01' }).since).toEqual(
+      new Date('2026-11-01T00:00:00Z')
+    )
+    const s3 = config({ ...localTrail, 'cloudtrail-path': 's3://bucket/p', 'trail-regions': 'eu-west-1' })
+    expect(s3.trailRegions).toEqual(['eu-west-1'])
   })
 
   it('reads lists on newlines and commas, and the region from the environment', () => {

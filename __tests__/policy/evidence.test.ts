@@ -57,7 +57,7 @@ describe('judgeEvidence: never propose on weak evidence', () => {
         filesSkipped: [{ file: 'a.json.gz', reason: 'corrupt gzip' }]
       }
     })
-    expect(judgeEvidence(usage, options).reason).toMatch(/^1 log file\(s\) could not be read/)
+    expect(judgeEvidence(usage, options).reason).toMatch(/^1 log file\(s\) were skipped/)
     expect(judgeEvidence(usage, { ...options, allowIncomplete: true }).sufficient).toBe(true)
   })
 })

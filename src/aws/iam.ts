@@ -1,5 +1,5 @@
 import { editability } from '../granted/editability.js'
-import { rolePatternRegExp } from '../roles.js'
+import { rolePatternMatch } from '../roles.js'
 /** IAM reads: resolve role selectors, then read every policy granted to each role into RoleGrants. */
 import {
   GetPolicyCommand,
@@ -82,8 +82,7 @@ export async function resolveRoles(
           for await (const page of paginateListRoles({ client }, {})) allRoles.push(...(page.Roles ?? []))
           log.debug(`ListRoles returned ${allRoles.length} roles`)
         }
-        const re = rolePatternRegExp(selector.input)
-        const matched = allRoles.filter(r => re.test(r.RoleName ?? ''))
+        const matched = allRoles.filter(r => rolePatternMatch(selector.input, r.RoleName ?? ''))
         if (matched.length === 0) {
           failures.push({
             input: selector.input,

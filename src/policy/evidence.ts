@@ -25,22 +25,23 @@ export function judgeEvidence(usage: RoleUsage, options: EvidenceOptions): Evide
   const windowStart = Date.parse(usage.window.start)
   const created = options.roleCreatedAt ? Date.parse(options.roleCreatedAt) : Number.NaN
   const start = Number.isNaN(created) ? windowStart : Math.max(windowStart, created)
-  const observedDays = Math.max(0, (end - start) / DAY_MS)
+  // An empty window (no record in it) observed nothing.
+  const observedDays = Math.max(0, (end - start) / DAY_MS) || 0
   const rounded = Math.round(observedDays * 10) / 10
+  const skipped = usage.evidence.filesSkipped?.length ?? 0
+  if (skipped > 0 && !options.allowIncomplete) {
+    return {
+      sufficient: false,
+      observedDays,
+      reason: `${skipped} log file(s) were skipped (unreadable, not CloudTrail, past a size cap, or links; the evidence names each and why), so usage recorded in them is unknown; fix or remove them, or set allow-incomplete: true to propose anyway`
+    }
+  }
   if (!usage.complete && !options.allowIncomplete) {
     const why =
       usage.source === 'access-analyzer'
         ? 'Access Analyzer marked its generated policy incomplete (isComplete: false)'
         : 'the CloudTrail records hold calls that match no IAM service, so the usage is incomplete'
     return { sufficient: false, observedDays, reason: `${why}; set allow-incomplete: true to propose anyway` }
-  }
-  const skipped = usage.evidence.filesSkipped?.length ?? 0
-  if (skipped > 0 && !options.allowIncomplete) {
-    return {
-      sufficient: false,
-      observedDays,
-      reason: `${skipped} log file(s) could not be read, so usage recorded in them is unknown; fix or remove them, or set allow-incomplete: true to propose anyway`
-    }
   }
   const noActivity =
     usage.source === 'cloudtrail'
@@ -50,7 +51,7 @@ export function judgeEvidence(usage: RoleUsage, options: EvidenceOptions): Evide
     return {
       sufficient: false,
       observedDays,
-      reason: `no activity of this role was observed in the window (${usage.window.start} to ${usage.window.end}); nothing is proposed on zero evidence`
+      reason: `no activity of this role was observed ${usage.window.start ? `in the window (${usage.window.start} to ${usage.window.end})` : '(no record is in the window)'}; nothing is proposed on zero evidence`
     }
   }
   if (observedDays < options.minObservationDays) {

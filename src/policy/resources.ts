@@ -4,6 +4,7 @@
 import type { RoleUsage } from '../model.js'
 import type { CatalogIndex } from './catalog.js'
 import { globCovers } from './glob.js'
+import { ownValue } from './own.js'
 import { hasPolicyVariable, resourcePatternMatch } from './match.js'
 
 /** A concrete ARN: no wildcard, no `${...}` placeholder (Access Analyzer templates are not concrete). */
@@ -65,7 +66,7 @@ export function isDurableResource(arn: string): boolean {
   const parts = arn.split(':')
   const service = parts[2] ?? ''
   const resource = parts.slice(5).join(':')
-  return DURABLE_RESOURCES[service]?.test(resource) ?? false
+  return ownValue(DURABLE_RESOURCES, service)?.test(resource) ?? false
 }
 
 /**

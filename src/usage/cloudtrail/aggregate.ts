@@ -8,6 +8,14 @@ export interface MergedEntry extends Omit<ReducedEntry, 'resources'> {
 
 const SEP = '\u0001'
 
+function earliest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b)
+}
+
+function latest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b)
+}
+
 /** Everything the files said, merged; its size grows with distinct entries, not with events. */
 export class ScanAggregate {
   readonly entries = new Map<string, MergedEntry>()
@@ -16,8 +24,12 @@ export class ScanAggregate {
   undated = 0
   notEvents = 0
   badLines = 0
+  longLines = 0
   minTime: number | null = null
   maxTime: number | null = null
+  /** Span of every dated event read, inside the window or not. */
+  firstTime: number | null = null
+  lastTime: number | null = null
 
   constructor(private readonly maxResources: number) {}
 
@@ -26,10 +38,11 @@ export class ScanAggregate {
     this.undated += file.undated
     this.notEvents += file.notEvents
     this.badLines += file.badLines
-    if (file.minTime !== null)
-      this.minTime = this.minTime === null ? file.minTime : Math.min(this.minTime, file.minTime)
-    if (file.maxTime !== null)
-      this.maxTime = this.maxTime === null ? file.maxTime : Math.max(this.maxTime, file.maxTime)
+    this.longLines += file.longLines
+    this.minTime = earliest(this.minTime, file.minTime)
+    this.maxTime = latest(this.maxTime, file.maxTime)
+    this.firstTime = earliest(this.firstTime, file.firstTime)
+    this.lastTime = latest(this.lastTime, file.lastTime)
     for (const role of file.rolesSeen) this.rolesSeen.add(role)
     for (const e of file.entries) {
       const key = [

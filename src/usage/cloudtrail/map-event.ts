@@ -1,4 +1,5 @@
 import type { Catalog } from '../../policy/catalog.js'
+import { ownValue } from '../../policy/own.js'
 import { isPermissionless } from '../../policy/permissionless.js'
 
 /** Event sources whose IAM service prefix is not their first label. */
@@ -148,7 +149,7 @@ export function isDeniedError(errorCode: string, deniedByMessage: boolean): bool
 /** The IAM service prefix of an event source, or undefined when the catalog knows none. */
 export function serviceOfEventSource(catalog: Catalog, eventSource: string): string | undefined {
   const host = eventSource.toLowerCase().replace(/\.amazonaws\.com(\.cn)?$/, '')
-  const known = SERVICE_OF_EVENT_SOURCE[host]
+  const known = ownValue(SERVICE_OF_EVENT_SOURCE, host)
   if (known) return known
   if (catalog.hasService(host)) return host
   const first = host.split('.')[0]
@@ -158,7 +159,8 @@ export function serviceOfEventSource(catalog: Catalog, eventSource: string): str
 /** The catalog actions an event name stands for (catalog spelling), or undefined when it maps to none. */
 export function actionsOfEvent(catalog: Catalog, service: string, eventName: string): string[] | undefined {
   const name = eventName.replace(VERSION_SUFFIX, '')
-  const candidates = RENAMED_EVENTS[service]?.[name] ?? [name]
+  const renamed = ownValue(RENAMED_EVENTS, service)
+  const candidates = (renamed && ownValue(renamed, name)) ?? [name]
   const actions: string[] = []
   for (const candidate of candidates) {
     const info = catalog.action(`${service}:${candidate}`)

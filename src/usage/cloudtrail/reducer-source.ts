@@ -17,13 +17,39 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
   var SEP = '\u0001'
   var deniedPattern = null
 
-  function decode(bytes) {
-    if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+  var MIB = 1024 * 1024
+
+  function mib(bytes) {
+    return Math.round(bytes / MIB) + ' MiB'
+  }
+
+  function isGzip(bytes) {
+    return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b
+  }
+
+  // A file that inflates past this many bytes is a decompression bomb (or too large to hold whole): it is skipped.
+  function inflateCap(compressed, config) {
+    return Math.max(config.inflateRatioFloorBytes, config.maxInflateRatio * compressed)
+  }
+
+  function bombError(inflated, compressed, config) {
+    return new Error(
+      'skipped: inflates past ' + mib(inflated) + ' from ' + mib(compressed) + ' (more than ' + config.maxInflateRatio +
+        ' times its compressed size or ' + mib(config.maxWholeBytes) + '); a CloudTrail log file never does'
+    )
+  }
+
+  function decode(bytes, config) {
+    if (isGzip(bytes)) {
+      var cap = Math.min(config.maxWholeBytes, inflateCap(bytes.length, config))
       try {
-        bytes = zlib.gunzipSync(bytes)
+        bytes = zlib.gunzipSync(bytes, { maxOutputLength: cap })
       } catch (e) {
+        if (e && e.code === 'ERR_BUFFER_TOO_LARGE') throw bombError(cap, bytes.length, config)
         throw new Error('corrupt gzip: ' + e.message)
       }
+    } else if (bytes.length > config.maxWholeBytes) {
+      throw new Error('skipped: larger than ' + mib(config.maxWholeBytes) + ' and not one JSON object per line')
     }
     var text = bytes.toString('utf8')
     return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
@@ -36,9 +62,9 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
 
   // Returns { records, badLines }. Shapes: {"Records":[...]}, a JSON array, one JSON object per line
   // (a line may itself be a {"Records":[...]} batch, as some shippers write).
-  function parseRecords(text) {
+  function parseRecords(text, config) {
     var c = firstChar(text)
-    if (c === '') return { records: [], badLines: 0 }
+    if (c === '') return { records: [], badLines: 0, longLines: 0 }
     if (c === '[') {
       var arr
       try {
@@ -47,7 +73,7 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
         throw new Error('invalid JSON: ' + e.message)
       }
       if (!Array.isArray(arr)) throw new Error('invalid JSON: not an array of events')
-      return { records: arr, badLines: 0 }
+      return { records: arr, badLines: 0, longLines: 0 }
     }
     if (c !== '{') throw new Error('not CloudTrail JSON: starts with ' + JSON.stringify(c))
     var whole
@@ -58,16 +84,21 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
       wholeError = e
     }
     if (whole !== undefined) {
-      if (Array.isArray(whole.Records)) return { records: whole.Records, badLines: 0 }
+      if (Array.isArray(whole.Records)) return { records: whole.Records, badLines: 0, longLines: 0 }
       if (whole.Records !== undefined) throw new Error('not CloudTrail JSON: "Records" is not an array')
-      return { records: [whole], badLines: 0 }
+      return { records: [whole], badLines: 0, longLines: 0 }
     }
     var lines = text.split('\n')
     var records = []
     var bad = 0
+    var long = 0
     var good = 0
     for (var i = 0; i < lines.length; i++) {
       var line = lines[i]
+      if (line.length > config.maxLineBytes) {
+        long++
+        continue
+      }
       if (!/\S/.test(line)) continue
       var v
       try {
@@ -83,8 +114,8 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
         records.push(v)
       }
     }
-    if (good === 0) throw new Error('invalid JSON: ' + wholeError.message)
-    return { records: records, badLines: bad }
+    if (good === 0 && long === 0) throw new Error('invalid JSON: ' + wholeError.message)
+    return { records: records, badLines: bad, longLines: long }
   }
 
   // Log shippers wrap or rename fields: EventBridge puts the event under "detail"; Elastic-style exports
@@ -156,7 +187,8 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
     var deniedMessage = deniedPattern
     for (var i = 0; i < records.length; i++) {
       var r = unwrap(records[i])
-      if (r === null || typeof r !== 'object') {
+      // Every CloudTrail event names its API call; anything else (another log format, a config file) is not one.
+      if (r === null || typeof r !== 'object' || typeof r.eventName !== 'string') {
         acc.notEvents++
         continue
       }
@@ -166,6 +198,8 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
         acc.undated++
         if (config.since !== null || config.until !== null) continue
       } else {
+        if (t < acc.firstTime) acc.firstTime = t
+        if (t > acc.lastTime) acc.lastTime = t
         if (t < since || t > until) continue
         if (t < acc.minTime) acc.minTime = t
         if (t > acc.maxTime) acc.maxTime = t
@@ -173,7 +207,7 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
       var si = roleOf(r)
       if (!si) continue
       var roleArn = si.arn
-      acc.rolesSeen[roleArn] = true
+      acc.rolesSeen.add(roleArn)
       if (!config.allRoles) {
         var lowerArn = roleArn.toLowerCase()
         var lowerName = nameOfRole(si).toLowerCase()
@@ -215,10 +249,18 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
   }
 
   function newAcc() {
-    return { events: 0, notEvents: 0, undated: 0, minTime: Infinity, maxTime: -Infinity, rolesSeen: {}, entries: new Map() }
+    return {
+      events: 0, notEvents: 0, undated: 0, minTime: Infinity, maxTime: -Infinity, firstTime: Infinity,
+      lastTime: -Infinity, rolesSeen: new Set(), entries: new Map()
+    }
   }
 
-  function result(file, acc, badLines) {
+  function result(file, acc, badLines, longLines) {
+    if (acc.events === 0 && acc.notEvents > 0) {
+      return failure(file, new Error(
+        'not CloudTrail JSON: none of its ' + acc.notEvents + ' records has an "eventName" (no "Records" of CloudTrail events)'
+      ))
+    }
     var entries = []
     acc.entries.forEach(function (v, k) {
       var p = k.split(SEP)
@@ -230,9 +272,12 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
     })
     return {
       file: file, events: acc.events, notEvents: acc.notEvents, undated: acc.undated, badLines: badLines,
+      longLines: longLines,
       minTime: acc.minTime === Infinity ? null : acc.minTime,
       maxTime: acc.maxTime === -Infinity ? null : acc.maxTime,
-      rolesSeen: Object.keys(acc.rolesSeen), entries: entries
+      firstTime: acc.firstTime === Infinity ? null : acc.firstTime,
+      lastTime: acc.lastTime === -Infinity ? null : acc.lastTime,
+      rolesSeen: Array.from(acc.rolesSeen), entries: entries
     }
   }
 
@@ -240,34 +285,42 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
     return { file: file, error: e && e.message ? e.message : String(e) }
   }
 
-  function isGzipFile(path) {
-    var fd = fs.openSync(path, 'r')
-    try {
-      var head = Buffer.alloc(2)
-      return fs.readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x1f && head[1] === 0x8b
-    } finally {
-      fs.closeSync(fd)
-    }
-  }
-
-  // Large files are read as a stream so a JSON-lines export of any size needs memory for one line at a time.
-  // A file whose first line is not a whole JSON value ({"Records":[...]} or an array spread over lines) has to be
-  // parsed whole, as small files are.
+  // Large files and anything that is not a regular file (a pipe given as cloudtrail-path) are read as a stream, so
+  // a JSON-lines export of any size needs memory for one line at a time. Gzip is found by its magic bytes in the
+  // first chunk. A file whose first line is not a whole JSON value ({"Records":[...]} or an array spread over lines)
+  // has to be parsed whole, as small files are, up to maxWholeBytes.
   function reduceStream(task, config) {
     return new Promise(function (resolve) {
       var acc = newAcc()
       var bad = 0
+      var long = 0
       var mode = null
       var pending = ''
+      var skippingLine = false
       var whole = []
+      var wholeLength = 0
+      var compressed = 0
+      var inflated = 0
+      var sniffed = false
+      var gunzip = null
+      var decoder = new TextDecoder('utf-8')
+      var raw = null
       var finished = false
       function finish(value) {
-        if (!finished) {
-          finished = true
-          resolve(value)
-        }
+        if (finished) return
+        finished = true
+        if (raw) raw.destroy()
+        if (gunzip) gunzip.destroy()
+        resolve(value)
+      }
+      function fail(e) {
+        finish(failure(task.file, e))
       }
       function line(text) {
+        if (text.length > config.maxLineLength) {
+          long++
+          return
+        }
         if (!/\S/.test(text)) return
         var v
         try {
@@ -278,83 +331,119 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
         }
         reduceRecords(v !== null && typeof v === 'object' && Array.isArray(v.Records) ? v.Records : [v], config, acc)
       }
-      var raw
-      var input
-      try {
-        raw = fs.createReadStream(task.path)
-        input = isGzipFile(task.path) ? raw.pipe(zlib.createGunzip()) : raw
-      } catch (e) {
-        finish(failure(task.file, e))
-        return
-      }
-      raw.on('error', function (e) {
-        input.destroy()
-        finish(failure(task.file, e))
-      })
-      if (input !== raw) {
-        input.on('error', function (e) {
-          raw.destroy()
-          finish(failure(task.file, new Error('corrupt gzip: ' + e.message)))
-        })
-      }
-      input.setEncoding('utf8')
-      input.on('data', function (chunk) {
-        try {
-          if (mode === 'whole') {
-            whole.push(chunk)
-            return
-          }
-          pending += chunk
-          if (mode === null) {
-            var nl = pending.indexOf('\n')
-            if (nl < 0) return
-            var first = pending.slice(0, nl)
-            try {
-              JSON.parse(first)
-              mode = 'lines'
-            } catch (e) {
-              mode = 'whole'
-              whole.push(pending)
-              pending = ''
-              return
-            }
-          }
-          var lines = pending.split('\n')
-          pending = lines.pop()
-          for (var i = 0; i < lines.length; i++) line(lines[i])
-        } catch (e) {
-          input.destroy()
-          finish(failure(task.file, e))
+      function keepWhole(text) {
+        mode = 'whole'
+        wholeLength += text.length
+        if (wholeLength > config.maxWholeBytes) {
+          throw new Error('skipped: larger than ' + mib(config.maxWholeBytes) + ' and not one JSON object per line')
         }
-      })
-      input.on('end', function () {
-        try {
-          if (mode === 'lines') {
-            line(pending)
-            finish(result(task.file, acc, bad))
-            return
+        whole.push(text)
+      }
+      function take(text) {
+        if (mode === 'whole') return keepWhole(text)
+        if (skippingLine) {
+          var end = text.indexOf('\n')
+          if (end < 0) return
+          skippingLine = false
+          text = text.slice(end + 1)
+        }
+        pending += text
+        if (mode === null) {
+          var nl = pending.indexOf('\n')
+          var first = nl < 0 ? null : pending.slice(0, nl)
+          if (first === null && pending.length <= config.maxLineLength) return
+          try {
+            if (first === null) throw new Error('no line end')
+            JSON.parse(first)
+            mode = 'lines'
+          } catch (e) {
+            var all = pending
+            pending = ''
+            return keepWhole(all)
           }
-          whole.push(pending)
-          var parsed = parseRecords(whole.join(''))
+        }
+        var lines = pending.split('\n')
+        pending = lines.pop()
+        for (var i = 0; i < lines.length; i++) line(lines[i])
+        if (pending.length > config.maxLineLength) {
+          long++
+          pending = ''
+          skippingLine = true
+        }
+      }
+      function guarded(fn) {
+        return function (arg) {
+          if (finished) return
+          try {
+            fn(arg)
+          } catch (e) {
+            fail(e)
+          }
+        }
+      }
+      var done = guarded(function () {
+        take(decoder.decode())
+        if (mode === 'whole') {
+          var parsed = parseRecords(whole.join(''), config)
           whole = null
           reduceRecords(parsed.records, config, acc)
-          finish(result(task.file, acc, parsed.badLines))
-        } catch (e) {
-          finish(failure(task.file, e))
+          finish(result(task.file, acc, parsed.badLines, parsed.longLines))
+          return
         }
+        if (!skippingLine) line(pending)
+        finish(result(task.file, acc, bad, long))
       })
+      try {
+        raw = fs.createReadStream(task.path)
+      } catch (e) {
+        fail(e)
+        return
+      }
+      raw.on('error', guarded(fail))
+      raw.on('data', guarded(function (chunk) {
+        compressed += chunk.length
+        if (!sniffed) {
+          sniffed = true
+          if (isGzip(chunk)) {
+            gunzip = zlib.createGunzip()
+            gunzip.on('error', guarded(function (e) {
+              throw new Error('corrupt gzip: ' + e.message)
+            }))
+            gunzip.on('data', guarded(function (out) {
+              inflated += out.length
+              if (inflated > inflateCap(compressed, config)) throw bombError(inflated, compressed, config)
+              take(decoder.decode(out, { stream: true }))
+            }))
+            gunzip.on('end', done)
+          }
+        }
+        if (!gunzip) return take(decoder.decode(chunk, { stream: true }))
+        if (!gunzip.write(chunk)) {
+          raw.pause()
+          gunzip.once('drain', function () {
+            raw.resume()
+          })
+        }
+      }))
+      raw.on('end', guarded(function () {
+        if (gunzip) gunzip.end()
+        else done()
+      }))
     })
   }
 
   // task: { file, path?, bytes? }; config: see ReducerConfig in reducer.ts. Always answers, never throws.
   function reduceFile(task, config) {
     try {
-      if (task.path && fs.statSync(task.path).size > config.streamFromBytes) return reduceStream(task, config)
+      if (task.path) {
+        var info = fs.statSync(task.path)
+        if (!info.isFile() || info.size > config.streamFromBytes) return reduceStream(task, config)
+      }
       var bytes = task.bytes ? Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength) : fs.readFileSync(task.path)
-      var parsed = parseRecords(decode(bytes))
+      var parsed = parseRecords(decode(bytes, config), config)
       var acc = newAcc()
       reduceRecords(parsed.records, config, acc)
-      return Promise.resolve(result(task.file, acc, parsed.badLines))
+      return Promise.resolve(result(task.file, acc, parsed.badLines, parsed.longLines))
     } catch (e) {
       return Promise.resolve(failure(task.file, e))
     }

@@ -20,6 +20,14 @@ export interface ReducerConfig {
   maxResources: number
   /** Local files larger than this (bytes on disk) are streamed: JSON lines then need memory for one line only. */
   streamFromBytes: number
+  /** Lines of JSON-lines files longer than this (characters) are skipped and counted. */
+  maxLineLength: number
+  /** The most a file may hold (inflated) when it has to be parsed whole; past it the file is skipped. */
+  maxWholeBytes: number
+  /** Gzip that inflates to more than this many times its compressed size is a bomb: the file is skipped... */
+  maxInflateRatio: number
+  /** ...once it has inflated past this many bytes (small files may compress better than any real log). */
+  inflateRatioFloorBytes: number
 }
 
 /** One log file to reduce: a local path (the worker reads it) or bytes already fetched (S3). */
@@ -55,8 +63,14 @@ export interface ReducedFile {
   undated: number
   /** JSON-lines files: lines that did not parse (the rest of the file was read). */
   badLines: number
+  /** JSON-lines files: lines longer than maxLineLength, skipped. */
+  longLines: number
+  /** Span of the events kept (inside since/until). */
   minTime: number | null
   maxTime: number | null
+  /** Span of every dated event in the file, inside the window or not. */
+  firstTime: number | null
+  lastTime: number | null
   rolesSeen: string[]
   entries: ReducedEntry[]
 }

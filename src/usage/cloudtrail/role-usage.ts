@@ -165,7 +165,8 @@ export function buildRoleUsage(
     roleArn,
     source: 'cloudtrail',
     window: context.window,
-    complete: nameless.length === 0,
+    // A file that could not be read may hold this role's calls.
+    complete: nameless.length === 0 && context.filesSkipped.length === 0,
     actions: observed,
     serviceLevelOnly: [],
     evidence: {

@@ -47,6 +47,29 @@ export interface ScanOptions {
   catalog?: Catalog
   /** Local files larger than this many bytes are streamed (default 64 MiB). */
   streamFromBytes?: number
+  /** Caps on hostile input; the defaults are READ_LIMITS. */
+  limits?: Partial<ReadLimits>
+  /** Aborting stops the scan: it rejects at once, without waiting for a read that may never end. */
+  signal?: AbortSignal
+}
+
+/** Caps that keep a hostile or broken file from taking unbounded memory or time; what passes one is skipped. */
+export interface ReadLimits {
+  /** Characters in one line of a JSON-lines file (CloudTrail events are at most a few hundred KB). */
+  maxLineLength: number
+  /** Bytes of a file that has to be parsed whole (inflated). */
+  maxWholeBytes: number
+  /** Inflated size over compressed size of gzip (CloudTrail logs inflate about 10 to 30 times)... */
+  maxInflateRatio: number
+  /** ...checked once this many bytes are inflated. */
+  inflateRatioFloorBytes: number
+}
+
+export const READ_LIMITS: ReadLimits = {
+  maxLineLength: 16 * 1024 * 1024,
+  maxWholeBytes: 256 * 1024 * 1024,
+  maxInflateRatio: 200,
+  inflateRatioFloorBytes: 16 * 1024 * 1024
 }
 
 /** Distinct resource ARNs kept per role and action before they are reported as `*`. */
@@ -80,7 +103,9 @@ function reducerConfig(query: CloudTrailQuery, options: ScanOptions): ReducerCon
     until: query.until?.getTime() ?? null,
     deniedMessagePattern: DENIED_MESSAGE_PATTERN,
     maxResources: MAX_RESOURCES,
-    streamFromBytes: options.streamFromBytes ?? STREAM_FROM_BYTES
+    streamFromBytes: options.streamFromBytes ?? STREAM_FROM_BYTES,
+    ...READ_LIMITS,
+    ...options.limits
   }
 }
 
@@ -90,7 +115,12 @@ interface Source {
   load(): Promise<FileTask>
 }
 
-async function listSources(query: CloudTrailQuery, options: ScanOptions, notes: string[]): Promise<Source[]> {
+async function listSources(
+  query: CloudTrailQuery,
+  options: ScanOptions,
+  notes: string[],
+  skipped: SkippedFile[]
+): Promise<Source[]> {
   if (isS3Path(query.path)) {
     const location = parseS3Location(query.path)
     const client = options.s3Client ?? createTrailS3Client()
@@ -118,15 +148,46 @@ async function listSources(query: CloudTrailQuery, options: ScanOptions, notes: 
   if (listing.skippedFolders.length > 0) {
     notes.push(`not read (digests or Insights events): ${listing.skippedFolders.join(', ')}`)
   }
+  skipped.push(...listing.skippedEntries)
   return listing.files.map(path => ({ name: path, load: async () => ({ file: path, path }) }))
 }
 
-function windowOf(query: CloudTrailQuery, aggregate: ScanAggregate): TimeWindow {
+function windowOf(aggregate: ScanAggregate): TimeWindow {
   // The window is what the records cover, never more: a query that asks for 90 days of a trail holding 10 must not
-  // claim 90 days of observation.
-  const start = aggregate.minTime ?? query.since?.getTime() ?? query.until?.getTime() ?? 0
-  const end = aggregate.maxTime ?? start
-  return { start: new Date(start).toISOString(), end: new Date(end).toISOString() }
+  // claim 90 days of observation. No record in the window: no window at all (empty strings, as for a failed role).
+  if (aggregate.minTime === null || aggregate.maxTime === null) return { start: '', end: '' }
+  return { start: new Date(aggregate.minTime).toISOString(), end: new Date(aggregate.maxTime).toISOString() }
+}
+
+/** What since/until did to the window, when they reach past the records. */
+function windowNotes(query: CloudTrailQuery, aggregate: ScanAggregate): string[] {
+  const { firstTime, lastTime } = aggregate
+  if (firstTime === null || lastTime === null) return []
+  const iso = (t: number) => new Date(t).toISOString()
+  const span = `the records span ${iso(firstTime)} to ${iso(lastTime)}`
+  const notes: string[] = []
+  const since = query.since?.getTime()
+  const until = query.until?.getTime()
+  if (since !== undefined && since > lastTime)
+    notes.push(`since ${iso(since)} is after the last record: no record is in the window (${span})`)
+  else if (until !== undefined && until < firstTime)
+    notes.push(`until ${iso(until)} is before the first record: no record is in the window (${span})`)
+  else {
+    if (since !== undefined && since < firstTime)
+      notes.push(`since ${iso(since)} is before the first record: the window starts at ${iso(firstTime)}`)
+    if (until !== undefined && until > lastTime)
+      notes.push(`until ${iso(until)} is after the last record: the window ends at ${iso(lastTime)}`)
+  }
+  return notes
+}
+
+function cancelled(signal: AbortSignal | undefined): Promise<never> {
+  return new Promise((_, reject) => {
+    if (!signal) return
+    const fail = () => reject(new Error('cloudtrail: reading the log files was cancelled'))
+    if (signal.aborted) fail()
+    else signal.addEventListener('abort', fail, { once: true })
+  })
 }
 
 /**
@@ -142,30 +203,34 @@ export async function scanCloudTrail(
   validated(query)
   const progress = options.onProgress ?? (() => {})
   const notes: string[] = []
-  const sources = await listSources(query, options, notes)
+  const skipped: SkippedFile[] = []
+  const sources = await listSources(query, options, notes, skipped)
   progress(`cloudtrail: ${sources.length} log files to read from ${query.path}`)
 
   const threads = Math.max(0, Math.min(query.workers ?? availableParallelism(), sources.length))
-  const pool = new ReducerPool(reducerConfig(query, options), threads)
+  const config = reducerConfig(query, options)
+  const pool = new ReducerPool(config, threads)
   const threadsUsed = pool.threads
   const aggregate = new ScanAggregate(MAX_RESOURCES)
-  const skipped: SkippedFile[] = []
+  const abort = cancelled(options.signal)
+  abort.catch(() => undefined)
   let read = 0
   try {
     // Two files in flight per thread: one being reduced, the next being fetched or queued.
     const lanes = Math.max(1, pool.threads * 2)
     let next = 0
     const lane = async (): Promise<void> => {
-      while (next < sources.length) {
+      while (next < sources.length && !options.signal?.aborted) {
         const source = sources[next++]
         let task: FileTask
         try {
-          task = await source.load()
+          task = await Promise.race([source.load(), abort])
         } catch (error) {
+          if (options.signal?.aborted) throw error
           skipped.push({ file: source.name, reason: `unreadable: ${(error as Error).message}` })
           continue
         }
-        const outcome = await pool.reduce(task)
+        const outcome = await Promise.race([pool.reduce(task), abort])
         if (isFailedFile(outcome)) {
           skipped.push({ file: outcome.file, reason: outcome.error })
         } else {
@@ -177,20 +242,28 @@ export async function scanCloudTrail(
           progress(`cloudtrail: ${done}/${sources.length} files, ${aggregate.events} events`)
       }
     }
-    await Promise.all(Array.from({ length: lanes }, lane))
+    await Promise.race([Promise.all(Array.from({ length: lanes }, lane)), abort])
   } finally {
-    await pool.close()
+    // A worker stuck in a read (a pipe nobody writes to) may never stop: a cancelled scan does not wait for it.
+    if (options.signal?.aborted) void pool.close()
+    else await pool.close()
   }
   if (pool.threadNote) notes.push(pool.threadNote)
   if (aggregate.badLines > 0)
     notes.push(`${aggregate.badLines} lines of JSON-lines files did not parse and were skipped`)
   if (aggregate.undated > 0) notes.push(`${aggregate.undated} events had no readable time`)
-  if (aggregate.notEvents > 0) notes.push(`${aggregate.notEvents} array items were not events`)
+  if (aggregate.longLines > 0)
+    notes.push(
+      `${aggregate.longLines} lines of JSON-lines files were longer than ${Math.round(config.maxLineLength / 1048576)} MiB and were skipped`
+    )
+  if (aggregate.notEvents > 0)
+    notes.push(`${aggregate.notEvents} records were not CloudTrail events (no "eventName") and were skipped`)
   skipped.sort((a, b) => (a.file < b.file ? -1 : 1))
   progress(`cloudtrail: read ${read} files (${skipped.length} skipped), ${aggregate.events} events`)
 
   const catalog = options.catalog ?? loadCatalog()
-  const window = windowOf(query, aggregate)
+  const window = windowOf(aggregate)
+  notes.push(...windowNotes(query, aggregate))
   const context = { window, filesRead: read, filesSkipped: skipped, maxResources: MAX_RESOURCES, notes }
   const byRole = aggregate.byRole()
   const roles = new Map<string, RoleUsage>()

@@ -1,0 +1,30 @@
+import type { ReportV1 } from '../model.js'
+import { evaluateGate } from './gate.js'
+import type { FailOn, GateResult } from './gate.js'
+import { roleName } from './role-facts.js'
+
+/**
+ * What fails a run, the same for the action and the CLI. Everything is published first; then the run fails when
+ * any selected role failed (an error someone has to fix: a role that does not exist, access denied, an invalid
+ * policy file), or else when the fail-on gate tripped. Roles skipped (service-linked, quota spent) or with
+ * insufficient evidence do not fail the run by themselves; with fail-on set they trip the gate.
+ */
+export interface RunVerdict {
+  /** 0 passed, 1 a role failed, 3 the gate tripped (the CLI's exit codes). */
+  exitCode: 0 | 1 | 3
+  /** One line: why the run failed, or the gate's message when it passed. */
+  message: string
+  gate: GateResult
+}
+
+export function judgeRun(report: ReportV1, failOn: FailOn): RunVerdict {
+  const gate = evaluateGate(report, failOn)
+  const failed = report.roles.filter(r => r.status === 'failed')
+  if (failed.length > 0) {
+    const names = failed.map(r => roleName(r.arn).name).join(', ')
+    const line = `${failed.length} of ${report.roles.length} role(s) failed (${names}); the first: ${failed[0].reason ?? 'unknown reason'}`
+    return { exitCode: 1, message: gate.tripped ? `${line}. ${gate.message}` : line, gate }
+  }
+  if (gate.tripped) return { exitCode: 3, message: gate.message, gate }
+  return { exitCode: 0, message: gate.message, gate }
+}
