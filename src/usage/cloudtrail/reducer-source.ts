@@ -20,7 +20,7 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
   var MIB = 1024 * 1024
 
   function mib(bytes) {
-    return Math.round(bytes / MIB) + ' MiB'
+    return bytes >= MIB ? Math.round(bytes / MIB) + ' MiB' : Math.ceil(bytes / 1024) + ' KiB'
   }
 
   function isGzip(bytes) {
@@ -35,7 +35,7 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
   function bombError(inflated, compressed, config) {
     return new Error(
       'skipped: inflates past ' + mib(inflated) + ' from ' + mib(compressed) + ' (more than ' + config.maxInflateRatio +
-        ' times its compressed size or ' + mib(config.maxWholeBytes) + '); a CloudTrail log file never does'
+        ' times its compressed size, or past ' + mib(config.maxWholeBytes) + ' held whole); a CloudTrail log file never does'
     )
   }
 
@@ -95,7 +95,7 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
     var good = 0
     for (var i = 0; i < lines.length; i++) {
       var line = lines[i]
-      if (line.length > config.maxLineBytes) {
+      if (line.length > config.maxLineLength) {
         long++
         continue
       }
@@ -383,6 +383,12 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
       }
       var done = guarded(function () {
         take(decoder.decode())
+        // One line and no line end: a {"Records":[...]} file on a single line, held whole like any other.
+        if (mode === null) {
+          var rest = pending
+          pending = ''
+          keepWhole(rest)
+        }
         if (mode === 'whole') {
           var parsed = parseRecords(whole.join(''), config)
           whole = null

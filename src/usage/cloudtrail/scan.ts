@@ -181,6 +181,10 @@ function windowNotes(query: CloudTrailQuery, aggregate: ScanAggregate): string[]
   return notes
 }
 
+function sizeText(bytes: number): string {
+  return bytes >= 1048576 ? `${Math.round(bytes / 1048576)} MiB` : `${Math.ceil(bytes / 1024)} KiB`
+}
+
 function cancelled(signal: AbortSignal | undefined): Promise<never> {
   return new Promise((_, reject) => {
     if (!signal) return
@@ -254,7 +258,7 @@ export async function scanCloudTrail(
   if (aggregate.undated > 0) notes.push(`${aggregate.undated} events had no readable time`)
   if (aggregate.longLines > 0)
     notes.push(
-      `${aggregate.longLines} lines of JSON-lines files were longer than ${Math.round(config.maxLineLength / 1048576)} MiB and were skipped`
+      `${aggregate.longLines} lines of JSON-lines files were longer than ${sizeText(config.maxLineLength)} and were skipped`
     )
   if (aggregate.notEvents > 0)
     notes.push(`${aggregate.notEvents} records were not CloudTrail events (no "eventName") and were skipped`)

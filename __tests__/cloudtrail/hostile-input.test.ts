@@ -1,0 +1,174 @@
+/**
+ * What a log folder written by someone else can hold: files that are not CloudTrail, decompression bombs, endless
+ * lines, links and pipes, records named after Object.prototype members, and windows that miss the records.
+ * Every such thing is skipped with a reason or noted; none stops the scan, crashes it or goes unsaid.
+ */
+import { afterAll, describe, expect, test } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
+import { symlinkSync } from 'node:fs'
+import { gzipSync } from 'node:zlib'
+import { scanCloudTrail } from '../../src/usage/cloudtrail/scan.js'
+import { STRATUS, invictusRecords, jsonFiles, tempDir } from './trail-fixtures.js'
+
+const records = invictusRecords()
+const body = JSON.stringify({ Records: records.slice(0, 20) })
+const modes: [string, number | undefined][] = [
+  ['whole', undefined],
+  ['streamed', 0]
+]
+
+describe('hostile log folders', () => {
+  const tmp = tempDir()
+  afterAll(() => tmp.remove())
+
+  test('an empty folder reads no file and claims no window (never 1970)', async () => {
+    tmp.write('empty/readme.txt', 'not a log')
+    const scan = await scanCloudTrail({ path: `${tmp.dir}/empty`, roles: [] })
+    expect(scan.filesRead).toBe(0)
+    expect(scan.eventsRead).toBe(0)
+    expect(scan.window).toEqual({ start: '', end: '' })
+  })
+
+  test.each(modes)(
+    'JSON that is not CloudTrail is skipped with a reason and counted, never read as events (%s)',
+    async (_mode, streamFromBytes) => {
+      const dir = `${tmp.dir}/foreign`
+      tmp.write('foreign/good.json', body)
+      tmp.write('foreign/package.json', JSON.stringify({ name: 'x', version: '1.0.0' }))
+      tmp.write('foreign/list.json', JSON.stringify([{ id: 1 }, { id: 2 }]))
+      tmp.write('foreign/app.jsonl', '{"level":"info","msg":"a"}\n{"level":"warn","msg":"b"}\n')
+      const scan = await scanCloudTrail({ path: dir, roles: [], workers: 1 }, { streamFromBytes })
+      expect(scan.filesRead).toBe(1)
+      expect(scan.eventsRead).toBe(20)
+      expect(scan.filesSkipped.map(f => f.file.slice(dir.length + 1))).toEqual([
+        'app.jsonl',
+        'list.json',
+        'package.json'
+      ])
+      for (const f of scan.filesSkipped) expect(f.reason).toMatch(/^not CloudTrail JSON: .*"eventName"/)
+      // Skipped files make every role's usage incomplete.
+      expect([...scan.roles.values()].every(u => !u.complete)).toBe(true)
+    }
+  )
+
+  test.each(modes)(
+    'a gzip bomb is skipped with a reason, the rest is read (%s)',
+    async (_mode, streamFromBytes) => {
+      const dir = `${tmp.dir}/bomb-${String(streamFromBytes)}`
+      tmp.write(`bomb-${String(streamFromBytes)}/good.json.gz`, gzipSync(body))
+      tmp.write(`bomb-${String(streamFromBytes)}/bomb.json.gz`, gzipSync(Buffer.alloc(4 * 1024 * 1024, 0x20)))
+      const scan = await scanCloudTrail(
+        { path: dir, roles: [], workers: 1 },
+        { streamFromBytes, limits: { maxInflateRatio: 50, inflateRatioFloorBytes: 64 * 1024 } }
+      )
+      expect(scan.filesRead).toBe(1)
+      expect(scan.eventsRead).toBe(20)
+      expect(scan.filesSkipped).toHaveLength(1)
+      expect(scan.filesSkipped[0].file).toMatch(/bomb\.json\.gz$/)
+      expect(scan.filesSkipped[0].reason).toMatch(/^skipped: inflates past .*more than 50 times its compressed size/)
+    }
+  )
+
+  test.each(modes)(
+    'a file too large to parse whole is skipped, not held in memory (%s)',
+    async (_mode, streamFromBytes) => {
+      const dir = `${tmp.dir}/large-${String(streamFromBytes)}`
+      tmp.write(`large-${String(streamFromBytes)}/big.json`, JSON.stringify({ Records: records }))
+      const scan = await scanCloudTrail(
+        { path: dir, roles: [], workers: 0 },
+        { streamFromBytes, limits: { maxWholeBytes: 64 * 1024 } }
+      )
+      expect(scan.filesRead).toBe(0)
+      expect(scan.filesSkipped[0].reason).toMatch(/^skipped: larger than 64 KiB and not one JSON object per line/)
+    }
+  )
+
+  test.each(modes)(
+    'lines over the cap are skipped and counted; the other lines are read (%s)',
+    async (_mode, streamFromBytes) => {
+      const lines = records.slice(0, 10).map(r => JSON.stringify(r))
+      lines.splice(3, 0, `{"eventName":"${'x'.repeat(5000)}"}`)
+      lines.push(`{"eventName":"${'y'.repeat(5000)}`)
+      tmp.write(`long-${String(streamFromBytes)}/export.jsonl`, lines.join('\n'))
+      const scan = await scanCloudTrail(
+        { path: `${tmp.dir}/long-${String(streamFromBytes)}`, roles: [], workers: 1 },
+        { streamFromBytes, limits: { maxLineLength: 4096 } }
+      )
+      expect(scan.filesRead).toBe(1)
+      expect(scan.eventsRead).toBe(10)
+      expect(scan.notes).toContain(
+        '2 lines of JSON-lines files were longer than 4 KiB and were skipped'
+      )
+    }
+  )
+
+  test('symbolic links and pipes in the folder are listed as skipped, never followed or read', async () => {
+    const dir = `${tmp.dir}/links`
+    tmp.write('links/real.json', body)
+    symlinkSync(jsonFiles(STRATUS)[0], `${dir}/elsewhere.json`)
+    symlinkSync(STRATUS, `${dir}/more-logs`)
+    execFileSync('mkfifo', [`${dir}/pipe.json`])
+    const scan = await scanCloudTrail({ path: dir, roles: [], workers: 1 })
+    expect(scan.filesRead).toBe(1)
+    expect(scan.eventsRead).toBe(20)
+    expect(scan.filesSkipped.map(f => [f.file.slice(dir.length + 1), f.reason])).toEqual([
+      ['elsewhere.json', 'skipped: a symbolic link (links are not followed)'],
+      ['more-logs', 'skipped: a symbolic link (links are not followed)'],
+      ['pipe.json', 'skipped: not a regular file']
+    ])
+  })
+
+  test('event names and sources named after Object.prototype members are unmapped calls, not crashes', async () => {
+    const issuer = (r: Record<string, unknown>) =>
+      (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } } | undefined)?.sessionContext
+        ?.sessionIssuer?.arn ?? ''
+    const base = records.find(r => issuer(r).includes(':role/') && !r.errorCode && r.eventType === 'AwsApiCall')!
+    const odd = [
+      { eventSource: 's3.amazonaws.com', eventName: 'constructor' },
+      { eventSource: 's3.amazonaws.com', eventName: '__proto__' },
+      { eventSource: 'lambda.amazonaws.com', eventName: 'toString' },
+      { eventSource: 'constructor', eventName: 'hasOwnProperty' },
+      { eventSource: '__proto__.amazonaws.com', eventName: 'valueOf' }
+    ].map(o => ({ ...base, ...o }))
+    tmp.write('proto/odd.json', JSON.stringify({ Records: odd }))
+    const scan = await scanCloudTrail({ path: `${tmp.dir}/proto`, roles: [], workers: 0 })
+    const usage = scan.roles.get(issuer(base))!
+    expect(usage.actions).toEqual([])
+    expect(usage.evidence.unmapped?.map(u => u.eventName).sort()).toEqual([
+      '__proto__',
+      'constructor',
+      'hasOwnProperty',
+      'toString',
+      'valueOf'
+    ])
+  })
+})
+
+describe('since and until outside the records', () => {
+  test('a window after the last record says so and claims no window', async () => {
+    const scan = await scanCloudTrail({ path: STRATUS, roles: [], since: new Date('2030-01-01'), workers: 0 })
+    expect(scan.window).toEqual({ start: '', end: '' })
+    expect(scan.notes.join('\n')).toMatch(
+      /^since 2030-01-01T00:00:00.000Z is after the last record: no record is in the window \(the records span 2024-/m
+    )
+  })
+
+  test('a window before the first record says so', async () => {
+    const scan = await scanCloudTrail({ path: STRATUS, roles: [], until: new Date('2001-01-01'), workers: 0 })
+    expect(scan.window).toEqual({ start: '', end: '' })
+    expect(scan.notes.join('\n')).toMatch(/until 2001-01-01T00:00:00.000Z is before the first record/)
+  })
+
+  test('a window wider than the records is narrowed to them, and the notes say where it starts and ends', async () => {
+    const scan = await scanCloudTrail({
+      path: STRATUS,
+      roles: [],
+      since: new Date('2001-01-01'),
+      until: new Date('2030-01-01'),
+      workers: 0
+    })
+    expect(scan.window.start).toMatch(/^2024-/)
+    expect(scan.notes.join('\n')).toMatch(/since 2001-01-01T00:00:00.000Z is before the first record: the window starts at 2024-/)
+    expect(scan.notes.join('\n')).toMatch(/until 2030-01-01T00:00:00.000Z is after the last record: the window ends at 2024-/)
+  })
+})
