@@ -65,7 +65,9 @@ describe('hostile log folders', () => {
       expect(scan.eventsRead).toBe(20)
       expect(scan.filesSkipped).toHaveLength(1)
       expect(scan.filesSkipped[0].file).toMatch(/bomb\.json\.gz$/)
-      expect(scan.filesSkipped[0].reason).toMatch(/^skipped: inflates past .*more than 50 times its compressed size/)
+      expect(scan.filesSkipped[0].reason).toMatch(
+        /^skipped: inflates past .*more than 50 times its compressed size/
+      )
     }
   )
 
@@ -79,7 +81,9 @@ describe('hostile log folders', () => {
         { streamFromBytes, limits: { maxWholeBytes: 64 * 1024 } }
       )
       expect(scan.filesRead).toBe(0)
-      expect(scan.filesSkipped[0].reason).toMatch(/^skipped: larger than 64 KiB and not one JSON object per line/)
+      expect(scan.filesSkipped[0].reason).toMatch(
+        /^skipped: larger than 64 KiB and not one JSON object per line/
+      )
     }
   )
 
@@ -96,9 +100,7 @@ describe('hostile log folders', () => {
       )
       expect(scan.filesRead).toBe(1)
       expect(scan.eventsRead).toBe(10)
-      expect(scan.notes).toContain(
-        '2 lines of JSON-lines files were longer than 4 KiB and were skipped'
-      )
+      expect(scan.notes).toContain('2 lines of JSON-lines files were longer than 4 KiB and were skipped')
     }
   )
 
@@ -120,9 +122,11 @@ describe('hostile log folders', () => {
 
   test('event names and sources named after Object.prototype members are unmapped calls, not crashes', async () => {
     const issuer = (r: Record<string, unknown>) =>
-      (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } } | undefined)?.sessionContext
-        ?.sessionIssuer?.arn ?? ''
-    const base = records.find(r => issuer(r).includes(':role/') && !r.errorCode && r.eventType === 'AwsApiCall')!
+      (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } } | undefined)
+        ?.sessionContext?.sessionIssuer?.arn ?? ''
+    const base = records.find(
+      r => issuer(r).includes(':role/') && !r.errorCode && r.eventType === 'AwsApiCall'
+    )!
     const odd = [
       { eventSource: 's3.amazonaws.com', eventName: 'constructor' },
       { eventSource: 's3.amazonaws.com', eventName: '__proto__' },
@@ -168,7 +172,11 @@ describe('since and until outside the records', () => {
       workers: 0
     })
     expect(scan.window.start).toMatch(/^2024-/)
-    expect(scan.notes.join('\n')).toMatch(/since 2001-01-01T00:00:00.000Z is before the first record: the window starts at 2024-/)
-    expect(scan.notes.join('\n')).toMatch(/until 2030-01-01T00:00:00.000Z is after the last record: the window ends at 2024-/)
+    expect(scan.notes.join('\n')).toMatch(
+      /since 2001-01-01T00:00:00.000Z is before the first record: the window starts at 2024-/
+    )
+    expect(scan.notes.join('\n')).toMatch(
+      /until 2030-01-01T00:00:00.000Z is after the last record: the window ends at 2024-/
+    )
   })
 })

@@ -3,8 +3,8 @@
  * Expected results come from the sample data (the roles' recorded calls and their public Terraform grants).
  */
 import { describe, expect, it } from '@jest/globals'
-import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { execFile, execFileSync, spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ReportV1, RoleResult } from '../../src/model.js'
@@ -29,6 +29,35 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
     )
   })
 }
+
+/** Runs the CLI and sends it a signal once stderr matches `when`. */
+function cliSignalled(
+  args: string[],
+  when: RegExp,
+  signal: NodeJS.Signals
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise(resolve => {
+    const child = spawn(process.execPath, ['dist/cli.js', ...args], { env: { PATH: process.env.PATH ?? '' } })
+    let stderr = ''
+    let sent = false
+    child.stderr.on('data', chunk => {
+      stderr += String(chunk)
+      if (!sent && when.test(stderr)) {
+        sent = true
+        child.kill(signal)
+      }
+    })
+    child.stdout.resume()
+    child.on('close', (code, sig) => resolve({ code, signal: sig, stderr }))
+  })
+}
+
+const ACCESS_ANALYZER = [
+  '--trail-arn',
+  'arn:aws:cloudtrail:us-east-1:111122223333:trail/main',
+  '--access-role-arn',
+  'arn:aws:iam::111122223333:role/service-role/AccessAnalyzerMonitorServiceRole'
+]
 
 function role(report: ReportV1, name: string): RoleResult {
   const found = report.roles.find(r => r.arn.endsWith(`/${name}`))
@@ -254,20 +283,53 @@ describe('iam-least-privilege analyze (dist/cli.js)', () => {
 
   it.each([
     [
-      ['analyze', ...SAMPLE, '--roles', 'x', '--lookback-days', '0'],
+      ['analyze', ...ACCESS_ANALYZER, '--roles', 'x', '--lookback-days', '0'],
       /^error: lookback-days: 0 is outside 1 to 90\n$/
     ],
     [['analyze', ...SAMPLE], /^error: roles: required/],
     [['analyse', '--roles', 'x'], /^error: unknown command "analyse"; use analyze\n$/],
-    [['analyze', '--roles', 'x', '--colour'], /^error: Unknown option '--colour'.*; see --help\n$/]
-  ])('exits 2 with one line on bad usage: %j', async (args, pattern) => {
+    [['analyze', '--roles', 'x', '--colour'], /^error: unknown option --colour; see --help\n$/],
+    [['analyze', '--roles', 'x', '-v'], /^error: unknown option -v; see --help\n$/],
+    [['analyze', '--roles'], /^error: --roles needs a value; see --help\n$/],
+    [['analyze', '--roles', '--format', 'json'], /^error: --roles needs a value; see --help\n$/],
+    [['analyze', '--roles', 'x', '--no-validate=yes'], /^error: --no-validate takes no value; see --help\n$/],
+    [
+      ['analyze', '--roles', 'x', '--format', 'json', '--format', 'sarif'],
+      /^error: --format is given more than once; give it once\n$/
+    ],
+    [
+      ['analyze', ...SAMPLE, '--roles', 'x', '--lookback-days', '30'],
+      /^error: lookback-days: does not apply to a local cloudtrail-path .*; remove it\n$/
+    ],
+    [
+      ['analyze', ...SAMPLE, ...ACCESS_ANALYZER, '--roles', 'x'],
+      /^error: trail-arn: only applies to source: access-analyzer .*; remove it\n$/
+    ],
+    [
+      ['analyze', ...ACCESS_ANALYZER, '--roles', 'x', '--since', '2026-01-01'],
+      /^error: since: only applies to source: cloudtrail .*; remove it\n$/
+    ],
+    [
+      ['analyze', ...SAMPLE, '--policy', 'no/such/policy.json', '--roles', '*'],
+      /^error: --policy no\/such\/policy.json cannot be read \(ENOENT\); check the path\n$/
+    ],
+    [
+      ['analyze', ...SAMPLE, '--authorization-details', 'examples', '--roles', '*'],
+      /^error: --authorization-details examples is not a regular file; give a JSON file\n$/
+    ],
+    [['analyze', ...SAMPLE, '--policy', 'package.json', '--roles', '*'], /^error: .*package\.json/],
+    [
+      ['analyze', ...SAMPLE, ...GRANTS, '--roles', '*', '--out', 'package.json'],
+      /^error: --out package.json is a file, not a folder; give a folder to write the reports into\n$/
+    ]
+  ])('exits 2 with one line on bad usage, before any analysis: %j', async (args, pattern) => {
     const run = await cli(args)
     expect(run.code).toBe(2)
     expect(run.stderr).toMatch(pattern)
     expect(run.stdout).toBe('')
   })
 
-  it('exits 1 with one clear line when the input folder does not exist, and 0 for --help', async () => {
+  it('exits 2 with one clear line when the input folder does not exist, and 0 for --help', async () => {
     const run = await cli([
       'analyze',
       '--source',
@@ -278,11 +340,119 @@ describe('iam-least-privilege analyze (dist/cli.js)', () => {
       '--roles',
       '*'
     ])
-    expect(run.code).toBe(1)
+    expect(run.code).toBe(2)
     expect(run.stderr.trim().split('\n')).toHaveLength(1)
     expect(run.stderr).toMatch(/no\/such\/folder/)
     const help = await cli(['--help'])
     expect(help.code).toBe(0)
     expect(help.stdout).toMatch(/^Usage: iam-least-privilege analyze/)
+  })
+
+  describe('evidence you can trust at a glance', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-evidence-'))
+    const real = readFileSync(
+      'examples/data/cloudtrail/invictus-aws-dataset/CloudTrail/218007301253_CloudTrail_us-east-1_20230710T1215Z_nBsuPO1qSTEVerMD.json'
+    )
+
+    it('an empty log folder is bad usage: exit 2, one line naming the folder, no report', async () => {
+      mkdirSync(join(dir, 'empty'))
+      const run = await cli([
+        'analyze',
+        '--source',
+        'cloudtrail',
+        '--cloudtrail-path',
+        join(dir, 'empty'),
+        ...GRANTS,
+        '--roles',
+        '*'
+      ])
+      expect(run.code).toBe(2)
+      expect(run.stdout).toBe('')
+      expect(run.stderr).toMatch(
+        new RegExp(
+          `^error: cloudtrail-path: no CloudTrail log file was read from ${join(dir, 'empty')} \\(no \\.json or \\.json\\.gz file is there\\)`,
+          'm'
+        )
+      )
+      expect(run.stderr).not.toMatch(/1970/)
+    })
+
+    it('a folder of JSON that is not CloudTrail is bad usage too, and says what it found', async () => {
+      mkdirSync(join(dir, 'foreign'))
+      writeFileSync(join(dir, 'foreign', 'package.json'), '{"name":"x"}')
+      const run = await cli([
+        'analyze',
+        '--source',
+        'cloudtrail',
+        '--cloudtrail-path',
+        join(dir, 'foreign'),
+        ...GRANTS,
+        '--roles',
+        '*'
+      ])
+      expect(run.code).toBe(2)
+      expect(run.stderr).toMatch(/1 file\(s\) were skipped, the first: .*package\.json: not CloudTrail JSON/)
+    })
+
+    it('foreign files and links next to real logs are skipped, counted and make the evidence insufficient', async () => {
+      mkdirSync(join(dir, 'mixed'))
+      writeFileSync(join(dir, 'mixed', 'trail.json'), real)
+      writeFileSync(join(dir, 'mixed', 'notes.json'), '[{"id":1}]')
+      symlinkSync(join(process.cwd(), 'examples'), join(dir, 'mixed', 'link'))
+      const run = await cli([
+        'analyze',
+        '--source',
+        'cloudtrail',
+        '--cloudtrail-path',
+        join(dir, 'mixed'),
+        ...GRANTS,
+        '--roles',
+        'stratus-red-team-ec2-steal-credentials-role',
+        '--min-observation-days',
+        '0',
+        '--format',
+        'json'
+      ])
+      expect(run.code).toBe(0)
+      const [steal] = (JSON.parse(run.stdout) as ReportV1).roles
+      expect(steal.status).toBe('insufficient-evidence')
+      expect(steal.complete).toBe(false)
+      expect(steal.reason).toMatch(/^2 log file\(s\) were skipped/)
+      expect(steal.evidence?.filesSkipped?.map(f => f.reason)).toEqual([
+        'skipped: a symbolic link (links are not followed)',
+        expect.stringMatching(/^not CloudTrail JSON/)
+      ])
+    })
+
+    it('exits 1 when a role failed, after printing the report', async () => {
+      const run = await cli([
+        'analyze',
+        ...SAMPLE,
+        ...GRANTS,
+        '--roles',
+        `arn:aws:iam::${ACCOUNT}:role/not-in-the-export`,
+        '--format',
+        'json'
+      ])
+      expect(run.code).toBe(1)
+      expect((JSON.parse(run.stdout) as ReportV1).summary.failed).toBe(1)
+      expect(run.stderr).toMatch(
+        /^warning: 1 of 1 role\(s\) failed \(not-in-the-export\); the first: role .* is not in the authorization-details export/m
+      )
+    })
+
+    it('SIGTERM ends the process within its grace period even while a read never returns', async () => {
+      const fifo = join(dir, 'stuck.json')
+      execFileSync('mkfifo', [fifo])
+      const run = await cliSignalled(
+        ['analyze', '--source', 'cloudtrail', '--cloudtrail-path', fifo, ...GRANTS, '--roles', '*'],
+        /1 log files to read/,
+        'SIGTERM'
+      )
+      expect(run.stderr).toMatch(/received SIGTERM: cancelling/)
+      expect(run.stderr).toMatch(/error: cloudtrail: reading the log files was cancelled/)
+      // Either it ended with the status of a SIGTERM (143), or the grace period ran out and the signal ended it.
+      expect(run.code === 143 || run.signal === 'SIGTERM').toBe(true)
+    })
   })
 })

@@ -28,3 +28,17 @@ describe('selectRoles', () => {
     expect(selected.unmatched).toEqual([{ input: 'missing', reason: 'role "missing" is not in the records' }])
   })
 })
+
+describe('role name patterns from user input', () => {
+  // With a backtracking regular expression this pattern took minutes against a 64-character name.
+  const name = 'a'.repeat(64)
+  const known = [{ arn: `arn:aws:iam::111122223333:role/${name}`, name }]
+
+  it('match without backtracking: many stars that cannot match fail at once, and still match when they can', () => {
+    const hostile = parseRoleSelector(`${'*a'.repeat(8)}*b`)
+    expect(selectRoles([hostile], known, 'the export').roles).toEqual([])
+    const fits = parseRoleSelector(`${'*a'.repeat(8)}*`)
+    expect(selectRoles([fits], known, 'the export').roles).toEqual(known)
+    expect(selectRoles([parseRoleSelector('A*A')], known, 'the export').roles).toEqual(known)
+  })
+})
