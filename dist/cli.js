@@ -48566,7 +48566,7 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
   var MIB = 1024 * 1024
 
   function mib(bytes) {
-    return Math.round(bytes / MIB) + ' MiB'
+    return bytes >= MIB ? Math.round(bytes / MIB) + ' MiB' : Math.ceil(bytes / 1024) + ' KiB'
   }
 
   function isGzip(bytes) {
@@ -48581,7 +48581,7 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
   function bombError(inflated, compressed, config) {
     return new Error(
       'skipped: inflates past ' + mib(inflated) + ' from ' + mib(compressed) + ' (more than ' + config.maxInflateRatio +
-        ' times its compressed size or ' + mib(config.maxWholeBytes) + '); a CloudTrail log file never does'
+        ' times its compressed size, or past ' + mib(config.maxWholeBytes) + ' held whole); a CloudTrail log file never does'
     )
   }
 
@@ -48641,7 +48641,7 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
     var good = 0
     for (var i = 0; i < lines.length; i++) {
       var line = lines[i]
-      if (line.length > config.maxLineBytes) {
+      if (line.length > config.maxLineLength) {
         long++
         continue
       }
@@ -48929,6 +48929,12 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
       }
       var done = guarded(function () {
         take(decoder.decode())
+        // One line and no line end: a {"Records":[...]} file on a single line, held whole like any other.
+        if (mode === null) {
+          var rest = pending
+          pending = ''
+          keepWhole(rest)
+        }
         if (mode === 'whole') {
           var parsed = parseRecords(whole.join(''), config)
           whole = null
@@ -49391,6 +49397,9 @@ function windowNotes(query, aggregate) {
     }
     return notes;
 }
+function sizeText(bytes) {
+    return bytes >= 1048576 ? `${Math.round(bytes / 1048576)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
+}
 function cancelled(signal) {
     return new Promise((_, reject) => {
         if (!signal)
@@ -49469,7 +49478,7 @@ async function scanCloudTrail(query, options = {}) {
     if (aggregate.undated > 0)
         notes.push(`${aggregate.undated} events had no readable time`);
     if (aggregate.longLines > 0)
-        notes.push(`${aggregate.longLines} lines of JSON-lines files were longer than ${Math.round(config.maxLineLength / 1048576)} MiB and were skipped`);
+        notes.push(`${aggregate.longLines} lines of JSON-lines files were longer than ${sizeText(config.maxLineLength)} and were skipped`);
     if (aggregate.notEvents > 0)
         notes.push(`${aggregate.notEvents} records were not CloudTrail events (no "eventName") and were skipped`);
     skipped.sort((a, b) => (a.file < b.file ? -1 : 1));

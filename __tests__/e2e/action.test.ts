@@ -3,7 +3,8 @@
  * emulator (Access Analyzer, IAM, STS), the GitHub emulator and the OIDC token endpoint.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { AwsEmulator } from '../support/aws-emulator.js'
@@ -13,6 +14,7 @@ import { OidcTokenServer } from '../support/oidc-token-server.js'
 import { runAction } from '../support/run-action.js'
 import { S3Emulator } from '../support/s3-emulator.js'
 import type { NodeVersion } from '../support/run-action.js'
+import type { ReportV1 } from '../../src/model.js'
 
 const TRAIL = 'arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events'
 const ACCESS_ROLE = 'arn:aws:iam::111122223333:role/service-role/AccessAnalyzerMonitorServiceRole'
@@ -86,7 +88,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
     })
     afterAll(() => stopWorld(world))
 
-    it('opens one least-privilege pull request, reports the failing role, and a rerun changes nothing', async () => {
+    it('opens one least-privilege pull request, then fails the step on the failing role; a rerun changes nothing', async () => {
       const inputs = {
         ...awsInputs(world, [STRATUS_ROLES.stealCredentials, STRATUS_ROLES.enumerate, 'no-such-role']),
         mode: 'pull-request',
@@ -100,7 +102,11 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
           ''
         )
       ).toBe('')
-      expect(first.code).toBe(0)
+      // Everything is published first; a role that failed then fails the step (the CLI exits 1 alike).
+      expect(first.code).toBe(1)
+      expect(first.stdout.split('\n').filter(line => line.startsWith('::error::'))).toEqual([
+        '::error::1 of 3 role(s) failed (no-such-role); the first: role "no-such-role" does not exist in this account (IAM NoSuchEntity)'
+      ])
       expectSecretsMasked(first.stdout)
       expect(first.stdout).toMatch(/::warning::no-such-role: role "no-such-role" does not exist/)
       expect(first.outputs).toMatchObject({ 'roles-analyzed': '2', 'roles-failed': '1' })
@@ -145,7 +151,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       const commits = world.github.createdCommits.length
 
       const second = await runAction({ node, inputs, env: world.env })
-      expect(second.code).toBe(0)
+      expect(second.code).toBe(1)
       expect(second.outputs['pull-request-url']).toBe(first.outputs['pull-request-url'])
       expect(world.github.pullRequests()).toHaveLength(1)
       expect(world.github.createdCommits).toHaveLength(commits)
@@ -374,6 +380,39 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       expect(run.summary).toContain('someone/infra')
       expect(run.summary).toMatch(/not a pass/)
       expect(world.github.requests.length).toBe(before)
+    })
+  })
+
+  describe('CloudTrail source with an empty log folder', () => {
+    it('judges every role insufficient evidence, naming the folder, and never claims a 1970 window', async () => {
+      const empty = mkdtempSync(join(tmpdir(), 'empty-trail-'))
+      const arn = 'arn:aws:iam::123837392027:role/stratus-red-team-ec2-enumerate-role'
+      const run = await runAction({
+        node,
+        inputs: {
+          roles: arn,
+          source: 'cloudtrail',
+          'cloudtrail-path': empty,
+          'granted-source': 'files',
+          'min-observation-days': '0'
+        },
+        workspace: {
+          'iam/least-privilege/123837392027/stratus-red-team-ec2-enumerate-role.json': JSON.stringify(
+            awsManagedDocument('AmazonSSMManagedInstanceCore')
+          )
+        }
+      })
+      const report = JSON.parse(readFileSync(run.outputs.report, 'utf8')) as ReportV1
+      expect(report.roles[0]).toMatchObject({
+        arn,
+        status: 'insufficient-evidence',
+        window: { start: '', end: '' }
+      })
+      expect(report.roles[0].reason).toBe(
+        `cloudtrail-path: no CloudTrail log file was read from ${empty} (no .json or .json.gz file is there); point it at the folder or s3:// prefix your trail delivers to (AWSLogs/...)`
+      )
+      expect(run.summary).not.toMatch(/1970/)
+      expect(run.code).toBe(0)
     })
   })
 })
