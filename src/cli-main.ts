@@ -130,8 +130,7 @@ function parseArguments(argv: string[]): ParsedArgs {
       i++
     }
     const seen = values.get(name)
-    if (seen && !spec.multiple)
-      throw new UsageError(`--${name} is given more than once; give it once`)
+    if (seen && !spec.multiple) throw new UsageError(`--${name} is given more than once; give it once`)
     values.set(name, [...(Array.isArray(seen) ? seen : []), value])
   }
   return { values, positionals }
@@ -193,7 +192,10 @@ function prepareOutDir(dir: string): void {
     }
   }
   if (!isDirectory)
-    throw new ConfigError('out', `--out ${dir} is a file, not a folder; give a folder to write the reports into`)
+    throw new ConfigError(
+      'out',
+      `--out ${dir} is a file, not a folder; give a folder to write the reports into`
+    )
   try {
     accessSync(dir, constants.W_OK)
   } catch {

@@ -371,7 +371,10 @@ function refuseInapplicable(
   }
   if (source === 'access-analyzer') {
     if (given('cloudtrail-path'))
-      refuse('cloudtrail-path', 'only applies to source: cloudtrail (set source: cloudtrail to read log files)')
+      refuse(
+        'cloudtrail-path',
+        'only applies to source: cloudtrail (set source: cloudtrail to read log files)'
+      )
     for (const name of ['since', 'until'] as const) {
       if (extras[name]?.trim())
         refuse(name, 'only applies to source: cloudtrail (Access Analyzer reads lookback-days up to now)')
@@ -384,7 +387,10 @@ function refuseInapplicable(
   }
   if (cloudtrailPath && !cloudtrailPath.startsWith('s3://')) {
     if (given('trail-regions'))
-      refuse('trail-regions', 'does not apply to a local cloudtrail-path (every log file in the folder is read)')
+      refuse(
+        'trail-regions',
+        'does not apply to a local cloudtrail-path (every log file in the folder is read)'
+      )
     if (given('lookback-days'))
       refuse(
         'lookback-days',

@@ -189,7 +189,8 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
           }
         )
       : undefined
-  const noEvidence = scan && scan.filesRead === 0 ? noLogFilesReason(config.cloudtrailPath ?? '', scan) : undefined
+  const noEvidence =
+    scan && scan.filesRead === 0 ? noLogFilesReason(config.cloudtrailPath ?? '', scan) : undefined
   if (noEvidence && deps.noLogFiles === 'error') throw new ConfigError('cloudtrail-path', noEvidence)
 
   const cases = await selectCases(config, deps, aws, {

@@ -19,12 +19,12 @@ const SAMPLE = [
 const GRANTS = ['--authorization-details', 'examples/authorization-details.json']
 const ACCOUNT = '123837392027'
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function cli(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise(resolve => {
     execFile(
       process.execPath,
-      ['dist/cli.js', ...args],
-      { maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env.PATH ?? '' } },
+      [join(process.cwd(), 'dist/cli.js'), ...args],
+      { maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env.PATH ?? '' }, cwd },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr })
     )
   })
@@ -422,6 +422,36 @@ describe('iam-least-privilege analyze (dist/cli.js)', () => {
         'skipped: a symbolic link (links are not followed)',
         expect.stringMatching(/^not CloudTrail JSON/)
       ])
+    })
+
+    it('refuses a policy file of the workspace that is a link (to /dev/zero, say) instead of reading it', async () => {
+      const workspace = join(dir, 'workspace')
+      mkdirSync(join(workspace, 'iam', ACCOUNT), { recursive: true })
+      symlinkSync('/dev/zero', join(workspace, 'iam', ACCOUNT, 'stratus-red-team-ec2-enumerate-role.json'))
+      const run = await cli(
+        [
+          'analyze',
+          '--source',
+          'cloudtrail',
+          '--cloudtrail-path',
+          join(process.cwd(), SAMPLE[3]),
+          '--granted-source',
+          'files',
+          '--policy-path',
+          'iam/{account}/{role}.json',
+          '--roles',
+          `arn:aws:iam::${ACCOUNT}:role/stratus-red-team-ec2-enumerate-role`,
+          '--format',
+          'json'
+        ],
+        workspace
+      )
+      expect(run.code).toBe(1)
+      const [enumerate] = (JSON.parse(run.stdout) as ReportV1).roles
+      expect(enumerate).toMatchObject({ status: 'failed' })
+      expect(enumerate.reason).toBe(
+        `iam/${ACCOUNT}/stratus-red-team-ec2-enumerate-role.json is a symbolic link; a policy file must be a plain JSON file`
+      )
     })
 
     it('exits 1 when a role failed, after printing the report', async () => {

@@ -49,7 +49,7 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
         throw new Error('corrupt gzip: ' + e.message)
       }
     } else if (bytes.length > config.maxWholeBytes) {
-      throw new Error('skipped: larger than ' + mib(config.maxWholeBytes) + ' and not one JSON object per line')
+      throw new Error('skipped: larger than ' + mib(config.maxWholeBytes) + ', too large to parse whole')
     }
     var text = bytes.toString('utf8')
     return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
