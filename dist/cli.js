@@ -44839,7 +44839,9 @@ function excessSection(excess, editable) {
 function evidenceSection(role) {
     const e = role.evidence;
     const items = [
-        `window ${escapeText(role.window.start)} → ${escapeText(role.window.end)} (${days(role.window)})`,
+        role.window.start
+            ? `window ${escapeText(role.window.start)} → ${escapeText(role.window.end)} (${days(role.window)})`
+            : 'no record in the window',
         role.complete ? 'the source reports complete data' : '**the source reports incomplete data**'
     ];
     if (e?.jobId)
@@ -48595,7 +48597,7 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
         throw new Error('corrupt gzip: ' + e.message)
       }
     } else if (bytes.length > config.maxWholeBytes) {
-      throw new Error('skipped: larger than ' + mib(config.maxWholeBytes) + ' and not one JSON object per line')
+      throw new Error('skipped: larger than ' + mib(config.maxWholeBytes) + ', too large to parse whole')
     }
     var text = bytes.toString('utf8')
     return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
@@ -50250,7 +50252,8 @@ function emptyCloudTrailUsage(arn, scan) {
         roleArn: arn,
         source: 'cloudtrail',
         window: scan.window,
-        complete: scan.filesSkipped.length === 0,
+        // No file read is no data at all, never "complete".
+        complete: scan.filesRead > 0 && scan.filesSkipped.length === 0,
         actions: [],
         serviceLevelOnly: [],
         evidence: {

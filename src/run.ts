@@ -266,7 +266,8 @@ function emptyCloudTrailUsage(arn: string, scan: CloudTrailScan): RoleUsage {
     roleArn: arn,
     source: 'cloudtrail',
     window: scan.window,
-    complete: scan.filesSkipped.length === 0,
+    // No file read is no data at all, never "complete".
+    complete: scan.filesRead > 0 && scan.filesSkipped.length === 0,
     actions: [],
     serviceLevelOnly: [],
     evidence: {

@@ -319,7 +319,9 @@ function excessSection(excess: ExcessAction[], editable: boolean): string {
 function evidenceSection(role: RoleResult): string {
   const e: UsageEvidence | undefined = role.evidence
   const items = [
-    `window ${escapeText(role.window.start)} → ${escapeText(role.window.end)} (${days(role.window)})`,
+    role.window.start
+      ? `window ${escapeText(role.window.start)} → ${escapeText(role.window.end)} (${days(role.window)})`
+      : 'no record in the window',
     role.complete ? 'the source reports complete data' : '**the source reports incomplete data**'
   ]
   if (e?.jobId) items.push(`Access Analyzer job ${code(e.jobId)}`)
