@@ -123,12 +123,24 @@ async function publish(
   }
   // A bare URL becomes a link in the comment or pull request; the report file only lives as long as the job.
   const hint = runUrl() ?? 'the job summary of this run'
+  // A run that judged nothing (an outage, a spent quota, a cancelled job) must not undo earlier review state.
+  const nothingAnalyzed = config.mode !== 'report' && report.summary.analyzed === 0
+  const publishedAs = config.mode === 'comment' ? 'comment' : 'pull request'
   await writeJobSummary(report, {
+    ...(nothingAnalyzed
+      ? {
+          preface: `> [!NOTE]\n> No role was analyzed in this run, so nothing was published: the ${publishedAs} of an earlier run was left as it was.`
+        }
+      : {}),
     fullReportHint: `the report file (output report; upload it as an artifact to keep it): ${files.report}`
   })
 
   const { owner, repo } = github.context.repo
-  if (config.mode === 'comment') {
+  if (nothingAnalyzed) {
+    core.notice(
+      `no role was analyzed in this run, so the ${publishedAs} on GitHub was left as it was; fix the causes above and run again`
+    )
+  } else if (config.mode === 'comment') {
     if (!pullRequest) {
       core.warning(
         `mode is comment but this run was triggered by ${github.context.eventName}, not a pull request: published the job summary only`
