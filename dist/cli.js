@@ -44288,66 +44288,89 @@ function childShape(parent, key) {
 
 ;// CONCATENATED MODULE: ./src/report/sarif.ts
 
-
-const PRIVILEGE_ESCALATION_RULE_ID = 'iam-least-privilege/excess/privilege-escalation';
-const ACCESS_LEVEL_RULES = {
-    'Permissions management': {
-        id: 'iam-least-privilege/excess/permissions-management',
-        name: 'UnusedPermissionsManagementAction',
-        level: 'warning',
-        severity: '7.5',
-        what: 'a Permissions management action (it can change who may do what)'
-    },
-    Write: {
-        id: 'iam-least-privilege/excess/write',
-        name: 'UnusedWriteAction',
-        level: 'warning',
-        severity: '5.5',
-        what: 'a Write action'
-    },
-    Tagging: {
-        id: 'iam-least-privilege/excess/tagging',
-        name: 'UnusedTaggingAction',
-        level: 'note',
-        severity: '3.0',
-        what: 'a Tagging action (tags can drive attribute-based access control)'
-    },
-    Read: {
-        id: 'iam-least-privilege/excess/read',
-        name: 'UnusedReadAction',
-        level: 'note',
-        severity: '3.0',
-        what: 'a Read action'
-    },
-    List: {
-        id: 'iam-least-privilege/excess/list',
-        name: 'UnusedListAction',
-        level: 'note',
-        severity: '2.0',
-        what: 'a List action'
-    }
-};
-const ESCALATION_RULE = {
-    id: PRIVILEGE_ESCALATION_RULE_ID,
-    name: 'UnusedPrivilegeEscalationAction',
-    level: 'error',
-    severity: '9.0',
-    what: 'an action known to allow privilege escalation'
-};
-const RULE_SPECS = [ESCALATION_RULE, ...ACCESS_LEVELS.map(level => ACCESS_LEVEL_RULES[level])];
 /**
- * SARIF 2.1.0 for code scanning: one result per excess action; one rule per access level plus one, at level
- * error, for privilege-escalation actions. A result points at the role's policy file when its grants were read from it in the repository
- * holds it, otherwise at a logical location naming the role. Rule ids and fingerprints never change between
- * runs, so code scanning tracks each finding across runs.
+ * GitHub code scanning's documented ingestion limits (hard limits: a file over them is rejected). The size limit
+ * applies to the gzip-compressed upload; the uncompressed file is kept under it so any upload path works.
  */
-function renderSarif(report, toolVersion) {
-    const rules = RULE_SPECS.map(ruleOf);
+const CODE_SCANNING_LIMITS = {
+    runsPerFile: 20,
+    resultsPerRun: 25_000,
+    rulesPerRun: 25_000,
+    locationsPerResult: 1_000,
+    tagsPerRule: 20,
+    fileBytes: 10 * 1024 * 1024
+};
+/** Room kept under the size limit for the JSON indentation the file is written with. */
+const SIZE_BUDGET_BYTES = Math.floor(CODE_SCANNING_LIMITS.fileBytes * 0.8);
+/** A message names at most this many actions; the rest are counted (and listed in `properties`). */
+const MESSAGE_ACTIONS = 40;
+const HIGH_RISK_RULE_ID = 'iam-least-privilege/unused-high-risk-access';
+const EXCESS_RULE_ID = 'iam-least-privilege/unused-access';
+/** Reserved for access a pull request adds to a policy file; results come from the pull-request gate. */
+const ADDED_BY_PULL_REQUEST_RULE_ID = 'iam-least-privilege/access-added-by-pull-request';
+const UNUSED_HELP = 'Granted permissions a role never uses widen what an attacker holding its credentials can do. Review the ' +
+    'proposed policy (pull-request mode writes it to the policy file; the JSON report and the uploaded report ' +
+    'artifact list every action). Keep an action the role needs rarely by widening the observation window or ' +
+    'with a statement whose Sid starts with the keep prefix.';
+const RULE_SPECS = [
+    {
+        id: HIGH_RISK_RULE_ID,
+        name: 'UnusedHighRiskAccess',
+        level: 'error',
+        severity: '8.0',
+        short: 'Unused high-risk access: Permissions management, Write or privilege-escalation actions',
+        full: 'The role is granted Permissions management or Write actions (or actions known to allow privilege ' +
+            'escalation) that it did not use in the observation window.',
+        help: UNUSED_HELP
+    },
+    {
+        id: EXCESS_RULE_ID,
+        name: 'UnusedAccess',
+        level: 'warning',
+        severity: '4.0',
+        short: 'Unused access: Read, List or Tagging actions',
+        full: 'The role is granted Read, List or Tagging actions that it did not use in the observation window.',
+        help: UNUSED_HELP
+    },
+    {
+        id: ADDED_BY_PULL_REQUEST_RULE_ID,
+        name: 'AccessAddedByPullRequest',
+        level: 'error',
+        severity: '8.0',
+        short: 'Access added by the pull request and not used',
+        full: 'The pull request grants the role actions its current policy does not grant and it did not use.',
+        help: 'The pull request widens what the role may do beyond what it was seen using. Remove the added ' +
+            'actions, or explain in the pull request why the role will need them.'
+    }
+];
+/**
+ * SARIF 2.1.0 that GitHub code scanning accepts: one result per role and finding class (unused high-risk access,
+ * other unused access), naming the actions in the message and carrying the report's fields in `properties`.
+ * Every result has a physical location: the role's policy file (and the statement's lines when the file is in
+ * the repository and the statement has a Sid), else the workflow file. Rule ids, fingerprints and the
+ * automation id never change between runs, so code scanning tracks each finding across runs. The file stays
+ * within GitHub's ingestion limits: the per-action lists in `properties` are the first thing dropped.
+ */
+function renderSarif(report, options = {}) {
     const results = report.roles
-        .filter(role => role.status === 'analyzed')
-        .flatMap(role => [...role.excess].sort(byRiskThenAction).map(excess => resultOf(role, excess)));
+        .filter(role => role.status === 'analyzed' && role.excess.length > 0)
+        .flatMap(role => roleResults(role, options));
     const notJudged = report.roles.filter(role => role.status !== 'analyzed');
-    return {
+    const notifications = notJudged.map(role => ({
+        level: role.status === 'failed' ? 'error' : 'warning',
+        message: { text: `${role.arn} was not judged (${role.status})${role.reason ? `: ${role.reason}` : ''}` }
+    }));
+    // High-risk results first, should the per-run limit ever cut.
+    const kept = [...results].sort((a, b) => a.ruleIndex - b.ruleIndex);
+    if (kept.length > CODE_SCANNING_LIMITS.resultsPerRun) {
+        notifications.push({
+            level: 'warning',
+            message: {
+                text: `${kept.length - CODE_SCANNING_LIMITS.resultsPerRun} results were left out to stay within code scanning's ${CODE_SCANNING_LIMITS.resultsPerRun} results per run; the JSON report has them all`
+            }
+        });
+    }
+    const log = {
         $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
         version: '2.1.0',
         runs: [
@@ -44355,37 +44378,57 @@ function renderSarif(report, toolVersion) {
                 tool: {
                     driver: {
                         name: 'iam-least-privilege',
-                        ...(toolVersion ? { version: toolVersion } : {}),
-                        rules
+                        ...(options.toolVersion ? { version: options.toolVersion } : {}),
+                        informationUri: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege',
+                        rules: RULE_SPECS.map(ruleOf)
                     }
                 },
-                results,
+                automationDetails: { id: `iam-least-privilege/${report.source}/` },
+                results: kept.slice(0, CODE_SCANNING_LIMITS.resultsPerRun),
                 invocations: [
                     {
                         executionSuccessful: report.roles.every(role => role.status !== 'failed'),
-                        toolExecutionNotifications: notJudged.map(role => ({
-                            level: role.status === 'failed' ? 'error' : 'warning',
-                            message: {
-                                text: `${role.arn} was not judged (${role.status})${role.reason ? `: ${role.reason}` : ''}`
-                            }
-                        }))
+                        toolExecutionNotifications: notifications
                     }
                 ]
             }
         ]
     };
+    return withinSizeLimit(log);
+}
+/** The file is written indented by two spaces: sizes are measured the same way. */
+function serializeSarif(log) {
+    return `${JSON.stringify(log, null, 2)}\n`;
+}
+/** Drops the per-action lists of the largest results until the file fits (messages and counts stay). */
+function withinSizeLimit(log) {
+    const run = log.runs[0];
+    let size = Buffer.byteLength(serializeSarif(log));
+    const largest = [...run.results].sort((a, b) => b.properties.actionCount - a.properties.actionCount);
+    for (const result of largest) {
+        if (size <= SIZE_BUDGET_BYTES)
+            break;
+        if (!result.properties.actions)
+            continue;
+        const before = Buffer.byteLength(JSON.stringify(result, null, 2));
+        delete result.properties.actions;
+        result.properties.actionsOmitted =
+            "left out to stay within code scanning's file size limit; the JSON report lists every action";
+        // Nested deeper in the file than here, so the real saving is larger: re-measured at the end.
+        size -= before - Buffer.byteLength(JSON.stringify(result, null, 2));
+    }
+    return Buffer.byteLength(serializeSarif(log)) <= SIZE_BUDGET_BYTES ||
+        largest.every(r => !r.properties.actions)
+        ? log
+        : withinSizeLimit(log);
 }
 function ruleOf(spec) {
-    const text = `The role is granted ${spec.what} that it did not use in the observation window.`;
-    const help = 'Granted permissions a role never uses widen what an attacker holding its credentials can do. ' +
-        'Remove the action (the proposed policy already does), unless the role needs it rarely: in that case ' +
-        'widen the observation window or keep it with a Keep statement.';
     return {
         id: spec.id,
         name: spec.name,
-        shortDescription: { text: `Unused: ${spec.what}` },
-        fullDescription: { text },
-        help: { text: help, markdown: help },
+        shortDescription: { text: spec.short },
+        fullDescription: { text: spec.full },
+        help: { text: spec.help, markdown: spec.help },
         defaultConfiguration: { level: spec.level },
         properties: {
             tags: ['security', 'iam', 'least-privilege'],
@@ -44394,40 +44437,138 @@ function ruleOf(spec) {
         }
     };
 }
-function resultOf(role, excess) {
-    const spec = excess.risk === 'privilege-escalation' ? ESCALATION_RULE : ACCESS_LEVEL_RULES[excess.accessLevel];
+function roleResults(role, options) {
+    const highRisk = role.excess.filter(isHighRisk);
+    const other = role.excess.filter(e => !isHighRisk(e));
+    return [
+        ...(highRisk.length > 0 ? [resultOf(role, highRisk, RULE_SPECS[0], options)] : []),
+        ...(other.length > 0 ? [resultOf(role, other, RULE_SPECS[1], options)] : [])
+    ];
+}
+function resultOf(role, excess, spec, options) {
+    const sorted = [...excess].sort(byRiskThenAction);
     const { name } = roleName(role.arn);
-    const granted = excess.grantedBy.length > 0 ? ` by ${excess.grantedBy.join(', ')}` : '';
+    const escalation = sorted.filter(e => e.risk === 'privilege-escalation').map(e => e.action);
+    const named = sorted.slice(0, MESSAGE_ACTIONS).map(e => e.action);
+    const more = sorted.length - named.length;
+    const proposal = role.proposalOutcome === 'proposed' && role.policyFile
+        ? ` The proposed policy for ${role.policyFile} removes them.`
+        : role.proposalOutcome === 'detach-all'
+            ? ' The role uses none of its granted actions: detach its policies.'
+            : role.proposalOutcome === 'withheld'
+                ? ' No proposal: it was withheld (see the report).'
+                : '';
+    const text = `Role ${name} is granted ${sorted.length} ${spec.id === HIGH_RISK_RULE_ID ? 'high-risk ' : ''}action${sorted.length === 1 ? '' : 's'} ` +
+        `it did not use between ${role.window.start} and ${role.window.end}: ${named.join(', ')}` +
+        (more > 0 ? ` and ${more} more (all in the JSON report)` : '') +
+        '.' +
+        (escalation.length > 0 ? ` Privilege escalation: ${escalation.join(', ')}.` : '') +
+        proposal;
+    const actions = {};
+    for (const e of sorted)
+        (actions[e.accessLevel] ??= []).push(e.action);
+    for (const list of Object.values(actions))
+        list.sort(compare);
+    const grantedBy = [...new Set(sorted.flatMap(e => e.grantedBy))].sort(compare);
     return {
         ruleId: spec.id,
         ruleIndex: RULE_SPECS.indexOf(spec),
         level: spec.level,
-        message: {
-            text: `Role ${name} is granted ${excess.action} (${excess.accessLevel})${granted} but did not use it ` +
-                `between ${role.window.start} and ${role.window.end}.`
-        },
-        locations: [locationOf(role)],
-        partialFingerprints: { 'iamLeastPrivilege/v1': `${role.arn}|${excess.action}` },
+        message: { text },
+        locations: [locationOf(role, grantedBy, options)],
+        partialFingerprints: { 'iamLeastPrivilege/v2': `${role.arn}|${spec.id}` },
         properties: {
             roleArn: role.arn,
-            action: excess.action,
-            accessLevel: excess.accessLevel,
-            grantedBy: excess.grantedBy
+            status: role.status,
+            window: role.window,
+            complete: role.complete,
+            editable: role.editable,
+            ...(role.proposalOutcome ? { proposalOutcome: role.proposalOutcome } : {}),
+            ...(role.policyFile ? { policyFile: role.policyFile } : {}),
+            actionCount: sorted.length,
+            actions,
+            privilegeEscalation: escalation,
+            grantedBy
         }
     };
 }
-function locationOf(role) {
-    if (role.policyFile && role.policyFileInRepository) {
+function locationOf(role, grantedBy, options) {
+    const logical = [{ name: roleName(role.arn).name, fullyQualifiedName: role.arn, kind: 'resource' }];
+    const file = role.policyFile?.replace(/^\.\//, '');
+    if (file && role.policyFileInRepository) {
+        const text = options.sources?.get(role.policyFile);
+        const region = text === undefined ? undefined : statementLines(text, grantedBy);
         return {
-            physicalLocation: {
-                artifactLocation: { uri: role.policyFile.replace(/^\.\//, ''), uriBaseId: '%SRCROOT%' },
-                region: { startLine: 1 }
-            }
+            physicalLocation: { artifactLocation: { uri: file }, region: region ?? { startLine: 1 } },
+            logicalLocations: logical
         };
     }
+    const workflow = workflowFile(options.workflowRef);
+    const uri = workflow ?? file ?? 'iam-least-privilege';
     return {
-        logicalLocations: [{ name: roleName(role.arn).name, fullyQualifiedName: role.arn, kind: 'resource' }]
+        physicalLocation: { artifactLocation: { uri }, region: { startLine: 1 } },
+        logicalLocations: logical
     };
+}
+/** `.github/workflows/x.yml` from `owner/repo/.github/workflows/x.yml@refs/heads/main`. */
+function workflowFile(ref) {
+    const match = ref ? /^[^/]+\/[^/]+\/(.+?)@/.exec(ref) : null;
+    return match?.[1];
+}
+/** The lines of the first statement (by Sid) among `grantedBy` found in the file's JSON text. */
+function statementLines(text, grantedBy) {
+    const sids = grantedBy.flatMap(ref => {
+        const hash = ref.indexOf('#');
+        return hash >= 0 ? [ref.slice(hash + 1)] : [];
+    });
+    if (sids.length === 0)
+        return undefined;
+    const objects = objectSpans(text);
+    for (const sid of sids) {
+        const pattern = new RegExp(`"Sid"\\s*:\\s*${escapeRegExp(JSON.stringify(sid))}`);
+        const at = pattern.exec(text)?.index;
+        if (at === undefined)
+            continue;
+        const enclosing = objects
+            .filter(([start, end]) => start < at && at < end)
+            .sort((a, b) => a[1] - a[0] - (b[1] - b[0]))[0];
+        if (!enclosing)
+            continue;
+        return { startLine: lineOf(text, enclosing[0]), endLine: lineOf(text, enclosing[1]) };
+    }
+    return undefined;
+}
+/** [start, end] offsets of every JSON object in the text (braces inside strings ignored). */
+function objectSpans(text) {
+    const spans = [];
+    const open = [];
+    let inString = false;
+    for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (inString) {
+            if (c === '\\')
+                i++;
+            else if (c === '"')
+                inString = false;
+        }
+        else if (c === '"')
+            inString = true;
+        else if (c === '{')
+            open.push(i);
+        else if (c === '}' && open.length > 0)
+            spans.push([open.pop(), i]);
+    }
+    return spans;
+}
+function lineOf(text, offset) {
+    let line = 1;
+    for (let i = 0; i < offset; i++)
+        if (text.charCodeAt(i) === 10)
+            line++;
+    return line;
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 ;// CONCATENATED MODULE: ./src/output.ts
@@ -44448,12 +44589,12 @@ function writableProposals(report) {
     return report.roles.filter(r => r.status === 'analyzed' && r.editable && r.excess.length > 0 && r.proposed.length > 0 && r.policyFile);
 }
 /** Writes report.json, report.sarif and, under proposals/, each proposed policy at its policy-path. */
-function writeReportFiles(report, dir, toolVersion) {
+function writeReportFiles(report, dir, sarif) {
     (0,external_node_fs_.mkdirSync)(dir, { recursive: true });
     const reportPath = (0,external_node_path_.join)(dir, 'report.json');
     const sarifPath = (0,external_node_path_.join)(dir, 'report.sarif');
     (0,external_node_fs_.writeFileSync)(reportPath, serializeReport(report));
-    (0,external_node_fs_.writeFileSync)(sarifPath, `${JSON.stringify(renderSarif(report, toolVersion), null, 2)}\n`);
+    (0,external_node_fs_.writeFileSync)(sarifPath, serializeSarif(renderSarif(report, sarif)));
     const proposals = [];
     for (const role of writableProposals(report)) {
         const root = (0,external_node_path_.resolve)(dir, 'proposals');
@@ -44465,6 +44606,25 @@ function writeReportFiles(report, dir, toolVersion) {
         proposals.push(file);
     }
     return { report: reportPath, sarif: sarifPath, proposals };
+}
+/** The policy files the roles' grants were read from in the repository (path -> text), for SARIF locations. */
+function repositoryPolicySources(report, workspace) {
+    const sources = new Map();
+    const root = (0,external_node_path_.resolve)(workspace);
+    for (const role of report.roles) {
+        if (!role.policyFileInRepository || !role.policyFile || sources.has(role.policyFile))
+            continue;
+        const file = (0,external_node_path_.resolve)(root, role.policyFile);
+        if (!file.startsWith(root + external_node_path_.sep))
+            continue;
+        try {
+            sources.set(role.policyFile, (0,external_node_fs_.readFileSync)(file, 'utf8'));
+        }
+        catch {
+            // Gone since the run read it: the result then points at the file's first line.
+        }
+    }
+    return sources;
 }
 
 ;// CONCATENATED MODULE: ./src/report/escape.ts
@@ -50441,14 +50601,19 @@ async function main(argv, env = process.env) {
             env,
             workspace: process.cwd()
         });
+        const sarif = {
+            toolVersion: version_VERSION,
+            sources: repositoryPolicySources(report, process.cwd()),
+            workflowRef: env.GITHUB_WORKFLOW_REF
+        };
         if (config.outDir) {
-            const files = writeReportFiles(report, config.outDir, version_VERSION);
+            const files = writeReportFiles(report, config.outDir, sarif);
             log.info(`wrote ${files.report}, ${files.sarif} and ${files.proposals.length} proposed policy file(s) under ${config.outDir}`);
         }
         if (config.format === 'json')
             process.stdout.write(serializeReport(report));
         else if (config.format === 'sarif')
-            process.stdout.write(`${JSON.stringify(renderSarif(report, version_VERSION), null, 2)}\n`);
+            process.stdout.write(serializeSarif(renderSarif(report, sarif)));
         else
             process.stdout.write(`${renderMarkdown(report, { maxLength: Number.MAX_SAFE_INTEGER })}\n`);
         for (const role of report.roles.filter(r => r.status === 'failed'))

@@ -11,7 +11,7 @@ import { publishPullRequest } from './github/pull-request.js'
 import { writeJobSummary, writeJobSummaryText } from './github/summary.js'
 import type { Logger } from './logger.js'
 import type { ReportV1 } from './model.js'
-import { policyFileContent, writableProposals, writeReportFiles } from './output.js'
+import { policyFileContent, repositoryPolicySources, writableProposals, writeReportFiles } from './output.js'
 import { escapeText } from './report/escape.js'
 import { evaluateGate } from './report/gate.js'
 import { runAnalysis } from './run.js'
@@ -114,7 +114,12 @@ async function publish(
   pullRequest: PullRequestPayload | undefined
 ): Promise<void> {
   const dir = join(process.env.RUNNER_TEMP || tmpdir(), 'iam-least-privilege')
-  const files = writeReportFiles(report, dir, VERSION)
+  const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd()
+  const files = writeReportFiles(report, dir, {
+    toolVersion: VERSION,
+    sources: repositoryPolicySources(report, workspace),
+    workflowRef: process.env.GITHUB_WORKFLOW_REF
+  })
   core.setOutput('report', files.report)
   core.setOutput('sarif', files.sarif)
   setCountOutputs(report)
