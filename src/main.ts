@@ -129,12 +129,11 @@ async function publish(
   // A bare URL becomes a link in the comment or pull request; the report file only lives as long as the job.
   const hint = runUrl() ?? 'the job summary of this run'
   // A run that judged nothing (an outage, a spent quota, a cancelled job) must not undo earlier review state.
-  const nothingAnalyzed = config.mode !== 'report' && report.summary.analyzed === 0
-  const publishedAs = config.mode === 'comment' ? 'comment' : 'pull request'
+  const nothingAnalyzed = config.mode === 'pull-request' && report.summary.analyzed === 0
   await writeJobSummary(report, {
     ...(nothingAnalyzed
       ? {
-          preface: `> [!NOTE]\n> No role was analyzed in this run, so nothing was published: the ${publishedAs} of an earlier run was left as it was.`
+          preface: `> [!NOTE]\n> No role was analyzed in this run, so nothing was published: the pull request of an earlier run was left as it was.`
         }
       : {}),
     fullReportHint: `the report file (output report; upload it as an artifact to keep it): ${files.report}`
@@ -143,7 +142,7 @@ async function publish(
   const { owner, repo } = github.context.repo
   if (nothingAnalyzed) {
     core.notice(
-      `no role was analyzed in this run, so the ${publishedAs} on GitHub was left as it was; fix the causes above and run again`
+      `no role was analyzed in this run, so the pull request on GitHub was left as it was; fix the causes above and run again`
     )
   } else if (config.mode === 'comment') {
     if (!pullRequest) {
@@ -178,7 +177,8 @@ async function publish(
         branch: config.prBranch,
         title: 'IAM least privilege: remove unused permissions',
         files: roles.map(r => ({ path: r.policyFile as string, content: policyFileContent(r.proposed) })),
-        labels: [...config.prLabels]
+        labels: [...config.prLabels],
+        policyPath: config.policyPath
       },
       report,
       { fullReportHint: hint }

@@ -185,6 +185,24 @@ describe('publishPullRequest', () => {
     expect(emulator.pullRequests()[0]!.state).toBe('open')
   })
 
+  it('carries over only files policy-path can produce, never a file pushed to the branch by hand', async () => {
+    const report = mixedReport()
+    const [file] = proposalFiles(report)
+    const withPath = { policyPath: 'iam/least-privilege/{account}/{role}.json' }
+    await publishPullRequest(client(), request(report, withPath), report, { policy })
+    emulator.pushFiles(
+      BRANCH,
+      { '.github/workflows/evil.yml': 'on: push\n', [file!.path]: '{"by":"hand"}\n' },
+      'by hand'
+    )
+    const other = buildReport([deniedOnlyRole()], 'cloudtrail', '2026-11-29T00:00:00Z')
+    const result = await publishPullRequest(client(), request(other, withPath), other, { policy })
+    expect(result).toMatchObject({ operation: 'updated', committed: true })
+    expect(emulator.readFile(BRANCH, '.github/workflows/evil.yml')).toBeUndefined()
+    expect(emulator.readFile(BRANCH, file!.path)).toBe('{"by":"hand"}\n')
+    expect(emulator.history(BRANCH)[0]?.parents).toEqual([emulator.branchHead('main')])
+  })
+
   it('drops the file of a role re-judged without excess, and closes only when every role was analyzed', async () => {
     const report = mixedReport()
     const [file] = proposalFiles(report)

@@ -24,6 +24,11 @@ export interface PullRequestRequest extends RepoRef {
   commitMessage?: string
   /** Added when the pull request is created (needs `issues: write`). */
   labels?: string[]
+  /**
+   * The policy-path template (`{account}`, `{role}`): only files it matches are carried over from the previous
+   * branch state, so a commit pushed to the branch by hand never smuggles other files into the proposal.
+   */
+  policyPath?: string
 }
 
 export interface PullRequestOptions {
@@ -90,7 +95,9 @@ export async function publishPullRequest(
       )
     ).data.default_branch
   const branchHead = await readBranchHead(client, repo, branch, policy)
-  const carried = branchHead ? await carriedFiles(client, repo, branchHead, report, files, policy) : []
+  const carried = branchHead
+    ? await carriedFiles(client, repo, branchHead, report, files, request.policyPath, policy)
+    : []
   const everyRoleJudged = report.roles.every(role => role.status === 'analyzed')
 
   if (files.length === 0 && carried.length === 0) {
@@ -254,9 +261,11 @@ async function carriedFiles(
   head: BranchHead,
   report: ReportV1,
   written: ProposalFile[],
+  policyPath: string | undefined,
   policy: CallPolicy
 ): Promise<CarriedFile[]> {
   if (!head.parentTree) return []
+  const isPolicyFile = policyPathMatcher(policyPath)
   const [proposal, parent] = await Promise.all([
     readBlobs(client, repo, head.tree, policy),
     readBlobs(client, repo, head.parentTree, policy)
@@ -265,7 +274,7 @@ async function carriedFiles(
   const replaced = new Set(written.map(file => file.path))
   const carried: CarriedFile[] = []
   for (const [path, sha] of proposal) {
-    if (parent.get(path) === sha || replaced.has(path)) continue
+    if (parent.get(path) === sha || replaced.has(path) || !isPolicyFile(path)) continue
     const role = byFile.get(path)
     if (role?.status === 'analyzed') continue
     carried.push({
@@ -278,6 +287,23 @@ async function carriedFiles(
     })
   }
   return carried.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+}
+
+/** Whether a path is one `policy-path` can produce: `{account}` is 12 digits, `{role}` a role name. */
+function policyPathMatcher(template: string | undefined): (path: string) => boolean {
+  if (!template) return () => true
+  const pattern = template
+    .split(/(\{account\}|\{role\})/)
+    .map(part =>
+      part === '{account}'
+        ? '\\d{12}'
+        : part === '{role}'
+          ? '[\\w+=,.@-]{1,64}'
+          : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    )
+    .join('')
+  const regex = new RegExp(`^${pattern}$`)
+  return path => regex.test(path)
 }
 
 /** path -> blob SHA of every file of a tree. */
