@@ -44342,66 +44342,89 @@ function childShape(parent, key) {
 
 ;// CONCATENATED MODULE: ./src/report/sarif.ts
 
-
-const PRIVILEGE_ESCALATION_RULE_ID = 'iam-least-privilege/excess/privilege-escalation';
-const ACCESS_LEVEL_RULES = {
-    'Permissions management': {
-        id: 'iam-least-privilege/excess/permissions-management',
-        name: 'UnusedPermissionsManagementAction',
-        level: 'warning',
-        severity: '7.5',
-        what: 'a Permissions management action (it can change who may do what)'
-    },
-    Write: {
-        id: 'iam-least-privilege/excess/write',
-        name: 'UnusedWriteAction',
-        level: 'warning',
-        severity: '5.5',
-        what: 'a Write action'
-    },
-    Tagging: {
-        id: 'iam-least-privilege/excess/tagging',
-        name: 'UnusedTaggingAction',
-        level: 'note',
-        severity: '3.0',
-        what: 'a Tagging action (tags can drive attribute-based access control)'
-    },
-    Read: {
-        id: 'iam-least-privilege/excess/read',
-        name: 'UnusedReadAction',
-        level: 'note',
-        severity: '3.0',
-        what: 'a Read action'
-    },
-    List: {
-        id: 'iam-least-privilege/excess/list',
-        name: 'UnusedListAction',
-        level: 'note',
-        severity: '2.0',
-        what: 'a List action'
-    }
-};
-const ESCALATION_RULE = {
-    id: PRIVILEGE_ESCALATION_RULE_ID,
-    name: 'UnusedPrivilegeEscalationAction',
-    level: 'error',
-    severity: '9.0',
-    what: 'an action known to allow privilege escalation'
-};
-const RULE_SPECS = [ESCALATION_RULE, ...ACCESS_LEVELS.map(level => ACCESS_LEVEL_RULES[level])];
 /**
- * SARIF 2.1.0 for code scanning: one result per excess action; one rule per access level plus one, at level
- * error, for privilege-escalation actions. A result points at the role's policy file when its grants were read from it in the repository
- * holds it, otherwise at a logical location naming the role. Rule ids and fingerprints never change between
- * runs, so code scanning tracks each finding across runs.
+ * GitHub code scanning's documented ingestion limits (hard limits: a file over them is rejected). The size limit
+ * applies to the gzip-compressed upload; the uncompressed file is kept under it so any upload path works.
  */
-function renderSarif(report, toolVersion) {
-    const rules = RULE_SPECS.map(ruleOf);
+const CODE_SCANNING_LIMITS = {
+    runsPerFile: 20,
+    resultsPerRun: 25_000,
+    rulesPerRun: 25_000,
+    locationsPerResult: 1_000,
+    tagsPerRule: 20,
+    fileBytes: 10 * 1024 * 1024
+};
+/** Room kept under the size limit for the JSON indentation the file is written with. */
+const SIZE_BUDGET_BYTES = Math.floor(CODE_SCANNING_LIMITS.fileBytes * 0.8);
+/** A message names at most this many actions; the rest are counted (and listed in `properties`). */
+const MESSAGE_ACTIONS = 40;
+const HIGH_RISK_RULE_ID = 'iam-least-privilege/unused-high-risk-access';
+const EXCESS_RULE_ID = 'iam-least-privilege/unused-access';
+/** Reserved for access a pull request adds to a policy file; results come from the pull-request gate. */
+const ADDED_BY_PULL_REQUEST_RULE_ID = 'iam-least-privilege/access-added-by-pull-request';
+const UNUSED_HELP = 'Granted permissions a role never uses widen what an attacker holding its credentials can do. Review the ' +
+    'proposed policy (pull-request mode writes it to the policy file; the JSON report and the uploaded report ' +
+    'artifact list every action). Keep an action the role needs rarely by widening the observation window or ' +
+    'with a statement whose Sid starts with the keep prefix.';
+const RULE_SPECS = [
+    {
+        id: HIGH_RISK_RULE_ID,
+        name: 'UnusedHighRiskAccess',
+        level: 'error',
+        severity: '8.0',
+        short: 'Unused high-risk access: Permissions management, Write or privilege-escalation actions',
+        full: 'The role is granted Permissions management or Write actions (or actions known to allow privilege ' +
+            'escalation) that it did not use in the observation window.',
+        help: UNUSED_HELP
+    },
+    {
+        id: EXCESS_RULE_ID,
+        name: 'UnusedAccess',
+        level: 'warning',
+        severity: '4.0',
+        short: 'Unused access: Read, List or Tagging actions',
+        full: 'The role is granted Read, List or Tagging actions that it did not use in the observation window.',
+        help: UNUSED_HELP
+    },
+    {
+        id: ADDED_BY_PULL_REQUEST_RULE_ID,
+        name: 'AccessAddedByPullRequest',
+        level: 'error',
+        severity: '8.0',
+        short: 'Access added by the pull request and not used',
+        full: 'The pull request grants the role actions its current policy does not grant and it did not use.',
+        help: 'The pull request widens what the role may do beyond what it was seen using. Remove the added ' +
+            'actions, or explain in the pull request why the role will need them.'
+    }
+];
+/**
+ * SARIF 2.1.0 that GitHub code scanning accepts: one result per role and finding class (unused high-risk access,
+ * other unused access), naming the actions in the message and carrying the report's fields in `properties`.
+ * Every result has a physical location: the role's policy file (and the statement's lines when the file is in
+ * the repository and the statement has a Sid), else the workflow file. Rule ids, fingerprints and the
+ * automation id never change between runs, so code scanning tracks each finding across runs. The file stays
+ * within GitHub's ingestion limits: the per-action lists in `properties` are the first thing dropped.
+ */
+function renderSarif(report, options = {}) {
     const results = report.roles
-        .filter(role => role.status === 'analyzed')
-        .flatMap(role => [...role.excess].sort(byRiskThenAction).map(excess => resultOf(role, excess)));
+        .filter(role => role.status === 'analyzed' && role.excess.length > 0)
+        .flatMap(role => roleResults(role, options));
     const notJudged = report.roles.filter(role => role.status !== 'analyzed');
-    return {
+    const notifications = notJudged.map(role => ({
+        level: role.status === 'failed' ? 'error' : 'warning',
+        message: { text: `${role.arn} was not judged (${role.status})${role.reason ? `: ${role.reason}` : ''}` }
+    }));
+    // High-risk results first, should the per-run limit ever cut.
+    const kept = [...results].sort((a, b) => a.ruleIndex - b.ruleIndex);
+    if (kept.length > CODE_SCANNING_LIMITS.resultsPerRun) {
+        notifications.push({
+            level: 'warning',
+            message: {
+                text: `${kept.length - CODE_SCANNING_LIMITS.resultsPerRun} results were left out to stay within code scanning's ${CODE_SCANNING_LIMITS.resultsPerRun} results per run; the JSON report has them all`
+            }
+        });
+    }
+    const log = {
         $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
         version: '2.1.0',
         runs: [
@@ -44409,37 +44432,57 @@ function renderSarif(report, toolVersion) {
                 tool: {
                     driver: {
                         name: 'iam-least-privilege',
-                        ...(toolVersion ? { version: toolVersion } : {}),
-                        rules
+                        ...(options.toolVersion ? { version: options.toolVersion } : {}),
+                        informationUri: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege',
+                        rules: RULE_SPECS.map(ruleOf)
                     }
                 },
-                results,
+                automationDetails: { id: `iam-least-privilege/${report.source}/` },
+                results: kept.slice(0, CODE_SCANNING_LIMITS.resultsPerRun),
                 invocations: [
                     {
                         executionSuccessful: report.roles.every(role => role.status !== 'failed'),
-                        toolExecutionNotifications: notJudged.map(role => ({
-                            level: role.status === 'failed' ? 'error' : 'warning',
-                            message: {
-                                text: `${role.arn} was not judged (${role.status})${role.reason ? `: ${role.reason}` : ''}`
-                            }
-                        }))
+                        toolExecutionNotifications: notifications
                     }
                 ]
             }
         ]
     };
+    return withinSizeLimit(log);
+}
+/** The file is written indented by two spaces: sizes are measured the same way. */
+function serializeSarif(log) {
+    return `${JSON.stringify(log, null, 2)}\n`;
+}
+/** Drops the per-action lists of the largest results until the file fits (messages and counts stay). */
+function withinSizeLimit(log) {
+    const run = log.runs[0];
+    let size = Buffer.byteLength(serializeSarif(log));
+    const largest = [...run.results].sort((a, b) => b.properties.actionCount - a.properties.actionCount);
+    for (const result of largest) {
+        if (size <= SIZE_BUDGET_BYTES)
+            break;
+        if (!result.properties.actions)
+            continue;
+        const before = Buffer.byteLength(JSON.stringify(result, null, 2));
+        delete result.properties.actions;
+        result.properties.actionsOmitted =
+            "left out to stay within code scanning's file size limit; the JSON report lists every action";
+        // Nested deeper in the file than here, so the real saving is larger: re-measured at the end.
+        size -= before - Buffer.byteLength(JSON.stringify(result, null, 2));
+    }
+    return Buffer.byteLength(serializeSarif(log)) <= SIZE_BUDGET_BYTES ||
+        largest.every(r => !r.properties.actions)
+        ? log
+        : withinSizeLimit(log);
 }
 function ruleOf(spec) {
-    const text = `The role is granted ${spec.what} that it did not use in the observation window.`;
-    const help = 'Granted permissions a role never uses widen what an attacker holding its credentials can do. ' +
-        'Remove the action (the proposed policy already does), unless the role needs it rarely: in that case ' +
-        'widen the observation window or keep it with a Keep statement.';
     return {
         id: spec.id,
         name: spec.name,
-        shortDescription: { text: `Unused: ${spec.what}` },
-        fullDescription: { text },
-        help: { text: help, markdown: help },
+        shortDescription: { text: spec.short },
+        fullDescription: { text: spec.full },
+        help: { text: spec.help, markdown: spec.help },
         defaultConfiguration: { level: spec.level },
         properties: {
             tags: ['security', 'iam', 'least-privilege'],
@@ -44448,40 +44491,138 @@ function ruleOf(spec) {
         }
     };
 }
-function resultOf(role, excess) {
-    const spec = excess.risk === 'privilege-escalation' ? ESCALATION_RULE : ACCESS_LEVEL_RULES[excess.accessLevel];
+function roleResults(role, options) {
+    const highRisk = role.excess.filter(isHighRisk);
+    const other = role.excess.filter(e => !isHighRisk(e));
+    return [
+        ...(highRisk.length > 0 ? [resultOf(role, highRisk, RULE_SPECS[0], options)] : []),
+        ...(other.length > 0 ? [resultOf(role, other, RULE_SPECS[1], options)] : [])
+    ];
+}
+function resultOf(role, excess, spec, options) {
+    const sorted = [...excess].sort(byRiskThenAction);
     const { name } = roleName(role.arn);
-    const granted = excess.grantedBy.length > 0 ? ` by ${excess.grantedBy.join(', ')}` : '';
+    const escalation = sorted.filter(e => e.risk === 'privilege-escalation').map(e => e.action);
+    const named = sorted.slice(0, MESSAGE_ACTIONS).map(e => e.action);
+    const more = sorted.length - named.length;
+    const proposal = role.proposalOutcome === 'proposed' && role.policyFile
+        ? ` The proposed policy for ${role.policyFile} removes them.`
+        : role.proposalOutcome === 'detach-all'
+            ? ' The role uses none of its granted actions: detach its policies.'
+            : role.proposalOutcome === 'withheld'
+                ? ' No proposal: it was withheld (see the report).'
+                : '';
+    const text = `Role ${name} is granted ${sorted.length} ${spec.id === HIGH_RISK_RULE_ID ? 'high-risk ' : ''}action${sorted.length === 1 ? '' : 's'} ` +
+        `it did not use between ${role.window.start} and ${role.window.end}: ${named.join(', ')}` +
+        (more > 0 ? ` and ${more} more (all in the JSON report)` : '') +
+        '.' +
+        (escalation.length > 0 ? ` Privilege escalation: ${escalation.join(', ')}.` : '') +
+        proposal;
+    const actions = {};
+    for (const e of sorted)
+        (actions[e.accessLevel] ??= []).push(e.action);
+    for (const list of Object.values(actions))
+        list.sort(compare);
+    const grantedBy = [...new Set(sorted.flatMap(e => e.grantedBy))].sort(compare);
     return {
         ruleId: spec.id,
         ruleIndex: RULE_SPECS.indexOf(spec),
         level: spec.level,
-        message: {
-            text: `Role ${name} is granted ${excess.action} (${excess.accessLevel})${granted} but did not use it ` +
-                `between ${role.window.start} and ${role.window.end}.`
-        },
-        locations: [locationOf(role)],
-        partialFingerprints: { 'iamLeastPrivilege/v1': `${role.arn}|${excess.action}` },
+        message: { text },
+        locations: [locationOf(role, grantedBy, options)],
+        partialFingerprints: { 'iamLeastPrivilege/v2': `${role.arn}|${spec.id}` },
         properties: {
             roleArn: role.arn,
-            action: excess.action,
-            accessLevel: excess.accessLevel,
-            grantedBy: excess.grantedBy
+            status: role.status,
+            window: role.window,
+            complete: role.complete,
+            editable: role.editable,
+            ...(role.proposalOutcome ? { proposalOutcome: role.proposalOutcome } : {}),
+            ...(role.policyFile ? { policyFile: role.policyFile } : {}),
+            actionCount: sorted.length,
+            actions,
+            privilegeEscalation: escalation,
+            grantedBy
         }
     };
 }
-function locationOf(role) {
-    if (role.policyFile && role.policyFileInRepository) {
+function locationOf(role, grantedBy, options) {
+    const logical = [{ name: roleName(role.arn).name, fullyQualifiedName: role.arn, kind: 'resource' }];
+    const file = role.policyFile?.replace(/^\.\//, '');
+    if (file && role.policyFileInRepository) {
+        const text = options.sources?.get(role.policyFile);
+        const region = text === undefined ? undefined : statementLines(text, grantedBy);
         return {
-            physicalLocation: {
-                artifactLocation: { uri: role.policyFile.replace(/^\.\//, ''), uriBaseId: '%SRCROOT%' },
-                region: { startLine: 1 }
-            }
+            physicalLocation: { artifactLocation: { uri: file }, region: region ?? { startLine: 1 } },
+            logicalLocations: logical
         };
     }
+    const workflow = workflowFile(options.workflowRef);
+    const uri = workflow ?? file ?? 'iam-least-privilege';
     return {
-        logicalLocations: [{ name: roleName(role.arn).name, fullyQualifiedName: role.arn, kind: 'resource' }]
+        physicalLocation: { artifactLocation: { uri }, region: { startLine: 1 } },
+        logicalLocations: logical
     };
+}
+/** `.github/workflows/x.yml` from `owner/repo/.github/workflows/x.yml@refs/heads/main`. */
+function workflowFile(ref) {
+    const match = ref ? /^[^/]+\/[^/]+\/(.+?)@/.exec(ref) : null;
+    return match?.[1];
+}
+/** The lines of the first statement (by Sid) among `grantedBy` found in the file's JSON text. */
+function statementLines(text, grantedBy) {
+    const sids = grantedBy.flatMap(ref => {
+        const hash = ref.indexOf('#');
+        return hash >= 0 ? [ref.slice(hash + 1)] : [];
+    });
+    if (sids.length === 0)
+        return undefined;
+    const objects = objectSpans(text);
+    for (const sid of sids) {
+        const pattern = new RegExp(`"Sid"\\s*:\\s*${escapeRegExp(JSON.stringify(sid))}`);
+        const at = pattern.exec(text)?.index;
+        if (at === undefined)
+            continue;
+        const enclosing = objects
+            .filter(([start, end]) => start < at && at < end)
+            .sort((a, b) => a[1] - a[0] - (b[1] - b[0]))[0];
+        if (!enclosing)
+            continue;
+        return { startLine: lineOf(text, enclosing[0]), endLine: lineOf(text, enclosing[1]) };
+    }
+    return undefined;
+}
+/** [start, end] offsets of every JSON object in the text (braces inside strings ignored). */
+function objectSpans(text) {
+    const spans = [];
+    const open = [];
+    let inString = false;
+    for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (inString) {
+            if (c === '\\')
+                i++;
+            else if (c === '"')
+                inString = false;
+        }
+        else if (c === '"')
+            inString = true;
+        else if (c === '{')
+            open.push(i);
+        else if (c === '}' && open.length > 0)
+            spans.push([open.pop(), i]);
+    }
+    return spans;
+}
+function lineOf(text, offset) {
+    let line = 1;
+    for (let i = 0; i < offset; i++)
+        if (text.charCodeAt(i) === 10)
+            line++;
+    return line;
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 ;// CONCATENATED MODULE: ./src/output.ts
@@ -44502,12 +44643,12 @@ function writableProposals(report) {
     return report.roles.filter(r => r.status === 'analyzed' && r.editable && r.excess.length > 0 && r.proposed.length > 0 && r.policyFile);
 }
 /** Writes report.json, report.sarif and, under proposals/, each proposed policy at its policy-path. */
-function writeReportFiles(report, dir, toolVersion) {
+function writeReportFiles(report, dir, sarif) {
     (0,external_node_fs_.mkdirSync)(dir, { recursive: true });
     const reportPath = (0,external_node_path_.join)(dir, 'report.json');
     const sarifPath = (0,external_node_path_.join)(dir, 'report.sarif');
     (0,external_node_fs_.writeFileSync)(reportPath, serializeReport(report));
-    (0,external_node_fs_.writeFileSync)(sarifPath, `${JSON.stringify(renderSarif(report, toolVersion), null, 2)}\n`);
+    (0,external_node_fs_.writeFileSync)(sarifPath, serializeSarif(renderSarif(report, sarif)));
     const proposals = [];
     for (const role of writableProposals(report)) {
         const root = (0,external_node_path_.resolve)(dir, 'proposals');
@@ -44519,6 +44660,25 @@ function writeReportFiles(report, dir, toolVersion) {
         proposals.push(file);
     }
     return { report: reportPath, sarif: sarifPath, proposals };
+}
+/** The policy files the roles' grants were read from in the repository (path -> text), for SARIF locations. */
+function repositoryPolicySources(report, workspace) {
+    const sources = new Map();
+    const root = (0,external_node_path_.resolve)(workspace);
+    for (const role of report.roles) {
+        if (!role.policyFileInRepository || !role.policyFile || sources.has(role.policyFile))
+            continue;
+        const file = (0,external_node_path_.resolve)(root, role.policyFile);
+        if (!file.startsWith(root + external_node_path_.sep))
+            continue;
+        try {
+            sources.set(role.policyFile, (0,external_node_fs_.readFileSync)(file, 'utf8'));
+        }
+        catch {
+            // Gone since the run read it: the result then points at the file's first line.
+        }
+    }
+    return sources;
 }
 
 ;// CONCATENATED MODULE: ./src/report/escape.ts
@@ -44581,8 +44741,14 @@ function htmlCommentText(text) {
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
 
 
-/** What a role section shows; each step drops the largest parts first. */
-const DETAIL_LEVELS = ['full', 'no-diff', 'no-json'];
+
+const DETAIL_LEVELS = [
+    { lists: 'full', diff: true, extras: true, proposal: true },
+    { lists: 'summary', diff: true, extras: true, proposal: true },
+    { lists: 'summary', diff: false, extras: true, proposal: true },
+    { lists: 'summary', diff: false, extras: false, proposal: true }
+];
+const LEAST_DETAIL = DETAIL_LEVELS[DETAIL_LEVELS.length - 1];
 const STATUS_LABEL = {
     analyzed: '✅ analyzed',
     'insufficient-evidence': '⚠️ not enough evidence',
@@ -44594,32 +44760,45 @@ const SOURCE_LABEL = {
     cloudtrail: 'CloudTrail logs'
 };
 /**
- * The report as GitHub-flavoured Markdown for a job summary, a sticky comment or a pull-request body.
- * When it does not fit `maxLength` it drops, in order, the diffs, the proposed JSON and then whole role
- * sections (keeping the overview table) and says where the full report is.
+ * The report as GitHub-flavoured Markdown for a job summary, a sticky comment or a pull-request body: the
+ * overview (with the high-risk actions named), then per role the verdict, the high-risk actions, the proposed
+ * policy and the diff, then the details. When it does not fit `maxLength` it summarises the long action lists
+ * first, then drops the diffs, then the evidence and checklists, then whole role sections (the least severe
+ * first, so the worst role's proposal is the last to go), and says where the full report is.
  */
 function renderMarkdown(report, options) {
     const measure = options.lengthUnit === 'utf8-bytes' ? utf8Length : (text) => text.length;
     const fits = (text) => measure(text) <= options.maxLength;
     const head = renderHead(report, options);
     const table = overviewTable(report.roles);
-    for (const level of DETAIL_LEVELS) {
+    for (const [index, level] of DETAIL_LEVELS.entries()) {
         const sections = report.roles.map(role => renderRole(role, report.source, level));
-        const shortened = level === 'full' ? undefined : shortenedNote(level, 0, options.fullReportHint);
+        const shortened = index === 0 ? undefined : shortenedNote(level, 0, options.fullReportHint);
         const text = join([head, shortened, table.join('\n'), ...sections]);
         if (fits(text))
             return text;
     }
-    // Whole role sections, in report order, while they fit next to the overview.
-    const sections = report.roles.map(role => renderRole(role, report.source, 'no-json'));
-    const note = (kept) => shortenedNote('no-json', report.roles.length - kept, options.fullReportHint);
-    const withSections = (kept) => join([head, note(kept), table.join('\n'), ...sections.slice(0, kept)]);
+    // Whole role sections, the most severe kept, while they fit next to the overview (shown in report order).
+    // A long overview gives up naming the high-risk actions (counts stay) before any section goes.
+    const compact = overviewTable(report.roles, false);
+    const tableText = fits(join([head, shortenedNote(LEAST_DETAIL, 0, options.fullReportHint), table.join('\n')]))
+        ? table.join('\n')
+        : compact.join('\n');
+    const sections = report.roles.map(role => renderRole(role, report.source, LEAST_DETAIL));
+    const bySeverity = report.roles
+        .map((_, i) => i)
+        .sort((a, b) => severity(report.roles[b]) - severity(report.roles[a]) || a - b);
+    const note = (kept) => shortenedNote(LEAST_DETAIL, report.roles.length - kept, options.fullReportHint);
+    const withSections = (kept) => {
+        const chosen = new Set(bySeverity.slice(0, kept));
+        return join([head, note(kept), tableText, ...sections.filter((_, i) => chosen.has(i))]);
+    };
     const kept = largestFitting(sections.length, count => fits(withSections(count)));
     if (kept > 0 || fits(withSections(0)))
         return withSections(kept);
     // Not even the overview fits: keep as many rows as fit.
-    const header = table.slice(0, 2);
-    const rows = table.slice(2);
+    const header = compact.slice(0, 2);
+    const rows = compact.slice(2);
     const withRows = (count) => join([head, note(0), [...header, ...rows.slice(0, count), omittedRow(rows.length - count)].join('\n')]);
     const overviewOnly = withRows(largestFitting(rows.length, count => fits(withRows(count))));
     return fits(overviewOnly) ? overviewOnly : truncate(overviewOnly, options.maxLength, measure);
@@ -44636,6 +44815,13 @@ function largestFitting(max, fitsWith) {
             high = middle - 1;
     }
     return low;
+}
+/** How much a role's section matters to a reviewer: a proposal with high-risk excess first. */
+function severity(role) {
+    if (role.status !== 'analyzed')
+        return 0;
+    const high = role.excess.filter(isHighRisk).length;
+    return (role.proposed.length > 0 || role.proposalOutcome ? 1e9 : 0) + high * 1e4 + role.excess.length;
 }
 function renderHead(report, options) {
     const { summary } = report;
@@ -44654,16 +44840,22 @@ function notJudgedCount(report) {
     const count = report.roles.filter(r => r.status === 'insufficient-evidence' || r.status === 'skipped').length;
     return count > 0 ? [`${count} not judged`] : [];
 }
-function overviewTable(roles) {
+/** The overview names this many high-risk actions per role at most. */
+const OVERVIEW_HIGH_RISK = 3;
+function overviewTable(roles, nameHighRisk = true) {
     const rows = roles.map(role => {
         const { name, accountId } = roleName(role.arn);
         const judged = role.status === 'analyzed';
-        const high = role.excess.filter(isHighRisk).length;
-        const excess = !judged
+        const high = role.excess.filter(isHighRisk).sort(byRiskThenAction);
+        const excess = !judged ? '—' : role.excess.length === 0 ? '0' : `**${role.excess.length}**`;
+        const named = high.slice(0, OVERVIEW_HIGH_RISK).map(e => code(e.action) + (e.risk ? ' ⚠️' : ''));
+        const highRisk = !judged
             ? '—'
-            : role.excess.length === 0
+            : high.length === 0
                 ? '0'
-                : `**${role.excess.length}**${high ? ` (${high} high-risk)` : ''}`;
+                : !nameHighRisk
+                    ? `**${high.length}**`
+                    : `**${high.length}**: ${named.join(', ')}${high.length > named.length ? ` +${high.length - named.length}` : ''}`;
         const status = STATUS_LABEL[role.status] + (role.editable ? '' : ' · not editable');
         return row([
             code(name),
@@ -44671,13 +44863,14 @@ function overviewTable(roles) {
             status,
             judged ? String(role.used.length) : '—',
             excess,
+            highRisk,
             judged ? String(role.unobservable.length) : '—',
             proposalSize(role)
         ]);
     });
     return [
-        '| Role | Account | Status | Used | Excess | Unobservable | Proposal |',
-        '| --- | --- | --- | ---: | ---: | ---: | --- |',
+        '| Role | Account | Status | Used | Excess | High-risk unused | Unobservable | Proposal |',
+        '| --- | --- | --- | ---: | ---: | --- | ---: | --- |',
         ...rows
     ];
 }
@@ -44692,16 +44885,20 @@ function proposalSize(role) {
     return `${markdown_plural(role.proposed.length, 'policy', 'policies')}, ${characters.toLocaleString('en-US')} chars`;
 }
 function omittedRow(count) {
-    return count > 0 ? `| … | ${markdown_plural(count, 'more role')} in the full report | | | | | |` : '';
+    return count > 0 ? `| … | ${markdown_plural(count, 'more role')} in the full report | | | | | | |` : '';
 }
 function shortenedNote(level, rolesOmitted, hint) {
-    const dropped = rolesOmitted > 0
-        ? `details of ${markdown_plural(rolesOmitted, 'role')} were left out`
-        : level === 'no-diff'
-            ? 'diffs were left out'
-            : 'diffs and proposed policies were left out';
-    const where = hint ? ` The full report is in ${hintText(hint)}.` : '';
-    return `> [!NOTE]\n> Shortened to fit GitHub's size limit: ${dropped}.${where}`;
+    const dropped = [
+        ...(level.lists === 'summary' ? ['long action lists are summarised by access level and service'] : []),
+        ...(level.diff ? [] : ['diffs']),
+        ...(level.extras ? [] : ['evidence details and checklists']),
+        ...(rolesOmitted > 0 ? [`the sections of ${markdown_plural(rolesOmitted, 'less severe role')}`] : [])
+    ];
+    const [first, ...left] = dropped;
+    const text = [first, left.length > 0 ? `left out: ${left.join(', ')}` : ''].filter(Boolean).join('; ');
+    const where = ' Every action is in the JSON report (the `report` output; upload it as an artifact to keep it)' +
+        (hint ? `; the full report is in ${hintText(hint)}.` : '.');
+    return `> [!NOTE]\n> Shortened to fit GitHub's size limit: ${text}.${where}`;
 }
 function hintText(hint) {
     return /^https:\/\/[^\s<>()]+$/.test(hint) ? `[${escapeText(hint)}](${hint})` : escapeText(hint);
@@ -44712,6 +44909,7 @@ function renderRole(role, source, level) {
         `### ${STATUS_LABEL[role.status].split(' ')[0]} ${escapeText(name)}${accountId ? ` (${accountId})` : ''}`,
         code(role.arn)
     ];
+    // The verdict, the high-risk actions, the proposal and the diff come first: they are what a reviewer acts on.
     if (role.status !== 'analyzed') {
         const why = role.reason ? escapeText(role.reason.replace(/[.\s]+$/, '')) : 'no reason given';
         const what = role.status === 'failed' ? 'Failed' : role.status === 'skipped' ? 'Skipped' : 'Not enough evidence';
@@ -44722,47 +44920,97 @@ function renderRole(role, source, level) {
         parts.push(`> [!IMPORTANT]\n> This role cannot be edited${why}: nothing here can be applied to it directly.`);
     }
     if (role.status === 'analyzed') {
-        parts.push(excessSection(role.excess, role.editable));
+        const high = highRiskLine(role.excess);
+        if (high)
+            parts.push(high);
     }
-    if (role.used.length > 0) {
-        parts.push(details(`Used: ${markdown_plural(role.used.length, 'action')} observed in the window`, codeBlock(role.used.join('\n'))));
-    }
-    if (role.unobservable.length > 0) {
-        parts.push(unobservableSection(role.unobservable));
-    }
-    if (role.conditional.length > 0) {
-        parts.push(`**Conditional grants: ${role.conditional.length}** (kept with their conditions)\n` +
-            role.conditional.map(c => `- ${code(c.action)}, granted by ${grantedBy(c.grantedBy)}`).join('\n'));
-    }
-    if (role.unknownActions && role.unknownActions.length > 0) {
-        parts.push(`**Actions the catalog does not know: ${role.unknownActions.length}** (kept, never judged)\n` +
-            role.unknownActions.map(a => `- ${code(a)}`).join('\n'));
-    }
-    if (role.status === 'analyzed' || role.evidence)
-        parts.push(evidenceSection(role));
-    const checks = checksSection(role);
-    if (checks)
-        parts.push(checks);
-    if (role.proposalNotes && role.proposalNotes.length > 0) {
-        parts.push('**Proposal notes**\n' + role.proposalNotes.map(n => `- ${escapeText(n)}`).join('\n'));
-    }
-    const review = reviewerChecks(role, source);
-    if (review.length > 0) {
-        parts.push('**What the reviewer should check**\n' + review.map(item => `- [ ] ${item}`).join('\n'));
-    }
-    if (level === 'full' || level === 'no-diff') {
+    if (level.proposal) {
         for (const policy of role.proposed) {
             const summary = `Proposed policy ${htmlCode(policy.name)} · ${policy.characters.toLocaleString('en-US')} characters`;
             parts.push(details(summary, codeBlock(JSON.stringify(policy.document, null, 2), 'json')));
         }
     }
-    if (level === 'full' && role.diff) {
+    if (level.diff && role.diff) {
         parts.push(details('Diff against the current policies', codeBlock(role.diff, 'diff')));
     }
-    return parts.join('\n\n');
+    if (role.proposalNotes && role.proposalNotes.length > 0) {
+        parts.push('**Proposal notes**\n' + role.proposalNotes.map(n => `- ${escapeText(n)}`).join('\n'));
+    }
+    if (role.status === 'analyzed') {
+        parts.push(level.lists === 'full'
+            ? excessSection(role.excess, role.editable)
+            : excessSummary(role.excess, role.editable));
+    }
+    if (role.used.length > 0) {
+        parts.push(level.lists === 'full'
+            ? details(`Used: ${markdown_plural(role.used.length, 'action')} observed in the window`, codeBlock(role.used.join('\n')))
+            : `**Used:** ${markdown_plural(role.used.length, 'action')} in ${markdown_plural(new Set(role.used.map(serviceOf)).size, 'service')}`);
+    }
+    if (role.unobservable.length > 0) {
+        parts.push(unobservableSection(role.unobservable, level.lists === 'full'));
+    }
+    if (role.conditional.length > 0) {
+        parts.push(`**Conditional grants: ${role.conditional.length}** (kept with their conditions)\n` +
+            (level.lists === 'full'
+                ? role.conditional.map(c => `- ${code(c.action)}, granted by ${grantedBy(c.grantedBy)}`).join('\n')
+                : ''));
+    }
+    if (role.unknownActions && role.unknownActions.length > 0) {
+        parts.push(`**Actions the catalog does not know: ${role.unknownActions.length}** (kept, never judged)\n` +
+            (level.lists === 'full' ? role.unknownActions.map(a => `- ${code(a)}`).join('\n') : ''));
+    }
+    if (level.extras && (role.status === 'analyzed' || role.evidence))
+        parts.push(evidenceSection(role));
+    const checks = checksSection(role);
+    if (checks && level.extras)
+        parts.push(checks);
+    const review = level.extras ? reviewerChecks(role, source) : [];
+    if (review.length > 0) {
+        parts.push('**What the reviewer should check**\n' + review.map(item => `- [ ] ${item}`).join('\n'));
+    }
+    return parts.map(part => part.trimEnd()).join('\n\n');
 }
+/** A role section names this many high-risk actions at most; the excess table and the JSON report have all. */
+const SECTION_HIGH_RISK = 30;
+function highRiskLine(excess) {
+    const high = excess.filter(isHighRisk).sort(byRiskThenAction);
+    if (high.length === 0)
+        return undefined;
+    const named = high.slice(0, SECTION_HIGH_RISK).map(e => code(e.action) + (e.risk ? ' ⚠️' : ''));
+    const more = high.length > named.length ? ` … and ${high.length - named.length} more` : '';
+    return `**High-risk unused access: ${markdown_plural(high.length, 'action')}** (Permissions management, Write; ⚠️ privilege escalation): ${named.join(', ')}${more}`;
+}
+/** The excess counted by access level and service: bounded whatever the role is granted. */
+function excessSummary(excess, editable) {
+    if (excess.length === 0)
+        return '**No excess:** every granted, observable action was used in the window.';
+    const rows = ACCESS_LEVELS.flatMap(level => {
+        const items = excess.filter(e => e.accessLevel === level);
+        if (items.length === 0)
+            return [];
+        const byService = new Map();
+        for (const e of items)
+            byService.set(serviceOf(e.action), (byService.get(serviceOf(e.action)) ?? 0) + 1);
+        const top = [...byService.entries()].sort((a, b) => b[1] - a[1] || compare(a[0], b[0]));
+        const shown = top.slice(0, SUMMARY_SERVICES).map(([service, count]) => `${code(service)} ${count}`);
+        const more = top.length > shown.length ? ` … and ${markdown_plural(top.length - shown.length, 'more service')}` : '';
+        return [
+            row([level, items.length.toLocaleString('en-US'), String(byService.size), shown.join(', ') + more])
+        ];
+    });
+    return [
+        `**Excess: ${markdown_plural(excess.length, 'action')}** granted, observable and not used in the window ` +
+            (editable ? '(removed in the proposal)' : '(no proposal: the role is not editable)'),
+        '',
+        '| Access level | Actions | Services | Most actions in |',
+        '| --- | ---: | ---: | --- |',
+        ...rows
+    ].join('\n');
+}
+/** A summary row names the services with the most excess actions, this many at most. */
+const SUMMARY_SERVICES = 6;
 /** Unobservable actions grouped by reason: many actions share one (a whole service, every data event). */
-function unobservableSection(unobservable) {
+function unobservableSection(unobservable, full) {
     const byReason = new Map();
     for (const u of unobservable)
         byReason.set(u.reason, [...(byReason.get(u.reason) ?? []), u.action]);
@@ -44772,6 +45020,8 @@ function unobservableSection(unobservable) {
         .map(([reason, actions]) => {
         const names = [...actions].sort(compare).map(code);
         truncated ||= names.length > ROW_ACTIONS;
+        if (!full)
+            return `- ${escapeText(reason)}: ${markdown_plural(names.length, 'action')}`;
         const shown = names.length > ROW_ACTIONS
             ? `${names.slice(0, ROW_ACTIONS_SHOWN).join(', ')} … and ${names.length - ROW_ACTIONS_SHOWN} more`
             : names.join(', ');
@@ -44779,7 +45029,7 @@ function unobservableSection(unobservable) {
     });
     const heading = `**Unobservable: ${markdown_plural(unobservable.length, 'action')}** ` +
         '(kept in the proposal: the source cannot show whether they were used)';
-    const all = truncated
+    const all = truncated && full
         ? [
             '',
             details(`All ${markdown_plural(unobservable.length, 'unobservable action')}`, codeBlock(unobservable
@@ -50854,14 +51104,19 @@ async function main(argv, env = process.env) {
             workspace: process.cwd(),
             noLogFiles: 'error'
         });
+        const sarif = {
+            toolVersion: version_VERSION,
+            sources: repositoryPolicySources(report, process.cwd()),
+            workflowRef: env.GITHUB_WORKFLOW_REF
+        };
         if (config.outDir) {
-            const files = writeReportFiles(report, config.outDir, version_VERSION);
+            const files = writeReportFiles(report, config.outDir, sarif);
             log.info(`wrote ${files.report}, ${files.sarif} and ${files.proposals.length} proposed policy file(s) under ${config.outDir}`);
         }
         if (config.format === 'json')
             process.stdout.write(serializeReport(report));
         else if (config.format === 'sarif')
-            process.stdout.write(`${JSON.stringify(renderSarif(report, version_VERSION), null, 2)}\n`);
+            process.stdout.write(serializeSarif(renderSarif(report, sarif)));
         else
             process.stdout.write(`${renderMarkdown(report, { maxLength: Number.MAX_SAFE_INTEGER })}\n`);
         for (const role of report.roles.filter(r => r.status === 'failed'))

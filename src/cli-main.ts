@@ -3,11 +3,11 @@ import { abortOnSignals, signalExitCode } from './cancellation.js'
 import { buildConfig, ConfigError, INPUT_DEFAULTS } from './config.js'
 import type { Config } from './config.js'
 import type { Logger } from './logger.js'
-import { writeReportFiles } from './output.js'
+import { repositoryPolicySources, writeReportFiles } from './output.js'
 import { serializeReport } from './report/json.js'
 import { renderMarkdown } from './report/markdown.js'
 import { judgeRun } from './report/run-verdict.js'
-import { renderSarif } from './report/sarif.js'
+import { renderSarif, serializeSarif } from './report/sarif.js'
 import { runAnalysis } from './run.js'
 import { VERSION } from './version.js'
 
@@ -258,15 +258,19 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       workspace: process.cwd(),
       noLogFiles: 'error'
     })
+    const sarif = {
+      toolVersion: VERSION,
+      sources: repositoryPolicySources(report, process.cwd()),
+      workflowRef: env.GITHUB_WORKFLOW_REF
+    }
     if (config.outDir) {
-      const files = writeReportFiles(report, config.outDir, VERSION)
+      const files = writeReportFiles(report, config.outDir, sarif)
       log.info(
         `wrote ${files.report}, ${files.sarif} and ${files.proposals.length} proposed policy file(s) under ${config.outDir}`
       )
     }
     if (config.format === 'json') process.stdout.write(serializeReport(report))
-    else if (config.format === 'sarif')
-      process.stdout.write(`${JSON.stringify(renderSarif(report, VERSION), null, 2)}\n`)
+    else if (config.format === 'sarif') process.stdout.write(serializeSarif(renderSarif(report, sarif)))
     else process.stdout.write(`${renderMarkdown(report, { maxLength: Number.MAX_SAFE_INTEGER })}\n`)
     for (const role of report.roles.filter(r => r.status === 'failed'))
       log.warning(`${role.arn}: ${role.reason ?? 'failed'}`)

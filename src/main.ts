@@ -11,7 +11,7 @@ import { publishPullRequest } from './github/pull-request.js'
 import { writeJobSummary, writeJobSummaryText } from './github/summary.js'
 import type { Logger } from './logger.js'
 import type { ReportV1 } from './model.js'
-import { policyFileContent, writableProposals, writeReportFiles } from './output.js'
+import { policyFileContent, repositoryPolicySources, writableProposals, writeReportFiles } from './output.js'
 import { escapeText } from './report/escape.js'
 import { judgeRun } from './report/run-verdict.js'
 import { runAnalysis } from './run.js'
@@ -117,7 +117,12 @@ async function publish(
   pullRequest: PullRequestPayload | undefined
 ): Promise<void> {
   const dir = join(process.env.RUNNER_TEMP || tmpdir(), 'iam-least-privilege')
-  const files = writeReportFiles(report, dir, VERSION)
+  const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd()
+  const files = writeReportFiles(report, dir, {
+    toolVersion: VERSION,
+    sources: repositoryPolicySources(report, workspace),
+    workflowRef: process.env.GITHUB_WORKFLOW_REF
+  })
   core.setOutput('report', files.report)
   core.setOutput('sarif', files.sarif)
   setCountOutputs(report)
@@ -126,12 +131,23 @@ async function publish(
   }
   // A bare URL becomes a link in the comment or pull request; the report file only lives as long as the job.
   const hint = runUrl() ?? 'the job summary of this run'
+  // A run that judged nothing (an outage, a spent quota, a cancelled job) must not undo earlier review state.
+  const nothingAnalyzed = config.mode === 'pull-request' && report.summary.analyzed === 0
   await writeJobSummary(report, {
+    ...(nothingAnalyzed
+      ? {
+          preface: `> [!NOTE]\n> No role was analyzed in this run, so nothing was published: the pull request of an earlier run was left as it was.`
+        }
+      : {}),
     fullReportHint: `the report file (output report; upload it as an artifact to keep it): ${files.report}`
   })
 
   const { owner, repo } = github.context.repo
-  if (config.mode === 'comment') {
+  if (nothingAnalyzed) {
+    core.notice(
+      `no role was analyzed in this run, so the pull request on GitHub was left as it was; fix the causes above and run again`
+    )
+  } else if (config.mode === 'comment') {
     if (!pullRequest) {
       core.warning(
         `mode is comment but this run was triggered by ${github.context.eventName}, not a pull request: published the job summary only`
@@ -164,7 +180,8 @@ async function publish(
         branch: config.prBranch,
         title: 'IAM least privilege: remove unused permissions',
         files: roles.map(r => ({ path: r.policyFile as string, content: policyFileContent(r.proposed) })),
-        labels: [...config.prLabels]
+        labels: [...config.prLabels],
+        policyPath: config.policyPath
       },
       report,
       { fullReportHint: hint }

@@ -1,8 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve, sep } from 'node:path'
 import type { ProposedPolicy, ReportV1, RoleResult } from './model.js'
 import { serializeReport } from './report/json.js'
-import { renderSarif } from './report/sarif.js'
+import { renderSarif, serializeSarif } from './report/sarif.js'
+import type { SarifOptions } from './report/sarif.js'
 
 export interface WrittenFiles {
   report: string
@@ -27,12 +28,12 @@ export function writableProposals(report: ReportV1): RoleResult[] {
 }
 
 /** Writes report.json, report.sarif and, under proposals/, each proposed policy at its policy-path. */
-export function writeReportFiles(report: ReportV1, dir: string, toolVersion: string): WrittenFiles {
+export function writeReportFiles(report: ReportV1, dir: string, sarif: SarifOptions): WrittenFiles {
   mkdirSync(dir, { recursive: true })
   const reportPath = join(dir, 'report.json')
   const sarifPath = join(dir, 'report.sarif')
   writeFileSync(reportPath, serializeReport(report))
-  writeFileSync(sarifPath, `${JSON.stringify(renderSarif(report, toolVersion), null, 2)}\n`)
+  writeFileSync(sarifPath, serializeSarif(renderSarif(report, sarif)))
   const proposals: string[] = []
   for (const role of writableProposals(report)) {
     const root = resolve(dir, 'proposals')
@@ -44,4 +45,21 @@ export function writeReportFiles(report: ReportV1, dir: string, toolVersion: str
     proposals.push(file)
   }
   return { report: reportPath, sarif: sarifPath, proposals }
+}
+
+/** The policy files the roles' grants were read from in the repository (path -> text), for SARIF locations. */
+export function repositoryPolicySources(report: ReportV1, workspace: string): Map<string, string> {
+  const sources = new Map<string, string>()
+  const root = resolve(workspace)
+  for (const role of report.roles) {
+    if (!role.policyFileInRepository || !role.policyFile || sources.has(role.policyFile)) continue
+    const file = resolve(root, role.policyFile)
+    if (!file.startsWith(root + sep)) continue
+    try {
+      sources.set(role.policyFile, readFileSync(file, 'utf8'))
+    } catch {
+      // Gone since the run read it: the result then points at the file's first line.
+    }
+  }
+  return sources
 }

@@ -418,3 +418,142 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
     })
   })
 })
+
+/** Review state across runs; once, on the runtime the action declares (node24), to keep the suite short. */
+describe('dist/index.js keeps the proposal pull request through failed runs', () => {
+  const node: NodeVersion = 'node24'
+  const branch = 'iam-least-privilege/proposals'
+  let world: World
+  let inputs: Record<string, string>
+  beforeAll(async () => {
+    world = await startWorld()
+    inputs = {
+      ...awsInputs(world, [STRATUS_ROLES.stealCredentials, STRATUS_ROLES.enumerate]),
+      mode: 'pull-request'
+    }
+  })
+  afterAll(() => stopWorld(world))
+
+  const fileOf = (role: string) => `iam/least-privilege/${world.aws.accountId}/${role}.json`
+  /** What a reviewer sees: the pull requests and where the proposal branch points. */
+  const snapshot = () => ({ pulls: world.github.pullRequests(), head: world.github.branchHead(branch) })
+  /** Each failure scenario starts from an open proposal (an earlier scenario may have lost it). */
+  const openProposal = async () => {
+    if (world.github.pullRequests().some(pr => pr.state === 'open')) return snapshot()
+    expect((await runAction({ node, inputs, env: world.env })).code).toBe(0)
+    return snapshot()
+  }
+  const getRoleFault = (code: string, status: number, role?: string) =>
+    world.aws.fault({
+      operation: 'GetRole',
+      status,
+      code,
+      times: 50,
+      ...(role ? { match: params => params.RoleName === role } : {})
+    })
+
+  it('opens the pull request on a successful run', async () => {
+    const run = await runAction({ node, inputs, env: world.env })
+    expect(run.code).toBe(0)
+    expect(world.github.pullRequests()).toMatchObject([{ number: 1, state: 'open' }])
+    expect(world.github.readFile(branch, fileOf(STRATUS_ROLES.enumerate))).toBeDefined()
+    expect(world.github.readFile(branch, fileOf(STRATUS_ROLES.stealCredentials))).toBeDefined()
+  })
+
+  it('leaves the pull request open and unchanged after a throttling outage', async () => {
+    const before = await openProposal()
+    getRoleFault('Throttling', 400)
+    const run = await runAction({ node, inputs, env: world.env })
+    world.aws.clearFaults()
+    expect(run.outputs['roles-analyzed']).toBe('0')
+    expect(snapshot()).toEqual(before)
+    expect(run.stdout).toMatch(/^::notice::no role was analyzed in this run/m)
+    expect(run.summary).toMatch(
+      /nothing was published: the pull request of an earlier run was left as it was/
+    )
+  })
+
+  it('leaves it unchanged when the daily policy-generation quota is spent', async () => {
+    const before = await openProposal()
+    // No earlier job can be reused, and every start is refused for the daily quota.
+    world.aws.fault({
+      operation: 'ListPolicyGenerations',
+      status: 403,
+      code: 'AccessDeniedException',
+      times: 50
+    })
+    world.aws.fault({
+      operation: 'StartPolicyGeneration',
+      status: 402,
+      code: 'ServiceQuotaExceededException',
+      message: 'Policy generation daily quota exceeded.',
+      times: 50
+    })
+    const run = await runAction({ node, inputs, env: world.env })
+    world.aws.clearFaults()
+    expect(run.stdout).toMatch(/daily Access Analyzer policy-generation quota is spent/)
+    expect(run.outputs['roles-analyzed']).toBe('0')
+    expect(snapshot()).toEqual(before)
+  })
+
+  it('leaves it unchanged when the job is cancelled before any role was analyzed', async () => {
+    const before = await openProposal()
+    // New jobs that never finish: the run is cancelled while the first one runs.
+    const scripts = [STRATUS_ROLES.stealCredentials, STRATUS_ROLES.enumerate].map(role => {
+      const arn = world.aws.roleArn(role)
+      const script = world.aws.generation(arn)
+      world.aws.setGeneration(arn, { actions: script?.actions ?? [], stuck: true })
+      return { arn, script }
+    })
+    world.aws.fault({
+      operation: 'ListPolicyGenerations',
+      status: 403,
+      code: 'AccessDeniedException',
+      times: 50
+    })
+    const started = world.aws.count('StartPolicyGeneration')
+    const run = await runAction({
+      node,
+      inputs,
+      env: world.env,
+      onSpawn: child => {
+        const poll = setInterval(() => {
+          if (world.aws.count('StartPolicyGeneration') > started) {
+            clearInterval(poll)
+            child.kill('SIGTERM')
+          }
+        }, 20)
+        child.on('close', () => clearInterval(poll))
+      }
+    })
+    world.aws.clearFaults()
+    for (const { arn, script } of scripts) if (script) world.aws.setGeneration(arn, script)
+    expect(run.stdout).toMatch(/received SIGTERM/)
+    expect(run.outputs['roles-analyzed']).toBe('0')
+    expect(snapshot()).toEqual(before)
+  })
+
+  it("keeps a failing role's file on the branch and names it in the body", async () => {
+    await openProposal()
+    const file = fileOf(STRATUS_ROLES.enumerate)
+    const content = world.github.readFile(branch, file)
+    getRoleFault('AccessDenied', 403, STRATUS_ROLES.enumerate)
+    const run = await runAction({ node, inputs, env: world.env })
+    world.aws.clearFaults()
+    expect(run.outputs).toMatchObject({ 'roles-analyzed': '1', 'roles-failed': '1' })
+    expect(world.github.readFile(branch, file)).toBe(content)
+    const [pr] = world.github.pullRequests()
+    expect(pr).toMatchObject({ number: 1, state: 'open' })
+    expect(pr.body).toContain('Not re-judged in this run')
+    expect(pr.body).toContain(`\`${file}\``)
+  })
+
+  it('reopens the closed pull request whose branch still exists instead of opening another', async () => {
+    world.github.closePullRequest(1)
+    const run = await runAction({ node, inputs, env: world.env })
+    expect(run.code).toBe(0)
+    expect(world.github.pullRequests()).toMatchObject([{ number: 1, state: 'open' }])
+    expect(run.outputs['pull-request-url']).toMatch(/\/pull\/1$/)
+    expect(world.github.validationFailures).toEqual([])
+  })
+})

@@ -1,6 +1,6 @@
 /**
- * The README shows a real sticky comment: rendered here from the real sample data through the CLI bundle. The test
- * fails when the README's copy drifts; `UPDATE_README_EXAMPLE=1 npm test` rewrites it.
+ * docs/example-comment.md shows a real sticky comment: rendered here from the real sample data through the CLI bundle. The test
+ * fails when that copy drifts; `UPDATE_README_EXAMPLE=1 npm test` rewrites it.
  */
 import { describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
@@ -11,8 +11,9 @@ import { renderMarkdown } from '../../src/report/markdown.js'
 
 const START = '<!-- example-comment:start -->'
 const END = '<!-- example-comment:end -->'
+const EXAMPLE = 'docs/example-comment.md'
 
-describe('README example comment', () => {
+describe('example comment in docs/', () => {
   it('is the comment the action renders for the real sample', () => {
     const json = execFileSync(
       process.execPath,
@@ -40,13 +41,13 @@ describe('README example comment', () => {
       marker: commentMarker('least privilege', 'gate'),
       fullReportHint: 'the job summary'
     })
-    const readme = readFileSync('README.md', 'utf8')
+    const readme = readFileSync(EXAMPLE, 'utf8')
     const start = readme.indexOf(START)
     const end = readme.indexOf(END)
     expect(start).toBeGreaterThan(-1)
     const expected = `${START}\n${comment.trim()}\n${END}`
     if (process.env.UPDATE_README_EXAMPLE) {
-      writeFileSync('README.md', readme.slice(0, start) + expected + readme.slice(end + END.length))
+      writeFileSync(EXAMPLE, readme.slice(0, start) + expected + readme.slice(end + END.length))
       return
     }
     expect(readme.slice(start, end + END.length)).toBe(expected)

@@ -104,7 +104,14 @@ describe('workflows', () => {
 
   it('asks each example for the permissions its mode needs and no more', () => {
     const weekly = parse(readFileSync('examples/workflows/weekly-least-privilege-pr.yml', 'utf8'))
-    expect(weekly.permissions).toEqual({ 'id-token': 'write', contents: 'write', 'pull-requests': 'write' })
+    // Labels are issue data: pr-labels needs issues: write.
+    expect(JSON.stringify(weekly)).toContain('"pr-labels"')
+    expect(weekly.permissions).toEqual({
+      'id-token': 'write',
+      contents: 'write',
+      'pull-requests': 'write',
+      issues: 'write'
+    })
     const gate = parse(readFileSync('examples/workflows/pull-request-gate.yml', 'utf8'))
     expect(gate.permissions).toEqual({ 'id-token': 'write', contents: 'read', 'pull-requests': 'write' })
   })

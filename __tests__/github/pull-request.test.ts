@@ -5,7 +5,13 @@ import type { ProposalFile } from '../../src/github/pull-request.js'
 import { DEFAULT_PROPOSAL_BRANCH, publishPullRequest } from '../../src/github/pull-request.js'
 import type { ReportV1 } from '../../src/model.js'
 import { buildReport } from '../../src/report/json.js'
-import { cleanReport, mixedReport } from '../support/sample-reports.js'
+import {
+  cleanReport,
+  deniedOnlyRole,
+  failedRole,
+  mixedReport,
+  stealCredentialsRole
+} from '../support/sample-reports.js'
 
 import { GitHubEmulator } from '../support/github-emulator.js'
 
@@ -136,6 +142,104 @@ describe('publishPullRequest', () => {
       committed: false
     })
     expect(emulator.validationFailures).toEqual([])
+  })
+
+  it('carries over the file of a role not re-judged, and says why in the body', async () => {
+    const report = mixedReport()
+    const [file] = proposalFiles(report)
+    await publishPullRequest(client(), request(report), report, { policy })
+    const head = emulator.branchHead(BRANCH)
+
+    // The next run could not read the role (a transient AccessDenied): its proposal stays on the branch.
+    const failing = buildReport(
+      report.roles.map(role =>
+        role.policyFile === file!.path
+          ? {
+              ...role,
+              status: 'failed' as const,
+              reason: 'AccessDenied | on GetRole',
+              excess: [],
+              proposed: []
+            }
+          : role
+      ),
+      'cloudtrail',
+      '2026-11-28T00:00:00Z'
+    )
+    const result = await publishPullRequest(client(), request(failing), failing, { policy })
+    expect(result).toMatchObject({ operation: 'unchanged', committed: false, number: 1 })
+    expect(emulator.branchHead(BRANCH)).toBe(head)
+    expect(emulator.readFile(BRANCH, file!.path)).toBe(file!.content)
+    const body = emulator.pullRequests()[0]!.body!
+    expect(body).toContain('Not re-judged in this run')
+    expect(body).toContain('AccessDenied \\| on GetRole')
+
+    // A run that did not select the role at all keeps it too, on top of a base that moved.
+    emulator.pushFiles('main', { 'docs/notes.md': 'moved on\n' })
+    const other = buildReport([deniedOnlyRole()], 'cloudtrail', '2026-11-29T00:00:00Z')
+    const rebased = await publishPullRequest(client(), request(other), other, { policy })
+    expect(rebased).toMatchObject({ operation: 'updated', committed: true })
+    expect(emulator.readFile(BRANCH, file!.path)).toBe(file!.content)
+    expect(emulator.readFile(BRANCH, 'docs/notes.md')).toBe('moved on\n')
+    expect(emulator.pullRequests()[0]!.body).toContain('the role was not selected in this run')
+    expect(emulator.pullRequests()[0]!.state).toBe('open')
+  })
+
+  it('carries over only files policy-path can produce, never a file pushed to the branch by hand', async () => {
+    const report = mixedReport()
+    const [file] = proposalFiles(report)
+    const withPath = { policyPath: 'iam/least-privilege/{account}/{role}.json' }
+    await publishPullRequest(client(), request(report, withPath), report, { policy })
+    emulator.pushFiles(
+      BRANCH,
+      { '.github/workflows/evil.yml': 'on: push\n', [file!.path]: '{"by":"hand"}\n' },
+      'by hand'
+    )
+    const other = buildReport([deniedOnlyRole()], 'cloudtrail', '2026-11-29T00:00:00Z')
+    const result = await publishPullRequest(client(), request(other, withPath), other, { policy })
+    expect(result).toMatchObject({ operation: 'updated', committed: true })
+    expect(emulator.readFile(BRANCH, '.github/workflows/evil.yml')).toBeUndefined()
+    expect(emulator.readFile(BRANCH, file!.path)).toBe('{"by":"hand"}\n')
+    expect(emulator.history(BRANCH)[0]?.parents).toEqual([emulator.branchHead('main')])
+  })
+
+  it('drops the file of a role re-judged without excess, and closes only when every role was analyzed', async () => {
+    const report = mixedReport()
+    const [file] = proposalFiles(report)
+    await publishPullRequest(client(), request(report), report, { policy })
+    // Everything analyzed and clean except one failed role: not a reason to close.
+    const partlyFailed = buildReport(
+      [{ ...stealCredentialsRole(), excess: [], proposed: [], diff: undefined }, failedRole()],
+      'cloudtrail',
+      '2026-11-28T00:00:00Z'
+    )
+    const kept = await publishPullRequest(client(), request(partlyFailed), partlyFailed, { policy })
+    expect(kept).toMatchObject({ operation: 'unchanged', number: 1 })
+    expect(emulator.pullRequests()[0]!.state).toBe('open')
+    expect(emulator.readFile(BRANCH, file!.path)).toBe(file!.content)
+  })
+
+  it('reopens its closed pull request while the branch exists, and opens a new one once it is gone', async () => {
+    const report = mixedReport()
+    const opened = await publishPullRequest(client(), request(report), report, { policy })
+    emulator.closePullRequest(opened.number!)
+    const again = await publishPullRequest(client(), request(report), report, { policy })
+    expect(again).toMatchObject({ operation: 'updated', committed: false, number: opened.number })
+    expect(emulator.pullRequests()).toHaveLength(1)
+    expect(emulator.pullRequests()[0]!.state).toBe('open')
+
+    // Closed by our own run, then excess again with a changed proposal: the same pull request comes back.
+    await publishPullRequest(client(), request(cleanReport()), cleanReport(), { policy })
+    const changed = request(report)
+    changed.files = changed.files.map(f => ({ ...f, content: f.content.replace('"Used"', '"UsedActions"') }))
+    const reopened = await publishPullRequest(client(), changed, report, { policy })
+    expect(reopened).toMatchObject({ operation: 'updated', committed: true, number: opened.number })
+    expect(emulator.pullRequests().map(pr => pr.state)).toEqual(['open'])
+
+    emulator.closePullRequest(opened.number!)
+    emulator.deleteBranch(BRANCH)
+    const fresh = await publishPullRequest(client(), request(report), report, { policy })
+    expect(fresh).toMatchObject({ operation: 'created', number: opened.number! + 1 })
   })
 
   it('names the permission a 403 says is missing', async () => {

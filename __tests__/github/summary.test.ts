@@ -43,7 +43,7 @@ describe('writeJobSummary', () => {
     const size = statSync(file).size
     expect(size).toBeLessThanOrEqual(STEP_SUMMARY_LIMIT_BYTES)
     expect(size).toBeGreaterThan(STEP_SUMMARY_LIMIT_BYTES / 2)
-    expect(readFileSync(file, 'utf8')).toContain('The full report is in the report artifact.')
+    expect(readFileSync(file, 'utf8')).toContain('the full report is in the report artifact.')
   })
 
   it('writes plain text and refuses text over the limit', async () => {

@@ -68,13 +68,28 @@ describe('renderMarkdown', () => {
     })
 
     expect(markdown.split('\n')[0]).toBe('<!-- iam-least-privilege:ci:analyze -->')
-    expect(markdown).toContain('| Role | Account | Status | Used | Excess | Unobservable | Proposal |')
     expect(markdown).toContain(
-      '| `stratus-red-team-ec2-steal-credentials-role` | 111122223333 | ✅ analyzed | 7 | **21** (12 high-risk) | 0 | 1 policy, 300 chars |'
+      '| Role | Account | Status | Used | Excess | High-risk unused | Unobservable | Proposal |'
     )
     expect(markdown).toContain(
-      '| `stratus-red-team-leave-org-role` | 111122223333 | ❌ failed | — | — | — | — |'
+      '| `stratus-red-team-ec2-steal-credentials-role` | 111122223333 | ✅ analyzed | 7 | **21** | **12**: `ec2messages:AcknowledgeMessage`, `ec2messages:DeleteMessage`, `ec2messages:FailMessage` +9 | 0 | 1 policy, 300 chars |'
     )
+    expect(markdown).toContain(
+      '| `stratus-red-team-leave-org-role` | 111122223333 | ❌ failed | — | — | — | — | — |'
+    )
+    // The verdict, the high-risk actions, the proposal and the diff come before the lists and the evidence.
+    const section = markdown.slice(markdown.indexOf('### ✅ stratus'))
+    const order = [
+      '**High-risk unused access: 12 actions**',
+      'Proposed policy',
+      '```diff',
+      '**Excess: 21',
+      'Used: 7',
+      '**Evidence:**'
+    ]
+    const positions = order.map(text => section.indexOf(text))
+    expect(positions.every(p => p >= 0)).toBe(true)
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions)
     expect(markdown).toContain('⚠️ not enough evidence')
     expect(markdown).toMatch(
       /\| `ssmmessages` \| Write \| `ssmmessages:CreateControlChannel`, .*\| `AmazonSSMManagedInstanceCore` \|/
@@ -204,25 +219,28 @@ describe('renderMarkdown', () => {
         '2026-11-27T00:00:00Z'
       )
 
-    it('drops the diffs first', () => {
+    it('summarises long action lists first, then drops the diffs', () => {
       const report = manyRoles(2, role => ({ ...role, diff: `${'-'.repeat(70)}\n`.repeat(600) }))
       const markdown = renderMarkdown(report, { maxLength: GITHUB_LIMIT, fullReportHint: 'the job summary' })
       expect(markdown.length).toBeLessThanOrEqual(GITHUB_LIMIT)
       expect(markdown).not.toContain('```diff')
       expect(markdown).toContain('```json')
       expect(markdown).toContain(
-        "Shortened to fit GitHub's size limit: diffs were left out. The full report is in the job summary."
+        "Shortened to fit GitHub's size limit: long action lists are summarised by access level and service; left out: diffs. " +
+          'Every action is in the JSON report (the `report` output; upload it as an artifact to keep it); the full report is in the job summary.'
       )
+      expect(markdown).toContain('| Access level | Actions | Services | Most actions in |')
     })
 
-    it('then the proposed JSON, then whole role sections, keeping the overview', () => {
+    it('then the evidence, then whole role sections, the least severe first, keeping the overview', () => {
       const report = manyRoles(60)
       const markdown = renderMarkdown(report, {
         maxLength: GITHUB_LIMIT,
         fullReportHint: 'https://github.com/o/r/actions/runs/1'
       })
       expect(markdown.length).toBeLessThanOrEqual(GITHUB_LIMIT)
-      expect(markdown).not.toContain('```json')
+      expect(markdown).not.toContain('**Evidence:**')
+      expect(markdown).toContain('```json')
       expect(tableLines(markdown).filter(l => l.includes('`app-'))).toHaveLength(60)
       expect(markdown).toContain('(https://github.com/o/r/actions/runs/1)')
 
@@ -233,7 +251,39 @@ describe('renderMarkdown', () => {
       const sections = shortened.split('\n').filter(l => l.startsWith('### '))
       expect(sections.length).toBeGreaterThan(0)
       expect(sections.length).toBeLessThan(400)
-      expect(shortened).toContain(`details of ${400 - sections.length} roles were left out`)
+      expect(shortened).toContain(`the sections of ${400 - sections.length} less severe roles`)
+    })
+
+    it('keeps the worst role\'s proposal within 65,536 characters next to an Action "*" role\'s lists', () => {
+      const everything = Array.from({ length: 20_000 }, (_, i) => ({
+        action: `svc${i % 400}:Action${i}`,
+        accessLevel: (['Write', 'Read', 'List', 'Permissions management', 'Tagging'] as const)[i % 5],
+        grantedBy: ['admin#Everything']
+      }))
+      const worst = {
+        ...stealCredentialsRole(),
+        arn: 'arn:aws:iam::111122223333:role/zz-admin',
+        excess: everything,
+        used: Array.from({ length: 3000 }, (_, i) => `svc${i % 400}:Used${i}`),
+        diff: `${'-'.repeat(70)}\n`.repeat(3000)
+      }
+      const others = Array.from({ length: 40 }, (_, i) => ({
+        ...stealCredentialsRole(),
+        arn: `arn:aws:iam::111122223333:role/app-${String(i).padStart(2, '0')}`,
+        excess: stealCredentialsRole().excess.slice(0, 2)
+      }))
+      const report = buildReport([...others, worst], 'access-analyzer', '2026-11-27T00:00:00Z')
+      const comment = renderMarkdown(report, { maxLength: GITHUB_LIMIT, fullReportHint: 'the job summary' })
+      expect(comment.length).toBeLessThanOrEqual(GITHUB_LIMIT)
+      const section = comment.slice(comment.indexOf('### ✅ zz\\-admin'))
+      expect(comment.indexOf('### ✅ zz\\-admin')).toBeGreaterThan(0)
+      expect(section).toContain(
+        '<summary>Proposed policy <code>stratus-red-team-ec2-steal-credentials-role-least-privilege</code>'
+      )
+      expect(section).toContain('"Sid": "Used"')
+      expect(section).toContain('**High-risk unused access: 8,000 actions**')
+      expect(section).toMatch(/\| Write \| 4,000 \| 80 \|/)
+      expect(comment).not.toContain('svc1:Action1\n')
     })
 
     it('truncates the overview itself when nothing else is left, and counts bytes for the step summary', () => {

@@ -1,8 +1,19 @@
 import { describe, expect, it } from '@jest/globals'
 import { Ajv } from 'ajv'
-import { ACCESS_LEVELS } from '../../src/model.js'
-import { PRIVILEGE_ESCALATION_RULE_ID, renderSarif } from '../../src/report/sarif.js'
+import type { RoleResult } from '../../src/model.js'
+import { analyzeRole } from '../../src/policy/analyze.js'
+import {
+  ADDED_BY_PULL_REQUEST_RULE_ID,
+  CODE_SCANNING_LIMITS,
+  EXCESS_RULE_ID,
+  HIGH_RISK_RULE_ID,
+  renderSarif,
+  serializeSarif,
+  statementLines
+} from '../../src/report/sarif.js'
+import type { SarifLog } from '../../src/report/sarif.js'
 import { buildReport } from '../../src/report/json.js'
+import { doc, inline, OPTIONS, role, usageOf } from '../policy/builders.js'
 import { mixedReport, stealCredentialsRole } from '../support/sample-reports.js'
 
 /** The fields SARIF 2.1.0 requires (sarifLog, run, tool, toolComponent, reportingDescriptor, result, message,
@@ -96,8 +107,70 @@ const REQUIRED_SARIF = {
   }
 }
 
+/** What GitHub code scanning documents for an upload, beyond the SARIF schema (hard limits and required data). */
+function codeScanningProblems(sarif: SarifLog): string[] {
+  const problems: string[] = []
+  const bytes = Buffer.byteLength(serializeSarif(sarif))
+  if (bytes > CODE_SCANNING_LIMITS.fileBytes) problems.push(`file is ${bytes} bytes`)
+  if (sarif.runs.length > CODE_SCANNING_LIMITS.runsPerFile) problems.push('too many runs')
+  for (const run of sarif.runs) {
+    if (run.results.length > CODE_SCANNING_LIMITS.resultsPerRun) problems.push('too many results')
+    if (run.tool.driver.rules.length > CODE_SCANNING_LIMITS.rulesPerRun) problems.push('too many rules')
+    if (!run.automationDetails?.id) problems.push('no automationDetails.id')
+    for (const rule of run.tool.driver.rules)
+      if (rule.properties.tags.length > CODE_SCANNING_LIMITS.tagsPerRule) problems.push(`${rule.id}: tags`)
+    for (const result of run.results) {
+      if (result.locations.length === 0 || result.locations.length > CODE_SCANNING_LIMITS.locationsPerResult)
+        problems.push(`${result.ruleId}: ${result.locations.length} locations`)
+      for (const location of result.locations) {
+        const uri = location.physicalLocation?.artifactLocation?.uri
+        if (!uri || /^\/|^[a-z]+:/i.test(uri)) problems.push(`${result.ruleId}: no relative artifact uri`)
+        if ((location.physicalLocation?.region?.startLine ?? 1) < 1) problems.push('bad startLine')
+      }
+      if (!result.message.text) problems.push('no message')
+      if (Object.keys(result.partialFingerprints).length === 0) problems.push('no fingerprint')
+      if (!run.tool.driver.rules.some(rule => rule.id === result.ruleId)) problems.push('unknown rule')
+    }
+  }
+  return problems
+}
+
+/** A role granted `Action: "*"` that used two actions: every other action of the catalog is excess. */
+function analyzedAdminRole(): RoleResult {
+  const name = 'admin'
+  const grants = role(name, [
+    inline('admin', doc({ Sid: 'Everything', Effect: 'Allow', Action: '*', Resource: '*' }))
+  ])
+  const usage = usageOf(['s3:GetObject', 'sts:GetCallerIdentity'], { roleArn: grants.arn })
+  const analysis = analyzeRole(grants, usage, OPTIONS)
+  return {
+    ...stealCredentialsRole(),
+    arn: grants.arn,
+    used: analysis.used,
+    excess: analysis.excess,
+    unobservable: analysis.unobservable,
+    conditional: [],
+    proposalOutcome: 'proposed',
+    policyFile: `iam/least-privilege/111122223333/${name}.json`,
+    policyFileInRepository: true
+  }
+}
+
+let analyzed: RoleResult | undefined
+function adminRole(name: string): RoleResult {
+  analyzed ??= analyzedAdminRole()
+  return {
+    ...analyzed,
+    arn: `arn:aws:iam::111122223333:role/${name}`,
+    policyFile: `iam/least-privilege/111122223333/${name}.json`
+  }
+}
+
 describe('renderSarif', () => {
-  const sarif = renderSarif(mixedReport(), '0.1.0')
+  const sarif = renderSarif(mixedReport(), {
+    toolVersion: '0.1.0',
+    workflowRef: 'octo-org/infra/.github/workflows/iam.yml@refs/heads/main'
+  })
   const run = sarif.runs[0]!
 
   it('has the fields SARIF 2.1.0 and code scanning require', () => {
@@ -105,66 +178,130 @@ describe('renderSarif', () => {
     const valid = validate(JSON.parse(JSON.stringify(sarif)))
     expect(validate.errors ?? []).toEqual([])
     expect(valid).toBe(true)
+    expect(codeScanningProblems(sarif)).toEqual([])
+    expect(run.automationDetails.id).toBe('iam-least-privilege/cloudtrail/')
   })
 
-  it('has one rule per access level plus privilege escalation at level error, with stable ids', () => {
-    expect(run.tool.driver.rules.map(r => r.id)).toEqual([
-      'iam-least-privilege/excess/privilege-escalation',
-      'iam-least-privilege/excess/permissions-management',
-      'iam-least-privilege/excess/write',
-      'iam-least-privilege/excess/tagging',
-      'iam-least-privilege/excess/read',
-      'iam-least-privilege/excess/list'
+  it('has one rule per finding class with stable ids, one reserved for access a pull request adds', () => {
+    expect(run.tool.driver.rules.map(r => [r.id, r.defaultConfiguration.level])).toEqual([
+      [HIGH_RISK_RULE_ID, 'error'],
+      [EXCESS_RULE_ID, 'warning'],
+      [ADDED_BY_PULL_REQUEST_RULE_ID, 'error']
     ])
-    expect(run.tool.driver.rules).toHaveLength(ACCESS_LEVELS.length + 1)
-    expect(run.tool.driver.rules[0]!.defaultConfiguration.level).toBe('error')
   })
 
-  it('has one result per excess action of the judged roles, each pointing at its rule', () => {
-    expect(run.results).toHaveLength(25)
+  it('has one result per role and finding class, naming the actions and carrying the report fields', () => {
+    // Steal-credentials and the SSO role each have high-risk and other excess.
+    expect(run.results.map(r => `${roleName(r.properties.roleArn).slice(0, 14)} ${r.ruleId}`).sort()).toEqual(
+      [
+        `AWSReservedSSO ${HIGH_RISK_RULE_ID}`,
+        `AWSReservedSSO ${EXCESS_RULE_ID}`,
+        `stratus-red-te ${HIGH_RISK_RULE_ID}`,
+        `stratus-red-te ${EXCESS_RULE_ID}`
+      ].sort()
+    )
     for (const result of run.results) {
       expect(run.tool.driver.rules[result.ruleIndex]!.id).toBe(result.ruleId)
       expect(result.level).toBe(run.tool.driver.rules[result.ruleIndex]!.defaultConfiguration.level)
     }
-    const escalations = run.results.filter(r => r.ruleId === PRIVILEGE_ESCALATION_RULE_ID)
-    expect(escalations.map(r => r.properties.action).sort()).toEqual([
-      'iam:CreateAccessKey',
-      'iam:PassRole',
-      'iam:PutRolePolicy'
-    ])
-    expect(escalations.every(r => r.level === 'error')).toBe(true)
-    expect(new Set(run.results.map(r => r.partialFingerprints['iamLeastPrivilege/v1'])).size).toBe(25)
+    const sso = run.results.find(r => r.ruleId === HIGH_RISK_RULE_ID && r.properties.roleArn.includes('SSO'))!
+    expect(sso.message.text).toMatch(/Privilege escalation: .*iam:PassRole/)
+    expect(sso.properties.privilegeEscalation).toEqual(
+      expect.arrayContaining(['iam:CreateAccessKey', 'iam:PassRole'])
+    )
+    expect(sso.properties).toMatchObject({
+      status: 'analyzed',
+      editable: false,
+      grantedBy: ['AdministratorAccess']
+    })
+    const total = run.results.reduce((sum, r) => sum + r.properties.actionCount, 0)
+    expect(total).toBe(mixedReport().summary.excess)
+    const fingerprints = run.results.map(r => r.partialFingerprints['iamLeastPrivilege/v2'])
+    expect(new Set(fingerprints).size).toBe(run.results.length)
+    // Stable: the same findings a day later give the same fingerprints.
+    const later = renderSarif({ ...mixedReport(), generatedAt: '2026-11-28T00:00:00Z' })
+    expect(later.runs[0]!.results.map(r => r.partialFingerprints['iamLeastPrivilege/v2'])).toEqual(
+      fingerprints
+    )
   })
 
-  it('locates a result in the policy file when known, else logically by role', () => {
-    const fromFile = run.results.find(r => r.properties.action === 'ssm:GetParameter')!
-    expect(fromFile.locations[0]).toEqual({
-      physicalLocation: {
-        artifactLocation: {
-          uri: 'iam/least-privilege/111122223333/stratus-red-team-ec2-steal-credentials-role.json',
-          uriBaseId: '%SRCROOT%'
-        },
-        region: { startLine: 1 }
+  it('points at the policy file of the repository, and at the statement when the file is known', () => {
+    const steal = run.results.find(r => r.properties.roleArn.includes('steal-credentials'))!
+    expect(steal.locations[0]!.physicalLocation).toEqual({
+      artifactLocation: {
+        uri: 'iam/least-privilege/111122223333/stratus-red-team-ec2-steal-credentials-role.json'
+      },
+      region: { startLine: 1 }
+    })
+    const file = stealCredentialsRole().policyFile!
+    const text = JSON.stringify(
+      doc(
+        { Sid: 'Other', Effect: 'Allow', Action: 's3:GetObject', Resource: '*' },
+        { Sid: 'Ssm', Effect: 'Allow', Action: 'ssm:*', Resource: '*' }
+      ),
+      null,
+      2
+    )
+    const located = renderSarif(
+      buildReport(
+        [
+          {
+            ...stealCredentialsRole(),
+            excess: [{ action: 'ssm:GetParameter', accessLevel: 'Read', grantedBy: ['policy#Ssm'] }]
+          }
+        ],
+        'cloudtrail',
+        '2026-11-27T00:00:00Z'
+      ),
+      {
+        sources: new Map([[file, text]])
       }
+    )
+    const lines = text.split('\n')
+    const region = located.runs[0]!.results[0]!.locations[0]!.physicalLocation.region!
+    expect(lines[region.startLine - 1]!.trim()).toBe('{')
+    expect(lines[region.startLine]).toContain('"Sid": "Ssm"')
+    expect(lines[region.endLine! - 1]!.trim()).toMatch(/^}/)
+    expect(statementLines('{"Statement":[{"Sid":"a}{\\"","Action":"*"}]}', ['p#a}{"'])).toEqual({
+      startLine: 1,
+      endLine: 1
     })
-    const sso = run.results.find(r => r.properties.action === 'iam:PassRole')!
-    expect(sso.locations[0]).toEqual({
-      logicalLocations: [
-        {
-          name: 'AWSReservedSSO_AdministratorAccess_0123456789abcdef',
-          fullyQualifiedName: sso.properties.roleArn,
-          kind: 'resource'
-        }
-      ]
-    })
-    expect(sso.message.text).toContain('iam:PassRole (Write) by AdministratorAccess')
   })
 
-  it('never points at a policy file the grants were not read from (it may not exist in the repository)', () => {
+  it('points at the workflow file when the grants did not come from a file of the repository', () => {
+    const sso = run.results.find(r => r.properties.roleArn.includes('SSO'))!
+    expect(sso.locations[0]!.physicalLocation.artifactLocation.uri).toBe('.github/workflows/iam.yml')
+    expect(sso.locations[0]!.logicalLocations?.[0]?.fullyQualifiedName).toBe(sso.properties.roleArn)
     const role = { ...stealCredentialsRole(), policyFileInRepository: undefined }
     const sarif = renderSarif(buildReport([role], 'cloudtrail', '2026-11-27T00:00:00Z'))
+    // Without a workflow (the CLI), the file a proposal would be written to.
     for (const result of sarif.runs[0]!.results)
-      expect(result.locations[0]).toHaveProperty('logicalLocations')
+      expect(result.locations[0]!.physicalLocation.artifactLocation.uri).toBe(role.policyFile)
+  })
+
+  it('stays within code scanning\'s limits for two Action "*" roles, keeping the action lists when they fit', () => {
+    const report = buildReport(
+      [adminRole('admin-a'), adminRole('admin-b')],
+      'access-analyzer',
+      '2026-11-27T00:00:00Z'
+    )
+    expect(report.summary.excess).toBeGreaterThan(20_000)
+    const sarif = renderSarif(report, { toolVersion: '1.0.0' })
+    expect(codeScanningProblems(sarif)).toEqual([])
+    expect(sarif.runs[0]!.results).toHaveLength(4)
+    expect(sarif.runs[0]!.results.every(r => r.properties.actions !== undefined)).toBe(true)
+    expect(sarif.runs[0]!.results[0]!.message.text).toMatch(/and \d+ more \(all in the JSON report\)/)
+
+    // Sixty such roles: the per-action lists go, the results stay, the file fits.
+    const many = buildReport(
+      Array.from({ length: 60 }, (_, i) => adminRole(`admin-${i}`)),
+      'access-analyzer',
+      '2026-11-27T00:00:00Z'
+    )
+    const big = renderSarif(many)
+    expect(codeScanningProblems(big)).toEqual([])
+    expect(big.runs[0]!.results).toHaveLength(120)
+    expect(big.runs[0]!.results.some(r => r.properties.actionsOmitted)).toBe(true)
   })
 
   it('reports the roles it could not judge as notifications, and a failed role as an unsuccessful run', () => {
@@ -173,3 +310,7 @@ describe('renderSarif', () => {
     expect(run.invocations[0]!.executionSuccessful).toBe(false)
   })
 })
+
+function roleName(arn: string): string {
+  return arn.slice(arn.lastIndexOf('/') + 1)
+}

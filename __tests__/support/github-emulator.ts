@@ -124,6 +124,8 @@ export interface EmulatedPullRequest {
   base: string
   labels: string[]
   draft: boolean
+  /** The head commit when the pull request was closed: GitHub reopens only while the branch still leads from it. */
+  headWhenClosed?: string
 }
 
 export interface EmulatedComment {
@@ -278,6 +280,19 @@ export class GitHubEmulator {
 
   pullRequests(): EmulatedPullRequest[] {
     return this.pulls.map(p => ({ ...p, labels: [...p.labels] }))
+  }
+
+  /** Closes a pull request as a person would in the web interface. */
+  closePullRequest(number: number): void {
+    const pr = this.pulls.find(x => x.number === number)
+    if (!pr) throw new Error(`no pull request #${number}`)
+    pr.state = 'closed'
+    pr.headWhenClosed = this.branchHead(pr.head)
+  }
+
+  /** Deletes a branch as a person would (after closing its pull request). */
+  deleteBranch(branch: string): void {
+    this.refs.delete(`refs/heads/${branch}`)
   }
 
   branches(): string[] {
@@ -660,6 +675,14 @@ export class GitHubEmulator {
         if (!pr) return notFound
         if (typeof body?.title === 'string') pr.title = body.title
         if (typeof body?.body === 'string') pr.body = body.body
+        if (body?.state === 'open' && pr.state === 'closed') {
+          const head = this.branchHead(pr.head)
+          if (!head || !pr.headWhenClosed || !this.isAncestor(pr.headWhenClosed, head))
+            return unprocessable(
+              `state cannot be changed. The ${pr.head} branch has been deleted, force-pushed or recreated.`
+            )
+        }
+        if (body?.state === 'closed' && pr.state === 'open') pr.headWhenClosed = this.branchHead(pr.head)
         if (body?.state === 'open' || body?.state === 'closed') pr.state = body.state
         if (typeof body?.base === 'string') pr.base = body.base
         return { status: 200, body: this.pullJson(pr) }

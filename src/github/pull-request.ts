@@ -1,6 +1,7 @@
 import type { ReportV1 } from '../model.js'
 import { renderMarkdown } from '../report/markdown.js'
-import { callGitHub, DEFAULT_CALL_POLICY, isNotFound } from './client.js'
+import { escapeText, code } from '../report/escape.js'
+import { callGitHub, DEFAULT_CALL_POLICY, GitHubError, isNotFound } from './client.js'
 import type { CallPolicy, GitHubClient, RepoRef } from './client.js'
 import { COMMENT_LIMIT_CHARACTERS } from './comment.js'
 import type { PublishResult } from './comment.js'
@@ -23,6 +24,11 @@ export interface PullRequestRequest extends RepoRef {
   commitMessage?: string
   /** Added when the pull request is created (needs `issues: write`). */
   labels?: string[]
+  /**
+   * The policy-path template (`{account}`, `{role}`): only files it matches are carried over from the previous
+   * branch state, so a commit pushed to the branch by hand never smuggles other files into the proposal.
+   */
+  policyPath?: string
 }
 
 export interface PullRequestOptions {
@@ -38,16 +44,31 @@ export interface PullRequestResult extends PublishResult {
   committed: boolean
 }
 
-const FILE_MODE = '100644'
+const FILE_MODE = '100644' as const
+
+/** A file of the previous proposal branch kept as it was: its role was not re-judged in this run. */
+export interface CarriedFile {
+  path: string
+  /** The blob on the previous branch (reused as is). */
+  sha: string
+  /** The role the file belongs to, when this run's report names it. */
+  roleArn?: string
+  /** Why the role was not re-judged. */
+  why: string
+}
 
 /**
  * Writes the proposal files on one fixed branch through the Git Data API and opens (or refreshes) one pull
- * request whose body is the report. The branch is always one commit on top of the base; when the files
- * already read the same on the branch (or on the base), no commit is made. Reruns therefore converge on one
- * branch, one pull request, and no duplicate commits.
+ * request whose body is the report. The branch is always one commit on top of the base, rebuilt from the
+ * previous branch state: the files this run wrote, plus the files of roles it did not re-judge (failed,
+ * skipped, not enough evidence, not selected), carried over unchanged. When the files already read the same
+ * on the branch (or on the base), no commit is made, so reruns converge on one branch and one pull request.
+ *
+ * The pull request is closed only when every role of the report was analyzed and none has excess; a closed,
+ * unmerged one whose branch still exists is reopened rather than duplicated.
  *
  * `operation`: `none` when there is nothing to propose, `created` for a new pull request, `updated` when a
- * new commit went to the branch of an open pull request, `unchanged` otherwise (its body is still refreshed).
+ * new commit went to the branch of an open (or reopened) pull request, `unchanged` otherwise.
  */
 export async function publishPullRequest(
   client: GitHubClient,
@@ -60,7 +81,12 @@ export async function publishPullRequest(
   const branch = request.branch ?? DEFAULT_PROPOSAL_BRANCH
   const write = { permission: 'contents: write' as const, repo }
   const read = { permission: 'contents: read' as const, repo }
-  const defaultBranch = async () =>
+  // Without excess there is nothing to write, whatever files were passed.
+  const files = report.summary.excess === 0 ? [] : request.files
+  validateFiles(files)
+
+  const base =
+    request.base ??
     (
       await callGitHub(
         { what: 'read the repository', ...read },
@@ -68,19 +94,22 @@ export async function publishPullRequest(
         policy
       )
     ).data.default_branch
-  if (report.summary.excess === 0 || request.files.length === 0) {
-    return closeStalePullRequest(
-      client,
-      repo,
-      branch,
-      request.base ?? (await defaultBranch()),
-      report,
-      policy
-    )
-  }
-  validateFiles(request.files)
+  const branchHead = await readBranchHead(client, repo, branch, policy)
+  const carried = branchHead
+    ? await carriedFiles(client, repo, branchHead, report, files, request.policyPath, policy)
+    : []
+  const everyRoleJudged = report.roles.every(role => role.status === 'analyzed')
 
-  const base = request.base ?? (await defaultBranch())
+  if (files.length === 0 && carried.length === 0) {
+    if (everyRoleJudged && report.summary.excess === 0)
+      return closeStalePullRequest(client, repo, branch, base, report, policy)
+    // Excess without a proposal that can be written (withheld, not editable): the earlier proposal stays for review.
+    const open = await findOpenPullRequest(client, repo, branch, base, policy)
+    return open
+      ? { operation: 'unchanged', committed: false, url: open.html_url, number: open.number }
+      : { operation: 'none', committed: false }
+  }
+
   const baseRef = await callGitHub(
     {
       what: `read the branch ${base}`,
@@ -98,33 +127,43 @@ export async function publishPullRequest(
   )
   const baseTree = baseCommit.data.tree.sha
 
-  const branchHead = await readBranchHead(client, repo, branch, policy)
-
   const tree = await callGitHub(
     { what: 'write the proposal files', ...write },
     () =>
       client.rest.git.createTree({
         ...repo,
         base_tree: baseTree,
-        tree: request.files.map(file => ({
-          path: file.path,
-          mode: FILE_MODE,
-          type: 'blob',
-          content: file.content
-        }))
+        tree: [
+          ...files.map(file => ({
+            path: file.path,
+            mode: FILE_MODE,
+            type: 'blob' as const,
+            content: file.content
+          })),
+          ...carried.map(file => ({ path: file.path, mode: FILE_MODE, type: 'blob' as const, sha: file.sha }))
+        ]
       }),
     policy
   )
   const newTree = tree.data.sha
 
-  let committed = false
   if (newTree === baseTree) {
     // The base already reads like the proposal (it was merged): nothing to propose.
     const open = await findOpenPullRequest(client, repo, branch, base, policy)
     return open
-      ? { operation: 'unchanged', committed, url: open.html_url, number: open.number }
-      : { operation: 'none', committed }
+      ? { operation: 'unchanged', committed: false, url: open.html_url, number: open.number }
+      : { operation: 'none', committed: false }
   }
+
+  const body = renderPullRequestBody(report, carried, options)
+  const title = request.title ?? 'Least-privilege IAM policies'
+  const prs = { permission: 'pull-requests: write' as const, repo }
+  // Reopen before the branch moves: GitHub refuses to reopen a pull request whose branch was force-pushed since.
+  const existing =
+    (await findOpenPullRequest(client, repo, branch, base, policy)) ??
+    (branchHead ? await reopenClosedPullRequest(client, repo, branch, base, policy) : undefined)
+
+  let committed = false
   if (branchHead?.tree !== newTree) {
     const commit = await callGitHub(
       { what: `commit the proposal files`, ...write },
@@ -141,27 +180,19 @@ export async function publishPullRequest(
     committed = true
   }
 
-  const body = renderMarkdown(report, {
-    maxLength: COMMENT_LIMIT_CHARACTERS,
-    ...(options.title ? { title: options.title } : {}),
-    ...(options.fullReportHint ? { fullReportHint: options.fullReportHint } : {})
-  })
-  const title = request.title ?? 'Least-privilege IAM policies'
-  const prs = { permission: 'pull-requests: write' as const, repo }
-  const open = await findOpenPullRequest(client, repo, branch, base, policy)
-  if (open) {
-    if (open.body !== body || open.title !== title) {
+  if (existing) {
+    if (existing.body !== body || existing.title !== title) {
       await callGitHub(
-        { what: `update pull request #${open.number}`, ...prs },
-        () => client.rest.pulls.update({ ...repo, pull_number: open.number, title, body }),
+        { what: `update pull request #${existing.number}`, ...prs },
+        () => client.rest.pulls.update({ ...repo, pull_number: existing.number, title, body }),
         policy
       )
     }
     return {
-      operation: committed ? 'updated' : 'unchanged',
+      operation: committed || existing.reopened ? 'updated' : 'unchanged',
       committed,
-      url: open.html_url,
-      number: open.number
+      url: existing.html_url,
+      number: existing.number
     }
   }
   const created = await callGitHub(
@@ -180,6 +211,124 @@ export async function publishPullRequest(
   return { operation: 'created', committed, url: created.data.html_url, number: created.data.number }
 }
 
+/** The report, after a section naming the files carried over from the previous run and why. */
+function renderPullRequestBody(
+  report: ReportV1,
+  carried: CarriedFile[],
+  options: PullRequestOptions
+): string {
+  const section = carriedSection(carried)
+  const rendered = renderMarkdown(report, {
+    maxLength: COMMENT_LIMIT_CHARACTERS - section.length,
+    ...(options.title ? { title: options.title } : {}),
+    ...(options.fullReportHint ? { fullReportHint: options.fullReportHint } : {})
+  })
+  return section ? `${rendered}\n${section}` : rendered
+}
+
+/** At most this many carried files are listed one by one in the body (the rest are counted). */
+const CARRIED_LISTED = 50
+
+function carriedSection(carried: CarriedFile[]): string {
+  if (carried.length === 0) return ''
+  const rows = carried
+    .slice(0, CARRIED_LISTED)
+    .map(
+      file => `| ${code(file.path)} | ${file.roleArn ? code(file.roleArn) : '—'} | ${escapeText(file.why)} |`
+    )
+  const more = carried.length > CARRIED_LISTED ? [`| … | ${carried.length - CARRIED_LISTED} more | |`] : []
+  return [
+    '### Not re-judged in this run',
+    '',
+    `${carried.length === 1 ? 'This file is' : 'These files are'} the proposal of an earlier run, kept unchanged ` +
+      'because this run did not analyze the role:',
+    '',
+    '| File | Role | Why |',
+    '| --- | --- | --- |',
+    ...rows,
+    ...more,
+    ''
+  ].join('\n')
+}
+
+/**
+ * The files the previous proposal commit changed against its parent, except the files of roles this run
+ * analyzed (their file is whatever this run wrote, or nothing) and the files this run writes.
+ */
+async function carriedFiles(
+  client: GitHubClient,
+  repo: RepoRef,
+  head: BranchHead,
+  report: ReportV1,
+  written: ProposalFile[],
+  policyPath: string | undefined,
+  policy: CallPolicy
+): Promise<CarriedFile[]> {
+  if (!head.parentTree) return []
+  const isPolicyFile = policyPathMatcher(policyPath)
+  const [proposal, parent] = await Promise.all([
+    readBlobs(client, repo, head.tree, policy),
+    readBlobs(client, repo, head.parentTree, policy)
+  ])
+  const byFile = new Map(report.roles.filter(r => r.policyFile).map(r => [r.policyFile as string, r]))
+  const replaced = new Set(written.map(file => file.path))
+  const carried: CarriedFile[] = []
+  for (const [path, sha] of proposal) {
+    if (parent.get(path) === sha || replaced.has(path) || !isPolicyFile(path)) continue
+    const role = byFile.get(path)
+    if (role?.status === 'analyzed') continue
+    carried.push({
+      path,
+      sha,
+      ...(role ? { roleArn: role.arn } : {}),
+      why: role
+        ? `${role.status}${role.reason ? `: ${role.reason}` : ''}`
+        : 'the role was not selected in this run'
+    })
+  }
+  return carried.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+}
+
+/** Whether a path is one `policy-path` can produce: `{account}` is 12 digits, `{role}` a role name. */
+function policyPathMatcher(template: string | undefined): (path: string) => boolean {
+  if (!template) return () => true
+  const pattern = template
+    .split(/(\{account\}|\{role\})/)
+    .map(part =>
+      part === '{account}'
+        ? '\\d{12}'
+        : part === '{role}'
+          ? '[\\w+=,.@-]{1,64}'
+          : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    )
+    .join('')
+  const regex = new RegExp(`^${pattern}$`)
+  return path => regex.test(path)
+}
+
+/** path -> blob SHA of every file of a tree. */
+async function readBlobs(
+  client: GitHubClient,
+  repo: RepoRef,
+  treeSha: string,
+  policy: CallPolicy
+): Promise<Map<string, string>> {
+  const tree = await callGitHub(
+    { what: `read tree ${treeSha}`, permission: 'contents: read', repo },
+    () => client.rest.git.getTree({ ...repo, tree_sha: treeSha, recursive: 'true' }),
+    policy
+  )
+  if (tree.data.truncated) {
+    throw new Error(
+      `the tree ${treeSha} of the proposal branch is too large for one GitHub API answer, so the files of roles not re-judged cannot be carried over; set pr-branch to a new branch name`
+    )
+  }
+  const blobs = new Map<string, string>()
+  for (const entry of tree.data.tree)
+    if (entry.type === 'blob' && entry.path && entry.sha) blobs.set(entry.path, entry.sha)
+  return blobs
+}
+
 /**
  * Nothing left to propose: an open proposal pull request from an earlier run would still ask to remove what is no
  * longer excess, so it is closed with a body that says why.
@@ -196,9 +345,8 @@ async function closeStalePullRequest(
   if (!open) return { operation: 'none', committed: false }
   const body =
     '## IAM least privilege: nothing left to propose\n\n' +
-    `The latest run found ${report.summary.excess === 0 ? 'no excess permissions' : 'no proposal to write'} ` +
-    `for the ${report.summary.roles} role(s) it analyzed, so this pull request is closed. ` +
-    'The job summary of that run has the details.\n'
+    `The latest run analyzed all ${report.summary.roles} selected role(s) and found no excess permissions, ` +
+    'so this pull request is closed. The job summary of that run has the details.\n'
   await callGitHub(
     { what: `close pull request #${open.number}`, permission: 'pull-requests: write', repo },
     () => client.rest.pulls.update({ ...repo, pull_number: open.number, body, state: 'closed' }),
@@ -222,12 +370,19 @@ function validateFiles(files: ProposalFile[]): void {
   }
 }
 
+interface BranchHead {
+  sha: string
+  tree: string
+  /** The tree of the commit's first parent: the base the proposal was written on. */
+  parentTree?: string
+}
+
 async function readBranchHead(
   client: GitHubClient,
   repo: RepoRef,
   branch: string,
   policy: CallPolicy
-): Promise<{ sha: string; tree: string } | undefined> {
+): Promise<BranchHead | undefined> {
   const context = { what: `read the branch ${branch}`, permission: 'contents: read' as const, repo }
   let sha: string
   try {
@@ -238,12 +393,19 @@ async function readBranchHead(
     if (isNotFound(error)) return undefined
     throw error
   }
-  const commit = await callGitHub(
-    { ...context, what: `read commit ${sha}` },
-    () => client.rest.git.getCommit({ ...repo, commit_sha: sha }),
-    policy
-  )
-  return { sha, tree: commit.data.tree.sha }
+  const readCommit = (commitSha: string) =>
+    callGitHub(
+      { ...context, what: `read commit ${commitSha}` },
+      () => client.rest.git.getCommit({ ...repo, commit_sha: commitSha }),
+      policy
+    )
+  const commit = await readCommit(sha)
+  const parent = commit.data.parents[0]?.sha
+  return {
+    sha,
+    tree: commit.data.tree.sha,
+    ...(parent ? { parentTree: (await readCommit(parent)).data.tree.sha } : {})
+  }
 }
 
 async function moveBranch(
@@ -274,24 +436,69 @@ async function moveBranch(
   )
 }
 
+interface PullRequestFound {
+  number: number
+  html_url: string
+  body: string | null
+  title: string
+  reopened?: boolean
+}
+
 async function findOpenPullRequest(
   client: GitHubClient,
   repo: RepoRef,
   branch: string,
   base: string,
   policy: CallPolicy
-): Promise<{ number: number; html_url: string; body: string | null; title: string } | undefined> {
-  const open = await callGitHub(
+): Promise<PullRequestFound | undefined> {
+  return (await listPullRequests(client, repo, branch, base, 'open', policy))[0]
+}
+
+/** The latest closed, unmerged proposal pull request, reopened; undefined when there is none or GitHub refuses. */
+async function reopenClosedPullRequest(
+  client: GitHubClient,
+  repo: RepoRef,
+  branch: string,
+  base: string,
+  policy: CallPolicy
+): Promise<PullRequestFound | undefined> {
+  const closed = (await listPullRequests(client, repo, branch, base, 'closed', policy))
+    .filter(pr => !pr.merged_at)
+    .sort((a, b) => b.number - a.number)[0]
+  if (!closed) return undefined
+  try {
+    await callGitHub(
+      { what: `reopen pull request #${closed.number}`, permission: 'pull-requests: write', repo },
+      () => client.rest.pulls.update({ ...repo, pull_number: closed.number, state: 'open' }),
+      policy
+    )
+  } catch (error) {
+    // GitHub refuses to reopen some pull requests (e.g. a branch recreated since); a new one is opened instead.
+    if (error instanceof GitHubError && error.status === 422) return undefined
+    throw error
+  }
+  return { ...closed, reopened: true }
+}
+
+async function listPullRequests(
+  client: GitHubClient,
+  repo: RepoRef,
+  branch: string,
+  base: string,
+  state: 'open' | 'closed',
+  policy: CallPolicy
+): Promise<(PullRequestFound & { merged_at: string | null })[]> {
+  const found = await callGitHub(
     { what: `list the pull requests from ${branch}`, permission: 'pull-requests: write', repo },
     () =>
       client.rest.pulls.list({
         ...repo,
         head: `${repo.owner}:${branch}`,
         base,
-        state: 'open',
+        state,
         per_page: 100
       }),
     policy
   )
-  return open.data[0]
+  return found.data
 }

@@ -7,6 +7,7 @@ import type {
   UsageEvidence
 } from '../model.js'
 import { code, codeBlock, escapeText, htmlCode } from './escape.js'
+import { ACCESS_LEVELS } from '../model.js'
 import { accessLevelRank, byRiskThenAction, compare, isHighRisk, roleName, serviceOf } from './role-facts.js'
 
 export interface MarkdownOptions {
@@ -22,9 +23,24 @@ export interface MarkdownOptions {
   lengthUnit?: 'characters' | 'utf8-bytes'
 }
 
-/** What a role section shows; each step drops the largest parts first. */
-const DETAIL_LEVELS = ['full', 'no-diff', 'no-json'] as const
-type DetailLevel = (typeof DETAIL_LEVELS)[number]
+/**
+ * What a role section shows, from the most to the least. Long action lists go first (summarised by access
+ * level and service with counts), then diffs, then the evidence and checklists; the verdict, the high-risk
+ * actions and the proposed policy stay to the end.
+ */
+interface DetailLevel {
+  lists: 'full' | 'summary'
+  diff: boolean
+  extras: boolean
+  proposal: boolean
+}
+const DETAIL_LEVELS: DetailLevel[] = [
+  { lists: 'full', diff: true, extras: true, proposal: true },
+  { lists: 'summary', diff: true, extras: true, proposal: true },
+  { lists: 'summary', diff: false, extras: true, proposal: true },
+  { lists: 'summary', diff: false, extras: false, proposal: true }
+]
+const LEAST_DETAIL = DETAIL_LEVELS[DETAIL_LEVELS.length - 1] as DetailLevel
 
 const STATUS_LABEL: Record<RoleStatus, string> = {
   analyzed: '✅ analyzed',
@@ -39,9 +55,11 @@ const SOURCE_LABEL: Record<ReportV1['source'], string> = {
 }
 
 /**
- * The report as GitHub-flavoured Markdown for a job summary, a sticky comment or a pull-request body.
- * When it does not fit `maxLength` it drops, in order, the diffs, the proposed JSON and then whole role
- * sections (keeping the overview table) and says where the full report is.
+ * The report as GitHub-flavoured Markdown for a job summary, a sticky comment or a pull-request body: the
+ * overview (with the high-risk actions named), then per role the verdict, the high-risk actions, the proposed
+ * policy and the diff, then the details. When it does not fit `maxLength` it summarises the long action lists
+ * first, then drops the diffs, then the evidence and checklists, then whole role sections (the least severe
+ * first, so the worst role's proposal is the last to go), and says where the full report is.
  */
 export function renderMarkdown(report: ReportV1, options: MarkdownOptions): string {
   const measure = options.lengthUnit === 'utf8-bytes' ? utf8Length : (text: string) => text.length
@@ -49,24 +67,37 @@ export function renderMarkdown(report: ReportV1, options: MarkdownOptions): stri
   const head = renderHead(report, options)
   const table = overviewTable(report.roles)
 
-  for (const level of DETAIL_LEVELS) {
+  for (const [index, level] of DETAIL_LEVELS.entries()) {
     const sections = report.roles.map(role => renderRole(role, report.source, level))
-    const shortened = level === 'full' ? undefined : shortenedNote(level, 0, options.fullReportHint)
+    const shortened = index === 0 ? undefined : shortenedNote(level, 0, options.fullReportHint)
     const text = join([head, shortened, table.join('\n'), ...sections])
     if (fits(text)) return text
   }
 
-  // Whole role sections, in report order, while they fit next to the overview.
-  const sections = report.roles.map(role => renderRole(role, report.source, 'no-json'))
-  const note = (kept: number) => shortenedNote('no-json', report.roles.length - kept, options.fullReportHint)
-  const withSections = (kept: number) =>
-    join([head, note(kept), table.join('\n'), ...sections.slice(0, kept)])
+  // Whole role sections, the most severe kept, while they fit next to the overview (shown in report order).
+  // A long overview gives up naming the high-risk actions (counts stay) before any section goes.
+  const compact = overviewTable(report.roles, false)
+  const tableText = fits(
+    join([head, shortenedNote(LEAST_DETAIL, 0, options.fullReportHint), table.join('\n')])
+  )
+    ? table.join('\n')
+    : compact.join('\n')
+  const sections = report.roles.map(role => renderRole(role, report.source, LEAST_DETAIL))
+  const bySeverity = report.roles
+    .map((_, i) => i)
+    .sort((a, b) => severity(report.roles[b]!) - severity(report.roles[a]!) || a - b)
+  const note = (kept: number) =>
+    shortenedNote(LEAST_DETAIL, report.roles.length - kept, options.fullReportHint)
+  const withSections = (kept: number) => {
+    const chosen = new Set(bySeverity.slice(0, kept))
+    return join([head, note(kept), tableText, ...sections.filter((_, i) => chosen.has(i))])
+  }
   const kept = largestFitting(sections.length, count => fits(withSections(count)))
   if (kept > 0 || fits(withSections(0))) return withSections(kept)
 
   // Not even the overview fits: keep as many rows as fit.
-  const header = table.slice(0, 2)
-  const rows = table.slice(2)
+  const header = compact.slice(0, 2)
+  const rows = compact.slice(2)
   const withRows = (count: number) =>
     join([head, note(0), [...header, ...rows.slice(0, count), omittedRow(rows.length - count)].join('\n')])
   const overviewOnly = withRows(largestFitting(rows.length, count => fits(withRows(count))))
@@ -83,6 +114,13 @@ function largestFitting(max: number, fitsWith: (count: number) => boolean): numb
     else high = middle - 1
   }
   return low
+}
+
+/** How much a role's section matters to a reviewer: a proposal with high-risk excess first. */
+function severity(role: RoleResult): number {
+  if (role.status !== 'analyzed') return 0
+  const high = role.excess.filter(isHighRisk).length
+  return (role.proposed.length > 0 || role.proposalOutcome ? 1e9 : 0) + high * 1e4 + role.excess.length
 }
 
 function renderHead(report: ReportV1, options: MarkdownOptions): string {
@@ -106,16 +144,23 @@ function notJudgedCount(report: ReportV1): string[] {
   return count > 0 ? [`${count} not judged`] : []
 }
 
-function overviewTable(roles: RoleResult[]): string[] {
+/** The overview names this many high-risk actions per role at most. */
+const OVERVIEW_HIGH_RISK = 3
+
+function overviewTable(roles: RoleResult[], nameHighRisk = true): string[] {
   const rows = roles.map(role => {
     const { name, accountId } = roleName(role.arn)
     const judged = role.status === 'analyzed'
-    const high = role.excess.filter(isHighRisk).length
-    const excess = !judged
+    const high = role.excess.filter(isHighRisk).sort(byRiskThenAction)
+    const excess = !judged ? '—' : role.excess.length === 0 ? '0' : `**${role.excess.length}**`
+    const named = high.slice(0, OVERVIEW_HIGH_RISK).map(e => code(e.action) + (e.risk ? ' ⚠️' : ''))
+    const highRisk = !judged
       ? '—'
-      : role.excess.length === 0
+      : high.length === 0
         ? '0'
-        : `**${role.excess.length}**${high ? ` (${high} high-risk)` : ''}`
+        : !nameHighRisk
+          ? `**${high.length}**`
+          : `**${high.length}**: ${named.join(', ')}${high.length > named.length ? ` +${high.length - named.length}` : ''}`
     const status = STATUS_LABEL[role.status] + (role.editable ? '' : ' · not editable')
     return row([
       code(name),
@@ -123,13 +168,14 @@ function overviewTable(roles: RoleResult[]): string[] {
       status,
       judged ? String(role.used.length) : '—',
       excess,
+      highRisk,
       judged ? String(role.unobservable.length) : '—',
       proposalSize(role)
     ])
   })
   return [
-    '| Role | Account | Status | Used | Excess | Unobservable | Proposal |',
-    '| --- | --- | --- | ---: | ---: | ---: | --- |',
+    '| Role | Account | Status | Used | Excess | High-risk unused | Unobservable | Proposal |',
+    '| --- | --- | --- | ---: | ---: | --- | ---: | --- |',
     ...rows
   ]
 }
@@ -143,18 +189,22 @@ function proposalSize(role: RoleResult): string {
 }
 
 function omittedRow(count: number): string {
-  return count > 0 ? `| … | ${plural(count, 'more role')} in the full report | | | | | |` : ''
+  return count > 0 ? `| … | ${plural(count, 'more role')} in the full report | | | | | | |` : ''
 }
 
 function shortenedNote(level: DetailLevel, rolesOmitted: number, hint: string | undefined): string {
-  const dropped =
-    rolesOmitted > 0
-      ? `details of ${plural(rolesOmitted, 'role')} were left out`
-      : level === 'no-diff'
-        ? 'diffs were left out'
-        : 'diffs and proposed policies were left out'
-  const where = hint ? ` The full report is in ${hintText(hint)}.` : ''
-  return `> [!NOTE]\n> Shortened to fit GitHub's size limit: ${dropped}.${where}`
+  const dropped = [
+    ...(level.lists === 'summary' ? ['long action lists are summarised by access level and service'] : []),
+    ...(level.diff ? [] : ['diffs']),
+    ...(level.extras ? [] : ['evidence details and checklists']),
+    ...(rolesOmitted > 0 ? [`the sections of ${plural(rolesOmitted, 'less severe role')}`] : [])
+  ]
+  const [first, ...left] = dropped
+  const text = [first, left.length > 0 ? `left out: ${left.join(', ')}` : ''].filter(Boolean).join('; ')
+  const where =
+    ' Every action is in the JSON report (the `report` output; upload it as an artifact to keep it)' +
+    (hint ? `; the full report is in ${hintText(hint)}.` : '.')
+  return `> [!NOTE]\n> Shortened to fit GitHub's size limit: ${text}.${where}`
 }
 
 function hintText(hint: string): string {
@@ -167,6 +217,7 @@ function renderRole(role: RoleResult, source: ReportV1['source'], level: DetailL
     `### ${STATUS_LABEL[role.status].split(' ')[0]} ${escapeText(name)}${accountId ? ` (${accountId})` : ''}`,
     code(role.arn)
   ]
+  // The verdict, the high-risk actions, the proposal and the diff come first: they are what a reviewer acts on.
   if (role.status !== 'analyzed') {
     const why = role.reason ? escapeText(role.reason.replace(/[.\s]+$/, '')) : 'no reason given'
     const what =
@@ -180,55 +231,107 @@ function renderRole(role: RoleResult, source: ReportV1['source'], level: DetailL
     )
   }
   if (role.status === 'analyzed') {
-    parts.push(excessSection(role.excess, role.editable))
+    const high = highRiskLine(role.excess)
+    if (high) parts.push(high)
   }
-  if (role.used.length > 0) {
-    parts.push(
-      details(
-        `Used: ${plural(role.used.length, 'action')} observed in the window`,
-        codeBlock(role.used.join('\n'))
-      )
-    )
-  }
-  if (role.unobservable.length > 0) {
-    parts.push(unobservableSection(role.unobservable))
-  }
-  if (role.conditional.length > 0) {
-    parts.push(
-      `**Conditional grants: ${role.conditional.length}** (kept with their conditions)\n` +
-        role.conditional.map(c => `- ${code(c.action)}, granted by ${grantedBy(c.grantedBy)}`).join('\n')
-    )
-  }
-  if (role.unknownActions && role.unknownActions.length > 0) {
-    parts.push(
-      `**Actions the catalog does not know: ${role.unknownActions.length}** (kept, never judged)\n` +
-        role.unknownActions.map(a => `- ${code(a)}`).join('\n')
-    )
-  }
-  if (role.status === 'analyzed' || role.evidence) parts.push(evidenceSection(role))
-  const checks = checksSection(role)
-  if (checks) parts.push(checks)
-  if (role.proposalNotes && role.proposalNotes.length > 0) {
-    parts.push('**Proposal notes**\n' + role.proposalNotes.map(n => `- ${escapeText(n)}`).join('\n'))
-  }
-  const review = reviewerChecks(role, source)
-  if (review.length > 0) {
-    parts.push('**What the reviewer should check**\n' + review.map(item => `- [ ] ${item}`).join('\n'))
-  }
-  if (level === 'full' || level === 'no-diff') {
+  if (level.proposal) {
     for (const policy of role.proposed) {
       const summary = `Proposed policy ${htmlCode(policy.name)} · ${policy.characters.toLocaleString('en-US')} characters`
       parts.push(details(summary, codeBlock(JSON.stringify(policy.document, null, 2), 'json')))
     }
   }
-  if (level === 'full' && role.diff) {
+  if (level.diff && role.diff) {
     parts.push(details('Diff against the current policies', codeBlock(role.diff, 'diff')))
   }
-  return parts.join('\n\n')
+  if (role.proposalNotes && role.proposalNotes.length > 0) {
+    parts.push('**Proposal notes**\n' + role.proposalNotes.map(n => `- ${escapeText(n)}`).join('\n'))
+  }
+  if (role.status === 'analyzed') {
+    parts.push(
+      level.lists === 'full'
+        ? excessSection(role.excess, role.editable)
+        : excessSummary(role.excess, role.editable)
+    )
+  }
+  if (role.used.length > 0) {
+    parts.push(
+      level.lists === 'full'
+        ? details(
+            `Used: ${plural(role.used.length, 'action')} observed in the window`,
+            codeBlock(role.used.join('\n'))
+          )
+        : `**Used:** ${plural(role.used.length, 'action')} in ${plural(new Set(role.used.map(serviceOf)).size, 'service')}`
+    )
+  }
+  if (role.unobservable.length > 0) {
+    parts.push(unobservableSection(role.unobservable, level.lists === 'full'))
+  }
+  if (role.conditional.length > 0) {
+    parts.push(
+      `**Conditional grants: ${role.conditional.length}** (kept with their conditions)\n` +
+        (level.lists === 'full'
+          ? role.conditional.map(c => `- ${code(c.action)}, granted by ${grantedBy(c.grantedBy)}`).join('\n')
+          : '')
+    )
+  }
+  if (role.unknownActions && role.unknownActions.length > 0) {
+    parts.push(
+      `**Actions the catalog does not know: ${role.unknownActions.length}** (kept, never judged)\n` +
+        (level.lists === 'full' ? role.unknownActions.map(a => `- ${code(a)}`).join('\n') : '')
+    )
+  }
+  if (level.extras && (role.status === 'analyzed' || role.evidence)) parts.push(evidenceSection(role))
+  const checks = checksSection(role)
+  if (checks && level.extras) parts.push(checks)
+  const review = level.extras ? reviewerChecks(role, source) : []
+  if (review.length > 0) {
+    parts.push('**What the reviewer should check**\n' + review.map(item => `- [ ] ${item}`).join('\n'))
+  }
+  return parts.map(part => part.trimEnd()).join('\n\n')
 }
 
+/** A role section names this many high-risk actions at most; the excess table and the JSON report have all. */
+const SECTION_HIGH_RISK = 30
+
+function highRiskLine(excess: ExcessAction[]): string | undefined {
+  const high = excess.filter(isHighRisk).sort(byRiskThenAction)
+  if (high.length === 0) return undefined
+  const named = high.slice(0, SECTION_HIGH_RISK).map(e => code(e.action) + (e.risk ? ' ⚠️' : ''))
+  const more = high.length > named.length ? ` … and ${high.length - named.length} more` : ''
+  return `**High-risk unused access: ${plural(high.length, 'action')}** (Permissions management, Write; ⚠️ privilege escalation): ${named.join(', ')}${more}`
+}
+
+/** The excess counted by access level and service: bounded whatever the role is granted. */
+function excessSummary(excess: ExcessAction[], editable: boolean): string {
+  if (excess.length === 0) return '**No excess:** every granted, observable action was used in the window.'
+  const rows = ACCESS_LEVELS.flatMap(level => {
+    const items = excess.filter(e => e.accessLevel === level)
+    if (items.length === 0) return []
+    const byService = new Map<string, number>()
+    for (const e of items) byService.set(serviceOf(e.action), (byService.get(serviceOf(e.action)) ?? 0) + 1)
+    const top = [...byService.entries()].sort((a, b) => b[1] - a[1] || compare(a[0], b[0]))
+    const shown = top.slice(0, SUMMARY_SERVICES).map(([service, count]) => `${code(service)} ${count}`)
+    const more =
+      top.length > shown.length ? ` … and ${plural(top.length - shown.length, 'more service')}` : ''
+    return [
+      row([level, items.length.toLocaleString('en-US'), String(byService.size), shown.join(', ') + more])
+    ]
+  })
+  return [
+    `**Excess: ${plural(excess.length, 'action')}** granted, observable and not used in the window ` +
+      (editable ? '(removed in the proposal)' : '(no proposal: the role is not editable)'),
+    '',
+    '| Access level | Actions | Services | Most actions in |',
+    '| --- | ---: | ---: | --- |',
+    ...rows
+  ].join('\n')
+}
+
+/** A summary row names the services with the most excess actions, this many at most. */
+const SUMMARY_SERVICES = 6
+
 /** Unobservable actions grouped by reason: many actions share one (a whole service, every data event). */
-function unobservableSection(unobservable: UnobservableAction[]): string {
+function unobservableSection(unobservable: UnobservableAction[], full: boolean): string {
   const byReason = new Map<string, string[]>()
   for (const u of unobservable) byReason.set(u.reason, [...(byReason.get(u.reason) ?? []), u.action])
   let truncated = false
@@ -237,6 +340,7 @@ function unobservableSection(unobservable: UnobservableAction[]): string {
     .map(([reason, actions]) => {
       const names = [...actions].sort(compare).map(code)
       truncated ||= names.length > ROW_ACTIONS
+      if (!full) return `- ${escapeText(reason)}: ${plural(names.length, 'action')}`
       const shown =
         names.length > ROW_ACTIONS
           ? `${names.slice(0, ROW_ACTIONS_SHOWN).join(', ')} … and ${names.length - ROW_ACTIONS_SHOWN} more`
@@ -246,20 +350,21 @@ function unobservableSection(unobservable: UnobservableAction[]): string {
   const heading =
     `**Unobservable: ${plural(unobservable.length, 'action')}** ` +
     '(kept in the proposal: the source cannot show whether they were used)'
-  const all = truncated
-    ? [
-        '',
-        details(
-          `All ${plural(unobservable.length, 'unobservable action')}`,
-          codeBlock(
-            unobservable
-              .map(u => u.action)
-              .sort(compare)
-              .join('\n')
+  const all =
+    truncated && full
+      ? [
+          '',
+          details(
+            `All ${plural(unobservable.length, 'unobservable action')}`,
+            codeBlock(
+              unobservable
+                .map(u => u.action)
+                .sort(compare)
+                .join('\n')
+            )
           )
-        )
-      ]
-    : []
+        ]
+      : []
   return [heading, ...lines, ...all].join('\n')
 }
 

@@ -1,6 +1,5 @@
-import { ACCESS_LEVELS } from '../model.js'
 import type { AccessLevel, ExcessAction, ReportV1, RoleResult } from '../model.js'
-import { byRiskThenAction, roleName } from './role-facts.js'
+import { byRiskThenAction, compare, isHighRisk, roleName } from './role-facts.js'
 
 /** The subset of SARIF 2.1.0 we emit. */
 export interface SarifLog {
@@ -10,11 +9,12 @@ export interface SarifLog {
 }
 
 export interface SarifRun {
-  tool: { driver: { name: string; version?: string; rules: SarifRule[] } }
+  tool: { driver: { name: string; version?: string; informationUri: string; rules: SarifRule[] } }
+  automationDetails: { id: string }
   results: SarifResult[]
   invocations: {
     executionSuccessful: boolean
-    toolExecutionNotifications: { level: 'error' | 'warning'; message: { text: string } }[]
+    toolExecutionNotifications: { level: 'error' | 'warning' | 'note'; message: { text: string } }[]
   }[]
 }
 
@@ -30,6 +30,24 @@ export interface SarifRule {
 
 type SarifLevel = 'error' | 'warning' | 'note'
 
+/** What a result carries for tools that read it: the JSON report's fields for the role and this finding. */
+export interface SarifResultProperties {
+  roleArn: string
+  status: RoleResult['status']
+  window: RoleResult['window']
+  complete: boolean
+  editable: boolean
+  proposalOutcome?: RoleResult['proposalOutcome']
+  policyFile?: string
+  /** How many actions this result covers. */
+  actionCount: number
+  /** The actions by access level; left out (with `actionsOmitted`) when the file would exceed GitHub's size limit. */
+  actions?: Partial<Record<AccessLevel, string[]>>
+  privilegeEscalation: string[]
+  grantedBy: string[]
+  actionsOmitted?: string
+}
+
 export interface SarifResult {
   ruleId: string
   ruleIndex: number
@@ -37,89 +55,129 @@ export interface SarifResult {
   message: { text: string }
   locations: SarifLocation[]
   partialFingerprints: Record<string, string>
-  properties: { roleArn: string; action: string; accessLevel: AccessLevel; grantedBy: string[] }
+  properties: SarifResultProperties
 }
 
-export type SarifLocation =
-  | {
-      physicalLocation: {
-        artifactLocation: { uri: string; uriBaseId: string }
-        region: { startLine: number }
-      }
-    }
-  | { logicalLocations: { name: string; fullyQualifiedName: string; kind: string }[] }
+export interface SarifLocation {
+  physicalLocation: {
+    artifactLocation: { uri: string }
+    region?: { startLine: number; endLine?: number }
+  }
+  logicalLocations?: { name: string; fullyQualifiedName: string; kind: string }[]
+}
 
-export const PRIVILEGE_ESCALATION_RULE_ID = 'iam-least-privilege/excess/privilege-escalation'
+/**
+ * GitHub code scanning's documented ingestion limits (hard limits: a file over them is rejected). The size limit
+ * applies to the gzip-compressed upload; the uncompressed file is kept under it so any upload path works.
+ */
+export const CODE_SCANNING_LIMITS = {
+  runsPerFile: 20,
+  resultsPerRun: 25_000,
+  rulesPerRun: 25_000,
+  locationsPerResult: 1_000,
+  tagsPerRule: 20,
+  fileBytes: 10 * 1024 * 1024
+} as const
+
+/** Room kept under the size limit for the JSON indentation the file is written with. */
+const SIZE_BUDGET_BYTES = Math.floor(CODE_SCANNING_LIMITS.fileBytes * 0.8)
+
+/** A message names at most this many actions; the rest are counted (and listed in `properties`). */
+const MESSAGE_ACTIONS = 40
+
+export const HIGH_RISK_RULE_ID = 'iam-least-privilege/unused-high-risk-access'
+export const EXCESS_RULE_ID = 'iam-least-privilege/unused-access'
+/** Reserved for access a pull request adds to a policy file; results come from the pull-request gate. */
+export const ADDED_BY_PULL_REQUEST_RULE_ID = 'iam-least-privilege/access-added-by-pull-request'
 
 interface RuleSpec {
   id: string
   name: string
   level: SarifLevel
   severity: string
-  what: string
+  short: string
+  full: string
+  help: string
 }
 
-const ACCESS_LEVEL_RULES: Record<AccessLevel, RuleSpec> = {
-  'Permissions management': {
-    id: 'iam-least-privilege/excess/permissions-management',
-    name: 'UnusedPermissionsManagementAction',
+const UNUSED_HELP =
+  'Granted permissions a role never uses widen what an attacker holding its credentials can do. Review the ' +
+  'proposed policy (pull-request mode writes it to the policy file; the JSON report and the uploaded report ' +
+  'artifact list every action). Keep an action the role needs rarely by widening the observation window or ' +
+  'with a statement whose Sid starts with the keep prefix.'
+
+const RULE_SPECS: RuleSpec[] = [
+  {
+    id: HIGH_RISK_RULE_ID,
+    name: 'UnusedHighRiskAccess',
+    level: 'error',
+    severity: '8.0',
+    short: 'Unused high-risk access: Permissions management, Write or privilege-escalation actions',
+    full:
+      'The role is granted Permissions management or Write actions (or actions known to allow privilege ' +
+      'escalation) that it did not use in the observation window.',
+    help: UNUSED_HELP
+  },
+  {
+    id: EXCESS_RULE_ID,
+    name: 'UnusedAccess',
     level: 'warning',
-    severity: '7.5',
-    what: 'a Permissions management action (it can change who may do what)'
+    severity: '4.0',
+    short: 'Unused access: Read, List or Tagging actions',
+    full: 'The role is granted Read, List or Tagging actions that it did not use in the observation window.',
+    help: UNUSED_HELP
   },
-  Write: {
-    id: 'iam-least-privilege/excess/write',
-    name: 'UnusedWriteAction',
-    level: 'warning',
-    severity: '5.5',
-    what: 'a Write action'
-  },
-  Tagging: {
-    id: 'iam-least-privilege/excess/tagging',
-    name: 'UnusedTaggingAction',
-    level: 'note',
-    severity: '3.0',
-    what: 'a Tagging action (tags can drive attribute-based access control)'
-  },
-  Read: {
-    id: 'iam-least-privilege/excess/read',
-    name: 'UnusedReadAction',
-    level: 'note',
-    severity: '3.0',
-    what: 'a Read action'
-  },
-  List: {
-    id: 'iam-least-privilege/excess/list',
-    name: 'UnusedListAction',
-    level: 'note',
-    severity: '2.0',
-    what: 'a List action'
+  {
+    id: ADDED_BY_PULL_REQUEST_RULE_ID,
+    name: 'AccessAddedByPullRequest',
+    level: 'error',
+    severity: '8.0',
+    short: 'Access added by the pull request and not used',
+    full: 'The pull request grants the role actions its current policy does not grant and it did not use.',
+    help:
+      'The pull request widens what the role may do beyond what it was seen using. Remove the added ' +
+      'actions, or explain in the pull request why the role will need them.'
   }
-}
+]
 
-const ESCALATION_RULE: RuleSpec = {
-  id: PRIVILEGE_ESCALATION_RULE_ID,
-  name: 'UnusedPrivilegeEscalationAction',
-  level: 'error',
-  severity: '9.0',
-  what: 'an action known to allow privilege escalation'
+export interface SarifOptions {
+  toolVersion?: string
+  /** Policy files of the repository (path -> text), to point results at the statements that grant them. */
+  sources?: ReadonlyMap<string, string>
+  /** GITHUB_WORKFLOW_REF (`owner/repo/.github/workflows/file.yml@ref`): the location of last resort. */
+  workflowRef?: string
 }
-
-const RULE_SPECS: RuleSpec[] = [ESCALATION_RULE, ...ACCESS_LEVELS.map(level => ACCESS_LEVEL_RULES[level])]
 
 /**
- * SARIF 2.1.0 for code scanning: one result per excess action; one rule per access level plus one, at level
- * error, for privilege-escalation actions. A result points at the role's policy file when its grants were read from it in the repository
- * holds it, otherwise at a logical location naming the role. Rule ids and fingerprints never change between
- * runs, so code scanning tracks each finding across runs.
+ * SARIF 2.1.0 that GitHub code scanning accepts: one result per role and finding class (unused high-risk access,
+ * other unused access), naming the actions in the message and carrying the report's fields in `properties`.
+ * Every result has a physical location: the role's policy file (and the statement's lines when the file is in
+ * the repository and the statement has a Sid), else the workflow file. Rule ids, fingerprints and the
+ * automation id never change between runs, so code scanning tracks each finding across runs. The file stays
+ * within GitHub's ingestion limits: the per-action lists in `properties` are the first thing dropped.
  */
-export function renderSarif(report: ReportV1, toolVersion?: string): SarifLog {
-  const rules = RULE_SPECS.map(ruleOf)
+export function renderSarif(report: ReportV1, options: SarifOptions = {}): SarifLog {
   const results = report.roles
-    .filter(role => role.status === 'analyzed')
-    .flatMap(role => [...role.excess].sort(byRiskThenAction).map(excess => resultOf(role, excess)))
+    .filter(role => role.status === 'analyzed' && role.excess.length > 0)
+    .flatMap(role => roleResults(role, options))
   const notJudged = report.roles.filter(role => role.status !== 'analyzed')
-  return {
+  const notifications: SarifRun['invocations'][number]['toolExecutionNotifications'] = notJudged.map(
+    role => ({
+      level: role.status === 'failed' ? 'error' : 'warning',
+      message: { text: `${role.arn} was not judged (${role.status})${role.reason ? `: ${role.reason}` : ''}` }
+    })
+  )
+  // High-risk results first, should the per-run limit ever cut.
+  const kept = [...results].sort((a, b) => a.ruleIndex - b.ruleIndex)
+  if (kept.length > CODE_SCANNING_LIMITS.resultsPerRun) {
+    notifications.push({
+      level: 'warning',
+      message: {
+        text: `${kept.length - CODE_SCANNING_LIMITS.resultsPerRun} results were left out to stay within code scanning's ${CODE_SCANNING_LIMITS.resultsPerRun} results per run; the JSON report has them all`
+      }
+    })
+  }
+  const log: SarifLog = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
     runs: [
@@ -127,39 +185,59 @@ export function renderSarif(report: ReportV1, toolVersion?: string): SarifLog {
         tool: {
           driver: {
             name: 'iam-least-privilege',
-            ...(toolVersion ? { version: toolVersion } : {}),
-            rules
+            ...(options.toolVersion ? { version: options.toolVersion } : {}),
+            informationUri:
+              'https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege',
+            rules: RULE_SPECS.map(ruleOf)
           }
         },
-        results,
+        automationDetails: { id: `iam-least-privilege/${report.source}/` },
+        results: kept.slice(0, CODE_SCANNING_LIMITS.resultsPerRun),
         invocations: [
           {
             executionSuccessful: report.roles.every(role => role.status !== 'failed'),
-            toolExecutionNotifications: notJudged.map(role => ({
-              level: role.status === 'failed' ? ('error' as const) : ('warning' as const),
-              message: {
-                text: `${role.arn} was not judged (${role.status})${role.reason ? `: ${role.reason}` : ''}`
-              }
-            }))
+            toolExecutionNotifications: notifications
           }
         ]
       }
     ]
   }
+  return withinSizeLimit(log)
+}
+
+/** The file is written indented by two spaces: sizes are measured the same way. */
+export function serializeSarif(log: SarifLog): string {
+  return `${JSON.stringify(log, null, 2)}\n`
+}
+
+/** Drops the per-action lists of the largest results until the file fits (messages and counts stay). */
+function withinSizeLimit(log: SarifLog): SarifLog {
+  const run = log.runs[0]!
+  let size = Buffer.byteLength(serializeSarif(log))
+  const largest = [...run.results].sort((a, b) => b.properties.actionCount - a.properties.actionCount)
+  for (const result of largest) {
+    if (size <= SIZE_BUDGET_BYTES) break
+    if (!result.properties.actions) continue
+    const before = Buffer.byteLength(JSON.stringify(result, null, 2))
+    delete result.properties.actions
+    result.properties.actionsOmitted =
+      "left out to stay within code scanning's file size limit; the JSON report lists every action"
+    // Nested deeper in the file than here, so the real saving is larger: re-measured at the end.
+    size -= before - Buffer.byteLength(JSON.stringify(result, null, 2))
+  }
+  return Buffer.byteLength(serializeSarif(log)) <= SIZE_BUDGET_BYTES ||
+    largest.every(r => !r.properties.actions)
+    ? log
+    : withinSizeLimit(log)
 }
 
 function ruleOf(spec: RuleSpec): SarifRule {
-  const text = `The role is granted ${spec.what} that it did not use in the observation window.`
-  const help =
-    'Granted permissions a role never uses widen what an attacker holding its credentials can do. ' +
-    'Remove the action (the proposed policy already does), unless the role needs it rarely: in that case ' +
-    'widen the observation window or keep it with a Keep statement.'
   return {
     id: spec.id,
     name: spec.name,
-    shortDescription: { text: `Unused: ${spec.what}` },
-    fullDescription: { text },
-    help: { text: help, markdown: help },
+    shortDescription: { text: spec.short },
+    fullDescription: { text: spec.full },
+    help: { text: spec.help, markdown: spec.help },
     defaultConfiguration: { level: spec.level },
     properties: {
       tags: ['security', 'iam', 'least-privilege'],
@@ -169,41 +247,140 @@ function ruleOf(spec: RuleSpec): SarifRule {
   }
 }
 
-function resultOf(role: RoleResult, excess: ExcessAction): SarifResult {
-  const spec =
-    excess.risk === 'privilege-escalation' ? ESCALATION_RULE : ACCESS_LEVEL_RULES[excess.accessLevel]
+function roleResults(role: RoleResult, options: SarifOptions): SarifResult[] {
+  const highRisk = role.excess.filter(isHighRisk)
+  const other = role.excess.filter(e => !isHighRisk(e))
+  return [
+    ...(highRisk.length > 0 ? [resultOf(role, highRisk, RULE_SPECS[0]!, options)] : []),
+    ...(other.length > 0 ? [resultOf(role, other, RULE_SPECS[1]!, options)] : [])
+  ]
+}
+
+function resultOf(
+  role: RoleResult,
+  excess: ExcessAction[],
+  spec: RuleSpec,
+  options: SarifOptions
+): SarifResult {
+  const sorted = [...excess].sort(byRiskThenAction)
   const { name } = roleName(role.arn)
-  const granted = excess.grantedBy.length > 0 ? ` by ${excess.grantedBy.join(', ')}` : ''
+  const escalation = sorted.filter(e => e.risk === 'privilege-escalation').map(e => e.action)
+  const named = sorted.slice(0, MESSAGE_ACTIONS).map(e => e.action)
+  const more = sorted.length - named.length
+  const proposal =
+    role.proposalOutcome === 'proposed' && role.policyFile
+      ? ` The proposed policy for ${role.policyFile} removes them.`
+      : role.proposalOutcome === 'detach-all'
+        ? ' The role uses none of its granted actions: detach its policies.'
+        : role.proposalOutcome === 'withheld'
+          ? ' No proposal: it was withheld (see the report).'
+          : ''
+  const text =
+    `Role ${name} is granted ${sorted.length} ${spec.id === HIGH_RISK_RULE_ID ? 'high-risk ' : ''}action${sorted.length === 1 ? '' : 's'} ` +
+    `it did not use between ${role.window.start} and ${role.window.end}: ${named.join(', ')}` +
+    (more > 0 ? ` and ${more} more (all in the JSON report)` : '') +
+    '.' +
+    (escalation.length > 0 ? ` Privilege escalation: ${escalation.join(', ')}.` : '') +
+    proposal
+  const actions: Partial<Record<AccessLevel, string[]>> = {}
+  for (const e of sorted) (actions[e.accessLevel] ??= []).push(e.action)
+  for (const list of Object.values(actions)) list.sort(compare)
+  const grantedBy = [...new Set(sorted.flatMap(e => e.grantedBy))].sort(compare)
   return {
     ruleId: spec.id,
     ruleIndex: RULE_SPECS.indexOf(spec),
     level: spec.level,
-    message: {
-      text:
-        `Role ${name} is granted ${excess.action} (${excess.accessLevel})${granted} but did not use it ` +
-        `between ${role.window.start} and ${role.window.end}.`
-    },
-    locations: [locationOf(role)],
-    partialFingerprints: { 'iamLeastPrivilege/v1': `${role.arn}|${excess.action}` },
+    message: { text },
+    locations: [locationOf(role, grantedBy, options)],
+    partialFingerprints: { 'iamLeastPrivilege/v2': `${role.arn}|${spec.id}` },
     properties: {
       roleArn: role.arn,
-      action: excess.action,
-      accessLevel: excess.accessLevel,
-      grantedBy: excess.grantedBy
+      status: role.status,
+      window: role.window,
+      complete: role.complete,
+      editable: role.editable,
+      ...(role.proposalOutcome ? { proposalOutcome: role.proposalOutcome } : {}),
+      ...(role.policyFile ? { policyFile: role.policyFile } : {}),
+      actionCount: sorted.length,
+      actions,
+      privilegeEscalation: escalation,
+      grantedBy
     }
   }
 }
 
-function locationOf(role: RoleResult): SarifLocation {
-  if (role.policyFile && role.policyFileInRepository) {
+function locationOf(role: RoleResult, grantedBy: string[], options: SarifOptions): SarifLocation {
+  const logical = [{ name: roleName(role.arn).name, fullyQualifiedName: role.arn, kind: 'resource' }]
+  const file = role.policyFile?.replace(/^\.\//, '')
+  if (file && role.policyFileInRepository) {
+    const text = options.sources?.get(role.policyFile as string)
+    const region = text === undefined ? undefined : statementLines(text, grantedBy)
     return {
-      physicalLocation: {
-        artifactLocation: { uri: role.policyFile.replace(/^\.\//, ''), uriBaseId: '%SRCROOT%' },
-        region: { startLine: 1 }
-      }
+      physicalLocation: { artifactLocation: { uri: file }, region: region ?? { startLine: 1 } },
+      logicalLocations: logical
     }
   }
+  const workflow = workflowFile(options.workflowRef)
+  const uri = workflow ?? file ?? 'iam-least-privilege'
   return {
-    logicalLocations: [{ name: roleName(role.arn).name, fullyQualifiedName: role.arn, kind: 'resource' }]
+    physicalLocation: { artifactLocation: { uri }, region: { startLine: 1 } },
+    logicalLocations: logical
   }
+}
+
+/** `.github/workflows/x.yml` from `owner/repo/.github/workflows/x.yml@refs/heads/main`. */
+function workflowFile(ref: string | undefined): string | undefined {
+  const match = ref ? /^[^/]+\/[^/]+\/(.+?)@/.exec(ref) : null
+  return match?.[1]
+}
+
+/** The lines of the first statement (by Sid) among `grantedBy` found in the file's JSON text. */
+export function statementLines(
+  text: string,
+  grantedBy: readonly string[]
+): { startLine: number; endLine: number } | undefined {
+  const sids = grantedBy.flatMap(ref => {
+    const hash = ref.indexOf('#')
+    return hash >= 0 ? [ref.slice(hash + 1)] : []
+  })
+  if (sids.length === 0) return undefined
+  const objects = objectSpans(text)
+  for (const sid of sids) {
+    const pattern = new RegExp(`"Sid"\\s*:\\s*${escapeRegExp(JSON.stringify(sid))}`)
+    const at = pattern.exec(text)?.index
+    if (at === undefined) continue
+    const enclosing = objects
+      .filter(([start, end]) => start < at && at < end)
+      .sort((a, b) => a[1] - a[0] - (b[1] - b[0]))[0]
+    if (!enclosing) continue
+    return { startLine: lineOf(text, enclosing[0]), endLine: lineOf(text, enclosing[1]) }
+  }
+  return undefined
+}
+
+/** [start, end] offsets of every JSON object in the text (braces inside strings ignored). */
+function objectSpans(text: string): [number, number][] {
+  const spans: [number, number][] = []
+  const open: number[] = []
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (inString) {
+      if (c === '\\') i++
+      else if (c === '"') inString = false
+    } else if (c === '"') inString = true
+    else if (c === '{') open.push(i)
+    else if (c === '}' && open.length > 0) spans.push([open.pop() as number, i])
+  }
+  return spans
+}
+
+function lineOf(text: string, offset: number): number {
+  let line = 1
+  for (let i = 0; i < offset; i++) if (text.charCodeAt(i) === 10) line++
+  return line
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
