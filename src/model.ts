@@ -19,6 +19,8 @@ export interface ObservedAction {
   resources: string[]
   /** How many authorized calls were seen; undefined when the source does not count (Access Analyzer). */
   count?: number
+  /** Operations recorded under another name that proved this action (`s3:CopyObject` for s3:PutObject), CloudTrail only. */
+  operations?: string[]
 }
 
 export interface SkippedFile {

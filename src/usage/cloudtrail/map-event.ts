@@ -90,6 +90,16 @@ export const RENAMED_EVENTS: Readonly<Record<string, Readonly<Record<string, rea
   kms: {
     ReEncrypt: ['ReEncryptFrom', 'ReEncryptTo']
   },
+  // The Glue API reference names the table or partition permission as the one these operations require; the
+  // catalog also lists the operation's own action, so both are kept.
+  glue: {
+    GetColumnStatisticsForTable: ['GetColumnStatisticsForTable', 'GetTable'],
+    GetColumnStatisticsForPartition: ['GetColumnStatisticsForPartition', 'GetPartition'],
+    UpdateColumnStatisticsForTable: ['UpdateColumnStatisticsForTable', 'UpdateTable'],
+    UpdateColumnStatisticsForPartition: ['UpdateColumnStatisticsForPartition', 'UpdatePartition'],
+    DeleteColumnStatisticsForTable: ['DeleteColumnStatisticsForTable', 'DeleteTable'],
+    DeleteColumnStatisticsForPartition: ['DeleteColumnStatisticsForPartition', 'DeletePartition']
+  },
   secretsmanager: {
     // Each secret a batch returns is authorized as GetSecretValue on that secret.
     BatchGetSecretValue: ['BatchGetSecretValue', 'GetSecretValue']
@@ -180,7 +190,7 @@ export type EventClass =
   | { kind: 'not-an-action' }
   | { kind: 'denied' }
   | { kind: 'permissionless'; action: string }
-  | { kind: 'used'; service: string; actions: string[] }
+  | { kind: 'used'; service: string; actions: string[]; operation: string }
   | { kind: 'unmapped' }
 
 /**
@@ -196,5 +206,5 @@ export function classifyEvent(catalog: Catalog, event: EventKey): EventClass {
   if (!service || !actions) return { kind: 'unmapped' }
   if (actions.length === 1 && isPermissionless(actions[0]))
     return { kind: 'permissionless', action: actions[0] }
-  return { kind: 'used', service, actions }
+  return { kind: 'used', service, actions, operation: `${service}:${event.eventName.replace(VERSION_SUFFIX, '')}` }
 }

@@ -17,6 +17,8 @@ interface ActionAcc {
   resources: Set<string>
   /** Some call named no resource of a type the action takes, or there were too many: the action needs `*`. */
   anyResource: boolean
+  /** Operations recorded under another name that proved the action. */
+  operations: Set<string>
 }
 
 /** Turns a resource ARN template (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`) into an anchored pattern. */
@@ -107,10 +109,11 @@ export function buildRoleUsage(
         for (const action of cls.actions) {
           let acc = actions.get(action)
           if (!acc) {
-            acc = { count: 0, resources: new Set(), anyResource: false }
+            acc = { count: 0, resources: new Set(), anyResource: false, operations: new Set() }
             actions.set(action, acc)
           }
           acc.count += entry.count
+          if (cls.operation.toLowerCase() !== action.toLowerCase()) acc.operations.add(cls.operation)
           const patterns = filter.patternsOf(action)
           if (entry.overflow) {
             acc.anyResource = true
@@ -142,7 +145,8 @@ export function buildRoleUsage(
     .map(([action, acc]) => ({
       action,
       resources: acc.anyResource ? ['*'] : [...acc.resources].sort(),
-      count: acc.count
+      count: acc.count,
+      ...(acc.operations.size > 0 ? { operations: [...acc.operations].sort() } : {})
     }))
 
   const notes = [...context.notes]
