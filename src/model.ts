@@ -53,6 +53,12 @@ export interface UsageEvidence {
   unmapped?: UnmappedEvent[]
   /** Whether data events (S3 object-level, Lambda Invoke, ...) were present in the source for this role. */
   dataEventsSeen?: string[]
+  /**
+   * What the records show the trail logs, from any principal (CloudTrail source): `kms.amazonaws.com` and
+   * `rdsdata.amazonaws.com` when a management event of that source was seen, `read` / `write` when a read-only / a
+   * write management event was seen. Undefined when unknown.
+   */
+  managementEventsSeen?: string[]
   notes: string[]
 }
 

@@ -7,7 +7,7 @@ import { DEPENDENT_ACTIONS } from '../../src/policy/dependent-actions.js'
 import { NEVER_LOGGED } from '../../src/policy/never-logged.js'
 import { proposePolicies } from '../../src/policy/propose.js'
 import type { RoleGrants, RoleUsage } from '../../src/model.js'
-import { OPTIONS, doc, inline, role, usageOf } from './builders.js'
+import { OPTIONS, doc, inline, managed, role, usageOf } from './builders.js'
 
 const catalog = loadCatalogIndex()
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
@@ -195,5 +195,39 @@ describe('resources named by the caller are never narrowed', () => {
     }
     // A parameter that existed before the window and was only read is still narrowed.
     expect(resourceOf('ssm:GetParameter')).toEqual([parameter('app/db-host')])
+  })
+})
+
+describe('what a trail may leave out is unknown, not excess', () => {
+  const admin = () => role('admin', [managed('AdministratorAccess')])
+  const seen = (...list: string[]) =>
+    usageOf(['sts:GetCallerIdentity', 'ec2:DescribeInstances', 'ec2:RunInstances'], {
+      evidence: { notes: [], managementEventsSeen: list }
+    })
+
+  test('KMS and RDS Data API permissions are unknown when no principal has such an event; the rest stays excess', () => {
+    const { excess, reason } = classes(admin(), seen('read', 'write'))
+    expect(reason('kms:Decrypt')).toMatch(
+      /unknown whether logged: the records hold no KMS event from any principal/
+    )
+    expect(reason('rds-data:ExecuteStatement')).toMatch(/no RDS Data API event/)
+    // AdministratorAccess keeps its excess: every other service's management events are logged.
+    expect(excess).toEqual(
+      expect.arrayContaining(['ec2:TerminateInstances', 'iam:CreateUser', 's3:DeleteBucket'])
+    )
+    expect(excess.length).toBeGreaterThan(10000)
+    expect(excess).not.toContain('kms:Decrypt')
+  })
+
+  test('once a KMS event from any principal is in the records, unused KMS permissions are excess', () => {
+    const { excess } = classes(admin(), seen('read', 'write', 'kms.amazonaws.com', 'rdsdata.amazonaws.com'))
+    expect(excess).toEqual(expect.arrayContaining(['kms:Decrypt', 'rds-data:ExecuteStatement']))
+  })
+
+  test('records without a read-only management event leave the read half unknown', () => {
+    const { excess, reason } = classes(admin(), seen('write', 'kms.amazonaws.com', 'rdsdata.amazonaws.com'))
+    expect(reason('ec2:DescribeVpcs')).toMatch(/no read-only management event from any principal/)
+    expect(excess).toContain('ec2:TerminateInstances')
+    expect(excess).not.toContain('ec2:DescribeVpcs')
   })
 })

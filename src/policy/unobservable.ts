@@ -6,6 +6,7 @@
  * Analyzer policy generation" (data events are not analyzed at action level) and the CloudTrail user guide, "Logging
  * data events" (which operations are data events, logged only when a trail or event data store selects them).
  */
+import { ACCESS_LEVELS } from '../model.js'
 import type { RoleUsage } from '../model.js'
 import { loadCatalogIndex } from './catalog.js'
 import type { CatalogIndex } from './catalog.js'
@@ -85,6 +86,50 @@ function dataEventIds(catalog: CatalogIndex): Map<number, string> {
 
 const dataEventCache = new WeakMap<CatalogIndex, Map<number, string>>()
 
+/**
+ * The management events a trail can leave out: the KMS and RDS Data API event sources
+ * (`ExcludeManagementEventSources`), and the read-only or the write half (`ReadWriteType`, a `readOnly` advanced
+ * selector). Every other service's management events are logged whenever management events are.
+ */
+const READ_LEVELS = new Set<string>(['Read', 'List'])
+
+const EXCLUDABLE_SOURCES: readonly { source: string; service: string; name: string }[] = [
+  { source: 'kms.amazonaws.com', service: 'kms', name: 'KMS' },
+  { source: 'rdsdata.amazonaws.com', service: 'rds-data', name: 'RDS Data API' }
+]
+
+/**
+ * When the trail's configuration is unknown, what its records cannot prove it logs: a source it may exclude of which
+ * no principal has an event, and a half (read-only, write) of which no principal has a management event.
+ */
+function unknownWhetherLogged(
+  catalog: CatalogIndex,
+  usage: RoleUsage,
+  dataEvents: Map<number, string>
+): Map<number, string> {
+  const out = new Map<number, string>()
+  const seenList = usage.source === 'cloudtrail' ? usage.evidence.managementEventsSeen : undefined
+  if (!seenList) return out
+  const seen = new Set(seenList)
+  for (const { source, service, name } of EXCLUDABLE_SOURCES) {
+    if (seen.has(source)) continue
+    const reason = `unknown whether logged: the records hold no ${name} event from any principal, and a trail can exclude ${name} events from its management events`
+    for (const id of catalog.expandIds(`${service}:*`)) if (!dataEvents.has(id)) out.set(id, reason)
+  }
+  const halves = [
+    { half: 'read', readOnly: true, what: 'read-only' },
+    { half: 'write', readOnly: false, what: 'write' }
+  ].filter(h => !seen.has(h.half))
+  for (const { readOnly, what } of halves) {
+    const reason = `unknown whether logged: the records hold no ${what} management event from any principal, so the trail may not log ${what} events`
+    for (let id = 0; id < catalog.size; id++) {
+      const isRead = READ_LEVELS.has(ACCESS_LEVELS[catalog.levelRank[id]])
+      if (isRead === readOnly && !dataEvents.has(id) && !out.has(id)) out.set(id, reason)
+    }
+  }
+  return out
+}
+
 /** Catalog id -> reason, for every action the given usage cannot observe. */
 export function unobservableActions(catalog: CatalogIndex, usage: RoleUsage): Map<number, string> {
   const reasons = new Map<number, string>()
@@ -123,6 +168,9 @@ export function unobservableActions(catalog: CatalogIndex, usage: RoleUsage): Ma
         `data event: no ${kind} data events of ${service} were found, so the trail may not log them`
       )
     }
+  }
+  for (const [id, reason] of unknownWhetherLogged(catalog, usage, dataEvents)) {
+    if (!reasons.has(id)) reasons.set(id, reason)
   }
   const tagged = new Set<string>()
   for (const observed of usage.actions) {

@@ -12,6 +12,7 @@ const SEP = '\u0001'
 export class ScanAggregate {
   readonly entries = new Map<string, MergedEntry>()
   readonly rolesSeen = new Set<string>()
+  readonly managementSeen = new Set<string>()
   events = 0
   undated = 0
   notEvents = 0
@@ -31,6 +32,7 @@ export class ScanAggregate {
     if (file.maxTime !== null)
       this.maxTime = this.maxTime === null ? file.maxTime : Math.max(this.maxTime, file.maxTime)
     for (const role of file.rolesSeen) this.rolesSeen.add(role)
+    for (const seen of file.managementSeen) this.managementSeen.add(seen)
     for (const e of file.entries) {
       const key = [
         e.roleArn,

@@ -206,5 +206,10 @@ export function classifyEvent(catalog: Catalog, event: EventKey): EventClass {
   if (!service || !actions) return { kind: 'unmapped' }
   if (actions.length === 1 && isPermissionless(actions[0]))
     return { kind: 'permissionless', action: actions[0] }
-  return { kind: 'used', service, actions, operation: `${service}:${event.eventName.replace(VERSION_SUFFIX, '')}` }
+  return {
+    kind: 'used',
+    service,
+    actions,
+    operation: `${service}:${event.eventName.replace(VERSION_SUFFIX, '')}`
+  }
 }

@@ -170,6 +170,13 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
         if (t < acc.minTime) acc.minTime = t
         if (t > acc.maxTime) acc.maxTime = t
       }
+      // What the trail logs, from every principal's records: management events of the sources a trail can exclude,
+      // and of each read-only half.
+      if (!isDataEvent(r) && r.eventType !== 'AwsServiceEvent') {
+        if (r.eventSource === 'kms.amazonaws.com' || r.eventSource === 'rdsdata.amazonaws.com') acc.management[r.eventSource] = true
+        if (r.readOnly === true) acc.management.read = true
+        else if (r.readOnly === false) acc.management.write = true
+      }
       var si = roleOf(r)
       if (!si) continue
       var roleArn = si.arn
@@ -215,7 +222,7 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
   }
 
   function newAcc() {
-    return { events: 0, notEvents: 0, undated: 0, minTime: Infinity, maxTime: -Infinity, rolesSeen: {}, entries: new Map() }
+    return { events: 0, notEvents: 0, undated: 0, minTime: Infinity, maxTime: -Infinity, rolesSeen: {}, entries: new Map(), management: {} }
   }
 
   function result(file, acc, badLines) {
@@ -232,7 +239,8 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
       file: file, events: acc.events, notEvents: acc.notEvents, undated: acc.undated, badLines: badLines,
       minTime: acc.minTime === Infinity ? null : acc.minTime,
       maxTime: acc.maxTime === -Infinity ? null : acc.maxTime,
-      rolesSeen: Object.keys(acc.rolesSeen), entries: entries
+      rolesSeen: Object.keys(acc.rolesSeen), entries: entries,
+      managementSeen: Object.keys(acc.management).sort()
     }
   }
 

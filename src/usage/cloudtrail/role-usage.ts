@@ -8,6 +8,8 @@ export interface ScanContext {
   filesRead: number
   filesSkipped: SkippedFile[]
   maxResources: number
+  /** Management events seen from any principal (see UsageEvidence.managementEventsSeen). */
+  managementEventsSeen?: string[]
   /** Notes that hold for every role (skipped folders, unreadable lines, ...). */
   notes: string[]
 }
@@ -182,6 +184,7 @@ export function buildRoleUsage(
         (a, b) => b.count - a.count || (a.eventSource + a.eventName < b.eventSource + b.eventName ? -1 : 1)
       ),
       dataEventsSeen: [...dataServices].sort(),
+      ...(context.managementEventsSeen ? { managementEventsSeen: context.managementEventsSeen } : {}),
       notes
     }
   }
