@@ -46319,61 +46319,223 @@ function isPermissionless(action) {
     return PERMISSIONLESS.has(action.toLowerCase());
 }
 
-;// CONCATENATED MODULE: ./src/policy/unobservable.ts
-
-const PASS_ROLE_REASON = 'iam:PassRole is never recorded in CloudTrail (it is checked when another call passes a role)';
-const SESSION_PERMISSION_REASON = 'checked as part of sts:AssumeRole and not recorded as a call of its own in CloudTrail';
-/** Permission-only actions: checked inside another call, never logged as events of their own. */
-const NEVER_LOGGED = {
-    'iam:passrole': PASS_ROLE_REASON,
-    'sts:tagsession': SESSION_PERMISSION_REASON,
-    'sts:setsourceidentity': SESSION_PERMISSION_REASON
-};
-/**
- * Services whose calls never appear in CloudTrail: the SSM agent's message channels. The agent polls
- * ec2messages:GetMessages around the clock, yet the sample trails (an active agent, an hour of records) hold not one
- * such event; the Systems Manager user guide lists them apart as agent-only "special operations". Calling them
- * excess would break Run Command and Session Manager.
- */
-const NEVER_LOGGED_SERVICES = {
-    ec2messages: 'SSM agent message channel: ec2messages calls are not recorded in CloudTrail',
-    ssmmessages: 'SSM agent and Session Manager channel: ssmmessages calls are not recorded in CloudTrail'
-};
-/**
- * Actions authorized inside another call, with no event of their own: a GetObject with a versionId needs
- * s3:GetObjectVersion, and a RunInstances with TagSpecifications needs ec2:CreateTags, yet the record names only
- * the operation. When the base action was used, the companion cannot be judged unused.
- */
-const COMPANIONS = [
-    [/^s3:GetObject$/, ['s3:GetObjectVersion']],
-    [/^s3:GetObjectAcl$/, ['s3:GetObjectVersionAcl']],
-    [/^s3:GetObjectTagging$/, ['s3:GetObjectVersionTagging']],
-    [/^s3:GetObjectAttributes$/, ['s3:GetObjectVersionAttributes']],
-    [/^s3:PutObjectAcl$/, ['s3:PutObjectVersionAcl']],
-    [/^s3:PutObjectTagging$/, ['s3:PutObjectVersionTagging']],
-    [/^s3:DeleteObject$/, ['s3:DeleteObjectVersion']],
-    [/^s3:DeleteObjectTagging$/, ['s3:DeleteObjectVersionTagging']],
-    // Request headers (x-amz-acl, x-amz-grant-*, x-amz-tagging, object lock) add permissions to a write.
-    [
-        /^s3:PutObject$/,
-        ['s3:PutObjectAcl', 's3:PutObjectTagging', 's3:PutObjectRetention', 's3:PutObjectLegalHold']
-    ],
-    [
-        /^s3:CreateBucket$/,
-        [
+;// CONCATENATED MODULE: ./src/policy/dependent-actions.ts
+const S3_API = 'https://docs.aws.amazon.com/AmazonS3/latest/API';
+const VENDED_LOGS_V1 = 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html';
+/** The permission-only actions CloudWatch Logs checks when a service is set up to deliver vended logs. */
+const LOG_DELIVERY = [
+    'logs:CreateLogDelivery',
+    'logs:DeleteLogDelivery',
+    'logs:GetLogDelivery',
+    'logs:ListLogDeliveries',
+    'logs:UpdateLogDelivery'
+];
+const DEPENDENT_ACTIONS = [
+    { base: /^s3:GetObject$/, companions: ['s3:GetObjectVersion'], source: `${S3_API}/API_GetObject.html` },
+    {
+        base: /^s3:GetObjectAcl$/,
+        companions: ['s3:GetObjectVersionAcl'],
+        source: `${S3_API}/API_GetObjectAcl.html`
+    },
+    {
+        base: /^s3:GetObjectTagging$/,
+        companions: ['s3:GetObjectVersionTagging'],
+        source: `${S3_API}/API_GetObjectTagging.html`
+    },
+    {
+        base: /^s3:GetObjectAttributes$/,
+        companions: ['s3:GetObjectVersionAttributes'],
+        source: `${S3_API}/API_GetObjectAttributes.html`
+    },
+    {
+        base: /^s3:PutObjectAcl$/,
+        companions: ['s3:PutObjectVersionAcl'],
+        source: `${S3_API}/API_PutObjectAcl.html`
+    },
+    {
+        base: /^s3:PutObjectTagging$/,
+        companions: ['s3:PutObjectVersionTagging'],
+        source: `${S3_API}/API_PutObjectTagging.html`
+    },
+    {
+        base: /^s3:DeleteObject$/,
+        companions: ['s3:DeleteObjectVersion', 's3:BypassGovernanceRetention'],
+        source: `${S3_API}/API_DeleteObject.html`
+    },
+    {
+        base: /^s3:DeleteObjectTagging$/,
+        companions: ['s3:DeleteObjectVersionTagging'],
+        source: `${S3_API}/API_DeleteObjectTagging.html`
+    },
+    {
+        base: /^s3:PutObjectRetention$/,
+        companions: ['s3:BypassGovernanceRetention'],
+        source: `${S3_API}/API_PutObjectRetention.html`
+    },
+    // Request headers (x-amz-acl, x-amz-grant-*, x-amz-tagging, object lock) add permissions to a write; a copy also
+    // reads the source's tags, annotations and version (x-amz-tagging-directive COPY, versionId) and writes the
+    // destination's.
+    {
+        base: /^s3:PutObject$/,
+        companions: [
+            's3:PutObjectAcl',
+            's3:PutObjectTagging',
+            's3:PutObjectRetention',
+            's3:PutObjectLegalHold',
+            's3:PutObjectAnnotation'
+        ],
+        source: `${S3_API}/API_PutObject.html`
+    },
+    {
+        // Matched against the operation a record names (CopyObject is recorded as itself, authorized as PutObject and
+        // GetObject).
+        base: /^s3:(CopyObject|UploadPartCopy)$/,
+        companions: [
+            's3:GetObjectVersion',
+            's3:GetObjectTagging',
+            's3:GetObjectVersionTagging',
+            's3:GetObjectAnnotation',
+            's3:GetObjectVersionAnnotation',
+            's3:GetObjectAcl',
+            's3:GetObjectVersionAcl',
+            's3:PutObjectTagging',
+            's3:PutObjectAnnotation',
+            's3:PutObjectAcl',
+            's3:PutObjectRetention',
+            's3:PutObjectLegalHold'
+        ],
+        source: `${S3_API}/API_CopyObject.html`
+    },
+    {
+        base: /^s3:CreateBucket$/,
+        companions: [
             's3:PutBucketAcl',
             's3:PutBucketObjectLockConfiguration',
             's3:PutBucketVersioning',
             's3:PutBucketOwnershipControls'
-        ]
-    ],
-    [/^secretsmanager:BatchGetSecretValue$/, ['secretsmanager:ListSecrets']],
-    [/^autoscaling:(Create|Update)AutoScalingGroup$/, ['ec2:RunInstances', 'ec2:CreateTags']],
-    [/^iam:CreateRole$/, ['iam:PutRolePermissionsBoundary']],
-    [/^iam:CreateUser$/, ['iam:PutUserPermissionsBoundary']],
-    [/^wafv2:AssociateWebACL$/, ['apigateway:SetWebACL', 'elasticloadbalancing:SetWebAcl']],
-    [/^lambda:(CreateFunction|UpdateFunctionConfiguration)$/, ['lambda:GetLayerVersion']]
+        ],
+        source: `${S3_API}/API_CreateBucket.html`
+    },
+    {
+        base: /^secretsmanager:BatchGetSecretValue$/,
+        companions: ['secretsmanager:ListSecrets'],
+        source: 'https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_BatchGetSecretValue.html'
+    },
+    {
+        base: /^autoscaling:(Create|Update)AutoScalingGroup$/,
+        companions: ['ec2:RunInstances', 'ec2:CreateTags'],
+        source: 'https://docs.aws.amazon.com/autoscaling/ec2/userguide/ec2-auto-scaling-launch-template-permissions.html'
+    },
+    {
+        base: /^iam:CreateRole$/,
+        companions: ['iam:PutRolePermissionsBoundary'],
+        source: 'https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html'
+    },
+    {
+        base: /^iam:CreateUser$/,
+        companions: ['iam:PutUserPermissionsBoundary'],
+        source: 'https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateUser.html'
+    },
+    {
+        base: /^wafv2:AssociateWebACL$/,
+        companions: ['apigateway:SetWebACL', 'elasticloadbalancing:SetWebAcl'],
+        source: 'https://docs.aws.amazon.com/waf/latest/APIReference/API_AssociateWebACL.html'
+    },
+    {
+        base: /^lambda:(CreateFunction|UpdateFunctionConfiguration)$/,
+        companions: ['lambda:GetLayerVersion'],
+        source: 'https://docs.aws.amazon.com/lambda/latest/dg/permissions-layer.html'
+    },
+    // Vended logs (V1): the call that sets a resource's logging configuration is authorized together with CloudWatch
+    // Logs' permission-only delivery actions, and with the destination's resource policy calls.
+    {
+        base: /^[a-z0-9-]+:\w*(Logging|LogDelivery|LogsDelivery|LogConfig|FlowLogs|ConfigureLogs)\w*$/,
+        companions: [
+            ...LOG_DELIVERY,
+            'logs:PutResourcePolicy',
+            'logs:DescribeResourcePolicies',
+            'logs:DescribeLogGroups',
+            's3:GetBucketPolicy',
+            's3:PutBucketPolicy',
+            'firehose:TagDeliveryStream',
+            'iam:CreateServiceLinkedRole'
+        ],
+        source: VENDED_LOGS_V1
+    },
+    // Vended logs (V2): PutDeliverySource is authorized with the source service's permission-only action.
+    {
+        base: /^logs:PutDeliverySource$/,
+        companions: ['*:AllowVendedLogDeliveryForResource'],
+        source: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-vended-logs-permissions-V2.html'
+    }
 ];
+/** The catalog action globs that may be authorized inside a call of `action` (or of the operation a record names). */
+function dependentPatterns(action) {
+    return DEPENDENT_ACTIONS.filter(d => d.base.test(action)).flatMap(d => [...d.companions]);
+}
+
+;// CONCATENATED MODULE: ./src/policy/never-logged.ts
+const NEVER_LOGGED = [
+    {
+        patterns: ['iam:PassRole'],
+        reason: 'iam:PassRole is never recorded in CloudTrail (it is checked when another call passes a role)',
+        source: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-policy-generation.html'
+    },
+    {
+        patterns: ['sts:TagSession', 'sts:SetSourceIdentity', 'sts:SetContext'],
+        reason: 'checked as part of sts:AssumeRole and not recorded as a call of its own in CloudTrail',
+        source: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html'
+    },
+    {
+        patterns: ['rds-db:connect'],
+        reason: 'IAM database authentication: the client signs its own token and the database checks rds-db:connect when it connects, with no AWS API call for CloudTrail to record',
+        source: 'https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/UsingWithRDS.IAMDBAuth.html'
+    },
+    {
+        patterns: ['execute-api:*'],
+        reason: 'calls to your own API Gateway APIs (Invoke, @connections, cache invalidation) are not CloudTrail events; CloudTrail records calls to the API Gateway service API only (use access logging for invocations)',
+        source: 'https://docs.aws.amazon.com/apigateway/latest/developerguide/cloudtrail.html'
+    },
+    {
+        patterns: ['es:ESHttp*'],
+        reason: 'OpenSearch HTTP calls (_search, _bulk, ...) are not captured by CloudTrail, only the configuration API (use audit logs)',
+        source: 'https://docs.aws.amazon.com/opensearch-service/latest/developerguide/managedomains-cloudtrailauditing.html'
+    },
+    {
+        patterns: ['cloudsearch:document', 'cloudsearch:search', 'cloudsearch:suggest'],
+        reason: 'CloudSearch document, search and suggest calls are not captured by CloudTrail, only the configuration API',
+        source: 'https://docs.aws.amazon.com/cloudsearch/latest/developerguide/logging-config-api-calls.html'
+    },
+    {
+        patterns: ['neptune-db:*'],
+        reason: 'Neptune data access (queries, loader, ML, streams) is not captured by CloudTrail, only the management API (use audit logs)',
+        source: 'https://docs.aws.amazon.com/neptune/latest/userguide/cloudtrail.html'
+    },
+    {
+        patterns: ['ec2messages:*'],
+        reason: 'SSM agent message channel: ec2messages calls are not recorded in CloudTrail',
+        source: 'https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-setting-up-messageAPIs.html'
+    },
+    {
+        patterns: ['ssmmessages:*'],
+        reason: 'SSM agent and Session Manager channel: ssmmessages calls are not recorded in CloudTrail',
+        source: 'https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-setting-up-messageAPIs.html'
+    }
+];
+
+;// CONCATENATED MODULE: ./src/policy/unobservable.ts
+/**
+ * Granted actions the usage source cannot see. They are never called excess: the proposal keeps them and the
+ * report lists them with the reason, so a person decides.
+ *
+ * Sources: never-logged.ts and dependent-actions.ts (each entry with its AWS page), the IAM user guide, "IAM Access
+ * Analyzer policy generation" (data events are not analyzed at action level) and the CloudTrail user guide, "Logging
+ * data events" (which operations are data events, logged only when a trail or event data store selects them).
+ */
+
+
+
+
 /** A call that creates or registers something may carry tags, authorized as the service's tagging actions. */
 const CREATES = /:(Create|Run|Put|Register|Import|Copy|Allocate|Start|Request|Issue|Publish)/;
 /** Tagging actions that add tags (removing tags is never part of creating something). */
@@ -46445,17 +46607,55 @@ function dataEventIds(catalog) {
     return ids;
 }
 const dataEventCache = new WeakMap();
+/**
+ * The management events a trail can leave out: the KMS and RDS Data API event sources
+ * (`ExcludeManagementEventSources`), and the read-only or the write half (`ReadWriteType`, a `readOnly` advanced
+ * selector). Every other service's management events are logged whenever management events are.
+ */
+const READ_LEVELS = new Set(['Read', 'List']);
+const EXCLUDABLE_SOURCES = [
+    { source: 'kms.amazonaws.com', service: 'kms', name: 'KMS' },
+    { source: 'rdsdata.amazonaws.com', service: 'rds-data', name: 'RDS Data API' }
+];
+/**
+ * When the trail's configuration is unknown, what its records cannot prove it logs: a source it may exclude of which
+ * no principal has an event, and a half (read-only, write) of which no principal has a management event.
+ */
+function unknownWhetherLogged(catalog, usage, dataEvents) {
+    const out = new Map();
+    const seenList = usage.source === 'cloudtrail' ? usage.evidence.managementEventsSeen : undefined;
+    if (!seenList)
+        return out;
+    const seen = new Set(seenList);
+    for (const { source, service, name } of EXCLUDABLE_SOURCES) {
+        if (seen.has(source))
+            continue;
+        const reason = `unknown whether logged: the records hold no ${name} event from any principal, and a trail can exclude ${name} events from its management events`;
+        for (const id of catalog.expandIds(`${service}:*`))
+            if (!dataEvents.has(id))
+                out.set(id, reason);
+    }
+    const halves = [
+        { half: 'read', readOnly: true, what: 'read-only' },
+        { half: 'write', readOnly: false, what: 'write' }
+    ].filter(h => !seen.has(h.half));
+    for (const { readOnly, what } of halves) {
+        const reason = `unknown whether logged: the records hold no ${what} management event from any principal, so the trail may not log ${what} events`;
+        for (let id = 0; id < catalog.size; id++) {
+            const isRead = READ_LEVELS.has(ACCESS_LEVELS[catalog.levelRank[id]]);
+            if (isRead === readOnly && !dataEvents.has(id) && !out.has(id))
+                out.set(id, reason);
+        }
+    }
+    return out;
+}
 /** Catalog id -> reason, for every action the given usage cannot observe. */
 function unobservableActions(catalog, usage) {
     const reasons = new Map();
-    for (const [name, reason] of Object.entries(NEVER_LOGGED)) {
-        const id = catalog.idOf(name);
-        if (id !== undefined)
-            reasons.set(id, reason);
-    }
-    for (const [service, reason] of Object.entries(NEVER_LOGGED_SERVICES)) {
-        for (const id of catalog.expandIds(`${service}:*`))
-            reasons.set(id, reason);
+    for (const { patterns, reason } of NEVER_LOGGED) {
+        for (const pattern of patterns)
+            for (const id of catalog.expandIds(pattern))
+                reasons.set(id, reason);
     }
     let dataEvents = dataEventCache.get(catalog);
     if (!dataEvents) {
@@ -46487,6 +46687,10 @@ function unobservableActions(catalog, usage) {
             reasons.set(id, `data event: no ${kind} data events of ${service} were found, so the trail may not log them`);
         }
     }
+    for (const [id, reason] of unknownWhetherLogged(catalog, usage, dataEvents)) {
+        if (!reasons.has(id))
+            reasons.set(id, reason);
+    }
     const tagged = new Set();
     for (const observed of usage.actions) {
         const service = observed.action.split(':')[0]?.toLowerCase() ?? '';
@@ -46499,13 +46703,12 @@ function unobservableActions(catalog, usage) {
                 }
             }
         }
-        for (const [base, companions] of COMPANIONS) {
-            if (!base.test(observed.action))
-                continue;
-            for (const companion of companions) {
-                const id = catalog.idOf(companion);
-                if (id !== undefined && !reasons.has(id)) {
-                    reasons.set(id, `may be authorized inside ${observed.action} calls, which CloudTrail records under that name only`);
+        for (const call of [observed.action, ...(observed.operations ?? [])]) {
+            for (const pattern of dependentPatterns(call)) {
+                for (const id of catalog.expandIds(pattern)) {
+                    if (!reasons.has(id)) {
+                        reasons.set(id, `may be authorized inside ${call} calls, which CloudTrail records under that name only`);
+                    }
                 }
             }
         }
@@ -47505,17 +47708,44 @@ function isConcreteArn(resource) {
     return resource.startsWith('arn:') && !/[*?]/.test(resource) && !resource.includes('${');
 }
 /**
- * Catalog id -> the resources observed for it, only for actions whose every observed resource is a concrete ARN
- * (an action seen once with `*` or a placeholder has no entry).
+ * Actions whose resource the caller names: it may not exist before the call (create, put, register, import, copy,
+ * restore, replicate) or not after it (delete, deregister). Narrowed to the names seen in the window, they would deny
+ * the next name (ci-build-4 after ci-build-1..3).
+ */
+const NAMES_ITS_RESOURCE = /^[^:]+:(Create|Put|Delete|Register|Deregister|Import|Copy|Restore|Replicate)/;
+/** Of those, the ones that may bring a resource into existence. */
+const MAY_CREATE = /^[^:]+:(Create|Put|Register|Import|Copy|Restore|Replicate)/;
+const S3_OBJECT = /^(arn:[^:]+:s3:::[^/]+)\/.+$/;
+/** Whether a resource is (or lies under) one created in the window. */
+function underCreated(resource, created) {
+    const bucket = S3_OBJECT.exec(resource)?.[1];
+    return created.has(resource) || (bucket !== undefined && created.has(bucket));
+}
+/**
+ * Catalog id -> the resources observed for it, only for actions a proposal may narrow: every observed resource is a
+ * concrete ARN (an action seen once with `*` or a placeholder has no entry), none was created in the window, and the
+ * action does not name its own resource, except S3 object writes, which are only ever narrowed to `bucket/*`.
  */
 function observedResources(catalog, usage) {
     const all = new Map();
     const unusable = new Set();
+    const created = new Set();
+    for (const observed of usage.actions) {
+        if (!MAY_CREATE.test(observed.action))
+            continue;
+        for (const r of observed.resources)
+            if (isConcreteArn(r) && !S3_OBJECT.test(r))
+                created.add(r);
+    }
     for (const observed of usage.actions) {
         const id = catalog.idOf(observed.action);
         if (id === undefined)
             continue;
         if (observed.resources.length === 0 || !observed.resources.every(isConcreteArn))
+            unusable.add(id);
+        if (observed.resources.some(r => underCreated(r, created)))
+            unusable.add(id);
+        if (NAMES_ITS_RESOURCE.test(observed.action) && !observed.resources.every(r => S3_OBJECT.test(r)))
             unusable.add(id);
         const set = all.get(id) ?? new Set();
         for (const r of observed.resources)
@@ -47528,7 +47758,6 @@ function observedResources(catalog, usage) {
             out.set(id, [...set].sort());
     return out;
 }
-const S3_OBJECT = /^(arn:[^:]+:s3:::[^/]+)\/.+$/;
 /** S3 object ARNs become `arn:aws:s3:::bucket/*`, so keys written later keep working. */
 function generalizeResource(resource) {
     const m = S3_OBJECT.exec(resource);
@@ -48137,6 +48366,7 @@ class ScanAggregate {
     maxResources;
     entries = new Map();
     rolesSeen = new Set();
+    managementSeen = new Set();
     events = 0;
     undated = 0;
     notEvents = 0;
@@ -48157,6 +48387,8 @@ class ScanAggregate {
             this.maxTime = this.maxTime === null ? file.maxTime : Math.max(this.maxTime, file.maxTime);
         for (const role of file.rolesSeen)
             this.rolesSeen.add(role);
+        for (const seen of file.managementSeen)
+            this.managementSeen.add(seen);
         for (const e of file.entries) {
             const key = [
                 e.roleArn,
@@ -48341,6 +48573,16 @@ const RENAMED_EVENTS = {
     kms: {
         ReEncrypt: ['ReEncryptFrom', 'ReEncryptTo']
     },
+    // The Glue API reference names the table or partition permission as the one these operations require; the
+    // catalog also lists the operation's own action, so both are kept.
+    glue: {
+        GetColumnStatisticsForTable: ['GetColumnStatisticsForTable', 'GetTable'],
+        GetColumnStatisticsForPartition: ['GetColumnStatisticsForPartition', 'GetPartition'],
+        UpdateColumnStatisticsForTable: ['UpdateColumnStatisticsForTable', 'UpdateTable'],
+        UpdateColumnStatisticsForPartition: ['UpdateColumnStatisticsForPartition', 'UpdatePartition'],
+        DeleteColumnStatisticsForTable: ['DeleteColumnStatisticsForTable', 'DeleteTable'],
+        DeleteColumnStatisticsForPartition: ['DeleteColumnStatisticsForPartition', 'DeletePartition']
+    },
     secretsmanager: {
         // Each secret a batch returns is authorized as GetSecretValue on that secret.
         BatchGetSecretValue: ['BatchGetSecretValue', 'GetSecretValue']
@@ -48428,7 +48670,12 @@ function classifyEvent(catalog, event) {
         return { kind: 'unmapped' };
     if (actions.length === 1 && isPermissionless(actions[0]))
         return { kind: 'permissionless', action: actions[0] };
-    return { kind: 'used', service, actions };
+    return {
+        kind: 'used',
+        service,
+        actions,
+        operation: `${service}:${event.eventName.replace(VERSION_SUFFIX, '')}`
+    };
 }
 
 // EXTERNAL MODULE: external "node:zlib"
@@ -48609,6 +48856,13 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
         if (t < acc.minTime) acc.minTime = t
         if (t > acc.maxTime) acc.maxTime = t
       }
+      // What the trail logs, from every principal's records: management events of the sources a trail can exclude,
+      // and of each read-only half.
+      if (!isDataEvent(r) && r.eventType !== 'AwsServiceEvent') {
+        if (r.eventSource === 'kms.amazonaws.com' || r.eventSource === 'rdsdata.amazonaws.com') acc.management[r.eventSource] = true
+        if (r.readOnly === true) acc.management.read = true
+        else if (r.readOnly === false) acc.management.write = true
+      }
       var si = roleOf(r)
       if (!si) continue
       var roleArn = si.arn
@@ -48654,7 +48908,7 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
   }
 
   function newAcc() {
-    return { events: 0, notEvents: 0, undated: 0, minTime: Infinity, maxTime: -Infinity, rolesSeen: {}, entries: new Map() }
+    return { events: 0, notEvents: 0, undated: 0, minTime: Infinity, maxTime: -Infinity, rolesSeen: {}, entries: new Map(), management: {} }
   }
 
   function result(file, acc, badLines) {
@@ -48671,7 +48925,8 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
       file: file, events: acc.events, notEvents: acc.notEvents, undated: acc.undated, badLines: badLines,
       minTime: acc.minTime === Infinity ? null : acc.minTime,
       maxTime: acc.maxTime === -Infinity ? null : acc.maxTime,
-      rolesSeen: Object.keys(acc.rolesSeen), entries: entries
+      rolesSeen: Object.keys(acc.rolesSeen), entries: entries,
+      managementSeen: Object.keys(acc.management).sort()
     }
   }
 
@@ -48923,6 +49178,7 @@ class ReducerPool {
 
 ;// CONCATENATED MODULE: ./src/usage/cloudtrail/role-usage.ts
 
+
 /** Turns a resource ARN template (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`) into an anchored pattern. */
 function templatePattern(template) {
     const parts = template.split(/(\$\{[^}]+\})/);
@@ -49007,10 +49263,14 @@ function buildRoleUsage(roleArn, entries, catalog, context) {
                 for (const action of cls.actions) {
                     let acc = actions.get(action);
                     if (!acc) {
-                        acc = { count: 0, resources: new Set(), anyResource: false };
+                        acc = { count: 0, resources: new Set(), anyResource: false, operations: new Set() };
                         actions.set(action, acc);
                     }
                     acc.count += entry.count;
+                    // Kept only when the operation has dependent actions of its own (a copy reads the source's tags).
+                    if (cls.operation.toLowerCase() !== action.toLowerCase() &&
+                        dependentPatterns(cls.operation).length > 0)
+                        acc.operations.add(cls.operation);
                     const patterns = filter.patternsOf(action);
                     if (entry.overflow) {
                         acc.anyResource = true;
@@ -49043,7 +49303,8 @@ function buildRoleUsage(roleArn, entries, catalog, context) {
         .map(([action, acc]) => ({
         action,
         resources: acc.anyResource ? ['*'] : [...acc.resources].sort(),
-        count: acc.count
+        count: acc.count,
+        ...(acc.operations.size > 0 ? { operations: [...acc.operations].sort() } : {})
     }));
     const notes = [...context.notes];
     if (notActions > 0)
@@ -49071,6 +49332,7 @@ function buildRoleUsage(roleArn, entries, catalog, context) {
             permissionlessCalls: permissionless,
             unmapped: [...unmapped.values()].sort((a, b) => b.count - a.count || (a.eventSource + a.eventName < b.eventSource + b.eventName ? -1 : 1)),
             dataEventsSeen: [...dataServices].sort(),
+            ...(context.managementEventsSeen ? { managementEventsSeen: context.managementEventsSeen } : {}),
             notes
         }
     };
@@ -49226,7 +49488,14 @@ async function scanCloudTrail(query, options = {}) {
     progress(`cloudtrail: read ${read} files (${skipped.length} skipped), ${aggregate.events} events`);
     const catalog = options.catalog ?? loadCatalog();
     const window = windowOf(query, aggregate);
-    const context = { window, filesRead: read, filesSkipped: skipped, maxResources: MAX_RESOURCES, notes };
+    const context = {
+        window,
+        filesRead: read,
+        filesSkipped: skipped,
+        maxResources: MAX_RESOURCES,
+        managementEventsSeen: [...aggregate.managementSeen].sort(),
+        notes
+    };
     const byRole = aggregate.byRole();
     const roles = new Map();
     for (const [arn, entries] of byRole)

@@ -19,7 +19,7 @@ export interface ObservedAction {
   resources: string[]
   /** How many authorized calls were seen; undefined when the source does not count (Access Analyzer). */
   count?: number
-  /** Operations recorded under another name that proved this action (`s3:CopyObject` for s3:PutObject), CloudTrail only. */
+  /** Operations recorded under another name, with dependent actions of their own, that proved this action (`s3:CopyObject` for s3:PutObject); CloudTrail only. */
   operations?: string[]
 }
 

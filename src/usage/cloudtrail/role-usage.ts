@@ -1,4 +1,5 @@
 import type { Catalog } from '../../policy/catalog.js'
+import { dependentPatterns } from '../../policy/dependent-actions.js'
 import type { ObservedAction, RoleUsage, SkippedFile, TimeWindow, UnmappedEvent } from '../../model.js'
 import type { MergedEntry } from './aggregate.js'
 import { classifyEvent, serviceOfEventSource } from './map-event.js'
@@ -115,7 +116,12 @@ export function buildRoleUsage(
             actions.set(action, acc)
           }
           acc.count += entry.count
-          if (cls.operation.toLowerCase() !== action.toLowerCase()) acc.operations.add(cls.operation)
+          // Kept only when the operation has dependent actions of its own (a copy reads the source's tags).
+          if (
+            cls.operation.toLowerCase() !== action.toLowerCase() &&
+            dependentPatterns(cls.operation).length > 0
+          )
+            acc.operations.add(cls.operation)
           const patterns = filter.patternsOf(action)
           if (entry.overflow) {
             acc.anyResource = true
