@@ -36,6 +36,20 @@ export interface UnmappedEvent {
   service?: string
 }
 
+/** Which management events a trail logs: read from the trail's configuration, or given as options (an assumption). */
+export interface TrailLogging {
+  /** `trail`: read with cloudtrail:GetTrail and GetEventSelectors; `options`: stated by whoever ran the analysis. */
+  origin: 'trail' | 'options'
+  /** The trail's ARN, when known. */
+  trail?: string
+  /** Whether read-only management events are logged. */
+  managementRead: boolean
+  /** Whether write management events are logged. */
+  managementWrite: boolean
+  /** Event sources left out of the management events (kms.amazonaws.com, rdsdata.amazonaws.com). */
+  excludedSources: string[]
+}
+
 /** What backs a usage claim: shown to reviewers so they can judge it. */
 export interface UsageEvidence {
   /** Access Analyzer job id. */
@@ -59,6 +73,8 @@ export interface UsageEvidence {
    * write management event was seen. Undefined when unknown.
    */
   managementEventsSeen?: string[]
+  /** What the trail logs, when known; it replaces what the records suggest. */
+  trailLogging?: TrailLogging
   notes: string[]
 }
 

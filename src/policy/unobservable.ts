@@ -12,6 +12,7 @@ import { loadCatalogIndex } from './catalog.js'
 import type { CatalogIndex } from './catalog.js'
 import { dependentPatterns } from './dependent-actions.js'
 import { NEVER_LOGGED } from './never-logged.js'
+import { EXCLUDABLE_SOURCES, trailLoggingOrigin } from './trail-logging.js'
 
 /** A call that creates or registers something may carry tags, authorized as the service's tagging actions. */
 const CREATES = /:(Create|Run|Put|Register|Import|Copy|Allocate|Start|Request|Issue|Publish)/
@@ -93,14 +94,10 @@ const dataEventCache = new WeakMap<CatalogIndex, Map<number, string>>()
  */
 const READ_LEVELS = new Set<string>(['Read', 'List'])
 
-const EXCLUDABLE_SOURCES: readonly { source: string; service: string; name: string }[] = [
-  { source: 'kms.amazonaws.com', service: 'kms', name: 'KMS' },
-  { source: 'rdsdata.amazonaws.com', service: 'rds-data', name: 'RDS Data API' }
-]
-
 /**
- * When the trail's configuration is unknown, what its records cannot prove it logs: a source it may exclude of which
- * no principal has an event, and a half (read-only, write) of which no principal has a management event.
+ * What the trail may not log. A known configuration (read from the trail, or stated as options) says which sources and
+ * halves it leaves out. Otherwise the records decide: a source a trail can exclude of which no principal has an event,
+ * and a half (read-only, write) of which no principal has a management event, are unknown whether logged.
  */
 function unknownWhetherLogged(
   catalog: CatalogIndex,
@@ -108,20 +105,31 @@ function unknownWhetherLogged(
   dataEvents: Map<number, string>
 ): Map<number, string> {
   const out = new Map<number, string>()
-  const seenList = usage.source === 'cloudtrail' ? usage.evidence.managementEventsSeen : undefined
-  if (!seenList) return out
+  if (usage.source !== 'cloudtrail') return out
+  const known = usage.evidence.trailLogging
+  const seenList = usage.evidence.managementEventsSeen
+  if (!known && !seenList) return out
   const seen = new Set(seenList)
+  const by = known ? trailLoggingOrigin(known) : ''
   for (const { source, service, name } of EXCLUDABLE_SOURCES) {
-    if (seen.has(source)) continue
-    const reason = `unknown whether logged: the records hold no ${name} event from any principal, and a trail can exclude ${name} events from its management events`
+    const reason = known
+      ? known.excludedSources.includes(source)
+        ? `not logged: the trail excludes ${name} events from its management events (per ${by})`
+        : undefined
+      : seen.has(source)
+        ? undefined
+        : `unknown whether logged: the records hold no ${name} event from any principal, and a trail can exclude ${name} events from its management events`
+    if (!reason) continue
     for (const id of catalog.expandIds(`${service}:*`)) if (!dataEvents.has(id)) out.set(id, reason)
   }
   const halves = [
-    { half: 'read', readOnly: true, what: 'read-only' },
-    { half: 'write', readOnly: false, what: 'write' }
-  ].filter(h => !seen.has(h.half))
+    { readOnly: true, what: 'read-only', logged: known ? known.managementRead : seen.has('read') },
+    { readOnly: false, what: 'write', logged: known ? known.managementWrite : seen.has('write') }
+  ].filter(h => !h.logged)
   for (const { readOnly, what } of halves) {
-    const reason = `unknown whether logged: the records hold no ${what} management event from any principal, so the trail may not log ${what} events`
+    const reason = known
+      ? `not logged: the trail does not log ${what} management events (per ${by})`
+      : `unknown whether logged: the records hold no ${what} management event from any principal, so the trail may not log ${what} events`
     for (let id = 0; id < catalog.size; id++) {
       const isRead = READ_LEVELS.has(ACCESS_LEVELS[catalog.levelRank[id]])
       if (isRead === readOnly && !dataEvents.has(id) && !out.has(id)) out.set(id, reason)
