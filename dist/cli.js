@@ -50004,7 +50004,11 @@ function basicSelector(s) {
     if (s.IncludeManagementEvents === false)
         return undefined;
     const rw = s.ReadWriteType ?? 'All';
-    return { read: rw !== 'WriteOnly', write: rw !== 'ReadOnly', excluded: s.ExcludeManagementEventSources ?? [] };
+    return {
+        read: rw !== 'WriteOnly',
+        write: rw !== 'ReadOnly',
+        excluded: s.ExcludeManagementEventSources ?? []
+    };
 }
 function advancedSelector(s) {
     const fields = new Map((s.FieldSelectors ?? []).map(f => [f.Field ?? '', f]));
