@@ -51046,6 +51046,27 @@ const DEPENDENT_ACTIONS = [
         companions: ['lambda:GetLayerVersion'],
         source: 'https://docs.aws.amazon.com/lambda/latest/dg/permissions-layer.html'
     },
+    // Found by the mapping audit: permissions the API reference names for a call that CloudTrail records alone.
+    {
+        base: /^elasticfilesystem:CreateMountTarget$/,
+        companions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+        source: 'https://docs.aws.amazon.com/efs/latest/ug/API_CreateMountTarget.html'
+    },
+    {
+        base: /^elasticfilesystem:DeleteMountTarget$/,
+        companions: ['ec2:DeleteNetworkInterface'],
+        source: 'https://docs.aws.amazon.com/efs/latest/ug/API_DeleteMountTarget.html'
+    },
+    {
+        base: /^cloudwatch:Put(Metric|Composite)Alarm$/,
+        companions: ['iam:CreateServiceLinkedRole'],
+        source: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html'
+    },
+    {
+        base: /^(codeartifact|ecr-public):GetAuthorizationToken$/,
+        companions: ['sts:GetServiceBearerToken'],
+        source: 'https://docs.aws.amazon.com/codeartifact/latest/APIReference/API_GetAuthorizationToken.html'
+    },
     // Vended logs (V1): the call that sets a resource's logging configuration is authorized together with CloudWatch
     // Logs' permission-only delivery actions, and with the destination's resource policy calls.
     {
@@ -53174,7 +53195,9 @@ const RENAMED_EVENTS = {
         DeleteBucketPublicAccessBlock: ['PutBucketPublicAccessBlock'],
         GetPublicAccessBlock: ['GetBucketPublicAccessBlock'],
         PutPublicAccessBlock: ['PutBucketPublicAccessBlock'],
-        DeleteAccountPublicAccessBlock: ['PutAccountPublicAccessBlock']
+        DeleteAccountPublicAccessBlock: ['PutAccountPublicAccessBlock'],
+        GetBucketMetadataConfiguration: ['GetBucketMetadataTableConfiguration'],
+        DeleteBucketMetadataConfiguration: ['DeleteBucketMetadataTableConfiguration']
     },
     lambda: {
         Invoke: ['InvokeFunction'],
@@ -53183,6 +53206,44 @@ const RENAMED_EVENTS = {
     kms: {
         ReEncrypt: ['ReEncryptFrom', 'ReEncryptTo']
     },
+    // Found by the mapping audit (scripts/audit-permission-names.ts): operations the catalog has no action for, whose
+    // API reference names the permission they are authorized as.
+    bedrock: {
+        Converse: ['InvokeModel'],
+        ConverseStream: ['InvokeModelWithResponseStream'],
+        StartAsyncInvoke: ['InvokeModel'],
+        RetrieveAndGenerateStream: ['RetrieveAndGenerate']
+    },
+    'access-analyzer': { GetFindingV2: ['GetFinding'], ListFindingsV2: ['ListFindings'] },
+    dms: {
+        DescribeDataProviders: ['ListDataProviders'],
+        DescribeExtensionPackAssociations: ['ListExtensionPacks'],
+        DescribeInstanceProfiles: ['ListInstanceProfiles'],
+        DescribeMetadataModelAssessments: ['ListMetadataModelAssessments'],
+        DescribeMetadataModelConversions: ['ListMetadataModelConversions'],
+        DescribeMetadataModelExportsAsScript: ['ListMetadataModelExports'],
+        DescribeMetadataModelExportsToTarget: ['ListMetadataModelExports'],
+        DescribeMigrationProjects: ['ListMigrationProjects'],
+        ModifyConversionConfiguration: ['UpdateConversionConfiguration'],
+        ModifyDataProvider: ['UpdateDataProvider'],
+        ModifyInstanceProfile: ['UpdateInstanceProfile'],
+        ModifyMigrationProject: ['UpdateMigrationProject'],
+        StartExtensionPackAssociation: ['AssociateExtensionPack'],
+        StartMetadataModelExportAsScript: ['StartMetadataModelExportAsScripts']
+    },
+    securityhub: {
+        BatchUpdateFindingsV2: ['BatchUpdateFindings'],
+        GetFindingStatisticsV2: ['GetAdhocInsightResults'],
+        GetFindingsV2: ['GetFindings']
+    },
+    verifiedpermissions: {
+        BatchGetPolicy: ['GetPolicy'],
+        BatchIsAuthorized: ['IsAuthorized'],
+        BatchIsAuthorizedWithToken: ['IsAuthorizedWithToken']
+    },
+    'vpc-lattice': { BatchUpdateRule: ['UpdateRule'] },
+    'neptune-graph': { GetQuery: ['GetQueryStatus'] },
+    qapps: { CreatePresignedUrl: ['ImportDocument'] },
     // The Glue API reference names the table or partition permission as the one these operations require; the
     // catalog also lists the operation's own action, so both are kept.
     glue: {

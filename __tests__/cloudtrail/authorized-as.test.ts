@@ -1,5 +1,7 @@
 /** Records whose operation is authorized under other names, and what the records show the trail logs. */
 import { afterAll, describe, expect, test } from '@jest/globals'
+import { loadCatalog } from '../../src/policy/catalog.js'
+import { RENAMED_EVENTS, classifyEvent } from '../../src/usage/cloudtrail/map-event.js'
 import { scanCloudTrail } from '../../src/usage/cloudtrail/scan.js'
 import { tempDir } from './trail-fixtures.js'
 
@@ -59,5 +61,41 @@ describe('operations authorized as other actions', () => {
     expect(app.actions.find(a => a.action === 's3:PutObject')?.operations).toEqual(['s3:CopyObject'])
     // Another principal's KMS event shows the trail logs KMS events.
     expect(app.evidence.managementEventsSeen).toEqual(['kms.amazonaws.com', 'read', 'write'])
+  })
+})
+
+describe('renames found by the mapping audit', () => {
+  const catalog = loadCatalog()
+  const used = (eventSource: string, eventName: string) => {
+    const cls = classifyEvent(catalog, {
+      eventSource,
+      eventName,
+      eventType: 'AwsApiCall',
+      errorCode: '',
+      deniedByMessage: false
+    })
+    return cls.kind === 'used' ? cls.actions : cls.kind
+  }
+
+  test('operations without an action of their own map to the permission their API reference names', () => {
+    expect(used('bedrock.amazonaws.com', 'Converse')).toEqual(['bedrock:InvokeModel'])
+    expect(used('bedrock.amazonaws.com', 'ConverseStream')).toEqual(['bedrock:InvokeModelWithResponseStream'])
+    expect(used('dms.amazonaws.com', 'DescribeDataProviders')).toEqual(['dms:ListDataProviders'])
+    expect(used('securityhub.amazonaws.com', 'GetFindingsV2')).toEqual(['securityhub:GetFindings'])
+  })
+
+  test('every renamed event names catalog actions', () => {
+    for (const [service, events] of Object.entries(RENAMED_EVENTS)) {
+      for (const [event, actions] of Object.entries(events)) {
+        for (const action of actions) {
+          const name = `${service}:${action}`
+          expect({ event, name, known: catalog.action(name) !== undefined }).toEqual({
+            event,
+            name,
+            known: true
+          })
+        }
+      }
+    }
   })
 })

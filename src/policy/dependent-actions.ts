@@ -143,6 +143,27 @@ export const DEPENDENT_ACTIONS: readonly DependentActions[] = [
     companions: ['lambda:GetLayerVersion'],
     source: 'https://docs.aws.amazon.com/lambda/latest/dg/permissions-layer.html'
   },
+  // Found by the mapping audit: permissions the API reference names for a call that CloudTrail records alone.
+  {
+    base: /^elasticfilesystem:CreateMountTarget$/,
+    companions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+    source: 'https://docs.aws.amazon.com/efs/latest/ug/API_CreateMountTarget.html'
+  },
+  {
+    base: /^elasticfilesystem:DeleteMountTarget$/,
+    companions: ['ec2:DeleteNetworkInterface'],
+    source: 'https://docs.aws.amazon.com/efs/latest/ug/API_DeleteMountTarget.html'
+  },
+  {
+    base: /^cloudwatch:Put(Metric|Composite)Alarm$/,
+    companions: ['iam:CreateServiceLinkedRole'],
+    source: 'https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html'
+  },
+  {
+    base: /^(codeartifact|ecr-public):GetAuthorizationToken$/,
+    companions: ['sts:GetServiceBearerToken'],
+    source: 'https://docs.aws.amazon.com/codeartifact/latest/APIReference/API_GetAuthorizationToken.html'
+  },
   // Vended logs (V1): the call that sets a resource's logging configuration is authorized together with CloudWatch
   // Logs' permission-only delivery actions, and with the destination's resource policy calls.
   {

@@ -81,7 +81,9 @@ export const RENAMED_EVENTS: Readonly<Record<string, Readonly<Record<string, rea
     DeleteBucketPublicAccessBlock: ['PutBucketPublicAccessBlock'],
     GetPublicAccessBlock: ['GetBucketPublicAccessBlock'],
     PutPublicAccessBlock: ['PutBucketPublicAccessBlock'],
-    DeleteAccountPublicAccessBlock: ['PutAccountPublicAccessBlock']
+    DeleteAccountPublicAccessBlock: ['PutAccountPublicAccessBlock'],
+    GetBucketMetadataConfiguration: ['GetBucketMetadataTableConfiguration'],
+    DeleteBucketMetadataConfiguration: ['DeleteBucketMetadataTableConfiguration']
   },
   lambda: {
     Invoke: ['InvokeFunction'],
@@ -90,6 +92,44 @@ export const RENAMED_EVENTS: Readonly<Record<string, Readonly<Record<string, rea
   kms: {
     ReEncrypt: ['ReEncryptFrom', 'ReEncryptTo']
   },
+  // Found by the mapping audit (scripts/audit-permission-names.ts): operations the catalog has no action for, whose
+  // API reference names the permission they are authorized as.
+  bedrock: {
+    Converse: ['InvokeModel'],
+    ConverseStream: ['InvokeModelWithResponseStream'],
+    StartAsyncInvoke: ['InvokeModel'],
+    RetrieveAndGenerateStream: ['RetrieveAndGenerate']
+  },
+  'access-analyzer': { GetFindingV2: ['GetFinding'], ListFindingsV2: ['ListFindings'] },
+  dms: {
+    DescribeDataProviders: ['ListDataProviders'],
+    DescribeExtensionPackAssociations: ['ListExtensionPacks'],
+    DescribeInstanceProfiles: ['ListInstanceProfiles'],
+    DescribeMetadataModelAssessments: ['ListMetadataModelAssessments'],
+    DescribeMetadataModelConversions: ['ListMetadataModelConversions'],
+    DescribeMetadataModelExportsAsScript: ['ListMetadataModelExports'],
+    DescribeMetadataModelExportsToTarget: ['ListMetadataModelExports'],
+    DescribeMigrationProjects: ['ListMigrationProjects'],
+    ModifyConversionConfiguration: ['UpdateConversionConfiguration'],
+    ModifyDataProvider: ['UpdateDataProvider'],
+    ModifyInstanceProfile: ['UpdateInstanceProfile'],
+    ModifyMigrationProject: ['UpdateMigrationProject'],
+    StartExtensionPackAssociation: ['AssociateExtensionPack'],
+    StartMetadataModelExportAsScript: ['StartMetadataModelExportAsScripts']
+  },
+  securityhub: {
+    BatchUpdateFindingsV2: ['BatchUpdateFindings'],
+    GetFindingStatisticsV2: ['GetAdhocInsightResults'],
+    GetFindingsV2: ['GetFindings']
+  },
+  verifiedpermissions: {
+    BatchGetPolicy: ['GetPolicy'],
+    BatchIsAuthorized: ['IsAuthorized'],
+    BatchIsAuthorizedWithToken: ['IsAuthorizedWithToken']
+  },
+  'vpc-lattice': { BatchUpdateRule: ['UpdateRule'] },
+  'neptune-graph': { GetQuery: ['GetQueryStatus'] },
+  qapps: { CreatePresignedUrl: ['ImportDocument'] },
   // The Glue API reference names the table or partition permission as the one these operations require; the
   // catalog also lists the operation's own action, so both are kept.
   glue: {
