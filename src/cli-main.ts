@@ -22,7 +22,9 @@ Roles and usage:
   --roles VALUE                 role ARN, name or name pattern with * (repeatable; required)
   --source SOURCE               access-analyzer (default) or cloudtrail
   --cloudtrail-path PATH        for --source cloudtrail: a folder of log files or s3://bucket/prefix
-  --trail-arn ARN               for access-analyzer: the trail Access Analyzer reads
+  --trail-arn ARN               the trail: Access Analyzer reads it; for cloudtrail, its configuration says what it logs
+  --trail-read-write-type TYPE  for cloudtrail without --trail-arn: All, ReadOnly or WriteOnly management events logged
+  --trail-excluded-sources LIST for cloudtrail without --trail-arn: kms.amazonaws.com, rdsdata.amazonaws.com if excluded
   --trail-regions LIST          Regions of the trail to analyze (default: all)
   --access-role-arn ARN         for access-analyzer: the service role Access Analyzer assumes
   --since DATE, --until DATE    narrow the CloudTrail window (ISO 8601)

@@ -21,6 +21,8 @@ export interface Config {
   readonly source: UsageSource
   readonly trailArn?: string
   readonly trailRegions: readonly string[]
+  /** CloudTrail source without trail-arn: what the trail logs, as stated by the user (undefined = judge from the records). */
+  readonly trailLogging?: TrailLoggingOptions
   readonly accessRoleArn?: string
   readonly cloudtrailPath?: string
   readonly lookbackDays: number
@@ -46,6 +48,16 @@ export interface Config {
   readonly until?: Date
   readonly format: Format
   readonly outDir?: string
+}
+
+export const TRAIL_READ_WRITE_TYPES = ['All', 'ReadOnly', 'WriteOnly'] as const
+export type TrailReadWriteType = (typeof TRAIL_READ_WRITE_TYPES)[number]
+export const TRAIL_EXCLUDABLE_SOURCES = ['kms.amazonaws.com', 'rdsdata.amazonaws.com'] as const
+
+/** What the trail logs, stated as inputs instead of read from CloudTrail. */
+export interface TrailLoggingOptions {
+  readWriteType: TrailReadWriteType
+  excludedSources: string[]
 }
 
 /** A bad value in the configuration: the message names the input and what is allowed. */
@@ -74,6 +86,8 @@ export const INPUT_DEFAULTS: Readonly<Record<string, string>> = {
   'trail-regions': '',
   'access-role-arn': '',
   'cloudtrail-path': '',
+  'trail-read-write-type': '',
+  'trail-excluded-sources': '',
   'lookback-days': '90',
   'min-observation-days': '30',
   'allow-incomplete': 'false',
@@ -259,6 +273,16 @@ export function buildConfig(read: InputReader, extras: ConfigExtras = {}): Confi
   }
   const cloudtrailPath = optional(read('cloudtrail-path'))
   refuseInapplicable(read, extras, source, cloudtrailPath)
+  const trailLogging = trailLoggingOptions(
+    optional(read('trail-read-write-type')),
+    splitList(get('trail-excluded-sources'))
+  )
+  if (trailLogging && (source !== 'cloudtrail' || trailArn)) {
+    throw new ConfigError(
+      trailLogging.given,
+      `${trailLogging.given}: only with source: cloudtrail and no trail-arn (with trail-arn the trail's own configuration is read)`
+    )
+  }
   if (source === 'access-analyzer') {
     if (!trailArn)
       throw new ConfigError(
@@ -327,6 +351,7 @@ export function buildConfig(read: InputReader, extras: ConfigExtras = {}): Confi
     source,
     trailArn,
     trailRegions,
+    ...(trailLogging ? { trailLogging: trailLogging.options } : {}),
     accessRoleArn,
     cloudtrailPath,
     lookbackDays: integer('lookback-days', get('lookback-days'), 1, 90),
@@ -381,10 +406,12 @@ function refuseInapplicable(
     }
     return
   }
-  for (const name of ['trail-arn', 'access-role-arn']) {
-    if (given(name))
-      refuse(name, 'only applies to source: access-analyzer (source: cloudtrail reads cloudtrail-path)')
-  }
+  // trail-arn stays: with source cloudtrail it names the trail whose logging configuration is read.
+  if (given('access-role-arn'))
+    refuse(
+      'access-role-arn',
+      'only applies to source: access-analyzer (source: cloudtrail reads cloudtrail-path)'
+    )
   if (cloudtrailPath && !cloudtrailPath.startsWith('s3://')) {
     if (given('trail-regions'))
       refuse(
@@ -402,4 +429,25 @@ function refuseInapplicable(
 /** Expands policy-path for one role. */
 export function policyPathFor(template: string, accountId: string, roleName: string): string {
   return template.replace(/\{account\}/g, accountId).replace(/\{role\}/g, roleName)
+}
+
+/** The trail options, or undefined when neither was given (then the records decide what the trail logs). */
+function trailLoggingOptions(
+  readWrite: string | undefined,
+  excluded: string[]
+): { options: TrailLoggingOptions; given: string } | undefined {
+  if (!readWrite && excluded.length === 0) return undefined
+  const readWriteType = readWrite ? oneOf('trail-read-write-type', readWrite, TRAIL_READ_WRITE_TYPES) : 'All'
+  for (const source of excluded) {
+    if (!(TRAIL_EXCLUDABLE_SOURCES as readonly string[]).includes(source)) {
+      throw new ConfigError(
+        'trail-excluded-sources',
+        `trail-excluded-sources: "${source}" cannot be excluded from a trail; use ${TRAIL_EXCLUDABLE_SOURCES.join(' or ')}`
+      )
+    }
+  }
+  return {
+    options: { readWriteType, excludedSources: excluded },
+    given: readWrite ? 'trail-read-write-type' : 'trail-excluded-sources'
+  }
 }

@@ -19,6 +19,8 @@ export interface ObservedAction {
   resources: string[]
   /** How many authorized calls were seen; undefined when the source does not count (Access Analyzer). */
   count?: number
+  /** Operations recorded under another name, with dependent actions of their own, that proved this action (`s3:CopyObject` for s3:PutObject); CloudTrail only. */
+  operations?: string[]
 }
 
 export interface SkippedFile {
@@ -32,6 +34,20 @@ export interface UnmappedEvent {
   count: number
   /** The IAM service prefix of the event source, when the catalog knows it. */
   service?: string
+}
+
+/** Which management events a trail logs: read from the trail's configuration, or given as options (an assumption). */
+export interface TrailLogging {
+  /** `trail`: read with cloudtrail:GetTrail and GetEventSelectors; `options`: stated by whoever ran the analysis. */
+  origin: 'trail' | 'options'
+  /** The trail's ARN, when known. */
+  trail?: string
+  /** Whether read-only management events are logged. */
+  managementRead: boolean
+  /** Whether write management events are logged. */
+  managementWrite: boolean
+  /** Event sources left out of the management events (kms.amazonaws.com, rdsdata.amazonaws.com). */
+  excludedSources: string[]
 }
 
 /** What backs a usage claim: shown to reviewers so they can judge it. */
@@ -51,6 +67,14 @@ export interface UsageEvidence {
   unmapped?: UnmappedEvent[]
   /** Whether data events (S3 object-level, Lambda Invoke, ...) were present in the source for this role. */
   dataEventsSeen?: string[]
+  /**
+   * What the records show the trail logs, from any principal (CloudTrail source): `kms.amazonaws.com` and
+   * `rdsdata.amazonaws.com` when a management event of that source was seen, `read` / `write` when a read-only / a
+   * write management event was seen. Undefined when unknown.
+   */
+  managementEventsSeen?: string[]
+  /** What the trail logs, when known; it replaces what the records suggest. */
+  trailLogging?: TrailLogging
   notes: string[]
 }
 

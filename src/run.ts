@@ -1,4 +1,5 @@
 import { AccessAnalyzerClient } from '@aws-sdk/client-accessanalyzer'
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail'
 import { IAMClient } from '@aws-sdk/client-iam'
 import type { S3Client } from '@aws-sdk/client-s3'
 import { existsSync, lstatSync, readFileSync } from 'node:fs'
@@ -9,6 +10,7 @@ import { resolveCredentials } from './aws/credentials.js'
 import type { TemporaryCredentials } from './aws/credentials.js'
 import { GrantedPolicyReader, resolveRoles } from './aws/iam.js'
 import { describeAwsError } from './aws/retry.js'
+import { readTrailLogging, trailRegion } from './aws/trail.js'
 import type { Config } from './config.js'
 import { ConfigError, isRoleArn, policyPathFor } from './config.js'
 import { editability } from './granted/editability.js'
@@ -21,7 +23,8 @@ import type {
   ReportV1,
   RoleGrants,
   RoleResult,
-  RoleUsage
+  RoleUsage,
+  TrailLogging
 } from './model.js'
 import { analyzeRole } from './policy/analyze.js'
 import { policyDiff } from './policy/diff.js'
@@ -111,6 +114,10 @@ class AwsSession {
 
   async s3(): Promise<S3Client> {
     return createTrailS3Client(await this.clientConfig())
+  }
+
+  async cloudtrail(region: string): Promise<CloudTrailClient> {
+    return new CloudTrailClient({ ...(await this.clientConfig()), region })
   }
 
   async analyzer(): Promise<AccessAnalyzerClient> {
@@ -211,6 +218,14 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
     await generateUsage(config, deps, aws, cases, startedAt, deadline)
   }
 
+  if (scan) {
+    const logging = await trailLogging(config, aws, log)
+    for (const c of cases) {
+      if (c.usage && logging)
+        c.usage = { ...c.usage, evidence: { ...c.usage.evidence, trailLogging: logging } }
+    }
+  }
+
   const unseen = globalServicesUnseen(config.trailRegions)
   if (unseen.length > 0) {
     deps.log.warning(
@@ -227,6 +242,29 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
     `analyzed ${report.summary.analyzed} of ${report.summary.roles} roles; ${report.summary.excess} excess actions; ${report.summary.failed} failed`
   )
   return report
+}
+
+/**
+ * What the trail logs: read from CloudTrail when trail-arn names it, stated by the trail options, or undefined (the
+ * records then decide). A trail that cannot be read is a warning, not a failure: the records decide instead.
+ */
+async function trailLogging(config: Config, aws: AwsSession, log: Logger): Promise<TrailLogging | undefined> {
+  if (config.trailArn) {
+    try {
+      return await readTrailLogging(await aws.cloudtrail(trailRegion(config.trailArn)), config.trailArn)
+    } catch (error) {
+      log.warning(`${(error as Error).message}; what the trail logs is judged from the records instead`)
+      return undefined
+    }
+  }
+  const stated = config.trailLogging
+  if (!stated) return undefined
+  return {
+    origin: 'options',
+    managementRead: stated.readWriteType !== 'WriteOnly',
+    managementWrite: stated.readWriteType !== 'ReadOnly',
+    excludedSources: [...stated.excludedSources]
+  }
 }
 
 /** Services whose calls CloudTrail records in us-east-1 whatever Region they were made from. */

@@ -307,7 +307,7 @@ describe('iam-least-privilege analyze (dist/cli.js)', () => {
     ],
     [
       ['analyze', ...SAMPLE, ...ACCESS_ANALYZER, '--roles', 'x'],
-      /^error: trail-arn: only applies to source: access-analyzer .*; remove it\n$/
+      /^error: access-role-arn: only applies to source: access-analyzer .*; remove it\n$/
     ],
     [
       ['analyze', ...ACCESS_ANALYZER, '--roles', 'x', '--since', '2026-01-01'],

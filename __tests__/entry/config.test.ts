@@ -119,12 +119,6 @@ describe('buildConfig', () => {
     ['since', {}, { since: '2026-11-01' }, /only applies to source: cloudtrail/],
     ['until', {}, { until: '2026-11-01' }, /only applies to source: cloudtrail/],
     [
-      'trail-arn',
-      { ...localTrail, 'trail-arn': base['trail-arn'] },
-      {},
-      /only applies to source: access-analyzer/
-    ],
-    [
       'access-role-arn',
       { ...localTrail, 'access-role-arn': base['access-role-arn'] },
       {},
@@ -137,6 +131,10 @@ describe('buildConfig', () => {
     expect(e.input).toBe(input)
     expect(e.message).toMatch(pattern)
     expect(e.message).toMatch(/; remove it$/)
+  })
+
+  it('accepts trail-arn with source cloudtrail: it names the trail whose logging configuration is read', () => {
+    expect(config({ ...localTrail, 'trail-arn': base['trail-arn'] }).trailArn).toBe(base['trail-arn'])
   })
 
   it('accepts what the source uses, and defaults passed as values (as the action passes them)', () => {

@@ -3,7 +3,9 @@
  * `AWS_ENDPOINT_URL_ACCESSANALYZER`, `AWS_ENDPOINT_URL_IAM` and `AWS_ENDPOINT_URL_STS` (or the `endpoint` option).
  * Access Analyzer speaks restJson1 (RFC 3339 string timestamps, `x-amzn-errortype` errors, PUT for start and cancel,
  * 402 quota errors); IAM and STS speak awsQuery with XML responses (URL-encoded policy documents, Marker pagination
- * that omits Marker on the last page, `<ErrorResponse>` envelopes). Every request except AssumeRoleWithWebIdentity
+ * that omits Marker on the last page, `<ErrorResponse>` envelopes). CloudTrail (`AWS_ENDPOINT_URL_CLOUDTRAIL`) speaks
+ * awsJson1_1: POST / with `X-Amz-Target: [com.amazonaws.cloudtrail.v20131101.]CloudTrail_20131101.<Operation>`, JSON
+ * bodies, `__type` errors such as TrailNotFoundException. Every request except AssumeRoleWithWebIdentity
  * must carry a SigV4 Authorization header (not verified cryptographically).
  */
 import { randomUUID } from 'node:crypto'
@@ -13,7 +15,15 @@ import type { AddressInfo } from 'node:net'
 import { GITHUB_OIDC_ISSUER, decodeJwt } from './oidc-token-server.js'
 import { seedStratusAccount } from './aws-emulator-seed.js'
 
-export type EmulatedService = 'access-analyzer' | 'iam' | 'sts'
+export type EmulatedService = 'access-analyzer' | 'iam' | 'sts' | 'cloudtrail'
+
+/** A trail as CloudTrail's GetEventSelectors returns it: basic or advanced selectors (wire member names). */
+export interface EmulatedTrail {
+  name: string
+  region: string
+  eventSelectors?: Record<string, unknown>[]
+  advancedEventSelectors?: Record<string, unknown>[]
+}
 
 export interface RequestLogEntry {
   service: EmulatedService
@@ -158,6 +168,9 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i')
 }
 
+/** The SDK for JavaScript v3 sends the service shape name, botocore the full target prefix; CloudTrail takes both. */
+const CLOUDTRAIL_TARGET = /^(?:com\.amazonaws\.cloudtrail\.v20131101\.)?CloudTrail_20131101\.(\w+)$/
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -184,6 +197,7 @@ export class AwsEmulator {
   private readonly jobs = new Map<string, JobRecord>()
   private readonly clientTokens = new Map<string, string>()
   private readonly faults: Fault[] = []
+  private readonly trails: EmulatedTrail[] = []
   private readonly startTimes: number[] = []
   private server: Server | undefined
   private realStart = Date.now()
@@ -229,6 +243,7 @@ export class AwsEmulator {
       AWS_ENDPOINT_URL_ACCESSANALYZER: this.url,
       AWS_ENDPOINT_URL_IAM: this.url,
       AWS_ENDPOINT_URL_STS: this.url,
+      AWS_ENDPOINT_URL_CLOUDTRAIL: this.url,
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: 'AKIAEMULATOREXAMPLE',
       AWS_SECRET_ACCESS_KEY: 'emulator-secret-access-key'
@@ -343,6 +358,15 @@ export class AwsEmulator {
     return this.jobs.get(jobId)?.status
   }
 
+  /** A trail CloudTrail's GetTrail and GetEventSelectors know (in this emulator's account). */
+  addTrail(trail: EmulatedTrail): void {
+    this.trails.push(trail)
+  }
+
+  private trailArn(trail: EmulatedTrail): string {
+    return `arn:aws:cloudtrail:${trail.region}:${this.accountId}:trail/${trail.name}`
+  }
+
   /** Queues an error response for an operation (throttling 429, 500, AccessDenied for one principal, ...). */
   fault(fault: Fault): void {
     this.faults.push({ ...fault, times: fault.times ?? 1 })
@@ -371,6 +395,8 @@ export class AwsEmulator {
     const body = Buffer.concat(chunks).toString('utf8')
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     if (url.pathname.startsWith('/policy/')) return this.handleAccessAnalyzer(req, res, url, body)
+    const target = CLOUDTRAIL_TARGET.exec(String(req.headers['x-amz-target'] ?? ''))
+    if (target) return this.handleCloudTrail(req, res, target[1], body)
     return this.handleQuery(req, res, body)
   }
 
@@ -385,6 +411,82 @@ export class AwsEmulator {
   private signed(req: IncomingMessage, service: string): boolean {
     const auth = req.headers.authorization ?? ''
     return auth.startsWith('AWS4-HMAC-SHA256 Credential=') && auth.includes(`/${service}/aws4_request`)
+  }
+
+  // ---- CloudTrail (awsJson1_1) -------------------------------------------------------------------------------------
+
+  private handleCloudTrail(req: IncomingMessage, res: ServerResponse, operation: string, body: string): void {
+    let params: Record<string, unknown> = {}
+    const send = (status: number, payload: unknown): void => {
+      this.requests.push({ service: 'cloudtrail', operation, status, params })
+      res.writeHead(status, {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-requestid': randomUUID()
+      })
+      res.end(JSON.stringify(payload))
+    }
+    try {
+      if (!this.signed(req, 'cloudtrail')) {
+        throw new HttpError(400, 'MissingAuthenticationTokenException', 'Missing Authentication Token')
+      }
+      if (req.headers['content-type'] !== 'application/x-amz-json-1.1') {
+        throw new HttpError(400, 'SerializationException', 'expected Content-Type application/x-amz-json-1.1')
+      }
+      params = JSON.parse(body || '{}') as Record<string, unknown>
+      const fault = this.takeFault(operation, params)
+      if (fault) throw new HttpError(fault.status, fault.code, fault.message ?? fault.code)
+      // Name or TrailName: a trail name or a trail ARN.
+      const find = (value: unknown): EmulatedTrail => {
+        const wanted = String(value ?? '')
+        const trail = this.trails.find(t => t.name === wanted || this.trailArn(t) === wanted)
+        if (!trail)
+          throw new HttpError(
+            400,
+            'TrailNotFoundException',
+            `Unknown trail: ${wanted} for the user: ${this.accountId}`
+          )
+        return trail
+      }
+      if (operation === 'GetTrail') {
+        const trail = find(params.Name)
+        send(200, {
+          Trail: {
+            Name: trail.name,
+            TrailARN: this.trailArn(trail),
+            HomeRegion: trail.region,
+            S3BucketName: `aws-cloudtrail-logs-${this.accountId}`,
+            IsMultiRegionTrail: true,
+            IncludeGlobalServiceEvents: true,
+            LogFileValidationEnabled: true,
+            IsOrganizationTrail: false,
+            HasCustomEventSelectors: Boolean(trail.eventSelectors ?? trail.advancedEventSelectors),
+            HasInsightSelectors: false
+          }
+        })
+      } else if (operation === 'GetEventSelectors') {
+        const trail = find(params.TrailName)
+        send(200, {
+          TrailARN: this.trailArn(trail),
+          ...(trail.advancedEventSelectors
+            ? { AdvancedEventSelectors: trail.advancedEventSelectors }
+            : {
+                EventSelectors: trail.eventSelectors ?? [
+                  {
+                    ReadWriteType: 'All',
+                    IncludeManagementEvents: true,
+                    DataResources: [],
+                    ExcludeManagementEventSources: []
+                  }
+                ]
+              })
+        })
+      } else {
+        throw new HttpError(400, 'UnknownOperationException', `Unknown operation ${operation}`)
+      }
+    } catch (error) {
+      const e = error instanceof HttpError ? error : new HttpError(500, 'InternalFailure', String(error))
+      send(e.status, { __type: e.code, message: e.message })
+    }
   }
 
   // ---- Access Analyzer (restJson1) --------------------------------------------------------------------------------

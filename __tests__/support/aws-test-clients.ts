@@ -1,5 +1,6 @@
 /** Real SDK v3 clients pointed at the emulator, with dummy static credentials (requests are still SigV4-signed). */
 import { AccessAnalyzerClient } from '@aws-sdk/client-accessanalyzer'
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail'
 import { IAMClient } from '@aws-sdk/client-iam'
 
 const credentials = { accessKeyId: 'AKIAEMULATOREXAMPLE', secretAccessKey: 'emulator-secret-access-key' }
@@ -11,4 +12,8 @@ export function analyzerClient(endpoint: string, maxAttempts = 1): AccessAnalyze
 
 export function iamClient(endpoint: string, maxAttempts = 1): IAMClient {
   return new IAMClient({ endpoint, region: 'us-east-1', credentials, maxAttempts })
+}
+
+export function cloudTrailClient(endpoint: string, maxAttempts = 1): CloudTrailClient {
+  return new CloudTrailClient({ endpoint, region: 'eu-west-1', credentials, maxAttempts })
 }

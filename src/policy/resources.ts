@@ -13,16 +13,42 @@ export function isConcreteArn(resource: string): boolean {
 }
 
 /**
- * Catalog id -> the resources observed for it, only for actions whose every observed resource is a concrete ARN
- * (an action seen once with `*` or a placeholder has no entry).
+ * Actions whose resource the caller names: it may not exist before the call (create, put, register, import, copy,
+ * restore, replicate) or not after it (delete, deregister). Narrowed to the names seen in the window, they would deny
+ * the next name (ci-build-4 after ci-build-1..3).
+ */
+const NAMES_ITS_RESOURCE = /^[^:]+:(Create|Put|Delete|Register|Deregister|Import|Copy|Restore|Replicate)/
+/** Of those, the ones that may bring a resource into existence. */
+const MAY_CREATE = /^[^:]+:(Create|Put|Register|Import|Copy|Restore|Replicate)/
+
+const S3_OBJECT = /^(arn:[^:]+:s3:::[^/]+)\/.+$/
+
+/** Whether a resource is (or lies under) one created in the window. */
+function underCreated(resource: string, created: ReadonlySet<string>): boolean {
+  const bucket = S3_OBJECT.exec(resource)?.[1]
+  return created.has(resource) || (bucket !== undefined && created.has(bucket))
+}
+
+/**
+ * Catalog id -> the resources observed for it, only for actions a proposal may narrow: every observed resource is a
+ * concrete ARN (an action seen once with `*` or a placeholder has no entry), none was created in the window, and the
+ * action does not name its own resource, except S3 object writes, which are only ever narrowed to `bucket/*`.
  */
 export function observedResources(catalog: CatalogIndex, usage: RoleUsage): Map<number, string[]> {
   const all = new Map<number, Set<string>>()
   const unusable = new Set<number>()
+  const created = new Set<string>()
+  for (const observed of usage.actions) {
+    if (!MAY_CREATE.test(observed.action)) continue
+    for (const r of observed.resources) if (isConcreteArn(r) && !S3_OBJECT.test(r)) created.add(r)
+  }
   for (const observed of usage.actions) {
     const id = catalog.idOf(observed.action)
     if (id === undefined) continue
     if (observed.resources.length === 0 || !observed.resources.every(isConcreteArn)) unusable.add(id)
+    if (observed.resources.some(r => underCreated(r, created))) unusable.add(id)
+    if (NAMES_ITS_RESOURCE.test(observed.action) && !observed.resources.every(r => S3_OBJECT.test(r)))
+      unusable.add(id)
     const set = all.get(id) ?? new Set<string>()
     for (const r of observed.resources) set.add(r)
     all.set(id, set)
@@ -31,8 +57,6 @@ export function observedResources(catalog: CatalogIndex, usage: RoleUsage): Map<
   for (const [id, set] of all) if (!unusable.has(id)) out.set(id, [...set].sort())
   return out
 }
-
-const S3_OBJECT = /^(arn:[^:]+:s3:::[^/]+)\/.+$/
 
 /** S3 object ARNs become `arn:aws:s3:::bucket/*`, so keys written later keep working. */
 export function generalizeResource(resource: string): string {

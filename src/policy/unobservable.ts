@@ -2,72 +2,17 @@
  * Granted actions the usage source cannot see. They are never called excess: the proposal keeps them and the
  * report lists them with the reason, so a person decides.
  *
- * Sources: IAM user guide, "IAM Access Analyzer policy generation" (iam:PassRole is not tracked by CloudTrail;
- * data events are not analyzed at action level) and the CloudTrail user guide, "Logging data events" (which
- * operations are data events, logged only when a trail or event data store selects them).
+ * Sources: never-logged.ts and dependent-actions.ts (each entry with its AWS page), the IAM user guide, "IAM Access
+ * Analyzer policy generation" (data events are not analyzed at action level) and the CloudTrail user guide, "Logging
+ * data events" (which operations are data events, logged only when a trail or event data store selects them).
  */
+import { ACCESS_LEVELS } from '../model.js'
 import type { RoleUsage } from '../model.js'
 import { loadCatalogIndex } from './catalog.js'
 import type { CatalogIndex } from './catalog.js'
-
-const PASS_ROLE_REASON =
-  'iam:PassRole is never recorded in CloudTrail (it is checked when another call passes a role)'
-const SESSION_PERMISSION_REASON =
-  'checked as part of sts:AssumeRole and not recorded as a call of its own in CloudTrail'
-
-/** Permission-only actions: checked inside another call, never logged as events of their own. */
-const NEVER_LOGGED: Record<string, string> = {
-  'iam:passrole': PASS_ROLE_REASON,
-  'sts:tagsession': SESSION_PERMISSION_REASON,
-  'sts:setsourceidentity': SESSION_PERMISSION_REASON
-}
-
-/**
- * Services whose calls never appear in CloudTrail: the SSM agent's message channels. The agent polls
- * ec2messages:GetMessages around the clock, yet the sample trails (an active agent, an hour of records) hold not one
- * such event; the Systems Manager user guide lists them apart as agent-only "special operations". Calling them
- * excess would break Run Command and Session Manager.
- */
-const NEVER_LOGGED_SERVICES: Record<string, string> = {
-  ec2messages: 'SSM agent message channel: ec2messages calls are not recorded in CloudTrail',
-  ssmmessages: 'SSM agent and Session Manager channel: ssmmessages calls are not recorded in CloudTrail'
-}
-
-/**
- * Actions authorized inside another call, with no event of their own: a GetObject with a versionId needs
- * s3:GetObjectVersion, and a RunInstances with TagSpecifications needs ec2:CreateTags, yet the record names only
- * the operation. When the base action was used, the companion cannot be judged unused.
- */
-const COMPANIONS: [base: RegExp, companions: string[]][] = [
-  [/^s3:GetObject$/, ['s3:GetObjectVersion']],
-  [/^s3:GetObjectAcl$/, ['s3:GetObjectVersionAcl']],
-  [/^s3:GetObjectTagging$/, ['s3:GetObjectVersionTagging']],
-  [/^s3:GetObjectAttributes$/, ['s3:GetObjectVersionAttributes']],
-  [/^s3:PutObjectAcl$/, ['s3:PutObjectVersionAcl']],
-  [/^s3:PutObjectTagging$/, ['s3:PutObjectVersionTagging']],
-  [/^s3:DeleteObject$/, ['s3:DeleteObjectVersion']],
-  [/^s3:DeleteObjectTagging$/, ['s3:DeleteObjectVersionTagging']],
-  // Request headers (x-amz-acl, x-amz-grant-*, x-amz-tagging, object lock) add permissions to a write.
-  [
-    /^s3:PutObject$/,
-    ['s3:PutObjectAcl', 's3:PutObjectTagging', 's3:PutObjectRetention', 's3:PutObjectLegalHold']
-  ],
-  [
-    /^s3:CreateBucket$/,
-    [
-      's3:PutBucketAcl',
-      's3:PutBucketObjectLockConfiguration',
-      's3:PutBucketVersioning',
-      's3:PutBucketOwnershipControls'
-    ]
-  ],
-  [/^secretsmanager:BatchGetSecretValue$/, ['secretsmanager:ListSecrets']],
-  [/^autoscaling:(Create|Update)AutoScalingGroup$/, ['ec2:RunInstances', 'ec2:CreateTags']],
-  [/^iam:CreateRole$/, ['iam:PutRolePermissionsBoundary']],
-  [/^iam:CreateUser$/, ['iam:PutUserPermissionsBoundary']],
-  [/^wafv2:AssociateWebACL$/, ['apigateway:SetWebACL', 'elasticloadbalancing:SetWebAcl']],
-  [/^lambda:(CreateFunction|UpdateFunctionConfiguration)$/, ['lambda:GetLayerVersion']]
-]
+import { dependentPatterns } from './dependent-actions.js'
+import { NEVER_LOGGED } from './never-logged.js'
+import { EXCLUDABLE_SOURCES, trailLoggingOrigin } from './trail-logging.js'
 
 /** A call that creates or registers something may carry tags, authorized as the service's tagging actions. */
 const CREATES = /:(Create|Run|Put|Register|Import|Copy|Allocate|Start|Request|Issue|Publish)/
@@ -142,15 +87,62 @@ function dataEventIds(catalog: CatalogIndex): Map<number, string> {
 
 const dataEventCache = new WeakMap<CatalogIndex, Map<number, string>>()
 
+/**
+ * The management events a trail can leave out: the KMS and RDS Data API event sources
+ * (`ExcludeManagementEventSources`), and the read-only or the write half (`ReadWriteType`, a `readOnly` advanced
+ * selector). Every other service's management events are logged whenever management events are.
+ */
+const READ_LEVELS = new Set<string>(['Read', 'List'])
+
+/**
+ * What the trail may not log. A known configuration (read from the trail, or stated as options) says which sources and
+ * halves it leaves out. Otherwise the records decide: a source a trail can exclude of which no principal has an event,
+ * and a half (read-only, write) of which no principal has a management event, are unknown whether logged.
+ */
+function unknownWhetherLogged(
+  catalog: CatalogIndex,
+  usage: RoleUsage,
+  dataEvents: Map<number, string>
+): Map<number, string> {
+  const out = new Map<number, string>()
+  if (usage.source !== 'cloudtrail') return out
+  const known = usage.evidence.trailLogging
+  const seenList = usage.evidence.managementEventsSeen
+  if (!known && !seenList) return out
+  const seen = new Set(seenList)
+  const by = known ? trailLoggingOrigin(known) : ''
+  for (const { source, service, name } of EXCLUDABLE_SOURCES) {
+    const reason = known
+      ? known.excludedSources.includes(source)
+        ? `not logged: the trail excludes ${name} events from its management events (per ${by})`
+        : undefined
+      : seen.has(source)
+        ? undefined
+        : `unknown whether logged: the records hold no ${name} event from any principal, and a trail can exclude ${name} events from its management events`
+    if (!reason) continue
+    for (const id of catalog.expandIds(`${service}:*`)) if (!dataEvents.has(id)) out.set(id, reason)
+  }
+  const halves = [
+    { readOnly: true, what: 'read-only', logged: known ? known.managementRead : seen.has('read') },
+    { readOnly: false, what: 'write', logged: known ? known.managementWrite : seen.has('write') }
+  ].filter(h => !h.logged)
+  for (const { readOnly, what } of halves) {
+    const reason = known
+      ? `not logged: the trail does not log ${what} management events (per ${by})`
+      : `unknown whether logged: the records hold no ${what} management event from any principal, so the trail may not log ${what} events`
+    for (let id = 0; id < catalog.size; id++) {
+      const isRead = READ_LEVELS.has(ACCESS_LEVELS[catalog.levelRank[id]])
+      if (isRead === readOnly && !dataEvents.has(id) && !out.has(id)) out.set(id, reason)
+    }
+  }
+  return out
+}
+
 /** Catalog id -> reason, for every action the given usage cannot observe. */
 export function unobservableActions(catalog: CatalogIndex, usage: RoleUsage): Map<number, string> {
   const reasons = new Map<number, string>()
-  for (const [name, reason] of Object.entries(NEVER_LOGGED)) {
-    const id = catalog.idOf(name)
-    if (id !== undefined) reasons.set(id, reason)
-  }
-  for (const [service, reason] of Object.entries(NEVER_LOGGED_SERVICES)) {
-    for (const id of catalog.expandIds(`${service}:*`)) reasons.set(id, reason)
+  for (const { patterns, reason } of NEVER_LOGGED) {
+    for (const pattern of patterns) for (const id of catalog.expandIds(pattern)) reasons.set(id, reason)
   }
   let dataEvents = dataEventCache.get(catalog)
   if (!dataEvents) {
@@ -185,6 +177,9 @@ export function unobservableActions(catalog: CatalogIndex, usage: RoleUsage): Ma
       )
     }
   }
+  for (const [id, reason] of unknownWhetherLogged(catalog, usage, dataEvents)) {
+    if (!reasons.has(id)) reasons.set(id, reason)
+  }
   const tagged = new Set<string>()
   for (const observed of usage.actions) {
     const service = observed.action.split(':')[0]?.toLowerCase() ?? ''
@@ -200,15 +195,15 @@ export function unobservableActions(catalog: CatalogIndex, usage: RoleUsage): Ma
         }
       }
     }
-    for (const [base, companions] of COMPANIONS) {
-      if (!base.test(observed.action)) continue
-      for (const companion of companions) {
-        const id = catalog.idOf(companion)
-        if (id !== undefined && !reasons.has(id)) {
-          reasons.set(
-            id,
-            `may be authorized inside ${observed.action} calls, which CloudTrail records under that name only`
-          )
+    for (const call of [observed.action, ...(observed.operations ?? [])]) {
+      for (const pattern of dependentPatterns(call)) {
+        for (const id of catalog.expandIds(pattern)) {
+          if (!reasons.has(id)) {
+            reasons.set(
+              id,
+              `may be authorized inside ${call} calls, which CloudTrail records under that name only`
+            )
+          }
         }
       }
     }

@@ -6,6 +6,7 @@ import type {
   UnobservableAction,
   UsageEvidence
 } from '../model.js'
+import { describeTrailLogging } from '../policy/trail-logging.js'
 import { code, codeBlock, escapeText, htmlCode } from './escape.js'
 import { ACCESS_LEVELS } from '../model.js'
 import { accessLevelRank, byRiskThenAction, compare, isHighRisk, roleName, serviceOf } from './role-facts.js'
@@ -445,6 +446,9 @@ function evidenceSection(role: RoleResult): string {
   if (e?.dataEventsSeen && e.dataEventsSeen.length > 0) {
     items.push(`data events seen for ${e.dataEventsSeen.map(code).join(', ')}`)
   }
+  if (e?.trailLogging) items.push(escapeText(describeTrailLogging(e.trailLogging)))
+  else if (e?.managementEventsSeen)
+    items.push('what the trail logs is judged from the records (no trail-arn)')
   const lines = [`**Evidence:** ${items.join(' · ')}`]
   for (const note of e?.notes ?? []) lines.push(`- ${escapeText(note)}`)
   const extra: string[] = []

@@ -20,6 +20,7 @@ function latest(a: number | null, b: number | null): number | null {
 export class ScanAggregate {
   readonly entries = new Map<string, MergedEntry>()
   readonly rolesSeen = new Set<string>()
+  readonly managementSeen = new Set<string>()
   events = 0
   undated = 0
   notEvents = 0
@@ -44,6 +45,7 @@ export class ScanAggregate {
     this.firstTime = earliest(this.firstTime, file.firstTime)
     this.lastTime = latest(this.lastTime, file.lastTime)
     for (const role of file.rolesSeen) this.rolesSeen.add(role)
+    for (const seen of file.managementSeen) this.managementSeen.add(seen)
     for (const e of file.entries) {
       const key = [
         e.roleArn,

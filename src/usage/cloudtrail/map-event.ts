@@ -82,7 +82,9 @@ export const RENAMED_EVENTS: Readonly<Record<string, Readonly<Record<string, rea
     DeleteBucketPublicAccessBlock: ['PutBucketPublicAccessBlock'],
     GetPublicAccessBlock: ['GetBucketPublicAccessBlock'],
     PutPublicAccessBlock: ['PutBucketPublicAccessBlock'],
-    DeleteAccountPublicAccessBlock: ['PutAccountPublicAccessBlock']
+    DeleteAccountPublicAccessBlock: ['PutAccountPublicAccessBlock'],
+    GetBucketMetadataConfiguration: ['GetBucketMetadataTableConfiguration'],
+    DeleteBucketMetadataConfiguration: ['DeleteBucketMetadataTableConfiguration']
   },
   lambda: {
     Invoke: ['InvokeFunction'],
@@ -90,6 +92,54 @@ export const RENAMED_EVENTS: Readonly<Record<string, Readonly<Record<string, rea
   },
   kms: {
     ReEncrypt: ['ReEncryptFrom', 'ReEncryptTo']
+  },
+  // Found by the mapping audit (scripts/audit-permission-names.ts): operations the catalog has no action for, whose
+  // API reference names the permission they are authorized as.
+  bedrock: {
+    Converse: ['InvokeModel'],
+    ConverseStream: ['InvokeModelWithResponseStream'],
+    StartAsyncInvoke: ['InvokeModel'],
+    RetrieveAndGenerateStream: ['RetrieveAndGenerate']
+  },
+  'access-analyzer': { GetFindingV2: ['GetFinding'], ListFindingsV2: ['ListFindings'] },
+  dms: {
+    DescribeDataProviders: ['ListDataProviders'],
+    DescribeExtensionPackAssociations: ['ListExtensionPacks'],
+    DescribeInstanceProfiles: ['ListInstanceProfiles'],
+    DescribeMetadataModelAssessments: ['ListMetadataModelAssessments'],
+    DescribeMetadataModelConversions: ['ListMetadataModelConversions'],
+    DescribeMetadataModelExportsAsScript: ['ListMetadataModelExports'],
+    DescribeMetadataModelExportsToTarget: ['ListMetadataModelExports'],
+    DescribeMigrationProjects: ['ListMigrationProjects'],
+    ModifyConversionConfiguration: ['UpdateConversionConfiguration'],
+    ModifyDataProvider: ['UpdateDataProvider'],
+    ModifyInstanceProfile: ['UpdateInstanceProfile'],
+    ModifyMigrationProject: ['UpdateMigrationProject'],
+    StartExtensionPackAssociation: ['AssociateExtensionPack'],
+    StartMetadataModelExportAsScript: ['StartMetadataModelExportAsScripts']
+  },
+  securityhub: {
+    BatchUpdateFindingsV2: ['BatchUpdateFindings'],
+    GetFindingStatisticsV2: ['GetAdhocInsightResults'],
+    GetFindingsV2: ['GetFindings']
+  },
+  verifiedpermissions: {
+    BatchGetPolicy: ['GetPolicy'],
+    BatchIsAuthorized: ['IsAuthorized'],
+    BatchIsAuthorizedWithToken: ['IsAuthorizedWithToken']
+  },
+  'vpc-lattice': { BatchUpdateRule: ['UpdateRule'] },
+  'neptune-graph': { GetQuery: ['GetQueryStatus'] },
+  qapps: { CreatePresignedUrl: ['ImportDocument'] },
+  // The Glue API reference names the table or partition permission as the one these operations require; the
+  // catalog also lists the operation's own action, so both are kept.
+  glue: {
+    GetColumnStatisticsForTable: ['GetColumnStatisticsForTable', 'GetTable'],
+    GetColumnStatisticsForPartition: ['GetColumnStatisticsForPartition', 'GetPartition'],
+    UpdateColumnStatisticsForTable: ['UpdateColumnStatisticsForTable', 'UpdateTable'],
+    UpdateColumnStatisticsForPartition: ['UpdateColumnStatisticsForPartition', 'UpdatePartition'],
+    DeleteColumnStatisticsForTable: ['DeleteColumnStatisticsForTable', 'DeleteTable'],
+    DeleteColumnStatisticsForPartition: ['DeleteColumnStatisticsForPartition', 'DeletePartition']
   },
   secretsmanager: {
     // Each secret a batch returns is authorized as GetSecretValue on that secret.
@@ -182,7 +232,7 @@ export type EventClass =
   | { kind: 'not-an-action' }
   | { kind: 'denied' }
   | { kind: 'permissionless'; action: string }
-  | { kind: 'used'; service: string; actions: string[] }
+  | { kind: 'used'; service: string; actions: string[]; operation: string }
   | { kind: 'unmapped' }
 
 /**
@@ -198,5 +248,10 @@ export function classifyEvent(catalog: Catalog, event: EventKey): EventClass {
   if (!service || !actions) return { kind: 'unmapped' }
   if (actions.length === 1 && isPermissionless(actions[0]))
     return { kind: 'permissionless', action: actions[0] }
-  return { kind: 'used', service, actions }
+  return {
+    kind: 'used',
+    service,
+    actions,
+    operation: `${service}:${event.eventName.replace(VERSION_SUFFIX, '')}`
+  }
 }

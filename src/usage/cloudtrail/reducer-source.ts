@@ -204,6 +204,13 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
         if (t < acc.minTime) acc.minTime = t
         if (t > acc.maxTime) acc.maxTime = t
       }
+      // What the trail logs, from every principal's records: management events of the sources a trail can exclude,
+      // and of each read-only half.
+      if (!isDataEvent(r) && r.eventType !== 'AwsServiceEvent') {
+        if (r.eventSource === 'kms.amazonaws.com' || r.eventSource === 'rdsdata.amazonaws.com') acc.management[r.eventSource] = true
+        if (r.readOnly === true) acc.management.read = true
+        else if (r.readOnly === false) acc.management.write = true
+      }
       var si = roleOf(r)
       if (!si) continue
       var roleArn = si.arn
@@ -251,7 +258,7 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
   function newAcc() {
     return {
       events: 0, notEvents: 0, undated: 0, minTime: Infinity, maxTime: -Infinity, firstTime: Infinity,
-      lastTime: -Infinity, rolesSeen: new Set(), entries: new Map()
+      lastTime: -Infinity, rolesSeen: new Set(), entries: new Map(), management: {}
     }
   }
 
@@ -277,7 +284,8 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
       maxTime: acc.maxTime === -Infinity ? null : acc.maxTime,
       firstTime: acc.firstTime === Infinity ? null : acc.firstTime,
       lastTime: acc.lastTime === -Infinity ? null : acc.lastTime,
-      rolesSeen: Array.from(acc.rolesSeen), entries: entries
+      rolesSeen: Array.from(acc.rolesSeen), entries: entries,
+      managementSeen: Object.keys(acc.management).sort()
     }
   }
 

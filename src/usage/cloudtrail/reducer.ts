@@ -72,6 +72,11 @@ export interface ReducedFile {
   firstTime: number | null
   lastTime: number | null
   rolesSeen: string[]
+  /**
+   * Management events seen from any principal: `kms.amazonaws.com` and `rdsdata.amazonaws.com` (the sources a trail can
+   * exclude), `read` and `write` (a read-only or a write event).
+   */
+  managementSeen: string[]
   entries: ReducedEntry[]
 }
 

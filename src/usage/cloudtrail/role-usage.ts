@@ -1,4 +1,5 @@
 import type { Catalog } from '../../policy/catalog.js'
+import { dependentPatterns } from '../../policy/dependent-actions.js'
 import type { ObservedAction, RoleUsage, SkippedFile, TimeWindow, UnmappedEvent } from '../../model.js'
 import type { MergedEntry } from './aggregate.js'
 import { classifyEvent, serviceOfEventSource } from './map-event.js'
@@ -8,6 +9,8 @@ export interface ScanContext {
   filesRead: number
   filesSkipped: SkippedFile[]
   maxResources: number
+  /** Management events seen from any principal (see UsageEvidence.managementEventsSeen). */
+  managementEventsSeen?: string[]
   /** Notes that hold for every role (skipped folders, unreadable lines, ...). */
   notes: string[]
 }
@@ -17,6 +20,8 @@ interface ActionAcc {
   resources: Set<string>
   /** Some call named no resource of a type the action takes, or there were too many: the action needs `*`. */
   anyResource: boolean
+  /** Operations recorded under another name that proved the action. */
+  operations: Set<string>
 }
 
 /** Turns a resource ARN template (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`) into an anchored pattern. */
@@ -107,10 +112,16 @@ export function buildRoleUsage(
         for (const action of cls.actions) {
           let acc = actions.get(action)
           if (!acc) {
-            acc = { count: 0, resources: new Set(), anyResource: false }
+            acc = { count: 0, resources: new Set(), anyResource: false, operations: new Set() }
             actions.set(action, acc)
           }
           acc.count += entry.count
+          // Kept only when the operation has dependent actions of its own (a copy reads the source's tags).
+          if (
+            cls.operation.toLowerCase() !== action.toLowerCase() &&
+            dependentPatterns(cls.operation).length > 0
+          )
+            acc.operations.add(cls.operation)
           const patterns = filter.patternsOf(action)
           if (entry.overflow) {
             acc.anyResource = true
@@ -142,7 +153,8 @@ export function buildRoleUsage(
     .map(([action, acc]) => ({
       action,
       resources: acc.anyResource ? ['*'] : [...acc.resources].sort(),
-      count: acc.count
+      count: acc.count,
+      ...(acc.operations.size > 0 ? { operations: [...acc.operations].sort() } : {})
     }))
 
   const notes = [...context.notes]
@@ -179,6 +191,7 @@ export function buildRoleUsage(
         (a, b) => b.count - a.count || (a.eventSource + a.eventName < b.eventSource + b.eventName ? -1 : 1)
       ),
       dataEventsSeen: [...dataServices].sort(),
+      ...(context.managementEventsSeen ? { managementEventsSeen: context.managementEventsSeen } : {}),
       notes
     }
   }
