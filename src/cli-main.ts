@@ -5,6 +5,7 @@ import type { Config } from './config.js'
 import type { Logger } from './logger.js'
 import { writeReportFiles } from './output.js'
 import { evaluateGate } from './report/gate.js'
+import { escapeControl } from './report/escape.js'
 import { serializeReport } from './report/json.js'
 import { renderMarkdown } from './report/markdown.js'
 import { renderSarif } from './report/sarif.js'
@@ -126,7 +127,8 @@ export function parseCli(
 
 function stderrLogger(): Logger {
   const secrets: string[] = []
-  const mask = (m: string) => secrets.reduce((text, s) => text.split(s).join('***'), m)
+  // Data can hold control characters and line breaks: escaped, a terminal or CI log never acts on them.
+  const mask = (m: string) => escapeControl(secrets.reduce((text, s) => text.split(s).join('***'), m))
   return {
     info: m => process.stderr.write(`${mask(m)}\n`),
     warning: m => process.stderr.write(`warning: ${mask(m)}\n`),
@@ -146,7 +148,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     parsed = parseCli(argv, env)
   } catch (e) {
     if (e instanceof UsageError || e instanceof ConfigError) {
-      process.stderr.write(`error: ${e.message}\n`)
+      process.stderr.write(`error: ${escapeControl(e.message)}\n`)
       return EXIT.usage
     }
     throw e
@@ -190,7 +192,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     }
     return report.summary.failed > 0 ? EXIT.failed : EXIT.ok
   } catch (e) {
-    process.stderr.write(`error: ${(e as Error).message}\n`)
+    process.stderr.write(`error: ${escapeControl((e as Error).message)}\n`)
     return EXIT.failed
   } finally {
     cancellation.dispose()
