@@ -50745,7 +50745,10 @@ function baseResult(c, config) {
             ? { notEditableReason: c.grants?.notEditableReason ?? c.notEditableReason }
             : {}),
         ...(c.usage ? { evidence: c.usage.evidence } : {}),
-        ...(c.accountId ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) } : {}),
+        // A name read from IAM or logs becomes a path only when it is one plain segment (never `.`, `..` or `a/b`).
+        ...(c.accountId && isSafePathSegment(c.name)
+            ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) }
+            : {}),
         ...(c.fromRepositoryFile ? { policyFileInRepository: true } : {})
     };
 }
