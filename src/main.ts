@@ -116,7 +116,13 @@ function pullRequestBase(config: Config): { base?: RunDeps['base'] } {
   const { eventName, payload } = github.context
   if (eventName !== 'pull_request' && eventName !== 'pull_request_target') return {}
   const refs = pullRequestRefs(payload)
-  if (!refs || !config.githubToken || config.grantedSource === 'iam') return {}
+  if (!refs || config.grantedSource === 'iam') return {}
+  if (!config.githubToken) {
+    core.warning(
+      'github-token is empty: the base version of the policy files cannot be read, so the gate judges each whole policy instead of what this pull request adds'
+    )
+    return {}
+  }
   const client = createGitHubClient(config.githubToken)
   const repo = github.context.repo
   return { base: { sha: refs.baseSha, read: path => readFileAtCommit(client, repo, path, refs.baseSha) } }
