@@ -44640,7 +44640,7 @@ function renderRoleChange(role) {
         if (widened.length > 0)
             lines.push(`Widened resources (granted at the base on fewer resources): ${widened.slice(0, MAX_ACTIONS).map(code).join(', ')}${more(widened.length)}`);
         if (change.nonRestrictingConditions.length > 0) {
-            lines.push('Conditions that restrict nothing (the grant is judged as unconditional):', ...change.nonRestrictingConditions.map(c => `- ${escapeText(c)}`));
+            lines.push('Conditions that restrict nothing (the grant is judged as unconditional):', codeBlock(change.nonRestrictingConditions.join('\n')));
         }
     }
     if (role.kept)

@@ -3,7 +3,7 @@
  * this change grant access the role does not use, or that is dangerous?". It is never shortened away.
  */
 import type { AddedAccess, ReportV1, RoleResult } from '../model.js'
-import { code, escapeText } from './escape.js'
+import { code, codeBlock, escapeText } from './escape.js'
 import { addedTrips } from './gate.js'
 import { roleName, serviceOf } from './role-facts.js'
 
@@ -77,7 +77,7 @@ function renderRoleChange(role: RoleResult): string {
     if (change.nonRestrictingConditions.length > 0) {
       lines.push(
         'Conditions that restrict nothing (the grant is judged as unconditional):',
-        ...change.nonRestrictingConditions.map(c => `- ${escapeText(c)}`)
+        codeBlock(change.nonRestrictingConditions.join('\n'))
       )
     }
   }
