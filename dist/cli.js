@@ -48401,17 +48401,27 @@ const FAIL_ON_VALUES = ['never', 'excess', 'high'];
 function evaluateGate(report, failOn) {
     if (failOn === 'never')
         return { tripped: false, message: 'fail-on is never: the gate is off.' };
-    const judged = report.roles.filter(r => r.status === 'analyzed');
+    // On a pull request, a role whose policy file it changes is judged on what the change adds: a role with too
+    // little history (or none: a new role) is then judged by the risk of what is added instead of blocking.
+    const byChange = (r) => r.change !== undefined && (r.status === 'analyzed' || r.status === 'insufficient-evidence');
+    const judged = report.roles.filter(r => r.status === 'analyzed' || byChange(r));
     // A service-linked role is skipped because nobody can change it: there is nothing for the gate to wait for.
-    const notJudged = report.roles.filter(r => r.status !== 'analyzed' && !(r.status === 'skipped' && !r.editable));
+    const notJudged = report.roles.filter(r => !judged.includes(r) && !(r.status === 'skipped' && !r.editable));
     const counted = judged
-        .map(role => ({ role, count: (failOn === 'high' ? role.excess.filter(isHighRisk) : role.excess).length }))
+        .map(role => ({
+        role,
+        count: byChange(role)
+            ? changeFindings(role, failOn)
+            : (failOn === 'high' ? role.excess.filter(isHighRisk) : role.excess).length
+    }))
         .filter(entry => entry.count > 0);
     const reasons = [];
     if (counted.length > 0) {
         const total = counted.reduce((sum, entry) => sum + entry.count, 0);
         const what = failOn === 'high' ? 'high-risk excess action' : 'excess action';
-        const roles = counted.map(entry => `${label(entry.role)}: ${entry.count}`).join(', ');
+        const roles = counted
+            .map(entry => `${label(entry.role)}: ${entry.count}${byChange(entry.role) ? ' added by this pull request' : ''}`)
+            .join(', ');
         const verb = counted.length === 1 ? 'grants' : 'grant';
         reasons.push(`${plural(counted.length, 'role')} ${verb} ${plural(total, what)} (${roles})`);
     }
@@ -48424,6 +48434,20 @@ function evaluateGate(report, failOn) {
         return { tripped: false, message: `fail-on ${failOn}: ${none} in ${plural(judged.length, 'role')}.` };
     }
     return { tripped: true, message: `fail-on ${failOn}: ${reasons.join('; ')}.` };
+}
+/** Whether one added grant trips the gate: high-risk unless used, or (fail-on excess) observable and unused. */
+function addedTrips(added, failOn) {
+    if (failOn === 'never' || added.judgement === 'used')
+        return false;
+    return added.risk !== undefined || (failOn === 'excess' && added.judgement === 'excess');
+}
+/** Findings in what a pull request adds; new access Access Analyzer found that we could not itemize counts as one. */
+function changeFindings(role, failOn) {
+    const change = role.change;
+    if (!change)
+        return 0;
+    const count = change.added.filter(a => addedTrips(a, failOn)).length;
+    return change.added.length === 0 && change.checkNoNewAccess === 'FAIL' ? 1 : count;
 }
 function label(role) {
     return roleName(role.arn).name;
@@ -48658,7 +48682,8 @@ function buildConfig(read, extras = {}) {
         grantedSource: oneOf('granted-source', get('granted-source'), GRANTED_SOURCES),
         failOn: oneOf('fail-on', get('fail-on'), FAIL_ON_VALUES),
         keepActions,
-        keepSidPrefix: get('keep-sid-prefix'),
+        // Given but empty turns keep-Sid exemptions off; not given at all is the default.
+        keepSidPrefix: read('keep-sid-prefix') === undefined ? get('keep-sid-prefix') : (read('keep-sid-prefix') ?? '').trim(),
         validate: config_boolean('validate', get('validate')),
         githubToken: githubToken && githubToken !== INPUT_DEFAULTS['github-token'] ? githubToken : undefined,
         prBranch,
@@ -48780,7 +48805,9 @@ const KEY_ORDER = {
         'proposalNotes',
         'diff',
         'policyFile',
-        'policyFileInRepository'
+        'policyFileInRepository',
+        'kept',
+        'change'
     ],
     policyDocument: ['Version', 'Id', 'Statement'],
     statement: [
@@ -49178,6 +49205,89 @@ function repositoryPolicySources(report, workspace) {
     return sources;
 }
 
+;// CONCATENATED MODULE: ./src/report/escape.ts
+/**
+ * Escaping for text that came from AWS or a user (role names, policy names, Sids, reasons, file names)
+ * before it goes into GitHub-flavoured Markdown, which also renders inline HTML.
+ */
+/** A zero-width space after `@` and `#` stops GitHub from turning `@team` or `#12` into a mention or a link. */
+const ZERO_WIDTH_SPACE = '&#8203;';
+const HTML_REPLACEMENTS = {
+    '&': '&amp;',
+    '<': '&lt;',
+    '>': '&gt;',
+    '"': '&quot;',
+    "'": '&#39;',
+    '@': `@${ZERO_WIDTH_SPACE}`,
+    '#': `#${ZERO_WIDTH_SPACE}`
+};
+const HTML_SPECIAL = /[&<>"'@#]/g;
+/** Markdown punctuation that can start emphasis, links, code, lists, tables, autolinks or footnotes. */
+const MARKDOWN_SPECIAL = /[&<>"'@#\\`*_{}[\]()+\-.!|~=:^$]/g;
+const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029/g;
+/**
+ * Control characters (ANSI escape sequences start with U+001B), bidirectional overrides and isolates (U+202E
+ * makes text read backwards), and line separators: data shows them as `\uXXXX`, never acts on them.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL_EXCEPT_LINES = 
+// eslint-disable-next-line no-control-regex -- as above, line breaks and tabs left alone
+/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+function visible(c) {
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+/**
+ * Text for a log line, an annotation or a terminal: every control character (line breaks included, so that a
+ * `::workflow-command::` cannot start a line) shown as `\uXXXX`.
+ */
+function escapeControl(text) {
+    return text.replace(CONTROL, visible);
+}
+/**
+ * Plain text, safe in a Markdown paragraph, list item or table cell: HTML is neutralized, Markdown
+ * punctuation is backslash-escaped, mentions and issue references cannot fire, and a line break cannot end a
+ * table row.
+ */
+function escapeText(text) {
+    return text
+        .replace(LINE_BREAK, ' ')
+        .replace(CONTROL, visible)
+        .replace(MARKDOWN_SPECIAL, c => HTML_REPLACEMENTS[c] ?? `\\${c}`);
+}
+/** Plain text inside raw HTML (a `<summary>`), where GitHub does not process Markdown escapes. */
+function escapeHtml(text) {
+    return text
+        .replace(LINE_BREAK, ' ')
+        .replace(CONTROL, visible)
+        .replace(HTML_SPECIAL, c => HTML_REPLACEMENTS[c] ?? c);
+}
+/** Action names and similar identifiers that need no escaping inside a code span. */
+const PLAIN_IDENTIFIER = /^[A-Za-z0-9:*?/_.#+=,@-]+$/;
+/**
+ * An identifier as inline code when it is plain (an IAM action, a Sid of word characters), otherwise as
+ * escaped text: a code span cannot be escaped safely inside a GFM table cell.
+ */
+function code(text) {
+    return PLAIN_IDENTIFIER.test(text) ? `\`${text}\`` : escapeText(text);
+}
+/** The same for raw HTML. */
+function htmlCode(text) {
+    return PLAIN_IDENTIFIER.test(text) ? `<code>${text}</code>` : escapeHtml(text);
+}
+/** A fenced code block that content cannot close early: the fence is longer than any backtick run inside. */
+function codeBlock(content, language = '') {
+    const longestRun = Math.max(0, ...(content.match(/`+/g) ?? []).map(run => run.length));
+    const fence = '`'.repeat(Math.max(3, longestRun + 1));
+    const safe = content.replace(CONTROL_EXCEPT_LINES, visible);
+    const body = safe.endsWith('\n') ? safe : `${safe}\n`;
+    return `${fence}${language}\n${body}${fence}`;
+}
+/** Text for an HTML comment: `--` and `>` would end it early. */
+function htmlCommentText(text) {
+    return text.replace(/-{2,}/g, '-').replace(/[<>]/g, '');
+}
+
 ;// CONCATENATED MODULE: ./src/policy/trail-logging.ts
 /**
  * The event sources a trail can exclude from its management events (`ExcludeManagementEventSources`, or an
@@ -49207,64 +49317,113 @@ function describeTrailLogging(logging) {
     return `the trail logs ${halves}${excluded} (per ${trailLoggingOrigin(logging)})`;
 }
 
-;// CONCATENATED MODULE: ./src/report/escape.ts
-/**
- * Escaping for text that came from AWS or a user (role names, policy names, Sids, reasons, file names)
- * before it goes into GitHub-flavoured Markdown, which also renders inline HTML.
- */
-/** A zero-width space after `@` and `#` stops GitHub from turning `@team` or `#12` into a mention or a link. */
-const ZERO_WIDTH_SPACE = '&#8203;';
-const HTML_REPLACEMENTS = {
-    '&': '&amp;',
-    '<': '&lt;',
-    '>': '&gt;',
-    '"': '&quot;',
-    "'": '&#39;',
-    '@': `@${ZERO_WIDTH_SPACE}`,
-    '#': `#${ZERO_WIDTH_SPACE}`
+;// CONCATENATED MODULE: ./src/report/gate-markdown.ts
+
+
+
+/** Groups shown per role before "… and N more groups"; actions shown per group. */
+const MAX_GROUPS = 25;
+const MAX_ACTIONS = 8;
+const JUDGEMENT = {
+    used: 'used',
+    excess: 'not used: added by this pull request',
+    unobservable: 'unobservable: cannot be shown used',
+    unverified: 'unverified'
 };
-const HTML_SPECIAL = /[&<>"'@#]/g;
-/** Markdown punctuation that can start emphasis, links, code, lists, tables, autolinks or footnotes. */
-const MARKDOWN_SPECIAL = /[&<>"'@#\\`*_{}[\]()+\-.!|~=:^$]/g;
-const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029/g;
-/**
- * Plain text, safe in a Markdown paragraph, list item or table cell: HTML is neutralized, Markdown
- * punctuation is backslash-escaped, mentions and issue references cannot fire, and a line break cannot end a
- * table row.
- */
-function escapeText(text) {
-    return text.replace(LINE_BREAK, ' ').replace(MARKDOWN_SPECIAL, c => HTML_REPLACEMENTS[c] ?? `\\${c}`);
+const RISK = {
+    'privilege-escalation': '🔴 privilege escalation',
+    'permissions-management': '🔴 permissions management',
+    write: '🔴 write',
+    'unobservable-write': '🔴 unobservable write',
+    'secret-read-on-all-resources': '🔴 secret read on every resource'
+};
+function renderPullRequestChanges(report) {
+    const changed = report.roles.filter(r => r.change);
+    const kept = report.roles.filter(r => r.kept && !r.change);
+    const blocks = [
+        ...(changed.length > 0 ? ['### What this pull request adds', ...changed.map(renderRoleChange)] : []),
+        ...(kept.length > 0 ? ['### Kept by keep-actions and keep-Sid statements', ...kept.map(keptLine)] : [])
+    ];
+    return blocks.length > 0 ? blocks.join('\n\n') : undefined;
 }
-/** Plain text inside raw HTML (a `<summary>`), where GitHub does not process Markdown escapes. */
-function escapeHtml(text) {
-    return text.replace(LINE_BREAK, ' ').replace(HTML_SPECIAL, c => HTML_REPLACEMENTS[c] ?? c);
+function keptLine(role) {
+    return `**${escapeText(roleName(role.arn).name)}**: ${keptText(role)}`;
 }
-/** Action names and similar identifiers that need no escaping inside a code span. */
-const PLAIN_IDENTIFIER = /^[A-Za-z0-9:*?/_.#+=,@-]+$/;
-/**
- * An identifier as inline code when it is plain (an IAM action, a Sid of word characters), otherwise as
- * escaped text: a code span cannot be escaped safely inside a GFM table cell.
- */
-function code(text) {
-    return PLAIN_IDENTIFIER.test(text) ? `\`${text}\`` : escapeText(text);
+function keptText(role) {
+    const { statements, actions } = role.kept ?? { statements: [], actions: [] };
+    return (`${actions.length} action(s) exempt from the report` +
+        (statements.length ? `; statements ${statements.map(code).join(', ')}` : '') +
+        (actions.length ? `: ${actions.slice(0, MAX_ACTIONS).map(code).join(', ')}${more(actions.length)}` : ''));
 }
-/** The same for raw HTML. */
-function htmlCode(text) {
-    return PLAIN_IDENTIFIER.test(text) ? `<code>${text}</code>` : escapeHtml(text);
+function renderRoleChange(role) {
+    const { name } = roleName(role.arn);
+    const lines = [];
+    const change = role.change;
+    if (change) {
+        const high = change.added.filter(a => addedTrips(a, 'high')).length;
+        const unused = change.added.filter(a => addedTrips(a, 'excess')).length;
+        const verdict = change.added.length === 0
+            ? change.checkNoNewAccess === 'FAIL'
+                ? '❌ Access Analyzer CheckNoNewAccess found new access our evaluator did not itemize'
+                : '✅ adds no access'
+            : high > 0
+                ? `❌ adds ${change.added.length} action(s), ${high} high-risk`
+                : unused > 0
+                    ? `⚠️ adds ${change.added.length} action(s), ${unused} not used`
+                    : `✅ adds ${change.added.length} action(s), all used or low-risk`;
+        lines.push(`**${escapeText(name)}**: ${verdict}${change.newFile ? ' (new policy file)' : ''}`);
+        if (change.unverifiedReason)
+            lines.push(`> ${escapeText(change.unverifiedReason)}`);
+        if (change.added.length > 0)
+            lines.push(addedTable(change.added));
+        const widened = change.added.filter(a => a.widened).map(a => a.action);
+        if (widened.length > 0)
+            lines.push(`Widened resources (granted at the base on fewer resources): ${widened.slice(0, MAX_ACTIONS).map(code).join(', ')}${more(widened.length)}`);
+        if (change.nonRestrictingConditions.length > 0) {
+            lines.push('Conditions that restrict nothing (the grant is judged as unconditional):', codeBlock(change.nonRestrictingConditions.join('\n')));
+        }
+    }
+    if (role.kept)
+        lines.push(`Kept: ${keptText(role)}`);
+    return lines.join('\n\n');
 }
-/** A fenced code block that content cannot close early: the fence is longer than any backtick run inside. */
-function codeBlock(content, language = '') {
-    const longestRun = Math.max(0, ...(content.match(/`+/g) ?? []).map(run => run.length));
-    const fence = '`'.repeat(Math.max(3, longestRun + 1));
-    const body = content.endsWith('\n') ? content : `${content}\n`;
-    return `${fence}${language}\n${body}${fence}`;
+function more(count) {
+    return count > MAX_ACTIONS ? ` … and ${count - MAX_ACTIONS} more` : '';
 }
-/** Text for an HTML comment: `--` and `>` would end it early. */
-function htmlCommentText(text) {
-    return text.replace(/-{2,}/g, '-').replace(/[<>]/g, '');
+/** Added actions grouped by service, access level, risk, judgement, resources and condition. */
+function addedTable(added) {
+    const groups = new Map();
+    for (const a of added) {
+        const key = [
+            a.risk ?? '',
+            serviceOf(a.action),
+            a.accessLevel,
+            a.judgement,
+            a.conditional,
+            a.resources.join('\n')
+        ].join('\u0000');
+        groups.set(key, [...(groups.get(key) ?? []), a]);
+    }
+    const rows = [...groups.values()].map(list => {
+        const first = list[0];
+        const actions = list.map(a => a.action);
+        return `| ${first.risk ? RISK[first.risk] : first.accessLevel} | ${actions
+            .slice(0, MAX_ACTIONS)
+            .map(code)
+            .join(', ')}${more(actions.length)} | ${first.resources.map(code).join(', ')}${first.conditional ? ' (conditional)' : ''} | ${JUDGEMENT[first.judgement]} |`;
+    });
+    const shown = rows.slice(0, MAX_GROUPS);
+    if (rows.length > MAX_GROUPS)
+        shown.push(`| | … and ${rows.length - MAX_GROUPS} more groups (see the JSON report) | | |`);
+    return [
+        '| Risk / level | Added actions | Resources | Judgement |',
+        '| --- | --- | --- | --- |',
+        ...shown
+    ].join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
+
 
 
 
@@ -49296,7 +49455,8 @@ const SOURCE_LABEL = {
 function renderMarkdown(report, options) {
     const measure = options.lengthUnit === 'utf8-bytes' ? utf8Length : (text) => text.length;
     const fits = (text) => measure(text) <= options.maxLength;
-    const head = renderHead(report, options);
+    // What a pull request adds comes first and is never shortened: the gate's verdict rests on it.
+    const head = [renderHead(report, options), renderPullRequestChanges(report)].filter(Boolean).join('\n\n');
     const table = overviewTable(report.roles);
     for (const [index, level] of DETAIL_LEVELS.entries()) {
         const sections = report.roles.map(role => renderRole(role, report.source, level));
@@ -50018,6 +50178,25 @@ function explainAssumeRoleError(error, roleArn, audience, env) {
     return `Could not assume ${roleArn} with STS AssumeRoleWithWebIdentity: ${cause}`;
 }
 
+;// CONCATENATED MODULE: ./src/aws/session-name.ts
+/**
+ * The STS role session name: the configured name plus the repository and run that assumed the role, so that each
+ * call in CloudTrail leads back to one workflow run. STS allows 2 to 64 of letters, digits and +=,.@_-.
+ */
+const MAX = 64;
+const DISALLOWED = /[^\w+=,.@-]/g;
+function sessionName(base, repository, runId) {
+    const run = (runId ?? '').replace(DISALLOWED, '');
+    const repo = (repository ?? '').replace('/', '+').replace(DISALLOWED, '-');
+    if (!repo && !run)
+        return base.slice(0, MAX);
+    // The run id is kept whole; the repository, then the configured name, give way when it is too long.
+    const tail = run ? `@${run}` : '';
+    const room = MAX - tail.length;
+    const head = repo ? `${base}@${repo}` : base;
+    return `${head.slice(0, Math.max(2, room))}${tail}`.slice(0, MAX);
+}
+
 ;// CONCATENATED MODULE: ./src/granted/editability.ts
 /** Service-linked and IAM Identity Center roles cannot be edited in IAM: we report on them but propose nothing. */
 function editability(path, name) {
@@ -50483,8 +50662,21 @@ function decodeDocument(value, label) {
         return JSON.parse(text);
     }
     catch (e) {
-        throw new PolicyFileError(`${label}: the policy document is not valid JSON (${e.message})`);
+        throw new PolicyFileError(`${label}: the policy document is not valid JSON (${jsonErrorPlace(e)})`);
     }
+}
+/**
+ * Where JSON.parse failed, without the text around it: the parser's own message quotes the input, and a file
+ * from a pull request may hold (or link to) anything.
+ */
+function jsonErrorPlace(error) {
+    const message = error instanceof Error ? error.message : '';
+    const position = /at position (\d+)/.exec(message);
+    if (position)
+        return `syntax error at position ${position[1]}`;
+    if (/end of JSON input/i.test(message))
+        return 'the text ends early';
+    return 'syntax error';
 }
 function safeDecode(value, label) {
     try {
@@ -50504,7 +50696,7 @@ function parsePolicyFile(text, file) {
         json = JSON.parse(text);
     }
     catch (e) {
-        throw new PolicyFileError(`${file}: not valid JSON (${e.message}); give a policy document or aws iam output`);
+        throw new PolicyFileError(`${file}: not valid JSON (${jsonErrorPlace(e)}); give a policy document or aws iam output`);
     }
     const base = file
         .split(/[\\/]/)
@@ -50543,7 +50735,7 @@ function parseAuthorizationDetails(text, file) {
         json = JSON.parse(text);
     }
     catch (e) {
-        throw new PolicyFileError(`${file}: not valid JSON (${e.message})`);
+        throw new PolicyFileError(`${file}: not valid JSON (${jsonErrorPlace(e)})`);
     }
     if (!isObject(json) || !Array.isArray(json.RoleDetailList)) {
         throw new PolicyFileError(`${file}: no RoleDetailList; expected the output of aws iam get-account-authorization-details`);
@@ -50599,6 +50791,190 @@ function parseAuthorizationDetails(text, file) {
             return { arn, name, error: e.message };
         }
     });
+}
+
+;// CONCATENATED MODULE: ./src/granted/workspace-file.ts
+/**
+ * Policy files of the checked-out workspace. In a pull-request gate they are written by the pull request's author,
+ * so they are hostile input: never followed through a symbolic link, never read outside the workspace, capped in
+ * size, and never quoted back (a message names the file, nothing of its content).
+ */
+
+
+/** Far above any real policy file (IAM documents are at most 10,240 characters). */
+const POLICY_FILE_MAX_BYTES = 512 * 1024;
+/** A role name that can become one path segment: never `.`, `..` or anything holding a separator. */
+function isSafePathSegment(name) {
+    return name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
+}
+function inside(root, path) {
+    const rel = (0,external_node_path_.relative)(root, path);
+    return rel !== '' && !rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel);
+}
+/** Reads `relPath` below `workspace` as UTF-8, refusing links, non-files, paths that leave it and large files. */
+function readWorkspaceFile(workspace, relPath) {
+    if ((0,external_node_path_.isAbsolute)(relPath) || relPath.split(/[/\\]/).some(part => part === '..'))
+        return { status: 'refused', reason: `${relPath} is not a path inside the workspace` };
+    const full = (0,external_node_path_.join)(workspace, relPath);
+    let stat;
+    try {
+        stat = (0,external_node_fs_.lstatSync)(full);
+    }
+    catch (e) {
+        const code = e.code;
+        if (code === 'ENOENT' || code === 'ENOTDIR')
+            return { status: 'absent' };
+        return { status: 'refused', reason: `${relPath} cannot be read (${code ?? 'error'})` };
+    }
+    if (stat.isSymbolicLink())
+        return {
+            status: 'refused',
+            reason: `${relPath} is a symbolic link: policy files are read only as regular files`
+        };
+    if (!stat.isFile())
+        return { status: 'refused', reason: `${relPath} is not a regular file` };
+    try {
+        // A linked folder on the way would take the read elsewhere.
+        if (!inside((0,external_node_fs_.realpathSync)(workspace), (0,external_node_fs_.realpathSync)(full)))
+            return { status: 'refused', reason: `${relPath} resolves outside the workspace: refused` };
+    }
+    catch (e) {
+        return {
+            status: 'refused',
+            reason: `${relPath} cannot be resolved (${e.code ?? 'error'})`
+        };
+    }
+    if (stat.size > POLICY_FILE_MAX_BYTES)
+        return {
+            status: 'refused',
+            reason: `${relPath} is ${stat.size} bytes, more than the ${POLICY_FILE_MAX_BYTES} a policy file may have`
+        };
+    return { status: 'read', text: (0,external_node_fs_.readFileSync)(full, 'utf8') };
+}
+/**
+ * Every file below the fixed part of `template` (policy-path) whose path the template matches, with the account
+ * and role it names. Symbolic links are listed too (so that reading them is refused with a reason), never entered.
+ */
+function discoverPolicyFiles(workspace, template, limit = 10_000) {
+    const firstVariable = template.indexOf('{');
+    const prefix = template.slice(0, template.lastIndexOf('/', firstVariable) + 1);
+    const names = [];
+    const pattern = new RegExp(`^${template
+        .split(/(\{account\}|\{role\})/)
+        .map(part => {
+        if (part === '{account}') {
+            names.push('account');
+            return '(\\d{12})';
+        }
+        if (part === '{role}') {
+            names.push('role');
+            return '([\\w+=,.@-]{1,64})';
+        }
+        return part.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
+    })
+        .join('')}$`);
+    const found = [];
+    const walk = (dir) => {
+        let entries;
+        try {
+            entries = (0,external_node_fs_.readdirSync)((0,external_node_path_.join)(workspace, dir), { withFileTypes: true });
+        }
+        catch {
+            return;
+        }
+        for (const entry of entries) {
+            if (found.length >= limit)
+                return;
+            const path = `${dir}${entry.name}`;
+            if (entry.isDirectory())
+                walk(`${path}/`);
+            else {
+                const m = pattern.exec(path);
+                if (!m)
+                    continue;
+                const value = (name) => m[names.indexOf(name) + 1] ?? '';
+                const roleName = value('role');
+                if (!isSafePathSegment(roleName))
+                    continue;
+                found.push({ path, accountId: value('account'), roleName });
+            }
+        }
+    };
+    try {
+        const root = (0,external_node_fs_.realpathSync)(workspace);
+        const start = (0,external_node_fs_.realpathSync)((0,external_node_path_.join)(workspace, prefix));
+        if (start === root || inside(root, start))
+            walk(prefix);
+    }
+    catch {
+        // No such folder: no policy files.
+    }
+    return found.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+;// CONCATENATED MODULE: ./src/policy/condition-effect.ts
+/**
+ * Whether a statement's Condition really restricts the role's requests. A condition that holds for every request
+ * the role can make (an empty block, a pattern of only `*`, `aws:SecureTransport`, the role's own ARN or account)
+ * leaves the grant as wide as it would be without it, so it must not make the grant "conditional".
+ */
+
+const LIKE_OPERATORS = /^(StringLike|ArnLike|StringEqualsIgnoreCase|StringEquals|ArnEquals)(IfExists)?$/;
+/** Keys that say nothing about who asks for what: a test on them does not narrow a grant. */
+const ALWAYS_SATISFIABLE_KEYS = new Set(['aws:securetransport']);
+function values(value) {
+    if (typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number')
+        return [String(value)];
+    if (Array.isArray(value) && value.every(v => typeof v === 'string' || typeof v === 'boolean'))
+        return value.map(String);
+    return undefined;
+}
+/** True when this one key/value test holds for every request of the role. */
+function holdsAlways(operator, key, value, subject) {
+    const lowerKey = key.toLowerCase();
+    const list = values(value);
+    if (list === undefined)
+        return false;
+    if (list.length === 0)
+        return false;
+    // ForAllValues is true when the request has no such key at all: it restricts nothing on requests without it.
+    if (operator.startsWith('ForAllValues:'))
+        return true;
+    const base = operator.replace(/^ForAnyValue:/, '');
+    if (ALWAYS_SATISFIABLE_KEYS.has(lowerKey))
+        return true;
+    if (!LIKE_OPERATORS.test(base))
+        return false;
+    const like = base.startsWith('StringLike') || base.startsWith('ArnLike');
+    if (like && list.some(v => /^\*+$/.test(v)))
+        return true;
+    const roleValue = lowerKey === 'aws:principalarn'
+        ? subject.roleArn
+        : lowerKey === 'aws:principalaccount'
+            ? subject.accountId
+            : '';
+    if (!roleValue)
+        return false;
+    return list.some(v => (like ? globMatch(v, roleValue) : v === roleValue));
+}
+/**
+ * The part of a Condition block that restricts requests, or undefined when none of it does. Operators with
+ * several keys restrict when any key does (they are ANDed).
+ */
+function restrictingCondition(condition, subject) {
+    if (!condition)
+        return undefined;
+    const kept = {};
+    for (const [operator, block] of Object.entries(condition)) {
+        if (typeof block !== 'object' || block === null || Array.isArray(block)) {
+            kept[operator] = block;
+            continue;
+        }
+        const restricting = Object.entries(block).filter(([key, value]) => !holdsAlways(operator, key, value, subject));
+        if (restricting.length > 0)
+            kept[operator] = Object.fromEntries(restricting);
+    }
+    return Object.keys(kept).length > 0 ? kept : undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/policy/escalation.ts
@@ -51142,6 +51518,7 @@ function evaluate(documents, action, resource) {
 
 
 
+
 const NOT_GRANTED = 0;
 const GRANTED_CONDITIONALLY = 1;
 const GRANTED = 2;
@@ -51163,17 +51540,19 @@ function deniedEverywhere(allow, denies) {
     return (allow.statement.resources ?? []).every(r => patterns.some(d => globCovers(d, r)));
 }
 /** Per catalog id, the grant level of one set of statements (identity policies, or the boundary). */
-function grantLevels(catalog, statements) {
+function grantLevels(catalog, statements, subject) {
     const levels = new Uint8Array(catalog.size);
     const allows = statements.filter(c => c.statement.effect === 'Allow');
     const denies = statements.filter(isCertainDeny);
+    const conditional = allows.map(a => subject ? restrictingCondition(a.statement.condition, subject) !== undefined : !!a.statement.condition);
     for (let id = 0; id < catalog.size; id++) {
         const applicableDenies = denies.length === 0 ? denies : denies.filter(d => d.actionIds[id] === 1);
         let level = NOT_GRANTED;
-        for (const allow of allows) {
+        for (let a = 0; a < allows.length; a++) {
+            const allow = allows[a];
             if (allow.actionIds[id] !== 1 || deniedEverywhere(allow, applicableDenies))
                 continue;
-            level = Math.max(level, allow.statement.condition ? GRANTED_CONDITIONALLY : GRANTED);
+            level = Math.max(level, conditional[a] ? GRANTED_CONDITIONALLY : GRANTED);
             if (level === GRANTED)
                 break;
         }
@@ -51185,11 +51564,12 @@ function buildGrantModel(grants) {
     const catalog = catalog_loadCatalogIndex();
     const policies = grants.policies.map(normalizeGranted);
     const statements = policies.flatMap(p => compilePolicy(catalog, p));
-    const granted = grantLevels(catalog, statements);
+    const subject = { roleArn: grants.arn, accountId: grants.accountId };
+    const granted = grantLevels(catalog, statements, subject);
     let boundary;
     if (grants.boundary) {
         boundary = normalizeGranted(grants.boundary);
-        const limits = grantLevels(catalog, compilePolicy(catalog, boundary));
+        const limits = grantLevels(catalog, compilePolicy(catalog, boundary), subject);
         for (let id = 0; id < granted.length; id++)
             granted[id] = Math.min(granted[id], limits[id]);
     }
@@ -51708,6 +52088,10 @@ function unobservableReason(action, usage) {
 function isKeepSid(sid, prefix) {
     return prefix !== '' && sid !== undefined && sid.startsWith(prefix);
 }
+/** A statement kept verbatim: its Sid starts with the prefix and, in a gate, it is unchanged from the base. */
+function isKeepStatement(statement, options) {
+    return isKeepSid(statement.sid, options.keepSidPrefix) && (options.trustedKeep?.(statement) ?? true);
+}
 /** Catalog ids protected by keep-actions patterns or granted by keep-Sid Allow statements. */
 function keptIds(model, options) {
     const ids = new Set();
@@ -51715,7 +52099,7 @@ function keptIds(model, options) {
         for (const id of model.catalog.expandIds(pattern))
             ids.add(id);
     for (const c of model.statements) {
-        if (c.statement.effect !== 'Allow' || !isKeepSid(c.statement.sid, options.keepSidPrefix))
+        if (c.statement.effect !== 'Allow' || !isKeepStatement(c.statement, options))
             continue;
         for (let id = 0; id < c.actionIds.length; id++)
             if (c.actionIds[id] === 1)
@@ -51824,6 +52208,267 @@ function analyzeRole(grants, usage, options) {
         unknownActions: model.unknownActions,
         grantedCount
     };
+}
+
+;// CONCATENATED MODULE: ./src/policy/own.ts
+/**
+ * A lookup in a constant table keyed by data from logs or policies: only the table's own keys count, so names such
+ * as `constructor` or `__proto__` find nothing instead of Object.prototype members.
+ */
+function ownValue(table, key) {
+    return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/policy/resources.ts
+
+
+
+/** A concrete ARN: no wildcard, no `${...}` placeholder (Access Analyzer templates are not concrete). */
+function isConcreteArn(resource) {
+    return resource.startsWith('arn:') && !/[*?]/.test(resource) && !resource.includes('${');
+}
+/**
+ * Actions whose resource the caller names: it may not exist before the call (create, put, register, import, copy,
+ * restore, replicate) or not after it (delete, deregister). Narrowed to the names seen in the window, they would deny
+ * the next name (ci-build-4 after ci-build-1..3).
+ */
+const NAMES_ITS_RESOURCE = /^[^:]+:(Create|Put|Delete|Register|Deregister|Import|Copy|Restore|Replicate)/;
+/** Of those, the ones that may bring a resource into existence. */
+const MAY_CREATE = /^[^:]+:(Create|Put|Register|Import|Copy|Restore|Replicate)/;
+const S3_OBJECT = /^(arn:[^:]+:s3:::[^/]+)\/.+$/;
+/** Whether a resource is (or lies under) one created in the window. */
+function underCreated(resource, created) {
+    const bucket = S3_OBJECT.exec(resource)?.[1];
+    return created.has(resource) || (bucket !== undefined && created.has(bucket));
+}
+/**
+ * Catalog id -> the resources observed for it, only for actions a proposal may narrow: every observed resource is a
+ * concrete ARN (an action seen once with `*` or a placeholder has no entry), none was created in the window, and the
+ * action does not name its own resource, except S3 object writes, which are only ever narrowed to `bucket/*`.
+ */
+function observedResources(catalog, usage) {
+    const all = new Map();
+    const unusable = new Set();
+    const created = new Set();
+    for (const observed of usage.actions) {
+        if (!MAY_CREATE.test(observed.action))
+            continue;
+        for (const r of observed.resources)
+            if (isConcreteArn(r) && !S3_OBJECT.test(r))
+                created.add(r);
+    }
+    for (const observed of usage.actions) {
+        const id = catalog.idOf(observed.action);
+        if (id === undefined)
+            continue;
+        if (observed.resources.length === 0 || !observed.resources.every(isConcreteArn))
+            unusable.add(id);
+        if (observed.resources.some(r => underCreated(r, created)))
+            unusable.add(id);
+        if (NAMES_ITS_RESOURCE.test(observed.action) && !observed.resources.every(r => S3_OBJECT.test(r)))
+            unusable.add(id);
+        const set = all.get(id) ?? new Set();
+        for (const r of observed.resources)
+            set.add(r);
+        all.set(id, set);
+    }
+    const out = new Map();
+    for (const [id, set] of all)
+        if (!unusable.has(id))
+            out.set(id, [...set].sort());
+    return out;
+}
+/** S3 object ARNs become `arn:aws:s3:::bucket/*`, so keys written later keep working. */
+function generalizeResource(resource) {
+    const m = S3_OBJECT.exec(resource);
+    return m ? `${m[1]}/*` : resource;
+}
+/**
+ * Resource types whose ARNs outlive the workload that uses them (a bucket, a table, a key, a role): a proposal may
+ * name them. Instances, volumes, network interfaces, associations, log streams and the like are replaced all the
+ * time; a policy narrowed to the ones seen last month would break on the next deployment.
+ */
+const DURABLE_RESOURCES = {
+    // A real bucket name: access point aliases (-s3alias, --ol-s3) and ARNs are authorized elsewhere.
+    s3: /^(?![^/]*(-s3alias|--ol-s3)(\/|$))[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/\*)?$/,
+    kms: /^key\//,
+    secretsmanager: /^secret:/,
+    ssm: /^parameter\//,
+    sqs: /^[^:/]+$/,
+    sns: /^[^:/]+$/,
+    iam: /^(role|policy|user|group|instance-profile)\//,
+    ecr: /^repository\//,
+    states: /^stateMachine:/
+};
+// Left out on purpose, because the ARN a record names is not always the one IAM authorizes: DynamoDB (a query
+// on an index is authorized on table/T/index/I), Lambda (qualified function ARNs), CloudWatch Logs (streams are
+// authorized below their group), KMS aliases (authorized on the key).
+/** Whether a (generalized) concrete ARN names a durable resource. */
+function isDurableResource(arn) {
+    const parts = arn.split(':');
+    const service = parts[2] ?? '';
+    const resource = parts.slice(5).join(':');
+    return ownValue(DURABLE_RESOURCES, service)?.test(resource) ?? false;
+}
+/**
+ * The resources a statement (Resource patterns) can be narrowed to for one action, or undefined when it must keep
+ * its own: every observed resource must be durable and covered for certain by the statement, before and after
+ * generalizing.
+ */
+function narrowedResources(patterns, observed) {
+    const covered = (r) => patterns.some(p => resourcePatternMatch(p, r) === 'yes');
+    if (!observed.every(covered))
+        return undefined;
+    const narrowed = [...new Set(observed.map(generalizeResource))].sort();
+    if (!narrowed.every(isDurableResource))
+        return undefined;
+    const safe = narrowed.every(r => patterns.some(p => !hasPolicyVariable(p) && globCovers(p, r)));
+    if (!safe)
+        return undefined;
+    const same = narrowed.length === patterns.length && narrowed.every(r => patterns.includes(r));
+    return same ? undefined : narrowed;
+}
+
+;// CONCATENATED MODULE: ./src/policy/added-access.ts
+/**
+ * What the head of a pull request grants beyond its base: per catalog action, the resource patterns of head Allow
+ * statements that no base Allow statement already grants (as widely, and under no narrower condition), each judged
+ * against usage and by risk. Keep markers play no part: a statement unchanged at the base adds nothing anyway, and
+ * one the pull request adds or changes is judged like any other.
+ */
+
+
+
+
+
+
+
+
+
+/** Reads of secret material: widened to every resource they hand out every secret of the account. */
+const SECRET_READS = [
+    'secretsmanager:GetSecretValue',
+    'secretsmanager:BatchGetSecretValue',
+    'ssm:GetParameter',
+    'ssm:GetParameters',
+    'ssm:GetParametersByPath',
+    'kms:Decrypt'
+];
+function allowsOf(model, subject) {
+    return model.statements
+        .filter(c => c.statement.effect === 'Allow')
+        .map(compiled => {
+        const restricting = restrictingCondition(compiled.statement.condition, subject);
+        return { compiled, ...(restricting ? { condition: canonicalJson(restricting) } : {}) };
+    });
+}
+/** JSON with object keys sorted: two statements written in a different key order compare equal. */
+function canonicalJson(value) {
+    return JSON.stringify(value, (_key, v) => typeof v === 'object' && v !== null && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
+        : v);
+}
+/** Whether one base Allow statement grants every resource the head pattern names. */
+function resourceCovered(base, pattern) {
+    const { resources, notResources } = base.statement;
+    if (resources)
+        return resources.some(p => !hasPolicyVariable(p) && globCovers(p, pattern));
+    // NotResource grants everything it does not name: the pattern must be disjoint from every excluded pattern.
+    return (notResources ?? []).every(p => !globMatch(p, pattern) && !globCovers(pattern, p) && !hasPolicyVariable(p));
+}
+function headResources(statement) {
+    if (statement.resources)
+        return statement.resources.map(r => ({ label: r, pattern: r }));
+    // A NotResource grant is as wide as `*` minus a few: only a base grant on everything covers it.
+    return [{ label: `NotResource: ${(statement.notResources ?? []).join(', ')}`, pattern: '*' }];
+}
+function addedAccess(head, base, usage, keepActions) {
+    const subject = { roleArn: head.arn, accountId: head.accountId };
+    const headModel = buildGrantModel(head);
+    const { catalog } = headModel;
+    const baseModel = base ? buildGrantModel({ ...base, arn: head.arn, accountId: head.accountId }) : undefined;
+    const baseAllows = baseModel ? allowsOf(baseModel, subject) : [];
+    const headAllows = allowsOf(headModel, subject);
+    const exempt = new Set(keepActions.flatMap(p => catalog.expandIds(p)));
+    const nonRestrictingConditions = headAllows
+        .filter(a => a.compiled.statement.condition && a.condition === undefined)
+        .map(a => `${a.compiled.statement.ref}: ${canonicalJson(a.compiled.statement.condition)}`);
+    const covered = (id, pattern, condition) => baseModel !== undefined &&
+        baseModel.granted[id] !== NOT_GRANTED &&
+        baseAllows.some(b => b.compiled.actionIds[id] === 1 &&
+            (b.condition === undefined || b.condition === condition) &&
+            resourceCovered(b.compiled, pattern));
+    const entries = new Map();
+    for (const allow of headAllows) {
+        const { actionIds, statement } = allow.compiled;
+        const resources = headResources(statement);
+        for (let id = 0; id < catalog.size; id++) {
+            if (actionIds[id] !== 1 || headModel.granted[id] === NOT_GRANTED || exempt.has(id))
+                continue;
+            for (const r of resources) {
+                if (covered(id, r.pattern, allow.condition))
+                    continue;
+                let entry = entries.get(id);
+                if (!entry) {
+                    entry = { resources: new Set(), patterns: new Set(), conditional: true, grantedBy: new Set() };
+                    entries.set(id, entry);
+                }
+                entry.resources.add(r.label);
+                entry.patterns.add(r.pattern);
+                entry.conditional &&= allow.condition !== undefined;
+                entry.grantedBy.add(statement.ref);
+            }
+        }
+    }
+    const escalation = escalationIds(catalog);
+    const secretReads = new Set(SECRET_READS.flatMap(a => catalog.expandIds(a)));
+    const usedIds = new Set(usage ? usedActionNames(catalog, usage).flatMap(name => catalog.expandIds(name)) : []);
+    const observed = usage ? observedResources(catalog, usage) : new Map();
+    const unobservable = usage ? unobservableActions(catalog, usage) : new Map();
+    const added = [];
+    for (const [id, entry] of entries) {
+        const accessLevel = ACCESS_LEVELS[catalog.levelRank[id]];
+        const patterns = [...entry.patterns];
+        const newAction = !baseModel || baseModel.granted[id] === NOT_GRANTED;
+        // Widening a granted action is only "used" when a call fell on a resource the base did not grant.
+        const usedOnAdded = usedIds.has(id) &&
+            (newAction ||
+                (observed.get(id) ?? []).some(r => isConcreteArn(r) && patterns.some(p => globMatch(p, r)) && !covered(id, r, undefined)));
+        const judgement = !usage
+            ? 'unverified'
+            : usedOnAdded
+                ? 'used'
+                : unobservable.has(id)
+                    ? 'unobservable'
+                    : 'excess';
+        const risk = riskOf(id, accessLevel, patterns, { escalation, secretReads, unobservable });
+        added.push({
+            action: catalog.names[id],
+            accessLevel,
+            resources: [...entry.resources].sort(),
+            ...(newAction ? {} : { widened: true }),
+            conditional: entry.conditional,
+            grantedBy: [...entry.grantedBy],
+            judgement,
+            ...(risk ? { risk } : {})
+        });
+    }
+    added.sort((a, b) => rankOf(a) - rankOf(b) || (a.action < b.action ? -1 : 1));
+    return { added, nonRestrictingConditions };
+}
+function rankOf(a) {
+    return (a.risk ? 0 : 10) + ACCESS_LEVELS.indexOf(a.accessLevel);
+}
+function riskOf(id, level, patterns, known) {
+    if (known.escalation.has(id))
+        return 'privilege-escalation';
+    if (level === 'Permissions management')
+        return 'permissions-management';
+    if (level === 'Write')
+        return known.unobservable.has(id) ? 'unobservable-write' : 'write';
+    if (known.secretReads.has(id) && patterns.includes('*'))
+        return 'secret-read-on-all-resources';
+    return undefined;
 }
 
 ;// CONCATENATED MODULE: ./node_modules/diff/libesm/diff/base.js
@@ -52658,125 +53303,6 @@ function compactActions(catalog, ids, grantedPatterns) {
     return { actions: actions.sort(compact_byLowerCase), wildcards: wildcards.sort(compact_byLowerCase) };
 }
 
-;// CONCATENATED MODULE: ./src/policy/own.ts
-/**
- * A lookup in a constant table keyed by data from logs or policies: only the table's own keys count, so names such
- * as `constructor` or `__proto__` find nothing instead of Object.prototype members.
- */
-function ownValue(table, key) {
-    return Object.hasOwn(table, key) ? table[key] : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/policy/resources.ts
-
-
-
-/** A concrete ARN: no wildcard, no `${...}` placeholder (Access Analyzer templates are not concrete). */
-function isConcreteArn(resource) {
-    return resource.startsWith('arn:') && !/[*?]/.test(resource) && !resource.includes('${');
-}
-/**
- * Actions whose resource the caller names: it may not exist before the call (create, put, register, import, copy,
- * restore, replicate) or not after it (delete, deregister). Narrowed to the names seen in the window, they would deny
- * the next name (ci-build-4 after ci-build-1..3).
- */
-const NAMES_ITS_RESOURCE = /^[^:]+:(Create|Put|Delete|Register|Deregister|Import|Copy|Restore|Replicate)/;
-/** Of those, the ones that may bring a resource into existence. */
-const MAY_CREATE = /^[^:]+:(Create|Put|Register|Import|Copy|Restore|Replicate)/;
-const S3_OBJECT = /^(arn:[^:]+:s3:::[^/]+)\/.+$/;
-/** Whether a resource is (or lies under) one created in the window. */
-function underCreated(resource, created) {
-    const bucket = S3_OBJECT.exec(resource)?.[1];
-    return created.has(resource) || (bucket !== undefined && created.has(bucket));
-}
-/**
- * Catalog id -> the resources observed for it, only for actions a proposal may narrow: every observed resource is a
- * concrete ARN (an action seen once with `*` or a placeholder has no entry), none was created in the window, and the
- * action does not name its own resource, except S3 object writes, which are only ever narrowed to `bucket/*`.
- */
-function observedResources(catalog, usage) {
-    const all = new Map();
-    const unusable = new Set();
-    const created = new Set();
-    for (const observed of usage.actions) {
-        if (!MAY_CREATE.test(observed.action))
-            continue;
-        for (const r of observed.resources)
-            if (isConcreteArn(r) && !S3_OBJECT.test(r))
-                created.add(r);
-    }
-    for (const observed of usage.actions) {
-        const id = catalog.idOf(observed.action);
-        if (id === undefined)
-            continue;
-        if (observed.resources.length === 0 || !observed.resources.every(isConcreteArn))
-            unusable.add(id);
-        if (observed.resources.some(r => underCreated(r, created)))
-            unusable.add(id);
-        if (NAMES_ITS_RESOURCE.test(observed.action) && !observed.resources.every(r => S3_OBJECT.test(r)))
-            unusable.add(id);
-        const set = all.get(id) ?? new Set();
-        for (const r of observed.resources)
-            set.add(r);
-        all.set(id, set);
-    }
-    const out = new Map();
-    for (const [id, set] of all)
-        if (!unusable.has(id))
-            out.set(id, [...set].sort());
-    return out;
-}
-/** S3 object ARNs become `arn:aws:s3:::bucket/*`, so keys written later keep working. */
-function generalizeResource(resource) {
-    const m = S3_OBJECT.exec(resource);
-    return m ? `${m[1]}/*` : resource;
-}
-/**
- * Resource types whose ARNs outlive the workload that uses them (a bucket, a table, a key, a role): a proposal may
- * name them. Instances, volumes, network interfaces, associations, log streams and the like are replaced all the
- * time; a policy narrowed to the ones seen last month would break on the next deployment.
- */
-const DURABLE_RESOURCES = {
-    // A real bucket name: access point aliases (-s3alias, --ol-s3) and ARNs are authorized elsewhere.
-    s3: /^(?![^/]*(-s3alias|--ol-s3)(\/|$))[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/\*)?$/,
-    kms: /^key\//,
-    secretsmanager: /^secret:/,
-    ssm: /^parameter\//,
-    sqs: /^[^:/]+$/,
-    sns: /^[^:/]+$/,
-    iam: /^(role|policy|user|group|instance-profile)\//,
-    ecr: /^repository\//,
-    states: /^stateMachine:/
-};
-// Left out on purpose, because the ARN a record names is not always the one IAM authorizes: DynamoDB (a query
-// on an index is authorized on table/T/index/I), Lambda (qualified function ARNs), CloudWatch Logs (streams are
-// authorized below their group), KMS aliases (authorized on the key).
-/** Whether a (generalized) concrete ARN names a durable resource. */
-function isDurableResource(arn) {
-    const parts = arn.split(':');
-    const service = parts[2] ?? '';
-    const resource = parts.slice(5).join(':');
-    return ownValue(DURABLE_RESOURCES, service)?.test(resource) ?? false;
-}
-/**
- * The resources a statement (Resource patterns) can be narrowed to for one action, or undefined when it must keep
- * its own: every observed resource must be durable and covered for certain by the statement, before and after
- * generalizing.
- */
-function narrowedResources(patterns, observed) {
-    const covered = (r) => patterns.some(p => resourcePatternMatch(p, r) === 'yes');
-    if (!observed.every(covered))
-        return undefined;
-    const narrowed = [...new Set(observed.map(generalizeResource))].sort();
-    if (!narrowed.every(isDurableResource))
-        return undefined;
-    const safe = narrowed.every(r => patterns.some(p => !hasPolicyVariable(p) && globCovers(p, r)));
-    if (!safe)
-        return undefined;
-    const same = narrowed.length === patterns.length && narrowed.every(r => patterns.includes(r));
-    return same ? undefined : narrowed;
-}
-
 ;// CONCATENATED MODULE: ./src/policy/verify.ts
 
 
@@ -52903,11 +53429,11 @@ function idsOf(model, names) {
     return ids;
 }
 /** Unconditional Allow statements on Resource `*` make every other grant of the same action redundant. */
-function findDominators(model, keep, keepSidPrefix) {
+function findDominators(model, keep, options) {
     const dominators = new Map();
     const wide = model.statements.filter(c => c.statement.effect === 'Allow' && !c.statement.condition && c.statement.resources?.includes('*'));
     // A keep-Sid statement is carried whole, so it wins over a derived one.
-    wide.sort((a, b) => Number(isKeepSid(b.statement.sid, keepSidPrefix)) - Number(isKeepSid(a.statement.sid, keepSidPrefix)));
+    wide.sort((a, b) => Number(isKeepStatement(b.statement, options)) - Number(isKeepStatement(a.statement, options)));
     for (const id of keep) {
         const dominator = wide.find(c => c.actionIds[id] === 1);
         if (dominator)
@@ -53095,7 +53621,7 @@ function proposePolicies(grants, usage, analysis, options) {
         if (!allowedToday)
             observed.delete(id);
     }
-    const dominators = findDominators(model, keep, options.keepSidPrefix);
+    const dominators = findDominators(model, keep, options);
     const keepOutsideCatalog = [
         ...analysis.used.filter(name => model.catalog.idOf(name) === undefined),
         ...options.keepActions.filter(pattern => model.catalog.expandIds(pattern).length === 0)
@@ -53120,7 +53646,7 @@ function proposePolicies(grants, usage, analysis, options) {
             carriedDeny++;
             push(s.raw);
         }
-        else if (isKeepSid(s.sid, options.keepSidPrefix)) {
+        else if (isKeepStatement(s, options)) {
             carriedKeep++;
             push(s.raw);
         }
@@ -55266,6 +55792,9 @@ async function runPolicyGenerations(requests, deps) {
 
 
 
+
+
+
 class AwsSession {
     config;
     deps;
@@ -55282,7 +55811,7 @@ class AwsSession {
         this.credentials ??= resolveCredentials({
             roleToAssume: this.config.roleToAssume,
             audience: this.config.audience,
-            sessionName: this.config.roleSessionName,
+            sessionName: sessionName(this.config.roleSessionName, this.deps.env?.GITHUB_REPOSITORY, this.deps.env?.GITHUB_RUN_ID),
             durationSeconds: this.config.roleDurationSeconds,
             region: this.config.awsRegion,
             getIdToken: this.deps.getIdToken ??
@@ -55382,10 +55911,12 @@ async function runAnalysis(config, deps) {
         rolesSeen: scan?.rolesSeen,
         noEvidence
     });
+    if (config.grantedSource !== 'iam' && config.policyFiles.length === 0)
+        cases.push(...unlistedPolicyFiles(config, deps, cases));
     // Usage.
     if (scan) {
         for (const c of cases) {
-            if (c.outcome)
+            if (c.outcome || c.unverifiedReason)
                 continue;
             c.usage = scanUsage(scan.roles, c.arn) ?? emptyCloudTrailUsage(c.arn, scan);
             if (noEvidence)
@@ -55411,7 +55942,7 @@ async function runAnalysis(config, deps) {
     }
     const results = [];
     for (const c of cases)
-        results.push(await judgeRole(config, aws, c));
+        results.push(await judgeRole(config, deps, aws, c));
     const report = buildReport(results, config.source, now().toISOString());
     log.info(`analyzed ${report.summary.analyzed} of ${report.summary.roles} roles; ${report.summary.excess} excess actions; ${report.summary.failed} failed`);
     return report;
@@ -55653,39 +56184,72 @@ async function selectCases(config, deps, aws, sources) {
 function withFileGrants(grants, fileGrants) {
     return fileGrants.length === 0 ? grants : { ...grants, policies: [...grants.policies, ...fileGrants] };
 }
-/** Far above what IAM lets a role hold (10,240 characters per managed policy, a few per role). */
-const MAX_POLICY_FILE_BYTES = 1024 * 1024;
 /** The policy file of a role in the checked-out workspace (granted-source files/auto). Parsed as JSON only. */
 function readWorkspacePolicy(config, deps, c) {
     const path = policyPathFor(config.policyPath, c.accountId, c.name);
-    const full = (0,external_node_path_.join)(deps.workspace ?? process.cwd(), path);
-    if (!(0,external_node_fs_.existsSync)(full)) {
+    if (!isSafePathSegment(c.name) || (c.accountId !== '' && !/^\d{12}$/.test(c.accountId)))
+        return { path, exists: true, reason: `the role name ${JSON.stringify(c.name)} cannot name a policy file` };
+    const file = readWorkspaceFile(deps.workspace ?? process.cwd(), path);
+    if (file.status === 'absent') {
         return {
             path,
             exists: false,
             reason: `granted-source is files but ${path} does not exist in the workspace; check out the repository first or set granted-source: iam`
         };
     }
-    // Files in the workspace may come from a pull request: only a regular file of policy size is read (a link to
-    // /dev/zero or a FIFO would never end).
-    const info = (0,external_node_fs_.lstatSync)(full);
-    if (!info.isFile() || info.size > MAX_POLICY_FILE_BYTES) {
-        const what = info.isSymbolicLink()
-            ? 'a symbolic link'
-            : info.isFile()
-                ? `larger than ${MAX_POLICY_FILE_BYTES / 1024} KiB`
-                : 'not a regular file';
-        return { path, exists: true, reason: `${path} is ${what}; a policy file must be a plain JSON file` };
-    }
+    if (file.status === 'refused')
+        return { path, exists: true, reason: file.reason };
     try {
-        return { path, exists: true, grants: parsePolicyFile((0,external_node_fs_.readFileSync)(full, 'utf8'), path) };
+        return { path, exists: true, grants: parsePolicyFile(file.text, path) };
     }
     catch (e) {
         return { path, exists: true, reason: e.message };
     }
 }
+/**
+ * On a pull request, the policy files under policy-path that no selected role reads: a file for a role that does
+ * not exist yet, or for a role left out of `roles`. Each is judged by the risk of what it grants, never ignored.
+ */
+function unlistedPolicyFiles(config, deps, cases) {
+    if (!deps.base)
+        return [];
+    const known = new Set(cases.map(c => `${c.accountId}/${c.name.toLowerCase()}`));
+    const out = [];
+    for (const file of discoverPolicyFiles(deps.workspace ?? process.cwd(), config.policyPath)) {
+        if (known.has(`${file.accountId}/${file.roleName.toLowerCase()}`))
+            continue;
+        const listed = config.roles.some(s => s.kind === 'pattern'
+            ? globMatch(s.input.toLowerCase(), file.roleName.toLowerCase())
+            : s.name?.toLowerCase() === file.roleName.toLowerCase() &&
+                (s.kind === 'name' || s.accountId === file.accountId));
+        const c = {
+            arn: `arn:aws:iam::${file.accountId || '000000000000'}:role/${file.roleName}`,
+            name: file.roleName,
+            accountId: file.accountId,
+            fromRepositoryFile: true,
+            unverifiedReason: listed
+                ? 'new role: unverified (it does not exist yet, so nothing it did can be known): judged by the risk of what it is granted'
+                : `${file.path} matches no role in roles: judged by the risk of what it grants; list the role in roles to judge it on its usage`
+        };
+        const read = readWorkspacePolicy(config, deps, c);
+        if (read.grants) {
+            c.grants = {
+                arn: c.arn,
+                name: c.name,
+                path: '/',
+                accountId: c.accountId,
+                policies: read.grants,
+                editable: true
+            };
+        }
+        else
+            c.outcome = { status: 'failed', reason: read.reason ?? `${file.path} cannot be read` };
+        out.push(c);
+    }
+    return out;
+}
 async function generateUsage(config, deps, aws, cases, startedAt, deadline) {
-    const pending = cases.filter(c => !c.outcome);
+    const pending = cases.filter(c => !c.outcome && !c.unverifiedReason);
     if (pending.length === 0)
         return;
     const client = await aws.analyzer();
@@ -55727,26 +56291,95 @@ function baseResult(c, config) {
             ? { notEditableReason: c.grants?.notEditableReason ?? c.notEditableReason }
             : {}),
         ...(c.usage ? { evidence: c.usage.evidence } : {}),
-        ...(c.accountId ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) } : {}),
+        // A name read from IAM or logs becomes a path only when it is one plain segment (never `.`, `..` or `a/b`).
+        ...(c.accountId && isSafePathSegment(c.name)
+            ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) }
+            : {}),
         ...(c.fromRepositoryFile ? { policyFileInRepository: true } : {})
     };
 }
+async function readBase(config, base, head, log) {
+    const path = policyPathFor(config.policyPath, head.accountId, head.name);
+    const file = await base.read(path);
+    if (file.status === 'refused')
+        throw new Error(file.reason);
+    if (file.status === 'absent')
+        return { sha: base.sha, trusts: () => false };
+    let policies;
+    try {
+        policies = parsePolicyFile(file.text, path);
+    }
+    catch (e) {
+        // A base that does not parse grants nothing we can compare with: everything the head grants is added.
+        log.warning(`${path} at the base commit: ${e.message}; judging every grant of the head as added`);
+        return { sha: base.sha, trusts: () => false };
+    }
+    const grants = { ...head, policies };
+    const unchanged = new Set(policies.flatMap(p => normalizePolicy(p.name, p.document).statements.map(st => canonicalJson(st.raw))));
+    return { sha: base.sha, grants, trusts: statement => unchanged.has(canonicalJson(statement.raw)) };
+}
+/** What the head of the pull request grants beyond the base, judged against usage (none: unverified). */
+async function pullRequestChange(config, aws, head, base, usage, unverifiedReason, log) {
+    const { added, nonRestrictingConditions } = addedAccess(head, base.grants, usage, config.keepActions);
+    const change = {
+        baseSha: base.sha,
+        newFile: base.grants === undefined,
+        ...(unverifiedReason ? { unverifiedReason } : {}),
+        added,
+        nonRestrictingConditions
+    };
+    if (base.grants && config.validate && (aws.used || config.roleToAssume)) {
+        try {
+            change.checkNoNewAccess = await checkNoNewAccess(await aws.analyzer(), head.policies.map(p => p.document), base.grants.policies.map(p => p.document));
+        }
+        catch (e) {
+            change.checkNoNewAccess = 'SKIPPED';
+            log.warning(`${head.name}: CheckNoNewAccess of the pull request failed (${describeAwsError(e)})`);
+        }
+    }
+    return change;
+}
 /** Analysis, proposal, proofs and checks for one role. A role's failure never stops the others. */
-async function judgeRole(config, aws, c) {
+async function judgeRole(config, deps, aws, c) {
     const result = baseResult(c, config);
     if (c.outcome)
         return { ...result, status: c.outcome.status, reason: c.outcome.reason };
-    if (!c.grants || !c.usage)
-        return { ...result, reason: 'internal: no grants or usage' };
+    if (!c.grants)
+        return { ...result, reason: 'internal: no grants' };
+    const grants = c.grants;
     try {
-        const options = { keepActions: [...config.keepActions], keepSidPrefix: config.keepSidPrefix };
+        const base = c.fromRepositoryFile && deps.base ? await readBase(config, deps.base, grants, deps.log) : undefined;
+        const changeFor = async (usage) => base
+            ? { change: await pullRequestChange(config, aws, grants, base, usage, c.unverifiedReason, deps.log) }
+            : {};
+        if (c.unverifiedReason)
+            return {
+                ...result,
+                status: 'insufficient-evidence',
+                reason: c.unverifiedReason,
+                ...(await changeFor(undefined))
+            };
+        if (!c.usage)
+            return { ...result, reason: 'internal: no usage' };
+        const options = {
+            keepActions: [...config.keepActions],
+            keepSidPrefix: config.keepSidPrefix,
+            ...(base ? { trustedKeep: base.trusts } : {})
+        };
         const analysis = analyzeRole(c.grants, c.usage, options);
+        const keptStatements = c.grants.policies
+            .flatMap(p => normalizePolicy(p.name, p.document).statements)
+            .filter(st => st.effect === 'Allow' && isKeepStatement(st, options))
+            .map(st => st.ref);
         const facts = {
             ...result,
             used: analysis.used,
             unobservable: analysis.unobservable,
             conditional: analysis.conditional,
-            ...(analysis.unknownActions.length ? { unknownActions: analysis.unknownActions } : {})
+            ...(analysis.unknownActions.length ? { unknownActions: analysis.unknownActions } : {}),
+            ...(analysis.kept.length || keptStatements.length
+                ? { kept: { statements: keptStatements, actions: analysis.kept } }
+                : {})
         };
         if (analysis.usedNotGranted.length > 0) {
             facts.evidence = {
@@ -55763,8 +56396,18 @@ async function judgeRole(config, aws, c) {
             roleCreatedAt: c.grants.createdAt
         });
         if (!verdict.sufficient)
-            return { ...facts, status: 'insufficient-evidence', reason: verdict.reason };
-        const analyzed = { ...facts, status: 'analyzed', excess: analysis.excess };
+            return {
+                ...facts,
+                status: 'insufficient-evidence',
+                reason: verdict.reason,
+                ...(await changeFor(undefined))
+            };
+        const analyzed = {
+            ...facts,
+            status: 'analyzed',
+            excess: analysis.excess,
+            ...(await changeFor(c.usage))
+        };
         if (analysis.excess.length === 0)
             return analyzed;
         if (!c.grants.editable) {
@@ -55834,6 +56477,7 @@ async function judgeRole(config, aws, c) {
 const version_VERSION = '0.1.0';
 
 ;// CONCATENATED MODULE: ./src/cli-main.ts
+
 
 
 
@@ -56027,7 +56671,8 @@ function prepareOutDir(dir) {
 }
 function stderrLogger() {
     const secrets = [];
-    const mask = (m) => secrets.reduce((text, s) => text.split(s).join('***'), m);
+    // Data can hold control characters and line breaks: escaped, a terminal or CI log never acts on them.
+    const mask = (m) => escapeControl(secrets.reduce((text, s) => text.split(s).join('***'), m));
     return {
         info: m => process.stderr.write(`${mask(m)}\n`),
         warning: m => process.stderr.write(`warning: ${mask(m)}\n`),
@@ -56049,7 +56694,7 @@ async function main(argv, env = process.env) {
     }
     catch (e) {
         if (e instanceof UsageError || e instanceof ConfigError) {
-            process.stderr.write(`error: ${e.message}\n`);
+            process.stderr.write(`error: ${escapeControl(e.message)}\n`);
             return EXIT.usage;
         }
         throw e;
@@ -56068,7 +56713,7 @@ async function main(argv, env = process.env) {
             prepareOutDir(config.outDir);
     }
     catch (e) {
-        process.stderr.write(`error: ${e.message}\n`);
+        process.stderr.write(`error: ${escapeControl(e.message)}\n`);
         return EXIT.usage;
     }
     const log = stderrLogger();
@@ -56106,7 +56751,7 @@ async function main(argv, env = process.env) {
         return verdict.exitCode;
     }
     catch (e) {
-        process.stderr.write(`error: ${e.message}\n`);
+        process.stderr.write(`error: ${escapeControl(e.message)}\n`);
         if (cancellation.received)
             return signalExitCode(cancellation.received);
         return e instanceof ConfigError ? EXIT.usage : EXIT.failed;

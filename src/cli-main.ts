@@ -4,6 +4,7 @@ import { buildConfig, ConfigError, INPUT_DEFAULTS } from './config.js'
 import type { Config } from './config.js'
 import type { Logger } from './logger.js'
 import { repositoryPolicySources, writeReportFiles } from './output.js'
+import { escapeControl } from './report/escape.js'
 import { serializeReport } from './report/json.js'
 import { renderMarkdown } from './report/markdown.js'
 import { judgeRun } from './report/run-verdict.js'
@@ -207,7 +208,8 @@ function prepareOutDir(dir: string): void {
 
 function stderrLogger(): Logger {
   const secrets: string[] = []
-  const mask = (m: string) => secrets.reduce((text, s) => text.split(s).join('***'), m)
+  // Data can hold control characters and line breaks: escaped, a terminal or CI log never acts on them.
+  const mask = (m: string) => escapeControl(secrets.reduce((text, s) => text.split(s).join('***'), m))
   return {
     info: m => process.stderr.write(`${mask(m)}\n`),
     warning: m => process.stderr.write(`warning: ${mask(m)}\n`),
@@ -227,7 +229,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     parsed = parseCli(argv, env)
   } catch (e) {
     if (e instanceof UsageError || e instanceof ConfigError) {
-      process.stderr.write(`error: ${e.message}\n`)
+      process.stderr.write(`error: ${escapeControl(e.message)}\n`)
       return EXIT.usage
     }
     throw e
@@ -244,7 +246,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     if (config.outDir) prepareOutDir(config.outDir)
   } catch (e) {
-    process.stderr.write(`error: ${(e as Error).message}\n`)
+    process.stderr.write(`error: ${escapeControl((e as Error).message)}\n`)
     return EXIT.usage
   }
   const log = stderrLogger()
@@ -281,7 +283,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (cancellation.received) return signalExitCode(cancellation.received)
     return verdict.exitCode
   } catch (e) {
-    process.stderr.write(`error: ${(e as Error).message}\n`)
+    process.stderr.write(`error: ${escapeControl((e as Error).message)}\n`)
     if (cancellation.received) return signalExitCode(cancellation.received)
     return e instanceof ConfigError ? EXIT.usage : EXIT.failed
   } finally {

@@ -362,7 +362,9 @@ export function buildConfig(read: InputReader, extras: ConfigExtras = {}): Confi
     grantedSource: oneOf('granted-source', get('granted-source'), GRANTED_SOURCES),
     failOn: oneOf('fail-on', get('fail-on'), FAIL_ON_VALUES),
     keepActions,
-    keepSidPrefix: get('keep-sid-prefix'),
+    // Given but empty turns keep-Sid exemptions off; not given at all is the default.
+    keepSidPrefix:
+      read('keep-sid-prefix') === undefined ? get('keep-sid-prefix') : (read('keep-sid-prefix') ?? '').trim(),
     validate: boolean('validate', get('validate')),
     githubToken: githubToken && githubToken !== INPUT_DEFAULTS['github-token'] ? githubToken : undefined,
     prBranch,

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { abortOnSignals } from './cancellation.js'
 import { buildConfig } from './config.js'
 import type { Config } from './config.js'
+import { pullRequestRefs, readFileAtCommit } from './github/base-file.js'
 import { createGitHubClient } from './github/client.js'
 import { isForkPullRequest, publishStickyComment, renderForkNotice } from './github/comment.js'
 import { publishPullRequest } from './github/pull-request.js'
@@ -12,22 +13,23 @@ import { writeJobSummary, writeJobSummaryText } from './github/summary.js'
 import type { Logger } from './logger.js'
 import type { ReportV1 } from './model.js'
 import { policyFileContent, repositoryPolicySources, writableProposals, writeReportFiles } from './output.js'
-import { escapeText } from './report/escape.js'
+import { escapeControl, escapeText } from './report/escape.js'
 import { judgeRun } from './report/run-verdict.js'
 import { runAnalysis } from './run.js'
+import type { RunDeps } from './run.js'
 import { VERSION } from './version.js'
 
 function actionsLogger(): Logger {
   return {
-    info: m => core.info(m),
-    warning: m => core.warning(m),
-    debug: m => core.debug(m),
+    info: m => core.info(escapeControl(m)),
+    warning: m => core.warning(escapeControl(m)),
+    debug: m => core.debug(escapeControl(m)),
     setSecret: s => core.setSecret(s)
   }
 }
 
 function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
+  return escapeControl(error instanceof Error ? error.message : String(error))
 }
 
 type PullRequestPayload = Parameters<typeof isForkPullRequest>[0] & { number: number }
@@ -42,7 +44,10 @@ function runUrl(): string | undefined {
 export async function run(): Promise<void> {
   let config: Config
   try {
-    config = buildConfig(name => core.getInput(name), { env: process.env })
+    // An input the workflow does not set is absent; one set to '' is present and empty (keep-sid-prefix: '').
+    const given = (name: string) =>
+      process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] !== undefined
+    config = buildConfig(name => (given(name) ? core.getInput(name) : undefined), { env: process.env })
   } catch (error) {
     core.setFailed(message(error))
     return
@@ -92,7 +97,8 @@ export async function run(): Promise<void> {
       signal: cancellation.signal,
       getIdToken: audience => core.getIDToken(audience),
       workspace: process.env.GITHUB_WORKSPACE,
-      env: process.env
+      env: process.env,
+      ...pullRequestBase(config)
     })
     await publish(config, report, pullRequest)
   } catch (error) {
@@ -103,6 +109,26 @@ export async function run(): Promise<void> {
   } finally {
     cancellation.dispose()
   }
+}
+
+/**
+ * On a pull request the gate judges what the pull request changes: each policy file is compared with the base
+ * commit's version, read through the API (the author of the pull request cannot change it).
+ */
+function pullRequestBase(config: Config): { base?: RunDeps['base'] } {
+  const { eventName, payload } = github.context
+  if (eventName !== 'pull_request' && eventName !== 'pull_request_target') return {}
+  const refs = pullRequestRefs(payload)
+  if (!refs || config.grantedSource === 'iam') return {}
+  if (!config.githubToken) {
+    core.warning(
+      'github-token is empty: the base version of the policy files cannot be read, so the gate judges each whole policy instead of what this pull request adds'
+    )
+    return {}
+  }
+  const client = createGitHubClient(config.githubToken)
+  const repo = github.context.repo
+  return { base: { sha: refs.baseSha, read: path => readFileAtCommit(client, repo, path, refs.baseSha) } }
 }
 
 function setCountOutputs(report: ReportV1): void {
@@ -127,7 +153,7 @@ async function publish(
   core.setOutput('sarif', files.sarif)
   setCountOutputs(report)
   for (const role of report.roles) {
-    if (role.status === 'failed') core.warning(`${role.arn}: ${role.reason ?? 'failed'}`)
+    if (role.status === 'failed') core.warning(escapeControl(`${role.arn}: ${role.reason ?? 'failed'}`))
   }
   // A bare URL becomes a link in the comment or pull request; the report file only lives as long as the job.
   const hint = runUrl() ?? 'the job summary of this run'
@@ -191,6 +217,6 @@ async function publish(
   }
 
   const verdict = judgeRun(report, config.failOn)
-  if (verdict.exitCode !== 0) core.setFailed(verdict.message)
-  else core.info(verdict.message)
+  if (verdict.exitCode !== 0) core.setFailed(escapeControl(verdict.message))
+  else core.info(escapeControl(verdict.message))
 }

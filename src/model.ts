@@ -212,6 +212,10 @@ export interface RoleResult {
   policyFile?: string
   /** True when the granted policies were read from that file in the repository (so findings can point at it). */
   policyFileInRepository?: boolean
+  /** Exempted by keep-actions and trusted keep-Sid statements. */
+  kept?: KeptAccess
+  /** On a pull request: what the head of its policy file grants beyond the base. */
+  change?: PullRequestChange
 }
 
 export interface ReportSummary {
@@ -238,4 +242,49 @@ export interface RoleSelector {
   accountId?: string
   name?: string
   path?: string
+}
+
+/** Why an added grant is high-risk: it fails `fail-on: high` whatever else is known about it. */
+export type AddedRisk =
+  | 'privilege-escalation'
+  | 'permissions-management'
+  | 'write'
+  | 'unobservable-write'
+  | 'secret-read-on-all-resources'
+
+/** One action the pull request grants beyond the base branch, with the resources it adds. */
+export interface AddedAccess {
+  action: string
+  accessLevel: AccessLevel
+  /** Resource patterns of the head that the base did not grant the action on (`NotResource: ...` when negated). */
+  resources: string[]
+  /** The base granted the action on fewer resources: the pull request widens it. */
+  widened?: boolean
+  /** Granted only under a condition that really restricts requests. */
+  conditional: boolean
+  grantedBy: string[]
+  /** `used`: observed on what was added; `excess`: observable and not used; `unverified`: nothing to judge it on. */
+  judgement: 'used' | 'excess' | 'unobservable' | 'unverified'
+  risk?: AddedRisk
+}
+
+/** What a pull request changes in a role's policy file: the gate judges this, not the whole role. */
+export interface PullRequestChange {
+  /** The commit of the base branch the head was compared with. */
+  baseSha: string
+  /** The policy file does not exist at the base. */
+  newFile: boolean
+  /** The role does not exist (or was not listed): nothing it did can be known. */
+  unverifiedReason?: string
+  added: AddedAccess[]
+  /** Statements whose Condition restricts nothing (`policy#Sid`: the condition as written). */
+  nonRestrictingConditions: string[]
+  /** Access Analyzer CheckNoNewAccess of the head against the base, when AWS was reachable. */
+  checkNoNewAccess?: 'PASS' | 'FAIL' | 'SKIPPED'
+}
+
+/** What keep-actions and keep-Sid statements protected, listed so a reviewer sees every exemption. */
+export interface KeptAccess {
+  statements: string[]
+  actions: string[]
 }

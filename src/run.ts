@@ -2,11 +2,10 @@ import { AccessAnalyzerClient } from '@aws-sdk/client-accessanalyzer'
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail'
 import { IAMClient } from '@aws-sdk/client-iam'
 import type { S3Client } from '@aws-sdk/client-s3'
-import { existsSync, lstatSync, readFileSync } from 'node:fs'
 import { readFile, stat } from 'node:fs/promises'
-import { join } from 'node:path'
 import { checkNoNewAccess, validateProposedPolicies } from './aws/checks.js'
 import { resolveCredentials } from './aws/credentials.js'
+import { sessionName } from './aws/session-name.js'
 import type { TemporaryCredentials } from './aws/credentials.js'
 import { GrantedPolicyReader, resolveRoles } from './aws/iam.js'
 import { describeAwsError } from './aws/retry.js'
@@ -15,9 +14,12 @@ import type { Config } from './config.js'
 import { ConfigError, isRoleArn, policyPathFor } from './config.js'
 import { editability } from './granted/editability.js'
 import { parseAuthorizationDetails, parsePolicyFile } from './granted/policy-file.js'
+import { discoverPolicyFiles, isSafePathSegment, readWorkspaceFile } from './granted/workspace-file.js'
+import type { WorkspaceFile } from './granted/workspace-file.js'
 import type { Logger } from './logger.js'
 import type {
   GrantedPolicy,
+  PullRequestChange,
   RoleSelector,
   ProposalChecks,
   ReportV1,
@@ -26,11 +28,16 @@ import type {
   RoleUsage,
   TrailLogging
 } from './model.js'
-import { analyzeRole } from './policy/analyze.js'
+import { addedAccess, canonicalJson } from './policy/added-access.js'
+import { analyzeRole, isKeepStatement } from './policy/analyze.js'
+import type { AnalyzeOptions } from './policy/analyze.js'
+import { normalizePolicy } from './policy/document.js'
+import type { NormalizedStatement } from './policy/document.js'
 import { policyDiff } from './policy/diff.js'
 import { judgeEvidence } from './policy/evidence.js'
 import { proposePolicies } from './policy/propose.js'
 import { buildReport } from './report/json.js'
+import { globMatch } from './policy/glob.js'
 import { accountFromArn, canonicalRoleArns, roleKey, roleNameFromArn, selectRoles } from './roles.js'
 import type { KnownRole } from './roles.js'
 import { createTrailS3Client } from './usage/cloudtrail/s3-files.js'
@@ -53,6 +60,8 @@ export interface RunDeps {
    * usage); 'insufficient-evidence' (default) judges every role so and names the path (the action still publishes).
    */
   noLogFiles?: 'error' | 'insufficient-evidence'
+  /** On a pull request: its base commit, and how to read a repository file as that commit has it. */
+  base?: { sha: string; read: (path: string) => Promise<WorkspaceFile> }
 }
 
 /** A role on its way through the pipeline: it ends as exactly one RoleResult. */
@@ -68,6 +77,8 @@ interface RoleCase {
   /** Set once the role cannot go further. */
   outcome?: { status: 'failed' | 'skipped' | 'insufficient-evidence'; reason: string }
   usage?: RoleUsage
+  /** A policy file under policy-path for a role that does not exist or is not listed: judged by risk only. */
+  unverifiedReason?: string
 }
 
 class AwsSession {
@@ -86,7 +97,11 @@ class AwsSession {
     this.credentials ??= resolveCredentials({
       roleToAssume: this.config.roleToAssume,
       audience: this.config.audience,
-      sessionName: this.config.roleSessionName,
+      sessionName: sessionName(
+        this.config.roleSessionName,
+        this.deps.env?.GITHUB_REPOSITORY,
+        this.deps.env?.GITHUB_RUN_ID
+      ),
       durationSeconds: this.config.roleDurationSeconds,
       region: this.config.awsRegion,
       getIdToken:
@@ -206,11 +221,13 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
     rolesSeen: scan?.rolesSeen,
     noEvidence
   })
+  if (config.grantedSource !== 'iam' && config.policyFiles.length === 0)
+    cases.push(...unlistedPolicyFiles(config, deps, cases))
 
   // Usage.
   if (scan) {
     for (const c of cases) {
-      if (c.outcome) continue
+      if (c.outcome || c.unverifiedReason) continue
       c.usage = scanUsage(scan.roles, c.arn) ?? emptyCloudTrailUsage(c.arn, scan)
       if (noEvidence) c.outcome = { status: 'insufficient-evidence', reason: noEvidence }
     }
@@ -236,7 +253,7 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
   }
 
   const results: RoleResult[] = []
-  for (const c of cases) results.push(await judgeRole(config, aws, c))
+  for (const c of cases) results.push(await judgeRole(config, deps, aws, c))
   const report = buildReport(results, config.source, now().toISOString())
   log.info(
     `analyzed ${report.summary.analyzed} of ${report.summary.roles} roles; ${report.summary.excess} excess actions; ${report.summary.failed} failed`
@@ -487,40 +504,70 @@ function withFileGrants(grants: RoleGrants, fileGrants: GrantedPolicy[]): RoleGr
   return fileGrants.length === 0 ? grants : { ...grants, policies: [...grants.policies, ...fileGrants] }
 }
 
-/** Far above what IAM lets a role hold (10,240 characters per managed policy, a few per role). */
-const MAX_POLICY_FILE_BYTES = 1024 * 1024
-
 /** The policy file of a role in the checked-out workspace (granted-source files/auto). Parsed as JSON only. */
 function readWorkspacePolicy(
   config: Config,
   deps: RunDeps,
-  c: RoleCase
+  c: { accountId: string; name: string }
 ): { grants?: GrantedPolicy[]; path: string; exists: boolean; reason?: string } {
   const path = policyPathFor(config.policyPath, c.accountId, c.name)
-  const full = join(deps.workspace ?? process.cwd(), path)
-  if (!existsSync(full)) {
+  if (!isSafePathSegment(c.name) || (c.accountId !== '' && !/^\d{12}$/.test(c.accountId)))
+    return { path, exists: true, reason: `the role name ${JSON.stringify(c.name)} cannot name a policy file` }
+  const file = readWorkspaceFile(deps.workspace ?? process.cwd(), path)
+  if (file.status === 'absent') {
     return {
       path,
       exists: false,
       reason: `granted-source is files but ${path} does not exist in the workspace; check out the repository first or set granted-source: iam`
     }
   }
-  // Files in the workspace may come from a pull request: only a regular file of policy size is read (a link to
-  // /dev/zero or a FIFO would never end).
-  const info = lstatSync(full)
-  if (!info.isFile() || info.size > MAX_POLICY_FILE_BYTES) {
-    const what = info.isSymbolicLink()
-      ? 'a symbolic link'
-      : info.isFile()
-        ? `larger than ${MAX_POLICY_FILE_BYTES / 1024} KiB`
-        : 'not a regular file'
-    return { path, exists: true, reason: `${path} is ${what}; a policy file must be a plain JSON file` }
-  }
+  if (file.status === 'refused') return { path, exists: true, reason: file.reason }
   try {
-    return { path, exists: true, grants: parsePolicyFile(readFileSync(full, 'utf8'), path) }
+    return { path, exists: true, grants: parsePolicyFile(file.text, path) }
   } catch (e) {
     return { path, exists: true, reason: (e as Error).message }
   }
+}
+
+/**
+ * On a pull request, the policy files under policy-path that no selected role reads: a file for a role that does
+ * not exist yet, or for a role left out of `roles`. Each is judged by the risk of what it grants, never ignored.
+ */
+function unlistedPolicyFiles(config: Config, deps: RunDeps, cases: RoleCase[]): RoleCase[] {
+  if (!deps.base) return []
+  const known = new Set(cases.map(c => `${c.accountId}/${c.name.toLowerCase()}`))
+  const out: RoleCase[] = []
+  for (const file of discoverPolicyFiles(deps.workspace ?? process.cwd(), config.policyPath)) {
+    if (known.has(`${file.accountId}/${file.roleName.toLowerCase()}`)) continue
+    const listed = config.roles.some(s =>
+      s.kind === 'pattern'
+        ? globMatch(s.input.toLowerCase(), file.roleName.toLowerCase())
+        : s.name?.toLowerCase() === file.roleName.toLowerCase() &&
+          (s.kind === 'name' || s.accountId === file.accountId)
+    )
+    const c: RoleCase = {
+      arn: `arn:aws:iam::${file.accountId || '000000000000'}:role/${file.roleName}`,
+      name: file.roleName,
+      accountId: file.accountId,
+      fromRepositoryFile: true,
+      unverifiedReason: listed
+        ? 'new role: unverified (it does not exist yet, so nothing it did can be known): judged by the risk of what it is granted'
+        : `${file.path} matches no role in roles: judged by the risk of what it grants; list the role in roles to judge it on its usage`
+    }
+    const read = readWorkspacePolicy(config, deps, c)
+    if (read.grants) {
+      c.grants = {
+        arn: c.arn,
+        name: c.name,
+        path: '/',
+        accountId: c.accountId,
+        policies: read.grants,
+        editable: true
+      }
+    } else c.outcome = { status: 'failed', reason: read.reason ?? `${file.path} cannot be read` }
+    out.push(c)
+  }
+  return out
 }
 
 async function generateUsage(
@@ -531,7 +578,7 @@ async function generateUsage(
   startedAt: Date,
   deadline: Date
 ): Promise<void> {
-  const pending = cases.filter(c => !c.outcome)
+  const pending = cases.filter(c => !c.outcome && !c.unverifiedReason)
   if (pending.length === 0) return
   const client = await aws.analyzer()
   const window = {
@@ -575,25 +622,121 @@ function baseResult(c: RoleCase, config: Config): RoleResult {
       ? { notEditableReason: c.grants?.notEditableReason ?? c.notEditableReason }
       : {}),
     ...(c.usage ? { evidence: c.usage.evidence } : {}),
-    ...(c.accountId ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) } : {}),
+    // A name read from IAM or logs becomes a path only when it is one plain segment (never `.`, `..` or `a/b`).
+    ...(c.accountId && isSafePathSegment(c.name)
+      ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) }
+      : {}),
     ...(c.fromRepositoryFile ? { policyFileInRepository: true } : {})
   }
 }
 
+/** The base branch's version of a role's policy file, and which of its statements a keep marker may trust. */
+interface BaseView {
+  sha: string
+  grants?: RoleGrants
+  trusts: (statement: NormalizedStatement) => boolean
+}
+
+async function readBase(
+  config: Config,
+  base: NonNullable<RunDeps['base']>,
+  head: RoleGrants,
+  log: Logger
+): Promise<BaseView> {
+  const path = policyPathFor(config.policyPath, head.accountId, head.name)
+  const file = await base.read(path)
+  if (file.status === 'refused') throw new Error(file.reason)
+  if (file.status === 'absent') return { sha: base.sha, trusts: () => false }
+  let policies: GrantedPolicy[]
+  try {
+    policies = parsePolicyFile(file.text, path)
+  } catch (e) {
+    // A base that does not parse grants nothing we can compare with: everything the head grants is added.
+    log.warning(
+      `${path} at the base commit: ${(e as Error).message}; judging every grant of the head as added`
+    )
+    return { sha: base.sha, trusts: () => false }
+  }
+  const grants: RoleGrants = { ...head, policies }
+  const unchanged = new Set(
+    policies.flatMap(p => normalizePolicy(p.name, p.document).statements.map(st => canonicalJson(st.raw)))
+  )
+  return { sha: base.sha, grants, trusts: statement => unchanged.has(canonicalJson(statement.raw)) }
+}
+
+/** What the head of the pull request grants beyond the base, judged against usage (none: unverified). */
+async function pullRequestChange(
+  config: Config,
+  aws: AwsSession,
+  head: RoleGrants,
+  base: BaseView,
+  usage: RoleUsage | undefined,
+  unverifiedReason: string | undefined,
+  log: Logger
+): Promise<PullRequestChange> {
+  const { added, nonRestrictingConditions } = addedAccess(head, base.grants, usage, config.keepActions)
+  const change: PullRequestChange = {
+    baseSha: base.sha,
+    newFile: base.grants === undefined,
+    ...(unverifiedReason ? { unverifiedReason } : {}),
+    added,
+    nonRestrictingConditions
+  }
+  if (base.grants && config.validate && (aws.used || config.roleToAssume)) {
+    try {
+      change.checkNoNewAccess = await checkNoNewAccess(
+        await aws.analyzer(),
+        head.policies.map(p => p.document),
+        base.grants.policies.map(p => p.document)
+      )
+    } catch (e) {
+      change.checkNoNewAccess = 'SKIPPED'
+      log.warning(`${head.name}: CheckNoNewAccess of the pull request failed (${describeAwsError(e)})`)
+    }
+  }
+  return change
+}
+
 /** Analysis, proposal, proofs and checks for one role. A role's failure never stops the others. */
-async function judgeRole(config: Config, aws: AwsSession, c: RoleCase): Promise<RoleResult> {
+async function judgeRole(config: Config, deps: RunDeps, aws: AwsSession, c: RoleCase): Promise<RoleResult> {
   const result = baseResult(c, config)
   if (c.outcome) return { ...result, status: c.outcome.status, reason: c.outcome.reason }
-  if (!c.grants || !c.usage) return { ...result, reason: 'internal: no grants or usage' }
+  if (!c.grants) return { ...result, reason: 'internal: no grants' }
+  const grants = c.grants
   try {
-    const options = { keepActions: [...config.keepActions], keepSidPrefix: config.keepSidPrefix }
+    const base =
+      c.fromRepositoryFile && deps.base ? await readBase(config, deps.base, grants, deps.log) : undefined
+    const changeFor = async (usage: RoleUsage | undefined) =>
+      base
+        ? { change: await pullRequestChange(config, aws, grants, base, usage, c.unverifiedReason, deps.log) }
+        : {}
+    if (c.unverifiedReason)
+      return {
+        ...result,
+        status: 'insufficient-evidence',
+        reason: c.unverifiedReason,
+        ...(await changeFor(undefined))
+      }
+    if (!c.usage) return { ...result, reason: 'internal: no usage' }
+    const options: AnalyzeOptions = {
+      keepActions: [...config.keepActions],
+      keepSidPrefix: config.keepSidPrefix,
+      ...(base ? { trustedKeep: base.trusts } : {})
+    }
     const analysis = analyzeRole(c.grants, c.usage, options)
+    const keptStatements = c.grants.policies
+      .flatMap(p => normalizePolicy(p.name, p.document).statements)
+      .filter(st => st.effect === 'Allow' && isKeepStatement(st, options))
+      .map(st => st.ref)
     const facts = {
       ...result,
       used: analysis.used,
       unobservable: analysis.unobservable,
       conditional: analysis.conditional,
-      ...(analysis.unknownActions.length ? { unknownActions: analysis.unknownActions } : {})
+      ...(analysis.unknownActions.length ? { unknownActions: analysis.unknownActions } : {}),
+      ...(analysis.kept.length || keptStatements.length
+        ? { kept: { statements: keptStatements, actions: analysis.kept } }
+        : {})
     }
     if (analysis.usedNotGranted.length > 0) {
       facts.evidence = {
@@ -609,8 +752,19 @@ async function judgeRole(config: Config, aws: AwsSession, c: RoleCase): Promise<
       allowIncomplete: config.allowIncomplete,
       roleCreatedAt: c.grants.createdAt
     })
-    if (!verdict.sufficient) return { ...facts, status: 'insufficient-evidence', reason: verdict.reason }
-    const analyzed: RoleResult = { ...facts, status: 'analyzed', excess: analysis.excess }
+    if (!verdict.sufficient)
+      return {
+        ...facts,
+        status: 'insufficient-evidence',
+        reason: verdict.reason,
+        ...(await changeFor(undefined))
+      }
+    const analyzed: RoleResult = {
+      ...facts,
+      status: 'analyzed',
+      excess: analysis.excess,
+      ...(await changeFor(c.usage))
+    }
     if (analysis.excess.length === 0) return analyzed
 
     if (!c.grants.editable) {

@@ -3,7 +3,7 @@
  * emulator (Access Analyzer, IAM, STS), the GitHub emulator and the OIDC token endpoint.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
@@ -415,6 +415,198 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       expect(run.summary).not.toMatch(/1970|reports complete data/)
       expect(run.summary).toMatch(/no record in the window/)
       expect(run.code).toBe(0)
+    })
+  })
+
+  describe('pull-request gate judging what the pull request adds', () => {
+    let world: World
+    const SECRET_A = 'arn:aws:secretsmanager:us-east-1:111122223333:secret:app-db-AbCdEf'
+    const allow = (Action: unknown, Resource: unknown = '*', extra: object = {}) => ({
+      Effect: 'Allow',
+      Action,
+      Resource,
+      ...extra
+    })
+    const policy = (...Statement: object[]) => JSON.stringify({ Version: '2012-10-17', Statement }, null, 2)
+    const reads = { Sid: 'Reads', ...allow('s3:GetObject', 'arn:aws:s3:::app-data/*') }
+    const usedSecret = allow('secretsmanager:GetSecretValue', SECRET_A)
+    const file = (role: string) => `iam/least-privilege/111122223333/${role}.json`
+    // Base and head of each role's policy file: the base is committed to the default branch of the repository.
+    const base: Record<string, string> = {
+      'app-keep': policy(reads),
+      'app-cond': policy(reads),
+      'app-empty-cond': policy(reads),
+      'app-widen': policy(reads, usedSecret),
+      'app-unobservable': policy(reads),
+      'app-remove': policy(reads, allow('s3:*', 'arn:aws:s3:::app-data/*')),
+      'app-used': policy(reads),
+      'app-kept': policy(reads, { Sid: 'KeepBreakGlass', ...allow('iam:*') })
+    }
+    const head: Record<string, string> = {
+      'app-keep': policy(reads, { Sid: 'KeepAdmin', ...allow('*') }),
+      'app-cond': policy(
+        reads,
+        allow('*', '*', {
+          Condition: { StringLike: { 'aws:PrincipalArn': '*' }, Bool: { 'aws:SecureTransport': 'true' } }
+        })
+      ),
+      'app-empty-cond': policy(reads, allow('iam:*', '*', { Condition: { StringEquals: {} } })),
+      'app-widen': policy(reads, allow('secretsmanager:GetSecretValue', '*')),
+      'app-unobservable': policy(
+        reads,
+        allow(['iam:PassRole', 'lambda:InvokeFunction', 's3:PutObject', 'sqs:SendMessage'])
+      ),
+      'app-new': policy(allow('*')),
+      'app-remove': policy(reads),
+      'app-used': policy(reads, usedSecret, allow('s3:PutObject', 'arn:aws:s3:::app-data/*')),
+      'app-kept': policy({ Sid: 'KeepBreakGlass', ...allow('iam:*') })
+    }
+    let baseSha: string
+
+    beforeAll(async () => {
+      world = await startWorld()
+      for (const role of [...Object.keys(base), 'app-link']) {
+        world.aws.addRole({
+          name: role,
+          inline: { current: JSON.parse(base[role] ?? policy(reads)) as object },
+          generation: {
+            actions: [
+              { action: 's3:GetObject', resources: ['arn:aws:s3:::app-data/report.csv'] },
+              { action: 'secretsmanager:GetSecretValue', resources: [SECRET_A] },
+              ...(role === 'app-used'
+                ? [{ action: 's3:PutObject', resources: ['arn:aws:s3:::app-data/out.csv'] }]
+                : [])
+            ],
+            isComplete: true
+          }
+        })
+      }
+      // Finished generations over the lookback window, as a previous run leaves them: reused, nothing to wait for.
+      const end = Date.now()
+      for (const role of [...Object.keys(base), 'app-link']) {
+        world.aws.addForeignJob({
+          principalArn: world.aws.roleArn(role),
+          status: 'SUCCEEDED',
+          trailArn: TRAIL,
+          window: { start: new Date(end - 90 * 86_400_000).toISOString(), end: new Date(end).toISOString() }
+        })
+      }
+      baseSha = world.github.pushFiles(
+        'main',
+        Object.fromEntries(Object.entries(base).map(([role, text]) => [file(role), text])),
+        'Policy files'
+      )
+    })
+    afterAll(() => stopWorld(world))
+
+    const gateRun = (
+      roles: string[],
+      workspace: Record<string, string | { symlink: string }>,
+      extraEnv: Record<string, string> = {}
+    ) => {
+      const number = world.github.addIssue()
+      return runAction({
+        node,
+        eventName: 'pull_request',
+        payload: {
+          number,
+          pull_request: {
+            number,
+            head: { ref: 'change', sha: 'f'.repeat(40), repo: { full_name: 'octo-org/infra' } },
+            base: { ref: 'main', sha: baseSha, repo: { full_name: 'octo-org/infra' } }
+          }
+        },
+        inputs: {
+          ...awsInputs(world, roles),
+          'trail-arn': TRAIL,
+          mode: 'comment',
+          'fail-on': 'high',
+          'keep-sid-prefix': 'Keep'
+        },
+        env: { ...world.env, ...extraEnv },
+        workspace
+      }).then(run => ({ run, comment: world.github.commentsOn(number)[0]?.body ?? '' }))
+    }
+
+    it('fails on every bypass: Keep Sid, trivial and empty conditions, widened resources, unobservable writes, a new role file, a symbolic link', async () => {
+      const outside = mkdtempSync(join(tmpdir(), 'outside-'))
+      writeFileSync(join(outside, 'environ'), 'AWS_SECRET=hunter2-\u001b[31m')
+      const bypasses = ['app-keep', 'app-cond', 'app-empty-cond', 'app-widen', 'app-unobservable']
+      // The checkout holds every policy file: the base version, except where this pull request changes it.
+      const { run, comment } = await gateRun(['app-*'], {
+        ...Object.fromEntries(Object.entries(base).map(([role, text]) => [file(role), text])),
+        ...Object.fromEntries([...bypasses, 'app-new'].map(role => [file(role), head[role] as string])),
+        [file('app-link')]: { symlink: join(outside, 'environ') }
+      })
+      expect(run.code).toBe(1)
+      const report = JSON.parse(readFileSync(run.outputs.report, 'utf8')) as {
+        roles: {
+          arn: string
+          status: string
+          reason?: string
+          change?: {
+            added: { action: string; risk?: string; judgement: string; resources: string[] }[]
+            nonRestrictingConditions: string[]
+          }
+        }[]
+      }
+      const byName = (name: string) => report.roles.find(r => r.arn.endsWith(`/${name}`))
+      const added = (name: string) => byName(name)?.change?.added ?? []
+      const tripping = (name: string) => added(name).filter(a => a.risk && a.judgement !== 'used')
+      for (const role of [...bypasses, 'app-new']) expect(tripping(role).length).toBeGreaterThan(0)
+      expect(added('app-keep').map(a => a.action)).toContain('iam:CreatePolicyVersion')
+      expect(byName('app-cond')?.change?.nonRestrictingConditions).toHaveLength(1)
+      expect(added('app-widen')).toEqual([
+        expect.objectContaining({
+          action: 'secretsmanager:GetSecretValue',
+          resources: ['*'],
+          judgement: 'excess',
+          risk: 'secret-read-on-all-resources'
+        })
+      ])
+      expect(tripping('app-unobservable').map(a => a.action)).toEqual(
+        expect.arrayContaining(['iam:PassRole', 'lambda:InvokeFunction', 's3:PutObject', 'sqs:SendMessage'])
+      )
+      expect(byName('app-new')).toMatchObject({ status: 'insufficient-evidence' })
+      expect(byName('app-new')?.reason).toMatch(/new role: unverified/)
+      expect(byName('app-link')).toMatchObject({ status: 'failed' })
+      expect(byName('app-link')?.reason).toMatch(/symbolic link/)
+      const error = run.stdout.split('\n').filter(line => line.startsWith('::error::'))
+      expect(error).toHaveLength(1)
+      for (const role of [...bypasses, 'app-new', 'app-link']) expect(error[0]).toContain(role)
+      for (const role of ['app-remove', 'app-used', 'app-kept']) expect(error[0]).not.toContain(role)
+      // The comment leads with what the pull request adds, and nothing of the linked file ever leaves the job.
+      expect(comment.indexOf('What this pull request adds')).toBeGreaterThan(0)
+      expect(comment.indexOf('What this pull request adds')).toBeLessThan(comment.indexOf('| Role |'))
+      expect(comment).not.toMatch(/All clear/)
+      for (const text of [comment, run.summary, run.stdout, run.stderr])
+        expect(text).not.toMatch(/AWS\\?_SECRET/)
+      expect(world.github.validationFailures).toEqual([])
+    })
+
+    it('passes a pull request that removes access, adds used access, or leaves a base Keep statement unchanged', async () => {
+      const roles = ['app-remove', 'app-used', 'app-kept']
+      const { run, comment } = await gateRun(
+        roles,
+        Object.fromEntries(roles.map(role => [file(role), head[role] as string]))
+      )
+      expect(run.stdout.split('\n').filter(line => line.startsWith('::error::'))).toEqual([])
+      expect(run.code).toBe(0)
+      const report = JSON.parse(readFileSync(run.outputs.report, 'utf8')) as {
+        roles: {
+          arn: string
+          kept?: { statements: string[] }
+          change?: { added: { action: string; judgement: string }[] }
+        }[]
+      }
+      const byName = (name: string) => report.roles.find(r => r.arn.endsWith(`/${name}`))
+      expect(byName('app-remove')?.change?.added).toEqual([])
+      expect(byName('app-used')?.change?.added.map(a => [a.action, a.judgement])).toEqual([
+        ['s3:PutObject', 'used'],
+        ['secretsmanager:GetSecretValue', 'used']
+      ])
+      expect(byName('app-kept')?.kept?.statements).toEqual(['app-kept#KeepBreakGlass'])
+      expect(comment).toContain('KeepBreakGlass')
     })
   })
 })

@@ -454,7 +454,7 @@ describe('iam-least-privilege analyze (dist/cli.js)', () => {
       const [enumerate] = (JSON.parse(run.stdout) as ReportV1).roles
       expect(enumerate).toMatchObject({ status: 'failed' })
       expect(enumerate.reason).toBe(
-        `iam/${ACCOUNT}/stratus-red-team-ec2-enumerate-role.json is a symbolic link; a policy file must be a plain JSON file`
+        `iam/${ACCOUNT}/stratus-red-team-ec2-enumerate-role.json is a symbolic link: policy files are read only as regular files`
       )
     })
 
@@ -488,5 +488,74 @@ describe('iam-least-privilege analyze (dist/cli.js)', () => {
       // Either it ended with the status of a SIGTERM (143), or the grace period ran out and the signal ended it.
       expect(run.code === 143 || run.signal === 'SIGTERM').toBe(true)
     })
+  })
+})
+
+describe('names from logs are data', () => {
+  it('a role named .. in the records never becomes a policy file path outside the workspace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-dotdot-'))
+    const workspace = join(dir, 'workspace')
+    mkdirSync(join(workspace, 'logs'), { recursive: true })
+    // What a path built from the name would reach: a policy file one folder above the workspace.
+    writeFileSync(
+      join(dir, 'policy.json'),
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }]
+      })
+    )
+    const role = 'arn:aws:iam::111122223333:role/..'
+    writeFileSync(
+      join(workspace, 'logs', 'records.json'),
+      JSON.stringify({
+        Records: [
+          {
+            eventVersion: '1.08',
+            eventTime: '2026-11-01T00:00:00Z',
+            eventSource: 's3.amazonaws.com',
+            eventName: 'ListBuckets',
+            awsRegion: 'us-east-1',
+            userIdentity: {
+              type: 'AssumedRole',
+              arn: 'arn:aws:sts::111122223333:assumed-role/../session',
+              accountId: '111122223333',
+              sessionContext: {
+                sessionIssuer: { type: 'Role', arn: role, accountId: '111122223333', userName: '..' }
+              }
+            }
+          }
+        ]
+      })
+    )
+    const run = await new Promise<{ stdout: string; stderr: string }>(done =>
+      execFile(
+        process.execPath,
+        [
+          join(process.cwd(), 'dist/cli.js'),
+          'analyze',
+          '--source',
+          'cloudtrail',
+          '--cloudtrail-path',
+          'logs',
+          '--granted-source',
+          'files',
+          '--policy-path',
+          '{role}/policy.json',
+          '--roles',
+          '*',
+          '--min-observation-days',
+          '0',
+          '--format',
+          'json'
+        ],
+        { cwd: workspace, env: { PATH: process.env.PATH ?? '' } },
+        (_error, stdout, stderr) => done({ stdout, stderr })
+      )
+    )
+    const report = JSON.parse(run.stdout) as ReportV1
+    const dotdot = report.roles.find(r => r.arn === role)
+    expect(dotdot).toMatchObject({ status: 'failed' })
+    expect(dotdot?.reason).toMatch(/cannot name a policy file/)
+    expect(dotdot?.policyFile).toBeUndefined()
   })
 })

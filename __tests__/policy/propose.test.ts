@@ -308,11 +308,11 @@ describe('statement shapes', () => {
         doc(
           { Sid: 'Iam', Effect: 'Allow', Action: 'iam:*', Resource: '*' },
           {
-            Sid: 'Tls',
+            Sid: 'Region',
             Effect: 'Allow',
             Action: '*',
             Resource: '*',
-            Condition: { Bool: { 'aws:SecureTransport': 'true' } }
+            Condition: { StringEquals: { 'aws:RequestedRegion': 'eu-west-1' } }
           }
         )
       )
@@ -322,11 +322,11 @@ describe('statement shapes', () => {
     expect(statements(proposal.policies)).toEqual([
       { Sid: 'Iam', Effect: 'Allow', Action: ['iam:ListRoles', 'iam:PassRole'], Resource: '*' },
       {
-        Sid: 'Tls',
+        Sid: 'Region',
         Effect: 'Allow',
         NotAction: ['iam:*'],
         Resource: '*',
-        Condition: { Bool: { 'aws:SecureTransport': 'true' } }
+        Condition: { StringEquals: { 'aws:RequestedRegion': 'eu-west-1' } }
       }
     ])
     expect(proposal.notes.join(' ')).toMatch(/as NotAction lists/)

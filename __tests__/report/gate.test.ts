@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import type { ExcessAction, RoleResult } from '../../src/model.js'
+import type { AddedAccess, ExcessAction, PullRequestChange, RoleResult } from '../../src/model.js'
 import { evaluateGate } from '../../src/report/gate.js'
 import { buildReport } from '../../src/report/json.js'
 import {
@@ -105,5 +105,48 @@ describe('evaluateGate', () => {
       tripped: true,
       message: 'fail-on excess: 1 role could not be judged (stratus-red-team-leave-org-role: skipped).'
     })
+  })
+
+  it('on a pull request judges what it adds: high-risk unless used, unused at excess; a new role by risk only', () => {
+    const added = (over: Partial<AddedAccess>): AddedAccess => ({
+      action: 's3:PutObject',
+      accessLevel: 'Write',
+      resources: ['*'],
+      conditional: false,
+      grantedBy: ['p'],
+      judgement: 'excess',
+      risk: 'write',
+      ...over
+    })
+    const change = (...list: AddedAccess[]): PullRequestChange => ({
+      baseSha: 'a'.repeat(40),
+      newFile: false,
+      added: list,
+      nonRestrictingConditions: []
+    })
+    // Pre-existing excess is not what the pull request changes.
+    const changed = (c: PullRequestChange, status: RoleResult['status'] = 'analyzed') => ({
+      ...stealCredentialsRole(),
+      status,
+      change: c
+    })
+    const read = added({ action: 's3:GetObject', accessLevel: 'Read', risk: undefined })
+    expect(evaluateGate(report(changed(change())), 'excess').tripped).toBe(false)
+    expect(evaluateGate(report(changed(change(added({ judgement: 'used' })))), 'high').tripped).toBe(false)
+    expect(evaluateGate(report(changed(change(read))), 'high').tripped).toBe(false)
+    expect(evaluateGate(report(changed(change(read))), 'excess').message).toMatch(
+      /1 added by this pull request/
+    )
+    expect(evaluateGate(report(changed(change(added({ judgement: 'unobservable' })))), 'high').tripped).toBe(
+      true
+    )
+    const unverified = (a: AddedAccess) =>
+      changed(change({ ...a, judgement: 'unverified' }), 'insufficient-evidence')
+    expect(evaluateGate(report(unverified(read)), 'excess').tripped).toBe(false)
+    expect(evaluateGate(report(unverified(added({}))), 'high').tripped).toBe(true)
+    expect(evaluateGate(report(changed({ ...change(), checkNoNewAccess: 'FAIL' })), 'high').tripped).toBe(
+      true
+    )
+    expect(evaluateGate(report({ ...changed(change()), status: 'failed' }), 'high').tripped).toBe(true)
   })
 })

@@ -355,3 +355,36 @@ describe('renderMarkdown', () => {
     for (const action of used) expect(markdown).toContain(action)
   })
 })
+
+describe('what a pull request adds', () => {
+  it('comes before the overview and survives shortening, conditional grants included', () => {
+    const role: RoleResult = {
+      ...stealCredentialsRole(),
+      change: {
+        baseSha: 'a'.repeat(40),
+        newFile: false,
+        added: [
+          {
+            action: 'iam:PassRole',
+            accessLevel: 'Write',
+            resources: ['*'],
+            conditional: true,
+            grantedBy: ['p#Added'],
+            judgement: 'unobservable',
+            risk: 'privilege-escalation'
+          }
+        ],
+        nonRestrictingConditions: ['p#Tls: {"Bool":{"aws:SecureTransport":"true"}}']
+      }
+    }
+    const report = buildReport([role], 'cloudtrail', '2026-11-27T00:00:00Z')
+    const full = renderMarkdown(report, { maxLength: GITHUB_LIMIT })
+    const short = renderMarkdown(report, { maxLength: 3_000 })
+    for (const text of [full, short]) {
+      expect(text.indexOf('### What this pull request adds')).toBeLessThan(text.indexOf('| Role |'))
+      expect(text).toContain('`iam:PassRole` | `*` (conditional)')
+      expect(text).toContain('aws:SecureTransport')
+    }
+    expect(short.length).toBeLessThanOrEqual(3_000)
+  })
+})

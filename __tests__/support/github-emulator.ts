@@ -333,6 +333,20 @@ export class GitHubEmulator {
     return blob?.type === 'blob' ? blob.content.toString('utf8') : undefined
   }
 
+  /** The tree entry at a path of a commit, or undefined. */
+  private entryAt(commit: string, path: string): TreeEntry | undefined {
+    let entry: TreeEntry | undefined
+    let sha = (this.objects.get(commit) as Commit).tree
+    for (const part of path.split('/')) {
+      const tree = this.objects.get(sha)
+      if (tree?.type !== 'tree') return undefined
+      entry = tree.entries.find(e => e.name === part)
+      if (!entry) return undefined
+      sha = entry.sha
+    }
+    return entry
+  }
+
   /** Commits a change to a branch as a person would (to move the base under a proposal). */
   pushFiles(branch: string, files: Record<string, string>, message = 'Change'): string {
     const head = this.branchHead(branch)
@@ -516,6 +530,39 @@ export class GitHubEmulator {
     switch (operationId) {
       case 'repos/get':
         return { status: 200, body: this.repoJson() }
+      case 'repos/get-content': {
+        const ref = query.get('ref') ?? this.defaultBranch
+        const commit = this.refs.get(`refs/heads/${ref}`) ?? ref
+        const found =
+          this.objects.get(commit)?.type === 'commit' ? this.entryAt(commit, p.path as string) : undefined
+        if (!found) return notFound
+        const path = p.path as string
+        const links = (type: string) => ({
+          url: `${api}/contents/${path}?ref=${ref}`,
+          git_url: `${api}/git/${type}s/${found.sha}`,
+          html_url: `https://github.com/${this.owner}/${this.repo}/blob/${ref}/${path}`,
+          download_url: null
+        })
+        const object = this.objects.get(found.sha)
+        if (object?.type !== 'blob') return { status: 200, body: [] }
+        const common = {
+          name: path.split('/').pop(),
+          path,
+          sha: found.sha,
+          size: object.content.length,
+          ...links('blob')
+        }
+        return {
+          status: 200,
+          body: {
+            type: 'file',
+            encoding: 'base64',
+            content: object.content.toString('base64'),
+            ...common,
+            _links: { self: common.url, git: common.git_url, html: common.html_url }
+          }
+        }
+      }
       case 'git/get-ref': {
         const ref = `refs/${p.ref}`
         const sha = this.refs.get(ref)
@@ -1107,7 +1154,7 @@ function compileRoutes(subset: OpenApiSubset): Route[] {
         const name = /^\{([^}]+)\}$/.exec(part)?.[1]
         if (!name) return part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')
         names.push(name)
-        return name === 'ref' ? '(.+)' : '([^/]+)'
+        return name === 'ref' || name === 'path' ? '(.+)' : '([^/]+)'
       })
       .join('')
     const queryValidators = new Map<string, ValidateFunction>()

@@ -4,7 +4,7 @@
  */
 import { execFile, spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
@@ -27,8 +27,8 @@ export interface ActionRunOptions {
   env?: Record<string, string>
   eventName?: string
   payload?: object
-  /** Files of the checked-out workspace (path -> content). */
-  workspace?: Record<string, string>
+  /** Files of the checked-out workspace (path -> content, or a symbolic link to a target). */
+  workspace?: Record<string, string | { symlink: string }>
   /** Called once the process runs (to signal it, as GitHub does when a job is cancelled). */
   onSpawn?: (child: ChildProcess) => void
 }
@@ -64,7 +64,8 @@ export async function runAction(options: ActionRunOptions): Promise<ActionRun> {
   mkdirSync(workspace)
   for (const [path, content] of Object.entries(options.workspace ?? {})) {
     mkdirSync(join(workspace, path, '..'), { recursive: true })
-    writeFileSync(join(workspace, path), content)
+    if (typeof content === 'string') writeFileSync(join(workspace, path), content)
+    else symlinkSync(content.symlink, join(workspace, path))
   }
   const files = {
     GITHUB_OUTPUT: join(dir, 'output'),

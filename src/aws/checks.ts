@@ -59,7 +59,7 @@ export function mergeIdentityPolicies(documents: unknown[], what: string): Polic
  */
 export async function checkNoNewAccess(
   client: AccessAnalyzerClient,
-  proposed: PolicyDocumentJson[],
+  proposed: unknown[],
   current: unknown[]
 ): Promise<'PASS' | 'FAIL'> {
   const out = await client.send(

@@ -109,7 +109,12 @@ export function isAllClear(report: ReportV1): boolean {
   // As the gate does, a service-linked role skipped because nobody can change it does not hold the all-clear back.
   const judged = (role: ReportV1['roles'][number]) =>
     role.status === 'analyzed' || (role.status === 'skipped' && !role.editable)
-  return report.summary.excess === 0 && report.roles.every(judged)
+  // What a pull request adds, and every exemption, is always shown in full, never replaced by the all-clear text.
+  const shown = (role: ReportV1['roles'][number]) =>
+    (role.change?.added.length ?? 0) > 0 ||
+    role.change?.checkNoNewAccess === 'FAIL' ||
+    role.kept !== undefined
+  return report.summary.excess === 0 && report.roles.every(judged) && !report.roles.some(shown)
 }
 
 /** The text that replaces the sticky comment once nothing is excess. */

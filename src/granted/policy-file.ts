@@ -25,8 +25,20 @@ export function decodeDocument(value: unknown, label: string): unknown {
   try {
     return JSON.parse(text)
   } catch (e) {
-    throw new PolicyFileError(`${label}: the policy document is not valid JSON (${(e as Error).message})`)
+    throw new PolicyFileError(`${label}: the policy document is not valid JSON (${jsonErrorPlace(e)})`)
   }
+}
+
+/**
+ * Where JSON.parse failed, without the text around it: the parser's own message quotes the input, and a file
+ * from a pull request may hold (or link to) anything.
+ */
+export function jsonErrorPlace(error: unknown): string {
+  const message = error instanceof Error ? error.message : ''
+  const position = /at position (\d+)/.exec(message)
+  if (position) return `syntax error at position ${position[1]}`
+  if (/end of JSON input/i.test(message)) return 'the text ends early'
+  return 'syntax error'
 }
 
 function safeDecode(value: string, label: string): string {
@@ -48,7 +60,7 @@ export function parsePolicyFile(text: string, file: string): GrantedPolicy[] {
     json = JSON.parse(text)
   } catch (e) {
     throw new PolicyFileError(
-      `${file}: not valid JSON (${(e as Error).message}); give a policy document or aws iam output`
+      `${file}: not valid JSON (${jsonErrorPlace(e)}); give a policy document or aws iam output`
     )
   }
   const base =
@@ -111,7 +123,7 @@ export function parseAuthorizationDetails(text: string, file: string): ExportedR
   try {
     json = JSON.parse(text)
   } catch (e) {
-    throw new PolicyFileError(`${file}: not valid JSON (${(e as Error).message})`)
+    throw new PolicyFileError(`${file}: not valid JSON (${jsonErrorPlace(e)})`)
   }
   if (!isObject(json) || !Array.isArray(json.RoleDetailList)) {
     throw new PolicyFileError(

@@ -4,6 +4,7 @@
 import type { ConditionalAction, ExcessAction, RoleGrants, RoleUsage, UnobservableAction } from '../model.js'
 import { ACCESS_LEVELS } from '../model.js'
 import type { CatalogIndex } from './catalog.js'
+import type { NormalizedStatement } from './document.js'
 import { escalationIds } from './escalation.js'
 import { GRANTED, GRANTED_CONDITIONALLY, NOT_GRANTED, buildGrantModel, grantedByLookup } from './grants.js'
 import type { GrantModel } from './grants.js'
@@ -14,6 +15,11 @@ import { unobservableActions } from './unobservable.js'
 export interface AnalyzeOptions {
   keepActions: string[]
   keepSidPrefix: string
+  /**
+   * Whether a keep-Sid statement may be trusted. In a pull-request gate only a statement that exists unchanged at
+   * the base branch may: the pull request's author writes the head. Unset: every keep-Sid statement is trusted.
+   */
+  trustedKeep?: (statement: NormalizedStatement) => boolean
 }
 
 export interface RoleAnalysis {
@@ -36,12 +42,17 @@ export function isKeepSid(sid: string | undefined, prefix: string): boolean {
   return prefix !== '' && sid !== undefined && sid.startsWith(prefix)
 }
 
+/** A statement kept verbatim: its Sid starts with the prefix and, in a gate, it is unchanged from the base. */
+export function isKeepStatement(statement: NormalizedStatement, options: AnalyzeOptions): boolean {
+  return isKeepSid(statement.sid, options.keepSidPrefix) && (options.trustedKeep?.(statement) ?? true)
+}
+
 /** Catalog ids protected by keep-actions patterns or granted by keep-Sid Allow statements. */
 export function keptIds(model: GrantModel, options: AnalyzeOptions): Set<number> {
   const ids = new Set<number>()
   for (const pattern of options.keepActions) for (const id of model.catalog.expandIds(pattern)) ids.add(id)
   for (const c of model.statements) {
-    if (c.statement.effect !== 'Allow' || !isKeepSid(c.statement.sid, options.keepSidPrefix)) continue
+    if (c.statement.effect !== 'Allow' || !isKeepStatement(c.statement, options)) continue
     for (let id = 0; id < c.actionIds.length; id++) if (c.actionIds[id] === 1) ids.add(id)
   }
   return ids

@@ -7,6 +7,8 @@ import { loadCatalogIndex } from './catalog.js'
 import type { CatalogIndex } from './catalog.js'
 import { normalizePolicy } from './document.js'
 import type { NormalizedPolicy } from './document.js'
+import { restrictingCondition } from './condition-effect.js'
+import type { ConditionSubject } from './condition-effect.js'
 import { compilePolicy } from './evaluate.js'
 import { globCovers } from './glob.js'
 import { hasPolicyVariable } from './match.js'
@@ -47,16 +49,24 @@ function deniedEverywhere(allow: CompiledStatement, denies: CompiledStatement[])
 }
 
 /** Per catalog id, the grant level of one set of statements (identity policies, or the boundary). */
-export function grantLevels(catalog: CatalogIndex, statements: CompiledStatement[]): Uint8Array {
+export function grantLevels(
+  catalog: CatalogIndex,
+  statements: CompiledStatement[],
+  subject?: ConditionSubject
+): Uint8Array {
   const levels = new Uint8Array(catalog.size)
   const allows = statements.filter(c => c.statement.effect === 'Allow')
   const denies = statements.filter(isCertainDeny)
+  const conditional = allows.map(a =>
+    subject ? restrictingCondition(a.statement.condition, subject) !== undefined : !!a.statement.condition
+  )
   for (let id = 0; id < catalog.size; id++) {
     const applicableDenies = denies.length === 0 ? denies : denies.filter(d => d.actionIds[id] === 1)
     let level = NOT_GRANTED
-    for (const allow of allows) {
+    for (let a = 0; a < allows.length; a++) {
+      const allow = allows[a]
       if (allow.actionIds[id] !== 1 || deniedEverywhere(allow, applicableDenies)) continue
-      level = Math.max(level, allow.statement.condition ? GRANTED_CONDITIONALLY : GRANTED)
+      level = Math.max(level, conditional[a] ? GRANTED_CONDITIONALLY : GRANTED)
       if (level === GRANTED) break
     }
     levels[id] = level
@@ -68,11 +78,12 @@ export function buildGrantModel(grants: RoleGrants): GrantModel {
   const catalog = loadCatalogIndex()
   const policies = grants.policies.map(normalizeGranted)
   const statements = policies.flatMap(p => compilePolicy(catalog, p))
-  const granted = grantLevels(catalog, statements)
+  const subject = { roleArn: grants.arn, accountId: grants.accountId }
+  const granted = grantLevels(catalog, statements, subject)
   let boundary: NormalizedPolicy | undefined
   if (grants.boundary) {
     boundary = normalizeGranted(grants.boundary)
-    const limits = grantLevels(catalog, compilePolicy(catalog, boundary))
+    const limits = grantLevels(catalog, compilePolicy(catalog, boundary), subject)
     for (let id = 0; id < granted.length; id++) granted[id] = Math.min(granted[id], limits[id])
   }
   const unknownActions = [...new Set(statements.flatMap(c => c.unknownPatterns))].sort()

@@ -6,7 +6,7 @@
 import type { PolicyDocumentJson, ProposedPolicy, RoleGrants, RoleUsage } from '../model.js'
 import type { AnalyzeOptions, RoleAnalysis } from './analyze.js'
 import { statementActionMatch } from './match.js'
-import { isKeepSid } from './analyze.js'
+import { isKeepStatement } from './analyze.js'
 import { compactActions } from './compact.js'
 import { normalizePolicy } from './document.js'
 import { decide } from './evaluate.js'
@@ -58,7 +58,7 @@ function idsOf(model: GrantModel, names: Iterable<string>): Set<number> {
 function findDominators(
   model: GrantModel,
   keep: Set<number>,
-  keepSidPrefix: string
+  options: AnalyzeOptions
 ): Map<number, CompiledStatement> {
   const dominators = new Map<number, CompiledStatement>()
   const wide = model.statements.filter(
@@ -66,8 +66,7 @@ function findDominators(
   )
   // A keep-Sid statement is carried whole, so it wins over a derived one.
   wide.sort(
-    (a, b) =>
-      Number(isKeepSid(b.statement.sid, keepSidPrefix)) - Number(isKeepSid(a.statement.sid, keepSidPrefix))
+    (a, b) => Number(isKeepStatement(b.statement, options)) - Number(isKeepStatement(a.statement, options))
   )
   for (const id of keep) {
     const dominator = wide.find(c => c.actionIds[id] === 1)
@@ -283,7 +282,7 @@ export function proposePolicies(
     )
     if (!allowedToday) observed.delete(id)
   }
-  const dominators = findDominators(model, keep, options.keepSidPrefix)
+  const dominators = findDominators(model, keep, options)
   const keepOutsideCatalog = [
     ...analysis.used.filter(name => model.catalog.idOf(name) === undefined),
     ...options.keepActions.filter(pattern => model.catalog.expandIds(pattern).length === 0)
@@ -307,7 +306,7 @@ export function proposePolicies(
     if (s.effect === 'Deny') {
       carriedDeny++
       push(s.raw)
-    } else if (isKeepSid(s.sid, options.keepSidPrefix)) {
+    } else if (isKeepStatement(s, options)) {
       carriedKeep++
       push(s.raw)
     } else {

@@ -20,6 +20,27 @@ const HTML_SPECIAL = /[&<>"'@#]/g
 /** Markdown punctuation that can start emphasis, links, code, lists, tables, autolinks or footnotes. */
 const MARKDOWN_SPECIAL = /[&<>"'@#\\`*_{}[\]()+\-.!|~=:^$]/g
 const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029/g
+/**
+ * Control characters (ANSI escape sequences start with U+001B), bidirectional overrides and isolates (U+202E
+ * makes text read backwards), and line separators: data shows them as `\uXXXX`, never acts on them.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+const CONTROL_EXCEPT_LINES =
+  // eslint-disable-next-line no-control-regex -- as above, line breaks and tabs left alone
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+
+function visible(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+}
+
+/**
+ * Text for a log line, an annotation or a terminal: every control character (line breaks included, so that a
+ * `::workflow-command::` cannot start a line) shown as `\uXXXX`.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, visible)
+}
 
 /**
  * Plain text, safe in a Markdown paragraph, list item or table cell: HTML is neutralized, Markdown
@@ -27,12 +48,18 @@ const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029/g
  * table row.
  */
 export function escapeText(text: string): string {
-  return text.replace(LINE_BREAK, ' ').replace(MARKDOWN_SPECIAL, c => HTML_REPLACEMENTS[c] ?? `\\${c}`)
+  return text
+    .replace(LINE_BREAK, ' ')
+    .replace(CONTROL, visible)
+    .replace(MARKDOWN_SPECIAL, c => HTML_REPLACEMENTS[c] ?? `\\${c}`)
 }
 
 /** Plain text inside raw HTML (a `<summary>`), where GitHub does not process Markdown escapes. */
 export function escapeHtml(text: string): string {
-  return text.replace(LINE_BREAK, ' ').replace(HTML_SPECIAL, c => HTML_REPLACEMENTS[c] ?? c)
+  return text
+    .replace(LINE_BREAK, ' ')
+    .replace(CONTROL, visible)
+    .replace(HTML_SPECIAL, c => HTML_REPLACEMENTS[c] ?? c)
 }
 
 /** Action names and similar identifiers that need no escaping inside a code span. */
@@ -55,7 +82,8 @@ export function htmlCode(text: string): string {
 export function codeBlock(content: string, language = ''): string {
   const longestRun = Math.max(0, ...(content.match(/`+/g) ?? []).map(run => run.length))
   const fence = '`'.repeat(Math.max(3, longestRun + 1))
-  const body = content.endsWith('\n') ? content : `${content}\n`
+  const safe = content.replace(CONTROL_EXCEPT_LINES, visible)
+  const body = safe.endsWith('\n') ? safe : `${safe}\n`
   return `${fence}${language}\n${body}${fence}`
 }
 

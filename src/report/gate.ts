@@ -1,4 +1,4 @@
-import type { ReportV1, RoleResult } from '../model.js'
+import type { AddedAccess, ReportV1, RoleResult } from '../model.js'
 import { isHighRisk, roleName } from './role-facts.js'
 
 export const FAIL_ON_VALUES = ['never', 'excess', 'high'] as const
@@ -22,20 +22,32 @@ export interface GateResult {
 export function evaluateGate(report: ReportV1, failOn: FailOn): GateResult {
   if (failOn === 'never') return { tripped: false, message: 'fail-on is never: the gate is off.' }
 
-  const judged = report.roles.filter(r => r.status === 'analyzed')
+  // On a pull request, a role whose policy file it changes is judged on what the change adds: a role with too
+  // little history (or none: a new role) is then judged by the risk of what is added instead of blocking.
+  const byChange = (r: RoleResult) =>
+    r.change !== undefined && (r.status === 'analyzed' || r.status === 'insufficient-evidence')
+  const judged = report.roles.filter(r => r.status === 'analyzed' || byChange(r))
   // A service-linked role is skipped because nobody can change it: there is nothing for the gate to wait for.
-  const notJudged = report.roles.filter(
-    r => r.status !== 'analyzed' && !(r.status === 'skipped' && !r.editable)
-  )
+  const notJudged = report.roles.filter(r => !judged.includes(r) && !(r.status === 'skipped' && !r.editable))
   const counted = judged
-    .map(role => ({ role, count: (failOn === 'high' ? role.excess.filter(isHighRisk) : role.excess).length }))
+    .map(role => ({
+      role,
+      count: byChange(role)
+        ? changeFindings(role, failOn)
+        : (failOn === 'high' ? role.excess.filter(isHighRisk) : role.excess).length
+    }))
     .filter(entry => entry.count > 0)
 
   const reasons: string[] = []
   if (counted.length > 0) {
     const total = counted.reduce((sum, entry) => sum + entry.count, 0)
     const what = failOn === 'high' ? 'high-risk excess action' : 'excess action'
-    const roles = counted.map(entry => `${label(entry.role)}: ${entry.count}`).join(', ')
+    const roles = counted
+      .map(
+        entry =>
+          `${label(entry.role)}: ${entry.count}${byChange(entry.role) ? ' added by this pull request' : ''}`
+      )
+      .join(', ')
     const verb = counted.length === 1 ? 'grants' : 'grant'
     reasons.push(`${plural(counted.length, 'role')} ${verb} ${plural(total, what)} (${roles})`)
   }
@@ -48,6 +60,20 @@ export function evaluateGate(report: ReportV1, failOn: FailOn): GateResult {
     return { tripped: false, message: `fail-on ${failOn}: ${none} in ${plural(judged.length, 'role')}.` }
   }
   return { tripped: true, message: `fail-on ${failOn}: ${reasons.join('; ')}.` }
+}
+
+/** Whether one added grant trips the gate: high-risk unless used, or (fail-on excess) observable and unused. */
+export function addedTrips(added: AddedAccess, failOn: FailOn): boolean {
+  if (failOn === 'never' || added.judgement === 'used') return false
+  return added.risk !== undefined || (failOn === 'excess' && added.judgement === 'excess')
+}
+
+/** Findings in what a pull request adds; new access Access Analyzer found that we could not itemize counts as one. */
+function changeFindings(role: RoleResult, failOn: FailOn): number {
+  const change = role.change
+  if (!change) return 0
+  const count = change.added.filter(a => addedTrips(a, failOn)).length
+  return change.added.length === 0 && change.checkNoNewAccess === 'FAIL' ? 1 : count
 }
 
 function label(role: RoleResult): string {

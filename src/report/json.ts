@@ -56,7 +56,9 @@ const KEY_ORDER: Record<string, string[]> = {
     'proposalNotes',
     'diff',
     'policyFile',
-    'policyFileInRepository'
+    'policyFileInRepository',
+    'kept',
+    'change'
   ],
   policyDocument: ['Version', 'Id', 'Statement'],
   statement: [

@@ -9,6 +9,7 @@ import type {
 import { describeTrailLogging } from '../policy/trail-logging.js'
 import { code, codeBlock, escapeText, htmlCode } from './escape.js'
 import { ACCESS_LEVELS } from '../model.js'
+import { renderPullRequestChanges } from './gate-markdown.js'
 import { accessLevelRank, byRiskThenAction, compare, isHighRisk, roleName, serviceOf } from './role-facts.js'
 
 export interface MarkdownOptions {
@@ -65,7 +66,8 @@ const SOURCE_LABEL: Record<ReportV1['source'], string> = {
 export function renderMarkdown(report: ReportV1, options: MarkdownOptions): string {
   const measure = options.lengthUnit === 'utf8-bytes' ? utf8Length : (text: string) => text.length
   const fits = (text: string) => measure(text) <= options.maxLength
-  const head = renderHead(report, options)
+  // What a pull request adds comes first and is never shortened: the gate's verdict rests on it.
+  const head = [renderHead(report, options), renderPullRequestChanges(report)].filter(Boolean).join('\n\n')
   const table = overviewTable(report.roles)
 
   for (const [index, level] of DETAIL_LEVELS.entries()) {

@@ -1,0 +1,93 @@
+import { describe, expect, it } from '@jest/globals'
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { sessionName } from '../../src/aws/session-name.js'
+import { jsonErrorPlace, parsePolicyFile } from '../../src/granted/policy-file.js'
+import {
+  discoverPolicyFiles,
+  isSafePathSegment,
+  POLICY_FILE_MAX_BYTES,
+  readWorkspaceFile
+} from '../../src/granted/workspace-file.js'
+import { escapeControl, escapeText } from '../../src/report/escape.js'
+
+function workspace(): { root: string; outside: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'workspace-file-'))
+  const root = join(dir, 'workspace')
+  const outside = join(dir, 'outside')
+  mkdirSync(join(root, 'iam', '111122223333'), { recursive: true })
+  mkdirSync(outside)
+  writeFileSync(join(outside, 'secret.json'), '{"Statement":[]}')
+  return { root, outside }
+}
+
+describe('readWorkspaceFile', () => {
+  it('reads a regular file, and says absent for a missing one', () => {
+    const { root } = workspace()
+    writeFileSync(join(root, 'iam/111122223333/app.json'), '{}')
+    expect(readWorkspaceFile(root, 'iam/111122223333/app.json')).toEqual({ status: 'read', text: '{}' })
+    expect(readWorkspaceFile(root, 'iam/111122223333/none.json')).toEqual({ status: 'absent' })
+  })
+
+  it('refuses links, linked folders, paths that leave the workspace, folders and large files', () => {
+    const { root, outside } = workspace()
+    symlinkSync(join(outside, 'secret.json'), join(root, 'iam/111122223333/link.json'))
+    symlinkSync(outside, join(root, 'iam/linked'))
+    mkdirSync(join(root, 'iam/111122223333/dir.json'))
+    writeFileSync(join(root, 'iam/111122223333/big.json'), ' '.repeat(POLICY_FILE_MAX_BYTES + 1))
+    const reason = (path: string) => {
+      const file = readWorkspaceFile(root, path)
+      return file.status === 'refused' ? file.reason : file.status
+    }
+    expect(reason('iam/111122223333/link.json')).toMatch(/symbolic link/)
+    expect(reason('iam/linked/secret.json')).toMatch(/outside the workspace/)
+    expect(reason('../outside/secret.json')).toMatch(/not a path inside the workspace/)
+    expect(reason('iam/111122223333/dir.json')).toMatch(/not a regular file/)
+    expect(reason('iam/111122223333/big.json')).toMatch(/more than/)
+  })
+
+  it('discovers the files policy-path names, never through a link, and never . or .. as a role', () => {
+    const { root, outside } = workspace()
+    writeFileSync(join(root, 'iam/111122223333/app-new.json'), '{}')
+    writeFileSync(join(root, 'iam/111122223333/...json'), '{}')
+    writeFileSync(join(root, 'iam/111122223333/notes.txt'), '')
+    symlinkSync(outside, join(root, 'iam/222233334444'))
+    expect(discoverPolicyFiles(root, 'iam/{account}/{role}.json')).toEqual([
+      { path: 'iam/111122223333/app-new.json', accountId: '111122223333', roleName: 'app-new' }
+    ])
+    expect(isSafePathSegment('..')).toBe(false)
+    expect(isSafePathSegment('a/b')).toBe(false)
+  })
+})
+
+describe('data never echoed or acted on', () => {
+  it('a JSON error names the position, never the text', () => {
+    expect(() => parsePolicyFile('AWS_SECRET=hunter2', 'f.json')).toThrow(
+      /^f\.json: not valid JSON \(syntax error/
+    )
+    expect(() => parsePolicyFile('AWS_SECRET=hunter2', 'f.json')).not.toThrow(/AWS_SECRET/)
+    let error: unknown
+    try {
+      JSON.parse('{"a":1,}')
+    } catch (e) {
+      error = e
+    }
+    expect(jsonErrorPlace(error)).toMatch(/^syntax error at position \d+$/)
+  })
+
+  it('control characters, bidirectional overrides and line breaks are shown, never acted on', () => {
+    expect(escapeControl('a\u001b[31mb\u202ec\n::error::x')).toBe('a\\u001b[31mb\\u202ec\\u000a::error::x')
+    expect(escapeText('a\u001bb\u202e')).toBe('a\\\\u001bb\\\\u202e')
+  })
+
+  it('the STS session name carries the repository and run id within 64 allowed characters', () => {
+    expect(sessionName('iam-least-privilege', 'octo-org/infra', '4242')).toBe(
+      'iam-least-privilege@octo-org+infra@4242'
+    )
+    const long = sessionName('iam-least-privilege', `octo-org/${'r'.repeat(90)}`, '123456789012')
+    expect(long).toHaveLength(64)
+    expect(long).toMatch(/^[\w+=,.@-]+@123456789012$/)
+    expect(sessionName('ci', undefined, undefined)).toBe('ci')
+  })
+})

@@ -1,0 +1,188 @@
+/**
+ * What the head of a pull request grants beyond its base: per catalog action, the resource patterns of head Allow
+ * statements that no base Allow statement already grants (as widely, and under no narrower condition), each judged
+ * against usage and by risk. Keep markers play no part: a statement unchanged at the base adds nothing anyway, and
+ * one the pull request adds or changes is judged like any other.
+ */
+import { ACCESS_LEVELS } from '../model.js'
+import type { AddedAccess, AddedRisk, RoleGrants, RoleUsage } from '../model.js'
+import { restrictingCondition } from './condition-effect.js'
+import type { ConditionSubject } from './condition-effect.js'
+import { escalationIds } from './escalation.js'
+import { globCovers, globMatch } from './glob.js'
+import { NOT_GRANTED, buildGrantModel } from './grants.js'
+import type { GrantModel } from './grants.js'
+import type { CompiledStatement } from './match.js'
+import { hasPolicyVariable } from './match.js'
+import { usedActionNames } from './analyze.js'
+import { isConcreteArn, observedResources } from './resources.js'
+import { unobservableActions } from './unobservable.js'
+
+/** Reads of secret material: widened to every resource they hand out every secret of the account. */
+const SECRET_READS = [
+  'secretsmanager:GetSecretValue',
+  'secretsmanager:BatchGetSecretValue',
+  'ssm:GetParameter',
+  'ssm:GetParameters',
+  'ssm:GetParametersByPath',
+  'kms:Decrypt'
+]
+
+export interface AddedAccessResult {
+  added: AddedAccess[]
+  nonRestrictingConditions: string[]
+}
+
+interface Allow {
+  compiled: CompiledStatement
+  condition?: string
+}
+
+function allowsOf(model: GrantModel, subject: ConditionSubject): Allow[] {
+  return model.statements
+    .filter(c => c.statement.effect === 'Allow')
+    .map(compiled => {
+      const restricting = restrictingCondition(compiled.statement.condition, subject)
+      return { compiled, ...(restricting ? { condition: canonicalJson(restricting) } : {}) }
+    })
+}
+
+/** JSON with object keys sorted: two statements written in a different key order compare equal. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v
+  )
+}
+
+/** Whether one base Allow statement grants every resource the head pattern names. */
+function resourceCovered(base: CompiledStatement, pattern: string): boolean {
+  const { resources, notResources } = base.statement
+  if (resources) return resources.some(p => !hasPolicyVariable(p) && globCovers(p, pattern))
+  // NotResource grants everything it does not name: the pattern must be disjoint from every excluded pattern.
+  return (notResources ?? []).every(
+    p => !globMatch(p, pattern) && !globCovers(pattern, p) && !hasPolicyVariable(p)
+  )
+}
+
+function headResources(statement: CompiledStatement['statement']): { label: string; pattern: string }[] {
+  if (statement.resources) return statement.resources.map(r => ({ label: r, pattern: r }))
+  // A NotResource grant is as wide as `*` minus a few: only a base grant on everything covers it.
+  return [{ label: `NotResource: ${(statement.notResources ?? []).join(', ')}`, pattern: '*' }]
+}
+
+export function addedAccess(
+  head: RoleGrants,
+  base: RoleGrants | undefined,
+  usage: RoleUsage | undefined,
+  keepActions: readonly string[]
+): AddedAccessResult {
+  const subject = { roleArn: head.arn, accountId: head.accountId }
+  const headModel = buildGrantModel(head)
+  const { catalog } = headModel
+  const baseModel = base ? buildGrantModel({ ...base, arn: head.arn, accountId: head.accountId }) : undefined
+  const baseAllows = baseModel ? allowsOf(baseModel, subject) : []
+  const headAllows = allowsOf(headModel, subject)
+  const exempt = new Set(keepActions.flatMap(p => catalog.expandIds(p)))
+
+  const nonRestrictingConditions = headAllows
+    .filter(a => a.compiled.statement.condition && a.condition === undefined)
+    .map(a => `${a.compiled.statement.ref}: ${canonicalJson(a.compiled.statement.condition)}`)
+
+  const covered = (id: number, pattern: string, condition: string | undefined) =>
+    baseModel !== undefined &&
+    baseModel.granted[id] !== NOT_GRANTED &&
+    baseAllows.some(
+      b =>
+        b.compiled.actionIds[id] === 1 &&
+        (b.condition === undefined || b.condition === condition) &&
+        resourceCovered(b.compiled, pattern)
+    )
+
+  interface Entry {
+    resources: Set<string>
+    patterns: Set<string>
+    conditional: boolean
+    grantedBy: Set<string>
+  }
+  const entries = new Map<number, Entry>()
+  for (const allow of headAllows) {
+    const { actionIds, statement } = allow.compiled
+    const resources = headResources(statement)
+    for (let id = 0; id < catalog.size; id++) {
+      if (actionIds[id] !== 1 || headModel.granted[id] === NOT_GRANTED || exempt.has(id)) continue
+      for (const r of resources) {
+        if (covered(id, r.pattern, allow.condition)) continue
+        let entry = entries.get(id)
+        if (!entry) {
+          entry = { resources: new Set(), patterns: new Set(), conditional: true, grantedBy: new Set() }
+          entries.set(id, entry)
+        }
+        entry.resources.add(r.label)
+        entry.patterns.add(r.pattern)
+        entry.conditional &&= allow.condition !== undefined
+        entry.grantedBy.add(statement.ref)
+      }
+    }
+  }
+
+  const escalation = escalationIds(catalog)
+  const secretReads = new Set(SECRET_READS.flatMap(a => catalog.expandIds(a)))
+  const usedIds = new Set(
+    usage ? usedActionNames(catalog, usage).flatMap(name => catalog.expandIds(name)) : []
+  )
+  const observed = usage ? observedResources(catalog, usage) : new Map<number, string[]>()
+  const unobservable = usage ? unobservableActions(catalog, usage) : new Map<number, string>()
+
+  const added: AddedAccess[] = []
+  for (const [id, entry] of entries) {
+    const accessLevel = ACCESS_LEVELS[catalog.levelRank[id]]
+    const patterns = [...entry.patterns]
+    const newAction = !baseModel || baseModel.granted[id] === NOT_GRANTED
+    // Widening a granted action is only "used" when a call fell on a resource the base did not grant.
+    const usedOnAdded =
+      usedIds.has(id) &&
+      (newAction ||
+        (observed.get(id) ?? []).some(
+          r => isConcreteArn(r) && patterns.some(p => globMatch(p, r)) && !covered(id, r, undefined)
+        ))
+    const judgement: AddedAccess['judgement'] = !usage
+      ? 'unverified'
+      : usedOnAdded
+        ? 'used'
+        : unobservable.has(id)
+          ? 'unobservable'
+          : 'excess'
+    const risk = riskOf(id, accessLevel, patterns, { escalation, secretReads, unobservable })
+    added.push({
+      action: catalog.names[id],
+      accessLevel,
+      resources: [...entry.resources].sort(),
+      ...(newAction ? {} : { widened: true }),
+      conditional: entry.conditional,
+      grantedBy: [...entry.grantedBy],
+      judgement,
+      ...(risk ? { risk } : {})
+    })
+  }
+  added.sort((a, b) => rankOf(a) - rankOf(b) || (a.action < b.action ? -1 : 1))
+  return { added, nonRestrictingConditions }
+}
+
+function rankOf(a: AddedAccess): number {
+  return (a.risk ? 0 : 10) + ACCESS_LEVELS.indexOf(a.accessLevel)
+}
+
+function riskOf(
+  id: number,
+  level: AddedAccess['accessLevel'],
+  patterns: string[],
+  known: { escalation: Set<number>; secretReads: Set<number>; unobservable: Map<number, string> }
+): AddedRisk | undefined {
+  if (known.escalation.has(id)) return 'privilege-escalation'
+  if (level === 'Permissions management') return 'permissions-management'
+  if (level === 'Write') return known.unobservable.has(id) ? 'unobservable-write' : 'write'
+  if (known.secretReads.has(id) && patterns.includes('*')) return 'secret-read-on-all-resources'
+  return undefined
+}
