@@ -1,6 +1,7 @@
 /**
- * What a role is granted, action by action over the catalog: Allow statements of every identity policy, minus what
- * unconditional Deny statements remove for certain, intersected with the permissions boundary.
+ * What a role is granted, action by action over the catalog, resource by resource: the resources an action can be
+ * authorized on (its resource types' ARNs), allowed by the identity policies and the permissions boundary, minus
+ * what Deny statements remove.
  */
 import type { GrantedPolicy, RoleGrants } from '../model.js'
 import { loadCatalogIndex } from './catalog.js'
@@ -8,8 +9,9 @@ import type { CatalogIndex } from './catalog.js'
 import { normalizePolicy } from './document.js'
 import type { NormalizedPolicy } from './document.js'
 import { compilePolicy } from './evaluate.js'
-import { globCovers } from './glob.js'
-import { hasPolicyVariable } from './match.js'
+import { globMatch } from './glob.js'
+import { loosenPattern, patternHasVariable } from './match.js'
+import { SEGMENT, findResource } from './resource-space.js'
 import type { CompiledStatement } from './match.js'
 
 export const NOT_GRANTED = 0
@@ -32,32 +34,176 @@ function normalizeGranted(policy: GrantedPolicy): NormalizedPolicy {
   return normalizePolicy(policy.name, policy.document)
 }
 
-/** A certain Deny: no Condition, Resource patterns without policy variables. */
-function isCertainDeny(compiled: CompiledStatement): boolean {
+/**
+ * Where a statement applies among resources, as globs: `in` one of the patterns, or `out` of all of them
+ * (`out` of none is everywhere).
+ */
+interface Area {
+  kind: 'in' | 'out'
+  patterns: string[]
+}
+
+interface StatementAreas {
+  effect: 'Allow' | 'Deny'
+  /** Where it applies whatever the request (no Condition, no policy variable in the way); undefined: nowhere. */
+  certain?: Area
+  /** Where it may apply. */
+  maybe: Area
+}
+
+function statementAreas(compiled: CompiledStatement): StatementAreas {
   const s = compiled.statement
-  return s.effect === 'Deny' && !s.condition && !!s.resources && !s.resources.some(hasPolicyVariable)
+  const hasVariable = (p: string) => patternHasVariable(s, p)
+  let certain: Area | undefined
+  let maybe: Area
+  if (s.resources) {
+    const plain = s.resources.filter(p => !hasVariable(p))
+    if (!s.condition && plain.length > 0) certain = { kind: 'in', patterns: plain }
+    maybe = { kind: 'in', patterns: s.resources.map(p => (hasVariable(p) ? loosenPattern(p) : p)) }
+  } else {
+    const notResources = s.notResources ?? []
+    // A variable in NotResource may expand to anything: the statement may apply anywhere, and nowhere for certain.
+    const variable = notResources.some(hasVariable)
+    if (!s.condition && !variable) certain = { kind: 'out', patterns: notResources }
+    maybe = variable ? { kind: 'out', patterns: [] } : { kind: 'out', patterns: notResources }
+  }
+  return { effect: s.effect, certain, maybe }
 }
 
-/** True when certain Denies on this action remove every resource the Allow statement names. */
-function deniedEverywhere(allow: CompiledStatement, denies: CompiledStatement[]): boolean {
-  if (denies.length === 0) return false
-  const patterns = denies.flatMap(d => d.statement.resources ?? [])
-  if (allow.statement.notResources) return patterns.includes('*')
-  return (allow.statement.resources ?? []).every(r => patterns.some(d => globCovers(d, r)))
+/**
+ * An ARN template as a glob: the role's partition, placeholders in the Region and account segments stand for text
+ * without a colon, those in the resource part for any text.
+ */
+function templateGlob(template: string, partition: string): string {
+  const parts = template.split(':')
+  const head = parts
+    .slice(0, 5)
+    .map(p => p.replace('${Partition}', partition).replace(/\$\{[^}]*\}/g, SEGMENT))
+  const tail = parts.slice(5).join(':').replace(/\$\{[^}]*\}/g, '*')
+  return parts.length > 5 ? [...head, tail].join(':') : head.join(':')
 }
 
-/** Per catalog id, the grant level of one set of statements (identity policies, or the boundary). */
-export function grantLevels(catalog: CatalogIndex, statements: CompiledStatement[]): Uint8Array {
+/** The resource globs an action can be authorized on: its resource types' ARN templates, variables widened. */
+function actionResourceGlobs(
+  catalog: CatalogIndex,
+  id: number,
+  partition: string
+): { globs: string[]; star: boolean } {
+  const info = catalog.action(catalog.names[id])
+  const globs: string[] = []
+  for (const type of info?.resourceTypes ?? []) {
+    const template = catalog.resourceArnTemplate(info?.service ?? '', type.name)
+    // A type without an ARN template is not known to us: any resource may be one.
+    globs.push(template === undefined ? '*' : templateGlob(template, partition))
+  }
+  // The Service Authorization Reference: an action with no resource type is authorized on "*" only.
+  const star = globs.length === 0
+  return { globs: [...new Set(globs)], star }
+}
+
+/**
+ * Whether some resource the action can be authorized on lies in one allowing area of each set (identity, and the
+ * boundary when set) and outside every denying area. `fixed` checks the one resource string "*" instead of globs.
+ */
+function someResource(
+  templates: string[],
+  star: boolean,
+  allowSets: Area[][],
+  denies: Area[],
+  find: (must: string[], mustNot: string[]) => boolean
+): boolean {
+  if (star) {
+    const inArea = (a: Area) => {
+      const hit = a.patterns.some(p => globMatch(p, '*'))
+      return a.kind === 'in' ? hit : !hit
+    }
+    if (allowSets.every(set => set.some(inArea)) && !denies.some(inArea)) return true
+  }
+  const choose = (index: number, must: string[], mustNot: string[]): boolean => {
+    if (index < allowSets.length) {
+      for (const area of allowSets[index]) {
+        if (area.kind === 'out') {
+          if (choose(index + 1, must, [...mustNot, ...area.patterns])) return true
+        } else {
+          for (const p of area.patterns) if (choose(index + 1, [...must, p], mustNot)) return true
+        }
+      }
+      return false
+    }
+    const deny = index - allowSets.length
+    if (deny < denies.length) {
+      const area = denies[deny]
+      if (area.kind === 'in') return choose(index + 1, must, [...mustNot, ...area.patterns])
+      // Outside this Deny's NotResource area means inside one of its patterns.
+      return area.patterns.some(p => choose(index + 1, [...must, p], mustNot))
+    }
+    return find(must, mustNot)
+  }
+  return templates.some(t => choose(0, [t], []))
+}
+
+interface StatementSet {
+  areas: StatementAreas[]
+  compiled: CompiledStatement[]
+}
+
+function statementSet(statements: CompiledStatement[]): StatementSet {
+  return { areas: statements.map(statementAreas), compiled: statements }
+}
+
+/**
+ * Per catalog id, the grant level: GRANTED when some resource the action applies to is allowed for certain by the
+ * identity statements (and the boundary) and no Deny may apply there; GRANTED_CONDITIONALLY when some such resource
+ * may be allowed (under a Condition or a policy variable) and no Deny applies there for certain.
+ */
+export function grantLevels(
+  catalog: CatalogIndex,
+  partition: string,
+  identity: CompiledStatement[],
+  boundaryStatements?: CompiledStatement[]
+): Uint8Array {
+  const sets = [statementSet(identity), ...(boundaryStatements ? [statementSet(boundaryStatements)] : [])]
   const levels = new Uint8Array(catalog.size)
-  const allows = statements.filter(c => c.statement.effect === 'Allow')
-  const denies = statements.filter(isCertainDeny)
+  const found = new Map<string, boolean>()
+  const find = (must: string[], mustNot: string[]): boolean => {
+    const wanted = must.filter(p => p !== '*')
+    if (mustNot.length === 0 && wanted.length <= 1) return true
+    if (mustNot.includes('*')) return false
+    const key = JSON.stringify([wanted, mustNot])
+    let answer = found.get(key)
+    if (answer === undefined) {
+      answer = findResource(wanted, mustNot) !== undefined
+      found.set(key, answer)
+    }
+    return answer
+  }
+  const byKey = new Map<string, number>()
+  const globsByService = new Map<string, { globs: string[]; star: boolean }>()
   for (let id = 0; id < catalog.size; id++) {
-    const applicableDenies = denies.length === 0 ? denies : denies.filter(d => d.actionIds[id] === 1)
-    let level = NOT_GRANTED
-    for (const allow of allows) {
-      if (allow.actionIds[id] !== 1 || deniedEverywhere(allow, applicableDenies)) continue
-      level = Math.max(level, allow.statement.condition ? GRANTED_CONDITIONALLY : GRANTED)
-      if (level === GRANTED) break
+    const applying = sets.map(set => set.compiled.flatMap((c, i) => (c.actionIds[id] === 1 ? [i] : [])))
+    if (applying[0].every(i => sets[0].areas[i].effect === 'Deny')) continue
+    const specKey = `${catalog.serviceOf(id)}:${catalog.action(catalog.names[id])?.resourceTypes.map(t => `${t.name}${t.required ? '*' : ''}`).join(',')}`
+    const key = `${specKey}/${applying.map(a => a.join(',')).join('/')}`
+    let level = byKey.get(key)
+    if (level === undefined) {
+      let globs = globsByService.get(specKey)
+      if (!globs) {
+        globs = actionResourceGlobs(catalog, id, partition)
+        globsByService.set(specKey, globs)
+      }
+      const pick = (set: number, effect: 'Allow' | 'Deny') =>
+        applying[set].map(i => sets[set].areas[i]).filter(a => a.effect === effect)
+      const allows = sets.map((_, i) => pick(i, 'Allow'))
+      const denies = sets.flatMap((_, i) => pick(i, 'Deny'))
+      const certainAllows = allows.map(list => list.flatMap(a => (a.certain ? [a.certain] : [])))
+      const certainDenies = denies.flatMap(a => (a.certain ? [a.certain] : []))
+      const maybeAllows = allows.map(list => list.map(a => a.maybe))
+      const maybeDenies = denies.map(a => a.maybe)
+      if (someResource(globs.globs, globs.star, certainAllows, maybeDenies, find)) level = GRANTED
+      else if (someResource(globs.globs, globs.star, maybeAllows, certainDenies, find))
+        level = GRANTED_CONDITIONALLY
+      else level = NOT_GRANTED
+      byKey.set(key, level)
     }
     levels[id] = level
   }
@@ -68,13 +214,16 @@ export function buildGrantModel(grants: RoleGrants): GrantModel {
   const catalog = loadCatalogIndex()
   const policies = grants.policies.map(normalizeGranted)
   const statements = policies.flatMap(p => compilePolicy(catalog, p))
-  const granted = grantLevels(catalog, statements)
-  let boundary: NormalizedPolicy | undefined
-  if (grants.boundary) {
-    boundary = normalizeGranted(grants.boundary)
-    const limits = grantLevels(catalog, compilePolicy(catalog, boundary))
-    for (let id = 0; id < granted.length; id++) granted[id] = Math.min(granted[id], limits[id])
-  }
+  const boundary = grants.boundary ? normalizeGranted(grants.boundary) : undefined
+  // The boundary intersects per resource: identity and boundary must allow the same resource.
+  // Requests name resources in the role's own partition.
+  const partition = /^arn:([^:]+):/.exec(grants.arn)?.[1] ?? 'aws'
+  const granted = grantLevels(
+    catalog,
+    partition,
+    statements,
+    boundary ? compilePolicy(catalog, boundary) : undefined
+  )
   const unknownActions = [...new Set(statements.flatMap(c => c.unknownPatterns))].sort()
   const model: GrantModel = { catalog, policies, statements, granted, unknownActions }
   if (boundary) model.boundary = boundary
