@@ -11,7 +11,7 @@ import type { NormalizedPolicy } from './document.js'
 import { compilePolicy } from './evaluate.js'
 import { globMatch } from './glob.js'
 import { loosenPattern, patternHasVariable } from './match.js'
-import { SEGMENT, findResource } from './resource-space.js'
+import { NAME, SEGMENT, findResource } from './resource-space.js'
 import type { CompiledStatement } from './match.js'
 
 export const NOT_GRANTED = 0
@@ -71,15 +71,24 @@ function statementAreas(compiled: CompiledStatement): StatementAreas {
 }
 
 /**
- * An ARN template as a glob: the role's partition, placeholders in the Region and account segments stand for text
- * without a colon, those in the resource part for any text.
+ * Placeholders whose values AWS naming rules keep free of `/` and `:` (S3 bucket names, SQS queue names, DynamoDB
+ * table names, SNS topic names, Lambda function names, KMS key ids). Any other placeholder may hold either.
+ */
+const PLAIN_NAMES = new Set(['BucketName', 'QueueName', 'TableName', 'TopicName', 'FunctionName', 'KeyId'])
+
+/**
+ * An ARN template as a glob: the role's partition; placeholders in the Region and account segments stand for text
+ * without a colon, those in the resource part for any text unless they are plain names.
  */
 function templateGlob(template: string, partition: string): string {
   const parts = template.split(':')
   const head = parts
     .slice(0, 5)
     .map(p => p.replace('${Partition}', partition).replace(/\$\{[^}]*\}/g, SEGMENT))
-  const tail = parts.slice(5).join(':').replace(/\$\{[^}]*\}/g, '*')
+  const tail = parts
+    .slice(5)
+    .join(':')
+    .replace(/\$\{([^}]*)\}/g, (_, name: string) => (PLAIN_NAMES.has(name) ? NAME : '*'))
   return parts.length > 5 ? [...head, tail].join(':') : head.join(':')
 }
 
@@ -142,6 +151,26 @@ function someResource(
   return templates.some(t => choose(0, [t], []))
 }
 
+const specCache = new WeakMap<CatalogIndex, Int32Array>()
+
+/** Per catalog id, a number shared by exactly the actions with the same service and resource types. */
+function resourceSpecs(catalog: CatalogIndex): Int32Array {
+  let specs = specCache.get(catalog)
+  if (!specs) {
+    specs = new Int32Array(catalog.size)
+    const numbers = new Map<string, number>()
+    for (let id = 0; id < catalog.size; id++) {
+      const info = catalog.action(catalog.names[id])
+      const key = `${info?.service}:${info?.resourceTypes.map(t => t.name).join(',')}`
+      let n = numbers.get(key)
+      if (n === undefined) numbers.set(key, (n = numbers.size))
+      specs[id] = n
+    }
+    specCache.set(catalog, specs)
+  }
+  return specs
+}
+
 interface StatementSet {
   areas: StatementAreas[]
   compiled: CompiledStatement[]
@@ -178,18 +207,20 @@ export function grantLevels(
     return answer
   }
   const byKey = new Map<string, number>()
-  const globsByService = new Map<string, { globs: string[]; star: boolean }>()
+  const globsBySpec = new Map<number, { globs: string[]; star: boolean }>()
+  const specs = resourceSpecs(catalog)
+  const isAllow = sets[0].areas.map(a => a.effect === 'Allow')
   for (let id = 0; id < catalog.size; id++) {
     const applying = sets.map(set => set.compiled.flatMap((c, i) => (c.actionIds[id] === 1 ? [i] : [])))
-    if (applying[0].every(i => sets[0].areas[i].effect === 'Deny')) continue
-    const specKey = `${catalog.serviceOf(id)}:${catalog.action(catalog.names[id])?.resourceTypes.map(t => `${t.name}${t.required ? '*' : ''}`).join(',')}`
-    const key = `${specKey}/${applying.map(a => a.join(',')).join('/')}`
+    if (!applying[0].some(i => isAllow[i])) continue
+    const spec = specs[id]
+    const key = `${spec}/${applying.map(a => a.join(',')).join('/')}`
     let level = byKey.get(key)
     if (level === undefined) {
-      let globs = globsByService.get(specKey)
+      let globs = globsBySpec.get(spec)
       if (!globs) {
         globs = actionResourceGlobs(catalog, id, partition)
-        globsByService.set(specKey, globs)
+        globsBySpec.set(spec, globs)
       }
       const pick = (set: number, effect: 'Allow' | 'Deny') =>
         applying[set].map(i => sets[set].areas[i]).filter(a => a.effect === effect)

@@ -12,7 +12,9 @@ type Positions = number[]
  * stands for). Not a character IAM patterns can hold.
  */
 export const SEGMENT = '\u0001'
-const isLoop = (p: string | undefined) => p === '*' || p === SEGMENT
+/** In a pattern, a run of any characters but `:` and `/` (a name that AWS naming rules keep free of both). */
+export const NAME = '\u0002'
+const isLoop = (p: string | undefined) => p === '*' || p === SEGMENT || p === NAME
 
 interface Glob {
   pattern: string
@@ -40,7 +42,7 @@ function step(glob: Glob, positions: Positions, c: string): Positions {
   for (const i of positions) {
     const p = glob.pattern[i]
     if (p === undefined) continue
-    if (p === '*' || (p === SEGMENT && c !== ':')) next.push(i)
+    if (p === '*' || (p === SEGMENT && c !== ':') || (p === NAME && c !== ':' && c !== '/')) next.push(i)
     else if (p === '?' || p === c) next.push(i + 1)
   }
   return next.length === 0 ? next : closure(glob, next)
@@ -51,19 +53,17 @@ const acceptsEverything = (glob: Glob, positions: Positions) => positions.some(i
 
 /** The text before a pattern's first wildcard. */
 function literalPrefix(pattern: string): string {
-  const cut = pattern.search(/[*?\u0001]/)
+  const cut = pattern.search(/[*?\u0001\u0002]/)
   return cut < 0 ? pattern : pattern.slice(0, cut)
 }
 
 /** False when two patterns' literal beginnings differ: nothing can match both (a shortcut, not a full check). */
 function prefixesAgree(patterns: readonly string[]): boolean {
-  const prefixes = patterns.map(literalPrefix)
-  for (let i = 1; i < prefixes.length; i++) {
-    const [a, b] = [prefixes[0], prefixes[i]]
-    const n = Math.min(a.length, b.length)
-    if (a.slice(0, n) !== b.slice(0, n)) return false
-    if (a.length > prefixes[0].length) prefixes[0] = a
-    if (b.length > a.length) prefixes[0] = b
+  let longest = ''
+  for (const prefix of patterns.map(literalPrefix)) {
+    const n = Math.min(prefix.length, longest.length)
+    if (prefix.slice(0, n) !== longest.slice(0, n)) return false
+    if (prefix.length > longest.length) longest = prefix
   }
   return true
 }
@@ -77,10 +77,14 @@ const MAX_STATES = 50_000
  */
 export function findResource(must: readonly string[], mustNot: readonly string[]): string | undefined {
   if (!prefixesAgree(must)) return undefined
+  // A mustNot pattern whose beginning no must pattern shares cannot match the string we look for.
+  const relevant = must.length === 0 ? mustNot : mustNot.filter(p => prefixesAgree([...must, p]))
+  if (relevant.length === 0 && must.length <= 1) return (must[0] ?? '').replace(/[*?\u0001\u0002]/g, 'x')
   const pos = must.map(compile)
-  const neg = mustNot.map(compile)
+  const neg = relevant.map(compile)
   const alphabet = new Set<string>()
-  for (const g of [...pos, ...neg]) for (const c of g.pattern) if (c !== '*' && c !== '?' && c !== SEGMENT) alphabet.add(c)
+  for (const g of [...pos, ...neg])
+    for (const c of g.pattern) if (c !== '*' && c !== '?' && c !== SEGMENT && c !== NAME) alphabet.add(c)
   let fresh = 'x'
   for (const candidate of 'x~#_0Z') {
     if (!alphabet.has(candidate)) {
@@ -90,6 +94,7 @@ export function findResource(must: readonly string[], mustNot: readonly string[]
   }
   alphabet.add(fresh)
   alphabet.add(':')
+  alphabet.add('/')
   const letters = [...alphabet]
   type State = { pos: Positions[]; neg: Positions[]; text: string }
   const start: State = {
