@@ -75,10 +75,16 @@ function statementAreas(compiled: CompiledStatement): StatementAreas {
  * table names, SNS topic names, Lambda function names, KMS key ids). Any other placeholder may hold either.
  */
 const PLAIN_NAMES = new Set(['BucketName', 'QueueName', 'TableName', 'TopicName', 'FunctionName', 'KeyId'])
+/**
+ * Placeholders that may hold `:` (S3 object keys, URL paths, entity paths). The others name resources whose names
+ * and ids have no colon, so a pattern matches their ARNs only segment by segment: `table/app/index/app` is not an
+ * import of some table whose import name would be `x:111122223333:table/app/index/app`.
+ */
+const FREE_TEXT = /Object|Path/
 
 /**
- * An ARN template as a glob: the role's partition; placeholders in the Region and account segments stand for text
- * without a colon, those in the resource part for any text unless they are plain names.
+ * An ARN template as a glob: the role's partition; placeholders stand for text without a colon (plain names also
+ * without `/`), except free-text ones in the resource part.
  */
 function templateGlob(template: string, partition: string): string {
   const parts = template.split(':')
@@ -88,7 +94,9 @@ function templateGlob(template: string, partition: string): string {
   const tail = parts
     .slice(5)
     .join(':')
-    .replace(/\$\{([^}]*)\}/g, (_, name: string) => (PLAIN_NAMES.has(name) ? NAME : '*'))
+    .replace(/\$\{([^}]*)\}/g, (_, name: string) =>
+      PLAIN_NAMES.has(name) ? NAME : FREE_TEXT.test(name) ? '*' : SEGMENT
+    )
   return parts.length > 5 ? [...head, tail].join(':') : head.join(':')
 }
 
@@ -207,21 +215,28 @@ export function grantLevels(
     return answer
   }
   const byKey = new Map<string, number>()
-  const globsBySpec = new Map<number, { globs: string[]; star: boolean }>()
   const specs = resourceSpecs(catalog)
+  const globs = specGlobs(partition)
   const isAllow = sets[0].areas.map(a => a.effect === 'Allow')
+  const applying: number[][] = sets.map(() => [])
   for (let id = 0; id < catalog.size; id++) {
-    const applying = sets.map(set => set.compiled.flatMap((c, i) => (c.actionIds[id] === 1 ? [i] : [])))
-    if (!applying[0].some(i => isAllow[i])) continue
-    const spec = specs[id]
-    const key = `${spec}/${applying.map(a => a.join(',')).join('/')}`
+    let anyAllow = false
+    let key = String(specs[id])
+    for (let set = 0; set < sets.length; set++) {
+      const list = applying[set]
+      list.length = 0
+      const compiled = sets[set].compiled
+      for (let i = 0; i < compiled.length; i++) {
+        if (compiled[i].actionIds[id] !== 1) continue
+        list.push(i)
+        if (set === 0 && isAllow[i]) anyAllow = true
+      }
+      key += `/${list.join(',')}`
+    }
+    if (!anyAllow) continue
     let level = byKey.get(key)
     if (level === undefined) {
-      let globs = globsBySpec.get(spec)
-      if (!globs) {
-        globs = actionResourceGlobs(catalog, id, partition)
-        globsBySpec.set(spec, globs)
-      }
+      const accepted = globs[specs[id]] ?? (globs[specs[id]] = actionResourceGlobs(catalog, id, partition))
       const pick = (set: number, effect: 'Allow' | 'Deny') =>
         applying[set].map(i => sets[set].areas[i]).filter(a => a.effect === effect)
       const allows = sets.map((_, i) => pick(i, 'Allow'))
@@ -230,8 +245,8 @@ export function grantLevels(
       const certainDenies = denies.flatMap(a => (a.certain ? [a.certain] : []))
       const maybeAllows = allows.map(list => list.map(a => a.maybe))
       const maybeDenies = denies.map(a => a.maybe)
-      if (someResource(globs.globs, globs.star, certainAllows, maybeDenies, find)) level = GRANTED
-      else if (someResource(globs.globs, globs.star, maybeAllows, certainDenies, find))
+      if (someResource(accepted.globs, accepted.star, certainAllows, maybeDenies, find)) level = GRANTED
+      else if (someResource(accepted.globs, accepted.star, maybeAllows, certainDenies, find))
         level = GRANTED_CONDITIONALLY
       else level = NOT_GRANTED
       byKey.set(key, level)
@@ -241,7 +256,31 @@ export function grantLevels(
   return levels
 }
 
+const globCache = new Map<string, ({ globs: string[]; star: boolean } | undefined)[]>()
+
+/** Per resource spec number, the globs of the resources its actions accept, filled as needed; per partition. */
+function specGlobs(partition: string): ({ globs: string[]; star: boolean } | undefined)[] {
+  let list = globCache.get(partition)
+  if (!list) {
+    list = []
+    globCache.set(partition, list)
+  }
+  return list
+}
+
+const modelCache = new WeakMap<RoleGrants, { text: string; model: GrantModel }>()
+
+/** The grant model of a role; memoized per grants object and content (analysis and proposal read the same one). */
 export function buildGrantModel(grants: RoleGrants): GrantModel {
+  const text = JSON.stringify(grants)
+  const cached = modelCache.get(grants)
+  if (cached?.text === text) return cached.model
+  const model = computeGrantModel(grants)
+  modelCache.set(grants, { text, model })
+  return model
+}
+
+function computeGrantModel(grants: RoleGrants): GrantModel {
   const catalog = loadCatalogIndex()
   const policies = grants.policies.map(normalizeGranted)
   const statements = policies.flatMap(p => compilePolicy(catalog, p))
