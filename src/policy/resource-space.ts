@@ -51,10 +51,13 @@ function step(glob: Glob, positions: Positions, c: string): Positions {
 const accepts = (glob: Glob, positions: Positions) => positions.includes(glob.pattern.length)
 const acceptsEverything = (glob: Glob, positions: Positions) => positions.some(i => glob.starTail[i])
 
+const isWildcard = (c: string) => c === '*' || c === '?' || c === SEGMENT || c === NAME
+
 /** The text before a pattern's first wildcard. */
 function literalPrefix(pattern: string): string {
-  const cut = pattern.search(/[*?\u0001\u0002]/)
-  return cut < 0 ? pattern : pattern.slice(0, cut)
+  let cut = 0
+  while (cut < pattern.length && !isWildcard(pattern[cut])) cut++
+  return pattern.slice(0, cut)
 }
 
 /** False when two patterns' literal beginnings differ: nothing can match both (a shortcut, not a full check). */
@@ -79,7 +82,9 @@ export function findResource(must: readonly string[], mustNot: readonly string[]
   if (!prefixesAgree(must)) return undefined
   // A mustNot pattern whose beginning no must pattern shares cannot match the string we look for.
   const relevant = must.length === 0 ? mustNot : mustNot.filter(p => prefixesAgree([...must, p]))
-  if (relevant.length === 0 && must.length <= 1) return (must[0] ?? '').replace(/[*?\u0001\u0002]/g, 'x')
+  if (relevant.length === 0 && must.length <= 1) {
+    return [...(must[0] ?? '')].map(c => (isWildcard(c) ? 'x' : c)).join('')
+  }
   const pos = must.map(compile)
   const neg = relevant.map(compile)
   const alphabet = new Set<string>()
