@@ -7,8 +7,8 @@ import { checkCase, generateCase } from '../support/differential.js'
 
 const SEEDS = 200
 /** Catalog actions checked per seed besides those the policies name; and per class of the analysis. */
-const CATALOG_SPREAD = 20
-const PER_CLASS = 20
+const CATALOG_SPREAD = 15
+const PER_CLASS = 15
 
 describe('policy engine versus the reference evaluator', () => {
   test(`${SEEDS} random policy sets: no property failure`, () => {

@@ -11,7 +11,7 @@ import type { NormalizedPolicy } from './document.js'
 import { compilePolicy } from './evaluate.js'
 import { globMatch } from './glob.js'
 import { loosenPattern, patternHasVariable } from './match.js'
-import { NAME, SEGMENT, findResource } from './resource-space.js'
+import { NAME, SEGMENT, findResource, prefixesAgree } from './resource-space.js'
 import type { CompiledStatement } from './match.js'
 
 export const NOT_GRANTED = 0
@@ -142,7 +142,10 @@ function someResource(
         if (area.kind === 'out') {
           if (choose(index + 1, must, [...mustNot, ...area.patterns])) return true
         } else {
-          for (const p of area.patterns) if (choose(index + 1, [...must, p], mustNot)) return true
+          for (const p of area.patterns) {
+            const next = [...must, p]
+            if (prefixesAgree(next) && choose(index + 1, next, mustNot)) return true
+          }
         }
       }
       return false
@@ -204,12 +207,15 @@ export function grantLevels(
   const found = new Map<string, boolean>()
   const find = (must: string[], mustNot: string[]): boolean => {
     const wanted = must.filter(p => p !== '*')
-    if (mustNot.length === 0 && wanted.length <= 1) return true
-    if (mustNot.includes('*')) return false
-    const key = JSON.stringify([wanted, mustNot])
+    // Most candidate pairs (a resource type of one service, a pattern naming another) part at their first characters.
+    if (!prefixesAgree(wanted)) return false
+    const relevant = mustNot.filter(p => prefixesAgree([...wanted, p]))
+    if (relevant.length === 0 && wanted.length <= 1) return true
+    if (relevant.includes('*')) return false
+    const key = JSON.stringify([wanted, relevant])
     let answer = found.get(key)
     if (answer === undefined) {
-      answer = findResource(wanted, mustNot) !== undefined
+      answer = findResource(wanted, relevant) !== undefined
       found.set(key, answer)
     }
     return answer

@@ -61,7 +61,7 @@ function literalPrefix(pattern: string): string {
 }
 
 /** False when two patterns' literal beginnings differ: nothing can match both (a shortcut, not a full check). */
-function prefixesAgree(patterns: readonly string[]): boolean {
+export function prefixesAgree(patterns: readonly string[]): boolean {
   let longest = ''
   for (const prefix of patterns.map(literalPrefix)) {
     const n = Math.min(prefix.length, longest.length)
