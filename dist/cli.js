@@ -48230,6 +48230,18 @@ function proposePolicies(grants, usage, analysis, options) {
         ...analysis.conditional.map(c => c.action),
         ...analysis.kept
     ]);
+    // A used action that an Allow statement names but whose resource types (per the catalog) no statement can match:
+    // the source saw the call, so the catalog may be missing a type. Carrying it grants nothing new.
+    const namedButNotGranted = [];
+    for (const name of analysis.used) {
+        const id = model.catalog.idOf(name);
+        if (id === undefined || model.granted[id] !== NOT_GRANTED)
+            continue;
+        if (!model.statements.some(c => c.statement.effect === 'Allow' && c.actionIds[id] === 1))
+            continue;
+        keep.add(id);
+        namedButNotGranted.push(name);
+    }
     const protectedIds = keptIds(model, options);
     // Narrow only what was used under an unconditional grant, never kept, unobservable or conditional actions.
     const narrowable = new Set([...idsOf(model, analysis.used)].filter(id => model.granted[id] === GRANTED && !protectedIds.has(id)));
@@ -48304,6 +48316,10 @@ function proposePolicies(grants, usage, analysis, options) {
         notes.push(`Carried ${carriedDeny} Deny statement(s) unchanged.`);
     if (carriedKeep > 0)
         notes.push(`Carried ${carriedKeep} statement(s) verbatim because their Sid starts with "${options.keepSidPrefix}".`);
+    if (namedButNotGranted.length > 0) {
+        notes.push(`Kept used action(s) that the catalog's resource types say no statement can grant, with their statements' ` +
+            `resources: ${namedButNotGranted.join(', ')}.`);
+    }
     if (analysis.conditional.length > 0) {
         notes.push(`Kept ${analysis.conditional.length} conditionally granted action(s) with their Condition.`);
     }

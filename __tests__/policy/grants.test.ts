@@ -197,3 +197,25 @@ describe('conditions', () => {
     ])
   })
 })
+
+describe('used actions the resource types say are not granted', () => {
+  test('stay in the proposal with their statement, since the source saw them', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc({ Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetObject'], Resource: 'arn:aws:s3:::data/*' })
+      )
+    ])
+    const usage = usageOf(['s3:ListBucket', 's3:GetObject'], {
+      evidence: { notes: [], dataEventsSeen: ['s3'] }
+    })
+    const analysis = analyzeRole(grants, usage, OPTIONS)
+    expect(analysis.usedNotGranted).toEqual(['s3:ListBucket'])
+    const proposal = proposePolicies(grants, usage, analysis, OPTIONS)
+    expect(proposal.outcome).toBe('proposed')
+    expect(proposal.policies[0].document.Statement).toEqual([
+      { Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetObject'], Resource: 'arn:aws:s3:::data/*' }
+    ])
+    expect(proposal.notes.join(' ')).toMatch(/Kept used action\(s\) that the catalog's resource types say/)
+  })
+})
