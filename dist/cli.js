@@ -51385,7 +51385,12 @@ function normalizePolicy(name, document) {
         throw new PolicyDocumentError(name, 'Statement', 'is missing');
     const single = !Array.isArray(top.Statement);
     const list = single ? [top.Statement] : top.Statement;
-    const statements = list.map((s, i) => normalizeStatement(name, single ? 'Statement' : `Statement[${i}]`, i, s));
+    const statements = list.map((s, i) => {
+        const statement = normalizeStatement(name, single ? 'Statement' : `Statement[${i}]`, i, s);
+        if (version !== '2012-10-17')
+            statement.literalDollar = true;
+        return statement;
+    });
     const policy = { name, version: version, statements };
     if (top.Id !== undefined)
         policy.id = top.Id;
@@ -51398,19 +51403,29 @@ const VARIABLE = /\$\{[^}]*\}/g;
 function hasPolicyVariable(pattern) {
     return pattern.includes('${');
 }
-/** Whether an ARN (or any resource string) matches a Resource pattern; case-sensitive like IAM. */
-function resourcePatternMatch(pattern, resource) {
-    if (!hasPolicyVariable(pattern))
-        return globMatch(pattern, resource) ? 'yes' : 'no';
+/** Whether a statement's pattern holds a policy variable (Version 2008-10-17 reads `${...}` as text). */
+function patternHasVariable(statement, pattern) {
+    return !statement.literalDollar && hasPolicyVariable(pattern);
+}
+/** The pattern with every policy variable widened to what it may expand to: a superset of where it matches. */
+function loosenPattern(pattern) {
     // `${*}`, `${?}`, `${$}` are escapes for a literal character; other variables may expand to anything.
-    const loosened = pattern.replace(VARIABLE, v => (v === '${*}' || v === '${?}' || v === '${$}' ? '?' : '*'));
-    return globMatch(loosened, resource) ? 'maybe' : 'no';
+    return pattern.replace(VARIABLE, v => (v === '${*}' || v === '${?}' || v === '${$}' ? '?' : '*'));
+}
+/**
+ * Whether an ARN (or any resource string) matches a Resource pattern; case-sensitive like IAM. `literal`: the
+ * pattern comes from a Version 2008-10-17 policy, where `${...}` is text.
+ */
+function resourcePatternMatch(pattern, resource, literal = false) {
+    if (literal || !hasPolicyVariable(pattern))
+        return globMatch(pattern, resource) ? 'yes' : 'no';
+    return globMatch(loosenPattern(pattern), resource) ? 'maybe' : 'no';
 }
 function statementResourceMatch(statement, resource) {
     const patterns = statement.resources ?? statement.notResources ?? [];
     let best = 'no';
     for (const pattern of patterns) {
-        const m = resourcePatternMatch(pattern, resource);
+        const m = resourcePatternMatch(pattern, resource, statement.literalDollar);
         if (m === 'yes') {
             best = 'yes';
             break;
@@ -51512,7 +51527,142 @@ function evaluate(documents, action, resource) {
     return { decision, conditional, matchedBy };
 }
 
+;// CONCATENATED MODULE: ./src/policy/resource-space.ts
+/**
+ * Questions about sets of resource strings described by IAM globs: is there a string that matches every pattern of
+ * one list and no pattern of another? Answered exactly by walking the product of the patterns' automata (a glob is
+ * a small NFA; `*` loops, `?` takes any character), over the literal characters the patterns name plus one more
+ * that none of them names.
+ */
+/**
+ * In a pattern, a run of any characters but `:` (what an ARN template's partition, Region or account placeholder
+ * stands for). Not a character IAM patterns can hold.
+ */
+const SEGMENT = '\u0001';
+/** In a pattern, a run of any characters but `:` and `/` (a name that AWS naming rules keep free of both). */
+const NAME = '\u0002';
+const isLoop = (p) => p === '*' || p === SEGMENT || p === NAME;
+function compile(pattern) {
+    const starTail = new Array(pattern.length + 1).fill(false);
+    for (let i = pattern.length - 1; i >= 0 && pattern[i] === '*'; i--)
+        starTail[i] = true;
+    return { pattern, starTail };
+}
+function closure(glob, positions) {
+    const out = new Set();
+    for (let i of positions) {
+        out.add(i);
+        while (isLoop(glob.pattern[i]))
+            out.add(++i);
+    }
+    return [...out].sort((a, b) => a - b);
+}
+function step(glob, positions, c) {
+    const next = [];
+    for (const i of positions) {
+        const p = glob.pattern[i];
+        if (p === undefined)
+            continue;
+        if (p === '*' || (p === SEGMENT && c !== ':') || (p === NAME && c !== ':' && c !== '/'))
+            next.push(i);
+        else if (p === '?' || p === c)
+            next.push(i + 1);
+    }
+    return next.length === 0 ? next : closure(glob, next);
+}
+const accepts = (glob, positions) => positions.includes(glob.pattern.length);
+const acceptsEverything = (glob, positions) => positions.some(i => glob.starTail[i]);
+const isWildcard = (c) => c === '*' || c === '?' || c === SEGMENT || c === NAME;
+/** The text before a pattern's first wildcard. */
+function literalPrefix(pattern) {
+    let cut = 0;
+    while (cut < pattern.length && !isWildcard(pattern[cut]))
+        cut++;
+    return pattern.slice(0, cut);
+}
+/** False when two patterns' literal beginnings differ: nothing can match both (a shortcut, not a full check). */
+function prefixesAgree(patterns) {
+    let longest = '';
+    for (const prefix of patterns.map(literalPrefix)) {
+        const n = Math.min(prefix.length, longest.length);
+        if (prefix.slice(0, n) !== longest.slice(0, n))
+            return false;
+        if (prefix.length > longest.length)
+            longest = prefix;
+    }
+    return true;
+}
+/** Walks at most this many product states; past it the answer is "yes" (callers treat a yes as the safe side). */
+const MAX_STATES = 50_000;
+/**
+ * A string matched by every pattern of `must` and by none of `mustNot` (IAM globs, case-sensitive), or undefined
+ * when there is none. With an empty `must`, any string qualifies.
+ */
+function findResource(must, mustNot) {
+    if (!prefixesAgree(must))
+        return undefined;
+    // A mustNot pattern whose beginning no must pattern shares cannot match the string we look for.
+    const relevant = must.length === 0 ? mustNot : mustNot.filter(p => prefixesAgree([...must, p]));
+    if (relevant.length === 0 && must.length <= 1) {
+        return [...(must[0] ?? '')].map(c => (isWildcard(c) ? 'x' : c)).join('');
+    }
+    const pos = must.map(compile);
+    const neg = relevant.map(compile);
+    const alphabet = new Set();
+    for (const g of [...pos, ...neg])
+        for (const c of g.pattern)
+            if (c !== '*' && c !== '?' && c !== SEGMENT && c !== NAME)
+                alphabet.add(c);
+    let fresh = 'x';
+    for (const candidate of 'x~#_0Z') {
+        if (!alphabet.has(candidate)) {
+            fresh = candidate;
+            break;
+        }
+    }
+    alphabet.add(fresh);
+    alphabet.add(':');
+    alphabet.add('/');
+    const letters = [...alphabet];
+    const start = {
+        pos: pos.map(g => closure(g, [0])),
+        neg: neg.map(g => closure(g, [0])),
+        text: ''
+    };
+    const seen = new Set();
+    const queue = [];
+    const visit = (state) => {
+        if (state.pos.some(p => p.length === 0))
+            return;
+        if (state.neg.some((p, i) => acceptsEverything(neg[i], p)))
+            return;
+        const key = `${state.pos.map(p => p.join(',')).join('|')}/${state.neg.map(p => p.join(',')).join('|')}`;
+        if (seen.has(key))
+            return;
+        seen.add(key);
+        queue.push(state);
+    };
+    visit(start);
+    for (let head = 0; head < queue.length; head++) {
+        const state = queue[head];
+        if (seen.size > MAX_STATES)
+            return state.text;
+        if (state.pos.every((p, i) => accepts(pos[i], p)) && !state.neg.some((p, i) => accepts(neg[i], p))) {
+            return state.text;
+        }
+        for (const c of letters) {
+            visit({
+                pos: state.pos.map((p, i) => step(pos[i], p, c)),
+                neg: state.neg.map((p, i) => step(neg[i], p, c)),
+                text: state.text + c
+            });
+        }
+    }
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/policy/grants.ts
+
 
 
 
@@ -51525,56 +51675,243 @@ const GRANTED = 2;
 function normalizeGranted(policy) {
     return normalizePolicy(policy.name, policy.document);
 }
-/** A certain Deny: no Condition, Resource patterns without policy variables. */
-function isCertainDeny(compiled) {
+/**
+ * A statement's areas. Its Condition counts only when it restricts the role's requests (one that holds for every
+ * request, such as a pattern of only `*`, leaves the grant as wide as without it); without a subject, any does.
+ */
+function statementAreas(compiled, subject) {
     const s = compiled.statement;
-    return s.effect === 'Deny' && !s.condition && !!s.resources && !s.resources.some(hasPolicyVariable);
+    const conditional = s.condition !== undefined && (subject ? restrictingCondition(s.condition, subject) !== undefined : true);
+    const hasVariable = (p) => patternHasVariable(s, p);
+    let certain;
+    let maybe;
+    if (s.resources) {
+        const plain = s.resources.filter(p => !hasVariable(p));
+        if (!conditional && plain.length > 0)
+            certain = { kind: 'in', patterns: plain };
+        maybe = { kind: 'in', patterns: s.resources.map(p => (hasVariable(p) ? loosenPattern(p) : p)) };
+    }
+    else {
+        const notResources = s.notResources ?? [];
+        // A variable in NotResource may expand to anything: the statement may apply anywhere, and nowhere for certain.
+        const variable = notResources.some(hasVariable);
+        if (!conditional && !variable)
+            certain = { kind: 'out', patterns: notResources };
+        maybe = variable ? { kind: 'out', patterns: [] } : { kind: 'out', patterns: notResources };
+    }
+    return { effect: s.effect, certain, maybe };
 }
-/** True when certain Denies on this action remove every resource the Allow statement names. */
-function deniedEverywhere(allow, denies) {
-    if (denies.length === 0)
-        return false;
-    const patterns = denies.flatMap(d => d.statement.resources ?? []);
-    if (allow.statement.notResources)
-        return patterns.includes('*');
-    return (allow.statement.resources ?? []).every(r => patterns.some(d => globCovers(d, r)));
+/**
+ * Placeholders whose values AWS naming rules keep free of `/` and `:` (S3 bucket names, SQS queue names, DynamoDB
+ * table names, SNS topic names, Lambda function names, KMS key ids). Any other placeholder may hold either.
+ */
+const PLAIN_NAMES = new Set(['BucketName', 'QueueName', 'TableName', 'TopicName', 'FunctionName', 'KeyId']);
+/**
+ * Placeholders that may hold `:` (S3 object keys, URL paths, entity paths). The others name resources whose names
+ * and ids have no colon, so a pattern matches their ARNs only segment by segment: `table/app/index/app` is not an
+ * import of some table whose import name would be `x:111122223333:table/app/index/app`.
+ */
+const FREE_TEXT = /Object|Path/;
+/**
+ * An ARN template as a glob: the role's partition; placeholders stand for text without a colon (plain names also
+ * without `/`), except free-text ones in the resource part.
+ */
+function templateGlob(template, partition) {
+    const parts = template.split(':');
+    const head = parts
+        .slice(0, 5)
+        .map(p => p.replace('${Partition}', partition).replace(/\$\{[^}]*\}/g, SEGMENT));
+    const tail = parts
+        .slice(5)
+        .join(':')
+        .replace(/\$\{([^}]*)\}/g, (_, name) => PLAIN_NAMES.has(name) ? NAME : FREE_TEXT.test(name) ? '*' : SEGMENT);
+    return parts.length > 5 ? [...head, tail].join(':') : head.join(':');
 }
-/** Per catalog id, the grant level of one set of statements (identity policies, or the boundary). */
-function grantLevels(catalog, statements, subject) {
+/** The resource globs an action can be authorized on: its resource types' ARN templates, variables widened. */
+function actionResourceGlobs(catalog, id, partition) {
+    const info = catalog.action(catalog.names[id]);
+    const globs = [];
+    for (const type of info?.resourceTypes ?? []) {
+        const template = catalog.resourceArnTemplate(info?.service ?? '', type.name);
+        // A type without an ARN template is not known to us: any resource may be one.
+        globs.push(template === undefined ? '*' : templateGlob(template, partition));
+    }
+    // The Service Authorization Reference: an action with no resource type is authorized on "*" only.
+    const star = globs.length === 0;
+    return { globs: [...new Set(globs)], star };
+}
+/**
+ * Whether some resource the action can be authorized on lies in one allowing area of each set (identity, and the
+ * boundary when set) and outside every denying area. `fixed` checks the one resource string "*" instead of globs.
+ */
+function someResource(templates, star, allowSets, denies, find) {
+    if (star) {
+        const inArea = (a) => {
+            const hit = a.patterns.some(p => globMatch(p, '*'));
+            return a.kind === 'in' ? hit : !hit;
+        };
+        if (allowSets.every(set => set.some(inArea)) && !denies.some(inArea))
+            return true;
+    }
+    const choose = (index, must, mustNot) => {
+        if (index < allowSets.length) {
+            for (const area of allowSets[index]) {
+                if (area.kind === 'out') {
+                    if (choose(index + 1, must, [...mustNot, ...area.patterns]))
+                        return true;
+                }
+                else {
+                    for (const p of area.patterns) {
+                        const next = [...must, p];
+                        if (prefixesAgree(next) && choose(index + 1, next, mustNot))
+                            return true;
+                    }
+                }
+            }
+            return false;
+        }
+        const deny = index - allowSets.length;
+        if (deny < denies.length) {
+            const area = denies[deny];
+            if (area.kind === 'in')
+                return choose(index + 1, must, [...mustNot, ...area.patterns]);
+            // Outside this Deny's NotResource area means inside one of its patterns.
+            return area.patterns.some(p => choose(index + 1, [...must, p], mustNot));
+        }
+        return find(must, mustNot);
+    };
+    return templates.some(t => choose(0, [t], []));
+}
+const specCache = new WeakMap();
+/** Per catalog id, a number shared by exactly the actions with the same service and resource types. */
+function resourceSpecs(catalog) {
+    let specs = specCache.get(catalog);
+    if (!specs) {
+        specs = new Int32Array(catalog.size);
+        const numbers = new Map();
+        for (let id = 0; id < catalog.size; id++) {
+            const info = catalog.action(catalog.names[id]);
+            const key = `${info?.service}:${info?.resourceTypes.map(t => t.name).join(',')}`;
+            let n = numbers.get(key);
+            if (n === undefined)
+                numbers.set(key, (n = numbers.size));
+            specs[id] = n;
+        }
+        specCache.set(catalog, specs);
+    }
+    return specs;
+}
+function statementSet(statements, subject) {
+    return { areas: statements.map(c => statementAreas(c, subject)), compiled: statements };
+}
+/**
+ * Per catalog id, the grant level: GRANTED when some resource the action applies to is allowed for certain by the
+ * identity statements (and the boundary) and no Deny may apply there; GRANTED_CONDITIONALLY when some such resource
+ * may be allowed (under a Condition or a policy variable) and no Deny applies there for certain.
+ */
+function grantLevels(catalog, partition, identity, boundaryStatements, subject) {
+    const sets = [
+        statementSet(identity, subject),
+        ...(boundaryStatements ? [statementSet(boundaryStatements, subject)] : [])
+    ];
     const levels = new Uint8Array(catalog.size);
-    const allows = statements.filter(c => c.statement.effect === 'Allow');
-    const denies = statements.filter(isCertainDeny);
-    const conditional = allows.map(a => subject ? restrictingCondition(a.statement.condition, subject) !== undefined : !!a.statement.condition);
+    const found = new Map();
+    const find = (must, mustNot) => {
+        const wanted = must.filter(p => p !== '*');
+        // Most candidate pairs (a resource type of one service, a pattern naming another) part at their first characters.
+        if (!prefixesAgree(wanted))
+            return false;
+        const relevant = mustNot.filter(p => prefixesAgree([...wanted, p]));
+        if (relevant.length === 0 && wanted.length <= 1)
+            return true;
+        if (relevant.includes('*'))
+            return false;
+        const key = JSON.stringify([wanted, relevant]);
+        let answer = found.get(key);
+        if (answer === undefined) {
+            answer = findResource(wanted, relevant) !== undefined;
+            found.set(key, answer);
+        }
+        return answer;
+    };
+    const byKey = new Map();
+    const specs = resourceSpecs(catalog);
+    const globs = specGlobs(partition);
+    const isAllow = sets[0].areas.map(a => a.effect === 'Allow');
+    const applying = sets.map(() => []);
     for (let id = 0; id < catalog.size; id++) {
-        const applicableDenies = denies.length === 0 ? denies : denies.filter(d => d.actionIds[id] === 1);
-        let level = NOT_GRANTED;
-        for (let a = 0; a < allows.length; a++) {
-            const allow = allows[a];
-            if (allow.actionIds[id] !== 1 || deniedEverywhere(allow, applicableDenies))
-                continue;
-            level = Math.max(level, conditional[a] ? GRANTED_CONDITIONALLY : GRANTED);
-            if (level === GRANTED)
-                break;
+        let anyAllow = false;
+        let key = String(specs[id]);
+        for (let set = 0; set < sets.length; set++) {
+            const list = applying[set];
+            list.length = 0;
+            const compiled = sets[set].compiled;
+            for (let i = 0; i < compiled.length; i++) {
+                if (compiled[i].actionIds[id] !== 1)
+                    continue;
+                list.push(i);
+                if (set === 0 && isAllow[i])
+                    anyAllow = true;
+            }
+            key += `/${list.join(',')}`;
+        }
+        if (!anyAllow)
+            continue;
+        let level = byKey.get(key);
+        if (level === undefined) {
+            const accepted = globs[specs[id]] ?? (globs[specs[id]] = actionResourceGlobs(catalog, id, partition));
+            const pick = (set, effect) => applying[set].map(i => sets[set].areas[i]).filter(a => a.effect === effect);
+            const allows = sets.map((_, i) => pick(i, 'Allow'));
+            const denies = sets.flatMap((_, i) => pick(i, 'Deny'));
+            const certainAllows = allows.map(list => list.flatMap(a => (a.certain ? [a.certain] : [])));
+            const certainDenies = denies.flatMap(a => (a.certain ? [a.certain] : []));
+            const maybeAllows = allows.map(list => list.map(a => a.maybe));
+            const maybeDenies = denies.map(a => a.maybe);
+            if (someResource(accepted.globs, accepted.star, certainAllows, maybeDenies, find))
+                level = GRANTED;
+            else if (someResource(accepted.globs, accepted.star, maybeAllows, certainDenies, find))
+                level = GRANTED_CONDITIONALLY;
+            else
+                level = NOT_GRANTED;
+            byKey.set(key, level);
         }
         levels[id] = level;
     }
     return levels;
 }
+const globCache = new Map();
+/** Per resource spec number, the globs of the resources its actions accept, filled as needed; per partition. */
+function specGlobs(partition) {
+    let list = globCache.get(partition);
+    if (!list) {
+        list = [];
+        globCache.set(partition, list);
+    }
+    return list;
+}
+const modelCache = new WeakMap();
+/** The grant model of a role; memoized per grants object and content (analysis and proposal read the same one). */
 function buildGrantModel(grants) {
+    const text = JSON.stringify(grants);
+    const cached = modelCache.get(grants);
+    if (cached?.text === text)
+        return cached.model;
+    const model = computeGrantModel(grants);
+    modelCache.set(grants, { text, model });
+    return model;
+}
+function computeGrantModel(grants) {
     const catalog = catalog_loadCatalogIndex();
     const policies = grants.policies.map(normalizeGranted);
     const statements = policies.flatMap(p => compilePolicy(catalog, p));
+    const boundary = grants.boundary ? normalizeGranted(grants.boundary) : undefined;
+    // The boundary intersects per resource: identity and boundary must allow the same resource.
+    // Requests name resources in the role's own partition.
+    const partition = /^arn:([^:]+):/.exec(grants.arn)?.[1] ?? 'aws';
     const subject = { roleArn: grants.arn, accountId: grants.accountId };
-    const granted = grantLevels(catalog, statements, subject);
-    let boundary;
-    if (grants.boundary) {
-        boundary = normalizeGranted(grants.boundary);
-        const limits = grantLevels(catalog, compilePolicy(catalog, boundary), subject);
-        for (let id = 0; id < granted.length; id++)
-            granted[id] = Math.min(granted[id], limits[id]);
-    }
+    const granted = grantLevels(catalog, partition, statements, boundary ? compilePolicy(catalog, boundary) : undefined, subject);
     const unknownActions = [...new Set(statements.flatMap(c => c.unknownPatterns))].sort();
-    const model = { catalog, policies, statements, granted, unknownActions };
+    const model = { catalog, policies, statements, granted, unknownActions, subject };
     if (boundary)
         model.boundary = boundary;
     return model;
@@ -52174,13 +52511,16 @@ function analyzeRole(grants, usage, options) {
             continue;
         grantedCount++;
         const action = names[id];
-        if (isKept[id] === 1) {
+        if (isUsed[id] === 1) {
+            // Used: in `used` only, however it is granted and whether or not it is kept (one class per action).
+        }
+        else if (isKept[id] === 1) {
             kept.push(action);
         }
         else if (level === conditionally) {
             conditional.push({ action, grantedBy: grantedBy(id) });
         }
-        else if (level === unconditionally && isUsed[id] === 0) {
+        else if (level === unconditionally) {
             const reason = reasons[id];
             if (reason !== undefined) {
                 unobservable.push({ action, reason });
@@ -53419,6 +53759,8 @@ const VERSION = '2012-10-17';
 function policyCharacters(value) {
     return JSON.stringify(value).replace(/\s/g, '').length;
 }
+/** Characters one statement may take in a policy of its own. */
+const STATEMENT_ROOM = MAX_POLICY_CHARACTERS - policyCharacters({ Version: VERSION, Statement: [] });
 function idsOf(model, names) {
     const ids = new Set();
     for (const name of names) {
@@ -53467,6 +53809,16 @@ function asExclusion(model, compiled, keptIds) {
     const compacted = compactActions(model.catalog, removed, ['*']);
     return { actions: [...(s.notActions ?? []), ...compacted.actions], wildcards: compacted.wildcards };
 }
+/** Whether a statement's Resource, NotResource or Condition holds `${` (Action names cannot). */
+function carriesDollarText(statement) {
+    const { Resource, NotResource, Condition } = statement;
+    return JSON.stringify([Resource, NotResource, Condition]).includes('${');
+}
+/** A Condition that restricts the role's requests, or a policy variable: the grant holds only sometimes. */
+function isConditionalStatement(s, subject) {
+    return (restrictingCondition(s.condition, subject) !== undefined ||
+        (s.resources ?? s.notResources ?? []).some(p => patternHasVariable(s, p)));
+}
 function deriveAllow(model, compiled, keep, narrowable, dominators, observed, keepOutsideCatalog) {
     const { catalog } = model;
     const s = compiled.statement;
@@ -53474,6 +53826,11 @@ function deriveAllow(model, compiled, keep, narrowable, dominators, observed, ke
         const seen = observed.get(id);
         return s.resources && seen ? narrowedResources(s.resources, seen) : undefined;
     };
+    // A grant that holds only under a Condition (or a policy variable) is never dropped: the statement stays verbatim.
+    if (isConditionalStatement(s, model.subject) &&
+        compiled.actionIds.some((on, id) => on === 1 && model.granted[id] !== NOT_GRANTED)) {
+        return { statements: [s.raw], narrowed: 0, wildcards: [], unknownCarried: [], excluded: 0 };
+    }
     const ids = [];
     for (const id of keep) {
         if (compiled.actionIds[id] !== 1)
@@ -53517,7 +53874,11 @@ function deriveAllow(model, compiled, keep, narrowable, dominators, observed, ke
         statement.Action = [...compacted.actions, ...carried];
         // A NotAction list built from catalog wildcards could exclude a name the catalog does not know.
         const exclusion = key === '' && outside.length === 0 ? asExclusion(model, compiled, group.ids) : undefined;
-        if (exclusion && policyCharacters(exclusion.actions) < policyCharacters(statement.Action)) {
+        // A NotAction list cannot be split across statements: use it only when it fits in one policy.
+        if (exclusion &&
+            policyCharacters(exclusion.actions) < policyCharacters(statement.Action) &&
+            policyCharacters({ ...s.raw, Sid: statement.Sid, Action: undefined, NotAction: exclusion.actions }) <=
+                STATEMENT_ROOM) {
             delete statement.Action;
             statement.NotAction = exclusion.actions;
             excluded += group.ids.length === 0 ? 0 : 1;
@@ -53592,28 +53953,30 @@ function proposePolicies(grants, usage, analysis, options) {
         const why = grants.notEditableReason ?? 'the role cannot be edited';
         return { outcome: 'none', policies: [], notes: [`No proposal: ${why}.`], verification: NOTHING_VERIFIED };
     }
-    // Before 2012-10-17 `${...}` is literal text; a proposal is always 2012-10-17, where it becomes a policy variable
-    // and would change what the statement grants.
-    const literalDollar = grants.policies.find(p => {
-        const normalized = normalizePolicy(p.name, p.document);
-        return (normalized.version !== VERSION && JSON.stringify(normalized.statements.map(s => s.raw)).includes('${'));
-    });
-    if (literalDollar) {
-        const why = `policy ${literalDollar.name} uses Version ${normalizePolicy(literalDollar.name, literalDollar.document).version || '(none)'} with \`\${...}\` text, which Version ${VERSION} would read as a policy variable; move it to ${VERSION} (writing \`\${$}{\` for a literal) first`;
-        return { outcome: 'none', policies: [], notes: [`No proposal: ${why}.`], verification: NOTHING_VERIFIED };
-    }
     const maxPolicies = options.maxManagedPolicies ?? 10;
     const model = buildGrantModel(grants);
     const notes = [];
-    const keptNames = new Set(analysis.kept);
     const keep = idsOf(model, [
         ...analysis.used,
         ...analysis.unobservable.map(u => u.action),
         ...analysis.conditional.map(c => c.action),
-        ...keptNames
+        ...analysis.kept
     ]);
+    // A used action that an Allow statement names but whose resource types (per the catalog) no statement can match:
+    // the source saw the call, so the catalog may be missing a type. Carrying it grants nothing new.
+    const namedButNotGranted = [];
+    for (const name of analysis.used) {
+        const id = model.catalog.idOf(name);
+        if (id === undefined || model.granted[id] !== NOT_GRANTED)
+            continue;
+        if (!model.statements.some(c => c.statement.effect === 'Allow' && c.actionIds[id] === 1))
+            continue;
+        keep.add(id);
+        namedButNotGranted.push(name);
+    }
+    const protectedIds = keptIds(model, options);
     // Narrow only what was used under an unconditional grant, never kept, unobservable or conditional actions.
-    const narrowable = new Set([...idsOf(model, analysis.used)].filter(id => model.granted[id] === GRANTED && !keptNames.has(model.catalog.names[id])));
+    const narrowable = new Set([...idsOf(model, analysis.used)].filter(id => model.granted[id] === GRANTED && !protectedIds.has(id)));
     const observed = observedResources(model.catalog, usage);
     // Narrowing to a resource the current policies deny would keep nothing the role really used: never do it.
     for (const [id, resources] of observed) {
@@ -53640,8 +54003,11 @@ function proposePolicies(grants, usage, analysis, options) {
     let excluded = 0;
     const wildcards = new Set();
     const unknownCarried = new Set();
+    // Before 2012-10-17 `${...}` is literal text; a proposal is always 2012-10-17, where it becomes a policy variable.
+    let literalDollar;
     for (const compiled of model.statements) {
         const s = compiled.statement;
+        const before = statements.length;
         if (s.effect === 'Deny') {
             carriedDeny++;
             push(s.raw);
@@ -53658,6 +54024,15 @@ function proposePolicies(grants, usage, analysis, options) {
             derived.unknownCarried.forEach(u => unknownCarried.add(u));
             excluded += derived.excluded;
         }
+        if (s.literalDollar && statements.slice(before).some(carriesDollarText))
+            literalDollar ??= s;
+    }
+    if (literalDollar) {
+        const policy = model.policies.find(p => p.name === literalDollar.policy);
+        const why = `statement ${literalDollar.ref} (policy Version ${policy?.version ?? '2008-10-17'}) has \`\${...}\` text, which ` +
+            `the proposal's Version ${VERSION} would read as a policy variable; move the policy to ${VERSION} ` +
+            '(writing `${$}{` for a literal) first';
+        return { outcome: 'none', policies: [], notes: [`No proposal: ${why}.`], verification: NOTHING_VERIFIED };
     }
     if (!statements.some(s => s.Effect === 'Allow')) {
         notes.push('Nothing is used, unobservable, conditional or kept: every granted action is excess, so the least-privilege ' +
@@ -53673,6 +54048,10 @@ function proposePolicies(grants, usage, analysis, options) {
         notes.push(`Carried ${carriedDeny} Deny statement(s) unchanged.`);
     if (carriedKeep > 0)
         notes.push(`Carried ${carriedKeep} statement(s) verbatim because their Sid starts with "${options.keepSidPrefix}".`);
+    if (namedButNotGranted.length > 0) {
+        notes.push(`Kept used action(s) that the catalog's resource types say no statement can grant, with their statements' ` +
+            `resources: ${namedButNotGranted.join(', ')}.`);
+    }
     if (analysis.conditional.length > 0) {
         notes.push(`Kept ${analysis.conditional.length} conditionally granted action(s) with their Condition.`);
     }
@@ -53691,13 +54070,14 @@ function proposePolicies(grants, usage, analysis, options) {
     if (unknownCarried.size > 0) {
         notes.push(`Carried actions the catalog does not know, unchanged: ${[...unknownCarried].sort().join(', ')}.`);
     }
-    const room = MAX_POLICY_CHARACTERS - policyCharacters({ Version: VERSION, Statement: [] });
+    const room = STATEMENT_ROOM;
     const sized = statements.flatMap(s => splitOversized(s, room));
     if (sized.length > statements.length)
         notes.push('Split Action lists too long for one policy across statements.');
     const tooBig = sized.filter(s => policyCharacters(s) > room);
     if (tooBig.length > 0) {
-        notes.push(`No proposal: a statement carried verbatim exceeds ${MAX_POLICY_CHARACTERS} characters on its own.`);
+        notes.push(`No proposal: a statement exceeds ${MAX_POLICY_CHARACTERS} characters on its own (its Resource and ` +
+            'Condition are carried as they are, and only an Action list can be split).');
         return { outcome: 'none', policies: [], notes, verification: NOTHING_VERIFIED };
     }
     const documents = pack(sized);
@@ -55993,6 +56373,12 @@ function globalServicesUnseen(regions) {
 function lookbackStart(now, days) {
     return new Date(now.getTime() - days * 86_400_000);
 }
+/** Whether a role ARN or name selector (not a pattern) names the role. */
+function namedExplicitly(selectors, role) {
+    return selectors.some(s => s.kind === 'arn'
+        ? roleKey(s.input) === roleKey(role.arn)
+        : s.kind === 'name' && s.input.toLowerCase() === role.name.toLowerCase());
+}
 /** The usage of a role by ARN, or by account and name when the records named it without its path. */
 function scanUsage(roles, arn) {
     const exact = roles.get(arn);
@@ -56111,6 +56497,13 @@ async function selectCases(config, deps, aws, sources) {
             }
             else if (!edit.editable) {
                 c.outcome = { status: 'skipped', reason: edit.notEditableReason ?? 'not editable' };
+            }
+            else if (sources.exported && !namedExplicitly(config.roles, role)) {
+                // Matched by a pattern from the CloudTrail records only: not a role the export was asked to cover.
+                c.outcome = {
+                    status: 'skipped',
+                    reason: 'not in the export: seen only in the CloudTrail records (export it, or name it to require it)'
+                };
             }
             else {
                 c.outcome = {

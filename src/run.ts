@@ -308,6 +308,15 @@ function lookbackStart(now: Date, days: number): Date {
   return new Date(now.getTime() - days * 86_400_000)
 }
 
+/** Whether a role ARN or name selector (not a pattern) names the role. */
+function namedExplicitly(selectors: readonly RoleSelector[], role: KnownRole): boolean {
+  return selectors.some(s =>
+    s.kind === 'arn'
+      ? roleKey(s.input) === roleKey(role.arn)
+      : s.kind === 'name' && s.input.toLowerCase() === role.name.toLowerCase()
+  )
+}
+
 /** The usage of a role by ARN, or by account and name when the records named it without its path. */
 function scanUsage(roles: Map<string, RoleUsage>, arn: string): RoleUsage | undefined {
   const exact = roles.get(arn)
@@ -432,6 +441,13 @@ async function selectCases(
         else c.outcome = { status: 'failed', reason: file.reason ?? 'no policy file' }
       } else if (!edit.editable) {
         c.outcome = { status: 'skipped', reason: edit.notEditableReason ?? 'not editable' }
+      } else if (sources.exported && !namedExplicitly(config.roles, role)) {
+        // Matched by a pattern from the CloudTrail records only: not a role the export was asked to cover.
+        c.outcome = {
+          status: 'skipped',
+          reason:
+            'not in the export: seen only in the CloudTrail records (export it, or name it to require it)'
+        }
       } else {
         c.outcome = {
           status: 'failed',

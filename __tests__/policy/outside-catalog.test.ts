@@ -121,6 +121,30 @@ describe('policy versions', () => {
       usageOf(['s3:GetObject'], { evidence: { notes: [], dataEventsSeen: ['s3'] } })
     )
     expect(proposal.outcome).toBe('none')
-    expect(proposal.notes.join(' ')).toMatch(/Version 2008-10-17 with `\$\{...\}` text/)
+    expect(proposal.notes.join(' ')).toMatch(
+      /statement old \(policy Version 2008-10-17\) has `\$\{...\}` text/
+    )
+  })
+
+  test('2008-10-17 `${...}` text is literal, and a statement that is all excess does not withhold the proposal', () => {
+    const old = {
+      Version: '2008-10-17',
+      Statement: [
+        {
+          Sid: 'Literal',
+          Effect: 'Allow',
+          Action: 's3:PutBucketTagging',
+          Resource: 'arn:aws:s3:::shared-${x}'
+        },
+        { Sid: 'Read', Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::shared/*' }
+      ]
+    }
+    const grants = role('r', [inline('old', old)])
+    const usage = usageOf(['s3:GetObject'], { evidence: { notes: [], dataEventsSeen: ['s3'] } })
+    const { analysis, proposal } = propose(grants, usage)
+    // Literal text grants for certain: the unused PutBucketTagging is excess, not conditional.
+    expect(analysis.excess.map(e => e.action)).toEqual(['s3:PutBucketTagging'])
+    expect(proposal.outcome).toBe('proposed')
+    expect(proposal.policies[0].document.Statement).toEqual([old.Statement[1]])
   })
 })

@@ -7,6 +7,7 @@ import { normalizePolicy } from '../../src/policy/document.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import { buildGrantModel } from '../../src/policy/grants.js'
 import { MAX_POLICY_CHARACTERS, policyCharacters, proposePolicies } from '../../src/policy/propose.js'
+import type { ProposeOptions } from '../../src/policy/propose.js'
 import { verifyProposal } from '../../src/policy/verify.js'
 import { OPTIONS, doc, inline, managed, role, usageOf } from './builders.js'
 import type { RoleGrants, RoleUsage } from '../../src/model.js'
@@ -14,7 +15,7 @@ import { STEAL_CREDENTIALS_SSM_CALLS } from '../support/stratus-facts.js'
 
 const catalog = loadCatalog()
 
-function propose(grants: RoleGrants, usage: RoleUsage, options = OPTIONS) {
+function propose(grants: RoleGrants, usage: RoleUsage, options: ProposeOptions = OPTIONS) {
   const analysis = analyzeRole(grants, usage, options)
   return { analysis, proposal: proposePolicies(grants, usage, analysis, options) }
 }
@@ -302,35 +303,64 @@ describe('proposal rules', () => {
 
 describe('statement shapes', () => {
   test('a statement granting every action keeps its shape as NotAction when that is shorter', () => {
+    const grants = role('r', [inline('p', doc({ Sid: 'All', Effect: 'Allow', Action: '*', Resource: '*' }))])
+    const keepActions = catalog
+      .services()
+      .filter(s => s !== 'acm')
+      .map(s => `${s}:*`)
+    const options = { ...OPTIONS, keepActions }
+    const { analysis, proposal } = propose(grants, usageOf([]), options)
+    expect(analysis.excess.map(e => e.action).sort()).toEqual([...catalog.expand('acm:*')].sort())
+    expect(statements(proposal.policies)).toEqual([
+      { Sid: 'All', Effect: 'Allow', NotAction: ['acm:*'], Resource: '*' }
+    ])
+    expect(proposal.notes.join(' ')).toMatch(/as NotAction lists/)
+    expect(proposal.verification.noNewAccess).toBe(true)
+  })
+
+  test('a statement that grants under a Condition is carried verbatim; only unconditional excess is dropped', () => {
+    const region = {
+      Sid: 'Region',
+      Effect: 'Allow',
+      Action: '*',
+      Resource: '*',
+      Condition: { StringEquals: { 'aws:RequestedRegion': 'eu-west-1' } }
+    }
     const grants = role('r', [
-      inline(
-        'p',
-        doc(
-          { Sid: 'Iam', Effect: 'Allow', Action: 'iam:*', Resource: '*' },
-          {
-            Sid: 'Region',
-            Effect: 'Allow',
-            Action: '*',
-            Resource: '*',
-            Condition: { StringEquals: { 'aws:RequestedRegion': 'eu-west-1' } }
-          }
-        )
-      )
+      inline('p', doc({ Sid: 'Iam', Effect: 'Allow', Action: 'iam:*', Resource: '*' }, region))
     ])
     const { analysis, proposal } = propose(grants, usageOf(['iam:ListRoles']))
     expect(analysis.conditional.length).toBe(catalog.expand('*').length - catalog.expand('iam:*').length)
     expect(statements(proposal.policies)).toEqual([
       { Sid: 'Iam', Effect: 'Allow', Action: ['iam:ListRoles', 'iam:PassRole'], Resource: '*' },
-      {
-        Sid: 'Region',
-        Effect: 'Allow',
-        NotAction: ['iam:*'],
-        Resource: '*',
-        Condition: { StringEquals: { 'aws:RequestedRegion': 'eu-west-1' } }
-      }
+      region
     ])
-    expect(proposal.notes.join(' ')).toMatch(/as NotAction lists/)
     expect(proposal.verification.noNewAccess).toBe(true)
+  })
+
+  test('a NotAction rewrite too long for one policy becomes a split Action list, not a withheld proposal', () => {
+    // Every other action of every service kept: the NotAction list of what is dropped is far past 6,144 characters.
+    const grants = role('r', [inline('p', doc({ Effect: 'Allow', Action: '*', Resource: '*' }))])
+    const dropped = catalog
+      .services()
+      .flatMap(s => catalog.actionsOf(s).filter((_, i) => i % 2 === 1))
+      .slice(0, 900)
+    const keptOnes = catalog
+      .services()
+      .flatMap(s => catalog.actionsOf(s).filter((_, i) => i % 2 === 0))
+      .slice(0, 400)
+    const keepActions = catalog
+      .services()
+      .flatMap(s => catalog.actionsOf(s))
+      .filter(a => !dropped.includes(a) && !keptOnes.includes(a))
+    const { proposal } = propose(grants, usageOf(keptOnes), {
+      ...OPTIONS,
+      keepActions,
+      maxManagedPolicies: 100
+    })
+    expect(proposal.notes.join(' ')).not.toMatch(/carried verbatim/)
+    expect(proposal.outcome).toBe('proposed')
+    expect(statements(proposal.policies).every(s => s.NotAction === undefined)).toBe(true)
   })
 
   test('PowerUserAccess with little used becomes an explicit list; unknown catalog names in ReadOnlyAccess are carried', () => {

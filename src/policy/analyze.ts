@@ -118,11 +118,13 @@ export function analyzeRole(grants: RoleGrants, usage: RoleUsage, options: Analy
     if (level === none) continue
     grantedCount++
     const action = names[id]
-    if (isKept[id] === 1) {
+    if (isUsed[id] === 1) {
+      // Used: in `used` only, however it is granted and whether or not it is kept (one class per action).
+    } else if (isKept[id] === 1) {
       kept.push(action)
     } else if (level === conditionally) {
       conditional.push({ action, grantedBy: grantedBy(id) })
-    } else if (level === unconditionally && isUsed[id] === 0) {
+    } else if (level === unconditionally) {
       const reason = reasons[id]
       if (reason !== undefined) {
         unobservable.push({ action, reason })

@@ -31,6 +31,8 @@ export interface NormalizedStatement {
   resources?: string[]
   notResources?: string[]
   condition?: Record<string, unknown>
+  /** Set for Version 2008-10-17, where `${...}` is literal text, not a policy variable. */
+  literalDollar?: true
   /** The statement as written, with canonical element names: what keep markers and Deny carry over verbatim. */
   raw: Record<string, unknown>
 }
@@ -193,9 +195,11 @@ export function normalizePolicy(name: string, document: unknown): NormalizedPoli
   if (top.Statement === undefined) throw new PolicyDocumentError(name, 'Statement', 'is missing')
   const single = !Array.isArray(top.Statement)
   const list = single ? [top.Statement] : (top.Statement as unknown[])
-  const statements = list.map((s, i) =>
-    normalizeStatement(name, single ? 'Statement' : `Statement[${i}]`, i, s)
-  )
+  const statements = list.map((s, i) => {
+    const statement = normalizeStatement(name, single ? 'Statement' : `Statement[${i}]`, i, s)
+    if (version !== '2012-10-17') statement.literalDollar = true
+    return statement
+  })
   const policy: NormalizedPolicy = { name, version: version as string, statements }
   if (top.Id !== undefined) policy.id = top.Id as string
   return policy

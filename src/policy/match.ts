@@ -25,19 +25,31 @@ export function hasPolicyVariable(pattern: string): boolean {
   return pattern.includes('${')
 }
 
-/** Whether an ARN (or any resource string) matches a Resource pattern; case-sensitive like IAM. */
-export function resourcePatternMatch(pattern: string, resource: string): Match {
-  if (!hasPolicyVariable(pattern)) return globMatch(pattern, resource) ? 'yes' : 'no'
+/** Whether a statement's pattern holds a policy variable (Version 2008-10-17 reads `${...}` as text). */
+export function patternHasVariable(statement: NormalizedStatement, pattern: string): boolean {
+  return !statement.literalDollar && hasPolicyVariable(pattern)
+}
+
+/** The pattern with every policy variable widened to what it may expand to: a superset of where it matches. */
+export function loosenPattern(pattern: string): string {
   // `${*}`, `${?}`, `${$}` are escapes for a literal character; other variables may expand to anything.
-  const loosened = pattern.replace(VARIABLE, v => (v === '${*}' || v === '${?}' || v === '${$}' ? '?' : '*'))
-  return globMatch(loosened, resource) ? 'maybe' : 'no'
+  return pattern.replace(VARIABLE, v => (v === '${*}' || v === '${?}' || v === '${$}' ? '?' : '*'))
+}
+
+/**
+ * Whether an ARN (or any resource string) matches a Resource pattern; case-sensitive like IAM. `literal`: the
+ * pattern comes from a Version 2008-10-17 policy, where `${...}` is text.
+ */
+export function resourcePatternMatch(pattern: string, resource: string, literal = false): Match {
+  if (literal || !hasPolicyVariable(pattern)) return globMatch(pattern, resource) ? 'yes' : 'no'
+  return globMatch(loosenPattern(pattern), resource) ? 'maybe' : 'no'
 }
 
 export function statementResourceMatch(statement: NormalizedStatement, resource: string): Match {
   const patterns = statement.resources ?? statement.notResources ?? []
   let best: Match = 'no'
   for (const pattern of patterns) {
-    const m = resourcePatternMatch(pattern, resource)
+    const m = resourcePatternMatch(pattern, resource, statement.literalDollar)
     if (m === 'yes') {
       best = 'yes'
       break

@@ -5,10 +5,11 @@
  */
 import type { PolicyDocumentJson, ProposedPolicy, RoleGrants, RoleUsage } from '../model.js'
 import type { AnalyzeOptions, RoleAnalysis } from './analyze.js'
-import { statementActionMatch } from './match.js'
-import { isKeepStatement } from './analyze.js'
+import { patternHasVariable, statementActionMatch } from './match.js'
+import { isKeepStatement, keptIds } from './analyze.js'
 import { compactActions } from './compact.js'
-import { normalizePolicy } from './document.js'
+import { restrictingCondition } from './condition-effect.js'
+import type { ConditionSubject } from './condition-effect.js'
 import { decide } from './evaluate.js'
 import { GRANTED, NOT_GRANTED, buildGrantModel } from './grants.js'
 import type { GrantModel } from './grants.js'
@@ -44,6 +45,9 @@ type Statement = Record<string, unknown>
 export function policyCharacters(value: unknown): number {
   return JSON.stringify(value).replace(/\s/g, '').length
 }
+
+/** Characters one statement may take in a policy of its own. */
+const STATEMENT_ROOM = MAX_POLICY_CHARACTERS - policyCharacters({ Version: VERSION, Statement: [] })
 
 function idsOf(model: GrantModel, names: Iterable<string>): Set<number> {
   const ids = new Set<number>()
@@ -113,6 +117,20 @@ interface Derivation {
   excluded: number
 }
 
+/** Whether a statement's Resource, NotResource or Condition holds `${` (Action names cannot). */
+function carriesDollarText(statement: Statement): boolean {
+  const { Resource, NotResource, Condition } = statement
+  return JSON.stringify([Resource, NotResource, Condition]).includes('${')
+}
+
+/** A Condition that restricts the role's requests, or a policy variable: the grant holds only sometimes. */
+function isConditionalStatement(s: CompiledStatement['statement'], subject: ConditionSubject): boolean {
+  return (
+    restrictingCondition(s.condition, subject) !== undefined ||
+    (s.resources ?? s.notResources ?? []).some(p => patternHasVariable(s, p))
+  )
+}
+
 function deriveAllow(
   model: GrantModel,
   compiled: CompiledStatement,
@@ -127,6 +145,13 @@ function deriveAllow(
   const narrowsFor = (id: number): string[] | undefined => {
     const seen = observed.get(id)
     return s.resources && seen ? narrowedResources(s.resources, seen) : undefined
+  }
+  // A grant that holds only under a Condition (or a policy variable) is never dropped: the statement stays verbatim.
+  if (
+    isConditionalStatement(s, model.subject) &&
+    compiled.actionIds.some((on, id) => on === 1 && model.granted[id] !== NOT_GRANTED)
+  ) {
+    return { statements: [s.raw], narrowed: 0, wildcards: [], unknownCarried: [], excluded: 0 }
   }
   const ids: number[] = []
   for (const id of keep) {
@@ -168,7 +193,13 @@ function deriveAllow(
     statement.Action = [...compacted.actions, ...carried]
     // A NotAction list built from catalog wildcards could exclude a name the catalog does not know.
     const exclusion = key === '' && outside.length === 0 ? asExclusion(model, compiled, group.ids) : undefined
-    if (exclusion && policyCharacters(exclusion.actions) < policyCharacters(statement.Action)) {
+    // A NotAction list cannot be split across statements: use it only when it fits in one policy.
+    if (
+      exclusion &&
+      policyCharacters(exclusion.actions) < policyCharacters(statement.Action) &&
+      policyCharacters({ ...s.raw, Sid: statement.Sid, Action: undefined, NotAction: exclusion.actions }) <=
+        STATEMENT_ROOM
+    ) {
       delete statement.Action
       statement.NotAction = exclusion.actions
       excluded += group.ids.length === 0 ? 0 : 1
@@ -246,33 +277,29 @@ export function proposePolicies(
     const why = grants.notEditableReason ?? 'the role cannot be edited'
     return { outcome: 'none', policies: [], notes: [`No proposal: ${why}.`], verification: NOTHING_VERIFIED }
   }
-  // Before 2012-10-17 `${...}` is literal text; a proposal is always 2012-10-17, where it becomes a policy variable
-  // and would change what the statement grants.
-  const literalDollar = grants.policies.find(p => {
-    const normalized = normalizePolicy(p.name, p.document)
-    return (
-      normalized.version !== VERSION && JSON.stringify(normalized.statements.map(s => s.raw)).includes('${')
-    )
-  })
-  if (literalDollar) {
-    const why = `policy ${literalDollar.name} uses Version ${normalizePolicy(literalDollar.name, literalDollar.document).version || '(none)'} with \`\${...}\` text, which Version ${VERSION} would read as a policy variable; move it to ${VERSION} (writing \`\${$}{\` for a literal) first`
-    return { outcome: 'none', policies: [], notes: [`No proposal: ${why}.`], verification: NOTHING_VERIFIED }
-  }
   const maxPolicies = options.maxManagedPolicies ?? 10
   const model = buildGrantModel(grants)
   const notes: string[] = []
-  const keptNames = new Set(analysis.kept)
   const keep = idsOf(model, [
     ...analysis.used,
     ...analysis.unobservable.map(u => u.action),
     ...analysis.conditional.map(c => c.action),
-    ...keptNames
+    ...analysis.kept
   ])
+  // A used action that an Allow statement names but whose resource types (per the catalog) no statement can match:
+  // the source saw the call, so the catalog may be missing a type. Carrying it grants nothing new.
+  const namedButNotGranted: string[] = []
+  for (const name of analysis.used) {
+    const id = model.catalog.idOf(name)
+    if (id === undefined || model.granted[id] !== NOT_GRANTED) continue
+    if (!model.statements.some(c => c.statement.effect === 'Allow' && c.actionIds[id] === 1)) continue
+    keep.add(id)
+    namedButNotGranted.push(name)
+  }
+  const protectedIds = keptIds(model, options)
   // Narrow only what was used under an unconditional grant, never kept, unobservable or conditional actions.
   const narrowable = new Set(
-    [...idsOf(model, analysis.used)].filter(
-      id => model.granted[id] === GRANTED && !keptNames.has(model.catalog.names[id])
-    )
+    [...idsOf(model, analysis.used)].filter(id => model.granted[id] === GRANTED && !protectedIds.has(id))
   )
   const observed = observedResources(model.catalog, usage)
   // Narrowing to a resource the current policies deny would keep nothing the role really used: never do it.
@@ -301,8 +328,11 @@ export function proposePolicies(
   let excluded = 0
   const wildcards = new Set<string>()
   const unknownCarried = new Set<string>()
+  // Before 2012-10-17 `${...}` is literal text; a proposal is always 2012-10-17, where it becomes a policy variable.
+  let literalDollar: CompiledStatement['statement'] | undefined
   for (const compiled of model.statements) {
     const s = compiled.statement
+    const before = statements.length
     if (s.effect === 'Deny') {
       carriedDeny++
       push(s.raw)
@@ -317,6 +347,15 @@ export function proposePolicies(
       derived.unknownCarried.forEach(u => unknownCarried.add(u))
       excluded += derived.excluded
     }
+    if (s.literalDollar && statements.slice(before).some(carriesDollarText)) literalDollar ??= s
+  }
+  if (literalDollar) {
+    const policy = model.policies.find(p => p.name === literalDollar.policy)
+    const why =
+      `statement ${literalDollar.ref} (policy Version ${policy?.version ?? '2008-10-17'}) has \`\${...}\` text, which ` +
+      `the proposal's Version ${VERSION} would read as a policy variable; move the policy to ${VERSION} ` +
+      '(writing `${$}{` for a literal) first'
+    return { outcome: 'none', policies: [], notes: [`No proposal: ${why}.`], verification: NOTHING_VERIFIED }
   }
 
   if (!statements.some(s => s.Effect === 'Allow')) {
@@ -336,6 +375,12 @@ export function proposePolicies(
     notes.push(
       `Carried ${carriedKeep} statement(s) verbatim because their Sid starts with "${options.keepSidPrefix}".`
     )
+  if (namedButNotGranted.length > 0) {
+    notes.push(
+      `Kept used action(s) that the catalog's resource types say no statement can grant, with their statements' ` +
+        `resources: ${namedButNotGranted.join(', ')}.`
+    )
+  }
   if (analysis.conditional.length > 0) {
     notes.push(`Kept ${analysis.conditional.length} conditionally granted action(s) with their Condition.`)
   }
@@ -363,14 +408,15 @@ export function proposePolicies(
     )
   }
 
-  const room = MAX_POLICY_CHARACTERS - policyCharacters({ Version: VERSION, Statement: [] })
+  const room = STATEMENT_ROOM
   const sized = statements.flatMap(s => splitOversized(s, room))
   if (sized.length > statements.length)
     notes.push('Split Action lists too long for one policy across statements.')
   const tooBig = sized.filter(s => policyCharacters(s) > room)
   if (tooBig.length > 0) {
     notes.push(
-      `No proposal: a statement carried verbatim exceeds ${MAX_POLICY_CHARACTERS} characters on its own.`
+      `No proposal: a statement exceeds ${MAX_POLICY_CHARACTERS} characters on its own (its Resource and ` +
+        'Condition are carried as they are, and only an Action list can be split).'
     )
     return { outcome: 'none', policies: [], notes, verification: NOTHING_VERIFIED }
   }
