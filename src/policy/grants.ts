@@ -38,12 +38,26 @@ function isCertainDeny(compiled: CompiledStatement): boolean {
   return s.effect === 'Deny' && !s.condition && !!s.resources && !s.resources.some(hasPolicyVariable)
 }
 
+type Covers = (outer: string, inner: string) => boolean
+
+/** globCovers remembered per pair: the same statements are compared again for every catalog action. */
+function memoizedCovers(): Covers {
+  const known = new Map<string, Map<string, boolean>>()
+  return (outer, inner) => {
+    let byInner = known.get(outer)
+    if (!byInner) known.set(outer, (byInner = new Map()))
+    let result = byInner.get(inner)
+    if (result === undefined) byInner.set(inner, (result = globCovers(outer, inner)))
+    return result
+  }
+}
+
 /** True when certain Denies on this action remove every resource the Allow statement names. */
-function deniedEverywhere(allow: CompiledStatement, denies: CompiledStatement[]): boolean {
+function deniedEverywhere(allow: CompiledStatement, denies: CompiledStatement[], covers: Covers): boolean {
   if (denies.length === 0) return false
   const patterns = denies.flatMap(d => d.statement.resources ?? [])
   if (allow.statement.notResources) return patterns.includes('*')
-  return (allow.statement.resources ?? []).every(r => patterns.some(d => globCovers(d, r)))
+  return (allow.statement.resources ?? []).every(r => patterns.some(d => covers(d, r)))
 }
 
 /** Per catalog id, the grant level of one set of statements (identity policies, or the boundary). */
@@ -51,11 +65,12 @@ export function grantLevels(catalog: CatalogIndex, statements: CompiledStatement
   const levels = new Uint8Array(catalog.size)
   const allows = statements.filter(c => c.statement.effect === 'Allow')
   const denies = statements.filter(isCertainDeny)
+  const covers = memoizedCovers()
   for (let id = 0; id < catalog.size; id++) {
     const applicableDenies = denies.length === 0 ? denies : denies.filter(d => d.actionIds[id] === 1)
     let level = NOT_GRANTED
     for (const allow of allows) {
-      if (allow.actionIds[id] !== 1 || deniedEverywhere(allow, applicableDenies)) continue
+      if (allow.actionIds[id] !== 1 || deniedEverywhere(allow, applicableDenies, covers)) continue
       level = Math.max(level, allow.statement.condition ? GRANTED_CONDITIONALLY : GRANTED)
       if (level === GRANTED) break
     }
