@@ -6,6 +6,7 @@
  *     baseline on a smaller case it can still finish;
  *   - a policy whose Action and Resource patterns are full of stars (one such policy took 95 s of CPU), and one
  *     whose Deny pattern is (a 357-byte policy took 58 s);
+ *   - resource ARNs in log records built to make the ARN template matcher backtrack;
  *   - a gzip bomb (256 MiB of zeros in a few hundred KB) next to a real log file of the same compressed size, with
  *     the peak RSS the scan added.
  */
@@ -181,6 +182,47 @@ try {
   if (rssBomb - Math.max(rssPlain, rssBefore) > 2 * 64 * 1048576) failures++
 } finally {
   rmSync(dir, { recursive: true, force: true })
+}
+
+// Resource ARNs in log records, checked against the action's ARN templates (a backtracking RegExp took 15 s each).
+const arnDir = mkdtempSync(path.join(tmpdir(), 'hostile-arns-'))
+try {
+  const invoke = (arn: string) => ({
+    eventVersion: '1.08',
+    eventTime: '2026-01-01T00:00:00Z',
+    eventSource: 'lambda.amazonaws.com',
+    eventName: 'Invoke',
+    eventType: 'AwsApiCall',
+    userIdentity: {
+      type: 'AssumedRole',
+      arn: 'arn:aws:sts::111122223333:assumed-role/bench/s',
+      sessionContext: { sessionIssuer: { type: 'Role', arn: 'arn:aws:iam::111122223333:role/bench' } }
+    },
+    resources: [{ ARN: arn }]
+  })
+  const folder = (name: string, arn: (i: number) => string) => {
+    const dir = path.join(arnDir, name)
+    mkdirSync(dir)
+    writeFileSync(
+      path.join(dir, 'calls.json'),
+      JSON.stringify({ Records: Array.from({ length: 20 }, (_, i) => invoke(arn(i))) })
+    )
+    return dir
+  }
+  const hostileArns = folder('hostile', i => `arn:${':lambda:'.repeat(1000)}${i}`)
+  const plainArns = folder(
+    'plain',
+    i => `arn:aws:lambda:us-east-1:111122223333:function:${'f'.repeat(7960)}${i}`
+  )
+  const scan = (dir: string) => () => scanCloudTrail({ path: dir, roles: [], workers: 0 })
+  report(
+    'log records naming 20 ARNs of 8 KB',
+    await bestAsync(3, scan(hostileArns)),
+    await bestAsync(3, scan(plainArns)),
+    20
+  )
+} finally {
+  rmSync(arnDir, { recursive: true, force: true })
 }
 
 console.log('')

@@ -148,6 +148,44 @@ describe('hostile log folders', () => {
   })
 })
 
+describe('resource ARNs written to make a matcher backtrack', () => {
+  const tmp = tempDir()
+  afterAll(() => tmp.remove())
+
+  test("are checked against the action's ARN templates in linear time and never fit them", async () => {
+    const base = records.find(r => {
+      const ui = r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } } | undefined
+      return ui?.sessionContext?.sessionIssuer?.arn?.includes(':role/') && !r.errorCode
+    })!
+    const roleArn = (base.userIdentity as { sessionContext: { sessionIssuer: { arn: string } } })
+      .sessionContext.sessionIssuer.arn
+    // Lambda function ARNs are arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}: three
+    // placeholders before `:function:`. A regular expression with `.+` for each took about 15 s per ARN here.
+    const hostile = Array.from({ length: 5 }, (_, i) => `arn:${':lambda:'.repeat(1000)}${i}`)
+    const fitting = 'arn:aws:lambda:us-east-1:111122223333:function:app'
+    const call = (eventName: string, arn: string) => ({
+      ...base,
+      eventSource: 'lambda.amazonaws.com',
+      eventName,
+      eventType: 'AwsApiCall',
+      resources: [{ ARN: arn }]
+    })
+    const calls = [...hostile.map(arn => call('Invoke', arn)), call('GetFunction', fitting)]
+    tmp.write('arns/calls.json', JSON.stringify({ Records: calls }))
+    const scan = await scanCloudTrail({ path: `${tmp.dir}/arns`, roles: [{ arn: roleArn }], workers: 0 })
+    const actions = scan.roles.get(roleArn)!.actions
+    // No hostile ARN fits a function ARN: those calls prove nothing narrower than `*`; the real one still fits.
+    expect(actions.find(a => a.action === 'lambda:InvokeFunction')).toMatchObject({
+      count: 5,
+      resources: ['*']
+    })
+    expect(actions.find(a => a.action === 'lambda:GetFunction')).toMatchObject({
+      count: 1,
+      resources: [fitting]
+    })
+  })
+})
+
 describe('since and until outside the records', () => {
   test('a window after the last record says so and claims no window', async () => {
     const scan = await scanCloudTrail({ path: STRATUS, roles: [], since: new Date('2030-01-01'), workers: 0 })
