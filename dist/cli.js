@@ -45285,43 +45285,39 @@ function globMatch(pattern, text) {
 function hasWildcard(pattern) {
     return pattern.includes('*') || pattern.includes('?');
 }
+const STAR = 42;
+const QUESTION = 63;
 /**
  * True when every string matched by `inner` is also matched by `outer` (glob language inclusion).
  * Sound: `true` is a proof; a `false` can only err on the safe side (it never claims a coverage that does not hold).
+ * A table of outer positions by inner positions filled row by row: time |outer| x |inner| whatever the stars, and
+ * no recursion, so policy patterns from a hostile file can neither backtrack nor overflow the stack.
  */
 function globCovers(outer, inner) {
-    const memo = new Map();
-    const width = inner.length + 1;
-    const go = (i, j) => {
-        const key = i * width + j;
-        const known = memo.get(key);
-        if (known !== undefined)
-            return known;
-        let result;
-        if (i === outer.length) {
-            result = j === inner.length;
+    const m = inner.length;
+    // next[j]: does outer[i + 1..] cover inner[j..]? Row i = outer.length covers only the empty rest.
+    let next = new Uint8Array(m + 1);
+    let row = new Uint8Array(m + 1);
+    next[m] = 1;
+    for (let i = outer.length - 1; i >= 0; i--) {
+        const o = outer.charCodeAt(i);
+        if (o === STAR) {
+            // outer `*` absorbs nothing, or one more token of inner (a literal, `?` or `*`).
+            row[m] = next[m];
+            for (let j = m - 1; j >= 0; j--)
+                row[j] = next[j] | row[j + 1];
         }
         else {
-            const o = outer[i];
-            if (o === '*') {
-                // outer `*` absorbs nothing, or one more token of inner (a literal, `?` or `*`).
-                result = go(i + 1, j) || (j < inner.length && go(i, j + 1));
-            }
-            else if (j === inner.length) {
-                result = false;
-            }
-            else {
-                const n = inner[j];
-                if (o === '?')
-                    result = n !== '*' && go(i + 1, j + 1);
-                else
-                    result = n === o && go(i + 1, j + 1);
+            row[m] = 0;
+            for (let j = m - 1; j >= 0; j--) {
+                const n = inner.charCodeAt(j);
+                row[j] = (o === QUESTION ? n !== STAR : n === o) ? next[j + 1] : 0;
             }
         }
-        memo.set(key, result);
-        return result;
-    };
-    return go(0, 0);
+        ;
+        [row, next] = [next, row];
+    }
+    return next[0] === 1;
 }
 
 ;// CONCATENATED MODULE: ./src/roles.ts
@@ -46304,25 +46300,39 @@ function isCertainDeny(compiled) {
     const s = compiled.statement;
     return s.effect === 'Deny' && !s.condition && !!s.resources && !s.resources.some(hasPolicyVariable);
 }
+/** globCovers remembered per pair: the same statements are compared again for every catalog action. */
+function memoizedCovers() {
+    const known = new Map();
+    return (outer, inner) => {
+        let byInner = known.get(outer);
+        if (!byInner)
+            known.set(outer, (byInner = new Map()));
+        let result = byInner.get(inner);
+        if (result === undefined)
+            byInner.set(inner, (result = globCovers(outer, inner)));
+        return result;
+    };
+}
 /** True when certain Denies on this action remove every resource the Allow statement names. */
-function deniedEverywhere(allow, denies) {
+function deniedEverywhere(allow, denies, covers) {
     if (denies.length === 0)
         return false;
     const patterns = denies.flatMap(d => d.statement.resources ?? []);
     if (allow.statement.notResources)
         return patterns.includes('*');
-    return (allow.statement.resources ?? []).every(r => patterns.some(d => globCovers(d, r)));
+    return (allow.statement.resources ?? []).every(r => patterns.some(d => covers(d, r)));
 }
 /** Per catalog id, the grant level of one set of statements (identity policies, or the boundary). */
 function grantLevels(catalog, statements) {
     const levels = new Uint8Array(catalog.size);
     const allows = statements.filter(c => c.statement.effect === 'Allow');
     const denies = statements.filter(isCertainDeny);
+    const covers = memoizedCovers();
     for (let id = 0; id < catalog.size; id++) {
         const applicableDenies = denies.length === 0 ? denies : denies.filter(d => d.actionIds[id] === 1);
         let level = NOT_GRANTED;
         for (const allow of allows) {
-            if (allow.actionIds[id] !== 1 || deniedEverywhere(allow, applicableDenies))
+            if (allow.actionIds[id] !== 1 || deniedEverywhere(allow, applicableDenies, covers))
                 continue;
             level = Math.max(level, allow.statement.condition ? GRANTED_CONDITIONALLY : GRANTED);
             if (level === GRANTED)
@@ -48833,11 +48843,11 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
     return { file: file, error: e && e.message ? e.message : String(e) }
   }
 
-  // Large files and anything that is not a regular file (a pipe given as cloudtrail-path) are read as a stream, so
-  // a JSON-lines export of any size needs memory for one line at a time. Gzip is found by its magic bytes in the
-  // first chunk. A file whose first line is not a whole JSON value ({"Records":[...]} or an array spread over lines)
+  // Large files, anything that is not a regular file (a pipe given as cloudtrail-path) and gzip that may inflate
+  // past maxWholeBytes are read as a stream, so a JSON-lines export of any size needs memory for one line at a time.
+  // Gzip is found by its magic bytes in the first chunk. A file whose first line is not a whole JSON value ({"Records":[...]} or an array spread over lines)
   // has to be parsed whole, as small files are, up to maxWholeBytes.
-  function reduceStream(task, config) {
+  function reduceStream(task, config, bytes) {
     return new Promise(function (resolve) {
       var acc = newAcc()
       var bad = 0
@@ -48947,14 +48957,7 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
         if (!skippingLine) line(pending)
         finish(result(task.file, acc, bad, long))
       })
-      try {
-        raw = fs.createReadStream(task.path)
-      } catch (e) {
-        fail(e)
-        return
-      }
-      raw.on('error', guarded(fail))
-      raw.on('data', guarded(function (chunk) {
+      var onData = guarded(function (chunk) {
         compressed += chunk.length
         if (!sniffed) {
           sniffed = true
@@ -48972,17 +48975,34 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
           }
         }
         if (!gunzip) return take(decoder.decode(chunk, { stream: true }))
-        if (!gunzip.write(chunk)) {
+        if (!gunzip.write(chunk) && raw) {
           raw.pause()
           gunzip.once('drain', function () {
             raw.resume()
           })
         }
-      }))
-      raw.on('end', guarded(function () {
+      })
+      var onEnd = guarded(function () {
         if (gunzip) gunzip.end()
         else done()
-      }))
+      })
+      // Bytes already in memory (a fetched object) are fed whole: only the inflated text is taken a line at a time.
+      if (bytes) {
+        Promise.resolve().then(function () {
+          onData(bytes)
+          onEnd()
+        })
+        return
+      }
+      try {
+        raw = fs.createReadStream(task.path)
+      } catch (e) {
+        fail(e)
+        return
+      }
+      raw.on('error', guarded(fail))
+      raw.on('data', onData)
+      raw.on('end', onEnd)
     })
   }
 
@@ -48994,6 +49014,10 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
         if (!info.isFile() || info.size > config.streamFromBytes) return reduceStream(task, config)
       }
       var bytes = task.bytes ? Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength) : fs.readFileSync(task.path)
+      // Gzip that may inflate past what can be held whole (a compressed JSON-lines export) is inflated as a stream.
+      if (isGzip(bytes) && bytes.length * config.maxInflateRatio > config.maxWholeBytes) {
+        return reduceStream(task, config, bytes)
+      }
       var parsed = parseRecords(decode(bytes, config), config)
       var acc = newAcc()
       reduceRecords(parsed.records, config, acc)
@@ -49127,18 +49151,51 @@ class ReducerPool {
 
 ;// CONCATENATED MODULE: ./src/usage/cloudtrail/role-usage.ts
 
-/** Turns a resource ARN template (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`) into an anchored pattern. */
-function templatePattern(template) {
-    const parts = template.split(/(\$\{[^}]+\})/);
-    const body = parts
-        .map(p => {
-        if (!p.startsWith('${'))
-            return p.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
+/**
+ * A matcher for a resource ARN template (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`): the whole ARN must
+ * fit, each placeholder taking one or more characters. Simulated as a set of template positions, so time is ARN
+ * length times template length: ARNs come from log records (hostile input), and a backtracking regular expression
+ * with three `.+` took minutes on a 10 KB ARN.
+ */
+function arnTemplateMatcher(template) {
+    const tokens = [];
+    for (const part of template.split(/(\$\{[^}]+\})/)) {
         // A bucket name never holds a slash: this keeps bucket ARNs and object ARNs apart.
-        return p === '${BucketName}' ? '[^/]+' : '.+';
-    })
-        .join('');
-    return new RegExp(`^${body}$`);
+        if (part.startsWith('${'))
+            tokens.push({ placeholder: true, slash: part !== '${BucketName}' });
+        else
+            for (let i = 0; i < part.length; i++)
+                tokens.push({ literal: part.charCodeAt(i) });
+    }
+    const fits = (token, c) => 'literal' in token ? token.literal === c : token.slash || c !== 47; /* / */
+    return arn => {
+        // at[s]: the first s tokens match the ARN read so far (the last of them, a placeholder, may take more).
+        let at = new Uint8Array(tokens.length + 1);
+        let next = new Uint8Array(tokens.length + 1);
+        at[0] = 1;
+        for (let i = 0; i < arn.length; i++) {
+            const c = arn.charCodeAt(i);
+            next.fill(0);
+            let alive = false;
+            for (let s = 0; s <= tokens.length; s++) {
+                if (!at[s])
+                    continue;
+                const previous = tokens[s - 1];
+                if (previous && 'placeholder' in previous && fits(previous, c)) {
+                    next[s] = 1;
+                    alive = true;
+                }
+                if (s < tokens.length && fits(tokens[s], c)) {
+                    next[s + 1] = 1;
+                    alive = true;
+                }
+            }
+            if (!alive)
+                return false;
+            [at, next] = [next, at];
+        }
+        return at[tokens.length] === 1;
+    };
 }
 class ResourceFilter {
     catalog;
@@ -49156,7 +49213,7 @@ class ResourceFilter {
         for (const type of info?.resourceTypes ?? []) {
             const template = this.catalog.resourceArnTemplate(info.service, type.name);
             if (template)
-                list.push(templatePattern(template));
+                list.push(arnTemplateMatcher(template));
         }
         this.patterns.set(action, list);
         return list;
@@ -49227,7 +49284,7 @@ function buildRoleUsage(roleArn, entries, catalog, context) {
                         continue;
                     let fitting = 0;
                     for (const arn of entry.resources) {
-                        if (patterns.some(p => p.test(arn))) {
+                        if (patterns.some(fits => fits(arn))) {
                             acc.resources.add(arn);
                             fitting++;
                         }

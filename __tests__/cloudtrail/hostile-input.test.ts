@@ -71,6 +71,22 @@ describe('hostile log folders', () => {
     }
   )
 
+  test.each([0, 1])(
+    'a compressed JSON-lines export that inflates past what is held whole is read a line at a time (%s workers)',
+    async workers => {
+      // Within the inflation ratio of real logs, but past maxWholeBytes once inflated: an export, not a bomb.
+      const lines = records.map(r => JSON.stringify(r)).join('\n')
+      const name = `export-${workers}`
+      tmp.write(`${name}/export.jsonl.gz`, gzipSync(lines))
+      const scan = await scanCloudTrail(
+        { path: `${tmp.dir}/${name}`, roles: [], workers },
+        { limits: { maxWholeBytes: 64 * 1024 } }
+      )
+      expect(scan.filesSkipped).toEqual([])
+      expect(scan.eventsRead).toBe(records.length)
+    }
+  )
+
   test.each(modes)(
     'a file too large to parse whole is skipped, not held in memory (%s)',
     async (_mode, streamFromBytes) => {

@@ -285,11 +285,11 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
     return { file: file, error: e && e.message ? e.message : String(e) }
   }
 
-  // Large files and anything that is not a regular file (a pipe given as cloudtrail-path) are read as a stream, so
-  // a JSON-lines export of any size needs memory for one line at a time. Gzip is found by its magic bytes in the
-  // first chunk. A file whose first line is not a whole JSON value ({"Records":[...]} or an array spread over lines)
+  // Large files, anything that is not a regular file (a pipe given as cloudtrail-path) and gzip that may inflate
+  // past maxWholeBytes are read as a stream, so a JSON-lines export of any size needs memory for one line at a time.
+  // Gzip is found by its magic bytes in the first chunk. A file whose first line is not a whole JSON value ({"Records":[...]} or an array spread over lines)
   // has to be parsed whole, as small files are, up to maxWholeBytes.
-  function reduceStream(task, config) {
+  function reduceStream(task, config, bytes) {
     return new Promise(function (resolve) {
       var acc = newAcc()
       var bad = 0
@@ -399,14 +399,7 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
         if (!skippingLine) line(pending)
         finish(result(task.file, acc, bad, long))
       })
-      try {
-        raw = fs.createReadStream(task.path)
-      } catch (e) {
-        fail(e)
-        return
-      }
-      raw.on('error', guarded(fail))
-      raw.on('data', guarded(function (chunk) {
+      var onData = guarded(function (chunk) {
         compressed += chunk.length
         if (!sniffed) {
           sniffed = true
@@ -424,17 +417,34 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
           }
         }
         if (!gunzip) return take(decoder.decode(chunk, { stream: true }))
-        if (!gunzip.write(chunk)) {
+        if (!gunzip.write(chunk) && raw) {
           raw.pause()
           gunzip.once('drain', function () {
             raw.resume()
           })
         }
-      }))
-      raw.on('end', guarded(function () {
+      })
+      var onEnd = guarded(function () {
         if (gunzip) gunzip.end()
         else done()
-      }))
+      })
+      // Bytes already in memory (a fetched object) are fed whole: only the inflated text is taken a line at a time.
+      if (bytes) {
+        Promise.resolve().then(function () {
+          onData(bytes)
+          onEnd()
+        })
+        return
+      }
+      try {
+        raw = fs.createReadStream(task.path)
+      } catch (e) {
+        fail(e)
+        return
+      }
+      raw.on('error', guarded(fail))
+      raw.on('data', onData)
+      raw.on('end', onEnd)
     })
   }
 
@@ -446,6 +456,10 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
         if (!info.isFile() || info.size > config.streamFromBytes) return reduceStream(task, config)
       }
       var bytes = task.bytes ? Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength) : fs.readFileSync(task.path)
+      // Gzip that may inflate past what can be held whole (a compressed JSON-lines export) is inflated as a stream.
+      if (isGzip(bytes) && bytes.length * config.maxInflateRatio > config.maxWholeBytes) {
+        return reduceStream(task, config, bytes)
+      }
       var parsed = parseRecords(decode(bytes, config), config)
       var acc = newAcc()
       reduceRecords(parsed.records, config, acc)
