@@ -194,20 +194,23 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
       }
       acc.events++
       var t = timeOf(r)
+      var outside = false
       if (t !== t) {
         acc.undated++
-        if (config.since !== null || config.until !== null) continue
+        outside = config.since !== null || config.until !== null
       } else {
         if (t < acc.firstTime) acc.firstTime = t
         if (t > acc.lastTime) acc.lastTime = t
-        if (t < since || t > until) continue
-        if (t < acc.minTime) acc.minTime = t
-        if (t > acc.maxTime) acc.maxTime = t
+        outside = t < since || t > until
+        if (!outside && t < acc.minTime) acc.minTime = t
+        if (!outside && t > acc.maxTime) acc.maxTime = t
       }
       var si = roleOf(r)
       if (!si) continue
       var roleArn = si.arn
+      // A role active only outside since/until is still a role of these records: it has no activity in the window.
       acc.rolesSeen.add(roleArn)
+      if (outside) continue
       if (!config.allRoles) {
         var lowerArn = roleArn.toLowerCase()
         var lowerName = nameOfRole(si).toLowerCase()
