@@ -47498,9 +47498,12 @@ function judgeEvidence(usage, options) {
         };
     }
     if (!usage.complete && !options.allowIncomplete) {
+        const lines = usage.evidence.linesSkipped ?? 0;
         const why = usage.source === 'access-analyzer'
             ? 'Access Analyzer marked its generated policy incomplete (isComplete: false)'
-            : 'the CloudTrail records hold calls that match no IAM service, so the usage is incomplete';
+            : lines > 0
+                ? `${lines} line(s) of JSON-lines log files were skipped (too long, or not JSON), so usage recorded in them is unknown`
+                : 'the CloudTrail records hold calls that match no IAM service, so the usage is incomplete';
         return { sufficient: false, observedDays, reason: `${why}; set allow-incomplete: true to propose anyway` };
     }
     const noActivity = usage.source === 'cloudtrail'
@@ -49324,13 +49327,14 @@ function buildRoleUsage(roleArn, entries, catalog, context) {
         roleArn,
         source: 'cloudtrail',
         window: context.window,
-        // A file that could not be read may hold this role's calls.
-        complete: nameless.length === 0 && context.filesSkipped.length === 0,
+        // A file or a line that could not be read may hold this role's calls.
+        complete: nameless.length === 0 && context.filesSkipped.length === 0 && context.linesSkipped === 0,
         actions: observed,
         serviceLevelOnly: [],
         evidence: {
             filesRead: context.filesRead,
             filesSkipped: context.filesSkipped,
+            ...(context.linesSkipped > 0 ? { linesSkipped: context.linesSkipped } : {}),
             eventsMatched: matched,
             deniedCalls: denied,
             permissionlessCalls: permissionless,
@@ -49548,7 +49552,14 @@ async function scanCloudTrail(query, options = {}) {
     const catalog = options.catalog ?? loadCatalog();
     const window = windowOf(aggregate);
     notes.push(...windowNotes(query, aggregate));
-    const context = { window, filesRead: read, filesSkipped: skipped, maxResources: MAX_RESOURCES, notes };
+    const context = {
+        window,
+        filesRead: read,
+        filesSkipped: skipped,
+        linesSkipped: aggregate.badLines + aggregate.longLines,
+        maxResources: MAX_RESOURCES,
+        notes
+    };
     const byRole = aggregate.byRole();
     const roles = new Map();
     for (const [arn, entries] of byRole)

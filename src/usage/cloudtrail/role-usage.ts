@@ -7,6 +7,8 @@ export interface ScanContext {
   window: TimeWindow
   filesRead: number
   filesSkipped: SkippedFile[]
+  /** Lines of JSON-lines files that were not read (too long, or not JSON). */
+  linesSkipped: number
   maxResources: number
   /** Notes that hold for every role (skipped folders, unreadable lines, ...). */
   notes: string[]
@@ -198,13 +200,14 @@ export function buildRoleUsage(
     roleArn,
     source: 'cloudtrail',
     window: context.window,
-    // A file that could not be read may hold this role's calls.
-    complete: nameless.length === 0 && context.filesSkipped.length === 0,
+    // A file or a line that could not be read may hold this role's calls.
+    complete: nameless.length === 0 && context.filesSkipped.length === 0 && context.linesSkipped === 0,
     actions: observed,
     serviceLevelOnly: [],
     evidence: {
       filesRead: context.filesRead,
       filesSkipped: context.filesSkipped,
+      ...(context.linesSkipped > 0 ? { linesSkipped: context.linesSkipped } : {}),
       eventsMatched: matched,
       deniedCalls: denied,
       permissionlessCalls: permissionless,

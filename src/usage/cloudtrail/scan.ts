@@ -268,7 +268,14 @@ export async function scanCloudTrail(
   const catalog = options.catalog ?? loadCatalog()
   const window = windowOf(aggregate)
   notes.push(...windowNotes(query, aggregate))
-  const context = { window, filesRead: read, filesSkipped: skipped, maxResources: MAX_RESOURCES, notes }
+  const context = {
+    window,
+    filesRead: read,
+    filesSkipped: skipped,
+    linesSkipped: aggregate.badLines + aggregate.longLines,
+    maxResources: MAX_RESOURCES,
+    notes
+  }
   const byRole = aggregate.byRole()
   const roles = new Map<string, RoleUsage>()
   for (const [arn, entries] of byRole) roles.set(arn, buildRoleUsage(arn, entries, catalog, context))
