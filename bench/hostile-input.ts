@@ -7,6 +7,7 @@
  *   - a policy whose Action and Resource patterns are full of stars (one such policy took 95 s of CPU), and one
  *     whose Deny pattern is (a 357-byte policy took 58 s);
  *   - resource ARNs in log records built to make the ARN template matcher backtrack;
+ *   - streamed JSON lines just under the line cap;
  *   - a gzip bomb (256 MiB of zeros in a few hundred KB) next to a real log file of the same compressed size, with
  *     the peak RSS the scan added.
  */
@@ -223,6 +224,35 @@ try {
   )
 } finally {
   rmSync(arnDir, { recursive: true, force: true })
+}
+
+// Streamed JSON lines just under the line cap, against short lines of the same total size (took 3.4 s per 15 MiB line).
+const lineDir = mkdtempSync(path.join(tmpdir(), 'hostile-lines-'))
+try {
+  const size = 24 * 1024 * 1024
+  const line = (length: number) => `{"eventName":"${'x'.repeat(length - 16)}"}`
+  const write = (name: string, length: number) => {
+    const dir = path.join(lineDir, name)
+    mkdirSync(dir)
+    const one = line(length)
+    writeFileSync(
+      path.join(dir, 'export.jsonl'),
+      `{}\n${Array.from({ length: size / length }, () => one).join('\n')}\n`
+    )
+    return dir
+  }
+  const longLines = write('long', 8 * 1024 * 1024)
+  const shortLines = write('short', 1024)
+  const scan = (dir: string) => () =>
+    scanCloudTrail({ path: dir, roles: [], workers: 0 }, { streamFromBytes: 0 })
+  report(
+    'streamed lines of 8 MiB vs 1 KiB (24 MiB)',
+    await bestAsync(3, scan(longLines)),
+    await bestAsync(3, scan(shortLines)),
+    5
+  )
+} finally {
+  rmSync(lineDir, { recursive: true, force: true })
 }
 
 console.log('')

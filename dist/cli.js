@@ -48926,9 +48926,12 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
             return keepWhole(all)
           }
         }
-        var lines = pending.split('\n')
-        pending = lines.pop()
-        for (var i = 0; i < lines.length; i++) line(lines[i])
+        // Split only when a line ended: splitting a long line's growing text on every chunk took quadratic time.
+        if (text.indexOf('\n') >= 0) {
+          var lines = pending.split('\n')
+          pending = lines.pop()
+          for (var i = 0; i < lines.length; i++) line(lines[i])
+        }
         if (pending.length > config.maxLineLength) {
           long++
           pending = ''

@@ -129,6 +129,18 @@ describe('hostile log folders', () => {
     }
   )
 
+  test('streamed lines that span many chunks are read whole, and the one past the cap is skipped', async () => {
+    const padded = (n: number) => JSON.stringify({ ...records[0], padding: 'p'.repeat(n) })
+    const lines = [padded(10), padded(300 * 1024), padded(10), padded(900 * 1024), padded(10)]
+    tmp.write('chunks/export.jsonl', lines.join('\n'))
+    const scan = await scanCloudTrail(
+      { path: `${tmp.dir}/chunks`, roles: [], workers: 0 },
+      { streamFromBytes: 0, limits: { maxLineLength: 512 * 1024 } }
+    )
+    expect(scan.eventsRead).toBe(4)
+    expect(scan.notes).toContain('1 lines of JSON-lines files were longer than 512 KiB and were skipped')
+  })
+
   test('symbolic links and pipes in the folder are listed as skipped, never followed or read', async () => {
     const dir = `${tmp.dir}/links`
     tmp.write('links/real.json', body)
