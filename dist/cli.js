@@ -48693,9 +48693,14 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
     if (t === undefined || t === null) t = r['@timestamp']
     if (t === undefined || t === null) t = r.timestamp
     // Shippers write epoch numbers in seconds or in milliseconds; seconds stay below 1e11 until the year 5138.
-    if (typeof t === 'number') return t < 1e11 ? t * 1000 : t
+    // A number past what a Date can hold (8.64e15 ms either side of 1970) is no time at all.
+    if (typeof t === 'number') return inDateRange(t < 1e11 ? t * 1000 : t)
     if (typeof t !== 'string') return NaN
     return Date.parse(t)
+  }
+
+  function inDateRange(ms) {
+    return ms >= -8.64e15 && ms <= 8.64e15 ? ms : NaN
   }
 
   function roleOf(r) {

@@ -141,6 +141,17 @@ describe('hostile log folders', () => {
     expect(scan.notes).toContain('1 lines of JSON-lines files were longer than 512 KiB and were skipped')
   })
 
+  test('a record whose time no date can hold is undated, not a crash of the whole scan', async () => {
+    const dated = records.find(r => typeof r.eventTime === 'string')!
+    const odd = [1e300, -1e20, 9e15].map(eventTime => ({ ...dated, eventTime }))
+    tmp.write('times/odd.json', JSON.stringify({ Records: [dated, ...odd] }))
+    const scan = await scanCloudTrail({ path: `${tmp.dir}/times`, roles: [], workers: 0 })
+    expect(scan.eventsRead).toBe(4)
+    expect(scan.notes).toContain('3 events had no readable time')
+    const time = new Date(dated.eventTime as string).toISOString()
+    expect(scan.window).toEqual({ start: time, end: time })
+  })
+
   test('symbolic links and pipes in the folder are listed as skipped, never followed or read', async () => {
     const dir = `${tmp.dir}/links`
     tmp.write('links/real.json', body)
