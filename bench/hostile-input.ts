@@ -4,7 +4,10 @@
  * does not):
  *   - a role pattern of 8 stars against 64-character names (a backtracking RegExp took 82 s), and the RegExp
  *     baseline on a smaller case it can still finish;
- *   - a policy whose Action and Resource patterns are full of stars (one such policy took 95 s of CPU);
+ *   - a policy whose Action and Resource patterns are full of stars (one such policy took 95 s of CPU), and one
+ *     whose Deny pattern is (a 357-byte policy took 58 s);
+ *   - resource ARNs in log records built to make the ARN template matcher backtrack;
+ *   - streamed JSON lines just under the line cap;
  *   - a gzip bomb (256 MiB of zeros in a few hundred KB) next to a real log file of the same compressed size, with
  *     the peak RSS the scan added.
  */
@@ -116,6 +119,27 @@ report(
   best(5, () => analyzeRole(simple, usage, options)),
   20
 )
+// A Deny whose stars can never cover the Allow: compared once per pair, not once per catalog action (took 58 s).
+const starryDeny = grants({
+  Version: '2012-10-17',
+  Statement: [
+    { Effect: 'Allow', Action: '*', Resource: `arn:aws:s3:::${'a'.repeat(160)}` },
+    { Effect: 'Deny', Action: '*', Resource: `arn:aws:s3:::${'*a'.repeat(20)}*b` }
+  ]
+})
+const plainDeny = grants({
+  Version: '2012-10-17',
+  Statement: [
+    { Effect: 'Allow', Action: '*', Resource: `arn:aws:s3:::${'a'.repeat(160)}` },
+    { Effect: 'Deny', Action: '*', Resource: 'arn:aws:s3:::b' }
+  ]
+})
+report(
+  `policy of ${JSON.stringify(starryDeny.policies[0].document).length} bytes, a Deny full of stars`,
+  best(3, () => analyzeRole(starryDeny, usage, options)),
+  best(3, () => analyzeRole(plainDeny, usage, options)),
+  20
+)
 
 // Gzip bomb.
 const dir = mkdtempSync(path.join(tmpdir(), 'hostile-bench-'))
@@ -159,6 +183,76 @@ try {
   if (rssBomb - Math.max(rssPlain, rssBefore) > 2 * 64 * 1048576) failures++
 } finally {
   rmSync(dir, { recursive: true, force: true })
+}
+
+// Resource ARNs in log records, checked against the action's ARN templates (a backtracking RegExp took 15 s each).
+const arnDir = mkdtempSync(path.join(tmpdir(), 'hostile-arns-'))
+try {
+  const invoke = (arn: string) => ({
+    eventVersion: '1.08',
+    eventTime: '2026-01-01T00:00:00Z',
+    eventSource: 'lambda.amazonaws.com',
+    eventName: 'Invoke',
+    eventType: 'AwsApiCall',
+    userIdentity: {
+      type: 'AssumedRole',
+      arn: 'arn:aws:sts::111122223333:assumed-role/bench/s',
+      sessionContext: { sessionIssuer: { type: 'Role', arn: 'arn:aws:iam::111122223333:role/bench' } }
+    },
+    resources: [{ ARN: arn }]
+  })
+  const folder = (name: string, arn: (i: number) => string) => {
+    const dir = path.join(arnDir, name)
+    mkdirSync(dir)
+    writeFileSync(
+      path.join(dir, 'calls.json'),
+      JSON.stringify({ Records: Array.from({ length: 20 }, (_, i) => invoke(arn(i))) })
+    )
+    return dir
+  }
+  const hostileArns = folder('hostile', i => `arn:${':lambda:'.repeat(1000)}${i}`)
+  const plainArns = folder(
+    'plain',
+    i => `arn:aws:lambda:us-east-1:111122223333:function:${'f'.repeat(7960)}${i}`
+  )
+  const scan = (dir: string) => () => scanCloudTrail({ path: dir, roles: [], workers: 0 })
+  report(
+    'log records naming 20 ARNs of 8 KB',
+    await bestAsync(3, scan(hostileArns)),
+    await bestAsync(3, scan(plainArns)),
+    20
+  )
+} finally {
+  rmSync(arnDir, { recursive: true, force: true })
+}
+
+// Streamed JSON lines just under the line cap, against short lines of the same total size (took 3.4 s per 15 MiB line).
+const lineDir = mkdtempSync(path.join(tmpdir(), 'hostile-lines-'))
+try {
+  const size = 24 * 1024 * 1024
+  const line = (length: number) => `{"eventName":"${'x'.repeat(length - 16)}"}`
+  const write = (name: string, length: number) => {
+    const dir = path.join(lineDir, name)
+    mkdirSync(dir)
+    const one = line(length)
+    writeFileSync(
+      path.join(dir, 'export.jsonl'),
+      `{}\n${Array.from({ length: size / length }, () => one).join('\n')}\n`
+    )
+    return dir
+  }
+  const longLines = write('long', 8 * 1024 * 1024)
+  const shortLines = write('short', 1024)
+  const scan = (dir: string) => () =>
+    scanCloudTrail({ path: dir, roles: [], workers: 0 }, { streamFromBytes: 0 })
+  report(
+    'streamed lines of 8 MiB vs 1 KiB (24 MiB)',
+    await bestAsync(3, scan(longLines)),
+    await bestAsync(3, scan(shortLines)),
+    5
+  )
+} finally {
+  rmSync(lineDir, { recursive: true, force: true })
 }
 
 console.log('')

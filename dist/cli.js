@@ -50247,43 +50247,39 @@ function globMatch(pattern, text) {
 function hasWildcard(pattern) {
     return pattern.includes('*') || pattern.includes('?');
 }
+const STAR = 42;
+const QUESTION = 63;
 /**
  * True when every string matched by `inner` is also matched by `outer` (glob language inclusion).
  * Sound: `true` is a proof; a `false` can only err on the safe side (it never claims a coverage that does not hold).
+ * A table of outer positions by inner positions filled row by row: time |outer| x |inner| whatever the stars, and
+ * no recursion, so policy patterns from a hostile file can neither backtrack nor overflow the stack.
  */
 function globCovers(outer, inner) {
-    const memo = new Map();
-    const width = inner.length + 1;
-    const go = (i, j) => {
-        const key = i * width + j;
-        const known = memo.get(key);
-        if (known !== undefined)
-            return known;
-        let result;
-        if (i === outer.length) {
-            result = j === inner.length;
+    const m = inner.length;
+    // next[j]: does outer[i + 1..] cover inner[j..]? Row i = outer.length covers only the empty rest.
+    let next = new Uint8Array(m + 1);
+    let row = new Uint8Array(m + 1);
+    next[m] = 1;
+    for (let i = outer.length - 1; i >= 0; i--) {
+        const o = outer.charCodeAt(i);
+        if (o === STAR) {
+            // outer `*` absorbs nothing, or one more token of inner (a literal, `?` or `*`).
+            row[m] = next[m];
+            for (let j = m - 1; j >= 0; j--)
+                row[j] = next[j] | row[j + 1];
         }
         else {
-            const o = outer[i];
-            if (o === '*') {
-                // outer `*` absorbs nothing, or one more token of inner (a literal, `?` or `*`).
-                result = go(i + 1, j) || (j < inner.length && go(i, j + 1));
-            }
-            else if (j === inner.length) {
-                result = false;
-            }
-            else {
-                const n = inner[j];
-                if (o === '?')
-                    result = n !== '*' && go(i + 1, j + 1);
-                else
-                    result = n === o && go(i + 1, j + 1);
+            row[m] = 0;
+            for (let j = m - 1; j >= 0; j--) {
+                const n = inner.charCodeAt(j);
+                row[j] = (o === QUESTION ? n !== STAR : n === o) ? next[j + 1] : 0;
             }
         }
-        memo.set(key, result);
-        return result;
-    };
-    return go(0, 0);
+        ;
+        [row, next] = [next, row];
+    }
+    return next[0] === 1;
 }
 
 ;// CONCATENATED MODULE: ./src/roles.ts
@@ -53556,9 +53552,12 @@ function judgeEvidence(usage, options) {
         };
     }
     if (!usage.complete && !options.allowIncomplete) {
+        const lines = usage.evidence.linesSkipped ?? 0;
         const why = usage.source === 'access-analyzer'
             ? 'Access Analyzer marked its generated policy incomplete (isComplete: false)'
-            : 'the CloudTrail records hold calls that match no IAM service, so the usage is incomplete';
+            : lines > 0
+                ? `${lines} line(s) of JSON-lines log files were skipped (too long, or not JSON), so usage recorded in them is unknown`
+                : 'the CloudTrail records hold calls that match no IAM service, so the usage is incomplete';
         return { sufficient: false, observedDays, reason: `${why}; set allow-incomplete: true to propose anyway` };
     }
     const noActivity = usage.source === 'cloudtrail'
@@ -54753,9 +54752,14 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
     if (t === undefined || t === null) t = r['@timestamp']
     if (t === undefined || t === null) t = r.timestamp
     // Shippers write epoch numbers in seconds or in milliseconds; seconds stay below 1e11 until the year 5138.
-    if (typeof t === 'number') return t < 1e11 ? t * 1000 : t
+    // A number past what a Date can hold (8.64e15 ms either side of 1970) is no time at all.
+    if (typeof t === 'number') return inDateRange(t < 1e11 ? t * 1000 : t)
     if (typeof t !== 'string') return NaN
     return Date.parse(t)
+  }
+
+  function inDateRange(ms) {
+    return ms >= -8.64e15 && ms <= 8.64e15 ? ms : NaN
   }
 
   function roleOf(r) {
@@ -54815,15 +54819,16 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
       }
       acc.events++
       var t = timeOf(r)
+      var outside = false
       if (t !== t) {
         acc.undated++
-        if (config.since !== null || config.until !== null) continue
+        outside = config.since !== null || config.until !== null
       } else {
         if (t < acc.firstTime) acc.firstTime = t
         if (t > acc.lastTime) acc.lastTime = t
-        if (t < since || t > until) continue
-        if (t < acc.minTime) acc.minTime = t
-        if (t > acc.maxTime) acc.maxTime = t
+        outside = t < since || t > until
+        if (!outside && t < acc.minTime) acc.minTime = t
+        if (!outside && t > acc.maxTime) acc.maxTime = t
       }
       // What the trail logs, from every principal's records: management events of the sources a trail can exclude,
       // and of each read-only half.
@@ -54835,7 +54840,9 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
       var si = roleOf(r)
       if (!si) continue
       var roleArn = si.arn
+      // A role active only outside since/until is still a role of these records: it has no activity in the window.
       acc.rolesSeen.add(roleArn)
+      if (outside) continue
       if (!config.allRoles) {
         var lowerArn = roleArn.toLowerCase()
         var lowerName = nameOfRole(si).toLowerCase()
@@ -54914,11 +54921,11 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
     return { file: file, error: e && e.message ? e.message : String(e) }
   }
 
-  // Large files and anything that is not a regular file (a pipe given as cloudtrail-path) are read as a stream, so
-  // a JSON-lines export of any size needs memory for one line at a time. Gzip is found by its magic bytes in the
-  // first chunk. A file whose first line is not a whole JSON value ({"Records":[...]} or an array spread over lines)
+  // Large files, anything that is not a regular file (a pipe given as cloudtrail-path) and gzip that may inflate
+  // past maxWholeBytes are read as a stream, so a JSON-lines export of any size needs memory for one line at a time.
+  // Gzip is found by its magic bytes in the first chunk. A file whose first line is not a whole JSON value ({"Records":[...]} or an array spread over lines)
   // has to be parsed whole, as small files are, up to maxWholeBytes.
-  function reduceStream(task, config) {
+  function reduceStream(task, config, bytes) {
     return new Promise(function (resolve) {
       var acc = newAcc()
       var bad = 0
@@ -54991,9 +54998,12 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
             return keepWhole(all)
           }
         }
-        var lines = pending.split('\n')
-        pending = lines.pop()
-        for (var i = 0; i < lines.length; i++) line(lines[i])
+        // Split only when a line ended: splitting a long line's growing text on every chunk took quadratic time.
+        if (text.indexOf('\n') >= 0) {
+          var lines = pending.split('\n')
+          pending = lines.pop()
+          for (var i = 0; i < lines.length; i++) line(lines[i])
+        }
         if (pending.length > config.maxLineLength) {
           long++
           pending = ''
@@ -55028,14 +55038,7 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
         if (!skippingLine) line(pending)
         finish(result(task.file, acc, bad, long))
       })
-      try {
-        raw = fs.createReadStream(task.path)
-      } catch (e) {
-        fail(e)
-        return
-      }
-      raw.on('error', guarded(fail))
-      raw.on('data', guarded(function (chunk) {
+      var onData = guarded(function (chunk) {
         compressed += chunk.length
         if (!sniffed) {
           sniffed = true
@@ -55053,17 +55056,34 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
           }
         }
         if (!gunzip) return take(decoder.decode(chunk, { stream: true }))
-        if (!gunzip.write(chunk)) {
+        if (!gunzip.write(chunk) && raw) {
           raw.pause()
           gunzip.once('drain', function () {
             raw.resume()
           })
         }
-      }))
-      raw.on('end', guarded(function () {
+      })
+      var onEnd = guarded(function () {
         if (gunzip) gunzip.end()
         else done()
-      }))
+      })
+      // Bytes already in memory (a fetched object) are fed whole: only the inflated text is taken a line at a time.
+      if (bytes) {
+        Promise.resolve().then(function () {
+          onData(bytes)
+          onEnd()
+        })
+        return
+      }
+      try {
+        raw = fs.createReadStream(task.path)
+      } catch (e) {
+        fail(e)
+        return
+      }
+      raw.on('error', guarded(fail))
+      raw.on('data', onData)
+      raw.on('end', onEnd)
     })
   }
 
@@ -55075,6 +55095,10 @@ const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
         if (!info.isFile() || info.size > config.streamFromBytes) return reduceStream(task, config)
       }
       var bytes = task.bytes ? Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength) : fs.readFileSync(task.path)
+      // Gzip that may inflate past what can be held whole (a compressed JSON-lines export) is inflated as a stream.
+      if (isGzip(bytes) && bytes.length * config.maxInflateRatio > config.maxWholeBytes) {
+        return reduceStream(task, config, bytes)
+      }
       var parsed = parseRecords(decode(bytes, config), config)
       var acc = newAcc()
       reduceRecords(parsed.records, config, acc)
@@ -55209,18 +55233,51 @@ class ReducerPool {
 ;// CONCATENATED MODULE: ./src/usage/cloudtrail/role-usage.ts
 
 
-/** Turns a resource ARN template (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`) into an anchored pattern. */
-function templatePattern(template) {
-    const parts = template.split(/(\$\{[^}]+\})/);
-    const body = parts
-        .map(p => {
-        if (!p.startsWith('${'))
-            return p.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
+/**
+ * A matcher for a resource ARN template (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`): the whole ARN must
+ * fit, each placeholder taking one or more characters. Simulated as a set of template positions, so time is ARN
+ * length times template length: ARNs come from log records (hostile input), and a backtracking regular expression
+ * with three `.+` took minutes on a 10 KB ARN.
+ */
+function arnTemplateMatcher(template) {
+    const tokens = [];
+    for (const part of template.split(/(\$\{[^}]+\})/)) {
         // A bucket name never holds a slash: this keeps bucket ARNs and object ARNs apart.
-        return p === '${BucketName}' ? '[^/]+' : '.+';
-    })
-        .join('');
-    return new RegExp(`^${body}$`);
+        if (part.startsWith('${'))
+            tokens.push({ placeholder: true, slash: part !== '${BucketName}' });
+        else
+            for (let i = 0; i < part.length; i++)
+                tokens.push({ literal: part.charCodeAt(i) });
+    }
+    const fits = (token, c) => 'literal' in token ? token.literal === c : token.slash || c !== 47; /* / */
+    return arn => {
+        // at[s]: the first s tokens match the ARN read so far (the last of them, a placeholder, may take more).
+        let at = new Uint8Array(tokens.length + 1);
+        let next = new Uint8Array(tokens.length + 1);
+        at[0] = 1;
+        for (let i = 0; i < arn.length; i++) {
+            const c = arn.charCodeAt(i);
+            next.fill(0);
+            let alive = false;
+            for (let s = 0; s <= tokens.length; s++) {
+                if (!at[s])
+                    continue;
+                const previous = tokens[s - 1];
+                if (previous && 'placeholder' in previous && fits(previous, c)) {
+                    next[s] = 1;
+                    alive = true;
+                }
+                if (s < tokens.length && fits(tokens[s], c)) {
+                    next[s + 1] = 1;
+                    alive = true;
+                }
+            }
+            if (!alive)
+                return false;
+            [at, next] = [next, at];
+        }
+        return at[tokens.length] === 1;
+    };
 }
 class ResourceFilter {
     catalog;
@@ -55238,7 +55295,7 @@ class ResourceFilter {
         for (const type of info?.resourceTypes ?? []) {
             const template = this.catalog.resourceArnTemplate(info.service, type.name);
             if (template)
-                list.push(templatePattern(template));
+                list.push(arnTemplateMatcher(template));
         }
         this.patterns.set(action, list);
         return list;
@@ -55313,7 +55370,7 @@ function buildRoleUsage(roleArn, entries, catalog, context) {
                         continue;
                     let fitting = 0;
                     for (const arn of entry.resources) {
-                        if (patterns.some(p => p.test(arn))) {
+                        if (patterns.some(fits => fits(arn))) {
                             acc.resources.add(arn);
                             fitting++;
                         }
@@ -55351,13 +55408,14 @@ function buildRoleUsage(roleArn, entries, catalog, context) {
         roleArn,
         source: 'cloudtrail',
         window: context.window,
-        // A file that could not be read may hold this role's calls.
-        complete: nameless.length === 0 && context.filesSkipped.length === 0,
+        // A file or a line that could not be read may hold this role's calls.
+        complete: nameless.length === 0 && context.filesSkipped.length === 0 && context.linesSkipped === 0,
         actions: observed,
         serviceLevelOnly: [],
         evidence: {
             filesRead: context.filesRead,
             filesSkipped: context.filesSkipped,
+            ...(context.linesSkipped > 0 ? { linesSkipped: context.linesSkipped } : {}),
             eventsMatched: matched,
             deniedCalls: denied,
             permissionlessCalls: permissionless,
@@ -55580,6 +55638,7 @@ async function scanCloudTrail(query, options = {}) {
         window,
         filesRead: read,
         filesSkipped: skipped,
+        linesSkipped: aggregate.badLines + aggregate.longLines,
         maxResources: MAX_RESOURCES,
         managementEventsSeen: [...aggregate.managementSeen].sort(),
         notes

@@ -57,6 +57,8 @@ export interface UsageEvidence {
   /** Log files read / skipped (CloudTrail source). */
   filesRead?: number
   filesSkipped?: SkippedFile[]
+  /** Lines of JSON-lines files not read (too long, or not JSON): they may hold this role's calls. */
+  linesSkipped?: number
   /** Events attributed to this role (any outcome). */
   eventsMatched?: number
   /** Calls denied by authorization: not usage. */

@@ -71,6 +71,22 @@ describe('hostile log folders', () => {
     }
   )
 
+  test.each([0, 1])(
+    'a compressed JSON-lines export that inflates past what is held whole is read a line at a time (%s workers)',
+    async workers => {
+      // Within the inflation ratio of real logs, but past maxWholeBytes once inflated: an export, not a bomb.
+      const lines = records.map(r => JSON.stringify(r)).join('\n')
+      const name = `export-${workers}`
+      tmp.write(`${name}/export.jsonl.gz`, gzipSync(lines))
+      const scan = await scanCloudTrail(
+        { path: `${tmp.dir}/${name}`, roles: [], workers },
+        { limits: { maxWholeBytes: 64 * 1024 } }
+      )
+      expect(scan.filesSkipped).toEqual([])
+      expect(scan.eventsRead).toBe(records.length)
+    }
+  )
+
   test.each(modes)(
     'a file too large to parse whole is skipped, not held in memory (%s)',
     async (_mode, streamFromBytes) => {
@@ -90,7 +106,10 @@ describe('hostile log folders', () => {
   test.each(modes)(
     'lines over the cap are skipped and counted; the other lines are read (%s)',
     async (_mode, streamFromBytes) => {
-      const lines = records.slice(0, 10).map(r => JSON.stringify(r))
+      const lines = records
+        .filter(r => JSON.stringify(r.userIdentity ?? {}).includes(':role/'))
+        .slice(0, 10)
+        .map(r => JSON.stringify(r))
       lines.splice(3, 0, `{"eventName":"${'x'.repeat(5000)}"}`)
       lines.push(`{"eventName":"${'y'.repeat(5000)}`)
       tmp.write(`long-${String(streamFromBytes)}/export.jsonl`, lines.join('\n'))
@@ -101,8 +120,37 @@ describe('hostile log folders', () => {
       expect(scan.filesRead).toBe(1)
       expect(scan.eventsRead).toBe(10)
       expect(scan.notes).toContain('2 lines of JSON-lines files were longer than 4 KiB and were skipped')
+      // A skipped line may hold any role's calls: no role's usage is complete.
+      expect(scan.roles.size).toBeGreaterThan(0)
+      for (const usage of scan.roles.values()) {
+        expect(usage.complete).toBe(false)
+        expect(usage.evidence.linesSkipped).toBe(2)
+      }
     }
   )
+
+  test('streamed lines that span many chunks are read whole, and the one past the cap is skipped', async () => {
+    const padded = (n: number) => JSON.stringify({ ...records[0], padding: 'p'.repeat(n) })
+    const lines = [padded(10), padded(300 * 1024), padded(10), padded(900 * 1024), padded(10)]
+    tmp.write('chunks/export.jsonl', lines.join('\n'))
+    const scan = await scanCloudTrail(
+      { path: `${tmp.dir}/chunks`, roles: [], workers: 0 },
+      { streamFromBytes: 0, limits: { maxLineLength: 512 * 1024 } }
+    )
+    expect(scan.eventsRead).toBe(4)
+    expect(scan.notes).toContain('1 lines of JSON-lines files were longer than 512 KiB and were skipped')
+  })
+
+  test('a record whose time no date can hold is undated, not a crash of the whole scan', async () => {
+    const dated = records.find(r => typeof r.eventTime === 'string')!
+    const odd = [1e300, -1e20, 9e15].map(eventTime => ({ ...dated, eventTime }))
+    tmp.write('times/odd.json', JSON.stringify({ Records: [dated, ...odd] }))
+    const scan = await scanCloudTrail({ path: `${tmp.dir}/times`, roles: [], workers: 0 })
+    expect(scan.eventsRead).toBe(4)
+    expect(scan.notes).toContain('3 events had no readable time')
+    const time = new Date(dated.eventTime as string).toISOString()
+    expect(scan.window).toEqual({ start: time, end: time })
+  })
 
   test('symbolic links and pipes in the folder are listed as skipped, never followed or read', async () => {
     const dir = `${tmp.dir}/links`
@@ -145,6 +193,44 @@ describe('hostile log folders', () => {
       'toString',
       'valueOf'
     ])
+  })
+})
+
+describe('resource ARNs written to make a matcher backtrack', () => {
+  const tmp = tempDir()
+  afterAll(() => tmp.remove())
+
+  test("are checked against the action's ARN templates in linear time and never fit them", async () => {
+    const base = records.find(r => {
+      const ui = r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } } | undefined
+      return ui?.sessionContext?.sessionIssuer?.arn?.includes(':role/') && !r.errorCode
+    })!
+    const roleArn = (base.userIdentity as { sessionContext: { sessionIssuer: { arn: string } } })
+      .sessionContext.sessionIssuer.arn
+    // Lambda function ARNs are arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}: three
+    // placeholders before `:function:`. A regular expression with `.+` for each took about 15 s per ARN here.
+    const hostile = Array.from({ length: 5 }, (_, i) => `arn:${':lambda:'.repeat(1000)}${i}`)
+    const fitting = 'arn:aws:lambda:us-east-1:111122223333:function:app'
+    const call = (eventName: string, arn: string) => ({
+      ...base,
+      eventSource: 'lambda.amazonaws.com',
+      eventName,
+      eventType: 'AwsApiCall',
+      resources: [{ ARN: arn }]
+    })
+    const calls = [...hostile.map(arn => call('Invoke', arn)), call('GetFunction', fitting)]
+    tmp.write('arns/calls.json', JSON.stringify({ Records: calls }))
+    const scan = await scanCloudTrail({ path: `${tmp.dir}/arns`, roles: [{ arn: roleArn }], workers: 0 })
+    const actions = scan.roles.get(roleArn)!.actions
+    // No hostile ARN fits a function ARN: those calls prove nothing narrower than `*`; the real one still fits.
+    expect(actions.find(a => a.action === 'lambda:InvokeFunction')).toMatchObject({
+      count: 5,
+      resources: ['*']
+    })
+    expect(actions.find(a => a.action === 'lambda:GetFunction')).toMatchObject({
+      count: 1,
+      resources: [fitting]
+    })
   })
 })
 

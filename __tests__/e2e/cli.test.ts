@@ -266,6 +266,35 @@ describe('iam-least-privilege analyze (dist/cli.js)', () => {
     expect(existsSync(join(dir, 'escape'))).toBe(false)
   })
 
+  it('a role named in the records but active only outside --since/--until has insufficient evidence, not a failure', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-window-'))
+    const policy = join(dir, 'policy.json')
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }]
+      })
+    )
+    const run = await cli([
+      'analyze',
+      ...SAMPLE,
+      '--policy',
+      policy,
+      '--roles',
+      'stratus-red-team-ec2-steal-credentials-role',
+      '--since',
+      '2030-01-01',
+      '--no-validate',
+      '--format',
+      'json'
+    ])
+    expect(run.code).toBe(0)
+    const [role] = (JSON.parse(run.stdout) as ReportV1).roles
+    expect(role).toMatchObject({ arn: expect.stringContaining(':role/'), status: 'insufficient-evidence' })
+    expect(role.reason).toMatch(/no record is in the window/)
+  })
+
   it('exits 3 when the --fail-on gate trips', async () => {
     const run = await cli([
       'analyze',

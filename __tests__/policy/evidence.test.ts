@@ -69,4 +69,12 @@ describe('judgeEvidence wording', () => {
       /^the CloudTrail records hold calls that match no IAM service/
     )
   })
+
+  test('lines of JSON-lines files that were skipped are named as the reason', () => {
+    const usage = active({ complete: false, evidence: { notes: [], eventsMatched: 12, linesSkipped: 3 } })
+    expect(judgeEvidence(usage, options).reason).toMatch(
+      /^3 line\(s\) of JSON-lines log files were skipped \(too long, or not JSON\).*allow-incomplete: true/
+    )
+    expect(judgeEvidence(usage, { ...options, allowIncomplete: true }).sufficient).toBe(true)
+  })
 })

@@ -37,10 +37,13 @@ export function judgeEvidence(usage: RoleUsage, options: EvidenceOptions): Evide
     }
   }
   if (!usage.complete && !options.allowIncomplete) {
+    const lines = usage.evidence.linesSkipped ?? 0
     const why =
       usage.source === 'access-analyzer'
         ? 'Access Analyzer marked its generated policy incomplete (isComplete: false)'
-        : 'the CloudTrail records hold calls that match no IAM service, so the usage is incomplete'
+        : lines > 0
+          ? `${lines} line(s) of JSON-lines log files were skipped (too long, or not JSON), so usage recorded in them is unknown`
+          : 'the CloudTrail records hold calls that match no IAM service, so the usage is incomplete'
     return { sufficient: false, observedDays, reason: `${why}; set allow-incomplete: true to propose anyway` }
   }
   const noActivity =

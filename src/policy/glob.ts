@@ -30,35 +30,35 @@ export function hasWildcard(pattern: string): boolean {
   return pattern.includes('*') || pattern.includes('?')
 }
 
+const STAR = 42
+const QUESTION = 63
+
 /**
  * True when every string matched by `inner` is also matched by `outer` (glob language inclusion).
  * Sound: `true` is a proof; a `false` can only err on the safe side (it never claims a coverage that does not hold).
+ * A table of outer positions by inner positions filled row by row: time |outer| x |inner| whatever the stars, and
+ * no recursion, so policy patterns from a hostile file can neither backtrack nor overflow the stack.
  */
 export function globCovers(outer: string, inner: string): boolean {
-  const memo = new Map<number, boolean>()
-  const width = inner.length + 1
-  const go = (i: number, j: number): boolean => {
-    const key = i * width + j
-    const known = memo.get(key)
-    if (known !== undefined) return known
-    let result: boolean
-    if (i === outer.length) {
-      result = j === inner.length
+  const m = inner.length
+  // next[j]: does outer[i + 1..] cover inner[j..]? Row i = outer.length covers only the empty rest.
+  let next = new Uint8Array(m + 1)
+  let row = new Uint8Array(m + 1)
+  next[m] = 1
+  for (let i = outer.length - 1; i >= 0; i--) {
+    const o = outer.charCodeAt(i)
+    if (o === STAR) {
+      // outer `*` absorbs nothing, or one more token of inner (a literal, `?` or `*`).
+      row[m] = next[m]
+      for (let j = m - 1; j >= 0; j--) row[j] = next[j] | row[j + 1]
     } else {
-      const o = outer[i]
-      if (o === '*') {
-        // outer `*` absorbs nothing, or one more token of inner (a literal, `?` or `*`).
-        result = go(i + 1, j) || (j < inner.length && go(i, j + 1))
-      } else if (j === inner.length) {
-        result = false
-      } else {
-        const n = inner[j]
-        if (o === '?') result = n !== '*' && go(i + 1, j + 1)
-        else result = n === o && go(i + 1, j + 1)
+      row[m] = 0
+      for (let j = m - 1; j >= 0; j--) {
+        const n = inner.charCodeAt(j)
+        row[j] = (o === QUESTION ? n !== STAR : n === o) ? next[j + 1] : 0
       }
     }
-    memo.set(key, result)
-    return result
+    ;[row, next] = [next, row]
   }
-  return go(0, 0)
+  return next[0] === 1
 }

@@ -132,9 +132,14 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
     if (t === undefined || t === null) t = r['@timestamp']
     if (t === undefined || t === null) t = r.timestamp
     // Shippers write epoch numbers in seconds or in milliseconds; seconds stay below 1e11 until the year 5138.
-    if (typeof t === 'number') return t < 1e11 ? t * 1000 : t
+    // A number past what a Date can hold (8.64e15 ms either side of 1970) is no time at all.
+    if (typeof t === 'number') return inDateRange(t < 1e11 ? t * 1000 : t)
     if (typeof t !== 'string') return NaN
     return Date.parse(t)
+  }
+
+  function inDateRange(ms) {
+    return ms >= -8.64e15 && ms <= 8.64e15 ? ms : NaN
   }
 
   function roleOf(r) {
@@ -194,15 +199,16 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
       }
       acc.events++
       var t = timeOf(r)
+      var outside = false
       if (t !== t) {
         acc.undated++
-        if (config.since !== null || config.until !== null) continue
+        outside = config.since !== null || config.until !== null
       } else {
         if (t < acc.firstTime) acc.firstTime = t
         if (t > acc.lastTime) acc.lastTime = t
-        if (t < since || t > until) continue
-        if (t < acc.minTime) acc.minTime = t
-        if (t > acc.maxTime) acc.maxTime = t
+        outside = t < since || t > until
+        if (!outside && t < acc.minTime) acc.minTime = t
+        if (!outside && t > acc.maxTime) acc.maxTime = t
       }
       // What the trail logs, from every principal's records: management events of the sources a trail can exclude,
       // and of each read-only half.
@@ -214,7 +220,9 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
       var si = roleOf(r)
       if (!si) continue
       var roleArn = si.arn
+      // A role active only outside since/until is still a role of these records: it has no activity in the window.
       acc.rolesSeen.add(roleArn)
+      if (outside) continue
       if (!config.allRoles) {
         var lowerArn = roleArn.toLowerCase()
         var lowerName = nameOfRole(si).toLowerCase()
@@ -293,11 +301,11 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
     return { file: file, error: e && e.message ? e.message : String(e) }
   }
 
-  // Large files and anything that is not a regular file (a pipe given as cloudtrail-path) are read as a stream, so
-  // a JSON-lines export of any size needs memory for one line at a time. Gzip is found by its magic bytes in the
-  // first chunk. A file whose first line is not a whole JSON value ({"Records":[...]} or an array spread over lines)
+  // Large files, anything that is not a regular file (a pipe given as cloudtrail-path) and gzip that may inflate
+  // past maxWholeBytes are read as a stream, so a JSON-lines export of any size needs memory for one line at a time.
+  // Gzip is found by its magic bytes in the first chunk. A file whose first line is not a whole JSON value ({"Records":[...]} or an array spread over lines)
   // has to be parsed whole, as small files are, up to maxWholeBytes.
-  function reduceStream(task, config) {
+  function reduceStream(task, config, bytes) {
     return new Promise(function (resolve) {
       var acc = newAcc()
       var bad = 0
@@ -370,9 +378,12 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
             return keepWhole(all)
           }
         }
-        var lines = pending.split('\n')
-        pending = lines.pop()
-        for (var i = 0; i < lines.length; i++) line(lines[i])
+        // Split only when a line ended: splitting a long line's growing text on every chunk took quadratic time.
+        if (text.indexOf('\n') >= 0) {
+          var lines = pending.split('\n')
+          pending = lines.pop()
+          for (var i = 0; i < lines.length; i++) line(lines[i])
+        }
         if (pending.length > config.maxLineLength) {
           long++
           pending = ''
@@ -407,14 +418,7 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
         if (!skippingLine) line(pending)
         finish(result(task.file, acc, bad, long))
       })
-      try {
-        raw = fs.createReadStream(task.path)
-      } catch (e) {
-        fail(e)
-        return
-      }
-      raw.on('error', guarded(fail))
-      raw.on('data', guarded(function (chunk) {
+      var onData = guarded(function (chunk) {
         compressed += chunk.length
         if (!sniffed) {
           sniffed = true
@@ -432,17 +436,34 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
           }
         }
         if (!gunzip) return take(decoder.decode(chunk, { stream: true }))
-        if (!gunzip.write(chunk)) {
+        if (!gunzip.write(chunk) && raw) {
           raw.pause()
           gunzip.once('drain', function () {
             raw.resume()
           })
         }
-      }))
-      raw.on('end', guarded(function () {
+      })
+      var onEnd = guarded(function () {
         if (gunzip) gunzip.end()
         else done()
-      }))
+      })
+      // Bytes already in memory (a fetched object) are fed whole: only the inflated text is taken a line at a time.
+      if (bytes) {
+        Promise.resolve().then(function () {
+          onData(bytes)
+          onEnd()
+        })
+        return
+      }
+      try {
+        raw = fs.createReadStream(task.path)
+      } catch (e) {
+        fail(e)
+        return
+      }
+      raw.on('error', guarded(fail))
+      raw.on('data', onData)
+      raw.on('end', onEnd)
     })
   }
 
@@ -454,6 +475,10 @@ export const REDUCER_SOURCE = String.raw`(function createReducer(zlib, fs) {
         if (!info.isFile() || info.size > config.streamFromBytes) return reduceStream(task, config)
       }
       var bytes = task.bytes ? Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength) : fs.readFileSync(task.path)
+      // Gzip that may inflate past what can be held whole (a compressed JSON-lines export) is inflated as a stream.
+      if (isGzip(bytes) && bytes.length * config.maxInflateRatio > config.maxWholeBytes) {
+        return reduceStream(task, config, bytes)
+      }
       var parsed = parseRecords(decode(bytes, config), config)
       var acc = newAcc()
       reduceRecords(parsed.records, config, acc)

@@ -8,6 +8,8 @@ export interface ScanContext {
   window: TimeWindow
   filesRead: number
   filesSkipped: SkippedFile[]
+  /** Lines of JSON-lines files that were not read (too long, or not JSON). */
+  linesSkipped: number
   maxResources: number
   /** Management events seen from any principal (see UsageEvidence.managementEventsSeen). */
   managementEventsSeen?: string[]
@@ -24,33 +26,66 @@ interface ActionAcc {
   operations: Set<string>
 }
 
-/** Turns a resource ARN template (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`) into an anchored pattern. */
-function templatePattern(template: string): RegExp {
-  const parts = template.split(/(\$\{[^}]+\})/)
-  const body = parts
-    .map(p => {
-      if (!p.startsWith('${')) return p.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&')
-      // A bucket name never holds a slash: this keeps bucket ARNs and object ARNs apart.
-      return p === '${BucketName}' ? '[^/]+' : '.+'
-    })
-    .join('')
-  return new RegExp(`^${body}$`)
+/** One step of an ARN template: a literal character, or a placeholder matching one or more characters. */
+type TemplateToken = { literal: number } | { placeholder: true; slash: boolean }
+
+/**
+ * A matcher for a resource ARN template (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`): the whole ARN must
+ * fit, each placeholder taking one or more characters. Simulated as a set of template positions, so time is ARN
+ * length times template length: ARNs come from log records (hostile input), and a backtracking regular expression
+ * with three `.+` took minutes on a 10 KB ARN.
+ */
+function arnTemplateMatcher(template: string): (arn: string) => boolean {
+  const tokens: TemplateToken[] = []
+  for (const part of template.split(/(\$\{[^}]+\})/)) {
+    // A bucket name never holds a slash: this keeps bucket ARNs and object ARNs apart.
+    if (part.startsWith('${')) tokens.push({ placeholder: true, slash: part !== '${BucketName}' })
+    else for (let i = 0; i < part.length; i++) tokens.push({ literal: part.charCodeAt(i) })
+  }
+  const fits = (token: TemplateToken, c: number) =>
+    'literal' in token ? token.literal === c : token.slash || c !== 47 /* / */
+  return arn => {
+    // at[s]: the first s tokens match the ARN read so far (the last of them, a placeholder, may take more).
+    let at = new Uint8Array(tokens.length + 1)
+    let next = new Uint8Array(tokens.length + 1)
+    at[0] = 1
+    for (let i = 0; i < arn.length; i++) {
+      const c = arn.charCodeAt(i)
+      next.fill(0)
+      let alive = false
+      for (let s = 0; s <= tokens.length; s++) {
+        if (!at[s]) continue
+        const previous = tokens[s - 1]
+        if (previous && 'placeholder' in previous && fits(previous, c)) {
+          next[s] = 1
+          alive = true
+        }
+        if (s < tokens.length && fits(tokens[s], c)) {
+          next[s + 1] = 1
+          alive = true
+        }
+      }
+      if (!alive) return false
+      ;[at, next] = [next, at]
+    }
+    return at[tokens.length] === 1
+  }
 }
 
 class ResourceFilter {
-  private readonly patterns = new Map<string, RegExp[]>()
+  private readonly patterns = new Map<string, ((arn: string) => boolean)[]>()
 
   constructor(private readonly catalog: Catalog) {}
 
   /** The patterns of the resource types an action takes; empty when it takes only `*`. */
-  patternsOf(action: string): RegExp[] {
+  patternsOf(action: string): ((arn: string) => boolean)[] {
     let list = this.patterns.get(action)
     if (list) return list
     list = []
     const info = this.catalog.action(action)
     for (const type of info?.resourceTypes ?? []) {
       const template = this.catalog.resourceArnTemplate(info!.service, type.name)
-      if (template) list.push(templatePattern(template))
+      if (template) list.push(arnTemplateMatcher(template))
     }
     this.patterns.set(action, list)
     return list
@@ -133,7 +168,7 @@ export function buildRoleUsage(
           if (acc.anyResource) continue
           let fitting = 0
           for (const arn of entry.resources) {
-            if (patterns.some(p => p.test(arn))) {
+            if (patterns.some(fits => fits(arn))) {
               acc.resources.add(arn)
               fitting++
             }
@@ -177,13 +212,14 @@ export function buildRoleUsage(
     roleArn,
     source: 'cloudtrail',
     window: context.window,
-    // A file that could not be read may hold this role's calls.
-    complete: nameless.length === 0 && context.filesSkipped.length === 0,
+    // A file or a line that could not be read may hold this role's calls.
+    complete: nameless.length === 0 && context.filesSkipped.length === 0 && context.linesSkipped === 0,
     actions: observed,
     serviceLevelOnly: [],
     evidence: {
       filesRead: context.filesRead,
       filesSkipped: context.filesSkipped,
+      ...(context.linesSkipped > 0 ? { linesSkipped: context.linesSkipped } : {}),
       eventsMatched: matched,
       deniedCalls: denied,
       permissionlessCalls: permissionless,

@@ -33,7 +33,7 @@ export interface CloudTrailScan {
   eventsRead: number
   /** One entry per selected role ARN: source 'cloudtrail', complete, evidence filled. */
   roles: Map<string, RoleUsage>
-  /** Every role ARN seen in the records within the window, selected or not. */
+  /** Every role ARN seen in the records, selected or not, inside since/until or not (then with no activity). */
   rolesSeen: string[]
   /** Worker threads used (0 = main thread). */
   threads: number
@@ -272,6 +272,7 @@ export async function scanCloudTrail(
     window,
     filesRead: read,
     filesSkipped: skipped,
+    linesSkipped: aggregate.badLines + aggregate.longLines,
     maxResources: MAX_RESOURCES,
     managementEventsSeen: [...aggregate.managementSeen].sort(),
     notes
