@@ -230,4 +230,28 @@ describe('what a trail may leave out is unknown, not excess', () => {
     expect(excess).toContain('ec2:TerminateInstances')
     expect(excess).not.toContain('ec2:DescribeVpcs')
   })
+
+  test('a trail without the read half never records KMS cryptography or AssumeRole, which IAM files under Write', () => {
+    const writeOnly = usageOf(['ec2:RunInstances'], {
+      evidence: {
+        notes: [],
+        trailLogging: { origin: 'options', managementRead: false, managementWrite: true, excludedSources: [] }
+      }
+    })
+    const stated = classes(admin(), writeOnly)
+    const unseen = classes(admin(), seen('write', 'kms.amazonaws.com', 'rdsdata.amazonaws.com'))
+    for (const action of ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:Encrypt', 'sts:AssumeRole']) {
+      expect({ action, reason: stated.reason(action) }).toEqual({
+        action,
+        reason: expect.stringMatching(/not logged: the trail does not log read-only management events/)
+      })
+      expect({ action, reason: unseen.reason(action) }).toEqual({
+        action,
+        reason: expect.stringMatching(/no read-only management event from any principal/)
+      })
+    }
+    expect(stated.excess).toEqual(
+      expect.arrayContaining(['ec2:TerminateInstances', 'kms:ScheduleKeyDeletion'])
+    )
+  })
 })

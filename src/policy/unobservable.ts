@@ -12,7 +12,7 @@ import { loadCatalogIndex } from './catalog.js'
 import type { CatalogIndex } from './catalog.js'
 import { dependentPatterns } from './dependent-actions.js'
 import { NEVER_LOGGED } from './never-logged.js'
-import { EXCLUDABLE_SOURCES, trailLoggingOrigin } from './trail-logging.js'
+import { EXCLUDABLE_SOURCES, READ_ONLY_EVENT_ACTIONS, trailLoggingOrigin } from './trail-logging.js'
 
 /** A call that creates or registers something may carry tags, authorized as the service's tagging actions. */
 const CREATES = /:(Create|Run|Put|Register|Import|Copy|Allocate|Start|Request|Issue|Publish)/
@@ -126,12 +126,13 @@ function unknownWhetherLogged(
     { readOnly: true, what: 'read-only', logged: known ? known.managementRead : seen.has('read') },
     { readOnly: false, what: 'write', logged: known ? known.managementWrite : seen.has('write') }
   ].filter(h => !h.logged)
+  const readOnlyEvents = new Set(READ_ONLY_EVENT_ACTIONS.flatMap(p => catalog.expandIds(p)))
   for (const { readOnly, what } of halves) {
     const reason = known
       ? `not logged: the trail does not log ${what} management events (per ${by})`
       : `unknown whether logged: the records hold no ${what} management event from any principal, so the trail may not log ${what} events`
     for (let id = 0; id < catalog.size; id++) {
-      const isRead = READ_LEVELS.has(ACCESS_LEVELS[catalog.levelRank[id]])
+      const isRead = READ_LEVELS.has(ACCESS_LEVELS[catalog.levelRank[id]]) || readOnlyEvents.has(id)
       if (isRead === readOnly && !dataEvents.has(id) && !out.has(id)) out.set(id, reason)
     }
   }
