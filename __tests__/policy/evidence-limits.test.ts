@@ -196,6 +196,39 @@ describe('resources named by the caller are never narrowed', () => {
     // A parameter that existed before the window and was only read is still narrowed.
     expect(resourceOf('ssm:GetParameter')).toEqual([parameter('app/db-host')])
   })
+
+  test('calls on resources the role created without the records naming them keep the statement resource', () => {
+    // A CreateQueue or PutParameter management event names its queue or parameter only in its request, so it
+    // carries no resource; the queues it created are then used by name in data events.
+    const grants = role('r', [
+      inline(
+        'p',
+        doc({
+          Effect: 'Allow',
+          Action: ['sqs:CreateQueue', 'sqs:SendMessage', 'kms:Decrypt'],
+          Resource: '*'
+        })
+      )
+    ])
+    const key = `arn:aws:kms:us-east-1:${account}:key/1234abcd-12ab-34cd-56ef-1234567890ab`
+    const usage = usageOf(
+      [
+        { action: 'sqs:CreateQueue', resources: ['*'] },
+        { action: 'sqs:SendMessage', resources: builds.map(queue) },
+        { action: 'kms:Decrypt', resources: [key] }
+      ],
+      { evidence: { notes: [], dataEventsSeen: ['sqs'] } }
+    )
+    const analysis = analyzeRole(grants, usage, OPTIONS)
+    const statements = proposePolicies(grants, usage, analysis, OPTIONS).policies.flatMap(
+      p => p.document.Statement
+    )
+    const resourceOf = (action: string) =>
+      statements.find(s => ([] as string[]).concat(s.Action as string | string[]).includes(action))?.Resource
+    expect(resourceOf('sqs:SendMessage')).toBe('*')
+    // Another service's resources that existed before the window are still narrowed.
+    expect(resourceOf('kms:Decrypt')).toEqual([key])
+  })
 })
 
 describe('what a trail may leave out is unknown, not excess', () => {
