@@ -52,6 +52,54 @@ describe('authorizations CloudTrail never records', () => {
     expect(reason('cloudsearch:search')).toMatch(/CloudSearch/)
   })
 
+  test('cache IAM authentication and Kafka data calls are unobservable; the Kafka calls MSK records stay excess', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc({
+          Effect: 'Allow',
+          Action: [
+            'elasticache:Connect',
+            'memorydb:Connect',
+            'kafka-cluster:Connect',
+            'kafka-cluster:ReadData',
+            'kafka-cluster:WriteData',
+            'kafka-cluster:DescribeGroup',
+            'kafka-cluster:DeleteTopic'
+          ],
+          Resource: '*'
+        })
+      )
+    ])
+    const { excess, reason } = classes(grants, usageOf(['sts:GetCallerIdentity']))
+    expect(excess).toEqual(['kafka-cluster:DeleteTopic'])
+    expect(reason('elasticache:Connect')).toMatch(/signs its own token/)
+    expect(reason('kafka-cluster:ReadData')).toMatch(/not connecting, producing, consuming/)
+  })
+
+  test('data events of AppSync, DSQL, Verified Permissions, Keyspaces, SageMaker and Bedrock are kept when none is logged', () => {
+    const actions = [
+      'appsync:GraphQL',
+      'dsql:DbConnect',
+      'verifiedpermissions:IsAuthorized',
+      'cassandra:Select',
+      'sagemaker:InvokeEndpoint',
+      'bedrock:InvokeAgent',
+      'bedrock:Retrieve'
+    ]
+    const grants = role('r', [
+      inline('p', doc({ Effect: 'Allow', Action: [...actions, 'appsync:DeleteGraphqlApi'], Resource: '*' }))
+    ])
+    const { excess, reason } = classes(grants, usageOf(['sts:GetCallerIdentity']))
+    expect(excess).toEqual(['appsync:DeleteGraphqlApi'])
+    for (const action of actions) {
+      expect({ action, reason: reason(action) }).toEqual({
+        action,
+        reason: expect.stringMatching(/^data event: no \S+ data events were found/)
+      })
+    }
+  })
+
   test('every table entry names catalog actions and an AWS page the README cites', () => {
     const covered = new Set<number>()
     for (const entry of NEVER_LOGGED) {

@@ -4,7 +4,8 @@
  *
  * Sources: never-logged.ts and dependent-actions.ts (each entry with its AWS page), the IAM user guide, "IAM Access
  * Analyzer policy generation" (data events are not analyzed at action level) and the CloudTrail user guide, "Logging
- * data events" (which operations are data events, logged only when a trail or event data store selects them).
+ * data events" (which operations are data events, logged only when a trail or event data store selects them), and
+ * each service's CloudTrail page (AppSync, Aurora DSQL, Verified Permissions, Keyspaces, SageMaker AI, Bedrock).
  */
 import { ACCESS_LEVELS } from '../model.js'
 import type { RoleUsage } from '../model.js'
@@ -67,7 +68,14 @@ const DATA_EVENT_PATTERNS: Record<string, string[]> = {
     'xray:GetSamplingRules',
     'xray:GetSamplingTargets'
   ],
-  'cloudtrail-data': ['cloudtrail-data:PutAuditEvents']
+  'cloudtrail-data': ['cloudtrail-data:PutAuditEvents'],
+  // Each service's CloudTrail page names these as data events, not logged unless selected.
+  appsync: ['appsync:GraphQL', 'appsync:EventConnect', 'appsync:EventPublish', 'appsync:EventSubscribe'],
+  dsql: ['dsql:DbConnect', 'dsql:DbConnectAdmin'],
+  verifiedpermissions: ['verifiedpermissions:IsAuthorized', 'verifiedpermissions:IsAuthorizedWithToken'],
+  cassandra: ['cassandra:Select', 'cassandra:Modify'],
+  sagemaker: ['sagemaker:InvokeEndpoint*'],
+  bedrock: ['bedrock:InvokeAgent', 'bedrock:InvokeFlow', 'bedrock:Retrieve', 'bedrock:RetrieveAndGenerate']
 }
 
 /** S3 resource types whose operations are object-level data events. */
