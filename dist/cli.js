@@ -49188,6 +49188,25 @@ const EXCLUDABLE_SOURCES = [
     { source: 'kms.amazonaws.com', service: 'kms', name: 'KMS' },
     { source: 'rdsdata.amazonaws.com', service: 'rds-data', name: 'RDS Data API' }
 ];
+/**
+ * Calls IAM files under Write that CloudTrail records as read-only events (`"readOnly": true`): a trail that logs only
+ * write management events never records them. Sources: the KMS developer guide's CloudTrail examples for each
+ * cryptographic operation (Decrypt, Encrypt, GenerateDataKey, ...), and the IAM user guide's AWS STS CloudTrail
+ * examples (AssumeRole, AssumeRoleWithSAML, AssumeRoleWithWebIdentity).
+ */
+const READ_ONLY_EVENT_ACTIONS = [
+    'kms:Decrypt',
+    'kms:Encrypt',
+    'kms:GenerateDataKey*',
+    'kms:GenerateMac',
+    'kms:GenerateRandom',
+    'kms:ReEncrypt*',
+    'kms:Sign',
+    'kms:Verify',
+    'kms:VerifyMac',
+    'kms:DeriveSharedSecret',
+    'sts:AssumeRole*'
+];
 /** Who says what the trail logs: "trail arn:..." or "the trail options (an assumption)". */
 function trailLoggingOrigin(logging) {
     if (logging.origin === 'options')
@@ -51459,6 +51478,30 @@ const NEVER_LOGGED = [
         source: 'https://docs.aws.amazon.com/neptune/latest/userguide/cloudtrail.html'
     },
     {
+        patterns: ['elasticache:Connect', 'memorydb:Connect'],
+        reason: 'IAM authentication to a Valkey or Redis OSS cache: the client signs its own token and the cache checks the permission on AUTH, with no AWS API call for CloudTrail to record',
+        source: 'https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth-iam.html'
+    },
+    {
+        // MSK records only the topic and dynamic-configuration actions of kafka-cluster; these are never in CloudTrail.
+        patterns: [
+            'kafka-cluster:Connect',
+            'kafka-cluster:ReadData',
+            'kafka-cluster:WriteData',
+            'kafka-cluster:WriteDataIdempotently',
+            'kafka-cluster:DescribeTopic',
+            'kafka-cluster:DescribeCluster',
+            'kafka-cluster:AlterCluster',
+            'kafka-cluster:DescribeGroup',
+            'kafka-cluster:AlterGroup',
+            'kafka-cluster:DeleteGroup',
+            'kafka-cluster:DescribeTransactionalId',
+            'kafka-cluster:AlterTransactionalId'
+        ],
+        reason: 'Apache Kafka calls to an MSK cluster with IAM access control: CloudTrail records only the topic and dynamic-configuration actions, not connecting, producing, consuming or groups',
+        source: 'https://docs.aws.amazon.com/msk/latest/developerguide/logging-API-using-cloudtrail.html'
+    },
+    {
         patterns: ['ec2messages:*'],
         reason: 'SSM agent message channel: ec2messages calls are not recorded in CloudTrail',
         source: 'https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-setting-up-messageAPIs.html'
@@ -51477,7 +51520,8 @@ const NEVER_LOGGED = [
  *
  * Sources: never-logged.ts and dependent-actions.ts (each entry with its AWS page), the IAM user guide, "IAM Access
  * Analyzer policy generation" (data events are not analyzed at action level) and the CloudTrail user guide, "Logging
- * data events" (which operations are data events, logged only when a trail or event data store selects them).
+ * data events" (which operations are data events, logged only when a trail or event data store selects them), and
+ * each service's CloudTrail page (AppSync, Aurora DSQL, Verified Permissions, Keyspaces, SageMaker AI, Bedrock).
  */
 
 
@@ -51536,7 +51580,14 @@ const DATA_EVENT_PATTERNS = {
         'xray:GetSamplingRules',
         'xray:GetSamplingTargets'
     ],
-    'cloudtrail-data': ['cloudtrail-data:PutAuditEvents']
+    'cloudtrail-data': ['cloudtrail-data:PutAuditEvents'],
+    // Each service's CloudTrail page names these as data events, not logged unless selected.
+    appsync: ['appsync:GraphQL', 'appsync:EventConnect', 'appsync:EventPublish', 'appsync:EventSubscribe'],
+    dsql: ['dsql:DbConnect', 'dsql:DbConnectAdmin'],
+    verifiedpermissions: ['verifiedpermissions:IsAuthorized', 'verifiedpermissions:IsAuthorizedWithToken'],
+    cassandra: ['cassandra:Select', 'cassandra:Modify'],
+    sagemaker: ['sagemaker:InvokeEndpoint*'],
+    bedrock: ['bedrock:InvokeAgent', 'bedrock:InvokeFlow', 'bedrock:Retrieve', 'bedrock:RetrieveAndGenerate']
 };
 /** S3 resource types whose operations are object-level data events. */
 const S3_OBJECT_RESOURCE_TYPES = new Set(['object', 'accesspointobject']);
@@ -51594,12 +51645,13 @@ function unknownWhetherLogged(catalog, usage, dataEvents) {
         { readOnly: true, what: 'read-only', logged: known ? known.managementRead : seen.has('read') },
         { readOnly: false, what: 'write', logged: known ? known.managementWrite : seen.has('write') }
     ].filter(h => !h.logged);
+    const readOnlyEvents = new Set(READ_ONLY_EVENT_ACTIONS.flatMap(p => catalog.expandIds(p)));
     for (const { readOnly, what } of halves) {
         const reason = known
             ? `not logged: the trail does not log ${what} management events (per ${by})`
             : `unknown whether logged: the records hold no ${what} management event from any principal, so the trail may not log ${what} events`;
         for (let id = 0; id < catalog.size; id++) {
-            const isRead = READ_LEVELS.has(ACCESS_LEVELS[catalog.levelRank[id]]);
+            const isRead = READ_LEVELS.has(ACCESS_LEVELS[catalog.levelRank[id]]) || readOnlyEvents.has(id);
             if (isRead === readOnly && !dataEvents.has(id) && !out.has(id))
                 out.set(id, reason);
         }
@@ -52684,6 +52736,7 @@ const NAMES_ITS_RESOURCE = /^[^:]+:(Create|Put|Delete|Register|Deregister|Import
 /** Of those, the ones that may bring a resource into existence. */
 const MAY_CREATE = /^[^:]+:(Create|Put|Register|Import|Copy|Restore|Replicate)/;
 const S3_OBJECT = /^(arn:[^:]+:s3:::[^/]+)\/.+$/;
+const resources_serviceOf = (action) => action.split(':')[0].toLowerCase();
 /** Whether a resource is (or lies under) one created in the window. */
 function underCreated(resource, created) {
     const bucket = S3_OBJECT.exec(resource)?.[1];
@@ -52691,24 +52744,32 @@ function underCreated(resource, created) {
 }
 /**
  * Catalog id -> the resources observed for it, only for actions a proposal may narrow: every observed resource is a
- * concrete ARN (an action seen once with `*` or a placeholder has no entry), none was created in the window, and the
- * action does not name its own resource, except S3 object writes, which are only ever narrowed to `bucket/*`.
+ * concrete ARN (an action seen once with `*` or a placeholder has no entry), none was created in the window (nor may
+ * be: no call of the service created something the records do not name), and the action does not name its own
+ * resource, except S3 object writes, which are only ever narrowed to `bucket/*`.
  */
 function observedResources(catalog, usage) {
     const all = new Map();
     const unusable = new Set();
     const created = new Set();
+    // Services in which the role created something the records do not name (most management events carry no
+    // resources: a CreateQueue names its queue only in the request): any of its resources may be new in the window.
+    const createdUnnamed = new Set();
     for (const observed of usage.actions) {
         if (!MAY_CREATE.test(observed.action))
             continue;
         for (const r of observed.resources)
             if (isConcreteArn(r) && !S3_OBJECT.test(r))
                 created.add(r);
+        if (observed.resources.length === 0 || !observed.resources.every(isConcreteArn))
+            createdUnnamed.add(resources_serviceOf(observed.action));
     }
     for (const observed of usage.actions) {
         const id = catalog.idOf(observed.action);
         if (id === undefined)
             continue;
+        if (createdUnnamed.has(resources_serviceOf(observed.action)))
+            unusable.add(id);
         if (observed.resources.length === 0 || !observed.resources.every(isConcreteArn))
             unusable.add(id);
         if (observed.resources.some(r => underCreated(r, created)))
@@ -53484,6 +53545,7 @@ const SERVICE_OF_EVENT_SOURCE = {
     'mturk-requester': 'mechanicalturk',
     cloudcontrolapi: 'cloudformation',
     rdsdata: 'rds-data',
+    'runtime.sagemaker': 'sagemaker',
     'servicecatalog-appregistry': 'servicecatalog'
 };
 /**
