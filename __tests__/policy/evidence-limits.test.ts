@@ -77,6 +77,30 @@ describe('authorizations CloudTrail never records', () => {
     expect(reason('kafka-cluster:ReadData')).toMatch(/not connecting, producing, consuming/)
   })
 
+  test('AWS IoT device-side calls and IoT reads are unobservable; IoT changes stay excess', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc({
+          Effect: 'Allow',
+          Action: [
+            'iot:Connect',
+            'iot:Publish',
+            'iot:UpdateThingShadow',
+            'iot:ListThings',
+            'iot:CreateThing'
+          ],
+          Resource: '*'
+        })
+      )
+    ])
+    const { excess, reason } = classes(grants, usageOf(['sts:GetCallerIdentity']))
+    expect(excess).toEqual(['iot:CreateThing'])
+    expect(reason('iot:Publish')).toMatch(/device-side data plane/)
+    expect(reason('iot:UpdateThingShadow')).toMatch(/device-side data plane/)
+    expect(reason('iot:ListThings')).toMatch(/reads such as ListThings/)
+  })
+
   test('data events of AppSync, DSQL, Verified Permissions, Keyspaces, SageMaker and Bedrock are kept when none is logged', () => {
     const actions = [
       'appsync:GraphQL',

@@ -79,6 +79,39 @@ export const NEVER_LOGGED: readonly NeverLoggedEntry[] = [
     source: 'https://docs.aws.amazon.com/msk/latest/developerguide/logging-API-using-cloudtrail.html'
   },
   {
+    patterns: [
+      'iot:Connect',
+      'iot:Publish',
+      'iot:Subscribe',
+      'iot:Receive',
+      'iot:RetainPublish',
+      'iot:*ThingShadow',
+      'iot:ListNamedShadowsForThing',
+      'iot:GetRetainedMessage',
+      'iot:ListRetainedMessages',
+      'iot:GetConnection',
+      'iot:DeleteConnection',
+      'iot:ListSubscriptions'
+    ],
+    reason:
+      'AWS IoT device-side data plane (MQTT connect, publish, subscribe, shadows, retained messages) is not logged in CloudTrail (use AWS IoT logs in CloudWatch)',
+    source: 'https://docs.aws.amazon.com/iot/latest/developerguide/iot-using-cloudtrail.html'
+  },
+  {
+    patterns: [
+      'iot:List*',
+      'iot:Describe*',
+      'iot:Get*',
+      'iot:SearchIndex',
+      'iot:TestAuthorization',
+      'iot:TestInvokeAuthorizer',
+      'iot:ValidateSecurityProfileBehaviors'
+    ],
+    reason:
+      'AWS IoT records the control-plane calls that make changes; reads such as ListThings and ListTopicRules leave no CloudTrail entry',
+    source: 'https://docs.aws.amazon.com/iot/latest/developerguide/iot-using-cloudtrail.html'
+  },
+  {
     patterns: ['ec2messages:*'],
     reason: 'SSM agent message channel: ec2messages calls are not recorded in CloudTrail',
     source:
