@@ -169,6 +169,24 @@ describe('dependent actions', () => {
     expect(unused.excess).toContain('logs:CreateLogDelivery')
   })
 
+  test('reading a logging configuration hides no delivery or resource-policy permission', () => {
+    const writes = [
+      's3:PutBucketPolicy',
+      'logs:PutResourcePolicy',
+      'logs:CreateLogDelivery',
+      'iam:CreateServiceLinkedRole'
+    ]
+    const grants = role('r', [inline('p', doc({ Effect: 'Allow', Action: writes, Resource: '*' }))])
+    const reads = [
+      'ec2:DescribeFlowLogs',
+      's3:GetBucketLogging',
+      'logs:GetLogDelivery',
+      'logs:ListLogDeliveries'
+    ]
+    const { excess } = classes(grants, usageOf(reads))
+    expect([...excess].sort()).toEqual([...writes].sort())
+  })
+
   test('CopyObject keeps the tagging, annotation and ACL checks made on its source and destination', () => {
     const copyChecks = [
       's3:GetObjectTagging',
