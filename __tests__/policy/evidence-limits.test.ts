@@ -169,6 +169,31 @@ describe('dependent actions', () => {
     expect(unused.excess).toContain('logs:CreateLogDelivery')
   })
 
+  test('tags given at creation keep only the tagging actions on what the call creates', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc({
+          Effect: 'Allow',
+          Action: [
+            's3:PutObject',
+            's3:PutObjectTagging',
+            's3:PutBucketTagging',
+            'ec2:RunInstances',
+            'ec2:CreateTags'
+          ],
+          Resource: '*'
+        })
+      )
+    ])
+    const { excess, reason } = classes(
+      grants,
+      usageOf(['s3:PutObject', 'ec2:RunInstances'], { evidence: { notes: [], dataEventsSeen: ['s3'] } })
+    )
+    expect(excess).toEqual(['s3:PutBucketTagging'])
+    expect(reason('ec2:CreateTags')).toMatch(/tags given when creating a resource/)
+  })
+
   test('reading a logging configuration hides no delivery or resource-policy permission', () => {
     const writes = [
       's3:PutBucketPolicy',

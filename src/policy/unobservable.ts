@@ -189,14 +189,22 @@ export function unobservableActions(catalog: CatalogIndex, usage: RoleUsage): Ma
   for (const [id, reason] of unknownWhetherLogged(catalog, usage, dataEvents)) {
     if (!reasons.has(id)) reasons.set(id, reason)
   }
-  const tagged = new Set<string>()
   for (const observed of usage.actions) {
     const service = observed.action.split(':')[0]?.toLowerCase() ?? ''
-    if (CREATES.test(observed.action) && !tagged.has(service)) {
-      tagged.add(service)
+    if (CREATES.test(observed.action)) {
+      // Tags given at creation are authorized on what is created: a tagging action that accepts none of the
+      // creating call's resource types (s3:PutBucketTagging after s3:PutObject) is not part of it.
+      const created = new Set(catalog.action(observed.action)?.resourceTypes.map(rt => rt.name) ?? [])
+      const onCreated = (types: readonly { name: string }[]) =>
+        created.size === 0 || types.length === 0 || types.some(rt => created.has(rt.name))
       for (const id of catalog.expandIds(`${service}:*`)) {
         const info = catalog.action(catalog.names[id])
-        if (!reasons.has(id) && info?.accessLevels.includes('Tagging') && ADDS_TAGS.test(info.name)) {
+        if (
+          !reasons.has(id) &&
+          info?.accessLevels.includes('Tagging') &&
+          ADDS_TAGS.test(info.name) &&
+          onCreated(info.resourceTypes)
+        ) {
           reasons.set(
             id,
             `tags given when creating a resource (as in ${observed.action}) are authorized as this action, which CloudTrail does not record on its own`
