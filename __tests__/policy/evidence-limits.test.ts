@@ -320,7 +320,7 @@ describe('resources named by the caller are never narrowed', () => {
         'p',
         doc({
           Effect: 'Allow',
-          Action: ['sqs:CreateQueue', 'sqs:SendMessage', 'kms:Decrypt'],
+          Action: ['sqs:CreateQueue', 'sqs:SendMessage', 'kms:Decrypt', 'ecr:BatchImportUpstreamImage'],
           Resource: '*'
         })
       )
@@ -330,7 +330,12 @@ describe('resources named by the caller are never narrowed', () => {
       [
         { action: 'sqs:CreateQueue', resources: ['*'] },
         { action: 'sqs:SendMessage', resources: builds.map(queue) },
-        { action: 'kms:Decrypt', resources: [key] }
+        { action: 'kms:Decrypt', resources: [key] },
+        // A pull-through cache imports into repositories named by the image pulled, created on first pull.
+        {
+          action: 'ecr:BatchImportUpstreamImage',
+          resources: [`arn:aws:ecr:us-east-1:${account}:repository/ecr-public/library/nginx`]
+        }
       ],
       { evidence: { notes: [], dataEventsSeen: ['sqs'] } }
     )
@@ -341,6 +346,7 @@ describe('resources named by the caller are never narrowed', () => {
     const resourceOf = (action: string) =>
       statements.find(s => ([] as string[]).concat(s.Action as string | string[]).includes(action))?.Resource
     expect(resourceOf('sqs:SendMessage')).toBe('*')
+    expect(resourceOf('ecr:BatchImportUpstreamImage')).toBe('*')
     // Another service's resources that existed before the window are still narrowed.
     expect(resourceOf('kms:Decrypt')).toEqual([key])
   })

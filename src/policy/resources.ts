@@ -17,9 +17,10 @@ export function isConcreteArn(resource: string): boolean {
  * restore, replicate) or not after it (delete, deregister). Narrowed to the names seen in the window, they would deny
  * the next name (ci-build-4 after ci-build-1..3).
  */
-const NAMES_ITS_RESOURCE = /^[^:]+:(Create|Put|Delete|Register|Deregister|Import|Copy|Restore|Replicate)/
-/** Of those, the ones that may bring a resource into existence. */
-const MAY_CREATE = /^[^:]+:(Create|Put|Register|Import|Copy|Restore|Replicate)/
+const NAMES_ITS_RESOURCE =
+  /^[^:]+:(Batch)?(Create|Put|Delete|Register|Deregister|Import|Copy|Restore|Replicate)/
+/** Of those, the ones that may bring a resource into existence (ecr:BatchImportUpstreamImage: a pull-through cache). */
+const MAY_CREATE = /^[^:]+:(Batch)?(Create|Put|Register|Import|Copy|Restore|Replicate)/
 
 const S3_OBJECT = /^(arn:[^:]+:s3:::[^/]+)\/.+$/
 
