@@ -50448,14 +50448,16 @@ function advancedSelector(s) {
 }
 /**
  * The management events a trail's selectors log. Selectors add up: a half is logged when any management selector
- * logs it, and a source is left out only when every management selector leaves it out.
+ * logs it. A source counts as left out when, for a half the trail logs, every selector of that half leaves it out
+ * (reads of KMS logged but KMS writes excluded still leaves KMS writes unseen).
  */
 function managementLogging(trailArn, selectors) {
     const management = [
         ...(selectors.EventSelectors ?? []).map(basicSelector),
         ...(selectors.AdvancedEventSelectors ?? []).map(advancedSelector)
     ].filter((s) => s !== undefined);
-    const excludedSources = EXCLUDABLE_SOURCES.map(e => e.source).filter(source => management.length > 0 && management.every(s => s.excluded.includes(source)));
+    const halves = [management.filter(s => s.read), management.filter(s => s.write)].filter(h => h.length > 0);
+    const excludedSources = EXCLUDABLE_SOURCES.map(e => e.source).filter(source => halves.some(half => half.every(s => s.excluded.includes(source))));
     return {
         origin: 'trail',
         trail: trailArn,
@@ -51413,9 +51415,10 @@ const DEPENDENT_ACTIONS = [
         source: 'https://docs.aws.amazon.com/codeartifact/latest/APIReference/API_GetAuthorizationToken.html'
     },
     // Vended logs (V1): the call that sets a resource's logging configuration is authorized together with CloudWatch
-    // Logs' permission-only delivery actions, and with the destination's resource policy calls.
+    // Logs' permission-only delivery actions, and with the destination's resource policy calls. Reading a logging
+    // configuration (Get, Describe, List) sets up nothing.
     {
-        base: /^[a-z0-9-]+:\w*(Logging|LogDelivery|LogsDelivery|LogConfig|FlowLogs|ConfigureLogs)\w*$/,
+        base: /^[a-z0-9-]+:(?!Get|Describe|List|BatchGet)\w*(Logging|LogDelivery|LogsDelivery|LogConfig|FlowLogs|ConfigureLogs)\w*$/,
         companions: [
             ...LOG_DELIVERY,
             'logs:PutResourcePolicy',
@@ -51500,6 +51503,37 @@ const NEVER_LOGGED = [
         ],
         reason: 'Apache Kafka calls to an MSK cluster with IAM access control: CloudTrail records only the topic and dynamic-configuration actions, not connecting, producing, consuming or groups',
         source: 'https://docs.aws.amazon.com/msk/latest/developerguide/logging-API-using-cloudtrail.html'
+    },
+    {
+        patterns: [
+            'iot:Connect',
+            'iot:Publish',
+            'iot:Subscribe',
+            'iot:Receive',
+            'iot:RetainPublish',
+            'iot:*ThingShadow',
+            'iot:ListNamedShadowsForThing',
+            'iot:GetRetainedMessage',
+            'iot:ListRetainedMessages',
+            'iot:GetConnection',
+            'iot:DeleteConnection',
+            'iot:ListSubscriptions'
+        ],
+        reason: 'AWS IoT device-side data plane (MQTT connect, publish, subscribe, shadows, retained messages) is not logged in CloudTrail (use AWS IoT logs in CloudWatch)',
+        source: 'https://docs.aws.amazon.com/iot/latest/developerguide/iot-using-cloudtrail.html'
+    },
+    {
+        patterns: [
+            'iot:List*',
+            'iot:Describe*',
+            'iot:Get*',
+            'iot:SearchIndex',
+            'iot:TestAuthorization',
+            'iot:TestInvokeAuthorizer',
+            'iot:ValidateSecurityProfileBehaviors'
+        ],
+        reason: 'AWS IoT records the control-plane calls that make changes; reads such as ListThings and ListTopicRules leave no CloudTrail entry',
+        source: 'https://docs.aws.amazon.com/iot/latest/developerguide/iot-using-cloudtrail.html'
     },
     {
         patterns: ['ec2messages:*'],
@@ -51700,14 +51734,19 @@ function unobservableActions(catalog, usage) {
         if (!reasons.has(id))
             reasons.set(id, reason);
     }
-    const tagged = new Set();
     for (const observed of usage.actions) {
         const service = observed.action.split(':')[0]?.toLowerCase() ?? '';
-        if (CREATES.test(observed.action) && !tagged.has(service)) {
-            tagged.add(service);
+        if (CREATES.test(observed.action)) {
+            // Tags given at creation are authorized on what is created: a tagging action that accepts none of the
+            // creating call's resource types (s3:PutBucketTagging after s3:PutObject) is not part of it.
+            const created = new Set(catalog.action(observed.action)?.resourceTypes.map(rt => rt.name) ?? []);
+            const onCreated = (types) => created.size === 0 || types.length === 0 || types.some(rt => created.has(rt.name));
             for (const id of catalog.expandIds(`${service}:*`)) {
                 const info = catalog.action(catalog.names[id]);
-                if (!reasons.has(id) && info?.accessLevels.includes('Tagging') && ADDS_TAGS.test(info.name)) {
+                if (!reasons.has(id) &&
+                    info?.accessLevels.includes('Tagging') &&
+                    ADDS_TAGS.test(info.name) &&
+                    onCreated(info.resourceTypes)) {
                     reasons.set(id, `tags given when creating a resource (as in ${observed.action}) are authorized as this action, which CloudTrail does not record on its own`);
                 }
             }
@@ -52732,9 +52771,9 @@ function isConcreteArn(resource) {
  * restore, replicate) or not after it (delete, deregister). Narrowed to the names seen in the window, they would deny
  * the next name (ci-build-4 after ci-build-1..3).
  */
-const NAMES_ITS_RESOURCE = /^[^:]+:(Create|Put|Delete|Register|Deregister|Import|Copy|Restore|Replicate)/;
-/** Of those, the ones that may bring a resource into existence. */
-const MAY_CREATE = /^[^:]+:(Create|Put|Register|Import|Copy|Restore|Replicate)/;
+const NAMES_ITS_RESOURCE = /^[^:]+:(Batch)?(Create|Put|Delete|Register|Deregister|Import|Copy|Restore|Replicate)/;
+/** Of those, the ones that may bring a resource into existence (ecr:BatchImportUpstreamImage: a pull-through cache). */
+const MAY_CREATE = /^[^:]+:(Batch)?(Create|Put|Register|Import|Copy|Restore|Replicate)/;
 const S3_OBJECT = /^(arn:[^:]+:s3:::[^/]+)\/.+$/;
 const resources_serviceOf = (action) => action.split(':')[0].toLowerCase();
 /** Whether a resource is (or lies under) one created in the window. */
