@@ -49298,6 +49298,25 @@ const EXCLUDABLE_SOURCES = [
     { source: 'kms.amazonaws.com', service: 'kms', name: 'KMS' },
     { source: 'rdsdata.amazonaws.com', service: 'rds-data', name: 'RDS Data API' }
 ];
+/**
+ * Calls IAM files under Write that CloudTrail records as read-only events (`"readOnly": true`): a trail that logs only
+ * write management events never records them. Sources: the KMS developer guide's CloudTrail examples for each
+ * cryptographic operation (Decrypt, Encrypt, GenerateDataKey, ...), and the IAM user guide's AWS STS CloudTrail
+ * examples (AssumeRole, AssumeRoleWithSAML, AssumeRoleWithWebIdentity).
+ */
+const READ_ONLY_EVENT_ACTIONS = [
+    'kms:Decrypt',
+    'kms:Encrypt',
+    'kms:GenerateDataKey*',
+    'kms:GenerateMac',
+    'kms:GenerateRandom',
+    'kms:ReEncrypt*',
+    'kms:Sign',
+    'kms:Verify',
+    'kms:VerifyMac',
+    'kms:DeriveSharedSecret',
+    'sts:AssumeRole*'
+];
 /** Who says what the trail logs: "trail arn:..." or "the trail options (an assumption)". */
 function trailLoggingOrigin(logging) {
     if (logging.origin === 'options')
@@ -50604,14 +50623,16 @@ function advancedSelector(s) {
 }
 /**
  * The management events a trail's selectors log. Selectors add up: a half is logged when any management selector
- * logs it, and a source is left out only when every management selector leaves it out.
+ * logs it. A source counts as left out when, for a half the trail logs, every selector of that half leaves it out
+ * (reads of KMS logged but KMS writes excluded still leaves KMS writes unseen).
  */
 function managementLogging(trailArn, selectors) {
     const management = [
         ...(selectors.EventSelectors ?? []).map(basicSelector),
         ...(selectors.AdvancedEventSelectors ?? []).map(advancedSelector)
     ].filter((s) => s !== undefined);
-    const excludedSources = EXCLUDABLE_SOURCES.map(e => e.source).filter(source => management.length > 0 && management.every(s => s.excluded.includes(source)));
+    const halves = [management.filter(s => s.read), management.filter(s => s.write)].filter(h => h.length > 0);
+    const excludedSources = EXCLUDABLE_SOURCES.map(e => e.source).filter(source => halves.some(half => half.every(s => s.excluded.includes(source))));
     return {
         origin: 'trail',
         trail: trailArn,
@@ -52107,9 +52128,10 @@ const DEPENDENT_ACTIONS = [
         source: 'https://docs.aws.amazon.com/codeartifact/latest/APIReference/API_GetAuthorizationToken.html'
     },
     // Vended logs (V1): the call that sets a resource's logging configuration is authorized together with CloudWatch
-    // Logs' permission-only delivery actions, and with the destination's resource policy calls.
+    // Logs' permission-only delivery actions, and with the destination's resource policy calls. Reading a logging
+    // configuration (Get, Describe, List) sets up nothing.
     {
-        base: /^[a-z0-9-]+:\w*(Logging|LogDelivery|LogsDelivery|LogConfig|FlowLogs|ConfigureLogs)\w*$/,
+        base: /^[a-z0-9-]+:(?!Get|Describe|List|BatchGet)\w*(Logging|LogDelivery|LogsDelivery|LogConfig|FlowLogs|ConfigureLogs)\w*$/,
         companions: [
             ...LOG_DELIVERY,
             'logs:PutResourcePolicy',
@@ -52172,6 +52194,61 @@ const NEVER_LOGGED = [
         source: 'https://docs.aws.amazon.com/neptune/latest/userguide/cloudtrail.html'
     },
     {
+        patterns: ['elasticache:Connect', 'memorydb:Connect'],
+        reason: 'IAM authentication to a Valkey or Redis OSS cache: the client signs its own token and the cache checks the permission on AUTH, with no AWS API call for CloudTrail to record',
+        source: 'https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth-iam.html'
+    },
+    {
+        // MSK records only the topic and dynamic-configuration actions of kafka-cluster; these are never in CloudTrail.
+        patterns: [
+            'kafka-cluster:Connect',
+            'kafka-cluster:ReadData',
+            'kafka-cluster:WriteData',
+            'kafka-cluster:WriteDataIdempotently',
+            'kafka-cluster:DescribeTopic',
+            'kafka-cluster:DescribeCluster',
+            'kafka-cluster:AlterCluster',
+            'kafka-cluster:DescribeGroup',
+            'kafka-cluster:AlterGroup',
+            'kafka-cluster:DeleteGroup',
+            'kafka-cluster:DescribeTransactionalId',
+            'kafka-cluster:AlterTransactionalId'
+        ],
+        reason: 'Apache Kafka calls to an MSK cluster with IAM access control: CloudTrail records only the topic and dynamic-configuration actions, not connecting, producing, consuming or groups',
+        source: 'https://docs.aws.amazon.com/msk/latest/developerguide/logging-API-using-cloudtrail.html'
+    },
+    {
+        patterns: [
+            'iot:Connect',
+            'iot:Publish',
+            'iot:Subscribe',
+            'iot:Receive',
+            'iot:RetainPublish',
+            'iot:*ThingShadow',
+            'iot:ListNamedShadowsForThing',
+            'iot:GetRetainedMessage',
+            'iot:ListRetainedMessages',
+            'iot:GetConnection',
+            'iot:DeleteConnection',
+            'iot:ListSubscriptions'
+        ],
+        reason: 'AWS IoT device-side data plane (MQTT connect, publish, subscribe, shadows, retained messages) is not logged in CloudTrail (use AWS IoT logs in CloudWatch)',
+        source: 'https://docs.aws.amazon.com/iot/latest/developerguide/iot-using-cloudtrail.html'
+    },
+    {
+        patterns: [
+            'iot:List*',
+            'iot:Describe*',
+            'iot:Get*',
+            'iot:SearchIndex',
+            'iot:TestAuthorization',
+            'iot:TestInvokeAuthorizer',
+            'iot:ValidateSecurityProfileBehaviors'
+        ],
+        reason: 'AWS IoT records the control-plane calls that make changes; reads such as ListThings and ListTopicRules leave no CloudTrail entry',
+        source: 'https://docs.aws.amazon.com/iot/latest/developerguide/iot-using-cloudtrail.html'
+    },
+    {
         patterns: ['ec2messages:*'],
         reason: 'SSM agent message channel: ec2messages calls are not recorded in CloudTrail',
         source: 'https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-setting-up-messageAPIs.html'
@@ -52190,7 +52267,8 @@ const NEVER_LOGGED = [
  *
  * Sources: never-logged.ts and dependent-actions.ts (each entry with its AWS page), the IAM user guide, "IAM Access
  * Analyzer policy generation" (data events are not analyzed at action level) and the CloudTrail user guide, "Logging
- * data events" (which operations are data events, logged only when a trail or event data store selects them).
+ * data events" (which operations are data events, logged only when a trail or event data store selects them), and
+ * each service's CloudTrail page (AppSync, Aurora DSQL, Verified Permissions, Keyspaces, SageMaker AI, Bedrock).
  */
 
 
@@ -52249,7 +52327,14 @@ const DATA_EVENT_PATTERNS = {
         'xray:GetSamplingRules',
         'xray:GetSamplingTargets'
     ],
-    'cloudtrail-data': ['cloudtrail-data:PutAuditEvents']
+    'cloudtrail-data': ['cloudtrail-data:PutAuditEvents'],
+    // Each service's CloudTrail page names these as data events, not logged unless selected.
+    appsync: ['appsync:GraphQL', 'appsync:EventConnect', 'appsync:EventPublish', 'appsync:EventSubscribe'],
+    dsql: ['dsql:DbConnect', 'dsql:DbConnectAdmin'],
+    verifiedpermissions: ['verifiedpermissions:IsAuthorized', 'verifiedpermissions:IsAuthorizedWithToken'],
+    cassandra: ['cassandra:Select', 'cassandra:Modify'],
+    sagemaker: ['sagemaker:InvokeEndpoint*'],
+    bedrock: ['bedrock:InvokeAgent', 'bedrock:InvokeFlow', 'bedrock:Retrieve', 'bedrock:RetrieveAndGenerate']
 };
 /** S3 resource types whose operations are object-level data events. */
 const S3_OBJECT_RESOURCE_TYPES = new Set(['object', 'accesspointobject']);
@@ -52307,12 +52392,13 @@ function unknownWhetherLogged(catalog, usage, dataEvents) {
         { readOnly: true, what: 'read-only', logged: known ? known.managementRead : seen.has('read') },
         { readOnly: false, what: 'write', logged: known ? known.managementWrite : seen.has('write') }
     ].filter(h => !h.logged);
+    const readOnlyEvents = new Set(READ_ONLY_EVENT_ACTIONS.flatMap(p => catalog.expandIds(p)));
     for (const { readOnly, what } of halves) {
         const reason = known
             ? `not logged: the trail does not log ${what} management events (per ${by})`
             : `unknown whether logged: the records hold no ${what} management event from any principal, so the trail may not log ${what} events`;
         for (let id = 0; id < catalog.size; id++) {
-            const isRead = READ_LEVELS.has(ACCESS_LEVELS[catalog.levelRank[id]]);
+            const isRead = READ_LEVELS.has(ACCESS_LEVELS[catalog.levelRank[id]]) || readOnlyEvents.has(id);
             if (isRead === readOnly && !dataEvents.has(id) && !out.has(id))
                 out.set(id, reason);
         }
@@ -52361,14 +52447,19 @@ function unobservableActions(catalog, usage) {
         if (!reasons.has(id))
             reasons.set(id, reason);
     }
-    const tagged = new Set();
     for (const observed of usage.actions) {
         const service = observed.action.split(':')[0]?.toLowerCase() ?? '';
-        if (CREATES.test(observed.action) && !tagged.has(service)) {
-            tagged.add(service);
+        if (CREATES.test(observed.action)) {
+            // Tags given at creation are authorized on what is created: a tagging action that accepts none of the
+            // creating call's resource types (s3:PutBucketTagging after s3:PutObject) is not part of it.
+            const created = new Set(catalog.action(observed.action)?.resourceTypes.map(rt => rt.name) ?? []);
+            const onCreated = (types) => created.size === 0 || types.length === 0 || types.some(rt => created.has(rt.name));
             for (const id of catalog.expandIds(`${service}:*`)) {
                 const info = catalog.action(catalog.names[id]);
-                if (!reasons.has(id) && info?.accessLevels.includes('Tagging') && ADDS_TAGS.test(info.name)) {
+                if (!reasons.has(id) &&
+                    info?.accessLevels.includes('Tagging') &&
+                    ADDS_TAGS.test(info.name) &&
+                    onCreated(info.resourceTypes)) {
                     reasons.set(id, `tags given when creating a resource (as in ${observed.action}) are authorized as this action, which CloudTrail does not record on its own`);
                 }
             }
@@ -52568,10 +52659,11 @@ function isConcreteArn(resource) {
  * restore, replicate) or not after it (delete, deregister). Narrowed to the names seen in the window, they would deny
  * the next name (ci-build-4 after ci-build-1..3).
  */
-const NAMES_ITS_RESOURCE = /^[^:]+:(Create|Put|Delete|Register|Deregister|Import|Copy|Restore|Replicate)/;
-/** Of those, the ones that may bring a resource into existence. */
-const MAY_CREATE = /^[^:]+:(Create|Put|Register|Import|Copy|Restore|Replicate)/;
+const NAMES_ITS_RESOURCE = /^[^:]+:(Batch)?(Create|Put|Delete|Register|Deregister|Import|Copy|Restore|Replicate)/;
+/** Of those, the ones that may bring a resource into existence (ecr:BatchImportUpstreamImage: a pull-through cache). */
+const MAY_CREATE = /^[^:]+:(Batch)?(Create|Put|Register|Import|Copy|Restore|Replicate)/;
 const S3_OBJECT = /^(arn:[^:]+:s3:::[^/]+)\/.+$/;
+const resources_serviceOf = (action) => action.split(':')[0].toLowerCase();
 /** Whether a resource is (or lies under) one created in the window. */
 function underCreated(resource, created) {
     const bucket = S3_OBJECT.exec(resource)?.[1];
@@ -52579,24 +52671,32 @@ function underCreated(resource, created) {
 }
 /**
  * Catalog id -> the resources observed for it, only for actions a proposal may narrow: every observed resource is a
- * concrete ARN (an action seen once with `*` or a placeholder has no entry), none was created in the window, and the
- * action does not name its own resource, except S3 object writes, which are only ever narrowed to `bucket/*`.
+ * concrete ARN (an action seen once with `*` or a placeholder has no entry), none was created in the window (nor may
+ * be: no call of the service created something the records do not name), and the action does not name its own
+ * resource, except S3 object writes, which are only ever narrowed to `bucket/*`.
  */
 function observedResources(catalog, usage) {
     const all = new Map();
     const unusable = new Set();
     const created = new Set();
+    // Services in which the role created something the records do not name (most management events carry no
+    // resources: a CreateQueue names its queue only in the request): any of its resources may be new in the window.
+    const createdUnnamed = new Set();
     for (const observed of usage.actions) {
         if (!MAY_CREATE.test(observed.action))
             continue;
         for (const r of observed.resources)
             if (isConcreteArn(r) && !S3_OBJECT.test(r))
                 created.add(r);
+        if (observed.resources.length === 0 || !observed.resources.every(isConcreteArn))
+            createdUnnamed.add(resources_serviceOf(observed.action));
     }
     for (const observed of usage.actions) {
         const id = catalog.idOf(observed.action);
         if (id === undefined)
             continue;
+        if (createdUnnamed.has(resources_serviceOf(observed.action)))
+            unusable.add(id);
         if (observed.resources.length === 0 || !observed.resources.every(isConcreteArn))
             unusable.add(id);
         if (observed.resources.some(r => underCreated(r, created)))
@@ -54389,6 +54489,7 @@ const SERVICE_OF_EVENT_SOURCE = {
     'mturk-requester': 'mechanicalturk',
     cloudcontrolapi: 'cloudformation',
     rdsdata: 'rds-data',
+    'runtime.sagemaker': 'sagemaker',
     'servicecatalog-appregistry': 'servicecatalog'
 };
 /**

@@ -48,6 +48,27 @@ describe('trail configuration (GetTrail + GetEventSelectors)', () => {
         }
       ]
     })
+    emulator.addTrail({
+      name: 'kms-reads-only',
+      region: REGION,
+      advancedEventSelectors: [
+        {
+          Name: 'Management reads',
+          FieldSelectors: [
+            { Field: 'eventCategory', Equals: ['Management'] },
+            { Field: 'readOnly', Equals: ['true'] }
+          ]
+        },
+        {
+          Name: 'Management writes, no KMS',
+          FieldSelectors: [
+            { Field: 'eventCategory', Equals: ['Management'] },
+            { Field: 'readOnly', Equals: ['false'] },
+            { Field: 'eventSource', NotEquals: ['kms.amazonaws.com'] }
+          ]
+        }
+      ]
+    })
     emulator.addTrail({ name: 'everything', region: REGION })
   })
   afterAll(async () => {
@@ -75,6 +96,12 @@ describe('trail configuration (GetTrail + GetEventSelectors)', () => {
       managementRead: true,
       managementWrite: false,
       excludedSources: ['rdsdata.amazonaws.com']
+    })
+    // KMS reads are logged, KMS writes are not: KMS counts as left out, so no KMS write is judged excess.
+    expect(await readTrailLogging(cloudTrailClient(url), arn('kms-reads-only'))).toMatchObject({
+      managementRead: true,
+      managementWrite: true,
+      excludedSources: ['kms.amazonaws.com']
     })
     expect(await readTrailLogging(cloudTrailClient(url), arn('everything'))).toMatchObject({
       managementRead: true,

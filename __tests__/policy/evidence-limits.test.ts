@@ -52,6 +52,78 @@ describe('authorizations CloudTrail never records', () => {
     expect(reason('cloudsearch:search')).toMatch(/CloudSearch/)
   })
 
+  test('cache IAM authentication and Kafka data calls are unobservable; the Kafka calls MSK records stay excess', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc({
+          Effect: 'Allow',
+          Action: [
+            'elasticache:Connect',
+            'memorydb:Connect',
+            'kafka-cluster:Connect',
+            'kafka-cluster:ReadData',
+            'kafka-cluster:WriteData',
+            'kafka-cluster:DescribeGroup',
+            'kafka-cluster:DeleteTopic'
+          ],
+          Resource: '*'
+        })
+      )
+    ])
+    const { excess, reason } = classes(grants, usageOf(['sts:GetCallerIdentity']))
+    expect(excess).toEqual(['kafka-cluster:DeleteTopic'])
+    expect(reason('elasticache:Connect')).toMatch(/signs its own token/)
+    expect(reason('kafka-cluster:ReadData')).toMatch(/not connecting, producing, consuming/)
+  })
+
+  test('AWS IoT device-side calls and IoT reads are unobservable; IoT changes stay excess', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc({
+          Effect: 'Allow',
+          Action: [
+            'iot:Connect',
+            'iot:Publish',
+            'iot:UpdateThingShadow',
+            'iot:ListThings',
+            'iot:CreateThing'
+          ],
+          Resource: '*'
+        })
+      )
+    ])
+    const { excess, reason } = classes(grants, usageOf(['sts:GetCallerIdentity']))
+    expect(excess).toEqual(['iot:CreateThing'])
+    expect(reason('iot:Publish')).toMatch(/device-side data plane/)
+    expect(reason('iot:UpdateThingShadow')).toMatch(/device-side data plane/)
+    expect(reason('iot:ListThings')).toMatch(/reads such as ListThings/)
+  })
+
+  test('data events of AppSync, DSQL, Verified Permissions, Keyspaces, SageMaker and Bedrock are kept when none is logged', () => {
+    const actions = [
+      'appsync:GraphQL',
+      'dsql:DbConnect',
+      'verifiedpermissions:IsAuthorized',
+      'cassandra:Select',
+      'sagemaker:InvokeEndpoint',
+      'bedrock:InvokeAgent',
+      'bedrock:Retrieve'
+    ]
+    const grants = role('r', [
+      inline('p', doc({ Effect: 'Allow', Action: [...actions, 'appsync:DeleteGraphqlApi'], Resource: '*' }))
+    ])
+    const { excess, reason } = classes(grants, usageOf(['sts:GetCallerIdentity']))
+    expect(excess).toEqual(['appsync:DeleteGraphqlApi'])
+    for (const action of actions) {
+      expect({ action, reason: reason(action) }).toEqual({
+        action,
+        reason: expect.stringMatching(/^data event: no \S+ data events were found/)
+      })
+    }
+  })
+
   test('every table entry names catalog actions and an AWS page the README cites', () => {
     const covered = new Set<number>()
     for (const entry of NEVER_LOGGED) {
@@ -95,6 +167,49 @@ describe('dependent actions', () => {
     // Without the configuration call the same permissions are excess: the table does not hide them all.
     const unused = classes(grants, usageOf(['ec2:DescribeVpcs']))
     expect(unused.excess).toContain('logs:CreateLogDelivery')
+  })
+
+  test('tags given at creation keep only the tagging actions on what the call creates', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc({
+          Effect: 'Allow',
+          Action: [
+            's3:PutObject',
+            's3:PutObjectTagging',
+            's3:PutBucketTagging',
+            'ec2:RunInstances',
+            'ec2:CreateTags'
+          ],
+          Resource: '*'
+        })
+      )
+    ])
+    const { excess, reason } = classes(
+      grants,
+      usageOf(['s3:PutObject', 'ec2:RunInstances'], { evidence: { notes: [], dataEventsSeen: ['s3'] } })
+    )
+    expect(excess).toEqual(['s3:PutBucketTagging'])
+    expect(reason('ec2:CreateTags')).toMatch(/tags given when creating a resource/)
+  })
+
+  test('reading a logging configuration hides no delivery or resource-policy permission', () => {
+    const writes = [
+      's3:PutBucketPolicy',
+      'logs:PutResourcePolicy',
+      'logs:CreateLogDelivery',
+      'iam:CreateServiceLinkedRole'
+    ]
+    const grants = role('r', [inline('p', doc({ Effect: 'Allow', Action: writes, Resource: '*' }))])
+    const reads = [
+      'ec2:DescribeFlowLogs',
+      's3:GetBucketLogging',
+      'logs:GetLogDelivery',
+      'logs:ListLogDeliveries'
+    ]
+    const { excess } = classes(grants, usageOf(reads))
+    expect([...excess].sort()).toEqual([...writes].sort())
   })
 
   test('CopyObject keeps the tagging, annotation and ACL checks made on its source and destination', () => {
@@ -196,6 +311,45 @@ describe('resources named by the caller are never narrowed', () => {
     // A parameter that existed before the window and was only read is still narrowed.
     expect(resourceOf('ssm:GetParameter')).toEqual([parameter('app/db-host')])
   })
+
+  test('calls on resources the role created without the records naming them keep the statement resource', () => {
+    // A CreateQueue or PutParameter management event names its queue or parameter only in its request, so it
+    // carries no resource; the queues it created are then used by name in data events.
+    const grants = role('r', [
+      inline(
+        'p',
+        doc({
+          Effect: 'Allow',
+          Action: ['sqs:CreateQueue', 'sqs:SendMessage', 'kms:Decrypt', 'ecr:BatchImportUpstreamImage'],
+          Resource: '*'
+        })
+      )
+    ])
+    const key = `arn:aws:kms:us-east-1:${account}:key/1234abcd-12ab-34cd-56ef-1234567890ab`
+    const usage = usageOf(
+      [
+        { action: 'sqs:CreateQueue', resources: ['*'] },
+        { action: 'sqs:SendMessage', resources: builds.map(queue) },
+        { action: 'kms:Decrypt', resources: [key] },
+        // A pull-through cache imports into repositories named by the image pulled, created on first pull.
+        {
+          action: 'ecr:BatchImportUpstreamImage',
+          resources: [`arn:aws:ecr:us-east-1:${account}:repository/ecr-public/library/nginx`]
+        }
+      ],
+      { evidence: { notes: [], dataEventsSeen: ['sqs'] } }
+    )
+    const analysis = analyzeRole(grants, usage, OPTIONS)
+    const statements = proposePolicies(grants, usage, analysis, OPTIONS).policies.flatMap(
+      p => p.document.Statement
+    )
+    const resourceOf = (action: string) =>
+      statements.find(s => ([] as string[]).concat(s.Action as string | string[]).includes(action))?.Resource
+    expect(resourceOf('sqs:SendMessage')).toBe('*')
+    expect(resourceOf('ecr:BatchImportUpstreamImage')).toBe('*')
+    // Another service's resources that existed before the window are still narrowed.
+    expect(resourceOf('kms:Decrypt')).toEqual([key])
+  })
 })
 
 describe('what a trail may leave out is unknown, not excess', () => {
@@ -229,5 +383,29 @@ describe('what a trail may leave out is unknown, not excess', () => {
     expect(reason('ec2:DescribeVpcs')).toMatch(/no read-only management event from any principal/)
     expect(excess).toContain('ec2:TerminateInstances')
     expect(excess).not.toContain('ec2:DescribeVpcs')
+  })
+
+  test('a trail without the read half never records KMS cryptography or AssumeRole, which IAM files under Write', () => {
+    const writeOnly = usageOf(['ec2:RunInstances'], {
+      evidence: {
+        notes: [],
+        trailLogging: { origin: 'options', managementRead: false, managementWrite: true, excludedSources: [] }
+      }
+    })
+    const stated = classes(admin(), writeOnly)
+    const unseen = classes(admin(), seen('write', 'kms.amazonaws.com', 'rdsdata.amazonaws.com'))
+    for (const action of ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:Encrypt', 'sts:AssumeRole']) {
+      expect({ action, reason: stated.reason(action) }).toEqual({
+        action,
+        reason: expect.stringMatching(/not logged: the trail does not log read-only management events/)
+      })
+      expect({ action, reason: unseen.reason(action) }).toEqual({
+        action,
+        reason: expect.stringMatching(/no read-only management event from any principal/)
+      })
+    }
+    expect(stated.excess).toEqual(
+      expect.arrayContaining(['ec2:TerminateInstances', 'kms:ScheduleKeyDeletion'])
+    )
   })
 })

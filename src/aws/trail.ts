@@ -49,7 +49,8 @@ function advancedSelector(s: AdvancedEventSelector): ManagementSelector | undefi
 
 /**
  * The management events a trail's selectors log. Selectors add up: a half is logged when any management selector
- * logs it, and a source is left out only when every management selector leaves it out.
+ * logs it. A source counts as left out when, for a half the trail logs, every selector of that half leaves it out
+ * (reads of KMS logged but KMS writes excluded still leaves KMS writes unseen).
  */
 export function managementLogging(
   trailArn: string,
@@ -59,8 +60,9 @@ export function managementLogging(
     ...(selectors.EventSelectors ?? []).map(basicSelector),
     ...(selectors.AdvancedEventSelectors ?? []).map(advancedSelector)
   ].filter((s): s is ManagementSelector => s !== undefined)
-  const excludedSources = EXCLUDABLE_SOURCES.map(e => e.source).filter(
-    source => management.length > 0 && management.every(s => s.excluded.includes(source))
+  const halves = [management.filter(s => s.read), management.filter(s => s.write)].filter(h => h.length > 0)
+  const excludedSources = EXCLUDABLE_SOURCES.map(e => e.source).filter(source =>
+    halves.some(half => half.every(s => s.excluded.includes(source)))
   )
   return {
     origin: 'trail',

@@ -165,9 +165,10 @@ export const DEPENDENT_ACTIONS: readonly DependentActions[] = [
     source: 'https://docs.aws.amazon.com/codeartifact/latest/APIReference/API_GetAuthorizationToken.html'
   },
   // Vended logs (V1): the call that sets a resource's logging configuration is authorized together with CloudWatch
-  // Logs' permission-only delivery actions, and with the destination's resource policy calls.
+  // Logs' permission-only delivery actions, and with the destination's resource policy calls. Reading a logging
+  // configuration (Get, Describe, List) sets up nothing.
   {
-    base: /^[a-z0-9-]+:\w*(Logging|LogDelivery|LogsDelivery|LogConfig|FlowLogs|ConfigureLogs)\w*$/,
+    base: /^[a-z0-9-]+:(?!Get|Describe|List|BatchGet)\w*(Logging|LogDelivery|LogsDelivery|LogConfig|FlowLogs|ConfigureLogs)\w*$/,
     companions: [
       ...LOG_DELIVERY,
       'logs:PutResourcePolicy',

@@ -53,6 +53,65 @@ export const NEVER_LOGGED: readonly NeverLoggedEntry[] = [
     source: 'https://docs.aws.amazon.com/neptune/latest/userguide/cloudtrail.html'
   },
   {
+    patterns: ['elasticache:Connect', 'memorydb:Connect'],
+    reason:
+      'IAM authentication to a Valkey or Redis OSS cache: the client signs its own token and the cache checks the permission on AUTH, with no AWS API call for CloudTrail to record',
+    source: 'https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth-iam.html'
+  },
+  {
+    // MSK records only the topic and dynamic-configuration actions of kafka-cluster; these are never in CloudTrail.
+    patterns: [
+      'kafka-cluster:Connect',
+      'kafka-cluster:ReadData',
+      'kafka-cluster:WriteData',
+      'kafka-cluster:WriteDataIdempotently',
+      'kafka-cluster:DescribeTopic',
+      'kafka-cluster:DescribeCluster',
+      'kafka-cluster:AlterCluster',
+      'kafka-cluster:DescribeGroup',
+      'kafka-cluster:AlterGroup',
+      'kafka-cluster:DeleteGroup',
+      'kafka-cluster:DescribeTransactionalId',
+      'kafka-cluster:AlterTransactionalId'
+    ],
+    reason:
+      'Apache Kafka calls to an MSK cluster with IAM access control: CloudTrail records only the topic and dynamic-configuration actions, not connecting, producing, consuming or groups',
+    source: 'https://docs.aws.amazon.com/msk/latest/developerguide/logging-API-using-cloudtrail.html'
+  },
+  {
+    patterns: [
+      'iot:Connect',
+      'iot:Publish',
+      'iot:Subscribe',
+      'iot:Receive',
+      'iot:RetainPublish',
+      'iot:*ThingShadow',
+      'iot:ListNamedShadowsForThing',
+      'iot:GetRetainedMessage',
+      'iot:ListRetainedMessages',
+      'iot:GetConnection',
+      'iot:DeleteConnection',
+      'iot:ListSubscriptions'
+    ],
+    reason:
+      'AWS IoT device-side data plane (MQTT connect, publish, subscribe, shadows, retained messages) is not logged in CloudTrail (use AWS IoT logs in CloudWatch)',
+    source: 'https://docs.aws.amazon.com/iot/latest/developerguide/iot-using-cloudtrail.html'
+  },
+  {
+    patterns: [
+      'iot:List*',
+      'iot:Describe*',
+      'iot:Get*',
+      'iot:SearchIndex',
+      'iot:TestAuthorization',
+      'iot:TestInvokeAuthorizer',
+      'iot:ValidateSecurityProfileBehaviors'
+    ],
+    reason:
+      'AWS IoT records the control-plane calls that make changes; reads such as ListThings and ListTopicRules leave no CloudTrail entry',
+    source: 'https://docs.aws.amazon.com/iot/latest/developerguide/iot-using-cloudtrail.html'
+  },
+  {
     patterns: ['ec2messages:*'],
     reason: 'SSM agent message channel: ec2messages calls are not recorded in CloudTrail',
     source:

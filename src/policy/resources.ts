@@ -17,11 +17,14 @@ export function isConcreteArn(resource: string): boolean {
  * restore, replicate) or not after it (delete, deregister). Narrowed to the names seen in the window, they would deny
  * the next name (ci-build-4 after ci-build-1..3).
  */
-const NAMES_ITS_RESOURCE = /^[^:]+:(Create|Put|Delete|Register|Deregister|Import|Copy|Restore|Replicate)/
-/** Of those, the ones that may bring a resource into existence. */
-const MAY_CREATE = /^[^:]+:(Create|Put|Register|Import|Copy|Restore|Replicate)/
+const NAMES_ITS_RESOURCE =
+  /^[^:]+:(Batch)?(Create|Put|Delete|Register|Deregister|Import|Copy|Restore|Replicate)/
+/** Of those, the ones that may bring a resource into existence (ecr:BatchImportUpstreamImage: a pull-through cache). */
+const MAY_CREATE = /^[^:]+:(Batch)?(Create|Put|Register|Import|Copy|Restore|Replicate)/
 
 const S3_OBJECT = /^(arn:[^:]+:s3:::[^/]+)\/.+$/
+
+const serviceOf = (action: string) => action.split(':')[0].toLowerCase()
 
 /** Whether a resource is (or lies under) one created in the window. */
 function underCreated(resource: string, created: ReadonlySet<string>): boolean {
@@ -31,20 +34,27 @@ function underCreated(resource: string, created: ReadonlySet<string>): boolean {
 
 /**
  * Catalog id -> the resources observed for it, only for actions a proposal may narrow: every observed resource is a
- * concrete ARN (an action seen once with `*` or a placeholder has no entry), none was created in the window, and the
- * action does not name its own resource, except S3 object writes, which are only ever narrowed to `bucket/*`.
+ * concrete ARN (an action seen once with `*` or a placeholder has no entry), none was created in the window (nor may
+ * be: no call of the service created something the records do not name), and the action does not name its own
+ * resource, except S3 object writes, which are only ever narrowed to `bucket/*`.
  */
 export function observedResources(catalog: CatalogIndex, usage: RoleUsage): Map<number, string[]> {
   const all = new Map<number, Set<string>>()
   const unusable = new Set<number>()
   const created = new Set<string>()
+  // Services in which the role created something the records do not name (most management events carry no
+  // resources: a CreateQueue names its queue only in the request): any of its resources may be new in the window.
+  const createdUnnamed = new Set<string>()
   for (const observed of usage.actions) {
     if (!MAY_CREATE.test(observed.action)) continue
     for (const r of observed.resources) if (isConcreteArn(r) && !S3_OBJECT.test(r)) created.add(r)
+    if (observed.resources.length === 0 || !observed.resources.every(isConcreteArn))
+      createdUnnamed.add(serviceOf(observed.action))
   }
   for (const observed of usage.actions) {
     const id = catalog.idOf(observed.action)
     if (id === undefined) continue
+    if (createdUnnamed.has(serviceOf(observed.action))) unusable.add(id)
     if (observed.resources.length === 0 || !observed.resources.every(isConcreteArn)) unusable.add(id)
     if (observed.resources.some(r => underCreated(r, created))) unusable.add(id)
     if (NAMES_ITS_RESOURCE.test(observed.action) && !observed.resources.every(r => S3_OBJECT.test(r)))

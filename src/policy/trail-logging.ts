@@ -11,6 +11,26 @@ export const EXCLUDABLE_SOURCES: readonly { source: string; service: string; nam
   { source: 'rdsdata.amazonaws.com', service: 'rds-data', name: 'RDS Data API' }
 ]
 
+/**
+ * Calls IAM files under Write that CloudTrail records as read-only events (`"readOnly": true`): a trail that logs only
+ * write management events never records them. Sources: the KMS developer guide's CloudTrail examples for each
+ * cryptographic operation (Decrypt, Encrypt, GenerateDataKey, ...), and the IAM user guide's AWS STS CloudTrail
+ * examples (AssumeRole, AssumeRoleWithSAML, AssumeRoleWithWebIdentity).
+ */
+export const READ_ONLY_EVENT_ACTIONS: readonly string[] = [
+  'kms:Decrypt',
+  'kms:Encrypt',
+  'kms:GenerateDataKey*',
+  'kms:GenerateMac',
+  'kms:GenerateRandom',
+  'kms:ReEncrypt*',
+  'kms:Sign',
+  'kms:Verify',
+  'kms:VerifyMac',
+  'kms:DeriveSharedSecret',
+  'sts:AssumeRole*'
+]
+
 /** Who says what the trail logs: "trail arn:..." or "the trail options (an assumption)". */
 export function trailLoggingOrigin(logging: TrailLogging): string {
   if (logging.origin === 'options') return 'the trail options given (an assumption, not read from CloudTrail)'

@@ -4,7 +4,8 @@
  *
  * Sources: never-logged.ts and dependent-actions.ts (each entry with its AWS page), the IAM user guide, "IAM Access
  * Analyzer policy generation" (data events are not analyzed at action level) and the CloudTrail user guide, "Logging
- * data events" (which operations are data events, logged only when a trail or event data store selects them).
+ * data events" (which operations are data events, logged only when a trail or event data store selects them), and
+ * each service's CloudTrail page (AppSync, Aurora DSQL, Verified Permissions, Keyspaces, SageMaker AI, Bedrock).
  */
 import { ACCESS_LEVELS } from '../model.js'
 import type { RoleUsage } from '../model.js'
@@ -12,7 +13,7 @@ import { loadCatalogIndex } from './catalog.js'
 import type { CatalogIndex } from './catalog.js'
 import { dependentPatterns } from './dependent-actions.js'
 import { NEVER_LOGGED } from './never-logged.js'
-import { EXCLUDABLE_SOURCES, trailLoggingOrigin } from './trail-logging.js'
+import { EXCLUDABLE_SOURCES, READ_ONLY_EVENT_ACTIONS, trailLoggingOrigin } from './trail-logging.js'
 
 /** A call that creates or registers something may carry tags, authorized as the service's tagging actions. */
 const CREATES = /:(Create|Run|Put|Register|Import|Copy|Allocate|Start|Request|Issue|Publish)/
@@ -67,7 +68,14 @@ const DATA_EVENT_PATTERNS: Record<string, string[]> = {
     'xray:GetSamplingRules',
     'xray:GetSamplingTargets'
   ],
-  'cloudtrail-data': ['cloudtrail-data:PutAuditEvents']
+  'cloudtrail-data': ['cloudtrail-data:PutAuditEvents'],
+  // Each service's CloudTrail page names these as data events, not logged unless selected.
+  appsync: ['appsync:GraphQL', 'appsync:EventConnect', 'appsync:EventPublish', 'appsync:EventSubscribe'],
+  dsql: ['dsql:DbConnect', 'dsql:DbConnectAdmin'],
+  verifiedpermissions: ['verifiedpermissions:IsAuthorized', 'verifiedpermissions:IsAuthorizedWithToken'],
+  cassandra: ['cassandra:Select', 'cassandra:Modify'],
+  sagemaker: ['sagemaker:InvokeEndpoint*'],
+  bedrock: ['bedrock:InvokeAgent', 'bedrock:InvokeFlow', 'bedrock:Retrieve', 'bedrock:RetrieveAndGenerate']
 }
 
 /** S3 resource types whose operations are object-level data events. */
@@ -126,12 +134,13 @@ function unknownWhetherLogged(
     { readOnly: true, what: 'read-only', logged: known ? known.managementRead : seen.has('read') },
     { readOnly: false, what: 'write', logged: known ? known.managementWrite : seen.has('write') }
   ].filter(h => !h.logged)
+  const readOnlyEvents = new Set(READ_ONLY_EVENT_ACTIONS.flatMap(p => catalog.expandIds(p)))
   for (const { readOnly, what } of halves) {
     const reason = known
       ? `not logged: the trail does not log ${what} management events (per ${by})`
       : `unknown whether logged: the records hold no ${what} management event from any principal, so the trail may not log ${what} events`
     for (let id = 0; id < catalog.size; id++) {
-      const isRead = READ_LEVELS.has(ACCESS_LEVELS[catalog.levelRank[id]])
+      const isRead = READ_LEVELS.has(ACCESS_LEVELS[catalog.levelRank[id]]) || readOnlyEvents.has(id)
       if (isRead === readOnly && !dataEvents.has(id) && !out.has(id)) out.set(id, reason)
     }
   }
@@ -180,14 +189,22 @@ export function unobservableActions(catalog: CatalogIndex, usage: RoleUsage): Ma
   for (const [id, reason] of unknownWhetherLogged(catalog, usage, dataEvents)) {
     if (!reasons.has(id)) reasons.set(id, reason)
   }
-  const tagged = new Set<string>()
   for (const observed of usage.actions) {
     const service = observed.action.split(':')[0]?.toLowerCase() ?? ''
-    if (CREATES.test(observed.action) && !tagged.has(service)) {
-      tagged.add(service)
+    if (CREATES.test(observed.action)) {
+      // Tags given at creation are authorized on what is created: a tagging action that accepts none of the
+      // creating call's resource types (s3:PutBucketTagging after s3:PutObject) is not part of it.
+      const created = new Set(catalog.action(observed.action)?.resourceTypes.map(rt => rt.name) ?? [])
+      const onCreated = (types: readonly { name: string }[]) =>
+        created.size === 0 || types.length === 0 || types.some(rt => created.has(rt.name))
       for (const id of catalog.expandIds(`${service}:*`)) {
         const info = catalog.action(catalog.names[id])
-        if (!reasons.has(id) && info?.accessLevels.includes('Tagging') && ADDS_TAGS.test(info.name)) {
+        if (
+          !reasons.has(id) &&
+          info?.accessLevels.includes('Tagging') &&
+          ADDS_TAGS.test(info.name) &&
+          onCreated(info.resourceTypes)
+        ) {
           reasons.set(
             id,
             `tags given when creating a resource (as in ${observed.action}) are authorized as this action, which CloudTrail does not record on its own`

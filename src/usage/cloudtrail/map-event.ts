@@ -13,6 +13,7 @@ const SERVICE_OF_EVENT_SOURCE: Readonly<Record<string, string>> = {
   'mturk-requester': 'mechanicalturk',
   cloudcontrolapi: 'cloudformation',
   rdsdata: 'rds-data',
+  'runtime.sagemaker': 'sagemaker',
   'servicecatalog-appregistry': 'servicecatalog'
 }
 
