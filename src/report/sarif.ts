@@ -191,7 +191,7 @@ export function renderSarif(report: ReportV1, options: SarifOptions = {}): Sarif
             rules: RULE_SPECS.map(ruleOf)
           }
         },
-        automationDetails: { id: `iam-least-privilege/${report.source}/` },
+        automationDetails: { id: automationId(report) },
         results: kept.slice(0, CODE_SCANNING_LIMITS.resultsPerRun),
         invocations: [
           {
@@ -203,6 +203,19 @@ export function renderSarif(report: ReportV1, options: SarifOptions = {}): Sarif
     ]
   }
   return withinSizeLimit(log)
+}
+
+/**
+ * The code scanning category: one per source and set of accounts. upload-sarif keeps an id the file has (its
+ * `category` input is then ignored), and an upload replaces every alert of its category, so jobs that analyze
+ * different accounts (a matrix) must not share one. Derived from every selected role, not from the findings, so it
+ * stays the same across runs.
+ */
+function automationId(report: ReportV1): string {
+  const accounts = [
+    ...new Set(report.roles.flatMap(role => roleName(role.arn).accountId ?? []))
+  ].sort(compare)
+  return `iam-least-privilege/${report.source}/${accounts.length > 0 ? `${accounts.join('+')}/` : ''}`
 }
 
 /** The file is written indented by two spaces: sizes are measured the same way. */
