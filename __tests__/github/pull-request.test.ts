@@ -203,6 +203,46 @@ describe('publishPullRequest', () => {
     expect(emulator.history(BRANCH)[0]?.parents).toEqual([emulator.branchHead('main')])
   })
 
+  it('carries over the files of roles not re-judged after a reviewer pushed to the branch or updated it from the base', async () => {
+    const named = (name: string) => {
+      const role = stealCredentialsRole()
+      return {
+        ...role,
+        arn: role.arn.replace('stratus-red-team-ec2-steal-credentials-role', name),
+        policyFile: `iam/least-privilege/111122223333/${name}.json`
+      }
+    }
+    const first = buildReport([named('app'), named('batch')], 'cloudtrail', '2026-11-27T00:00:00Z')
+    const withPath = { policyPath: 'iam/least-privilege/{account}/{role}.json' }
+    await publishPullRequest(client(), request(first, withPath), first, { policy })
+    const batchFile = 'iam/least-privilege/111122223333/batch.json'
+    const batchProposal = emulator.readFile(BRANCH, batchFile)
+    expect(batchProposal).toBeDefined()
+
+    // A reviewer commits a note on the branch, then presses "Update branch" after the base moved.
+    emulator.pushFiles(BRANCH, { 'docs/review.md': 'looked at it\n' }, 'review notes')
+    emulator.pushFiles('main', { 'docs/notes.md': 'moved on\n' })
+    emulator.mergeInto(BRANCH, 'main')
+
+    // The next run re-judges app (with a changed proposal) but cannot read batch.
+    const second = buildReport(
+      [
+        named('app'),
+        { ...named('batch'), status: 'failed' as const, reason: 'AccessDenied', excess: [], proposed: [] }
+      ],
+      'cloudtrail',
+      '2026-11-28T00:00:00Z'
+    )
+    const files = request(second, withPath).files.map(f => ({ ...f, content: `${f.content}\n` }))
+    const result = await publishPullRequest(client(), { ...request(second, withPath), files }, second, {
+      policy
+    })
+    expect(result).toMatchObject({ operation: 'updated', committed: true, number: 1 })
+    expect(emulator.readFile(BRANCH, batchFile)).toBe(batchProposal)
+    expect(emulator.readFile(BRANCH, 'docs/notes.md')).toBe('moved on\n')
+    expect(emulator.pullRequests()[0]!.body).toContain(batchFile)
+  })
+
   it('drops the file of a role re-judged without excess, and closes only when every role was analyzed', async () => {
     const report = mixedReport()
     const [file] = proposalFiles(report)

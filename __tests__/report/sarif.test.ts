@@ -188,7 +188,8 @@ describe('renderSarif', () => {
     const other = stealCredentialsRole()
     const inOtherAccount = { ...other, arn: other.arn.replace('111122223333', '444455556666') }
     const ids = [[other], [inOtherAccount], [inOtherAccount, other]].map(
-      roles => renderSarif(buildReport(roles, 'cloudtrail', '2026-11-27T00:00:00Z')).runs[0]!.automationDetails.id
+      roles =>
+        renderSarif(buildReport(roles, 'cloudtrail', '2026-11-27T00:00:00Z')).runs[0]!.automationDetails.id
     )
     expect(ids).toEqual([
       'iam-least-privilege/cloudtrail/111122223333/',
@@ -196,7 +197,11 @@ describe('renderSarif', () => {
       'iam-least-privilege/cloudtrail/111122223333+444455556666/'
     ])
     // Stable across runs: which roles had findings does not change the category.
-    const clean = buildReport([{ ...other, excess: [], diff: undefined }], 'cloudtrail', '2026-11-28T00:00:00Z')
+    const clean = buildReport(
+      [{ ...other, excess: [], diff: undefined }],
+      'cloudtrail',
+      '2026-11-28T00:00:00Z'
+    )
     expect(renderSarif(clean).runs[0]!.automationDetails.id).toBe(ids[0])
   })
 

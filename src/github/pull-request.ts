@@ -95,9 +95,23 @@ export async function publishPullRequest(
       )
     ).data.default_branch
   const branchHead = await readBranchHead(client, repo, branch, policy)
-  const carried = branchHead
-    ? await carriedFiles(client, repo, branchHead, report, files, request.policyPath, policy)
-    : []
+  const readBaseSha = async () =>
+    (
+      await callGitHub(
+        {
+          what: `read the branch ${base}`,
+          ...read,
+          notFound: `the base branch ${base} does not exist or the token cannot see the repository`
+        },
+        () => client.rest.git.getRef({ ...repo, ref: `heads/${base}` }),
+        policy
+      )
+    ).data.object.sha
+  const knownBaseSha = branchHead || files.length > 0 ? await readBaseSha() : undefined
+  const carried =
+    branchHead && knownBaseSha
+      ? await carriedFiles(client, repo, branchHead, knownBaseSha, report, files, request.policyPath, policy)
+      : []
   const everyRoleJudged = report.roles.every(role => role.status === 'analyzed')
 
   if (files.length === 0 && carried.length === 0) {
@@ -110,16 +124,7 @@ export async function publishPullRequest(
       : { operation: 'none', committed: false }
   }
 
-  const baseRef = await callGitHub(
-    {
-      what: `read the branch ${base}`,
-      ...read,
-      notFound: `the base branch ${base} does not exist or the token cannot see the repository`
-    },
-    () => client.rest.git.getRef({ ...repo, ref: `heads/${base}` }),
-    policy
-  )
-  const baseSha = baseRef.data.object.sha
+  const baseSha = knownBaseSha ?? (await readBaseSha())
   const baseCommit = await callGitHub(
     { what: `read commit ${baseSha}`, ...read },
     () => client.rest.git.getCommit({ ...repo, commit_sha: baseSha }),
@@ -252,23 +257,26 @@ function carriedSection(carried: CarriedFile[]): string {
 }
 
 /**
- * The files the previous proposal commit changed against its parent, except the files of roles this run
- * analyzed (their file is whatever this run wrote, or nothing) and the files this run writes.
+ * The files the proposal branch changed since it left the base (against their merge base, so commits a reviewer
+ * pushed on top and merges of the base into the branch count too), except the files of roles this run analyzed
+ * (their file is whatever this run wrote, or nothing) and the files this run writes.
  */
 async function carriedFiles(
   client: GitHubClient,
   repo: RepoRef,
   head: BranchHead,
+  baseSha: string,
   report: ReportV1,
   written: ProposalFile[],
   policyPath: string | undefined,
   policy: CallPolicy
 ): Promise<CarriedFile[]> {
-  if (!head.parentTree) return []
+  const mergeBaseTree = await readMergeBaseTree(client, repo, baseSha, head.sha, policy)
+  if (!mergeBaseTree) return []
   const isPolicyFile = policyPathMatcher(policyPath)
   const [proposal, parent] = await Promise.all([
     readBlobs(client, repo, head.tree, policy),
-    readBlobs(client, repo, head.parentTree, policy)
+    readBlobs(client, repo, mergeBaseTree, policy)
   ])
   const byFile = new Map(report.roles.filter(r => r.policyFile).map(r => [r.policyFile as string, r]))
   const replaced = new Set(written.map(file => file.path))
@@ -287,6 +295,32 @@ async function carriedFiles(
     })
   }
   return carried.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+}
+
+/** The tree of the merge base of two commits; undefined when their histories share no commit. */
+async function readMergeBaseTree(
+  client: GitHubClient,
+  repo: RepoRef,
+  baseSha: string,
+  headSha: string,
+  policy: CallPolicy
+): Promise<string | undefined> {
+  try {
+    const compared = await callGitHub(
+      { what: `compare the proposal branch with its base`, permission: 'contents: read', repo },
+      () =>
+        client.rest.repos.compareCommitsWithBasehead({
+          ...repo,
+          basehead: `${baseSha}...${headSha}`,
+          per_page: 1
+        }),
+      policy
+    )
+    return compared.data.merge_base_commit.commit.tree.sha
+  } catch (error) {
+    if (isNotFound(error)) return undefined
+    throw error
+  }
 }
 
 /** Whether a path is one `policy-path` can produce: `{account}` is 12 digits, `{role}` a role name. */
@@ -373,8 +407,6 @@ function validateFiles(files: ProposalFile[]): void {
 interface BranchHead {
   sha: string
   tree: string
-  /** The tree of the commit's first parent: the base the proposal was written on. */
-  parentTree?: string
 }
 
 async function readBranchHead(
@@ -393,19 +425,12 @@ async function readBranchHead(
     if (isNotFound(error)) return undefined
     throw error
   }
-  const readCommit = (commitSha: string) =>
-    callGitHub(
-      { ...context, what: `read commit ${commitSha}` },
-      () => client.rest.git.getCommit({ ...repo, commit_sha: commitSha }),
-      policy
-    )
-  const commit = await readCommit(sha)
-  const parent = commit.data.parents[0]?.sha
-  return {
-    sha,
-    tree: commit.data.tree.sha,
-    ...(parent ? { parentTree: (await readCommit(parent)).data.tree.sha } : {})
-  }
+  const commit = await callGitHub(
+    { ...context, what: `read commit ${sha}` },
+    () => client.rest.git.getCommit({ ...repo, commit_sha: sha }),
+    policy
+  )
+  return { sha, tree: commit.data.tree.sha }
 }
 
 async function moveBranch(

@@ -212,9 +212,9 @@ export function renderSarif(report: ReportV1, options: SarifOptions = {}): Sarif
  * stays the same across runs.
  */
 function automationId(report: ReportV1): string {
-  const accounts = [
-    ...new Set(report.roles.flatMap(role => roleName(role.arn).accountId ?? []))
-  ].sort(compare)
+  const accounts = [...new Set(report.roles.flatMap(role => roleName(role.arn).accountId ?? []))].sort(
+    compare
+  )
   return `iam-least-privilege/${report.source}/${accounts.length > 0 ? `${accounts.join('+')}/` : ''}`
 }
 
