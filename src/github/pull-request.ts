@@ -64,8 +64,10 @@ export interface CarriedFile {
  * skipped, not enough evidence, not selected), carried over unchanged. When the files already read the same
  * on the branch (or on the base), no commit is made, so reruns converge on one branch and one pull request.
  *
- * The pull request is closed only when every role of the report was analyzed and none has excess; a closed,
- * unmerged one whose branch still exists is reopened rather than duplicated.
+ * The pull request is closed when every role of the report was analyzed and none has excess, or when every file
+ * it changes belongs to a role this run analyzed and has no proposal for (the earlier proposal could remove access
+ * the role now uses); never while it holds the file of a role not re-judged. A closed, unmerged one whose branch
+ * still exists is reopened rather than duplicated.
  *
  * `operation`: `none` when there is nothing to propose, `created` for a new pull request, `updated` when a
  * new commit went to the branch of an open (or reopened) pull request, `unchanged` otherwise.
@@ -116,12 +118,11 @@ export async function publishPullRequest(
 
   if (files.length === 0 && carried.length === 0) {
     if (everyRoleJudged && report.summary.excess === 0)
-      return closeStalePullRequest(client, repo, branch, base, report, policy)
-    // Excess without a proposal that can be written (withheld, not editable): the earlier proposal stays for review.
-    const open = await findOpenPullRequest(client, repo, branch, base, policy)
-    return open
-      ? { operation: 'unchanged', committed: false, url: open.html_url, number: open.number }
-      : { operation: 'none', committed: false }
+      return closeStalePullRequest(client, repo, branch, base, nothingLeftBody(report), policy)
+    // Every file on the branch belongs to a role this run analyzed and has no proposal for (no excess any more,
+    // or the proposal was withheld): that earlier proposal may remove access the role now uses.
+    if (branchHead) return closeStalePullRequest(client, repo, branch, base, supersededBody(), policy)
+    return { operation: 'none', committed: false }
   }
 
   const baseSha = knownBaseSha ?? (await readBaseSha())
@@ -153,7 +154,10 @@ export async function publishPullRequest(
   const newTree = tree.data.sha
 
   if (newTree === baseTree) {
-    // The base already reads like the proposal (it was merged): nothing to propose.
+    // The base already reads like the proposal (it was merged): nothing to propose. A branch that still proposes
+    // more holds only files of roles this run analyzed and has no proposal for.
+    if (branchHead && branchHead.tree !== baseTree)
+      return closeStalePullRequest(client, repo, branch, base, supersededBody(), policy)
     const open = await findOpenPullRequest(client, repo, branch, base, policy)
     return open
       ? { operation: 'unchanged', committed: false, url: open.html_url, number: open.number }
@@ -363,6 +367,24 @@ async function readBlobs(
   return blobs
 }
 
+function nothingLeftBody(report: ReportV1): string {
+  return (
+    '## IAM least privilege: nothing left to propose\n\n' +
+    `The latest run analyzed all ${report.summary.roles} selected role(s) and found no excess permissions, ` +
+    'so this pull request is closed. The job summary of that run has the details.\n'
+  )
+}
+
+function supersededBody(): string {
+  return (
+    '## IAM least privilege: proposal superseded\n\n' +
+    'The latest run analyzed every role whose policy file this pull request changes and has no proposal to ' +
+    'write for them (they use what they are granted now, or the proposal was withheld), so this pull request ' +
+    'is closed: its files could remove access those roles use. The job summary of that run has the details; ' +
+    'a later run with something to propose reopens it.\n'
+  )
+}
+
 /**
  * Nothing left to propose: an open proposal pull request from an earlier run would still ask to remove what is no
  * longer excess, so it is closed with a body that says why.
@@ -372,15 +394,11 @@ async function closeStalePullRequest(
   repo: RepoRef,
   branch: string,
   base: string,
-  report: ReportV1,
+  body: string,
   policy: CallPolicy
 ): Promise<PullRequestResult> {
   const open = await findOpenPullRequest(client, repo, branch, base, policy)
   if (!open) return { operation: 'none', committed: false }
-  const body =
-    '## IAM least privilege: nothing left to propose\n\n' +
-    `The latest run analyzed all ${report.summary.roles} selected role(s) and found no excess permissions, ` +
-    'so this pull request is closed. The job summary of that run has the details.\n'
   await callGitHub(
     { what: `close pull request #${open.number}`, permission: 'pull-requests: write', repo },
     () => client.rest.pulls.update({ ...repo, pull_number: open.number, body, state: 'closed' }),
