@@ -291,6 +291,15 @@ describe('renderSarif', () => {
     })
   })
 
+  it('writes the file as a valid relative URI reference, whatever characters policy-path puts in it', () => {
+    const role = { ...stealCredentialsRole(), policyFile: './iam policies/100%/deploy+ci@x=é#1.json' }
+    const sarif = renderSarif(buildReport([role], 'cloudtrail', '2026-11-27T00:00:00Z'))
+    const uri = sarif.runs[0]!.results[0]!.locations[0]!.physicalLocation.artifactLocation.uri
+    expect(uri).toBe('iam%20policies/100%25/deploy+ci@x=%C3%A9%231.json')
+    expect(decodeURIComponent(uri)).toBe('iam policies/100%/deploy+ci@x=é#1.json')
+    expect(sarif.runs[0]!.results[0]!.properties.policyFile).toBe(role.policyFile)
+  })
+
   it('points at the workflow file when the grants did not come from a file of the repository', () => {
     const sso = run.results.find(r => r.properties.roleArn.includes('SSO'))!
     expect(sso.locations[0]!.physicalLocation.artifactLocation.uri).toBe('.github/workflows/iam.yml')

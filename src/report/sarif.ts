@@ -324,7 +324,7 @@ function resultOf(
 
 function locationOf(role: RoleResult, grantedBy: string[], options: SarifOptions): SarifLocation {
   const logical = [{ name: roleName(role.arn).name, fullyQualifiedName: role.arn, kind: 'resource' }]
-  const file = role.policyFile?.replace(/^\.\//, '')
+  const file = role.policyFile === undefined ? undefined : relativeUri(role.policyFile)
   if (file && role.policyFileInRepository) {
     const text = options.sources?.get(role.policyFile as string)
     const region = text === undefined ? undefined : statementLines(text, grantedBy)
@@ -334,11 +334,23 @@ function locationOf(role: RoleResult, grantedBy: string[], options: SarifOptions
     }
   }
   const workflow = workflowFile(options.workflowRef)
-  const uri = workflow ?? file ?? 'iam-least-privilege'
+  const uri = (workflow === undefined ? undefined : relativeUri(workflow)) ?? file ?? 'iam-least-privilege'
   return {
     physicalLocation: { artifactLocation: { uri }, region: { startLine: 1 } },
     logicalLocations: logical
   }
+}
+
+/**
+ * A repository path as the relative URI reference SARIF requires: each segment percent-encoded except the
+ * characters a URI path segment allows as they are.
+ */
+function relativeUri(path: string): string {
+  return path
+    .replace(/^\.\//, '')
+    .split('/')
+    .map(segment => segment.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@]/gu, c => encodeURIComponent(c)))
+    .join('/')
 }
 
 /** `.github/workflows/x.yml` from `owner/repo/.github/workflows/x.yml@refs/heads/main`. */
