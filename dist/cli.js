@@ -48961,7 +48961,7 @@ function renderSarif(report, options = {}) {
                         rules: RULE_SPECS.map(ruleOf)
                     }
                 },
-                automationDetails: { id: `iam-least-privilege/${report.source}/` },
+                automationDetails: { id: automationId(report) },
                 results: kept.slice(0, CODE_SCANNING_LIMITS.resultsPerRun),
                 invocations: [
                     {
@@ -48973,6 +48973,16 @@ function renderSarif(report, options = {}) {
         ]
     };
     return withinSizeLimit(log);
+}
+/**
+ * The code scanning category: one per source and set of accounts. upload-sarif keeps an id the file has (its
+ * `category` input is then ignored), and an upload replaces every alert of its category, so jobs that analyze
+ * different accounts (a matrix) must not share one. Derived from every selected role, not from the findings, so it
+ * stays the same across runs.
+ */
+function automationId(report) {
+    const accounts = [...new Set(report.roles.flatMap(role => roleName(role.arn).accountId ?? []))].sort(compare);
+    return `iam-least-privilege/${report.source}/${accounts.length > 0 ? `${accounts.join('+')}/` : ''}`;
 }
 /** The file is written indented by two spaces: sizes are measured the same way. */
 function serializeSarif(log) {
@@ -49072,7 +49082,7 @@ function resultOf(role, excess, spec, options) {
 }
 function locationOf(role, grantedBy, options) {
     const logical = [{ name: roleName(role.arn).name, fullyQualifiedName: role.arn, kind: 'resource' }];
-    const file = role.policyFile?.replace(/^\.\//, '');
+    const file = role.policyFile === undefined ? undefined : relativeUri(role.policyFile);
     if (file && role.policyFileInRepository) {
         const text = options.sources?.get(role.policyFile);
         const region = text === undefined ? undefined : statementLines(text, grantedBy);
@@ -49082,11 +49092,22 @@ function locationOf(role, grantedBy, options) {
         };
     }
     const workflow = workflowFile(options.workflowRef);
-    const uri = workflow ?? file ?? 'iam-least-privilege';
+    const uri = (workflow === undefined ? undefined : relativeUri(workflow)) ?? file ?? 'iam-least-privilege';
     return {
         physicalLocation: { artifactLocation: { uri }, region: { startLine: 1 } },
         logicalLocations: logical
     };
+}
+/**
+ * A repository path as the relative URI reference SARIF requires: each segment percent-encoded except the
+ * characters a URI path segment allows as they are.
+ */
+function relativeUri(path) {
+    return path
+        .replace(/^\.\//, '')
+        .split('/')
+        .map(segment => segment.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@]/gu, c => encodeURIComponent(c)))
+        .join('/');
 }
 /** `.github/workflows/x.yml` from `owner/repo/.github/workflows/x.yml@refs/heads/main`. */
 function workflowFile(ref) {
@@ -49448,12 +49469,17 @@ function addedTable(added) {
 
 
 const DETAIL_LEVELS = [
-    { lists: 'full', diff: true, extras: true, proposal: true },
-    { lists: 'summary', diff: true, extras: true, proposal: true },
-    { lists: 'summary', diff: false, extras: true, proposal: true },
-    { lists: 'summary', diff: false, extras: false, proposal: true }
+    { lists: 'full', diff: true, extras: true, proposal: 'indented' },
+    { lists: 'summary', diff: true, extras: true, proposal: 'indented' },
+    { lists: 'summary', diff: false, extras: true, proposal: 'indented' },
+    { lists: 'summary', diff: false, extras: false, proposal: 'indented' }
 ];
 const LEAST_DETAIL = DETAIL_LEVELS[DETAIL_LEVELS.length - 1];
+/** For the worst role alone, when its section does not fit even with the least detail. */
+const SMALLER_PROPOSALS = [
+    { ...LEAST_DETAIL, proposal: 'compact' },
+    { ...LEAST_DETAIL, proposal: 'named' }
+];
 const STATUS_LABEL = {
     analyzed: '✅ analyzed',
     'insufficient-evidence': '⚠️ not enough evidence',
@@ -49469,7 +49495,8 @@ const SOURCE_LABEL = {
  * overview (with the high-risk actions named), then per role the verdict, the high-risk actions, the proposed
  * policy and the diff, then the details. When it does not fit `maxLength` it summarises the long action lists
  * first, then drops the diffs, then the evidence and checklists, then whole role sections (the least severe
- * first, so the worst role's proposal is the last to go), and says where the full report is.
+ * first), then shows the worst role's proposal without indentation, then only names it, and says where the full
+ * report is.
  */
 function renderMarkdown(report, options) {
     const measure = options.lengthUnit === 'utf8-bytes' ? utf8Length : (text) => text.length;
@@ -49500,8 +49527,24 @@ function renderMarkdown(report, options) {
         return join([head, note(kept), tableText, ...sections.filter((_, i) => chosen.has(i))]);
     };
     const kept = largestFitting(sections.length, count => fits(withSections(count)));
-    if (kept > 0 || fits(withSections(0)))
+    if (kept > 0)
         return withSections(kept);
+    // Not even the worst role's section fits on its own: its proposal is written without indentation, then only
+    // named, so its verdict and high-risk actions still show.
+    const worst = bySeverity[0];
+    for (const level of worst === undefined ? [] : SMALLER_PROPOSALS) {
+        const section = renderRole(report.roles[worst], report.source, level);
+        const text = join([
+            head,
+            shortenedNote(level, report.roles.length - 1, options.fullReportHint),
+            tableText,
+            section
+        ]);
+        if (fits(text))
+            return text;
+    }
+    if (fits(withSections(0)))
+        return withSections(0);
     // Not even the overview fits: keep as many rows as fit.
     const header = compact.slice(0, 2);
     const rows = compact.slice(2);
@@ -49598,6 +49641,8 @@ function shortenedNote(level, rolesOmitted, hint) {
         ...(level.lists === 'summary' ? ['long action lists are summarised by access level and service'] : []),
         ...(level.diff ? [] : ['diffs']),
         ...(level.extras ? [] : ['evidence details and checklists']),
+        ...(level.proposal === 'compact' ? ['the indentation of the proposed policy'] : []),
+        ...(level.proposal === 'named' ? ['the proposed policy (it is in the JSON report)'] : []),
         ...(rolesOmitted > 0 ? [`the sections of ${markdown_plural(rolesOmitted, 'less severe role')}`] : [])
     ];
     const [first, ...left] = dropped;
@@ -49630,10 +49675,16 @@ function renderRole(role, source, level) {
         if (high)
             parts.push(high);
     }
-    if (level.proposal) {
-        for (const policy of role.proposed) {
-            const summary = `Proposed policy ${htmlCode(policy.name)} · ${policy.characters.toLocaleString('en-US')} characters`;
-            parts.push(details(summary, codeBlock(JSON.stringify(policy.document, null, 2), 'json')));
+    for (const policy of role.proposed) {
+        const summary = `Proposed policy ${htmlCode(policy.name)} · ${policy.characters.toLocaleString('en-US')} characters`;
+        if (level.proposal === 'named') {
+            const where = role.policyFile ? `; pull-request mode writes it to ${code(role.policyFile)}` : '';
+            parts.push(`**Proposed policy ${code(policy.name)}** · ${policy.characters.toLocaleString('en-US')} characters: ` +
+                `too large to show here; it is in the JSON report${where}.`);
+        }
+        else {
+            const json = JSON.stringify(policy.document, null, level.proposal === 'indented' ? 2 : undefined);
+            parts.push(details(summary, codeBlock(json, 'json')));
         }
     }
     if (level.diff && role.diff) {

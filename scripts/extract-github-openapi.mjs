@@ -22,6 +22,7 @@ const OPERATIONS = [
   ['get', '/repos/{owner}/{repo}/git/trees/{tree_sha}'],
   ['post', '/repos/{owner}/{repo}/git/trees'],
   ['post', '/repos/{owner}/{repo}/git/blobs'],
+  ['get', '/repos/{owner}/{repo}/compare/{basehead}'],
   ['get', '/repos/{owner}/{repo}/pulls'],
   ['post', '/repos/{owner}/{repo}/pulls'],
   ['patch', '/repos/{owner}/{repo}/pulls/{pull_number}'],

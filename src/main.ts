@@ -150,7 +150,13 @@ async function publish(
     workflowRef: process.env.GITHUB_WORKFLOW_REF
   })
   core.setOutput('report', files.report)
-  core.setOutput('sarif', files.sarif)
+  // An upload without results closes every alert of its category: a run that judged no role offers none.
+  const judgedAny = report.summary.analyzed > 0
+  core.setOutput('sarif', judgedAny ? files.sarif : '')
+  if (!judgedAny)
+    core.notice(
+      'no role was analyzed, so the sarif output is empty: uploading it would close every code scanning alert'
+    )
   setCountOutputs(report)
   for (const role of report.roles) {
     if (role.status === 'failed') core.warning(escapeControl(`${role.arn}: ${role.reason ?? 'failed'}`))

@@ -203,20 +203,110 @@ describe('publishPullRequest', () => {
     expect(emulator.history(BRANCH)[0]?.parents).toEqual([emulator.branchHead('main')])
   })
 
-  it('drops the file of a role re-judged without excess, and closes only when every role was analyzed', async () => {
+  it('carries over the files of roles not re-judged after a reviewer pushed to the branch or updated it from the base', async () => {
+    const named = (name: string) => {
+      const role = stealCredentialsRole()
+      return {
+        ...role,
+        arn: role.arn.replace('stratus-red-team-ec2-steal-credentials-role', name),
+        policyFile: `iam/least-privilege/111122223333/${name}.json`
+      }
+    }
+    const first = buildReport([named('app'), named('batch')], 'cloudtrail', '2026-11-27T00:00:00Z')
+    const withPath = { policyPath: 'iam/least-privilege/{account}/{role}.json' }
+    await publishPullRequest(client(), request(first, withPath), first, { policy })
+    const batchFile = 'iam/least-privilege/111122223333/batch.json'
+    const batchProposal = emulator.readFile(BRANCH, batchFile)
+    expect(batchProposal).toBeDefined()
+
+    // A reviewer commits a note on the branch, then presses "Update branch" after the base moved.
+    emulator.pushFiles(BRANCH, { 'docs/review.md': 'looked at it\n' }, 'review notes')
+    emulator.pushFiles('main', { 'docs/notes.md': 'moved on\n' })
+    emulator.mergeInto(BRANCH, 'main')
+
+    // The next run re-judges app (with a changed proposal) but cannot read batch.
+    const second = buildReport(
+      [
+        named('app'),
+        { ...named('batch'), status: 'failed' as const, reason: 'AccessDenied', excess: [], proposed: [] }
+      ],
+      'cloudtrail',
+      '2026-11-28T00:00:00Z'
+    )
+    const files = request(second, withPath).files.map(f => ({ ...f, content: `${f.content}\n` }))
+    const result = await publishPullRequest(client(), { ...request(second, withPath), files }, second, {
+      policy
+    })
+    expect(result).toMatchObject({ operation: 'updated', committed: true, number: 1 })
+    expect(emulator.readFile(BRANCH, batchFile)).toBe(batchProposal)
+    expect(emulator.readFile(BRANCH, 'docs/notes.md')).toBe('moved on\n')
+    expect(emulator.pullRequests()[0]!.body).toContain(batchFile)
+  })
+
+  it('closes a pull request whose every file belongs to a role re-judged without a proposal, whatever other roles did', async () => {
     const report = mixedReport()
     const [file] = proposalFiles(report)
-    await publishPullRequest(client(), request(report), report, { policy })
-    // Everything analyzed and clean except one failed role: not a reason to close.
+    const opened = await publishPullRequest(client(), request(report), report, { policy })
+    // The role of the only file now uses what it is granted; another role failed (it has no file here): the
+    // earlier proposal would remove access the role uses, so it must not stay open for merging.
     const partlyFailed = buildReport(
       [{ ...stealCredentialsRole(), excess: [], proposed: [], diff: undefined }, failedRole()],
       'cloudtrail',
       '2026-11-28T00:00:00Z'
     )
-    const kept = await publishPullRequest(client(), request(partlyFailed), partlyFailed, { policy })
-    expect(kept).toMatchObject({ operation: 'unchanged', number: 1 })
-    expect(emulator.pullRequests()[0]!.state).toBe('open')
+    const closed = await publishPullRequest(client(), request(partlyFailed), partlyFailed, { policy })
+    expect(closed).toMatchObject({ operation: 'closed', number: opened.number })
+    expect(emulator.pullRequests()[0]).toMatchObject({ state: 'closed' })
+    expect(emulator.pullRequests()[0]!.body).toMatch(/proposal superseded/)
+
+    // Excess again with a proposal: the same pull request comes back.
+    const again = await publishPullRequest(client(), request(report), report, { policy })
+    expect(again).toMatchObject({ operation: 'updated', number: opened.number })
     expect(emulator.readFile(BRANCH, file!.path)).toBe(file!.content)
+
+    // The proposal is withheld now (a check failed): same answer.
+    const withheld = buildReport(
+      [
+        {
+          ...stealCredentialsRole(),
+          proposed: [],
+          diff: undefined,
+          proposalOutcome: 'withheld' as const,
+          proposalNotes: ['proposal withheld: Access Analyzer CheckNoNewAccess found possible new access']
+        }
+      ],
+      'cloudtrail',
+      '2026-11-29T00:00:00Z'
+    )
+    expect(await publishPullRequest(client(), request(withheld), withheld, { policy })).toMatchObject({
+      operation: 'closed',
+      number: opened.number
+    })
+  })
+
+  it('closes it too when the files still written are already on the base', async () => {
+    const named = (name: string) => {
+      const role = stealCredentialsRole()
+      return {
+        ...role,
+        arn: role.arn.replace('stratus-red-team-ec2-steal-credentials-role', name),
+        policyFile: `iam/least-privilege/111122223333/${name}.json`
+      }
+    }
+    const first = buildReport([named('app'), named('batch')], 'cloudtrail', '2026-11-27T00:00:00Z')
+    const opened = await publishPullRequest(client(), request(first), first, { policy })
+    const appFile = 'iam/least-privilege/111122223333/app.json'
+    // app's proposal reached the base another way; batch now uses everything it is granted.
+    emulator.pushFiles('main', { [appFile]: emulator.readFile(BRANCH, appFile)! })
+    const second = buildReport(
+      [named('app'), { ...named('batch'), excess: [], proposed: [], diff: undefined }],
+      'cloudtrail',
+      '2026-11-28T00:00:00Z'
+    )
+    expect(await publishPullRequest(client(), request(second), second, { policy })).toMatchObject({
+      operation: 'closed',
+      number: opened.number
+    })
   })
 
   it('reopens its closed pull request while the branch exists, and opens a new one once it is gone', async () => {

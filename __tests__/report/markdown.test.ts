@@ -286,6 +286,63 @@ describe('renderMarkdown', () => {
       expect(comment).not.toContain('svc1:Action1\n')
     })
 
+    it("keeps the worst role's verdict when its proposal alone is larger than the comment: compact, then named", () => {
+      const base = stealCredentialsRole()
+      const withProposal = (count: number): RoleResult => {
+        const actions = Array.from({ length: count }, (_, i) => `svc${i % 300}:UsedAction${i}`)
+        return {
+          ...base,
+          arn: 'arn:aws:iam::111122223333:role/zz-admin',
+          used: actions,
+          excess: [...base.excess, ...base.excess.map(e => ({ ...e, action: `${e.action}Extra` }))],
+          // Three managed policies: 80,000 characters once indented, 56,000 without.
+          proposed: [0, 1, 2].map(k => ({
+            name: `zz-admin-least-privilege-${k}`,
+            characters: 6000,
+            document: {
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Sid: 'Used',
+                  Effect: 'Allow',
+                  Action: actions.slice((k * count) / 3, ((k + 1) * count) / 3),
+                  Resource: '*'
+                }
+              ]
+            }
+          }))
+        }
+      }
+      const others = Array.from({ length: 5 }, (_, i) => ({
+        ...base,
+        arn: `arn:aws:iam::111122223333:role/app-${i}`
+      }))
+      const render = (worst: RoleResult) =>
+        renderMarkdown(buildReport([...others, worst], 'cloudtrail', '2026-11-27T00:00:00Z'), {
+          maxLength: GITHUB_LIMIT
+        })
+
+      const compact = render(withProposal(2400))
+      expect(compact.length).toBeLessThanOrEqual(GITHUB_LIMIT)
+      const section = compact.slice(compact.indexOf('### ✅ zz\\-admin'))
+      expect(compact.indexOf('### ✅ zz\\-admin')).toBeGreaterThan(0)
+      expect(section).toContain('**High-risk unused access: 24 actions**')
+      expect(section).toContain('"Action":["svc0:UsedAction0","svc1:UsedAction1"')
+      expect(compact).toContain(
+        'left out: diffs, evidence details and checklists, the indentation of the proposed policy'
+      )
+
+      const named = render(withProposal(6000))
+      expect(named.length).toBeLessThanOrEqual(GITHUB_LIMIT)
+      expect(named).toContain('### ✅ zz\\-admin')
+      expect(named).toContain('**High-risk unused access: 24 actions**')
+      expect(named).toContain(
+        '**Proposed policy `zz-admin-least-privilege-2`** · 6,000 characters: too large to show here; it is in the JSON report; ' +
+          'pull-request mode writes it to `iam/least-privilege/111122223333/stratus-red-team-ec2-steal-credentials-role.json`.'
+      )
+      expect(named.split('\n').filter(line => /^`{3,}/.test(line)).length % 2).toBe(0)
+    })
+
     it('truncates the overview itself when nothing else is left, and counts bytes for the step summary', () => {
       const report = manyRoles(3000, role => ({ ...role, reason: 'é€😀'.repeat(100) }))
       const comment = renderMarkdown(report, { maxLength: GITHUB_LIMIT })

@@ -179,7 +179,30 @@ describe('renderSarif', () => {
     expect(validate.errors ?? []).toEqual([])
     expect(valid).toBe(true)
     expect(codeScanningProblems(sarif)).toEqual([])
-    expect(run.automationDetails.id).toBe('iam-least-privilege/cloudtrail/')
+    expect(run.automationDetails.id).toBe('iam-least-privilege/cloudtrail/111122223333/')
+  })
+
+  it('gives each account its own code scanning category, so a matrix of accounts never replaces alerts', () => {
+    // upload-sarif keeps an automationDetails.id the file has (its category input is then ignored): a fixed id
+    // would make the job of one account close every alert of the other.
+    const other = stealCredentialsRole()
+    const inOtherAccount = { ...other, arn: other.arn.replace('111122223333', '444455556666') }
+    const ids = [[other], [inOtherAccount], [inOtherAccount, other]].map(
+      roles =>
+        renderSarif(buildReport(roles, 'cloudtrail', '2026-11-27T00:00:00Z')).runs[0]!.automationDetails.id
+    )
+    expect(ids).toEqual([
+      'iam-least-privilege/cloudtrail/111122223333/',
+      'iam-least-privilege/cloudtrail/444455556666/',
+      'iam-least-privilege/cloudtrail/111122223333+444455556666/'
+    ])
+    // Stable across runs: which roles had findings does not change the category.
+    const clean = buildReport(
+      [{ ...other, excess: [], diff: undefined }],
+      'cloudtrail',
+      '2026-11-28T00:00:00Z'
+    )
+    expect(renderSarif(clean).runs[0]!.automationDetails.id).toBe(ids[0])
   })
 
   it('has one rule per finding class with stable ids, one reserved for access a pull request adds', () => {
@@ -266,6 +289,15 @@ describe('renderSarif', () => {
       startLine: 1,
       endLine: 1
     })
+  })
+
+  it('writes the file as a valid relative URI reference, whatever characters policy-path puts in it', () => {
+    const role = { ...stealCredentialsRole(), policyFile: './iam policies/100%/deploy+ci@x=é#1.json' }
+    const sarif = renderSarif(buildReport([role], 'cloudtrail', '2026-11-27T00:00:00Z'))
+    const uri = sarif.runs[0]!.results[0]!.locations[0]!.physicalLocation.artifactLocation.uri
+    expect(uri).toBe('iam%20policies/100%25/deploy+ci@x=%C3%A9%231.json')
+    expect(decodeURIComponent(uri)).toBe('iam policies/100%/deploy+ci@x=é#1.json')
+    expect(sarif.runs[0]!.results[0]!.properties.policyFile).toBe(role.policyFile)
   })
 
   it('points at the workflow file when the grants did not come from a file of the repository', () => {

@@ -357,6 +357,37 @@ export class GitHubEmulator {
     return sha
   }
 
+  /** Merges one branch into another with a merge commit, as GitHub's "Update branch" button does. */
+  mergeInto(branch: string, from: string, message = `Merge branch '${from}' into ${branch}`): string {
+    const head = this.branchHead(branch) as string
+    const other = this.branchHead(from) as string
+    const ours = (this.objects.get(head) as Commit).tree
+    const theirs = (this.objects.get(other) as Commit).tree
+    const mergeBase = this.mergeBase(head, other) as string
+    const original = (this.objects.get(mergeBase) as Commit).tree
+    // Files their side changed since the merge base win (the tests never make both sides change one file).
+    const changed = [...this.blobsOf(theirs)].filter(
+      ([path, sha]) => this.blobsOf(original).get(path) !== sha
+    )
+    const tree = this.writeTreeShas(
+      ours,
+      changed.map(([path, sha]) => [path, sha, '100644'])
+    )
+    const sha = this.writeCommit({ tree, parents: [head, other], message })
+    this.refs.set(`refs/heads/${branch}`, sha)
+    return sha
+  }
+
+  private blobsOf(treeSha: string, prefix = ''): Map<string, string> {
+    const blobs = new Map<string, string>()
+    for (const entry of (this.objects.get(treeSha) as Tree).entries) {
+      if (entry.type === 'tree')
+        for (const [path, sha] of this.blobsOf(entry.sha, `${prefix}${entry.name}/`)) blobs.set(path, sha)
+      else blobs.set(`${prefix}${entry.name}`, entry.sha)
+    }
+    return blobs
+  }
+
   // ---- HTTP ------------------------------------------------------------------------------------------
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -662,6 +693,43 @@ export class GitHubEmulator {
         )
         return { status: 201, body: { sha, url: `${api}/git/blobs/${sha}` } }
       }
+      case 'repos/compare-commits-with-basehead': {
+        const [baseName, headName, extra] = (p.basehead as string).split('...')
+        const base = baseName === undefined ? undefined : this.resolveCommit(baseName)
+        const head = headName === undefined ? undefined : this.resolveCommit(headName)
+        if (!base || !head || extra !== undefined) return notFound
+        const mergeBase = this.mergeBase(base, head)
+        if (!mergeBase) return notFound
+        const ahead = [...this.ancestors(head)].filter(sha => !this.ancestors(base).has(sha)).reverse()
+        const behind = [...this.ancestors(base)].filter(sha => !this.ancestors(head).has(sha))
+        const perPage = Number(query.get('per_page') ?? 250)
+        const page = Number(query.get('page') ?? 1)
+        const html = `https://github.com/${this.owner}/${this.repo}`
+        return {
+          status: 200,
+          body: {
+            url: `${api}/compare/${p.basehead}`,
+            html_url: `${html}/compare/${p.basehead}`,
+            permalink_url: `${html}/compare/${this.owner}:${base}...${this.owner}:${head}`,
+            diff_url: `${html}/compare/${p.basehead}.diff`,
+            patch_url: `${html}/compare/${p.basehead}.patch`,
+            base_commit: this.listedCommitJson(base),
+            merge_base_commit: this.listedCommitJson(mergeBase),
+            status:
+              ahead.length === 0 && behind.length === 0
+                ? 'identical'
+                : behind.length === 0
+                  ? 'ahead'
+                  : ahead.length === 0
+                    ? 'behind'
+                    : 'diverged',
+            ahead_by: ahead.length,
+            behind_by: behind.length,
+            total_commits: ahead.length,
+            commits: ahead.slice((page - 1) * perPage, page * perPage).map(sha => this.listedCommitJson(sha))
+          }
+        }
+      }
       case 'pulls/list': {
         const state = query.get('state') ?? 'open'
         const head = query.get('head')
@@ -925,6 +993,23 @@ export class GitHubEmulator {
     }
   }
 
+  /** A commit as the commits and compare endpoints list it (the git commit nested under `commit`). */
+  private listedCommitJson(sha: string): Record<string, unknown> {
+    const api = `${this.baseUrl}/repos/${this.owner}/${this.repo}`
+    const { sha: _sha, node_id, url, html_url, parents, verification, ...git } = this.commitJson(sha)
+    return {
+      sha,
+      node_id,
+      url: `${api}/commits/${sha}`,
+      html_url,
+      comments_url: `${api}/commits/${sha}/comments`,
+      commit: { ...git, url, comment_count: 0, verification },
+      author: null,
+      committer: null,
+      parents
+    }
+  }
+
   private treeJson(sha: string, prefix: string, recursive: boolean): Record<string, unknown>[] {
     const api = `${this.baseUrl}/repos/${this.owner}/${this.repo}`
     const tree = this.objects.get(sha) as Tree
@@ -1118,6 +1203,31 @@ export class GitHubEmulator {
       },
       Buffer.from(text)
     )
+  }
+
+  /** A commit SHA or a branch name, as the compare endpoint takes them. */
+  private resolveCommit(name: string): string | undefined {
+    if (this.objects.get(name)?.type === 'commit') return name
+    return this.branchHead(name)
+  }
+
+  /** Every commit reachable from `sha`, itself included, nearest first. */
+  private ancestors(sha: string): Set<string> {
+    const seen = new Set<string>()
+    const queue = [sha]
+    while (queue.length > 0) {
+      const next = queue.shift() as string
+      if (seen.has(next)) continue
+      seen.add(next)
+      queue.push(...(this.objects.get(next) as Commit).parents)
+    }
+    return seen
+  }
+
+  /** The nearest common ancestor of two commits (what git merge-base answers for the histories here). */
+  private mergeBase(a: string, b: string): string | undefined {
+    const ofA = this.ancestors(a)
+    return [...this.ancestors(b)].find(sha => ofA.has(sha))
   }
 
   private isAncestor(ancestor: string, of: string): boolean {

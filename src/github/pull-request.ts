@@ -64,8 +64,10 @@ export interface CarriedFile {
  * skipped, not enough evidence, not selected), carried over unchanged. When the files already read the same
  * on the branch (or on the base), no commit is made, so reruns converge on one branch and one pull request.
  *
- * The pull request is closed only when every role of the report was analyzed and none has excess; a closed,
- * unmerged one whose branch still exists is reopened rather than duplicated.
+ * The pull request is closed when every role of the report was analyzed and none has excess, or when every file
+ * it changes belongs to a role this run analyzed and has no proposal for (the earlier proposal could remove access
+ * the role now uses); never while it holds the file of a role not re-judged. A closed, unmerged one whose branch
+ * still exists is reopened rather than duplicated.
  *
  * `operation`: `none` when there is nothing to propose, `created` for a new pull request, `updated` when a
  * new commit went to the branch of an open (or reopened) pull request, `unchanged` otherwise.
@@ -95,31 +97,35 @@ export async function publishPullRequest(
       )
     ).data.default_branch
   const branchHead = await readBranchHead(client, repo, branch, policy)
-  const carried = branchHead
-    ? await carriedFiles(client, repo, branchHead, report, files, request.policyPath, policy)
-    : []
+  const readBaseSha = async () =>
+    (
+      await callGitHub(
+        {
+          what: `read the branch ${base}`,
+          ...read,
+          notFound: `the base branch ${base} does not exist or the token cannot see the repository`
+        },
+        () => client.rest.git.getRef({ ...repo, ref: `heads/${base}` }),
+        policy
+      )
+    ).data.object.sha
+  const knownBaseSha = branchHead || files.length > 0 ? await readBaseSha() : undefined
+  const carried =
+    branchHead && knownBaseSha
+      ? await carriedFiles(client, repo, branchHead, knownBaseSha, report, files, request.policyPath, policy)
+      : []
   const everyRoleJudged = report.roles.every(role => role.status === 'analyzed')
 
   if (files.length === 0 && carried.length === 0) {
     if (everyRoleJudged && report.summary.excess === 0)
-      return closeStalePullRequest(client, repo, branch, base, report, policy)
-    // Excess without a proposal that can be written (withheld, not editable): the earlier proposal stays for review.
-    const open = await findOpenPullRequest(client, repo, branch, base, policy)
-    return open
-      ? { operation: 'unchanged', committed: false, url: open.html_url, number: open.number }
-      : { operation: 'none', committed: false }
+      return closeStalePullRequest(client, repo, branch, base, nothingLeftBody(report), policy)
+    // Every file on the branch belongs to a role this run analyzed and has no proposal for (no excess any more,
+    // or the proposal was withheld): that earlier proposal may remove access the role now uses.
+    if (branchHead) return closeStalePullRequest(client, repo, branch, base, supersededBody(), policy)
+    return { operation: 'none', committed: false }
   }
 
-  const baseRef = await callGitHub(
-    {
-      what: `read the branch ${base}`,
-      ...read,
-      notFound: `the base branch ${base} does not exist or the token cannot see the repository`
-    },
-    () => client.rest.git.getRef({ ...repo, ref: `heads/${base}` }),
-    policy
-  )
-  const baseSha = baseRef.data.object.sha
+  const baseSha = knownBaseSha ?? (await readBaseSha())
   const baseCommit = await callGitHub(
     { what: `read commit ${baseSha}`, ...read },
     () => client.rest.git.getCommit({ ...repo, commit_sha: baseSha }),
@@ -148,7 +154,10 @@ export async function publishPullRequest(
   const newTree = tree.data.sha
 
   if (newTree === baseTree) {
-    // The base already reads like the proposal (it was merged): nothing to propose.
+    // The base already reads like the proposal (it was merged): nothing to propose. A branch that still proposes
+    // more holds only files of roles this run analyzed and has no proposal for.
+    if (branchHead && branchHead.tree !== baseTree)
+      return closeStalePullRequest(client, repo, branch, base, supersededBody(), policy)
     const open = await findOpenPullRequest(client, repo, branch, base, policy)
     return open
       ? { operation: 'unchanged', committed: false, url: open.html_url, number: open.number }
@@ -219,7 +228,8 @@ function renderPullRequestBody(
 ): string {
   const section = carriedSection(carried)
   const rendered = renderMarkdown(report, {
-    maxLength: COMMENT_LIMIT_CHARACTERS - section.length,
+    // The section follows after one line break.
+    maxLength: COMMENT_LIMIT_CHARACTERS - (section ? section.length + 1 : 0),
     ...(options.title ? { title: options.title } : {}),
     ...(options.fullReportHint ? { fullReportHint: options.fullReportHint } : {})
   })
@@ -252,23 +262,26 @@ function carriedSection(carried: CarriedFile[]): string {
 }
 
 /**
- * The files the previous proposal commit changed against its parent, except the files of roles this run
- * analyzed (their file is whatever this run wrote, or nothing) and the files this run writes.
+ * The files the proposal branch changed since it left the base (against their merge base, so commits a reviewer
+ * pushed on top and merges of the base into the branch count too), except the files of roles this run analyzed
+ * (their file is whatever this run wrote, or nothing) and the files this run writes.
  */
 async function carriedFiles(
   client: GitHubClient,
   repo: RepoRef,
   head: BranchHead,
+  baseSha: string,
   report: ReportV1,
   written: ProposalFile[],
   policyPath: string | undefined,
   policy: CallPolicy
 ): Promise<CarriedFile[]> {
-  if (!head.parentTree) return []
+  const mergeBaseTree = await readMergeBaseTree(client, repo, baseSha, head.sha, policy)
+  if (!mergeBaseTree) return []
   const isPolicyFile = policyPathMatcher(policyPath)
   const [proposal, parent] = await Promise.all([
     readBlobs(client, repo, head.tree, policy),
-    readBlobs(client, repo, head.parentTree, policy)
+    readBlobs(client, repo, mergeBaseTree, policy)
   ])
   const byFile = new Map(report.roles.filter(r => r.policyFile).map(r => [r.policyFile as string, r]))
   const replaced = new Set(written.map(file => file.path))
@@ -287,6 +300,32 @@ async function carriedFiles(
     })
   }
   return carried.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+}
+
+/** The tree of the merge base of two commits; undefined when their histories share no commit. */
+async function readMergeBaseTree(
+  client: GitHubClient,
+  repo: RepoRef,
+  baseSha: string,
+  headSha: string,
+  policy: CallPolicy
+): Promise<string | undefined> {
+  try {
+    const compared = await callGitHub(
+      { what: `compare the proposal branch with its base`, permission: 'contents: read', repo },
+      () =>
+        client.rest.repos.compareCommitsWithBasehead({
+          ...repo,
+          basehead: `${baseSha}...${headSha}`,
+          per_page: 1
+        }),
+      policy
+    )
+    return compared.data.merge_base_commit.commit.tree.sha
+  } catch (error) {
+    if (isNotFound(error)) return undefined
+    throw error
+  }
 }
 
 /** Whether a path is one `policy-path` can produce: `{account}` is 12 digits, `{role}` a role name. */
@@ -329,6 +368,24 @@ async function readBlobs(
   return blobs
 }
 
+function nothingLeftBody(report: ReportV1): string {
+  return (
+    '## IAM least privilege: nothing left to propose\n\n' +
+    `The latest run analyzed all ${report.summary.roles} selected role(s) and found no excess permissions, ` +
+    'so this pull request is closed. The job summary of that run has the details.\n'
+  )
+}
+
+function supersededBody(): string {
+  return (
+    '## IAM least privilege: proposal superseded\n\n' +
+    'The latest run analyzed every role whose policy file this pull request changes and has no proposal to ' +
+    'write for them (they use what they are granted now, or the proposal was withheld), so this pull request ' +
+    'is closed: its files could remove access those roles use. The job summary of that run has the details; ' +
+    'a later run with something to propose reopens it.\n'
+  )
+}
+
 /**
  * Nothing left to propose: an open proposal pull request from an earlier run would still ask to remove what is no
  * longer excess, so it is closed with a body that says why.
@@ -338,15 +395,11 @@ async function closeStalePullRequest(
   repo: RepoRef,
   branch: string,
   base: string,
-  report: ReportV1,
+  body: string,
   policy: CallPolicy
 ): Promise<PullRequestResult> {
   const open = await findOpenPullRequest(client, repo, branch, base, policy)
   if (!open) return { operation: 'none', committed: false }
-  const body =
-    '## IAM least privilege: nothing left to propose\n\n' +
-    `The latest run analyzed all ${report.summary.roles} selected role(s) and found no excess permissions, ` +
-    'so this pull request is closed. The job summary of that run has the details.\n'
   await callGitHub(
     { what: `close pull request #${open.number}`, permission: 'pull-requests: write', repo },
     () => client.rest.pulls.update({ ...repo, pull_number: open.number, body, state: 'closed' }),
@@ -373,8 +426,6 @@ function validateFiles(files: ProposalFile[]): void {
 interface BranchHead {
   sha: string
   tree: string
-  /** The tree of the commit's first parent: the base the proposal was written on. */
-  parentTree?: string
 }
 
 async function readBranchHead(
@@ -393,19 +444,12 @@ async function readBranchHead(
     if (isNotFound(error)) return undefined
     throw error
   }
-  const readCommit = (commitSha: string) =>
-    callGitHub(
-      { ...context, what: `read commit ${commitSha}` },
-      () => client.rest.git.getCommit({ ...repo, commit_sha: commitSha }),
-      policy
-    )
-  const commit = await readCommit(sha)
-  const parent = commit.data.parents[0]?.sha
-  return {
-    sha,
-    tree: commit.data.tree.sha,
-    ...(parent ? { parentTree: (await readCommit(parent)).data.tree.sha } : {})
-  }
+  const commit = await callGitHub(
+    { ...context, what: `read commit ${sha}` },
+    () => client.rest.git.getCommit({ ...repo, commit_sha: sha }),
+    policy
+  )
+  return { sha, tree: commit.data.tree.sha }
 }
 
 async function moveBranch(

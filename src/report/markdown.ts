@@ -34,15 +34,21 @@ interface DetailLevel {
   lists: 'full' | 'summary'
   diff: boolean
   extras: boolean
-  proposal: boolean
+  /** The proposed policy indented, on one line per document, or only named (it is in the JSON report). */
+  proposal: 'indented' | 'compact' | 'named'
 }
 const DETAIL_LEVELS: DetailLevel[] = [
-  { lists: 'full', diff: true, extras: true, proposal: true },
-  { lists: 'summary', diff: true, extras: true, proposal: true },
-  { lists: 'summary', diff: false, extras: true, proposal: true },
-  { lists: 'summary', diff: false, extras: false, proposal: true }
+  { lists: 'full', diff: true, extras: true, proposal: 'indented' },
+  { lists: 'summary', diff: true, extras: true, proposal: 'indented' },
+  { lists: 'summary', diff: false, extras: true, proposal: 'indented' },
+  { lists: 'summary', diff: false, extras: false, proposal: 'indented' }
 ]
 const LEAST_DETAIL = DETAIL_LEVELS[DETAIL_LEVELS.length - 1] as DetailLevel
+/** For the worst role alone, when its section does not fit even with the least detail. */
+const SMALLER_PROPOSALS: DetailLevel[] = [
+  { ...LEAST_DETAIL, proposal: 'compact' },
+  { ...LEAST_DETAIL, proposal: 'named' }
+]
 
 const STATUS_LABEL: Record<RoleStatus, string> = {
   analyzed: '✅ analyzed',
@@ -61,7 +67,8 @@ const SOURCE_LABEL: Record<ReportV1['source'], string> = {
  * overview (with the high-risk actions named), then per role the verdict, the high-risk actions, the proposed
  * policy and the diff, then the details. When it does not fit `maxLength` it summarises the long action lists
  * first, then drops the diffs, then the evidence and checklists, then whole role sections (the least severe
- * first, so the worst role's proposal is the last to go), and says where the full report is.
+ * first), then shows the worst role's proposal without indentation, then only names it, and says where the full
+ * report is.
  */
 export function renderMarkdown(report: ReportV1, options: MarkdownOptions): string {
   const measure = options.lengthUnit === 'utf8-bytes' ? utf8Length : (text: string) => text.length
@@ -96,7 +103,21 @@ export function renderMarkdown(report: ReportV1, options: MarkdownOptions): stri
     return join([head, note(kept), tableText, ...sections.filter((_, i) => chosen.has(i))])
   }
   const kept = largestFitting(sections.length, count => fits(withSections(count)))
-  if (kept > 0 || fits(withSections(0))) return withSections(kept)
+  if (kept > 0) return withSections(kept)
+  // Not even the worst role's section fits on its own: its proposal is written without indentation, then only
+  // named, so its verdict and high-risk actions still show.
+  const worst = bySeverity[0]
+  for (const level of worst === undefined ? [] : SMALLER_PROPOSALS) {
+    const section = renderRole(report.roles[worst]!, report.source, level)
+    const text = join([
+      head,
+      shortenedNote(level, report.roles.length - 1, options.fullReportHint),
+      tableText,
+      section
+    ])
+    if (fits(text)) return text
+  }
+  if (fits(withSections(0))) return withSections(0)
 
   // Not even the overview fits: keep as many rows as fit.
   const header = compact.slice(0, 2)
@@ -200,6 +221,8 @@ function shortenedNote(level: DetailLevel, rolesOmitted: number, hint: string | 
     ...(level.lists === 'summary' ? ['long action lists are summarised by access level and service'] : []),
     ...(level.diff ? [] : ['diffs']),
     ...(level.extras ? [] : ['evidence details and checklists']),
+    ...(level.proposal === 'compact' ? ['the indentation of the proposed policy'] : []),
+    ...(level.proposal === 'named' ? ['the proposed policy (it is in the JSON report)'] : []),
     ...(rolesOmitted > 0 ? [`the sections of ${plural(rolesOmitted, 'less severe role')}`] : [])
   ]
   const [first, ...left] = dropped
@@ -237,10 +260,17 @@ function renderRole(role: RoleResult, source: ReportV1['source'], level: DetailL
     const high = highRiskLine(role.excess)
     if (high) parts.push(high)
   }
-  if (level.proposal) {
-    for (const policy of role.proposed) {
-      const summary = `Proposed policy ${htmlCode(policy.name)} · ${policy.characters.toLocaleString('en-US')} characters`
-      parts.push(details(summary, codeBlock(JSON.stringify(policy.document, null, 2), 'json')))
+  for (const policy of role.proposed) {
+    const summary = `Proposed policy ${htmlCode(policy.name)} · ${policy.characters.toLocaleString('en-US')} characters`
+    if (level.proposal === 'named') {
+      const where = role.policyFile ? `; pull-request mode writes it to ${code(role.policyFile)}` : ''
+      parts.push(
+        `**Proposed policy ${code(policy.name)}** · ${policy.characters.toLocaleString('en-US')} characters: ` +
+          `too large to show here; it is in the JSON report${where}.`
+      )
+    } else {
+      const json = JSON.stringify(policy.document, null, level.proposal === 'indented' ? 2 : undefined)
+      parts.push(details(summary, codeBlock(json, 'json')))
     }
   }
   if (level.diff && role.diff) {

@@ -191,7 +191,7 @@ export function renderSarif(report: ReportV1, options: SarifOptions = {}): Sarif
             rules: RULE_SPECS.map(ruleOf)
           }
         },
-        automationDetails: { id: `iam-least-privilege/${report.source}/` },
+        automationDetails: { id: automationId(report) },
         results: kept.slice(0, CODE_SCANNING_LIMITS.resultsPerRun),
         invocations: [
           {
@@ -203,6 +203,19 @@ export function renderSarif(report: ReportV1, options: SarifOptions = {}): Sarif
     ]
   }
   return withinSizeLimit(log)
+}
+
+/**
+ * The code scanning category: one per source and set of accounts. upload-sarif keeps an id the file has (its
+ * `category` input is then ignored), and an upload replaces every alert of its category, so jobs that analyze
+ * different accounts (a matrix) must not share one. Derived from every selected role, not from the findings, so it
+ * stays the same across runs.
+ */
+function automationId(report: ReportV1): string {
+  const accounts = [...new Set(report.roles.flatMap(role => roleName(role.arn).accountId ?? []))].sort(
+    compare
+  )
+  return `iam-least-privilege/${report.source}/${accounts.length > 0 ? `${accounts.join('+')}/` : ''}`
 }
 
 /** The file is written indented by two spaces: sizes are measured the same way. */
@@ -311,7 +324,7 @@ function resultOf(
 
 function locationOf(role: RoleResult, grantedBy: string[], options: SarifOptions): SarifLocation {
   const logical = [{ name: roleName(role.arn).name, fullyQualifiedName: role.arn, kind: 'resource' }]
-  const file = role.policyFile?.replace(/^\.\//, '')
+  const file = role.policyFile === undefined ? undefined : relativeUri(role.policyFile)
   if (file && role.policyFileInRepository) {
     const text = options.sources?.get(role.policyFile as string)
     const region = text === undefined ? undefined : statementLines(text, grantedBy)
@@ -321,11 +334,23 @@ function locationOf(role: RoleResult, grantedBy: string[], options: SarifOptions
     }
   }
   const workflow = workflowFile(options.workflowRef)
-  const uri = workflow ?? file ?? 'iam-least-privilege'
+  const uri = (workflow === undefined ? undefined : relativeUri(workflow)) ?? file ?? 'iam-least-privilege'
   return {
     physicalLocation: { artifactLocation: { uri }, region: { startLine: 1 } },
     logicalLocations: logical
   }
+}
+
+/**
+ * A repository path as the relative URI reference SARIF requires: each segment percent-encoded except the
+ * characters a URI path segment allows as they are.
+ */
+function relativeUri(path: string): string {
+  return path
+    .replace(/^\.\//, '')
+    .split('/')
+    .map(segment => segment.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@]/gu, c => encodeURIComponent(c)))
+    .join('/')
 }
 
 /** `.github/workflows/x.yml` from `owner/repo/.github/workflows/x.yml@refs/heads/main`. */
