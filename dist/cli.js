@@ -52354,6 +52354,26 @@ const SECRET_READS = [
     'ssm:GetParametersByPath',
     'kms:Decrypt'
 ];
+/** The resource part of an ARN naming any secret, parameter or key of a service. */
+const SECRET_RESOURCES = {
+    secretsmanager: 'secret:*',
+    ssm: 'parameter/*',
+    kms: 'key/*'
+};
+/**
+ * Whether a Resource pattern names every secret of its service in some account and Region: `*`, `arn:*`,
+ * `arn:aws:secretsmanager:*:*:secret:*`, `arn:aws:ssm:eu-west-1:111122223333:parameter/*` alike. The pattern's
+ * own partition, Region and account are kept, so only the wildcard in the name decides.
+ */
+function coversEverySecret(pattern, action) {
+    const service = action.split(':')[0];
+    const resource = SECRET_RESOURCES[service];
+    if (!resource)
+        return pattern === '*';
+    const [, partition, , region, account] = pattern.split(':');
+    const concrete = (part, fallback) => part !== undefined && part !== '' && !/[*?]/.test(part) ? part : fallback;
+    return globCovers(pattern, `arn:${concrete(partition, 'aws')}:${service}:${concrete(region, 'us-east-1')}:${concrete(account, '111122223333')}:${resource}`);
+}
 function allowsOf(model, subject) {
     return model.statements
         .filter(c => c.statement.effect === 'Allow')
@@ -52381,6 +52401,37 @@ function headResources(statement) {
         return statement.resources.map(r => ({ label: r, pattern: r }));
     // A NotResource grant is as wide as `*` minus a few: only a base grant on everything covers it.
     return [{ label: `NotResource: ${(statement.notResources ?? []).join(', ')}`, pattern: '*' }];
+}
+function liftedLabels(statement) {
+    const ref = statement.ref;
+    if (statement.resources)
+        return statement.resources.map(r => ({ label: `${r} (no longer denied by ${ref})`, pattern: r }));
+    return [
+        {
+            label: `NotResource: ${(statement.notResources ?? []).join(', ')} (no longer denied by ${ref})`,
+            pattern: '*'
+        }
+    ];
+}
+/** Whether a head Deny still denies action `id` everywhere and whenever the base Deny did. */
+function denyCovers(head, base, id) {
+    if (head.actionIds[id] !== 1)
+        return false;
+    // A Deny applies only when its condition holds: an unconditional one, or the very same condition, still covers.
+    // (A test that a request can always satisfy is not one that always holds: `aws:SecureTransport` = false.)
+    const headCondition = head.statement.condition;
+    if (headCondition && canonicalJson(headCondition) !== canonicalJson(base.statement.condition ?? {}))
+        return false;
+    const h = head.statement;
+    const b = base.statement;
+    if (h.resources?.includes('*'))
+        return true;
+    if (b.resources && h.resources)
+        return b.resources.every(r => h.resources?.some(p => !hasPolicyVariable(p) && globCovers(p, r)));
+    // NotResource: the head must exclude no more than the base did.
+    if (b.notResources && h.notResources)
+        return h.notResources.every(p => b.notResources?.includes(p));
+    return false;
 }
 function addedAccess(head, base, usage, keepActions) {
     const subject = { roleArn: head.arn, accountId: head.accountId };
@@ -52420,6 +52471,33 @@ function addedAccess(head, base, usage, keepActions) {
             }
         }
     }
+    // A base Deny the head drops or weakens lifts a limit: what it denied and the head grants is added access too.
+    if (baseModel) {
+        const headDenies = headModel.statements.filter(c => c.statement.effect === 'Deny');
+        for (const denied of baseModel.statements.filter(c => c.statement.effect === 'Deny')) {
+            const lifted = liftedLabels(denied.statement);
+            const grantedBy = headAllows.map(a => a.compiled);
+            for (let id = 0; id < catalog.size; id++) {
+                if (denied.actionIds[id] !== 1 || headModel.granted[id] === NOT_GRANTED || exempt.has(id))
+                    continue;
+                if (headDenies.some(d => denyCovers(d, denied, id)))
+                    continue;
+                let entry = entries.get(id);
+                if (!entry) {
+                    entry = { resources: new Set(), patterns: new Set(), conditional: false, grantedBy: new Set() };
+                    entries.set(id, entry);
+                }
+                entry.conditional = false;
+                for (const { label, pattern } of lifted) {
+                    entry.resources.add(label);
+                    entry.patterns.add(pattern);
+                }
+                for (const a of grantedBy)
+                    if (a.actionIds[id] === 1)
+                        entry.grantedBy.add(a.statement.ref);
+            }
+        }
+    }
     const escalation = escalationIds(catalog);
     const secretReads = new Set(SECRET_READS.flatMap(a => catalog.expandIds(a)));
     const usedIds = new Set(usage ? usedActionNames(catalog, usage).flatMap(name => catalog.expandIds(name)) : []);
@@ -52441,7 +52519,11 @@ function addedAccess(head, base, usage, keepActions) {
                 : unobservable.has(id)
                     ? 'unobservable'
                     : 'excess';
-        const risk = riskOf(id, accessLevel, patterns, { escalation, secretReads, unobservable });
+        const risk = riskOf(id, catalog.names[id], accessLevel, patterns, {
+            escalation,
+            secretReads,
+            unobservable
+        });
         added.push({
             action: catalog.names[id],
             accessLevel,
@@ -52459,14 +52541,14 @@ function addedAccess(head, base, usage, keepActions) {
 function rankOf(a) {
     return (a.risk ? 0 : 10) + ACCESS_LEVELS.indexOf(a.accessLevel);
 }
-function riskOf(id, level, patterns, known) {
+function riskOf(id, action, level, patterns, known) {
     if (known.escalation.has(id))
         return 'privilege-escalation';
     if (level === 'Permissions management')
         return 'permissions-management';
     if (level === 'Write')
         return known.unobservable.has(id) ? 'unobservable-write' : 'write';
-    if (known.secretReads.has(id) && patterns.includes('*'))
+    if (known.secretReads.has(id) && patterns.some(p => coversEverySecret(p, action)))
         return 'secret-read-on-all-resources';
     return undefined;
 }
@@ -56211,12 +56293,13 @@ function readWorkspacePolicy(config, deps, c) {
  * not exist yet, or for a role left out of `roles`. Each is judged by the risk of what it grants, never ignored.
  */
 function unlistedPolicyFiles(config, deps, cases) {
-    if (!deps.base)
+    if (!deps.base && !deps.pullRequest)
         return [];
-    const known = new Set(cases.map(c => `${c.accountId}/${c.name.toLowerCase()}`));
+    // By the exact path each role reads: a file whose name differs only in case is another file, never skipped.
+    const known = new Set(cases.map(c => policyPathFor(config.policyPath, c.accountId, c.name)));
     const out = [];
     for (const file of discoverPolicyFiles(deps.workspace ?? process.cwd(), config.policyPath)) {
-        if (known.has(`${file.accountId}/${file.roleName.toLowerCase()}`))
+        if (known.has(file.path))
             continue;
         const listed = config.roles.some(s => s.kind === 'pattern'
             ? globMatch(s.input.toLowerCase(), file.roleName.toLowerCase())
@@ -56364,7 +56447,11 @@ async function judgeRole(config, deps, aws, c) {
         const options = {
             keepActions: [...config.keepActions],
             keepSidPrefix: config.keepSidPrefix,
-            ...(base ? { trustedKeep: base.trusts } : {})
+            ...(base
+                ? { trustedKeep: base.trusts }
+                : deps.pullRequest && c.fromRepositoryFile
+                    ? { trustedKeep: () => false }
+                    : {})
         };
         const analysis = analyzeRole(c.grants, c.usage, options);
         const keptStatements = c.grants.policies
