@@ -63,6 +63,26 @@ describe('addedAccess', () => {
     expect(addedAccess(base, base, usageOf([]), []).added).toEqual([])
   })
 
+  it('an unchanged NotResource grant, policy variable or Deny adds nothing; excluding less from NotResource adds', () => {
+    const notResource = (...excluded: string[]) => ({
+      Effect: 'Allow',
+      Action: 's3:*',
+      NotResource: excluded
+    })
+    const home = allow('s3:GetObject', 'arn:aws:s3:::home/${aws:username}/*')
+    const denyOthers = { Effect: 'Deny', Action: 's3:*', Resource: 'arn:aws:s3:::home/${aws:userid}/*' }
+    const base = grants(notResource('arn:aws:s3:::prod', 'arn:aws:s3:::prod/*'), home, denyOthers)
+    expect(addedAccess(base, base, usageOf([]), []).added).toEqual([])
+    const excludesMore = grants(notResource('arn:aws:s3:::prod*'), home, denyOthers)
+    expect(addedAccess(excludesMore, base, usageOf([]), []).added).toEqual([])
+    const excludesLess = grants(notResource('arn:aws:s3:::prod'), home, denyOthers)
+    const { added } = addedAccess(excludesLess, base, usageOf([]), [])
+    expect(added.find(a => a.action === 's3:DeleteObject')).toMatchObject({
+      resources: ['NotResource: arn:aws:s3:::prod'],
+      risk: 'unobservable-write'
+    })
+  })
+
   it('a resource widened to * is added, excess when the calls fell on what the base granted', () => {
     const base = grants(allow('secretsmanager:GetSecretValue', SECRET))
     const usage = usageOf([{ action: 'secretsmanager:GetSecretValue', resources: [SECRET] }])

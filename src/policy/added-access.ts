@@ -81,20 +81,29 @@ export function canonicalJson(value: unknown): string {
   )
 }
 
-/** Whether one base Allow statement grants every resource the head pattern names. */
-function resourceCovered(base: CompiledStatement, pattern: string): boolean {
+/**
+ * Whether one base Allow statement grants every resource the head names: one pattern, or everything but the head's
+ * NotResource patterns (`excluded`).
+ */
+function resourceCovered(base: CompiledStatement, pattern: string, excluded?: readonly string[]): boolean {
   const { resources, notResources } = base.statement
-  if (resources) return resources.some(p => !hasPolicyVariable(p) && globCovers(p, pattern))
+  if (resources)
+    return resources.some(p => p === pattern || (!hasPolicyVariable(p) && globCovers(p, pattern)))
+  // NotResource at the head too: the base grants as much when the head excludes all the base excluded.
+  if (excluded) return (notResources ?? []).every(p => excluded.some(q => q === p || globCovers(q, p)))
   // NotResource grants everything it does not name: the pattern must be disjoint from every excluded pattern.
   return (notResources ?? []).every(
     p => !globMatch(p, pattern) && !globCovers(pattern, p) && !hasPolicyVariable(p)
   )
 }
 
-function headResources(statement: CompiledStatement['statement']): { label: string; pattern: string }[] {
+function headResources(
+  statement: CompiledStatement['statement']
+): { label: string; pattern: string; excluded?: readonly string[] }[] {
   if (statement.resources) return statement.resources.map(r => ({ label: r, pattern: r }))
-  // A NotResource grant is as wide as `*` minus a few: only a base grant on everything covers it.
-  return [{ label: `NotResource: ${(statement.notResources ?? []).join(', ')}`, pattern: '*' }]
+  // A NotResource grant is as wide as `*` minus a few.
+  const excluded = statement.notResources ?? []
+  return [{ label: `NotResource: ${excluded.join(', ')}`, pattern: '*', excluded }]
 }
 
 function liftedLabels(statement: CompiledStatement['statement']): { label: string; pattern: string }[] {
@@ -121,7 +130,9 @@ function denyCovers(head: CompiledStatement, base: CompiledStatement, id: number
   const b = base.statement
   if (h.resources?.includes('*')) return true
   if (b.resources && h.resources)
-    return b.resources.every(r => h.resources?.some(p => !hasPolicyVariable(p) && globCovers(p, r)))
+    return b.resources.every(r =>
+      h.resources?.some(p => p === r || (!hasPolicyVariable(p) && globCovers(p, r)))
+    )
   // NotResource: the head must exclude no more than the base did.
   if (b.notResources && h.notResources) return h.notResources.every(p => b.notResources?.includes(p))
   return false
@@ -145,14 +156,19 @@ export function addedAccess(
     .filter(a => a.compiled.statement.condition && a.condition === undefined)
     .map(a => `${a.compiled.statement.ref}: ${canonicalJson(a.compiled.statement.condition)}`)
 
-  const covered = (id: number, pattern: string, condition: string | undefined) =>
+  const covered = (
+    id: number,
+    pattern: string,
+    condition: string | undefined,
+    excluded?: readonly string[]
+  ) =>
     baseModel !== undefined &&
     baseModel.granted[id] !== NOT_GRANTED &&
     baseAllows.some(
       b =>
         b.compiled.actionIds[id] === 1 &&
         (b.condition === undefined || b.condition === condition) &&
-        resourceCovered(b.compiled, pattern)
+        resourceCovered(b.compiled, pattern, excluded)
     )
 
   interface Entry {
@@ -168,7 +184,7 @@ export function addedAccess(
     for (let id = 0; id < catalog.size; id++) {
       if (actionIds[id] !== 1 || headModel.granted[id] === NOT_GRANTED || exempt.has(id)) continue
       for (const r of resources) {
-        if (covered(id, r.pattern, allow.condition)) continue
+        if (covered(id, r.pattern, allow.condition, r.excluded)) continue
         let entry = entries.get(id)
         if (!entry) {
           entry = { resources: new Set(), patterns: new Set(), conditional: true, grantedBy: new Set() }
