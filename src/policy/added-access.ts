@@ -118,9 +118,8 @@ function liftedLabels(statement: CompiledStatement['statement']): { label: strin
   ]
 }
 
-/** Whether a head Deny still denies action `id` everywhere and whenever the base Deny did. */
-function denyCovers(head: CompiledStatement, base: CompiledStatement, id: number): boolean {
-  if (head.actionIds[id] !== 1) return false
+/** Whether a head Deny, for the actions both name, still denies everywhere and whenever the base Deny did. */
+function denyCovers(head: CompiledStatement, base: CompiledStatement): boolean {
   // A Deny applies only when its condition holds: an unconditional one, or the very same condition, still covers.
   // (A test that a request can always satisfy is not one that always holds: `aws:SecureTransport` = false.)
   const headCondition = head.statement.condition
@@ -204,9 +203,10 @@ export function addedAccess(
     for (const denied of baseModel.statements.filter(c => c.statement.effect === 'Deny')) {
       const lifted = liftedLabels(denied.statement)
       const grantedBy = headAllows.map(a => a.compiled)
+      const still = headDenies.filter(d => denyCovers(d, denied))
       for (let id = 0; id < catalog.size; id++) {
         if (denied.actionIds[id] !== 1 || headModel.granted[id] === NOT_GRANTED || exempt.has(id)) continue
-        if (headDenies.some(d => denyCovers(d, denied, id))) continue
+        if (still.some(d => d.actionIds[id] === 1)) continue
         let entry = entries.get(id)
         if (!entry) {
           entry = { resources: new Set(), patterns: new Set(), conditional: false, grantedBy: new Set() }
