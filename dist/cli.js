@@ -50637,7 +50637,49 @@ async function readTrailLogging(client, trailArn) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/granted/duplicate-keys.ts
+/**
+ * The first object key that appears twice in one object of a JSON text. `JSON.parse` silently keeps the last
+ * value, while other readers of the same file (IAM, infrastructure tools) may keep the first or reject it: a gate
+ * that judges one reading while another is deployed can be talked out of its verdict, so such a file is refused.
+ */
+/** The position (in UTF-16 units) of the second occurrence of a duplicated key, or undefined. Input must be valid JSON. */
+function duplicateKeyPosition(text) {
+    const objects = [];
+    let i = 0;
+    while (i < text.length) {
+        const c = text[i];
+        if (c === '{')
+            objects.push(new Set());
+        else if (c === '[')
+            objects.push(undefined);
+        else if (c === '}' || c === ']')
+            objects.pop();
+        else if (c === '"') {
+            const start = i;
+            i++;
+            while (i < text.length && text[i] !== '"')
+                i += text[i] === '\\' ? 2 : 1;
+            const token = text.slice(start, i + 1);
+            let j = i + 1;
+            while (j < text.length && /\s/.test(text[j]))
+                j++;
+            const keys = objects[objects.length - 1];
+            if (text[j] === ':' && keys) {
+                // Compared decoded: `"Action"` and `"\u0041ction"` are the same key.
+                const key = JSON.parse(token);
+                if (keys.has(key))
+                    return start;
+                keys.add(key);
+            }
+        }
+        i++;
+    }
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/granted/policy-file.ts
+
 
 /**
  * Reads granted policies from the files people actually have: a bare policy document, the output of
@@ -50658,12 +50700,17 @@ function decodeDocument(value, label) {
     const text = value.trimStart().startsWith('%7B') || value.trimStart().startsWith('%7b')
         ? safeDecode(value, label)
         : value;
+    let document;
     try {
-        return JSON.parse(text);
+        document = JSON.parse(text);
     }
     catch (e) {
         throw new PolicyFileError(`${label}: the policy document is not valid JSON (${jsonErrorPlace(e)})`);
     }
+    const duplicate = duplicateKeyPosition(text);
+    if (duplicate !== undefined)
+        throw new PolicyFileError(`${label}: a key appears twice in one object of the policy document (at position ${duplicate}); keep one`);
+    return document;
 }
 /**
  * Where JSON.parse failed, without the text around it: the parser's own message quotes the input, and a file
@@ -50698,6 +50745,9 @@ function parsePolicyFile(text, file) {
     catch (e) {
         throw new PolicyFileError(`${file}: not valid JSON (${jsonErrorPlace(e)}); give a policy document or aws iam output`);
     }
+    const duplicate = duplicateKeyPosition(text);
+    if (duplicate !== undefined)
+        throw new PolicyFileError(`${file}: a key appears twice in one object (at position ${duplicate}); other tools may read the other value, so keep one`);
     const base = file
         .split(/[\\/]/)
         .pop()
@@ -52388,19 +52438,26 @@ function canonicalJson(value) {
         ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
         : v);
 }
-/** Whether one base Allow statement grants every resource the head pattern names. */
-function resourceCovered(base, pattern) {
+/**
+ * Whether one base Allow statement grants every resource the head names: one pattern, or everything but the head's
+ * NotResource patterns (`excluded`).
+ */
+function resourceCovered(base, pattern, excluded) {
     const { resources, notResources } = base.statement;
     if (resources)
-        return resources.some(p => !hasPolicyVariable(p) && globCovers(p, pattern));
+        return resources.some(p => p === pattern || (!hasPolicyVariable(p) && globCovers(p, pattern)));
+    // NotResource at the head too: the base grants as much when the head excludes all the base excluded.
+    if (excluded)
+        return (notResources ?? []).every(p => excluded.some(q => q === p || globCovers(q, p)));
     // NotResource grants everything it does not name: the pattern must be disjoint from every excluded pattern.
     return (notResources ?? []).every(p => !globMatch(p, pattern) && !globCovers(pattern, p) && !hasPolicyVariable(p));
 }
 function headResources(statement) {
     if (statement.resources)
         return statement.resources.map(r => ({ label: r, pattern: r }));
-    // A NotResource grant is as wide as `*` minus a few: only a base grant on everything covers it.
-    return [{ label: `NotResource: ${(statement.notResources ?? []).join(', ')}`, pattern: '*' }];
+    // A NotResource grant is as wide as `*` minus a few.
+    const excluded = statement.notResources ?? [];
+    return [{ label: `NotResource: ${excluded.join(', ')}`, pattern: '*', excluded }];
 }
 function liftedLabels(statement) {
     const ref = statement.ref;
@@ -52413,10 +52470,8 @@ function liftedLabels(statement) {
         }
     ];
 }
-/** Whether a head Deny still denies action `id` everywhere and whenever the base Deny did. */
-function denyCovers(head, base, id) {
-    if (head.actionIds[id] !== 1)
-        return false;
+/** Whether a head Deny, for the actions both name, still denies everywhere and whenever the base Deny did. */
+function denyCovers(head, base) {
     // A Deny applies only when its condition holds: an unconditional one, or the very same condition, still covers.
     // (A test that a request can always satisfy is not one that always holds: `aws:SecureTransport` = false.)
     const headCondition = head.statement.condition;
@@ -52427,7 +52482,7 @@ function denyCovers(head, base, id) {
     if (h.resources?.includes('*'))
         return true;
     if (b.resources && h.resources)
-        return b.resources.every(r => h.resources?.some(p => !hasPolicyVariable(p) && globCovers(p, r)));
+        return b.resources.every(r => h.resources?.some(p => p === r || (!hasPolicyVariable(p) && globCovers(p, r))));
     // NotResource: the head must exclude no more than the base did.
     if (b.notResources && h.notResources)
         return h.notResources.every(p => b.notResources?.includes(p));
@@ -52444,11 +52499,11 @@ function addedAccess(head, base, usage, keepActions) {
     const nonRestrictingConditions = headAllows
         .filter(a => a.compiled.statement.condition && a.condition === undefined)
         .map(a => `${a.compiled.statement.ref}: ${canonicalJson(a.compiled.statement.condition)}`);
-    const covered = (id, pattern, condition) => baseModel !== undefined &&
+    const covered = (id, pattern, condition, excluded) => baseModel !== undefined &&
         baseModel.granted[id] !== NOT_GRANTED &&
         baseAllows.some(b => b.compiled.actionIds[id] === 1 &&
             (b.condition === undefined || b.condition === condition) &&
-            resourceCovered(b.compiled, pattern));
+            resourceCovered(b.compiled, pattern, excluded));
     const entries = new Map();
     for (const allow of headAllows) {
         const { actionIds, statement } = allow.compiled;
@@ -52457,7 +52512,7 @@ function addedAccess(head, base, usage, keepActions) {
             if (actionIds[id] !== 1 || headModel.granted[id] === NOT_GRANTED || exempt.has(id))
                 continue;
             for (const r of resources) {
-                if (covered(id, r.pattern, allow.condition))
+                if (covered(id, r.pattern, allow.condition, r.excluded))
                     continue;
                 let entry = entries.get(id);
                 if (!entry) {
@@ -52477,10 +52532,11 @@ function addedAccess(head, base, usage, keepActions) {
         for (const denied of baseModel.statements.filter(c => c.statement.effect === 'Deny')) {
             const lifted = liftedLabels(denied.statement);
             const grantedBy = headAllows.map(a => a.compiled);
+            const still = headDenies.filter(d => denyCovers(d, denied));
             for (let id = 0; id < catalog.size; id++) {
                 if (denied.actionIds[id] !== 1 || headModel.granted[id] === NOT_GRANTED || exempt.has(id))
                     continue;
-                if (headDenies.some(d => denyCovers(d, denied, id)))
+                if (still.some(d => d.actionIds[id] === 1))
                     continue;
                 let entry = entries.get(id);
                 if (!entry) {
