@@ -219,3 +219,75 @@ describe('used actions the resource types say are not granted', () => {
     expect(proposal.notes.join(' ')).toMatch(/Kept used action\(s\) that the catalog's resource types say/)
   })
 })
+
+describe('conditions judged for every request of the role', () => {
+  test('a Deny unless over TLS denies nothing the role does: its grants keep their classes', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc(
+          { Effect: 'Allow', Action: ['sqs:SendMessage', 'sqs:DeleteQueue'], Resource: '*' },
+          {
+            Effect: 'Deny',
+            Action: '*',
+            Resource: '*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } }
+          }
+        )
+      )
+    ])
+    expect(levelsOf(grants, ['sqs:SendMessage', 'sqs:DeleteQueue'])).toEqual({
+      'sqs:SendMessage': GRANTED,
+      'sqs:DeleteQueue': GRANTED
+    })
+    const analysis = analyzeRole(grants, usageOf(['sqs:SendMessage']), OPTIONS)
+    expect(analysis.usedNotGranted).toEqual([])
+    expect(analysis.excess.map(e => e.action)).toEqual(['sqs:DeleteQueue'])
+  })
+
+  test('a test on a key the request may lack, or on a set it may leave, restricts: conditional, not excess', () => {
+    for (const condition of [
+      { StringLike: { 'aws:ResourceTag/team': '*' } },
+      { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['env'] } },
+      { 'ForAnyValue:StringLike': { 'aws:TagKeys': '*' } },
+      { Bool: { 'aws:SecureTransport': 'false' } }
+    ]) {
+      const grants = role('r', [
+        inline(
+          'p',
+          doc({
+            Effect: 'Allow',
+            Action: ['ec2:CreateTags', 'ec2:DeleteTags'],
+            Resource: '*',
+            Condition: condition
+          })
+        )
+      ])
+      const analysis = analyzeRole(grants, usageOf(['ec2:DeleteTags']), OPTIONS)
+      expect([analysis.excess.map(e => e.action), analysis.conditional.map(c => c.action)]).toEqual([
+        [],
+        ['ec2:CreateTags']
+      ])
+    }
+  })
+
+  test('a Deny under a condition some requests meet leaves the action conditional, in one class', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc(
+          { Effect: 'Allow', Action: ['ec2:CreateTags', 'ec2:DeleteTags'], Resource: '*' },
+          {
+            Effect: 'Deny',
+            Action: 'ec2:CreateTags',
+            Resource: '*',
+            Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['env'] } }
+          }
+        )
+      )
+    ])
+    const analysis = analyzeRole(grants, usageOf(['ec2:DeleteTags']), OPTIONS)
+    expect(analysis.conditional.map(c => c.action)).toEqual(['ec2:CreateTags'])
+    expect(analysis.grantedCount).toBe(2)
+  })
+})

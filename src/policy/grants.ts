@@ -8,7 +8,7 @@ import { loadCatalogIndex } from './catalog.js'
 import type { CatalogIndex } from './catalog.js'
 import { normalizePolicy } from './document.js'
 import type { NormalizedPolicy } from './document.js'
-import { restrictingCondition } from './condition-effect.js'
+import { neverHolds, restrictingCondition } from './condition-effect.js'
 import type { ConditionSubject } from './condition-effect.js'
 import { compilePolicy } from './evaluate.js'
 import { globMatch } from './glob.js'
@@ -47,6 +47,8 @@ interface Area {
   patterns: string[]
 }
 
+const NOWHERE: Area = { kind: 'in', patterns: [] }
+
 interface StatementAreas {
   effect: 'Allow' | 'Deny'
   /** Where it applies whatever the request (no Condition, no policy variable in the way); undefined: nowhere. */
@@ -61,6 +63,8 @@ interface StatementAreas {
  */
 function statementAreas(compiled: CompiledStatement, subject?: ConditionSubject): StatementAreas {
   const s = compiled.statement
+  // A Deny whose Condition no request of the role meets (such as "deny when not over TLS") removes nothing.
+  if (s.effect === 'Deny' && subject && neverHolds(s.condition)) return { effect: s.effect, maybe: NOWHERE }
   const conditional =
     s.condition !== undefined && (subject ? restrictingCondition(s.condition, subject) !== undefined : true)
   const hasVariable = (p: string) => patternHasVariable(s, p)
