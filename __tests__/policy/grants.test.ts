@@ -291,3 +291,45 @@ describe('conditions judged for every request of the role', () => {
     expect(analysis.grantedCount).toBe(2)
   })
 })
+
+describe('qualified resource forms', () => {
+  test('an action on a Lambda function applies to its alias: a grant on the alias alone is kept, never dropped', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc(
+          {
+            Effect: 'Allow',
+            Action: 'lambda:InvokeFunction',
+            Resource: 'arn:aws:lambda:us-east-1:111122223333:function:app:live'
+          },
+          { Effect: 'Allow', Action: ['s3:ListBucket', 's3:DeleteBucket'], Resource: 'arn:aws:s3:::data' }
+        )
+      )
+    ])
+    expect(levelsOf(grants, ['lambda:InvokeFunction'])).toEqual({ 'lambda:InvokeFunction': GRANTED })
+    const usage = usageOf(['s3:ListBucket'])
+    const analysis = analyzeRole(grants, usage, OPTIONS)
+    expect(analysis.excess.map(e => e.action)).toEqual(['s3:DeleteBucket'])
+    const proposal = proposePolicies(grants, usage, analysis, OPTIONS)
+    expect(JSON.stringify(proposal.policies)).toContain('function:app:live')
+  })
+
+  test('a Batch job definition revision and a state machine alias are forms of their resources', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc({
+          Effect: 'Allow',
+          Action: ['batch:SubmitJob', 'states:StartExecution'],
+          Resource: [
+            'arn:aws:batch:us-east-1:111122223333:job-definition/etl:*',
+            'arn:aws:states:us-east-1:111122223333:stateMachine:flow:prod'
+          ]
+        })
+      )
+    ])
+    expect(levelsOf(grants, ['states:StartExecution'])).toEqual({ 'states:StartExecution': GRANTED })
+    expect(buildGrantModel(grants).granted[catalog.idOf('batch:SubmitJob') as number]).toBe(GRANTED)
+  })
+})

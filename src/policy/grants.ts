@@ -114,6 +114,19 @@ function templateGlob(template: string, partition: string): string {
   return parts.length > 5 ? [...head, tail].join(':') : head.join(':')
 }
 
+/**
+ * A resource's ARN and its qualified forms: the service's resource types whose template is this one plus
+ * `:${Qualifier}` (a Lambda function's version or alias, a Step Functions state machine's, a Batch job definition's
+ * revision). Requests that name a qualified form are authorized on it (`function:app:live`), so an action on
+ * the resource applies there too.
+ */
+function qualifiedForms(catalog: CatalogIndex, service: string, template: string): string[] {
+  const qualified = catalog
+    .resourceArnTemplates(service)
+    .filter(t => t.startsWith(`${template}:`) && /^:\$\{[^}]*\}$/.test(t.slice(template.length)))
+  return [template, ...qualified]
+}
+
 /** The resource globs an action can be authorized on: its resource types' ARN templates, variables widened. */
 function actionResourceGlobs(
   catalog: CatalogIndex,
@@ -122,10 +135,13 @@ function actionResourceGlobs(
 ): { globs: string[]; star: boolean } {
   const info = catalog.action(catalog.names[id])
   const globs: string[] = []
+  const service = info?.service ?? ''
   for (const type of info?.resourceTypes ?? []) {
-    const template = catalog.resourceArnTemplate(info?.service ?? '', type.name)
+    const template = catalog.resourceArnTemplate(service, type.name)
     // A type without an ARN template is not known to us: any resource may be one.
-    globs.push(template === undefined ? '*' : templateGlob(template, partition))
+    if (template === undefined) globs.push('*')
+    else
+      for (const form of qualifiedForms(catalog, service, template)) globs.push(templateGlob(form, partition))
   }
   // The Service Authorization Reference: an action with no resource type is authorized on "*" only.
   const star = globs.length === 0
