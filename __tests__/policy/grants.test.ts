@@ -332,4 +332,30 @@ describe('qualified resource forms', () => {
     expect(levelsOf(grants, ['states:StartExecution'])).toEqual({ 'states:StartExecution': GRANTED })
     expect(buildGrantModel(grants).granted[catalog.idOf('batch:SubmitJob') as number]).toBe(GRANTED)
   })
+  test('a CloudWatch Logs log group is also named `log-group:NAME:*`, as the Logs guide tells policies to write it', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc(
+          {
+            Effect: 'Allow',
+            Action: ['logs:DescribeLogStreams', 'logs:PutRetentionPolicy'],
+            Resource: 'arn:aws:logs:us-east-1:111122223333:log-group:app:*'
+          },
+          {
+            Effect: 'Allow',
+            Action: 'logs:DeleteLogGroup',
+            Resource: 'arn:aws:logs:us-east-1:111122223333:log-group:app:log-stream:s'
+          }
+        )
+      )
+    ])
+    expect(
+      levelsOf(grants, ['logs:DescribeLogStreams', 'logs:PutRetentionPolicy', 'logs:DeleteLogGroup'])
+    ).toEqual({
+      'logs:DescribeLogStreams': GRANTED,
+      'logs:PutRetentionPolicy': GRANTED,
+      'logs:DeleteLogGroup': NOT_GRANTED
+    })
+  })
 })

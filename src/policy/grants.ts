@@ -124,8 +124,18 @@ function qualifiedForms(catalog: CatalogIndex, service: string, template: string
   const qualified = catalog
     .resourceArnTemplates(service)
     .filter(t => t.startsWith(`${template}:`) && /^:\$\{[^}]*\}$/.test(t.slice(template.length)))
-  return [template, ...qualified]
+  const literal = LITERAL_SUFFIXES.get(`${service}/${template}`)
+  return [template, ...qualified, ...(literal ? [`${template}${literal}`] : [])]
 }
+
+/**
+ * ARN forms the catalog's templates omit, by service and template, as glob suffixes. CloudWatch Logs authorizes
+ * most log-group actions on `log-group:NAME:*`, with a literal trailing `*` ("Overview of managing access
+ * permissions to your CloudWatch Logs resources", CloudWatch Logs User Guide); `?` stands for that one character.
+ */
+const LITERAL_SUFFIXES = new Map([
+  ['logs/arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}', ':?']
+])
 
 /** The resource globs an action can be authorized on: its resource types' ARN templates, variables widened. */
 function actionResourceGlobs(
