@@ -51034,12 +51034,25 @@ function discoverPolicyFiles(workspace, template, limit = 10_000) {
 /**
  * Whether a statement's Condition really restricts the role's requests. A condition that holds for every request
  * the role can make (an empty block, a pattern of only `*`, `aws:SecureTransport`, the role's own ARN or account)
- * leaves the grant as wide as it would be without it, so it must not make the grant "conditional".
+ * leaves the grant as wide as it would be without it, so it must not make the grant "conditional"; a Deny under
+ * it applies for certain.
  */
 
 const LIKE_OPERATORS = /^(StringLike|ArnLike|StringEqualsIgnoreCase|StringEquals|ArnEquals)(IfExists)?$/;
-/** Keys that say nothing about who asks for what: a test on them does not narrow a grant. */
-const ALWAYS_SATISFIABLE_KEYS = new Set(['aws:securetransport']);
+/**
+ * Keys that every request of a role carries (the global condition keys documented as "always included in the
+ * request context"). A test on any other key fails when the request lacks it, unless its operator ends in IfExists.
+ */
+const ALWAYS_PRESENT_KEYS = new Set([
+    'aws:principalarn',
+    'aws:principalaccount',
+    'aws:principaltype',
+    'aws:userid',
+    'aws:currenttime',
+    'aws:epochtime',
+    'aws:securetransport',
+    'aws:requestedregion'
+]);
 function values(value) {
     if (typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number')
         return [String(value)];
@@ -51047,25 +51060,32 @@ function values(value) {
         return value.map(String);
     return undefined;
 }
-/** True when this one key/value test holds for every request of the role. */
+/**
+ * True when this one key/value test holds for every request of the role. It decides both ways: an Allow under
+ * such a test is unconditional, and a Deny under it applies for certain, so a test that fails for some requests
+ * (a key the request may lack, a set some requests leave) never counts.
+ */
 function holdsAlways(operator, key, value, subject) {
     const lowerKey = key.toLowerCase();
     const list = values(value);
-    if (list === undefined)
+    if (list === undefined || list.length === 0)
         return false;
-    if (list.length === 0)
-        return false;
-    // ForAllValues is true when the request has no such key at all: it restricts nothing on requests without it.
-    if (operator.startsWith('ForAllValues:'))
-        return true;
-    const base = operator.replace(/^ForAnyValue:/, '');
-    if (ALWAYS_SATISFIABLE_KEYS.has(lowerKey))
-        return true;
+    // SDKs call AWS over TLS: `aws:SecureTransport` is true on every request the role makes (never false).
+    if (lowerKey === 'aws:securetransport')
+        return /^Bool(IfExists)?$/.test(operator) && list.some(v => v.toLowerCase() === 'true');
+    const forAll = operator.startsWith('ForAllValues:');
+    const forAny = operator.startsWith('ForAnyValue:');
+    const base = operator.replace(/^(ForAllValues|ForAnyValue):/, '');
     if (!LIKE_OPERATORS.test(base))
         return false;
+    // ForAllValues holds for a request without the key; ForAnyValue and plain operators fail without it.
+    const present = forAll || base.endsWith('IfExists') || ALWAYS_PRESENT_KEYS.has(lowerKey);
     const like = base.startsWith('StringLike') || base.startsWith('ArnLike');
+    // Only a pattern of `*` matches every value the key may hold.
     if (like && list.some(v => /^\*+$/.test(v)))
-        return true;
+        return present;
+    if (forAll || forAny)
+        return false;
     const roleValue = lowerKey === 'aws:principalarn'
         ? subject.roleArn
         : lowerKey === 'aws:principalaccount'
@@ -51073,7 +51093,12 @@ function holdsAlways(operator, key, value, subject) {
             : '';
     if (!roleValue)
         return false;
-    return list.some(v => (like ? globMatch(v, roleValue) : v === roleValue));
+    const ignoreCase = base.startsWith('StringEqualsIgnoreCase');
+    return list.some(v => like
+        ? globMatch(v, roleValue)
+        : ignoreCase
+            ? v.toLowerCase() === roleValue.toLowerCase()
+            : v === roleValue);
 }
 /**
  * The part of a Condition block that restricts requests, or undefined when none of it does. Operators with
@@ -51093,6 +51118,23 @@ function restrictingCondition(condition, subject) {
             kept[operator] = Object.fromEntries(restricting);
     }
     return Object.keys(kept).length > 0 ? kept : undefined;
+}
+/**
+ * True when the Condition holds for no request of the role: a test that `aws:SecureTransport` is false (the role's
+ * SDK requests all use TLS). Tests are ANDed, so one such test is enough. A Deny under it denies nothing.
+ */
+function neverHolds(condition) {
+    return Object.entries(condition ?? {}).some(([operator, block]) => {
+        if (!/^Bool(IfExists)?$/.test(operator) || typeof block !== 'object' || block === null)
+            return false;
+        return Object.entries(block).some(([key, value]) => {
+            const list = values(value);
+            return (key.toLowerCase() === 'aws:securetransport' &&
+                list !== undefined &&
+                list.length > 0 &&
+                list.every(v => v.toLowerCase() === 'false'));
+        });
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/policy/escalation.ts
@@ -51293,6 +51335,10 @@ class DecodedCatalog {
             return undefined;
         const wanted = resourceType.toLowerCase();
         return this.services_[index].resourceTypes.find(t => t.name.toLowerCase() === wanted)?.arn;
+    }
+    resourceArnTemplates(service) {
+        const index = this.serviceByLower.get(service.toLowerCase());
+        return index === undefined ? [] : this.services_[index].resourceTypes.map(t => t.arn);
     }
     matchInService(entry, actionPattern) {
         const { start, end } = entry;
@@ -51793,12 +51839,16 @@ const GRANTED = 2;
 function normalizeGranted(policy) {
     return normalizePolicy(policy.name, policy.document);
 }
+const NOWHERE = { kind: 'in', patterns: [] };
 /**
  * A statement's areas. Its Condition counts only when it restricts the role's requests (one that holds for every
  * request, such as a pattern of only `*`, leaves the grant as wide as without it); without a subject, any does.
  */
 function statementAreas(compiled, subject) {
     const s = compiled.statement;
+    // A Deny whose Condition no request of the role meets (such as "deny when not over TLS") removes nothing.
+    if (s.effect === 'Deny' && subject && neverHolds(s.condition))
+        return { effect: s.effect, maybe: NOWHERE };
     const conditional = s.condition !== undefined && (subject ? restrictingCondition(s.condition, subject) !== undefined : true);
     const hasVariable = (p) => patternHasVariable(s, p);
     let certain;
@@ -51845,14 +51895,40 @@ function templateGlob(template, partition) {
         .replace(/\$\{([^}]*)\}/g, (_, name) => PLAIN_NAMES.has(name) ? NAME : FREE_TEXT.test(name) ? '*' : SEGMENT);
     return parts.length > 5 ? [...head, tail].join(':') : head.join(':');
 }
+/**
+ * A resource's ARN and its qualified forms: the service's resource types whose template is this one plus
+ * `:${Qualifier}` (a Lambda function's version or alias, a Step Functions state machine's, a Batch job definition's
+ * revision). Requests that name a qualified form are authorized on it (`function:app:live`), so an action on
+ * the resource applies there too.
+ */
+function qualifiedForms(catalog, service, template) {
+    const qualified = catalog
+        .resourceArnTemplates(service)
+        .filter(t => t.startsWith(`${template}:`) && /^:\$\{[^}]*\}$/.test(t.slice(template.length)));
+    const literal = LITERAL_SUFFIXES.get(`${service}/${template}`);
+    return [template, ...qualified, ...(literal ? [`${template}${literal}`] : [])];
+}
+/**
+ * ARN forms the catalog's templates omit, by service and template, as glob suffixes. CloudWatch Logs authorizes
+ * most log-group actions on `log-group:NAME:*`, with a literal trailing `*` ("Overview of managing access
+ * permissions to your CloudWatch Logs resources", CloudWatch Logs User Guide); `?` stands for that one character.
+ */
+const LITERAL_SUFFIXES = new Map([
+    ['logs/arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}', ':?']
+]);
 /** The resource globs an action can be authorized on: its resource types' ARN templates, variables widened. */
 function actionResourceGlobs(catalog, id, partition) {
     const info = catalog.action(catalog.names[id]);
     const globs = [];
+    const service = info?.service ?? '';
     for (const type of info?.resourceTypes ?? []) {
-        const template = catalog.resourceArnTemplate(info?.service ?? '', type.name);
+        const template = catalog.resourceArnTemplate(service, type.name);
         // A type without an ARN template is not known to us: any resource may be one.
-        globs.push(template === undefined ? '*' : templateGlob(template, partition));
+        if (template === undefined)
+            globs.push('*');
+        else
+            for (const form of qualifiedForms(catalog, service, template))
+                globs.push(templateGlob(form, partition));
     }
     // The Service Authorization Reference: an action with no resource type is authorized on "*" only.
     const star = globs.length === 0;

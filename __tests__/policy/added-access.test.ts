@@ -23,8 +23,9 @@ describe('restrictingCondition', () => {
       { ArnLike: { 'aws:PrincipalArn': 'arn:aws:iam::111122223333:role/*' } },
       { StringEquals: { 'aws:PrincipalAccount': '111122223333' } },
       { Bool: { 'aws:SecureTransport': 'true' } },
-      { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team'] } },
-      { StringLike: { 's3:prefix': ['*'] }, Bool: { 'aws:SecureTransport': true } }
+      { 'ForAllValues:StringLike': { 'aws:TagKeys': ['*'] } },
+      { StringLikeIfExists: { 's3:prefix': ['*'] }, Bool: { 'aws:SecureTransport': true } },
+      { StringEqualsIgnoreCase: { 'aws:PrincipalAccount': '111122223333' } }
     ])
       expect(restrictingCondition(condition, subject)).toBeUndefined()
   })
@@ -41,6 +42,15 @@ describe('restrictingCondition', () => {
     ).toEqual({ StringEquals: { 'aws:RequestedRegion': 'eu-west-1' } })
     expect(restrictingCondition({ StringLike: { 'aws:PrincipalArn': '*-admin' } }, subject)).toBeDefined()
     expect(restrictingCondition({ Null: { 'aws:MultiFactorAuthAge': 'false' } }, subject)).toBeDefined()
+    // A key the request may lack fails the test; a set holding other values fails ForAllValues.
+    for (const condition of [
+      { StringLike: { 's3:prefix': ['*'] } },
+      { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['team'] } },
+      { 'ForAnyValue:StringLike': { 'aws:TagKeys': ['*'] } },
+      { Bool: { 'aws:SecureTransport': 'false' } },
+      { Null: { 'aws:SecureTransport': 'true' } }
+    ])
+      expect(restrictingCondition(condition, subject)).toEqual(condition)
   })
 
   it('a grant under a condition that restricts nothing is not conditional', () => {

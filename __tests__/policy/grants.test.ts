@@ -219,3 +219,143 @@ describe('used actions the resource types say are not granted', () => {
     expect(proposal.notes.join(' ')).toMatch(/Kept used action\(s\) that the catalog's resource types say/)
   })
 })
+
+describe('conditions judged for every request of the role', () => {
+  test('a Deny unless over TLS denies nothing the role does: its grants keep their classes', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc(
+          { Effect: 'Allow', Action: ['sqs:SendMessage', 'sqs:DeleteQueue'], Resource: '*' },
+          {
+            Effect: 'Deny',
+            Action: '*',
+            Resource: '*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } }
+          }
+        )
+      )
+    ])
+    expect(levelsOf(grants, ['sqs:SendMessage', 'sqs:DeleteQueue'])).toEqual({
+      'sqs:SendMessage': GRANTED,
+      'sqs:DeleteQueue': GRANTED
+    })
+    const analysis = analyzeRole(grants, usageOf(['sqs:SendMessage']), OPTIONS)
+    expect(analysis.usedNotGranted).toEqual([])
+    expect(analysis.excess.map(e => e.action)).toEqual(['sqs:DeleteQueue'])
+  })
+
+  test('a test on a key the request may lack, or on a set it may leave, restricts: conditional, not excess', () => {
+    for (const condition of [
+      { StringLike: { 'aws:ResourceTag/team': '*' } },
+      { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['env'] } },
+      { 'ForAnyValue:StringLike': { 'aws:TagKeys': '*' } },
+      { Bool: { 'aws:SecureTransport': 'false' } }
+    ]) {
+      const grants = role('r', [
+        inline(
+          'p',
+          doc({
+            Effect: 'Allow',
+            Action: ['ec2:CreateTags', 'ec2:DeleteTags'],
+            Resource: '*',
+            Condition: condition
+          })
+        )
+      ])
+      const analysis = analyzeRole(grants, usageOf(['ec2:DeleteTags']), OPTIONS)
+      expect([analysis.excess.map(e => e.action), analysis.conditional.map(c => c.action)]).toEqual([
+        [],
+        ['ec2:CreateTags']
+      ])
+    }
+  })
+
+  test('a Deny under a condition some requests meet leaves the action conditional, in one class', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc(
+          { Effect: 'Allow', Action: ['ec2:CreateTags', 'ec2:DeleteTags'], Resource: '*' },
+          {
+            Effect: 'Deny',
+            Action: 'ec2:CreateTags',
+            Resource: '*',
+            Condition: { 'ForAllValues:StringEquals': { 'aws:TagKeys': ['env'] } }
+          }
+        )
+      )
+    ])
+    const analysis = analyzeRole(grants, usageOf(['ec2:DeleteTags']), OPTIONS)
+    expect(analysis.conditional.map(c => c.action)).toEqual(['ec2:CreateTags'])
+    expect(analysis.grantedCount).toBe(2)
+  })
+})
+
+describe('qualified resource forms', () => {
+  test('an action on a Lambda function applies to its alias: a grant on the alias alone is kept, never dropped', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc(
+          {
+            Effect: 'Allow',
+            Action: 'lambda:InvokeFunction',
+            Resource: 'arn:aws:lambda:us-east-1:111122223333:function:app:live'
+          },
+          { Effect: 'Allow', Action: ['s3:ListBucket', 's3:DeleteBucket'], Resource: 'arn:aws:s3:::data' }
+        )
+      )
+    ])
+    expect(levelsOf(grants, ['lambda:InvokeFunction'])).toEqual({ 'lambda:InvokeFunction': GRANTED })
+    const usage = usageOf(['s3:ListBucket'])
+    const analysis = analyzeRole(grants, usage, OPTIONS)
+    expect(analysis.excess.map(e => e.action)).toEqual(['s3:DeleteBucket'])
+    const proposal = proposePolicies(grants, usage, analysis, OPTIONS)
+    expect(JSON.stringify(proposal.policies)).toContain('function:app:live')
+  })
+
+  test('a Batch job definition revision and a state machine alias are forms of their resources', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc({
+          Effect: 'Allow',
+          Action: ['batch:SubmitJob', 'states:StartExecution'],
+          Resource: [
+            'arn:aws:batch:us-east-1:111122223333:job-definition/etl:*',
+            'arn:aws:states:us-east-1:111122223333:stateMachine:flow:prod'
+          ]
+        })
+      )
+    ])
+    expect(levelsOf(grants, ['states:StartExecution'])).toEqual({ 'states:StartExecution': GRANTED })
+    expect(buildGrantModel(grants).granted[catalog.idOf('batch:SubmitJob') as number]).toBe(GRANTED)
+  })
+  test('a CloudWatch Logs log group is also named `log-group:NAME:*`, as the Logs guide tells policies to write it', () => {
+    const grants = role('r', [
+      inline(
+        'p',
+        doc(
+          {
+            Effect: 'Allow',
+            Action: ['logs:DescribeLogStreams', 'logs:PutRetentionPolicy'],
+            Resource: 'arn:aws:logs:us-east-1:111122223333:log-group:app:*'
+          },
+          {
+            Effect: 'Allow',
+            Action: 'logs:DeleteLogGroup',
+            Resource: 'arn:aws:logs:us-east-1:111122223333:log-group:app:log-stream:s'
+          }
+        )
+      )
+    ])
+    expect(
+      levelsOf(grants, ['logs:DescribeLogStreams', 'logs:PutRetentionPolicy', 'logs:DeleteLogGroup'])
+    ).toEqual({
+      'logs:DescribeLogStreams': GRANTED,
+      'logs:PutRetentionPolicy': GRANTED,
+      'logs:DeleteLogGroup': NOT_GRANTED
+    })
+  })
+})

@@ -25,17 +25,26 @@ const NAMES = ['data', 'alice', 'app']
 const REGIONS = ['us-east-1', 'eu-west-1']
 const USERNAME = 'alice'
 
+const ROLE_ARN = `arn:aws:iam::${ACCOUNT}:role/differential`
+/** Keys every request of the role carries: its SDK calls use TLS. */
+const EVERY_REQUEST = { 'aws:SecureTransport': 'true', 'aws:PrincipalArn': ROLE_ARN }
+
 export const CONTEXTS: RequestContext[] = [
   { 'aws:username': USERNAME, 'aws:MultiFactorAuthPresent': 'true', 'aws:RequestedRegion': 'us-east-1' },
   { 'aws:username': USERNAME, 'aws:MultiFactorAuthPresent': 'false', 'aws:RequestedRegion': 'eu-west-1' },
-  { 'aws:username': 'bob', 'aws:RequestedRegion': 'us-east-1' },
+  { 'aws:username': 'bob', 'aws:RequestedRegion': 'us-east-1', 'aws:ResourceTag/team': 'web' },
   { 'aws:RequestedRegion': 'eu-west-1', 'aws:MultiFactorAuthPresent': 'true' }
-]
+].map(c => ({ ...c, ...EVERY_REQUEST }))
 
 const CONDITIONS: Record<string, Record<string, string>>[] = [
   { Bool: { 'aws:MultiFactorAuthPresent': 'true' } },
   { StringEquals: { 'aws:RequestedRegion': 'us-east-1' } },
-  { StringLike: { 'aws:username': 'a*' } }
+  { StringLike: { 'aws:username': 'a*' } },
+  // Conditions that hold for every request, for none, or only where a key is present.
+  { Bool: { 'aws:SecureTransport': 'true' } },
+  { Bool: { 'aws:SecureTransport': 'false' } },
+  { StringLike: { 'aws:PrincipalArn': '*' } },
+  { StringLike: { 'aws:ResourceTag/team': '*' } }
 ]
 
 /** A small seeded generator (mulberry32): a seed replays its case exactly. */
@@ -241,7 +250,7 @@ export interface CaseResult {
 /** Analyzes and proposes for one generated role and checks the four properties with the reference evaluator. */
 export function checkCase(c: DifferentialCase, spread: number, perClass: number): CaseResult {
   const grants: RoleGrants = {
-    arn: `arn:aws:iam::${ACCOUNT}:role/differential`,
+    arn: ROLE_ARN,
     name: 'differential',
     path: '/',
     accountId: ACCOUNT,

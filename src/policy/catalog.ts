@@ -25,6 +25,8 @@ export interface Catalog {
   /** IAM glob (`*`, `?`), case-insensitive, over every catalog action. */
   expand(pattern: string): string[]
   resourceArnTemplate(service: string, resourceType: string): string | undefined
+  /** The ARN templates of every resource type the service defines. */
+  resourceArnTemplates(service: string): readonly string[]
 }
 
 /**
@@ -204,6 +206,11 @@ class DecodedCatalog implements CatalogIndex {
     if (index === undefined) return undefined
     const wanted = resourceType.toLowerCase()
     return this.services_[index].resourceTypes.find(t => t.name.toLowerCase() === wanted)?.arn
+  }
+
+  resourceArnTemplates(service: string): readonly string[] {
+    const index = this.serviceByLower.get(service.toLowerCase())
+    return index === undefined ? [] : this.services_[index].resourceTypes.map(t => t.arn)
   }
 
   private matchInService(entry: ServiceEntry, actionPattern: string): number[] {

@@ -1,7 +1,8 @@
 /**
  * Whether a statement's Condition really restricts the role's requests. A condition that holds for every request
  * the role can make (an empty block, a pattern of only `*`, `aws:SecureTransport`, the role's own ARN or account)
- * leaves the grant as wide as it would be without it, so it must not make the grant "conditional".
+ * leaves the grant as wide as it would be without it, so it must not make the grant "conditional"; a Deny under
+ * it applies for certain.
  */
 import { globMatch } from './glob.js'
 
@@ -12,8 +13,20 @@ export interface ConditionSubject {
 }
 
 const LIKE_OPERATORS = /^(StringLike|ArnLike|StringEqualsIgnoreCase|StringEquals|ArnEquals)(IfExists)?$/
-/** Keys that say nothing about who asks for what: a test on them does not narrow a grant. */
-const ALWAYS_SATISFIABLE_KEYS = new Set(['aws:securetransport'])
+/**
+ * Keys that every request of a role carries (the global condition keys documented as "always included in the
+ * request context"). A test on any other key fails when the request lacks it, unless its operator ends in IfExists.
+ */
+const ALWAYS_PRESENT_KEYS = new Set([
+  'aws:principalarn',
+  'aws:principalaccount',
+  'aws:principaltype',
+  'aws:userid',
+  'aws:currenttime',
+  'aws:epochtime',
+  'aws:securetransport',
+  'aws:requestedregion'
+])
 
 function values(value: unknown): string[] | undefined {
   if (typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number')
@@ -23,19 +36,28 @@ function values(value: unknown): string[] | undefined {
   return undefined
 }
 
-/** True when this one key/value test holds for every request of the role. */
+/**
+ * True when this one key/value test holds for every request of the role. It decides both ways: an Allow under
+ * such a test is unconditional, and a Deny under it applies for certain, so a test that fails for some requests
+ * (a key the request may lack, a set some requests leave) never counts.
+ */
 function holdsAlways(operator: string, key: string, value: unknown, subject: ConditionSubject): boolean {
   const lowerKey = key.toLowerCase()
   const list = values(value)
-  if (list === undefined) return false
-  if (list.length === 0) return false
-  // ForAllValues is true when the request has no such key at all: it restricts nothing on requests without it.
-  if (operator.startsWith('ForAllValues:')) return true
-  const base = operator.replace(/^ForAnyValue:/, '')
-  if (ALWAYS_SATISFIABLE_KEYS.has(lowerKey)) return true
+  if (list === undefined || list.length === 0) return false
+  // SDKs call AWS over TLS: `aws:SecureTransport` is true on every request the role makes (never false).
+  if (lowerKey === 'aws:securetransport')
+    return /^Bool(IfExists)?$/.test(operator) && list.some(v => v.toLowerCase() === 'true')
+  const forAll = operator.startsWith('ForAllValues:')
+  const forAny = operator.startsWith('ForAnyValue:')
+  const base = operator.replace(/^(ForAllValues|ForAnyValue):/, '')
   if (!LIKE_OPERATORS.test(base)) return false
+  // ForAllValues holds for a request without the key; ForAnyValue and plain operators fail without it.
+  const present = forAll || base.endsWith('IfExists') || ALWAYS_PRESENT_KEYS.has(lowerKey)
   const like = base.startsWith('StringLike') || base.startsWith('ArnLike')
-  if (like && list.some(v => /^\*+$/.test(v))) return true
+  // Only a pattern of `*` matches every value the key may hold.
+  if (like && list.some(v => /^\*+$/.test(v))) return present
+  if (forAll || forAny) return false
   const roleValue =
     lowerKey === 'aws:principalarn'
       ? subject.roleArn
@@ -43,7 +65,14 @@ function holdsAlways(operator: string, key: string, value: unknown, subject: Con
         ? subject.accountId
         : ''
   if (!roleValue) return false
-  return list.some(v => (like ? globMatch(v, roleValue) : v === roleValue))
+  const ignoreCase = base.startsWith('StringEqualsIgnoreCase')
+  return list.some(v =>
+    like
+      ? globMatch(v, roleValue)
+      : ignoreCase
+        ? v.toLowerCase() === roleValue.toLowerCase()
+        : v === roleValue
+  )
 }
 
 /**
@@ -67,4 +96,23 @@ export function restrictingCondition(
     if (restricting.length > 0) kept[operator] = Object.fromEntries(restricting)
   }
   return Object.keys(kept).length > 0 ? kept : undefined
+}
+
+/**
+ * True when the Condition holds for no request of the role: a test that `aws:SecureTransport` is false (the role's
+ * SDK requests all use TLS). Tests are ANDed, so one such test is enough. A Deny under it denies nothing.
+ */
+export function neverHolds(condition: Record<string, unknown> | undefined): boolean {
+  return Object.entries(condition ?? {}).some(([operator, block]) => {
+    if (!/^Bool(IfExists)?$/.test(operator) || typeof block !== 'object' || block === null) return false
+    return Object.entries(block as Record<string, unknown>).some(([key, value]) => {
+      const list = values(value)
+      return (
+        key.toLowerCase() === 'aws:securetransport' &&
+        list !== undefined &&
+        list.length > 0 &&
+        list.every(v => v.toLowerCase() === 'false')
+      )
+    })
+  })
 }

@@ -8,7 +8,7 @@ import { loadCatalogIndex } from './catalog.js'
 import type { CatalogIndex } from './catalog.js'
 import { normalizePolicy } from './document.js'
 import type { NormalizedPolicy } from './document.js'
-import { restrictingCondition } from './condition-effect.js'
+import { neverHolds, restrictingCondition } from './condition-effect.js'
 import type { ConditionSubject } from './condition-effect.js'
 import { compilePolicy } from './evaluate.js'
 import { globMatch } from './glob.js'
@@ -47,6 +47,8 @@ interface Area {
   patterns: string[]
 }
 
+const NOWHERE: Area = { kind: 'in', patterns: [] }
+
 interface StatementAreas {
   effect: 'Allow' | 'Deny'
   /** Where it applies whatever the request (no Condition, no policy variable in the way); undefined: nowhere. */
@@ -61,6 +63,8 @@ interface StatementAreas {
  */
 function statementAreas(compiled: CompiledStatement, subject?: ConditionSubject): StatementAreas {
   const s = compiled.statement
+  // A Deny whose Condition no request of the role meets (such as "deny when not over TLS") removes nothing.
+  if (s.effect === 'Deny' && subject && neverHolds(s.condition)) return { effect: s.effect, maybe: NOWHERE }
   const conditional =
     s.condition !== undefined && (subject ? restrictingCondition(s.condition, subject) !== undefined : true)
   const hasVariable = (p: string) => patternHasVariable(s, p)
@@ -110,6 +114,29 @@ function templateGlob(template: string, partition: string): string {
   return parts.length > 5 ? [...head, tail].join(':') : head.join(':')
 }
 
+/**
+ * A resource's ARN and its qualified forms: the service's resource types whose template is this one plus
+ * `:${Qualifier}` (a Lambda function's version or alias, a Step Functions state machine's, a Batch job definition's
+ * revision). Requests that name a qualified form are authorized on it (`function:app:live`), so an action on
+ * the resource applies there too.
+ */
+function qualifiedForms(catalog: CatalogIndex, service: string, template: string): string[] {
+  const qualified = catalog
+    .resourceArnTemplates(service)
+    .filter(t => t.startsWith(`${template}:`) && /^:\$\{[^}]*\}$/.test(t.slice(template.length)))
+  const literal = LITERAL_SUFFIXES.get(`${service}/${template}`)
+  return [template, ...qualified, ...(literal ? [`${template}${literal}`] : [])]
+}
+
+/**
+ * ARN forms the catalog's templates omit, by service and template, as glob suffixes. CloudWatch Logs authorizes
+ * most log-group actions on `log-group:NAME:*`, with a literal trailing `*` ("Overview of managing access
+ * permissions to your CloudWatch Logs resources", CloudWatch Logs User Guide); `?` stands for that one character.
+ */
+const LITERAL_SUFFIXES = new Map([
+  ['logs/arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}', ':?']
+])
+
 /** The resource globs an action can be authorized on: its resource types' ARN templates, variables widened. */
 function actionResourceGlobs(
   catalog: CatalogIndex,
@@ -118,10 +145,13 @@ function actionResourceGlobs(
 ): { globs: string[]; star: boolean } {
   const info = catalog.action(catalog.names[id])
   const globs: string[] = []
+  const service = info?.service ?? ''
   for (const type of info?.resourceTypes ?? []) {
-    const template = catalog.resourceArnTemplate(info?.service ?? '', type.name)
+    const template = catalog.resourceArnTemplate(service, type.name)
     // A type without an ARN template is not known to us: any resource may be one.
-    globs.push(template === undefined ? '*' : templateGlob(template, partition))
+    if (template === undefined) globs.push('*')
+    else
+      for (const form of qualifiedForms(catalog, service, template)) globs.push(templateGlob(form, partition))
   }
   // The Service Authorization Reference: an action with no resource type is authorized on "*" only.
   const star = globs.length === 0
