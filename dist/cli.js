@@ -50705,7 +50705,49 @@ async function readTrailLogging(client, trailArn) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/granted/duplicate-keys.ts
+/**
+ * The first object key that appears twice in one object of a JSON text. `JSON.parse` silently keeps the last
+ * value, while other readers of the same file (IAM, infrastructure tools) may keep the first or reject it: a gate
+ * that judges one reading while another is deployed can be talked out of its verdict, so such a file is refused.
+ */
+/** The position (in UTF-16 units) of the second occurrence of a duplicated key, or undefined. Input must be valid JSON. */
+function duplicateKeyPosition(text) {
+    const objects = [];
+    let i = 0;
+    while (i < text.length) {
+        const c = text[i];
+        if (c === '{')
+            objects.push(new Set());
+        else if (c === '[')
+            objects.push(undefined);
+        else if (c === '}' || c === ']')
+            objects.pop();
+        else if (c === '"') {
+            const start = i;
+            i++;
+            while (i < text.length && text[i] !== '"')
+                i += text[i] === '\\' ? 2 : 1;
+            const token = text.slice(start, i + 1);
+            let j = i + 1;
+            while (j < text.length && /\s/.test(text[j]))
+                j++;
+            const keys = objects[objects.length - 1];
+            if (text[j] === ':' && keys) {
+                // Compared decoded: `"Action"` and `"\u0041ction"` are the same key.
+                const key = JSON.parse(token);
+                if (keys.has(key))
+                    return start;
+                keys.add(key);
+            }
+        }
+        i++;
+    }
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/granted/policy-file.ts
+
 
 /**
  * Reads granted policies from the files people actually have: a bare policy document, the output of
@@ -50726,12 +50768,17 @@ function decodeDocument(value, label) {
     const text = value.trimStart().startsWith('%7B') || value.trimStart().startsWith('%7b')
         ? safeDecode(value, label)
         : value;
+    let document;
     try {
-        return JSON.parse(text);
+        document = JSON.parse(text);
     }
     catch (e) {
         throw new PolicyFileError(`${label}: the policy document is not valid JSON (${jsonErrorPlace(e)})`);
     }
+    const duplicate = duplicateKeyPosition(text);
+    if (duplicate !== undefined)
+        throw new PolicyFileError(`${label}: a key appears twice in one object of the policy document (at position ${duplicate}); keep one`);
+    return document;
 }
 /**
  * Where JSON.parse failed, without the text around it: the parser's own message quotes the input, and a file
@@ -50766,6 +50813,9 @@ function parsePolicyFile(text, file) {
     catch (e) {
         throw new PolicyFileError(`${file}: not valid JSON (${jsonErrorPlace(e)}); give a policy document or aws iam output`);
     }
+    const duplicate = duplicateKeyPosition(text);
+    if (duplicate !== undefined)
+        throw new PolicyFileError(`${file}: a key appears twice in one object (at position ${duplicate}); other tools may read the other value, so keep one`);
     const base = file
         .split(/[\\/]/)
         .pop()
@@ -52841,6 +52891,26 @@ const SECRET_READS = [
     'ssm:GetParametersByPath',
     'kms:Decrypt'
 ];
+/** The resource part of an ARN naming any secret, parameter or key of a service. */
+const SECRET_RESOURCES = {
+    secretsmanager: 'secret:*',
+    ssm: 'parameter/*',
+    kms: 'key/*'
+};
+/**
+ * Whether a Resource pattern names every secret of its service in some account and Region: `*`, `arn:*`,
+ * `arn:aws:secretsmanager:*:*:secret:*`, `arn:aws:ssm:eu-west-1:111122223333:parameter/*` alike. The pattern's
+ * own partition, Region and account are kept, so only the wildcard in the name decides.
+ */
+function coversEverySecret(pattern, action) {
+    const service = action.split(':')[0];
+    const resource = SECRET_RESOURCES[service];
+    if (!resource)
+        return pattern === '*';
+    const [, partition, , region, account] = pattern.split(':');
+    const concrete = (part, fallback) => part !== undefined && part !== '' && !/[*?]/.test(part) ? part : fallback;
+    return globCovers(pattern, `arn:${concrete(partition, 'aws')}:${service}:${concrete(region, 'us-east-1')}:${concrete(account, '111122223333')}:${resource}`);
+}
 function allowsOf(model, subject) {
     return model.statements
         .filter(c => c.statement.effect === 'Allow')
@@ -52855,19 +52925,55 @@ function canonicalJson(value) {
         ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
         : v);
 }
-/** Whether one base Allow statement grants every resource the head pattern names. */
-function resourceCovered(base, pattern) {
+/**
+ * Whether one base Allow statement grants every resource the head names: one pattern, or everything but the head's
+ * NotResource patterns (`excluded`).
+ */
+function resourceCovered(base, pattern, excluded) {
     const { resources, notResources } = base.statement;
     if (resources)
-        return resources.some(p => !hasPolicyVariable(p) && globCovers(p, pattern));
+        return resources.some(p => p === pattern || (!hasPolicyVariable(p) && globCovers(p, pattern)));
+    // NotResource at the head too: the base grants as much when the head excludes all the base excluded.
+    if (excluded)
+        return (notResources ?? []).every(p => excluded.some(q => q === p || globCovers(q, p)));
     // NotResource grants everything it does not name: the pattern must be disjoint from every excluded pattern.
     return (notResources ?? []).every(p => !globMatch(p, pattern) && !globCovers(pattern, p) && !hasPolicyVariable(p));
 }
 function headResources(statement) {
     if (statement.resources)
         return statement.resources.map(r => ({ label: r, pattern: r }));
-    // A NotResource grant is as wide as `*` minus a few: only a base grant on everything covers it.
-    return [{ label: `NotResource: ${(statement.notResources ?? []).join(', ')}`, pattern: '*' }];
+    // A NotResource grant is as wide as `*` minus a few.
+    const excluded = statement.notResources ?? [];
+    return [{ label: `NotResource: ${excluded.join(', ')}`, pattern: '*', excluded }];
+}
+function liftedLabels(statement) {
+    const ref = statement.ref;
+    if (statement.resources)
+        return statement.resources.map(r => ({ label: `${r} (no longer denied by ${ref})`, pattern: r }));
+    return [
+        {
+            label: `NotResource: ${(statement.notResources ?? []).join(', ')} (no longer denied by ${ref})`,
+            pattern: '*'
+        }
+    ];
+}
+/** Whether a head Deny, for the actions both name, still denies everywhere and whenever the base Deny did. */
+function denyCovers(head, base) {
+    // A Deny applies only when its condition holds: an unconditional one, or the very same condition, still covers.
+    // (A test that a request can always satisfy is not one that always holds: `aws:SecureTransport` = false.)
+    const headCondition = head.statement.condition;
+    if (headCondition && canonicalJson(headCondition) !== canonicalJson(base.statement.condition ?? {}))
+        return false;
+    const h = head.statement;
+    const b = base.statement;
+    if (h.resources?.includes('*'))
+        return true;
+    if (b.resources && h.resources)
+        return b.resources.every(r => h.resources?.some(p => p === r || (!hasPolicyVariable(p) && globCovers(p, r))));
+    // NotResource: the head must exclude no more than the base did.
+    if (b.notResources && h.notResources)
+        return h.notResources.every(p => b.notResources?.includes(p));
+    return false;
 }
 function addedAccess(head, base, usage, keepActions) {
     const subject = { roleArn: head.arn, accountId: head.accountId };
@@ -52880,11 +52986,11 @@ function addedAccess(head, base, usage, keepActions) {
     const nonRestrictingConditions = headAllows
         .filter(a => a.compiled.statement.condition && a.condition === undefined)
         .map(a => `${a.compiled.statement.ref}: ${canonicalJson(a.compiled.statement.condition)}`);
-    const covered = (id, pattern, condition) => baseModel !== undefined &&
+    const covered = (id, pattern, condition, excluded) => baseModel !== undefined &&
         baseModel.granted[id] !== NOT_GRANTED &&
         baseAllows.some(b => b.compiled.actionIds[id] === 1 &&
             (b.condition === undefined || b.condition === condition) &&
-            resourceCovered(b.compiled, pattern));
+            resourceCovered(b.compiled, pattern, excluded));
     const entries = new Map();
     for (const allow of headAllows) {
         const { actionIds, statement } = allow.compiled;
@@ -52893,7 +52999,7 @@ function addedAccess(head, base, usage, keepActions) {
             if (actionIds[id] !== 1 || headModel.granted[id] === NOT_GRANTED || exempt.has(id))
                 continue;
             for (const r of resources) {
-                if (covered(id, r.pattern, allow.condition))
+                if (covered(id, r.pattern, allow.condition, r.excluded))
                     continue;
                 let entry = entries.get(id);
                 if (!entry) {
@@ -52904,6 +53010,34 @@ function addedAccess(head, base, usage, keepActions) {
                 entry.patterns.add(r.pattern);
                 entry.conditional &&= allow.condition !== undefined;
                 entry.grantedBy.add(statement.ref);
+            }
+        }
+    }
+    // A base Deny the head drops or weakens lifts a limit: what it denied and the head grants is added access too.
+    if (baseModel) {
+        const headDenies = headModel.statements.filter(c => c.statement.effect === 'Deny');
+        for (const denied of baseModel.statements.filter(c => c.statement.effect === 'Deny')) {
+            const lifted = liftedLabels(denied.statement);
+            const grantedBy = headAllows.map(a => a.compiled);
+            const still = headDenies.filter(d => denyCovers(d, denied));
+            for (let id = 0; id < catalog.size; id++) {
+                if (denied.actionIds[id] !== 1 || headModel.granted[id] === NOT_GRANTED || exempt.has(id))
+                    continue;
+                if (still.some(d => d.actionIds[id] === 1))
+                    continue;
+                let entry = entries.get(id);
+                if (!entry) {
+                    entry = { resources: new Set(), patterns: new Set(), conditional: false, grantedBy: new Set() };
+                    entries.set(id, entry);
+                }
+                entry.conditional = false;
+                for (const { label, pattern } of lifted) {
+                    entry.resources.add(label);
+                    entry.patterns.add(pattern);
+                }
+                for (const a of grantedBy)
+                    if (a.actionIds[id] === 1)
+                        entry.grantedBy.add(a.statement.ref);
             }
         }
     }
@@ -52928,7 +53062,11 @@ function addedAccess(head, base, usage, keepActions) {
                 : unobservable.has(id)
                     ? 'unobservable'
                     : 'excess';
-        const risk = riskOf(id, accessLevel, patterns, { escalation, secretReads, unobservable });
+        const risk = riskOf(id, catalog.names[id], accessLevel, patterns, {
+            escalation,
+            secretReads,
+            unobservable
+        });
         added.push({
             action: catalog.names[id],
             accessLevel,
@@ -52946,14 +53084,14 @@ function addedAccess(head, base, usage, keepActions) {
 function rankOf(a) {
     return (a.risk ? 0 : 10) + ACCESS_LEVELS.indexOf(a.accessLevel);
 }
-function riskOf(id, level, patterns, known) {
+function riskOf(id, action, level, patterns, known) {
     if (known.escalation.has(id))
         return 'privilege-escalation';
     if (level === 'Permissions management')
         return 'permissions-management';
     if (level === 'Write')
         return known.unobservable.has(id) ? 'unobservable-write' : 'write';
-    if (known.secretReads.has(id) && patterns.includes('*'))
+    if (known.secretReads.has(id) && patterns.some(p => coversEverySecret(p, action)))
         return 'secret-read-on-all-resources';
     return undefined;
 }
@@ -56815,12 +56953,13 @@ function readWorkspacePolicy(config, deps, c) {
  * not exist yet, or for a role left out of `roles`. Each is judged by the risk of what it grants, never ignored.
  */
 function unlistedPolicyFiles(config, deps, cases) {
-    if (!deps.base)
+    if (!deps.base && !deps.pullRequest)
         return [];
-    const known = new Set(cases.map(c => `${c.accountId}/${c.name.toLowerCase()}`));
+    // By the exact path each role reads: a file whose name differs only in case is another file, never skipped.
+    const known = new Set(cases.map(c => policyPathFor(config.policyPath, c.accountId, c.name)));
     const out = [];
     for (const file of discoverPolicyFiles(deps.workspace ?? process.cwd(), config.policyPath)) {
-        if (known.has(`${file.accountId}/${file.roleName.toLowerCase()}`))
+        if (known.has(file.path))
             continue;
         const listed = config.roles.some(s => s.kind === 'pattern'
             ? globMatch(s.input.toLowerCase(), file.roleName.toLowerCase())
@@ -56968,7 +57107,11 @@ async function judgeRole(config, deps, aws, c) {
         const options = {
             keepActions: [...config.keepActions],
             keepSidPrefix: config.keepSidPrefix,
-            ...(base ? { trustedKeep: base.trusts } : {})
+            ...(base
+                ? { trustedKeep: base.trusts }
+                : deps.pullRequest && c.fromRepositoryFile
+                    ? { trustedKeep: () => false }
+                    : {})
         };
         const analysis = analyzeRole(c.grants, c.usage, options);
         const keptStatements = c.grants.policies

@@ -98,6 +98,7 @@ export async function run(): Promise<void> {
       getIdToken: audience => core.getIDToken(audience),
       workspace: process.env.GITHUB_WORKSPACE,
       env: process.env,
+      pullRequest: ['pull_request', 'pull_request_target'].includes(github.context.eventName),
       ...pullRequestBase(config)
     })
     await publish(config, report, pullRequest)

@@ -62,6 +62,11 @@ export interface RunDeps {
   noLogFiles?: 'error' | 'insufficient-evidence'
   /** On a pull request: its base commit, and how to read a repository file as that commit has it. */
   base?: { sha: string; read: (path: string) => Promise<WorkspaceFile> }
+  /**
+   * The run judges a pull request: the workspace's policy files are its author's. Even when the base cannot be
+   * read, no keep-Sid statement of those files is trusted and no file under policy-path is left unjudged.
+   */
+  pullRequest?: boolean
 }
 
 /** A role on its way through the pipeline: it ends as exactly one RoleResult. */
@@ -550,11 +555,12 @@ function readWorkspacePolicy(
  * not exist yet, or for a role left out of `roles`. Each is judged by the risk of what it grants, never ignored.
  */
 function unlistedPolicyFiles(config: Config, deps: RunDeps, cases: RoleCase[]): RoleCase[] {
-  if (!deps.base) return []
-  const known = new Set(cases.map(c => `${c.accountId}/${c.name.toLowerCase()}`))
+  if (!deps.base && !deps.pullRequest) return []
+  // By the exact path each role reads: a file whose name differs only in case is another file, never skipped.
+  const known = new Set(cases.map(c => policyPathFor(config.policyPath, c.accountId, c.name)))
   const out: RoleCase[] = []
   for (const file of discoverPolicyFiles(deps.workspace ?? process.cwd(), config.policyPath)) {
-    if (known.has(`${file.accountId}/${file.roleName.toLowerCase()}`)) continue
+    if (known.has(file.path)) continue
     const listed = config.roles.some(s =>
       s.kind === 'pattern'
         ? globMatch(s.input.toLowerCase(), file.roleName.toLowerCase())
@@ -737,7 +743,11 @@ async function judgeRole(config: Config, deps: RunDeps, aws: AwsSession, c: Role
     const options: AnalyzeOptions = {
       keepActions: [...config.keepActions],
       keepSidPrefix: config.keepSidPrefix,
-      ...(base ? { trustedKeep: base.trusts } : {})
+      ...(base
+        ? { trustedKeep: base.trusts }
+        : deps.pullRequest && c.fromRepositoryFile
+          ? { trustedKeep: () => false }
+          : {})
     }
     const analysis = analyzeRole(c.grants, c.usage, options)
     const keptStatements = c.grants.policies

@@ -440,7 +440,14 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       'app-unobservable': policy(reads),
       'app-remove': policy(reads, allow('s3:*', 'arn:aws:s3:::app-data/*')),
       'app-used': policy(reads),
-      'app-kept': policy(reads, { Sid: 'KeepBreakGlass', ...allow('iam:*') })
+      'app-kept': policy(reads, { Sid: 'KeepBreakGlass', ...allow('iam:*') }),
+      'app-deny': policy(allow('*'), {
+        Effect: 'Deny',
+        Action: 'iam:*',
+        Resource: '*',
+        Condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } }
+      }),
+      'app-tokenless': policy(reads)
     }
     const head: Record<string, string> = {
       'app-keep': policy(reads, { Sid: 'KeepAdmin', ...allow('*') }),
@@ -459,7 +466,9 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       'app-new': policy(allow('*')),
       'app-remove': policy(reads),
       'app-used': policy(reads, usedSecret, allow('s3:PutObject', 'arn:aws:s3:::app-data/*')),
-      'app-kept': policy({ Sid: 'KeepBreakGlass', ...allow('iam:*') })
+      'app-kept': policy({ Sid: 'KeepBreakGlass', ...allow('iam:*') }),
+      'app-deny': policy(allow('*')),
+      'app-tokenless': policy(reads, { Sid: 'KeepAdmin', ...allow('*') })
     }
     let baseSha: string
 
@@ -502,7 +511,8 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
     const gateRun = (
       roles: string[],
       workspace: Record<string, string | { symlink: string }>,
-      extraEnv: Record<string, string> = {}
+      extraEnv: Record<string, string> = {},
+      extraInputs: Record<string, string> = {}
     ) => {
       const number = world.github.addIssue()
       return runAction({
@@ -521,7 +531,8 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
           'trail-arn': TRAIL,
           mode: 'comment',
           'fail-on': 'high',
-          'keep-sid-prefix': 'Keep'
+          'keep-sid-prefix': 'Keep',
+          ...extraInputs
         },
         env: { ...world.env, ...extraEnv },
         workspace
@@ -582,6 +593,40 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       for (const text of [comment, run.summary, run.stdout, run.stderr])
         expect(text).not.toMatch(/AWS\\?_SECRET/)
       expect(world.github.validationFailures).toEqual([])
+    })
+
+    it('fails when a pull request drops a conditional Deny, or adds a policy file whose name differs only in case', async () => {
+      const { run } = await gateRun(['app-deny', 'app-remove'], {
+        [file('app-deny')]: head['app-deny'] as string,
+        [file('app-remove')]: head['app-remove'] as string,
+        [file('App-Remove')]: policy(allow('*'))
+      })
+      expect(run.code).toBe(1)
+      const report = JSON.parse(readFileSync(run.outputs.report, 'utf8')) as ReportV1
+      const change = (name: string) => report.roles.find(r => r.arn.endsWith(`/${name}`))?.change
+      expect(change('app-deny')?.added.find(a => a.action === 'iam:CreatePolicyVersion')).toMatchObject({
+        risk: 'privilege-escalation',
+        judgement: 'excess'
+      })
+      expect(change('App-Remove')?.added.length).toBeGreaterThan(0)
+      const error = run.stdout.split('\n').find(line => line.startsWith('::error::')) ?? ''
+      expect(error).toContain('app-deny')
+      expect(error).toContain('App-Remove')
+    })
+
+    it('trusts no Keep statement of the pull request when the base cannot be read', async () => {
+      const { run } = await gateRun(
+        ['app-tokenless'],
+        { [file('app-tokenless')]: head['app-tokenless'] as string },
+        {},
+        { 'github-token': '', mode: 'report' }
+      )
+      expect(run.stdout).toMatch(/github-token is empty/)
+      expect(run.code).toBe(1)
+      const report = JSON.parse(readFileSync(run.outputs.report, 'utf8')) as ReportV1
+      const role = report.roles.find(r => r.arn.endsWith('/app-tokenless'))
+      expect(role?.kept).toBeUndefined()
+      expect(role?.excess.map(e => e.action)).toContain('iam:CreatePolicyVersion')
     })
 
     it('passes a pull request that removes access, adds used access, or leaves a base Keep statement unchanged', async () => {

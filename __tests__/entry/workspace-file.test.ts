@@ -76,6 +76,26 @@ describe('data never echoed or acted on', () => {
     expect(jsonErrorPlace(error)).toMatch(/^syntax error at position \d+$/)
   })
 
+  it('a key written twice in one object is refused: other readers of the file may keep the other value', () => {
+    const statement = (actions: string) =>
+      `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",${actions},"Resource":"*"}]}`
+    for (const actions of [
+      '"Action":"*","Action":"s3:GetObject"',
+      '"Action":"*","\u0041ction":"s3:GetObject"'
+    ])
+      expect(() => parsePolicyFile(statement(actions), 'f.json')).toThrow(
+        /^f\.json: a key appears twice in one object \(at position \d+\)/
+      )
+    const wrapped = JSON.stringify({
+      PolicyName: 'p',
+      PolicyDocument: statement('"Action":"*","Action":"s3:X"')
+    })
+    expect(() => parsePolicyFile(wrapped, 'f.json')).toThrow(/a key appears twice/)
+    // The same key in sibling objects, a key-like value, and escaped quotes are fine.
+    const fine = `{"Version":"2012-10-17","Statement":[{"Sid":"a\\":","Effect":"Allow","Action":"s3:GetObject","Resource":"*"},{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"}]}`
+    expect(parsePolicyFile(fine, 'f.json')).toHaveLength(1)
+  })
+
   it('control characters, bidirectional overrides and line breaks are shown, never acted on', () => {
     expect(escapeControl('a\u001b[31mb\u202ec\n::error::x')).toBe('a\\u001b[31mb\\u202ec\\u000a::error::x')
     expect(escapeText('a\u001bb\u202e')).toBe('a\\\\u001bb\\\\u202e')

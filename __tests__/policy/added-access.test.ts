@@ -63,6 +63,26 @@ describe('addedAccess', () => {
     expect(addedAccess(base, base, usageOf([]), []).added).toEqual([])
   })
 
+  it('an unchanged NotResource grant, policy variable or Deny adds nothing; excluding less from NotResource adds', () => {
+    const notResource = (...excluded: string[]) => ({
+      Effect: 'Allow',
+      Action: 's3:*',
+      NotResource: excluded
+    })
+    const home = allow('s3:GetObject', 'arn:aws:s3:::home/${aws:username}/*')
+    const denyOthers = { Effect: 'Deny', Action: 's3:*', Resource: 'arn:aws:s3:::home/${aws:userid}/*' }
+    const base = grants(notResource('arn:aws:s3:::prod', 'arn:aws:s3:::prod/*'), home, denyOthers)
+    expect(addedAccess(base, base, usageOf([]), []).added).toEqual([])
+    const excludesMore = grants(notResource('arn:aws:s3:::prod*'), home, denyOthers)
+    expect(addedAccess(excludesMore, base, usageOf([]), []).added).toEqual([])
+    const excludesLess = grants(notResource('arn:aws:s3:::prod'), home, denyOthers)
+    const { added } = addedAccess(excludesLess, base, usageOf([]), [])
+    expect(added.find(a => a.action === 's3:DeleteObject')).toMatchObject({
+      resources: ['NotResource: arn:aws:s3:::prod'],
+      risk: 'unobservable-write'
+    })
+  })
+
   it('a resource widened to * is added, excess when the calls fell on what the base granted', () => {
     const base = grants(allow('secretsmanager:GetSecretValue', SECRET))
     const usage = usageOf([{ action: 'secretsmanager:GetSecretValue', resources: [SECRET] }])
@@ -125,6 +145,74 @@ describe('addedAccess', () => {
     expect(addedAccess(grants(allow('s3:GetObject')), narrow, usageOf([]), []).added).toEqual([
       expect.objectContaining({ action: 's3:GetObject', resources: ['*'] })
     ])
+  })
+
+  it('dropping or weakening a Deny that is scoped to resources or conditional adds what it denied', () => {
+    const secrets = { Effect: 'Deny', Action: 's3:GetObject', Resource: 'arn:aws:s3:::secrets/*' }
+    const mfa = {
+      Effect: 'Deny',
+      Action: 'iam:*',
+      Resource: '*',
+      Condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } }
+    }
+    const base = grants(allow(['s3:GetObject', 'iam:*']), secrets, mfa)
+    const { added } = addedAccess(grants(allow(['s3:GetObject', 'iam:*'])), base, usageOf([]), [])
+    expect(added.find(a => a.action === 's3:GetObject')?.resources).toEqual([
+      'arn:aws:s3:::secrets/* (no longer denied by app)'
+    ])
+    expect(added.find(a => a.action === 'iam:CreatePolicyVersion')).toMatchObject({
+      risk: 'privilege-escalation',
+      judgement: 'excess'
+    })
+    // A Deny that only applies over plain HTTP never applies: it does not stand in for the base's Deny.
+    const httpOnly = { ...mfa, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }
+    expect(
+      addedAccess(
+        grants(allow(['s3:GetObject', 'iam:*']), secrets, httpOnly),
+        base,
+        usageOf([]),
+        []
+      ).added.map(a => a.action)
+    ).toContain('iam:PassRole')
+    // The same Denies, moved, reordered or widened, add nothing.
+    const moved = grants(
+      allow(['iam:*', 's3:GetObject']),
+      { ...mfa, Sid: 'Mfa', Action: ['iam:*'] },
+      { ...secrets, Resource: ['arn:aws:s3:::secrets*'] }
+    )
+    expect(addedAccess(moved, base, usageOf([]), []).added).toEqual([])
+  })
+
+  it('a secret read on a pattern naming every secret is as risky as one on *', () => {
+    for (const resource of [
+      'arn:*',
+      'arn:aws:secretsmanager:*',
+      'arn:aws:secretsmanager:*:*:secret:*',
+      'arn:aws:secretsmanager:eu-west-1:111122223333:secret:*'
+    ]) {
+      const { added } = addedAccess(
+        grants(allow('secretsmanager:GetSecretValue', resource)),
+        grants(reads),
+        usageOf([]),
+        []
+      )
+      expect(added[0]).toMatchObject({ risk: 'secret-read-on-all-resources' })
+    }
+    const prefix = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:app/*'
+    const one = addedAccess(
+      grants(allow('secretsmanager:GetSecretValue', prefix)),
+      grants(reads),
+      usageOf([]),
+      []
+    )
+    expect(one.added[0]?.risk).toBeUndefined()
+    const parameters = addedAccess(
+      grants(allow('ssm:GetParameters', 'arn:aws:ssm:*:*:parameter/*')),
+      grants(reads),
+      usageOf([]),
+      []
+    )
+    expect(parameters.added[0]?.risk).toBe('secret-read-on-all-resources')
   })
 
   it('without usage (a new role) every addition is unverified; keep-actions from the workflow exempt', () => {

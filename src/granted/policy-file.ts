@@ -1,4 +1,5 @@
 import type { GrantedPolicy, RoleGrants } from '../model.js'
+import { duplicateKeyPosition } from './duplicate-keys.js'
 import { editability } from './editability.js'
 
 /**
@@ -22,11 +23,18 @@ export function decodeDocument(value: unknown, label: string): unknown {
     value.trimStart().startsWith('%7B') || value.trimStart().startsWith('%7b')
       ? safeDecode(value, label)
       : value
+  let document: unknown
   try {
-    return JSON.parse(text)
+    document = JSON.parse(text)
   } catch (e) {
     throw new PolicyFileError(`${label}: the policy document is not valid JSON (${jsonErrorPlace(e)})`)
   }
+  const duplicate = duplicateKeyPosition(text)
+  if (duplicate !== undefined)
+    throw new PolicyFileError(
+      `${label}: a key appears twice in one object of the policy document (at position ${duplicate}); keep one`
+    )
+  return document
 }
 
 /**
@@ -63,6 +71,11 @@ export function parsePolicyFile(text: string, file: string): GrantedPolicy[] {
       `${file}: not valid JSON (${jsonErrorPlace(e)}); give a policy document or aws iam output`
     )
   }
+  const duplicate = duplicateKeyPosition(text)
+  if (duplicate !== undefined)
+    throw new PolicyFileError(
+      `${file}: a key appears twice in one object (at position ${duplicate}); other tools may read the other value, so keep one`
+    )
   const base =
     file
       .split(/[\\/]/)

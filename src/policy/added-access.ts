@@ -28,6 +28,31 @@ const SECRET_READS = [
   'kms:Decrypt'
 ]
 
+/** The resource part of an ARN naming any secret, parameter or key of a service. */
+const SECRET_RESOURCES: Record<string, string> = {
+  secretsmanager: 'secret:*',
+  ssm: 'parameter/*',
+  kms: 'key/*'
+}
+
+/**
+ * Whether a Resource pattern names every secret of its service in some account and Region: `*`, `arn:*`,
+ * `arn:aws:secretsmanager:*:*:secret:*`, `arn:aws:ssm:eu-west-1:111122223333:parameter/*` alike. The pattern's
+ * own partition, Region and account are kept, so only the wildcard in the name decides.
+ */
+function coversEverySecret(pattern: string, action: string): boolean {
+  const service = action.split(':')[0]
+  const resource = SECRET_RESOURCES[service]
+  if (!resource) return pattern === '*'
+  const [, partition, , region, account] = pattern.split(':')
+  const concrete = (part: string | undefined, fallback: string) =>
+    part !== undefined && part !== '' && !/[*?]/.test(part) ? part : fallback
+  return globCovers(
+    pattern,
+    `arn:${concrete(partition, 'aws')}:${service}:${concrete(region, 'us-east-1')}:${concrete(account, '111122223333')}:${resource}`
+  )
+}
+
 export interface AddedAccessResult {
   added: AddedAccess[]
   nonRestrictingConditions: string[]
@@ -56,20 +81,60 @@ export function canonicalJson(value: unknown): string {
   )
 }
 
-/** Whether one base Allow statement grants every resource the head pattern names. */
-function resourceCovered(base: CompiledStatement, pattern: string): boolean {
+/**
+ * Whether one base Allow statement grants every resource the head names: one pattern, or everything but the head's
+ * NotResource patterns (`excluded`).
+ */
+function resourceCovered(base: CompiledStatement, pattern: string, excluded?: readonly string[]): boolean {
   const { resources, notResources } = base.statement
-  if (resources) return resources.some(p => !hasPolicyVariable(p) && globCovers(p, pattern))
+  if (resources)
+    return resources.some(p => p === pattern || (!hasPolicyVariable(p) && globCovers(p, pattern)))
+  // NotResource at the head too: the base grants as much when the head excludes all the base excluded.
+  if (excluded) return (notResources ?? []).every(p => excluded.some(q => q === p || globCovers(q, p)))
   // NotResource grants everything it does not name: the pattern must be disjoint from every excluded pattern.
   return (notResources ?? []).every(
     p => !globMatch(p, pattern) && !globCovers(pattern, p) && !hasPolicyVariable(p)
   )
 }
 
-function headResources(statement: CompiledStatement['statement']): { label: string; pattern: string }[] {
+function headResources(
+  statement: CompiledStatement['statement']
+): { label: string; pattern: string; excluded?: readonly string[] }[] {
   if (statement.resources) return statement.resources.map(r => ({ label: r, pattern: r }))
-  // A NotResource grant is as wide as `*` minus a few: only a base grant on everything covers it.
-  return [{ label: `NotResource: ${(statement.notResources ?? []).join(', ')}`, pattern: '*' }]
+  // A NotResource grant is as wide as `*` minus a few.
+  const excluded = statement.notResources ?? []
+  return [{ label: `NotResource: ${excluded.join(', ')}`, pattern: '*', excluded }]
+}
+
+function liftedLabels(statement: CompiledStatement['statement']): { label: string; pattern: string }[] {
+  const ref = statement.ref
+  if (statement.resources)
+    return statement.resources.map(r => ({ label: `${r} (no longer denied by ${ref})`, pattern: r }))
+  return [
+    {
+      label: `NotResource: ${(statement.notResources ?? []).join(', ')} (no longer denied by ${ref})`,
+      pattern: '*'
+    }
+  ]
+}
+
+/** Whether a head Deny, for the actions both name, still denies everywhere and whenever the base Deny did. */
+function denyCovers(head: CompiledStatement, base: CompiledStatement): boolean {
+  // A Deny applies only when its condition holds: an unconditional one, or the very same condition, still covers.
+  // (A test that a request can always satisfy is not one that always holds: `aws:SecureTransport` = false.)
+  const headCondition = head.statement.condition
+  if (headCondition && canonicalJson(headCondition) !== canonicalJson(base.statement.condition ?? {}))
+    return false
+  const h = head.statement
+  const b = base.statement
+  if (h.resources?.includes('*')) return true
+  if (b.resources && h.resources)
+    return b.resources.every(r =>
+      h.resources?.some(p => p === r || (!hasPolicyVariable(p) && globCovers(p, r)))
+    )
+  // NotResource: the head must exclude no more than the base did.
+  if (b.notResources && h.notResources) return h.notResources.every(p => b.notResources?.includes(p))
+  return false
 }
 
 export function addedAccess(
@@ -90,14 +155,19 @@ export function addedAccess(
     .filter(a => a.compiled.statement.condition && a.condition === undefined)
     .map(a => `${a.compiled.statement.ref}: ${canonicalJson(a.compiled.statement.condition)}`)
 
-  const covered = (id: number, pattern: string, condition: string | undefined) =>
+  const covered = (
+    id: number,
+    pattern: string,
+    condition: string | undefined,
+    excluded?: readonly string[]
+  ) =>
     baseModel !== undefined &&
     baseModel.granted[id] !== NOT_GRANTED &&
     baseAllows.some(
       b =>
         b.compiled.actionIds[id] === 1 &&
         (b.condition === undefined || b.condition === condition) &&
-        resourceCovered(b.compiled, pattern)
+        resourceCovered(b.compiled, pattern, excluded)
     )
 
   interface Entry {
@@ -113,7 +183,7 @@ export function addedAccess(
     for (let id = 0; id < catalog.size; id++) {
       if (actionIds[id] !== 1 || headModel.granted[id] === NOT_GRANTED || exempt.has(id)) continue
       for (const r of resources) {
-        if (covered(id, r.pattern, allow.condition)) continue
+        if (covered(id, r.pattern, allow.condition, r.excluded)) continue
         let entry = entries.get(id)
         if (!entry) {
           entry = { resources: new Set(), patterns: new Set(), conditional: true, grantedBy: new Set() }
@@ -123,6 +193,31 @@ export function addedAccess(
         entry.patterns.add(r.pattern)
         entry.conditional &&= allow.condition !== undefined
         entry.grantedBy.add(statement.ref)
+      }
+    }
+  }
+
+  // A base Deny the head drops or weakens lifts a limit: what it denied and the head grants is added access too.
+  if (baseModel) {
+    const headDenies = headModel.statements.filter(c => c.statement.effect === 'Deny')
+    for (const denied of baseModel.statements.filter(c => c.statement.effect === 'Deny')) {
+      const lifted = liftedLabels(denied.statement)
+      const grantedBy = headAllows.map(a => a.compiled)
+      const still = headDenies.filter(d => denyCovers(d, denied))
+      for (let id = 0; id < catalog.size; id++) {
+        if (denied.actionIds[id] !== 1 || headModel.granted[id] === NOT_GRANTED || exempt.has(id)) continue
+        if (still.some(d => d.actionIds[id] === 1)) continue
+        let entry = entries.get(id)
+        if (!entry) {
+          entry = { resources: new Set(), patterns: new Set(), conditional: false, grantedBy: new Set() }
+          entries.set(id, entry)
+        }
+        entry.conditional = false
+        for (const { label, pattern } of lifted) {
+          entry.resources.add(label)
+          entry.patterns.add(pattern)
+        }
+        for (const a of grantedBy) if (a.actionIds[id] === 1) entry.grantedBy.add(a.statement.ref)
       }
     }
   }
@@ -154,7 +249,11 @@ export function addedAccess(
         : unobservable.has(id)
           ? 'unobservable'
           : 'excess'
-    const risk = riskOf(id, accessLevel, patterns, { escalation, secretReads, unobservable })
+    const risk = riskOf(id, catalog.names[id], accessLevel, patterns, {
+      escalation,
+      secretReads,
+      unobservable
+    })
     added.push({
       action: catalog.names[id],
       accessLevel,
@@ -176,6 +275,7 @@ function rankOf(a: AddedAccess): number {
 
 function riskOf(
   id: number,
+  action: string,
   level: AddedAccess['accessLevel'],
   patterns: string[],
   known: { escalation: Set<number>; secretReads: Set<number>; unobservable: Map<number, string> }
@@ -183,6 +283,7 @@ function riskOf(
   if (known.escalation.has(id)) return 'privilege-escalation'
   if (level === 'Permissions management') return 'permissions-management'
   if (level === 'Write') return known.unobservable.has(id) ? 'unobservable-write' : 'write'
-  if (known.secretReads.has(id) && patterns.includes('*')) return 'secret-read-on-all-resources'
+  if (known.secretReads.has(id) && patterns.some(p => coversEverySecret(p, action)))
+    return 'secret-read-on-all-resources'
   return undefined
 }
