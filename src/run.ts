@@ -240,7 +240,8 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
     await generateUsage(config, deps, aws, cases, startedAt, deadline)
   }
 
-  if (scan) {
+  // Access Analyzer reads the same trail: what the trail does not log, it cannot show either.
+  if (scan || config.trailArn) {
     const logging = await trailLogging(config, aws, log)
     for (const c of cases) {
       if (c.usage && logging)

@@ -385,6 +385,30 @@ describe('what a trail may leave out is unknown, not excess', () => {
     expect(excess).not.toContain('ec2:DescribeVpcs')
   })
 
+  test('Access Analyzer reads the same trail: what its configuration leaves out is unobservable there too', () => {
+    const analyzer = (trailLogging?: RoleUsage['evidence']['trailLogging']) =>
+      usageOf(['ec2:RunInstances'], {
+        source: 'access-analyzer',
+        evidence: { notes: [], ...(trailLogging ? { trailLogging } : {}) }
+      })
+    const excluded = classes(
+      admin(),
+      analyzer({
+        origin: 'trail',
+        managementRead: true,
+        managementWrite: true,
+        excludedSources: ['kms.amazonaws.com']
+      })
+    )
+    expect(excluded.reason('kms:ScheduleKeyDeletion')).toMatch(/not logged: the trail excludes/)
+    expect(excluded.excess).toContain('ec2:TerminateInstances')
+    // Without the configuration there are no records to judge from: nothing becomes unknown.
+    const unknown = classes(admin(), analyzer())
+    expect(unknown.excess).toEqual(
+      expect.arrayContaining(['kms:ScheduleKeyDeletion', 'ec2:TerminateInstances'])
+    )
+  })
+
   test('a trail without the read half never records KMS cryptography or AssumeRole, which IAM files under Write', () => {
     const writeOnly = usageOf(['ec2:RunInstances'], {
       evidence: {

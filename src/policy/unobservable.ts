@@ -113,8 +113,9 @@ function unknownWhetherLogged(
   dataEvents: Map<number, string>
 ): Map<number, string> {
   const out = new Map<number, string>()
-  if (usage.source !== 'cloudtrail') return out
   const known = usage.evidence.trailLogging
+  // Only log records show which sources and halves some principal used; Access Analyzer has the configuration alone.
+  if (usage.source !== 'cloudtrail' && !known) return out
   const seenList = usage.evidence.managementEventsSeen
   if (!known && !seenList) return out
   const seen = new Set(seenList)
