@@ -50386,6 +50386,17 @@ function rolePatternMatch(pattern, name) {
     return globMatch(pattern.toLowerCase(), name.toLowerCase());
 }
 /**
+ * Whether one selector names a role: an ARN by account and name (written without, or with another, path it still
+ * names the role), a name or a pattern regardless of case (role names are unique per account regardless of case).
+ */
+function selectorMatches(selector, role) {
+    if (selector.kind === 'arn')
+        return roleKey(role.arn) === roleKey(selector.input);
+    if (selector.kind === 'name')
+        return role.name.toLowerCase() === selector.input.toLowerCase();
+    return rolePatternMatch(selector.input, role.name);
+}
+/**
  * Applies the user's selectors to a list of known roles. Role names are unique per account regardless of case
  * in IAM, so names and patterns match case-insensitively; an ARN matches exactly.
  */
@@ -50393,14 +50404,7 @@ function selectRoles(selectors, known, where) {
     const chosen = new Map();
     const unmatched = [];
     for (const selector of selectors) {
-        const matches = known.filter(role => {
-            // An ARN written without (or with another) path still names the role.
-            if (selector.kind === 'arn')
-                return roleKey(role.arn) === roleKey(selector.input);
-            if (selector.kind === 'name')
-                return role.name.toLowerCase() === selector.input.toLowerCase();
-            return rolePatternMatch(selector.input, role.name);
-        });
+        const matches = known.filter(role => selectorMatches(selector, role));
         if (matches.length === 0) {
             unmatched.push({
                 input: selector.input,
@@ -52810,6 +52814,9 @@ function analyzeRole(grants, usage, options) {
         unobservable: unobservable.sort(byAction),
         conditional: conditional.sort(byAction),
         kept: kept.sort(),
+        keptStatements: model.statements
+            .filter(c => c.statement.effect === 'Allow' && isKeepStatement(c.statement, options))
+            .map(c => c.statement.ref),
         unknownActions: model.unknownActions,
         grantedCount
     };
@@ -56600,7 +56607,6 @@ async function runPolicyGenerations(requests, deps) {
 
 
 
-
 class AwsSession {
     config;
     deps;
@@ -56802,9 +56808,7 @@ function lookbackStart(now, days) {
 }
 /** Whether a role ARN or name selector (not a pattern) names the role. */
 function namedExplicitly(selectors, role) {
-    return selectors.some(s => s.kind === 'arn'
-        ? roleKey(s.input) === roleKey(role.arn)
-        : s.kind === 'name' && s.input.toLowerCase() === role.name.toLowerCase());
+    return selectors.some(s => s.kind !== 'pattern' && selectorMatches(s, role));
 }
 /** The usage of a role by ARN, or by account and name when the records named it without its path. */
 function scanUsage(roles, arn) {
@@ -57039,10 +57043,8 @@ function unlistedPolicyFiles(config, deps, cases) {
     for (const file of discoverPolicyFiles(deps.workspace ?? process.cwd(), config.policyPath)) {
         if (known.has(file.path))
             continue;
-        const listed = config.roles.some(s => s.kind === 'pattern'
-            ? globMatch(s.input.toLowerCase(), file.roleName.toLowerCase())
-            : s.name?.toLowerCase() === file.roleName.toLowerCase() &&
-                (s.kind === 'name' || s.accountId === file.accountId));
+        const named = { arn: `arn:aws:iam::${file.accountId}:role/${file.roleName}`, name: file.roleName };
+        const listed = config.roles.some(s => selectorMatches(s, named));
         const c = {
             arn: `arn:aws:iam::${file.accountId || '000000000000'}:role/${file.roleName}`,
             name: file.roleName,
@@ -57192,18 +57194,14 @@ async function judgeRole(config, deps, aws, c) {
                     : {})
         };
         const analysis = analyzeRole(c.grants, c.usage, options);
-        const keptStatements = c.grants.policies
-            .flatMap(p => normalizePolicy(p.name, p.document).statements)
-            .filter(st => st.effect === 'Allow' && isKeepStatement(st, options))
-            .map(st => st.ref);
         const facts = {
             ...result,
             used: analysis.used,
             unobservable: analysis.unobservable,
             conditional: analysis.conditional,
             ...(analysis.unknownActions.length ? { unknownActions: analysis.unknownActions } : {}),
-            ...(analysis.kept.length || keptStatements.length
-                ? { kept: { statements: keptStatements, actions: analysis.kept } }
+            ...(analysis.kept.length || analysis.keptStatements.length
+                ? { kept: { statements: analysis.keptStatements, actions: analysis.kept } }
                 : {})
         };
         if (analysis.usedNotGranted.length > 0) {

@@ -49,6 +49,16 @@ export function rolePatternMatch(pattern: string, name: string): boolean {
 }
 
 /**
+ * Whether one selector names a role: an ARN by account and name (written without, or with another, path it still
+ * names the role), a name or a pattern regardless of case (role names are unique per account regardless of case).
+ */
+export function selectorMatches(selector: RoleSelector, role: KnownRole): boolean {
+  if (selector.kind === 'arn') return roleKey(role.arn) === roleKey(selector.input)
+  if (selector.kind === 'name') return role.name.toLowerCase() === selector.input.toLowerCase()
+  return rolePatternMatch(selector.input, role.name)
+}
+
+/**
  * Applies the user's selectors to a list of known roles. Role names are unique per account regardless of case
  * in IAM, so names and patterns match case-insensitively; an ARN matches exactly.
  */
@@ -60,12 +70,7 @@ export function selectRoles<T extends KnownRole>(
   const chosen = new Map<string, T>()
   const unmatched: { input: string; reason: string }[] = []
   for (const selector of selectors) {
-    const matches = known.filter(role => {
-      // An ARN written without (or with another) path still names the role.
-      if (selector.kind === 'arn') return roleKey(role.arn) === roleKey(selector.input)
-      if (selector.kind === 'name') return role.name.toLowerCase() === selector.input.toLowerCase()
-      return rolePatternMatch(selector.input, role.name)
-    })
+    const matches = known.filter(role => selectorMatches(selector, role))
     if (matches.length === 0) {
       unmatched.push({
         input: selector.input,

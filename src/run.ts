@@ -29,7 +29,7 @@ import type {
   TrailLogging
 } from './model.js'
 import { addedAccess, canonicalJson } from './policy/added-access.js'
-import { analyzeRole, isKeepStatement } from './policy/analyze.js'
+import { analyzeRole } from './policy/analyze.js'
 import type { AnalyzeOptions } from './policy/analyze.js'
 import { normalizePolicy } from './policy/document.js'
 import type { NormalizedStatement } from './policy/document.js'
@@ -37,8 +37,14 @@ import { policyDiff } from './policy/diff.js'
 import { judgeEvidence } from './policy/evidence.js'
 import { proposePolicies } from './policy/propose.js'
 import { buildReport } from './report/json.js'
-import { globMatch } from './policy/glob.js'
-import { accountFromArn, canonicalRoleArns, roleKey, roleNameFromArn, selectRoles } from './roles.js'
+import {
+  accountFromArn,
+  canonicalRoleArns,
+  roleKey,
+  roleNameFromArn,
+  selectorMatches,
+  selectRoles
+} from './roles.js'
 import type { KnownRole } from './roles.js'
 import { createTrailS3Client } from './usage/cloudtrail/s3-files.js'
 import { scanCloudTrail } from './usage/cloudtrail/scan.js'
@@ -316,11 +322,7 @@ function lookbackStart(now: Date, days: number): Date {
 
 /** Whether a role ARN or name selector (not a pattern) names the role. */
 function namedExplicitly(selectors: readonly RoleSelector[], role: KnownRole): boolean {
-  return selectors.some(s =>
-    s.kind === 'arn'
-      ? roleKey(s.input) === roleKey(role.arn)
-      : s.kind === 'name' && s.input.toLowerCase() === role.name.toLowerCase()
-  )
+  return selectors.some(s => s.kind !== 'pattern' && selectorMatches(s, role))
 }
 
 /** The usage of a role by ARN, or by account and name when the records named it without its path. */
@@ -562,12 +564,8 @@ function unlistedPolicyFiles(config: Config, deps: RunDeps, cases: RoleCase[]): 
   const out: RoleCase[] = []
   for (const file of discoverPolicyFiles(deps.workspace ?? process.cwd(), config.policyPath)) {
     if (known.has(file.path)) continue
-    const listed = config.roles.some(s =>
-      s.kind === 'pattern'
-        ? globMatch(s.input.toLowerCase(), file.roleName.toLowerCase())
-        : s.name?.toLowerCase() === file.roleName.toLowerCase() &&
-          (s.kind === 'name' || s.accountId === file.accountId)
-    )
+    const named = { arn: `arn:aws:iam::${file.accountId}:role/${file.roleName}`, name: file.roleName }
+    const listed = config.roles.some(s => selectorMatches(s, named))
     const c: RoleCase = {
       arn: `arn:aws:iam::${file.accountId || '000000000000'}:role/${file.roleName}`,
       name: file.roleName,
@@ -751,18 +749,14 @@ async function judgeRole(config: Config, deps: RunDeps, aws: AwsSession, c: Role
           : {})
     }
     const analysis = analyzeRole(c.grants, c.usage, options)
-    const keptStatements = c.grants.policies
-      .flatMap(p => normalizePolicy(p.name, p.document).statements)
-      .filter(st => st.effect === 'Allow' && isKeepStatement(st, options))
-      .map(st => st.ref)
     const facts = {
       ...result,
       used: analysis.used,
       unobservable: analysis.unobservable,
       conditional: analysis.conditional,
       ...(analysis.unknownActions.length ? { unknownActions: analysis.unknownActions } : {}),
-      ...(analysis.kept.length || keptStatements.length
-        ? { kept: { statements: keptStatements, actions: analysis.kept } }
+      ...(analysis.kept.length || analysis.keptStatements.length
+        ? { kept: { statements: analysis.keptStatements, actions: analysis.kept } }
         : {})
     }
     if (analysis.usedNotGranted.length > 0) {

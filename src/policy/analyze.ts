@@ -33,6 +33,8 @@ export interface RoleAnalysis {
   conditional: ConditionalAction[]
   /** Granted actions kept by keep-actions or keep-Sid statements. */
   kept: string[]
+  /** Refs (`policy#Sid`) of the Allow statements kept verbatim by their Sid, in policy order. */
+  keptStatements: string[]
   /** Action names/patterns in granted policies the catalog does not know. */
   unknownActions: string[]
   grantedCount: number
@@ -147,6 +149,9 @@ export function analyzeRole(grants: RoleGrants, usage: RoleUsage, options: Analy
     unobservable: unobservable.sort(byAction),
     conditional: conditional.sort(byAction),
     kept: kept.sort(),
+    keptStatements: model.statements
+      .filter(c => c.statement.effect === 'Allow' && isKeepStatement(c.statement, options))
+      .map(c => c.statement.ref),
     unknownActions: model.unknownActions,
     grantedCount
   }
