@@ -48300,6 +48300,12 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 /************************************************************************/
 var __webpack_exports__ = {};
 
+;// CONCATENATED MODULE: ./src/error-message.ts
+/** The message of anything thrown: an Error's message, or the value itself as text. */
+function errorMessage(e) {
+    return e instanceof Error ? e.message : String(e);
+}
+
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 var external_node_fs_default = /*#__PURE__*/__nccwpck_require__.n(external_node_fs_);
@@ -50423,6 +50429,7 @@ function selectRoles(selectors, known, where) {
 ;// CONCATENATED MODULE: ./src/aws/iam.ts
 
 
+
 /** IAM reads: resolve role selectors, then read every policy granted to each role into RoleGrants. */
 
 
@@ -50527,7 +50534,7 @@ function decodePolicyDocument(encoded, what) {
         return JSON.parse(text);
     }
     catch (error) {
-        throw new Error(`${what}: the document is not valid JSON (${error.message})`);
+        throw new Error(`${what}: the document is not valid JSON (${errorMessage(error)})`);
     }
 }
 /** Reads granted policies; managed policy documents are cached across roles (many roles share AWS managed policies). */
@@ -50557,7 +50564,7 @@ class GrantedPolicyReader {
                 grants.push(await this.readRoleGrants(role));
             }
             catch (error) {
-                failures.push({ input: role.input, arn: role.arn, reason: error.message });
+                failures.push({ input: role.input, arn: role.arn, reason: errorMessage(error) });
             }
         }
         return { grants, failures };
@@ -50645,6 +50652,7 @@ class GrantedPolicyReader {
 /** What a trail logs, read from CloudTrail: GetTrail (the trail exists, where it lives) and GetEventSelectors. */
 
 
+
 /** The Region of a trail ARN (arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME). */
 function trailRegion(trailArn) {
     return trailArn.split(':')[3] ?? '';
@@ -50705,7 +50713,7 @@ async function readTrailLogging(client, trailArn) {
         return managementLogging(arn, selectors);
     }
     catch (error) {
-        throw new Error(`trail-arn: cannot read the configuration of ${trailArn} (${error.message}); the role needs cloudtrail:GetTrail and cloudtrail:GetEventSelectors`, { cause: error });
+        throw new Error(`trail-arn: cannot read the configuration of ${trailArn} (${errorMessage(error)}); the role needs cloudtrail:GetTrail and cloudtrail:GetEventSelectors`, { cause: error });
     }
 }
 
@@ -50751,6 +50759,7 @@ function duplicateKeyPosition(text) {
 }
 
 ;// CONCATENATED MODULE: ./src/granted/policy-file.ts
+
 
 
 /**
@@ -50910,7 +50919,7 @@ function parseAuthorizationDetails(text, file) {
             return { arn, name, grants: role.CreateDate ? { ...grants, createdAt: role.CreateDate } : grants };
         }
         catch (e) {
-            return { arn, name, error: e.message };
+            return { arn, name, error: errorMessage(e) };
         }
     });
 }
@@ -55501,6 +55510,7 @@ const WORKER_SOURCE = "var wt = require('node:worker_threads')\n" +
 
 
 
+
 function isFailedFile(outcome) {
     return 'error' in outcome;
 }
@@ -55565,7 +55575,7 @@ class ReducerPool {
                 this.workers.push(this.startWorker());
         }
         catch (error) {
-            this.threadNote = `worker threads unavailable (${error.message}); reading in the main thread`;
+            this.threadNote = `worker threads unavailable (${errorMessage(error)}); reading in the main thread`;
             void this.closeWorkers();
         }
     }
@@ -55819,6 +55829,7 @@ function resourcesUncertain(entry, action) {
 
 
 
+
 const READ_LIMITS = {
     maxLineLength: 16 * 1024 * 1024,
     maxWholeBytes: 256 * 1024 * 1024,
@@ -55871,7 +55882,7 @@ async function listSources(query, options, notes, skipped) {
             });
         }
         catch (error) {
-            throw new Error(`cloudtrail-path: cannot list ${query.path}: ${error.message}`, {
+            throw new Error(`cloudtrail-path: cannot list ${query.path}: ${errorMessage(error)}`, {
                 cause: error
             });
         }
@@ -55968,7 +55979,7 @@ async function scanCloudTrail(query, options = {}) {
                 catch (error) {
                     if (options.signal?.aborted)
                         throw error;
-                    skipped.push({ file: source.name, reason: `unreadable: ${error.message}` });
+                    skipped.push({ file: source.name, reason: `unreadable: ${errorMessage(error)}` });
                     continue;
                 }
                 const outcome = await Promise.race([pool.reduce(task), abort]);
@@ -56250,6 +56261,7 @@ function describeJobError(jobError) {
 
 
 
+
 const DEFAULT_POLL = { initial: 5_000, max: 30_000 };
 const DEFAULT_BUSY_WAIT = { initial: 15_000, max: 60_000 };
 const DEFAULT_REUSE_TOLERANCE_MS = 24 * 3600 * 1000;
@@ -56512,7 +56524,7 @@ class Scheduler {
                             };
                         }
                         catch (error) {
-                            return { ...base, status: 'failed', reason: error.message };
+                            return { ...base, status: 'failed', reason: errorMessage(error) };
                         }
                     case 'FAILED':
                         return { ...base, status: 'failed', reason: describeJobError(details.jobError) };
@@ -56607,6 +56619,7 @@ async function runPolicyGenerations(requests, deps) {
 
 
 
+
 class AwsSession {
     config;
     deps;
@@ -56668,7 +56681,7 @@ async function readInputFile(file, option) {
     catch (e) {
         if (e instanceof ConfigError)
             throw e;
-        throw new ConfigError(input, `${option} ${file} cannot be read (${e.code ?? e.message}); check the path`);
+        throw new ConfigError(input, `${option} ${file} cannot be read (${e.code ?? errorMessage(e)}); check the path`);
     }
 }
 /** Parses a file the user named; a file that is not what the option takes is bad usage too. */
@@ -56677,7 +56690,7 @@ function parsedInput(option, parse) {
         return parse();
     }
     catch (e) {
-        throw new ConfigError(option.replace(/^--/, ''), e.message);
+        throw new ConfigError(option.replace(/^--/, ''), errorMessage(e));
     }
 }
 /** The whole job: roles -> granted + usage -> analysis -> proposals -> the version-1 report. */
@@ -56770,7 +56783,7 @@ async function trailLogging(config, aws, log) {
             return await readTrailLogging(await aws.cloudtrail(trailRegion(config.trailArn)), config.trailArn);
         }
         catch (error) {
-            log.warning(`${error.message}; what the trail logs is judged from the records instead`);
+            log.warning(`${errorMessage(error)}; what the trail logs is judged from the records instead`);
             return undefined;
         }
     }
@@ -56955,7 +56968,7 @@ async function selectCases(config, deps, aws, sources) {
         iam = await aws.iam();
     }
     catch (e) {
-        throw new Error(`AWS credentials: ${e.message}`);
+        throw new Error(`AWS credentials: ${errorMessage(e)}`);
     }
     const resolution = await resolveRoles(iam, [...config.roles], deps.log);
     for (const f of resolution.failures)
@@ -57027,7 +57040,7 @@ function readWorkspacePolicy(config, deps, c) {
         return { path, exists: true, grants: parsePolicyFile(file.text, path) };
     }
     catch (e) {
-        return { path, exists: true, reason: e.message };
+        return { path, exists: true, reason: errorMessage(e) };
     }
 }
 /**
@@ -57134,7 +57147,7 @@ async function readBase(config, base, head, log) {
     }
     catch (e) {
         // A base that does not parse grants nothing we can compare with: everything the head grants is added.
-        log.warning(`${path} at the base commit: ${e.message}; judging every grant of the head as added`);
+        log.warning(`${path} at the base commit: ${errorMessage(e)}; judging every grant of the head as added`);
         return { sha: base.sha, trusts: () => false };
     }
     const grants = { ...head, policies };
@@ -57291,7 +57304,7 @@ async function judgeRole(config, deps, aws, c) {
         };
     }
     catch (e) {
-        return { ...result, status: 'failed', reason: e.message };
+        return { ...result, status: 'failed', reason: errorMessage(e) };
     }
 }
 
@@ -57300,6 +57313,7 @@ async function judgeRole(config, deps, aws, c) {
 const version_VERSION = '0.1.0';
 
 ;// CONCATENATED MODULE: ./src/cli-main.ts
+
 
 
 
@@ -57480,7 +57494,7 @@ function prepareOutDir(dir) {
             return;
         }
         catch (e) {
-            throw new ConfigError('out', `--out ${dir} cannot be created (${e.code ?? e.message}); give a folder you can write`);
+            throw new ConfigError('out', `--out ${dir} cannot be created (${e.code ?? errorMessage(e)}); give a folder you can write`);
         }
     }
     if (!isDirectory)
@@ -57536,7 +57550,7 @@ async function main(argv, env = process.env) {
             prepareOutDir(config.outDir);
     }
     catch (e) {
-        process.stderr.write(`error: ${escapeControl(e.message)}\n`);
+        process.stderr.write(`error: ${escapeControl(errorMessage(e))}\n`);
         return EXIT.usage;
     }
     const log = stderrLogger();
@@ -57574,7 +57588,7 @@ async function main(argv, env = process.env) {
         return verdict.exitCode;
     }
     catch (e) {
-        process.stderr.write(`error: ${escapeControl(e.message)}\n`);
+        process.stderr.write(`error: ${escapeControl(errorMessage(e))}\n`);
         if (cancellation.received)
             return signalExitCode(cancellation.received);
         return e instanceof ConfigError ? EXIT.usage : EXIT.failed;

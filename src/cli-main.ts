@@ -1,3 +1,4 @@
+import { errorMessage } from './error-message.js'
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs'
 import { abortOnSignals, signalExitCode } from './cancellation.js'
 import { buildConfig, ConfigError, INPUT_DEFAULTS } from './config.js'
@@ -190,7 +191,7 @@ function prepareOutDir(dir: string): void {
     } catch (e) {
       throw new ConfigError(
         'out',
-        `--out ${dir} cannot be created (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a folder you can write`
+        `--out ${dir} cannot be created (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}); give a folder you can write`
       )
     }
   }
@@ -246,7 +247,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     if (config.outDir) prepareOutDir(config.outDir)
   } catch (e) {
-    process.stderr.write(`error: ${escapeControl((e as Error).message)}\n`)
+    process.stderr.write(`error: ${escapeControl(errorMessage(e))}\n`)
     return EXIT.usage
   }
   const log = stderrLogger()
@@ -283,7 +284,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (cancellation.received) return signalExitCode(cancellation.received)
     return verdict.exitCode
   } catch (e) {
-    process.stderr.write(`error: ${escapeControl((e as Error).message)}\n`)
+    process.stderr.write(`error: ${escapeControl(errorMessage(e))}\n`)
     if (cancellation.received) return signalExitCode(cancellation.received)
     return e instanceof ConfigError ? EXIT.usage : EXIT.failed
   } finally {

@@ -1,3 +1,4 @@
+import { errorMessage } from './error-message.js'
 import { AccessAnalyzerClient } from '@aws-sdk/client-accessanalyzer'
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail'
 import { IAMClient } from '@aws-sdk/client-iam'
@@ -167,7 +168,7 @@ async function readInputFile(file: string, option: string): Promise<string> {
     if (e instanceof ConfigError) throw e
     throw new ConfigError(
       input,
-      `${option} ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path`
+      `${option} ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? errorMessage(e)}); check the path`
     )
   }
 }
@@ -177,7 +178,7 @@ function parsedInput<T>(option: string, parse: () => T): T {
   try {
     return parse()
   } catch (e) {
-    throw new ConfigError(option.replace(/^--/, ''), (e as Error).message)
+    throw new ConfigError(option.replace(/^--/, ''), errorMessage(e))
   }
 }
 
@@ -282,7 +283,7 @@ async function trailLogging(config: Config, aws: AwsSession, log: Logger): Promi
     try {
       return await readTrailLogging(await aws.cloudtrail(trailRegion(config.trailArn)), config.trailArn)
     } catch (error) {
-      log.warning(`${(error as Error).message}; what the trail logs is judged from the records instead`)
+      log.warning(`${errorMessage(error)}; what the trail logs is judged from the records instead`)
       return undefined
     }
   }
@@ -475,7 +476,7 @@ async function selectCases(
   try {
     iam = await aws.iam()
   } catch (e) {
-    throw new Error(`AWS credentials: ${(e as Error).message}`)
+    throw new Error(`AWS credentials: ${errorMessage(e)}`)
   }
   const resolution = await resolveRoles(iam, [...config.roles], deps.log)
   for (const f of resolution.failures) failed(f.arn ?? f.input, f.reason)
@@ -549,7 +550,7 @@ function readWorkspacePolicy(
   try {
     return { path, exists: true, grants: parsePolicyFile(file.text, path) }
   } catch (e) {
-    return { path, exists: true, reason: (e as Error).message }
+    return { path, exists: true, reason: errorMessage(e) }
   }
 }
 
@@ -673,9 +674,7 @@ async function readBase(
     policies = parsePolicyFile(file.text, path)
   } catch (e) {
     // A base that does not parse grants nothing we can compare with: everything the head grants is added.
-    log.warning(
-      `${path} at the base commit: ${(e as Error).message}; judging every grant of the head as added`
-    )
+    log.warning(`${path} at the base commit: ${errorMessage(e)}; judging every grant of the head as added`)
     return { sha: base.sha, trusts: () => false }
   }
   const grants: RoleGrants = { ...head, policies }
@@ -855,6 +854,6 @@ async function judgeRole(config: Config, deps: RunDeps, aws: AwsSession, c: Role
       diff: policyDiff(current, proposal.policies)
     }
   } catch (e) {
-    return { ...result, status: 'failed', reason: (e as Error).message }
+    return { ...result, status: 'failed', reason: errorMessage(e) }
   }
 }

@@ -1,3 +1,4 @@
+import { errorMessage } from '../error-message.js'
 import { editability } from '../granted/editability.js'
 import { rolePatternMatch } from '../roles.js'
 /** IAM reads: resolve role selectors, then read every policy granted to each role into RoleGrants. */
@@ -142,7 +143,7 @@ export function decodePolicyDocument(encoded: string, what: string): unknown {
   try {
     return JSON.parse(text)
   } catch (error) {
-    throw new Error(`${what}: the document is not valid JSON (${(error as Error).message})`)
+    throw new Error(`${what}: the document is not valid JSON (${errorMessage(error)})`)
   }
 }
 
@@ -177,7 +178,7 @@ export class GrantedPolicyReader {
       try {
         grants.push(await this.readRoleGrants(role))
       } catch (error) {
-        failures.push({ input: role.input, arn: role.arn, reason: (error as Error).message })
+        failures.push({ input: role.input, arn: role.arn, reason: errorMessage(error) })
       }
     }
     return { grants, failures }

@@ -1,4 +1,5 @@
 /** What a trail logs, read from CloudTrail: GetTrail (the trail exists, where it lives) and GetEventSelectors. */
+import { errorMessage } from '../error-message.js'
 import { GetEventSelectorsCommand, GetTrailCommand } from '@aws-sdk/client-cloudtrail'
 import type {
   AdvancedEventSelector,
@@ -82,7 +83,7 @@ export async function readTrailLogging(client: CloudTrailClient, trailArn: strin
     return managementLogging(arn, selectors)
   } catch (error) {
     throw new Error(
-      `trail-arn: cannot read the configuration of ${trailArn} (${(error as Error).message}); the role needs cloudtrail:GetTrail and cloudtrail:GetEventSelectors`,
+      `trail-arn: cannot read the configuration of ${trailArn} (${errorMessage(error)}); the role needs cloudtrail:GetTrail and cloudtrail:GetEventSelectors`,
       { cause: error }
     )
   }

@@ -1,3 +1,4 @@
+import { errorMessage } from '../error-message.js'
 import type { GrantedPolicy, RoleGrants } from '../model.js'
 import { duplicateKeyPosition } from './duplicate-keys.js'
 import { editability } from './editability.js'
@@ -194,7 +195,7 @@ export function parseAuthorizationDetails(text: string, file: string): ExportedR
       }
       return { arn, name, grants: role.CreateDate ? { ...grants, createdAt: role.CreateDate } : grants }
     } catch (e) {
-      return { arn, name, error: (e as Error).message }
+      return { arn, name, error: errorMessage(e) }
     }
   })
 }

@@ -71,7 +71,7 @@ function decodeText(policy: string, text: string): unknown {
   try {
     return JSON.parse(source)
   } catch (error) {
-    throw new PolicyDocumentError(policy, '', `is not valid JSON (${(error as Error).message})`)
+    throw new PolicyDocumentError(policy, '', `is not valid JSON (${(error as SyntaxError).message})`)
   }
 }
 

@@ -17,6 +17,7 @@
  * - A reused job was not started by this run (it may be a colleague's console job), so it is never cancelled: on the
  *   deadline it is left running for a later rerun to reuse.
  */
+import { errorMessage } from '../error-message.js'
 import { randomUUID } from 'node:crypto'
 import type { AccessAnalyzerClient, GetGeneratedPolicyCommandOutput } from '@aws-sdk/client-accessanalyzer'
 import {
@@ -336,7 +337,7 @@ class Scheduler {
                 usage: parseGeneratedPolicy(output, request.roleArn, request.window)
               }
             } catch (error) {
-              return { ...base, status: 'failed', reason: (error as Error).message }
+              return { ...base, status: 'failed', reason: errorMessage(error) }
             }
           case 'FAILED':
             return { ...base, status: 'failed', reason: describeJobError(details.jobError) }

@@ -1,3 +1,4 @@
+import { errorMessage } from '../../error-message.js'
 import fs from 'node:fs'
 import zlib from 'node:zlib'
 import { Worker } from 'node:worker_threads'
@@ -167,7 +168,7 @@ export class ReducerPool {
     try {
       for (let i = 0; i < threads; i++) this.workers.push(this.startWorker())
     } catch (error) {
-      this.threadNote = `worker threads unavailable (${(error as Error).message}); reading in the main thread`
+      this.threadNote = `worker threads unavailable (${errorMessage(error)}); reading in the main thread`
       void this.closeWorkers()
     }
   }

@@ -1,3 +1,4 @@
+import { errorMessage } from '../../error-message.js'
 import { availableParallelism } from 'node:os'
 import type { S3Client } from '@aws-sdk/client-s3'
 import type { RoleUsage, SkippedFile, TimeWindow } from '../../model.js'
@@ -132,7 +133,7 @@ async function listSources(
         regions: query.regions
       })
     } catch (error) {
-      throw new Error(`cloudtrail-path: cannot list ${query.path}: ${(error as Error).message}`, {
+      throw new Error(`cloudtrail-path: cannot list ${query.path}: ${errorMessage(error)}`, {
         cause: error
       })
     }
@@ -231,7 +232,7 @@ export async function scanCloudTrail(
           task = await Promise.race([source.load(), abort])
         } catch (error) {
           if (options.signal?.aborted) throw error
-          skipped.push({ file: source.name, reason: `unreadable: ${(error as Error).message}` })
+          skipped.push({ file: source.name, reason: `unreadable: ${errorMessage(error)}` })
           continue
         }
         const outcome = await Promise.race([pool.reduce(task), abort])
