@@ -1,4 +1,5 @@
 import type { RoleSelector, UsageSource } from './model.js'
+import { ROLE_ARN_FORM, isRoleArn, parseRoleArn } from './roles.js'
 import { USAGE_SOURCES } from './model.js'
 import { FAIL_ON_VALUES } from './report/gate.js'
 import type { FailOn } from './report/gate.js'
@@ -104,8 +105,6 @@ export const INPUT_DEFAULTS: Readonly<Record<string, string>> = {
   'timeout-minutes': '45'
 }
 
-const ROLE_ARN =
-  /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/
 const ROLE_PATTERN = /^[\w+=,.@*-]{1,64}$/
 const TRAIL_ARN = /^arn:[\w-]+:cloudtrail:[a-z0-9-]+:\d{12}:trail\/.{1,576}$/
@@ -113,22 +112,14 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/
 const ACTION_PATTERN = /^([a-z0-9-]+:[A-Za-z0-9*?]+|\*)$/
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/
 
-/** A well-formed role ARN (12-digit account, valid path and name): ARNs read from logs are checked with it too. */
-export function isRoleArn(value: string): boolean {
-  return ROLE_ARN.test(value)
-}
-
 export function parseRoleSelector(input: string): RoleSelector {
   const value = input.trim()
   if (value.startsWith('arn:')) {
-    const m = ROLE_ARN.exec(value)
-    if (!m) {
-      throw new ConfigError(
-        'roles',
-        `roles: "${value}" is not a valid role ARN; expected arn:aws:iam::<12-digit account>:role/<optional path/><name>`
-      )
+    const role = parseRoleArn(value)
+    if (!role) {
+      throw new ConfigError('roles', `roles: "${value}" is not a valid role ARN; expected ${ROLE_ARN_FORM}`)
     }
-    return { kind: 'arn', input: value, accountId: m[2], path: m[3], name: m[4] }
+    return { kind: 'arn', input: value, accountId: role.accountId, path: role.path, name: role.name }
   }
   if (value.includes('*')) {
     if (!ROLE_PATTERN.test(value)) {
@@ -145,7 +136,7 @@ export function parseRoleSelector(input: string): RoleSelector {
       `roles: "${value}" is neither a role ARN nor a role name (1 to 64 of letters, digits and +=,.@_-)`
     )
   }
-  return { kind: 'name', input: value, name: value }
+  return { kind: 'name', input: value }
 }
 
 /** Splits a list input on newlines and commas, trimming and dropping blanks. */
@@ -244,7 +235,7 @@ export function buildConfig(read: InputReader, extras: ConfigExtras = {}): Confi
       )
   }
   const roleToAssume = optional(read('role-to-assume'))
-  if (roleToAssume && !ROLE_ARN.test(roleToAssume)) {
+  if (roleToAssume && !isRoleArn(roleToAssume)) {
     throw new ConfigError(
       'role-to-assume',
       `role-to-assume: "${roleToAssume}" is not a role ARN (arn:aws:iam::<account>:role/<name>)`
@@ -265,7 +256,7 @@ export function buildConfig(read: InputReader, extras: ConfigExtras = {}): Confi
     )
   }
   const accessRoleArn = optional(read('access-role-arn'))
-  if (accessRoleArn && !ROLE_ARN.test(accessRoleArn)) {
+  if (accessRoleArn && !isRoleArn(accessRoleArn)) {
     throw new ConfigError(
       'access-role-arn',
       `access-role-arn: "${accessRoleArn}" is not a role ARN (arn:aws:iam::<account>:role/<name>)`

@@ -235,16 +235,14 @@ export interface ReportV1 {
   summary: ReportSummary
 }
 
-/** How the user named a role: a full ARN, a bare name, or a name pattern with `*` (resolved with ListRoles). */
-export interface RoleSelector {
-  kind: 'arn' | 'name' | 'pattern'
-  /** Exactly as the user wrote it (for messages). */
-  input: string
-  /** For kind 'arn': the parsed parts. */
-  accountId?: string
-  name?: string
-  path?: string
-}
+/**
+ * How the user named a role: a full ARN (with its parsed parts), a bare name, or a name pattern with `*` (resolved
+ * with ListRoles). `input` is what the user wrote, trimmed: for a name it is the name, for a pattern the pattern.
+ */
+export type RoleSelector =
+  | { kind: 'arn'; input: string; accountId: string; path: string; name: string }
+  | { kind: 'name'; input: string }
+  | { kind: 'pattern'; input: string }
 
 /** Why an added grant is high-risk: it fails `fail-on: high` whatever else is known about it. */
 export type AddedRisk =

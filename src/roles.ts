@@ -1,5 +1,62 @@
+/**
+ * Role identity: the one reader of IAM role ARNs (`arn:<partition>:iam::<12-digit account>:role<path><name>`), and
+ * role selection. Every layer that needs a role's account, path or name asks here. Pure.
+ */
 import type { RoleSelector } from './model.js'
 import { globMatch } from './policy/glob.js'
+
+/** A role ARN's parts, as IAM spells them. */
+export interface RoleArn {
+  partition: string
+  accountId: string
+  /** `/` or `/segment/.../`, as IAM returns a role's Path. */
+  path: string
+  name: string
+}
+
+export const ROLE_ARN_FORM = 'arn:aws:iam::<12-digit account>:role/<optional path/><name>'
+
+/** IAM's limits: a path of printable ASCII between slashes, a name of 1 to 64 of letters, digits and +=,.@_-. */
+const ROLE_ARN =
+  /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-f]|aws-eusc):iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/
+
+/** The parts of a well-formed role ARN; undefined for anything else (ARNs read from logs and exports are data). */
+export function parseRoleArn(value: string): RoleArn | undefined {
+  const match = ROLE_ARN.exec(value)
+  if (!match) return undefined
+  const [, partition = '', accountId = '', path = '/', name = ''] = match
+  return { partition, accountId, path, name }
+}
+
+export function isRoleArn(value: string): boolean {
+  return ROLE_ARN.test(value)
+}
+
+/** The parts of `value`, or an error naming `what` (an input, a file) and the expected form. */
+export function requireRoleArn(value: string, what: string): RoleArn {
+  const parsed = parseRoleArn(value)
+  if (!parsed) throw new Error(`${what}: "${value}" is not a role ARN; expected ${ROLE_ARN_FORM}`)
+  return parsed
+}
+
+/** A role's name; anything that is not a role ARN (a selector that found no role) names itself. */
+export function roleNameFromArn(arn: string): string {
+  return parseRoleArn(arn)?.name ?? arn
+}
+
+/** A role's account; empty when `arn` is not a role ARN. */
+export function accountFromArn(arn: string): string {
+  return parseRoleArn(arn)?.accountId ?? ''
+}
+
+/**
+ * Role names are unique per account regardless of case and whatever the path: the account and the lower-cased name
+ * identify a role. Anything that is not a role ARN identifies only itself.
+ */
+export function roleKey(arn: string): string {
+  const role = parseRoleArn(arn)
+  return role ? `${role.accountId}:${role.name.toLowerCase()}` : arn
+}
 
 /** A role known without asking IAM: from an authorization-details export or seen in CloudTrail records. */
 export interface KnownRole {
@@ -11,19 +68,6 @@ export interface SelectedRoles<T extends KnownRole> {
   roles: T[]
   /** Selectors that matched nothing, with the reason. */
   unmatched: { input: string; reason: string }[]
-}
-
-export function roleNameFromArn(arn: string): string {
-  return arn.slice(arn.lastIndexOf('/') + 1)
-}
-
-export function accountFromArn(arn: string): string {
-  return arn.split(':')[4] ?? ''
-}
-
-/** Role names are unique per account whatever the path: the account and the lower-cased name identify a role. */
-export function roleKey(arn: string): string {
-  return `${accountFromArn(arn)}:${roleNameFromArn(arn).toLowerCase()}`
 }
 
 /**

@@ -12,7 +12,7 @@ import { GrantedPolicyReader, resolveRoles } from './aws/iam.js'
 import { describeAwsError } from './aws/retry.js'
 import { readTrailLogging, trailRegion } from './aws/trail.js'
 import type { Config } from './config.js'
-import { ConfigError, isRoleArn, policyPathFor } from './config.js'
+import { ConfigError, policyPathFor } from './config.js'
 import { editability } from './granted/editability.js'
 import { parseAuthorizationDetails, parsePolicyFile } from './granted/policy-file.js'
 import { discoverPolicyFiles, isSafePathSegment, readWorkspaceFile } from './granted/workspace-file.js'
@@ -41,6 +41,8 @@ import { buildReport } from './report/json.js'
 import {
   accountFromArn,
   canonicalRoleArns,
+  isRoleArn,
+  parseRoleArn,
   roleKey,
   roleNameFromArn,
   selectorMatches,
@@ -396,7 +398,7 @@ async function selectCases(
     const knownAs = (s: RoleSelector) => [...known.keys()].some(k => roleKey(k) === roleKey(s.input))
     // A role asked for by ARN is analyzed even when nothing mentions it (it then has no activity to show).
     for (const s of config.roles)
-      if (s.kind === 'arn' && !knownAs(s)) known.set(s.input, { arn: s.input, name: s.name ?? s.input })
+      if (s.kind === 'arn' && !knownAs(s)) known.set(s.input, { arn: s.input, name: s.name })
     const where = [
       sources.exported ? 'the authorization-details export' : '',
       sources.rolesSeen ? 'the CloudTrail records' : ''
@@ -415,7 +417,7 @@ async function selectCases(
       else failed(u.input, u.reason)
     }
     for (const role of selected.roles) {
-      const path = role.arn.split(':role')[1]?.replace(/[^/]*$/, '') || '/'
+      const path = parseRoleArn(role.arn)?.path ?? '/'
       const edit = editability(path, role.name)
       const c: RoleCase = {
         arn: role.arn,

@@ -183,15 +183,11 @@ describe('GrantedPolicyReader', () => {
 
   it('fails only the role whose document is malformed, naming the policy', async () => {
     const reader = new GrantedPolicyReader(client, log)
-    const { grants, failures } = await reader.readAll([
-      await resolve('broken-role'),
-      await resolve(STRATUS_ROLES.leaveOrg)
-    ])
-    expect(grants.map(g => g.name)).toEqual([STRATUS_ROLES.leaveOrg])
-    expect(failures).toHaveLength(1)
-    expect(failures[0].reason).toMatch(
+    await expect(reader.readRoleGrants(await resolve('broken-role'))).rejects.toThrow(
       /^role arn:aws:iam::111122223333:role\/broken-role: inline policy half-written: the document is not valid JSON/
     )
+    const other = await reader.readRoleGrants(await resolve(STRATUS_ROLES.leaveOrg))
+    expect(other.name).toBe(STRATUS_ROLES.leaveOrg)
   })
 
   it('reports the service-linked role with its real granted policy as not editable', async () => {

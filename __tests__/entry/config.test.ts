@@ -55,10 +55,16 @@ describe('buildConfig', () => {
 
   it('parses role ARNs with paths, names and patterns, one per line', () => {
     const c = config({ roles: 'arn:aws:iam::111122223333:role/service/app/worker\napp-api\n  app-*  \n' })
-    expect(c.roles.map(r => [r.kind, r.name, r.path])).toEqual([
-      ['arn', 'worker', '/service/app/'],
-      ['name', 'app-api', undefined],
-      ['pattern', undefined, undefined]
+    expect(c.roles).toEqual([
+      {
+        kind: 'arn',
+        input: 'arn:aws:iam::111122223333:role/service/app/worker',
+        accountId: '111122223333',
+        path: '/service/app/',
+        name: 'worker'
+      },
+      { kind: 'name', input: 'app-api' },
+      { kind: 'pattern', input: 'app-*' }
     ])
   })
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals'
 import { parseRoleSelector } from '../../src/config.js'
-import { selectRoles } from '../../src/roles.js'
+import { parseAuthorizationDetails } from '../../src/granted/policy-file.js'
+import { roleName } from '../../src/report/role-facts.js'
+import { parseRoleArn, requireRoleArn, roleKey, selectRoles } from '../../src/roles.js'
 
 const seen = [
   { arn: 'arn:aws:iam::111122223333:role/service-role/app', name: 'app' },
@@ -40,5 +42,70 @@ describe('role name patterns from user input', () => {
     const fits = parseRoleSelector(`${'*a'.repeat(8)}*`)
     expect(selectRoles([fits], known, 'the export').roles).toEqual(known)
     expect(selectRoles([parseRoleSelector('A*A')], known, 'the export').roles).toEqual(known)
+  })
+})
+
+describe('parseRoleArn', () => {
+  it('reads partition, account, path and name', () => {
+    expect(parseRoleArn('arn:aws-us-gov:iam::111122223333:role/service/app/worker')).toEqual({
+      partition: 'aws-us-gov',
+      accountId: '111122223333',
+      path: '/service/app/',
+      name: 'worker'
+    })
+    expect(parseRoleArn('arn:aws:iam::111122223333:role/app')).toMatchObject({ path: '/', name: 'app' })
+  })
+
+  it.each([
+    ['an assumed-role session', 'arn:aws:sts::111122223333:assumed-role/app/session'],
+    ['a user', 'arn:aws:iam::111122223333:user/app'],
+    ['a short account', 'arn:aws:iam::1111:role/app'],
+    ['an unknown partition', 'arn:evil:iam::111122223333:role/app'],
+    ['a name IAM refuses', 'arn:aws:iam::111122223333:role/app name'],
+    ['no name', 'arn:aws:iam::111122223333:role/'],
+    ['a bare name', 'app']
+  ])('refuses %s', (_what, value) => {
+    expect(parseRoleArn(value)).toBeUndefined()
+  })
+
+  it('says what is wrong and what is expected', () => {
+    expect(() => requireRoleArn('arn:aws:iam::1111:role/app', 'export.json: role app: Arn')).toThrow(
+      'export.json: role app: Arn: "arn:aws:iam::1111:role/app" is not a role ARN; expected arn:aws:iam::<12-digit account>:role/<optional path/><name>'
+    )
+  })
+
+  it('identifies a role by account and name, whatever the path and case', () => {
+    expect(roleKey('arn:aws:iam::111122223333:role/service-role/App')).toBe(
+      roleKey('arn:aws:iam::111122223333:role/app')
+    )
+    expect(roleKey('arn:aws:iam::111122223333:role/app')).not.toBe(
+      roleKey('arn:aws:iam::444455556666:role/app')
+    )
+    expect(roleKey('not-an-arn')).toBe('not-an-arn')
+  })
+
+  it('names roles in reports the same way', () => {
+    expect(roleName('arn:aws:iam::111122223333:role/a/b/app')).toEqual({
+      accountId: '111122223333',
+      name: 'app'
+    })
+    expect(roleName('missing-role')).toEqual({ name: 'missing-role' })
+  })
+})
+
+describe('parseAuthorizationDetails', () => {
+  it('fails only the role whose Arn is not a role ARN, saying so', () => {
+    const text = JSON.stringify({
+      RoleDetailList: [
+        { RoleName: 'odd', Arn: 'arn:aws:iam::1111:role/odd' },
+        { RoleName: 'app', Arn: 'arn:aws:iam::111122223333:role/team/app' }
+      ],
+      Policies: []
+    })
+    const [odd, app] = parseAuthorizationDetails(text, 'export.json')
+    expect(odd?.error).toBe(
+      'export.json: role odd: Arn: "arn:aws:iam::1111:role/odd" is not a role ARN; expected arn:aws:iam::<12-digit account>:role/<optional path/><name>'
+    )
+    expect(app?.grants).toMatchObject({ accountId: '111122223333', path: '/team/', name: 'app' })
   })
 })

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sessionName } from '../../src/aws/session-name.js'
-import { jsonErrorPlace, parsePolicyFile } from '../../src/granted/policy-file.js'
+import { parsePolicyFile } from '../../src/granted/policy-file.js'
+import { jsonErrorPlace } from '../../src/policy/document.js'
 import {
   discoverPolicyFiles,
   isSafePathSegment,

@@ -1,7 +1,8 @@
-import { errorMessage } from '../error-message.js'
-import { editability } from '../granted/editability.js'
-import { rolePatternMatch } from '../roles.js'
 /** IAM reads: resolve role selectors, then read every policy granted to each role into RoleGrants. */
+import { errorMessage } from '../error-message.js'
+import { editability, isAwsManagedPolicyArn } from '../granted/editability.js'
+import { PolicyTextError, decodePolicyText } from '../policy/document.js'
+import { accountFromArn, rolePatternMatch } from '../roles.js'
 import {
   GetPolicyCommand,
   GetPolicyVersionCommand,
@@ -41,10 +42,6 @@ export interface RoleResolution {
   failures: RoleFailure[]
 }
 
-function accountOf(arn: string): string {
-  return arn.split(':')[4] ?? ''
-}
-
 function toResolved(role: Role, input: string): ResolvedRole {
   const name = role.RoleName ?? ''
   const path = role.Path ?? '/'
@@ -53,7 +50,7 @@ function toResolved(role: Role, input: string): ResolvedRole {
     arn,
     name,
     path,
-    accountId: accountOf(arn),
+    accountId: accountFromArn(arn),
     input,
     ...editability(path, name),
     ...(role.PermissionsBoundary?.PermissionsBoundaryArn
@@ -97,8 +94,7 @@ export async function resolveRoles(
         }
         continue
       }
-      const name = selector.kind === 'arn' ? selector.name : (selector.name ?? selector.input)
-      if (!name) throw new Error(`cannot read a role name from "${selector.input}"`)
+      const name = selector.kind === 'arn' ? selector.name : selector.input
       const { Role: role } = await client.send(new GetRoleCommand({ RoleName: name }))
       if (!role?.Arn) throw new Error(`GetRole returned no role for "${name}"`)
       if (selector.kind === 'arn' && role.Arn !== selector.input) {
@@ -133,17 +129,12 @@ function roleErrorReason(error: unknown, input: string): string {
 }
 
 /** IAM returns policy documents URL-encoded (RFC 3986); the JS SDK does not decode them. */
-export function decodePolicyDocument(encoded: string, what: string): unknown {
-  let text: string
+function decodeIamDocument(encoded: string, what: string): unknown {
   try {
-    text = decodeURIComponent(encoded)
-  } catch {
-    throw new Error(`${what}: the document is not valid URL-encoded text`)
-  }
-  try {
-    return JSON.parse(text)
+    return decodePolicyText(encoded).document
   } catch (error) {
-    throw new Error(`${what}: the document is not valid JSON (${errorMessage(error)})`)
+    if (error instanceof PolicyTextError) throw new Error(`${what}: the document ${error.problem}`)
+    throw error
   }
 }
 
@@ -166,22 +157,8 @@ export class GrantedPolicyReader {
     try {
       return await this.read(role)
     } catch (error) {
-      throw new Error(`role ${role.arn}: ${error instanceof Error ? error.message : String(error)}`)
+      throw new Error(`role ${role.arn}: ${errorMessage(error)}`)
     }
-  }
-
-  /** Reads every role; a role that fails is reported and the others continue. */
-  async readAll(roles: ResolvedRole[]): Promise<{ grants: RoleGrants[]; failures: RoleFailure[] }> {
-    const grants: RoleGrants[] = []
-    const failures: RoleFailure[] = []
-    for (const role of roles) {
-      try {
-        grants.push(await this.readRoleGrants(role))
-      } catch (error) {
-        failures.push({ input: role.input, arn: role.arn, reason: errorMessage(error) })
-      }
-    }
-    return { grants, failures }
   }
 
   private async read(role: ResolvedRole): Promise<RoleGrants> {
@@ -209,7 +186,7 @@ export class GrantedPolicyReader {
           name: policyName,
           kind: 'inline',
           awsManaged: false,
-          document: decodePolicyDocument(out.PolicyDocument, `inline policy ${policyName}`),
+          document: decodeIamDocument(out.PolicyDocument, `inline policy ${policyName}`),
           origin: 'iam'
         })
       }
@@ -237,7 +214,7 @@ export class GrantedPolicyReader {
       name: policy.name,
       arn,
       kind,
-      awsManaged: arn.split(':')[4] === 'aws',
+      awsManaged: isAwsManagedPolicyArn(arn),
       document: policy.document,
       origin: 'iam'
     }
@@ -266,7 +243,7 @@ export class GrantedPolicyReader {
       throw new Error(`managed policy ${name} (${arn}): GetPolicyVersion returned no document`)
     return {
       name,
-      document: decodePolicyDocument(version.Document, `managed policy ${name} (${arn}) ${versionId}`)
+      document: decodeIamDocument(version.Document, `managed policy ${name} (${arn}) ${versionId}`)
     }
   }
 }

@@ -11,3 +11,8 @@ export function editability(path: string, name: string): { editable: boolean; no
   }
   return { editable: true }
 }
+
+/** AWS managed policies (`arn:<partition>:iam::aws:policy/...`): AWS maintains them; a role can only detach them. */
+export function isAwsManagedPolicyArn(arn: string): boolean {
+  return /^arn:[\w-]+:iam::aws:/.test(arn)
+}

@@ -1,7 +1,9 @@
 import { errorMessage } from '../error-message.js'
 import type { GrantedPolicy, RoleGrants } from '../model.js'
+import { PolicyTextError, decodePolicyText, isObject, jsonErrorPlace } from '../policy/document.js'
+import { requireRoleArn, roleNameFromArn } from '../roles.js'
 import { duplicateKeyPosition } from './duplicate-keys.js'
-import { editability } from './editability.js'
+import { editability, isAwsManagedPolicyArn } from './editability.js'
 
 /**
  * Reads granted policies from the files people actually have: a bare policy document, the output of
@@ -18,48 +20,22 @@ export class PolicyFileError extends Error {
 }
 
 /** Documents may arrive as objects, JSON strings, or URL-encoded JSON strings (raw IAM API output). */
-export function decodeDocument(value: unknown, label: string): unknown {
+function decodeDocument(value: unknown, label: string): unknown {
   if (typeof value !== 'string') return value
-  const text =
-    value.trimStart().startsWith('%7B') || value.trimStart().startsWith('%7b')
-      ? safeDecode(value, label)
-      : value
-  let document: unknown
+  let decoded: { document: unknown; json: string }
   try {
-    document = JSON.parse(text)
-  } catch (e) {
-    throw new PolicyFileError(`${label}: the policy document is not valid JSON (${jsonErrorPlace(e)})`)
+    decoded = decodePolicyText(value)
+  } catch (error) {
+    if (error instanceof PolicyTextError)
+      throw new PolicyFileError(`${label}: the policy document ${error.problem}`)
+    throw error
   }
-  const duplicate = duplicateKeyPosition(text)
+  const duplicate = duplicateKeyPosition(decoded.json)
   if (duplicate !== undefined)
     throw new PolicyFileError(
       `${label}: a key appears twice in one object of the policy document (at position ${duplicate}); keep one`
     )
-  return document
-}
-
-/**
- * Where JSON.parse failed, without the text around it: the parser's own message quotes the input, and a file
- * from a pull request may hold (or link to) anything.
- */
-export function jsonErrorPlace(error: unknown): string {
-  const message = error instanceof Error ? error.message : ''
-  const position = /at position (\d+)/.exec(message)
-  if (position) return `syntax error at position ${position[1]}`
-  if (/end of JSON input/i.test(message)) return 'the text ends early'
-  return 'syntax error'
-}
-
-function safeDecode(value: string, label: string): string {
-  try {
-    return decodeURIComponent(value)
-  } catch {
-    throw new PolicyFileError(`${label}: the policy document is not valid URL-encoded text`)
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
+  return decoded.document
 }
 
 /** Parses the JSON text of one policy file into granted policies (one per document it holds). */
@@ -82,11 +58,10 @@ export function parsePolicyFile(text: string, file: string): GrantedPolicy[] {
       .split(/[\\/]/)
       .pop()
       ?.replace(/\.json$/i, '') ?? file
-  const granted = (name: string, document: unknown, arn?: string): GrantedPolicy => ({
+  const granted = (name: string, document: unknown): GrantedPolicy => ({
     name,
-    arn,
-    kind: arn ? 'managed' : 'inline',
-    awsManaged: arn?.startsWith('arn:aws:iam::aws:') ?? false,
+    kind: 'inline',
+    awsManaged: false,
     document: decodeDocument(document, `${file} (${name})`),
     origin: file
   })
@@ -162,15 +137,17 @@ export function parseAuthorizationDetails(text: string, file: string): ExportedR
       name: detail?.PolicyName ?? name,
       arn,
       kind,
-      awsManaged: arn.startsWith('arn:aws:iam::aws:') || /^arn:[\w-]+:iam::aws:/.test(arn),
+      awsManaged: isAwsManagedPolicyArn(arn),
       document: decodeDocument(version.Document, `${file} (${arn})`),
       origin: file
     }
   }
   return (json.RoleDetailList as RoleDetail[]).map(role => {
     const arn = String(role.Arn)
-    const name = String(role.RoleName)
+    const name = typeof role.RoleName === 'string' ? role.RoleName : roleNameFromArn(arn)
     try {
+      const identity = requireRoleArn(arn, `${file}: role ${name}: Arn`)
+      const path = role.Path ?? identity.path
       const inline: GrantedPolicy[] = (role.RolePolicyList ?? []).map(p => ({
         name: p.PolicyName,
         kind: 'inline',
@@ -185,13 +162,13 @@ export function parseAuthorizationDetails(text: string, file: string): ExportedR
       const grants: RoleGrants = {
         arn,
         name,
-        path: role.Path ?? '/',
-        accountId: arn.split(':')[4] ?? '',
+        path,
+        accountId: identity.accountId,
         policies: [...attached, ...inline],
-        boundary: boundaryArn
-          ? managed(boundaryArn, boundaryArn.split('/').pop() ?? boundaryArn, 'boundary')
-          : undefined,
-        ...editability(role.Path ?? '/', name)
+        ...(boundaryArn
+          ? { boundary: managed(boundaryArn, boundaryArn.split('/').pop() ?? boundaryArn, 'boundary') }
+          : {}),
+        ...editability(path, name)
       }
       return { arn, name, grants: role.CreateDate ? { ...grants, createdAt: role.CreateDate } : grants }
     } catch (e) {

@@ -55,27 +55,48 @@ const STATEMENT_KEYS = [
 ] as const
 const FORBIDDEN_KEYS = ['Principal', 'NotPrincipal']
 
-function decodeText(policy: string, text: string): unknown {
-  let source = text.trim()
-  if (source.startsWith('%')) {
-    try {
-      source = decodeURIComponent(source)
-    } catch {
-      throw new PolicyDocumentError(
-        policy,
-        '',
-        'looks URL-encoded but does not decode; pass the JSON document'
-      )
-    }
-  }
-  try {
-    return JSON.parse(source)
-  } catch (error) {
-    throw new PolicyDocumentError(policy, '', `is not valid JSON (${(error as SyntaxError).message})`)
+/** Why policy text does not decode, without quoting it: policy text may come from a pull request. */
+export class PolicyTextError extends Error {
+  constructor(readonly problem: string) {
+    super(problem)
+    this.name = 'PolicyTextError'
   }
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+/**
+ * The one decoder of policy text, as IAM and the CLI hand it out: IAM's wire form (URL-encoded JSON; the SDK does not
+ * decode it) or JSON. JSON text never starts with `%`, so only text that does is URL-decoded. Returns the document and
+ * the JSON text it was parsed from; throws a PolicyTextError whose problem reads after "the document".
+ */
+export function decodePolicyText(text: string): { document: unknown; json: string } {
+  let json = text.trimStart()
+  if (json.startsWith('%')) {
+    try {
+      json = decodeURIComponent(json)
+    } catch {
+      throw new PolicyTextError('is not valid URL-encoded text')
+    }
+  }
+  try {
+    return { document: JSON.parse(json) as unknown, json }
+  } catch (error) {
+    throw new PolicyTextError(`is not valid JSON (${jsonErrorPlace(error)})`)
+  }
+}
+
+/**
+ * Where JSON.parse failed, without the text around it: the parser's own message quotes the input, and a file from a
+ * pull request may hold (or link to) anything.
+ */
+export function jsonErrorPlace(error: unknown): string {
+  const message = error instanceof Error ? error.message : ''
+  const position = /at position (\d+)/.exec(message)
+  if (position) return `syntax error at position ${position[1] ?? ''}`
+  if (/end of JSON input/i.test(message)) return 'the text ends early'
+  return 'syntax error'
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
@@ -180,9 +201,18 @@ function normalizeStatement(
   return statement
 }
 
+function decodeString(policy: string, text: string): unknown {
+  try {
+    return decodePolicyText(text).document
+  } catch (error) {
+    if (error instanceof PolicyTextError) throw new PolicyDocumentError(policy, '', error.problem)
+    throw error
+  }
+}
+
 /** Parses one policy document; `name` is used in every error message and in statement refs. */
 export function normalizePolicy(name: string, document: unknown): NormalizedPolicy {
-  const parsed = typeof document === 'string' ? decodeText(name, document) : document
+  const parsed = typeof document === 'string' ? decodeString(name, document) : document
   if (!isObject(parsed))
     throw new PolicyDocumentError(name, '', 'expected a JSON object with Version and Statement')
   const top = canonicalKeys(name, '', parsed, ['Version', 'Id', 'Statement'])

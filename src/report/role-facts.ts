@@ -1,10 +1,11 @@
 import { ACCESS_LEVELS } from '../model.js'
 import type { AccessLevel, ExcessAction } from '../model.js'
+import { parseRoleArn } from '../roles.js'
 
 /** The parts of a role ARN a reader recognizes; the whole ARN when it is not a role ARN. */
 export function roleName(arn: string): { name: string; accountId?: string } {
-  const match = /^arn:[^:]+:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(arn)
-  return match ? { accountId: match[1], name: match[2] as string } : { name: arn }
+  const role = parseRoleArn(arn)
+  return role ? { accountId: role.accountId, name: role.name } : { name: arn }
 }
 
 /** Permissions management first, List last. */
