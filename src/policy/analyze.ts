@@ -23,6 +23,8 @@ export interface AnalyzeOptions {
 }
 
 export interface RoleAnalysis {
+  /** The role's grant model, built once: the proposal and its proof read the same one. */
+  model: GrantModel
   /** Every used action (authorized, not permissionless), canonical and sorted, granted or not. */
   used: string[]
   /** Observed but not allowed by the current policies (e.g. Access Analyzer counts denied calls). */
@@ -143,6 +145,7 @@ export function analyzeRole(grants: RoleGrants, usage: RoleUsage, options: Analy
   }
   const byAction = (a: { action: string }, b: { action: string }) => (a.action < b.action ? -1 : 1)
   return {
+    model,
     used,
     usedNotGranted,
     excess,

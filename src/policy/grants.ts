@@ -318,19 +318,8 @@ function specGlobs(partition: string): ({ globs: string[]; star: boolean } | und
   return list
 }
 
-const modelCache = new WeakMap<RoleGrants, { text: string; model: GrantModel }>()
-
-/** The grant model of a role; memoized per grants object and content (analysis and proposal read the same one). */
+/** The grant model of a role: built once per role by the analysis, which hands it on to the proposal. */
 export function buildGrantModel(grants: RoleGrants): GrantModel {
-  const text = JSON.stringify(grants)
-  const cached = modelCache.get(grants)
-  if (cached?.text === text) return cached.model
-  const model = computeGrantModel(grants)
-  modelCache.set(grants, { text, model })
-  return model
-}
-
-function computeGrantModel(grants: RoleGrants): GrantModel {
   const catalog = loadCatalogIndex()
   const policies = grants.policies.map(normalizeGranted)
   const statements = policies.flatMap(p => compilePolicy(catalog, p))

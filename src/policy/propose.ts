@@ -11,7 +11,7 @@ import { compactActions } from './compact.js'
 import { restrictingCondition } from './condition-effect.js'
 import type { ConditionSubject } from './condition-effect.js'
 import { decide } from './evaluate.js'
-import { GRANTED, NOT_GRANTED, buildGrantModel } from './grants.js'
+import { GRANTED, NOT_GRANTED } from './grants.js'
 import type { GrantModel } from './grants.js'
 import type { CompiledStatement } from './match.js'
 import { narrowedResources, observedResources } from './resources.js'
@@ -131,16 +131,75 @@ function isConditionalStatement(s: CompiledStatement['statement'], subject: Cond
   )
 }
 
-function deriveAllow(
-  model: GrantModel,
-  compiled: CompiledStatement,
-  keep: Set<number>,
-  narrowable: Set<number>,
-  dominators: Map<number, CompiledStatement>,
-  observed: Map<number, string[]>,
+/** What the proposal keeps of the current grants, and where it may narrow resources: decided once per role. */
+interface KeepPlan {
+  model: GrantModel
+  /** Catalog ids the proposal grants: used, unobservable, conditional or kept. */
+  keep: Set<number>
+  /** Used actions an Allow statement names but whose resource types no statement can match (see planKeeps). */
+  namedButNotGranted: string[]
+  /** Ids whose Resource may be narrowed to what was observed: used under an unconditional grant, never protected. */
+  narrowable: Set<number>
+  /** Per id, the concrete resources observed, all allowed today. */
+  observed: Map<number, string[]>
+  /** Per kept id, the unconditional Allow on `*` that makes every other grant of it redundant. */
+  dominators: Map<number, CompiledStatement>
+  /** Used or keep-actions names the catalog does not know: carried by name by the statements that grant them. */
   keepOutsideCatalog: string[]
-): Derivation {
-  const { catalog } = model
+}
+
+function planKeeps(usage: RoleUsage, analysis: RoleAnalysis, options: AnalyzeOptions): KeepPlan {
+  const { model } = analysis
+  const keep = idsOf(model, [
+    ...analysis.used,
+    ...analysis.unobservable.map(u => u.action),
+    ...analysis.conditional.map(c => c.action),
+    ...analysis.kept
+  ])
+  // A used action that an Allow statement names but whose resource types (per the catalog) no statement can match:
+  // the source saw the call, so the catalog may be missing a type. Carrying it grants nothing new.
+  const namedButNotGranted: string[] = []
+  for (const name of analysis.used) {
+    const id = model.catalog.idOf(name)
+    if (id === undefined || model.granted[id] !== NOT_GRANTED) continue
+    if (!model.statements.some(c => c.statement.effect === 'Allow' && c.actionIds[id] === 1)) continue
+    keep.add(id)
+    namedButNotGranted.push(name)
+  }
+  const protectedIds = keptIds(model, options)
+  // Narrow only what was used under an unconditional grant, never kept, unobservable or conditional actions.
+  const narrowable = new Set(
+    [...idsOf(model, analysis.used)].filter(id => model.granted[id] === GRANTED && !protectedIds.has(id))
+  )
+  const observed = observedResources(model.catalog, usage)
+  // Narrowing to a resource the current policies deny would keep nothing the role really used: never do it.
+  for (const [id, resources] of observed) {
+    const allowedToday = resources.every(
+      r => decide(model.statements, c => c.actionIds[id] === 1, r).decision === 'allow'
+    )
+    if (!allowedToday) observed.delete(id)
+  }
+  return {
+    model,
+    keep,
+    namedButNotGranted,
+    narrowable,
+    observed,
+    dominators: findDominators(model, keep, options),
+    keepOutsideCatalog: [
+      ...analysis.used.filter(name => model.catalog.idOf(name) === undefined),
+      ...options.keepActions.filter(pattern => model.catalog.expandIds(pattern).length === 0)
+    ]
+  }
+}
+
+function verbatim(compiled: CompiledStatement, unknownCarried: string[]): Derivation {
+  return { statements: [compiled.statement.raw], narrowed: 0, wildcards: [], unknownCarried, excluded: 0 }
+}
+
+/** What one current Allow statement becomes: itself, statements of the kept actions by resources, or nothing. */
+function deriveAllow(compiled: CompiledStatement, plan: KeepPlan): Derivation {
+  const { model, keep, narrowable, dominators, observed } = plan
   const s = compiled.statement
   const narrowsFor = (id: number): string[] | undefined => {
     const seen = observed.get(id)
@@ -151,7 +210,7 @@ function deriveAllow(
     isConditionalStatement(s, model.subject) &&
     compiled.actionIds.some((on, id) => on === 1 && model.granted[id] !== NOT_GRANTED)
   ) {
-    return { statements: [s.raw], narrowed: 0, wildcards: [], unknownCarried: [], excluded: 0 }
+    return verbatim(compiled, [])
   }
   const ids: number[] = []
   for (const id of keep) {
@@ -161,58 +220,134 @@ function deriveAllow(
   }
   // Names the catalog does not know (newer than it) that the role used or keep-actions protects, and that this
   // statement grants: the catalog cannot say which wildcard covers them, so they are carried by name.
-  const outside = keepOutsideCatalog.filter(name => statementActionMatch(catalog, compiled, name))
+  const outside = plan.keepOutsideCatalog.filter(name => statementActionMatch(model.catalog, compiled, name))
   const unknownCarried = [...new Set([...(s.actions ? compiled.unknownPatterns : []), ...outside])]
   if (
     ids.length > 0 &&
     keepsWholeStatement(model, compiled, keep) &&
     !ids.some(id => narrowable.has(id) && narrowsFor(id))
   ) {
-    return { statements: [s.raw], narrowed: 0, wildcards: [], unknownCarried, excluded: 0 }
+    return verbatim(compiled, unknownCarried)
   }
-  const groups = new Map<string, { resources?: string[]; ids: number[] }>([['', { ids: [] }]])
-  let narrowed = 0
+  const groups = groupByResources(ids, id => (narrowable.has(id) ? narrowsFor(id) : undefined))
+  const derivation: Derivation = { statements: [], narrowed: 0, wildcards: [], unknownCarried, excluded: 0 }
+  for (const group of groups) {
+    const carried = group.resources ? [] : unknownCarried
+    if (group.ids.length === 0 && carried.length === 0) continue
+    if (group.resources) derivation.narrowed += group.ids.length
+    // A NotAction list built from catalog wildcards could exclude a name the catalog does not know.
+    const mayExclude = !group.resources && outside.length === 0
+    writeGroup(model, compiled, group, carried, mayExclude, derivation)
+  }
+  return derivation
+}
+
+interface ResourceGroup {
+  /** Narrowed resources; undefined for the statement's own Resource or NotResource. */
+  resources?: string[]
+  ids: number[]
+}
+
+/** Kept ids by the resources they are narrowed to; the first group keeps the statement's own resources. */
+function groupByResources(ids: number[], narrowTo: (id: number) => string[] | undefined): ResourceGroup[] {
+  const groups = new Map<string, ResourceGroup>([['', { ids: [] }]])
   for (const id of ids.sort((a, b) => a - b)) {
-    const narrowTo = narrowable.has(id) ? narrowsFor(id) : undefined
-    const key = narrowTo ? JSON.stringify(narrowTo) : ''
-    const group = groups.get(key) ?? { resources: narrowTo, ids: [] }
+    const resources = narrowTo(id)
+    const key = resources ? JSON.stringify(resources) : ''
+    const group = groups.get(key) ?? { ...(resources ? { resources } : {}), ids: [] }
     group.ids.push(id)
     groups.set(key, group)
-    if (narrowTo) narrowed++
   }
-  const statements: Statement[] = []
-  const wildcards: string[] = []
-  let excluded = 0
-  for (const [key, group] of groups) {
-    const carried = key === '' ? unknownCarried : []
-    if (group.ids.length === 0 && carried.length === 0) continue
-    const compacted = compactActions(catalog, group.ids, s.actions ?? [])
-    const statement: Statement = {}
-    if (key === '' && s.sid) statement.Sid = s.sid
-    statement.Effect = 'Allow'
-    statement.Action = [...compacted.actions, ...carried]
-    // A NotAction list built from catalog wildcards could exclude a name the catalog does not know.
-    const exclusion = key === '' && outside.length === 0 ? asExclusion(model, compiled, group.ids) : undefined
-    // A NotAction list cannot be split across statements: use it only when it fits in one policy.
-    if (
-      exclusion &&
-      policyCharacters(exclusion.actions) < policyCharacters(statement.Action) &&
-      policyCharacters({ ...s.raw, Sid: statement.Sid, Action: undefined, NotAction: exclusion.actions }) <=
-        STATEMENT_ROOM
-    ) {
-      delete statement.Action
-      statement.NotAction = exclusion.actions
-      excluded += group.ids.length === 0 ? 0 : 1
+  return [...groups.values()]
+}
+
+/** One derived statement: the group's actions (or, when shorter, NotAction of what it no longer grants). */
+function writeGroup(
+  model: GrantModel,
+  compiled: CompiledStatement,
+  group: ResourceGroup,
+  carried: string[],
+  mayExclude: boolean,
+  into: Derivation
+): void {
+  const s = compiled.statement
+  const compacted = compactActions(model.catalog, group.ids, s.actions ?? [])
+  const statement: Statement = {}
+  if (!group.resources && s.sid) statement.Sid = s.sid
+  statement.Effect = 'Allow'
+  statement.Action = [...compacted.actions, ...carried]
+  const exclusion = mayExclude ? asExclusion(model, compiled, group.ids) : undefined
+  // A NotAction list cannot be split across statements: use it only when it fits in one policy.
+  if (
+    exclusion &&
+    policyCharacters(exclusion.actions) < policyCharacters(statement.Action) &&
+    policyCharacters({ ...s.raw, Sid: statement.Sid, Action: undefined, NotAction: exclusion.actions }) <=
+      STATEMENT_ROOM
+  ) {
+    delete statement.Action
+    statement.NotAction = exclusion.actions
+    into.excluded += group.ids.length === 0 ? 0 : 1
+  } else {
+    into.wildcards.push(...compacted.wildcards)
+  }
+  if (group.resources) statement.Resource = group.resources
+  else if (s.resources) statement.Resource = s.raw.Resource
+  else statement.NotResource = s.raw.NotResource
+  if (s.raw.Condition !== undefined) statement.Condition = s.raw.Condition
+  into.statements.push(statement)
+}
+
+/** Every statement of the proposal, before sizing: Deny and keep-Sid statements verbatim, Allow statements derived. */
+interface Derived {
+  statements: Statement[]
+  carriedDeny: number
+  carriedKeep: number
+  narrowed: number
+  excluded: number
+  wildcards: Set<string>
+  unknownCarried: Set<string>
+  /** A statement of a pre-2012 policy whose `${...}` text the proposal would carry (it would become a variable). */
+  literalDollar?: CompiledStatement['statement']
+}
+
+function deriveStatements(plan: KeepPlan, options: AnalyzeOptions): Derived {
+  const derived: Derived = {
+    statements: [],
+    carriedDeny: 0,
+    carriedKeep: 0,
+    narrowed: 0,
+    excluded: 0,
+    wildcards: new Set(),
+    unknownCarried: new Set()
+  }
+  const { statements } = derived
+  const seen = new Set<string>()
+  const push = (statement: Statement) => {
+    const key = JSON.stringify(statement)
+    if (!seen.has(key)) statements.push(statement)
+    seen.add(key)
+  }
+  for (const compiled of plan.model.statements) {
+    const s = compiled.statement
+    const before = statements.length
+    if (s.effect === 'Deny') {
+      derived.carriedDeny++
+      push(s.raw)
+    } else if (isKeepStatement(s, options)) {
+      derived.carriedKeep++
+      push(s.raw)
     } else {
-      wildcards.push(...compacted.wildcards)
+      const allow = deriveAllow(compiled, plan)
+      allow.statements.forEach(push)
+      derived.narrowed += allow.narrowed
+      derived.excluded += allow.excluded
+      allow.wildcards.forEach(w => derived.wildcards.add(w))
+      allow.unknownCarried.forEach(u => derived.unknownCarried.add(u))
     }
-    if (group.resources) statement.Resource = group.resources
-    else if (s.resources) statement.Resource = s.raw.Resource
-    else statement.NotResource = s.raw.NotResource
-    if (s.raw.Condition !== undefined) statement.Condition = s.raw.Condition
-    statements.push(statement)
+    // Before 2012-10-17 `${...}` is literal text; a proposal is always 2012-10-17, where it becomes a policy variable.
+    if (s.literalDollar && statements.slice(before).some(carriesDollarText)) derived.literalDollar ??= s
   }
-  return { statements, narrowed, wildcards, unknownCarried, excluded }
+  return derived
 }
 
 /** Splits a derived statement whose Action list alone exceeds the size limit. */
@@ -265,160 +400,70 @@ function policyNames(roleName: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${base}${suffix}-${i + 1}`)
 }
 
-const NOTHING_VERIFIED = { usedCovered: true, noNewAccess: true, problems: [] }
-
-export function proposePolicies(
-  grants: RoleGrants,
-  usage: RoleUsage,
+/** What was carried, kept, narrowed and compacted, in plain words. */
+function derivationNotes(
+  derived: Derived,
+  plan: KeepPlan,
   analysis: RoleAnalysis,
-  options: ProposeOptions
-): Proposal {
-  if (!grants.editable) {
-    const why = grants.notEditableReason ?? 'the role cannot be edited'
-    return { outcome: 'none', policies: [], notes: [`No proposal: ${why}.`], verification: NOTHING_VERIFIED }
-  }
-  const maxPolicies = options.maxManagedPolicies ?? 10
-  const model = buildGrantModel(grants)
+  options: AnalyzeOptions
+): string[] {
   const notes: string[] = []
-  const keep = idsOf(model, [
-    ...analysis.used,
-    ...analysis.unobservable.map(u => u.action),
-    ...analysis.conditional.map(c => c.action),
-    ...analysis.kept
-  ])
-  // A used action that an Allow statement names but whose resource types (per the catalog) no statement can match:
-  // the source saw the call, so the catalog may be missing a type. Carrying it grants nothing new.
-  const namedButNotGranted: string[] = []
-  for (const name of analysis.used) {
-    const id = model.catalog.idOf(name)
-    if (id === undefined || model.granted[id] !== NOT_GRANTED) continue
-    if (!model.statements.some(c => c.statement.effect === 'Allow' && c.actionIds[id] === 1)) continue
-    keep.add(id)
-    namedButNotGranted.push(name)
-  }
-  const protectedIds = keptIds(model, options)
-  // Narrow only what was used under an unconditional grant, never kept, unobservable or conditional actions.
-  const narrowable = new Set(
-    [...idsOf(model, analysis.used)].filter(id => model.granted[id] === GRANTED && !protectedIds.has(id))
-  )
-  const observed = observedResources(model.catalog, usage)
-  // Narrowing to a resource the current policies deny would keep nothing the role really used: never do it.
-  for (const [id, resources] of observed) {
-    const allowedToday = resources.every(
-      r => decide(model.statements, c => c.actionIds[id] === 1, r).decision === 'allow'
-    )
-    if (!allowedToday) observed.delete(id)
-  }
-  const dominators = findDominators(model, keep, options)
-  const keepOutsideCatalog = [
-    ...analysis.used.filter(name => model.catalog.idOf(name) === undefined),
-    ...options.keepActions.filter(pattern => model.catalog.expandIds(pattern).length === 0)
-  ]
-
-  const statements: Statement[] = []
-  const seen = new Set<string>()
-  const push = (statement: Statement) => {
-    const key = JSON.stringify(statement)
-    if (!seen.has(key)) statements.push(statement)
-    seen.add(key)
-  }
-  let narrowed = 0
-  let carriedDeny = 0
-  let carriedKeep = 0
-  let excluded = 0
-  const wildcards = new Set<string>()
-  const unknownCarried = new Set<string>()
-  // Before 2012-10-17 `${...}` is literal text; a proposal is always 2012-10-17, where it becomes a policy variable.
-  let literalDollar: CompiledStatement['statement'] | undefined
-  for (const compiled of model.statements) {
-    const s = compiled.statement
-    const before = statements.length
-    if (s.effect === 'Deny') {
-      carriedDeny++
-      push(s.raw)
-    } else if (isKeepStatement(s, options)) {
-      carriedKeep++
-      push(s.raw)
-    } else {
-      const derived = deriveAllow(model, compiled, keep, narrowable, dominators, observed, keepOutsideCatalog)
-      derived.statements.forEach(push)
-      narrowed += derived.narrowed
-      derived.wildcards.forEach(w => wildcards.add(w))
-      derived.unknownCarried.forEach(u => unknownCarried.add(u))
-      excluded += derived.excluded
-    }
-    if (s.literalDollar && statements.slice(before).some(carriesDollarText)) literalDollar ??= s
-  }
-  if (literalDollar) {
-    const policy = model.policies.find(p => p.name === literalDollar.policy)
-    const why =
-      `statement ${literalDollar.ref} (policy Version ${policy?.version ?? '2008-10-17'}) has \`\${...}\` text, which ` +
-      `the proposal's Version ${VERSION} would read as a policy variable; move the policy to ${VERSION} ` +
-      '(writing `${$}{` for a literal) first'
-    return { outcome: 'none', policies: [], notes: [`No proposal: ${why}.`], verification: NOTHING_VERIFIED }
-  }
-
-  if (!statements.some(s => s.Effect === 'Allow')) {
+  if (derived.carriedDeny > 0) notes.push(`Carried ${derived.carriedDeny} Deny statement(s) unchanged.`)
+  if (derived.carriedKeep > 0)
     notes.push(
-      'Nothing is used, unobservable, conditional or kept: every granted action is excess, so the least-privilege ' +
-        'change is to detach the current policies (no document is proposed).'
+      `Carried ${derived.carriedKeep} statement(s) verbatim because their Sid starts with "${options.keepSidPrefix}".`
     )
-    return {
-      outcome: 'detach-all',
-      policies: [],
-      notes,
-      verification: verifyProposal(model, usage, analysis, [])
-    }
-  }
-  if (carriedDeny > 0) notes.push(`Carried ${carriedDeny} Deny statement(s) unchanged.`)
-  if (carriedKeep > 0)
-    notes.push(
-      `Carried ${carriedKeep} statement(s) verbatim because their Sid starts with "${options.keepSidPrefix}".`
-    )
-  if (namedButNotGranted.length > 0) {
+  if (plan.namedButNotGranted.length > 0) {
     notes.push(
       `Kept used action(s) that the catalog's resource types say no statement can grant, with their statements' ` +
-        `resources: ${namedButNotGranted.join(', ')}.`
+        `resources: ${plan.namedButNotGranted.join(', ')}.`
     )
   }
   if (analysis.conditional.length > 0) {
     notes.push(`Kept ${analysis.conditional.length} conditionally granted action(s) with their Condition.`)
   }
-  if (narrowed > 0) {
+  if (derived.narrowed > 0) {
     notes.push(
-      `Narrowed ${narrowed} used action(s) to the concrete resources observed (S3 object ARNs generalized to ` +
+      `Narrowed ${derived.narrowed} used action(s) to the concrete resources observed (S3 object ARNs generalized to ` +
         `arn:aws:s3:::bucket/*).`
     )
   }
-  if (wildcards.size > 0) {
+  if (derived.wildcards.size > 0) {
     notes.push(
       `Compacted with wildcards that match only kept actions and that the current policy already granted: ` +
-        `${[...wildcards].sort().join(', ')}.`
+        `${[...derived.wildcards].sort().join(', ')}.`
     )
   }
-  if (excluded > 0) {
+  if (derived.excluded > 0) {
     notes.push(
-      `Wrote ${excluded} statement(s) that grant every action as NotAction lists of what they no longer grant ` +
+      `Wrote ${derived.excluded} statement(s) that grant every action as NotAction lists of what they no longer grant ` +
         '(shorter than listing what they keep; actions AWS adds later stay granted as they are today).'
     )
   }
-  if (unknownCarried.size > 0) {
+  if (derived.unknownCarried.size > 0) {
     notes.push(
-      `Carried actions the catalog does not know, unchanged: ${[...unknownCarried].sort().join(', ')}.`
+      `Carried actions the catalog does not know, unchanged: ${[...derived.unknownCarried].sort().join(', ')}.`
     )
   }
+  return notes
+}
 
-  const room = STATEMENT_ROOM
-  const sized = statements.flatMap(s => splitOversized(s, room))
+/** The statements in managed policies within IAM's size and count limits, or why they cannot be. */
+function sizePolicies(
+  roleName: string,
+  statements: Statement[],
+  maxPolicies: number,
+  notes: string[]
+): ProposedPolicy[] | undefined {
+  const sized = statements.flatMap(s => splitOversized(s, STATEMENT_ROOM))
   if (sized.length > statements.length)
     notes.push('Split Action lists too long for one policy across statements.')
-  const tooBig = sized.filter(s => policyCharacters(s) > room)
-  if (tooBig.length > 0) {
+  if (sized.some(s => policyCharacters(s) > STATEMENT_ROOM)) {
     notes.push(
       `No proposal: a statement exceeds ${MAX_POLICY_CHARACTERS} characters on its own (its Resource and ` +
         'Condition are carried as they are, and only an Action list can be split).'
     )
-    return { outcome: 'none', policies: [], notes, verification: NOTHING_VERIFIED }
+    return undefined
   }
   const documents = pack(sized)
   if (documents.length > maxPolicies) {
@@ -426,18 +471,66 @@ export function proposePolicies(
       `No proposal: it needs ${documents.length} managed policies of at most ${MAX_POLICY_CHARACTERS} characters, ` +
         `more than the ${maxPolicies} a role may have attached.`
     )
-    return { outcome: 'none', policies: [], notes, verification: NOTHING_VERIFIED }
+    return undefined
   }
   if (documents.length > 1) {
     notes.push(
       `Split into ${documents.length} managed policies of at most ${MAX_POLICY_CHARACTERS} characters.`
     )
   }
-  const names = policyNames(grants.name, documents.length)
-  const policies: ProposedPolicy[] = documents.map((Statement, i) => {
+  const names = policyNames(roleName, documents.length)
+  return documents.map((Statement, i) => {
     const document: PolicyDocumentJson = { Version: VERSION, Statement }
-    return { name: names[i], document, characters: policyCharacters(document) }
+    return { name: names[i] ?? `${roleName}-${i + 1}`, document, characters: policyCharacters(document) }
   })
+}
+
+const NOTHING_VERIFIED = { usedCovered: true, noNewAccess: true, problems: [] }
+
+function noProposal(why: string, notes: string[] = []): Proposal {
+  return {
+    outcome: 'none',
+    policies: [],
+    notes: [...notes, `No proposal: ${why}.`],
+    verification: NOTHING_VERIFIED
+  }
+}
+
+/** The least-privilege proposal for one role, from its analysis (which holds the role's grant model). */
+export function proposePolicies(
+  grants: RoleGrants,
+  usage: RoleUsage,
+  analysis: RoleAnalysis,
+  options: ProposeOptions
+): Proposal {
+  if (!grants.editable) return noProposal(grants.notEditableReason ?? 'the role cannot be edited')
+  const { model } = analysis
+  const plan = planKeeps(usage, analysis, options)
+  const derived = deriveStatements(plan, options)
+  const dollar = derived.literalDollar
+  if (dollar) {
+    const policy = model.policies.find(p => p.name === dollar.policy)
+    return noProposal(
+      `statement ${dollar.ref} (policy Version ${policy?.version ?? '2008-10-17'}) has \`\${...}\` text, which ` +
+        `the proposal's Version ${VERSION} would read as a policy variable; move the policy to ${VERSION} ` +
+        '(writing `${$}{` for a literal) first'
+    )
+  }
+  if (!derived.statements.some(s => s.Effect === 'Allow')) {
+    const notes = [
+      'Nothing is used, unobservable, conditional or kept: every granted action is excess, so the least-privilege ' +
+        'change is to detach the current policies (no document is proposed).'
+    ]
+    return {
+      outcome: 'detach-all',
+      policies: [],
+      notes,
+      verification: verifyProposal(model, usage, analysis, [])
+    }
+  }
+  const notes = derivationNotes(derived, plan, analysis, options)
+  const policies = sizePolicies(grants.name, derived.statements, options.maxManagedPolicies ?? 10, notes)
+  if (!policies) return { outcome: 'none', policies: [], notes, verification: NOTHING_VERIFIED }
   const verification = verifyProposal(model, usage, analysis, policies)
   if (!verification.usedCovered || !verification.noNewAccess) {
     notes.push('No proposal: the own-evaluator proof failed (see problems); nothing is proposed.')
