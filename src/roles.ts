@@ -64,7 +64,7 @@ export interface KnownRole {
   name: string
 }
 
-export interface SelectedRoles<T extends KnownRole> {
+interface SelectedRoles<T extends KnownRole> {
   roles: T[]
   /** Selectors that matched nothing, with the reason. */
   unmatched: { input: string; reason: string }[]

@@ -23,26 +23,24 @@ export interface ResolvedRole {
   name: string
   path: string
   accountId: string
-  /** The selector input that found it (for messages). */
-  input: string
   editable: boolean
   notEditableReason?: string
   permissionsBoundaryArn?: string
 }
 
 /** A selector (or a role) that could not be resolved or read; the other roles continue. */
-export interface RoleFailure {
+interface RoleFailure {
   input: string
   arn?: string
   reason: string
 }
 
-export interface RoleResolution {
+interface RoleResolution {
   roles: ResolvedRole[]
   failures: RoleFailure[]
 }
 
-function toResolved(role: Role, input: string): ResolvedRole {
+function toResolved(role: Role): ResolvedRole {
   const name = role.RoleName ?? ''
   const path = role.Path ?? '/'
   const arn = role.Arn ?? ''
@@ -51,7 +49,6 @@ function toResolved(role: Role, input: string): ResolvedRole {
     name,
     path,
     accountId: accountFromArn(arn),
-    input,
     ...editability(path, name),
     ...(role.PermissionsBoundary?.PermissionsBoundaryArn
       ? { permissionsBoundaryArn: role.PermissionsBoundary.PermissionsBoundaryArn }
@@ -89,7 +86,7 @@ export async function resolveRoles(
         }
         // ListRoles omits PermissionsBoundary: readRoleGrants fetches it with GetRole.
         for (const role of matched) {
-          const resolved = toResolved(role, selector.input)
+          const resolved = toResolved(role)
           if (!roles.has(resolved.arn)) roles.set(resolved.arn, resolved)
         }
         continue
@@ -105,7 +102,7 @@ export async function resolveRoles(
         })
         continue
       }
-      const resolved = toResolved(role, selector.input)
+      const resolved = toResolved(role)
       if (!roles.has(resolved.arn)) roles.set(resolved.arn, resolved)
     } catch (error) {
       failures.push({

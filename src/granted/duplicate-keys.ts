@@ -19,7 +19,7 @@ export function duplicateKeyPosition(text: string): number | undefined {
       while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1
       const token = text.slice(start, i + 1)
       let j = i + 1
-      while (j < text.length && /\s/.test(text[j])) j++
+      while (j < text.length && /\s/.test(text[j] ?? '')) j++
       const keys = objects[objects.length - 1]
       if (text[j] === ':' && keys) {
         // Compared decoded: `"Action"` and `"\u0041ction"` are the same key.

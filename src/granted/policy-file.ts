@@ -12,7 +12,7 @@ import { editability, isAwsManagedPolicyArn } from './editability.js'
  * nothing from a file is ever executed.
  */
 
-export class PolicyFileError extends Error {
+class PolicyFileError extends Error {
   constructor(message: string) {
     super(message)
     this.name = 'PolicyFileError'
@@ -104,7 +104,7 @@ interface ManagedPolicyDetail {
 }
 
 /** One role of an authorization-details export, or the reason it cannot be read. */
-export type ExportedRole = { arn: string; name: string; grants?: RoleGrants; error?: string }
+type ExportedRole = { arn: string; name: string; grants?: RoleGrants; error?: string }
 
 /** Reads every role of a `get-account-authorization-details` export with its inline, managed and boundary policies. */
 export function parseAuthorizationDetails(text: string, file: string): ExportedRole[] {

@@ -8,6 +8,7 @@ import { ACCESS_LEVELS } from '../model.js'
 import type { AddedAccess, AddedRisk, RoleGrants, RoleUsage } from '../model.js'
 import { restrictingCondition } from './condition-effect.js'
 import type { ConditionSubject } from './condition-effect.js'
+import { isObject } from './document.js'
 import { escalationIds } from './escalation.js'
 import { globCovers, globMatch } from './glob.js'
 import { NOT_GRANTED, buildGrantModel } from './grants.js'
@@ -53,7 +54,7 @@ function coversEverySecret(pattern: string, action: string): boolean {
   )
 }
 
-export interface AddedAccessResult {
+interface AddedAccessResult {
   added: AddedAccess[]
   nonRestrictingConditions: string[]
 }
@@ -75,9 +76,7 @@ function allowsOf(model: GrantModel, subject: ConditionSubject): Allow[] {
 /** JSON with object keys sorted: two statements written in a different key order compare equal. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v
+    isObject(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v
   )
 }
 

@@ -42,7 +42,7 @@ export interface RoleAnalysis {
   grantedCount: number
 }
 
-export function isKeepSid(sid: string | undefined, prefix: string): boolean {
+function isKeepSid(sid: string | undefined, prefix: string): boolean {
   return prefix !== '' && sid !== undefined && sid.startsWith(prefix)
 }
 

@@ -3,7 +3,7 @@ import type { AccessLevel } from '../model.js'
 import { ACTIONS, DATA_UPDATED_AT, DATA_VERSION, RESOURCE_TYPES, SERVICES } from './catalog-data.generated.js'
 import { globMatch, hasWildcard } from './glob.js'
 
-export interface ActionInfo {
+interface ActionInfo {
   name: string
   service: string
   /** The highest-ranked of accessLevels (order: ACCESS_LEVELS). */

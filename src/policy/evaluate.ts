@@ -9,7 +9,7 @@ import type { NormalizedPolicy } from './document.js'
 import { compileStatement, statementActionMatch, statementResourceMatch } from './match.js'
 import type { CompiledStatement } from './match.js'
 
-export interface Decision {
+interface Decision {
   decision: 'allow' | 'deny' | 'implicit-deny'
   conditional: boolean
   matchedBy: string[]
@@ -32,11 +32,7 @@ export function compilePolicy(catalog: CatalogIndex, policy: NormalizedPolicy): 
   return compiled
 }
 
-export function evaluateDetailed(
-  documents: NormalizedPolicy[],
-  action: string,
-  resource: string
-): DetailedDecision {
+function evaluateDetailed(documents: NormalizedPolicy[], action: string, resource: string): DetailedDecision {
   const catalog = loadCatalogIndex()
   const statements = documents.flatMap(policy => compilePolicy(catalog, policy))
   const id = catalog.idOf(action)

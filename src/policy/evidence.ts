@@ -1,13 +1,13 @@
 import type { RoleUsage } from '../model.js'
 
-export interface EvidenceOptions {
+interface EvidenceOptions {
   minObservationDays: number
   allowIncomplete: boolean
   /** When the role was created: a role younger than the window was observed for less. */
   roleCreatedAt?: string
 }
 
-export interface EvidenceVerdict {
+interface EvidenceVerdict {
   sufficient: boolean
   reason?: string
   observedDays: number

@@ -236,7 +236,7 @@ function statementSet(statements: CompiledStatement[], subject?: ConditionSubjec
  * identity statements (and the boundary) and no Deny may apply there; GRANTED_CONDITIONALLY when some such resource
  * may be allowed (under a Condition or a policy variable) and no Deny applies there for certain.
  */
-export function grantLevels(
+function grantLevels(
   catalog: CatalogIndex,
   partition: string,
   identity: CompiledStatement[],

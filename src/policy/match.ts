@@ -7,7 +7,7 @@ import type { CatalogIndex } from './catalog.js'
 import type { NormalizedStatement } from './document.js'
 import { globMatch } from './glob.js'
 
-export type Match = 'yes' | 'maybe' | 'no'
+type Match = 'yes' | 'maybe' | 'no'
 
 export interface CompiledStatement {
   statement: NormalizedStatement

@@ -3,7 +3,7 @@
  * a CloudTrail event, and permissions checked inside another call. Each entry names the AWS documentation that says
  * so; the README lists the same table. Patterns are IAM action globs over the catalog.
  */
-export interface NeverLoggedEntry {
+interface NeverLoggedEntry {
   /** IAM action globs (`service:*` for a whole service). */
   patterns: readonly string[]
   reason: string

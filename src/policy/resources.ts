@@ -69,7 +69,7 @@ export function observedResources(catalog: CatalogIndex, usage: RoleUsage): Map<
 }
 
 /** S3 object ARNs become `arn:aws:s3:::bucket/*`, so keys written later keep working. */
-export function generalizeResource(resource: string): string {
+function generalizeResource(resource: string): string {
   const m = S3_OBJECT.exec(resource)
   return m ? `${m[1]}/*` : resource
 }
@@ -96,7 +96,7 @@ const DURABLE_RESOURCES: Record<string, RegExp> = {
 // authorized below their group), KMS aliases (authorized on the key).
 
 /** Whether a (generalized) concrete ARN names a durable resource. */
-export function isDurableResource(arn: string): boolean {
+function isDurableResource(arn: string): boolean {
   const parts = arn.split(':')
   const service = parts[2] ?? ''
   const resource = parts.slice(5).join(':')

@@ -14,7 +14,7 @@ import { statementActionMatch } from './match.js'
 import type { CompiledStatement } from './match.js'
 import { observedResources } from './resources.js'
 
-export interface Verification {
+interface Verification {
   usedCovered: boolean
   noNewAccess: boolean
   problems: string[]
