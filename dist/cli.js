@@ -48350,6 +48350,171 @@ function abortOnSignals(onSignal, options = {}) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/policy/glob.ts
+/**
+ * IAM wildcard matching: `*` matches any run of characters (including none), `?` exactly one.
+ * Callers lower-case both sides first where IAM is case-insensitive (actions); ARNs are compared as given.
+ */
+function globMatch(pattern, text) {
+    let p = 0;
+    let t = 0;
+    let starP = -1;
+    let starT = 0;
+    while (t < text.length) {
+        const c = pattern.charCodeAt(p);
+        if (p < pattern.length && (c === 63 /* ? */ || c === text.charCodeAt(t))) {
+            p++;
+            t++;
+        }
+        else if (p < pattern.length && c === 42 /* * */) {
+            starP = p++;
+            starT = t;
+        }
+        else if (starP >= 0) {
+            p = starP + 1;
+            t = ++starT;
+        }
+        else {
+            return false;
+        }
+    }
+    while (p < pattern.length && pattern.charCodeAt(p) === 42)
+        p++;
+    return p === pattern.length;
+}
+function hasWildcard(pattern) {
+    return pattern.includes('*') || pattern.includes('?');
+}
+const STAR = 42;
+const QUESTION = 63;
+/**
+ * True when every string matched by `inner` is also matched by `outer` (glob language inclusion).
+ * Sound: `true` is a proof; a `false` can only err on the safe side (it never claims a coverage that does not hold).
+ * A table of outer positions by inner positions filled row by row: time |outer| x |inner| whatever the stars, and
+ * no recursion, so policy patterns from a hostile file can neither backtrack nor overflow the stack.
+ */
+function globCovers(outer, inner) {
+    const m = inner.length;
+    // next[j]: does outer[i + 1..] cover inner[j..]? Row i = outer.length covers only the empty rest.
+    let next = new Uint8Array(m + 1);
+    let row = new Uint8Array(m + 1);
+    next[m] = 1;
+    for (let i = outer.length - 1; i >= 0; i--) {
+        const o = outer.charCodeAt(i);
+        if (o === STAR) {
+            // outer `*` absorbs nothing, or one more token of inner (a literal, `?` or `*`).
+            row[m] = next[m];
+            for (let j = m - 1; j >= 0; j--)
+                row[j] = next[j] | row[j + 1];
+        }
+        else {
+            row[m] = 0;
+            for (let j = m - 1; j >= 0; j--) {
+                const n = inner.charCodeAt(j);
+                row[j] = (o === QUESTION ? n !== STAR : n === o) ? next[j + 1] : 0;
+            }
+        }
+        ;
+        [row, next] = [next, row];
+    }
+    return next[0] === 1;
+}
+
+;// CONCATENATED MODULE: ./src/roles.ts
+
+const ROLE_ARN_FORM = 'arn:aws:iam::<12-digit account>:role/<optional path/><name>';
+/** IAM's limits: a path of printable ASCII between slashes, a name of 1 to 64 of letters, digits and +=,.@_-. */
+const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-f]|aws-eusc):iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/;
+/** The parts of a well-formed role ARN; undefined for anything else (ARNs read from logs and exports are data). */
+function parseRoleArn(value) {
+    const match = ROLE_ARN.exec(value);
+    if (!match)
+        return undefined;
+    const [, partition = '', accountId = '', path = '/', name = ''] = match;
+    return { partition, accountId, path, name };
+}
+function isRoleArn(value) {
+    return ROLE_ARN.test(value);
+}
+/** The parts of `value`, or an error naming `what` (an input, a file) and the expected form. */
+function requireRoleArn(value, what) {
+    const parsed = parseRoleArn(value);
+    if (!parsed)
+        throw new Error(`${what}: "${value}" is not a role ARN; expected ${ROLE_ARN_FORM}`);
+    return parsed;
+}
+/** A role's name; anything that is not a role ARN (a selector that found no role) names itself. */
+function roleNameFromArn(arn) {
+    return parseRoleArn(arn)?.name ?? arn;
+}
+/** A role's account; empty when `arn` is not a role ARN. */
+function accountFromArn(arn) {
+    return parseRoleArn(arn)?.accountId ?? '';
+}
+/**
+ * Role names are unique per account regardless of case and whatever the path: the account and the lower-cased name
+ * identify a role. Anything that is not a role ARN identifies only itself.
+ */
+function roleKey(arn) {
+    const role = parseRoleArn(arn);
+    return role ? `${role.accountId}:${role.name.toLowerCase()}` : arn;
+}
+/**
+ * ARNs of one account and role name are one role: each maps to the ARN with the longest path (records without a
+ * session issuer, and users, may name a role without its path).
+ */
+function canonicalRoleArns(seen) {
+    const arns = [...seen];
+    const best = new Map();
+    for (const arn of arns) {
+        const current = best.get(roleKey(arn));
+        if (!current || arn.length > current.length)
+            best.set(roleKey(arn), arn);
+    }
+    return new Map(arns.map(arn => [arn, best.get(roleKey(arn)) ?? arn]));
+}
+/**
+ * Whether a role name matches a pattern with `*`; role names are unique regardless of case in IAM, so matching
+ * ignores case. Linear-time matching: a pattern with many stars must not backtrack (it is user input).
+ */
+function rolePatternMatch(pattern, name) {
+    return globMatch(pattern.toLowerCase(), name.toLowerCase());
+}
+/**
+ * Whether one selector names a role: an ARN by account and name (written without, or with another, path it still
+ * names the role), a name or a pattern regardless of case (role names are unique per account regardless of case).
+ */
+function selectorMatches(selector, role) {
+    if (selector.kind === 'arn')
+        return roleKey(role.arn) === roleKey(selector.input);
+    if (selector.kind === 'name')
+        return role.name.toLowerCase() === selector.input.toLowerCase();
+    return rolePatternMatch(selector.input, role.name);
+}
+/**
+ * Applies the user's selectors to a list of known roles. Role names are unique per account regardless of case
+ * in IAM, so names and patterns match case-insensitively; an ARN matches exactly.
+ */
+function selectRoles(selectors, known, where) {
+    const chosen = new Map();
+    const unmatched = [];
+    for (const selector of selectors) {
+        const matches = known.filter(role => selectorMatches(selector, role));
+        if (matches.length === 0) {
+            unmatched.push({
+                input: selector.input,
+                reason: selector.kind === 'pattern'
+                    ? `no role in ${where} matches the pattern "${selector.input}"`
+                    : `role "${selector.input}" is not in ${where}`
+            });
+        }
+        for (const role of matches)
+            if (!chosen.has(role.arn))
+                chosen.set(role.arn, role);
+    }
+    return { roles: [...chosen.values()], unmatched };
+}
+
 ;// CONCATENATED MODULE: ./src/model.ts
 /**
  * The domain types every layer agrees on. Adapters (aws/, usage/, github/) produce and consume these;
@@ -48362,10 +48527,11 @@ const ACCESS_LEVELS = ['Permissions management', 'Write', 'Tagging', 'Read', 'Li
 
 ;// CONCATENATED MODULE: ./src/report/role-facts.ts
 
+
 /** The parts of a role ARN a reader recognizes; the whole ARN when it is not a role ARN. */
 function roleName(arn) {
-    const match = /^arn:[^:]+:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(arn);
-    return match ? { accountId: match[1], name: match[2] } : { name: arn };
+    const role = parseRoleArn(arn);
+    return role ? { accountId: role.accountId, name: role.name } : { name: arn };
 }
 /** Permissions management first, List last. */
 function accessLevelRank(level) {
@@ -48465,6 +48631,7 @@ function plural(count, noun) {
 ;// CONCATENATED MODULE: ./src/config.ts
 
 
+
 const MODES = ['report', 'comment', 'pull-request'];
 const GRANTED_SOURCES = ['auto', 'iam', 'files'];
 const FORMATS = ['markdown', 'json', 'sarif'];
@@ -48508,25 +48675,20 @@ const INPUT_DEFAULTS = {
     'pr-labels': '',
     'timeout-minutes': '45'
 };
-const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/;
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const ROLE_PATTERN = /^[\w+=,.@*-]{1,64}$/;
 const TRAIL_ARN = /^arn:[\w-]+:cloudtrail:[a-z0-9-]+:\d{12}:trail\/.{1,576}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const ACTION_PATTERN = /^([a-z0-9-]+:[A-Za-z0-9*?]+|\*)$/;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
-/** A well-formed role ARN (12-digit account, valid path and name): ARNs read from logs are checked with it too. */
-function isRoleArn(value) {
-    return ROLE_ARN.test(value);
-}
 function parseRoleSelector(input) {
     const value = input.trim();
     if (value.startsWith('arn:')) {
-        const m = ROLE_ARN.exec(value);
-        if (!m) {
-            throw new ConfigError('roles', `roles: "${value}" is not a valid role ARN; expected arn:aws:iam::<12-digit account>:role/<optional path/><name>`);
+        const role = parseRoleArn(value);
+        if (!role) {
+            throw new ConfigError('roles', `roles: "${value}" is not a valid role ARN; expected ${ROLE_ARN_FORM}`);
         }
-        return { kind: 'arn', input: value, accountId: m[2], path: m[3], name: m[4] };
+        return { kind: 'arn', input: value, accountId: role.accountId, path: role.path, name: role.name };
     }
     if (value.includes('*')) {
         if (!ROLE_PATTERN.test(value)) {
@@ -48537,7 +48699,7 @@ function parseRoleSelector(input) {
     if (!ROLE_NAME.test(value)) {
         throw new ConfigError('roles', `roles: "${value}" is neither a role ARN nor a role name (1 to 64 of letters, digits and +=,.@_-)`);
     }
-    return { kind: 'name', input: value, name: value };
+    return { kind: 'name', input: value };
 }
 /** Splits a list input on newlines and commas, trimming and dropping blanks. */
 function splitList(value) {
@@ -48610,7 +48772,7 @@ function buildConfig(read, extras = {}) {
             throw new ConfigError('trail-regions', `trail-regions: "${r}" is not an AWS Region name such as eu-west-1`);
     }
     const roleToAssume = optional(read('role-to-assume'));
-    if (roleToAssume && !ROLE_ARN.test(roleToAssume)) {
+    if (roleToAssume && !isRoleArn(roleToAssume)) {
         throw new ConfigError('role-to-assume', `role-to-assume: "${roleToAssume}" is not a role ARN (arn:aws:iam::<account>:role/<name>)`);
     }
     const roleSessionName = get('role-session-name');
@@ -48622,7 +48784,7 @@ function buildConfig(read, extras = {}) {
         throw new ConfigError('trail-arn', `trail-arn: "${trailArn}" is not a trail ARN (arn:aws:cloudtrail:<region>:<account>:trail/<name>)`);
     }
     const accessRoleArn = optional(read('access-role-arn'));
-    if (accessRoleArn && !ROLE_ARN.test(accessRoleArn)) {
+    if (accessRoleArn && !isRoleArn(accessRoleArn)) {
         throw new ConfigError('access-role-arn', `access-role-arn: "${accessRoleArn}" is not a role ARN (arn:aws:iam::<account>:role/<name>)`);
     }
     const cloudtrailPath = optional(read('cloudtrail-path'));
@@ -50287,156 +50449,214 @@ function editability(path, name) {
     }
     return { editable: true };
 }
+/** AWS managed policies (`arn:<partition>:iam::aws:policy/...`): AWS maintains them; a role can only detach them. */
+function isAwsManagedPolicyArn(arn) {
+    return /^arn:[\w-]+:iam::aws:/.test(arn);
+}
 
-;// CONCATENATED MODULE: ./src/policy/glob.ts
+;// CONCATENATED MODULE: ./src/policy/document.ts
 /**
- * IAM wildcard matching: `*` matches any run of characters (including none), `?` exactly one.
- * Callers lower-case both sides first where IAM is case-insensitive (actions); ARNs are compared as given.
+ * Parse and normalize IAM identity-policy documents. Accepts what IAM and the CLI hand out: a parsed object, a
+ * JSON string, a URL-encoded JSON string (IAM's wire form), `Statement` as one object or an array, and string-or-array
+ * values. Element names are matched case-insensitively; malformed input fails with the JSON path of the problem.
  */
-function globMatch(pattern, text) {
-    let p = 0;
-    let t = 0;
-    let starP = -1;
-    let starT = 0;
-    while (t < text.length) {
-        const c = pattern.charCodeAt(p);
-        if (p < pattern.length && (c === 63 /* ? */ || c === text.charCodeAt(t))) {
-            p++;
-            t++;
+class PolicyDocumentError extends Error {
+    policy;
+    path;
+    constructor(policy, path, problem) {
+        super(`Policy "${policy}": ${path ? `${path}: ` : ''}${problem}`);
+        this.policy = policy;
+        this.path = path;
+        this.name = 'PolicyDocumentError';
+    }
+}
+const STATEMENT_KEYS = [
+    'Sid',
+    'Effect',
+    'Action',
+    'NotAction',
+    'Resource',
+    'NotResource',
+    'Condition'
+];
+const FORBIDDEN_KEYS = ['Principal', 'NotPrincipal'];
+/** Why policy text does not decode, without quoting it: policy text may come from a pull request. */
+class PolicyTextError extends Error {
+    problem;
+    constructor(problem) {
+        super(problem);
+        this.problem = problem;
+        this.name = 'PolicyTextError';
+    }
+}
+/**
+ * The one decoder of policy text, as IAM and the CLI hand it out: IAM's wire form (URL-encoded JSON; the SDK does not
+ * decode it) or JSON. JSON text never starts with `%`, so only text that does is URL-decoded. Returns the document and
+ * the JSON text it was parsed from; throws a PolicyTextError whose problem reads after "the document".
+ */
+function decodePolicyText(text) {
+    let json = text.trimStart();
+    if (json.startsWith('%')) {
+        try {
+            json = decodeURIComponent(json);
         }
-        else if (p < pattern.length && c === 42 /* * */) {
-            starP = p++;
-            starT = t;
-        }
-        else if (starP >= 0) {
-            p = starP + 1;
-            t = ++starT;
-        }
-        else {
-            return false;
+        catch {
+            throw new PolicyTextError('is not valid URL-encoded text');
         }
     }
-    while (p < pattern.length && pattern.charCodeAt(p) === 42)
-        p++;
-    return p === pattern.length;
+    try {
+        return { document: JSON.parse(json), json };
+    }
+    catch (error) {
+        throw new PolicyTextError(`is not valid JSON (${jsonErrorPlace(error)})`);
+    }
 }
-function hasWildcard(pattern) {
-    return pattern.includes('*') || pattern.includes('?');
-}
-const STAR = 42;
-const QUESTION = 63;
 /**
- * True when every string matched by `inner` is also matched by `outer` (glob language inclusion).
- * Sound: `true` is a proof; a `false` can only err on the safe side (it never claims a coverage that does not hold).
- * A table of outer positions by inner positions filled row by row: time |outer| x |inner| whatever the stars, and
- * no recursion, so policy patterns from a hostile file can neither backtrack nor overflow the stack.
+ * Where JSON.parse failed, without the text around it: the parser's own message quotes the input, and a file from a
+ * pull request may hold (or link to) anything.
  */
-function globCovers(outer, inner) {
-    const m = inner.length;
-    // next[j]: does outer[i + 1..] cover inner[j..]? Row i = outer.length covers only the empty rest.
-    let next = new Uint8Array(m + 1);
-    let row = new Uint8Array(m + 1);
-    next[m] = 1;
-    for (let i = outer.length - 1; i >= 0; i--) {
-        const o = outer.charCodeAt(i);
-        if (o === STAR) {
-            // outer `*` absorbs nothing, or one more token of inner (a literal, `?` or `*`).
-            row[m] = next[m];
-            for (let j = m - 1; j >= 0; j--)
-                row[j] = next[j] | row[j + 1];
-        }
-        else {
-            row[m] = 0;
-            for (let j = m - 1; j >= 0; j--) {
-                const n = inner.charCodeAt(j);
-                row[j] = (o === QUESTION ? n !== STAR : n === o) ? next[j + 1] : 0;
+function jsonErrorPlace(error) {
+    const message = error instanceof Error ? error.message : '';
+    const position = /at position (\d+)/.exec(message);
+    if (position)
+        return `syntax error at position ${position[1] ?? ''}`;
+    if (/end of JSON input/i.test(message))
+        return 'the text ends early';
+    return 'syntax error';
+}
+function isObject(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+/** Looks up element names case-insensitively; rejects the same element written twice in different case. */
+function canonicalKeys(policy, path, value, known) {
+    const out = {};
+    for (const [key, v] of Object.entries(value)) {
+        const canonical = known.find(k => k.toLowerCase() === key.toLowerCase());
+        if (!canonical) {
+            if (FORBIDDEN_KEYS.some(k => k.toLowerCase() === key.toLowerCase())) {
+                throw new PolicyDocumentError(policy, `${path}.${key}`, 'is not allowed in an identity policy (resource policy?)');
             }
+            throw new PolicyDocumentError(policy, `${path}.${key}`, `is not a policy element (expected ${known.join(', ')})`);
         }
-        ;
-        [row, next] = [next, row];
+        if (canonical in out)
+            throw new PolicyDocumentError(policy, `${path}.${key}`, `duplicates ${canonical}`);
+        out[canonical] = v;
     }
-    return next[0] === 1;
+    return out;
 }
-
-;// CONCATENATED MODULE: ./src/roles.ts
-
-function roleNameFromArn(arn) {
-    return arn.slice(arn.lastIndexOf('/') + 1);
-}
-function accountFromArn(arn) {
-    return arn.split(':')[4] ?? '';
-}
-/** Role names are unique per account whatever the path: the account and the lower-cased name identify a role. */
-function roleKey(arn) {
-    return `${accountFromArn(arn)}:${roleNameFromArn(arn).toLowerCase()}`;
-}
-/**
- * ARNs of one account and role name are one role: each maps to the ARN with the longest path (records without a
- * session issuer, and users, may name a role without its path).
- */
-function canonicalRoleArns(seen) {
-    const arns = [...seen];
-    const best = new Map();
-    for (const arn of arns) {
-        const current = best.get(roleKey(arn));
-        if (!current || arn.length > current.length)
-            best.set(roleKey(arn), arn);
+function stringList(policy, path, value) {
+    const list = typeof value === 'string' ? [value] : value;
+    if (!Array.isArray(list) || list.length === 0) {
+        throw new PolicyDocumentError(policy, path, 'expected a string or a non-empty array of strings');
     }
-    return new Map(arns.map(arn => [arn, best.get(roleKey(arn)) ?? arn]));
-}
-/**
- * Whether a role name matches a pattern with `*`; role names are unique regardless of case in IAM, so matching
- * ignores case. Linear-time matching: a pattern with many stars must not backtrack (it is user input).
- */
-function rolePatternMatch(pattern, name) {
-    return globMatch(pattern.toLowerCase(), name.toLowerCase());
-}
-/**
- * Whether one selector names a role: an ARN by account and name (written without, or with another, path it still
- * names the role), a name or a pattern regardless of case (role names are unique per account regardless of case).
- */
-function selectorMatches(selector, role) {
-    if (selector.kind === 'arn')
-        return roleKey(role.arn) === roleKey(selector.input);
-    if (selector.kind === 'name')
-        return role.name.toLowerCase() === selector.input.toLowerCase();
-    return rolePatternMatch(selector.input, role.name);
-}
-/**
- * Applies the user's selectors to a list of known roles. Role names are unique per account regardless of case
- * in IAM, so names and patterns match case-insensitively; an ARN matches exactly.
- */
-function selectRoles(selectors, known, where) {
-    const chosen = new Map();
-    const unmatched = [];
-    for (const selector of selectors) {
-        const matches = known.filter(role => selectorMatches(selector, role));
-        if (matches.length === 0) {
-            unmatched.push({
-                input: selector.input,
-                reason: selector.kind === 'pattern'
-                    ? `no role in ${where} matches the pattern "${selector.input}"`
-                    : `role "${selector.input}" is not in ${where}`
-            });
+    return list.map((item, i) => {
+        if (typeof item !== 'string' || item === '') {
+            throw new PolicyDocumentError(policy, `${path}[${i}]`, 'expected a non-empty string');
         }
-        for (const role of matches)
-            if (!chosen.has(role.arn))
-                chosen.set(role.arn, role);
+        return item;
+    });
+}
+function actionList(policy, path, value) {
+    const list = stringList(policy, path, value);
+    list.forEach((action, i) => {
+        if (action !== '*' && !/^[^:\s]+:[^:\s]+$/.test(action)) {
+            throw new PolicyDocumentError(policy, typeof value === 'string' ? path : `${path}[${i}]`, `"${action}" is not an action (expected "service:Action" or "*")`);
+        }
+    });
+    return list;
+}
+function normalizeStatement(policy, path, index, value) {
+    if (!isObject(value))
+        throw new PolicyDocumentError(policy, path, 'expected a statement object');
+    const raw = canonicalKeys(policy, path, value, STATEMENT_KEYS);
+    const effectValue = raw.Effect;
+    if (typeof effectValue !== 'string' || !['allow', 'deny'].includes(effectValue.toLowerCase())) {
+        throw new PolicyDocumentError(policy, `${path}.Effect`, 'expected "Allow" or "Deny"');
     }
-    return { roles: [...chosen.values()], unmatched };
+    const effect = effectValue.toLowerCase() === 'allow' ? 'Allow' : 'Deny';
+    raw.Effect = effect;
+    if (raw.Sid !== undefined && typeof raw.Sid !== 'string') {
+        throw new PolicyDocumentError(policy, `${path}.Sid`, 'expected a string');
+    }
+    const sid = raw.Sid === undefined || raw.Sid === '' ? undefined : raw.Sid;
+    if ((raw.Action === undefined) === (raw.NotAction === undefined)) {
+        throw new PolicyDocumentError(policy, path, 'needs exactly one of Action or NotAction');
+    }
+    if ((raw.Resource === undefined) === (raw.NotResource === undefined)) {
+        throw new PolicyDocumentError(policy, path, 'needs exactly one of Resource or NotResource');
+    }
+    if (raw.Condition !== undefined && !isObject(raw.Condition)) {
+        throw new PolicyDocumentError(policy, `${path}.Condition`, 'expected an object');
+    }
+    const statement = {
+        ref: sid ? `${policy}#${sid}` : policy,
+        policy,
+        index,
+        effect,
+        raw
+    };
+    if (sid)
+        statement.sid = sid;
+    if (raw.Action !== undefined)
+        statement.actions = actionList(policy, `${path}.Action`, raw.Action);
+    else
+        statement.notActions = actionList(policy, `${path}.NotAction`, raw.NotAction);
+    if (raw.Resource !== undefined)
+        statement.resources = stringList(policy, `${path}.Resource`, raw.Resource);
+    else
+        statement.notResources = stringList(policy, `${path}.NotResource`, raw.NotResource);
+    const condition = raw.Condition;
+    if (condition && Object.keys(condition).length > 0)
+        statement.condition = condition;
+    return statement;
+}
+function decodeString(policy, text) {
+    try {
+        return decodePolicyText(text).document;
+    }
+    catch (error) {
+        if (error instanceof PolicyTextError)
+            throw new PolicyDocumentError(policy, '', error.problem);
+        throw error;
+    }
+}
+/** Parses one policy document; `name` is used in every error message and in statement refs. */
+function normalizePolicy(name, document) {
+    const parsed = typeof document === 'string' ? decodeString(name, document) : document;
+    if (!isObject(parsed))
+        throw new PolicyDocumentError(name, '', 'expected a JSON object with Version and Statement');
+    const top = canonicalKeys(name, '', parsed, ['Version', 'Id', 'Statement']);
+    const version = top.Version ?? '2008-10-17';
+    if (version !== '2012-10-17' && version !== '2008-10-17') {
+        throw new PolicyDocumentError(name, 'Version', 'expected "2012-10-17" (or "2008-10-17")');
+    }
+    if (top.Id !== undefined && typeof top.Id !== 'string')
+        throw new PolicyDocumentError(name, 'Id', 'expected a string');
+    if (top.Statement === undefined)
+        throw new PolicyDocumentError(name, 'Statement', 'is missing');
+    const single = !Array.isArray(top.Statement);
+    const list = single ? [top.Statement] : top.Statement;
+    const statements = list.map((s, i) => {
+        const statement = normalizeStatement(name, single ? 'Statement' : `Statement[${i}]`, i, s);
+        if (version !== '2012-10-17')
+            statement.literalDollar = true;
+        return statement;
+    });
+    const policy = { name, version: version, statements };
+    if (top.Id !== undefined)
+        policy.id = top.Id;
+    return policy;
 }
 
 ;// CONCATENATED MODULE: ./src/aws/iam.ts
-
-
-
 /** IAM reads: resolve role selectors, then read every policy granted to each role into RoleGrants. */
 
 
-function accountOf(arn) {
-    return arn.split(':')[4] ?? '';
-}
-function toResolved(role, input) {
+
+
+
+
+function toResolved(role) {
     const name = role.RoleName ?? '';
     const path = role.Path ?? '/';
     const arn = role.Arn ?? '';
@@ -50444,8 +50664,7 @@ function toResolved(role, input) {
         arn,
         name,
         path,
-        accountId: accountOf(arn),
-        input,
+        accountId: accountFromArn(arn),
         ...editability(path, name),
         ...(role.PermissionsBoundary?.PermissionsBoundaryArn
             ? { permissionsBoundaryArn: role.PermissionsBoundary.PermissionsBoundaryArn }
@@ -50478,15 +50697,13 @@ async function resolveRoles(client, selectors, log) {
                 }
                 // ListRoles omits PermissionsBoundary: readRoleGrants fetches it with GetRole.
                 for (const role of matched) {
-                    const resolved = toResolved(role, selector.input);
+                    const resolved = toResolved(role);
                     if (!roles.has(resolved.arn))
                         roles.set(resolved.arn, resolved);
                 }
                 continue;
             }
-            const name = selector.kind === 'arn' ? selector.name : (selector.name ?? selector.input);
-            if (!name)
-                throw new Error(`cannot read a role name from "${selector.input}"`);
+            const name = selector.kind === 'arn' ? selector.name : selector.input;
             const { Role: role } = await client.send(new client_iam_dist_cjs/* GetRoleCommand */.kbp({ RoleName: name }));
             if (!role?.Arn)
                 throw new Error(`GetRole returned no role for "${name}"`);
@@ -50498,7 +50715,7 @@ async function resolveRoles(client, selectors, log) {
                 });
                 continue;
             }
-            const resolved = toResolved(role, selector.input);
+            const resolved = toResolved(role);
             if (!roles.has(resolved.arn))
                 roles.set(resolved.arn, resolved);
         }
@@ -50522,19 +50739,14 @@ function roleErrorReason(error, input) {
     return `could not read role "${input}": ${describeAwsError(error)}`;
 }
 /** IAM returns policy documents URL-encoded (RFC 3986); the JS SDK does not decode them. */
-function decodePolicyDocument(encoded, what) {
-    let text;
+function decodeIamDocument(encoded, what) {
     try {
-        text = decodeURIComponent(encoded);
-    }
-    catch {
-        throw new Error(`${what}: the document is not valid URL-encoded text`);
-    }
-    try {
-        return JSON.parse(text);
+        return decodePolicyText(encoded).document;
     }
     catch (error) {
-        throw new Error(`${what}: the document is not valid JSON (${errorMessage(error)})`);
+        if (error instanceof PolicyTextError)
+            throw new Error(`${what}: the document ${error.problem}`);
+        throw error;
     }
 }
 /** Reads granted policies; managed policy documents are cached across roles (many roles share AWS managed policies). */
@@ -50552,22 +50764,8 @@ class GrantedPolicyReader {
             return await this.read(role);
         }
         catch (error) {
-            throw new Error(`role ${role.arn}: ${error instanceof Error ? error.message : String(error)}`);
+            throw new Error(`role ${role.arn}: ${errorMessage(error)}`);
         }
-    }
-    /** Reads every role; a role that fails is reported and the others continue. */
-    async readAll(roles) {
-        const grants = [];
-        const failures = [];
-        for (const role of roles) {
-            try {
-                grants.push(await this.readRoleGrants(role));
-            }
-            catch (error) {
-                failures.push({ input: role.input, arn: role.arn, reason: errorMessage(error) });
-            }
-        }
-        return { grants, failures };
     }
     async read(role) {
         const { client } = this;
@@ -50592,7 +50790,7 @@ class GrantedPolicyReader {
                     name: policyName,
                     kind: 'inline',
                     awsManaged: false,
-                    document: decodePolicyDocument(out.PolicyDocument, `inline policy ${policyName}`),
+                    document: decodeIamDocument(out.PolicyDocument, `inline policy ${policyName}`),
                     origin: 'iam'
                 });
             }
@@ -50617,7 +50815,7 @@ class GrantedPolicyReader {
             name: policy.name,
             arn,
             kind,
-            awsManaged: arn.split(':')[4] === 'aws',
+            awsManaged: isAwsManagedPolicyArn(arn),
             document: policy.document,
             origin: 'iam'
         };
@@ -50643,7 +50841,7 @@ class GrantedPolicyReader {
             throw new Error(`managed policy ${name} (${arn}): GetPolicyVersion returned no document`);
         return {
             name,
-            document: decodePolicyDocument(version.Document, `managed policy ${name} (${arn}) ${versionId}`)
+            document: decodeIamDocument(version.Document, `managed policy ${name} (${arn}) ${versionId}`)
         };
     }
 }
@@ -50742,7 +50940,7 @@ function duplicateKeyPosition(text) {
                 i += text[i] === '\\' ? 2 : 1;
             const token = text.slice(start, i + 1);
             let j = i + 1;
-            while (j < text.length && /\s/.test(text[j]))
+            while (j < text.length && /\s/.test(text[j] ?? ''))
                 j++;
             const keys = objects[objects.length - 1];
             if (text[j] === ':' && keys) {
@@ -50762,6 +50960,8 @@ function duplicateKeyPosition(text) {
 
 
 
+
+
 /**
  * Reads granted policies from the files people actually have: a bare policy document, the output of
  * `aws iam get-policy-version` or `aws iam get-role-policy`, a JSON array of documents (what pull-request mode
@@ -50778,44 +50978,19 @@ class PolicyFileError extends Error {
 function decodeDocument(value, label) {
     if (typeof value !== 'string')
         return value;
-    const text = value.trimStart().startsWith('%7B') || value.trimStart().startsWith('%7b')
-        ? safeDecode(value, label)
-        : value;
-    let document;
+    let decoded;
     try {
-        document = JSON.parse(text);
+        decoded = decodePolicyText(value);
     }
-    catch (e) {
-        throw new PolicyFileError(`${label}: the policy document is not valid JSON (${jsonErrorPlace(e)})`);
+    catch (error) {
+        if (error instanceof PolicyTextError)
+            throw new PolicyFileError(`${label}: the policy document ${error.problem}`);
+        throw error;
     }
-    const duplicate = duplicateKeyPosition(text);
+    const duplicate = duplicateKeyPosition(decoded.json);
     if (duplicate !== undefined)
         throw new PolicyFileError(`${label}: a key appears twice in one object of the policy document (at position ${duplicate}); keep one`);
-    return document;
-}
-/**
- * Where JSON.parse failed, without the text around it: the parser's own message quotes the input, and a file
- * from a pull request may hold (or link to) anything.
- */
-function jsonErrorPlace(error) {
-    const message = error instanceof Error ? error.message : '';
-    const position = /at position (\d+)/.exec(message);
-    if (position)
-        return `syntax error at position ${position[1]}`;
-    if (/end of JSON input/i.test(message))
-        return 'the text ends early';
-    return 'syntax error';
-}
-function safeDecode(value, label) {
-    try {
-        return decodeURIComponent(value);
-    }
-    catch {
-        throw new PolicyFileError(`${label}: the policy document is not valid URL-encoded text`);
-    }
-}
-function isObject(value) {
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
+    return decoded.document;
 }
 /** Parses the JSON text of one policy file into granted policies (one per document it holds). */
 function parsePolicyFile(text, file) {
@@ -50833,11 +51008,10 @@ function parsePolicyFile(text, file) {
         .split(/[\\/]/)
         .pop()
         ?.replace(/\.json$/i, '') ?? file;
-    const granted = (name, document, arn) => ({
+    const granted = (name, document) => ({
         name,
-        arn,
-        kind: arn ? 'managed' : 'inline',
-        awsManaged: arn?.startsWith('arn:aws:iam::aws:') ?? false,
+        kind: 'inline',
+        awsManaged: false,
         document: decodeDocument(document, `${file} (${name})`),
         origin: file
     });
@@ -50887,15 +51061,17 @@ function parseAuthorizationDetails(text, file) {
             name: detail?.PolicyName ?? name,
             arn,
             kind,
-            awsManaged: arn.startsWith('arn:aws:iam::aws:') || /^arn:[\w-]+:iam::aws:/.test(arn),
+            awsManaged: isAwsManagedPolicyArn(arn),
             document: decodeDocument(version.Document, `${file} (${arn})`),
             origin: file
         };
     };
     return json.RoleDetailList.map(role => {
         const arn = String(role.Arn);
-        const name = String(role.RoleName);
+        const name = typeof role.RoleName === 'string' ? role.RoleName : roleNameFromArn(arn);
         try {
+            const identity = requireRoleArn(arn, `${file}: role ${name}: Arn`);
+            const path = role.Path ?? identity.path;
             const inline = (role.RolePolicyList ?? []).map(p => ({
                 name: p.PolicyName,
                 kind: 'inline',
@@ -50908,13 +51084,13 @@ function parseAuthorizationDetails(text, file) {
             const grants = {
                 arn,
                 name,
-                path: role.Path ?? '/',
-                accountId: arn.split(':')[4] ?? '',
+                path,
+                accountId: identity.accountId,
                 policies: [...attached, ...inline],
-                boundary: boundaryArn
-                    ? managed(boundaryArn, boundaryArn.split('/').pop() ?? boundaryArn, 'boundary')
-                    : undefined,
-                ...editability(role.Path ?? '/', name)
+                ...(boundaryArn
+                    ? { boundary: managed(boundaryArn, boundaryArn.split('/').pop() ?? boundaryArn, 'boundary') }
+                    : {}),
+                ...editability(path, name)
             };
             return { arn, name, grants: role.CreateDate ? { ...grants, createdAt: role.CreateDate } : grants };
         }
@@ -51415,163 +51591,6 @@ function loadCatalog() {
 function catalog_loadCatalogIndex() {
     loaded ??= new DecodedCatalog();
     return loaded;
-}
-
-;// CONCATENATED MODULE: ./src/policy/document.ts
-/**
- * Parse and normalize IAM identity-policy documents. Accepts what IAM and the CLI hand out: a parsed object, a
- * JSON string, a URL-encoded JSON string (IAM's wire form), `Statement` as one object or an array, and string-or-array
- * values. Element names are matched case-insensitively; malformed input fails with the JSON path of the problem.
- */
-class PolicyDocumentError extends Error {
-    policy;
-    path;
-    constructor(policy, path, problem) {
-        super(`Policy "${policy}": ${path ? `${path}: ` : ''}${problem}`);
-        this.policy = policy;
-        this.path = path;
-        this.name = 'PolicyDocumentError';
-    }
-}
-const STATEMENT_KEYS = [
-    'Sid',
-    'Effect',
-    'Action',
-    'NotAction',
-    'Resource',
-    'NotResource',
-    'Condition'
-];
-const FORBIDDEN_KEYS = ['Principal', 'NotPrincipal'];
-function decodeText(policy, text) {
-    let source = text.trim();
-    if (source.startsWith('%')) {
-        try {
-            source = decodeURIComponent(source);
-        }
-        catch {
-            throw new PolicyDocumentError(policy, '', 'looks URL-encoded but does not decode; pass the JSON document');
-        }
-    }
-    try {
-        return JSON.parse(source);
-    }
-    catch (error) {
-        throw new PolicyDocumentError(policy, '', `is not valid JSON (${error.message})`);
-    }
-}
-function document_isObject(value) {
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-/** Looks up element names case-insensitively; rejects the same element written twice in different case. */
-function canonicalKeys(policy, path, value, known) {
-    const out = {};
-    for (const [key, v] of Object.entries(value)) {
-        const canonical = known.find(k => k.toLowerCase() === key.toLowerCase());
-        if (!canonical) {
-            if (FORBIDDEN_KEYS.some(k => k.toLowerCase() === key.toLowerCase())) {
-                throw new PolicyDocumentError(policy, `${path}.${key}`, 'is not allowed in an identity policy (resource policy?)');
-            }
-            throw new PolicyDocumentError(policy, `${path}.${key}`, `is not a policy element (expected ${known.join(', ')})`);
-        }
-        if (canonical in out)
-            throw new PolicyDocumentError(policy, `${path}.${key}`, `duplicates ${canonical}`);
-        out[canonical] = v;
-    }
-    return out;
-}
-function stringList(policy, path, value) {
-    const list = typeof value === 'string' ? [value] : value;
-    if (!Array.isArray(list) || list.length === 0) {
-        throw new PolicyDocumentError(policy, path, 'expected a string or a non-empty array of strings');
-    }
-    return list.map((item, i) => {
-        if (typeof item !== 'string' || item === '') {
-            throw new PolicyDocumentError(policy, `${path}[${i}]`, 'expected a non-empty string');
-        }
-        return item;
-    });
-}
-function actionList(policy, path, value) {
-    const list = stringList(policy, path, value);
-    list.forEach((action, i) => {
-        if (action !== '*' && !/^[^:\s]+:[^:\s]+$/.test(action)) {
-            throw new PolicyDocumentError(policy, typeof value === 'string' ? path : `${path}[${i}]`, `"${action}" is not an action (expected "service:Action" or "*")`);
-        }
-    });
-    return list;
-}
-function normalizeStatement(policy, path, index, value) {
-    if (!document_isObject(value))
-        throw new PolicyDocumentError(policy, path, 'expected a statement object');
-    const raw = canonicalKeys(policy, path, value, STATEMENT_KEYS);
-    const effectValue = raw.Effect;
-    if (typeof effectValue !== 'string' || !['allow', 'deny'].includes(effectValue.toLowerCase())) {
-        throw new PolicyDocumentError(policy, `${path}.Effect`, 'expected "Allow" or "Deny"');
-    }
-    const effect = effectValue.toLowerCase() === 'allow' ? 'Allow' : 'Deny';
-    raw.Effect = effect;
-    if (raw.Sid !== undefined && typeof raw.Sid !== 'string') {
-        throw new PolicyDocumentError(policy, `${path}.Sid`, 'expected a string');
-    }
-    const sid = raw.Sid === undefined || raw.Sid === '' ? undefined : raw.Sid;
-    if ((raw.Action === undefined) === (raw.NotAction === undefined)) {
-        throw new PolicyDocumentError(policy, path, 'needs exactly one of Action or NotAction');
-    }
-    if ((raw.Resource === undefined) === (raw.NotResource === undefined)) {
-        throw new PolicyDocumentError(policy, path, 'needs exactly one of Resource or NotResource');
-    }
-    if (raw.Condition !== undefined && !document_isObject(raw.Condition)) {
-        throw new PolicyDocumentError(policy, `${path}.Condition`, 'expected an object');
-    }
-    const statement = {
-        ref: sid ? `${policy}#${sid}` : policy,
-        policy,
-        index,
-        effect,
-        raw
-    };
-    if (sid)
-        statement.sid = sid;
-    if (raw.Action !== undefined)
-        statement.actions = actionList(policy, `${path}.Action`, raw.Action);
-    else
-        statement.notActions = actionList(policy, `${path}.NotAction`, raw.NotAction);
-    if (raw.Resource !== undefined)
-        statement.resources = stringList(policy, `${path}.Resource`, raw.Resource);
-    else
-        statement.notResources = stringList(policy, `${path}.NotResource`, raw.NotResource);
-    const condition = raw.Condition;
-    if (condition && Object.keys(condition).length > 0)
-        statement.condition = condition;
-    return statement;
-}
-/** Parses one policy document; `name` is used in every error message and in statement refs. */
-function normalizePolicy(name, document) {
-    const parsed = typeof document === 'string' ? decodeText(name, document) : document;
-    if (!document_isObject(parsed))
-        throw new PolicyDocumentError(name, '', 'expected a JSON object with Version and Statement');
-    const top = canonicalKeys(name, '', parsed, ['Version', 'Id', 'Statement']);
-    const version = top.Version ?? '2008-10-17';
-    if (version !== '2012-10-17' && version !== '2008-10-17') {
-        throw new PolicyDocumentError(name, 'Version', 'expected "2012-10-17" (or "2008-10-17")');
-    }
-    if (top.Id !== undefined && typeof top.Id !== 'string')
-        throw new PolicyDocumentError(name, 'Id', 'expected a string');
-    if (top.Statement === undefined)
-        throw new PolicyDocumentError(name, 'Statement', 'is missing');
-    const single = !Array.isArray(top.Statement);
-    const list = single ? [top.Statement] : top.Statement;
-    const statements = list.map((s, i) => {
-        const statement = normalizeStatement(name, single ? 'Statement' : `Statement[${i}]`, i, s);
-        if (version !== '2012-10-17')
-            statement.literalDollar = true;
-        return statement;
-    });
-    const policy = { name, version: version, statements };
-    if (top.Id !== undefined)
-        policy.id = top.Id;
-    return policy;
 }
 
 ;// CONCATENATED MODULE: ./src/policy/match.ts
@@ -52096,18 +52115,8 @@ function specGlobs(partition) {
     }
     return list;
 }
-const modelCache = new WeakMap();
-/** The grant model of a role; memoized per grants object and content (analysis and proposal read the same one). */
+/** The grant model of a role: built once per role by the analysis, which hands it on to the proposal. */
 function buildGrantModel(grants) {
-    const text = JSON.stringify(grants);
-    const cached = modelCache.get(grants);
-    if (cached?.text === text)
-        return cached.model;
-    const model = computeGrantModel(grants);
-    modelCache.set(grants, { text, model });
-    return model;
-}
-function computeGrantModel(grants) {
     const catalog = catalog_loadCatalogIndex();
     const policies = grants.policies.map(normalizeGranted);
     const statements = policies.flatMap(p => compilePolicy(catalog, p));
@@ -52817,6 +52826,7 @@ function analyzeRole(grants, usage, options) {
     }
     const byAction = (a, b) => (a.action < b.action ? -1 : 1);
     return {
+        model,
         used,
         usedNotGranted,
         excess,
@@ -52975,6 +52985,7 @@ function narrowedResources(patterns, observed) {
 
 
 
+
 /** Reads of secret material: widened to every resource they hand out every secret of the account. */
 const SECRET_READS = [
     'secretsmanager:GetSecretValue',
@@ -53014,9 +53025,7 @@ function allowsOf(model, subject) {
 }
 /** JSON with object keys sorted: two statements written in a different key order compare equal. */
 function canonicalJson(value) {
-    return JSON.stringify(value, (_key, v) => typeof v === 'object' && v !== null && !Array.isArray(v)
-        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
-        : v);
+    return JSON.stringify(value, (_key, v) => isObject(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v);
 }
 /**
  * Whether one base Allow statement grants every resource the head names: one pattern, or everything but the head's
@@ -54200,8 +54209,55 @@ function isConditionalStatement(s, subject) {
     return (restrictingCondition(s.condition, subject) !== undefined ||
         (s.resources ?? s.notResources ?? []).some(p => patternHasVariable(s, p)));
 }
-function deriveAllow(model, compiled, keep, narrowable, dominators, observed, keepOutsideCatalog) {
-    const { catalog } = model;
+function planKeeps(usage, analysis, options) {
+    const { model } = analysis;
+    const keep = idsOf(model, [
+        ...analysis.used,
+        ...analysis.unobservable.map(u => u.action),
+        ...analysis.conditional.map(c => c.action),
+        ...analysis.kept
+    ]);
+    // A used action that an Allow statement names but whose resource types (per the catalog) no statement can match:
+    // the source saw the call, so the catalog may be missing a type. Carrying it grants nothing new.
+    const namedButNotGranted = [];
+    for (const name of analysis.used) {
+        const id = model.catalog.idOf(name);
+        if (id === undefined || model.granted[id] !== NOT_GRANTED)
+            continue;
+        if (!model.statements.some(c => c.statement.effect === 'Allow' && c.actionIds[id] === 1))
+            continue;
+        keep.add(id);
+        namedButNotGranted.push(name);
+    }
+    const protectedIds = keptIds(model, options);
+    // Narrow only what was used under an unconditional grant, never kept, unobservable or conditional actions.
+    const narrowable = new Set([...idsOf(model, analysis.used)].filter(id => model.granted[id] === GRANTED && !protectedIds.has(id)));
+    const observed = observedResources(model.catalog, usage);
+    // Narrowing to a resource the current policies deny would keep nothing the role really used: never do it.
+    for (const [id, resources] of observed) {
+        const allowedToday = resources.every(r => decide(model.statements, c => c.actionIds[id] === 1, r).decision === 'allow');
+        if (!allowedToday)
+            observed.delete(id);
+    }
+    return {
+        model,
+        keep,
+        namedButNotGranted,
+        narrowable,
+        observed,
+        dominators: findDominators(model, keep, options),
+        keepOutsideCatalog: [
+            ...analysis.used.filter(name => model.catalog.idOf(name) === undefined),
+            ...options.keepActions.filter(pattern => model.catalog.expandIds(pattern).length === 0)
+        ]
+    };
+}
+function verbatim(compiled, unknownCarried) {
+    return { statements: [compiled.statement.raw], narrowed: 0, wildcards: [], unknownCarried, excluded: 0 };
+}
+/** What one current Allow statement becomes: itself, statements of the kept actions by resources, or nothing. */
+function deriveAllow(compiled, plan) {
+    const { model, keep, narrowable, dominators, observed } = plan;
     const s = compiled.statement;
     const narrowsFor = (id) => {
         const seen = observed.get(id);
@@ -54210,7 +54266,7 @@ function deriveAllow(model, compiled, keep, narrowable, dominators, observed, ke
     // A grant that holds only under a Condition (or a policy variable) is never dropped: the statement stays verbatim.
     if (isConditionalStatement(s, model.subject) &&
         compiled.actionIds.some((on, id) => on === 1 && model.granted[id] !== NOT_GRANTED)) {
-        return { statements: [s.raw], narrowed: 0, wildcards: [], unknownCarried: [], excluded: 0 };
+        return verbatim(compiled, []);
     }
     const ids = [];
     for (const id of keep) {
@@ -54222,62 +54278,113 @@ function deriveAllow(model, compiled, keep, narrowable, dominators, observed, ke
     }
     // Names the catalog does not know (newer than it) that the role used or keep-actions protects, and that this
     // statement grants: the catalog cannot say which wildcard covers them, so they are carried by name.
-    const outside = keepOutsideCatalog.filter(name => match_statementActionMatch(catalog, compiled, name));
+    const outside = plan.keepOutsideCatalog.filter(name => match_statementActionMatch(model.catalog, compiled, name));
     const unknownCarried = [...new Set([...(s.actions ? compiled.unknownPatterns : []), ...outside])];
     if (ids.length > 0 &&
         keepsWholeStatement(model, compiled, keep) &&
         !ids.some(id => narrowable.has(id) && narrowsFor(id))) {
-        return { statements: [s.raw], narrowed: 0, wildcards: [], unknownCarried, excluded: 0 };
+        return verbatim(compiled, unknownCarried);
     }
-    const groups = new Map([['', { ids: [] }]]);
-    let narrowed = 0;
-    for (const id of ids.sort((a, b) => a - b)) {
-        const narrowTo = narrowable.has(id) ? narrowsFor(id) : undefined;
-        const key = narrowTo ? JSON.stringify(narrowTo) : '';
-        const group = groups.get(key) ?? { resources: narrowTo, ids: [] };
-        group.ids.push(id);
-        groups.set(key, group);
-        if (narrowTo)
-            narrowed++;
-    }
-    const statements = [];
-    const wildcards = [];
-    let excluded = 0;
-    for (const [key, group] of groups) {
-        const carried = key === '' ? unknownCarried : [];
+    const groups = groupByResources(ids, id => (narrowable.has(id) ? narrowsFor(id) : undefined));
+    const derivation = { statements: [], narrowed: 0, wildcards: [], unknownCarried, excluded: 0 };
+    for (const group of groups) {
+        const carried = group.resources ? [] : unknownCarried;
         if (group.ids.length === 0 && carried.length === 0)
             continue;
-        const compacted = compactActions(catalog, group.ids, s.actions ?? []);
-        const statement = {};
-        if (key === '' && s.sid)
-            statement.Sid = s.sid;
-        statement.Effect = 'Allow';
-        statement.Action = [...compacted.actions, ...carried];
+        if (group.resources)
+            derivation.narrowed += group.ids.length;
         // A NotAction list built from catalog wildcards could exclude a name the catalog does not know.
-        const exclusion = key === '' && outside.length === 0 ? asExclusion(model, compiled, group.ids) : undefined;
-        // A NotAction list cannot be split across statements: use it only when it fits in one policy.
-        if (exclusion &&
-            policyCharacters(exclusion.actions) < policyCharacters(statement.Action) &&
-            policyCharacters({ ...s.raw, Sid: statement.Sid, Action: undefined, NotAction: exclusion.actions }) <=
-                STATEMENT_ROOM) {
-            delete statement.Action;
-            statement.NotAction = exclusion.actions;
-            excluded += group.ids.length === 0 ? 0 : 1;
+        const mayExclude = !group.resources && outside.length === 0;
+        writeGroup(model, compiled, group, carried, mayExclude, derivation);
+    }
+    return derivation;
+}
+/** Kept ids by the resources they are narrowed to; the first group keeps the statement's own resources. */
+function groupByResources(ids, narrowTo) {
+    const groups = new Map([['', { ids: [] }]]);
+    for (const id of ids.sort((a, b) => a - b)) {
+        const resources = narrowTo(id);
+        const key = resources ? JSON.stringify(resources) : '';
+        const group = groups.get(key) ?? { ...(resources ? { resources } : {}), ids: [] };
+        group.ids.push(id);
+        groups.set(key, group);
+    }
+    return [...groups.values()];
+}
+/** One derived statement: the group's actions (or, when shorter, NotAction of what it no longer grants). */
+function writeGroup(model, compiled, group, carried, mayExclude, into) {
+    const s = compiled.statement;
+    const compacted = compactActions(model.catalog, group.ids, s.actions ?? []);
+    const statement = {};
+    if (!group.resources && s.sid)
+        statement.Sid = s.sid;
+    statement.Effect = 'Allow';
+    statement.Action = [...compacted.actions, ...carried];
+    const exclusion = mayExclude ? asExclusion(model, compiled, group.ids) : undefined;
+    // A NotAction list cannot be split across statements: use it only when it fits in one policy.
+    if (exclusion &&
+        policyCharacters(exclusion.actions) < policyCharacters(statement.Action) &&
+        policyCharacters({ ...s.raw, Sid: statement.Sid, Action: undefined, NotAction: exclusion.actions }) <=
+            STATEMENT_ROOM) {
+        delete statement.Action;
+        statement.NotAction = exclusion.actions;
+        into.excluded += group.ids.length === 0 ? 0 : 1;
+    }
+    else {
+        into.wildcards.push(...compacted.wildcards);
+    }
+    if (group.resources)
+        statement.Resource = group.resources;
+    else if (s.resources)
+        statement.Resource = s.raw.Resource;
+    else
+        statement.NotResource = s.raw.NotResource;
+    if (s.raw.Condition !== undefined)
+        statement.Condition = s.raw.Condition;
+    into.statements.push(statement);
+}
+function deriveStatements(plan, options) {
+    const derived = {
+        statements: [],
+        carriedDeny: 0,
+        carriedKeep: 0,
+        narrowed: 0,
+        excluded: 0,
+        wildcards: new Set(),
+        unknownCarried: new Set()
+    };
+    const { statements } = derived;
+    const seen = new Set();
+    const push = (statement) => {
+        const key = JSON.stringify(statement);
+        if (!seen.has(key))
+            statements.push(statement);
+        seen.add(key);
+    };
+    for (const compiled of plan.model.statements) {
+        const s = compiled.statement;
+        const before = statements.length;
+        if (s.effect === 'Deny') {
+            derived.carriedDeny++;
+            push(s.raw);
+        }
+        else if (isKeepStatement(s, options)) {
+            derived.carriedKeep++;
+            push(s.raw);
         }
         else {
-            wildcards.push(...compacted.wildcards);
+            const allow = deriveAllow(compiled, plan);
+            allow.statements.forEach(push);
+            derived.narrowed += allow.narrowed;
+            derived.excluded += allow.excluded;
+            allow.wildcards.forEach(w => derived.wildcards.add(w));
+            allow.unknownCarried.forEach(u => derived.unknownCarried.add(u));
         }
-        if (group.resources)
-            statement.Resource = group.resources;
-        else if (s.resources)
-            statement.Resource = s.raw.Resource;
-        else
-            statement.NotResource = s.raw.NotResource;
-        if (s.raw.Condition !== undefined)
-            statement.Condition = s.raw.Condition;
-        statements.push(statement);
+        // Before 2012-10-17 `${...}` is literal text; a proposal is always 2012-10-17, where it becomes a policy variable.
+        if (s.literalDollar && statements.slice(before).some(carriesDollarText))
+            derived.literalDollar ??= s;
     }
-    return { statements, narrowed, wildcards, unknownCarried, excluded };
+    return derived;
 }
 /** Splits a derived statement whose Action list alone exceeds the size limit. */
 function splitOversized(statement, room) {
@@ -54328,96 +54435,90 @@ function policyNames(roleName, count) {
         return [`${base}${suffix}`];
     return Array.from({ length: count }, (_, i) => `${base}${suffix}-${i + 1}`);
 }
-const NOTHING_VERIFIED = { usedCovered: true, noNewAccess: true, problems: [] };
-function proposePolicies(grants, usage, analysis, options) {
-    if (!grants.editable) {
-        const why = grants.notEditableReason ?? 'the role cannot be edited';
-        return { outcome: 'none', policies: [], notes: [`No proposal: ${why}.`], verification: NOTHING_VERIFIED };
-    }
-    const maxPolicies = options.maxManagedPolicies ?? 10;
-    const model = buildGrantModel(grants);
+/** What was carried, kept, narrowed and compacted, in plain words. */
+function derivationNotes(derived, plan, analysis, options) {
     const notes = [];
-    const keep = idsOf(model, [
-        ...analysis.used,
-        ...analysis.unobservable.map(u => u.action),
-        ...analysis.conditional.map(c => c.action),
-        ...analysis.kept
-    ]);
-    // A used action that an Allow statement names but whose resource types (per the catalog) no statement can match:
-    // the source saw the call, so the catalog may be missing a type. Carrying it grants nothing new.
-    const namedButNotGranted = [];
-    for (const name of analysis.used) {
-        const id = model.catalog.idOf(name);
-        if (id === undefined || model.granted[id] !== NOT_GRANTED)
-            continue;
-        if (!model.statements.some(c => c.statement.effect === 'Allow' && c.actionIds[id] === 1))
-            continue;
-        keep.add(id);
-        namedButNotGranted.push(name);
+    if (derived.carriedDeny > 0)
+        notes.push(`Carried ${derived.carriedDeny} Deny statement(s) unchanged.`);
+    if (derived.carriedKeep > 0)
+        notes.push(`Carried ${derived.carriedKeep} statement(s) verbatim because their Sid starts with "${options.keepSidPrefix}".`);
+    if (plan.namedButNotGranted.length > 0) {
+        notes.push(`Kept used action(s) that the catalog's resource types say no statement can grant, with their statements' ` +
+            `resources: ${plan.namedButNotGranted.join(', ')}.`);
     }
-    const protectedIds = keptIds(model, options);
-    // Narrow only what was used under an unconditional grant, never kept, unobservable or conditional actions.
-    const narrowable = new Set([...idsOf(model, analysis.used)].filter(id => model.granted[id] === GRANTED && !protectedIds.has(id)));
-    const observed = observedResources(model.catalog, usage);
-    // Narrowing to a resource the current policies deny would keep nothing the role really used: never do it.
-    for (const [id, resources] of observed) {
-        const allowedToday = resources.every(r => decide(model.statements, c => c.actionIds[id] === 1, r).decision === 'allow');
-        if (!allowedToday)
-            observed.delete(id);
+    if (analysis.conditional.length > 0) {
+        notes.push(`Kept ${analysis.conditional.length} conditionally granted action(s) with their Condition.`);
     }
-    const dominators = findDominators(model, keep, options);
-    const keepOutsideCatalog = [
-        ...analysis.used.filter(name => model.catalog.idOf(name) === undefined),
-        ...options.keepActions.filter(pattern => model.catalog.expandIds(pattern).length === 0)
-    ];
-    const statements = [];
-    const seen = new Set();
-    const push = (statement) => {
-        const key = JSON.stringify(statement);
-        if (!seen.has(key))
-            statements.push(statement);
-        seen.add(key);
+    if (derived.narrowed > 0) {
+        notes.push(`Narrowed ${derived.narrowed} used action(s) to the concrete resources observed (S3 object ARNs generalized to ` +
+            `arn:aws:s3:::bucket/*).`);
+    }
+    if (derived.wildcards.size > 0) {
+        notes.push(`Compacted with wildcards that match only kept actions and that the current policy already granted: ` +
+            `${[...derived.wildcards].sort().join(', ')}.`);
+    }
+    if (derived.excluded > 0) {
+        notes.push(`Wrote ${derived.excluded} statement(s) that grant every action as NotAction lists of what they no longer grant ` +
+            '(shorter than listing what they keep; actions AWS adds later stay granted as they are today).');
+    }
+    if (derived.unknownCarried.size > 0) {
+        notes.push(`Carried actions the catalog does not know, unchanged: ${[...derived.unknownCarried].sort().join(', ')}.`);
+    }
+    return notes;
+}
+/** The statements in managed policies within IAM's size and count limits, or why they cannot be. */
+function sizePolicies(roleName, statements, maxPolicies, notes) {
+    const sized = statements.flatMap(s => splitOversized(s, STATEMENT_ROOM));
+    if (sized.length > statements.length)
+        notes.push('Split Action lists too long for one policy across statements.');
+    if (sized.some(s => policyCharacters(s) > STATEMENT_ROOM)) {
+        notes.push(`No proposal: a statement exceeds ${MAX_POLICY_CHARACTERS} characters on its own (its Resource and ` +
+            'Condition are carried as they are, and only an Action list can be split).');
+        return undefined;
+    }
+    const documents = pack(sized);
+    if (documents.length > maxPolicies) {
+        notes.push(`No proposal: it needs ${documents.length} managed policies of at most ${MAX_POLICY_CHARACTERS} characters, ` +
+            `more than the ${maxPolicies} a role may have attached.`);
+        return undefined;
+    }
+    if (documents.length > 1) {
+        notes.push(`Split into ${documents.length} managed policies of at most ${MAX_POLICY_CHARACTERS} characters.`);
+    }
+    const names = policyNames(roleName, documents.length);
+    return documents.map((Statement, i) => {
+        const document = { Version: VERSION, Statement };
+        return { name: names[i] ?? `${roleName}-${i + 1}`, document, characters: policyCharacters(document) };
+    });
+}
+const NOTHING_VERIFIED = { usedCovered: true, noNewAccess: true, problems: [] };
+function noProposal(why, notes = []) {
+    return {
+        outcome: 'none',
+        policies: [],
+        notes: [...notes, `No proposal: ${why}.`],
+        verification: NOTHING_VERIFIED
     };
-    let narrowed = 0;
-    let carriedDeny = 0;
-    let carriedKeep = 0;
-    let excluded = 0;
-    const wildcards = new Set();
-    const unknownCarried = new Set();
-    // Before 2012-10-17 `${...}` is literal text; a proposal is always 2012-10-17, where it becomes a policy variable.
-    let literalDollar;
-    for (const compiled of model.statements) {
-        const s = compiled.statement;
-        const before = statements.length;
-        if (s.effect === 'Deny') {
-            carriedDeny++;
-            push(s.raw);
-        }
-        else if (isKeepStatement(s, options)) {
-            carriedKeep++;
-            push(s.raw);
-        }
-        else {
-            const derived = deriveAllow(model, compiled, keep, narrowable, dominators, observed, keepOutsideCatalog);
-            derived.statements.forEach(push);
-            narrowed += derived.narrowed;
-            derived.wildcards.forEach(w => wildcards.add(w));
-            derived.unknownCarried.forEach(u => unknownCarried.add(u));
-            excluded += derived.excluded;
-        }
-        if (s.literalDollar && statements.slice(before).some(carriesDollarText))
-            literalDollar ??= s;
-    }
-    if (literalDollar) {
-        const policy = model.policies.find(p => p.name === literalDollar.policy);
-        const why = `statement ${literalDollar.ref} (policy Version ${policy?.version ?? '2008-10-17'}) has \`\${...}\` text, which ` +
+}
+/** The least-privilege proposal for one role, from its analysis (which holds the role's grant model). */
+function proposePolicies(grants, usage, analysis, options) {
+    if (!grants.editable)
+        return noProposal(grants.notEditableReason ?? 'the role cannot be edited');
+    const { model } = analysis;
+    const plan = planKeeps(usage, analysis, options);
+    const derived = deriveStatements(plan, options);
+    const dollar = derived.literalDollar;
+    if (dollar) {
+        const policy = model.policies.find(p => p.name === dollar.policy);
+        return noProposal(`statement ${dollar.ref} (policy Version ${policy?.version ?? '2008-10-17'}) has \`\${...}\` text, which ` +
             `the proposal's Version ${VERSION} would read as a policy variable; move the policy to ${VERSION} ` +
-            '(writing `${$}{` for a literal) first';
-        return { outcome: 'none', policies: [], notes: [`No proposal: ${why}.`], verification: NOTHING_VERIFIED };
+            '(writing `${$}{` for a literal) first');
     }
-    if (!statements.some(s => s.Effect === 'Allow')) {
-        notes.push('Nothing is used, unobservable, conditional or kept: every granted action is excess, so the least-privilege ' +
-            'change is to detach the current policies (no document is proposed).');
+    if (!derived.statements.some(s => s.Effect === 'Allow')) {
+        const notes = [
+            'Nothing is used, unobservable, conditional or kept: every granted action is excess, so the least-privilege ' +
+                'change is to detach the current policies (no document is proposed).'
+        ];
         return {
             outcome: 'detach-all',
             policies: [],
@@ -54425,56 +54526,10 @@ function proposePolicies(grants, usage, analysis, options) {
             verification: verifyProposal(model, usage, analysis, [])
         };
     }
-    if (carriedDeny > 0)
-        notes.push(`Carried ${carriedDeny} Deny statement(s) unchanged.`);
-    if (carriedKeep > 0)
-        notes.push(`Carried ${carriedKeep} statement(s) verbatim because their Sid starts with "${options.keepSidPrefix}".`);
-    if (namedButNotGranted.length > 0) {
-        notes.push(`Kept used action(s) that the catalog's resource types say no statement can grant, with their statements' ` +
-            `resources: ${namedButNotGranted.join(', ')}.`);
-    }
-    if (analysis.conditional.length > 0) {
-        notes.push(`Kept ${analysis.conditional.length} conditionally granted action(s) with their Condition.`);
-    }
-    if (narrowed > 0) {
-        notes.push(`Narrowed ${narrowed} used action(s) to the concrete resources observed (S3 object ARNs generalized to ` +
-            `arn:aws:s3:::bucket/*).`);
-    }
-    if (wildcards.size > 0) {
-        notes.push(`Compacted with wildcards that match only kept actions and that the current policy already granted: ` +
-            `${[...wildcards].sort().join(', ')}.`);
-    }
-    if (excluded > 0) {
-        notes.push(`Wrote ${excluded} statement(s) that grant every action as NotAction lists of what they no longer grant ` +
-            '(shorter than listing what they keep; actions AWS adds later stay granted as they are today).');
-    }
-    if (unknownCarried.size > 0) {
-        notes.push(`Carried actions the catalog does not know, unchanged: ${[...unknownCarried].sort().join(', ')}.`);
-    }
-    const room = STATEMENT_ROOM;
-    const sized = statements.flatMap(s => splitOversized(s, room));
-    if (sized.length > statements.length)
-        notes.push('Split Action lists too long for one policy across statements.');
-    const tooBig = sized.filter(s => policyCharacters(s) > room);
-    if (tooBig.length > 0) {
-        notes.push(`No proposal: a statement exceeds ${MAX_POLICY_CHARACTERS} characters on its own (its Resource and ` +
-            'Condition are carried as they are, and only an Action list can be split).');
+    const notes = derivationNotes(derived, plan, analysis, options);
+    const policies = sizePolicies(grants.name, derived.statements, options.maxManagedPolicies ?? 10, notes);
+    if (!policies)
         return { outcome: 'none', policies: [], notes, verification: NOTHING_VERIFIED };
-    }
-    const documents = pack(sized);
-    if (documents.length > maxPolicies) {
-        notes.push(`No proposal: it needs ${documents.length} managed policies of at most ${MAX_POLICY_CHARACTERS} characters, ` +
-            `more than the ${maxPolicies} a role may have attached.`);
-        return { outcome: 'none', policies: [], notes, verification: NOTHING_VERIFIED };
-    }
-    if (documents.length > 1) {
-        notes.push(`Split into ${documents.length} managed policies of at most ${MAX_POLICY_CHARACTERS} characters.`);
-    }
-    const names = policyNames(grants.name, documents.length);
-    const policies = documents.map((Statement, i) => {
-        const document = { Version: VERSION, Statement };
-        return { name: names[i], document, characters: policyCharacters(document) };
-    });
     const verification = verifyProposal(model, usage, analysis, policies);
     if (!verification.usedCovered || !verification.noNewAccess) {
         notes.push('No proposal: the own-evaluator proof failed (see problems); nothing is proposed.');
@@ -56881,7 +56936,7 @@ async function selectCases(config, deps, aws, sources) {
         // A role asked for by ARN is analyzed even when nothing mentions it (it then has no activity to show).
         for (const s of config.roles)
             if (s.kind === 'arn' && !knownAs(s))
-                known.set(s.input, { arn: s.input, name: s.name ?? s.input });
+                known.set(s.input, { arn: s.input, name: s.name });
         const where = [
             sources.exported ? 'the authorization-details export' : '',
             sources.rolesSeen ? 'the CloudTrail records' : ''
@@ -56901,7 +56956,7 @@ async function selectCases(config, deps, aws, sources) {
                 failed(u.input, u.reason);
         }
         for (const role of selected.roles) {
-            const path = role.arn.split(':role')[1]?.replace(/[^/]*$/, '') || '/';
+            const path = parseRoleArn(role.arn)?.path ?? '/';
             const edit = editability(path, role.name);
             const c = {
                 arn: role.arn,
