@@ -54033,6 +54033,343 @@ function compactActions(catalog, ids, grantedPatterns) {
     return { actions: actions.sort(compact_byLowerCase), wildcards: wildcards.sort(compact_byLowerCase) };
 }
 
+;// CONCATENATED MODULE: ./src/policy/policy-size.ts
+/** Managed policy size limit: characters excluding white space. */
+const MAX_POLICY_CHARACTERS = 6144;
+const MAX_POLICY_NAME = 128;
+/** The Version of every proposed document. */
+const VERSION = '2012-10-17';
+function policyCharacters(value) {
+    return JSON.stringify(value).replace(/\s/g, '').length;
+}
+/** Characters one statement may take in a policy of its own. */
+const STATEMENT_ROOM = MAX_POLICY_CHARACTERS - policyCharacters({ Version: VERSION, Statement: [] });
+/** Splits a derived statement whose Action list alone exceeds the size limit. */
+function splitOversized(statement, room) {
+    if (policyCharacters(statement) <= room || !Array.isArray(statement.Action))
+        return [statement];
+    const parts = [];
+    let actions = [];
+    const withActions = (list) => ({ ...statement, Action: list });
+    for (const action of statement.Action) {
+        if (actions.length > 0 && policyCharacters(withActions([...actions, action])) > room) {
+            parts.push(withActions(actions));
+            actions = [];
+        }
+        actions.push(action);
+    }
+    if (actions.length > 0)
+        parts.push(withActions(actions));
+    return parts.map((part, i) => {
+        if (i === 0 || part.Sid === undefined)
+            return part;
+        return { ...part, Sid: `${part.Sid}${i + 1}` };
+    });
+}
+/** First-fit packing into documents of at most MAX_POLICY_CHARACTERS, with unique Sids in each document. */
+function pack(statements) {
+    const empty = policyCharacters({ Version: VERSION, Statement: [] });
+    const docs = [];
+    for (const statement of statements) {
+        const size = policyCharacters(statement);
+        const sid = typeof statement.Sid === 'string' ? statement.Sid : undefined;
+        let doc = docs.find(d => d.size + size + (d.statements.length > 0 ? 1 : 0) <= MAX_POLICY_CHARACTERS &&
+            !(sid && d.sids.has(sid)));
+        if (!doc) {
+            doc = { statements: [], size: empty, sids: new Set() };
+            docs.push(doc);
+        }
+        doc.size += size + (doc.statements.length > 0 ? 1 : 0);
+        doc.statements.push(statement);
+        if (sid)
+            doc.sids.add(sid);
+    }
+    return docs.map(d => d.statements);
+}
+function policyNames(roleName, count) {
+    const suffix = '-least-privilege';
+    const base = roleName.slice(0, MAX_POLICY_NAME - suffix.length - 4);
+    if (count === 1)
+        return [`${base}${suffix}`];
+    return Array.from({ length: count }, (_, i) => `${base}${suffix}-${i + 1}`);
+}
+/** The statements in managed policies within IAM's size and count limits, or why they cannot be. */
+function sizePolicies(roleName, statements, maxPolicies, notes) {
+    const sized = statements.flatMap(s => splitOversized(s, STATEMENT_ROOM));
+    if (sized.length > statements.length)
+        notes.push('Split Action lists too long for one policy across statements.');
+    if (sized.some(s => policyCharacters(s) > STATEMENT_ROOM)) {
+        notes.push(`No proposal: a statement exceeds ${MAX_POLICY_CHARACTERS} characters on its own (its Resource and ` +
+            'Condition are carried as they are, and only an Action list can be split).');
+        return undefined;
+    }
+    const documents = pack(sized);
+    if (documents.length > maxPolicies) {
+        notes.push(`No proposal: it needs ${documents.length} managed policies of at most ${MAX_POLICY_CHARACTERS} characters, ` +
+            `more than the ${maxPolicies} a role may have attached.`);
+        return undefined;
+    }
+    if (documents.length > 1) {
+        notes.push(`Split into ${documents.length} managed policies of at most ${MAX_POLICY_CHARACTERS} characters.`);
+    }
+    const names = policyNames(roleName, documents.length);
+    return documents.map((Statement, i) => {
+        const document = { Version: VERSION, Statement };
+        return { name: names[i] ?? `${roleName}-${i + 1}`, document, characters: policyCharacters(document) };
+    });
+}
+
+;// CONCATENATED MODULE: ./src/policy/derive-statements.ts
+
+
+
+
+
+
+
+/** True when the statement grants nothing that is not kept: it can then be carried unchanged. */
+function keepsWholeStatement(model, compiled, keep) {
+    for (let id = 0; id < compiled.actionIds.length; id++) {
+        if (compiled.actionIds[id] === 1 && model.granted[id] !== NOT_GRANTED && !keep.has(id))
+            return false;
+    }
+    return true;
+}
+/**
+ * A statement granting every action (`*` or NotAction) can keep its shape: NotAction lists what it granted before
+ * and must no longer grant. Returns that NotAction list, or undefined for other statements.
+ */
+function asExclusion(model, compiled, keptIds) {
+    const s = compiled.statement;
+    if (!s.notActions && !s.actions?.includes('*'))
+        return undefined;
+    const kept = new Set(keptIds);
+    const removed = [];
+    for (let id = 0; id < compiled.actionIds.length; id++) {
+        if (compiled.actionIds[id] === 1 && model.granted[id] !== NOT_GRANTED && !kept.has(id))
+            removed.push(id);
+    }
+    // Any wildcard may name removed actions: NotAction only ever narrows what the statement grants.
+    const compacted = compactActions(model.catalog, removed, ['*']);
+    return { actions: [...(s.notActions ?? []), ...compacted.actions], wildcards: compacted.wildcards };
+}
+/** Whether a statement's Resource, NotResource or Condition holds `${` (Action names cannot). */
+function carriesDollarText(statement) {
+    const { Resource, NotResource, Condition } = statement;
+    return JSON.stringify([Resource, NotResource, Condition]).includes('${');
+}
+/** A Condition that restricts the role's requests, or a policy variable: the grant holds only sometimes. */
+function isConditionalStatement(s, subject) {
+    return (restrictingCondition(s.condition, subject) !== undefined ||
+        (s.resources ?? s.notResources ?? []).some(p => patternHasVariable(s, p)));
+}
+function verbatim(compiled, unknownCarried) {
+    return { statements: [compiled.statement.raw], narrowed: 0, wildcards: [], unknownCarried, excluded: 0 };
+}
+/** What one current Allow statement becomes: itself, statements of the kept actions by resources, or nothing. */
+function deriveAllow(compiled, plan) {
+    const { model, keep, narrowable, dominators, observed } = plan;
+    const s = compiled.statement;
+    const narrowsFor = (id) => {
+        const seen = observed.get(id);
+        return s.resources && seen ? narrowedResources(s.resources, seen) : undefined;
+    };
+    // A grant that holds only under a Condition (or a policy variable) is never dropped: the statement stays verbatim.
+    if (isConditionalStatement(s, model.subject) &&
+        compiled.actionIds.some((on, id) => on === 1 && model.granted[id] !== NOT_GRANTED)) {
+        return verbatim(compiled, []);
+    }
+    const ids = [];
+    for (const id of keep) {
+        if (compiled.actionIds[id] !== 1)
+            continue;
+        const dominator = dominators.get(id);
+        if (!dominator || dominator === compiled)
+            ids.push(id);
+    }
+    // Names the catalog does not know (newer than it) that the role used or keep-actions protects, and that this
+    // statement grants: the catalog cannot say which wildcard covers them, so they are carried by name.
+    const outside = plan.keepOutsideCatalog.filter(name => match_statementActionMatch(model.catalog, compiled, name));
+    const unknownCarried = [...new Set([...(s.actions ? compiled.unknownPatterns : []), ...outside])];
+    if (ids.length > 0 &&
+        keepsWholeStatement(model, compiled, keep) &&
+        !ids.some(id => narrowable.has(id) && narrowsFor(id))) {
+        return verbatim(compiled, unknownCarried);
+    }
+    const groups = groupByResources(ids, id => (narrowable.has(id) ? narrowsFor(id) : undefined));
+    const derivation = { statements: [], narrowed: 0, wildcards: [], unknownCarried, excluded: 0 };
+    for (const group of groups) {
+        const carried = group.resources ? [] : unknownCarried;
+        if (group.ids.length === 0 && carried.length === 0)
+            continue;
+        if (group.resources)
+            derivation.narrowed += group.ids.length;
+        // A NotAction list built from catalog wildcards could exclude a name the catalog does not know.
+        const mayExclude = !group.resources && outside.length === 0;
+        writeGroup(model, compiled, { ...group, carried, mayExclude }, derivation);
+    }
+    return derivation;
+}
+/** Kept ids by the resources they are narrowed to; the first group keeps the statement's own resources. */
+function groupByResources(ids, narrowTo) {
+    const groups = new Map([['', { ids: [] }]]);
+    for (const id of ids.sort((a, b) => a - b)) {
+        const resources = narrowTo(id);
+        const key = resources ? JSON.stringify(resources) : '';
+        const group = groups.get(key) ?? { ...(resources ? { resources } : {}), ids: [] };
+        group.ids.push(id);
+        groups.set(key, group);
+    }
+    return [...groups.values()];
+}
+/** One derived statement: the group's actions (or, when shorter, NotAction of what it no longer grants). */
+function writeGroup(model, compiled, group, into) {
+    const { carried, mayExclude } = group;
+    const s = compiled.statement;
+    const compacted = compactActions(model.catalog, group.ids, s.actions ?? []);
+    const statement = {};
+    if (!group.resources && s.sid)
+        statement.Sid = s.sid;
+    statement.Effect = 'Allow';
+    statement.Action = [...compacted.actions, ...carried];
+    const exclusion = mayExclude ? asExclusion(model, compiled, group.ids) : undefined;
+    // A NotAction list cannot be split across statements: use it only when it fits in one policy.
+    if (exclusion &&
+        policyCharacters(exclusion.actions) < policyCharacters(statement.Action) &&
+        policyCharacters({ ...s.raw, Sid: statement.Sid, Action: undefined, NotAction: exclusion.actions }) <=
+            STATEMENT_ROOM) {
+        delete statement.Action;
+        statement.NotAction = exclusion.actions;
+        into.excluded += group.ids.length === 0 ? 0 : 1;
+    }
+    else {
+        into.wildcards.push(...compacted.wildcards);
+    }
+    if (group.resources)
+        statement.Resource = group.resources;
+    else if (s.resources)
+        statement.Resource = s.raw.Resource;
+    else
+        statement.NotResource = s.raw.NotResource;
+    if (s.raw.Condition !== undefined)
+        statement.Condition = s.raw.Condition;
+    into.statements.push(statement);
+}
+function deriveStatements(plan, options) {
+    const derived = {
+        statements: [],
+        carriedDeny: 0,
+        carriedKeep: 0,
+        narrowed: 0,
+        excluded: 0,
+        wildcards: new Set(),
+        unknownCarried: new Set()
+    };
+    const { statements } = derived;
+    const seen = new Set();
+    const push = (statement) => {
+        const key = JSON.stringify(statement);
+        if (!seen.has(key))
+            statements.push(statement);
+        seen.add(key);
+    };
+    for (const compiled of plan.model.statements) {
+        const s = compiled.statement;
+        const before = statements.length;
+        if (s.effect === 'Deny') {
+            derived.carriedDeny++;
+            push(s.raw);
+        }
+        else if (isKeepStatement(s, options)) {
+            derived.carriedKeep++;
+            push(s.raw);
+        }
+        else {
+            const allow = deriveAllow(compiled, plan);
+            allow.statements.forEach(push);
+            derived.narrowed += allow.narrowed;
+            derived.excluded += allow.excluded;
+            allow.wildcards.forEach(w => derived.wildcards.add(w));
+            allow.unknownCarried.forEach(u => derived.unknownCarried.add(u));
+        }
+        // Before 2012-10-17 `${...}` is literal text; a proposal is always 2012-10-17, where it becomes a policy variable.
+        if (s.literalDollar && statements.slice(before).some(carriesDollarText))
+            derived.literalDollar ??= s;
+    }
+    return derived;
+}
+
+;// CONCATENATED MODULE: ./src/policy/keep-plan.ts
+
+
+
+
+function idsOf(model, names) {
+    const ids = new Set();
+    for (const name of names) {
+        const id = model.catalog.idOf(name);
+        if (id !== undefined && model.granted[id] !== NOT_GRANTED)
+            ids.add(id);
+    }
+    return ids;
+}
+/** Unconditional Allow statements on Resource `*` make every other grant of the same action redundant. */
+function findDominators(model, keep, options) {
+    const dominators = new Map();
+    const wide = model.statements.filter(c => c.statement.effect === 'Allow' && !c.statement.condition && c.statement.resources?.includes('*'));
+    // A keep-Sid statement is carried whole, so it wins over a derived one.
+    wide.sort((a, b) => Number(isKeepStatement(b.statement, options)) - Number(isKeepStatement(a.statement, options)));
+    for (const id of keep) {
+        const dominator = wide.find(c => c.actionIds[id] === 1);
+        if (dominator)
+            dominators.set(id, dominator);
+    }
+    return dominators;
+}
+function planKeeps(usage, analysis, options) {
+    const { model } = analysis;
+    const keep = idsOf(model, [
+        ...analysis.used,
+        ...analysis.unobservable.map(u => u.action),
+        ...analysis.conditional.map(c => c.action),
+        ...analysis.kept
+    ]);
+    // A used action that an Allow statement names but whose resource types (per the catalog) no statement can match:
+    // the source saw the call, so the catalog may be missing a type. Carrying it grants nothing new.
+    const namedButNotGranted = [];
+    for (const name of analysis.used) {
+        const id = model.catalog.idOf(name);
+        if (id === undefined || model.granted[id] !== NOT_GRANTED)
+            continue;
+        if (!model.statements.some(c => c.statement.effect === 'Allow' && c.actionIds[id] === 1))
+            continue;
+        keep.add(id);
+        namedButNotGranted.push(name);
+    }
+    const protectedIds = keptIds(model, options);
+    // Narrow only what was used under an unconditional grant, never kept, unobservable or conditional actions.
+    const narrowable = new Set([...idsOf(model, analysis.used)].filter(id => model.granted[id] === GRANTED && !protectedIds.has(id)));
+    const observed = observedResources(model.catalog, usage);
+    // Narrowing to a resource the current policies deny would keep nothing the role really used: never do it.
+    for (const [id, resources] of observed) {
+        const allowedToday = resources.every(r => decide(model.statements, c => c.actionIds[id] === 1, r).decision === 'allow');
+        if (!allowedToday)
+            observed.delete(id);
+    }
+    return {
+        model,
+        keep,
+        namedButNotGranted,
+        narrowable,
+        observed,
+        dominators: findDominators(model, keep, options),
+        keepOutsideCatalog: [
+            ...analysis.used.filter(name => model.catalog.idOf(name) === undefined),
+            ...options.keepActions.filter(pattern => model.catalog.expandIds(pattern).length === 0)
+        ]
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/policy/verify.ts
 
 
@@ -54138,303 +54475,6 @@ function verifyProposal(model, usage, analysis, proposed) {
 
 
 
-
-
-
-
-/** Managed policy size limit: characters excluding white space. */
-const MAX_POLICY_CHARACTERS = 6144;
-const MAX_POLICY_NAME = 128;
-const VERSION = '2012-10-17';
-function policyCharacters(value) {
-    return JSON.stringify(value).replace(/\s/g, '').length;
-}
-/** Characters one statement may take in a policy of its own. */
-const STATEMENT_ROOM = MAX_POLICY_CHARACTERS - policyCharacters({ Version: VERSION, Statement: [] });
-function idsOf(model, names) {
-    const ids = new Set();
-    for (const name of names) {
-        const id = model.catalog.idOf(name);
-        if (id !== undefined && model.granted[id] !== NOT_GRANTED)
-            ids.add(id);
-    }
-    return ids;
-}
-/** Unconditional Allow statements on Resource `*` make every other grant of the same action redundant. */
-function findDominators(model, keep, options) {
-    const dominators = new Map();
-    const wide = model.statements.filter(c => c.statement.effect === 'Allow' && !c.statement.condition && c.statement.resources?.includes('*'));
-    // A keep-Sid statement is carried whole, so it wins over a derived one.
-    wide.sort((a, b) => Number(isKeepStatement(b.statement, options)) - Number(isKeepStatement(a.statement, options)));
-    for (const id of keep) {
-        const dominator = wide.find(c => c.actionIds[id] === 1);
-        if (dominator)
-            dominators.set(id, dominator);
-    }
-    return dominators;
-}
-/** True when the statement grants nothing that is not kept: it can then be carried unchanged. */
-function keepsWholeStatement(model, compiled, keep) {
-    for (let id = 0; id < compiled.actionIds.length; id++) {
-        if (compiled.actionIds[id] === 1 && model.granted[id] !== NOT_GRANTED && !keep.has(id))
-            return false;
-    }
-    return true;
-}
-/**
- * A statement granting every action (`*` or NotAction) can keep its shape: NotAction lists what it granted before
- * and must no longer grant. Returns that NotAction list, or undefined for other statements.
- */
-function asExclusion(model, compiled, keptIds) {
-    const s = compiled.statement;
-    if (!s.notActions && !s.actions?.includes('*'))
-        return undefined;
-    const kept = new Set(keptIds);
-    const removed = [];
-    for (let id = 0; id < compiled.actionIds.length; id++) {
-        if (compiled.actionIds[id] === 1 && model.granted[id] !== NOT_GRANTED && !kept.has(id))
-            removed.push(id);
-    }
-    // Any wildcard may name removed actions: NotAction only ever narrows what the statement grants.
-    const compacted = compactActions(model.catalog, removed, ['*']);
-    return { actions: [...(s.notActions ?? []), ...compacted.actions], wildcards: compacted.wildcards };
-}
-/** Whether a statement's Resource, NotResource or Condition holds `${` (Action names cannot). */
-function carriesDollarText(statement) {
-    const { Resource, NotResource, Condition } = statement;
-    return JSON.stringify([Resource, NotResource, Condition]).includes('${');
-}
-/** A Condition that restricts the role's requests, or a policy variable: the grant holds only sometimes. */
-function isConditionalStatement(s, subject) {
-    return (restrictingCondition(s.condition, subject) !== undefined ||
-        (s.resources ?? s.notResources ?? []).some(p => patternHasVariable(s, p)));
-}
-function planKeeps(usage, analysis, options) {
-    const { model } = analysis;
-    const keep = idsOf(model, [
-        ...analysis.used,
-        ...analysis.unobservable.map(u => u.action),
-        ...analysis.conditional.map(c => c.action),
-        ...analysis.kept
-    ]);
-    // A used action that an Allow statement names but whose resource types (per the catalog) no statement can match:
-    // the source saw the call, so the catalog may be missing a type. Carrying it grants nothing new.
-    const namedButNotGranted = [];
-    for (const name of analysis.used) {
-        const id = model.catalog.idOf(name);
-        if (id === undefined || model.granted[id] !== NOT_GRANTED)
-            continue;
-        if (!model.statements.some(c => c.statement.effect === 'Allow' && c.actionIds[id] === 1))
-            continue;
-        keep.add(id);
-        namedButNotGranted.push(name);
-    }
-    const protectedIds = keptIds(model, options);
-    // Narrow only what was used under an unconditional grant, never kept, unobservable or conditional actions.
-    const narrowable = new Set([...idsOf(model, analysis.used)].filter(id => model.granted[id] === GRANTED && !protectedIds.has(id)));
-    const observed = observedResources(model.catalog, usage);
-    // Narrowing to a resource the current policies deny would keep nothing the role really used: never do it.
-    for (const [id, resources] of observed) {
-        const allowedToday = resources.every(r => decide(model.statements, c => c.actionIds[id] === 1, r).decision === 'allow');
-        if (!allowedToday)
-            observed.delete(id);
-    }
-    return {
-        model,
-        keep,
-        namedButNotGranted,
-        narrowable,
-        observed,
-        dominators: findDominators(model, keep, options),
-        keepOutsideCatalog: [
-            ...analysis.used.filter(name => model.catalog.idOf(name) === undefined),
-            ...options.keepActions.filter(pattern => model.catalog.expandIds(pattern).length === 0)
-        ]
-    };
-}
-function verbatim(compiled, unknownCarried) {
-    return { statements: [compiled.statement.raw], narrowed: 0, wildcards: [], unknownCarried, excluded: 0 };
-}
-/** What one current Allow statement becomes: itself, statements of the kept actions by resources, or nothing. */
-function deriveAllow(compiled, plan) {
-    const { model, keep, narrowable, dominators, observed } = plan;
-    const s = compiled.statement;
-    const narrowsFor = (id) => {
-        const seen = observed.get(id);
-        return s.resources && seen ? narrowedResources(s.resources, seen) : undefined;
-    };
-    // A grant that holds only under a Condition (or a policy variable) is never dropped: the statement stays verbatim.
-    if (isConditionalStatement(s, model.subject) &&
-        compiled.actionIds.some((on, id) => on === 1 && model.granted[id] !== NOT_GRANTED)) {
-        return verbatim(compiled, []);
-    }
-    const ids = [];
-    for (const id of keep) {
-        if (compiled.actionIds[id] !== 1)
-            continue;
-        const dominator = dominators.get(id);
-        if (!dominator || dominator === compiled)
-            ids.push(id);
-    }
-    // Names the catalog does not know (newer than it) that the role used or keep-actions protects, and that this
-    // statement grants: the catalog cannot say which wildcard covers them, so they are carried by name.
-    const outside = plan.keepOutsideCatalog.filter(name => match_statementActionMatch(model.catalog, compiled, name));
-    const unknownCarried = [...new Set([...(s.actions ? compiled.unknownPatterns : []), ...outside])];
-    if (ids.length > 0 &&
-        keepsWholeStatement(model, compiled, keep) &&
-        !ids.some(id => narrowable.has(id) && narrowsFor(id))) {
-        return verbatim(compiled, unknownCarried);
-    }
-    const groups = groupByResources(ids, id => (narrowable.has(id) ? narrowsFor(id) : undefined));
-    const derivation = { statements: [], narrowed: 0, wildcards: [], unknownCarried, excluded: 0 };
-    for (const group of groups) {
-        const carried = group.resources ? [] : unknownCarried;
-        if (group.ids.length === 0 && carried.length === 0)
-            continue;
-        if (group.resources)
-            derivation.narrowed += group.ids.length;
-        // A NotAction list built from catalog wildcards could exclude a name the catalog does not know.
-        const mayExclude = !group.resources && outside.length === 0;
-        writeGroup(model, compiled, group, carried, mayExclude, derivation);
-    }
-    return derivation;
-}
-/** Kept ids by the resources they are narrowed to; the first group keeps the statement's own resources. */
-function groupByResources(ids, narrowTo) {
-    const groups = new Map([['', { ids: [] }]]);
-    for (const id of ids.sort((a, b) => a - b)) {
-        const resources = narrowTo(id);
-        const key = resources ? JSON.stringify(resources) : '';
-        const group = groups.get(key) ?? { ...(resources ? { resources } : {}), ids: [] };
-        group.ids.push(id);
-        groups.set(key, group);
-    }
-    return [...groups.values()];
-}
-/** One derived statement: the group's actions (or, when shorter, NotAction of what it no longer grants). */
-function writeGroup(model, compiled, group, carried, mayExclude, into) {
-    const s = compiled.statement;
-    const compacted = compactActions(model.catalog, group.ids, s.actions ?? []);
-    const statement = {};
-    if (!group.resources && s.sid)
-        statement.Sid = s.sid;
-    statement.Effect = 'Allow';
-    statement.Action = [...compacted.actions, ...carried];
-    const exclusion = mayExclude ? asExclusion(model, compiled, group.ids) : undefined;
-    // A NotAction list cannot be split across statements: use it only when it fits in one policy.
-    if (exclusion &&
-        policyCharacters(exclusion.actions) < policyCharacters(statement.Action) &&
-        policyCharacters({ ...s.raw, Sid: statement.Sid, Action: undefined, NotAction: exclusion.actions }) <=
-            STATEMENT_ROOM) {
-        delete statement.Action;
-        statement.NotAction = exclusion.actions;
-        into.excluded += group.ids.length === 0 ? 0 : 1;
-    }
-    else {
-        into.wildcards.push(...compacted.wildcards);
-    }
-    if (group.resources)
-        statement.Resource = group.resources;
-    else if (s.resources)
-        statement.Resource = s.raw.Resource;
-    else
-        statement.NotResource = s.raw.NotResource;
-    if (s.raw.Condition !== undefined)
-        statement.Condition = s.raw.Condition;
-    into.statements.push(statement);
-}
-function deriveStatements(plan, options) {
-    const derived = {
-        statements: [],
-        carriedDeny: 0,
-        carriedKeep: 0,
-        narrowed: 0,
-        excluded: 0,
-        wildcards: new Set(),
-        unknownCarried: new Set()
-    };
-    const { statements } = derived;
-    const seen = new Set();
-    const push = (statement) => {
-        const key = JSON.stringify(statement);
-        if (!seen.has(key))
-            statements.push(statement);
-        seen.add(key);
-    };
-    for (const compiled of plan.model.statements) {
-        const s = compiled.statement;
-        const before = statements.length;
-        if (s.effect === 'Deny') {
-            derived.carriedDeny++;
-            push(s.raw);
-        }
-        else if (isKeepStatement(s, options)) {
-            derived.carriedKeep++;
-            push(s.raw);
-        }
-        else {
-            const allow = deriveAllow(compiled, plan);
-            allow.statements.forEach(push);
-            derived.narrowed += allow.narrowed;
-            derived.excluded += allow.excluded;
-            allow.wildcards.forEach(w => derived.wildcards.add(w));
-            allow.unknownCarried.forEach(u => derived.unknownCarried.add(u));
-        }
-        // Before 2012-10-17 `${...}` is literal text; a proposal is always 2012-10-17, where it becomes a policy variable.
-        if (s.literalDollar && statements.slice(before).some(carriesDollarText))
-            derived.literalDollar ??= s;
-    }
-    return derived;
-}
-/** Splits a derived statement whose Action list alone exceeds the size limit. */
-function splitOversized(statement, room) {
-    if (policyCharacters(statement) <= room || !Array.isArray(statement.Action))
-        return [statement];
-    const parts = [];
-    let actions = [];
-    const withActions = (list) => ({ ...statement, Action: list });
-    for (const action of statement.Action) {
-        if (actions.length > 0 && policyCharacters(withActions([...actions, action])) > room) {
-            parts.push(withActions(actions));
-            actions = [];
-        }
-        actions.push(action);
-    }
-    if (actions.length > 0)
-        parts.push(withActions(actions));
-    return parts.map((part, i) => {
-        if (i === 0 || part.Sid === undefined)
-            return part;
-        return { ...part, Sid: `${part.Sid}${i + 1}` };
-    });
-}
-/** First-fit packing into documents of at most MAX_POLICY_CHARACTERS, with unique Sids in each document. */
-function pack(statements) {
-    const empty = policyCharacters({ Version: VERSION, Statement: [] });
-    const docs = [];
-    for (const statement of statements) {
-        const size = policyCharacters(statement);
-        const sid = typeof statement.Sid === 'string' ? statement.Sid : undefined;
-        let doc = docs.find(d => d.size + size + (d.statements.length > 0 ? 1 : 0) <= MAX_POLICY_CHARACTERS &&
-            !(sid && d.sids.has(sid)));
-        if (!doc) {
-            doc = { statements: [], size: empty, sids: new Set() };
-            docs.push(doc);
-        }
-        doc.size += size + (doc.statements.length > 0 ? 1 : 0);
-        doc.statements.push(statement);
-        if (sid)
-            doc.sids.add(sid);
-    }
-    return docs.map(d => d.statements);
-}
-function policyNames(roleName, count) {
-    const suffix = '-least-privilege';
-    const base = roleName.slice(0, MAX_POLICY_NAME - suffix.length - 4);
-    if (count === 1)
-        return [`${base}${suffix}`];
-    return Array.from({ length: count }, (_, i) => `${base}${suffix}-${i + 1}`);
-}
 /** What was carried, kept, narrowed and compacted, in plain words. */
 function derivationNotes(derived, plan, analysis, options) {
     const notes = [];
@@ -54465,31 +54505,6 @@ function derivationNotes(derived, plan, analysis, options) {
         notes.push(`Carried actions the catalog does not know, unchanged: ${[...derived.unknownCarried].sort().join(', ')}.`);
     }
     return notes;
-}
-/** The statements in managed policies within IAM's size and count limits, or why they cannot be. */
-function sizePolicies(roleName, statements, maxPolicies, notes) {
-    const sized = statements.flatMap(s => splitOversized(s, STATEMENT_ROOM));
-    if (sized.length > statements.length)
-        notes.push('Split Action lists too long for one policy across statements.');
-    if (sized.some(s => policyCharacters(s) > STATEMENT_ROOM)) {
-        notes.push(`No proposal: a statement exceeds ${MAX_POLICY_CHARACTERS} characters on its own (its Resource and ` +
-            'Condition are carried as they are, and only an Action list can be split).');
-        return undefined;
-    }
-    const documents = pack(sized);
-    if (documents.length > maxPolicies) {
-        notes.push(`No proposal: it needs ${documents.length} managed policies of at most ${MAX_POLICY_CHARACTERS} characters, ` +
-            `more than the ${maxPolicies} a role may have attached.`);
-        return undefined;
-    }
-    if (documents.length > 1) {
-        notes.push(`Split into ${documents.length} managed policies of at most ${MAX_POLICY_CHARACTERS} characters.`);
-    }
-    const names = policyNames(roleName, documents.length);
-    return documents.map((Statement, i) => {
-        const document = { Version: VERSION, Statement };
-        return { name: names[i] ?? `${roleName}-${i + 1}`, document, characters: policyCharacters(document) };
-    });
 }
 const NOTHING_VERIFIED = { usedCovered: true, noNewAccess: true, problems: [] };
 function noProposal(why, notes = []) {
