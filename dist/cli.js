@@ -51066,7 +51066,12 @@ function parseAuthorizationDetails(text, file) {
             origin: file
         };
     };
-    return json.RoleDetailList.map(role => {
+    return json.RoleDetailList.map((entry, i) => {
+        if (!isObject(entry)) {
+            const where = `RoleDetailList[${i}]`;
+            return { arn: where, name: where, error: `${file}: ${where} is not a role object; export again` };
+        }
+        const role = entry;
         const arn = String(role.Arn);
         const name = typeof role.RoleName === 'string' ? role.RoleName : roleNameFromArn(arn);
         try {

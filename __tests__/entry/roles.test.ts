@@ -108,4 +108,14 @@ describe('parseAuthorizationDetails', () => {
     )
     expect(app?.grants).toMatchObject({ accountId: '111122223333', path: '/team/', name: 'app' })
   })
+
+  it('fails an entry that is not a role object, and reads the others', () => {
+    const text = JSON.stringify({
+      RoleDetailList: [null, { RoleName: 'app', Arn: 'arn:aws:iam::111122223333:role/app' }],
+      Policies: []
+    })
+    const [broken, app] = parseAuthorizationDetails(text, 'export.json')
+    expect(broken?.error).toBe('export.json: RoleDetailList[0] is not a role object; export again')
+    expect(app?.grants?.name).toBe('app')
+  })
 })

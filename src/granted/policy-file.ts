@@ -142,7 +142,12 @@ export function parseAuthorizationDetails(text: string, file: string): ExportedR
       origin: file
     }
   }
-  return (json.RoleDetailList as RoleDetail[]).map(role => {
+  return (json.RoleDetailList as unknown[]).map((entry, i) => {
+    if (!isObject(entry)) {
+      const where = `RoleDetailList[${i}]`
+      return { arn: where, name: where, error: `${file}: ${where} is not a role object; export again` }
+    }
+    const role = entry as unknown as RoleDetail
     const arn = String(role.Arn)
     const name = typeof role.RoleName === 'string' ? role.RoleName : roleNameFromArn(arn)
     try {
