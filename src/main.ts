@@ -2,6 +2,7 @@ import * as core from '@actions/core'
 import * as github from '@actions/github'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createAwsSession } from './aws/session.js'
 import { abortOnSignals } from './cancellation.js'
 import { buildConfig } from './config.js'
 import type { Config } from './config.js'
@@ -94,10 +95,9 @@ export async function run(): Promise<void> {
   try {
     const report = await runAnalysis(config, {
       log,
+      aws: createAwsSession(config, { log, env: process.env, getIdToken: audience => core.getIDToken(audience) }),
       signal: cancellation.signal,
-      getIdToken: audience => core.getIDToken(audience),
       workspace: process.env.GITHUB_WORKSPACE,
-      env: process.env,
       pullRequest: ['pull_request', 'pull_request_target'].includes(github.context.eventName),
       ...pullRequestBase(config)
     })
