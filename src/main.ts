@@ -70,12 +70,11 @@ export async function run(): Promise<void> {
       'This pull request comes from a fork: GitHub gives it no OIDC token and a read-only token, so nothing was analyzed.'
     )
     await writeJobSummaryText(notice)
-    // Nothing was looked at: a gate must not pass on that.
-    if (config.failOn !== 'never') {
-      core.setFailed(
-        `fail-on ${config.failOn}: nothing was analyzed for this pull request from a fork, so the gate cannot pass`
-      )
-    }
+    const verdict = judgeRun(
+      { nothingAnalyzed: 'nothing was analyzed for this pull request from a fork' },
+      config.failOn
+    )
+    if (verdict.exitCode !== 0) core.setFailed(verdict.message)
     return
   }
   if (github.context.eventName === 'pull_request_target') {
@@ -95,7 +94,11 @@ export async function run(): Promise<void> {
   try {
     const report = await runAnalysis(config, {
       log,
-      aws: createAwsSession(config, { log, env: process.env, getIdToken: audience => core.getIDToken(audience) }),
+      aws: createAwsSession(config, {
+        log,
+        env: process.env,
+        getIdToken: audience => core.getIDToken(audience)
+      }),
       signal: cancellation.signal,
       workspace: process.env.GITHUB_WORKSPACE,
       pullRequest: ['pull_request', 'pull_request_target'].includes(github.context.eventName),

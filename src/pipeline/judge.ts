@@ -142,7 +142,9 @@ async function readBase(ctx: JudgeContext, base: PullRequestBase, head: RoleGran
     policies = parsePolicyFile(file.text, path)
   } catch (e) {
     // A base that does not parse grants nothing we can compare with: everything the head grants is added.
-    ctx.log.warning(`${path} at the base commit: ${errorMessage(e)}; judging every grant of the head as added`)
+    ctx.log.warning(
+      `${path} at the base commit: ${errorMessage(e)}; judging every grant of the head as added`
+    )
     return { sha: base.sha, trusts: () => false }
   }
   const grants: RoleGrants = { ...head, policies }

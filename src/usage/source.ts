@@ -21,8 +21,7 @@ export interface UsageContext {
 
 /** One role's usage: what it did, with the evidence and its limits, or why that cannot be known. */
 export type RoleUsageOutcome =
-  | { usage: RoleUsage }
-  | { outcome: { status: 'failed' | 'skipped'; reason: string } }
+  { usage: RoleUsage } | { outcome: { status: 'failed' | 'skipped'; reason: string } }
 
 export interface UsageReading {
   /**

@@ -33,7 +33,9 @@ export function wantsProposal(f: Pick<RoleFindings, 'grants' | 'analysis' | 'evi
 
 /** Whether Access Analyzer is to check the proposal: only policies our own evaluator proved safe are worth it. */
 export function wantsAwsChecks(proposal: Proposal): boolean {
-  return proposal.outcome === 'proposed' && proposal.verification.usedCovered && proposal.verification.noNewAccess
+  return (
+    proposal.outcome === 'proposed' && proposal.verification.usedCovered && proposal.verification.noNewAccess
+  )
 }
 
 /** A role judged only by the risk of what it is granted (a new role, or one no selector lists). */
@@ -91,7 +93,8 @@ export function judgeRole(f: RoleFindings): RoleResult {
       return withheld('the granted view is incomplete, so detaching everything is not safe')
     return { ...analyzed, proposalOutcome: 'detach-all', proposalNotes: notes }
   }
-  if (proposal.outcome === 'none') return withheld('no proposal fits IAM limits without changing what is granted')
+  if (proposal.outcome === 'none')
+    return withheld('no proposal fits IAM limits without changing what is granted')
 
   const evaluatorOnly: ProposalChecks = { validatePolicy: [], checkNoNewAccess: 'SKIPPED', evaluator: 'PASS' }
   const checks = f.awsChecks === undefined || f.awsChecks === 'no-credentials' ? evaluatorOnly : f.awsChecks
@@ -140,7 +143,16 @@ function withFacts(entry: RoleResult, analysis: RoleAnalysis): RoleResult {
 }
 
 /** Services whose calls CloudTrail records in us-east-1 whatever Region they were made from. */
-const GLOBAL_SERVICES = ['iam', 'sts', 'cloudfront', 'route53', 'organizations', 'waf', 'globalaccelerator', 'shield']
+const GLOBAL_SERVICES = [
+  'iam',
+  'sts',
+  'cloudfront',
+  'route53',
+  'organizations',
+  'waf',
+  'globalaccelerator',
+  'shield'
+]
 
 /** The global services a trail limited to `regions` cannot show: their actions are unobservable, never excess. */
 export function globalServicesUnseen(regions: readonly string[]): { service: string; reason: string }[] {
