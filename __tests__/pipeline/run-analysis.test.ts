@@ -257,6 +257,17 @@ describe('runAnalysis with CloudTrail log files (no AWS)', () => {
 describe('runAnalysis on a pull request (policy files in the workspace, the base read through a seam)', () => {
   const policyFile = `iam/least-privilege/${ACCOUNT}/app-role.json`
 
+  /** app-role's trail; its granted policies come from its file in the workspace. */
+  const pullRequestConfig = () =>
+    configOf({
+      roles: APP_ROLE,
+      source: 'cloudtrail',
+      'cloudtrail-path': appRoleTrail(),
+      'trail-read-write-type': 'All',
+      'granted-source': 'files',
+      'min-observation-days': '30'
+    })
+
   function workspace(): string {
     const ws = folder('pipeline-ws-')
     ws.write(policyFile, JSON.stringify(policy('ec2:DescribeInstances', 'ec2:TerminateInstances')))
@@ -266,14 +277,7 @@ describe('runAnalysis on a pull request (policy files in the workspace, the base
   }
 
   it('judges what the pull request adds against the usage, and every unlisted policy file by its risk', async () => {
-    const config = configOf({
-      roles: APP_ROLE,
-      source: 'cloudtrail',
-      'cloudtrail-path': appRoleTrail(),
-      'trail-read-write-type': 'All',
-      'granted-source': 'files',
-      'min-observation-days': '30'
-    })
+    const config = pullRequestConfig()
     const reads: string[] = []
     const base = {
       sha: 'b'.repeat(40),
@@ -319,14 +323,7 @@ describe('runAnalysis on a pull request (policy files in the workspace, the base
         ]
       })
     )
-    const config = configOf({
-      roles: APP_ROLE,
-      source: 'cloudtrail',
-      'cloudtrail-path': appRoleTrail(),
-      'trail-read-write-type': 'All',
-      'granted-source': 'files',
-      'min-observation-days': '30'
-    })
+    const config = pullRequestConfig()
     const base = {
       sha: 'c'.repeat(40),
       read: () =>

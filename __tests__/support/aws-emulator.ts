@@ -997,7 +997,9 @@ export class AwsEmulator {
     })
     if (this.newAccessVerdicts > 0) {
       this.newAccessVerdicts--
-      reasons.push({ description: 'The new policy grants access to a resource the existing policy does not.' })
+      reasons.push({
+        description: 'The new policy grants access to a resource the existing policy does not.'
+      })
     }
     return reasons.length === 0
       ? {

@@ -15,6 +15,7 @@ import {
 import type { AwsChecks, RoleFindings } from '../../src/verdict/role-verdict.js'
 import { doc, inline, OPTIONS, role, usageOf } from '../policy/builders.js'
 
+/** A role's report entry before any verdict. */
 const ENTRY: RoleResult = {
   arn: 'arn:aws:iam::111122223333:role/app',
   status: 'failed',
