@@ -177,6 +177,35 @@ describe('runAnalysis with Access Analyzer and IAM (the emulator)', () => {
       'proposal withheld: Access Analyzer CheckNoNewAccess found possible new access'
     )
   })
+
+  it('asks for the trail Regions given, and treats the global services as unobservable when us-east-1 is left out', async () => {
+    aws.addRole({
+      name: 'regional-role',
+      inline: { regional: policy('ec2:DescribeInstances', 'iam:ListRoles') },
+      generation: { actions: [{ action: 'ec2:DescribeInstances' }], isComplete: true }
+    })
+    const config = configOf({
+      roles: 'regional-role',
+      'trail-arn': TRAIL,
+      'access-role-arn': ACCESS_ROLE,
+      'aws-region': 'us-east-1',
+      'trail-regions': 'eu-west-1'
+    })
+    const log = new MemoryLogger()
+    const report = await runAnalysis(config, { ...depsFor(config), log })
+    const start = aws.requests.filter(r => r.operation === 'StartPolicyGeneration').at(-1)
+    expect(start?.params.cloudTrailDetails).toMatchObject({ trails: [{ regions: ['eu-west-1'] }] })
+    expect(log.lines).toContain(
+      'warning: trail-regions leaves out us-east-1, where global services (IAM, CloudFront, Route 53, Organizations, ...) record their events: their actions are treated as unobservable'
+    )
+    expect(report.roles[0]?.unobservable).toEqual([
+      {
+        action: 'iam:ListRoles',
+        reason: 'iam records its events in us-east-1, which trail-regions leaves out'
+      }
+    ])
+    expect(report.roles[0]?.excess).toEqual([])
+  })
 })
 
 describe('runAnalysis with CloudTrail log files (no AWS)', () => {
