@@ -100,7 +100,7 @@ export async function run(): Promise<void> {
         getIdToken: audience => core.getIDToken(audience)
       }),
       signal: cancellation.signal,
-      workspace: process.env.GITHUB_WORKSPACE,
+      ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}),
       pullRequest: ['pull_request', 'pull_request_target'].includes(github.context.eventName),
       ...pullRequestBase(config)
     })
@@ -119,7 +119,7 @@ export async function run(): Promise<void> {
  * On a pull request the gate judges what the pull request changes: each policy file is compared with the base
  * commit's version, read through the API (the author of the pull request cannot change it).
  */
-function pullRequestBase(config: Config): { base?: RunDeps['base'] } {
+function pullRequestBase(config: Config): { base?: NonNullable<RunDeps['base']> } {
   const { eventName, payload } = github.context
   if (eventName !== 'pull_request' && eventName !== 'pull_request_target') return {}
   const refs = pullRequestRefs(payload)
