@@ -1,5 +1,6 @@
 import { errorMessage } from './error-message.js'
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs'
+import { createAwsSession } from './aws/session.js'
 import { abortOnSignals, signalExitCode } from './cancellation.js'
 import { buildConfig, ConfigError, INPUT_DEFAULTS } from './config.js'
 import type { Config } from './config.js'
@@ -258,8 +259,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   try {
     const report = await runAnalysis(config, {
       log,
+      aws: createAwsSession(config, { log, env }),
       signal: cancellation.signal,
-      env,
       workspace: process.cwd(),
       noLogFiles: 'error'
     })

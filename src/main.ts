@@ -2,6 +2,7 @@ import * as core from '@actions/core'
 import * as github from '@actions/github'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createAwsSession } from './aws/session.js'
 import { abortOnSignals } from './cancellation.js'
 import { buildConfig } from './config.js'
 import type { Config } from './config.js'
@@ -69,12 +70,11 @@ export async function run(): Promise<void> {
       'This pull request comes from a fork: GitHub gives it no OIDC token and a read-only token, so nothing was analyzed.'
     )
     await writeJobSummaryText(notice)
-    // Nothing was looked at: a gate must not pass on that.
-    if (config.failOn !== 'never') {
-      core.setFailed(
-        `fail-on ${config.failOn}: nothing was analyzed for this pull request from a fork, so the gate cannot pass`
-      )
-    }
+    const verdict = judgeRun(
+      { nothingAnalyzed: 'nothing was analyzed for this pull request from a fork' },
+      config.failOn
+    )
+    if (verdict.exitCode !== 0) core.setFailed(verdict.message)
     return
   }
   if (github.context.eventName === 'pull_request_target') {
@@ -94,10 +94,13 @@ export async function run(): Promise<void> {
   try {
     const report = await runAnalysis(config, {
       log,
+      aws: createAwsSession(config, {
+        log,
+        env: process.env,
+        getIdToken: audience => core.getIDToken(audience)
+      }),
       signal: cancellation.signal,
-      getIdToken: audience => core.getIDToken(audience),
-      workspace: process.env.GITHUB_WORKSPACE,
-      env: process.env,
+      ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}),
       pullRequest: ['pull_request', 'pull_request_target'].includes(github.context.eventName),
       ...pullRequestBase(config)
     })
@@ -116,7 +119,7 @@ export async function run(): Promise<void> {
  * On a pull request the gate judges what the pull request changes: each policy file is compared with the base
  * commit's version, read through the API (the author of the pull request cannot change it).
  */
-function pullRequestBase(config: Config): { base?: RunDeps['base'] } {
+function pullRequestBase(config: Config): { base?: NonNullable<RunDeps['base']> } {
   const { eventName, payload } = github.context
   if (eventName !== 'pull_request' && eventName !== 'pull_request_target') return {}
   const refs = pullRequestRefs(payload)

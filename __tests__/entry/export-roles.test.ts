@@ -8,7 +8,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildConfig } from '../../src/config.js'
 import { MemoryLogger } from '../../src/logger.js'
+import { createAwsSession } from '../../src/aws/session.js'
+import type { Config } from '../../src/config.js'
 import { runAnalysis } from '../../src/run.js'
+
+function offline(config: Config) {
+  const log = new MemoryLogger()
+  return { log, aws: createAwsSession(config, { log }) }
+}
 
 const KEPT = 'stratus-red-team-ec2-steal-credentials-role'
 
@@ -34,7 +41,7 @@ describe("--roles '*' with --authorization-details", () => {
       'min-observation-days': '0'
     }
     const config = buildConfig(name => inputs[name], { authorizationDetails: exportWithOneRole() })
-    const report = await runAnalysis(config, { log: new MemoryLogger() })
+    const report = await runAnalysis(config, offline(config))
     const byName = new Map(report.roles.map(r => [r.arn.split('/').pop(), r]))
     expect(byName.get(KEPT)?.status).toBe('analyzed')
     const others = report.roles.filter(r => !r.arn.endsWith(`/${KEPT}`))
@@ -55,7 +62,7 @@ describe("--roles '*' with --authorization-details", () => {
       'min-observation-days': '0'
     }
     const config = buildConfig(name => inputs[name], { authorizationDetails: exportWithOneRole() })
-    const report = await runAnalysis(config, { log: new MemoryLogger() })
+    const report = await runAnalysis(config, offline(config))
     const missing = report.roles.find(r => r.arn.endsWith('/stratus-red-team-ec2-enumerate-role'))
     expect(missing?.status).toBe('failed')
     expect(report.summary.failed).toBe(1)

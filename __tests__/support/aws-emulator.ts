@@ -199,6 +199,7 @@ export class AwsEmulator {
   private readonly faults: Fault[] = []
   private readonly trails: EmulatedTrail[] = []
   private readonly startTimes: number[] = []
+  private newAccessVerdicts = 0
   private server: Server | undefined
   private realStart = Date.now()
   private emulatedStart = Date.now()
@@ -370,6 +371,14 @@ export class AwsEmulator {
   /** Queues an error response for an operation (throttling 429, 500, AccessDenied for one principal, ...). */
   fault(fault: Fault): void {
     this.faults.push({ ...fault, times: fault.times ?? 1 })
+  }
+
+  /**
+   * The next `count` CheckNoNewAccess calls answer FAIL whatever the documents: Access Analyzer reasons over more
+   * than any local approximation (resource types, condition keys), so a caller must handle a FAIL it did not expect.
+   */
+  findNewAccessInNextChecks(count = 1): void {
+    this.newAccessVerdicts = count
   }
 
   clearFaults(): void {
@@ -986,6 +995,12 @@ export class AwsEmulator {
         reasons.push({ description: `The Deny statement with index ${i} of the existing policy is missing.` })
       }
     })
+    if (this.newAccessVerdicts > 0) {
+      this.newAccessVerdicts--
+      reasons.push({
+        description: 'The new policy grants access to a resource the existing policy does not.'
+      })
+    }
     return reasons.length === 0
       ? {
           result: 'PASS',

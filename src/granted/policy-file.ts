@@ -104,7 +104,7 @@ interface ManagedPolicyDetail {
 }
 
 /** One role of an authorization-details export, or the reason it cannot be read. */
-type ExportedRole = { arn: string; name: string; grants?: RoleGrants; error?: string }
+export type ExportedRole = { arn: string; name: string; grants?: RoleGrants; error?: string }
 
 /** Reads every role of a `get-account-authorization-details` export with its inline, managed and boundary policies. */
 export function parseAuthorizationDetails(text: string, file: string): ExportedRole[] {

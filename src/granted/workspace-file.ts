@@ -59,7 +59,7 @@ export function readWorkspaceFile(workspace: string, relPath: string): Workspace
   return { status: 'read', text: readFileSync(full, 'utf8') }
 }
 
-interface DiscoveredPolicyFile {
+export interface DiscoveredPolicyFile {
   path: string
   accountId: string
   roleName: string

@@ -7,7 +7,7 @@ interface EvidenceOptions {
   roleCreatedAt?: string
 }
 
-interface EvidenceVerdict {
+export interface EvidenceVerdict {
   sufficient: boolean
   reason?: string
   observedDays: number

@@ -17,14 +17,31 @@ export interface RunVerdict {
   gate: GateResult
 }
 
-export function judgeRun(report: ReportV1, failOn: FailOn): RunVerdict {
+/** A run that looked at nothing, and why (a pull request from a fork gets no OIDC token). */
+export interface NothingAnalyzed {
+  nothingAnalyzed: string
+}
+
+export function judgeRun(run: ReportV1 | NothingAnalyzed, failOn: FailOn): RunVerdict {
+  if ('nothingAnalyzed' in run) return judgeNothingAnalyzed(run.nothingAnalyzed, failOn)
+  const report = run
   const gate = evaluateGate(report, failOn)
   const failed = report.roles.filter(r => r.status === 'failed')
   if (failed.length > 0) {
     const names = failed.map(r => roleName(r.arn).name).join(', ')
-    const line = `${failed.length} of ${report.roles.length} role(s) failed (${names}); the first: ${failed[0].reason ?? 'unknown reason'}`
+    const line = `${failed.length} of ${report.roles.length} role(s) failed (${names}); the first: ${failed[0]?.reason ?? 'unknown reason'}`
     return { exitCode: 1, message: gate.tripped ? `${line}. ${gate.message}` : line, gate }
   }
   if (gate.tripped) return { exitCode: 3, message: gate.message, gate }
   return { exitCode: 0, message: gate.message, gate }
+}
+
+/** Nothing was looked at: a gate must not pass on that. */
+function judgeNothingAnalyzed(why: string, failOn: FailOn): RunVerdict {
+  if (failOn === 'never') {
+    const message = 'fail-on is never: the gate is off.'
+    return { exitCode: 0, message, gate: { tripped: false, message } }
+  }
+  const message = `fail-on ${failOn}: ${why}, so the gate cannot pass`
+  return { exitCode: 3, message, gate: { tripped: true, message } }
 }

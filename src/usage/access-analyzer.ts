@@ -18,6 +18,16 @@ function iso(value: Date | string | undefined): string | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString()
 }
 
+/** What the statements of the generated policies add up to, as they are read. */
+interface Reading {
+  notes: string[]
+  /** Each action with the resources it was seen on. */
+  resources: Map<string, Set<string>>
+  serviceLevel: Set<string>
+  /** Something could not be read: the usage is then incomplete, never "unused". */
+  unreadable: boolean
+}
+
 /**
  * Parses `generatedPolicies[].policy` (JSON strings). Statements are read generically: any Sid, `Action` string or array,
  * `Resource` string or array (ARN templates with `${...}` placeholders kept as they are). `service:*` actions (the
@@ -30,10 +40,13 @@ export function parseGeneratedPolicy(
 ): RoleUsage {
   const result = output.generatedPolicyResult
   const trail = result?.properties?.cloudTrailProperties
-  const notes: string[] = [DENIED_CALLS_NOTE]
-  const resources = new Map<string, Set<string>>()
-  const serviceLevel = new Set<string>()
-  let unreadable = false
+  const reading: Reading = {
+    notes: [DENIED_CALLS_NOTE],
+    resources: new Map(),
+    serviceLevel: new Set(),
+    unreadable: false
+  }
+  const { notes, resources, serviceLevel } = reading
 
   ;(result?.generatedPolicies ?? []).forEach((generated, index) => {
     const label = `generated policy ${index + 1}`
@@ -43,65 +56,16 @@ export function parseGeneratedPolicy(
     } catch {
       throw new Error(`${label} of job ${output.jobDetails?.jobId ?? '?'} is not valid JSON`)
     }
-    const statements = asList((document as { Statement?: unknown } | null)?.Statement)
-    statements.forEach((raw, si) => {
-      const statement = (raw ?? {}) as Record<string, unknown>
-      const where = `${label}, statement ${typeof statement.Sid === 'string' ? statement.Sid : si}`
-      if (statement.Effect !== 'Allow')
-        notes.push(
-          `${where}: unexpected Effect ${JSON.stringify(statement.Effect)}; its actions are still listed`
-        )
-      // A shape we cannot read must not turn into "unused": it makes the usage incomplete.
-      if (statement.NotAction !== undefined) {
-        unreadable = true
-        notes.push(
-          `${where}: unexpected NotAction ${JSON.stringify(statement.NotAction)}; usage marked incomplete`
-        )
-      }
-      const rawResources = asList(statement.Resource)
-      const stmtResources = rawResources.filter((r): r is string => typeof r === 'string')
-      if (stmtResources.length < rawResources.length) {
-        notes.push(`${where}: ignored non-string Resource entries`)
-      }
-      if (statement.NotResource !== undefined) {
-        notes.push(
-          `${where}: unexpected NotResource ${JSON.stringify(statement.NotResource)}; read as every resource (*)`
-        )
-      }
-      for (const action of asList(statement.Action)) {
-        if (typeof action !== 'string') {
-          notes.push(`${where}: ignored a non-string Action entry ${JSON.stringify(action)}`)
-          continue
-        }
-        const wildcard = SERVICE_WILDCARD.exec(action)
-        if (wildcard) {
-          serviceLevel.add(wildcard[1].toLowerCase())
-          continue
-        }
-        if (!/^[a-z0-9-]+:[A-Za-z0-9*?]+$/.test(action)) {
-          // A placeholder or anything else that is not an action name: count its whole service as seen.
-          const service = /^([a-z0-9-]+):/i.exec(action)?.[1]
-          if (service) serviceLevel.add(service.toLowerCase())
-          else unreadable = true
-          notes.push(
-            `${where}: ${action} is not an action name; its service is treated as seen at service level`
-          )
-          continue
-        }
-        if (action.includes('*') || action.includes('?'))
-          notes.push(`${where}: action pattern ${action} counts every action it matches as used`)
-        const set = resources.get(action) ?? new Set<string>()
-        for (const r of stmtResources.length > 0 ? stmtResources : ['*']) set.add(r)
-        resources.set(action, set)
-      }
-    })
+    asList((document as { Statement?: unknown } | null)?.Statement).forEach((raw, si) =>
+      readStatement((raw ?? {}) as Record<string, unknown>, label, si, reading)
+    )
   })
 
   const actions: ObservedAction[] = [...resources.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([action, set]) => ({ action, resources: [...set].sort() }))
 
-  const complete = result?.properties?.isComplete === true && !unreadable
+  const complete = result?.properties?.isComplete === true && !reading.unreadable
   if (!complete) {
     notes.push(
       'Access Analyzer reports the policy as incomplete (isComplete=false): some services were seen only at service level or not at all.'
@@ -125,6 +89,59 @@ export function parseGeneratedPolicy(
     actions,
     serviceLevelOnly: [...serviceLevel].sort(),
     evidence: { ...(jobId ? { jobId } : {}), notes }
+  }
+}
+
+function readStatement(
+  statement: Record<string, unknown>,
+  label: string,
+  index: number,
+  reading: Reading
+): void {
+  const { notes } = reading
+  const where = `${label}, statement ${typeof statement.Sid === 'string' ? statement.Sid : index}`
+  if (statement.Effect !== 'Allow')
+    notes.push(
+      `${where}: unexpected Effect ${JSON.stringify(statement.Effect)}; its actions are still listed`
+    )
+  // A shape we cannot read must not turn into "unused": it makes the usage incomplete.
+  if (statement.NotAction !== undefined) {
+    reading.unreadable = true
+    notes.push(
+      `${where}: unexpected NotAction ${JSON.stringify(statement.NotAction)}; usage marked incomplete`
+    )
+  }
+  const rawResources = asList(statement.Resource)
+  const resources = rawResources.filter((r): r is string => typeof r === 'string')
+  if (resources.length < rawResources.length) notes.push(`${where}: ignored non-string Resource entries`)
+  if (statement.NotResource !== undefined) {
+    notes.push(
+      `${where}: unexpected NotResource ${JSON.stringify(statement.NotResource)}; read as every resource (*)`
+    )
+  }
+  for (const action of asList(statement.Action)) {
+    if (typeof action !== 'string') {
+      notes.push(`${where}: ignored a non-string Action entry ${JSON.stringify(action)}`)
+      continue
+    }
+    const wildcard = SERVICE_WILDCARD.exec(action)?.[1]
+    if (wildcard) {
+      reading.serviceLevel.add(wildcard.toLowerCase())
+      continue
+    }
+    if (!/^[a-z0-9-]+:[A-Za-z0-9*?]+$/.test(action)) {
+      // A placeholder or anything else that is not an action name: count its whole service as seen.
+      const service = /^([a-z0-9-]+):/i.exec(action)?.[1]
+      if (service) reading.serviceLevel.add(service.toLowerCase())
+      else reading.unreadable = true
+      notes.push(`${where}: ${action} is not an action name; its service is treated as seen at service level`)
+      continue
+    }
+    if (action.includes('*') || action.includes('?'))
+      notes.push(`${where}: action pattern ${action} counts every action it matches as used`)
+    const set = reading.resources.get(action) ?? new Set<string>()
+    for (const r of resources.length > 0 ? resources : ['*']) set.add(r)
+    reading.resources.set(action, set)
   }
 }
 

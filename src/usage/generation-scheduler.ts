@@ -91,10 +91,11 @@ function withinTolerance(a: Date | undefined, b: string, tolerance: number): boo
 
 function sameTrail(output: GetGeneratedPolicyCommandOutput, request: GenerationRequest): boolean {
   const trails = output.generatedPolicyResult?.properties?.cloudTrailProperties?.trailProperties ?? []
-  if (trails.length !== 1 || trails[0].cloudTrailArn !== request.trailArn) return false
-  const allRegions = trails[0].allRegions === true
+  const [trail] = trails
+  if (trails.length !== 1 || trail?.cloudTrailArn !== request.trailArn) return false
+  const allRegions = trail.allRegions === true
   if (request.regions.length === 0) return allRegions
-  const regions = [...(trails[0].regions ?? [])].sort()
+  const regions = [...(trail.regions ?? [])].sort()
   const wanted = [...request.regions].sort()
   return !allRegions && regions.length === wanted.length && regions.every((r, i) => r === wanted[i])
 }

@@ -1,0 +1,366 @@
+/**
+ * The pipeline in process: runAnalysis with the real AWS SDK against the AWS emulator, and CloudTrail log files,
+ * policy files and a workspace on disk; no bundle involved.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { createAwsSession } from '../../src/aws/session.js'
+import { buildConfig, ConfigError } from '../../src/config.js'
+import type { Config } from '../../src/config.js'
+import { MemoryLogger } from '../../src/logger.js'
+import type { RoleResult } from '../../src/model.js'
+import { runAnalysis } from '../../src/run.js'
+import type { RunDeps } from '../../src/run.js'
+import { AwsEmulator } from '../support/aws-emulator.js'
+import { STRATUS_ROLES } from '../support/aws-emulator-seed.js'
+import { STEAL_CREDENTIALS_USED } from '../support/stratus-facts.js'
+
+const ACCOUNT = '111122223333'
+const TRAIL = `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/management-events`
+const ACCESS_ROLE = `arn:aws:iam::${ACCOUNT}:role/service-role/AccessAnalyzerMonitorServiceRole`
+const APP_ROLE = `arn:aws:iam::${ACCOUNT}:role/app-role`
+
+const noWait = () => Promise.resolve()
+
+function configOf(inputs: Record<string, string>, extras: Parameters<typeof buildConfig>[1] = {}): Config {
+  return buildConfig(name => inputs[name], { env: {}, ...extras })
+}
+
+function depsFor(config: Config, extra: Partial<RunDeps> = {}): RunDeps {
+  const log = new MemoryLogger()
+  return { log, aws: createAwsSession(config, { log, env: process.env }), sleep: noWait, ...extra }
+}
+
+function byName(roles: RoleResult[]): Map<string, RoleResult> {
+  return new Map(roles.map(r => [r.arn.slice(r.arn.lastIndexOf('/') + 1), r]))
+}
+
+/** A folder of files, removed after the test file. */
+function folder(prefix: string): { dir: string; write: (rel: string, body: string) => string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  folders.push(dir)
+  return {
+    dir,
+    write(rel, body) {
+      const full = join(dir, rel)
+      mkdirSync(dirname(full), { recursive: true })
+      writeFileSync(full, body)
+      return full
+    }
+  }
+}
+const folders: string[] = []
+afterAll(() => {
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true })
+})
+
+/** A management event of app-role, as CloudTrail delivers it. */
+function record(eventTime: string, eventSource: string, eventName: string): Record<string, unknown> {
+  return {
+    eventVersion: '1.08',
+    userIdentity: {
+      type: 'AssumedRole',
+      principalId: 'AROAEXAMPLEAPPROLE:session',
+      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/app-role/session`,
+      accountId: ACCOUNT,
+      sessionContext: {
+        sessionIssuer: {
+          type: 'Role',
+          principalId: 'AROAEXAMPLEAPPROLE',
+          arn: APP_ROLE,
+          accountId: ACCOUNT,
+          userName: 'app-role'
+        }
+      }
+    },
+    eventTime,
+    eventSource,
+    eventName,
+    awsRegion: 'us-east-1',
+    sourceIPAddress: '203.0.113.10',
+    userAgent: 'aws-cli/2.15.0',
+    requestParameters: null,
+    responseElements: null,
+    requestID: `${eventName}-${eventTime}`,
+    eventID: `${eventName}-${eventTime}`,
+    readOnly: true,
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    recipientAccountId: ACCOUNT,
+    eventCategory: 'Management'
+  }
+}
+
+/** Forty days of app-role calling DescribeInstances and GetCallerIdentity. */
+function appRoleTrail(): string {
+  const logs = folder('pipeline-trail-')
+  const records = [
+    record('2026-09-01T10:00:00Z', 'ec2.amazonaws.com', 'DescribeInstances'),
+    record('2026-10-11T10:00:00Z', 'ec2.amazonaws.com', 'DescribeInstances'),
+    record('2026-10-11T11:00:00Z', 'sts.amazonaws.com', 'GetCallerIdentity')
+  ]
+  logs.write(
+    `AWSLogs/${ACCOUNT}/CloudTrail/us-east-1/2026/10/11/${ACCOUNT}_CloudTrail_us-east-1_20261011T1100Z_app.json`,
+    JSON.stringify({ Records: records })
+  )
+  return logs.dir
+}
+
+const policy = (...actions: string[]) => ({
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }]
+})
+
+describe('runAnalysis with Access Analyzer and IAM (the emulator)', () => {
+  const aws = new AwsEmulator({ pollsInProgress: 1 })
+  const saved = { ...process.env }
+  beforeAll(async () => {
+    await aws.start()
+    Object.assign(process.env, aws.env(), { AWS_EC2_METADATA_DISABLED: 'true' })
+  })
+  afterAll(async () => {
+    process.env = saved
+    await aws.stop()
+  })
+
+  it('resolves roles in IAM, generates their usage and proposes checked policies; a skipped and a failed role do not stop the others', async () => {
+    const config = configOf({
+      roles: [STRATUS_ROLES.stealCredentials, STRATUS_ROLES.rdsServiceLinked, 'no-such-role'].join('\n'),
+      'trail-arn': TRAIL,
+      'access-role-arn': ACCESS_ROLE,
+      'aws-region': 'us-east-1'
+    })
+    const report = await runAnalysis(config, depsFor(config))
+    const roles = byName(report.roles)
+
+    const steal = roles.get(STRATUS_ROLES.stealCredentials)
+    expect(steal).toMatchObject({ status: 'analyzed', proposalOutcome: 'proposed' })
+    expect(steal?.used).toEqual(expect.arrayContaining(STEAL_CREDENTIALS_USED))
+    expect(steal?.excess.length).toBeGreaterThan(0)
+    expect(steal?.checks).toMatchObject({ checkNoNewAccess: 'PASS', evaluator: 'PASS' })
+    expect(steal?.proposed.length).toBeGreaterThan(0)
+    expect(roles.get(STRATUS_ROLES.rdsServiceLinked)).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(/^service-linked role/)
+    })
+    expect(roles.get('no-such-role')).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/does not exist/)
+    })
+
+    // One generation, for the one role that gets that far; the proposal went through both checks.
+    const operations = aws.requests.map(r => r.operation)
+    expect(aws.requests.filter(r => r.operation === 'StartPolicyGeneration')).toHaveLength(1)
+    expect(operations).toContain('ValidatePolicy')
+    expect(operations).toContain('CheckNoNewAccess')
+  })
+
+  it('withholds a proposal Access Analyzer finds new access in, and says why', async () => {
+    const config = configOf({
+      roles: STRATUS_ROLES.stealCredentials,
+      'trail-arn': TRAIL,
+      'access-role-arn': ACCESS_ROLE,
+      'aws-region': 'us-east-1'
+    })
+    aws.findNewAccessInNextChecks(1)
+    const report = await runAnalysis(config, depsFor(config))
+    const steal = byName(report.roles).get(STRATUS_ROLES.stealCredentials)
+    expect(steal).toMatchObject({
+      status: 'analyzed',
+      proposalOutcome: 'withheld',
+      proposed: [],
+      checks: { checkNoNewAccess: 'FAIL', evaluator: 'PASS' }
+    })
+    expect(steal?.proposalNotes?.at(-1)).toBe(
+      'proposal withheld: Access Analyzer CheckNoNewAccess found possible new access'
+    )
+  })
+
+  it('asks for the trail Regions given, and treats the global services as unobservable when us-east-1 is left out', async () => {
+    aws.addRole({
+      name: 'regional-role',
+      inline: { regional: policy('ec2:DescribeInstances', 'iam:ListRoles') },
+      generation: { actions: [{ action: 'ec2:DescribeInstances' }], isComplete: true }
+    })
+    const config = configOf({
+      roles: 'regional-role',
+      'trail-arn': TRAIL,
+      'access-role-arn': ACCESS_ROLE,
+      'aws-region': 'us-east-1',
+      'trail-regions': 'eu-west-1'
+    })
+    const log = new MemoryLogger()
+    const report = await runAnalysis(config, { ...depsFor(config), log })
+    const start = aws.requests.filter(r => r.operation === 'StartPolicyGeneration').at(-1)
+    expect(start?.params.cloudTrailDetails).toMatchObject({ trails: [{ regions: ['eu-west-1'] }] })
+    expect(log.lines).toContain(
+      'warning: trail-regions leaves out us-east-1, where global services (IAM, CloudFront, Route 53, Organizations, ...) record their events: their actions are treated as unobservable'
+    )
+    expect(report.roles[0]?.unobservable).toEqual([
+      {
+        action: 'iam:ListRoles',
+        reason: 'iam records its events in us-east-1, which trail-regions leaves out'
+      }
+    ])
+    expect(report.roles[0]?.excess).toEqual([])
+  })
+})
+
+describe('runAnalysis with CloudTrail log files (no AWS)', () => {
+  it('selects the roles the records name and judges them on the calls made; no AWS call is attempted', async () => {
+    const files = folder('pipeline-policy-')
+    const granted = files.write(
+      'granted.json',
+      JSON.stringify(policy('ec2:DescribeInstances', 'ec2:RunInstances'))
+    )
+    const config = configOf(
+      {
+        roles: 'app-*',
+        source: 'cloudtrail',
+        'cloudtrail-path': appRoleTrail(),
+        'trail-read-write-type': 'All',
+        'min-observation-days': '30'
+      },
+      { policyFiles: [granted] }
+    )
+    const deps = depsFor(config)
+    const report = await runAnalysis(config, deps)
+    expect(report.roles).toHaveLength(1)
+    const app = report.roles[0]
+    expect(app).toMatchObject({ arn: APP_ROLE, status: 'analyzed', proposalOutcome: 'proposed' })
+    expect(app?.used).toContain('ec2:DescribeInstances')
+    expect(app?.excess.map(e => e.action)).toEqual(['ec2:RunInstances'])
+    expect(app?.proposalNotes).toContain(
+      'Access Analyzer checks skipped: this run used no AWS credentials; our own evaluator proved the proposal'
+    )
+    expect(deps.aws.used).toBe(false)
+  })
+
+  it('withholds detaching everything when the role made calls its known policies do not grant', async () => {
+    const files = folder('pipeline-policy-')
+    const granted = files.write('granted.json', JSON.stringify(policy('ec2:DescribeVpcs')))
+    const config = configOf(
+      {
+        roles: APP_ROLE,
+        source: 'cloudtrail',
+        'cloudtrail-path': appRoleTrail(),
+        'trail-read-write-type': 'All',
+        'min-observation-days': '30'
+      },
+      { policyFiles: [granted] }
+    )
+    const report = await runAnalysis(config, depsFor(config))
+    expect(report.roles[0]).toMatchObject({ status: 'analyzed', proposalOutcome: 'withheld', proposed: [] })
+    expect(report.roles[0]?.proposalNotes?.at(-1)).toBe(
+      'proposal withheld: the granted view is incomplete, so detaching everything is not safe'
+    )
+  })
+
+  it('judges every role insufficient-evidence when no log file is read, or stops with a usage error when asked to', async () => {
+    const empty = folder('pipeline-empty-')
+    empty.write('README.txt', 'not a log file')
+    const config = configOf(
+      { roles: APP_ROLE, source: 'cloudtrail', 'cloudtrail-path': empty.dir },
+      { policyFiles: [folder('pipeline-policy-').write('p.json', JSON.stringify(policy('s3:GetObject')))] }
+    )
+    const report = await runAnalysis(config, depsFor(config))
+    expect(report.roles[0]).toMatchObject({
+      status: 'insufficient-evidence',
+      reason: expect.stringContaining(`no CloudTrail log file was read from ${empty.dir}`)
+    })
+    await expect(runAnalysis(config, depsFor(config, { noLogFiles: 'error' }))).rejects.toThrow(ConfigError)
+  })
+
+  it('names a --policy file that is not a policy as bad usage', async () => {
+    const bad = folder('pipeline-policy-').write('bad.json', '{"not": "a policy"')
+    const config = configOf(
+      { roles: APP_ROLE, source: 'cloudtrail', 'cloudtrail-path': appRoleTrail() },
+      { policyFiles: [bad] }
+    )
+    await expect(runAnalysis(config, depsFor(config))).rejects.toThrow(ConfigError)
+  })
+})
+
+describe('runAnalysis on a pull request (policy files in the workspace, the base read through a seam)', () => {
+  const policyFile = `iam/least-privilege/${ACCOUNT}/app-role.json`
+
+  /** app-role's trail; its granted policies come from its file in the workspace. */
+  const pullRequestConfig = () =>
+    configOf({
+      roles: APP_ROLE,
+      source: 'cloudtrail',
+      'cloudtrail-path': appRoleTrail(),
+      'trail-read-write-type': 'All',
+      'granted-source': 'files',
+      'min-observation-days': '30'
+    })
+
+  function workspace(): string {
+    const ws = folder('pipeline-ws-')
+    ws.write(policyFile, JSON.stringify(policy('ec2:DescribeInstances', 'ec2:TerminateInstances')))
+    // A file for a role no selector lists: judged by the risk of what it grants, never ignored.
+    ws.write(`iam/least-privilege/${ACCOUNT}/other-role.json`, JSON.stringify(policy('s3:GetObject')))
+    return ws.dir
+  }
+
+  it('judges what the pull request adds against the usage, and every unlisted policy file by its risk', async () => {
+    const config = pullRequestConfig()
+    const reads: string[] = []
+    const base = {
+      sha: 'b'.repeat(40),
+      read: (path: string) => {
+        reads.push(path)
+        return Promise.resolve(
+          path === policyFile
+            ? { status: 'read' as const, text: JSON.stringify(policy('ec2:DescribeInstances')) }
+            : { status: 'absent' as const }
+        )
+      }
+    }
+    const report = await runAnalysis(
+      config,
+      depsFor(config, { workspace: workspace(), base, pullRequest: true })
+    )
+    const roles = byName(report.roles)
+
+    const app = roles.get('app-role')
+    expect(app).toMatchObject({ status: 'analyzed', policyFileInRepository: true })
+    expect(app?.change).toMatchObject({ baseSha: 'b'.repeat(40), newFile: false })
+    expect(app?.change?.added.map(a => a.action)).toEqual(['ec2:TerminateInstances'])
+
+    const other = roles.get('other-role')
+    expect(other).toMatchObject({
+      status: 'insufficient-evidence',
+      reason: expect.stringMatching(/matches no role in roles: judged by the risk of what it grants/)
+    })
+    expect(other?.change).toMatchObject({ newFile: true })
+    expect(other?.change?.added.map(a => a.action)).toEqual(['s3:GetObject'])
+    expect(reads.sort()).toEqual([policyFile, `iam/least-privilege/${ACCOUNT}/other-role.json`].sort())
+  })
+
+  it('does not trust a keep-Sid statement the pull request itself adds', async () => {
+    const ws = folder('pipeline-ws-')
+    ws.write(
+      policyFile,
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 'ec2:DescribeInstances', Resource: '*' },
+          { Sid: 'KeepBreakGlass', Effect: 'Allow', Action: 'ec2:TerminateInstances', Resource: '*' }
+        ]
+      })
+    )
+    const config = pullRequestConfig()
+    const base = {
+      sha: 'c'.repeat(40),
+      read: () =>
+        Promise.resolve({ status: 'read' as const, text: JSON.stringify(policy('ec2:DescribeInstances')) })
+    }
+    const report = await runAnalysis(config, depsFor(config, { workspace: ws.dir, base, pullRequest: true }))
+    const app = report.roles[0]
+    expect(app?.excess.map(e => e.action)).toEqual(['ec2:TerminateInstances'])
+    expect(app?.kept).toBeUndefined()
+  })
+})

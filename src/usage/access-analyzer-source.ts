@@ -1,0 +1,45 @@
+/** Usage from IAM Access Analyzer policy generation: one job per role over the trail, under the service's quotas. */
+import { runPolicyGenerations } from './generation-scheduler.js'
+import { lookbackStart } from './source.js'
+import type { UsageProvider } from './source.js'
+
+export const accessAnalyzerSource: UsageProvider = {
+  open(context) {
+    return Promise.resolve({
+      async usageOf(roleArns) {
+        if (roleArns.length === 0) return []
+        const { config, startedAt } = context
+        const window = {
+          start: lookbackStart(startedAt, config.lookbackDays).toISOString(),
+          end: startedAt.toISOString()
+        }
+        const outcomes = await runPolicyGenerations(
+          roleArns.map(roleArn => ({
+            roleArn,
+            trailArn: config.trailArn ?? '',
+            regions: [...config.trailRegions],
+            accessRoleArn: config.accessRoleArn ?? '',
+            window
+          })),
+          {
+            client: await context.aws.analyzer(),
+            log: context.log,
+            deadline: context.deadline,
+            ...(context.signal ? { signal: context.signal } : {}),
+            ...(context.sleep ? { sleep: context.sleep } : {})
+          }
+        )
+        return outcomes.map(o =>
+          o.status === 'succeeded' && o.usage
+            ? { usage: o.usage }
+            : {
+                outcome: {
+                  status: o.status === 'skipped' ? 'skipped' : 'failed',
+                  reason: o.reason ?? `policy generation ${o.status}`
+                }
+              }
+        )
+      }
+    })
+  }
+}
