@@ -428,13 +428,11 @@ function rawValue(read: InputReader, name: InputName): string {
   return raw === '' && !INPUTS[name].emptyIsValue ? INPUTS[name].default : raw
 }
 
-/** Parses every input of `entry`; inputs the entry does not take have their defaults. */
-function parseInputs(read: InputReader, entry: Entry, env: NodeJS.ProcessEnv): InputValues {
-  const takes = new Set(inputsOf(entry))
+/** Parses every input; `read` answers only for the inputs of the entry, the others have their defaults. */
+function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): InputValues {
   const parse = <K extends InputName>(name: K): InputValues[K] => {
     const spec = INPUTS[name] as InputSpec<InputValues[K]>
-    const value = takes.has(name) ? rawValue(read, name) : spec.default
-    return spec.parse(value, name, { env })
+    return spec.parse(rawValue(read, name), name, { env })
   }
   const values: Partial<Record<InputName, unknown>> = {}
   for (const name of Object.keys(INPUTS) as InputName[]) values[name] = parse(name)
@@ -523,8 +521,11 @@ function trailLogging(values: InputValues): TrailLoggingOptions | undefined {
   return { readWriteType: readWrite ?? 'All', excludedSources: excluded }
 }
 
-function validated(read: InputReader, entry: Entry, env: NodeJS.ProcessEnv): InputValues {
-  const values = parseInputs(read, entry, env)
+function validated(readAny: InputReader, entry: Entry, env: NodeJS.ProcessEnv): InputValues {
+  // An input the entry does not take is not read at all (the runner passes any `with:` key as INPUT_*).
+  const takes = new Set<string>(inputsOf(entry))
+  const read: InputReader = name => (takes.has(name) ? readAny(name) : undefined)
+  const values = parseInputs(read, env)
   refuseInapplicable(read, values)
   requireForSource(read, values)
   return values
