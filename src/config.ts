@@ -177,7 +177,7 @@ export function splitList(value: string | undefined): string[] {
     .filter(s => s.length > 0)
 }
 
-/** One item per line only (IAM role names and file names may contain commas). */
+/** One item per line only (IAM role names may contain commas). */
 function splitLines(value: string): string[] {
   return value
     .split('\n')
@@ -393,7 +393,13 @@ export const INPUTS = {
   }),
   'pr-labels': input({ default: '', entries: ACTION, parse: value => splitList(value) }),
   'timeout-minutes': input({ default: '45', entries: BOTH, parse: integer(1, 360) }),
-  policy: input({ default: '', entries: CLI, cli: REPEATABLE, parse: splitLines }),
+  // Each value is one file: a blank one among others is an error when it is read, not dropped.
+  policy: input({
+    default: '',
+    entries: CLI,
+    cli: REPEATABLE,
+    parse: value => (value === '' ? [] : value.split('\n').map(s => s.trim()))
+  }),
   'authorization-details': input({ default: '', entries: CLI, parse: optional }),
   since: input({ default: '', entries: CLI, parse: date }),
   until: input({ default: '', entries: CLI, parse: date }),
