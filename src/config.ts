@@ -233,6 +233,8 @@ function matching(pattern: RegExp, what: string): (value: string, name: string) 
   }
 }
 
+const optionalRoleArn = matching(ROLE_ARN, 'a role ARN (arn:aws:iam::<account>:role/<name>)')
+
 function regions(value: string, name: string): string[] {
   const list = splitList(value)
   for (const r of list) {
@@ -293,7 +295,7 @@ export const INPUTS = {
   'role-to-assume': input({
     default: '',
     entries: ACTION,
-    parse: matching(ROLE_ARN, 'a role ARN (arn:aws:iam::<account>:role/<name>)')
+    parse: optionalRoleArn
   }),
   'role-session-name': input({
     default: 'iam-least-privilege',
@@ -332,7 +334,7 @@ export const INPUTS = {
   'access-role-arn': input({
     default: '',
     entries: BOTH,
-    parse: matching(ROLE_ARN, 'a role ARN (arn:aws:iam::<account>:role/<name>)')
+    parse: optionalRoleArn
   }),
   'cloudtrail-path': input({
     default: '',

@@ -288,38 +288,6 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       expect(second.outputs['comment-url']).toBe(first.outputs['comment-url'])
       expect(world.github.validationFailures).toEqual([])
     })
-
-    it('publishes a notice, and fails the gate with one clear line, on a pull request from a fork', async () => {
-      const number = world.github.addIssue()
-      const before = world.github.requests.length
-      const env = { ...world.env }
-      delete env.ACTIONS_ID_TOKEN_REQUEST_URL
-      delete env.ACTIONS_ID_TOKEN_REQUEST_TOKEN
-      const run = await runAction({
-        node,
-        eventName: 'pull_request',
-        payload: {
-          number,
-          pull_request: {
-            number,
-            head: { ref: 'patch-1', repo: { full_name: 'someone/infra' } },
-            base: { ref: 'main', repo: { full_name: 'octo-org/infra' } }
-          }
-        },
-        inputs: { ...awsInputs(world, [STRATUS_ROLES.enumerate]), mode: 'comment', 'fail-on': 'excess' },
-        env
-      })
-      // Nothing was analyzed, so the gate (fail-on excess) cannot pass; the reason is one clear line.
-      expect(run.code).toBe(1)
-      const errors = run.stdout.split('\n').filter(line => line.startsWith('::error::'))
-      expect(errors).toEqual([
-        '::error::fail-on excess: nothing was analyzed for this pull request from a fork, so the gate cannot pass'
-      ])
-      expect(run.stdout).toMatch(/^::notice::.*fork/m)
-      expect(run.summary).toContain('someone/infra')
-      expect(run.summary).toMatch(/not a pass/)
-      expect(world.github.requests.length).toBe(before)
-    })
   })
 
   describe('CloudTrail source with an empty log folder', () => {

@@ -13,6 +13,16 @@ import { awsInputs, expectSecretsMasked, startWorld, stopWorld } from '../suppor
 import type { World } from '../support/action-world.js'
 import { awsManagedDocument, STRATUS_ROLES } from '../support/aws-emulator-seed.js'
 
+/** The event of a pull request from `headRepo` into octo-org/infra. */
+const pullRequestEvent = (number: number, headRepo: string) => ({
+  number,
+  pull_request: {
+    number,
+    head: { ref: 'patch-1', repo: { full_name: headRepo } },
+    base: { ref: 'main', repo: { full_name: 'octo-org/infra' } }
+  }
+})
+
 const errors = (stdout: string) => stdout.split('\n').filter(line => line.startsWith('::error::'))
 
 describe('the action in process', () => {
@@ -56,14 +66,7 @@ describe('the action in process', () => {
     }
     const options = {
       eventName: 'pull_request',
-      payload: {
-        number,
-        pull_request: {
-          number,
-          head: { ref: 'widen', repo: { full_name: 'octo-org/infra' } },
-          base: { ref: 'main', repo: { full_name: 'octo-org/infra' } }
-        }
-      },
+      payload: pullRequestEvent(number, 'octo-org/infra'),
       inputs: { ...awsInputs(world, [STRATUS_ROLES.enumerate]), mode: 'comment', 'fail-on': 'high' },
       env: world.env,
       workspace: {
@@ -80,29 +83,27 @@ describe('the action in process', () => {
     expect(second.outputs['comment-url']).toBe(first.outputs['comment-url'])
   })
 
-  it('publishes the fork notice and fails the gate in one line on a pull request from a fork', async () => {
+  it('publishes a notice, and fails the gate with one clear line, on a pull request from a fork', async () => {
     const number = world.github.addIssue()
+    const before = world.github.requests.length
     const env = { ...world.env }
     delete env.ACTIONS_ID_TOKEN_REQUEST_URL
     delete env.ACTIONS_ID_TOKEN_REQUEST_TOKEN
     const run = await runActionInProcess({
       eventName: 'pull_request',
-      payload: {
-        number,
-        pull_request: {
-          number,
-          head: { ref: 'patch-1', repo: { full_name: 'someone/infra' } },
-          base: { ref: 'main', repo: { full_name: 'octo-org/infra' } }
-        }
-      },
+      payload: pullRequestEvent(number, 'someone/infra'),
       inputs: { ...awsInputs(world, [STRATUS_ROLES.enumerate]), mode: 'comment', 'fail-on': 'excess' },
       env
     })
+    // Nothing was analyzed, so the gate (fail-on excess) cannot pass; the reason is one clear line.
     expect(run.code).toBe(1)
     expect(errors(run.stdout)).toEqual([
       '::error::fail-on excess: nothing was analyzed for this pull request from a fork, so the gate cannot pass'
     ])
+    expect(run.stdout).toMatch(/^::notice::.*fork/m)
     expect(run.summary).toContain('someone/infra')
+    expect(run.summary).toMatch(/not a pass/)
+    expect(world.github.requests.length).toBe(before)
   })
 
   it('warns that comment mode outside a pull request publishes the job summary only', async () => {
