@@ -168,44 +168,6 @@ describe('iam-least-privilege analyze (dist/cli.js)', () => {
     expect(proposal.Version).toBe('2012-10-17')
   })
 
-  it('takes granted policies from --policy files', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cli-policy-'))
-    const file = join(dir, 'describe.json')
-    writeFileSync(
-      file,
-      JSON.stringify({
-        PolicyName: 'describe',
-        RoleName: 'x',
-        PolicyDocument: {
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*' }]
-        }
-      })
-    )
-    const run = await cli([
-      'analyze',
-      ...SAMPLE,
-      '--policy',
-      file,
-      '--roles',
-      'stratus-red-team-ec2-steal-credentials-role',
-      '--min-observation-days',
-      '0',
-      '--format',
-      'json'
-    ])
-    expect(run.code).toBe(0)
-    const only = JSON.parse(run.stdout) as ReportV1
-    expect(only.roles[0].used).toContain('ec2:DescribeInstances')
-    expect(
-      only.roles[0].excess.every(
-        e => e.action.startsWith('ec2:Describe') && e.grantedBy.some(g => g.startsWith('describe'))
-      )
-    ).toBe(true)
-    // The SSM calls were made but this run was told only of ec2:Describe*: used, not granted, never proposed.
-    expect(only.roles[0].evidence?.notes.join(' ')).toMatch(/observed but not granted.*ssm:PutInventory/)
-  })
-
   it('never turns a malformed role ARN from a log record into a role or a file path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cli-hostile-'))
     // Derived in code from a real record: the steal-credentials role's event with its issuer ARN rewritten.

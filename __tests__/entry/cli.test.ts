@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { EXIT, main, USAGE } from '../../src/cli-main.js'
+import { EXIT, main, parseCli, USAGE } from '../../src/cli-main.js'
 import type { ReportV1 } from '../../src/model.js'
 import { VERSION } from '../../src/version.js'
 import { ACCOUNT, GRANTS, SAMPLE } from '../support/cli-sample.js'
@@ -120,10 +120,20 @@ describe('the CLI in process', () => {
     expect(JSON.parse(readFileSync(proposal, 'utf8'))).toMatchObject({ Version: '2012-10-17' })
   })
 
-  it('takes --policy files, --no-validate and --allow-incomplete, and prints JSON', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'cli-policy-')), 'describe.json')
-    const statement = { Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*' }
-    writeFileSync(file, JSON.stringify({ Version: '2012-10-17', Statement: [statement] }))
+  it('takes granted policies from --policy files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-policy-'))
+    const file = join(dir, 'describe.json')
+    writeFileSync(
+      file,
+      JSON.stringify({
+        PolicyName: 'describe',
+        RoleName: 'x',
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*' }]
+        }
+      })
+    )
     const run = await runCli([
       'analyze',
       ...SAMPLE,
@@ -133,15 +143,33 @@ describe('the CLI in process', () => {
       'stratus-red-team-ec2-steal-credentials-role',
       '--min-observation-days',
       '0',
-      '--no-validate',
-      '--allow-incomplete',
       '--format',
       'json'
     ])
-    expect(run.code).toBe(EXIT.ok)
-    const [only] = (JSON.parse(run.stdout) as ReportV1).roles
-    expect(only?.used).toContain('ec2:DescribeInstances')
-    expect(only?.excess.every(e => e.action.startsWith('ec2:Describe'))).toBe(true)
+    expect(run.code).toBe(0)
+    const only = JSON.parse(run.stdout) as ReportV1
+    expect(only.roles[0].used).toContain('ec2:DescribeInstances')
+    expect(
+      only.roles[0].excess.every(
+        e => e.action.startsWith('ec2:Describe') && e.grantedBy.some(g => g.startsWith('describe'))
+      )
+    ).toBe(true)
+    // The SSM calls were made but this run was told only of ec2:Describe*: used, not granted, never proposed.
+    expect(only.roles[0].evidence?.notes.join(' ')).toMatch(/observed but not granted.*ssm:PutInventory/)
+  })
+
+  it('turns --no-validate and --allow-incomplete into their inputs', () => {
+    const flags = ['--no-validate', '--allow-incomplete']
+    const command = parseCli(['analyze', ...SAMPLE, '--roles', 'x', ...flags], {})
+    const plain = parseCli(['analyze', ...SAMPLE, '--roles', 'x'], {})
+    expect(command.kind === 'analyze' && [command.config.validate, command.config.allowIncomplete]).toEqual([
+      false,
+      true
+    ])
+    expect(plain.kind === 'analyze' && [plain.config.validate, plain.config.allowIncomplete]).toEqual([
+      true,
+      false
+    ])
   })
 
   it('exits 1 after printing the report when a role failed, and 3 when the gate trips', async () => {
