@@ -48319,11 +48319,12 @@ function abortOnSignals(onSignal, options = {}) {
     const controller = new AbortController();
     const graceMs = options.graceMs ?? 5000;
     let received;
+    const end = options.end ?? ((name) => process.kill(process.pid, name));
     const forceExit = (name, why) => {
         options.onForcedExit?.(why);
         for (const s of SIGNALS)
             process.removeAllListeners(s);
-        process.kill(process.pid, name);
+        end(name);
     };
     const handler = (name) => {
         if (received) {
@@ -48350,6 +48351,8 @@ function abortOnSignals(onSignal, options = {}) {
     };
 }
 
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
 ;// CONCATENATED MODULE: ./src/model.ts
 /**
  * The domain types every layer agrees on. Adapters (aws/, usage/, github/) produce and consume these;
@@ -48470,6 +48473,8 @@ const GRANTED_SOURCES = ['auto', 'iam', 'files'];
 const FORMATS = ['markdown', 'json', 'sarif'];
 const TRAIL_READ_WRITE_TYPES = ['All', 'ReadOnly', 'WriteOnly'];
 const TRAIL_EXCLUDABLE_SOURCES = ['kms.amazonaws.com', 'rdsdata.amazonaws.com'];
+/** The Region used when neither aws-region nor the environment names one. */
+const DEFAULT_REGION = 'us-east-1';
 /** A bad value in the configuration: the message names the input and what is allowed. */
 class ConfigError extends Error {
     input;
@@ -48479,35 +48484,13 @@ class ConfigError extends Error {
         this.name = 'ConfigError';
     }
 }
-/** Every input's default, as in action.yml (a test keeps the two equal). */
-const INPUT_DEFAULTS = {
-    'role-to-assume': '',
-    'role-session-name': 'iam-least-privilege',
-    'role-duration-seconds': '3600',
-    'aws-region': '',
-    audience: 'sts.amazonaws.com',
-    source: 'access-analyzer',
-    'trail-arn': '',
-    'trail-regions': '',
-    'access-role-arn': '',
-    'cloudtrail-path': '',
-    'trail-read-write-type': '',
-    'trail-excluded-sources': '',
-    'lookback-days': '90',
-    'min-observation-days': '30',
-    'allow-incomplete': 'false',
-    mode: 'report',
-    'policy-path': 'iam/least-privilege/{account}/{role}.json',
-    'granted-source': 'auto',
-    'fail-on': 'never',
-    'keep-actions': '',
-    'keep-sid-prefix': 'Keep',
-    validate: 'true',
-    'github-token': '${{ github.token }}',
-    'pr-branch': 'iam-least-privilege/proposals',
-    'pr-labels': '',
-    'timeout-minutes': '45'
-};
+const BOTH = ['action', 'cli'];
+const ACTION = ['action'];
+const CLI = ['cli'];
+const REPEATABLE = { kind: 'value', multiple: true };
+function input(spec) {
+    return spec;
+}
 const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b):iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/;
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const ROLE_PATTERN = /^[\w+=,.@*-]{1,64}$/;
@@ -48515,6 +48498,7 @@ const TRAIL_ARN = /^arn:[\w-]+:cloudtrail:[a-z0-9-]+:\d{12}:trail\/.{1,576}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const ACTION_PATTERN = /^([a-z0-9-]+:[A-Za-z0-9*?]+|\*)$/;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
 /** A well-formed role ARN (12-digit account, valid path and name): ARNs read from logs are checked with it too. */
 function isRoleArn(value) {
     return ROLE_ARN.test(value);
@@ -48522,11 +48506,11 @@ function isRoleArn(value) {
 function parseRoleSelector(input) {
     const value = input.trim();
     if (value.startsWith('arn:')) {
-        const m = ROLE_ARN.exec(value);
-        if (!m) {
+        const [, , accountId, path, name] = ROLE_ARN.exec(value) ?? [];
+        if (accountId === undefined || path === undefined || name === undefined) {
             throw new ConfigError('roles', `roles: "${value}" is not a valid role ARN; expected arn:aws:iam::<12-digit account>:role/<optional path/><name>`);
         }
-        return { kind: 'arn', input: value, accountId: m[2], path: m[3], name: m[4] };
+        return { kind: 'arn', input: value, accountId, path, name };
     }
     if (value.includes('*')) {
         if (!ROLE_PATTERN.test(value)) {
@@ -48546,27 +48530,38 @@ function splitList(value) {
         .map(s => s.trim())
         .filter(s => s.length > 0);
 }
-function oneOf(name, value, allowed) {
-    if (allowed.includes(value))
-        return value;
-    throw new ConfigError(name, `${name}: "${value}" is not allowed; use one of ${allowed.join(', ')}`);
+/** One item per line only (IAM role names may contain commas). */
+function splitLines(value) {
+    return value
+        .split('\n')
+        .map(s => s.trim())
+        .filter(s => s.length > 0);
 }
-function integer(name, value, min, max) {
-    if (!/^\d+$/.test(value))
-        throw new ConfigError(name, `${name}: "${value}" is not a whole number; use ${min} to ${max}`);
-    const n = Number(value);
-    if (n < min || n > max)
-        throw new ConfigError(name, `${name}: ${n} is outside ${min} to ${max}`);
-    return n;
+function oneOf(allowed) {
+    return (value, name) => {
+        if (allowed.includes(value))
+            return value;
+        throw new ConfigError(name, `${name}: "${value}" is not allowed; use one of ${allowed.join(', ')}`);
+    };
 }
-function config_boolean(name, value) {
+function integer(min, max) {
+    return (value, name) => {
+        if (!/^\d+$/.test(value))
+            throw new ConfigError(name, `${name}: "${value}" is not a whole number; use ${min} to ${max}`);
+        const n = Number(value);
+        if (n < min || n > max)
+            throw new ConfigError(name, `${name}: ${n} is outside ${min} to ${max}`);
+        return n;
+    };
+}
+function config_boolean(value, name) {
     if (/^true$/i.test(value))
         return true;
     if (/^false$/i.test(value))
         return false;
     throw new ConfigError(name, `${name}: "${value}" is not a boolean; use true or false`);
 }
-function date(name, value) {
+function date(value, name) {
     if (!value)
         return undefined;
     const isoish = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
@@ -48577,181 +48572,321 @@ function date(name, value) {
     return d;
 }
 function optional(value) {
-    const v = value?.trim();
-    return v ? v : undefined;
+    return value === '' ? undefined : value;
 }
-/**
- * Builds and validates the configuration. `read` returns the raw value of an input (action input or CLI option,
- * same kebab-case names); defaults are those of action.yml.
- */
-function buildConfig(read, extras = {}) {
-    const get = (name) => {
-        const raw = read(name);
-        return raw === undefined || raw.trim() === '' ? (INPUT_DEFAULTS[name] ?? '') : raw.trim();
+/** An optional value that must match `pattern` when given. */
+function matching(pattern, what) {
+    return (value, name) => {
+        if (value && !pattern.test(value))
+            throw new ConfigError(name, `${name}: "${value}" is not ${what}`);
+        return optional(value);
     };
-    // One role per line only: IAM role names may contain commas.
-    const roleLines = (read('roles') ?? '')
-        .split('\n')
-        .map(s => s.trim())
-        .filter(s => s.length > 0);
-    if (roleLines.length === 0) {
-        throw new ConfigError('roles', 'roles: required; give one role ARN, role name or name pattern (with *) per line');
-    }
-    const roles = roleLines.map(parseRoleSelector);
-    const source = oneOf('source', get('source'), USAGE_SOURCES);
-    const env = extras.env ?? process.env;
-    const awsRegion = optional(read('aws-region')) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
-    if (!REGION.test(awsRegion)) {
-        throw new ConfigError('aws-region', `aws-region: "${awsRegion}" is not an AWS Region name such as us-east-1`);
-    }
-    const trailRegions = splitList(get('trail-regions'));
-    for (const r of trailRegions) {
+}
+const optionalRoleArn = matching(ROLE_ARN, 'a role ARN (arn:aws:iam::<account>:role/<name>)');
+function regions(value, name) {
+    const list = splitList(value);
+    for (const r of list) {
         if (!REGION.test(r))
-            throw new ConfigError('trail-regions', `trail-regions: "${r}" is not an AWS Region name such as eu-west-1`);
+            throw new ConfigError(name, `${name}: "${r}" is not an AWS Region name such as eu-west-1`);
     }
-    const roleToAssume = optional(read('role-to-assume'));
-    if (roleToAssume && !ROLE_ARN.test(roleToAssume)) {
-        throw new ConfigError('role-to-assume', `role-to-assume: "${roleToAssume}" is not a role ARN (arn:aws:iam::<account>:role/<name>)`);
-    }
-    const roleSessionName = get('role-session-name');
-    if (!SESSION_NAME.test(roleSessionName)) {
-        throw new ConfigError('role-session-name', `role-session-name: "${roleSessionName}" must be 2 to 64 of letters, digits and +=,.@_-`);
-    }
-    const trailArn = optional(read('trail-arn'));
-    if (trailArn && !TRAIL_ARN.test(trailArn)) {
-        throw new ConfigError('trail-arn', `trail-arn: "${trailArn}" is not a trail ARN (arn:aws:cloudtrail:<region>:<account>:trail/<name>)`);
-    }
-    const accessRoleArn = optional(read('access-role-arn'));
-    if (accessRoleArn && !ROLE_ARN.test(accessRoleArn)) {
-        throw new ConfigError('access-role-arn', `access-role-arn: "${accessRoleArn}" is not a role ARN (arn:aws:iam::<account>:role/<name>)`);
-    }
-    const cloudtrailPath = optional(read('cloudtrail-path'));
-    refuseInapplicable(read, extras, source, cloudtrailPath);
-    const trailLogging = trailLoggingOptions(optional(read('trail-read-write-type')), splitList(get('trail-excluded-sources')));
-    if (trailLogging && (source !== 'cloudtrail' || trailArn)) {
-        throw new ConfigError(trailLogging.given, `${trailLogging.given}: only with source: cloudtrail and no trail-arn (with trail-arn the trail's own configuration is read)`);
-    }
-    if (source === 'access-analyzer') {
-        if (!trailArn)
-            throw new ConfigError('trail-arn', 'trail-arn: required with source: access-analyzer (the trail Access Analyzer reads)');
-        if (!accessRoleArn) {
-            throw new ConfigError('access-role-arn', 'access-role-arn: required with source: access-analyzer (the service role Access Analyzer assumes to read the trail)');
-        }
-    }
-    else if (!cloudtrailPath) {
-        throw new ConfigError('cloudtrail-path', 'cloudtrail-path: required with source: cloudtrail (a folder of log files or s3://bucket/prefix)');
-    }
-    else if (cloudtrailPath.startsWith('s3://') &&
-        !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(cloudtrailPath)) {
-        throw new ConfigError('cloudtrail-path', `cloudtrail-path: "${cloudtrailPath}" is not a valid s3://bucket/prefix URL`);
-    }
-    const keepActions = splitList(get('keep-actions'));
-    for (const a of keepActions) {
+    return list;
+}
+function actionPatterns(value, name) {
+    const list = splitList(value);
+    for (const a of list) {
         if (!ACTION_PATTERN.test(a)) {
-            throw new ConfigError('keep-actions', `keep-actions: "${a}" is not an action or action pattern such as s3:GetObject or s3:Get*`);
+            throw new ConfigError(name, `${name}: "${a}" is not an action or action pattern such as s3:GetObject or s3:Get*`);
         }
     }
-    const policyPath = get('policy-path');
-    if (policyPath.startsWith('/') || policyPath.split('/').includes('..') || !policyPath.includes('{role}')) {
-        throw new ConfigError('policy-path', `policy-path: "${policyPath}" must be a relative path inside the repository containing {role} (and usually {account})`);
+    return list;
+}
+function excludedSources(value, name) {
+    const list = splitList(value);
+    for (const source of list) {
+        if (!TRAIL_EXCLUDABLE_SOURCES.includes(source)) {
+            throw new ConfigError(name, `${name}: "${source}" cannot be excluded from a trail; use ${TRAIL_EXCLUDABLE_SOURCES.join(' or ')}`);
+        }
     }
-    const prBranch = get('pr-branch');
-    if (!/^[\w./-]+$/.test(prBranch) ||
-        prBranch.includes('..') ||
-        prBranch.endsWith('/') ||
-        prBranch.startsWith('/')) {
-        throw new ConfigError('pr-branch', `pr-branch: "${prBranch}" is not a valid branch name`);
-    }
-    const githubToken = optional(read('github-token'));
-    const since = date('since', extras.since);
-    const until = date('until', extras.until);
-    if (since && until && since >= until)
-        throw new ConfigError('since', `since: ${extras.since} is not before until: ${extras.until}`);
-    return {
-        roles,
-        roleToAssume,
-        roleSessionName,
-        roleDurationSeconds: integer('role-duration-seconds', get('role-duration-seconds'), 900, 43200),
-        awsRegion,
-        audience: get('audience'),
-        source,
-        trailArn,
-        trailRegions,
-        ...(trailLogging ? { trailLogging: trailLogging.options } : {}),
-        accessRoleArn,
-        cloudtrailPath,
-        lookbackDays: integer('lookback-days', get('lookback-days'), 1, 90),
-        minObservationDays: integer('min-observation-days', get('min-observation-days'), 0, 90),
-        allowIncomplete: config_boolean('allow-incomplete', get('allow-incomplete')),
-        mode: oneOf('mode', get('mode'), MODES),
-        policyPath,
-        grantedSource: oneOf('granted-source', get('granted-source'), GRANTED_SOURCES),
-        failOn: oneOf('fail-on', get('fail-on'), FAIL_ON_VALUES),
-        keepActions,
-        // Given but empty turns keep-Sid exemptions off; not given at all is the default.
-        keepSidPrefix: read('keep-sid-prefix') === undefined ? get('keep-sid-prefix') : (read('keep-sid-prefix') ?? '').trim(),
-        validate: config_boolean('validate', get('validate')),
-        githubToken: githubToken && githubToken !== INPUT_DEFAULTS['github-token'] ? githubToken : undefined,
-        prBranch,
-        prLabels: splitList(get('pr-labels')),
-        timeoutMinutes: integer('timeout-minutes', get('timeout-minutes'), 1, 360),
-        policyFiles: extras.policyFiles ?? [],
-        authorizationDetails: optional(extras.authorizationDetails),
-        since,
-        until,
-        format: oneOf('format', extras.format ?? 'markdown', FORMATS),
-        outDir: optional(extras.outDir)
+    return list;
+}
+const GITHUB_TOKEN_DEFAULT = '${{ github.token }}';
+/**
+ * Every input, declared once: its default, the entries that take it, how the CLI spells it and its parser.
+ * action.yml, the README tables, the CLI's options and its usage text are checked against this table.
+ */
+const INPUTS = {
+    roles: input({
+        default: '',
+        entries: BOTH,
+        cli: REPEATABLE,
+        parse: value => {
+            const lines = splitLines(value);
+            if (lines.length === 0) {
+                throw new ConfigError('roles', 'roles: required; give one role ARN, role name or name pattern (with *) per line');
+            }
+            return lines.map(parseRoleSelector);
+        }
+    }),
+    'role-to-assume': input({
+        default: '',
+        entries: ACTION,
+        parse: optionalRoleArn
+    }),
+    'role-session-name': input({
+        default: 'iam-least-privilege',
+        entries: ACTION,
+        parse: (value, name) => {
+            if (!SESSION_NAME.test(value))
+                throw new ConfigError(name, `${name}: "${value}" must be 2 to 64 of letters, digits and +=,.@_-`);
+            return value;
+        }
+    }),
+    'role-duration-seconds': input({ default: '3600', entries: ACTION, parse: integer(900, 43200) }),
+    'aws-region': input({
+        default: '',
+        entries: BOTH,
+        parse: (value, name, { env }) => {
+            const region = optional(value) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? DEFAULT_REGION;
+            if (!REGION.test(region))
+                throw new ConfigError(name, `${name}: "${region}" is not an AWS Region name such as us-east-1`);
+            return region;
+        }
+    }),
+    audience: input({ default: 'sts.amazonaws.com', entries: ACTION, parse: value => value }),
+    source: input({ default: 'access-analyzer', entries: BOTH, parse: oneOf(USAGE_SOURCES) }),
+    'trail-arn': input({
+        default: '',
+        entries: BOTH,
+        parse: matching(TRAIL_ARN, 'a trail ARN (arn:aws:cloudtrail:<region>:<account>:trail/<name>)')
+    }),
+    'trail-read-write-type': input({
+        default: '',
+        entries: BOTH,
+        parse: (value, name) => (value ? oneOf(TRAIL_READ_WRITE_TYPES)(value, name) : undefined)
+    }),
+    'trail-excluded-sources': input({ default: '', entries: BOTH, parse: excludedSources }),
+    'trail-regions': input({ default: '', entries: BOTH, parse: regions }),
+    'access-role-arn': input({
+        default: '',
+        entries: BOTH,
+        parse: optionalRoleArn
+    }),
+    'cloudtrail-path': input({
+        default: '',
+        entries: BOTH,
+        parse: (value, name) => {
+            if (value.startsWith('s3://') && !S3_URL.test(value))
+                throw new ConfigError(name, `${name}: "${value}" is not a valid s3://bucket/prefix URL`);
+            return optional(value);
+        }
+    }),
+    'lookback-days': input({ default: '90', entries: BOTH, parse: integer(1, 90) }),
+    'min-observation-days': input({ default: '30', entries: BOTH, parse: integer(0, 90) }),
+    'allow-incomplete': input({
+        default: 'false',
+        entries: BOTH,
+        cli: { kind: 'flag', option: 'allow-incomplete', value: 'true' },
+        parse: config_boolean
+    }),
+    mode: input({ default: 'report', entries: ACTION, parse: oneOf(MODES) }),
+    'policy-path': input({
+        default: 'iam/least-privilege/{account}/{role}.json',
+        entries: BOTH,
+        parse: (value, name) => {
+            if (value.startsWith('/') || value.split('/').includes('..') || !value.includes('{role}')) {
+                throw new ConfigError(name, `${name}: "${value}" must be a relative path inside the repository containing {role} (and usually {account})`);
+            }
+            return value;
+        }
+    }),
+    'granted-source': input({ default: 'auto', entries: BOTH, parse: oneOf(GRANTED_SOURCES) }),
+    'fail-on': input({ default: 'never', entries: BOTH, parse: oneOf(FAIL_ON_VALUES) }),
+    'keep-actions': input({ default: '', entries: BOTH, parse: actionPatterns }),
+    // Given but empty turns keep-Sid exemptions off; not given at all is the default.
+    'keep-sid-prefix': input({ default: 'Keep', entries: BOTH, emptyIsValue: true, parse: value => value }),
+    validate: input({
+        default: 'true',
+        entries: BOTH,
+        cli: { kind: 'flag', option: 'no-validate', value: 'false' },
+        parse: config_boolean
+    }),
+    'github-token': input({
+        default: GITHUB_TOKEN_DEFAULT,
+        entries: ACTION,
+        // The unexpanded expression (a run outside GitHub Actions) is no token.
+        parse: value => (value === GITHUB_TOKEN_DEFAULT ? undefined : optional(value))
+    }),
+    'pr-branch': input({
+        default: 'iam-least-privilege/proposals',
+        entries: ACTION,
+        parse: (value, name) => {
+            if (!/^[\w./-]+$/.test(value) || value.includes('..') || value.endsWith('/') || value.startsWith('/'))
+                throw new ConfigError(name, `${name}: "${value}" is not a valid branch name`);
+            return value;
+        }
+    }),
+    'pr-labels': input({ default: '', entries: ACTION, parse: value => splitList(value) }),
+    'timeout-minutes': input({ default: '45', entries: BOTH, parse: integer(1, 360) }),
+    // Each value is one file: a blank one among others is an error when it is read, not dropped.
+    policy: input({
+        default: '',
+        entries: CLI,
+        cli: REPEATABLE,
+        parse: value => (value === '' ? [] : value.split('\n').map(s => s.trim()))
+    }),
+    'authorization-details': input({ default: '', entries: CLI, parse: optional }),
+    since: input({ default: '', entries: CLI, parse: date }),
+    until: input({ default: '', entries: CLI, parse: date }),
+    format: input({ default: 'markdown', entries: CLI, parse: oneOf(FORMATS) }),
+    out: input({ default: '', entries: CLI, parse: optional })
+};
+/** The inputs an entry takes, in table order. */
+function inputsOf(entry) {
+    return Object.keys(INPUTS).filter(name => INPUTS[name].entries.includes(entry));
+}
+/** How the CLI spells an input. */
+function cliForm(name) {
+    return INPUTS[name].cli ?? { kind: 'value', multiple: false };
+}
+/** An input's default as action.yml states it. */
+function inputDefault(name) {
+    return INPUTS[name].default;
+}
+/** The raw value of an input: trimmed, with its default when not given or blank. */
+function rawValue(read, name) {
+    const raw = read(name)?.trim();
+    if (raw === undefined)
+        return INPUTS[name].default;
+    return raw === '' && !INPUTS[name].emptyIsValue ? INPUTS[name].default : raw;
+}
+/** Parses every input; `read` answers only for the inputs of the entry, the others have their defaults. */
+function parseInputs(read, env) {
+    const parse = (name) => {
+        const spec = INPUTS[name];
+        return spec.parse(rawValue(read, name), name, { env });
     };
+    const values = {};
+    for (const name of Object.keys(INPUTS))
+        values[name] = parse(name);
+    return values;
 }
 /**
  * Options that do not apply to the chosen source are refused, not ignored: a user who sets one believes it does
  * something. Inputs equal to their default count as not given (the action passes every default).
  */
-function refuseInapplicable(read, extras, source, cloudtrailPath) {
+function refuseInapplicable(read, values) {
     const given = (name) => {
         const raw = read(name)?.trim();
-        return raw !== undefined && raw !== '' && raw !== INPUT_DEFAULTS[name];
+        return raw !== undefined && raw !== '' && raw !== INPUTS[name].default;
     };
     const refuse = (name, why) => {
-        throw new ConfigError(name, `${name}: ${why}; remove it`);
+        if (given(name))
+            throw new ConfigError(name, `${name}: ${why}; remove it`);
     };
-    if (source === 'access-analyzer') {
-        if (given('cloudtrail-path'))
-            refuse('cloudtrail-path', 'only applies to source: cloudtrail (set source: cloudtrail to read log files)');
-        for (const name of ['since', 'until']) {
-            if (extras[name]?.trim())
-                refuse(name, 'only applies to source: cloudtrail (Access Analyzer reads lookback-days up to now)');
-        }
+    if (values.source === 'access-analyzer') {
+        refuse('cloudtrail-path', 'only applies to source: cloudtrail (set source: cloudtrail to read log files)');
+        for (const name of ['since', 'until'])
+            refuse(name, 'only applies to source: cloudtrail (Access Analyzer reads lookback-days up to now)');
         return;
     }
     // trail-arn stays: with source cloudtrail it names the trail whose logging configuration is read.
-    if (given('access-role-arn'))
-        refuse('access-role-arn', 'only applies to source: access-analyzer (source: cloudtrail reads cloudtrail-path)');
-    if (cloudtrailPath && !cloudtrailPath.startsWith('s3://')) {
-        if (given('trail-regions'))
-            refuse('trail-regions', 'does not apply to a local cloudtrail-path (every log file in the folder is read)');
-        if (given('lookback-days'))
-            refuse('lookback-days', 'does not apply to a local cloudtrail-path (its window is the span of its records; narrow it with since/until)');
+    refuse('access-role-arn', 'only applies to source: access-analyzer (source: cloudtrail reads cloudtrail-path)');
+    if (values['cloudtrail-path'] && !values['cloudtrail-path'].startsWith('s3://')) {
+        refuse('trail-regions', 'does not apply to a local cloudtrail-path (every log file in the folder is read)');
+        refuse('lookback-days', 'does not apply to a local cloudtrail-path (its window is the span of its records; narrow it with since/until)');
     }
+}
+/** The inputs each source needs, and the trail options only where the records decide what the trail logs. */
+function requireForSource(read, values) {
+    const stated = values['trail-read-write-type']
+        ? 'trail-read-write-type'
+        : values['trail-excluded-sources'].length > 0
+            ? 'trail-excluded-sources'
+            : undefined;
+    if (stated && (values.source !== 'cloudtrail' || values['trail-arn'])) {
+        throw new ConfigError(stated, `${stated}: only with source: cloudtrail and no trail-arn (with trail-arn the trail's own configuration is read)`);
+    }
+    if (values.source === 'access-analyzer') {
+        if (!values['trail-arn'])
+            throw new ConfigError('trail-arn', 'trail-arn: required with source: access-analyzer (the trail Access Analyzer reads)');
+        if (!values['access-role-arn']) {
+            throw new ConfigError('access-role-arn', 'access-role-arn: required with source: access-analyzer (the service role Access Analyzer assumes to read the trail)');
+        }
+    }
+    else if (!values['cloudtrail-path']) {
+        throw new ConfigError('cloudtrail-path', 'cloudtrail-path: required with source: cloudtrail (a folder of log files or s3://bucket/prefix)');
+    }
+    const { since, until } = values;
+    if (since && until && since >= until)
+        throw new ConfigError('since', `since: ${rawValue(read, 'since')} is not before until: ${rawValue(read, 'until')}`);
+}
+/** The trail options, or undefined when neither was given (then the records decide what the trail logs). */
+function trailLogging(values) {
+    const readWrite = values['trail-read-write-type'];
+    const excluded = values['trail-excluded-sources'];
+    if (!readWrite && excluded.length === 0)
+        return undefined;
+    return { readWriteType: readWrite ?? 'All', excludedSources: excluded };
+}
+function validated(readAny, entry, env) {
+    // An input the entry does not take is not read at all (the runner passes any `with:` key as INPUT_*).
+    const takes = new Set(inputsOf(entry));
+    const read = name => (takes.has(name) ? readAny(name) : undefined);
+    const values = parseInputs(read, env);
+    refuseInapplicable(read, values);
+    requireForSource(read, values);
+    return values;
+}
+function coreConfig(values) {
+    const logging = trailLogging(values);
+    return {
+        roles: values.roles,
+        roleToAssume: values['role-to-assume'],
+        roleSessionName: values['role-session-name'],
+        roleDurationSeconds: values['role-duration-seconds'],
+        awsRegion: values['aws-region'],
+        audience: values.audience,
+        source: values.source,
+        trailArn: values['trail-arn'],
+        trailRegions: values['trail-regions'],
+        ...(logging ? { trailLogging: logging } : {}),
+        accessRoleArn: values['access-role-arn'],
+        cloudtrailPath: values['cloudtrail-path'],
+        lookbackDays: values['lookback-days'],
+        minObservationDays: values['min-observation-days'],
+        allowIncomplete: values['allow-incomplete'],
+        policyPath: values['policy-path'],
+        grantedSource: values['granted-source'],
+        keepActions: values['keep-actions'],
+        keepSidPrefix: values['keep-sid-prefix'],
+        validate: values.validate,
+        timeoutMinutes: values['timeout-minutes'],
+        policyFiles: values.policy,
+        authorizationDetails: values['authorization-details'],
+        since: values.since,
+        until: values.until
+    };
+}
+/** The action's configuration, from its inputs (`read` as core.getInput, undefined for an input not set). */
+function buildActionConfig(read, env) {
+    const values = validated(read, 'action', env);
+    return {
+        ...coreConfig(values),
+        mode: values.mode,
+        githubToken: values['github-token'],
+        prBranch: values['pr-branch'],
+        prLabels: values['pr-labels'],
+        failOn: values['fail-on']
+    };
+}
+/** The CLI's configuration, from its options (`read` returns an option's value by input name). */
+function buildCliConfig(read, env) {
+    const values = validated(read, 'cli', env);
+    return { ...coreConfig(values), format: values.format, outDir: values.out, failOn: values['fail-on'] };
 }
 /** Expands policy-path for one role. */
 function policyPathFor(template, accountId, roleName) {
     return template.replace(/\{account\}/g, accountId).replace(/\{role\}/g, roleName);
-}
-/** The trail options, or undefined when neither was given (then the records decide what the trail logs). */
-function trailLoggingOptions(readWrite, excluded) {
-    if (!readWrite && excluded.length === 0)
-        return undefined;
-    const readWriteType = readWrite ? oneOf('trail-read-write-type', readWrite, TRAIL_READ_WRITE_TYPES) : 'All';
-    for (const source of excluded) {
-        if (!TRAIL_EXCLUDABLE_SOURCES.includes(source)) {
-            throw new ConfigError('trail-excluded-sources', `trail-excluded-sources: "${source}" cannot be excluded from a trail; use ${TRAIL_EXCLUDABLE_SOURCES.join(' or ')}`);
-        }
-    }
-    return {
-        options: { readWriteType, excludedSources: excluded },
-        given: readWrite ? 'trail-read-write-type' : 'trail-excluded-sources'
-    };
 }
 
 // EXTERNAL MODULE: external "node:path"
@@ -49186,7 +49321,8 @@ function escapeRegExp(text) {
  * documents when it had to be split (the policy-file reader accepts both).
  */
 function policyFileContent(proposed) {
-    const body = proposed.length === 1 ? proposed[0].document : proposed.map(p => p.document);
+    const [only, ...rest] = proposed;
+    const body = only && rest.length === 0 ? only.document : proposed.map(p => p.document);
     return `${JSON.stringify(body, null, 2)}\n`;
 }
 /** Roles whose proposal may be written to the repository: analyzed, editable, with excess and a proposal. */
@@ -50158,8 +50294,11 @@ function awsErrorName(error) {
 /** Credentials: a GitHub OIDC token exchanged with STS AssumeRoleWithWebIdentity, or the SDK default chain. */
 
 
-const DEFAULT_AUDIENCE = 'sts.amazonaws.com';
-const DEFAULT_SESSION_NAME = 'iam-least-privilege';
+
+// The action's defaults, for callers that leave an option out.
+const DEFAULT_AUDIENCE = inputDefault('audience');
+const DEFAULT_SESSION_NAME = inputDefault('role-session-name');
+const DEFAULT_DURATION_SECONDS = Number(inputDefault('role-duration-seconds'));
 const TRANSIENT_STS_ERRORS = new Set(['IDPCommunicationErrorException', 'IDPCommunicationError']);
 function isTransientStsError(error) {
     const name = awsErrorName(error);
@@ -50178,12 +50317,11 @@ async function resolveCredentials(options) {
     if (!env.ACTIONS_ID_TOKEN_REQUEST_URL) {
         throw new Error(`role-to-assume is set but ACTIONS_ID_TOKEN_REQUEST_URL is missing: the workflow lacks "permissions: id-token: write"; add it to the job (or the workflow) so GitHub issues an OIDC token`);
     }
-    const sleep = options.sleep;
     const retry = {
         attempts: options.attempts ?? 5,
         baseMs: 200,
         maxMs: 5000,
-        sleep,
+        ...(options.sleep ? { sleep: options.sleep } : {}),
         isRetryable: isTransientStsError
     };
     let token;
@@ -50205,7 +50343,7 @@ async function resolveCredentials(options) {
             RoleArn: roleArn,
             RoleSessionName: options.sessionName || DEFAULT_SESSION_NAME,
             WebIdentityToken: token,
-            DurationSeconds: options.durationSeconds ?? 3600
+            DurationSeconds: options.durationSeconds ?? DEFAULT_DURATION_SECONDS
         })), {
             ...retry,
             onRetry: (error, attempt, delay) => options.log.info(`AssumeRoleWithWebIdentity attempt ${attempt} failed (${describeAwsError(error)}); retrying in ${delay} ms`)
@@ -53650,7 +53788,7 @@ function structuredPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, ne
         const hunks = [];
         let oldRangeStart = 0, newRangeStart = 0, curRange = [], oldLine = 1, newLine = 1;
         for (let i = 0; i < diff.length; i++) {
-            const current = diff[i], lines = current.lines || splitLines(current.value);
+            const current = diff[i], lines = current.lines || create_splitLines(current.value);
             current.lines = lines;
             if (current.added || current.removed) {
                 // If we have previous context, start with that
@@ -53858,7 +53996,7 @@ function createPatch(fileName, oldStr, newStr, oldHeader, newHeader, options) {
 /**
  * Split `text` into an array of lines, including the trailing newline character (where present)
  */
-function splitLines(text) {
+function create_splitLines(text) {
     const hasTrailingNl = text.endsWith('\n');
     const result = text.split('\n').map(line => line + '\n');
     if (hasTrailingNl) {
@@ -54487,6 +54625,7 @@ function proposePolicies(grants, usage, analysis, options) {
 var client_s3_dist_cjs = __nccwpck_require__(3711);
 ;// CONCATENATED MODULE: ./src/usage/cloudtrail/s3-files.ts
 
+
 const LOG_KEY = /\.json(l|lines)?(\.gz)?$|\.gz$/i;
 const SKIPPED_FOLDER = /(^|\/)CloudTrail-(Digest|Insight)\//i;
 const ACCOUNT = /^\d{12}$/;
@@ -54505,7 +54644,7 @@ function parseS3Location(url) {
 function createTrailS3Client(options = {}) {
     const override = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
     return new client_s3_dist_cjs/* S3Client */.YxF({
-        region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+        region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? DEFAULT_REGION,
         ...(options.credentials ? { credentials: options.credentials } : {}),
         ...(override ? { endpoint: override, forcePathStyle: true } : {}),
         followRegionRedirects: true
@@ -55840,7 +55979,7 @@ const READ_LIMITS = {
 const MAX_RESOURCES = 1000;
 /** CloudTrail's own files are a few MB; anything past this is an export, read as a stream. */
 const STREAM_FROM_BYTES = 64 * 1024 * 1024;
-function validated(query) {
+function scan_validated(query) {
     if (!query.path)
         throw new Error('cloudtrail-path: empty; give a folder of CloudTrail log files or s3://bucket/prefix');
     for (const d of [query.since, query.until]) {
@@ -55951,7 +56090,7 @@ function cancelled(signal) {
  * (role, event, outcome, resource) and not with events.
  */
 async function scanCloudTrail(query, options = {}) {
-    validated(query);
+    scan_validated(query);
     const progress = options.onProgress ?? (() => { });
     const notes = [];
     const skipped = [];
@@ -56753,7 +56892,7 @@ async function runAnalysis(config, deps) {
     }
     // Access Analyzer reads the same trail: what the trail does not log, it cannot show either.
     if (scan || config.trailArn) {
-        const logging = await trailLogging(config, aws, log);
+        const logging = await run_trailLogging(config, aws, log);
         for (const c of cases) {
             if (c.usage && logging)
                 c.usage = { ...c.usage, evidence: { ...c.usage.evidence, trailLogging: logging } };
@@ -56777,7 +56916,7 @@ async function runAnalysis(config, deps) {
  * What the trail logs: read from CloudTrail when trail-arn names it, stated by the trail options, or undefined (the
  * records then decide). A trail that cannot be read is a warning, not a failure: the records decide instead.
  */
-async function trailLogging(config, aws, log) {
+async function run_trailLogging(config, aws, log) {
     if (config.trailArn) {
         try {
             return await readTrailLogging(await aws.cloudtrail(trailRegion(config.trailArn)), config.trailArn);
@@ -57325,6 +57464,7 @@ const version_VERSION = '0.1.0';
 
 
 
+
 /** Exit codes of the CLI contract. */
 const EXIT = { ok: 0, failed: 1, usage: 2, gate: 3 };
 const USAGE = `Usage: iam-least-privilege analyze [options]
@@ -57366,88 +57506,63 @@ Other:
 Exit codes: 0 done; 1 the run or a role failed; 2 bad usage (an option, a file given, an empty log folder);
 3 the --fail-on gate tripped; 130/143 stopped by SIGINT/SIGTERM.
 Progress goes to stderr; the report goes to stdout.`;
-const STRING_INPUTS = Object.keys(INPUT_DEFAULTS).filter(name => ![
-    'github-token',
-    'mode',
-    'pr-branch',
-    'pr-labels',
-    'validate',
-    'allow-incomplete',
-    'role-to-assume',
-    'audience',
-    'role-session-name',
-    'role-duration-seconds'
-].includes(name));
 class UsageError extends Error {
 }
-const OPTIONS = {
-    roles: { type: 'string', multiple: true },
-    policy: { type: 'string', multiple: true },
-    'authorization-details': { type: 'string' },
-    since: { type: 'string' },
-    until: { type: 'string' },
-    format: { type: 'string' },
-    out: { type: 'string' },
-    'allow-incomplete': { type: 'boolean' },
-    'no-validate': { type: 'boolean' },
-    help: { type: 'boolean' },
+/** An input's CLI option: `--name VALUE` (repeatable or once), or a flag that sets the input. */
+function optionOf(name) {
+    const form = cliForm(name);
+    if (form.kind === 'flag')
+        return [form.option, { type: 'boolean' }];
+    return [name, { type: 'string', multiple: form.multiple }];
+}
+/** The CLI's options: exactly its inputs in the configuration table, plus --help and --version. */
+const CLI_OPTIONS = {
+    help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
-    ...Object.fromEntries(STRING_INPUTS.map(name => [name, { type: 'string' }]))
+    ...Object.fromEntries(inputsOf('cli').map(optionOf))
 };
-/** `--name value`, `--name=value`, `-h`, and `--` before positionals; every message names the option. */
-function parseArguments(argv) {
-    const values = new Map();
+/** Each option given, with its values (a flag has none); every message names the option. */
+function parseArguments(args) {
+    const { tokens } = (0,external_node_util_.parseArgs)({
+        args,
+        options: CLI_OPTIONS,
+        strict: false,
+        allowPositionals: true,
+        tokens: true
+    });
+    const given = new Map();
     const positionals = [];
-    for (let i = 0; i < argv.length; i++) {
-        const token = argv[i];
-        if (token === '--') {
-            positionals.push(...argv.slice(i + 1));
-            break;
-        }
-        if (token === '-h') {
-            values.set('help', true);
+    for (const token of tokens) {
+        if (token.kind === 'positional')
+            positionals.push(token.value);
+        if (token.kind !== 'option')
             continue;
-        }
-        if (!token.startsWith('-') || token === '-') {
-            positionals.push(token);
-            continue;
-        }
-        if (!token.startsWith('--'))
-            throw new UsageError(`unknown option ${token}; see --help`);
-        const eq = token.indexOf('=');
-        const name = token.slice(2, eq < 0 ? undefined : eq);
-        const spec = Object.hasOwn(OPTIONS, name) ? OPTIONS[name] : undefined;
+        const spec = Object.hasOwn(CLI_OPTIONS, token.name) ? CLI_OPTIONS[token.name] : undefined;
+        const shown = token.rawName.startsWith('--') ? token.rawName : (args[token.index] ?? token.rawName);
         if (!spec)
-            throw new UsageError(`unknown option --${name}; see --help`);
+            throw new UsageError(`unknown option ${shown}; see --help`);
+        const seen = given.get(token.name);
         if (spec.type === 'boolean') {
-            if (eq >= 0)
-                throw new UsageError(`--${name} takes no value; see --help`);
-            values.set(name, true);
+            if (token.inlineValue)
+                throw new UsageError(`${shown} takes no value; see --help`);
+            given.set(token.name, []);
             continue;
         }
-        let value;
-        if (eq >= 0)
-            value = token.slice(eq + 1);
-        else {
-            const next = argv[i + 1];
-            if (next === undefined || (next.startsWith('--') && next.length > 2))
-                throw new UsageError(`--${name} needs a value; see --help`);
-            value = next;
-            i++;
-        }
-        const seen = values.get(name);
+        const value = token.value;
+        if (value === undefined || (!token.inlineValue && value.startsWith('--') && value.length > 2))
+            throw new UsageError(`${shown} needs a value; see --help`);
         if (seen && !spec.multiple)
-            throw new UsageError(`--${name} is given more than once; give it once`);
-        values.set(name, [...(Array.isArray(seen) ? seen : []), value]);
+            throw new UsageError(`${shown} is given more than once; give it once`);
+        given.set(token.name, [...(seen ?? []), value]);
     }
-    return { values, positionals };
+    return { given, positionals };
 }
 function parseCli(argv, env) {
-    const { values, positionals } = parseArguments(argv);
-    if (values.has('help'))
-        return { help: true };
-    if (values.has('version'))
-        return { version: true };
+    const { given, positionals } = parseArguments(argv);
+    if (given.has('help'))
+        return { kind: 'help' };
+    if (given.has('version'))
+        return { kind: 'version' };
     const [command, ...rest] = positionals;
     if (command !== 'analyze')
         throw new UsageError(command
@@ -57455,32 +57570,14 @@ function parseCli(argv, env) {
             : 'missing command; use: iam-least-privilege analyze --roles ...');
     if (rest.length > 0)
         throw new UsageError(`unexpected argument "${rest[0]}"; see --help`);
-    const list = (name) => {
-        const v = values.get(name);
-        return Array.isArray(v) ? v : undefined;
-    };
-    const one = (name) => list(name)?.[0];
-    const read = (name) => {
-        if (name === 'roles')
-            return list('roles')?.join('\n');
-        if (name === 'allow-incomplete')
-            return values.has('allow-incomplete') ? 'true' : undefined;
-        if (name === 'validate')
-            return values.has('no-validate') ? 'false' : undefined;
-        if (name === 'role-to-assume' || name === 'github-token')
-            return undefined;
-        return one(name);
-    };
-    const config = buildConfig(read, {
-        policyFiles: list('policy'),
-        authorizationDetails: one('authorization-details'),
-        since: one('since'),
-        until: one('until'),
-        format: one('format'),
-        outDir: one('out'),
-        env
-    });
-    return { config };
+    const values = new Map();
+    for (const name of inputsOf('cli')) {
+        const form = cliForm(name);
+        const value = form.kind === 'flag' ? (given.has(form.option) ? form.value : undefined) : given.get(name)?.join('\n');
+        if (value !== undefined)
+            values.set(name, value);
+    }
+    return { kind: 'analyze', config: buildCliConfig(name => values.get(name), env) };
 }
 /** --out must be a folder we can write, checked (and created) before a long analysis, not after it. */
 function prepareOutDir(dir) {
@@ -57506,16 +57603,23 @@ function prepareOutDir(dir) {
         throw new ConfigError('out', `--out ${dir} is not writable; give a folder you can write`);
     }
 }
-function stderrLogger() {
+const PROCESS_IO = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    get cwd() {
+        return process.cwd();
+    }
+};
+function stderrLogger(stderr, env) {
     const secrets = [];
     // Data can hold control characters and line breaks: escaped, a terminal or CI log never acts on them.
     const mask = (m) => escapeControl(secrets.reduce((text, s) => text.split(s).join('***'), m));
     return {
-        info: m => process.stderr.write(`${mask(m)}\n`),
-        warning: m => process.stderr.write(`warning: ${mask(m)}\n`),
+        info: m => stderr.write(`${mask(m)}\n`),
+        warning: m => stderr.write(`warning: ${mask(m)}\n`),
         debug: m => {
-            if (process.env.IAM_LEAST_PRIVILEGE_DEBUG)
-                process.stderr.write(`debug: ${mask(m)}\n`);
+            if (env.IAM_LEAST_PRIVILEGE_DEBUG)
+                stderr.write(`debug: ${mask(m)}\n`);
         },
         setSecret: s => {
             if (s)
@@ -57524,60 +57628,61 @@ function stderrLogger() {
     };
 }
 /** Runs the CLI; returns the exit code. */
-async function main(argv, env = process.env) {
-    let parsed;
+async function main(argv, env = process.env, io = PROCESS_IO) {
+    const fail = (message) => io.stderr.write(`error: ${escapeControl(message)}\n`);
+    let command;
     try {
-        parsed = parseCli(argv, env);
+        command = parseCli(argv, env);
     }
     catch (e) {
         if (e instanceof UsageError || e instanceof ConfigError) {
-            process.stderr.write(`error: ${escapeControl(e.message)}\n`);
+            fail(e.message);
             return EXIT.usage;
         }
         throw e;
     }
-    if (parsed.help) {
-        process.stdout.write(`${USAGE}\n`);
+    if (command.kind === 'help') {
+        io.stdout.write(`${USAGE}\n`);
         return EXIT.ok;
     }
-    if (parsed.version) {
-        process.stdout.write(`${version_VERSION}\n`);
+    if (command.kind === 'version') {
+        io.stdout.write(`${version_VERSION}\n`);
         return EXIT.ok;
     }
-    const config = parsed.config;
+    const { config } = command;
     try {
         if (config.outDir)
             prepareOutDir(config.outDir);
     }
     catch (e) {
-        process.stderr.write(`error: ${escapeControl(errorMessage(e))}\n`);
+        fail(errorMessage(e));
         return EXIT.usage;
     }
-    const log = stderrLogger();
-    const cancellation = abortOnSignals(name => log.warning(`received ${name}: cancelling, then reporting what is known`), { onForcedExit: message => process.stderr.write(`error: ${message}\n`) });
+    const log = stderrLogger(io.stderr, env);
+    const cancellation = abortOnSignals(name => log.warning(`received ${name}: cancelling, then reporting what is known`), { onForcedExit: message => io.stderr.write(`error: ${message}\n`) });
     try {
         const report = await runAnalysis(config, {
             log,
             signal: cancellation.signal,
             env,
-            workspace: process.cwd(),
+            workspace: io.cwd,
             noLogFiles: 'error'
         });
         const sarif = {
             toolVersion: version_VERSION,
-            sources: repositoryPolicySources(report, process.cwd()),
-            workflowRef: env.GITHUB_WORKFLOW_REF
+            sources: repositoryPolicySources(report, io.cwd),
+            ...(env.GITHUB_WORKFLOW_REF ? { workflowRef: env.GITHUB_WORKFLOW_REF } : {})
         };
         if (config.outDir) {
             const files = writeReportFiles(report, config.outDir, sarif);
             log.info(`wrote ${files.report}, ${files.sarif} and ${files.proposals.length} proposed policy file(s) under ${config.outDir}`);
         }
         if (config.format === 'json')
-            process.stdout.write(serializeReport(report));
+            io.stdout.write(serializeReport(report));
         else if (config.format === 'sarif')
-            process.stdout.write(serializeSarif(renderSarif(report, sarif)));
+            io.stdout.write(serializeSarif(renderSarif(report, sarif)));
         else
-            process.stdout.write(`${renderMarkdown(report, { maxLength: Number.MAX_SAFE_INTEGER })}\n`);
+            io.stdout.write(`${renderMarkdown(report, { maxLength: Number.MAX_SAFE_INTEGER })}\n`);
         for (const role of report.roles.filter(r => r.status === 'failed'))
             log.warning(`${role.arn}: ${role.reason ?? 'failed'}`);
         const verdict = judgeRun(report, config.failOn);
@@ -57588,7 +57693,7 @@ async function main(argv, env = process.env) {
         return verdict.exitCode;
     }
     catch (e) {
-        process.stderr.write(`error: ${escapeControl(errorMessage(e))}\n`);
+        fail(errorMessage(e));
         if (cancellation.received)
             return signalExitCode(cancellation.received);
         return e instanceof ConfigError ? EXIT.usage : EXIT.failed;
@@ -57600,10 +57705,11 @@ async function main(argv, env = process.env) {
 
 ;// CONCATENATED MODULE: ./src/cli.ts
 
+
 main(process.argv.slice(2)).then(code => {
     process.exitCode = code;
 }, (error) => {
-    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`error: ${errorMessage(error)}\n`);
     process.exitCode = 1;
 });
 

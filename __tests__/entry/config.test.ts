@@ -8,7 +8,7 @@ import {
 } from '../../src/config.js'
 import type { ActionSettings, CliSettings, Config } from '../../src/config.js'
 
-const base: Record<string, string> = {
+const base = {
   roles: 'arn:aws:iam::111122223333:role/app-api',
   'trail-arn': 'arn:aws:cloudtrail:us-east-1:111122223333:trail/main',
   'access-role-arn': 'arn:aws:iam::111122223333:role/service-role/AccessAnalyzerMonitorServiceRole'
@@ -35,7 +35,12 @@ function failure(inputs: Record<string, string>, extras: Record<string, string> 
   throw new Error('expected a ConfigError')
 }
 
-const localTrail = { source: 'cloudtrail', 'cloudtrail-path': 'logs', 'trail-arn': '', 'access-role-arn': '' }
+const localTrail: Record<string, string> = {
+  source: 'cloudtrail',
+  'cloudtrail-path': 'logs',
+  'trail-arn': '',
+  'access-role-arn': ''
+}
 
 describe('buildConfig', () => {
   it('applies the defaults of action.yml', () => {

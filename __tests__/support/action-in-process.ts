@@ -40,7 +40,7 @@ export async function runActionInProcess(options: InProcessRunOptions): Promise<
     return true
   }) as typeof process.stdout.write
   // @actions/core's summary remembers the first step's file: each simulated step starts a fresh one.
-  ;(core.summary as unknown as { _filePath?: string })._filePath = undefined
+  delete (core.summary as unknown as { _filePath?: string })._filePath
   try {
     await run({ core, context: contextOf(step.env), env: process.env })
     return step.result(Number(process.exitCode ?? 0), stdout, '')

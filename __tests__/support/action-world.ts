@@ -27,12 +27,16 @@ export async function startWorld(): Promise<World> {
     claims: { sub: 'repo:octo-org/infra:ref:refs/heads/main', repository: 'octo-org/infra' }
   })
   const { env: oidcEnv } = await oidc.start()
-  const awsEnv = aws.env()
+  const {
+    AWS_ENDPOINT_URL_ACCESSANALYZER = '',
+    AWS_ENDPOINT_URL_IAM = '',
+    AWS_ENDPOINT_URL_STS = ''
+  } = aws.env()
   // No static keys: the action must get its credentials through OIDC.
   const env = {
-    AWS_ENDPOINT_URL_ACCESSANALYZER: awsEnv.AWS_ENDPOINT_URL_ACCESSANALYZER,
-    AWS_ENDPOINT_URL_IAM: awsEnv.AWS_ENDPOINT_URL_IAM,
-    AWS_ENDPOINT_URL_STS: awsEnv.AWS_ENDPOINT_URL_STS,
+    AWS_ENDPOINT_URL_ACCESSANALYZER,
+    AWS_ENDPOINT_URL_IAM,
+    AWS_ENDPOINT_URL_STS,
     AWS_EC2_METADATA_DISABLED: 'true',
     GITHUB_API_URL: github.url,
     ...oidcEnv
@@ -59,7 +63,7 @@ export function awsInputs(world: World, roles: string[]): Record<string, string>
 
 /** Every value the action masked must appear nowhere else in its log. */
 export function expectSecretsMasked(stdout: string): void {
-  const secrets = [...stdout.matchAll(/^::add-mask::(.+)$/gm)].map(m => m[1])
+  const secrets = [...stdout.matchAll(/^::add-mask::(.+)$/gm)].map(m => m[1] ?? '')
   expect(secrets.length).toBeGreaterThanOrEqual(3)
   const rest = stdout
     .split('\n')
