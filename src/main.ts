@@ -3,6 +3,7 @@ import * as github from '@actions/github'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { abortOnSignals } from './cancellation.js'
+import { errorMessage } from './error-message.js'
 import { buildActionConfig } from './config.js'
 import type { ActionConfig } from './config.js'
 import { pullRequestRefs, readFileAtCommit } from './github/base-file.js'
@@ -58,7 +59,7 @@ function actionsLogger(core: ActionsCore): Logger {
 }
 
 function message(error: unknown): string {
-  return escapeControl(error instanceof Error ? error.message : String(error))
+  return escapeControl(errorMessage(error))
 }
 
 type PullRequestPayload = Parameters<typeof isForkPullRequest>[0] & { number: number }
