@@ -19,6 +19,8 @@ export interface CancellationOptions {
   graceMs?: number
   /** Said just before the process is ended. */
   onForcedExit?: (message: string) => void
+  /** Ends the process as `name` does by default; default: sends the signal to this process again. */
+  end?: (name: NodeJS.Signals) => void
 }
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
@@ -35,10 +37,11 @@ export function abortOnSignals(
   const controller = new AbortController()
   const graceMs = options.graceMs ?? 5000
   let received: NodeJS.Signals | undefined
+  const end = options.end ?? ((name: NodeJS.Signals) => process.kill(process.pid, name))
   const forceExit = (name: NodeJS.Signals, why: string) => {
     options.onForcedExit?.(why)
     for (const s of SIGNALS) process.removeAllListeners(s)
-    process.kill(process.pid, name)
+    end(name)
   }
   const handler = (name: NodeJS.Signals) => {
     if (received) {

@@ -2,8 +2,10 @@ import { errorMessage } from './error-message.js'
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs'
 import { createAwsSession } from './aws/session.js'
 import { abortOnSignals, signalExitCode } from './cancellation.js'
-import { buildConfig, ConfigError, INPUT_DEFAULTS } from './config.js'
-import type { Config } from './config.js'
+import { parseArgs } from 'node:util'
+import type { ParseArgsConfig } from 'node:util'
+import { buildCliConfig, cliForm, ConfigError, inputsOf } from './config.js'
+import type { CliConfig, InputName } from './config.js'
 import type { Logger } from './logger.js'
 import { repositoryPolicySources, writeReportFiles } from './output.js'
 import { escapeControl } from './report/escape.js'
@@ -17,7 +19,7 @@ import { VERSION } from './version.js'
 /** Exit codes of the CLI contract. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, gate: 3 } as const
 
-const USAGE = `Usage: iam-least-privilege analyze [options]
+export const USAGE = `Usage: iam-least-privilege analyze [options]
 
 Finds the permissions AWS IAM roles are granted but do not use, and proposes least-privilege policies.
 
@@ -57,97 +59,64 @@ Exit codes: 0 done; 1 the run or a role failed; 2 bad usage (an option, a file g
 3 the --fail-on gate tripped; 130/143 stopped by SIGINT/SIGTERM.
 Progress goes to stderr; the report goes to stdout.`
 
-const STRING_INPUTS = Object.keys(INPUT_DEFAULTS).filter(
-  name =>
-    ![
-      'github-token',
-      'mode',
-      'pr-branch',
-      'pr-labels',
-      'validate',
-      'allow-incomplete',
-      'role-to-assume',
-      'audience',
-      'role-session-name',
-      'role-duration-seconds'
-    ].includes(name)
-)
-
 class UsageError extends Error {}
 
-type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean }
+type OptionName = string
+type ParseArgsOptions = NonNullable<ParseArgsConfig['options']>
+type ParseArgsOptionDescriptor = ParseArgsOptions[string]
 
-const OPTIONS: Readonly<Record<string, OptionSpec>> = {
-  roles: { type: 'string', multiple: true },
-  policy: { type: 'string', multiple: true },
-  'authorization-details': { type: 'string' },
-  since: { type: 'string' },
-  until: { type: 'string' },
-  format: { type: 'string' },
-  out: { type: 'string' },
-  'allow-incomplete': { type: 'boolean' },
-  'no-validate': { type: 'boolean' },
-  help: { type: 'boolean' },
+/** An input's CLI option: `--name VALUE` (repeatable or once), or a flag that sets the input. */
+function optionOf(name: InputName): [OptionName, ParseArgsOptionDescriptor] {
+  const form = cliForm(name)
+  if (form.kind === 'flag') return [form.option, { type: 'boolean' }]
+  return [name, { type: 'string', multiple: form.multiple }]
+}
+
+/** The CLI's options: exactly its inputs in the configuration table, plus --help and --version. */
+export const CLI_OPTIONS: ParseArgsOptions = {
+  help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
-  ...Object.fromEntries(STRING_INPUTS.map(name => [name, { type: 'string' } as OptionSpec]))
+  ...Object.fromEntries(inputsOf('cli').map(optionOf))
 }
 
-interface ParsedArgs {
-  values: Map<string, string[] | true>
-  positionals: string[]
-}
-
-/** `--name value`, `--name=value`, `-h`, and `--` before positionals; every message names the option. */
-function parseArguments(argv: string[]): ParsedArgs {
-  const values = new Map<string, string[] | true>()
+/** Each option given, with its values (a flag has none); every message names the option. */
+function parseArguments(args: string[]): { given: Map<OptionName, string[]>; positionals: string[] } {
+  const { tokens } = parseArgs({
+    args,
+    options: CLI_OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true
+  })
+  const given = new Map<OptionName, string[]>()
   const positionals: string[] = []
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i]
-    if (token === '--') {
-      positionals.push(...argv.slice(i + 1))
-      break
-    }
-    if (token === '-h') {
-      values.set('help', true)
-      continue
-    }
-    if (!token.startsWith('-') || token === '-') {
-      positionals.push(token)
-      continue
-    }
-    if (!token.startsWith('--')) throw new UsageError(`unknown option ${token}; see --help`)
-    const eq = token.indexOf('=')
-    const name = token.slice(2, eq < 0 ? undefined : eq)
-    const spec = Object.hasOwn(OPTIONS, name) ? OPTIONS[name] : undefined
-    if (!spec) throw new UsageError(`unknown option --${name}; see --help`)
+  for (const token of tokens) {
+    if (token.kind === 'positional') positionals.push(token.value)
+    if (token.kind !== 'option') continue
+    const spec = Object.hasOwn(CLI_OPTIONS, token.name) ? CLI_OPTIONS[token.name] : undefined
+    const shown = token.rawName.startsWith('--') ? token.rawName : (args[token.index] ?? token.rawName)
+    if (!spec) throw new UsageError(`unknown option ${shown}; see --help`)
+    const seen = given.get(token.name)
     if (spec.type === 'boolean') {
-      if (eq >= 0) throw new UsageError(`--${name} takes no value; see --help`)
-      values.set(name, true)
+      if (token.inlineValue) throw new UsageError(`${shown} takes no value; see --help`)
+      given.set(token.name, [])
       continue
     }
-    let value: string
-    if (eq >= 0) value = token.slice(eq + 1)
-    else {
-      const next = argv[i + 1]
-      if (next === undefined || (next.startsWith('--') && next.length > 2))
-        throw new UsageError(`--${name} needs a value; see --help`)
-      value = next
-      i++
-    }
-    const seen = values.get(name)
-    if (seen && !spec.multiple) throw new UsageError(`--${name} is given more than once; give it once`)
-    values.set(name, [...(Array.isArray(seen) ? seen : []), value])
+    const value = token.value
+    if (value === undefined || (!token.inlineValue && value.startsWith('--') && value.length > 2))
+      throw new UsageError(`${shown} needs a value; see --help`)
+    if (seen && !spec.multiple) throw new UsageError(`${shown} is given more than once; give it once`)
+    given.set(token.name, [...(seen ?? []), value])
   }
-  return { values, positionals }
+  return { given, positionals }
 }
 
-export function parseCli(
-  argv: string[],
-  env: NodeJS.ProcessEnv
-): { help?: true; version?: true; config?: Config } {
-  const { values, positionals } = parseArguments(argv)
-  if (values.has('help')) return { help: true }
-  if (values.has('version')) return { version: true }
+export type CliCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'analyze'; config: CliConfig }
+
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
+  const { given, positionals } = parseArguments(argv)
+  if (given.has('help')) return { kind: 'help' }
+  if (given.has('version')) return { kind: 'version' }
   const [command, ...rest] = positionals
   if (command !== 'analyze')
     throw new UsageError(
@@ -156,28 +125,14 @@ export function parseCli(
         : 'missing command; use: iam-least-privilege analyze --roles ...'
     )
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"; see --help`)
-  const list = (name: string): string[] | undefined => {
-    const v = values.get(name)
-    return Array.isArray(v) ? v : undefined
+  const values = new Map<string, string>()
+  for (const name of inputsOf('cli')) {
+    const form = cliForm(name)
+    const value =
+      form.kind === 'flag' ? (given.has(form.option) ? form.value : undefined) : given.get(name)?.join('\n')
+    if (value !== undefined) values.set(name, value)
   }
-  const one = (name: string): string | undefined => list(name)?.[0]
-  const read = (name: string): string | undefined => {
-    if (name === 'roles') return list('roles')?.join('\n')
-    if (name === 'allow-incomplete') return values.has('allow-incomplete') ? 'true' : undefined
-    if (name === 'validate') return values.has('no-validate') ? 'false' : undefined
-    if (name === 'role-to-assume' || name === 'github-token') return undefined
-    return one(name)
-  }
-  const config = buildConfig(read, {
-    policyFiles: list('policy'),
-    authorizationDetails: one('authorization-details'),
-    since: one('since'),
-    until: one('until'),
-    format: one('format'),
-    outDir: one('out'),
-    env
-  })
-  return { config }
+  return { kind: 'analyze', config: buildCliConfig(name => values.get(name), env) }
 }
 
 /** --out must be a folder we can write, checked (and created) before a long analysis, not after it. */
@@ -208,15 +163,30 @@ function prepareOutDir(dir: string): void {
   }
 }
 
-function stderrLogger(): Logger {
+/** Where the CLI writes, and the folder it runs in. */
+export interface CliIo {
+  stdout: NodeJS.WritableStream
+  stderr: NodeJS.WritableStream
+  cwd: string
+}
+
+const PROCESS_IO: CliIo = {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  get cwd() {
+    return process.cwd()
+  }
+}
+
+function stderrLogger(stderr: NodeJS.WritableStream, env: NodeJS.ProcessEnv): Logger {
   const secrets: string[] = []
   // Data can hold control characters and line breaks: escaped, a terminal or CI log never acts on them.
   const mask = (m: string) => escapeControl(secrets.reduce((text, s) => text.split(s).join('***'), m))
   return {
-    info: m => process.stderr.write(`${mask(m)}\n`),
-    warning: m => process.stderr.write(`warning: ${mask(m)}\n`),
+    info: m => stderr.write(`${mask(m)}\n`),
+    warning: m => stderr.write(`warning: ${mask(m)}\n`),
     debug: m => {
-      if (process.env.IAM_LEAST_PRIVILEGE_DEBUG) process.stderr.write(`debug: ${mask(m)}\n`)
+      if (env.IAM_LEAST_PRIVILEGE_DEBUG) stderr.write(`debug: ${mask(m)}\n`)
     },
     setSecret: s => {
       if (s) secrets.push(s)
@@ -225,49 +195,54 @@ function stderrLogger(): Logger {
 }
 
 /** Runs the CLI; returns the exit code. */
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  let parsed
+export async function main(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  io: CliIo = PROCESS_IO
+): Promise<number> {
+  const fail = (message: string) => io.stderr.write(`error: ${escapeControl(message)}\n`)
+  let command: CliCommand
   try {
-    parsed = parseCli(argv, env)
+    command = parseCli(argv, env)
   } catch (e) {
     if (e instanceof UsageError || e instanceof ConfigError) {
-      process.stderr.write(`error: ${escapeControl(e.message)}\n`)
+      fail(e.message)
       return EXIT.usage
     }
     throw e
   }
-  if (parsed.help) {
-    process.stdout.write(`${USAGE}\n`)
+  if (command.kind === 'help') {
+    io.stdout.write(`${USAGE}\n`)
     return EXIT.ok
   }
-  if (parsed.version) {
-    process.stdout.write(`${VERSION}\n`)
+  if (command.kind === 'version') {
+    io.stdout.write(`${VERSION}\n`)
     return EXIT.ok
   }
-  const config = parsed.config as Config
+  const { config } = command
   try {
     if (config.outDir) prepareOutDir(config.outDir)
   } catch (e) {
-    process.stderr.write(`error: ${escapeControl(errorMessage(e))}\n`)
+    fail(errorMessage(e))
     return EXIT.usage
   }
-  const log = stderrLogger()
+  const log = stderrLogger(io.stderr, env)
   const cancellation = abortOnSignals(
     name => log.warning(`received ${name}: cancelling, then reporting what is known`),
-    { onForcedExit: message => process.stderr.write(`error: ${message}\n`) }
+    { onForcedExit: message => io.stderr.write(`error: ${message}\n`) }
   )
   try {
     const report = await runAnalysis(config, {
       log,
       aws: createAwsSession(config, { log, env }),
       signal: cancellation.signal,
-      workspace: process.cwd(),
+      workspace: io.cwd,
       noLogFiles: 'error'
     })
     const sarif = {
       toolVersion: VERSION,
-      sources: repositoryPolicySources(report, process.cwd()),
-      workflowRef: env.GITHUB_WORKFLOW_REF
+      sources: repositoryPolicySources(report, io.cwd),
+      ...(env.GITHUB_WORKFLOW_REF ? { workflowRef: env.GITHUB_WORKFLOW_REF } : {})
     }
     if (config.outDir) {
       const files = writeReportFiles(report, config.outDir, sarif)
@@ -275,9 +250,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
         `wrote ${files.report}, ${files.sarif} and ${files.proposals.length} proposed policy file(s) under ${config.outDir}`
       )
     }
-    if (config.format === 'json') process.stdout.write(serializeReport(report))
-    else if (config.format === 'sarif') process.stdout.write(serializeSarif(renderSarif(report, sarif)))
-    else process.stdout.write(`${renderMarkdown(report, { maxLength: Number.MAX_SAFE_INTEGER })}\n`)
+    if (config.format === 'json') io.stdout.write(serializeReport(report))
+    else if (config.format === 'sarif') io.stdout.write(serializeSarif(renderSarif(report, sarif)))
+    else io.stdout.write(`${renderMarkdown(report, { maxLength: Number.MAX_SAFE_INTEGER })}\n`)
     for (const role of report.roles.filter(r => r.status === 'failed'))
       log.warning(`${role.arn}: ${role.reason ?? 'failed'}`)
     const verdict = judgeRun(report, config.failOn)
@@ -285,7 +260,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (cancellation.received) return signalExitCode(cancellation.received)
     return verdict.exitCode
   } catch (e) {
-    process.stderr.write(`error: ${escapeControl(errorMessage(e))}\n`)
+    fail(errorMessage(e))
     if (cancellation.received) return signalExitCode(cancellation.received)
     return e instanceof ConfigError ? EXIT.usage : EXIT.failed
   } finally {

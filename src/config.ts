@@ -10,56 +10,70 @@ export const GRANTED_SOURCES = ['auto', 'iam', 'files'] as const
 export type GrantedSource = (typeof GRANTED_SOURCES)[number]
 export const FORMATS = ['markdown', 'json', 'sarif'] as const
 export type Format = (typeof FORMATS)[number]
-
-/** The one validated configuration both entries (action and CLI) run on. */
-export interface Config {
-  readonly roles: readonly RoleSelector[]
-  readonly roleToAssume?: string
-  readonly roleSessionName: string
-  readonly roleDurationSeconds: number
-  readonly awsRegion: string
-  readonly audience: string
-  readonly source: UsageSource
-  readonly trailArn?: string
-  readonly trailRegions: readonly string[]
-  /** CloudTrail source without trail-arn: what the trail logs, as stated by the user (undefined = judge from the records). */
-  readonly trailLogging?: TrailLoggingOptions
-  readonly accessRoleArn?: string
-  readonly cloudtrailPath?: string
-  readonly lookbackDays: number
-  readonly minObservationDays: number
-  readonly allowIncomplete: boolean
-  readonly mode: Mode
-  readonly policyPath: string
-  readonly grantedSource: GrantedSource
-  readonly failOn: FailOn
-  readonly keepActions: readonly string[]
-  readonly keepSidPrefix: string
-  readonly validate: boolean
-  readonly githubToken?: string
-  readonly prBranch: string
-  readonly prLabels: readonly string[]
-  readonly timeoutMinutes: number
-  /** CLI only: granted policies from files instead of IAM. */
-  readonly policyFiles: readonly string[]
-  /** CLI only: a get-account-authorization-details export. */
-  readonly authorizationDetails?: string
-  /** CLI only: narrow the window (a local folder's window defaults to the span of its records). */
-  readonly since?: Date
-  readonly until?: Date
-  readonly format: Format
-  readonly outDir?: string
-}
-
 export const TRAIL_READ_WRITE_TYPES = ['All', 'ReadOnly', 'WriteOnly'] as const
 export type TrailReadWriteType = (typeof TRAIL_READ_WRITE_TYPES)[number]
 export const TRAIL_EXCLUDABLE_SOURCES = ['kms.amazonaws.com', 'rdsdata.amazonaws.com'] as const
+
+/** The Region used when neither aws-region nor the environment names one. */
+export const DEFAULT_REGION = 'us-east-1'
 
 /** What the trail logs, stated as inputs instead of read from CloudTrail. */
 export interface TrailLoggingOptions {
   readWriteType: TrailReadWriteType
   excludedSources: string[]
 }
+
+/** What the run needs, whichever entry (action or CLI) started it. */
+export interface Config {
+  readonly roles: readonly RoleSelector[]
+  readonly roleToAssume?: string | undefined
+  readonly roleSessionName: string
+  readonly roleDurationSeconds: number
+  readonly awsRegion: string
+  readonly audience: string
+  readonly source: UsageSource
+  readonly trailArn?: string | undefined
+  readonly trailRegions: readonly string[]
+  /** CloudTrail source without trail-arn: what the trail logs, as stated by the user (undefined = judge from the records). */
+  readonly trailLogging?: TrailLoggingOptions
+  readonly accessRoleArn?: string | undefined
+  readonly cloudtrailPath?: string | undefined
+  readonly lookbackDays: number
+  readonly minObservationDays: number
+  readonly allowIncomplete: boolean
+  readonly policyPath: string
+  readonly grantedSource: GrantedSource
+  readonly keepActions: readonly string[]
+  readonly keepSidPrefix: string
+  readonly validate: boolean
+  readonly timeoutMinutes: number
+  /** CLI only: policies granted to every role analyzed, on top of what IAM or the export grants it. */
+  readonly policyFiles: readonly string[]
+  /** CLI only: a get-account-authorization-details export; each role's policies are taken from it. */
+  readonly authorizationDetails?: string | undefined
+  /** CLI only: narrow the window (a local folder's window defaults to the span of its records). */
+  readonly since?: Date | undefined
+  readonly until?: Date | undefined
+}
+
+/** The action's own settings: how the report is published on GitHub, and the gate. */
+export interface ActionSettings {
+  readonly mode: Mode
+  readonly githubToken?: string | undefined
+  readonly prBranch: string
+  readonly prLabels: readonly string[]
+  readonly failOn: FailOn
+}
+
+/** The CLI's own settings: where the report goes, and the gate. */
+export interface CliSettings {
+  readonly format: Format
+  readonly outDir?: string | undefined
+  readonly failOn: FailOn
+}
+
+export type ActionConfig = Config & ActionSettings
+export type CliConfig = Config & CliSettings
 
 /** A bad value in the configuration: the message names the input and what is allowed. */
 export class ConfigError extends Error {
@@ -72,37 +86,43 @@ export class ConfigError extends Error {
   }
 }
 
-/** Reads one named input (kebab-case, as in action.yml); undefined or '' when not given. */
+/**
+ * Reads one named input (kebab-case, as in action.yml and as the CLI option); undefined when not given, '' when
+ * given empty. A repeatable CLI option reads as its values joined by newlines.
+ */
 export type InputReader = (name: string) => string | undefined
 
-/** Every input's default, as in action.yml (a test keeps the two equal). */
-export const INPUT_DEFAULTS: Readonly<Record<string, string>> = {
-  'role-to-assume': '',
-  'role-session-name': 'iam-least-privilege',
-  'role-duration-seconds': '3600',
-  'aws-region': '',
-  audience: 'sts.amazonaws.com',
-  source: 'access-analyzer',
-  'trail-arn': '',
-  'trail-regions': '',
-  'access-role-arn': '',
-  'cloudtrail-path': '',
-  'trail-read-write-type': '',
-  'trail-excluded-sources': '',
-  'lookback-days': '90',
-  'min-observation-days': '30',
-  'allow-incomplete': 'false',
-  mode: 'report',
-  'policy-path': 'iam/least-privilege/{account}/{role}.json',
-  'granted-source': 'auto',
-  'fail-on': 'never',
-  'keep-actions': '',
-  'keep-sid-prefix': 'Keep',
-  validate: 'true',
-  'github-token': '${{ github.token }}',
-  'pr-branch': 'iam-least-privilege/proposals',
-  'pr-labels': '',
-  'timeout-minutes': '45'
+export type Entry = 'action' | 'cli'
+
+/** How the CLI spells an input: `--name VALUE` (once or repeated), or a flag that sets the input to `value`. */
+export type CliForm =
+  | { readonly kind: 'value'; readonly multiple: boolean }
+  | { readonly kind: 'flag'; readonly option: string; readonly value: string }
+
+interface InputSpec<T> {
+  /** The default (as action.yml states it); '' = none. */
+  readonly default: string
+  readonly entries: readonly Entry[]
+  /** The CLI form; `--name VALUE` given once when absent. */
+  readonly cli?: CliForm
+  /** An input given as '' keeps '' instead of falling back to the default. */
+  readonly emptyIsValue?: true
+  /** Parses the trimmed value (the default when the input was not given or blank); `name` is for messages. */
+  readonly parse: (value: string, name: string, context: ParseContext) => T
+}
+
+interface ParseContext {
+  /** Where aws-region falls back to AWS_REGION and AWS_DEFAULT_REGION. */
+  readonly env: NodeJS.ProcessEnv
+}
+
+const BOTH: readonly Entry[] = ['action', 'cli']
+const ACTION: readonly Entry[] = ['action']
+const CLI: readonly Entry[] = ['cli']
+const REPEATABLE: CliForm = { kind: 'value', multiple: true }
+
+function input<T>(spec: InputSpec<T>): InputSpec<T> {
+  return spec
 }
 
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/
@@ -111,6 +131,7 @@ const TRAIL_ARN = /^arn:[\w-]+:cloudtrail:[a-z0-9-]+:\d{12}:trail\/.{1,576}$/
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/
 const ACTION_PATTERN = /^([a-z0-9-]+:[A-Za-z0-9*?]+|\*)$/
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/
+const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/
 
 export function parseRoleSelector(input: string): RoleSelector {
   const value = input.trim()
@@ -147,26 +168,38 @@ export function splitList(value: string | undefined): string[] {
     .filter(s => s.length > 0)
 }
 
-function oneOf<T extends string>(name: string, value: string, allowed: readonly T[]): T {
-  if ((allowed as readonly string[]).includes(value)) return value as T
-  throw new ConfigError(name, `${name}: "${value}" is not allowed; use one of ${allowed.join(', ')}`)
+/** One item per line only (IAM role names may contain commas). */
+function splitLines(value: string): string[] {
+  return value
+    .split('\n')
+    .map(s => s.trim())
+    .filter(s => s.length > 0)
 }
 
-function integer(name: string, value: string, min: number, max: number): number {
-  if (!/^\d+$/.test(value))
-    throw new ConfigError(name, `${name}: "${value}" is not a whole number; use ${min} to ${max}`)
-  const n = Number(value)
-  if (n < min || n > max) throw new ConfigError(name, `${name}: ${n} is outside ${min} to ${max}`)
-  return n
+function oneOf<T extends string>(allowed: readonly T[]): (value: string, name: string) => T {
+  return (value, name) => {
+    if ((allowed as readonly string[]).includes(value)) return value as T
+    throw new ConfigError(name, `${name}: "${value}" is not allowed; use one of ${allowed.join(', ')}`)
+  }
 }
 
-function boolean(name: string, value: string): boolean {
+function integer(min: number, max: number): (value: string, name: string) => number {
+  return (value, name) => {
+    if (!/^\d+$/.test(value))
+      throw new ConfigError(name, `${name}: "${value}" is not a whole number; use ${min} to ${max}`)
+    const n = Number(value)
+    if (n < min || n > max) throw new ConfigError(name, `${name}: ${n} is outside ${min} to ${max}`)
+    return n
+  }
+}
+
+function boolean(value: string, name: string): boolean {
   if (/^true$/i.test(value)) return true
   if (/^false$/i.test(value)) return false
   throw new ConfigError(name, `${name}: "${value}" is not a boolean; use true or false`)
 }
 
-function date(name: string, value: string | undefined): Date | undefined {
+function date(value: string, name: string): Date | undefined {
   if (!value) return undefined
   const isoish = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/
   const d = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value)
@@ -179,268 +212,379 @@ function date(name: string, value: string | undefined): Date | undefined {
   return d
 }
 
-function optional(value: string | undefined): string | undefined {
-  const v = value?.trim()
-  return v ? v : undefined
+function optional(value: string): string | undefined {
+  return value === '' ? undefined : value
 }
 
-export interface ConfigExtras {
-  policyFiles?: string[]
-  authorizationDetails?: string
-  since?: string
-  until?: string
-  format?: string
-  outDir?: string
-  /** Used when aws-region is empty. */
-  env?: NodeJS.ProcessEnv
+/** An optional value that must match `pattern` when given. */
+function matching(
+  valid: RegExp | ((value: string) => boolean),
+  what: string
+): (value: string, name: string) => string | undefined {
+  const test = valid instanceof RegExp ? (value: string) => valid.test(value) : valid
+  return (value, name) => {
+    if (value && !test(value)) throw new ConfigError(name, `${name}: "${value}" is not ${what}`)
+    return optional(value)
+  }
 }
 
-/**
- * Builds and validates the configuration. `read` returns the raw value of an input (action input or CLI option,
- * same kebab-case names); defaults are those of action.yml.
- */
-export function buildConfig(read: InputReader, extras: ConfigExtras = {}): Config {
-  const get = (name: string): string => {
-    const raw = read(name)
-    return raw === undefined || raw.trim() === '' ? (INPUT_DEFAULTS[name] ?? '') : raw.trim()
-  }
-  // One role per line only: IAM role names may contain commas.
-  const roleLines = (read('roles') ?? '')
-    .split('\n')
-    .map(s => s.trim())
-    .filter(s => s.length > 0)
-  if (roleLines.length === 0) {
-    throw new ConfigError(
-      'roles',
-      'roles: required; give one role ARN, role name or name pattern (with *) per line'
-    )
-  }
-  const roles = roleLines.map(parseRoleSelector)
+const optionalRoleArn = matching(isRoleArn, 'a role ARN (arn:aws:iam::<account>:role/<name>)')
 
-  const source = oneOf('source', get('source'), USAGE_SOURCES)
-  const env = extras.env ?? process.env
-  const awsRegion = optional(read('aws-region')) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1'
-  if (!REGION.test(awsRegion)) {
-    throw new ConfigError(
-      'aws-region',
-      `aws-region: "${awsRegion}" is not an AWS Region name such as us-east-1`
-    )
-  }
-  const trailRegions = splitList(get('trail-regions'))
-  for (const r of trailRegions) {
+function regions(value: string, name: string): string[] {
+  const list = splitList(value)
+  for (const r of list) {
     if (!REGION.test(r))
-      throw new ConfigError(
-        'trail-regions',
-        `trail-regions: "${r}" is not an AWS Region name such as eu-west-1`
-      )
+      throw new ConfigError(name, `${name}: "${r}" is not an AWS Region name such as eu-west-1`)
   }
-  const roleToAssume = optional(read('role-to-assume'))
-  if (roleToAssume && !isRoleArn(roleToAssume)) {
-    throw new ConfigError(
-      'role-to-assume',
-      `role-to-assume: "${roleToAssume}" is not a role ARN (arn:aws:iam::<account>:role/<name>)`
-    )
-  }
-  const roleSessionName = get('role-session-name')
-  if (!SESSION_NAME.test(roleSessionName)) {
-    throw new ConfigError(
-      'role-session-name',
-      `role-session-name: "${roleSessionName}" must be 2 to 64 of letters, digits and +=,.@_-`
-    )
-  }
-  const trailArn = optional(read('trail-arn'))
-  if (trailArn && !TRAIL_ARN.test(trailArn)) {
-    throw new ConfigError(
-      'trail-arn',
-      `trail-arn: "${trailArn}" is not a trail ARN (arn:aws:cloudtrail:<region>:<account>:trail/<name>)`
-    )
-  }
-  const accessRoleArn = optional(read('access-role-arn'))
-  if (accessRoleArn && !isRoleArn(accessRoleArn)) {
-    throw new ConfigError(
-      'access-role-arn',
-      `access-role-arn: "${accessRoleArn}" is not a role ARN (arn:aws:iam::<account>:role/<name>)`
-    )
-  }
-  const cloudtrailPath = optional(read('cloudtrail-path'))
-  refuseInapplicable(read, extras, source, cloudtrailPath)
-  const trailLogging = trailLoggingOptions(
-    optional(read('trail-read-write-type')),
-    splitList(get('trail-excluded-sources'))
-  )
-  if (trailLogging && (source !== 'cloudtrail' || trailArn)) {
-    throw new ConfigError(
-      trailLogging.given,
-      `${trailLogging.given}: only with source: cloudtrail and no trail-arn (with trail-arn the trail's own configuration is read)`
-    )
-  }
-  if (source === 'access-analyzer') {
-    if (!trailArn)
-      throw new ConfigError(
-        'trail-arn',
-        'trail-arn: required with source: access-analyzer (the trail Access Analyzer reads)'
-      )
-    if (!accessRoleArn) {
-      throw new ConfigError(
-        'access-role-arn',
-        'access-role-arn: required with source: access-analyzer (the service role Access Analyzer assumes to read the trail)'
-      )
-    }
-  } else if (!cloudtrailPath) {
-    throw new ConfigError(
-      'cloudtrail-path',
-      'cloudtrail-path: required with source: cloudtrail (a folder of log files or s3://bucket/prefix)'
-    )
-  } else if (
-    cloudtrailPath.startsWith('s3://') &&
-    !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(cloudtrailPath)
-  ) {
-    throw new ConfigError(
-      'cloudtrail-path',
-      `cloudtrail-path: "${cloudtrailPath}" is not a valid s3://bucket/prefix URL`
-    )
-  }
+  return list
+}
 
-  const keepActions = splitList(get('keep-actions'))
-  for (const a of keepActions) {
+function actionPatterns(value: string, name: string): string[] {
+  const list = splitList(value)
+  for (const a of list) {
     if (!ACTION_PATTERN.test(a)) {
       throw new ConfigError(
-        'keep-actions',
-        `keep-actions: "${a}" is not an action or action pattern such as s3:GetObject or s3:Get*`
+        name,
+        `${name}: "${a}" is not an action or action pattern such as s3:GetObject or s3:Get*`
       )
     }
   }
-  const policyPath = get('policy-path')
-  if (policyPath.startsWith('/') || policyPath.split('/').includes('..') || !policyPath.includes('{role}')) {
-    throw new ConfigError(
-      'policy-path',
-      `policy-path: "${policyPath}" must be a relative path inside the repository containing {role} (and usually {account})`
-    )
-  }
-  const prBranch = get('pr-branch')
-  if (
-    !/^[\w./-]+$/.test(prBranch) ||
-    prBranch.includes('..') ||
-    prBranch.endsWith('/') ||
-    prBranch.startsWith('/')
-  ) {
-    throw new ConfigError('pr-branch', `pr-branch: "${prBranch}" is not a valid branch name`)
-  }
-  const githubToken = optional(read('github-token'))
-  const since = date('since', extras.since)
-  const until = date('until', extras.until)
-  if (since && until && since >= until)
-    throw new ConfigError('since', `since: ${extras.since} is not before until: ${extras.until}`)
+  return list
+}
 
-  return {
-    roles,
-    roleToAssume,
-    roleSessionName,
-    roleDurationSeconds: integer('role-duration-seconds', get('role-duration-seconds'), 900, 43200),
-    awsRegion,
-    audience: get('audience'),
-    source,
-    trailArn,
-    trailRegions,
-    ...(trailLogging ? { trailLogging: trailLogging.options } : {}),
-    accessRoleArn,
-    cloudtrailPath,
-    lookbackDays: integer('lookback-days', get('lookback-days'), 1, 90),
-    minObservationDays: integer('min-observation-days', get('min-observation-days'), 0, 90),
-    allowIncomplete: boolean('allow-incomplete', get('allow-incomplete')),
-    mode: oneOf('mode', get('mode'), MODES),
-    policyPath,
-    grantedSource: oneOf('granted-source', get('granted-source'), GRANTED_SOURCES),
-    failOn: oneOf('fail-on', get('fail-on'), FAIL_ON_VALUES),
-    keepActions,
-    // Given but empty turns keep-Sid exemptions off; not given at all is the default.
-    keepSidPrefix:
-      read('keep-sid-prefix') === undefined ? get('keep-sid-prefix') : (read('keep-sid-prefix') ?? '').trim(),
-    validate: boolean('validate', get('validate')),
-    githubToken: githubToken && githubToken !== INPUT_DEFAULTS['github-token'] ? githubToken : undefined,
-    prBranch,
-    prLabels: splitList(get('pr-labels')),
-    timeoutMinutes: integer('timeout-minutes', get('timeout-minutes'), 1, 360),
-    policyFiles: extras.policyFiles ?? [],
-    authorizationDetails: optional(extras.authorizationDetails),
-    since,
-    until,
-    format: oneOf('format', extras.format ?? 'markdown', FORMATS),
-    outDir: optional(extras.outDir)
+function excludedSources(value: string, name: string): string[] {
+  const list = splitList(value)
+  for (const source of list) {
+    if (!(TRAIL_EXCLUDABLE_SOURCES as readonly string[]).includes(source)) {
+      throw new ConfigError(
+        name,
+        `${name}: "${source}" cannot be excluded from a trail; use ${TRAIL_EXCLUDABLE_SOURCES.join(' or ')}`
+      )
+    }
   }
+  return list
+}
+
+const GITHUB_TOKEN_DEFAULT = '${{ github.token }}'
+
+/**
+ * Every input, declared once: its default, the entries that take it, how the CLI spells it and its parser.
+ * action.yml, the README tables, the CLI's options and its usage text are checked against this table.
+ */
+export const INPUTS = {
+  roles: input({
+    default: '',
+    entries: BOTH,
+    cli: REPEATABLE,
+    parse: value => {
+      const lines = splitLines(value)
+      if (lines.length === 0) {
+        throw new ConfigError(
+          'roles',
+          'roles: required; give one role ARN, role name or name pattern (with *) per line'
+        )
+      }
+      return lines.map(parseRoleSelector)
+    }
+  }),
+  'role-to-assume': input({
+    default: '',
+    entries: ACTION,
+    parse: optionalRoleArn
+  }),
+  'role-session-name': input({
+    default: 'iam-least-privilege',
+    entries: ACTION,
+    parse: (value, name) => {
+      if (!SESSION_NAME.test(value))
+        throw new ConfigError(name, `${name}: "${value}" must be 2 to 64 of letters, digits and +=,.@_-`)
+      return value
+    }
+  }),
+  'role-duration-seconds': input({ default: '3600', entries: ACTION, parse: integer(900, 43200) }),
+  'aws-region': input({
+    default: '',
+    entries: BOTH,
+    parse: (value, name, { env }) => {
+      const region = optional(value) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? DEFAULT_REGION
+      if (!REGION.test(region))
+        throw new ConfigError(name, `${name}: "${region}" is not an AWS Region name such as us-east-1`)
+      return region
+    }
+  }),
+  audience: input({ default: 'sts.amazonaws.com', entries: ACTION, parse: value => value }),
+  source: input({ default: 'access-analyzer', entries: BOTH, parse: oneOf(USAGE_SOURCES) }),
+  'trail-arn': input({
+    default: '',
+    entries: BOTH,
+    parse: matching(TRAIL_ARN, 'a trail ARN (arn:aws:cloudtrail:<region>:<account>:trail/<name>)')
+  }),
+  'trail-read-write-type': input({
+    default: '',
+    entries: BOTH,
+    parse: (value, name) => (value ? oneOf(TRAIL_READ_WRITE_TYPES)(value, name) : undefined)
+  }),
+  'trail-excluded-sources': input({ default: '', entries: BOTH, parse: excludedSources }),
+  'trail-regions': input({ default: '', entries: BOTH, parse: regions }),
+  'access-role-arn': input({
+    default: '',
+    entries: BOTH,
+    parse: optionalRoleArn
+  }),
+  'cloudtrail-path': input({
+    default: '',
+    entries: BOTH,
+    parse: (value, name) => {
+      if (value.startsWith('s3://') && !S3_URL.test(value))
+        throw new ConfigError(name, `${name}: "${value}" is not a valid s3://bucket/prefix URL`)
+      return optional(value)
+    }
+  }),
+  'lookback-days': input({ default: '90', entries: BOTH, parse: integer(1, 90) }),
+  'min-observation-days': input({ default: '30', entries: BOTH, parse: integer(0, 90) }),
+  'allow-incomplete': input({
+    default: 'false',
+    entries: BOTH,
+    cli: { kind: 'flag', option: 'allow-incomplete', value: 'true' },
+    parse: boolean
+  }),
+  mode: input({ default: 'report', entries: ACTION, parse: oneOf(MODES) }),
+  'policy-path': input({
+    default: 'iam/least-privilege/{account}/{role}.json',
+    entries: BOTH,
+    parse: (value, name) => {
+      if (value.startsWith('/') || value.split('/').includes('..') || !value.includes('{role}')) {
+        throw new ConfigError(
+          name,
+          `${name}: "${value}" must be a relative path inside the repository containing {role} (and usually {account})`
+        )
+      }
+      return value
+    }
+  }),
+  'granted-source': input({ default: 'auto', entries: BOTH, parse: oneOf(GRANTED_SOURCES) }),
+  'fail-on': input({ default: 'never', entries: BOTH, parse: oneOf(FAIL_ON_VALUES) }),
+  'keep-actions': input({ default: '', entries: BOTH, parse: actionPatterns }),
+  // Given but empty turns keep-Sid exemptions off; not given at all is the default.
+  'keep-sid-prefix': input({ default: 'Keep', entries: BOTH, emptyIsValue: true, parse: value => value }),
+  validate: input({
+    default: 'true',
+    entries: BOTH,
+    cli: { kind: 'flag', option: 'no-validate', value: 'false' },
+    parse: boolean
+  }),
+  'github-token': input({
+    default: GITHUB_TOKEN_DEFAULT,
+    entries: ACTION,
+    // The unexpanded expression (a run outside GitHub Actions) is no token.
+    parse: value => (value === GITHUB_TOKEN_DEFAULT ? undefined : optional(value))
+  }),
+  'pr-branch': input({
+    default: 'iam-least-privilege/proposals',
+    entries: ACTION,
+    parse: (value, name) => {
+      if (!/^[\w./-]+$/.test(value) || value.includes('..') || value.endsWith('/') || value.startsWith('/'))
+        throw new ConfigError(name, `${name}: "${value}" is not a valid branch name`)
+      return value
+    }
+  }),
+  'pr-labels': input({ default: '', entries: ACTION, parse: value => splitList(value) }),
+  'timeout-minutes': input({ default: '45', entries: BOTH, parse: integer(1, 360) }),
+  // Each value is one file: a blank one among others is an error when it is read, not dropped.
+  policy: input({
+    default: '',
+    entries: CLI,
+    cli: REPEATABLE,
+    parse: value => (value === '' ? [] : value.split('\n').map(s => s.trim()))
+  }),
+  'authorization-details': input({ default: '', entries: CLI, parse: optional }),
+  since: input({ default: '', entries: CLI, parse: date }),
+  until: input({ default: '', entries: CLI, parse: date }),
+  format: input({ default: 'markdown', entries: CLI, parse: oneOf(FORMATS) }),
+  out: input({ default: '', entries: CLI, parse: optional })
+} as const
+
+export type InputName = keyof typeof INPUTS
+type InputValues = { [K in InputName]: ReturnType<(typeof INPUTS)[K]['parse']> }
+
+/** The inputs an entry takes, in table order. */
+export function inputsOf(entry: Entry): InputName[] {
+  return (Object.keys(INPUTS) as InputName[]).filter(name =>
+    (INPUTS[name].entries as readonly Entry[]).includes(entry)
+  )
+}
+
+/** How the CLI spells an input. */
+export function cliForm(name: InputName): CliForm {
+  return INPUTS[name].cli ?? { kind: 'value', multiple: false }
+}
+
+/** An input's default as action.yml states it. */
+export function inputDefault(name: InputName): string {
+  return INPUTS[name].default
+}
+
+/** The raw value of an input: trimmed, with its default when not given or blank. */
+function rawValue(read: InputReader, name: InputName): string {
+  const raw = read(name)?.trim()
+  if (raw === undefined) return INPUTS[name].default
+  return raw === '' && !INPUTS[name].emptyIsValue ? INPUTS[name].default : raw
+}
+
+/** Parses every input; `read` answers only for the inputs of the entry, the others have their defaults. */
+function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): InputValues {
+  const parse = <K extends InputName>(name: K): InputValues[K] => {
+    const spec = INPUTS[name] as InputSpec<InputValues[K]>
+    return spec.parse(rawValue(read, name), name, { env })
+  }
+  const values: Partial<Record<InputName, unknown>> = {}
+  for (const name of Object.keys(INPUTS) as InputName[]) values[name] = parse(name)
+  return values as InputValues
 }
 
 /**
  * Options that do not apply to the chosen source are refused, not ignored: a user who sets one believes it does
  * something. Inputs equal to their default count as not given (the action passes every default).
  */
-function refuseInapplicable(
-  read: InputReader,
-  extras: ConfigExtras,
-  source: UsageSource,
-  cloudtrailPath: string | undefined
-): void {
-  const given = (name: string): boolean => {
+function refuseInapplicable(read: InputReader, values: InputValues): void {
+  const given = (name: InputName): boolean => {
     const raw = read(name)?.trim()
-    return raw !== undefined && raw !== '' && raw !== INPUT_DEFAULTS[name]
+    return raw !== undefined && raw !== '' && raw !== INPUTS[name].default
   }
-  const refuse = (name: string, why: string) => {
-    throw new ConfigError(name, `${name}: ${why}; remove it`)
+  const refuse = (name: InputName, why: string) => {
+    if (given(name)) throw new ConfigError(name, `${name}: ${why}; remove it`)
   }
-  if (source === 'access-analyzer') {
-    if (given('cloudtrail-path'))
-      refuse(
-        'cloudtrail-path',
-        'only applies to source: cloudtrail (set source: cloudtrail to read log files)'
-      )
-    for (const name of ['since', 'until'] as const) {
-      if (extras[name]?.trim())
-        refuse(name, 'only applies to source: cloudtrail (Access Analyzer reads lookback-days up to now)')
-    }
+  if (values.source === 'access-analyzer') {
+    refuse('cloudtrail-path', 'only applies to source: cloudtrail (set source: cloudtrail to read log files)')
+    for (const name of ['since', 'until'] as const)
+      refuse(name, 'only applies to source: cloudtrail (Access Analyzer reads lookback-days up to now)')
     return
   }
   // trail-arn stays: with source cloudtrail it names the trail whose logging configuration is read.
-  if (given('access-role-arn'))
+  refuse(
+    'access-role-arn',
+    'only applies to source: access-analyzer (source: cloudtrail reads cloudtrail-path)'
+  )
+  if (values['cloudtrail-path'] && !values['cloudtrail-path'].startsWith('s3://')) {
     refuse(
-      'access-role-arn',
-      'only applies to source: access-analyzer (source: cloudtrail reads cloudtrail-path)'
+      'trail-regions',
+      'does not apply to a local cloudtrail-path (every log file in the folder is read)'
     )
-  if (cloudtrailPath && !cloudtrailPath.startsWith('s3://')) {
-    if (given('trail-regions'))
-      refuse(
-        'trail-regions',
-        'does not apply to a local cloudtrail-path (every log file in the folder is read)'
-      )
-    if (given('lookback-days'))
-      refuse(
-        'lookback-days',
-        'does not apply to a local cloudtrail-path (its window is the span of its records; narrow it with since/until)'
-      )
+    refuse(
+      'lookback-days',
+      'does not apply to a local cloudtrail-path (its window is the span of its records; narrow it with since/until)'
+    )
   }
+}
+
+/** The inputs each source needs, and the trail options only where the records decide what the trail logs. */
+function requireForSource(read: InputReader, values: InputValues): void {
+  const stated = values['trail-read-write-type']
+    ? 'trail-read-write-type'
+    : values['trail-excluded-sources'].length > 0
+      ? 'trail-excluded-sources'
+      : undefined
+  if (stated && (values.source !== 'cloudtrail' || values['trail-arn'])) {
+    throw new ConfigError(
+      stated,
+      `${stated}: only with source: cloudtrail and no trail-arn (with trail-arn the trail's own configuration is read)`
+    )
+  }
+  if (values.source === 'access-analyzer') {
+    if (!values['trail-arn'])
+      throw new ConfigError(
+        'trail-arn',
+        'trail-arn: required with source: access-analyzer (the trail Access Analyzer reads)'
+      )
+    if (!values['access-role-arn']) {
+      throw new ConfigError(
+        'access-role-arn',
+        'access-role-arn: required with source: access-analyzer (the service role Access Analyzer assumes to read the trail)'
+      )
+    }
+  } else if (!values['cloudtrail-path']) {
+    throw new ConfigError(
+      'cloudtrail-path',
+      'cloudtrail-path: required with source: cloudtrail (a folder of log files or s3://bucket/prefix)'
+    )
+  }
+  const { since, until } = values
+  if (since && until && since >= until)
+    throw new ConfigError(
+      'since',
+      `since: ${rawValue(read, 'since')} is not before until: ${rawValue(read, 'until')}`
+    )
+}
+
+/** The trail options, or undefined when neither was given (then the records decide what the trail logs). */
+function trailLogging(values: InputValues): TrailLoggingOptions | undefined {
+  const readWrite = values['trail-read-write-type']
+  const excluded = values['trail-excluded-sources']
+  if (!readWrite && excluded.length === 0) return undefined
+  return { readWriteType: readWrite ?? 'All', excludedSources: excluded }
+}
+
+function validated(readAny: InputReader, entry: Entry, env: NodeJS.ProcessEnv): InputValues {
+  // An input the entry does not take is not read at all (the runner passes any `with:` key as INPUT_*).
+  const takes = new Set<string>(inputsOf(entry))
+  const read: InputReader = name => (takes.has(name) ? readAny(name) : undefined)
+  const values = parseInputs(read, env)
+  refuseInapplicable(read, values)
+  requireForSource(read, values)
+  return values
+}
+
+function coreConfig(values: InputValues): Config {
+  const logging = trailLogging(values)
+  return {
+    roles: values.roles,
+    roleToAssume: values['role-to-assume'],
+    roleSessionName: values['role-session-name'],
+    roleDurationSeconds: values['role-duration-seconds'],
+    awsRegion: values['aws-region'],
+    audience: values.audience,
+    source: values.source,
+    trailArn: values['trail-arn'],
+    trailRegions: values['trail-regions'],
+    ...(logging ? { trailLogging: logging } : {}),
+    accessRoleArn: values['access-role-arn'],
+    cloudtrailPath: values['cloudtrail-path'],
+    lookbackDays: values['lookback-days'],
+    minObservationDays: values['min-observation-days'],
+    allowIncomplete: values['allow-incomplete'],
+    policyPath: values['policy-path'],
+    grantedSource: values['granted-source'],
+    keepActions: values['keep-actions'],
+    keepSidPrefix: values['keep-sid-prefix'],
+    validate: values.validate,
+    timeoutMinutes: values['timeout-minutes'],
+    policyFiles: values.policy,
+    authorizationDetails: values['authorization-details'],
+    since: values.since,
+    until: values.until
+  }
+}
+
+/** The action's configuration, from its inputs (`read` as core.getInput, undefined for an input not set). */
+export function buildActionConfig(read: InputReader, env: NodeJS.ProcessEnv): ActionConfig {
+  const values = validated(read, 'action', env)
+  return {
+    ...coreConfig(values),
+    mode: values.mode,
+    githubToken: values['github-token'],
+    prBranch: values['pr-branch'],
+    prLabels: values['pr-labels'],
+    failOn: values['fail-on']
+  }
+}
+
+/** The CLI's configuration, from its options (`read` returns an option's value by input name). */
+export function buildCliConfig(read: InputReader, env: NodeJS.ProcessEnv): CliConfig {
+  const values = validated(read, 'cli', env)
+  return { ...coreConfig(values), format: values.format, outDir: values.out, failOn: values['fail-on'] }
 }
 
 /** Expands policy-path for one role. */
 export function policyPathFor(template: string, accountId: string, roleName: string): string {
   return template.replace(/\{account\}/g, accountId).replace(/\{role\}/g, roleName)
-}
-
-/** The trail options, or undefined when neither was given (then the records decide what the trail logs). */
-function trailLoggingOptions(
-  readWrite: string | undefined,
-  excluded: string[]
-): { options: TrailLoggingOptions; given: string } | undefined {
-  if (!readWrite && excluded.length === 0) return undefined
-  const readWriteType = readWrite ? oneOf('trail-read-write-type', readWrite, TRAIL_READ_WRITE_TYPES) : 'All'
-  for (const source of excluded) {
-    if (!(TRAIL_EXCLUDABLE_SOURCES as readonly string[]).includes(source)) {
-      throw new ConfigError(
-        'trail-excluded-sources',
-        `trail-excluded-sources: "${source}" cannot be excluded from a trail; use ${TRAIL_EXCLUDABLE_SOURCES.join(' or ')}`
-      )
-    }
-  }
-  return {
-    options: { readWriteType, excludedSources: excluded },
-    given: readWrite ? 'trail-read-write-type' : 'trail-excluded-sources'
-  }
 }

@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createAwsSession } from './aws/session.js'
 import { abortOnSignals } from './cancellation.js'
-import { buildConfig } from './config.js'
-import type { Config } from './config.js'
+import { errorMessage } from './error-message.js'
+import { buildActionConfig } from './config.js'
+import type { ActionConfig } from './config.js'
 import { pullRequestRefs, readFileAtCommit } from './github/base-file.js'
 import { createGitHubClient } from './github/client.js'
+import type { GitHubClient } from './github/client.js'
 import { isForkPullRequest, publishStickyComment, renderForkNotice } from './github/comment.js'
 import { publishPullRequest } from './github/pull-request.js'
 import { writeJobSummary, writeJobSummaryText } from './github/summary.js'
@@ -20,7 +22,35 @@ import { runAnalysis } from './run.js'
 import type { RunDeps } from './run.js'
 import { VERSION } from './version.js'
 
-function actionsLogger(): Logger {
+/** The parts of @actions/core the action uses. */
+export type ActionsCore = Pick<
+  typeof core,
+  | 'getInput'
+  | 'setOutput'
+  | 'setFailed'
+  | 'info'
+  | 'warning'
+  | 'notice'
+  | 'error'
+  | 'debug'
+  | 'setSecret'
+  | 'getIDToken'
+>
+
+/** The parts of the workflow run's context (@actions/github) the action uses. */
+export type ActionContext = Pick<
+  typeof github.context,
+  'eventName' | 'payload' | 'repo' | 'runId' | 'serverUrl' | 'workflow' | 'job'
+>
+
+/** What the action runs in: the runner's toolkit, the run's context and the step's environment. */
+export interface ActionRuntime {
+  core: ActionsCore
+  context: ActionContext
+  env: NodeJS.ProcessEnv
+}
+
+function actionsLogger(core: ActionsCore): Logger {
   return {
     info: m => core.info(escapeControl(m)),
     warning: m => core.warning(escapeControl(m)),
@@ -30,36 +60,46 @@ function actionsLogger(): Logger {
 }
 
 function message(error: unknown): string {
-  return escapeControl(error instanceof Error ? error.message : String(error))
+  return escapeControl(errorMessage(error))
 }
 
 type PullRequestPayload = Parameters<typeof isForkPullRequest>[0] & { number: number }
 
-function runUrl(): string | undefined {
-  const { serverUrl, runId } = github.context
-  const repo = process.env.GITHUB_REPOSITORY
+function runUrl({ context, env }: ActionRuntime): string | undefined {
+  const { serverUrl, runId } = context
+  const repo = env.GITHUB_REPOSITORY
   return repo && runId ? `${serverUrl}/${repo}/actions/runs/${runId}` : undefined
 }
 
-/** The action: inputs -> Config -> analysis -> files, outputs, summary, comment or pull request -> gate. */
-export async function run(): Promise<void> {
-  let config: Config
+/** An Octokit for the API of this run (GITHUB_API_URL: GitHub Enterprise Server, or the default). */
+function gitHubClient(config: ActionConfig, env: NodeJS.ProcessEnv): GitHubClient {
+  return createGitHubClient(
+    config.githubToken ?? '',
+    env.GITHUB_API_URL ? { baseUrl: env.GITHUB_API_URL } : {}
+  )
+}
+
+/** The action: inputs -> configuration -> analysis -> files, outputs, summary, comment or pull request -> gate. */
+export async function run(
+  runtime: ActionRuntime = { core, context: github.context, env: process.env }
+): Promise<void> {
+  const { core, context, env } = runtime
+  let config: ActionConfig
   try {
     // An input the workflow does not set is absent; one set to '' is present and empty (keep-sid-prefix: '').
-    const given = (name: string) =>
-      process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] !== undefined
-    config = buildConfig(name => (given(name) ? core.getInput(name) : undefined), { env: process.env })
+    const given = (name: string) => env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] !== undefined
+    config = buildActionConfig(name => (given(name) ? core.getInput(name) : undefined), env)
   } catch (error) {
     core.setFailed(message(error))
     return
   }
-  const log = actionsLogger()
-  const pullRequest = github.context.payload.pull_request as PullRequestPayload | undefined
+  const log = actionsLogger(core)
+  const pullRequest = context.payload.pull_request as PullRequestPayload | undefined
 
   if (
     pullRequest &&
     isForkPullRequest(pullRequest) &&
-    !process.env.ACTIONS_ID_TOKEN_REQUEST_URL &&
+    !env.ACTIONS_ID_TOKEN_REQUEST_URL &&
     (config.mode !== 'report' || config.roleToAssume)
   ) {
     const notice = renderForkNotice({
@@ -77,7 +117,7 @@ export async function run(): Promise<void> {
     if (verdict.exitCode !== 0) core.setFailed(verdict.message)
     return
   }
-  if (github.context.eventName === 'pull_request_target') {
+  if (context.eventName === 'pull_request_target') {
     core.warning(
       'pull_request_target runs with the base branch checked out by default: granted-source files reads the base, not the pull request, unless the workflow checks out the pull request head (files are only parsed as JSON)'
     )
@@ -96,15 +136,15 @@ export async function run(): Promise<void> {
       log,
       aws: createAwsSession(config, {
         log,
-        env: process.env,
+        env,
         getIdToken: audience => core.getIDToken(audience)
       }),
       signal: cancellation.signal,
-      ...(process.env.GITHUB_WORKSPACE ? { workspace: process.env.GITHUB_WORKSPACE } : {}),
-      pullRequest: ['pull_request', 'pull_request_target'].includes(github.context.eventName),
-      ...pullRequestBase(config)
+      ...(env.GITHUB_WORKSPACE ? { workspace: env.GITHUB_WORKSPACE } : {}),
+      pullRequest: ['pull_request', 'pull_request_target'].includes(context.eventName),
+      ...pullRequestBase(runtime, config)
     })
-    await publish(config, report, pullRequest)
+    await publish(runtime, config, report, pullRequest)
   } catch (error) {
     core.setFailed(message(error))
     await writeJobSummaryText(
@@ -119,8 +159,8 @@ export async function run(): Promise<void> {
  * On a pull request the gate judges what the pull request changes: each policy file is compared with the base
  * commit's version, read through the API (the author of the pull request cannot change it).
  */
-function pullRequestBase(config: Config): { base?: NonNullable<RunDeps['base']> } {
-  const { eventName, payload } = github.context
+function pullRequestBase({ core, context, env }: ActionRuntime, config: ActionConfig): Pick<RunDeps, 'base'> {
+  const { eventName, payload } = context
   if (eventName !== 'pull_request' && eventName !== 'pull_request_target') return {}
   const refs = pullRequestRefs(payload)
   if (!refs || config.grantedSource === 'iam') return {}
@@ -130,28 +170,30 @@ function pullRequestBase(config: Config): { base?: NonNullable<RunDeps['base']> 
     )
     return {}
   }
-  const client = createGitHubClient(config.githubToken)
-  const repo = github.context.repo
+  const client = gitHubClient(config, env)
+  const repo = context.repo
   return { base: { sha: refs.baseSha, read: path => readFileAtCommit(client, repo, path, refs.baseSha) } }
 }
 
-function setCountOutputs(report: ReportV1): void {
+function setCountOutputs(core: ActionsCore, report: ReportV1): void {
   core.setOutput('excess-count', String(report.summary.excess))
   core.setOutput('roles-analyzed', String(report.summary.analyzed))
   core.setOutput('roles-failed', String(report.summary.failed))
 }
 
 async function publish(
-  config: Config,
+  runtime: ActionRuntime,
+  config: ActionConfig,
   report: ReportV1,
   pullRequest: PullRequestPayload | undefined
 ): Promise<void> {
-  const dir = join(process.env.RUNNER_TEMP || tmpdir(), 'iam-least-privilege')
-  const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd()
+  const { core, context, env } = runtime
+  const dir = join(env.RUNNER_TEMP || tmpdir(), 'iam-least-privilege')
+  const workspace = env.GITHUB_WORKSPACE ?? process.cwd()
   const files = writeReportFiles(report, dir, {
     toolVersion: VERSION,
     sources: repositoryPolicySources(report, workspace),
-    workflowRef: process.env.GITHUB_WORKFLOW_REF
+    ...(env.GITHUB_WORKFLOW_REF ? { workflowRef: env.GITHUB_WORKFLOW_REF } : {})
   })
   core.setOutput('report', files.report)
   // An upload without results closes every alert of its category: a run that judged no role offers none.
@@ -161,12 +203,12 @@ async function publish(
     core.notice(
       'no role was analyzed, so the sarif output is empty: uploading it would close every code scanning alert'
     )
-  setCountOutputs(report)
+  setCountOutputs(core, report)
   for (const role of report.roles) {
     if (role.status === 'failed') core.warning(escapeControl(`${role.arn}: ${role.reason ?? 'failed'}`))
   }
   // A bare URL becomes a link in the comment or pull request; the report file only lives as long as the job.
-  const hint = runUrl() ?? 'the job summary of this run'
+  const hint = runUrl(runtime) ?? 'the job summary of this run'
   // A run that judged nothing (an outage, a spent quota, a cancelled job) must not undo earlier review state.
   const nothingAnalyzed = config.mode === 'pull-request' && report.summary.analyzed === 0
   await writeJobSummary(report, {
@@ -178,7 +220,7 @@ async function publish(
     fullReportHint: `the report file (output report; upload it as an artifact to keep it): ${files.report}`
   })
 
-  const { owner, repo } = github.context.repo
+  const { owner, repo } = context.repo
   if (nothingAnalyzed) {
     core.notice(
       `no role was analyzed in this run, so the pull request on GitHub was left as it was; fix the causes above and run again`
@@ -186,18 +228,18 @@ async function publish(
   } else if (config.mode === 'comment') {
     if (!pullRequest) {
       core.warning(
-        `mode is comment but this run was triggered by ${github.context.eventName}, not a pull request: published the job summary only`
+        `mode is comment but this run was triggered by ${context.eventName}, not a pull request: published the job summary only`
       )
     } else {
-      const client = createGitHubClient(config.githubToken ?? '')
+      const client = gitHubClient(config, env)
       const result = await publishStickyComment(
         client,
         {
           owner,
           repo,
           issueNumber: pullRequest.number,
-          workflow: github.context.workflow,
-          job: github.context.job
+          workflow: context.workflow,
+          job: context.job
         },
         report,
         { fullReportHint: hint }
@@ -207,7 +249,7 @@ async function publish(
     }
   } else if (config.mode === 'pull-request') {
     const roles = writableProposals(report)
-    const client = createGitHubClient(config.githubToken ?? '')
+    const client = gitHubClient(config, env)
     const result = await publishPullRequest(
       client,
       {

@@ -7,74 +7,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { AwsEmulator } from '../support/aws-emulator.js'
+import { awsInputs, expectSecretsMasked, startWorld, stopWorld, TRAIL } from '../support/action-world.js'
+import type { World } from '../support/action-world.js'
 import { awsManagedDocument, STRATUS_ROLES } from '../support/aws-emulator-seed.js'
-import { GitHubEmulator } from '../support/github-emulator.js'
-import { OidcTokenServer } from '../support/oidc-token-server.js'
 import { runAction } from '../support/run-action.js'
 import { S3Emulator } from '../support/s3-emulator.js'
 import type { NodeVersion } from '../support/run-action.js'
 import type { ReportV1 } from '../../src/model.js'
-
-const TRAIL = 'arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events'
-const ACCESS_ROLE = 'arn:aws:iam::111122223333:role/service-role/AccessAnalyzerMonitorServiceRole'
-
-interface World {
-  aws: AwsEmulator
-  github: GitHubEmulator
-  oidc: OidcTokenServer
-  env: Record<string, string>
-}
-
-async function startWorld(): Promise<World> {
-  const aws = new AwsEmulator({ pollsInProgress: 1 })
-  await aws.start()
-  aws.oidc.subject = 'repo:octo-org/infra:*'
-  const github = await GitHubEmulator.start({ owner: 'octo-org', repo: 'infra' })
-  const oidc = new OidcTokenServer({
-    claims: { sub: 'repo:octo-org/infra:ref:refs/heads/main', repository: 'octo-org/infra' }
-  })
-  const { env: oidcEnv } = await oidc.start()
-  const awsEnv = aws.env()
-  // No static keys: the action must get its credentials through OIDC.
-  const env = {
-    AWS_ENDPOINT_URL_ACCESSANALYZER: awsEnv.AWS_ENDPOINT_URL_ACCESSANALYZER,
-    AWS_ENDPOINT_URL_IAM: awsEnv.AWS_ENDPOINT_URL_IAM,
-    AWS_ENDPOINT_URL_STS: awsEnv.AWS_ENDPOINT_URL_STS,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    GITHUB_API_URL: github.url,
-    ...oidcEnv
-  }
-  return { aws, github, oidc, env }
-}
-
-async function stopWorld(world: World | undefined): Promise<void> {
-  await world?.aws.stop()
-  await world?.github.close()
-  await world?.oidc.stop()
-}
-
-function awsInputs(world: World, roles: string[]): Record<string, string> {
-  return {
-    roles: roles.join('\n'),
-    'role-to-assume': world.aws.roleArn(STRATUS_ROLES.githubActions),
-    'aws-region': 'us-east-1',
-    'trail-arn': TRAIL,
-    'access-role-arn': ACCESS_ROLE,
-    'github-token': 'ghs_emulated_token'
-  }
-}
-
-/** Every value the action masked must appear nowhere else in its log. */
-function expectSecretsMasked(stdout: string): void {
-  const secrets = [...stdout.matchAll(/^::add-mask::(.+)$/gm)].map(m => m[1])
-  expect(secrets.length).toBeGreaterThanOrEqual(3)
-  const rest = stdout
-    .split('\n')
-    .filter(line => !line.startsWith('::add-mask::'))
-    .join('\n')
-  for (const secret of secrets) expect(rest.includes(secret)).toBe(false)
-}
 
 describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => {
   beforeAll(() => {
@@ -348,38 +287,6 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       expect(world.github.commentsOn(number)).toHaveLength(1)
       expect(second.outputs['comment-url']).toBe(first.outputs['comment-url'])
       expect(world.github.validationFailures).toEqual([])
-    })
-
-    it('publishes a notice, and fails the gate with one clear line, on a pull request from a fork', async () => {
-      const number = world.github.addIssue()
-      const before = world.github.requests.length
-      const env = { ...world.env }
-      delete env.ACTIONS_ID_TOKEN_REQUEST_URL
-      delete env.ACTIONS_ID_TOKEN_REQUEST_TOKEN
-      const run = await runAction({
-        node,
-        eventName: 'pull_request',
-        payload: {
-          number,
-          pull_request: {
-            number,
-            head: { ref: 'patch-1', repo: { full_name: 'someone/infra' } },
-            base: { ref: 'main', repo: { full_name: 'octo-org/infra' } }
-          }
-        },
-        inputs: { ...awsInputs(world, [STRATUS_ROLES.enumerate]), mode: 'comment', 'fail-on': 'excess' },
-        env
-      })
-      // Nothing was analyzed, so the gate (fail-on excess) cannot pass; the reason is one clear line.
-      expect(run.code).toBe(1)
-      const errors = run.stdout.split('\n').filter(line => line.startsWith('::error::'))
-      expect(errors).toEqual([
-        '::error::fail-on excess: nothing was analyzed for this pull request from a fork, so the gate cannot pass'
-      ])
-      expect(run.stdout).toMatch(/^::notice::.*fork/m)
-      expect(run.summary).toContain('someone/infra')
-      expect(run.summary).toMatch(/not a pass/)
-      expect(world.github.requests.length).toBe(before)
     })
   })
 

@@ -1,18 +1,31 @@
 import { describe, expect, it } from '@jest/globals'
-import { buildConfig, ConfigError, parseRoleSelector, policyPathFor } from '../../src/config.js'
+import {
+  buildActionConfig,
+  buildCliConfig,
+  ConfigError,
+  parseRoleSelector,
+  policyPathFor
+} from '../../src/config.js'
+import type { ActionSettings, CliSettings, Config } from '../../src/config.js'
 
-const base: Record<string, string> = {
+const base = {
   roles: 'arn:aws:iam::111122223333:role/app-api',
   'trail-arn': 'arn:aws:cloudtrail:us-east-1:111122223333:trail/main',
   'access-role-arn': 'arn:aws:iam::111122223333:role/service-role/AccessAnalyzerMonitorServiceRole'
 }
 
-function config(inputs: Record<string, string>, extras = {}) {
-  const all = { ...base, ...inputs }
-  return buildConfig(name => all[name], { env: {}, ...extras })
+/** The action's configuration; with CLI-only options (`extras`), the CLI's. */
+function config(
+  inputs: Record<string, string>,
+  extras: Record<string, string> = {}
+): Config & Partial<ActionSettings & CliSettings> {
+  const all: Record<string, string> = { ...base, ...inputs, ...extras }
+  return Object.keys(extras).length > 0
+    ? buildCliConfig(name => all[name], {})
+    : buildActionConfig(name => all[name], {})
 }
 
-function failure(inputs: Record<string, string>, extras = {}): ConfigError {
+function failure(inputs: Record<string, string>, extras: Record<string, string> = {}): ConfigError {
   try {
     config(inputs, extras)
   } catch (e) {
@@ -22,7 +35,12 @@ function failure(inputs: Record<string, string>, extras = {}): ConfigError {
   throw new Error('expected a ConfigError')
 }
 
-const localTrail = { source: 'cloudtrail', 'cloudtrail-path': 'logs', 'trail-arn': '', 'access-role-arn': '' }
+const localTrail: Record<string, string> = {
+  source: 'cloudtrail',
+  'cloudtrail-path': 'logs',
+  'trail-arn': '',
+  'access-role-arn': ''
+}
 
 describe('buildConfig', () => {
   it('applies the defaults of action.yml', () => {
@@ -152,25 +170,24 @@ describe('buildConfig', () => {
   })
 
   it('reads lists on newlines and commas, and the region from the environment', () => {
-    const c = buildConfig(
-      name =>
-        ({ ...base, 'keep-actions': 'kms:Decrypt,\n s3:Get*', 'trail-regions': 'eu-west-1\nus-east-2' })[
-          name
-        ],
-      {
-        env: { AWS_REGION: 'eu-central-1' }
-      }
-    )
+    const inputs: Record<string, string> = {
+      ...base,
+      'keep-actions': 'kms:Decrypt,\n s3:Get*',
+      'trail-regions': 'eu-west-1\nus-east-2'
+    }
+    const c = buildActionConfig(name => inputs[name], { AWS_REGION: 'eu-central-1' })
     expect(c.keepActions).toEqual(['kms:Decrypt', 's3:Get*'])
     expect(c.trailRegions).toEqual(['eu-west-1', 'us-east-2'])
     expect(c.awsRegion).toBe('eu-central-1')
   })
 
   it('accepts source cloudtrail without Access Analyzer inputs', () => {
-    const c = buildConfig(
-      name => ({ roles: '*', source: 'cloudtrail', 'cloudtrail-path': 's3://my-trail-bucket/prefix' })[name],
-      { env: {} }
-    )
+    const inputs: Record<string, string> = {
+      roles: '*',
+      source: 'cloudtrail',
+      'cloudtrail-path': 's3://my-trail-bucket/prefix'
+    }
+    const c = buildActionConfig(name => inputs[name], {})
     expect(c.source).toBe('cloudtrail')
     expect(c.cloudtrailPath).toBe('s3://my-trail-bucket/prefix')
   })

@@ -2,7 +2,9 @@ import { describe, expect, it } from '@jest/globals'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'yaml'
-import { INPUT_DEFAULTS } from '../../src/config.js'
+import { CLI_OPTIONS, USAGE } from '../../src/cli-main.js'
+import { cliForm, INPUTS, inputsOf } from '../../src/config.js'
+import type { InputName } from '../../src/config.js'
 import { VERSION } from '../../src/version.js'
 
 interface ActionYml {
@@ -14,8 +16,8 @@ interface ActionYml {
 const action = parse(readFileSync('action.yml', 'utf8')) as ActionYml
 const readme = readFileSync('README.md', 'utf8')
 
-/** The first column of the Markdown table between two HTML comment markers. */
-function tableNames(marker: string): string[] {
+/** The rows of the Markdown table between two HTML comment markers, as cells. */
+function tableRows(marker: string): string[][] {
   const start = readme.indexOf(`<!-- ${marker}:start -->`)
   const end = readme.indexOf(`<!-- ${marker}:end -->`)
   expect(start).toBeGreaterThan(-1)
@@ -24,7 +26,23 @@ function tableNames(marker: string): string[] {
     .slice(start, end)
     .split('\n')
     .filter(line => line.startsWith('| `'))
-    .map(line => /^\| `([^`]+)`/.exec(line)?.[1] ?? '')
+    .map(line =>
+      line
+        .slice(1, -1)
+        .split(' | ')
+        .map(cell => cell.trim())
+    )
+}
+
+/** The first column of the Markdown table between two HTML comment markers. */
+function tableNames(marker: string): string[] {
+  return tableRows(marker).map(([first]) => /^`([^`]+)`/.exec(first ?? '')?.[1] ?? '')
+}
+
+/** The CLI option each CLI input is given with. */
+function cliOptionOf(name: InputName): string {
+  const form = cliForm(name)
+  return form.kind === 'flag' ? form.option : name
 }
 
 function workflowFiles(): string[] {
@@ -41,7 +59,11 @@ describe('action.yml', () => {
     expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js' })
   })
 
-  it('describes every input and defaults every optional one, as config.ts does', () => {
+  it('declares exactly the action inputs of the configuration table, in its order', () => {
+    expect(Object.keys(action.inputs)).toEqual(inputsOf('action'))
+  })
+
+  it('describes every input and defaults every optional one, as the configuration table does', () => {
     for (const [name, input] of Object.entries(action.inputs)) {
       expect(input.description.length).toBeGreaterThan(10)
       if (name === 'roles') {
@@ -50,13 +72,8 @@ describe('action.yml', () => {
       }
       expect(input.required).toBe(false)
       expect(typeof input.default).toBe('string')
-      expect([name, input.default]).toEqual([name, INPUT_DEFAULTS[name]])
+      expect([name, input.default]).toEqual([name, INPUTS[name as InputName].default])
     }
-    expect(Object.keys(INPUT_DEFAULTS).sort()).toEqual(
-      Object.keys(action.inputs)
-        .filter(n => n !== 'roles')
-        .sort()
-    )
   })
 
   it('has the outputs of the design', () => {
@@ -80,9 +97,36 @@ describe('README', () => {
     expect(tableNames('outputs').sort()).toEqual(Object.keys(action.outputs).sort())
   })
 
+  it("gives each input's default as the configuration table does", () => {
+    for (const [name, shown] of tableRows('inputs')) {
+      const input = /^`([^`]+)`$/.exec(name ?? '')?.[1] as InputName
+      const value = INPUTS[input].default
+      const expected = input === 'roles' ? '(required)' : value === '' ? "`''`" : `\`${value}\``
+      expect([input, shown]).toEqual([input, expected])
+    }
+  })
+
+  it('names every option that only the CLI takes', () => {
+    for (const name of inputsOf('cli').filter(n => !inputsOf('action').includes(n)))
+      expect(readme).toContain(`\`--${name}`)
+  })
+
   it('gives the quick start as the two commands', () => {
     expect(readme).toContain('npm ci && npm start')
     expect(readme).toContain('npm ci && npm test')
+  })
+})
+
+describe('CLI', () => {
+  it('accepts exactly its inputs of the configuration table, plus --help and --version', () => {
+    expect(Object.keys(CLI_OPTIONS).sort()).toEqual(
+      ['help', 'version', ...inputsOf('cli').map(cliOptionOf)].sort()
+    )
+  })
+
+  it('explains exactly the options it accepts in --help', () => {
+    const explained = new Set([...USAGE.matchAll(/(?<![\w-])--([a-z][a-z-]*)/g)].map(m => m[1]))
+    expect([...explained].sort()).toEqual(Object.keys(CLI_OPTIONS).sort())
   })
 })
 

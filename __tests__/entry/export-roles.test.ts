@@ -6,7 +6,7 @@ import { describe, expect, test } from '@jest/globals'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildConfig } from '../../src/config.js'
+import { buildCliConfig } from '../../src/config.js'
 import { MemoryLogger } from '../../src/logger.js'
 import { createAwsSession } from '../../src/aws/session.js'
 import type { Config } from '../../src/config.js'
@@ -40,7 +40,10 @@ describe("--roles '*' with --authorization-details", () => {
       'cloudtrail-path': 'examples/data/cloudtrail/invictus-aws-dataset',
       'min-observation-days': '0'
     }
-    const config = buildConfig(name => inputs[name], { authorizationDetails: exportWithOneRole() })
+    const config = buildCliConfig(
+      name => ({ ...inputs, 'authorization-details': exportWithOneRole() })[name],
+      {}
+    )
     const report = await runAnalysis(config, offline(config))
     const byName = new Map(report.roles.map(r => [r.arn.split('/').pop(), r]))
     expect(byName.get(KEPT)?.status).toBe('analyzed')
@@ -61,7 +64,10 @@ describe("--roles '*' with --authorization-details", () => {
       'cloudtrail-path': 'examples/data/cloudtrail/invictus-aws-dataset',
       'min-observation-days': '0'
     }
-    const config = buildConfig(name => inputs[name], { authorizationDetails: exportWithOneRole() })
+    const config = buildCliConfig(
+      name => ({ ...inputs, 'authorization-details': exportWithOneRole() })[name],
+      {}
+    )
     const report = await runAnalysis(config, offline(config))
     const missing = report.roles.find(r => r.arn.endsWith('/stratus-red-team-ec2-enumerate-role'))
     expect(missing?.status).toBe('failed')

@@ -1,11 +1,11 @@
 /** The trail options: what a trail logs, stated offline for the CloudTrail source. */
 import { describe, expect, test } from '@jest/globals'
 import type { ConfigError } from '../../src/config.js'
-import { buildConfig } from '../../src/config.js'
+import { buildCliConfig } from '../../src/config.js'
 
 const cloudtrail = { roles: 'app', source: 'cloudtrail', 'cloudtrail-path': 'logs' }
 const build = (inputs: Record<string, string>) =>
-  buildConfig(name => ({ ...cloudtrail, ...inputs })[name], { env: {} })
+  buildCliConfig(name => ({ ...cloudtrail, ...inputs })[name], {})
 const failure = (inputs: Record<string, string>): ConfigError => {
   try {
     build(inputs)

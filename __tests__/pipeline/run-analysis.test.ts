@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { createAwsSession } from '../../src/aws/session.js'
-import { buildConfig, ConfigError } from '../../src/config.js'
+import { buildCliConfig, ConfigError } from '../../src/config.js'
 import type { Config } from '../../src/config.js'
 import { MemoryLogger } from '../../src/logger.js'
 import type { RoleResult } from '../../src/model.js'
@@ -24,8 +24,12 @@ const APP_ROLE = `arn:aws:iam::${ACCOUNT}:role/app-role`
 
 const noWait = () => Promise.resolve()
 
-function configOf(inputs: Record<string, string>, extras: Parameters<typeof buildConfig>[1] = {}): Config {
-  return buildConfig(name => inputs[name], { env: {}, ...extras })
+function configOf(inputs: Record<string, string>, extras: { policyFiles?: string[] } = {}): Config {
+  const all: Record<string, string> = {
+    ...inputs,
+    ...(extras.policyFiles ? { policy: extras.policyFiles.join('\n') } : {})
+  }
+  return buildCliConfig(name => all[name], {})
 }
 
 function depsFor(config: Config, extra: Partial<RunDeps> = {}): RunDeps {

@@ -43,6 +43,7 @@ export function node24Binary(): Promise<string> {
   return node24
 }
 
+/** The values a step wrote to GITHUB_OUTPUT (name<<delimiter, lines, delimiter). */
 function parseOutputs(text: string): Record<string, string> {
   const outputs: Record<string, string> = {}
   const lines = text.split('\n')
@@ -56,7 +57,17 @@ function parseOutputs(text: string): Record<string, string> {
   return outputs
 }
 
-export async function runAction(options: ActionRunOptions): Promise<ActionRun> {
+/** A job step about to run: its environment, its workspace, and how to read what it wrote. */
+export interface PreparedStep {
+  env: Record<string, string>
+  workspace: string
+  runnerTemp: string
+  /** The outputs, summary and runner temp folder once the step ended. */
+  result(code: number | null, stdout: string, stderr: string): ActionRun
+}
+
+/** Lays out a step as GitHub's runner does: INPUT_* and GITHUB_* variables, event payload, command files. */
+export function prepareStep(options: Omit<ActionRunOptions, 'node' | 'onSpawn'>): PreparedStep {
   const dir = mkdtempSync(join(tmpdir(), 'action-run-'))
   const runnerTemp = join(dir, 'temp')
   const workspace = join(dir, 'workspace')
@@ -102,6 +113,23 @@ export async function runAction(options: ActionRunOptions): Promise<ActionRun> {
     ...inputs,
     ...options.env
   }
+  return {
+    env,
+    workspace,
+    runnerTemp,
+    result: (code, stdout, stderr) => ({
+      code,
+      stdout,
+      stderr,
+      outputs: parseOutputs(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
+      summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
+      runnerTemp
+    })
+  }
+}
+
+export async function runAction(options: ActionRunOptions): Promise<ActionRun> {
+  const { env, workspace, result } = prepareStep(options)
   const binary = options.node === 'node24' ? await node24Binary() : process.execPath
   const child = spawn(binary, [resolve('dist/index.js')], { env, cwd: workspace })
   options.onSpawn?.(child)
@@ -110,12 +138,5 @@ export async function runAction(options: ActionRunOptions): Promise<ActionRun> {
   child.stdout.on('data', chunk => (stdout += chunk))
   child.stderr.on('data', chunk => (stderr += chunk))
   const code = await new Promise<number | null>(done => child.on('close', done))
-  return {
-    code,
-    stdout,
-    stderr,
-    outputs: parseOutputs(readFileSync(files.GITHUB_OUTPUT, 'utf8')),
-    summary: readFileSync(files.GITHUB_STEP_SUMMARY, 'utf8'),
-    runnerTemp
-  }
+  return result(code, stdout, stderr)
 }

@@ -1,5 +1,6 @@
 /** Credentials: a GitHub OIDC token exchanged with STS AssumeRoleWithWebIdentity, or the SDK default chain. */
 import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import { inputDefault } from '../config.js'
 import type { Logger } from '../logger.js'
 import { awsErrorName, describeAwsError, isTransientAwsError, withRetry } from './retry.js'
 import type { Sleep } from './retry.js'
@@ -12,8 +13,10 @@ export interface TemporaryCredentials {
   expiration?: Date
 }
 
-export const DEFAULT_AUDIENCE = 'sts.amazonaws.com'
-export const DEFAULT_SESSION_NAME = 'iam-least-privilege'
+// The action's defaults, for callers that leave an option out.
+const DEFAULT_AUDIENCE = inputDefault('audience')
+const DEFAULT_SESSION_NAME = inputDefault('role-session-name')
+const DEFAULT_DURATION_SECONDS = Number(inputDefault('role-duration-seconds'))
 
 export interface OidcCredentialOptions {
   /** Role ARN to assume; empty or undefined means: use the SDK default credential chain. */
@@ -57,12 +60,11 @@ export async function resolveCredentials(
       `role-to-assume is set but ACTIONS_ID_TOKEN_REQUEST_URL is missing: the workflow lacks "permissions: id-token: write"; add it to the job (or the workflow) so GitHub issues an OIDC token`
     )
   }
-  const sleep = options.sleep
   const retry = {
     attempts: options.attempts ?? 5,
     baseMs: 200,
     maxMs: 5000,
-    sleep,
+    ...(options.sleep ? { sleep: options.sleep } : {}),
     isRetryable: isTransientStsError
   }
 
@@ -90,7 +92,7 @@ export async function resolveCredentials(
             RoleArn: roleArn,
             RoleSessionName: options.sessionName || DEFAULT_SESSION_NAME,
             WebIdentityToken: token,
-            DurationSeconds: options.durationSeconds ?? 3600
+            DurationSeconds: options.durationSeconds ?? DEFAULT_DURATION_SECONDS
           })
         ),
       {

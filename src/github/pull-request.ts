@@ -1,12 +1,14 @@
 import type { ReportV1 } from '../model.js'
 import { renderMarkdown } from '../report/markdown.js'
 import { escapeText, code } from '../report/escape.js'
+import { inputDefault } from '../config.js'
 import { callGitHub, DEFAULT_CALL_POLICY, GitHubError, isNotFound } from './client.js'
 import type { CallPolicy, GitHubClient, RepoRef } from './client.js'
 import { COMMENT_LIMIT_CHARACTERS } from './comment.js'
 import type { PublishResult } from './comment.js'
 
-export const DEFAULT_PROPOSAL_BRANCH = 'iam-least-privilege/proposals'
+/** pr-branch's default. */
+export const DEFAULT_PROPOSAL_BRANCH = inputDefault('pr-branch')
 
 export interface ProposalFile {
   /** Repository path, relative, with `/` separators. */

@@ -1,5 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import type { Readable } from 'node:stream'
+import { DEFAULT_REGION } from '../../config.js'
 
 export interface S3Location {
   bucket: string
@@ -33,7 +34,7 @@ export function createTrailS3Client(
 ): S3Client {
   const override = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL
   return new S3Client({
-    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? DEFAULT_REGION,
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(override ? { endpoint: override, forcePathStyle: true } : {}),
     followRegionRedirects: true

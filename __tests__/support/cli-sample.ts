@@ -1,0 +1,10 @@
+/** CLI arguments for the real sample: its CloudTrail logs and its authorization-details export. */
+export const SAMPLE = [
+  '--source',
+  'cloudtrail',
+  '--cloudtrail-path',
+  'examples/data/cloudtrail/invictus-aws-dataset'
+]
+export const GRANTS = ['--authorization-details', 'examples/authorization-details.json']
+/** The account of the sample's roles. */
+export const ACCOUNT = '123837392027'
