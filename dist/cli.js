@@ -48309,47 +48309,14 @@ function errorMessage(e) {
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 var external_node_fs_default = /*#__PURE__*/__nccwpck_require__.n(external_node_fs_);
-;// CONCATENATED MODULE: ./src/cancellation.ts
-const SIGNALS = ['SIGINT', 'SIGTERM'];
-/** Exit status of a process ended by a signal, as shells report it. */
-function signalExitCode(name) {
-    return name === 'SIGINT' ? 130 : 143;
-}
-function abortOnSignals(onSignal, options = {}) {
-    const controller = new AbortController();
-    const graceMs = options.graceMs ?? 5000;
-    let received;
-    const forceExit = (name, why) => {
-        options.onForcedExit?.(why);
-        for (const s of SIGNALS)
-            process.removeAllListeners(s);
-        process.kill(process.pid, name);
-    };
-    const handler = (name) => {
-        if (received) {
-            forceExit(name, `received ${name} again: stopping now`);
-            return;
-        }
-        received = name;
-        onSignal(name);
-        controller.abort();
-        // unref: a process that finishes in time exits normally, with the exit code it chose.
-        setTimeout(() => forceExit(name, `still running ${graceMs / 1000} s after ${name}: stopping now`), graceMs).unref();
-    };
-    for (const s of SIGNALS)
-        process.on(s, handler);
-    return {
-        signal: controller.signal,
-        get received() {
-            return received;
-        },
-        dispose: () => {
-            for (const s of SIGNALS)
-                process.off(s, handler);
-        }
-    };
-}
-
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-accessanalyzer/dist-cjs/index.js
+var dist_cjs = __nccwpck_require__(1645);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-cloudtrail/dist-cjs/index.js
+var client_cloudtrail_dist_cjs = __nccwpck_require__(7392);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-iam/dist-cjs/index.js
+var client_iam_dist_cjs = __nccwpck_require__(6764);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
+var client_s3_dist_cjs = __nccwpck_require__(3711);
 ;// CONCATENATED MODULE: ./src/policy/glob.ts
 /**
  * IAM wildcard matching: `*` matches any run of characters (including none), `?` exactly one.
@@ -48637,6 +48604,8 @@ const GRANTED_SOURCES = ['auto', 'iam', 'files'];
 const FORMATS = ['markdown', 'json', 'sarif'];
 const TRAIL_READ_WRITE_TYPES = ['All', 'ReadOnly', 'WriteOnly'];
 const TRAIL_EXCLUDABLE_SOURCES = ['kms.amazonaws.com', 'rdsdata.amazonaws.com'];
+/** The Region used when neither aws-region nor the environment names one. */
+const DEFAULT_REGION = 'us-east-1';
 /** A bad value in the configuration: the message names the input and what is allowed. */
 class ConfigError extends Error {
     input;
@@ -48646,41 +48615,20 @@ class ConfigError extends Error {
         this.name = 'ConfigError';
     }
 }
-/** Every input's default, as in action.yml (a test keeps the two equal). */
-const INPUT_DEFAULTS = {
-    'role-to-assume': '',
-    'role-session-name': 'iam-least-privilege',
-    'role-duration-seconds': '3600',
-    'aws-region': '',
-    audience: 'sts.amazonaws.com',
-    source: 'access-analyzer',
-    'trail-arn': '',
-    'trail-regions': '',
-    'access-role-arn': '',
-    'cloudtrail-path': '',
-    'trail-read-write-type': '',
-    'trail-excluded-sources': '',
-    'lookback-days': '90',
-    'min-observation-days': '30',
-    'allow-incomplete': 'false',
-    mode: 'report',
-    'policy-path': 'iam/least-privilege/{account}/{role}.json',
-    'granted-source': 'auto',
-    'fail-on': 'never',
-    'keep-actions': '',
-    'keep-sid-prefix': 'Keep',
-    validate: 'true',
-    'github-token': '${{ github.token }}',
-    'pr-branch': 'iam-least-privilege/proposals',
-    'pr-labels': '',
-    'timeout-minutes': '45'
-};
+const BOTH = ['action', 'cli'];
+const ACTION = ['action'];
+const CLI = ['cli'];
+const REPEATABLE = { kind: 'value', multiple: true };
+function input(spec) {
+    return spec;
+}
 const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const ROLE_PATTERN = /^[\w+=,.@*-]{1,64}$/;
 const TRAIL_ARN = /^arn:[\w-]+:cloudtrail:[a-z0-9-]+:\d{12}:trail\/.{1,576}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const ACTION_PATTERN = /^([a-z0-9-]+:[A-Za-z0-9*?]+|\*)$/;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
 function parseRoleSelector(input) {
     const value = input.trim();
     if (value.startsWith('arn:')) {
@@ -48708,27 +48656,38 @@ function splitList(value) {
         .map(s => s.trim())
         .filter(s => s.length > 0);
 }
-function oneOf(name, value, allowed) {
-    if (allowed.includes(value))
-        return value;
-    throw new ConfigError(name, `${name}: "${value}" is not allowed; use one of ${allowed.join(', ')}`);
+/** One item per line only (IAM role names may contain commas). */
+function splitLines(value) {
+    return value
+        .split('\n')
+        .map(s => s.trim())
+        .filter(s => s.length > 0);
 }
-function integer(name, value, min, max) {
-    if (!/^\d+$/.test(value))
-        throw new ConfigError(name, `${name}: "${value}" is not a whole number; use ${min} to ${max}`);
-    const n = Number(value);
-    if (n < min || n > max)
-        throw new ConfigError(name, `${name}: ${n} is outside ${min} to ${max}`);
-    return n;
+function oneOf(allowed) {
+    return (value, name) => {
+        if (allowed.includes(value))
+            return value;
+        throw new ConfigError(name, `${name}: "${value}" is not allowed; use one of ${allowed.join(', ')}`);
+    };
 }
-function config_boolean(name, value) {
+function integer(min, max) {
+    return (value, name) => {
+        if (!/^\d+$/.test(value))
+            throw new ConfigError(name, `${name}: "${value}" is not a whole number; use ${min} to ${max}`);
+        const n = Number(value);
+        if (n < min || n > max)
+            throw new ConfigError(name, `${name}: ${n} is outside ${min} to ${max}`);
+        return n;
+    };
+}
+function config_boolean(value, name) {
     if (/^true$/i.test(value))
         return true;
     if (/^false$/i.test(value))
         return false;
     throw new ConfigError(name, `${name}: "${value}" is not a boolean; use true or false`);
 }
-function date(name, value) {
+function date(value, name) {
     if (!value)
         return undefined;
     const isoish = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
@@ -48739,183 +48698,754 @@ function date(name, value) {
     return d;
 }
 function optional(value) {
-    const v = value?.trim();
-    return v ? v : undefined;
+    return value === '' ? undefined : value;
 }
-/**
- * Builds and validates the configuration. `read` returns the raw value of an input (action input or CLI option,
- * same kebab-case names); defaults are those of action.yml.
- */
-function buildConfig(read, extras = {}) {
-    const get = (name) => {
-        const raw = read(name);
-        return raw === undefined || raw.trim() === '' ? (INPUT_DEFAULTS[name] ?? '') : raw.trim();
+/** An optional value that must match `pattern` when given. */
+function matching(valid, what) {
+    const test = valid instanceof RegExp ? (value) => valid.test(value) : valid;
+    return (value, name) => {
+        if (value && !test(value))
+            throw new ConfigError(name, `${name}: "${value}" is not ${what}`);
+        return optional(value);
     };
-    // One role per line only: IAM role names may contain commas.
-    const roleLines = (read('roles') ?? '')
-        .split('\n')
-        .map(s => s.trim())
-        .filter(s => s.length > 0);
-    if (roleLines.length === 0) {
-        throw new ConfigError('roles', 'roles: required; give one role ARN, role name or name pattern (with *) per line');
-    }
-    const roles = roleLines.map(parseRoleSelector);
-    const source = oneOf('source', get('source'), USAGE_SOURCES);
-    const env = extras.env ?? process.env;
-    const awsRegion = optional(read('aws-region')) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
-    if (!REGION.test(awsRegion)) {
-        throw new ConfigError('aws-region', `aws-region: "${awsRegion}" is not an AWS Region name such as us-east-1`);
-    }
-    const trailRegions = splitList(get('trail-regions'));
-    for (const r of trailRegions) {
+}
+const optionalRoleArn = matching(isRoleArn, 'a role ARN (arn:aws:iam::<account>:role/<name>)');
+function regions(value, name) {
+    const list = splitList(value);
+    for (const r of list) {
         if (!REGION.test(r))
-            throw new ConfigError('trail-regions', `trail-regions: "${r}" is not an AWS Region name such as eu-west-1`);
+            throw new ConfigError(name, `${name}: "${r}" is not an AWS Region name such as eu-west-1`);
     }
-    const roleToAssume = optional(read('role-to-assume'));
-    if (roleToAssume && !isRoleArn(roleToAssume)) {
-        throw new ConfigError('role-to-assume', `role-to-assume: "${roleToAssume}" is not a role ARN (arn:aws:iam::<account>:role/<name>)`);
-    }
-    const roleSessionName = get('role-session-name');
-    if (!SESSION_NAME.test(roleSessionName)) {
-        throw new ConfigError('role-session-name', `role-session-name: "${roleSessionName}" must be 2 to 64 of letters, digits and +=,.@_-`);
-    }
-    const trailArn = optional(read('trail-arn'));
-    if (trailArn && !TRAIL_ARN.test(trailArn)) {
-        throw new ConfigError('trail-arn', `trail-arn: "${trailArn}" is not a trail ARN (arn:aws:cloudtrail:<region>:<account>:trail/<name>)`);
-    }
-    const accessRoleArn = optional(read('access-role-arn'));
-    if (accessRoleArn && !isRoleArn(accessRoleArn)) {
-        throw new ConfigError('access-role-arn', `access-role-arn: "${accessRoleArn}" is not a role ARN (arn:aws:iam::<account>:role/<name>)`);
-    }
-    const cloudtrailPath = optional(read('cloudtrail-path'));
-    refuseInapplicable(read, extras, source, cloudtrailPath);
-    const trailLogging = trailLoggingOptions(optional(read('trail-read-write-type')), splitList(get('trail-excluded-sources')));
-    if (trailLogging && (source !== 'cloudtrail' || trailArn)) {
-        throw new ConfigError(trailLogging.given, `${trailLogging.given}: only with source: cloudtrail and no trail-arn (with trail-arn the trail's own configuration is read)`);
-    }
-    if (source === 'access-analyzer') {
-        if (!trailArn)
-            throw new ConfigError('trail-arn', 'trail-arn: required with source: access-analyzer (the trail Access Analyzer reads)');
-        if (!accessRoleArn) {
-            throw new ConfigError('access-role-arn', 'access-role-arn: required with source: access-analyzer (the service role Access Analyzer assumes to read the trail)');
-        }
-    }
-    else if (!cloudtrailPath) {
-        throw new ConfigError('cloudtrail-path', 'cloudtrail-path: required with source: cloudtrail (a folder of log files or s3://bucket/prefix)');
-    }
-    else if (cloudtrailPath.startsWith('s3://') &&
-        !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(cloudtrailPath)) {
-        throw new ConfigError('cloudtrail-path', `cloudtrail-path: "${cloudtrailPath}" is not a valid s3://bucket/prefix URL`);
-    }
-    const keepActions = splitList(get('keep-actions'));
-    for (const a of keepActions) {
+    return list;
+}
+function actionPatterns(value, name) {
+    const list = splitList(value);
+    for (const a of list) {
         if (!ACTION_PATTERN.test(a)) {
-            throw new ConfigError('keep-actions', `keep-actions: "${a}" is not an action or action pattern such as s3:GetObject or s3:Get*`);
+            throw new ConfigError(name, `${name}: "${a}" is not an action or action pattern such as s3:GetObject or s3:Get*`);
         }
     }
-    const policyPath = get('policy-path');
-    if (policyPath.startsWith('/') || policyPath.split('/').includes('..') || !policyPath.includes('{role}')) {
-        throw new ConfigError('policy-path', `policy-path: "${policyPath}" must be a relative path inside the repository containing {role} (and usually {account})`);
+    return list;
+}
+function excludedSources(value, name) {
+    const list = splitList(value);
+    for (const source of list) {
+        if (!TRAIL_EXCLUDABLE_SOURCES.includes(source)) {
+            throw new ConfigError(name, `${name}: "${source}" cannot be excluded from a trail; use ${TRAIL_EXCLUDABLE_SOURCES.join(' or ')}`);
+        }
     }
-    const prBranch = get('pr-branch');
-    if (!/^[\w./-]+$/.test(prBranch) ||
-        prBranch.includes('..') ||
-        prBranch.endsWith('/') ||
-        prBranch.startsWith('/')) {
-        throw new ConfigError('pr-branch', `pr-branch: "${prBranch}" is not a valid branch name`);
-    }
-    const githubToken = optional(read('github-token'));
-    const since = date('since', extras.since);
-    const until = date('until', extras.until);
-    if (since && until && since >= until)
-        throw new ConfigError('since', `since: ${extras.since} is not before until: ${extras.until}`);
-    return {
-        roles,
-        roleToAssume,
-        roleSessionName,
-        roleDurationSeconds: integer('role-duration-seconds', get('role-duration-seconds'), 900, 43200),
-        awsRegion,
-        audience: get('audience'),
-        source,
-        trailArn,
-        trailRegions,
-        ...(trailLogging ? { trailLogging: trailLogging.options } : {}),
-        accessRoleArn,
-        cloudtrailPath,
-        lookbackDays: integer('lookback-days', get('lookback-days'), 1, 90),
-        minObservationDays: integer('min-observation-days', get('min-observation-days'), 0, 90),
-        allowIncomplete: config_boolean('allow-incomplete', get('allow-incomplete')),
-        mode: oneOf('mode', get('mode'), MODES),
-        policyPath,
-        grantedSource: oneOf('granted-source', get('granted-source'), GRANTED_SOURCES),
-        failOn: oneOf('fail-on', get('fail-on'), FAIL_ON_VALUES),
-        keepActions,
-        // Given but empty turns keep-Sid exemptions off; not given at all is the default.
-        keepSidPrefix: read('keep-sid-prefix') === undefined ? get('keep-sid-prefix') : (read('keep-sid-prefix') ?? '').trim(),
-        validate: config_boolean('validate', get('validate')),
-        githubToken: githubToken && githubToken !== INPUT_DEFAULTS['github-token'] ? githubToken : undefined,
-        prBranch,
-        prLabels: splitList(get('pr-labels')),
-        timeoutMinutes: integer('timeout-minutes', get('timeout-minutes'), 1, 360),
-        policyFiles: extras.policyFiles ?? [],
-        authorizationDetails: optional(extras.authorizationDetails),
-        since,
-        until,
-        format: oneOf('format', extras.format ?? 'markdown', FORMATS),
-        outDir: optional(extras.outDir)
+    return list;
+}
+const GITHUB_TOKEN_DEFAULT = '${{ github.token }}';
+/**
+ * Every input, declared once: its default, the entries that take it, how the CLI spells it and its parser.
+ * action.yml, the README tables, the CLI's options and its usage text are checked against this table.
+ */
+const INPUTS = {
+    roles: input({
+        default: '',
+        entries: BOTH,
+        cli: REPEATABLE,
+        parse: value => {
+            const lines = splitLines(value);
+            if (lines.length === 0) {
+                throw new ConfigError('roles', 'roles: required; give one role ARN, role name or name pattern (with *) per line');
+            }
+            return lines.map(parseRoleSelector);
+        }
+    }),
+    'role-to-assume': input({
+        default: '',
+        entries: ACTION,
+        parse: optionalRoleArn
+    }),
+    'role-session-name': input({
+        default: 'iam-least-privilege',
+        entries: ACTION,
+        parse: (value, name) => {
+            if (!SESSION_NAME.test(value))
+                throw new ConfigError(name, `${name}: "${value}" must be 2 to 64 of letters, digits and +=,.@_-`);
+            return value;
+        }
+    }),
+    'role-duration-seconds': input({ default: '3600', entries: ACTION, parse: integer(900, 43200) }),
+    'aws-region': input({
+        default: '',
+        entries: BOTH,
+        parse: (value, name, { env }) => {
+            const region = optional(value) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? DEFAULT_REGION;
+            if (!REGION.test(region))
+                throw new ConfigError(name, `${name}: "${region}" is not an AWS Region name such as us-east-1`);
+            return region;
+        }
+    }),
+    audience: input({ default: 'sts.amazonaws.com', entries: ACTION, parse: value => value }),
+    source: input({ default: 'access-analyzer', entries: BOTH, parse: oneOf(USAGE_SOURCES) }),
+    'trail-arn': input({
+        default: '',
+        entries: BOTH,
+        parse: matching(TRAIL_ARN, 'a trail ARN (arn:aws:cloudtrail:<region>:<account>:trail/<name>)')
+    }),
+    'trail-read-write-type': input({
+        default: '',
+        entries: BOTH,
+        parse: (value, name) => (value ? oneOf(TRAIL_READ_WRITE_TYPES)(value, name) : undefined)
+    }),
+    'trail-excluded-sources': input({ default: '', entries: BOTH, parse: excludedSources }),
+    'trail-regions': input({ default: '', entries: BOTH, parse: regions }),
+    'access-role-arn': input({
+        default: '',
+        entries: BOTH,
+        parse: optionalRoleArn
+    }),
+    'cloudtrail-path': input({
+        default: '',
+        entries: BOTH,
+        parse: (value, name) => {
+            if (value.startsWith('s3://') && !S3_URL.test(value))
+                throw new ConfigError(name, `${name}: "${value}" is not a valid s3://bucket/prefix URL`);
+            return optional(value);
+        }
+    }),
+    'lookback-days': input({ default: '90', entries: BOTH, parse: integer(1, 90) }),
+    'min-observation-days': input({ default: '30', entries: BOTH, parse: integer(0, 90) }),
+    'allow-incomplete': input({
+        default: 'false',
+        entries: BOTH,
+        cli: { kind: 'flag', option: 'allow-incomplete', value: 'true' },
+        parse: config_boolean
+    }),
+    mode: input({ default: 'report', entries: ACTION, parse: oneOf(MODES) }),
+    'policy-path': input({
+        default: 'iam/least-privilege/{account}/{role}.json',
+        entries: BOTH,
+        parse: (value, name) => {
+            if (value.startsWith('/') || value.split('/').includes('..') || !value.includes('{role}')) {
+                throw new ConfigError(name, `${name}: "${value}" must be a relative path inside the repository containing {role} (and usually {account})`);
+            }
+            return value;
+        }
+    }),
+    'granted-source': input({ default: 'auto', entries: BOTH, parse: oneOf(GRANTED_SOURCES) }),
+    'fail-on': input({ default: 'never', entries: BOTH, parse: oneOf(FAIL_ON_VALUES) }),
+    'keep-actions': input({ default: '', entries: BOTH, parse: actionPatterns }),
+    // Given but empty turns keep-Sid exemptions off; not given at all is the default.
+    'keep-sid-prefix': input({ default: 'Keep', entries: BOTH, emptyIsValue: true, parse: value => value }),
+    validate: input({
+        default: 'true',
+        entries: BOTH,
+        cli: { kind: 'flag', option: 'no-validate', value: 'false' },
+        parse: config_boolean
+    }),
+    'github-token': input({
+        default: GITHUB_TOKEN_DEFAULT,
+        entries: ACTION,
+        // The unexpanded expression (a run outside GitHub Actions) is no token.
+        parse: value => (value === GITHUB_TOKEN_DEFAULT ? undefined : optional(value))
+    }),
+    'pr-branch': input({
+        default: 'iam-least-privilege/proposals',
+        entries: ACTION,
+        parse: (value, name) => {
+            if (!/^[\w./-]+$/.test(value) || value.includes('..') || value.endsWith('/') || value.startsWith('/'))
+                throw new ConfigError(name, `${name}: "${value}" is not a valid branch name`);
+            return value;
+        }
+    }),
+    'pr-labels': input({ default: '', entries: ACTION, parse: value => splitList(value) }),
+    'timeout-minutes': input({ default: '45', entries: BOTH, parse: integer(1, 360) }),
+    // Each value is one file: a blank one among others is an error when it is read, not dropped.
+    policy: input({
+        default: '',
+        entries: CLI,
+        cli: REPEATABLE,
+        parse: value => (value === '' ? [] : value.split('\n').map(s => s.trim()))
+    }),
+    'authorization-details': input({ default: '', entries: CLI, parse: optional }),
+    since: input({ default: '', entries: CLI, parse: date }),
+    until: input({ default: '', entries: CLI, parse: date }),
+    format: input({ default: 'markdown', entries: CLI, parse: oneOf(FORMATS) }),
+    out: input({ default: '', entries: CLI, parse: optional })
+};
+/** The inputs an entry takes, in table order. */
+function inputsOf(entry) {
+    return Object.keys(INPUTS).filter(name => INPUTS[name].entries.includes(entry));
+}
+/** How the CLI spells an input. */
+function cliForm(name) {
+    return INPUTS[name].cli ?? { kind: 'value', multiple: false };
+}
+/** An input's default as action.yml states it. */
+function inputDefault(name) {
+    return INPUTS[name].default;
+}
+/** The raw value of an input: trimmed, with its default when not given or blank. */
+function rawValue(read, name) {
+    const raw = read(name)?.trim();
+    if (raw === undefined)
+        return INPUTS[name].default;
+    return raw === '' && !INPUTS[name].emptyIsValue ? INPUTS[name].default : raw;
+}
+/** Parses every input; `read` answers only for the inputs of the entry, the others have their defaults. */
+function parseInputs(read, env) {
+    const parse = (name) => {
+        const spec = INPUTS[name];
+        return spec.parse(rawValue(read, name), name, { env });
     };
+    const values = {};
+    for (const name of Object.keys(INPUTS))
+        values[name] = parse(name);
+    return values;
 }
 /**
  * Options that do not apply to the chosen source are refused, not ignored: a user who sets one believes it does
  * something. Inputs equal to their default count as not given (the action passes every default).
  */
-function refuseInapplicable(read, extras, source, cloudtrailPath) {
+function refuseInapplicable(read, values) {
     const given = (name) => {
         const raw = read(name)?.trim();
-        return raw !== undefined && raw !== '' && raw !== INPUT_DEFAULTS[name];
+        return raw !== undefined && raw !== '' && raw !== INPUTS[name].default;
     };
     const refuse = (name, why) => {
-        throw new ConfigError(name, `${name}: ${why}; remove it`);
+        if (given(name))
+            throw new ConfigError(name, `${name}: ${why}; remove it`);
     };
-    if (source === 'access-analyzer') {
-        if (given('cloudtrail-path'))
-            refuse('cloudtrail-path', 'only applies to source: cloudtrail (set source: cloudtrail to read log files)');
-        for (const name of ['since', 'until']) {
-            if (extras[name]?.trim())
-                refuse(name, 'only applies to source: cloudtrail (Access Analyzer reads lookback-days up to now)');
-        }
+    if (values.source === 'access-analyzer') {
+        refuse('cloudtrail-path', 'only applies to source: cloudtrail (set source: cloudtrail to read log files)');
+        for (const name of ['since', 'until'])
+            refuse(name, 'only applies to source: cloudtrail (Access Analyzer reads lookback-days up to now)');
         return;
     }
     // trail-arn stays: with source cloudtrail it names the trail whose logging configuration is read.
-    if (given('access-role-arn'))
-        refuse('access-role-arn', 'only applies to source: access-analyzer (source: cloudtrail reads cloudtrail-path)');
-    if (cloudtrailPath && !cloudtrailPath.startsWith('s3://')) {
-        if (given('trail-regions'))
-            refuse('trail-regions', 'does not apply to a local cloudtrail-path (every log file in the folder is read)');
-        if (given('lookback-days'))
-            refuse('lookback-days', 'does not apply to a local cloudtrail-path (its window is the span of its records; narrow it with since/until)');
+    refuse('access-role-arn', 'only applies to source: access-analyzer (source: cloudtrail reads cloudtrail-path)');
+    if (values['cloudtrail-path'] && !values['cloudtrail-path'].startsWith('s3://')) {
+        refuse('trail-regions', 'does not apply to a local cloudtrail-path (every log file in the folder is read)');
+        refuse('lookback-days', 'does not apply to a local cloudtrail-path (its window is the span of its records; narrow it with since/until)');
     }
+}
+/** The inputs each source needs, and the trail options only where the records decide what the trail logs. */
+function requireForSource(read, values) {
+    const stated = values['trail-read-write-type']
+        ? 'trail-read-write-type'
+        : values['trail-excluded-sources'].length > 0
+            ? 'trail-excluded-sources'
+            : undefined;
+    if (stated && (values.source !== 'cloudtrail' || values['trail-arn'])) {
+        throw new ConfigError(stated, `${stated}: only with source: cloudtrail and no trail-arn (with trail-arn the trail's own configuration is read)`);
+    }
+    if (values.source === 'access-analyzer') {
+        if (!values['trail-arn'])
+            throw new ConfigError('trail-arn', 'trail-arn: required with source: access-analyzer (the trail Access Analyzer reads)');
+        if (!values['access-role-arn']) {
+            throw new ConfigError('access-role-arn', 'access-role-arn: required with source: access-analyzer (the service role Access Analyzer assumes to read the trail)');
+        }
+    }
+    else if (!values['cloudtrail-path']) {
+        throw new ConfigError('cloudtrail-path', 'cloudtrail-path: required with source: cloudtrail (a folder of log files or s3://bucket/prefix)');
+    }
+    const { since, until } = values;
+    if (since && until && since >= until)
+        throw new ConfigError('since', `since: ${rawValue(read, 'since')} is not before until: ${rawValue(read, 'until')}`);
+}
+/** The trail options, or undefined when neither was given (then the records decide what the trail logs). */
+function trailLogging(values) {
+    const readWrite = values['trail-read-write-type'];
+    const excluded = values['trail-excluded-sources'];
+    if (!readWrite && excluded.length === 0)
+        return undefined;
+    return { readWriteType: readWrite ?? 'All', excludedSources: excluded };
+}
+function validated(readAny, entry, env) {
+    // An input the entry does not take is not read at all (the runner passes any `with:` key as INPUT_*).
+    const takes = new Set(inputsOf(entry));
+    const read = name => (takes.has(name) ? readAny(name) : undefined);
+    const values = parseInputs(read, env);
+    refuseInapplicable(read, values);
+    requireForSource(read, values);
+    return values;
+}
+function coreConfig(values) {
+    const logging = trailLogging(values);
+    return {
+        roles: values.roles,
+        roleToAssume: values['role-to-assume'],
+        roleSessionName: values['role-session-name'],
+        roleDurationSeconds: values['role-duration-seconds'],
+        awsRegion: values['aws-region'],
+        audience: values.audience,
+        source: values.source,
+        trailArn: values['trail-arn'],
+        trailRegions: values['trail-regions'],
+        ...(logging ? { trailLogging: logging } : {}),
+        accessRoleArn: values['access-role-arn'],
+        cloudtrailPath: values['cloudtrail-path'],
+        lookbackDays: values['lookback-days'],
+        minObservationDays: values['min-observation-days'],
+        allowIncomplete: values['allow-incomplete'],
+        policyPath: values['policy-path'],
+        grantedSource: values['granted-source'],
+        keepActions: values['keep-actions'],
+        keepSidPrefix: values['keep-sid-prefix'],
+        validate: values.validate,
+        timeoutMinutes: values['timeout-minutes'],
+        policyFiles: values.policy,
+        authorizationDetails: values['authorization-details'],
+        since: values.since,
+        until: values.until
+    };
+}
+/** The action's configuration, from its inputs (`read` as core.getInput, undefined for an input not set). */
+function buildActionConfig(read, env) {
+    const values = validated(read, 'action', env);
+    return {
+        ...coreConfig(values),
+        mode: values.mode,
+        githubToken: values['github-token'],
+        prBranch: values['pr-branch'],
+        prLabels: values['pr-labels'],
+        failOn: values['fail-on']
+    };
+}
+/** The CLI's configuration, from its options (`read` returns an option's value by input name). */
+function buildCliConfig(read, env) {
+    const values = validated(read, 'cli', env);
+    return { ...coreConfig(values), format: values.format, outDir: values.out, failOn: values['fail-on'] };
 }
 /** Expands policy-path for one role. */
 function policyPathFor(template, accountId, roleName) {
     return template.replace(/\{account\}/g, accountId).replace(/\{role\}/g, roleName);
 }
-/** The trail options, or undefined when neither was given (then the records decide what the trail logs). */
-function trailLoggingOptions(readWrite, excluded) {
-    if (!readWrite && excluded.length === 0)
-        return undefined;
-    const readWriteType = readWrite ? oneOf('trail-read-write-type', readWrite, TRAIL_READ_WRITE_TYPES) : 'All';
-    for (const source of excluded) {
-        if (!TRAIL_EXCLUDABLE_SOURCES.includes(source)) {
-            throw new ConfigError('trail-excluded-sources', `trail-excluded-sources: "${source}" cannot be excluded from a trail; use ${TRAIL_EXCLUDABLE_SOURCES.join(' or ')}`);
+
+;// CONCATENATED MODULE: ./src/usage/cloudtrail/s3-files.ts
+
+
+const LOG_KEY = /\.json(l|lines)?(\.gz)?$|\.gz$/i;
+const SKIPPED_FOLDER = /(^|\/)CloudTrail-(Digest|Insight)\//i;
+const ACCOUNT = /^\d{12}$/;
+const ORGANIZATION = /^o-[a-z0-9]{10,32}$/;
+const DAY_MS = 86_400_000;
+function isS3Path(p) {
+    return /^s3:\/\//i.test(p);
+}
+function parseS3Location(url) {
+    const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(url);
+    if (!m || !m[1])
+        throw new Error(`cloudtrail-path: "${url}" is not a valid S3 location; write s3://bucket/prefix`);
+    return { bucket: m[1], prefix: m[2] };
+}
+/** An S3 client for the trail bucket; honours AWS_ENDPOINT_URL_S3 (path-style addressing when it is set). */
+function createTrailS3Client(options = {}) {
+    const override = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+    return new client_s3_dist_cjs/* S3Client */.YxF({
+        region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? DEFAULT_REGION,
+        ...(options.credentials ? { credentials: options.credentials } : {}),
+        ...(override ? { endpoint: override, forcePathStyle: true } : {}),
+        followRegionRedirects: true
+    });
+}
+async function list(client, bucket, prefix, delimiter) {
+    const keys = [];
+    const folders = [];
+    let token;
+    do {
+        const page = await client.send(new client_s3_dist_cjs/* ListObjectsV2Command */.u6x({
+            Bucket: bucket,
+            Prefix: prefix,
+            Delimiter: delimiter,
+            ContinuationToken: token
+        }));
+        for (const o of page.Contents ?? [])
+            if (o.Key)
+                keys.push(o.Key);
+        for (const p of page.CommonPrefixes ?? [])
+            if (p.Prefix)
+                folders.push(p.Prefix);
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return { keys, folders };
+}
+function lastSegment(folder) {
+    const parts = folder.split('/');
+    return parts[parts.length - 2] ?? '';
+}
+function dayPrefixes(since, until) {
+    const out = [];
+    // A file is delivered after the events it holds (minutes on average), so the day after `until` may hold some.
+    for (let t = Date.UTC(new Date(since).getUTCFullYear(), new Date(since).getUTCMonth(), new Date(since).getUTCDate()); t <= until + DAY_MS; t += DAY_MS) {
+        out.push(new Date(t).toISOString().slice(0, 10).replaceAll('-', '/') + '/');
+    }
+    return out;
+}
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    let next = 0;
+    const run = async () => {
+        while (next < items.length) {
+            const i = next++;
+            results[i] = await fn(items[i]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+    return results;
+}
+/**
+ * The keys of the log files a query needs. Under the standard layout
+ * (`[prefix/]AWSLogs/[o-org/]<account>/CloudTrail/<region>/YYYY/MM/DD/`) only the Regions asked for and, when
+ * `since` is given, only the date folders of the window are listed. Any other layout is listed in full.
+ */
+async function listS3LogKeys(client, location, options) {
+    const { bucket } = location;
+    const base = location.prefix === '' || location.prefix.endsWith('/') ? location.prefix : `${location.prefix}/`;
+    const keep = (key) => LOG_KEY.test(key) && !SKIPPED_FOLDER.test(key);
+    if (/(^|\/)CloudTrail\//.test(base))
+        return (await list(client, bucket, location.prefix)).keys.filter(keep);
+    const root = /(^|\/)AWSLogs\/$/.test(base) ? base : `${base}AWSLogs/`;
+    const top = await list(client, bucket, root, '/');
+    if (top.folders.length === 0)
+        return (await list(client, bucket, location.prefix)).keys.filter(keep);
+    const accounts = [];
+    for (const folder of top.folders) {
+        const name = lastSegment(folder);
+        if (ACCOUNT.test(name))
+            accounts.push(folder);
+        else if (ORGANIZATION.test(name)) {
+            for (const sub of (await list(client, bucket, folder, '/')).folders)
+                if (ACCOUNT.test(lastSegment(sub)))
+                    accounts.push(sub);
         }
     }
+    const wanted = options.regions?.length ? new Set(options.regions.map(r => r.toLowerCase())) : undefined;
+    const regionFolders = (await mapLimit(accounts, 8, async (account) => (await list(client, bucket, `${account}CloudTrail/`, '/')).folders))
+        .flat()
+        .filter(folder => !wanted || wanted.has(lastSegment(folder).toLowerCase()));
+    const prefixes = options.since
+        ? regionFolders.flatMap(region => dayPrefixes(options.since.getTime(), options.until.getTime()).map(day => region + day))
+        : regionFolders;
+    return (await mapLimit(prefixes, 8, async (prefix) => (await list(client, bucket, prefix)).keys))
+        .flat()
+        .filter(keep);
+}
+/** The object's bytes, read from the response stream into memory the caller owns (so it can be transferred). */
+async function readS3Object(client, bucket, key) {
+    const response = await client.send(new client_s3_dist_cjs/* GetObjectCommand */.jLs({ Bucket: bucket, Key: key }));
+    const chunks = [];
+    let length = 0;
+    for await (const chunk of response.Body) {
+        chunks.push(chunk);
+        length += chunk.byteLength;
+    }
+    const bytes = new Uint8Array(length);
+    let offset = 0;
+    for (const chunk of chunks) {
+        bytes.set(chunk, offset);
+        offset += chunk.byteLength;
+    }
+    return bytes;
+}
+
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
+var client_sts_dist_cjs = __nccwpck_require__(1695);
+;// CONCATENATED MODULE: ./src/aws/retry.ts
+/** Retries for AWS calls: a should-retry predicate, full-jitter exponential backoff, an injectable sleep. */
+const realSleep = (ms, signal) => new Promise(resolve => {
+    if (signal?.aborted)
+        return resolve();
+    const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+});
+/** Full jitter: a random delay between 0 and min(maxMs, baseMs * 2^retry). */
+function backoffDelay(retry, baseMs, maxMs, random = Math.random) {
+    return Math.round(random() * Math.min(maxMs, baseMs * 2 ** retry));
+}
+async function withRetry(fn, options) {
+    const sleep = options.sleep ?? realSleep;
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await fn();
+        }
+        catch (error) {
+            if (attempt >= options.attempts || !options.isRetryable(error))
+                throw error;
+            const delay = backoffDelay(attempt - 1, options.baseMs, options.maxMs, options.random);
+            options.onRetry?.(error, attempt, delay);
+            await sleep(delay);
+        }
+    }
+}
+const THROTTLING_NAMES = new Set([
+    'ThrottlingException',
+    'Throttling',
+    'TooManyRequestsException',
+    'RequestLimitExceeded',
+    'LimitExceededException'
+]);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+/** Throttling, 5xx and network failures: worth another attempt. Authorization and validation errors are not. */
+function isTransientAwsError(error) {
+    if (typeof error !== 'object' || error === null)
+        return false;
+    const e = error;
+    if (e.name && THROTTLING_NAMES.has(e.name))
+        return true;
+    if (e.name === 'InternalServerException' || e.name === 'ServiceFailureException')
+        return true;
+    if (e.name === 'TimeoutError')
+        return true;
+    if (e.code && NETWORK_CODES.has(e.code))
+        return true;
+    const status = e.$metadata?.httpStatusCode;
+    if (status !== undefined && (status === 429 || status >= 500))
+        return true;
+    return e.$retryable !== undefined && e.$retryable !== null;
+}
+/** The AWS error name and message, for one-line reasons. */
+function describeAwsError(error) {
+    if (error instanceof Error)
+        return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
+    return String(error);
+}
+function awsErrorName(error) {
+    return typeof error === 'object' && error !== null ? error.name : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/aws/credentials.ts
+/** Credentials: a GitHub OIDC token exchanged with STS AssumeRoleWithWebIdentity, or the SDK default chain. */
+
+
+
+// The action's defaults, for callers that leave an option out.
+const DEFAULT_AUDIENCE = inputDefault('audience');
+const DEFAULT_SESSION_NAME = inputDefault('role-session-name');
+const DEFAULT_DURATION_SECONDS = Number(inputDefault('role-duration-seconds'));
+const TRANSIENT_STS_ERRORS = new Set(['IDPCommunicationErrorException', 'IDPCommunicationError']);
+function isTransientStsError(error) {
+    const name = awsErrorName(error);
+    return (name !== undefined && TRANSIENT_STS_ERRORS.has(name)) || isTransientAwsError(error);
+}
+/**
+ * Returns temporary credentials for `roleToAssume`, or undefined when it is not set (the SDK default chain applies).
+ * Every secret is passed to `log.setSecret` before anything else can log it.
+ */
+async function resolveCredentials(options) {
+    const roleArn = options.roleToAssume?.trim();
+    if (!roleArn)
+        return undefined;
+    const env = options.env ?? process.env;
+    const audience = options.audience || DEFAULT_AUDIENCE;
+    if (!env.ACTIONS_ID_TOKEN_REQUEST_URL) {
+        throw new Error(`role-to-assume is set but ACTIONS_ID_TOKEN_REQUEST_URL is missing: the workflow lacks "permissions: id-token: write"; add it to the job (or the workflow) so GitHub issues an OIDC token`);
+    }
+    const retry = {
+        attempts: options.attempts ?? 5,
+        baseMs: 200,
+        maxMs: 5000,
+        ...(options.sleep ? { sleep: options.sleep } : {}),
+        isRetryable: isTransientStsError
+    };
+    let token;
+    try {
+        // @actions/core retries the token request itself (502/503/504).
+        token = await options.getIdToken(audience);
+    }
+    catch (error) {
+        throw new Error(`Could not get the GitHub OIDC token for audience "${audience}": ${describeAwsError(error)}`);
+    }
+    options.log.setSecret(token);
+    const client = new client_sts_dist_cjs/* STSClient */.iM({
+        region: options.region,
+        maxAttempts: 1,
+        ...(options.endpoint ? { endpoint: options.endpoint } : {})
+    });
+    try {
+        const result = await withRetry(() => client.send(new client_sts_dist_cjs/* AssumeRoleWithWebIdentityCommand */.WH({
+            RoleArn: roleArn,
+            RoleSessionName: options.sessionName || DEFAULT_SESSION_NAME,
+            WebIdentityToken: token,
+            DurationSeconds: options.durationSeconds ?? DEFAULT_DURATION_SECONDS
+        })), {
+            ...retry,
+            onRetry: (error, attempt, delay) => options.log.info(`AssumeRoleWithWebIdentity attempt ${attempt} failed (${describeAwsError(error)}); retrying in ${delay} ms`)
+        });
+        const c = result.Credentials;
+        if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
+            throw new Error(`STS AssumeRoleWithWebIdentity for ${roleArn} returned no credentials`);
+        }
+        options.log.setSecret(c.AccessKeyId);
+        options.log.setSecret(c.SecretAccessKey);
+        options.log.setSecret(c.SessionToken);
+        options.log.info(`Assumed ${roleArn} as ${result.AssumedRoleUser?.Arn ?? 'unknown session'}`);
+        return {
+            accessKeyId: c.AccessKeyId,
+            secretAccessKey: c.SecretAccessKey,
+            sessionToken: c.SessionToken,
+            ...(c.Expiration ? { expiration: c.Expiration } : {})
+        };
+    }
+    catch (error) {
+        throw new Error(explainAssumeRoleError(error, roleArn, audience, env));
+    }
+    finally {
+        client.destroy();
+    }
+}
+function explainAssumeRoleError(error, roleArn, audience, env) {
+    const name = awsErrorName(error);
+    const cause = describeAwsError(error);
+    if (name === 'AccessDenied' || name === 'AccessDeniedException') {
+        const repo = env.GITHUB_REPOSITORY;
+        const ref = env.GITHUB_REF;
+        const sub = repo ? `repo:${repo}:${ref ? `ref:${ref}` : '...'}` : 'repo:<owner>/<repo>:...';
+        return (`Could not assume ${roleArn}: its trust policy does not admit this workflow (${cause}). ` +
+            `Check the trust policy conditions: token.actions.githubusercontent.com:aud must be "${audience}" and ` +
+            `token.actions.githubusercontent.com:sub must match "${sub}" (environment, pull_request and tag runs have other sub forms)`);
+    }
+    if (name === 'InvalidIdentityTokenException' || name === 'InvalidIdentityToken') {
+        return (`Could not assume ${roleArn}: STS rejected the GitHub OIDC token (${cause}). ` +
+            `Check that the account has an IAM OIDC identity provider for https://token.actions.githubusercontent.com ` +
+            `whose audience list includes "${audience}"`);
+    }
+    if (name === 'ExpiredTokenException') {
+        return `Could not assume ${roleArn}: the GitHub OIDC token expired before STS accepted it (${cause}); rerun the job`;
+    }
+    return `Could not assume ${roleArn} with STS AssumeRoleWithWebIdentity: ${cause}`;
+}
+
+;// CONCATENATED MODULE: ./src/aws/session-name.ts
+/**
+ * The STS role session name: the configured name plus the repository and run that assumed the role, so that each
+ * call in CloudTrail leads back to one workflow run. STS allows 2 to 64 of letters, digits and +=,.@_-.
+ */
+const MAX = 64;
+const DISALLOWED = /[^\w+=,.@-]/g;
+function sessionName(base, repository, runId) {
+    const run = (runId ?? '').replace(DISALLOWED, '');
+    const repo = (repository ?? '').replace('/', '+').replace(DISALLOWED, '-');
+    if (!repo && !run)
+        return base.slice(0, MAX);
+    // The run id is kept whole; the repository, then the configured name, give way when it is too long.
+    const tail = run ? `@${run}` : '';
+    const room = MAX - tail.length;
+    const head = repo ? `${base}@${repo}` : base;
+    return `${head.slice(0, Math.max(2, room))}${tail}`.slice(0, MAX);
+}
+
+;// CONCATENATED MODULE: ./src/aws/session.ts
+
+
+
+
+
+
+/**
+ * The AWS clients of one run, all on the same credentials: role-to-assume when given (assumed once, on first use),
+ * else the default provider chain. Nothing is resolved until a client is asked for.
+ */
+class AwsSession {
+    config;
+    deps;
+    credentials;
+    iamClient;
+    analyzerClient;
+    /**
+     * Whether this run has asked for AWS credentials. The optional Access Analyzer checks (ValidatePolicy,
+     * CheckNoNewAccess) run only when it did, or when role-to-assume is set: a run that read everything from files
+     * and local logs must not start calling AWS (and fail on missing credentials) just to check a proposal.
+     */
+    used = false;
+    constructor(config, deps) {
+        this.config = config;
+        this.deps = deps;
+    }
+    creds() {
+        this.used = true;
+        this.credentials ??= resolveCredentials({
+            ...(this.config.roleToAssume ? { roleToAssume: this.config.roleToAssume } : {}),
+            audience: this.config.audience,
+            sessionName: sessionName(this.config.roleSessionName, this.deps.env?.GITHUB_REPOSITORY, this.deps.env?.GITHUB_RUN_ID),
+            durationSeconds: this.config.roleDurationSeconds,
+            region: this.config.awsRegion,
+            getIdToken: this.deps.getIdToken ??
+                (() => Promise.reject(new Error('role-to-assume needs a GitHub OIDC token, which only exists inside GitHub Actions'))),
+            log: this.deps.log,
+            ...(this.deps.env ? { env: this.deps.env } : {})
+        });
+        return this.credentials;
+    }
+    async clientConfig() {
+        const credentials = await this.creds();
+        return { region: this.config.awsRegion, ...(credentials ? { credentials } : {}) };
+    }
+    async iam() {
+        const config = await this.clientConfig();
+        this.iamClient ??= new client_iam_dist_cjs/* IAMClient */.h8v(config);
+        return this.iamClient;
+    }
+    async s3() {
+        return createTrailS3Client(await this.clientConfig());
+    }
+    async cloudtrail(region) {
+        return new client_cloudtrail_dist_cjs/* CloudTrailClient */.Vsm({ ...(await this.clientConfig()), region });
+    }
+    async analyzer() {
+        const config = await this.clientConfig();
+        this.analyzerClient ??= new dist_cjs/* AccessAnalyzerClient */.eXW(config);
+        return this.analyzerClient;
+    }
+}
+/** The run's AWS session; each entry builds one and passes it to the analysis. */
+function createAwsSession(config, deps) {
+    return new AwsSession(config, deps);
+}
+
+;// CONCATENATED MODULE: ./src/cancellation.ts
+const SIGNALS = ['SIGINT', 'SIGTERM'];
+/** Exit status of a process ended by a signal, as shells report it. */
+function signalExitCode(name) {
+    return name === 'SIGINT' ? 130 : 143;
+}
+function abortOnSignals(onSignal, options = {}) {
+    const controller = new AbortController();
+    const graceMs = options.graceMs ?? 5000;
+    let received;
+    const end = options.end ?? ((name) => process.kill(process.pid, name));
+    const forceExit = (name, why) => {
+        options.onForcedExit?.(why);
+        for (const s of SIGNALS)
+            process.removeAllListeners(s);
+        end(name);
+    };
+    const handler = (name) => {
+        if (received) {
+            forceExit(name, `received ${name} again: stopping now`);
+            return;
+        }
+        received = name;
+        onSignal(name);
+        controller.abort();
+        // unref: a process that finishes in time exits normally, with the exit code it chose.
+        setTimeout(() => forceExit(name, `still running ${graceMs / 1000} s after ${name}: stopping now`), graceMs).unref();
+    };
+    for (const s of SIGNALS)
+        process.on(s, handler);
     return {
-        options: { readWriteType, excludedSources: excluded },
-        given: readWrite ? 'trail-read-write-type' : 'trail-excluded-sources'
+        signal: controller.signal,
+        get received() {
+            return received;
+        },
+        dispose: () => {
+            for (const s of SIGNALS)
+                process.off(s, handler);
+        }
     };
 }
 
+// EXTERNAL MODULE: external "node:util"
+var external_node_util_ = __nccwpck_require__(7975);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
@@ -49348,7 +49878,8 @@ function escapeRegExp(text) {
  * documents when it had to be split (the policy-file reader accepts both).
  */
 function policyFileContent(proposed) {
-    const body = proposed.length === 1 ? proposed[0].document : proposed.map(p => p.document);
+    const [only, ...rest] = proposed;
+    const body = only && rest.length === 0 ? only.document : proposed.map(p => p.document);
     return `${JSON.stringify(body, null, 2)}\n`;
 }
 /** Roles whose proposal may be written to the repository: analyzed, editable, with excess and a proposal. */
@@ -50162,296 +50693,29 @@ function truncate(text, max, measure) {
 ;// CONCATENATED MODULE: ./src/report/run-verdict.ts
 
 
-function judgeRun(report, failOn) {
+function judgeRun(run, failOn) {
+    if ('nothingAnalyzed' in run)
+        return judgeNothingAnalyzed(run.nothingAnalyzed, failOn);
+    const report = run;
     const gate = evaluateGate(report, failOn);
     const failed = report.roles.filter(r => r.status === 'failed');
     if (failed.length > 0) {
         const names = failed.map(r => roleName(r.arn).name).join(', ');
-        const line = `${failed.length} of ${report.roles.length} role(s) failed (${names}); the first: ${failed[0].reason ?? 'unknown reason'}`;
+        const line = `${failed.length} of ${report.roles.length} role(s) failed (${names}); the first: ${failed[0]?.reason ?? 'unknown reason'}`;
         return { exitCode: 1, message: gate.tripped ? `${line}. ${gate.message}` : line, gate };
     }
     if (gate.tripped)
         return { exitCode: 3, message: gate.message, gate };
     return { exitCode: 0, message: gate.message, gate };
 }
-
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-accessanalyzer/dist-cjs/index.js
-var dist_cjs = __nccwpck_require__(1645);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-cloudtrail/dist-cjs/index.js
-var client_cloudtrail_dist_cjs = __nccwpck_require__(7392);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-iam/dist-cjs/index.js
-var client_iam_dist_cjs = __nccwpck_require__(6764);
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-;// CONCATENATED MODULE: ./src/aws/checks.ts
-/** Access Analyzer checks on a proposal: ValidatePolicy findings and CheckNoNewAccess against the current policies. */
-
-/** ValidatePolicy (IDENTITY_POLICY, every page) for each proposed document. */
-async function validateProposedPolicies(client, proposals) {
-    const findings = [];
-    for (const proposal of proposals) {
-        const input = {
-            policyDocument: JSON.stringify(proposal.document),
-            policyType: 'IDENTITY_POLICY'
-        };
-        for await (const page of (0,dist_cjs/* paginateValidatePolicy */.ee)({ client }, input)) {
-            for (const f of page.findings ?? []) {
-                findings.push({
-                    policy: proposal.name,
-                    findingType: f.findingType ?? 'UNKNOWN',
-                    issueCode: f.issueCode ?? 'UNKNOWN',
-                    details: f.findingDetails ?? '',
-                    ...(f.learnMoreLink ? { learnMoreLink: f.learnMoreLink } : {})
-                });
-            }
-        }
+/** Nothing was looked at: a gate must not pass on that. */
+function judgeNothingAnalyzed(why, failOn) {
+    if (failOn === 'never') {
+        const message = 'fail-on is never: the gate is off.';
+        return { exitCode: 0, message, gate: { tripped: false, message } };
     }
-    return findings;
-}
-function statementsOf(document, what) {
-    const statement = document?.Statement;
-    if (Array.isArray(statement))
-        return statement;
-    if (statement && typeof statement === 'object')
-        return [statement];
-    throw new Error(`${what}: the policy document has no Statement`);
-}
-/**
- * Merges identity policies into one document. This is sound for the comparison: IAM evaluates all identity-based
- * policies of a principal together (allowed = some Allow matches and no Deny matches, in any of them), which is exactly
- * how the statements of a single document combine. Sids are dropped because they need not be unique across
- * documents and carry no meaning for evaluation.
- */
-function mergeIdentityPolicies(documents, what) {
-    const Statement = documents.flatMap((doc, i) => statementsOf(doc, `${what} ${i + 1}`).map(statement => {
-        const copy = { ...statement };
-        delete copy.Sid;
-        return copy;
-    }));
-    return { Version: '2012-10-17', Statement };
-}
-/**
- * CheckNoNewAccess with new = every proposed statement merged into one document and existing = every current
- * (inline and managed, not the boundary) statement merged into one document.
- */
-async function checkNoNewAccess(client, proposed, current) {
-    const out = await client.send(new dist_cjs/* CheckNoNewAccessCommand */.hS0({
-        newPolicyDocument: JSON.stringify(mergeIdentityPolicies(proposed, 'proposed policy')),
-        existingPolicyDocument: JSON.stringify(mergeIdentityPolicies(current, 'current policy')),
-        policyType: 'IDENTITY_POLICY'
-    }));
-    if (out.result !== 'PASS' && out.result !== 'FAIL') {
-        throw new Error(`CheckNoNewAccess returned an unexpected result ${String(out.result)}`);
-    }
-    return out.result;
-}
-
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-sts/dist-cjs/index.js
-var client_sts_dist_cjs = __nccwpck_require__(1695);
-;// CONCATENATED MODULE: ./src/aws/retry.ts
-/** Retries for AWS calls: a should-retry predicate, full-jitter exponential backoff, an injectable sleep. */
-const realSleep = (ms, signal) => new Promise(resolve => {
-    if (signal?.aborted)
-        return resolve();
-    const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-});
-/** Full jitter: a random delay between 0 and min(maxMs, baseMs * 2^retry). */
-function backoffDelay(retry, baseMs, maxMs, random = Math.random) {
-    return Math.round(random() * Math.min(maxMs, baseMs * 2 ** retry));
-}
-async function withRetry(fn, options) {
-    const sleep = options.sleep ?? realSleep;
-    for (let attempt = 1;; attempt++) {
-        try {
-            return await fn();
-        }
-        catch (error) {
-            if (attempt >= options.attempts || !options.isRetryable(error))
-                throw error;
-            const delay = backoffDelay(attempt - 1, options.baseMs, options.maxMs, options.random);
-            options.onRetry?.(error, attempt, delay);
-            await sleep(delay);
-        }
-    }
-}
-const THROTTLING_NAMES = new Set([
-    'ThrottlingException',
-    'Throttling',
-    'TooManyRequestsException',
-    'RequestLimitExceeded',
-    'LimitExceededException'
-]);
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
-/** Throttling, 5xx and network failures: worth another attempt. Authorization and validation errors are not. */
-function isTransientAwsError(error) {
-    if (typeof error !== 'object' || error === null)
-        return false;
-    const e = error;
-    if (e.name && THROTTLING_NAMES.has(e.name))
-        return true;
-    if (e.name === 'InternalServerException' || e.name === 'ServiceFailureException')
-        return true;
-    if (e.name === 'TimeoutError')
-        return true;
-    if (e.code && NETWORK_CODES.has(e.code))
-        return true;
-    const status = e.$metadata?.httpStatusCode;
-    if (status !== undefined && (status === 429 || status >= 500))
-        return true;
-    return e.$retryable !== undefined && e.$retryable !== null;
-}
-/** The AWS error name and message, for one-line reasons. */
-function describeAwsError(error) {
-    if (error instanceof Error)
-        return error.name && error.name !== 'Error' ? `${error.name}: ${error.message}` : error.message;
-    return String(error);
-}
-function awsErrorName(error) {
-    return typeof error === 'object' && error !== null ? error.name : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/aws/credentials.ts
-/** Credentials: a GitHub OIDC token exchanged with STS AssumeRoleWithWebIdentity, or the SDK default chain. */
-
-
-const DEFAULT_AUDIENCE = 'sts.amazonaws.com';
-const DEFAULT_SESSION_NAME = 'iam-least-privilege';
-const TRANSIENT_STS_ERRORS = new Set(['IDPCommunicationErrorException', 'IDPCommunicationError']);
-function isTransientStsError(error) {
-    const name = awsErrorName(error);
-    return (name !== undefined && TRANSIENT_STS_ERRORS.has(name)) || isTransientAwsError(error);
-}
-/**
- * Returns temporary credentials for `roleToAssume`, or undefined when it is not set (the SDK default chain applies).
- * Every secret is passed to `log.setSecret` before anything else can log it.
- */
-async function resolveCredentials(options) {
-    const roleArn = options.roleToAssume?.trim();
-    if (!roleArn)
-        return undefined;
-    const env = options.env ?? process.env;
-    const audience = options.audience || DEFAULT_AUDIENCE;
-    if (!env.ACTIONS_ID_TOKEN_REQUEST_URL) {
-        throw new Error(`role-to-assume is set but ACTIONS_ID_TOKEN_REQUEST_URL is missing: the workflow lacks "permissions: id-token: write"; add it to the job (or the workflow) so GitHub issues an OIDC token`);
-    }
-    const sleep = options.sleep;
-    const retry = {
-        attempts: options.attempts ?? 5,
-        baseMs: 200,
-        maxMs: 5000,
-        sleep,
-        isRetryable: isTransientStsError
-    };
-    let token;
-    try {
-        // @actions/core retries the token request itself (502/503/504).
-        token = await options.getIdToken(audience);
-    }
-    catch (error) {
-        throw new Error(`Could not get the GitHub OIDC token for audience "${audience}": ${describeAwsError(error)}`);
-    }
-    options.log.setSecret(token);
-    const client = new client_sts_dist_cjs/* STSClient */.iM({
-        region: options.region,
-        maxAttempts: 1,
-        ...(options.endpoint ? { endpoint: options.endpoint } : {})
-    });
-    try {
-        const result = await withRetry(() => client.send(new client_sts_dist_cjs/* AssumeRoleWithWebIdentityCommand */.WH({
-            RoleArn: roleArn,
-            RoleSessionName: options.sessionName || DEFAULT_SESSION_NAME,
-            WebIdentityToken: token,
-            DurationSeconds: options.durationSeconds ?? 3600
-        })), {
-            ...retry,
-            onRetry: (error, attempt, delay) => options.log.info(`AssumeRoleWithWebIdentity attempt ${attempt} failed (${describeAwsError(error)}); retrying in ${delay} ms`)
-        });
-        const c = result.Credentials;
-        if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
-            throw new Error(`STS AssumeRoleWithWebIdentity for ${roleArn} returned no credentials`);
-        }
-        options.log.setSecret(c.AccessKeyId);
-        options.log.setSecret(c.SecretAccessKey);
-        options.log.setSecret(c.SessionToken);
-        options.log.info(`Assumed ${roleArn} as ${result.AssumedRoleUser?.Arn ?? 'unknown session'}`);
-        return {
-            accessKeyId: c.AccessKeyId,
-            secretAccessKey: c.SecretAccessKey,
-            sessionToken: c.SessionToken,
-            ...(c.Expiration ? { expiration: c.Expiration } : {})
-        };
-    }
-    catch (error) {
-        throw new Error(explainAssumeRoleError(error, roleArn, audience, env));
-    }
-    finally {
-        client.destroy();
-    }
-}
-function explainAssumeRoleError(error, roleArn, audience, env) {
-    const name = awsErrorName(error);
-    const cause = describeAwsError(error);
-    if (name === 'AccessDenied' || name === 'AccessDeniedException') {
-        const repo = env.GITHUB_REPOSITORY;
-        const ref = env.GITHUB_REF;
-        const sub = repo ? `repo:${repo}:${ref ? `ref:${ref}` : '...'}` : 'repo:<owner>/<repo>:...';
-        return (`Could not assume ${roleArn}: its trust policy does not admit this workflow (${cause}). ` +
-            `Check the trust policy conditions: token.actions.githubusercontent.com:aud must be "${audience}" and ` +
-            `token.actions.githubusercontent.com:sub must match "${sub}" (environment, pull_request and tag runs have other sub forms)`);
-    }
-    if (name === 'InvalidIdentityTokenException' || name === 'InvalidIdentityToken') {
-        return (`Could not assume ${roleArn}: STS rejected the GitHub OIDC token (${cause}). ` +
-            `Check that the account has an IAM OIDC identity provider for https://token.actions.githubusercontent.com ` +
-            `whose audience list includes "${audience}"`);
-    }
-    if (name === 'ExpiredTokenException') {
-        return `Could not assume ${roleArn}: the GitHub OIDC token expired before STS accepted it (${cause}); rerun the job`;
-    }
-    return `Could not assume ${roleArn} with STS AssumeRoleWithWebIdentity: ${cause}`;
-}
-
-;// CONCATENATED MODULE: ./src/aws/session-name.ts
-/**
- * The STS role session name: the configured name plus the repository and run that assumed the role, so that each
- * call in CloudTrail leads back to one workflow run. STS allows 2 to 64 of letters, digits and +=,.@_-.
- */
-const MAX = 64;
-const DISALLOWED = /[^\w+=,.@-]/g;
-function sessionName(base, repository, runId) {
-    const run = (runId ?? '').replace(DISALLOWED, '');
-    const repo = (repository ?? '').replace('/', '+').replace(DISALLOWED, '-');
-    if (!repo && !run)
-        return base.slice(0, MAX);
-    // The run id is kept whole; the repository, then the configured name, give way when it is too long.
-    const tail = run ? `@${run}` : '';
-    const room = MAX - tail.length;
-    const head = repo ? `${base}@${repo}` : base;
-    return `${head.slice(0, Math.max(2, room))}${tail}`.slice(0, MAX);
-}
-
-;// CONCATENATED MODULE: ./src/granted/editability.ts
-/** Service-linked and IAM Identity Center roles cannot be edited in IAM: we report on them but propose nothing. */
-function editability(path, name) {
-    if (path.startsWith('/aws-service-role/')) {
-        return { editable: false, notEditableReason: 'service-linked role: AWS owns and maintains its policies' };
-    }
-    if (path.startsWith('/aws-reserved/sso.amazonaws.com/') || name.startsWith('AWSReservedSSO_')) {
-        return {
-            editable: false,
-            notEditableReason: 'IAM Identity Center role: edit its permission set in IAM Identity Center instead'
-        };
-    }
-    return { editable: true };
-}
-/** AWS managed policies (`arn:<partition>:iam::aws:policy/...`): AWS maintains them; a role can only detach them. */
-function isAwsManagedPolicyArn(arn) {
-    return /^arn:[\w-]+:iam::aws:/.test(arn);
+    const message = `fail-on ${failOn}: ${why}, so the gate cannot pass`;
+    return { exitCode: 3, message, gate: { tripped: true, message } };
 }
 
 ;// CONCATENATED MODULE: ./src/policy/document.ts
@@ -50648,273 +50912,6 @@ function normalizePolicy(name, document) {
     return policy;
 }
 
-;// CONCATENATED MODULE: ./src/aws/iam.ts
-/** IAM reads: resolve role selectors, then read every policy granted to each role into RoleGrants. */
-
-
-
-
-
-
-function toResolved(role) {
-    const name = role.RoleName ?? '';
-    const path = role.Path ?? '/';
-    const arn = role.Arn ?? '';
-    return {
-        arn,
-        name,
-        path,
-        accountId: accountFromArn(arn),
-        ...editability(path, name),
-        ...(role.PermissionsBoundary?.PermissionsBoundaryArn
-            ? { permissionsBoundaryArn: role.PermissionsBoundary.PermissionsBoundaryArn }
-            : {})
-    };
-}
-/**
- * Resolves ARNs and names with GetRole and `*` patterns with one paginated ListRoles (shared by all patterns).
- * A role found twice is kept once. Unknown roles and empty patterns become failures.
- */
-async function resolveRoles(client, selectors, log) {
-    const roles = new Map();
-    const failures = [];
-    let allRoles;
-    for (const selector of selectors) {
-        try {
-            if (selector.kind === 'pattern') {
-                if (!allRoles) {
-                    allRoles = [];
-                    for await (const page of (0,client_iam_dist_cjs/* paginateListRoles */.lwj)({ client }, {}))
-                        allRoles.push(...(page.Roles ?? []));
-                    log.debug(`ListRoles returned ${allRoles.length} roles`);
-                }
-                const matched = allRoles.filter(r => rolePatternMatch(selector.input, r.RoleName ?? ''));
-                if (matched.length === 0) {
-                    failures.push({
-                        input: selector.input,
-                        reason: `no role name matches the pattern "${selector.input}"`
-                    });
-                }
-                // ListRoles omits PermissionsBoundary: readRoleGrants fetches it with GetRole.
-                for (const role of matched) {
-                    const resolved = toResolved(role);
-                    if (!roles.has(resolved.arn))
-                        roles.set(resolved.arn, resolved);
-                }
-                continue;
-            }
-            const name = selector.kind === 'arn' ? selector.name : selector.input;
-            const { Role: role } = await client.send(new client_iam_dist_cjs/* GetRoleCommand */.kbp({ RoleName: name }));
-            if (!role?.Arn)
-                throw new Error(`GetRole returned no role for "${name}"`);
-            if (selector.kind === 'arn' && role.Arn !== selector.input) {
-                failures.push({
-                    input: selector.input,
-                    arn: selector.input,
-                    reason: `the credentials reach ${role.Arn}, not ${selector.input}: check the account id and path in the ARN, and that the credentials belong to that account`
-                });
-                continue;
-            }
-            const resolved = toResolved(role);
-            if (!roles.has(resolved.arn))
-                roles.set(resolved.arn, resolved);
-        }
-        catch (error) {
-            failures.push({
-                input: selector.input,
-                ...(selector.kind === 'arn' ? { arn: selector.input } : {}),
-                reason: roleErrorReason(error, selector.input)
-            });
-        }
-    }
-    return { roles: [...roles.values()], failures };
-}
-function roleErrorReason(error, input) {
-    const name = awsErrorName(error);
-    if (name === 'NoSuchEntityException')
-        return `role "${input}" does not exist in this account (IAM NoSuchEntity)`;
-    if (name === 'AccessDenied' || name === 'AccessDeniedException') {
-        return `not allowed to read role "${input}": ${describeAwsError(error)}; grant iam:GetRole, iam:ListRoles, iam:ListAttachedRolePolicies, iam:ListRolePolicies, iam:GetRolePolicy, iam:GetPolicy, iam:GetPolicyVersion`;
-    }
-    return `could not read role "${input}": ${describeAwsError(error)}`;
-}
-/** IAM returns policy documents URL-encoded (RFC 3986); the JS SDK does not decode them. */
-function decodeIamDocument(encoded, what) {
-    try {
-        return decodePolicyText(encoded).document;
-    }
-    catch (error) {
-        if (error instanceof PolicyTextError)
-            throw new Error(`${what}: the document ${error.problem}`);
-        throw error;
-    }
-}
-/** Reads granted policies; managed policy documents are cached across roles (many roles share AWS managed policies). */
-class GrantedPolicyReader {
-    client;
-    log;
-    managed = new Map();
-    constructor(client, log) {
-        this.client = client;
-        this.log = log;
-    }
-    /** Throws an Error whose message names the role and the policy when a read fails or a document is malformed. */
-    async readRoleGrants(role) {
-        try {
-            return await this.read(role);
-        }
-        catch (error) {
-            throw new Error(`role ${role.arn}: ${errorMessage(error)}`);
-        }
-    }
-    async read(role) {
-        const { client } = this;
-        const { Role: current } = await client.send(new client_iam_dist_cjs/* GetRoleCommand */.kbp({ RoleName: role.name }));
-        const path = current?.Path ?? role.path;
-        const boundaryArn = current?.PermissionsBoundary?.PermissionsBoundaryArn ?? role.permissionsBoundaryArn;
-        const policies = [];
-        for await (const page of (0,client_iam_dist_cjs/* paginateListAttachedRolePolicies */.mpN)({ client }, { RoleName: role.name })) {
-            for (const attached of page.AttachedPolicies ?? []) {
-                if (!attached.PolicyArn)
-                    continue;
-                const policy = await this.managedPolicy(attached.PolicyArn);
-                policies.push(this.granted(policy, attached.PolicyArn, 'managed'));
-            }
-        }
-        for await (const page of (0,client_iam_dist_cjs/* paginateListRolePolicies */.ow6)({ client }, { RoleName: role.name })) {
-            for (const policyName of page.PolicyNames ?? []) {
-                const out = await client.send(new client_iam_dist_cjs/* GetRolePolicyCommand */.WHQ({ RoleName: role.name, PolicyName: policyName }));
-                if (out.PolicyDocument === undefined)
-                    throw new Error(`inline policy ${policyName}: GetRolePolicy returned no document`);
-                policies.push({
-                    name: policyName,
-                    kind: 'inline',
-                    awsManaged: false,
-                    document: decodeIamDocument(out.PolicyDocument, `inline policy ${policyName}`),
-                    origin: 'iam'
-                });
-            }
-        }
-        const boundary = boundaryArn
-            ? this.granted(await this.managedPolicy(boundaryArn), boundaryArn, 'boundary')
-            : undefined;
-        this.log.debug(`role ${role.arn}: ${policies.length} policies${boundary ? ' and a permissions boundary' : ''}`);
-        return {
-            arn: role.arn,
-            name: role.name,
-            path,
-            accountId: role.accountId,
-            policies,
-            ...(boundary ? { boundary } : {}),
-            ...(current?.CreateDate ? { createdAt: current.CreateDate.toISOString() } : {}),
-            ...editability(path, role.name)
-        };
-    }
-    granted(policy, arn, kind) {
-        return {
-            name: policy.name,
-            arn,
-            kind,
-            awsManaged: isAwsManagedPolicyArn(arn),
-            document: policy.document,
-            origin: 'iam'
-        };
-    }
-    managedPolicy(arn) {
-        let cached = this.managed.get(arn);
-        if (!cached) {
-            cached = this.fetchManaged(arn);
-            // A failed read is not cached: the next role retries it.
-            cached.catch(() => this.managed.delete(arn));
-            this.managed.set(arn, cached);
-        }
-        return cached;
-    }
-    async fetchManaged(arn) {
-        const { Policy: policy } = await this.client.send(new client_iam_dist_cjs/* GetPolicyCommand */.s4W({ PolicyArn: arn }));
-        const name = policy?.PolicyName ?? arn.split('/').at(-1) ?? arn;
-        const versionId = policy?.DefaultVersionId;
-        if (!versionId)
-            throw new Error(`managed policy ${name} (${arn}): GetPolicy returned no DefaultVersionId`);
-        const { PolicyVersion: version } = await this.client.send(new client_iam_dist_cjs/* GetPolicyVersionCommand */.G45({ PolicyArn: arn, VersionId: versionId }));
-        if (version?.Document === undefined)
-            throw new Error(`managed policy ${name} (${arn}): GetPolicyVersion returned no document`);
-        return {
-            name,
-            document: decodeIamDocument(version.Document, `managed policy ${name} (${arn}) ${versionId}`)
-        };
-    }
-}
-
-;// CONCATENATED MODULE: ./src/aws/trail.ts
-/** What a trail logs, read from CloudTrail: GetTrail (the trail exists, where it lives) and GetEventSelectors. */
-
-
-
-/** The Region of a trail ARN (arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME). */
-function trailRegion(trailArn) {
-    return trailArn.split(':')[3] ?? '';
-}
-function basicSelector(s) {
-    if (s.IncludeManagementEvents === false)
-        return undefined;
-    const rw = s.ReadWriteType ?? 'All';
-    return {
-        read: rw !== 'WriteOnly',
-        write: rw !== 'ReadOnly',
-        excluded: s.ExcludeManagementEventSources ?? []
-    };
-}
-function advancedSelector(s) {
-    const fields = new Map((s.FieldSelectors ?? []).map(f => [f.Field ?? '', f]));
-    const category = fields.get('eventCategory');
-    if (!category?.Equals?.includes('Management'))
-        return undefined;
-    const readOnly = fields.get('readOnly')?.Equals;
-    const source = fields.get('eventSource');
-    // An eventSource Equals selector logs only the sources it names: every excludable source it leaves out is out.
-    const excluded = source?.Equals
-        ? EXCLUDABLE_SOURCES.map(e => e.source).filter(e => !source.Equals.includes(e))
-        : (source?.NotEquals ?? []);
-    return {
-        read: !readOnly || readOnly.includes('true'),
-        write: !readOnly || readOnly.includes('false'),
-        excluded
-    };
-}
-/**
- * The management events a trail's selectors log. Selectors add up: a half is logged when any management selector
- * logs it. A source counts as left out when, for a half the trail logs, every selector of that half leaves it out
- * (reads of KMS logged but KMS writes excluded still leaves KMS writes unseen).
- */
-function managementLogging(trailArn, selectors) {
-    const management = [
-        ...(selectors.EventSelectors ?? []).map(basicSelector),
-        ...(selectors.AdvancedEventSelectors ?? []).map(advancedSelector)
-    ].filter((s) => s !== undefined);
-    const halves = [management.filter(s => s.read), management.filter(s => s.write)].filter(h => h.length > 0);
-    const excludedSources = EXCLUDABLE_SOURCES.map(e => e.source).filter(source => halves.some(half => half.every(s => s.excluded.includes(source))));
-    return {
-        origin: 'trail',
-        trail: trailArn,
-        managementRead: management.some(s => s.read),
-        managementWrite: management.some(s => s.write),
-        excludedSources
-    };
-}
-/** Reads the trail's configuration; throws with a message naming the trail and the permission it needs. */
-async function readTrailLogging(client, trailArn) {
-    try {
-        const trail = await client.send(new client_cloudtrail_dist_cjs/* GetTrailCommand */.mp6({ Name: trailArn }));
-        const arn = trail.Trail?.TrailARN ?? trailArn;
-        const selectors = await client.send(new client_cloudtrail_dist_cjs/* GetEventSelectorsCommand */.ave({ TrailName: arn }));
-        return managementLogging(arn, selectors);
-    }
-    catch (error) {
-        throw new Error(`trail-arn: cannot read the configuration of ${trailArn} (${errorMessage(error)}); the role needs cloudtrail:GetTrail and cloudtrail:GetEventSelectors`, { cause: error });
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/granted/duplicate-keys.ts
 /**
  * The first object key that appears twice in one object of a JSON text. `JSON.parse` silently keeps the last
@@ -50954,6 +50951,25 @@ function duplicateKeyPosition(text) {
         i++;
     }
     return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/granted/editability.ts
+/** Service-linked and IAM Identity Center roles cannot be edited in IAM: we report on them but propose nothing. */
+function editability(path, name) {
+    if (path.startsWith('/aws-service-role/')) {
+        return { editable: false, notEditableReason: 'service-linked role: AWS owns and maintains its policies' };
+    }
+    if (path.startsWith('/aws-reserved/sso.amazonaws.com/') || name.startsWith('AWSReservedSSO_')) {
+        return {
+            editable: false,
+            notEditableReason: 'IAM Identity Center role: edit its permission set in IAM Identity Center instead'
+        };
+    }
+    return { editable: true };
+}
+/** AWS managed policies (`arn:<partition>:iam::aws:policy/...`): AWS maintains them; a role can only detach them. */
+function isAwsManagedPolicyArn(arn) {
+    return /^arn:[\w-]+:iam::aws:/.test(arn);
 }
 
 ;// CONCATENATED MODULE: ./src/granted/policy-file.ts
@@ -51105,6 +51121,8 @@ function parseAuthorizationDetails(text, file) {
     });
 }
 
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
 ;// CONCATENATED MODULE: ./src/granted/workspace-file.ts
 /**
  * Policy files of the checked-out workspace. In a pull-request gate they are written by the pull request's author,
@@ -51222,6 +51240,110 @@ function discoverPolicyFiles(workspace, template, limit = 10_000) {
         // No such folder: no policy files.
     }
     return found.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+;// CONCATENATED MODULE: ./src/pipeline/files.ts
+
+
+
+
+/** The files of this machine, the repository checked out at `workspace`. */
+function localFiles(workspace) {
+    return {
+        readInput: readInputFile,
+        readWorkspace: path => readWorkspaceFile(workspace, path),
+        policyFiles: template => discoverPolicyFiles(workspace, template)
+    };
+}
+/**
+ * A file the user named: a regular file (a pipe or device could block the read forever), read without blocking the
+ * event loop so a signal still ends the run. Any problem is bad usage.
+ */
+async function readInputFile(file, option) {
+    const input = option.replace(/^--/, '');
+    try {
+        if (!(await (0,promises_.stat)(file)).isFile())
+            throw new ConfigError(input, `${option} ${file} is not a regular file; give a JSON file`);
+        return await (0,promises_.readFile)(file, 'utf8');
+    }
+    catch (e) {
+        if (e instanceof ConfigError)
+            throw e;
+        throw new ConfigError(input, `${option} ${file} cannot be read (${e.code ?? errorMessage(e)}); check the path`);
+    }
+}
+/** Reads and parses a file the user named; a file that is not what the option takes is bad usage too. */
+async function readInputAs(files, file, option, parse) {
+    const text = await files.readInput(file, option);
+    try {
+        return parse(text);
+    }
+    catch (e) {
+        throw new ConfigError(option.replace(/^--/, ''), errorMessage(e));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/aws/checks.ts
+/** Access Analyzer checks on a proposal: ValidatePolicy findings and CheckNoNewAccess against the current policies. */
+
+/** ValidatePolicy (IDENTITY_POLICY, every page) for each proposed document. */
+async function validateProposedPolicies(client, proposals) {
+    const findings = [];
+    for (const proposal of proposals) {
+        const input = {
+            policyDocument: JSON.stringify(proposal.document),
+            policyType: 'IDENTITY_POLICY'
+        };
+        for await (const page of (0,dist_cjs/* paginateValidatePolicy */.ee)({ client }, input)) {
+            for (const f of page.findings ?? []) {
+                findings.push({
+                    policy: proposal.name,
+                    findingType: f.findingType ?? 'UNKNOWN',
+                    issueCode: f.issueCode ?? 'UNKNOWN',
+                    details: f.findingDetails ?? '',
+                    ...(f.learnMoreLink ? { learnMoreLink: f.learnMoreLink } : {})
+                });
+            }
+        }
+    }
+    return findings;
+}
+function statementsOf(document, what) {
+    const statement = document?.Statement;
+    if (Array.isArray(statement))
+        return statement;
+    if (statement && typeof statement === 'object')
+        return [statement];
+    throw new Error(`${what}: the policy document has no Statement`);
+}
+/**
+ * Merges identity policies into one document. This is sound for the comparison: IAM evaluates all identity-based
+ * policies of a principal together (allowed = some Allow matches and no Deny matches, in any of them), which is exactly
+ * how the statements of a single document combine. Sids are dropped because they need not be unique across
+ * documents and carry no meaning for evaluation.
+ */
+function mergeIdentityPolicies(documents, what) {
+    const Statement = documents.flatMap((doc, i) => statementsOf(doc, `${what} ${i + 1}`).map(statement => {
+        const copy = { ...statement };
+        delete copy.Sid;
+        return copy;
+    }));
+    return { Version: '2012-10-17', Statement };
+}
+/**
+ * CheckNoNewAccess with new = every proposed statement merged into one document and existing = every current
+ * (inline and managed, not the boundary) statement merged into one document.
+ */
+async function checkNoNewAccess(client, proposed, current) {
+    const out = await client.send(new dist_cjs/* CheckNoNewAccessCommand */.hS0({
+        newPolicyDocument: JSON.stringify(mergeIdentityPolicies(proposed, 'proposed policy')),
+        existingPolicyDocument: JSON.stringify(mergeIdentityPolicies(current, 'current policy')),
+        policyType: 'IDENTITY_POLICY'
+    }));
+    if (out.result !== 'PASS' && out.result !== 'FAIL') {
+        throw new Error(`CheckNoNewAccess returned an unexpected result ${String(out.result)}`);
+    }
+    return out.result;
 }
 
 ;// CONCATENATED MODULE: ./src/policy/condition-effect.ts
@@ -53203,729 +53325,8 @@ function riskOf(id, action, level, patterns, known) {
     return undefined;
 }
 
-;// CONCATENATED MODULE: ./node_modules/diff/libesm/diff/base.js
-class Diff {
-    diff(oldStr, newStr, 
-    // Type below is not accurate/complete - see above for full possibilities - but it compiles
-    options = {}) {
-        let callback;
-        if (typeof options === 'function') {
-            callback = options;
-            options = {};
-        }
-        else if ('callback' in options) {
-            callback = options.callback;
-        }
-        // Allow subclasses to massage the input prior to running
-        const oldString = this.castInput(oldStr, options);
-        const newString = this.castInput(newStr, options);
-        const oldTokens = this.removeEmpty(this.tokenize(oldString, options));
-        const newTokens = this.removeEmpty(this.tokenize(newString, options));
-        return this.diffWithOptionsObj(oldTokens, newTokens, options, callback);
-    }
-    diffWithOptionsObj(oldTokens, newTokens, options, callback) {
-        var _a;
-        const done = (value) => {
-            value = this.postProcess(value, options);
-            if (callback) {
-                setTimeout(function () { callback(value); }, 0);
-                return undefined;
-            }
-            else {
-                return value;
-            }
-        };
-        const newLen = newTokens.length, oldLen = oldTokens.length;
-        let editLength = 1;
-        let maxEditLength = newLen + oldLen;
-        if (options.maxEditLength != null) {
-            maxEditLength = Math.min(maxEditLength, options.maxEditLength);
-        }
-        const maxExecutionTime = (_a = options.timeout) !== null && _a !== void 0 ? _a : Infinity;
-        const abortAfterTimestamp = Date.now() + maxExecutionTime;
-        const bestPath = [{ oldPos: -1, lastComponent: undefined }];
-        // Seed editLength = 0, i.e. the content starts with the same values
-        let newPos = this.extractCommon(bestPath[0], newTokens, oldTokens, 0, options);
-        if (bestPath[0].oldPos + 1 >= oldLen && newPos + 1 >= newLen) {
-            // Identity per the equality and tokenizer
-            return done(this.buildValues(bestPath[0].lastComponent, newTokens, oldTokens));
-        }
-        // Once we hit the right edge of the edit graph on some diagonal k, we can
-        // definitely reach the end of the edit graph in no more than k edits, so
-        // there's no point in considering any moves to diagonal k+1 any more (from
-        // which we're guaranteed to need at least k+1 more edits).
-        // Similarly, once we've reached the bottom of the edit graph, there's no
-        // point considering moves to lower diagonals.
-        // We record this fact by setting minDiagonalToConsider and
-        // maxDiagonalToConsider to some finite value once we've hit the edge of
-        // the edit graph.
-        // This optimization is not faithful to the original algorithm presented in
-        // Myers's paper, which instead pointlessly extends D-paths off the end of
-        // the edit graph - see page 7 of Myers's paper which notes this point
-        // explicitly and illustrates it with a diagram. This has major performance
-        // implications for some common scenarios. For instance, to compute a diff
-        // where the new text simply appends d characters on the end of the
-        // original text of length n, the true Myers algorithm will take O(n+d^2)
-        // time while this optimization needs only O(n+d) time.
-        let minDiagonalToConsider = -Infinity, maxDiagonalToConsider = Infinity;
-        // Main worker method. checks all permutations of a given edit length for acceptance.
-        const execEditLength = () => {
-            for (let diagonalPath = Math.max(minDiagonalToConsider, -editLength); diagonalPath <= Math.min(maxDiagonalToConsider, editLength); diagonalPath += 2) {
-                let basePath;
-                const removePath = bestPath[diagonalPath - 1], addPath = bestPath[diagonalPath + 1];
-                if (removePath) {
-                    // No one else is going to attempt to use this value, clear it
-                    // @ts-expect-error - perf optimisation. This type-violating value will never be read.
-                    bestPath[diagonalPath - 1] = undefined;
-                }
-                let canAdd = false;
-                if (addPath) {
-                    // what newPos will be after we do an insertion:
-                    const addPathNewPos = addPath.oldPos - diagonalPath;
-                    canAdd = addPath && 0 <= addPathNewPos && addPathNewPos < newLen;
-                }
-                const canRemove = removePath && removePath.oldPos + 1 < oldLen;
-                if (!canAdd && !canRemove) {
-                    // If this path is a terminal then prune
-                    // @ts-expect-error - perf optimisation. This type-violating value will never be read.
-                    bestPath[diagonalPath] = undefined;
-                    continue;
-                }
-                // Select the diagonal that we want to branch from. We select the prior
-                // path whose position in the old string is the farthest from the origin
-                // and does not pass the bounds of the diff graph
-                if (!canRemove || (canAdd && removePath.oldPos < addPath.oldPos)) {
-                    basePath = this.addToPath(addPath, true, false, 0, options);
-                }
-                else {
-                    basePath = this.addToPath(removePath, false, true, 1, options);
-                }
-                newPos = this.extractCommon(basePath, newTokens, oldTokens, diagonalPath, options);
-                if (basePath.oldPos + 1 >= oldLen && newPos + 1 >= newLen) {
-                    // If we have hit the end of both strings, then we are done
-                    return done(this.buildValues(basePath.lastComponent, newTokens, oldTokens)) || true;
-                }
-                else {
-                    bestPath[diagonalPath] = basePath;
-                    if (basePath.oldPos + 1 >= oldLen) {
-                        maxDiagonalToConsider = Math.min(maxDiagonalToConsider, diagonalPath - 1);
-                    }
-                    if (newPos + 1 >= newLen) {
-                        minDiagonalToConsider = Math.max(minDiagonalToConsider, diagonalPath + 1);
-                    }
-                }
-            }
-            editLength++;
-        };
-        // Performs the length of edit iteration. Is a bit fugly as this has to support the
-        // sync and async mode which is never fun. Loops over execEditLength until a value
-        // is produced, or until the edit length exceeds options.maxEditLength (if given),
-        // in which case it will return undefined.
-        if (callback) {
-            (function exec() {
-                setTimeout(function () {
-                    if (editLength > maxEditLength || Date.now() > abortAfterTimestamp) {
-                        return callback(undefined);
-                    }
-                    if (!execEditLength()) {
-                        exec();
-                    }
-                }, 0);
-            }());
-        }
-        else {
-            while (editLength <= maxEditLength && Date.now() <= abortAfterTimestamp) {
-                const ret = execEditLength();
-                if (ret) {
-                    return ret;
-                }
-            }
-        }
-    }
-    addToPath(path, added, removed, oldPosInc, options) {
-        const last = path.lastComponent;
-        if (last && !options.oneChangePerToken && last.added === added && last.removed === removed) {
-            return {
-                oldPos: path.oldPos + oldPosInc,
-                lastComponent: { count: last.count + 1, added: added, removed: removed, previousComponent: last.previousComponent }
-            };
-        }
-        else {
-            return {
-                oldPos: path.oldPos + oldPosInc,
-                lastComponent: { count: 1, added: added, removed: removed, previousComponent: last }
-            };
-        }
-    }
-    extractCommon(basePath, newTokens, oldTokens, diagonalPath, options) {
-        const newLen = newTokens.length, oldLen = oldTokens.length;
-        let oldPos = basePath.oldPos, newPos = oldPos - diagonalPath, commonCount = 0;
-        while (newPos + 1 < newLen && oldPos + 1 < oldLen && this.equals(oldTokens[oldPos + 1], newTokens[newPos + 1], options)) {
-            newPos++;
-            oldPos++;
-            commonCount++;
-            if (options.oneChangePerToken) {
-                basePath.lastComponent = { count: 1, previousComponent: basePath.lastComponent, added: false, removed: false };
-            }
-        }
-        if (commonCount && !options.oneChangePerToken) {
-            basePath.lastComponent = { count: commonCount, previousComponent: basePath.lastComponent, added: false, removed: false };
-        }
-        basePath.oldPos = oldPos;
-        return newPos;
-    }
-    equals(left, right, options) {
-        if (options.comparator) {
-            return options.comparator(left, right);
-        }
-        else {
-            return left === right
-                || (!!options.ignoreCase && left.toLowerCase() === right.toLowerCase());
-        }
-    }
-    removeEmpty(array) {
-        const ret = [];
-        for (let i = 0; i < array.length; i++) {
-            if (array[i]) {
-                ret.push(array[i]);
-            }
-        }
-        return ret;
-    }
-    // eslint-disable-next-line @typescript-eslint/no-unused-vars
-    castInput(value, options) {
-        return value;
-    }
-    // eslint-disable-next-line @typescript-eslint/no-unused-vars
-    tokenize(value, options) {
-        return Array.from(value);
-    }
-    join(chars) {
-        // Assumes ValueT is string, which is the case for most subclasses.
-        // When it's false, e.g. in diffArrays, this method needs to be overridden (e.g. with a no-op)
-        // Yes, the casts are verbose and ugly, because this pattern - of having the base class SORT OF
-        // assume tokens and values are strings, but not completely - is weird and janky.
-        return chars.join('');
-    }
-    postProcess(changeObjects, 
-    // eslint-disable-next-line @typescript-eslint/no-unused-vars
-    options) {
-        return changeObjects;
-    }
-    get useLongestToken() {
-        return false;
-    }
-    buildValues(lastComponent, newTokens, oldTokens) {
-        // First we convert our linked list of components in reverse order to an
-        // array in the right order:
-        const components = [];
-        let nextComponent;
-        while (lastComponent) {
-            components.push(lastComponent);
-            nextComponent = lastComponent.previousComponent;
-            delete lastComponent.previousComponent;
-            lastComponent = nextComponent;
-        }
-        components.reverse();
-        const componentLen = components.length;
-        let componentPos = 0, newPos = 0, oldPos = 0;
-        for (; componentPos < componentLen; componentPos++) {
-            const component = components[componentPos];
-            if (!component.removed) {
-                if (!component.added && this.useLongestToken) {
-                    let value = newTokens.slice(newPos, newPos + component.count);
-                    value = value.map(function (value, i) {
-                        const oldValue = oldTokens[oldPos + i];
-                        return oldValue.length > value.length ? oldValue : value;
-                    });
-                    component.value = this.join(value);
-                }
-                else {
-                    component.value = this.join(newTokens.slice(newPos, newPos + component.count));
-                }
-                newPos += component.count;
-                // Common case
-                if (!component.added) {
-                    oldPos += component.count;
-                }
-            }
-            else {
-                component.value = this.join(oldTokens.slice(oldPos, oldPos + component.count));
-                oldPos += component.count;
-            }
-        }
-        return components;
-    }
-}
-
-;// CONCATENATED MODULE: ./node_modules/diff/libesm/diff/line.js
-
-
-class LineDiff extends Diff {
-    constructor() {
-        super(...arguments);
-        this.tokenize = tokenize;
-    }
-    equals(left, right, options) {
-        // If we're ignoring whitespace, we need to normalise lines by stripping
-        // whitespace before checking equality. (This has an annoying interaction
-        // with newlineIsToken that requires special handling: if newlines get their
-        // own token, then we DON'T want to trim the *newline* tokens down to empty
-        // strings, since this would cause us to treat whitespace-only line content
-        // as equal to a separator between lines, which would be weird and
-        // inconsistent with the documented behavior of the options.)
-        if (options.ignoreWhitespace) {
-            if (!options.newlineIsToken || !left.includes('\n')) {
-                left = left.trim();
-            }
-            if (!options.newlineIsToken || !right.includes('\n')) {
-                right = right.trim();
-            }
-        }
-        else if (options.ignoreNewlineAtEof && !options.newlineIsToken) {
-            if (left.endsWith('\n')) {
-                left = left.slice(0, -1);
-            }
-            if (right.endsWith('\n')) {
-                right = right.slice(0, -1);
-            }
-        }
-        return super.equals(left, right, options);
-    }
-}
-const lineDiff = new LineDiff();
-function diffLines(oldStr, newStr, options) {
-    return lineDiff.diff(oldStr, newStr, options);
-}
-function diffTrimmedLines(oldStr, newStr, options) {
-    options = generateOptions(options, { ignoreWhitespace: true });
-    return lineDiff.diff(oldStr, newStr, options);
-}
-// Exported standalone so it can be used from jsonDiff too.
-function tokenize(value, options) {
-    if (options.stripTrailingCr) {
-        // remove one \r before \n to match GNU diff's --strip-trailing-cr behavior
-        value = value.replace(/\r\n/g, '\n');
-    }
-    const retLines = [], linesAndNewlines = value.split(/(\n|\r\n)/);
-    // Ignore the final empty token that occurs if the string ends with a new line
-    if (!linesAndNewlines[linesAndNewlines.length - 1]) {
-        linesAndNewlines.pop();
-    }
-    // Merge the content and line separators into single tokens
-    for (let i = 0; i < linesAndNewlines.length; i++) {
-        const line = linesAndNewlines[i];
-        if (i % 2 && !options.newlineIsToken) {
-            retLines[retLines.length - 1] += line;
-        }
-        else {
-            retLines.push(line);
-        }
-    }
-    return retLines;
-}
-
-;// CONCATENATED MODULE: ./node_modules/diff/libesm/patch/create.js
-
-/**
- * Returns true if the filename contains characters that require C-style
- * quoting (as used by Git and GNU diffutils in diff output).
- */
-function needsQuoting(s) {
-    for (let i = 0; i < s.length; i++) {
-        if (s[i] < '\x20' || s[i] > '\x7e' || s[i] === '"' || s[i] === '\\') {
-            return true;
-        }
-    }
-    return false;
-}
-/**
- * C-style quotes a filename, encoding special characters as escape sequences
- * and non-ASCII bytes as octal escapes. This is the inverse of
- * `parseQuotedFileName` in parse.ts.
- *
- * Non-ASCII bytes are encoded as UTF-8 before being emitted as octal escapes.
- * This matches the behaviour of both Git and GNU diffutils, which always emit
- * UTF-8 octal escapes regardless of the underlying filesystem encoding (e.g.
- * Git for Windows converts from NTFS's UTF-16 to UTF-8 internally).
- *
- * If the filename doesn't need quoting, returns it as-is.
- */
-function quoteFileNameIfNeeded(s) {
-    if (!needsQuoting(s)) {
-        return s;
-    }
-    let result = '"';
-    const bytes = new TextEncoder().encode(s);
-    let i = 0;
-    while (i < bytes.length) {
-        const b = bytes[i];
-        // See https://en.wikipedia.org/wiki/Escape_sequences_in_C#Escape_sequences
-        if (b === 0x07) {
-            result += '\\a';
-        }
-        else if (b === 0x08) {
-            result += '\\b';
-        }
-        else if (b === 0x09) {
-            result += '\\t';
-        }
-        else if (b === 0x0a) {
-            result += '\\n';
-        }
-        else if (b === 0x0b) {
-            result += '\\v';
-        }
-        else if (b === 0x0c) {
-            result += '\\f';
-        }
-        else if (b === 0x0d) {
-            result += '\\r';
-        }
-        else if (b === 0x22) {
-            result += '\\"';
-        }
-        else if (b === 0x5c) {
-            result += '\\\\';
-        }
-        else if (b >= 0x20 && b <= 0x7e) {
-            // Just a printable ASCII character that is neither a double quote nor a
-            // backslash; no need to escape it.
-            result += String.fromCharCode(b);
-        }
-        else {
-            // Either part of a non-ASCII character or a control character without a
-            // special escape sequence; needs escaping as a 3-digit octal escape
-            result += '\\' + b.toString(8).padStart(3, '0');
-        }
-        i++;
-    }
-    result += '"';
-    return result;
-}
-const INCLUDE_HEADERS = {
-    includeIndex: true,
-    includeUnderline: true,
-    includeFileHeaders: true
-};
-const FILE_HEADERS_ONLY = {
-    includeIndex: false,
-    includeUnderline: false,
-    includeFileHeaders: true
-};
-const OMIT_HEADERS = {
-    includeIndex: false,
-    includeUnderline: false,
-    includeFileHeaders: false
-};
-function structuredPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, options) {
-    let optionsObj;
-    if (!options) {
-        optionsObj = {};
-    }
-    else if (typeof options === 'function') {
-        optionsObj = { callback: options };
-    }
-    else {
-        optionsObj = options;
-    }
-    if (typeof optionsObj.context === 'undefined') {
-        optionsObj.context = 4;
-    }
-    // We copy this into its own variable to placate TypeScript, which thinks
-    // optionsObj.context might be undefined in the callbacks below.
-    const context = optionsObj.context;
-    // @ts-expect-error (runtime check for something that is correctly a static type error)
-    if (optionsObj.newlineIsToken) {
-        throw new Error('newlineIsToken may not be used with patch-generation functions, only with diffing functions');
-    }
-    if (!optionsObj.callback) {
-        return diffLinesResultToPatch(diffLines(oldStr, newStr, optionsObj));
-    }
-    else {
-        const { callback } = optionsObj;
-        diffLines(oldStr, newStr, Object.assign(Object.assign({}, optionsObj), { callback: (diff) => {
-                const patch = diffLinesResultToPatch(diff);
-                // TypeScript is unhappy without the cast because it does not understand that `patch` may
-                // be undefined here only if `callback` is StructuredPatchCallbackAbortable:
-                callback(patch);
-            } }));
-    }
-    function diffLinesResultToPatch(diff) {
-        // STEP 1: Build up the patch with no "\ No newline at end of file" lines and with the arrays
-        //         of lines containing trailing newline characters. We'll tidy up later...
-        if (!diff) {
-            return;
-        }
-        diff.push({ value: '', lines: [] }); // Append an empty value to make cleanup easier
-        function contextLines(lines) {
-            return lines.map(function (entry) { return ' ' + entry; });
-        }
-        const hunks = [];
-        let oldRangeStart = 0, newRangeStart = 0, curRange = [], oldLine = 1, newLine = 1;
-        for (let i = 0; i < diff.length; i++) {
-            const current = diff[i], lines = current.lines || splitLines(current.value);
-            current.lines = lines;
-            if (current.added || current.removed) {
-                // If we have previous context, start with that
-                if (!oldRangeStart) {
-                    const prev = diff[i - 1];
-                    oldRangeStart = oldLine;
-                    newRangeStart = newLine;
-                    if (prev) {
-                        curRange = context > 0 ? contextLines(prev.lines.slice(-context)) : [];
-                        oldRangeStart -= curRange.length;
-                        newRangeStart -= curRange.length;
-                    }
-                }
-                // Output our changes
-                for (const line of lines) {
-                    curRange.push((current.added ? '+' : '-') + line);
-                }
-                // Track the updated file position
-                if (current.added) {
-                    newLine += lines.length;
-                }
-                else {
-                    oldLine += lines.length;
-                }
-            }
-            else {
-                // Identical context lines. Track line changes
-                if (oldRangeStart) {
-                    // Close out any changes that have been output (or join overlapping)
-                    if (lines.length <= context * 2 && i < diff.length - 2) {
-                        // Overlapping
-                        for (const line of contextLines(lines)) {
-                            curRange.push(line);
-                        }
-                    }
-                    else {
-                        // end the range and output
-                        const contextSize = Math.min(lines.length, context);
-                        for (const line of contextLines(lines.slice(0, contextSize))) {
-                            curRange.push(line);
-                        }
-                        const hunk = {
-                            oldStart: oldRangeStart,
-                            oldLines: (oldLine - oldRangeStart + contextSize),
-                            newStart: newRangeStart,
-                            newLines: (newLine - newRangeStart + contextSize),
-                            lines: curRange
-                        };
-                        hunks.push(hunk);
-                        oldRangeStart = 0;
-                        newRangeStart = 0;
-                        curRange = [];
-                    }
-                }
-                oldLine += lines.length;
-                newLine += lines.length;
-            }
-        }
-        // Step 2: eliminate the trailing `\n` from each line of each hunk, and, where needed, add
-        //         "\ No newline at end of file".
-        for (const hunk of hunks) {
-            for (let i = 0; i < hunk.lines.length; i++) {
-                if (hunk.lines[i].endsWith('\n')) {
-                    hunk.lines[i] = hunk.lines[i].slice(0, -1);
-                }
-                else {
-                    hunk.lines.splice(i + 1, 0, '\\ No newline at end of file');
-                    i++; // Skip the line we just added, then continue iterating
-                }
-            }
-        }
-        return {
-            oldFileName: oldFileName, newFileName: newFileName,
-            oldHeader: oldHeader, newHeader: newHeader,
-            hunks: hunks
-        };
-    }
-}
-/**
- * creates a unified diff patch.
- *
- * @param patch either a single structured patch object (as returned by `structuredPatch`) or an
- *   array of them (as returned by `parsePatch`).
- * @param headerOptions behaves the same as the `headerOptions` option of `createTwoFilesPatch`.
- *   Ignored for patches where `isGit` is `true`.
- *
- * When a patch has `isGit: true`, `formatPatch` output is changed to more closely match Git's
- * output: it emits a `diff --git` header, emits Git extended headers as appropriate based on
- * properties like `isRename`, `isCreate`, `newMode`, etc, and will omit `---`/`+++` file
- * headers for patches with no hunks (e.g. renames without content changes).
- */
-function formatPatch(patch, headerOptions) {
-    var _a, _b, _c, _d, _e, _f;
-    if (!headerOptions) {
-        headerOptions = INCLUDE_HEADERS;
-    }
-    if (Array.isArray(patch)) {
-        if (patch.length > 1 && !headerOptions.includeFileHeaders && !patch.every(p => p.isGit)) {
-            throw new Error('Cannot omit file headers on a multi-file patch. '
-                + '(The result would be unparseable; how would a tool trying to apply '
-                + 'the patch know which changes are to which file?)');
-        }
-        return patch.map(p => formatPatch(p, headerOptions)).join('\n');
-    }
-    const ret = [];
-    // Git patches have a fixed header format (diff --git, extended headers,
-    // and ---/+++ when hunks are present), so headerOptions is ignored.
-    if (patch.isGit) {
-        headerOptions = INCLUDE_HEADERS;
-        // Emit Git-style diff --git header and extended headers.
-        // Git never puts /dev/null in the "diff --git" line; for file
-        // creations/deletions it uses the real filename on both sides.
-        if (!patch.oldFileName) {
-            throw new Error('oldFileName must be specified for Git patches');
-        }
-        if (!patch.newFileName) {
-            throw new Error('newFileName must be specified for Git patches');
-        }
-        let gitOldName = patch.oldFileName;
-        let gitNewName = patch.newFileName;
-        if (patch.isCreate && gitOldName === '/dev/null') {
-            gitOldName = gitNewName.replace(/^b\//, 'a/');
-        }
-        else if (patch.isDelete && gitNewName === '/dev/null') {
-            gitNewName = gitOldName.replace(/^a\//, 'b/');
-        }
-        ret.push('diff --git ' + quoteFileNameIfNeeded(gitOldName) + ' ' + quoteFileNameIfNeeded(gitNewName));
-        if (patch.isDelete) {
-            ret.push('deleted file mode ' + ((_a = patch.oldMode) !== null && _a !== void 0 ? _a : '100644'));
-        }
-        if (patch.isCreate) {
-            ret.push('new file mode ' + ((_b = patch.newMode) !== null && _b !== void 0 ? _b : '100644'));
-        }
-        if (patch.oldMode && patch.newMode && !patch.isDelete && !patch.isCreate) {
-            ret.push('old mode ' + patch.oldMode);
-            ret.push('new mode ' + patch.newMode);
-        }
-        if (patch.isRename) {
-            ret.push('rename from ' + quoteFileNameIfNeeded(((_c = patch.oldFileName) !== null && _c !== void 0 ? _c : '').replace(/^a\//, '')));
-            ret.push('rename to ' + quoteFileNameIfNeeded(((_d = patch.newFileName) !== null && _d !== void 0 ? _d : '').replace(/^b\//, '')));
-        }
-        if (patch.isCopy) {
-            ret.push('copy from ' + quoteFileNameIfNeeded(((_e = patch.oldFileName) !== null && _e !== void 0 ? _e : '').replace(/^a\//, '')));
-            ret.push('copy to ' + quoteFileNameIfNeeded(((_f = patch.newFileName) !== null && _f !== void 0 ? _f : '').replace(/^b\//, '')));
-        }
-    }
-    else {
-        if (headerOptions.includeIndex && patch.oldFileName == patch.newFileName && patch.oldFileName !== undefined) {
-            ret.push('Index: ' + patch.oldFileName);
-        }
-        if (headerOptions.includeUnderline) {
-            ret.push('===================================================================');
-        }
-    }
-    // Emit --- / +++ file headers. For Git patches with no hunks (e.g.
-    // pure renames, mode-only changes), Git omits these, so we do too.
-    const hasHunks = patch.hunks.length > 0;
-    if (headerOptions.includeFileHeaders && patch.oldFileName !== undefined && patch.newFileName !== undefined
-        && (!patch.isGit || hasHunks)) {
-        ret.push('--- ' + quoteFileNameIfNeeded(patch.oldFileName) + (patch.oldHeader ? '\t' + patch.oldHeader : ''));
-        ret.push('+++ ' + quoteFileNameIfNeeded(patch.newFileName) + (patch.newHeader ? '\t' + patch.newHeader : ''));
-    }
-    for (let i = 0; i < patch.hunks.length; i++) {
-        const hunk = patch.hunks[i];
-        // Unified Diff Format quirk: If the chunk size is 0,
-        // the first number is one lower than one would expect.
-        // https://www.artima.com/weblogs/viewpost.jsp?thread=164293
-        const oldStart = hunk.oldLines === 0 ? hunk.oldStart - 1 : hunk.oldStart;
-        const newStart = hunk.newLines === 0 ? hunk.newStart - 1 : hunk.newStart;
-        ret.push('@@ -' + oldStart + ',' + hunk.oldLines
-            + ' +' + newStart + ',' + hunk.newLines
-            + ' @@');
-        for (const line of hunk.lines) {
-            ret.push(line);
-        }
-    }
-    return ret.join('\n') + '\n';
-}
-function createTwoFilesPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, options) {
-    if (typeof options === 'function') {
-        options = { callback: options };
-    }
-    if (!(options === null || options === void 0 ? void 0 : options.callback)) {
-        const patchObj = structuredPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, options);
-        if (!patchObj) {
-            return;
-        }
-        return formatPatch(patchObj, options === null || options === void 0 ? void 0 : options.headerOptions);
-    }
-    else {
-        const { callback } = options;
-        structuredPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, Object.assign(Object.assign({}, options), { callback: patchObj => {
-                if (!patchObj) {
-                    callback(undefined);
-                }
-                else {
-                    callback(formatPatch(patchObj, options.headerOptions));
-                }
-            } }));
-    }
-}
-function createPatch(fileName, oldStr, newStr, oldHeader, newHeader, options) {
-    return createTwoFilesPatch(fileName, fileName, oldStr, newStr, oldHeader, newHeader, options);
-}
-/**
- * Split `text` into an array of lines, including the trailing newline character (where present)
- */
-function splitLines(text) {
-    const hasTrailingNl = text.endsWith('\n');
-    const result = text.split('\n').map(line => line + '\n');
-    if (hasTrailingNl) {
-        result.pop();
-    }
-    else {
-        result.push(result.pop().slice(0, -1));
-    }
-    return result;
-}
-
-;// CONCATENATED MODULE: ./src/policy/diff.ts
-/**
- * A unified diff of the current documents against the proposal, both normalized (canonical element order, list
- * values as sorted arrays, two-space JSON) so that the diff shows changes in meaning, not in layout.
- */
-
-
-const ELEMENT_ORDER = ['Sid', 'Effect', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition'];
-const LIST_ELEMENTS = new Set(['Action', 'NotAction', 'Resource', 'NotResource']);
-function byLowerCase(a, b) {
-    const x = a.toLowerCase();
-    const y = b.toLowerCase();
-    return x < y ? -1 : x > y ? 1 : a < b ? -1 : a > b ? 1 : 0;
-}
-function canonicalStatement(statement) {
-    const out = {};
-    for (const key of ELEMENT_ORDER) {
-        const value = statement[key];
-        if (value === undefined)
-            continue;
-        out[key] = LIST_ELEMENTS.has(key)
-            ? [...(typeof value === 'string' ? [value] : value)].sort(byLowerCase)
-            : value;
-    }
-    return out;
-}
-function render(name, document) {
-    const policy = normalizePolicy(name, document);
-    const normalized = {
-        Version: policy.version,
-        Statement: policy.statements.map(s => canonicalStatement(s.raw))
-    };
-    return `# ${name}\n${JSON.stringify(normalized, null, 2)}\n`;
-}
-function policyDiff(current, proposed) {
-    const before = current.map(p => render(p.name, p.document)).join('');
-    const after = proposed.map(p => render(p.name, p.document)).join('');
-    return createTwoFilesPatch('current', 'proposed', before, after, undefined, undefined, { context: 3 });
-}
-
 ;// CONCATENATED MODULE: ./src/policy/evidence.ts
-const DAY_MS = 86_400_000;
+const evidence_DAY_MS = 86_400_000;
 /**
  * Never propose on weak evidence: an incomplete generated policy without opt-in, no observed activity at all, or a
  * window shorter than min-observation-days. Removing a permission because we did not look long enough is how a
@@ -53937,7 +53338,7 @@ function judgeEvidence(usage, options) {
     const created = options.roleCreatedAt ? Date.parse(options.roleCreatedAt) : Number.NaN;
     const start = Number.isNaN(created) ? windowStart : Math.max(windowStart, created);
     // An empty window (no record in it) observed nothing.
-    const observedDays = Math.max(0, (end - start) / DAY_MS) || 0;
+    const observedDays = Math.max(0, (end - start) / evidence_DAY_MS) || 0;
     const rounded = Math.round(observedDays * 10) / 10;
     const skipped = usage.evidence.filesSkipped?.length ?? 0;
     if (skipped > 0 && !options.allowIncomplete) {
@@ -53980,7 +53381,7 @@ function judgeEvidence(usage, options) {
 ;// CONCATENATED MODULE: ./src/policy/compact.ts
 
 const VERB = /^[A-Z][a-z]+/;
-function compact_byLowerCase(a, b) {
+function byLowerCase(a, b) {
     const x = a.toLowerCase();
     const y = b.toLowerCase();
     return x < y ? -1 : x > y ? 1 : 0;
@@ -54035,7 +53436,7 @@ function compactActions(catalog, ids, grantedPatterns) {
             }
         }
     }
-    return { actions: actions.sort(compact_byLowerCase), wildcards: wildcards.sort(compact_byLowerCase) };
+    return { actions: actions.sort(byLowerCase), wildcards: wildcards.sort(byLowerCase) };
 }
 
 ;// CONCATENATED MODULE: ./src/policy/policy-size.ts
@@ -54558,133 +53959,2128 @@ function proposePolicies(grants, usage, analysis, options) {
     return { outcome: 'proposed', policies, notes, verification };
 }
 
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
-var client_s3_dist_cjs = __nccwpck_require__(3711);
-;// CONCATENATED MODULE: ./src/usage/cloudtrail/s3-files.ts
+;// CONCATENATED MODULE: ./node_modules/diff/libesm/diff/base.js
+class Diff {
+    diff(oldStr, newStr, 
+    // Type below is not accurate/complete - see above for full possibilities - but it compiles
+    options = {}) {
+        let callback;
+        if (typeof options === 'function') {
+            callback = options;
+            options = {};
+        }
+        else if ('callback' in options) {
+            callback = options.callback;
+        }
+        // Allow subclasses to massage the input prior to running
+        const oldString = this.castInput(oldStr, options);
+        const newString = this.castInput(newStr, options);
+        const oldTokens = this.removeEmpty(this.tokenize(oldString, options));
+        const newTokens = this.removeEmpty(this.tokenize(newString, options));
+        return this.diffWithOptionsObj(oldTokens, newTokens, options, callback);
+    }
+    diffWithOptionsObj(oldTokens, newTokens, options, callback) {
+        var _a;
+        const done = (value) => {
+            value = this.postProcess(value, options);
+            if (callback) {
+                setTimeout(function () { callback(value); }, 0);
+                return undefined;
+            }
+            else {
+                return value;
+            }
+        };
+        const newLen = newTokens.length, oldLen = oldTokens.length;
+        let editLength = 1;
+        let maxEditLength = newLen + oldLen;
+        if (options.maxEditLength != null) {
+            maxEditLength = Math.min(maxEditLength, options.maxEditLength);
+        }
+        const maxExecutionTime = (_a = options.timeout) !== null && _a !== void 0 ? _a : Infinity;
+        const abortAfterTimestamp = Date.now() + maxExecutionTime;
+        const bestPath = [{ oldPos: -1, lastComponent: undefined }];
+        // Seed editLength = 0, i.e. the content starts with the same values
+        let newPos = this.extractCommon(bestPath[0], newTokens, oldTokens, 0, options);
+        if (bestPath[0].oldPos + 1 >= oldLen && newPos + 1 >= newLen) {
+            // Identity per the equality and tokenizer
+            return done(this.buildValues(bestPath[0].lastComponent, newTokens, oldTokens));
+        }
+        // Once we hit the right edge of the edit graph on some diagonal k, we can
+        // definitely reach the end of the edit graph in no more than k edits, so
+        // there's no point in considering any moves to diagonal k+1 any more (from
+        // which we're guaranteed to need at least k+1 more edits).
+        // Similarly, once we've reached the bottom of the edit graph, there's no
+        // point considering moves to lower diagonals.
+        // We record this fact by setting minDiagonalToConsider and
+        // maxDiagonalToConsider to some finite value once we've hit the edge of
+        // the edit graph.
+        // This optimization is not faithful to the original algorithm presented in
+        // Myers's paper, which instead pointlessly extends D-paths off the end of
+        // the edit graph - see page 7 of Myers's paper which notes this point
+        // explicitly and illustrates it with a diagram. This has major performance
+        // implications for some common scenarios. For instance, to compute a diff
+        // where the new text simply appends d characters on the end of the
+        // original text of length n, the true Myers algorithm will take O(n+d^2)
+        // time while this optimization needs only O(n+d) time.
+        let minDiagonalToConsider = -Infinity, maxDiagonalToConsider = Infinity;
+        // Main worker method. checks all permutations of a given edit length for acceptance.
+        const execEditLength = () => {
+            for (let diagonalPath = Math.max(minDiagonalToConsider, -editLength); diagonalPath <= Math.min(maxDiagonalToConsider, editLength); diagonalPath += 2) {
+                let basePath;
+                const removePath = bestPath[diagonalPath - 1], addPath = bestPath[diagonalPath + 1];
+                if (removePath) {
+                    // No one else is going to attempt to use this value, clear it
+                    // @ts-expect-error - perf optimisation. This type-violating value will never be read.
+                    bestPath[diagonalPath - 1] = undefined;
+                }
+                let canAdd = false;
+                if (addPath) {
+                    // what newPos will be after we do an insertion:
+                    const addPathNewPos = addPath.oldPos - diagonalPath;
+                    canAdd = addPath && 0 <= addPathNewPos && addPathNewPos < newLen;
+                }
+                const canRemove = removePath && removePath.oldPos + 1 < oldLen;
+                if (!canAdd && !canRemove) {
+                    // If this path is a terminal then prune
+                    // @ts-expect-error - perf optimisation. This type-violating value will never be read.
+                    bestPath[diagonalPath] = undefined;
+                    continue;
+                }
+                // Select the diagonal that we want to branch from. We select the prior
+                // path whose position in the old string is the farthest from the origin
+                // and does not pass the bounds of the diff graph
+                if (!canRemove || (canAdd && removePath.oldPos < addPath.oldPos)) {
+                    basePath = this.addToPath(addPath, true, false, 0, options);
+                }
+                else {
+                    basePath = this.addToPath(removePath, false, true, 1, options);
+                }
+                newPos = this.extractCommon(basePath, newTokens, oldTokens, diagonalPath, options);
+                if (basePath.oldPos + 1 >= oldLen && newPos + 1 >= newLen) {
+                    // If we have hit the end of both strings, then we are done
+                    return done(this.buildValues(basePath.lastComponent, newTokens, oldTokens)) || true;
+                }
+                else {
+                    bestPath[diagonalPath] = basePath;
+                    if (basePath.oldPos + 1 >= oldLen) {
+                        maxDiagonalToConsider = Math.min(maxDiagonalToConsider, diagonalPath - 1);
+                    }
+                    if (newPos + 1 >= newLen) {
+                        minDiagonalToConsider = Math.max(minDiagonalToConsider, diagonalPath + 1);
+                    }
+                }
+            }
+            editLength++;
+        };
+        // Performs the length of edit iteration. Is a bit fugly as this has to support the
+        // sync and async mode which is never fun. Loops over execEditLength until a value
+        // is produced, or until the edit length exceeds options.maxEditLength (if given),
+        // in which case it will return undefined.
+        if (callback) {
+            (function exec() {
+                setTimeout(function () {
+                    if (editLength > maxEditLength || Date.now() > abortAfterTimestamp) {
+                        return callback(undefined);
+                    }
+                    if (!execEditLength()) {
+                        exec();
+                    }
+                }, 0);
+            }());
+        }
+        else {
+            while (editLength <= maxEditLength && Date.now() <= abortAfterTimestamp) {
+                const ret = execEditLength();
+                if (ret) {
+                    return ret;
+                }
+            }
+        }
+    }
+    addToPath(path, added, removed, oldPosInc, options) {
+        const last = path.lastComponent;
+        if (last && !options.oneChangePerToken && last.added === added && last.removed === removed) {
+            return {
+                oldPos: path.oldPos + oldPosInc,
+                lastComponent: { count: last.count + 1, added: added, removed: removed, previousComponent: last.previousComponent }
+            };
+        }
+        else {
+            return {
+                oldPos: path.oldPos + oldPosInc,
+                lastComponent: { count: 1, added: added, removed: removed, previousComponent: last }
+            };
+        }
+    }
+    extractCommon(basePath, newTokens, oldTokens, diagonalPath, options) {
+        const newLen = newTokens.length, oldLen = oldTokens.length;
+        let oldPos = basePath.oldPos, newPos = oldPos - diagonalPath, commonCount = 0;
+        while (newPos + 1 < newLen && oldPos + 1 < oldLen && this.equals(oldTokens[oldPos + 1], newTokens[newPos + 1], options)) {
+            newPos++;
+            oldPos++;
+            commonCount++;
+            if (options.oneChangePerToken) {
+                basePath.lastComponent = { count: 1, previousComponent: basePath.lastComponent, added: false, removed: false };
+            }
+        }
+        if (commonCount && !options.oneChangePerToken) {
+            basePath.lastComponent = { count: commonCount, previousComponent: basePath.lastComponent, added: false, removed: false };
+        }
+        basePath.oldPos = oldPos;
+        return newPos;
+    }
+    equals(left, right, options) {
+        if (options.comparator) {
+            return options.comparator(left, right);
+        }
+        else {
+            return left === right
+                || (!!options.ignoreCase && left.toLowerCase() === right.toLowerCase());
+        }
+    }
+    removeEmpty(array) {
+        const ret = [];
+        for (let i = 0; i < array.length; i++) {
+            if (array[i]) {
+                ret.push(array[i]);
+            }
+        }
+        return ret;
+    }
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    castInput(value, options) {
+        return value;
+    }
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    tokenize(value, options) {
+        return Array.from(value);
+    }
+    join(chars) {
+        // Assumes ValueT is string, which is the case for most subclasses.
+        // When it's false, e.g. in diffArrays, this method needs to be overridden (e.g. with a no-op)
+        // Yes, the casts are verbose and ugly, because this pattern - of having the base class SORT OF
+        // assume tokens and values are strings, but not completely - is weird and janky.
+        return chars.join('');
+    }
+    postProcess(changeObjects, 
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    options) {
+        return changeObjects;
+    }
+    get useLongestToken() {
+        return false;
+    }
+    buildValues(lastComponent, newTokens, oldTokens) {
+        // First we convert our linked list of components in reverse order to an
+        // array in the right order:
+        const components = [];
+        let nextComponent;
+        while (lastComponent) {
+            components.push(lastComponent);
+            nextComponent = lastComponent.previousComponent;
+            delete lastComponent.previousComponent;
+            lastComponent = nextComponent;
+        }
+        components.reverse();
+        const componentLen = components.length;
+        let componentPos = 0, newPos = 0, oldPos = 0;
+        for (; componentPos < componentLen; componentPos++) {
+            const component = components[componentPos];
+            if (!component.removed) {
+                if (!component.added && this.useLongestToken) {
+                    let value = newTokens.slice(newPos, newPos + component.count);
+                    value = value.map(function (value, i) {
+                        const oldValue = oldTokens[oldPos + i];
+                        return oldValue.length > value.length ? oldValue : value;
+                    });
+                    component.value = this.join(value);
+                }
+                else {
+                    component.value = this.join(newTokens.slice(newPos, newPos + component.count));
+                }
+                newPos += component.count;
+                // Common case
+                if (!component.added) {
+                    oldPos += component.count;
+                }
+            }
+            else {
+                component.value = this.join(oldTokens.slice(oldPos, oldPos + component.count));
+                oldPos += component.count;
+            }
+        }
+        return components;
+    }
+}
 
-const LOG_KEY = /\.json(l|lines)?(\.gz)?$|\.gz$/i;
-const SKIPPED_FOLDER = /(^|\/)CloudTrail-(Digest|Insight)\//i;
-const ACCOUNT = /^\d{12}$/;
-const ORGANIZATION = /^o-[a-z0-9]{10,32}$/;
-const s3_files_DAY_MS = 86_400_000;
-function isS3Path(p) {
-    return /^s3:\/\//i.test(p);
+;// CONCATENATED MODULE: ./node_modules/diff/libesm/diff/line.js
+
+
+class LineDiff extends Diff {
+    constructor() {
+        super(...arguments);
+        this.tokenize = tokenize;
+    }
+    equals(left, right, options) {
+        // If we're ignoring whitespace, we need to normalise lines by stripping
+        // whitespace before checking equality. (This has an annoying interaction
+        // with newlineIsToken that requires special handling: if newlines get their
+        // own token, then we DON'T want to trim the *newline* tokens down to empty
+        // strings, since this would cause us to treat whitespace-only line content
+        // as equal to a separator between lines, which would be weird and
+        // inconsistent with the documented behavior of the options.)
+        if (options.ignoreWhitespace) {
+            if (!options.newlineIsToken || !left.includes('\n')) {
+                left = left.trim();
+            }
+            if (!options.newlineIsToken || !right.includes('\n')) {
+                right = right.trim();
+            }
+        }
+        else if (options.ignoreNewlineAtEof && !options.newlineIsToken) {
+            if (left.endsWith('\n')) {
+                left = left.slice(0, -1);
+            }
+            if (right.endsWith('\n')) {
+                right = right.slice(0, -1);
+            }
+        }
+        return super.equals(left, right, options);
+    }
 }
-function parseS3Location(url) {
-    const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(url);
-    if (!m || !m[1])
-        throw new Error(`cloudtrail-path: "${url}" is not a valid S3 location; write s3://bucket/prefix`);
-    return { bucket: m[1], prefix: m[2] };
+const lineDiff = new LineDiff();
+function diffLines(oldStr, newStr, options) {
+    return lineDiff.diff(oldStr, newStr, options);
 }
-/** An S3 client for the trail bucket; honours AWS_ENDPOINT_URL_S3 (path-style addressing when it is set). */
-function createTrailS3Client(options = {}) {
-    const override = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-    return new client_s3_dist_cjs/* S3Client */.YxF({
-        region: options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-        ...(options.credentials ? { credentials: options.credentials } : {}),
-        ...(override ? { endpoint: override, forcePathStyle: true } : {}),
-        followRegionRedirects: true
-    });
+function diffTrimmedLines(oldStr, newStr, options) {
+    options = generateOptions(options, { ignoreWhitespace: true });
+    return lineDiff.diff(oldStr, newStr, options);
 }
-async function list(client, bucket, prefix, delimiter) {
-    const keys = [];
-    const folders = [];
-    let token;
-    do {
-        const page = await client.send(new client_s3_dist_cjs/* ListObjectsV2Command */.u6x({
-            Bucket: bucket,
-            Prefix: prefix,
-            Delimiter: delimiter,
-            ContinuationToken: token
-        }));
-        for (const o of page.Contents ?? [])
-            if (o.Key)
-                keys.push(o.Key);
-        for (const p of page.CommonPrefixes ?? [])
-            if (p.Prefix)
-                folders.push(p.Prefix);
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return { keys, folders };
+// Exported standalone so it can be used from jsonDiff too.
+function tokenize(value, options) {
+    if (options.stripTrailingCr) {
+        // remove one \r before \n to match GNU diff's --strip-trailing-cr behavior
+        value = value.replace(/\r\n/g, '\n');
+    }
+    const retLines = [], linesAndNewlines = value.split(/(\n|\r\n)/);
+    // Ignore the final empty token that occurs if the string ends with a new line
+    if (!linesAndNewlines[linesAndNewlines.length - 1]) {
+        linesAndNewlines.pop();
+    }
+    // Merge the content and line separators into single tokens
+    for (let i = 0; i < linesAndNewlines.length; i++) {
+        const line = linesAndNewlines[i];
+        if (i % 2 && !options.newlineIsToken) {
+            retLines[retLines.length - 1] += line;
+        }
+        else {
+            retLines.push(line);
+        }
+    }
+    return retLines;
 }
-function lastSegment(folder) {
-    const parts = folder.split('/');
-    return parts[parts.length - 2] ?? '';
+
+;// CONCATENATED MODULE: ./node_modules/diff/libesm/patch/create.js
+
+/**
+ * Returns true if the filename contains characters that require C-style
+ * quoting (as used by Git and GNU diffutils in diff output).
+ */
+function needsQuoting(s) {
+    for (let i = 0; i < s.length; i++) {
+        if (s[i] < '\x20' || s[i] > '\x7e' || s[i] === '"' || s[i] === '\\') {
+            return true;
+        }
+    }
+    return false;
 }
-function dayPrefixes(since, until) {
-    const out = [];
-    // A file is delivered after the events it holds (minutes on average), so the day after `until` may hold some.
-    for (let t = Date.UTC(new Date(since).getUTCFullYear(), new Date(since).getUTCMonth(), new Date(since).getUTCDate()); t <= until + s3_files_DAY_MS; t += s3_files_DAY_MS) {
-        out.push(new Date(t).toISOString().slice(0, 10).replaceAll('-', '/') + '/');
+/**
+ * C-style quotes a filename, encoding special characters as escape sequences
+ * and non-ASCII bytes as octal escapes. This is the inverse of
+ * `parseQuotedFileName` in parse.ts.
+ *
+ * Non-ASCII bytes are encoded as UTF-8 before being emitted as octal escapes.
+ * This matches the behaviour of both Git and GNU diffutils, which always emit
+ * UTF-8 octal escapes regardless of the underlying filesystem encoding (e.g.
+ * Git for Windows converts from NTFS's UTF-16 to UTF-8 internally).
+ *
+ * If the filename doesn't need quoting, returns it as-is.
+ */
+function quoteFileNameIfNeeded(s) {
+    if (!needsQuoting(s)) {
+        return s;
+    }
+    let result = '"';
+    const bytes = new TextEncoder().encode(s);
+    let i = 0;
+    while (i < bytes.length) {
+        const b = bytes[i];
+        // See https://en.wikipedia.org/wiki/Escape_sequences_in_C#Escape_sequences
+        if (b === 0x07) {
+            result += '\\a';
+        }
+        else if (b === 0x08) {
+            result += '\\b';
+        }
+        else if (b === 0x09) {
+            result += '\\t';
+        }
+        else if (b === 0x0a) {
+            result += '\\n';
+        }
+        else if (b === 0x0b) {
+            result += '\\v';
+        }
+        else if (b === 0x0c) {
+            result += '\\f';
+        }
+        else if (b === 0x0d) {
+            result += '\\r';
+        }
+        else if (b === 0x22) {
+            result += '\\"';
+        }
+        else if (b === 0x5c) {
+            result += '\\\\';
+        }
+        else if (b >= 0x20 && b <= 0x7e) {
+            // Just a printable ASCII character that is neither a double quote nor a
+            // backslash; no need to escape it.
+            result += String.fromCharCode(b);
+        }
+        else {
+            // Either part of a non-ASCII character or a control character without a
+            // special escape sequence; needs escaping as a 3-digit octal escape
+            result += '\\' + b.toString(8).padStart(3, '0');
+        }
+        i++;
+    }
+    result += '"';
+    return result;
+}
+const INCLUDE_HEADERS = {
+    includeIndex: true,
+    includeUnderline: true,
+    includeFileHeaders: true
+};
+const FILE_HEADERS_ONLY = {
+    includeIndex: false,
+    includeUnderline: false,
+    includeFileHeaders: true
+};
+const OMIT_HEADERS = {
+    includeIndex: false,
+    includeUnderline: false,
+    includeFileHeaders: false
+};
+function structuredPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, options) {
+    let optionsObj;
+    if (!options) {
+        optionsObj = {};
+    }
+    else if (typeof options === 'function') {
+        optionsObj = { callback: options };
+    }
+    else {
+        optionsObj = options;
+    }
+    if (typeof optionsObj.context === 'undefined') {
+        optionsObj.context = 4;
+    }
+    // We copy this into its own variable to placate TypeScript, which thinks
+    // optionsObj.context might be undefined in the callbacks below.
+    const context = optionsObj.context;
+    // @ts-expect-error (runtime check for something that is correctly a static type error)
+    if (optionsObj.newlineIsToken) {
+        throw new Error('newlineIsToken may not be used with patch-generation functions, only with diffing functions');
+    }
+    if (!optionsObj.callback) {
+        return diffLinesResultToPatch(diffLines(oldStr, newStr, optionsObj));
+    }
+    else {
+        const { callback } = optionsObj;
+        diffLines(oldStr, newStr, Object.assign(Object.assign({}, optionsObj), { callback: (diff) => {
+                const patch = diffLinesResultToPatch(diff);
+                // TypeScript is unhappy without the cast because it does not understand that `patch` may
+                // be undefined here only if `callback` is StructuredPatchCallbackAbortable:
+                callback(patch);
+            } }));
+    }
+    function diffLinesResultToPatch(diff) {
+        // STEP 1: Build up the patch with no "\ No newline at end of file" lines and with the arrays
+        //         of lines containing trailing newline characters. We'll tidy up later...
+        if (!diff) {
+            return;
+        }
+        diff.push({ value: '', lines: [] }); // Append an empty value to make cleanup easier
+        function contextLines(lines) {
+            return lines.map(function (entry) { return ' ' + entry; });
+        }
+        const hunks = [];
+        let oldRangeStart = 0, newRangeStart = 0, curRange = [], oldLine = 1, newLine = 1;
+        for (let i = 0; i < diff.length; i++) {
+            const current = diff[i], lines = current.lines || create_splitLines(current.value);
+            current.lines = lines;
+            if (current.added || current.removed) {
+                // If we have previous context, start with that
+                if (!oldRangeStart) {
+                    const prev = diff[i - 1];
+                    oldRangeStart = oldLine;
+                    newRangeStart = newLine;
+                    if (prev) {
+                        curRange = context > 0 ? contextLines(prev.lines.slice(-context)) : [];
+                        oldRangeStart -= curRange.length;
+                        newRangeStart -= curRange.length;
+                    }
+                }
+                // Output our changes
+                for (const line of lines) {
+                    curRange.push((current.added ? '+' : '-') + line);
+                }
+                // Track the updated file position
+                if (current.added) {
+                    newLine += lines.length;
+                }
+                else {
+                    oldLine += lines.length;
+                }
+            }
+            else {
+                // Identical context lines. Track line changes
+                if (oldRangeStart) {
+                    // Close out any changes that have been output (or join overlapping)
+                    if (lines.length <= context * 2 && i < diff.length - 2) {
+                        // Overlapping
+                        for (const line of contextLines(lines)) {
+                            curRange.push(line);
+                        }
+                    }
+                    else {
+                        // end the range and output
+                        const contextSize = Math.min(lines.length, context);
+                        for (const line of contextLines(lines.slice(0, contextSize))) {
+                            curRange.push(line);
+                        }
+                        const hunk = {
+                            oldStart: oldRangeStart,
+                            oldLines: (oldLine - oldRangeStart + contextSize),
+                            newStart: newRangeStart,
+                            newLines: (newLine - newRangeStart + contextSize),
+                            lines: curRange
+                        };
+                        hunks.push(hunk);
+                        oldRangeStart = 0;
+                        newRangeStart = 0;
+                        curRange = [];
+                    }
+                }
+                oldLine += lines.length;
+                newLine += lines.length;
+            }
+        }
+        // Step 2: eliminate the trailing `\n` from each line of each hunk, and, where needed, add
+        //         "\ No newline at end of file".
+        for (const hunk of hunks) {
+            for (let i = 0; i < hunk.lines.length; i++) {
+                if (hunk.lines[i].endsWith('\n')) {
+                    hunk.lines[i] = hunk.lines[i].slice(0, -1);
+                }
+                else {
+                    hunk.lines.splice(i + 1, 0, '\\ No newline at end of file');
+                    i++; // Skip the line we just added, then continue iterating
+                }
+            }
+        }
+        return {
+            oldFileName: oldFileName, newFileName: newFileName,
+            oldHeader: oldHeader, newHeader: newHeader,
+            hunks: hunks
+        };
+    }
+}
+/**
+ * creates a unified diff patch.
+ *
+ * @param patch either a single structured patch object (as returned by `structuredPatch`) or an
+ *   array of them (as returned by `parsePatch`).
+ * @param headerOptions behaves the same as the `headerOptions` option of `createTwoFilesPatch`.
+ *   Ignored for patches where `isGit` is `true`.
+ *
+ * When a patch has `isGit: true`, `formatPatch` output is changed to more closely match Git's
+ * output: it emits a `diff --git` header, emits Git extended headers as appropriate based on
+ * properties like `isRename`, `isCreate`, `newMode`, etc, and will omit `---`/`+++` file
+ * headers for patches with no hunks (e.g. renames without content changes).
+ */
+function formatPatch(patch, headerOptions) {
+    var _a, _b, _c, _d, _e, _f;
+    if (!headerOptions) {
+        headerOptions = INCLUDE_HEADERS;
+    }
+    if (Array.isArray(patch)) {
+        if (patch.length > 1 && !headerOptions.includeFileHeaders && !patch.every(p => p.isGit)) {
+            throw new Error('Cannot omit file headers on a multi-file patch. '
+                + '(The result would be unparseable; how would a tool trying to apply '
+                + 'the patch know which changes are to which file?)');
+        }
+        return patch.map(p => formatPatch(p, headerOptions)).join('\n');
+    }
+    const ret = [];
+    // Git patches have a fixed header format (diff --git, extended headers,
+    // and ---/+++ when hunks are present), so headerOptions is ignored.
+    if (patch.isGit) {
+        headerOptions = INCLUDE_HEADERS;
+        // Emit Git-style diff --git header and extended headers.
+        // Git never puts /dev/null in the "diff --git" line; for file
+        // creations/deletions it uses the real filename on both sides.
+        if (!patch.oldFileName) {
+            throw new Error('oldFileName must be specified for Git patches');
+        }
+        if (!patch.newFileName) {
+            throw new Error('newFileName must be specified for Git patches');
+        }
+        let gitOldName = patch.oldFileName;
+        let gitNewName = patch.newFileName;
+        if (patch.isCreate && gitOldName === '/dev/null') {
+            gitOldName = gitNewName.replace(/^b\//, 'a/');
+        }
+        else if (patch.isDelete && gitNewName === '/dev/null') {
+            gitNewName = gitOldName.replace(/^a\//, 'b/');
+        }
+        ret.push('diff --git ' + quoteFileNameIfNeeded(gitOldName) + ' ' + quoteFileNameIfNeeded(gitNewName));
+        if (patch.isDelete) {
+            ret.push('deleted file mode ' + ((_a = patch.oldMode) !== null && _a !== void 0 ? _a : '100644'));
+        }
+        if (patch.isCreate) {
+            ret.push('new file mode ' + ((_b = patch.newMode) !== null && _b !== void 0 ? _b : '100644'));
+        }
+        if (patch.oldMode && patch.newMode && !patch.isDelete && !patch.isCreate) {
+            ret.push('old mode ' + patch.oldMode);
+            ret.push('new mode ' + patch.newMode);
+        }
+        if (patch.isRename) {
+            ret.push('rename from ' + quoteFileNameIfNeeded(((_c = patch.oldFileName) !== null && _c !== void 0 ? _c : '').replace(/^a\//, '')));
+            ret.push('rename to ' + quoteFileNameIfNeeded(((_d = patch.newFileName) !== null && _d !== void 0 ? _d : '').replace(/^b\//, '')));
+        }
+        if (patch.isCopy) {
+            ret.push('copy from ' + quoteFileNameIfNeeded(((_e = patch.oldFileName) !== null && _e !== void 0 ? _e : '').replace(/^a\//, '')));
+            ret.push('copy to ' + quoteFileNameIfNeeded(((_f = patch.newFileName) !== null && _f !== void 0 ? _f : '').replace(/^b\//, '')));
+        }
+    }
+    else {
+        if (headerOptions.includeIndex && patch.oldFileName == patch.newFileName && patch.oldFileName !== undefined) {
+            ret.push('Index: ' + patch.oldFileName);
+        }
+        if (headerOptions.includeUnderline) {
+            ret.push('===================================================================');
+        }
+    }
+    // Emit --- / +++ file headers. For Git patches with no hunks (e.g.
+    // pure renames, mode-only changes), Git omits these, so we do too.
+    const hasHunks = patch.hunks.length > 0;
+    if (headerOptions.includeFileHeaders && patch.oldFileName !== undefined && patch.newFileName !== undefined
+        && (!patch.isGit || hasHunks)) {
+        ret.push('--- ' + quoteFileNameIfNeeded(patch.oldFileName) + (patch.oldHeader ? '\t' + patch.oldHeader : ''));
+        ret.push('+++ ' + quoteFileNameIfNeeded(patch.newFileName) + (patch.newHeader ? '\t' + patch.newHeader : ''));
+    }
+    for (let i = 0; i < patch.hunks.length; i++) {
+        const hunk = patch.hunks[i];
+        // Unified Diff Format quirk: If the chunk size is 0,
+        // the first number is one lower than one would expect.
+        // https://www.artima.com/weblogs/viewpost.jsp?thread=164293
+        const oldStart = hunk.oldLines === 0 ? hunk.oldStart - 1 : hunk.oldStart;
+        const newStart = hunk.newLines === 0 ? hunk.newStart - 1 : hunk.newStart;
+        ret.push('@@ -' + oldStart + ',' + hunk.oldLines
+            + ' +' + newStart + ',' + hunk.newLines
+            + ' @@');
+        for (const line of hunk.lines) {
+            ret.push(line);
+        }
+    }
+    return ret.join('\n') + '\n';
+}
+function createTwoFilesPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, options) {
+    if (typeof options === 'function') {
+        options = { callback: options };
+    }
+    if (!(options === null || options === void 0 ? void 0 : options.callback)) {
+        const patchObj = structuredPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, options);
+        if (!patchObj) {
+            return;
+        }
+        return formatPatch(patchObj, options === null || options === void 0 ? void 0 : options.headerOptions);
+    }
+    else {
+        const { callback } = options;
+        structuredPatch(oldFileName, newFileName, oldStr, newStr, oldHeader, newHeader, Object.assign(Object.assign({}, options), { callback: patchObj => {
+                if (!patchObj) {
+                    callback(undefined);
+                }
+                else {
+                    callback(formatPatch(patchObj, options.headerOptions));
+                }
+            } }));
+    }
+}
+function createPatch(fileName, oldStr, newStr, oldHeader, newHeader, options) {
+    return createTwoFilesPatch(fileName, fileName, oldStr, newStr, oldHeader, newHeader, options);
+}
+/**
+ * Split `text` into an array of lines, including the trailing newline character (where present)
+ */
+function create_splitLines(text) {
+    const hasTrailingNl = text.endsWith('\n');
+    const result = text.split('\n').map(line => line + '\n');
+    if (hasTrailingNl) {
+        result.pop();
+    }
+    else {
+        result.push(result.pop().slice(0, -1));
+    }
+    return result;
+}
+
+;// CONCATENATED MODULE: ./src/policy/diff.ts
+/**
+ * A unified diff of the current documents against the proposal, both normalized (canonical element order, list
+ * values as sorted arrays, two-space JSON) so that the diff shows changes in meaning, not in layout.
+ */
+
+
+const ELEMENT_ORDER = ['Sid', 'Effect', 'Action', 'NotAction', 'Resource', 'NotResource', 'Condition'];
+const LIST_ELEMENTS = new Set(['Action', 'NotAction', 'Resource', 'NotResource']);
+function diff_byLowerCase(a, b) {
+    const x = a.toLowerCase();
+    const y = b.toLowerCase();
+    return x < y ? -1 : x > y ? 1 : a < b ? -1 : a > b ? 1 : 0;
+}
+function canonicalStatement(statement) {
+    const out = {};
+    for (const key of ELEMENT_ORDER) {
+        const value = statement[key];
+        if (value === undefined)
+            continue;
+        out[key] = LIST_ELEMENTS.has(key)
+            ? [...(typeof value === 'string' ? [value] : value)].sort(diff_byLowerCase)
+            : value;
     }
     return out;
 }
-async function mapLimit(items, limit, fn) {
-    const results = new Array(items.length);
-    let next = 0;
-    const run = async () => {
-        while (next < items.length) {
-            const i = next++;
-            results[i] = await fn(items[i]);
-        }
+function render(name, document) {
+    const policy = normalizePolicy(name, document);
+    const normalized = {
+        Version: policy.version,
+        Statement: policy.statements.map(s => canonicalStatement(s.raw))
     };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
-    return results;
+    return `# ${name}\n${JSON.stringify(normalized, null, 2)}\n`;
+}
+function policyDiff(current, proposed) {
+    const before = current.map(p => render(p.name, p.document)).join('');
+    const after = proposed.map(p => render(p.name, p.document)).join('');
+    return createTwoFilesPatch('current', 'proposed', before, after, undefined, undefined, { context: 3 });
+}
+
+;// CONCATENATED MODULE: ./src/verdict/role-verdict.ts
+
+/** Whether a proposal is to be made: enough evidence, something to remove, and a role that can be edited. */
+function wantsProposal(f) {
+    return f.evidence.sufficient && f.analysis.excess.length > 0 && f.grants.editable;
+}
+/** Whether Access Analyzer is to check the proposal: only policies our own evaluator proved safe are worth it. */
+function wantsAwsChecks(proposal) {
+    return (proposal.outcome === 'proposed' && proposal.verification.usedCovered && proposal.verification.noNewAccess);
+}
+/** A role judged only by the risk of what it is granted (a new role, or one no selector lists). */
+function judgeUnverified(entry, reason, change) {
+    return { ...entry, status: 'insufficient-evidence', reason, ...(change ? { change } : {}) };
 }
 /**
- * The keys of the log files a query needs. Under the standard layout
- * (`[prefix/]AWSLogs/[o-org/]<account>/CloudTrail/<region>/YYYY/MM/DD/`) only the Regions asked for and, when
- * `since` is given, only the date folders of the window are listed. Any other layout is listed in full.
+ * What the analysis says about the role, and the proposal when it stands. A proposal is withheld, never published,
+ * when our evaluator cannot prove it, when the granted view is shown incomplete by the records, when it does not
+ * fit IAM's limits, or when Access Analyzer finds new access or an error in it.
  */
-async function listS3LogKeys(client, location, options) {
-    const { bucket } = location;
-    const base = location.prefix === '' || location.prefix.endsWith('/') ? location.prefix : `${location.prefix}/`;
-    const keep = (key) => LOG_KEY.test(key) && !SKIPPED_FOLDER.test(key);
-    if (/(^|\/)CloudTrail\//.test(base))
-        return (await list(client, bucket, location.prefix)).keys.filter(keep);
-    const root = /(^|\/)AWSLogs\/$/.test(base) ? base : `${base}AWSLogs/`;
-    const top = await list(client, bucket, root, '/');
-    if (top.folders.length === 0)
-        return (await list(client, bucket, location.prefix)).keys.filter(keep);
-    const accounts = [];
-    for (const folder of top.folders) {
-        const name = lastSegment(folder);
-        if (ACCOUNT.test(name))
-            accounts.push(folder);
-        else if (ORGANIZATION.test(name)) {
-            for (const sub of (await list(client, bucket, folder, '/')).folders)
-                if (ACCOUNT.test(lastSegment(sub)))
-                    accounts.push(sub);
+function judgeRole(f) {
+    const facts = withFacts(f.entry, f.analysis);
+    const change = f.change ? { change: f.change } : {};
+    if (!f.evidence.sufficient)
+        return {
+            ...facts,
+            status: 'insufficient-evidence',
+            ...(f.evidence.reason !== undefined ? { reason: f.evidence.reason } : {}),
+            ...change
+        };
+    const analyzed = { ...facts, status: 'analyzed', excess: f.analysis.excess, ...change };
+    if (f.analysis.excess.length === 0)
+        return analyzed;
+    if (!f.grants.editable)
+        return {
+            ...analyzed,
+            proposalNotes: [`No proposal: ${f.grants.notEditableReason ?? 'the role cannot be edited'}.`]
+        };
+    const proposal = f.proposal;
+    if (!proposal)
+        throw new Error('internal: no proposal for an editable role with excess');
+    const notes = [...proposal.notes];
+    const withheld = (why, checks) => ({
+        ...analyzed,
+        ...(checks ? { checks } : {}),
+        proposalOutcome: 'withheld',
+        proposalNotes: [...notes, `proposal withheld: ${why}`]
+    });
+    if (!proposal.verification.usedCovered || !proposal.verification.noNewAccess) {
+        return withheld(proposal.verification.problems.join('; ') || 'our own evaluator could not prove the proposal safe', { validatePolicy: [], checkNoNewAccess: 'SKIPPED', evaluator: 'FAIL' });
+    }
+    // CloudTrail shows only authorized calls: one the known policies do not grant means they are not the whole story.
+    const unexplained = f.usage.source === 'cloudtrail' ? f.analysis.usedNotGranted : [];
+    if (unexplained.length > 0) {
+        notes.push(`the role made authorized calls its known policies do not grant (${unexplained.join(', ')}): some granted policy is missing from this analysis`);
+    }
+    if (proposal.outcome === 'detach-all') {
+        if (unexplained.length > 0)
+            return withheld('the granted view is incomplete, so detaching everything is not safe');
+        return { ...analyzed, proposalOutcome: 'detach-all', proposalNotes: notes };
+    }
+    if (proposal.outcome === 'none')
+        return withheld('no proposal fits IAM limits without changing what is granted');
+    const evaluatorOnly = { validatePolicy: [], checkNoNewAccess: 'SKIPPED', evaluator: 'PASS' };
+    const checks = f.awsChecks === undefined || f.awsChecks === 'no-credentials' ? evaluatorOnly : f.awsChecks;
+    if (f.awsChecks === 'no-credentials')
+        notes.push('Access Analyzer checks skipped: this run used no AWS credentials; our own evaluator proved the proposal');
+    if (checks.checkNoNewAccess === 'FAIL')
+        return withheld('Access Analyzer CheckNoNewAccess found possible new access', checks);
+    if (checks.validatePolicy.some(finding => finding.findingType === 'ERROR'))
+        return withheld('Access Analyzer ValidatePolicy reported an error', checks);
+    const current = f.grants.policies.map(p => ({ name: p.name, document: p.document }));
+    return {
+        ...analyzed,
+        checks,
+        proposed: proposal.policies,
+        proposalOutcome: 'proposed',
+        proposalNotes: notes,
+        diff: policyDiff(current, proposal.policies)
+    };
+}
+/** The entry with what the analysis found, whatever the verdict. */
+function withFacts(entry, analysis) {
+    const facts = {
+        ...entry,
+        used: analysis.used,
+        unobservable: analysis.unobservable,
+        conditional: analysis.conditional,
+        ...(analysis.unknownActions.length ? { unknownActions: analysis.unknownActions } : {}),
+        ...(analysis.kept.length || analysis.keptStatements.length
+            ? { kept: { statements: analysis.keptStatements, actions: analysis.kept } }
+            : {})
+    };
+    if (analysis.usedNotGranted.length === 0)
+        return facts;
+    return {
+        ...facts,
+        evidence: {
+            ...(facts.evidence ?? { notes: [] }),
+            notes: [
+                ...(facts.evidence?.notes ?? []),
+                `observed but not granted by the current policies (not added to the proposal): ${analysis.usedNotGranted.join(', ')}`
+            ]
+        }
+    };
+}
+/** Services whose calls CloudTrail records in us-east-1 whatever Region they were made from. */
+const GLOBAL_SERVICES = [
+    'iam',
+    'sts',
+    'cloudfront',
+    'route53',
+    'organizations',
+    'waf',
+    'globalaccelerator',
+    'shield'
+];
+/** The global services a trail limited to `regions` cannot show: their actions are unobservable, never excess. */
+function globalServicesUnseen(regions) {
+    if (regions.length === 0 || regions.includes('us-east-1'))
+        return [];
+    return GLOBAL_SERVICES.map(service => ({
+        service,
+        reason: `${service} records its events in us-east-1, which trail-regions leaves out`
+    }));
+}
+
+;// CONCATENATED MODULE: ./src/pipeline/judge.ts
+/** One role from its case to its report entry: the reads and AWS checks around the pure verdict. */
+
+
+
+
+
+
+
+
+
+
+
+
+/** Analysis, proposal, proofs and checks for one role. A role's failure never stops the others. */
+async function judgeCase(c, ctx) {
+    const { config } = ctx;
+    const entry = reportEntry(c, config);
+    if (c.outcome)
+        return { ...entry, status: c.outcome.status, reason: c.outcome.reason };
+    const grants = c.grants;
+    if (!grants)
+        return { ...entry, reason: 'internal: no grants' };
+    try {
+        const base = c.fromRepositoryFile && ctx.base ? await readBase(ctx, ctx.base, grants) : undefined;
+        const changeFor = async (usage) => base ? await pullRequestChange(ctx, grants, base, usage, c.unverifiedReason) : undefined;
+        if (c.unverifiedReason)
+            return judgeUnverified(entry, c.unverifiedReason, await changeFor(undefined));
+        const usage = c.usage;
+        if (!usage)
+            return { ...entry, reason: 'internal: no usage' };
+        const options = {
+            keepActions: [...config.keepActions],
+            keepSidPrefix: config.keepSidPrefix,
+            ...(base
+                ? { trustedKeep: base.trusts }
+                : ctx.pullRequest && c.fromRepositoryFile
+                    ? { trustedKeep: () => false }
+                    : {})
+        };
+        const analysis = analyzeRole(grants, usage, options);
+        const evidence = judgeEvidence(usage, {
+            minObservationDays: config.minObservationDays,
+            allowIncomplete: config.allowIncomplete,
+            ...(grants.createdAt !== undefined ? { roleCreatedAt: grants.createdAt } : {})
+        });
+        const change = await changeFor(evidence.sufficient ? usage : undefined);
+        const findings = { entry, grants, usage, analysis, evidence, ...(change ? { change } : {}) };
+        if (!wantsProposal(findings))
+            return judgeRole(findings);
+        const proposal = proposePolicies(grants, usage, analysis, options);
+        const awsChecks = wantsAwsChecks(proposal) ? await checkProposal(ctx, grants, proposal) : undefined;
+        return judgeRole({ ...findings, proposal, ...(awsChecks ? { awsChecks } : {}) });
+    }
+    catch (e) {
+        return { ...entry, status: 'failed', reason: errorMessage(e) };
+    }
+}
+/**
+ * Access Analyzer's checks of a proposal, when validate is on. A run that used no AWS credentials (everything from
+ * files and local logs) does not start calling AWS for them.
+ */
+async function checkProposal(ctx, grants, proposal) {
+    if (!ctx.config.validate)
+        return undefined;
+    if (!ctx.aws.used && !ctx.config.roleToAssume)
+        return 'no-credentials';
+    const client = await ctx.aws.analyzer();
+    return {
+        validatePolicy: await validateProposedPolicies(client, proposal.policies),
+        checkNoNewAccess: await checkNoNewAccess(client, proposal.policies.map(p => p.document), grants.policies.map(p => p.document)),
+        evaluator: 'PASS'
+    };
+}
+/** The role's report entry before any verdict. */
+function reportEntry(c, config) {
+    const notEditableReason = c.grants?.notEditableReason ?? c.notEditableReason;
+    return {
+        arn: c.arn,
+        status: 'failed',
+        window: c.usage?.window ?? { start: '', end: '' },
+        complete: c.usage?.complete ?? false,
+        used: [],
+        excess: [],
+        unobservable: [],
+        conditional: [],
+        proposed: [],
+        editable: c.grants?.editable ?? !c.notEditableReason,
+        ...(notEditableReason ? { notEditableReason } : {}),
+        ...(c.usage ? { evidence: c.usage.evidence } : {}),
+        // A name read from IAM or logs becomes a path only when it is one plain segment (never `.`, `..` or `a/b`).
+        ...(c.accountId && isSafePathSegment(c.name)
+            ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) }
+            : {}),
+        ...(c.fromRepositoryFile ? { policyFileInRepository: true } : {})
+    };
+}
+async function readBase(ctx, base, head) {
+    const path = policyPathFor(ctx.config.policyPath, head.accountId, head.name);
+    const file = await base.read(path);
+    if (file.status === 'refused')
+        throw new Error(file.reason);
+    if (file.status === 'absent')
+        return { sha: base.sha, trusts: () => false };
+    let policies;
+    try {
+        policies = parsePolicyFile(file.text, path);
+    }
+    catch (e) {
+        // A base that does not parse grants nothing we can compare with: everything the head grants is added.
+        ctx.log.warning(`${path} at the base commit: ${errorMessage(e)}; judging every grant of the head as added`);
+        return { sha: base.sha, trusts: () => false };
+    }
+    const grants = { ...head, policies };
+    const unchanged = new Set(policies.flatMap(p => normalizePolicy(p.name, p.document).statements.map(st => canonicalJson(st.raw))));
+    return { sha: base.sha, grants, trusts: statement => unchanged.has(canonicalJson(statement.raw)) };
+}
+/** What the head of the pull request grants beyond the base, judged against usage (none: unverified). */
+async function pullRequestChange(ctx, head, base, usage, unverifiedReason) {
+    const { config, aws } = ctx;
+    const { added, nonRestrictingConditions } = addedAccess(head, base.grants, usage, config.keepActions);
+    const change = {
+        baseSha: base.sha,
+        newFile: base.grants === undefined,
+        ...(unverifiedReason ? { unverifiedReason } : {}),
+        added,
+        nonRestrictingConditions
+    };
+    if (base.grants && config.validate && (aws.used || config.roleToAssume)) {
+        try {
+            change.checkNoNewAccess = await checkNoNewAccess(await aws.analyzer(), head.policies.map(p => p.document), base.grants.policies.map(p => p.document));
+        }
+        catch (e) {
+            change.checkNoNewAccess = 'SKIPPED';
+            ctx.log.warning(`${head.name}: CheckNoNewAccess of the pull request failed (${describeAwsError(e)})`);
         }
     }
-    const wanted = options.regions?.length ? new Set(options.regions.map(r => r.toLowerCase())) : undefined;
-    const regionFolders = (await mapLimit(accounts, 8, async (account) => (await list(client, bucket, `${account}CloudTrail/`, '/')).folders))
-        .flat()
-        .filter(folder => !wanted || wanted.has(lastSegment(folder).toLowerCase()));
-    const prefixes = options.since
-        ? regionFolders.flatMap(region => dayPrefixes(options.since.getTime(), options.until.getTime()).map(day => region + day))
-        : regionFolders;
-    return (await mapLimit(prefixes, 8, async (prefix) => (await list(client, bucket, prefix)).keys))
-        .flat()
-        .filter(keep);
+    return change;
 }
-/** The object's bytes, read from the response stream into memory the caller owns (so it can be transferred). */
-async function readS3Object(client, bucket, key) {
-    const response = await client.send(new client_s3_dist_cjs/* GetObjectCommand */.jLs({ Bucket: bucket, Key: key }));
-    const chunks = [];
-    let length = 0;
-    for await (const chunk of response.Body) {
-        chunks.push(chunk);
-        length += chunk.byteLength;
-    }
-    const bytes = new Uint8Array(length);
-    let offset = 0;
-    for (const chunk of chunks) {
-        bytes.set(chunk, offset);
-        offset += chunk.byteLength;
-    }
-    return bytes;
+
+;// CONCATENATED MODULE: ./src/pipeline/role-case.ts
+/** Whether usage is still to be read for the role: it has neither an outcome nor is judged by risk alone. */
+function awaitsUsage(c) {
+    return !c.outcome && !c.unverifiedReason;
 }
+
+;// CONCATENATED MODULE: ./src/aws/iam.ts
+/** IAM reads: resolve role selectors, then read every policy granted to each role into RoleGrants. */
+
+
+
+
+
+
+function toResolved(role) {
+    const name = role.RoleName ?? '';
+    const path = role.Path ?? '/';
+    const arn = role.Arn ?? '';
+    return {
+        arn,
+        name,
+        path,
+        accountId: accountFromArn(arn),
+        ...editability(path, name),
+        ...(role.PermissionsBoundary?.PermissionsBoundaryArn
+            ? { permissionsBoundaryArn: role.PermissionsBoundary.PermissionsBoundaryArn }
+            : {})
+    };
+}
+/**
+ * Resolves ARNs and names with GetRole and `*` patterns with one paginated ListRoles (shared by all patterns).
+ * A role found twice is kept once. Unknown roles and empty patterns become failures.
+ */
+async function resolveRoles(client, selectors, log) {
+    const roles = new Map();
+    const failures = [];
+    let allRoles;
+    for (const selector of selectors) {
+        try {
+            if (selector.kind === 'pattern') {
+                if (!allRoles) {
+                    allRoles = [];
+                    for await (const page of (0,client_iam_dist_cjs/* paginateListRoles */.lwj)({ client }, {}))
+                        allRoles.push(...(page.Roles ?? []));
+                    log.debug(`ListRoles returned ${allRoles.length} roles`);
+                }
+                const matched = allRoles.filter(r => rolePatternMatch(selector.input, r.RoleName ?? ''));
+                if (matched.length === 0) {
+                    failures.push({
+                        input: selector.input,
+                        reason: `no role name matches the pattern "${selector.input}"`
+                    });
+                }
+                // ListRoles omits PermissionsBoundary: readRoleGrants fetches it with GetRole.
+                for (const role of matched) {
+                    const resolved = toResolved(role);
+                    if (!roles.has(resolved.arn))
+                        roles.set(resolved.arn, resolved);
+                }
+                continue;
+            }
+            const name = selector.kind === 'arn' ? selector.name : selector.input;
+            const { Role: role } = await client.send(new client_iam_dist_cjs/* GetRoleCommand */.kbp({ RoleName: name }));
+            if (!role?.Arn)
+                throw new Error(`GetRole returned no role for "${name}"`);
+            if (selector.kind === 'arn' && role.Arn !== selector.input) {
+                failures.push({
+                    input: selector.input,
+                    arn: selector.input,
+                    reason: `the credentials reach ${role.Arn}, not ${selector.input}: check the account id and path in the ARN, and that the credentials belong to that account`
+                });
+                continue;
+            }
+            const resolved = toResolved(role);
+            if (!roles.has(resolved.arn))
+                roles.set(resolved.arn, resolved);
+        }
+        catch (error) {
+            failures.push({
+                input: selector.input,
+                ...(selector.kind === 'arn' ? { arn: selector.input } : {}),
+                reason: roleErrorReason(error, selector.input)
+            });
+        }
+    }
+    return { roles: [...roles.values()], failures };
+}
+function roleErrorReason(error, input) {
+    const name = awsErrorName(error);
+    if (name === 'NoSuchEntityException')
+        return `role "${input}" does not exist in this account (IAM NoSuchEntity)`;
+    if (name === 'AccessDenied' || name === 'AccessDeniedException') {
+        return `not allowed to read role "${input}": ${describeAwsError(error)}; grant iam:GetRole, iam:ListRoles, iam:ListAttachedRolePolicies, iam:ListRolePolicies, iam:GetRolePolicy, iam:GetPolicy, iam:GetPolicyVersion`;
+    }
+    return `could not read role "${input}": ${describeAwsError(error)}`;
+}
+/** IAM returns policy documents URL-encoded (RFC 3986); the JS SDK does not decode them. */
+function decodeIamDocument(encoded, what) {
+    try {
+        return decodePolicyText(encoded).document;
+    }
+    catch (error) {
+        if (error instanceof PolicyTextError)
+            throw new Error(`${what}: the document ${error.problem}`);
+        throw error;
+    }
+}
+/** Reads granted policies; managed policy documents are cached across roles (many roles share AWS managed policies). */
+class GrantedPolicyReader {
+    client;
+    log;
+    managed = new Map();
+    constructor(client, log) {
+        this.client = client;
+        this.log = log;
+    }
+    /** Throws an Error whose message names the role and the policy when a read fails or a document is malformed. */
+    async readRoleGrants(role) {
+        try {
+            return await this.read(role);
+        }
+        catch (error) {
+            throw new Error(`role ${role.arn}: ${errorMessage(error)}`);
+        }
+    }
+    async read(role) {
+        const { client } = this;
+        const { Role: current } = await client.send(new client_iam_dist_cjs/* GetRoleCommand */.kbp({ RoleName: role.name }));
+        const path = current?.Path ?? role.path;
+        const boundaryArn = current?.PermissionsBoundary?.PermissionsBoundaryArn ?? role.permissionsBoundaryArn;
+        const policies = [];
+        for await (const page of (0,client_iam_dist_cjs/* paginateListAttachedRolePolicies */.mpN)({ client }, { RoleName: role.name })) {
+            for (const attached of page.AttachedPolicies ?? []) {
+                if (!attached.PolicyArn)
+                    continue;
+                const policy = await this.managedPolicy(attached.PolicyArn);
+                policies.push(this.granted(policy, attached.PolicyArn, 'managed'));
+            }
+        }
+        for await (const page of (0,client_iam_dist_cjs/* paginateListRolePolicies */.ow6)({ client }, { RoleName: role.name })) {
+            for (const policyName of page.PolicyNames ?? []) {
+                const out = await client.send(new client_iam_dist_cjs/* GetRolePolicyCommand */.WHQ({ RoleName: role.name, PolicyName: policyName }));
+                if (out.PolicyDocument === undefined)
+                    throw new Error(`inline policy ${policyName}: GetRolePolicy returned no document`);
+                policies.push({
+                    name: policyName,
+                    kind: 'inline',
+                    awsManaged: false,
+                    document: decodeIamDocument(out.PolicyDocument, `inline policy ${policyName}`),
+                    origin: 'iam'
+                });
+            }
+        }
+        const boundary = boundaryArn
+            ? this.granted(await this.managedPolicy(boundaryArn), boundaryArn, 'boundary')
+            : undefined;
+        this.log.debug(`role ${role.arn}: ${policies.length} policies${boundary ? ' and a permissions boundary' : ''}`);
+        return {
+            arn: role.arn,
+            name: role.name,
+            path,
+            accountId: role.accountId,
+            policies,
+            ...(boundary ? { boundary } : {}),
+            ...(current?.CreateDate ? { createdAt: current.CreateDate.toISOString() } : {}),
+            ...editability(path, role.name)
+        };
+    }
+    granted(policy, arn, kind) {
+        return {
+            name: policy.name,
+            arn,
+            kind,
+            awsManaged: isAwsManagedPolicyArn(arn),
+            document: policy.document,
+            origin: 'iam'
+        };
+    }
+    managedPolicy(arn) {
+        let cached = this.managed.get(arn);
+        if (!cached) {
+            cached = this.fetchManaged(arn);
+            // A failed read is not cached: the next role retries it.
+            cached.catch(() => this.managed.delete(arn));
+            this.managed.set(arn, cached);
+        }
+        return cached;
+    }
+    async fetchManaged(arn) {
+        const { Policy: policy } = await this.client.send(new client_iam_dist_cjs/* GetPolicyCommand */.s4W({ PolicyArn: arn }));
+        const name = policy?.PolicyName ?? arn.split('/').at(-1) ?? arn;
+        const versionId = policy?.DefaultVersionId;
+        if (!versionId)
+            throw new Error(`managed policy ${name} (${arn}): GetPolicy returned no DefaultVersionId`);
+        const { PolicyVersion: version } = await this.client.send(new client_iam_dist_cjs/* GetPolicyVersionCommand */.G45({ PolicyArn: arn, VersionId: versionId }));
+        if (version?.Document === undefined)
+            throw new Error(`managed policy ${name} (${arn}): GetPolicyVersion returned no document`);
+        return {
+            name,
+            document: decodeIamDocument(version.Document, `managed policy ${name} (${arn}) ${versionId}`)
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/pipeline/select.ts
+
+
+
+
+
+
+
+
+/** Which roles, and what each is granted: without IAM when the export or the records name the roles. */
+async function selectCases(ctx, sources) {
+    const { config } = ctx;
+    const offline = sources.exported !== undefined ||
+        (sources.rolesSeen !== undefined && (sources.fileGrants.length > 0 || config.grantedSource === 'files'));
+    return offline ? knownRoleCases(ctx, sources) : await iamRoleCases(ctx, sources.fileGrants);
+}
+function failedCase(input, reason) {
+    return { arn: input, name: input, accountId: '', outcome: { status: 'failed', reason } };
+}
+/**
+ * Service-linked roles are reported but never judged: AWS owns their policies. A role that already failed keeps
+ * its failure.
+ */
+function skipServiceLinked(c, path) {
+    if (c.outcome || !path.startsWith('/aws-service-role/'))
+        return;
+    c.outcome = {
+        status: 'skipped',
+        reason: c.notEditableReason ?? c.grants?.notEditableReason ?? 'service-linked role'
+    };
+}
+function knownRoleCases(ctx, sources) {
+    const { config } = ctx;
+    const cases = [];
+    const known = new Map();
+    for (const arn of sources.rolesSeen ?? [])
+        if (isRoleArn(arn))
+            known.set(arn, { arn, name: roleNameFromArn(arn) });
+    for (const e of sources.exported ?? [])
+        known.set(e.arn, { arn: e.arn, name: e.name, exported: e });
+    // One role per account and name: an ARN seen without its path gives way to the same role's ARN with its path.
+    const canonical = canonicalRoleArns(known.keys());
+    for (const arn of [...known.keys()])
+        if (canonical.get(arn) !== arn)
+            known.delete(arn);
+    const knownAs = (s) => [...known.keys()].some(k => roleKey(k) === roleKey(s.input));
+    // A role asked for by ARN is analyzed even when nothing mentions it (it then has no activity to show).
+    for (const s of config.roles)
+        if (s.kind === 'arn' && !knownAs(s))
+            known.set(s.input, { arn: s.input, name: s.name });
+    const where = [
+        sources.exported ? 'the authorization-details export' : '',
+        sources.rolesSeen ? 'the CloudTrail records' : ''
+    ]
+        .filter(Boolean)
+        .join(' or ');
+    const selected = selectRoles(config.roles, [...known.values()], where);
+    for (const u of selected.unmatched) {
+        if (sources.noEvidence)
+            cases.push({
+                arn: u.input,
+                name: u.input,
+                accountId: '',
+                outcome: { status: 'insufficient-evidence', reason: sources.noEvidence }
+            });
+        else
+            cases.push(failedCase(u.input, u.reason));
+    }
+    for (const role of selected.roles) {
+        const path = parseRoleArn(role.arn)?.path ?? '/';
+        const edit = editability(path, role.name);
+        const c = {
+            arn: role.arn,
+            name: role.name,
+            accountId: accountFromArn(role.arn),
+            ...(edit.notEditableReason ? { notEditableReason: edit.notEditableReason } : {})
+        };
+        const grantedBy = (policies) => ({
+            arn: role.arn,
+            name: role.name,
+            path,
+            accountId: c.accountId,
+            policies,
+            ...edit
+        });
+        if (role.exported?.error)
+            c.outcome = { status: 'failed', reason: role.exported.error };
+        else if (role.exported?.grants) {
+            c.grants = withFileGrants(role.exported.grants, sources.fileGrants);
+        }
+        else if (sources.fileGrants.length > 0) {
+            c.grants = grantedBy(sources.fileGrants);
+        }
+        else if (config.grantedSource === 'files' && !sources.exported) {
+            const file = readWorkspacePolicy(ctx, c);
+            c.fromRepositoryFile = file.grants !== undefined;
+            if (file.grants)
+                c.grants = grantedBy(file.grants);
+            else
+                c.outcome = { status: 'failed', reason: file.reason ?? 'no policy file' };
+        }
+        else if (!edit.editable) {
+            c.outcome = { status: 'skipped', reason: edit.notEditableReason ?? 'not editable' };
+        }
+        else if (sources.exported && !namedExplicitly(config.roles, role)) {
+            // Matched by a pattern from the CloudTrail records only: not a role the export was asked to cover.
+            c.outcome = {
+                status: 'skipped',
+                reason: 'not in the export: seen only in the CloudTrail records (export it, or name it to require it)'
+            };
+        }
+        else {
+            c.outcome = {
+                status: 'failed',
+                reason: `role ${role.arn} is not in the authorization-details export; export it again or pass its policies with --policy`
+            };
+        }
+        skipServiceLinked(c, c.grants?.path ?? path);
+        cases.push(c);
+    }
+    return cases;
+}
+/** Whether a role ARN or name selector (not a pattern) names the role. */
+function namedExplicitly(selectors, role) {
+    return selectors.some(s => s.kind !== 'pattern' && selectorMatches(s, role));
+}
+/** IAM resolves the selectors; each role's policies are read from IAM, or taken from the workspace's file. */
+async function iamRoleCases(ctx, fileGrants) {
+    const { config, log } = ctx;
+    let iam;
+    try {
+        iam = await ctx.aws.iam();
+    }
+    catch (e) {
+        throw new Error(`AWS credentials: ${errorMessage(e)}`);
+    }
+    const cases = [];
+    const resolution = await resolveRoles(iam, [...config.roles], log);
+    for (const f of resolution.failures)
+        cases.push(failedCase(f.arn ?? f.input, f.reason));
+    const reader = new GrantedPolicyReader(iam, log);
+    for (const role of resolution.roles) {
+        const c = {
+            arn: role.arn,
+            name: role.name,
+            accountId: role.accountId,
+            ...(role.notEditableReason ? { notEditableReason: role.notEditableReason } : {})
+        };
+        cases.push(c);
+        skipServiceLinked(c, role.path);
+        if (c.outcome)
+            continue;
+        const file = config.grantedSource === 'iam' ? undefined : readWorkspacePolicy(ctx, c);
+        // A policy file that exists but cannot be read is an error, never a reason to judge the live policy instead.
+        if (file?.exists && !file.grants) {
+            c.outcome = { status: 'failed', reason: file.reason ?? `${file.path} cannot be read` };
+            continue;
+        }
+        if (file?.grants) {
+            c.fromRepositoryFile = true;
+            c.grants = {
+                arn: role.arn,
+                name: role.name,
+                path: role.path,
+                accountId: role.accountId,
+                policies: file.grants,
+                ...editability(role.path, role.name)
+            };
+            log.info(`${role.name}: granted policies from ${file.path}`);
+            continue;
+        }
+        if (config.grantedSource === 'files') {
+            c.outcome = { status: 'failed', reason: file?.reason ?? 'no policy file' };
+            continue;
+        }
+        try {
+            c.grants = withFileGrants(await reader.readRoleGrants(role), fileGrants);
+        }
+        catch (e) {
+            c.outcome = { status: 'failed', reason: describeAwsError(e) };
+        }
+    }
+    return cases;
+}
+function withFileGrants(grants, fileGrants) {
+    return fileGrants.length === 0 ? grants : { ...grants, policies: [...grants.policies, ...fileGrants] };
+}
+/** The policy file of a role in the checked-out workspace (granted-source files/auto). Parsed as JSON only. */
+function readWorkspacePolicy(ctx, c) {
+    const path = policyPathFor(ctx.config.policyPath, c.accountId, c.name);
+    if (!isSafePathSegment(c.name) || (c.accountId !== '' && !/^\d{12}$/.test(c.accountId)))
+        return { path, exists: true, reason: `the role name ${JSON.stringify(c.name)} cannot name a policy file` };
+    const file = ctx.files.readWorkspace(path);
+    if (file.status === 'absent') {
+        return {
+            path,
+            exists: false,
+            reason: `granted-source is files but ${path} does not exist in the workspace; check out the repository first or set granted-source: iam`
+        };
+    }
+    if (file.status === 'refused')
+        return { path, exists: true, reason: file.reason };
+    try {
+        return { path, exists: true, grants: parsePolicyFile(file.text, path) };
+    }
+    catch (e) {
+        return { path, exists: true, reason: errorMessage(e) };
+    }
+}
+/**
+ * On a pull request, the policy files under policy-path that no selected role reads: a file for a role that does
+ * not exist yet, or for a role left out of `roles`. Each is judged by the risk of what it grants, never ignored.
+ */
+function unlistedPolicyFiles(ctx, cases) {
+    const { config } = ctx;
+    // By the exact path each role reads: a file whose name differs only in case is another file, never skipped.
+    const known = new Set(cases.map(c => policyPathFor(config.policyPath, c.accountId, c.name)));
+    const out = [];
+    for (const file of ctx.files.policyFiles(config.policyPath)) {
+        if (known.has(file.path))
+            continue;
+        const named = { arn: `arn:aws:iam::${file.accountId}:role/${file.roleName}`, name: file.roleName };
+        const listed = config.roles.some(s => selectorMatches(s, named));
+        const c = {
+            arn: `arn:aws:iam::${file.accountId || '000000000000'}:role/${file.roleName}`,
+            name: file.roleName,
+            accountId: file.accountId,
+            fromRepositoryFile: true,
+            unverifiedReason: listed
+                ? 'new role: unverified (it does not exist yet, so nothing it did can be known): judged by the risk of what it is granted'
+                : `${file.path} matches no role in roles: judged by the risk of what it grants; list the role in roles to judge it on its usage`
+        };
+        const read = readWorkspacePolicy(ctx, c);
+        if (read.grants) {
+            c.grants = {
+                arn: c.arn,
+                name: c.name,
+                path: '/',
+                accountId: c.accountId,
+                policies: read.grants,
+                editable: true
+            };
+        }
+        else
+            c.outcome = { status: 'failed', reason: read.reason ?? `${file.path} cannot be read` };
+        out.push(c);
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/aws/trail.ts
+/** What a trail logs, read from CloudTrail: GetTrail (the trail exists, where it lives) and GetEventSelectors. */
+
+
+
+/** The Region of a trail ARN (arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME). */
+function trailRegion(trailArn) {
+    return trailArn.split(':')[3] ?? '';
+}
+function basicSelector(s) {
+    if (s.IncludeManagementEvents === false)
+        return undefined;
+    const rw = s.ReadWriteType ?? 'All';
+    return {
+        read: rw !== 'WriteOnly',
+        write: rw !== 'ReadOnly',
+        excluded: s.ExcludeManagementEventSources ?? []
+    };
+}
+function advancedSelector(s) {
+    const fields = new Map((s.FieldSelectors ?? []).map(f => [f.Field ?? '', f]));
+    const category = fields.get('eventCategory');
+    if (!category?.Equals?.includes('Management'))
+        return undefined;
+    const readOnly = fields.get('readOnly')?.Equals;
+    const source = fields.get('eventSource');
+    // An eventSource Equals selector logs only the sources it names: every excludable source it leaves out is out.
+    const excluded = source?.Equals
+        ? EXCLUDABLE_SOURCES.map(e => e.source).filter(e => !source.Equals.includes(e))
+        : (source?.NotEquals ?? []);
+    return {
+        read: !readOnly || readOnly.includes('true'),
+        write: !readOnly || readOnly.includes('false'),
+        excluded
+    };
+}
+/**
+ * The management events a trail's selectors log. Selectors add up: a half is logged when any management selector
+ * logs it. A source counts as left out when, for a half the trail logs, every selector of that half leaves it out
+ * (reads of KMS logged but KMS writes excluded still leaves KMS writes unseen).
+ */
+function managementLogging(trailArn, selectors) {
+    const management = [
+        ...(selectors.EventSelectors ?? []).map(basicSelector),
+        ...(selectors.AdvancedEventSelectors ?? []).map(advancedSelector)
+    ].filter((s) => s !== undefined);
+    const halves = [management.filter(s => s.read), management.filter(s => s.write)].filter(h => h.length > 0);
+    const excludedSources = EXCLUDABLE_SOURCES.map(e => e.source).filter(source => halves.some(half => half.every(s => s.excluded.includes(source))));
+    return {
+        origin: 'trail',
+        trail: trailArn,
+        managementRead: management.some(s => s.read),
+        managementWrite: management.some(s => s.write),
+        excludedSources
+    };
+}
+/** Reads the trail's configuration; throws with a message naming the trail and the permission it needs. */
+async function readTrailLogging(client, trailArn) {
+    try {
+        const trail = await client.send(new client_cloudtrail_dist_cjs/* GetTrailCommand */.mp6({ Name: trailArn }));
+        const arn = trail.Trail?.TrailARN ?? trailArn;
+        const selectors = await client.send(new client_cloudtrail_dist_cjs/* GetEventSelectorsCommand */.ave({ TrailName: arn }));
+        return managementLogging(arn, selectors);
+    }
+    catch (error) {
+        throw new Error(`trail-arn: cannot read the configuration of ${trailArn} (${errorMessage(error)}); the role needs cloudtrail:GetTrail and cloudtrail:GetEventSelectors`, { cause: error });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/pipeline/trail-logging.ts
+
+
+/**
+ * What the trail logs: read from CloudTrail when trail-arn names it, stated by the trail options, or undefined (the
+ * records then decide). A trail that cannot be read is a warning, not a failure: the records decide instead.
+ */
+async function trail_logging_trailLogging(config, aws, log) {
+    if (config.trailArn) {
+        try {
+            return await readTrailLogging(await aws.cloudtrail(trailRegion(config.trailArn)), config.trailArn);
+        }
+        catch (error) {
+            log.warning(`${errorMessage(error)}; what the trail logs is judged from the records instead`);
+            return undefined;
+        }
+    }
+    const stated = config.trailLogging;
+    if (!stated)
+        return undefined;
+    return {
+        origin: 'options',
+        managementRead: stated.readWriteType !== 'WriteOnly',
+        managementWrite: stated.readWriteType !== 'ReadOnly',
+        excludedSources: [...stated.excludedSources]
+    };
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/aws/access-analyzer.ts
+/** IAM Access Analyzer policy generation: the calls, and how their errors are classified. */
+
+
+async function startPolicyGeneration(client, request, clientToken) {
+    const all = request.regions.length === 0;
+    const out = await client.send(new dist_cjs/* StartPolicyGenerationCommand */.YPx({
+        policyGenerationDetails: { principalArn: request.roleArn },
+        cloudTrailDetails: {
+            trails: [
+                { cloudTrailArn: request.trailArn, ...(all ? { allRegions: true } : { regions: request.regions }) }
+            ],
+            accessRole: request.accessRoleArn,
+            startTime: new Date(request.window.start),
+            endTime: new Date(request.window.end)
+        },
+        clientToken
+    }));
+    if (!out.jobId)
+        throw new Error(`StartPolicyGeneration for ${request.roleArn} returned no jobId`);
+    return out.jobId;
+}
+function getGeneratedPolicy(client, jobId) {
+    return client.send(new dist_cjs/* GetGeneratedPolicyCommand */.vO6({
+        jobId,
+        includeResourcePlaceholders: true,
+        includeServiceLevelTemplate: true
+    }));
+}
+async function cancelPolicyGeneration(client, jobId) {
+    await client.send(new dist_cjs/* CancelPolicyGenerationCommand */.e4j({ jobId }));
+}
+/** Generations of the last seven days, all pages; for one principal or (principalArn undefined) the whole account. */
+async function listPolicyGenerations(client, principalArn) {
+    const all = [];
+    for await (const page of (0,dist_cjs/* paginateListPolicyGenerations */.HJT)({ client }, principalArn ? { principalArn } : {})) {
+        all.push(...(page.policyGenerations ?? []));
+    }
+    return all;
+}
+function classifyStartError(error) {
+    const name = awsErrorName(error);
+    if (name === 'ConflictException')
+        return 'busy';
+    if (name === 'ServiceQuotaExceededException') {
+        const e = error;
+        const text = `${e.message ?? ''} ${e.resourceId ?? ''} ${e.resourceType ?? ''}`;
+        return /\bdaily\b|per day|\bday\b|24 hours/i.test(text) ? 'daily' : 'quota';
+    }
+    return 'other';
+}
+
+;// CONCATENATED MODULE: ./src/usage/access-analyzer.ts
+const DENIED_CALLS_NOTE = 'Access Analyzer counts denied calls as used: an action listed here may only have been attempted and denied.';
+const SERVICE_WILDCARD = /^([a-z0-9-]+):\*$/i;
+function asList(value) {
+    if (value === undefined)
+        return [];
+    return Array.isArray(value) ? value : [value];
+}
+function iso(value) {
+    if (value === undefined)
+        return undefined;
+    const date = value instanceof Date ? value : new Date(value);
+    return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+/**
+ * Parses `generatedPolicies[].policy` (JSON strings). Statements are read generically: any Sid, `Action` string or array,
+ * `Resource` string or array (ARN templates with `${...}` placeholders kept as they are). `service:*` actions (the
+ * service-level template) become `serviceLevelOnly`. Anything unexpected is kept and explained in the notes.
+ */
+function parseGeneratedPolicy(output, roleArn, requestedWindow) {
+    const result = output.generatedPolicyResult;
+    const trail = result?.properties?.cloudTrailProperties;
+    const reading = {
+        notes: [DENIED_CALLS_NOTE],
+        resources: new Map(),
+        serviceLevel: new Set(),
+        unreadable: false
+    };
+    const { notes, resources, serviceLevel } = reading;
+    (result?.generatedPolicies ?? []).forEach((generated, index) => {
+        const label = `generated policy ${index + 1}`;
+        let document;
+        try {
+            document = JSON.parse(generated.policy ?? '');
+        }
+        catch {
+            throw new Error(`${label} of job ${output.jobDetails?.jobId ?? '?'} is not valid JSON`);
+        }
+        asList(document?.Statement).forEach((raw, si) => readStatement((raw ?? {}), label, si, reading));
+    });
+    const actions = [...resources.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([action, set]) => ({ action, resources: [...set].sort() }));
+    const complete = result?.properties?.isComplete === true && !reading.unreadable;
+    if (!complete) {
+        notes.push('Access Analyzer reports the policy as incomplete (isComplete=false): some services were seen only at service level or not at all.');
+    }
+    if (serviceLevel.size > 0) {
+        notes.push(`Services seen only at service level (no action detail): ${[...serviceLevel].sort().join(', ')}.`);
+    }
+    const window = {
+        start: iso(trail?.startTime) ?? requestedWindow.start,
+        end: iso(trail?.endTime) ?? requestedWindow.end
+    };
+    const jobId = output.jobDetails?.jobId;
+    return {
+        roleArn,
+        source: 'access-analyzer',
+        window,
+        complete,
+        actions,
+        serviceLevelOnly: [...serviceLevel].sort(),
+        evidence: { ...(jobId ? { jobId } : {}), notes }
+    };
+}
+function readStatement(statement, label, index, reading) {
+    const { notes } = reading;
+    const where = `${label}, statement ${typeof statement.Sid === 'string' ? statement.Sid : index}`;
+    if (statement.Effect !== 'Allow')
+        notes.push(`${where}: unexpected Effect ${JSON.stringify(statement.Effect)}; its actions are still listed`);
+    // A shape we cannot read must not turn into "unused": it makes the usage incomplete.
+    if (statement.NotAction !== undefined) {
+        reading.unreadable = true;
+        notes.push(`${where}: unexpected NotAction ${JSON.stringify(statement.NotAction)}; usage marked incomplete`);
+    }
+    const rawResources = asList(statement.Resource);
+    const resources = rawResources.filter((r) => typeof r === 'string');
+    if (resources.length < rawResources.length)
+        notes.push(`${where}: ignored non-string Resource entries`);
+    if (statement.NotResource !== undefined) {
+        notes.push(`${where}: unexpected NotResource ${JSON.stringify(statement.NotResource)}; read as every resource (*)`);
+    }
+    for (const action of asList(statement.Action)) {
+        if (typeof action !== 'string') {
+            notes.push(`${where}: ignored a non-string Action entry ${JSON.stringify(action)}`);
+            continue;
+        }
+        const wildcard = SERVICE_WILDCARD.exec(action)?.[1];
+        if (wildcard) {
+            reading.serviceLevel.add(wildcard.toLowerCase());
+            continue;
+        }
+        if (!/^[a-z0-9-]+:[A-Za-z0-9*?]+$/.test(action)) {
+            // A placeholder or anything else that is not an action name: count its whole service as seen.
+            const service = /^([a-z0-9-]+):/i.exec(action)?.[1];
+            if (service)
+                reading.serviceLevel.add(service.toLowerCase());
+            else
+                reading.unreadable = true;
+            notes.push(`${where}: ${action} is not an action name; its service is treated as seen at service level`);
+            continue;
+        }
+        if (action.includes('*') || action.includes('?'))
+            notes.push(`${where}: action pattern ${action} counts every action it matches as used`);
+        const set = reading.resources.get(action) ?? new Set();
+        for (const r of resources.length > 0 ? resources : ['*'])
+            set.add(r);
+        reading.resources.set(action, set);
+    }
+}
+/** A FAILED job's jobError as a one-line reason with what to do. */
+function describeJobError(jobError) {
+    const message = jobError?.message ? `: ${jobError.message}` : '';
+    switch (jobError?.code) {
+        case 'SERVICE_QUOTA_EXCEEDED_ERROR':
+            return `policy generation exceeded a per-job quota (100,000 CloudTrail log files or 25 GB)${message}; shorten lookback-days or limit trail-regions`;
+        case 'AUTHORIZATION_ERROR':
+            return `Access Analyzer could not read the trail with access-role-arn${message}; the access role must trust access-analyzer.amazonaws.com and allow cloudtrail:GetTrail, iam:GenerateServiceLastAccessedDetails, iam:GetServiceLastAccessedDetails, s3:GetObject and s3:ListBucket on the trail bucket (and kms:Decrypt when the logs are KMS-encrypted)`;
+        case 'RESOURCE_NOT_FOUND_ERROR':
+            return `the trail or its log bucket was not found${message}; check trail-arn and trail-regions`;
+        case 'SERVICE_ERROR':
+            return `Access Analyzer failed with a service error${message}; rerun later`;
+        default:
+            return `policy generation failed${jobError?.code ? ` (${jobError.code})` : ''}${message}`;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/usage/generation-scheduler.ts
+/**
+ * Runs Access Analyzer policy generations for many roles under the service's quotas: one generation at a time per
+ * account and Region (one client = one account+Region, so one queue), 50 (or 5) starts per day with cancelled jobs
+ * counted, and a deadline. Jobs are reused across reruns, and only jobs this run started are ever cancelled.
+ *
+ * Decisions (see the report notes):
+ * - Busy: 409 ConflictException means another generation runs; wait and retry until the deadline. A 402 whose
+ *   message or resource names the daily quota means the daily quota is spent. Any other 402 is ambiguous (AWS does
+ *   not document which error a second concurrent job gets): we list the account's generations; if one is
+ *   IN_PROGRESS (it cannot be ours: our queue is idle when we start) we wait for it, otherwise a second such 402
+ *   in a row is taken as the daily quota. Once the daily quota is spent no start is attempted again in this run.
+ * - Reuse: before starting, ListPolicyGenerations (last 7 days) for the principal; each IN_PROGRESS or SUCCEEDED
+ *   candidate, newest first, is read with GetGeneratedPolicy and reused when its trail ARN and Regions equal the
+ *   request's and its start and end times are each within `reuseToleranceMs` (default 24 h) of the requested window.
+ *   A rerun computes a window that has slid by minutes or hours; over a lookback of weeks that is immaterial, and the
+ *   outcome reports the job's own window, so the report stays exact.
+ * - A reused job was not started by this run (it may be a colleague's console job), so it is never cancelled: on the
+ *   deadline it is left running for a later rerun to reuse.
+ */
+
+
+
+
+
+const DEFAULT_POLL = { initial: 5_000, max: 30_000 };
+const DEFAULT_BUSY_WAIT = { initial: 15_000, max: 60_000 };
+const DEFAULT_REUSE_TOLERANCE_MS = 24 * 3600 * 1000;
+const MAX_REUSE_CANDIDATES = 5;
+const MAX_TRANSIENT_FAILURES = 5;
+class Stopped extends Error {
+    why;
+    constructor(why) {
+        super(why);
+        this.why = why;
+    }
+}
+function formatDuration(ms) {
+    const s = Math.max(0, Math.round(ms / 1000));
+    const m = Math.floor(s / 60);
+    return m > 0 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+function stopReason(why) {
+    return why === 'deadline' ? 'the deadline (timeout-minutes) was reached' : 'the workflow was cancelled';
+}
+function withinTolerance(a, b, tolerance) {
+    return a !== undefined && Math.abs(new Date(a).getTime() - new Date(b).getTime()) <= tolerance;
+}
+function sameTrail(output, request) {
+    const trails = output.generatedPolicyResult?.properties?.cloudTrailProperties?.trailProperties ?? [];
+    const [trail] = trails;
+    if (trails.length !== 1 || trail?.cloudTrailArn !== request.trailArn)
+        return false;
+    const allRegions = trail.allRegions === true;
+    if (request.regions.length === 0)
+        return allRegions;
+    const regions = [...(trail.regions ?? [])].sort();
+    const wanted = [...request.regions].sort();
+    return !allRegions && regions.length === wanted.length && regions.every((r, i) => r === wanted[i]);
+}
+class Scheduler {
+    deps;
+    now;
+    sleep;
+    random;
+    poll;
+    busyWait;
+    aborted;
+    dailyQuotaReason;
+    constructor(deps) {
+        this.deps = deps;
+        this.now = deps.now ?? (() => new Date());
+        this.sleep = deps.sleep ?? realSleep;
+        this.random = deps.random ?? Math.random;
+        this.poll = deps.pollMs ?? DEFAULT_POLL;
+        this.busyWait = deps.busyWaitMs ?? DEFAULT_BUSY_WAIT;
+        const signal = deps.signal;
+        this.aborted = new Promise(resolve => {
+            if (signal?.aborted)
+                resolve();
+            else
+                signal?.addEventListener('abort', () => resolve(), { once: true });
+        });
+    }
+    async run(requests) {
+        const outcomes = [];
+        let stopped;
+        for (const request of requests) {
+            if (stopped === undefined)
+                stopped = this.stopState();
+            if (stopped !== undefined) {
+                outcomes.push({
+                    roleArn: request.roleArn,
+                    status: 'skipped',
+                    reason: `not started: ${stopReason(stopped)}`
+                });
+                continue;
+            }
+            try {
+                outcomes.push(await this.generate(request));
+            }
+            catch (error) {
+                if (error instanceof Stopped) {
+                    stopped = error.why;
+                    outcomes.push({
+                        roleArn: request.roleArn,
+                        status: 'skipped',
+                        reason: `not started: ${stopReason(error.why)}`
+                    });
+                }
+                else {
+                    outcomes.push({ roleArn: request.roleArn, status: 'failed', reason: startFailureReason(error) });
+                }
+            }
+        }
+        return outcomes;
+    }
+    stopState() {
+        if (this.deps.signal?.aborted)
+            return 'aborted';
+        if (this.now().getTime() >= this.deps.deadline.getTime())
+            return 'deadline';
+        return undefined;
+    }
+    checkpoint() {
+        const why = this.stopState();
+        if (why)
+            throw new Stopped(why);
+    }
+    /** Sleeps at most until the deadline; wakes early when the signal aborts. */
+    async wait(ms) {
+        this.checkpoint();
+        const remaining = this.deps.deadline.getTime() - this.now().getTime();
+        await Promise.race([this.sleep(Math.max(0, Math.min(ms, remaining)), this.deps.signal), this.aborted]);
+        this.checkpoint();
+        // A timer may fire a hair early: a sleep cut short by the deadline ends the wait for good.
+        if (remaining <= ms)
+            throw new Stopped('deadline');
+    }
+    async generate(request) {
+        const reusable = await this.findReusableJob(request);
+        if (reusable)
+            return this.follow(request, reusable.jobId, false, reusable.output);
+        if (this.dailyQuotaReason) {
+            return { roleArn: request.roleArn, status: 'skipped', reason: this.dailyQuotaReason };
+        }
+        const started = await this.startWhenFree(request);
+        if ('skipped' in started)
+            return { roleArn: request.roleArn, status: 'skipped', reason: started.skipped };
+        return this.follow(request, started.jobId, true);
+    }
+    async findReusableJob(request) {
+        const { client, log } = this.deps;
+        const tolerance = this.deps.reuseToleranceMs ?? DEFAULT_REUSE_TOLERANCE_MS;
+        this.checkpoint();
+        let candidates;
+        try {
+            candidates = (await listPolicyGenerations(client, request.roleArn))
+                .filter(g => g.principalArn === request.roleArn && (g.status === 'IN_PROGRESS' || g.status === 'SUCCEEDED'))
+                .sort((a, b) => new Date(b.startedOn ?? 0).getTime() - new Date(a.startedOn ?? 0).getTime())
+                .slice(0, MAX_REUSE_CANDIDATES);
+        }
+        catch (error) {
+            log.warning(`role ${request.roleArn}: could not list earlier policy generations (${describeAwsError(error)}); starting a new one`);
+            return undefined;
+        }
+        for (const candidate of candidates) {
+            if (!candidate.jobId)
+                continue;
+            this.checkpoint();
+            let output;
+            try {
+                output = await getGeneratedPolicy(client, candidate.jobId);
+            }
+            catch (error) {
+                log.debug(`role ${request.roleArn}: could not read job ${candidate.jobId} (${describeAwsError(error)})`);
+                continue;
+            }
+            const props = output.generatedPolicyResult?.properties?.cloudTrailProperties;
+            if (sameTrail(output, request) &&
+                withinTolerance(props?.startTime, request.window.start, tolerance) &&
+                withinTolerance(props?.endTime, request.window.end, tolerance)) {
+                log.info(`role ${request.roleArn}: reusing policy generation job ${candidate.jobId} (${candidate.status}, same principal, trail and window)`);
+                return { jobId: candidate.jobId, output };
+            }
+        }
+        return undefined;
+    }
+    async startWhenFree(request) {
+        const { client, log } = this.deps;
+        const clientToken = (0,external_node_crypto_.randomUUID)();
+        let busyWaits = 0;
+        let quotaStrikes = 0;
+        let transientFailures = 0;
+        for (;;) {
+            this.checkpoint();
+            try {
+                const jobId = await startPolicyGeneration(client, request, clientToken);
+                log.info(`role ${request.roleArn}: started policy generation job ${jobId} (${request.window.start} to ${request.window.end})`);
+                return { jobId };
+            }
+            catch (error) {
+                const refusal = classifyStartError(error);
+                if (refusal === 'daily')
+                    return { skipped: this.spendDailyQuota(describeAwsError(error)) };
+                if (refusal === 'quota') {
+                    const running = await this.foreignJobRunning();
+                    if (!running) {
+                        quotaStrikes++;
+                        if (quotaStrikes >= 2)
+                            return { skipped: this.spendDailyQuota(describeAwsError(error)) };
+                    }
+                    else {
+                        quotaStrikes = 0;
+                    }
+                }
+                if (refusal === 'busy' || refusal === 'quota') {
+                    const delay = Math.min(this.busyWait.max, this.busyWait.initial * 2 ** busyWaits) * (1 + 0.2 * this.random());
+                    busyWaits++;
+                    log.info(`role ${request.roleArn}: another policy generation is running in this account and Region (${awsErrorName(error)}); retrying in ${formatDuration(delay)}`);
+                    await this.wait(delay);
+                    continue;
+                }
+                if (isTransientAwsError(error) && ++transientFailures < MAX_TRANSIENT_FAILURES) {
+                    const delay = backoffDelay(transientFailures, 1000, 30_000, this.random);
+                    log.info(`role ${request.roleArn}: StartPolicyGeneration failed (${describeAwsError(error)}); retrying in ${formatDuration(delay)}`);
+                    await this.wait(delay);
+                    continue;
+                }
+                throw error;
+            }
+        }
+    }
+    async foreignJobRunning() {
+        try {
+            return (await listPolicyGenerations(this.deps.client)).some(g => g.status === 'IN_PROGRESS');
+        }
+        catch (error) {
+            this.deps.log.debug(`could not list the account's policy generations (${describeAwsError(error)})`);
+            return false;
+        }
+    }
+    spendDailyQuota(cause) {
+        this.dailyQuotaReason = `not started: the daily Access Analyzer policy-generation quota is spent (${cause}); rerun after it resets (50 per day in most Regions, cancelled jobs count)`;
+        this.deps.log.warning(this.dailyQuotaReason);
+        return this.dailyQuotaReason;
+    }
+    async follow(request, jobId, ours, first) {
+        const { client, log } = this.deps;
+        const base = { roleArn: request.roleArn, jobId, ...(ours ? {} : { reused: true }) };
+        let output = first;
+        let transientFailures = 0;
+        try {
+            // A job just started never finishes within seconds (jobs take minutes): the first poll waits.
+            if (ours)
+                await this.wait(this.poll.initial * (1 + 0.2 * this.random()));
+            for (;;) {
+                if (!output) {
+                    this.checkpoint();
+                    try {
+                        output = await getGeneratedPolicy(client, jobId);
+                        transientFailures = 0;
+                    }
+                    catch (error) {
+                        if (isTransientAwsError(error) && ++transientFailures < MAX_TRANSIENT_FAILURES) {
+                            await this.wait(backoffDelay(transientFailures, this.poll.initial, this.poll.max, this.random));
+                            continue;
+                        }
+                        if (ours)
+                            await this.cancel(jobId, request.roleArn);
+                        return {
+                            ...base,
+                            status: 'failed',
+                            reason: `could not read policy generation job ${jobId}: ${describeAwsError(error)}`
+                        };
+                    }
+                }
+                const details = output.jobDetails;
+                switch (details?.status) {
+                    case 'SUCCEEDED':
+                        try {
+                            return {
+                                ...base,
+                                status: 'succeeded',
+                                usage: parseGeneratedPolicy(output, request.roleArn, request.window)
+                            };
+                        }
+                        catch (error) {
+                            return { ...base, status: 'failed', reason: errorMessage(error) };
+                        }
+                    case 'FAILED':
+                        return { ...base, status: 'failed', reason: describeJobError(details.jobError) };
+                    case 'CANCELED':
+                        return {
+                            ...base,
+                            status: 'cancelled',
+                            reason: `policy generation job ${jobId} was cancelled outside this run`
+                        };
+                    case 'IN_PROGRESS': {
+                        const age = this.now().getTime() - new Date(details.startedOn ?? this.now()).getTime();
+                        log.info(`role ${request.roleArn}: policy generation job ${jobId} IN_PROGRESS for ${formatDuration(age)}`);
+                        const interval = Math.min(this.poll.max, Math.max(this.poll.initial, age * 0.1));
+                        await this.wait(interval * (1 + 0.2 * this.random()));
+                        output = undefined;
+                        break;
+                    }
+                    default:
+                        return {
+                            ...base,
+                            status: 'failed',
+                            reason: `policy generation job ${jobId} has an unknown status ${String(details?.status)}`
+                        };
+                }
+            }
+        }
+        catch (error) {
+            if (!(error instanceof Stopped))
+                throw error;
+            if (!ours) {
+                return {
+                    ...base,
+                    status: 'skipped',
+                    reason: `${stopReason(error.why)} while job ${jobId} (started earlier, not by this run) was IN_PROGRESS; it was left running so a rerun can reuse it`
+                };
+            }
+            await this.cancel(jobId, request.roleArn);
+            return {
+                ...base,
+                status: 'cancelled',
+                reason: `${stopReason(error.why)}; cancelled this run's policy generation job ${jobId}`
+            };
+        }
+    }
+    async cancel(jobId, roleArn) {
+        try {
+            await cancelPolicyGeneration(this.deps.client, jobId);
+            this.deps.log.info(`role ${roleArn}: cancelled policy generation job ${jobId}`);
+        }
+        catch (error) {
+            this.deps.log.warning(`role ${roleArn}: could not cancel policy generation job ${jobId}: ${describeAwsError(error)}`);
+        }
+    }
+}
+function startFailureReason(error) {
+    const name = awsErrorName(error);
+    if (name === 'AccessDeniedException') {
+        return `not allowed to start policy generation (${describeAwsError(error)}); the credentials need access-analyzer:StartPolicyGeneration, GetGeneratedPolicy, ListPolicyGenerations, CancelPolicyGeneration and iam:PassRole on access-role-arn`;
+    }
+    if (name === 'ValidationException')
+        return `Access Analyzer rejected the request: ${describeAwsError(error)}`;
+    return `policy generation could not start: ${describeAwsError(error)}`;
+}
+/** Runs the requests one at a time (the one-generation quota) and returns one outcome per request, in order. */
+async function runPolicyGenerations(requests, deps) {
+    return new Scheduler(deps).run(requests);
+}
+
+;// CONCATENATED MODULE: ./src/usage/source.ts
+const source_DAY_MS = 86_400_000;
+function lookbackStart(now, days) {
+    return new Date(now.getTime() - days * source_DAY_MS);
+}
+
+;// CONCATENATED MODULE: ./src/usage/access-analyzer-source.ts
+/** Usage from IAM Access Analyzer policy generation: one job per role over the trail, under the service's quotas. */
+
+
+const accessAnalyzerSource = {
+    open(context) {
+        return Promise.resolve({
+            async usageOf(roleArns) {
+                if (roleArns.length === 0)
+                    return [];
+                const { config, startedAt } = context;
+                const window = {
+                    start: lookbackStart(startedAt, config.lookbackDays).toISOString(),
+                    end: startedAt.toISOString()
+                };
+                const outcomes = await runPolicyGenerations(roleArns.map(roleArn => ({
+                    roleArn,
+                    trailArn: config.trailArn ?? '',
+                    regions: [...config.trailRegions],
+                    accessRoleArn: config.accessRoleArn ?? '',
+                    window
+                })), {
+                    client: await context.aws.analyzer(),
+                    log: context.log,
+                    deadline: context.deadline,
+                    ...(context.signal ? { signal: context.signal } : {}),
+                    ...(context.sleep ? { sleep: context.sleep } : {})
+                });
+                return outcomes.map(o => o.status === 'succeeded' && o.usage
+                    ? { usage: o.usage }
+                    : {
+                        outcome: {
+                            status: o.status === 'skipped' ? 'skipped' : 'failed',
+                            reason: o.reason ?? `policy generation ${o.status}`
+                        }
+                    });
+            }
+        });
+    }
+};
 
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(8161);
@@ -55915,7 +57311,7 @@ const READ_LIMITS = {
 const MAX_RESOURCES = 1000;
 /** CloudTrail's own files are a few MB; anything past this is an export, read as a stream. */
 const STREAM_FROM_BYTES = 64 * 1024 * 1024;
-function validated(query) {
+function scan_validated(query) {
     if (!query.path)
         throw new Error('cloudtrail-path: empty; give a folder of CloudTrail log files or s3://bucket/prefix');
     for (const d of [query.since, query.until]) {
@@ -56026,7 +57422,7 @@ function cancelled(signal) {
  * (role, event, outcome, resource) and not with events.
  */
 async function scanCloudTrail(query, options = {}) {
-    validated(query);
+    scan_validated(query);
     const progress = options.onProgress ?? (() => { });
     const notes = [];
     const skipped = [];
@@ -56133,771 +57529,35 @@ async function scanCloudTrail(query, options = {}) {
     };
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/aws/access-analyzer.ts
-/** IAM Access Analyzer policy generation: the calls, and how their errors are classified. */
-
-
-async function startPolicyGeneration(client, request, clientToken) {
-    const all = request.regions.length === 0;
-    const out = await client.send(new dist_cjs/* StartPolicyGenerationCommand */.YPx({
-        policyGenerationDetails: { principalArn: request.roleArn },
-        cloudTrailDetails: {
-            trails: [
-                { cloudTrailArn: request.trailArn, ...(all ? { allRegions: true } : { regions: request.regions }) }
-            ],
-            accessRole: request.accessRoleArn,
-            startTime: new Date(request.window.start),
-            endTime: new Date(request.window.end)
-        },
-        clientToken
-    }));
-    if (!out.jobId)
-        throw new Error(`StartPolicyGeneration for ${request.roleArn} returned no jobId`);
-    return out.jobId;
-}
-function getGeneratedPolicy(client, jobId) {
-    return client.send(new dist_cjs/* GetGeneratedPolicyCommand */.vO6({
-        jobId,
-        includeResourcePlaceholders: true,
-        includeServiceLevelTemplate: true
-    }));
-}
-async function cancelPolicyGeneration(client, jobId) {
-    await client.send(new dist_cjs/* CancelPolicyGenerationCommand */.e4j({ jobId }));
-}
-/** Generations of the last seven days, all pages; for one principal or (principalArn undefined) the whole account. */
-async function listPolicyGenerations(client, principalArn) {
-    const all = [];
-    for await (const page of (0,dist_cjs/* paginateListPolicyGenerations */.HJT)({ client }, principalArn ? { principalArn } : {})) {
-        all.push(...(page.policyGenerations ?? []));
-    }
-    return all;
-}
-function classifyStartError(error) {
-    const name = awsErrorName(error);
-    if (name === 'ConflictException')
-        return 'busy';
-    if (name === 'ServiceQuotaExceededException') {
-        const e = error;
-        const text = `${e.message ?? ''} ${e.resourceId ?? ''} ${e.resourceType ?? ''}`;
-        return /\bdaily\b|per day|\bday\b|24 hours/i.test(text) ? 'daily' : 'quota';
-    }
-    return 'other';
-}
-
-;// CONCATENATED MODULE: ./src/usage/access-analyzer.ts
-const DENIED_CALLS_NOTE = 'Access Analyzer counts denied calls as used: an action listed here may only have been attempted and denied.';
-const SERVICE_WILDCARD = /^([a-z0-9-]+):\*$/i;
-function asList(value) {
-    if (value === undefined)
-        return [];
-    return Array.isArray(value) ? value : [value];
-}
-function iso(value) {
-    if (value === undefined)
-        return undefined;
-    const date = value instanceof Date ? value : new Date(value);
-    return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
-}
-/**
- * Parses `generatedPolicies[].policy` (JSON strings). Statements are read generically: any Sid, `Action` string or array,
- * `Resource` string or array (ARN templates with `${...}` placeholders kept as they are). `service:*` actions (the
- * service-level template) become `serviceLevelOnly`. Anything unexpected is kept and explained in the notes.
- */
-function parseGeneratedPolicy(output, roleArn, requestedWindow) {
-    const result = output.generatedPolicyResult;
-    const trail = result?.properties?.cloudTrailProperties;
-    const notes = [DENIED_CALLS_NOTE];
-    const resources = new Map();
-    const serviceLevel = new Set();
-    let unreadable = false;
-    (result?.generatedPolicies ?? []).forEach((generated, index) => {
-        const label = `generated policy ${index + 1}`;
-        let document;
-        try {
-            document = JSON.parse(generated.policy ?? '');
-        }
-        catch {
-            throw new Error(`${label} of job ${output.jobDetails?.jobId ?? '?'} is not valid JSON`);
-        }
-        const statements = asList(document?.Statement);
-        statements.forEach((raw, si) => {
-            const statement = (raw ?? {});
-            const where = `${label}, statement ${typeof statement.Sid === 'string' ? statement.Sid : si}`;
-            if (statement.Effect !== 'Allow')
-                notes.push(`${where}: unexpected Effect ${JSON.stringify(statement.Effect)}; its actions are still listed`);
-            // A shape we cannot read must not turn into "unused": it makes the usage incomplete.
-            if (statement.NotAction !== undefined) {
-                unreadable = true;
-                notes.push(`${where}: unexpected NotAction ${JSON.stringify(statement.NotAction)}; usage marked incomplete`);
-            }
-            const rawResources = asList(statement.Resource);
-            const stmtResources = rawResources.filter((r) => typeof r === 'string');
-            if (stmtResources.length < rawResources.length) {
-                notes.push(`${where}: ignored non-string Resource entries`);
-            }
-            if (statement.NotResource !== undefined) {
-                notes.push(`${where}: unexpected NotResource ${JSON.stringify(statement.NotResource)}; read as every resource (*)`);
-            }
-            for (const action of asList(statement.Action)) {
-                if (typeof action !== 'string') {
-                    notes.push(`${where}: ignored a non-string Action entry ${JSON.stringify(action)}`);
-                    continue;
-                }
-                const wildcard = SERVICE_WILDCARD.exec(action);
-                if (wildcard) {
-                    serviceLevel.add(wildcard[1].toLowerCase());
-                    continue;
-                }
-                if (!/^[a-z0-9-]+:[A-Za-z0-9*?]+$/.test(action)) {
-                    // A placeholder or anything else that is not an action name: count its whole service as seen.
-                    const service = /^([a-z0-9-]+):/i.exec(action)?.[1];
-                    if (service)
-                        serviceLevel.add(service.toLowerCase());
-                    else
-                        unreadable = true;
-                    notes.push(`${where}: ${action} is not an action name; its service is treated as seen at service level`);
-                    continue;
-                }
-                if (action.includes('*') || action.includes('?'))
-                    notes.push(`${where}: action pattern ${action} counts every action it matches as used`);
-                const set = resources.get(action) ?? new Set();
-                for (const r of stmtResources.length > 0 ? stmtResources : ['*'])
-                    set.add(r);
-                resources.set(action, set);
-            }
-        });
-    });
-    const actions = [...resources.entries()]
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([action, set]) => ({ action, resources: [...set].sort() }));
-    const complete = result?.properties?.isComplete === true && !unreadable;
-    if (!complete) {
-        notes.push('Access Analyzer reports the policy as incomplete (isComplete=false): some services were seen only at service level or not at all.');
-    }
-    if (serviceLevel.size > 0) {
-        notes.push(`Services seen only at service level (no action detail): ${[...serviceLevel].sort().join(', ')}.`);
-    }
-    const window = {
-        start: iso(trail?.startTime) ?? requestedWindow.start,
-        end: iso(trail?.endTime) ?? requestedWindow.end
-    };
-    const jobId = output.jobDetails?.jobId;
-    return {
-        roleArn,
-        source: 'access-analyzer',
-        window,
-        complete,
-        actions,
-        serviceLevelOnly: [...serviceLevel].sort(),
-        evidence: { ...(jobId ? { jobId } : {}), notes }
-    };
-}
-/** A FAILED job's jobError as a one-line reason with what to do. */
-function describeJobError(jobError) {
-    const message = jobError?.message ? `: ${jobError.message}` : '';
-    switch (jobError?.code) {
-        case 'SERVICE_QUOTA_EXCEEDED_ERROR':
-            return `policy generation exceeded a per-job quota (100,000 CloudTrail log files or 25 GB)${message}; shorten lookback-days or limit trail-regions`;
-        case 'AUTHORIZATION_ERROR':
-            return `Access Analyzer could not read the trail with access-role-arn${message}; the access role must trust access-analyzer.amazonaws.com and allow cloudtrail:GetTrail, iam:GenerateServiceLastAccessedDetails, iam:GetServiceLastAccessedDetails, s3:GetObject and s3:ListBucket on the trail bucket (and kms:Decrypt when the logs are KMS-encrypted)`;
-        case 'RESOURCE_NOT_FOUND_ERROR':
-            return `the trail or its log bucket was not found${message}; check trail-arn and trail-regions`;
-        case 'SERVICE_ERROR':
-            return `Access Analyzer failed with a service error${message}; rerun later`;
-        default:
-            return `policy generation failed${jobError?.code ? ` (${jobError.code})` : ''}${message}`;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/usage/generation-scheduler.ts
-/**
- * Runs Access Analyzer policy generations for many roles under the service's quotas: one generation at a time per
- * account and Region (one client = one account+Region, so one queue), 50 (or 5) starts per day with cancelled jobs
- * counted, and a deadline. Jobs are reused across reruns, and only jobs this run started are ever cancelled.
- *
- * Decisions (see the report notes):
- * - Busy: 409 ConflictException means another generation runs; wait and retry until the deadline. A 402 whose
- *   message or resource names the daily quota means the daily quota is spent. Any other 402 is ambiguous (AWS does
- *   not document which error a second concurrent job gets): we list the account's generations; if one is
- *   IN_PROGRESS (it cannot be ours: our queue is idle when we start) we wait for it, otherwise a second such 402
- *   in a row is taken as the daily quota. Once the daily quota is spent no start is attempted again in this run.
- * - Reuse: before starting, ListPolicyGenerations (last 7 days) for the principal; each IN_PROGRESS or SUCCEEDED
- *   candidate, newest first, is read with GetGeneratedPolicy and reused when its trail ARN and Regions equal the
- *   request's and its start and end times are each within `reuseToleranceMs` (default 24 h) of the requested window.
- *   A rerun computes a window that has slid by minutes or hours; over a lookback of weeks that is immaterial, and the
- *   outcome reports the job's own window, so the report stays exact.
- * - A reused job was not started by this run (it may be a colleague's console job), so it is never cancelled: on the
- *   deadline it is left running for a later rerun to reuse.
- */
+;// CONCATENATED MODULE: ./src/usage/cloudtrail-source.ts
 
 
 
-
-
-const DEFAULT_POLL = { initial: 5_000, max: 30_000 };
-const DEFAULT_BUSY_WAIT = { initial: 15_000, max: 60_000 };
-const DEFAULT_REUSE_TOLERANCE_MS = 24 * 3600 * 1000;
-const MAX_REUSE_CANDIDATES = 5;
-const MAX_TRANSIENT_FAILURES = 5;
-class Stopped extends Error {
-    why;
-    constructor(why) {
-        super(why);
-        this.why = why;
-    }
-}
-function formatDuration(ms) {
-    const s = Math.max(0, Math.round(ms / 1000));
-    const m = Math.floor(s / 60);
-    return m > 0 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
-}
-function stopReason(why) {
-    return why === 'deadline' ? 'the deadline (timeout-minutes) was reached' : 'the workflow was cancelled';
-}
-function withinTolerance(a, b, tolerance) {
-    return a !== undefined && Math.abs(new Date(a).getTime() - new Date(b).getTime()) <= tolerance;
-}
-function sameTrail(output, request) {
-    const trails = output.generatedPolicyResult?.properties?.cloudTrailProperties?.trailProperties ?? [];
-    if (trails.length !== 1 || trails[0].cloudTrailArn !== request.trailArn)
-        return false;
-    const allRegions = trails[0].allRegions === true;
-    if (request.regions.length === 0)
-        return allRegions;
-    const regions = [...(trails[0].regions ?? [])].sort();
-    const wanted = [...request.regions].sort();
-    return !allRegions && regions.length === wanted.length && regions.every((r, i) => r === wanted[i]);
-}
-class Scheduler {
-    deps;
-    now;
-    sleep;
-    random;
-    poll;
-    busyWait;
-    aborted;
-    dailyQuotaReason;
-    constructor(deps) {
-        this.deps = deps;
-        this.now = deps.now ?? (() => new Date());
-        this.sleep = deps.sleep ?? realSleep;
-        this.random = deps.random ?? Math.random;
-        this.poll = deps.pollMs ?? DEFAULT_POLL;
-        this.busyWait = deps.busyWaitMs ?? DEFAULT_BUSY_WAIT;
-        const signal = deps.signal;
-        this.aborted = new Promise(resolve => {
-            if (signal?.aborted)
-                resolve();
-            else
-                signal?.addEventListener('abort', () => resolve(), { once: true });
-        });
-    }
-    async run(requests) {
-        const outcomes = [];
-        let stopped;
-        for (const request of requests) {
-            if (stopped === undefined)
-                stopped = this.stopState();
-            if (stopped !== undefined) {
-                outcomes.push({
-                    roleArn: request.roleArn,
-                    status: 'skipped',
-                    reason: `not started: ${stopReason(stopped)}`
-                });
-                continue;
-            }
-            try {
-                outcomes.push(await this.generate(request));
-            }
-            catch (error) {
-                if (error instanceof Stopped) {
-                    stopped = error.why;
-                    outcomes.push({
-                        roleArn: request.roleArn,
-                        status: 'skipped',
-                        reason: `not started: ${stopReason(error.why)}`
-                    });
-                }
-                else {
-                    outcomes.push({ roleArn: request.roleArn, status: 'failed', reason: startFailureReason(error) });
-                }
-            }
-        }
-        return outcomes;
-    }
-    stopState() {
-        if (this.deps.signal?.aborted)
-            return 'aborted';
-        if (this.now().getTime() >= this.deps.deadline.getTime())
-            return 'deadline';
-        return undefined;
-    }
-    checkpoint() {
-        const why = this.stopState();
-        if (why)
-            throw new Stopped(why);
-    }
-    /** Sleeps at most until the deadline; wakes early when the signal aborts. */
-    async wait(ms) {
-        this.checkpoint();
-        const remaining = this.deps.deadline.getTime() - this.now().getTime();
-        await Promise.race([this.sleep(Math.max(0, Math.min(ms, remaining)), this.deps.signal), this.aborted]);
-        this.checkpoint();
-        // A timer may fire a hair early: a sleep cut short by the deadline ends the wait for good.
-        if (remaining <= ms)
-            throw new Stopped('deadline');
-    }
-    async generate(request) {
-        const reusable = await this.findReusableJob(request);
-        if (reusable)
-            return this.follow(request, reusable.jobId, false, reusable.output);
-        if (this.dailyQuotaReason) {
-            return { roleArn: request.roleArn, status: 'skipped', reason: this.dailyQuotaReason };
-        }
-        const started = await this.startWhenFree(request);
-        if ('skipped' in started)
-            return { roleArn: request.roleArn, status: 'skipped', reason: started.skipped };
-        return this.follow(request, started.jobId, true);
-    }
-    async findReusableJob(request) {
-        const { client, log } = this.deps;
-        const tolerance = this.deps.reuseToleranceMs ?? DEFAULT_REUSE_TOLERANCE_MS;
-        this.checkpoint();
-        let candidates;
-        try {
-            candidates = (await listPolicyGenerations(client, request.roleArn))
-                .filter(g => g.principalArn === request.roleArn && (g.status === 'IN_PROGRESS' || g.status === 'SUCCEEDED'))
-                .sort((a, b) => new Date(b.startedOn ?? 0).getTime() - new Date(a.startedOn ?? 0).getTime())
-                .slice(0, MAX_REUSE_CANDIDATES);
-        }
-        catch (error) {
-            log.warning(`role ${request.roleArn}: could not list earlier policy generations (${describeAwsError(error)}); starting a new one`);
-            return undefined;
-        }
-        for (const candidate of candidates) {
-            if (!candidate.jobId)
-                continue;
-            this.checkpoint();
-            let output;
-            try {
-                output = await getGeneratedPolicy(client, candidate.jobId);
-            }
-            catch (error) {
-                log.debug(`role ${request.roleArn}: could not read job ${candidate.jobId} (${describeAwsError(error)})`);
-                continue;
-            }
-            const props = output.generatedPolicyResult?.properties?.cloudTrailProperties;
-            if (sameTrail(output, request) &&
-                withinTolerance(props?.startTime, request.window.start, tolerance) &&
-                withinTolerance(props?.endTime, request.window.end, tolerance)) {
-                log.info(`role ${request.roleArn}: reusing policy generation job ${candidate.jobId} (${candidate.status}, same principal, trail and window)`);
-                return { jobId: candidate.jobId, output };
-            }
-        }
-        return undefined;
-    }
-    async startWhenFree(request) {
-        const { client, log } = this.deps;
-        const clientToken = (0,external_node_crypto_.randomUUID)();
-        let busyWaits = 0;
-        let quotaStrikes = 0;
-        let transientFailures = 0;
-        for (;;) {
-            this.checkpoint();
-            try {
-                const jobId = await startPolicyGeneration(client, request, clientToken);
-                log.info(`role ${request.roleArn}: started policy generation job ${jobId} (${request.window.start} to ${request.window.end})`);
-                return { jobId };
-            }
-            catch (error) {
-                const refusal = classifyStartError(error);
-                if (refusal === 'daily')
-                    return { skipped: this.spendDailyQuota(describeAwsError(error)) };
-                if (refusal === 'quota') {
-                    const running = await this.foreignJobRunning();
-                    if (!running) {
-                        quotaStrikes++;
-                        if (quotaStrikes >= 2)
-                            return { skipped: this.spendDailyQuota(describeAwsError(error)) };
-                    }
-                    else {
-                        quotaStrikes = 0;
-                    }
-                }
-                if (refusal === 'busy' || refusal === 'quota') {
-                    const delay = Math.min(this.busyWait.max, this.busyWait.initial * 2 ** busyWaits) * (1 + 0.2 * this.random());
-                    busyWaits++;
-                    log.info(`role ${request.roleArn}: another policy generation is running in this account and Region (${awsErrorName(error)}); retrying in ${formatDuration(delay)}`);
-                    await this.wait(delay);
-                    continue;
-                }
-                if (isTransientAwsError(error) && ++transientFailures < MAX_TRANSIENT_FAILURES) {
-                    const delay = backoffDelay(transientFailures, 1000, 30_000, this.random);
-                    log.info(`role ${request.roleArn}: StartPolicyGeneration failed (${describeAwsError(error)}); retrying in ${formatDuration(delay)}`);
-                    await this.wait(delay);
-                    continue;
-                }
-                throw error;
-            }
-        }
-    }
-    async foreignJobRunning() {
-        try {
-            return (await listPolicyGenerations(this.deps.client)).some(g => g.status === 'IN_PROGRESS');
-        }
-        catch (error) {
-            this.deps.log.debug(`could not list the account's policy generations (${describeAwsError(error)})`);
-            return false;
-        }
-    }
-    spendDailyQuota(cause) {
-        this.dailyQuotaReason = `not started: the daily Access Analyzer policy-generation quota is spent (${cause}); rerun after it resets (50 per day in most Regions, cancelled jobs count)`;
-        this.deps.log.warning(this.dailyQuotaReason);
-        return this.dailyQuotaReason;
-    }
-    async follow(request, jobId, ours, first) {
-        const { client, log } = this.deps;
-        const base = { roleArn: request.roleArn, jobId, ...(ours ? {} : { reused: true }) };
-        let output = first;
-        let transientFailures = 0;
-        try {
-            // A job just started never finishes within seconds (jobs take minutes): the first poll waits.
-            if (ours)
-                await this.wait(this.poll.initial * (1 + 0.2 * this.random()));
-            for (;;) {
-                if (!output) {
-                    this.checkpoint();
-                    try {
-                        output = await getGeneratedPolicy(client, jobId);
-                        transientFailures = 0;
-                    }
-                    catch (error) {
-                        if (isTransientAwsError(error) && ++transientFailures < MAX_TRANSIENT_FAILURES) {
-                            await this.wait(backoffDelay(transientFailures, this.poll.initial, this.poll.max, this.random));
-                            continue;
-                        }
-                        if (ours)
-                            await this.cancel(jobId, request.roleArn);
-                        return {
-                            ...base,
-                            status: 'failed',
-                            reason: `could not read policy generation job ${jobId}: ${describeAwsError(error)}`
-                        };
-                    }
-                }
-                const details = output.jobDetails;
-                switch (details?.status) {
-                    case 'SUCCEEDED':
-                        try {
-                            return {
-                                ...base,
-                                status: 'succeeded',
-                                usage: parseGeneratedPolicy(output, request.roleArn, request.window)
-                            };
-                        }
-                        catch (error) {
-                            return { ...base, status: 'failed', reason: errorMessage(error) };
-                        }
-                    case 'FAILED':
-                        return { ...base, status: 'failed', reason: describeJobError(details.jobError) };
-                    case 'CANCELED':
-                        return {
-                            ...base,
-                            status: 'cancelled',
-                            reason: `policy generation job ${jobId} was cancelled outside this run`
-                        };
-                    case 'IN_PROGRESS': {
-                        const age = this.now().getTime() - new Date(details.startedOn ?? this.now()).getTime();
-                        log.info(`role ${request.roleArn}: policy generation job ${jobId} IN_PROGRESS for ${formatDuration(age)}`);
-                        const interval = Math.min(this.poll.max, Math.max(this.poll.initial, age * 0.1));
-                        await this.wait(interval * (1 + 0.2 * this.random()));
-                        output = undefined;
-                        break;
-                    }
-                    default:
-                        return {
-                            ...base,
-                            status: 'failed',
-                            reason: `policy generation job ${jobId} has an unknown status ${String(details?.status)}`
-                        };
-                }
-            }
-        }
-        catch (error) {
-            if (!(error instanceof Stopped))
-                throw error;
-            if (!ours) {
-                return {
-                    ...base,
-                    status: 'skipped',
-                    reason: `${stopReason(error.why)} while job ${jobId} (started earlier, not by this run) was IN_PROGRESS; it was left running so a rerun can reuse it`
-                };
-            }
-            await this.cancel(jobId, request.roleArn);
-            return {
-                ...base,
-                status: 'cancelled',
-                reason: `${stopReason(error.why)}; cancelled this run's policy generation job ${jobId}`
-            };
-        }
-    }
-    async cancel(jobId, roleArn) {
-        try {
-            await cancelPolicyGeneration(this.deps.client, jobId);
-            this.deps.log.info(`role ${roleArn}: cancelled policy generation job ${jobId}`);
-        }
-        catch (error) {
-            this.deps.log.warning(`role ${roleArn}: could not cancel policy generation job ${jobId}: ${describeAwsError(error)}`);
-        }
-    }
-}
-function startFailureReason(error) {
-    const name = awsErrorName(error);
-    if (name === 'AccessDeniedException') {
-        return `not allowed to start policy generation (${describeAwsError(error)}); the credentials need access-analyzer:StartPolicyGeneration, GetGeneratedPolicy, ListPolicyGenerations, CancelPolicyGeneration and iam:PassRole on access-role-arn`;
-    }
-    if (name === 'ValidationException')
-        return `Access Analyzer rejected the request: ${describeAwsError(error)}`;
-    return `policy generation could not start: ${describeAwsError(error)}`;
-}
-/** Runs the requests one at a time (the one-generation quota) and returns one outcome per request, in order. */
-async function runPolicyGenerations(requests, deps) {
-    return new Scheduler(deps).run(requests);
-}
-
-;// CONCATENATED MODULE: ./src/run.ts
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-class AwsSession {
-    config;
-    deps;
-    credentials;
-    iamClient;
-    analyzerClient;
-    used = false;
-    constructor(config, deps) {
-        this.config = config;
-        this.deps = deps;
-    }
-    creds() {
-        this.used = true;
-        this.credentials ??= resolveCredentials({
-            roleToAssume: this.config.roleToAssume,
-            audience: this.config.audience,
-            sessionName: sessionName(this.config.roleSessionName, this.deps.env?.GITHUB_REPOSITORY, this.deps.env?.GITHUB_RUN_ID),
-            durationSeconds: this.config.roleDurationSeconds,
-            region: this.config.awsRegion,
-            getIdToken: this.deps.getIdToken ??
-                (() => Promise.reject(new Error('role-to-assume needs a GitHub OIDC token, which only exists inside GitHub Actions'))),
-            log: this.deps.log,
-            env: this.deps.env
-        });
-        return this.credentials;
-    }
-    async clientConfig() {
-        const credentials = await this.creds();
-        return { region: this.config.awsRegion, ...(credentials ? { credentials } : {}) };
-    }
-    async iam() {
-        const config = await this.clientConfig();
-        this.iamClient ??= new client_iam_dist_cjs/* IAMClient */.h8v(config);
-        return this.iamClient;
-    }
-    async s3() {
-        return createTrailS3Client(await this.clientConfig());
-    }
-    async cloudtrail(region) {
-        return new client_cloudtrail_dist_cjs/* CloudTrailClient */.Vsm({ ...(await this.clientConfig()), region });
-    }
-    async analyzer() {
-        const config = await this.clientConfig();
-        this.analyzerClient ??= new dist_cjs/* AccessAnalyzerClient */.eXW(config);
-        return this.analyzerClient;
-    }
-}
-/**
- * A file the user named: a regular file (a pipe or device could block the read forever), read without blocking the
- * event loop so a signal still ends the run. Any problem is bad usage.
- */
-async function readInputFile(file, option) {
-    const input = option.replace(/^--/, '');
-    try {
-        if (!(await (0,promises_.stat)(file)).isFile())
-            throw new ConfigError(input, `${option} ${file} is not a regular file; give a JSON file`);
-        return await (0,promises_.readFile)(file, 'utf8');
-    }
-    catch (e) {
-        if (e instanceof ConfigError)
-            throw e;
-        throw new ConfigError(input, `${option} ${file} cannot be read (${e.code ?? errorMessage(e)}); check the path`);
-    }
-}
-/** Parses a file the user named; a file that is not what the option takes is bad usage too. */
-function parsedInput(option, parse) {
-    try {
-        return parse();
-    }
-    catch (e) {
-        throw new ConfigError(option.replace(/^--/, ''), errorMessage(e));
-    }
-}
-/** The whole job: roles -> granted + usage -> analysis -> proposals -> the version-1 report. */
-async function runAnalysis(config, deps) {
-    const now = deps.now ?? (() => new Date());
-    const startedAt = now();
-    const deadline = new Date(startedAt.getTime() + config.timeoutMinutes * 60_000);
-    const log = deps.log;
-    const aws = new AwsSession(config, deps);
-    const fileGrants = [];
-    for (const file of config.policyFiles) {
-        const text = await readInputFile(file, '--policy');
-        fileGrants.push(...parsedInput('--policy', () => parsePolicyFile(text, file)));
-    }
-    let exported;
-    const detailsFile = config.authorizationDetails;
-    if (detailsFile) {
-        const text = await readInputFile(detailsFile, '--authorization-details');
-        exported = parsedInput('--authorization-details', () => parseAuthorizationDetails(text, detailsFile));
-    }
-    const scan = config.source === 'cloudtrail'
-        ? await scanCloudTrail({
-            path: config.cloudtrailPath ?? '',
+const cloudTrailSource = {
+    async open({ config, aws, log, startedAt, signal }) {
+        const path = config.cloudtrailPath ?? '';
+        const fromS3 = path.startsWith('s3://');
+        const since = config.since ?? (fromS3 ? lookbackStart(startedAt, config.lookbackDays) : undefined);
+        const scan = await scanCloudTrail({
+            path,
             roles: [],
-            since: config.since ??
-                (config.cloudtrailPath?.startsWith('s3://')
-                    ? lookbackStart(startedAt, config.lookbackDays)
-                    : undefined),
-            until: config.until,
+            ...(since ? { since } : {}),
+            ...(config.until ? { until: config.until } : {}),
             regions: [...config.trailRegions]
         }, {
             onProgress: message => log.info(message),
-            signal: deps.signal,
-            ...(config.cloudtrailPath?.startsWith('s3://') ? { s3Client: await aws.s3() } : {})
-        })
-        : undefined;
-    const noEvidence = scan && scan.filesRead === 0 ? noLogFilesReason(config.cloudtrailPath ?? '', scan) : undefined;
-    if (noEvidence && deps.noLogFiles === 'error')
-        throw new ConfigError('cloudtrail-path', noEvidence);
-    const cases = await selectCases(config, deps, aws, {
-        fileGrants,
-        exported,
-        rolesSeen: scan?.rolesSeen,
-        noEvidence
-    });
-    if (config.grantedSource !== 'iam' && config.policyFiles.length === 0)
-        cases.push(...unlistedPolicyFiles(config, deps, cases));
-    // Usage.
-    if (scan) {
-        for (const c of cases) {
-            if (c.outcome || c.unverifiedReason)
-                continue;
-            c.usage = scanUsage(scan.roles, c.arn) ?? emptyCloudTrailUsage(c.arn, scan);
-            if (noEvidence)
-                c.outcome = { status: 'insufficient-evidence', reason: noEvidence };
-        }
+            ...(signal ? { signal } : {}),
+            ...(fromS3 ? { s3Client: await aws.s3() } : {})
+        });
+        return {
+            rolesSeen: scan.rolesSeen,
+            ...(scan.filesRead === 0
+                ? { noEvidence: { input: 'cloudtrail-path', reason: noLogFilesReason(path, scan) } }
+                : {}),
+            usageOf: roleArns => Promise.resolve(roleArns.map(arn => ({ usage: scanUsage(scan.roles, arn) ?? emptyCloudTrailUsage(arn, scan) })))
+        };
     }
-    else {
-        await generateUsage(config, deps, aws, cases, startedAt, deadline);
-    }
-    // Access Analyzer reads the same trail: what the trail does not log, it cannot show either.
-    if (scan || config.trailArn) {
-        const logging = await trailLogging(config, aws, log);
-        for (const c of cases) {
-            if (c.usage && logging)
-                c.usage = { ...c.usage, evidence: { ...c.usage.evidence, trailLogging: logging } };
-        }
-    }
-    const unseen = globalServicesUnseen(config.trailRegions);
-    if (unseen.length > 0) {
-        deps.log.warning('trail-regions leaves out us-east-1, where global services (IAM, CloudFront, Route 53, Organizations, ...) record their events: their actions are treated as unobservable');
-        for (const c of cases)
-            if (c.usage)
-                c.usage = { ...c.usage, unseenServices: [...(c.usage.unseenServices ?? []), ...unseen] };
-    }
-    const results = [];
-    for (const c of cases)
-        results.push(await judgeRole(config, deps, aws, c));
-    const report = buildReport(results, config.source, now().toISOString());
-    log.info(`analyzed ${report.summary.analyzed} of ${report.summary.roles} roles; ${report.summary.excess} excess actions; ${report.summary.failed} failed`);
-    return report;
-}
-/**
- * What the trail logs: read from CloudTrail when trail-arn names it, stated by the trail options, or undefined (the
- * records then decide). A trail that cannot be read is a warning, not a failure: the records decide instead.
- */
-async function trailLogging(config, aws, log) {
-    if (config.trailArn) {
-        try {
-            return await readTrailLogging(await aws.cloudtrail(trailRegion(config.trailArn)), config.trailArn);
-        }
-        catch (error) {
-            log.warning(`${errorMessage(error)}; what the trail logs is judged from the records instead`);
-            return undefined;
-        }
-    }
-    const stated = config.trailLogging;
-    if (!stated)
-        return undefined;
-    return {
-        origin: 'options',
-        managementRead: stated.readWriteType !== 'WriteOnly',
-        managementWrite: stated.readWriteType !== 'ReadOnly',
-        excludedSources: [...stated.excludedSources]
-    };
-}
-/** Services whose calls CloudTrail records in us-east-1 whatever Region they were made from. */
-const GLOBAL_SERVICES = [
-    'iam',
-    'sts',
-    'cloudfront',
-    'route53',
-    'organizations',
-    'waf',
-    'globalaccelerator',
-    'shield'
-];
-function globalServicesUnseen(regions) {
-    if (regions.length === 0 || regions.includes('us-east-1'))
-        return [];
-    return GLOBAL_SERVICES.map(service => ({
-        service,
-        reason: `${service} records its events in us-east-1, which trail-regions leaves out`
-    }));
-}
-function lookbackStart(now, days) {
-    return new Date(now.getTime() - days * 86_400_000);
-}
-/** Whether a role ARN or name selector (not a pattern) names the role. */
-function namedExplicitly(selectors, role) {
-    return selectors.some(s => s.kind !== 'pattern' && selectorMatches(s, role));
-}
+};
 /** The usage of a role by ARN, or by account and name when the records named it without its path. */
 function scanUsage(roles, arn) {
     const exact = roles.get(arn);
@@ -56927,460 +57587,108 @@ function emptyCloudTrailUsage(arn, scan) {
 }
 /** Why a scan that read no log file is no evidence: the path, and what was found there instead. */
 function noLogFilesReason(path, scan) {
-    const skipped = scan.filesSkipped;
-    const found = skipped.length === 0
-        ? 'no .json or .json.gz file is there'
-        : `${skipped.length} file(s) were skipped, the first: ${skipped[0].file}: ${skipped[0].reason}`;
+    const [first] = scan.filesSkipped;
+    const found = first
+        ? `${scan.filesSkipped.length} file(s) were skipped, the first: ${first.file}: ${first.reason}`
+        : 'no .json or .json.gz file is there';
     return `cloudtrail-path: no CloudTrail log file was read from ${path} (${found}); point it at the folder or s3:// prefix your trail delivers to (AWSLogs/...)`;
 }
-/** Which roles, and what each is granted. */
-async function selectCases(config, deps, aws, sources) {
-    const cases = [];
-    const failed = (input, reason) => cases.push({ arn: input, name: input, accountId: '', outcome: { status: 'failed', reason } });
-    const offline = sources.exported !== undefined ||
-        (config.source === 'cloudtrail' && (sources.fileGrants.length > 0 || config.grantedSource === 'files'));
-    if (offline) {
-        const known = new Map();
-        // Role ARNs from log records are data: only well-formed ones become roles (and policy file paths).
-        for (const arn of sources.rolesSeen ?? [])
-            if (isRoleArn(arn))
-                known.set(arn, { arn, name: roleNameFromArn(arn) });
-        for (const e of sources.exported ?? [])
-            known.set(e.arn, { arn: e.arn, name: e.name, exported: e });
-        // One role per account and name: an ARN seen without its path gives way to the same role's ARN with its path.
-        const canonical = canonicalRoleArns(known.keys());
-        for (const arn of [...known.keys()])
-            if (canonical.get(arn) !== arn)
-                known.delete(arn);
-        const knownAs = (s) => [...known.keys()].some(k => roleKey(k) === roleKey(s.input));
-        // A role asked for by ARN is analyzed even when nothing mentions it (it then has no activity to show).
-        for (const s of config.roles)
-            if (s.kind === 'arn' && !knownAs(s))
-                known.set(s.input, { arn: s.input, name: s.name });
-        const where = [
-            sources.exported ? 'the authorization-details export' : '',
-            sources.rolesSeen ? 'the CloudTrail records' : ''
-        ]
-            .filter(Boolean)
-            .join(' or ');
-        const selected = selectRoles(config.roles, [...known.values()], where);
-        for (const u of selected.unmatched) {
-            if (sources.noEvidence)
-                cases.push({
-                    arn: u.input,
-                    name: u.input,
-                    accountId: '',
-                    outcome: { status: 'insufficient-evidence', reason: sources.noEvidence }
-                });
-            else
-                failed(u.input, u.reason);
-        }
-        for (const role of selected.roles) {
-            const path = parseRoleArn(role.arn)?.path ?? '/';
-            const edit = editability(path, role.name);
-            const c = {
-                arn: role.arn,
-                name: role.name,
-                accountId: accountFromArn(role.arn),
-                notEditableReason: edit.notEditableReason
-            };
-            if (role.exported?.error)
-                c.outcome = { status: 'failed', reason: role.exported.error };
-            else if (role.exported?.grants) {
-                c.grants = withFileGrants(role.exported.grants, sources.fileGrants);
-            }
-            else if (sources.fileGrants.length > 0) {
-                c.grants = {
-                    arn: role.arn,
-                    name: role.name,
-                    path,
-                    accountId: c.accountId,
-                    policies: sources.fileGrants,
-                    ...edit
-                };
-            }
-            else if (config.grantedSource === 'files' && !sources.exported) {
-                const file = readWorkspacePolicy(config, deps, c);
-                c.fromRepositoryFile = file.grants !== undefined;
-                if (file.grants)
-                    c.grants = {
-                        arn: role.arn,
-                        name: role.name,
-                        path,
-                        accountId: c.accountId,
-                        policies: file.grants,
-                        ...edit
-                    };
-                else
-                    c.outcome = { status: 'failed', reason: file.reason ?? 'no policy file' };
-            }
-            else if (!edit.editable) {
-                c.outcome = { status: 'skipped', reason: edit.notEditableReason ?? 'not editable' };
-            }
-            else if (sources.exported && !namedExplicitly(config.roles, role)) {
-                // Matched by a pattern from the CloudTrail records only: not a role the export was asked to cover.
-                c.outcome = {
-                    status: 'skipped',
-                    reason: 'not in the export: seen only in the CloudTrail records (export it, or name it to require it)'
-                };
-            }
-            else {
-                c.outcome = {
-                    status: 'failed',
-                    reason: `role ${role.arn} is not in the authorization-details export; export it again or pass its policies with --policy`
-                };
-            }
-            if (c.grants && !c.grants.editable && c.grants.path.startsWith('/aws-service-role/')) {
-                c.outcome = { status: 'skipped', reason: c.grants.notEditableReason ?? 'not editable' };
-            }
-            cases.push(c);
-        }
-        return cases;
-    }
-    // IAM: resolve the selectors, then read (or take from the workspace) each role's policies.
-    let iam;
-    try {
-        iam = await aws.iam();
-    }
-    catch (e) {
-        throw new Error(`AWS credentials: ${errorMessage(e)}`);
-    }
-    const resolution = await resolveRoles(iam, [...config.roles], deps.log);
-    for (const f of resolution.failures)
-        failed(f.arn ?? f.input, f.reason);
-    const reader = new GrantedPolicyReader(iam, deps.log);
-    for (const role of resolution.roles) {
-        const c = {
-            arn: role.arn,
-            name: role.name,
-            accountId: role.accountId,
-            notEditableReason: role.notEditableReason
-        };
-        cases.push(c);
-        if (!role.editable && role.path.startsWith('/aws-service-role/')) {
-            c.outcome = { status: 'skipped', reason: role.notEditableReason ?? 'service-linked role' };
-            continue;
-        }
-        const file = config.grantedSource === 'iam' ? undefined : readWorkspacePolicy(config, deps, c);
-        // A policy file that exists but cannot be read is an error, never a reason to judge the live policy instead.
-        if (file?.exists && !file.grants) {
-            c.outcome = { status: 'failed', reason: file.reason ?? `${file.path} cannot be read` };
-            continue;
-        }
-        if (file?.grants) {
-            c.fromRepositoryFile = true;
-            c.grants = {
-                arn: role.arn,
-                name: role.name,
-                path: role.path,
-                accountId: role.accountId,
-                policies: file.grants,
-                ...editability(role.path, role.name)
-            };
-            deps.log.info(`${role.name}: granted policies from ${file.path}`);
-            continue;
-        }
-        if (config.grantedSource === 'files') {
-            c.outcome = { status: 'failed', reason: file?.reason ?? 'no policy file' };
-            continue;
-        }
-        try {
-            c.grants = withFileGrants(await reader.readRoleGrants(role), sources.fileGrants);
-        }
-        catch (e) {
-            c.outcome = { status: 'failed', reason: describeAwsError(e) };
-        }
-    }
-    return cases;
+
+;// CONCATENATED MODULE: ./src/usage/registry.ts
+
+
+/** Every usage source, by the name the `source` input takes. */
+const USAGE_PROVIDERS = {
+    'access-analyzer': accessAnalyzerSource,
+    cloudtrail: cloudTrailSource
+};
+
+;// CONCATENATED MODULE: ./src/run.ts
+
+
+
+
+
+
+
+
+
+
+/** The whole job: roles -> granted + usage -> analysis -> proposals -> the version-1 report. */
+async function runAnalysis(config, deps) {
+    const now = deps.now ?? (() => new Date());
+    const startedAt = now();
+    const { log, aws } = deps;
+    const files = deps.files ?? localFiles(deps.workspace ?? process.cwd());
+    const selection = { config, aws, files, log };
+    const fileGrants = [];
+    for (const file of config.policyFiles)
+        fileGrants.push(...(await readInputAs(files, file, '--policy', text => parsePolicyFile(text, file))));
+    const detailsFile = config.authorizationDetails;
+    const exported = detailsFile
+        ? await readInputAs(files, detailsFile, '--authorization-details', text => parseAuthorizationDetails(text, detailsFile))
+        : undefined;
+    const reading = await USAGE_PROVIDERS[config.source].open({
+        config,
+        aws,
+        log,
+        startedAt,
+        deadline: new Date(startedAt.getTime() + config.timeoutMinutes * 60_000),
+        ...(deps.signal ? { signal: deps.signal } : {}),
+        ...(deps.sleep ? { sleep: deps.sleep } : {})
+    });
+    const noEvidence = reading.noEvidence;
+    if (noEvidence && deps.noLogFiles === 'error')
+        throw new ConfigError(noEvidence.input, noEvidence.reason);
+    const cases = await selectCases(selection, {
+        fileGrants,
+        ...(exported ? { exported } : {}),
+        ...(reading.rolesSeen ? { rolesSeen: reading.rolesSeen } : {}),
+        ...(noEvidence ? { noEvidence: noEvidence.reason } : {})
+    });
+    const pullRequest = deps.pullRequest === true;
+    if (config.grantedSource !== 'iam' && config.policyFiles.length === 0 && (deps.base || pullRequest))
+        cases.push(...unlistedPolicyFiles(selection, cases));
+    await readUsage(reading, cases);
+    await addTrailFacts(config, deps, cases);
+    const results = [];
+    const judge = { config, aws, log, pullRequest, ...(deps.base ? { base: deps.base } : {}) };
+    for (const c of cases)
+        results.push(await judgeCase(c, judge));
+    const report = buildReport(results, config.source, now().toISOString());
+    log.info(`analyzed ${report.summary.analyzed} of ${report.summary.roles} roles; ${report.summary.excess} excess actions; ${report.summary.failed} failed`);
+    return report;
 }
-function withFileGrants(grants, fileGrants) {
-    return fileGrants.length === 0 ? grants : { ...grants, policies: [...grants.policies, ...fileGrants] };
-}
-/** The policy file of a role in the checked-out workspace (granted-source files/auto). Parsed as JSON only. */
-function readWorkspacePolicy(config, deps, c) {
-    const path = policyPathFor(config.policyPath, c.accountId, c.name);
-    if (!isSafePathSegment(c.name) || (c.accountId !== '' && !/^\d{12}$/.test(c.accountId)))
-        return { path, exists: true, reason: `the role name ${JSON.stringify(c.name)} cannot name a policy file` };
-    const file = readWorkspaceFile(deps.workspace ?? process.cwd(), path);
-    if (file.status === 'absent') {
-        return {
-            path,
-            exists: false,
-            reason: `granted-source is files but ${path} does not exist in the workspace; check out the repository first or set granted-source: iam`
-        };
-    }
-    if (file.status === 'refused')
-        return { path, exists: true, reason: file.reason };
-    try {
-        return { path, exists: true, grants: parsePolicyFile(file.text, path) };
-    }
-    catch (e) {
-        return { path, exists: true, reason: errorMessage(e) };
-    }
-}
-/**
- * On a pull request, the policy files under policy-path that no selected role reads: a file for a role that does
- * not exist yet, or for a role left out of `roles`. Each is judged by the risk of what it grants, never ignored.
- */
-function unlistedPolicyFiles(config, deps, cases) {
-    if (!deps.base && !deps.pullRequest)
-        return [];
-    // By the exact path each role reads: a file whose name differs only in case is another file, never skipped.
-    const known = new Set(cases.map(c => policyPathFor(config.policyPath, c.accountId, c.name)));
-    const out = [];
-    for (const file of discoverPolicyFiles(deps.workspace ?? process.cwd(), config.policyPath)) {
-        if (known.has(file.path))
-            continue;
-        const named = { arn: `arn:aws:iam::${file.accountId}:role/${file.roleName}`, name: file.roleName };
-        const listed = config.roles.some(s => selectorMatches(s, named));
-        const c = {
-            arn: `arn:aws:iam::${file.accountId || '000000000000'}:role/${file.roleName}`,
-            name: file.roleName,
-            accountId: file.accountId,
-            fromRepositoryFile: true,
-            unverifiedReason: listed
-                ? 'new role: unverified (it does not exist yet, so nothing it did can be known): judged by the risk of what it is granted'
-                : `${file.path} matches no role in roles: judged by the risk of what it grants; list the role in roles to judge it on its usage`
-        };
-        const read = readWorkspacePolicy(config, deps, c);
-        if (read.grants) {
-            c.grants = {
-                arn: c.arn,
-                name: c.name,
-                path: '/',
-                accountId: c.accountId,
-                policies: read.grants,
-                editable: true
-            };
-        }
+/** Each role's usage, or why it has none; with no evidence at all every role is judged so. */
+async function readUsage(reading, cases) {
+    const pending = cases.filter(awaitsUsage);
+    const outcomes = await reading.usageOf(pending.map(c => c.arn));
+    pending.forEach((c, i) => {
+        const read = outcomes[i];
+        if (!read)
+            c.outcome = { status: 'failed', reason: 'internal: no usage read' };
+        else if ('usage' in read)
+            c.usage = read.usage;
         else
-            c.outcome = { status: 'failed', reason: read.reason ?? `${file.path} cannot be read` };
-        out.push(c);
-    }
-    return out;
-}
-async function generateUsage(config, deps, aws, cases, startedAt, deadline) {
-    const pending = cases.filter(c => !c.outcome && !c.unverifiedReason);
-    if (pending.length === 0)
-        return;
-    const client = await aws.analyzer();
-    const window = {
-        start: lookbackStart(startedAt, config.lookbackDays).toISOString(),
-        end: startedAt.toISOString()
-    };
-    const outcomes = await runPolicyGenerations(pending.map(c => ({
-        roleArn: c.arn,
-        trailArn: config.trailArn ?? '',
-        regions: [...config.trailRegions],
-        accessRoleArn: config.accessRoleArn ?? '',
-        window
-    })), { client, log: deps.log, deadline, signal: deps.signal });
-    outcomes.forEach((o, i) => {
-        const c = pending[i];
-        if (o.status === 'succeeded' && o.usage)
-            c.usage = o.usage;
-        else
-            c.outcome = {
-                status: o.status === 'skipped' ? 'skipped' : 'failed',
-                reason: o.reason ?? `policy generation ${o.status}`
-            };
+            c.outcome = read.outcome;
+        if (reading.noEvidence)
+            c.outcome = { status: 'insufficient-evidence', reason: reading.noEvidence.reason };
     });
 }
-function baseResult(c, config) {
-    return {
-        arn: c.arn,
-        status: 'failed',
-        window: c.usage?.window ?? { start: '', end: '' },
-        complete: c.usage?.complete ?? false,
-        used: [],
-        excess: [],
-        unobservable: [],
-        conditional: [],
-        proposed: [],
-        editable: c.grants?.editable ?? !c.notEditableReason,
-        ...((c.grants?.notEditableReason ?? c.notEditableReason)
-            ? { notEditableReason: c.grants?.notEditableReason ?? c.notEditableReason }
-            : {}),
-        ...(c.usage ? { evidence: c.usage.evidence } : {}),
-        // A name read from IAM or logs becomes a path only when it is one plain segment (never `.`, `..` or `a/b`).
-        ...(c.accountId && isSafePathSegment(c.name)
-            ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) }
-            : {}),
-        ...(c.fromRepositoryFile ? { policyFileInRepository: true } : {})
-    };
-}
-async function readBase(config, base, head, log) {
-    const path = policyPathFor(config.policyPath, head.accountId, head.name);
-    const file = await base.read(path);
-    if (file.status === 'refused')
-        throw new Error(file.reason);
-    if (file.status === 'absent')
-        return { sha: base.sha, trusts: () => false };
-    let policies;
-    try {
-        policies = parsePolicyFile(file.text, path);
-    }
-    catch (e) {
-        // A base that does not parse grants nothing we can compare with: everything the head grants is added.
-        log.warning(`${path} at the base commit: ${errorMessage(e)}; judging every grant of the head as added`);
-        return { sha: base.sha, trusts: () => false };
-    }
-    const grants = { ...head, policies };
-    const unchanged = new Set(policies.flatMap(p => normalizePolicy(p.name, p.document).statements.map(st => canonicalJson(st.raw))));
-    return { sha: base.sha, grants, trusts: statement => unchanged.has(canonicalJson(statement.raw)) };
-}
-/** What the head of the pull request grants beyond the base, judged against usage (none: unverified). */
-async function pullRequestChange(config, aws, head, base, usage, unverifiedReason, log) {
-    const { added, nonRestrictingConditions } = addedAccess(head, base.grants, usage, config.keepActions);
-    const change = {
-        baseSha: base.sha,
-        newFile: base.grants === undefined,
-        ...(unverifiedReason ? { unverifiedReason } : {}),
-        added,
-        nonRestrictingConditions
-    };
-    if (base.grants && config.validate && (aws.used || config.roleToAssume)) {
-        try {
-            change.checkNoNewAccess = await checkNoNewAccess(await aws.analyzer(), head.policies.map(p => p.document), base.grants.policies.map(p => p.document));
-        }
-        catch (e) {
-            change.checkNoNewAccess = 'SKIPPED';
-            log.warning(`${head.name}: CheckNoNewAccess of the pull request failed (${describeAwsError(e)})`);
-        }
-    }
-    return change;
-}
-/** Analysis, proposal, proofs and checks for one role. A role's failure never stops the others. */
-async function judgeRole(config, deps, aws, c) {
-    const result = baseResult(c, config);
-    if (c.outcome)
-        return { ...result, status: c.outcome.status, reason: c.outcome.reason };
-    if (!c.grants)
-        return { ...result, reason: 'internal: no grants' };
-    const grants = c.grants;
-    try {
-        const base = c.fromRepositoryFile && deps.base ? await readBase(config, deps.base, grants, deps.log) : undefined;
-        const changeFor = async (usage) => base
-            ? { change: await pullRequestChange(config, aws, grants, base, usage, c.unverifiedReason, deps.log) }
-            : {};
-        if (c.unverifiedReason)
-            return {
-                ...result,
-                status: 'insufficient-evidence',
-                reason: c.unverifiedReason,
-                ...(await changeFor(undefined))
-            };
-        if (!c.usage)
-            return { ...result, reason: 'internal: no usage' };
-        const options = {
-            keepActions: [...config.keepActions],
-            keepSidPrefix: config.keepSidPrefix,
-            ...(base
-                ? { trustedKeep: base.trusts }
-                : deps.pullRequest && c.fromRepositoryFile
-                    ? { trustedKeep: () => false }
-                    : {})
-        };
-        const analysis = analyzeRole(c.grants, c.usage, options);
-        const facts = {
-            ...result,
-            used: analysis.used,
-            unobservable: analysis.unobservable,
-            conditional: analysis.conditional,
-            ...(analysis.unknownActions.length ? { unknownActions: analysis.unknownActions } : {}),
-            ...(analysis.kept.length || analysis.keptStatements.length
-                ? { kept: { statements: analysis.keptStatements, actions: analysis.kept } }
-                : {})
-        };
-        if (analysis.usedNotGranted.length > 0) {
-            facts.evidence = {
-                ...(facts.evidence ?? { notes: [] }),
-                notes: [
-                    ...(facts.evidence?.notes ?? []),
-                    `observed but not granted by the current policies (not added to the proposal): ${analysis.usedNotGranted.join(', ')}`
-                ]
-            };
-        }
-        const verdict = judgeEvidence(c.usage, {
-            minObservationDays: config.minObservationDays,
-            allowIncomplete: config.allowIncomplete,
-            roleCreatedAt: c.grants.createdAt
-        });
-        if (!verdict.sufficient)
-            return {
-                ...facts,
-                status: 'insufficient-evidence',
-                reason: verdict.reason,
-                ...(await changeFor(undefined))
-            };
-        const analyzed = {
-            ...facts,
-            status: 'analyzed',
-            excess: analysis.excess,
-            ...(await changeFor(c.usage))
-        };
-        if (analysis.excess.length === 0)
-            return analyzed;
-        if (!c.grants.editable) {
-            return {
-                ...analyzed,
-                proposalNotes: [`No proposal: ${c.grants.notEditableReason ?? 'the role cannot be edited'}.`]
-            };
-        }
-        const proposal = proposePolicies(c.grants, c.usage, analysis, options);
-        const notes = [...proposal.notes];
-        const withheld = (why, checks) => ({
-            ...analyzed,
-            ...(checks ? { checks } : {}),
-            proposalOutcome: 'withheld',
-            proposalNotes: [...notes, `proposal withheld: ${why}`]
-        });
-        if (!proposal.verification.usedCovered || !proposal.verification.noNewAccess) {
-            return withheld(proposal.verification.problems.join('; ') || 'our own evaluator could not prove the proposal safe', {
-                validatePolicy: [],
-                checkNoNewAccess: 'SKIPPED',
-                evaluator: 'FAIL'
-            });
-        }
-        // CloudTrail shows only authorized calls: one the known policies do not grant means they are not the whole story.
-        const unexplained = c.usage.source === 'cloudtrail' ? analysis.usedNotGranted : [];
-        if (unexplained.length > 0) {
-            notes.push(`the role made authorized calls its known policies do not grant (${unexplained.join(', ')}): some granted policy is missing from this analysis`);
-        }
-        if (proposal.outcome === 'detach-all') {
-            if (unexplained.length > 0)
-                return withheld('the granted view is incomplete, so detaching everything is not safe');
-            return { ...analyzed, proposalOutcome: 'detach-all', proposalNotes: notes };
-        }
-        if (proposal.outcome === 'none')
-            return withheld('no proposal fits IAM limits without changing what is granted');
-        const checks = { validatePolicy: [], checkNoNewAccess: 'SKIPPED', evaluator: 'PASS' };
-        if (config.validate && (aws.used || config.roleToAssume)) {
-            const client = await aws.analyzer();
-            checks.validatePolicy = await validateProposedPolicies(client, proposal.policies);
-            checks.checkNoNewAccess = await checkNoNewAccess(client, proposal.policies.map(p => p.document), c.grants.policies.map(p => p.document));
-        }
-        else if (config.validate) {
-            notes.push('Access Analyzer checks skipped: this run used no AWS credentials; our own evaluator proved the proposal');
-        }
-        if (checks.checkNoNewAccess === 'FAIL')
-            return withheld('Access Analyzer CheckNoNewAccess found possible new access', checks);
-        if (checks.validatePolicy.some(f => f.findingType === 'ERROR')) {
-            return withheld('Access Analyzer ValidatePolicy reported an error', checks);
-        }
-        const current = c.grants.policies.map(p => ({ name: p.name, document: p.document }));
-        return {
-            ...analyzed,
-            checks,
-            proposed: proposal.policies,
-            proposalOutcome: 'proposed',
-            proposalNotes: notes,
-            diff: policyDiff(current, proposal.policies)
-        };
-    }
-    catch (e) {
-        return { ...result, status: 'failed', reason: errorMessage(e) };
-    }
+/** What the trail logs and the Regions it leaves out: both limit what any usage source can show. */
+async function addTrailFacts(config, deps, cases) {
+    const logging = await trail_logging_trailLogging(config, deps.aws, deps.log);
+    if (logging)
+        for (const c of cases)
+            if (c.usage)
+                c.usage = { ...c.usage, evidence: { ...c.usage.evidence, trailLogging: logging } };
+    const unseen = globalServicesUnseen(config.trailRegions);
+    if (unseen.length === 0)
+        return;
+    deps.log.warning('trail-regions leaves out us-east-1, where global services (IAM, CloudFront, Route 53, Organizations, ...) record their events: their actions are treated as unobservable');
+    for (const c of cases)
+        if (c.usage)
+            c.usage = { ...c.usage, unseenServices: [...(c.usage.unseenServices ?? []), ...unseen] };
 }
 
 ;// CONCATENATED MODULE: ./src/version.ts
@@ -57388,6 +57696,8 @@ async function judgeRole(config, deps, aws, c) {
 const version_VERSION = '0.1.0';
 
 ;// CONCATENATED MODULE: ./src/cli-main.ts
+
+
 
 
 
@@ -57441,88 +57751,63 @@ Other:
 Exit codes: 0 done; 1 the run or a role failed; 2 bad usage (an option, a file given, an empty log folder);
 3 the --fail-on gate tripped; 130/143 stopped by SIGINT/SIGTERM.
 Progress goes to stderr; the report goes to stdout.`;
-const STRING_INPUTS = Object.keys(INPUT_DEFAULTS).filter(name => ![
-    'github-token',
-    'mode',
-    'pr-branch',
-    'pr-labels',
-    'validate',
-    'allow-incomplete',
-    'role-to-assume',
-    'audience',
-    'role-session-name',
-    'role-duration-seconds'
-].includes(name));
 class UsageError extends Error {
 }
-const OPTIONS = {
-    roles: { type: 'string', multiple: true },
-    policy: { type: 'string', multiple: true },
-    'authorization-details': { type: 'string' },
-    since: { type: 'string' },
-    until: { type: 'string' },
-    format: { type: 'string' },
-    out: { type: 'string' },
-    'allow-incomplete': { type: 'boolean' },
-    'no-validate': { type: 'boolean' },
-    help: { type: 'boolean' },
+/** An input's CLI option: `--name VALUE` (repeatable or once), or a flag that sets the input. */
+function optionOf(name) {
+    const form = cliForm(name);
+    if (form.kind === 'flag')
+        return [form.option, { type: 'boolean' }];
+    return [name, { type: 'string', multiple: form.multiple }];
+}
+/** The CLI's options: exactly its inputs in the configuration table, plus --help and --version. */
+const CLI_OPTIONS = {
+    help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean' },
-    ...Object.fromEntries(STRING_INPUTS.map(name => [name, { type: 'string' }]))
+    ...Object.fromEntries(inputsOf('cli').map(optionOf))
 };
-/** `--name value`, `--name=value`, `-h`, and `--` before positionals; every message names the option. */
-function parseArguments(argv) {
-    const values = new Map();
+/** Each option given, with its values (a flag has none); every message names the option. */
+function parseArguments(args) {
+    const { tokens } = (0,external_node_util_.parseArgs)({
+        args,
+        options: CLI_OPTIONS,
+        strict: false,
+        allowPositionals: true,
+        tokens: true
+    });
+    const given = new Map();
     const positionals = [];
-    for (let i = 0; i < argv.length; i++) {
-        const token = argv[i];
-        if (token === '--') {
-            positionals.push(...argv.slice(i + 1));
-            break;
-        }
-        if (token === '-h') {
-            values.set('help', true);
+    for (const token of tokens) {
+        if (token.kind === 'positional')
+            positionals.push(token.value);
+        if (token.kind !== 'option')
             continue;
-        }
-        if (!token.startsWith('-') || token === '-') {
-            positionals.push(token);
-            continue;
-        }
-        if (!token.startsWith('--'))
-            throw new UsageError(`unknown option ${token}; see --help`);
-        const eq = token.indexOf('=');
-        const name = token.slice(2, eq < 0 ? undefined : eq);
-        const spec = Object.hasOwn(OPTIONS, name) ? OPTIONS[name] : undefined;
+        const spec = Object.hasOwn(CLI_OPTIONS, token.name) ? CLI_OPTIONS[token.name] : undefined;
+        const shown = token.rawName.startsWith('--') ? token.rawName : (args[token.index] ?? token.rawName);
         if (!spec)
-            throw new UsageError(`unknown option --${name}; see --help`);
+            throw new UsageError(`unknown option ${shown}; see --help`);
+        const seen = given.get(token.name);
         if (spec.type === 'boolean') {
-            if (eq >= 0)
-                throw new UsageError(`--${name} takes no value; see --help`);
-            values.set(name, true);
+            if (token.inlineValue)
+                throw new UsageError(`${shown} takes no value; see --help`);
+            given.set(token.name, []);
             continue;
         }
-        let value;
-        if (eq >= 0)
-            value = token.slice(eq + 1);
-        else {
-            const next = argv[i + 1];
-            if (next === undefined || (next.startsWith('--') && next.length > 2))
-                throw new UsageError(`--${name} needs a value; see --help`);
-            value = next;
-            i++;
-        }
-        const seen = values.get(name);
+        const value = token.value;
+        if (value === undefined || (!token.inlineValue && value.startsWith('--') && value.length > 2))
+            throw new UsageError(`${shown} needs a value; see --help`);
         if (seen && !spec.multiple)
-            throw new UsageError(`--${name} is given more than once; give it once`);
-        values.set(name, [...(Array.isArray(seen) ? seen : []), value]);
+            throw new UsageError(`${shown} is given more than once; give it once`);
+        given.set(token.name, [...(seen ?? []), value]);
     }
-    return { values, positionals };
+    return { given, positionals };
 }
 function parseCli(argv, env) {
-    const { values, positionals } = parseArguments(argv);
-    if (values.has('help'))
-        return { help: true };
-    if (values.has('version'))
-        return { version: true };
+    const { given, positionals } = parseArguments(argv);
+    if (given.has('help'))
+        return { kind: 'help' };
+    if (given.has('version'))
+        return { kind: 'version' };
     const [command, ...rest] = positionals;
     if (command !== 'analyze')
         throw new UsageError(command
@@ -57530,32 +57815,14 @@ function parseCli(argv, env) {
             : 'missing command; use: iam-least-privilege analyze --roles ...');
     if (rest.length > 0)
         throw new UsageError(`unexpected argument "${rest[0]}"; see --help`);
-    const list = (name) => {
-        const v = values.get(name);
-        return Array.isArray(v) ? v : undefined;
-    };
-    const one = (name) => list(name)?.[0];
-    const read = (name) => {
-        if (name === 'roles')
-            return list('roles')?.join('\n');
-        if (name === 'allow-incomplete')
-            return values.has('allow-incomplete') ? 'true' : undefined;
-        if (name === 'validate')
-            return values.has('no-validate') ? 'false' : undefined;
-        if (name === 'role-to-assume' || name === 'github-token')
-            return undefined;
-        return one(name);
-    };
-    const config = buildConfig(read, {
-        policyFiles: list('policy'),
-        authorizationDetails: one('authorization-details'),
-        since: one('since'),
-        until: one('until'),
-        format: one('format'),
-        outDir: one('out'),
-        env
-    });
-    return { config };
+    const values = new Map();
+    for (const name of inputsOf('cli')) {
+        const form = cliForm(name);
+        const value = form.kind === 'flag' ? (given.has(form.option) ? form.value : undefined) : given.get(name)?.join('\n');
+        if (value !== undefined)
+            values.set(name, value);
+    }
+    return { kind: 'analyze', config: buildCliConfig(name => values.get(name), env) };
 }
 /** --out must be a folder we can write, checked (and created) before a long analysis, not after it. */
 function prepareOutDir(dir) {
@@ -57581,16 +57848,23 @@ function prepareOutDir(dir) {
         throw new ConfigError('out', `--out ${dir} is not writable; give a folder you can write`);
     }
 }
-function stderrLogger() {
+const PROCESS_IO = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    get cwd() {
+        return process.cwd();
+    }
+};
+function stderrLogger(stderr, env) {
     const secrets = [];
     // Data can hold control characters and line breaks: escaped, a terminal or CI log never acts on them.
     const mask = (m) => escapeControl(secrets.reduce((text, s) => text.split(s).join('***'), m));
     return {
-        info: m => process.stderr.write(`${mask(m)}\n`),
-        warning: m => process.stderr.write(`warning: ${mask(m)}\n`),
+        info: m => stderr.write(`${mask(m)}\n`),
+        warning: m => stderr.write(`warning: ${mask(m)}\n`),
         debug: m => {
-            if (process.env.IAM_LEAST_PRIVILEGE_DEBUG)
-                process.stderr.write(`debug: ${mask(m)}\n`);
+            if (env.IAM_LEAST_PRIVILEGE_DEBUG)
+                stderr.write(`debug: ${mask(m)}\n`);
         },
         setSecret: s => {
             if (s)
@@ -57599,60 +57873,61 @@ function stderrLogger() {
     };
 }
 /** Runs the CLI; returns the exit code. */
-async function main(argv, env = process.env) {
-    let parsed;
+async function main(argv, env = process.env, io = PROCESS_IO) {
+    const fail = (message) => io.stderr.write(`error: ${escapeControl(message)}\n`);
+    let command;
     try {
-        parsed = parseCli(argv, env);
+        command = parseCli(argv, env);
     }
     catch (e) {
         if (e instanceof UsageError || e instanceof ConfigError) {
-            process.stderr.write(`error: ${escapeControl(e.message)}\n`);
+            fail(e.message);
             return EXIT.usage;
         }
         throw e;
     }
-    if (parsed.help) {
-        process.stdout.write(`${USAGE}\n`);
+    if (command.kind === 'help') {
+        io.stdout.write(`${USAGE}\n`);
         return EXIT.ok;
     }
-    if (parsed.version) {
-        process.stdout.write(`${version_VERSION}\n`);
+    if (command.kind === 'version') {
+        io.stdout.write(`${version_VERSION}\n`);
         return EXIT.ok;
     }
-    const config = parsed.config;
+    const { config } = command;
     try {
         if (config.outDir)
             prepareOutDir(config.outDir);
     }
     catch (e) {
-        process.stderr.write(`error: ${escapeControl(errorMessage(e))}\n`);
+        fail(errorMessage(e));
         return EXIT.usage;
     }
-    const log = stderrLogger();
-    const cancellation = abortOnSignals(name => log.warning(`received ${name}: cancelling, then reporting what is known`), { onForcedExit: message => process.stderr.write(`error: ${message}\n`) });
+    const log = stderrLogger(io.stderr, env);
+    const cancellation = abortOnSignals(name => log.warning(`received ${name}: cancelling, then reporting what is known`), { onForcedExit: message => io.stderr.write(`error: ${message}\n`) });
     try {
         const report = await runAnalysis(config, {
             log,
+            aws: createAwsSession(config, { log, env }),
             signal: cancellation.signal,
-            env,
-            workspace: process.cwd(),
+            workspace: io.cwd,
             noLogFiles: 'error'
         });
         const sarif = {
             toolVersion: version_VERSION,
-            sources: repositoryPolicySources(report, process.cwd()),
-            workflowRef: env.GITHUB_WORKFLOW_REF
+            sources: repositoryPolicySources(report, io.cwd),
+            ...(env.GITHUB_WORKFLOW_REF ? { workflowRef: env.GITHUB_WORKFLOW_REF } : {})
         };
         if (config.outDir) {
             const files = writeReportFiles(report, config.outDir, sarif);
             log.info(`wrote ${files.report}, ${files.sarif} and ${files.proposals.length} proposed policy file(s) under ${config.outDir}`);
         }
         if (config.format === 'json')
-            process.stdout.write(serializeReport(report));
+            io.stdout.write(serializeReport(report));
         else if (config.format === 'sarif')
-            process.stdout.write(serializeSarif(renderSarif(report, sarif)));
+            io.stdout.write(serializeSarif(renderSarif(report, sarif)));
         else
-            process.stdout.write(`${renderMarkdown(report, { maxLength: Number.MAX_SAFE_INTEGER })}\n`);
+            io.stdout.write(`${renderMarkdown(report, { maxLength: Number.MAX_SAFE_INTEGER })}\n`);
         for (const role of report.roles.filter(r => r.status === 'failed'))
             log.warning(`${role.arn}: ${role.reason ?? 'failed'}`);
         const verdict = judgeRun(report, config.failOn);
@@ -57663,7 +57938,7 @@ async function main(argv, env = process.env) {
         return verdict.exitCode;
     }
     catch (e) {
-        process.stderr.write(`error: ${escapeControl(errorMessage(e))}\n`);
+        fail(errorMessage(e));
         if (cancellation.received)
             return signalExitCode(cancellation.received);
         return e instanceof ConfigError ? EXIT.usage : EXIT.failed;
@@ -57675,10 +57950,11 @@ async function main(argv, env = process.env) {
 
 ;// CONCATENATED MODULE: ./src/cli.ts
 
+
 main(process.argv.slice(2)).then(code => {
     process.exitCode = code;
 }, (error) => {
-    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`error: ${errorMessage(error)}\n`);
     process.exitCode = 1;
 });
 
