@@ -71,7 +71,7 @@ function floor(files: string[]): { events: number; seconds: number } {
 
 async function ourScan(): Promise<{ events: number; seconds: number; threads: number; roles: number }> {
   const start = performance.now()
-  const scan = await scanCloudTrail({ path: DATASET, roles: [] })
+  const scan = await scanCloudTrail({ path: DATASET })
   return {
     events: scan.eventsRead,
     seconds: (performance.now() - start) / 1000,

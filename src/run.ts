@@ -207,7 +207,6 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
       ? await scanCloudTrail(
           {
             path: config.cloudtrailPath ?? '',
-            roles: [],
             since:
               config.since ??
               (config.cloudtrailPath?.startsWith('s3://')
