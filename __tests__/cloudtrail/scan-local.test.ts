@@ -171,10 +171,7 @@ describe('file shapes, compression and layout', () => {
   for (const [shape, folder, write] of shapes) {
     test.each(modes)(`reads ${shape} like the original files (%s)`, async (_mode, streamFromBytes) => {
       write()
-      const scan = await scanCloudTrail(
-        { path: `${tmp.dir}/${folder}`, workers: 1 },
-        { streamFromBytes }
-      )
+      const scan = await scanCloudTrail({ path: `${tmp.dir}/${folder}`, workers: 1 }, { streamFromBytes })
       expect(scan.filesSkipped).toEqual([])
       expect(scan.eventsRead).toBe(records.length)
       expect(scan.window).toEqual(reference.window)
@@ -186,7 +183,7 @@ describe('file shapes, compression and layout', () => {
     'a corrupt gzip and a truncated JSON file are skipped and named; the rest is read (%s)',
     async (_mode, streamFromBytes) => {
       // Derived from a real record: gzip of the real file, cut in half.
-      const real = readFileSync(jsonFiles(INVICTUS)[0])
+      const real = readFileSync(jsonFiles(INVICTUS)[0] ?? '')
       const gz = gzipSync(real)
       const dir = tmp.dir + '/corrupt'
       tmp.write('corrupt/good.json', body)
@@ -200,9 +197,9 @@ describe('file shapes, compression and layout', () => {
         'cut.json.gz',
         'notes.json'
       ])
-      expect(scan.filesSkipped[0].reason).toMatch(/^invalid JSON/)
-      expect(scan.filesSkipped[1].reason).toMatch(/^corrupt gzip/)
-      expect(scan.filesSkipped[2].reason).toMatch(/^not CloudTrail JSON/)
+      expect(scan.filesSkipped[0]?.reason).toMatch(/^invalid JSON/)
+      expect(scan.filesSkipped[1]?.reason).toMatch(/^corrupt gzip/)
+      expect(scan.filesSkipped[2]?.reason).toMatch(/^not CloudTrail JSON/)
       expect(usageDigest(scan)).toEqual(usageDigest(reference))
     }
   )
@@ -213,10 +210,7 @@ describe('file shapes, compression and layout', () => {
       const lines = records.slice(0, 10).map(r => JSON.stringify(r))
       lines.splice(5, 0, '{"eventVersion":"1.08","userIdentity":')
       tmp.write('badline/export.jsonl', lines.join('\n'))
-      const scan = await scanCloudTrail(
-        { path: `${tmp.dir}/badline`, workers: 1 },
-        { streamFromBytes }
-      )
+      const scan = await scanCloudTrail({ path: `${tmp.dir}/badline`, workers: 1 }, { streamFromBytes })
       expect(scan.filesRead).toBe(1)
       expect(scan.eventsRead).toBe(10)
       expect(scan.notes).toContain('1 lines of JSON-lines files did not parse and were skipped')

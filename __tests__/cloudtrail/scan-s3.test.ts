@@ -109,7 +109,9 @@ describe('reading s3://bucket/prefix with the real S3 client', () => {
         }
       ])
       expect(scan.eventsRead).toBe(records.length + 2 * 45)
-      const steal = [...scan.roles.keys()].filter(arn => arn.endsWith('/stratus-red-team-ec2-steal-credentials-role'))
+      const steal = [...scan.roles.keys()].filter(arn =>
+        arn.endsWith('/stratus-red-team-ec2-steal-credentials-role')
+      )
       expect(steal.sort()).toEqual([
         'arn:aws:iam::017622104382:role/stratus-red-team-ec2-steal-credentials-role',
         'arn:aws:iam::123837392027:role/stratus-red-team-ec2-steal-credentials-role'

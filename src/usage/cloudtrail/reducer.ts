@@ -8,7 +8,7 @@ import { WORKER_SOURCE } from './worker-source.generated.js'
 /**
  * A worker's young generation, in MB. Parsing churns short-lived objects; with V8's default the scavenger lets
  * each worker grow by about 100 MB of garbage. 8 MB keeps a worker near 50 MB at the same speed (measured in
- * bench/cloudtrail-throughput.ts). The old generation is left alone so one large file can still be read.
+ * bench/cloudtrail-events.ts). The old generation is left alone so one large file can still be read.
  */
 const WORKER_YOUNG_GENERATION_MB = 8
 
@@ -94,7 +94,6 @@ class ReducerWorker {
  */
 export class ReducerPool {
   private readonly workers: ReducerWorker[] = []
-  private readonly all: ReducerWorker[] = []
   private local: ThreadReducer | undefined
   private next = 0
   threadNote: string | undefined
@@ -111,11 +110,10 @@ export class ReducerPool {
       this.threadNote = `worker threads unavailable (${errorMessage(error)}); reading in the main thread`
       void this.closeWorkers()
     }
-    this.all.push(...this.workers)
   }
 
   get threads(): number {
-    return this.all.length
+    return this.workers.length
   }
 
   reduce(task: FileTask): Promise<FileOutcome> {
@@ -134,7 +132,11 @@ export class ReducerPool {
   /** Merges every thread's tally into `into`: call once, after every reduce() has answered. */
   async collectInto(into: Tally): Promise<void> {
     if (this.local) into.add(this.local.collect())
-    for (const part of await Promise.all(this.workers.map(w => w.collect()))) if (part) into.add(part)
+    // One thread at a time: only one tally is ever in flight, copied and merged.
+    for (const worker of [...this.workers]) {
+      const part = await worker.collect()
+      if (part) into.add(part)
+    }
   }
 
   async close(): Promise<void> {

@@ -42,15 +42,15 @@ export interface CloudTrailScan {
 }
 
 export interface ScanOptions {
-  s3Client?: S3Client
-  onProgress?: (message: string) => void
-  catalog?: Catalog
+  s3Client?: S3Client | undefined
+  onProgress?: ((message: string) => void) | undefined
+  catalog?: Catalog | undefined
   /** Local files larger than this many bytes are streamed (default 64 MiB). */
-  streamFromBytes?: number
+  streamFromBytes?: number | undefined
   /** Caps on hostile input; the defaults are READ_LIMITS. */
-  limits?: Partial<ReadLimits>
+  limits?: Partial<ReadLimits> | undefined
   /** Aborting stops the scan: it rejects at once, without waiting for a read that may never end. */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
 }
 
 /** Caps that keep a hostile or broken file from taking unbounded memory or time; what passes one is skipped. */
