@@ -194,6 +194,26 @@ describe('hostile log folders', () => {
       'valueOf'
     ])
   })
+
+  test('fields of the wrong type do not cost the file its other events', async () => {
+    const issuer = (r: Record<string, unknown>) =>
+      (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } } | undefined)
+        ?.sessionContext?.sessionIssuer?.arn ?? ''
+    const base = records.find(
+      r => issuer(r).includes(':role/') && !r.errorCode && r.eventType === 'AwsApiCall'
+    )
+    if (!base) throw new Error('the sample has no authorized call of a role')
+    const odd = [
+      { eventSource: { toString: 1 }, eventName: 'GetObject' },
+      { eventType: { valueOf: 1, toString: 1 }, eventName: 'GetObject' },
+      { errorCode: { toString: 1 }, errorMessage: 'is not authorized to perform' }
+    ].map(o => ({ ...base, ...o }))
+    tmp.write('typed/odd.json', JSON.stringify({ Records: [...odd, base] }))
+    const scan = await scanCloudTrail({ path: `${tmp.dir}/typed`, workers: 0 })
+    expect(scan.filesSkipped).toEqual([])
+    expect(scan.eventsRead).toBe(4)
+    expect(scan.roles.get(issuer(base))?.evidence.eventsMatched).toBe(4)
+  })
 })
 
 describe('resource ARNs written to make a matcher backtrack', () => {

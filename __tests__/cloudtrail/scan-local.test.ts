@@ -44,6 +44,14 @@ describe('the real records', () => {
     expect(usageDigest(inThread)).toEqual(usageDigest(withWorkers))
   })
 
+  test('give the same usage when workers send their tallies after every file instead of once', async () => {
+    const flushing = await scanCloudTrail({ path: DATA, workers: 2 }, { flushTallyAt: 0 })
+    expect(flushing.eventsRead).toBe(withWorkers.eventsRead)
+    expect(flushing.window).toEqual(withWorkers.window)
+    expect(flushing.rolesSeen).toEqual(withWorkers.rolesSeen)
+    expect(usageDigest(flushing)).toEqual(usageDigest(withWorkers))
+  })
+
   test('window defaults to the span of the records read', () => {
     const times = jsonFiles(DATA)
       .flatMap(recordsOf)

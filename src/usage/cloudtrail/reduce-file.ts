@@ -33,6 +33,8 @@ export interface ReducerConfig {
   maxInflateRatio: number
   /** ...once it has inflated past this many bytes (small files may compress better than any real log). */
   inflateRatioFloorBytes: number
+  /** A thread sends its tally early, with a file's answer, once it holds more than this (see Tally.held). */
+  flushTallyAt: number
 }
 
 /** One log file to reduce: a local path (read where it is reduced) or bytes already fetched (S3). */
@@ -45,6 +47,8 @@ export interface FileTask {
 export interface FileRead {
   file: string
   events: number
+  /** The thread's tally of this file and the ones before, when it grew past flushTallyAt. */
+  tally?: ReducedTally
 }
 
 export interface FailedFile {
@@ -217,6 +221,11 @@ function isDataEvent(r: JsonObject): boolean {
 
 const NAMED_ACTION = /perform:\s*([a-z0-9-]+):/i
 
+/** A field as text; a value of another type (hostile or broken input) is no text rather than a crash. */
+function textOf(v: unknown): string {
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : ''
+}
+
 /** Reduces records into a tally; `deniedMessage` is the compiled DENIED_MESSAGE_PATTERN. */
 function reduceRecords(records: unknown[], config: ReducerConfig, deniedMessage: RegExp, tally: Tally): void {
   for (const record of records) {
@@ -243,7 +252,7 @@ function reduceRecords(records: unknown[], config: ReducerConfig, deniedMessage:
     tally.rolesSeen.add(roleArn)
     if (outside) continue
     const errorCode = typeof r.errorCode === 'string' ? r.errorCode : ''
-    const eventSource = String(r.eventSource)
+    const eventSource = textOf(r.eventSource)
     // A denial message that names another service's action (a Lambda Invoke failing on kms:Decrypt) means this
     // call itself was authorized.
     let deniedByMessage = false
@@ -255,7 +264,7 @@ function reduceRecords(records: unknown[], config: ReducerConfig, deniedMessage:
       roleArn,
       eventSource,
       eventName: r.eventName,
-      eventType: typeof r.eventType === 'string' ? r.eventType : r.eventType ? String(r.eventType) : '',
+      eventType: textOf(r.eventType),
       errorCode,
       deniedByMessage,
       dataEvent
@@ -535,7 +544,10 @@ export class ThreadReducer {
     try {
       const tally = fileTally(await this.read(task))
       this.tally.add(tally)
-      return { file: task.file, events: tally.events }
+      const read = { file: task.file, events: tally.events }
+      return this.tally.held > this.config.flushTallyAt
+        ? { ...read, tally: this.collect().toReduced() }
+        : read
     } catch (e) {
       return { file: task.file, error: errorMessage(e) }
     }

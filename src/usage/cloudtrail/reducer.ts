@@ -35,10 +35,11 @@ class ReducerWorker {
     })
     this.worker.on('message', (reply: WorkerReply) => {
       const waiting = this.waiting.shift()
-      if (waiting?.kind === 'file' && !('tally' in reply)) {
+      if (waiting?.kind === 'file' && 'file' in reply) {
         if (!('error' in reply)) this.unsent.push(reply.file)
+        if ('tally' in reply) this.unsent = []
         waiting.resolve(reply)
-      } else if (waiting?.kind === 'tally' && 'tally' in reply) {
+      } else if (waiting?.kind === 'tally' && 'tally' in reply && !('file' in reply)) {
         this.unsent = []
         waiting.resolve(reply.tally)
       }

@@ -49,6 +49,8 @@ export interface ScanOptions {
   streamFromBytes?: number | undefined
   /** Caps on hostile input; the defaults are READ_LIMITS. */
   limits?: Partial<ReadLimits> | undefined
+  /** A worker thread sends what it counted once, at the end, unless it holds more than this (default 200,000). */
+  flushTallyAt?: number | undefined
   /** Aborting stops the scan: it rejects at once, without waiting for a read that may never end. */
   signal?: AbortSignal | undefined
 }
@@ -75,6 +77,12 @@ export const READ_LIMITS: ReadLimits = {
 /** Distinct resource ARNs kept per role and action before they are reported as `*`. */
 const MAX_RESOURCES = 1000
 
+/**
+ * Entries and resources a worker holds before it sends its tally early: about 20 MB each, so a scan's memory stays
+ * bounded by the merged result (which grows with roles x actions, never with events) and not by that times threads.
+ */
+const FLUSH_TALLY_AT = 200_000
+
 /** CloudTrail's own files are a few MB; anything past this is an export, read as a stream. */
 const STREAM_FROM_BYTES = 64 * 1024 * 1024
 
@@ -98,6 +106,7 @@ function reducerConfig(query: CloudTrailQuery, options: ScanOptions): ReducerCon
     deniedMessagePattern: DENIED_MESSAGE_PATTERN,
     maxResources: MAX_RESOURCES,
     streamFromBytes: options.streamFromBytes ?? STREAM_FROM_BYTES,
+    flushTallyAt: options.flushTallyAt ?? FLUSH_TALLY_AT,
     ...READ_LIMITS,
     ...options.limits
   }
@@ -236,6 +245,7 @@ export async function scanCloudTrail(
         } else {
           events += outcome.events
           read++
+          if (outcome.tally) aggregate.add(outcome.tally)
         }
         const done = read + skipped.length
         if (done % 1000 === 0) progress(`cloudtrail: ${done}/${sources.length} files, ${events} events`)

@@ -121,6 +121,8 @@ export class Tally implements TallyCounts {
   maxTime: number | null = null
   firstTime: number | null = null
   lastTime: number | null = null
+  /** An upper bound of the entries and resources held: what the tally costs in memory, about 100 bytes each. */
+  held = 0
 
   constructor(readonly maxResources: number) {}
 
@@ -142,6 +144,7 @@ export class Tally implements TallyCounts {
         overflow: false
       }
       this.entries.set(key, entry)
+      this.held++
     }
     return entry
   }
@@ -174,6 +177,7 @@ export class Tally implements TallyCounts {
     for (const r of e.resources) {
       if (merged.overflow) break
       addResource(merged, r, this.maxResources)
+      this.held++
     }
   }
 
