@@ -168,13 +168,19 @@ describe('hostile log folders', () => {
     ])
   })
 
-  test('event names and sources named after Object.prototype members are unmapped calls, not crashes', async () => {
-    const issuer = (r: Record<string, unknown>) =>
-      (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } } | undefined)
-        ?.sessionContext?.sessionIssuer?.arn ?? ''
-    const base = records.find(
+  const issuer = (r: Record<string, unknown>) =>
+    (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } } | undefined)?.sessionContext
+      ?.sessionIssuer?.arn ?? ''
+  const authorizedRoleCall = (): Record<string, unknown> => {
+    const call = records.find(
       r => issuer(r).includes(':role/') && !r.errorCode && r.eventType === 'AwsApiCall'
-    )!
+    )
+    if (!call) throw new Error('the sample has no authorized call of a role')
+    return call
+  }
+
+  test('event names and sources named after Object.prototype members are unmapped calls, not crashes', async () => {
+    const base = authorizedRoleCall()
     const odd = [
       { eventSource: 's3.amazonaws.com', eventName: 'constructor' },
       { eventSource: 's3.amazonaws.com', eventName: '__proto__' },
@@ -196,13 +202,7 @@ describe('hostile log folders', () => {
   })
 
   test('fields of the wrong type do not cost the file its other events', async () => {
-    const issuer = (r: Record<string, unknown>) =>
-      (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } } | undefined)
-        ?.sessionContext?.sessionIssuer?.arn ?? ''
-    const base = records.find(
-      r => issuer(r).includes(':role/') && !r.errorCode && r.eventType === 'AwsApiCall'
-    )
-    if (!base) throw new Error('the sample has no authorized call of a role')
+    const base = authorizedRoleCall()
     const odd = [
       { eventSource: { toString: 1 }, eventName: 'GetObject' },
       { eventType: { valueOf: 1, toString: 1 }, eventName: 'GetObject' },

@@ -119,6 +119,21 @@ function batchOrRecord(v: unknown): unknown[] {
   return isObject(v) && Array.isArray(v.Records) ? v.Records : [v]
 }
 
+const LONG = Symbol('long')
+const BAD = Symbol('bad')
+const BLANK = Symbol('blank')
+
+/** One line of a JSON-lines file: its records, or why it has none. */
+function parseLine(line: string, config: ReducerConfig): unknown[] | typeof LONG | typeof BAD | typeof BLANK {
+  if (line.length > config.maxLineLength) return LONG
+  if (!/\S/.test(line)) return BLANK
+  try {
+    return batchOrRecord(JSON.parse(line))
+  } catch {
+    return BAD
+  }
+}
+
 interface Parsed {
   records: unknown[]
   badLines: number
@@ -158,20 +173,13 @@ function parseRecords(text: string, config: ReducerConfig): Parsed {
   let long = 0
   let good = 0
   for (const line of text.split('\n')) {
-    if (line.length > config.maxLineLength) {
-      long++
-      continue
+    const parsed = parseLine(line, config)
+    if (parsed === LONG) long++
+    else if (parsed === BAD) bad++
+    else if (parsed !== BLANK) {
+      good++
+      for (const r of parsed) records.push(r)
     }
-    if (!/\S/.test(line)) continue
-    let v: unknown
-    try {
-      v = JSON.parse(line)
-    } catch {
-      bad++
-      continue
-    }
-    good++
-    for (const r of batchOrRecord(v)) records.push(r)
   }
   if (good === 0 && long === 0) throw new Error(`invalid JSON: ${errorMessage(wholeError)}`)
   return { records, badLines: bad, longLines: long }
@@ -391,19 +399,10 @@ class StreamReader {
   }
 
   private line(text: string): void {
-    if (text.length > this.config.maxLineLength) {
-      this.tally.longLines++
-      return
-    }
-    if (!/\S/.test(text)) return
-    let v: unknown
-    try {
-      v = JSON.parse(text)
-    } catch {
-      this.tally.badLines++
-      return
-    }
-    reduceRecords(batchOrRecord(v), this.config, this.deniedMessage, this.tally)
+    const parsed = parseLine(text, this.config)
+    if (parsed === LONG) this.tally.longLines++
+    else if (parsed === BAD) this.tally.badLines++
+    else if (parsed !== BLANK) reduceRecords(parsed, this.config, this.deniedMessage, this.tally)
   }
 
   private keepWhole(text: string): void {
