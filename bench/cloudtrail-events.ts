@@ -1,5 +1,5 @@
 /**
- * CloudTrail engine at event scale: `npx tsx bench/cloudtrail-events.ts [--5m] [--rounds N]`.
+ * CloudTrail engine at event scale: `npx tsx bench/cloudtrail-events.ts [--5m] [--rounds N] [--tools ours,floor]`.
  *
  * Builds (once, in the git-ignored .bench-data/) gzipped CloudTrail files from the real records of
  * examples/data/cloudtrail: 1M events of one account and Region, 1M events in the organization-trail layout
@@ -195,12 +195,12 @@ function runChild(tool: Tool, dir: string): Measured | string {
 const rate = (m: Measured) => Math.round(m.events / m.seconds)
 const fmt = (n: number) => n.toLocaleString('en-US')
 
-function report(runs: Record<Tool, (Measured | string)[]>): void {
+function report(runs: Partial<Record<Tool, (Measured | string)[]>>): void {
   const best: Partial<Record<Tool, Measured>> = {}
-  for (const tool of Object.keys(runs) as Tool[]) {
-    const ok = runs[tool].filter((r): r is Measured => typeof r !== 'string')
+  for (const [tool, all] of Object.entries(runs) as [Tool, (Measured | string)[]][]) {
+    const ok = all.filter((r): r is Measured => typeof r !== 'string')
     if (ok.length === 0) {
-      console.log(`  ${tool.padEnd(6)} ${String(runs[tool][0])}`)
+      console.log(`  ${tool.padEnd(6)} ${String(all[0])}`)
       continue
     }
     const fastest = ok.reduce((a, b) => (b.seconds < a.seconds ? b : a))
@@ -232,15 +232,18 @@ async function main(): Promise<void> {
   const roundsAt = process.argv.indexOf('--rounds')
   const rounds = roundsAt >= 0 ? Number(process.argv[roundsAt + 1]) : 3
   const sets = DATASETS.filter(s => s.events < 5_000_000 || process.argv.includes('--5m'))
+  const toolsAt = process.argv.indexOf('--tools')
+  const tools = (toolsAt >= 0 ? (process.argv[toolsAt + 1] ?? '').split(',') : Object.keys(TOOLS)).filter(
+    (t): t is Tool => t in TOOLS
+  )
   console.log(`cores: ${availableParallelism()}, node ${process.version}`)
   for (const set of sets) {
     const dir = build(set)
     console.log(
       `${set.name}: ${fmt(set.events)} events, ${set.accounts} account(s) x ${set.regions.length} Region(s)`
     )
-    const runs: Record<Tool, (Measured | string)[]> = { floor: [], ours: [], duckdb: [] }
-    for (let i = 0; i < rounds; i++)
-      for (const tool of Object.keys(runs) as Tool[]) runs[tool].push(runChild(tool, dir))
+    const runs: Partial<Record<Tool, (Measured | string)[]>> = {}
+    for (let i = 0; i < rounds; i++) for (const tool of tools) (runs[tool] ??= []).push(runChild(tool, dir))
     report(runs)
   }
 }
