@@ -243,8 +243,7 @@ try {
   }
   const longLines = write('long', 8 * 1024 * 1024)
   const shortLines = write('short', 1024)
-  const scan = (dir: string) => () =>
-    scanCloudTrail({ path: dir, workers: 0 }, { streamFromBytes: 0 })
+  const scan = (dir: string) => () => scanCloudTrail({ path: dir, workers: 0 }, { streamFromBytes: 0 })
   report(
     'streamed lines of 8 MiB vs 1 KiB (24 MiB)',
     await bestAsync(3, scan(longLines)),
