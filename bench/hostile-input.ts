@@ -162,11 +162,11 @@ try {
   for (let i = 0; i < copies; i++) writeFileSync(path.join(plainDir, `real-${i}.json.gz`), realGz)
   writeFileSync(path.join(bombDir, 'bomb.json.gz'), bomb)
   const rssBefore = process.memoryUsage().rss
-  const plainMs = await bestAsync(3, () => scanCloudTrail({ path: plainDir, roles: [], workers: 0 }))
+  const plainMs = await bestAsync(3, () => scanCloudTrail({ path: plainDir, workers: 0 }))
   const rssPlain = process.resourceUsage().maxRSS * 1024
   let skipped = ''
   const bombMs = await bestAsync(3, async () => {
-    const scan = await scanCloudTrail({ path: bombDir, roles: [], workers: 0 })
+    const scan = await scanCloudTrail({ path: bombDir, workers: 0 })
     skipped = scan.filesSkipped[0]?.reason ?? 'NOT SKIPPED'
   })
   const rssBomb = process.resourceUsage().maxRSS * 1024
@@ -215,7 +215,7 @@ try {
     'plain',
     i => `arn:aws:lambda:us-east-1:111122223333:function:${'f'.repeat(7960)}${i}`
   )
-  const scan = (dir: string) => () => scanCloudTrail({ path: dir, roles: [], workers: 0 })
+  const scan = (dir: string) => () => scanCloudTrail({ path: dir, workers: 0 })
   report(
     'log records naming 20 ARNs of 8 KB',
     await bestAsync(3, scan(hostileArns)),
@@ -243,8 +243,7 @@ try {
   }
   const longLines = write('long', 8 * 1024 * 1024)
   const shortLines = write('short', 1024)
-  const scan = (dir: string) => () =>
-    scanCloudTrail({ path: dir, roles: [], workers: 0 }, { streamFromBytes: 0 })
+  const scan = (dir: string) => () => scanCloudTrail({ path: dir, workers: 0 }, { streamFromBytes: 0 })
   report(
     'streamed lines of 8 MiB vs 1 KiB (24 MiB)',
     await bestAsync(3, scan(longLines)),

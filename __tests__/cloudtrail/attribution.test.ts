@@ -49,7 +49,7 @@ describe('outcomes and resources that are easy to misread', () => {
       'AWSLogs/123837392027/CloudTrail/us-east-1/2023/07/10/variants.json',
       JSON.stringify({ Records: records })
     )
-    scan = await scanCloudTrail({ path: files.dir, roles: [{ arn: ROLE }] })
+    scan = await scanCloudTrail({ path: files.dir })
   })
   afterAll(() => files.remove())
 
@@ -93,7 +93,7 @@ describe('records of an assumed role without a session issuer', () => {
     delete withoutIssuer.userIdentity.sessionContext
     withoutIssuer.eventName = 'PutInventory'
     files.write('issuer.json', JSON.stringify({ Records: [withPath, withoutIssuer] }))
-    const scan = await scanCloudTrail({ path: files.dir, roles: [] })
+    const scan = await scanCloudTrail({ path: files.dir })
     expect(scan.rolesSeen).toEqual([pathed])
     expect(scan.roles.get(pathed)?.actions.map(a => a.action)).toEqual([
       'ssm:PutInventory',

@@ -47,7 +47,7 @@ describe('operations authorized as other actions', () => {
         ]
       })
     )
-    const scan = await scanCloudTrail({ path: `${tmp.dir}/a`, roles: [], workers: 0 })
+    const scan = await scanCloudTrail({ path: `${tmp.dir}/a`, workers: 0 })
     const app = scan.roles.get(APP)!
     const used = app.actions.map(a => a.action)
     expect(used).toEqual(

@@ -23,7 +23,7 @@ describe('hostile log folders', () => {
 
   test('an empty folder reads no file and claims no window (never 1970)', async () => {
     tmp.write('empty/readme.txt', 'not a log')
-    const scan = await scanCloudTrail({ path: `${tmp.dir}/empty`, roles: [] })
+    const scan = await scanCloudTrail({ path: `${tmp.dir}/empty` })
     expect(scan.filesRead).toBe(0)
     expect(scan.eventsRead).toBe(0)
     expect(scan.window).toEqual({ start: '', end: '' })
@@ -37,7 +37,7 @@ describe('hostile log folders', () => {
       tmp.write('foreign/package.json', JSON.stringify({ name: 'x', version: '1.0.0' }))
       tmp.write('foreign/list.json', JSON.stringify([{ id: 1 }, { id: 2 }]))
       tmp.write('foreign/app.jsonl', '{"level":"info","msg":"a"}\n{"level":"warn","msg":"b"}\n')
-      const scan = await scanCloudTrail({ path: dir, roles: [], workers: 1 }, { streamFromBytes })
+      const scan = await scanCloudTrail({ path: dir, workers: 1 }, { streamFromBytes })
       expect(scan.filesRead).toBe(1)
       expect(scan.eventsRead).toBe(20)
       expect(scan.filesSkipped.map(f => f.file.slice(dir.length + 1))).toEqual([
@@ -58,14 +58,14 @@ describe('hostile log folders', () => {
       tmp.write(`bomb-${String(streamFromBytes)}/good.json.gz`, gzipSync(body))
       tmp.write(`bomb-${String(streamFromBytes)}/bomb.json.gz`, gzipSync(Buffer.alloc(4 * 1024 * 1024, 0x20)))
       const scan = await scanCloudTrail(
-        { path: dir, roles: [], workers: 1 },
+        { path: dir, workers: 1 },
         { streamFromBytes, limits: { maxInflateRatio: 50, inflateRatioFloorBytes: 64 * 1024 } }
       )
       expect(scan.filesRead).toBe(1)
       expect(scan.eventsRead).toBe(20)
       expect(scan.filesSkipped).toHaveLength(1)
-      expect(scan.filesSkipped[0].file).toMatch(/bomb\.json\.gz$/)
-      expect(scan.filesSkipped[0].reason).toMatch(
+      expect(scan.filesSkipped[0]?.file).toMatch(/bomb\.json\.gz$/)
+      expect(scan.filesSkipped[0]?.reason).toMatch(
         /^skipped: inflates past .*more than 50 times its compressed size/
       )
     }
@@ -79,7 +79,7 @@ describe('hostile log folders', () => {
       const name = `export-${workers}`
       tmp.write(`${name}/export.jsonl.gz`, gzipSync(lines))
       const scan = await scanCloudTrail(
-        { path: `${tmp.dir}/${name}`, roles: [], workers },
+        { path: `${tmp.dir}/${name}`, workers },
         { limits: { maxWholeBytes: 64 * 1024 } }
       )
       expect(scan.filesSkipped).toEqual([])
@@ -93,11 +93,11 @@ describe('hostile log folders', () => {
       const dir = `${tmp.dir}/large-${String(streamFromBytes)}`
       tmp.write(`large-${String(streamFromBytes)}/big.json`, JSON.stringify({ Records: records }))
       const scan = await scanCloudTrail(
-        { path: dir, roles: [], workers: 0 },
+        { path: dir, workers: 0 },
         { streamFromBytes, limits: { maxWholeBytes: 64 * 1024 } }
       )
       expect(scan.filesRead).toBe(0)
-      expect(scan.filesSkipped[0].reason).toMatch(
+      expect(scan.filesSkipped[0]?.reason).toMatch(
         /^skipped: larger than 64 KiB(, too large to parse whole| and not one JSON object per line)$/
       )
     }
@@ -114,7 +114,7 @@ describe('hostile log folders', () => {
       lines.push(`{"eventName":"${'y'.repeat(5000)}`)
       tmp.write(`long-${String(streamFromBytes)}/export.jsonl`, lines.join('\n'))
       const scan = await scanCloudTrail(
-        { path: `${tmp.dir}/long-${String(streamFromBytes)}`, roles: [], workers: 1 },
+        { path: `${tmp.dir}/long-${String(streamFromBytes)}`, workers: 1 },
         { streamFromBytes, limits: { maxLineLength: 4096 } }
       )
       expect(scan.filesRead).toBe(1)
@@ -134,7 +134,7 @@ describe('hostile log folders', () => {
     const lines = [padded(10), padded(300 * 1024), padded(10), padded(900 * 1024), padded(10)]
     tmp.write('chunks/export.jsonl', lines.join('\n'))
     const scan = await scanCloudTrail(
-      { path: `${tmp.dir}/chunks`, roles: [], workers: 0 },
+      { path: `${tmp.dir}/chunks`, workers: 0 },
       { streamFromBytes: 0, limits: { maxLineLength: 512 * 1024 } }
     )
     expect(scan.eventsRead).toBe(4)
@@ -145,7 +145,7 @@ describe('hostile log folders', () => {
     const dated = records.find(r => typeof r.eventTime === 'string')!
     const odd = [1e300, -1e20, 9e15].map(eventTime => ({ ...dated, eventTime }))
     tmp.write('times/odd.json', JSON.stringify({ Records: [dated, ...odd] }))
-    const scan = await scanCloudTrail({ path: `${tmp.dir}/times`, roles: [], workers: 0 })
+    const scan = await scanCloudTrail({ path: `${tmp.dir}/times`, workers: 0 })
     expect(scan.eventsRead).toBe(4)
     expect(scan.notes).toContain('3 events had no readable time')
     const time = new Date(dated.eventTime as string).toISOString()
@@ -155,10 +155,10 @@ describe('hostile log folders', () => {
   test('symbolic links and pipes in the folder are listed as skipped, never followed or read', async () => {
     const dir = `${tmp.dir}/links`
     tmp.write('links/real.json', body)
-    symlinkSync(jsonFiles(STRATUS)[0], `${dir}/elsewhere.json`)
+    symlinkSync(jsonFiles(STRATUS)[0] ?? '', `${dir}/elsewhere.json`)
     symlinkSync(STRATUS, `${dir}/more-logs`)
     execFileSync('mkfifo', [`${dir}/pipe.json`])
-    const scan = await scanCloudTrail({ path: dir, roles: [], workers: 1 })
+    const scan = await scanCloudTrail({ path: dir, workers: 1 })
     expect(scan.filesRead).toBe(1)
     expect(scan.eventsRead).toBe(20)
     expect(scan.filesSkipped.map(f => [f.file.slice(dir.length + 1), f.reason])).toEqual([
@@ -168,13 +168,19 @@ describe('hostile log folders', () => {
     ])
   })
 
-  test('event names and sources named after Object.prototype members are unmapped calls, not crashes', async () => {
-    const issuer = (r: Record<string, unknown>) =>
-      (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } } | undefined)
-        ?.sessionContext?.sessionIssuer?.arn ?? ''
-    const base = records.find(
+  const issuer = (r: Record<string, unknown>) =>
+    (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } } | undefined)?.sessionContext
+      ?.sessionIssuer?.arn ?? ''
+  const authorizedRoleCall = (): Record<string, unknown> => {
+    const call = records.find(
       r => issuer(r).includes(':role/') && !r.errorCode && r.eventType === 'AwsApiCall'
-    )!
+    )
+    if (!call) throw new Error('the sample has no authorized call of a role')
+    return call
+  }
+
+  test('event names and sources named after Object.prototype members are unmapped calls, not crashes', async () => {
+    const base = authorizedRoleCall()
     const odd = [
       { eventSource: 's3.amazonaws.com', eventName: 'constructor' },
       { eventSource: 's3.amazonaws.com', eventName: '__proto__' },
@@ -183,7 +189,7 @@ describe('hostile log folders', () => {
       { eventSource: '__proto__.amazonaws.com', eventName: 'valueOf' }
     ].map(o => ({ ...base, ...o }))
     tmp.write('proto/odd.json', JSON.stringify({ Records: odd }))
-    const scan = await scanCloudTrail({ path: `${tmp.dir}/proto`, roles: [], workers: 0 })
+    const scan = await scanCloudTrail({ path: `${tmp.dir}/proto`, workers: 0 })
     const usage = scan.roles.get(issuer(base))!
     expect(usage.actions).toEqual([])
     expect(usage.evidence.unmapped?.map(u => u.eventName).sort()).toEqual([
@@ -193,6 +199,20 @@ describe('hostile log folders', () => {
       'toString',
       'valueOf'
     ])
+  })
+
+  test('fields of the wrong type do not cost the file its other events', async () => {
+    const base = authorizedRoleCall()
+    const odd = [
+      { eventSource: { toString: 1 }, eventName: 'GetObject' },
+      { eventType: { valueOf: 1, toString: 1 }, eventName: 'GetObject' },
+      { errorCode: { toString: 1 }, errorMessage: 'is not authorized to perform' }
+    ].map(o => ({ ...base, ...o }))
+    tmp.write('typed/odd.json', JSON.stringify({ Records: [...odd, base] }))
+    const scan = await scanCloudTrail({ path: `${tmp.dir}/typed`, workers: 0 })
+    expect(scan.filesSkipped).toEqual([])
+    expect(scan.eventsRead).toBe(4)
+    expect(scan.roles.get(issuer(base))?.evidence.eventsMatched).toBe(4)
   })
 })
 
@@ -220,7 +240,7 @@ describe('resource ARNs written to make a matcher backtrack', () => {
     })
     const calls = [...hostile.map(arn => call('Invoke', arn)), call('GetFunction', fitting)]
     tmp.write('arns/calls.json', JSON.stringify({ Records: calls }))
-    const scan = await scanCloudTrail({ path: `${tmp.dir}/arns`, roles: [{ arn: roleArn }], workers: 0 })
+    const scan = await scanCloudTrail({ path: `${tmp.dir}/arns`, workers: 0 })
     const actions = scan.roles.get(roleArn)!.actions
     // No hostile ARN fits a function ARN: those calls prove nothing narrower than `*`; the real one still fits.
     expect(actions.find(a => a.action === 'lambda:InvokeFunction')).toMatchObject({
@@ -236,7 +256,7 @@ describe('resource ARNs written to make a matcher backtrack', () => {
 
 describe('since and until outside the records', () => {
   test('a window after the last record says so and claims no window', async () => {
-    const scan = await scanCloudTrail({ path: STRATUS, roles: [], since: new Date('2030-01-01'), workers: 0 })
+    const scan = await scanCloudTrail({ path: STRATUS, since: new Date('2030-01-01'), workers: 0 })
     expect(scan.window).toEqual({ start: '', end: '' })
     expect(scan.notes.join('\n')).toMatch(
       /^since 2030-01-01T00:00:00.000Z is after the last record: no record is in the window \(the records span 2024-/m
@@ -244,7 +264,7 @@ describe('since and until outside the records', () => {
   })
 
   test('a window before the first record says so', async () => {
-    const scan = await scanCloudTrail({ path: STRATUS, roles: [], until: new Date('2001-01-01'), workers: 0 })
+    const scan = await scanCloudTrail({ path: STRATUS, until: new Date('2001-01-01'), workers: 0 })
     expect(scan.window).toEqual({ start: '', end: '' })
     expect(scan.notes.join('\n')).toMatch(/until 2001-01-01T00:00:00.000Z is before the first record/)
   })
@@ -252,7 +272,6 @@ describe('since and until outside the records', () => {
   test('a window wider than the records is narrowed to them, and the notes say where it starts and ends', async () => {
     const scan = await scanCloudTrail({
       path: STRATUS,
-      roles: [],
       since: new Date('2001-01-01'),
       until: new Date('2030-01-01'),
       workers: 0

@@ -14,7 +14,6 @@ export const cloudTrailSource: UsageProvider = {
     const scan = await scanCloudTrail(
       {
         path,
-        roles: [],
         ...(since ? { since } : {}),
         ...(config.until ? { until: config.until } : {}),
         regions: [...config.trailRegions]

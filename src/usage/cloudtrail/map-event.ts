@@ -203,7 +203,7 @@ export function serviceOfEventSource(catalog: Catalog, eventSource: string): str
   const known = ownValue(SERVICE_OF_EVENT_SOURCE, host)
   if (known) return known
   if (catalog.hasService(host)) return host
-  const first = host.split('.')[0]
+  const first = host.split('.')[0] ?? host
   return catalog.hasService(first) ? first : undefined
 }
 
@@ -247,8 +247,9 @@ export function classifyEvent(catalog: Catalog, event: EventKey): EventClass {
   const service = serviceOfEventSource(catalog, event.eventSource)
   const actions = service ? actionsOfEvent(catalog, service, event.eventName) : undefined
   if (!service || !actions) return { kind: 'unmapped' }
-  if (actions.length === 1 && isPermissionless(actions[0]))
-    return { kind: 'permissionless', action: actions[0] }
+  const [only, ...others] = actions
+  if (only !== undefined && others.length === 0 && isPermissionless(only))
+    return { kind: 'permissionless', action: only }
   return {
     kind: 'used',
     service,

@@ -60,7 +60,8 @@ function arnTemplateMatcher(template: string): (arn: string) => boolean {
           next[s] = 1
           alive = true
         }
-        if (s < tokens.length && fits(tokens[s], c)) {
+        const current = tokens[s]
+        if (current && fits(current, c)) {
           next[s + 1] = 1
           alive = true
         }

@@ -22,7 +22,7 @@ export function parseS3Location(url: string): S3Location {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(url)
   if (!m || !m[1])
     throw new Error(`cloudtrail-path: "${url}" is not a valid S3 location; write s3://bucket/prefix`)
-  return { bucket: m[1], prefix: m[2] }
+  return { bucket: m[1], prefix: m[2] ?? '' }
 }
 
 /** An S3 client for the trail bucket; honours AWS_ENDPOINT_URL_S3 (path-style addressing when it is set). */
@@ -94,7 +94,8 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   const run = async (): Promise<void> => {
     while (next < items.length) {
       const i = next++
-      results[i] = await fn(items[i])
+      const item = items[i]
+      if (item !== undefined) results[i] = await fn(item)
     }
   }
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run))
@@ -102,9 +103,9 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
 }
 
 export interface S3ListingOptions {
-  since?: Date
+  since?: Date | undefined
   until: Date
-  regions?: string[]
+  regions?: string[] | undefined
 }
 
 /**
@@ -146,11 +147,9 @@ export async function listS3LogKeys(
   )
     .flat()
     .filter(folder => !wanted || wanted.has(lastSegment(folder).toLowerCase()))
-  const prefixes = options.since
-    ? regionFolders.flatMap(region =>
-        dayPrefixes(options.since!.getTime(), options.until.getTime()).map(day => region + day)
-      )
-    : regionFolders
+  const since = options.since
+  const days = since ? dayPrefixes(since.getTime(), options.until.getTime()) : undefined
+  const prefixes = days ? regionFolders.flatMap(region => days.map(day => region + day)) : regionFolders
   return (await mapLimit(prefixes, 8, async prefix => (await list(client, bucket, prefix)).keys))
     .flat()
     .filter(keep)

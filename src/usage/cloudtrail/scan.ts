@@ -7,16 +7,15 @@ import type { Catalog } from '../../policy/catalog.js'
 import { ScanAggregate } from './aggregate.js'
 import { listLocalLogFiles } from './local-files.js'
 import { DENIED_MESSAGE_PATTERN } from './map-event.js'
-import { ReducerPool, isFailedFile } from './reducer.js'
-import type { FileTask, ReducerConfig } from './reducer.js'
+import { isFailedFile } from './reduce-file.js'
+import type { FileTask, ReducerConfig } from './reduce-file.js'
+import { ReducerPool } from './reducer.js'
 import { buildRoleUsage } from './role-usage.js'
 import { createTrailS3Client, isS3Path, listS3LogKeys, parseS3Location, readS3Object } from './s3-files.js'
 
 export interface CloudTrailQuery {
   /** A folder (read recursively) or `s3://bucket/prefix`. */
   path: string
-  /** Roles to report, by ARN (path included) or by name; empty = every role found. */
-  roles: { arn?: string; name?: string }[]
   since?: Date
   until?: Date
   /** S3 listing only: the Regions to read (default: all). */
@@ -32,9 +31,9 @@ export interface CloudTrailScan {
   filesSkipped: SkippedFile[]
   /** Every event in the files read (any identity, any time). */
   eventsRead: number
-  /** One entry per selected role ARN: source 'cloudtrail', complete, evidence filled. */
+  /** One entry per role ARN seen active in the window: source 'cloudtrail', complete, evidence filled. */
   roles: Map<string, RoleUsage>
-  /** Every role ARN seen in the records, selected or not, inside since/until or not (then with no activity). */
+  /** Every role ARN seen in the records, inside since/until or not (then with no activity). */
   rolesSeen: string[]
   /** Worker threads used (0 = main thread). */
   threads: number
@@ -43,15 +42,17 @@ export interface CloudTrailScan {
 }
 
 export interface ScanOptions {
-  s3Client?: S3Client
-  onProgress?: (message: string) => void
-  catalog?: Catalog
+  s3Client?: S3Client | undefined
+  onProgress?: ((message: string) => void) | undefined
+  catalog?: Catalog | undefined
   /** Local files larger than this many bytes are streamed (default 64 MiB). */
-  streamFromBytes?: number
+  streamFromBytes?: number | undefined
   /** Caps on hostile input; the defaults are READ_LIMITS. */
-  limits?: Partial<ReadLimits>
+  limits?: Partial<ReadLimits> | undefined
+  /** A worker thread sends what it counted once, at the end, unless it holds more than this (default 200,000). */
+  flushTallyAt?: number | undefined
   /** Aborting stops the scan: it rejects at once, without waiting for a read that may never end. */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
 }
 
 /** Caps that keep a hostile or broken file from taking unbounded memory or time; what passes one is skipped. */
@@ -76,6 +77,12 @@ export const READ_LIMITS: ReadLimits = {
 /** Distinct resource ARNs kept per role and action before they are reported as `*`. */
 const MAX_RESOURCES = 1000
 
+/**
+ * Entries and resources a worker holds before it sends its tally early: about 20 MB each, so a scan's memory stays
+ * bounded by the merged result (which grows with roles x actions, never with events) and not by that times threads.
+ */
+const FLUSH_TALLY_AT = 200_000
+
 /** CloudTrail's own files are a few MB; anything past this is an export, read as a stream. */
 const STREAM_FROM_BYTES = 64 * 1024 * 1024
 
@@ -90,21 +97,16 @@ function validated(query: CloudTrailQuery): void {
       `cloudtrail window: since (${query.since.toISOString()}) is after until (${query.until.toISOString()})`
     )
   }
-  for (const role of query.roles) {
-    if (!role.arn && !role.name) throw new Error('roles: each role needs an ARN or a name')
-  }
 }
 
 function reducerConfig(query: CloudTrailQuery, options: ScanOptions): ReducerConfig {
   return {
-    roleArns: query.roles.flatMap(r => (r.arn ? [r.arn.toLowerCase()] : [])),
-    roleNames: query.roles.flatMap(r => (r.name ? [r.name.toLowerCase()] : [])),
-    allRoles: query.roles.length === 0,
     since: query.since?.getTime() ?? null,
     until: query.until?.getTime() ?? null,
     deniedMessagePattern: DENIED_MESSAGE_PATTERN,
     maxResources: MAX_RESOURCES,
     streamFromBytes: options.streamFromBytes ?? STREAM_FROM_BYTES,
+    flushTallyAt: options.flushTallyAt ?? FLUSH_TALLY_AT,
     ...READ_LIMITS,
     ...options.limits
   }
@@ -220,6 +222,7 @@ export async function scanCloudTrail(
   const abort = cancelled(options.signal)
   abort.catch(() => undefined)
   let read = 0
+  let events = 0
   try {
     // Two files in flight per thread: one being reduced, the next being fetched or queued.
     const lanes = Math.max(1, pool.threads * 2)
@@ -227,6 +230,7 @@ export async function scanCloudTrail(
     const lane = async (): Promise<void> => {
       while (next < sources.length && !options.signal?.aborted) {
         const source = sources[next++]
+        if (!source) break
         let task: FileTask
         try {
           task = await Promise.race([source.load(), abort])
@@ -239,15 +243,19 @@ export async function scanCloudTrail(
         if (isFailedFile(outcome)) {
           skipped.push({ file: outcome.file, reason: outcome.error })
         } else {
-          aggregate.add(outcome)
+          events += outcome.events
           read++
+          if (outcome.tally) aggregate.add(outcome.tally)
         }
         const done = read + skipped.length
-        if (done % 1000 === 0)
-          progress(`cloudtrail: ${done}/${sources.length} files, ${aggregate.events} events`)
+        if (done % 1000 === 0) progress(`cloudtrail: ${done}/${sources.length} files, ${events} events`)
       }
     }
     await Promise.race([Promise.all(Array.from({ length: lanes }, lane)), abort])
+    // Each thread sends what it counted once, now: per-file answers carry no entries.
+    await Promise.race([pool.collectInto(aggregate), abort])
+    for (const file of pool.lost) skipped.push({ file, reason: 'worker failed before sending what it read' })
+    read -= pool.lost.length
   } finally {
     // A worker stuck in a read (a pipe nobody writes to) may never stop: a cancelled scan does not wait for it.
     if (options.signal?.aborted) void pool.close()
@@ -281,20 +289,6 @@ export async function scanCloudTrail(
   const byRole = aggregate.byRole()
   const roles = new Map<string, RoleUsage>()
   for (const [arn, entries] of byRole) roles.set(arn, buildRoleUsage(arn, entries, catalog, context))
-  // A role asked for by ARN that did nothing is still reported: zero events is evidence too.
-  for (const role of query.roles) {
-    if (!role.arn) continue
-    const seen = [...roles.keys()].some(arn => arn.toLowerCase() === role.arn!.toLowerCase())
-    if (!seen) roles.set(role.arn, buildRoleUsage(role.arn, [], catalog, context))
-  }
-  for (const role of query.roles) {
-    if (
-      role.name &&
-      ![...roles.keys()].some(arn => arn.toLowerCase().endsWith(`/${role.name!.toLowerCase()}`))
-    ) {
-      notes.push(`role ${role.name}: no events in the window`)
-    }
-  }
 
   return {
     window,
