@@ -48308,7 +48308,6 @@ function errorMessage(e) {
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
-var external_node_fs_default = /*#__PURE__*/__nccwpck_require__.n(external_node_fs_);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-accessanalyzer/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(1645);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-cloudtrail/dist-cjs/index.js
@@ -49031,7 +49030,7 @@ function parseS3Location(url) {
     const m = /^s3:\/\/([^/]+)\/?(.*)$/i.exec(url);
     if (!m || !m[1])
         throw new Error(`cloudtrail-path: "${url}" is not a valid S3 location; write s3://bucket/prefix`);
-    return { bucket: m[1], prefix: m[2] };
+    return { bucket: m[1], prefix: m[2] ?? '' };
 }
 /** An S3 client for the trail bucket; honours AWS_ENDPOINT_URL_S3 (path-style addressing when it is set). */
 function createTrailS3Client(options = {}) {
@@ -49082,7 +49081,9 @@ async function mapLimit(items, limit, fn) {
     const run = async () => {
         while (next < items.length) {
             const i = next++;
-            results[i] = await fn(items[i]);
+            const item = items[i];
+            if (item !== undefined)
+                results[i] = await fn(item);
         }
     };
     await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
@@ -49118,9 +49119,9 @@ async function listS3LogKeys(client, location, options) {
     const regionFolders = (await mapLimit(accounts, 8, async (account) => (await list(client, bucket, `${account}CloudTrail/`, '/')).folders))
         .flat()
         .filter(folder => !wanted || wanted.has(lastSegment(folder).toLowerCase()));
-    const prefixes = options.since
-        ? regionFolders.flatMap(region => dayPrefixes(options.since.getTime(), options.until.getTime()).map(day => region + day))
-        : regionFolders;
+    const since = options.since;
+    const days = since ? dayPrefixes(since.getTime(), options.until.getTime()) : undefined;
+    const prefixes = days ? regionFolders.flatMap(region => days.map(day => region + day)) : regionFolders;
     return (await mapLimit(prefixes, 8, async (prefix) => (await list(client, bucket, prefix)).keys))
         .flat()
         .filter(keep);
@@ -56084,78 +56085,162 @@ const accessAnalyzerSource = {
 
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __nccwpck_require__(8161);
-;// CONCATENATED MODULE: ./src/usage/cloudtrail/aggregate.ts
-
+;// CONCATENATED MODULE: ./src/usage/cloudtrail/tally.ts
+/**
+ * What reading log files yields, counted: one entry per (role, event source, event name, event type, error code,
+ * denied-by-message, data event) with the resources its calls named, plus counters and time spans. The reducer
+ * fills one per file and merges it into its thread's tally; the scan merges the threads' tallies. Imports nothing:
+ * this module is also part of the worker's generated source.
+ */
 const SEP = '\u0001';
+/** The key an entry is tallied under. */
+function entryKey(f) {
+    return (f.roleArn +
+        SEP +
+        f.eventSource +
+        SEP +
+        f.eventName +
+        SEP +
+        f.eventType +
+        SEP +
+        f.errorCode +
+        SEP +
+        (f.deniedByMessage ? '1' : '0') +
+        SEP +
+        (f.dataEvent ? '1' : '0'));
+}
+/** Adds one resource; past `maxResources` distinct ones the list collapses to `overflow`. */
+function addResource(entry, arn, maxResources) {
+    if (entry.overflow)
+        return;
+    entry.resources.add(arn);
+    if (entry.resources.size > maxResources) {
+        entry.overflow = true;
+        entry.resources.clear();
+    }
+}
 function earliest(a, b) {
     return a === null ? b : b === null ? a : Math.min(a, b);
 }
 function latest(a, b) {
     return a === null ? b : b === null ? a : Math.max(a, b);
 }
-/** Everything the files said, merged; its size grows with distinct entries, not with events. */
-class ScanAggregate {
+class Tally {
     maxResources;
     entries = new Map();
     rolesSeen = new Set();
     managementSeen = new Set();
     events = 0;
-    undated = 0;
     notEvents = 0;
+    undated = 0;
     badLines = 0;
     longLines = 0;
     minTime = null;
     maxTime = null;
-    /** Span of every dated event read, inside the window or not. */
     firstTime = null;
     lastTime = null;
+    /** An upper bound of the entries and resources held: what the tally costs in memory, about 100 bytes each. */
+    held = 0;
     constructor(maxResources) {
         this.maxResources = maxResources;
     }
-    add(file) {
-        this.events += file.events;
-        this.undated += file.undated;
-        this.notEvents += file.notEvents;
-        this.badLines += file.badLines;
-        this.longLines += file.longLines;
-        this.minTime = earliest(this.minTime, file.minTime);
-        this.maxTime = latest(this.maxTime, file.maxTime);
-        this.firstTime = earliest(this.firstTime, file.firstTime);
-        this.lastTime = latest(this.lastTime, file.lastTime);
-        for (const role of file.rolesSeen)
+    /** The entry for these fields, created empty when new. */
+    entry(fields, key = entryKey(fields)) {
+        let entry = this.entries.get(key);
+        if (!entry) {
+            entry = {
+                roleArn: fields.roleArn,
+                eventSource: fields.eventSource,
+                eventName: fields.eventName,
+                eventType: fields.eventType,
+                errorCode: fields.errorCode,
+                deniedByMessage: fields.deniedByMessage,
+                dataEvent: fields.dataEvent,
+                count: 0,
+                resources: new Set(),
+                unknownResource: false,
+                overflow: false
+            };
+            this.entries.set(key, entry);
+            this.held++;
+        }
+        return entry;
+    }
+    /** Merges another tally, live (same thread) or as plain data (from a worker). */
+    add(other) {
+        this.events += other.events;
+        this.notEvents += other.notEvents;
+        this.undated += other.undated;
+        this.badLines += other.badLines;
+        this.longLines += other.longLines;
+        this.minTime = earliest(this.minTime, other.minTime);
+        this.maxTime = latest(this.maxTime, other.maxTime);
+        this.firstTime = earliest(this.firstTime, other.firstTime);
+        this.lastTime = latest(this.lastTime, other.lastTime);
+        for (const role of other.rolesSeen)
             this.rolesSeen.add(role);
-        for (const seen of file.managementSeen)
+        for (const seen of other.managementSeen)
             this.managementSeen.add(seen);
-        for (const e of file.entries) {
-            const key = [
-                e.roleArn,
-                e.eventSource,
-                e.eventName,
-                e.eventType,
-                e.errorCode,
-                e.deniedByMessage,
-                e.dataEvent
-            ].join(SEP);
-            let merged = this.entries.get(key);
-            if (!merged) {
-                merged = { ...e, count: 0, resources: new Set(), unknownResource: false, overflow: false };
-                this.entries.set(key, merged);
-            }
-            merged.count += e.count;
-            merged.unknownResource ||= e.unknownResource;
-            merged.overflow ||= e.overflow;
-            if (merged.overflow) {
-                merged.resources.clear();
-                continue;
-            }
-            for (const r of e.resources)
-                merged.resources.add(r);
-            if (merged.resources.size > this.maxResources) {
-                merged.overflow = true;
-                merged.resources.clear();
-            }
+        const entries = other instanceof Tally ? other.entries.values() : other.entries;
+        for (const e of entries)
+            this.mergeEntry(e);
+    }
+    mergeEntry(e) {
+        const merged = this.entry(e);
+        merged.count += e.count;
+        merged.unknownResource ||= e.unknownResource;
+        if (e.overflow && !merged.overflow) {
+            merged.overflow = true;
+            merged.resources.clear();
+        }
+        for (const r of e.resources) {
+            if (merged.overflow)
+                break;
+            addResource(merged, r, this.maxResources);
+            this.held++;
         }
     }
+    /** Time of one event: `t` (NaN when unreadable) and whether it lies outside the window. */
+    noteTime(t, since, until) {
+        if (t !== t) {
+            this.undated++;
+            return since !== null || until !== null;
+        }
+        this.firstTime = earliest(this.firstTime, t);
+        this.lastTime = latest(this.lastTime, t);
+        if ((since !== null && t < since) || (until !== null && t > until))
+            return true;
+        this.minTime = earliest(this.minTime, t);
+        this.maxTime = latest(this.maxTime, t);
+        return false;
+    }
+    /** As plain data, to cross to another thread. */
+    toReduced() {
+        const entries = [];
+        for (const e of this.entries.values())
+            entries.push({ ...e, resources: [...e.resources] });
+        return {
+            events: this.events,
+            notEvents: this.notEvents,
+            undated: this.undated,
+            badLines: this.badLines,
+            longLines: this.longLines,
+            minTime: this.minTime,
+            maxTime: this.maxTime,
+            firstTime: this.firstTime,
+            lastTime: this.lastTime,
+            rolesSeen: [...this.rolesSeen],
+            managementSeen: [...this.managementSeen],
+            entries
+        };
+    }
+}
+
+;// CONCATENATED MODULE: ./src/usage/cloudtrail/aggregate.ts
+
+
+/** Everything the files said, merged; its size grows with distinct entries, not with events. */
+class ScanAggregate extends Tally {
     /** Entries grouped by role ARN (a role seen without its path joins the ARN with the path). */
     byRole() {
         const canonical = canonicalRoleArns(this.rolesSeen);
@@ -56426,7 +56511,7 @@ function serviceOfEventSource(catalog, eventSource) {
         return known;
     if (catalog.hasService(host))
         return host;
-    const first = host.split('.')[0];
+    const first = host.split('.')[0] ?? host;
     return catalog.hasService(first) ? first : undefined;
 }
 /** The catalog actions an event name stands for (catalog spelling), or undefined when it maps to none. */
@@ -56456,8 +56541,9 @@ function classifyEvent(catalog, event) {
     const actions = service ? actionsOfEvent(catalog, service, event.eventName) : undefined;
     if (!service || !actions)
         return { kind: 'unmapped' };
-    if (actions.length === 1 && isPermissionless(actions[0]))
-        return { kind: 'permissionless', action: actions[0] };
+    const [only, ...others] = actions;
+    if (only !== undefined && others.length === 0 && isPermissionless(only))
+        return { kind: 'permissionless', action: only };
     return {
         kind: 'used',
         service,
@@ -56468,516 +56554,15 @@ function classifyEvent(catalog, event) {
 
 // EXTERNAL MODULE: external "node:zlib"
 var external_node_zlib_ = __nccwpck_require__(8522);
-var external_node_zlib_default = /*#__PURE__*/__nccwpck_require__.n(external_node_zlib_);
-;// CONCATENATED MODULE: external "node:worker_threads"
-const external_node_worker_threads_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
-;// CONCATENATED MODULE: ./src/usage/cloudtrail/reducer-source.ts
+;// CONCATENATED MODULE: ./src/usage/cloudtrail/reduce-file.ts
 /**
- * The per-file reducer, kept as JavaScript source text.
+ * The reducer: turns log files into a tally. It decompresses (gzip by magic bytes), parses the three shapes real
+ * exports come in, applies the time window, and counts calls per entry (see tally.ts) with the resource ARNs seen.
+ * It maps nothing to IAM actions: that needs the catalog and happens once, on the merged tally.
  *
- * Why a string: the engine runs bundled by ncc into single files, under ts-jest and under tsx. A worker script
- * path exists in only one of those worlds, and `fn.toString()` of a compiled function breaks when a tool injects
- * helpers into function bodies (coverage counters, esbuild's `__name`). Source text started with
- * `new Worker(source, { eval: true })` runs the same everywhere; the in-thread fallback evaluates the same text.
- *
- * The reducer turns one log file into compact aggregates: it decompresses (gzip by magic bytes), parses the three
- * shapes real exports come in, filters by role and time window, and counts calls per
- * (role, eventSource, eventName, eventType, errorCode, denied-by-message, data event) with the resource ARNs seen.
- * It maps nothing to IAM actions: that needs the catalog and happens once, on the merged aggregates.
- *
- * Written with `String.raw` and without template placeholders so the text is exactly what runs.
+ * This module runs in worker threads from generated source text (scripts/build-worker-source.mjs), so it may
+ * import only node: builtins and the modules that script bundles with it.
  */
-const REDUCER_SOURCE = String.raw `(function createReducer(zlib, fs) {
-  var SEP = '\u0001'
-  var deniedPattern = null
-
-  var MIB = 1024 * 1024
-
-  function mib(bytes) {
-    return bytes >= MIB ? Math.round(bytes / MIB) + ' MiB' : Math.ceil(bytes / 1024) + ' KiB'
-  }
-
-  function isGzip(bytes) {
-    return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b
-  }
-
-  // A file that inflates past this many bytes is a decompression bomb (or too large to hold whole): it is skipped.
-  function inflateCap(compressed, config) {
-    return Math.max(config.inflateRatioFloorBytes, config.maxInflateRatio * compressed)
-  }
-
-  function bombError(inflated, compressed, config) {
-    return new Error(
-      'skipped: inflates past ' + mib(inflated) + ' from ' + mib(compressed) + ' (more than ' + config.maxInflateRatio +
-        ' times its compressed size, or past ' + mib(config.maxWholeBytes) + ' held whole); a CloudTrail log file never does'
-    )
-  }
-
-  function decode(bytes, config) {
-    if (isGzip(bytes)) {
-      var cap = Math.min(config.maxWholeBytes, inflateCap(bytes.length, config))
-      try {
-        bytes = zlib.gunzipSync(bytes, { maxOutputLength: cap })
-      } catch (e) {
-        if (e && e.code === 'ERR_BUFFER_TOO_LARGE') throw bombError(cap, bytes.length, config)
-        throw new Error('corrupt gzip: ' + e.message)
-      }
-    } else if (bytes.length > config.maxWholeBytes) {
-      throw new Error('skipped: larger than ' + mib(config.maxWholeBytes) + ', too large to parse whole')
-    }
-    var text = bytes.toString('utf8')
-    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
-  }
-
-  function firstChar(text) {
-    var m = /\S/.exec(text.length > 4096 ? text.slice(0, 4096) : text)
-    return m ? m[0] : ''
-  }
-
-  // Returns { records, badLines }. Shapes: {"Records":[...]}, a JSON array, one JSON object per line
-  // (a line may itself be a {"Records":[...]} batch, as some shippers write).
-  function parseRecords(text, config) {
-    var c = firstChar(text)
-    if (c === '') return { records: [], badLines: 0, longLines: 0 }
-    if (c === '[') {
-      var arr
-      try {
-        arr = JSON.parse(text)
-      } catch (e) {
-        throw new Error('invalid JSON: ' + e.message)
-      }
-      if (!Array.isArray(arr)) throw new Error('invalid JSON: not an array of events')
-      return { records: arr, badLines: 0, longLines: 0 }
-    }
-    if (c !== '{') throw new Error('not CloudTrail JSON: starts with ' + JSON.stringify(c))
-    var whole
-    var wholeError
-    try {
-      whole = JSON.parse(text)
-    } catch (e) {
-      wholeError = e
-    }
-    if (whole !== undefined) {
-      if (Array.isArray(whole.Records)) return { records: whole.Records, badLines: 0, longLines: 0 }
-      if (whole.Records !== undefined) throw new Error('not CloudTrail JSON: "Records" is not an array')
-      return { records: [whole], badLines: 0, longLines: 0 }
-    }
-    var lines = text.split('\n')
-    var records = []
-    var bad = 0
-    var long = 0
-    var good = 0
-    for (var i = 0; i < lines.length; i++) {
-      var line = lines[i]
-      if (line.length > config.maxLineLength) {
-        long++
-        continue
-      }
-      if (!/\S/.test(line)) continue
-      var v
-      try {
-        v = JSON.parse(line)
-      } catch (e) {
-        bad++
-        continue
-      }
-      good++
-      if (v !== null && typeof v === 'object' && Array.isArray(v.Records)) {
-        for (var j = 0; j < v.Records.length; j++) records.push(v.Records[j])
-      } else {
-        records.push(v)
-      }
-    }
-    if (good === 0 && long === 0) throw new Error('invalid JSON: ' + wholeError.message)
-    return { records: records, badLines: bad, longLines: long }
-  }
-
-  // Log shippers wrap or rename fields: EventBridge puts the event under "detail"; Elastic-style exports
-  // carry "@timestamp" instead of "eventTime".
-  function unwrap(r) {
-    if (r !== null && typeof r === 'object' && r.detail !== null && typeof r.detail === 'object' && r.detail.eventSource) {
-      return r.detail
-    }
-    return r
-  }
-
-  function timeOf(r) {
-    var t = r.eventTime
-    if (t === undefined || t === null) t = r['@timestamp']
-    if (t === undefined || t === null) t = r.timestamp
-    // Shippers write epoch numbers in seconds or in milliseconds; seconds stay below 1e11 until the year 5138.
-    // A number past what a Date can hold (8.64e15 ms either side of 1970) is no time at all.
-    if (typeof t === 'number') return inDateRange(t < 1e11 ? t * 1000 : t)
-    if (typeof t !== 'string') return NaN
-    return Date.parse(t)
-  }
-
-  function inDateRange(ms) {
-    return ms >= -8.64e15 && ms <= 8.64e15 ? ms : NaN
-  }
-
-  function roleOf(r) {
-    var ui = r.userIdentity
-    if (!ui) return undefined
-    var si = ui.sessionContext && ui.sessionContext.sessionIssuer
-    if (si && typeof si.arn === 'string') return si.arn.indexOf(':role/') < 0 ? undefined : si
-    // Some records of an assumed role carry no session issuer: the session ARN still names the role and its
-    // account (role names are unique per account; the path is resolved against the other records later).
-    if (ui.type !== 'AssumedRole' || typeof ui.arn !== 'string') return undefined
-    var m = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(ui.arn)
-    if (!m) return undefined
-    return { arn: 'arn:' + m[1] + ':iam::' + m[2] + ':role/' + m[3], userName: m[3], pathUnknown: true }
-  }
-
-  function nameOfRole(si) {
-    if (typeof si.userName === 'string' && si.userName) return si.userName
-    return si.arn.slice(si.arn.lastIndexOf('/') + 1)
-  }
-
-  function resourcesOf(r, roleArn, out) {
-    var list = r.resources
-    if (Array.isArray(list)) {
-      for (var i = 0; i < list.length; i++) {
-        var res = list[i]
-        var arn = res && (res.ARN || res.arn)
-        if (typeof arn === 'string' && arn.indexOf('arn:') === 0) out.push(arn)
-      }
-    }
-    // S3 names its bucket and key in the request; the ARN follows from them with certainty.
-    var rp = r.requestParameters
-    if (r.eventSource === 's3.amazonaws.com' && rp && typeof rp.bucketName === 'string' && rp.bucketName) {
-      var partition = roleArn.split(':')[1] || 'aws'
-      var bucket = 'arn:' + partition + ':s3:::' + rp.bucketName
-      if (typeof rp.key === 'string' && rp.key) out.push(bucket + '/' + rp.key)
-      else out.push(bucket)
-    }
-  }
-
-  function isDataEvent(r) {
-    return r.eventCategory === 'Data' || r.managementEvent === false
-  }
-
-  function reduceRecords(records, config, acc) {
-    var since = config.since === null ? -Infinity : config.since
-    var until = config.until === null ? Infinity : config.until
-    if (deniedPattern === null || deniedPattern.source !== config.deniedMessagePattern) {
-      deniedPattern = new RegExp(config.deniedMessagePattern, 'i')
-    }
-    var deniedMessage = deniedPattern
-    for (var i = 0; i < records.length; i++) {
-      var r = unwrap(records[i])
-      // Every CloudTrail event names its API call; anything else (another log format, a config file) is not one.
-      if (r === null || typeof r !== 'object' || typeof r.eventName !== 'string') {
-        acc.notEvents++
-        continue
-      }
-      acc.events++
-      var t = timeOf(r)
-      var outside = false
-      if (t !== t) {
-        acc.undated++
-        outside = config.since !== null || config.until !== null
-      } else {
-        if (t < acc.firstTime) acc.firstTime = t
-        if (t > acc.lastTime) acc.lastTime = t
-        outside = t < since || t > until
-        if (!outside && t < acc.minTime) acc.minTime = t
-        if (!outside && t > acc.maxTime) acc.maxTime = t
-      }
-      // What the trail logs, from every principal's records: management events of the sources a trail can exclude,
-      // and of each read-only half.
-      if (!isDataEvent(r) && r.eventType !== 'AwsServiceEvent') {
-        if (r.eventSource === 'kms.amazonaws.com' || r.eventSource === 'rdsdata.amazonaws.com') acc.management[r.eventSource] = true
-        if (r.readOnly === true) acc.management.read = true
-        else if (r.readOnly === false) acc.management.write = true
-      }
-      var si = roleOf(r)
-      if (!si) continue
-      var roleArn = si.arn
-      // A role active only outside since/until is still a role of these records: it has no activity in the window.
-      acc.rolesSeen.add(roleArn)
-      if (outside) continue
-      if (!config.allRoles) {
-        var lowerArn = roleArn.toLowerCase()
-        var lowerName = nameOfRole(si).toLowerCase()
-        var account = roleArn.split(':')[4]
-        var byArn = config.roleArns.indexOf(lowerArn) >= 0 || (si.pathUnknown && config.roleArns.some(function (a) {
-          return a.split(':')[4] === account && a.slice(a.lastIndexOf('/') + 1) === lowerName
-        }))
-        if (!byArn && config.roleNames.indexOf(lowerName) < 0) continue
-      }
-      var errorCode = typeof r.errorCode === 'string' ? r.errorCode : ''
-      // A denial message that names another service's action (a Lambda Invoke failing on kms:Decrypt) means this
-      // call itself was authorized.
-      var msgDenied = '0'
-      if (errorCode && typeof r.errorMessage === 'string' && deniedMessage.test(r.errorMessage)) {
-        var named = /perform:\s*([a-z0-9-]+):/i.exec(r.errorMessage)
-        var own = String(r.eventSource).split('.')[0].toLowerCase()
-        msgDenied = !named || named[1].toLowerCase() === own ? '1' : '0'
-      }
-      var key =
-        roleArn + SEP + String(r.eventSource) + SEP + String(r.eventName) + SEP + String(r.eventType || '') + SEP +
-        errorCode + SEP + msgDenied + SEP + (isDataEvent(r) ? '1' : '0')
-      var entry = acc.entries.get(key)
-      if (!entry) {
-        entry = { count: 0, resources: new Set(), unknownResource: false, overflow: false }
-        acc.entries.set(key, entry)
-      }
-      entry.count++
-      var found = []
-      resourcesOf(r, roleArn, found)
-      if (found.length === 0) entry.unknownResource = true
-      for (var k = 0; k < found.length && !entry.overflow; k++) {
-        entry.resources.add(found[k])
-        if (entry.resources.size > config.maxResources) {
-          entry.overflow = true
-          entry.resources.clear()
-        }
-      }
-    }
-  }
-
-  function newAcc() {
-    return {
-      events: 0, notEvents: 0, undated: 0, minTime: Infinity, maxTime: -Infinity, firstTime: Infinity,
-      lastTime: -Infinity, rolesSeen: new Set(), entries: new Map(), management: {}
-    }
-  }
-
-  function result(file, acc, badLines, longLines) {
-    if (acc.events === 0 && acc.notEvents > 0) {
-      return failure(file, new Error(
-        'not CloudTrail JSON: none of its ' + acc.notEvents + ' records has an "eventName" (no "Records" of CloudTrail events)'
-      ))
-    }
-    var entries = []
-    acc.entries.forEach(function (v, k) {
-      var p = k.split(SEP)
-      entries.push({
-        roleArn: p[0], eventSource: p[1], eventName: p[2], eventType: p[3], errorCode: p[4],
-        deniedByMessage: p[5] === '1', dataEvent: p[6] === '1',
-        count: v.count, resources: Array.from(v.resources), unknownResource: v.unknownResource, overflow: v.overflow
-      })
-    })
-    return {
-      file: file, events: acc.events, notEvents: acc.notEvents, undated: acc.undated, badLines: badLines,
-      longLines: longLines,
-      minTime: acc.minTime === Infinity ? null : acc.minTime,
-      maxTime: acc.maxTime === -Infinity ? null : acc.maxTime,
-      firstTime: acc.firstTime === Infinity ? null : acc.firstTime,
-      lastTime: acc.lastTime === -Infinity ? null : acc.lastTime,
-      rolesSeen: Array.from(acc.rolesSeen), entries: entries,
-      managementSeen: Object.keys(acc.management).sort()
-    }
-  }
-
-  function failure(file, e) {
-    return { file: file, error: e && e.message ? e.message : String(e) }
-  }
-
-  // Large files, anything that is not a regular file (a pipe given as cloudtrail-path) and gzip that may inflate
-  // past maxWholeBytes are read as a stream, so a JSON-lines export of any size needs memory for one line at a time.
-  // Gzip is found by its magic bytes in the first chunk. A file whose first line is not a whole JSON value ({"Records":[...]} or an array spread over lines)
-  // has to be parsed whole, as small files are, up to maxWholeBytes.
-  function reduceStream(task, config, bytes) {
-    return new Promise(function (resolve) {
-      var acc = newAcc()
-      var bad = 0
-      var long = 0
-      var mode = null
-      var pending = ''
-      var skippingLine = false
-      var whole = []
-      var wholeLength = 0
-      var compressed = 0
-      var inflated = 0
-      var sniffed = false
-      var gunzip = null
-      var decoder = new TextDecoder('utf-8')
-      var raw = null
-      var finished = false
-      function finish(value) {
-        if (finished) return
-        finished = true
-        if (raw) raw.destroy()
-        if (gunzip) gunzip.destroy()
-        resolve(value)
-      }
-      function fail(e) {
-        finish(failure(task.file, e))
-      }
-      function line(text) {
-        if (text.length > config.maxLineLength) {
-          long++
-          return
-        }
-        if (!/\S/.test(text)) return
-        var v
-        try {
-          v = JSON.parse(text)
-        } catch (e) {
-          bad++
-          return
-        }
-        reduceRecords(v !== null && typeof v === 'object' && Array.isArray(v.Records) ? v.Records : [v], config, acc)
-      }
-      function keepWhole(text) {
-        mode = 'whole'
-        wholeLength += text.length
-        if (wholeLength > config.maxWholeBytes) {
-          throw new Error('skipped: larger than ' + mib(config.maxWholeBytes) + ' and not one JSON object per line')
-        }
-        whole.push(text)
-      }
-      function take(text) {
-        if (mode === 'whole') return keepWhole(text)
-        if (skippingLine) {
-          var end = text.indexOf('\n')
-          if (end < 0) return
-          skippingLine = false
-          text = text.slice(end + 1)
-        }
-        pending += text
-        if (mode === null) {
-          var nl = pending.indexOf('\n')
-          var first = nl < 0 ? null : pending.slice(0, nl)
-          if (first === null && pending.length <= config.maxLineLength) return
-          try {
-            if (first === null) throw new Error('no line end')
-            JSON.parse(first)
-            mode = 'lines'
-          } catch (e) {
-            var all = pending
-            pending = ''
-            return keepWhole(all)
-          }
-        }
-        // Split only when a line ended: splitting a long line's growing text on every chunk took quadratic time.
-        if (text.indexOf('\n') >= 0) {
-          var lines = pending.split('\n')
-          pending = lines.pop()
-          for (var i = 0; i < lines.length; i++) line(lines[i])
-        }
-        if (pending.length > config.maxLineLength) {
-          long++
-          pending = ''
-          skippingLine = true
-        }
-      }
-      function guarded(fn) {
-        return function (arg) {
-          if (finished) return
-          try {
-            fn(arg)
-          } catch (e) {
-            fail(e)
-          }
-        }
-      }
-      var done = guarded(function () {
-        take(decoder.decode())
-        // One line and no line end: a {"Records":[...]} file on a single line, held whole like any other.
-        if (mode === null) {
-          var rest = pending
-          pending = ''
-          keepWhole(rest)
-        }
-        if (mode === 'whole') {
-          var parsed = parseRecords(whole.join(''), config)
-          whole = null
-          reduceRecords(parsed.records, config, acc)
-          finish(result(task.file, acc, parsed.badLines, parsed.longLines))
-          return
-        }
-        if (!skippingLine) line(pending)
-        finish(result(task.file, acc, bad, long))
-      })
-      var onData = guarded(function (chunk) {
-        compressed += chunk.length
-        if (!sniffed) {
-          sniffed = true
-          if (isGzip(chunk)) {
-            gunzip = zlib.createGunzip()
-            gunzip.on('error', guarded(function (e) {
-              throw new Error('corrupt gzip: ' + e.message)
-            }))
-            gunzip.on('data', guarded(function (out) {
-              inflated += out.length
-              if (inflated > inflateCap(compressed, config)) throw bombError(inflated, compressed, config)
-              take(decoder.decode(out, { stream: true }))
-            }))
-            gunzip.on('end', done)
-          }
-        }
-        if (!gunzip) return take(decoder.decode(chunk, { stream: true }))
-        if (!gunzip.write(chunk) && raw) {
-          raw.pause()
-          gunzip.once('drain', function () {
-            raw.resume()
-          })
-        }
-      })
-      var onEnd = guarded(function () {
-        if (gunzip) gunzip.end()
-        else done()
-      })
-      // Bytes already in memory (a fetched object) are fed whole: only the inflated text is taken a line at a time.
-      if (bytes) {
-        Promise.resolve().then(function () {
-          onData(bytes)
-          onEnd()
-        })
-        return
-      }
-      try {
-        raw = fs.createReadStream(task.path)
-      } catch (e) {
-        fail(e)
-        return
-      }
-      raw.on('error', guarded(fail))
-      raw.on('data', onData)
-      raw.on('end', onEnd)
-    })
-  }
-
-  // task: { file, path?, bytes? }; config: see ReducerConfig in reducer.ts. Always answers, never throws.
-  function reduceFile(task, config) {
-    try {
-      if (task.path) {
-        var info = fs.statSync(task.path)
-        if (!info.isFile() || info.size > config.streamFromBytes) return reduceStream(task, config)
-      }
-      var bytes = task.bytes ? Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength) : fs.readFileSync(task.path)
-      // Gzip that may inflate past what can be held whole (a compressed JSON-lines export) is inflated as a stream.
-      if (isGzip(bytes) && bytes.length * config.maxInflateRatio > config.maxWholeBytes) {
-        return reduceStream(task, config, bytes)
-      }
-      var parsed = parseRecords(decode(bytes, config), config)
-      var acc = newAcc()
-      reduceRecords(parsed.records, config, acc)
-      return Promise.resolve(result(task.file, acc, parsed.badLines, parsed.longLines))
-    } catch (e) {
-      return Promise.resolve(failure(task.file, e))
-    }
-  }
-
-  return { reduceFile: reduceFile }
-})`;
-/** The worker: builds the reducer once, then answers one message per file, in order. */
-const WORKER_SOURCE = "var wt = require('node:worker_threads')\n" +
-    'var reducer = ' +
-    REDUCER_SOURCE +
-    "(require('node:zlib'), require('node:fs'))\n" +
-    'var queue = Promise.resolve()\n' +
-    // Answers must leave in the order the files came: streamed files finish asynchronously.
-    "wt.parentPort.on('message', function (msg) {\n" +
-    '  queue = queue.then(function () { return reducer.reduceFile(msg.task, wt.workerData) })\n' +
-    '    .then(function (outcome) { wt.parentPort.postMessage(outcome) })\n' +
-    '})\n';
-
-;// CONCATENATED MODULE: ./src/usage/cloudtrail/reducer.ts
-
 
 
 
@@ -56985,53 +56570,606 @@ const WORKER_SOURCE = "var wt = require('node:worker_threads')\n" +
 function isFailedFile(outcome) {
     return 'error' in outcome;
 }
+const MIB = 1024 * 1024;
+function reduce_file_isObject(v) {
+    return v !== null && typeof v === 'object';
+}
+function mib(bytes) {
+    return bytes >= MIB ? `${Math.round(bytes / MIB)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;
+}
+function isGzip(bytes) {
+    return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+// A file that inflates past this many bytes is a decompression bomb (or too large to hold whole): it is skipped.
+function inflateCap(compressed, config) {
+    return Math.max(config.inflateRatioFloorBytes, config.maxInflateRatio * compressed);
+}
+function bombError(inflated, compressed, config) {
+    return new Error(`skipped: inflates past ${mib(inflated)} from ${mib(compressed)} (more than ${config.maxInflateRatio}` +
+        ` times its compressed size, or past ${mib(config.maxWholeBytes)} held whole); a CloudTrail log file never does`);
+}
+function decode(bytes, config) {
+    if (isGzip(bytes)) {
+        const cap = Math.min(config.maxWholeBytes, inflateCap(bytes.length, config));
+        try {
+            bytes = (0,external_node_zlib_.gunzipSync)(bytes, { maxOutputLength: cap });
+        }
+        catch (e) {
+            if (reduce_file_isObject(e) && e.code === 'ERR_BUFFER_TOO_LARGE')
+                throw bombError(cap, bytes.length, config);
+            throw new Error(`corrupt gzip: ${errorMessage(e)}`);
+        }
+    }
+    else if (bytes.length > config.maxWholeBytes) {
+        throw new Error(`skipped: larger than ${mib(config.maxWholeBytes)}, too large to parse whole`);
+    }
+    const text = bytes.toString('utf8');
+    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+function firstChar(text) {
+    const m = /\S/.exec(text.length > 4096 ? text.slice(0, 4096) : text);
+    return m ? m[0] : '';
+}
+function batchOrRecord(v) {
+    return reduce_file_isObject(v) && Array.isArray(v.Records) ? v.Records : [v];
+}
+const LONG = Symbol('long');
+const BAD = Symbol('bad');
+const BLANK = Symbol('blank');
+/** One line of a JSON-lines file: its records, or why it has none. */
+function parseLine(line, config) {
+    if (line.length > config.maxLineLength)
+        return LONG;
+    if (!/\S/.test(line))
+        return BLANK;
+    try {
+        return batchOrRecord(JSON.parse(line));
+    }
+    catch {
+        return BAD;
+    }
+}
+// Shapes: {"Records":[...]}, a JSON array, one JSON object per line (a line may itself be a {"Records":[...]}
+// batch, as some shippers write).
+function parseRecords(text, config) {
+    const c = firstChar(text);
+    if (c === '')
+        return { records: [], badLines: 0, longLines: 0 };
+    if (c === '[') {
+        let arr;
+        try {
+            arr = JSON.parse(text);
+        }
+        catch (e) {
+            throw new Error(`invalid JSON: ${errorMessage(e)}`);
+        }
+        if (!Array.isArray(arr))
+            throw new Error('invalid JSON: not an array of events');
+        return { records: arr, badLines: 0, longLines: 0 };
+    }
+    if (c !== '{')
+        throw new Error(`not CloudTrail JSON: starts with ${JSON.stringify(c)}`);
+    let whole;
+    let wholeError;
+    try {
+        whole = JSON.parse(text);
+    }
+    catch (e) {
+        wholeError = e;
+    }
+    if (reduce_file_isObject(whole)) {
+        if (Array.isArray(whole.Records))
+            return { records: whole.Records, badLines: 0, longLines: 0 };
+        if (whole.Records !== undefined)
+            throw new Error('not CloudTrail JSON: "Records" is not an array');
+        return { records: [whole], badLines: 0, longLines: 0 };
+    }
+    const records = [];
+    let bad = 0;
+    let long = 0;
+    let good = 0;
+    for (const line of text.split('\n')) {
+        const parsed = parseLine(line, config);
+        if (parsed === LONG)
+            long++;
+        else if (parsed === BAD)
+            bad++;
+        else if (parsed !== BLANK) {
+            good++;
+            for (const r of parsed)
+                records.push(r);
+        }
+    }
+    if (good === 0 && long === 0)
+        throw new Error(`invalid JSON: ${errorMessage(wholeError)}`);
+    return { records, badLines: bad, longLines: long };
+}
+// Log shippers wrap or rename fields: EventBridge puts the event under "detail"; Elastic-style exports
+// carry "@timestamp" instead of "eventTime".
+function unwrap(r) {
+    if (reduce_file_isObject(r) && reduce_file_isObject(r.detail) && r.detail.eventSource)
+        return r.detail;
+    return r;
+}
+function inDateRange(ms) {
+    return ms >= -8.64e15 && ms <= 8.64e15 ? ms : NaN;
+}
+function timeOf(r) {
+    let t = r.eventTime;
+    if (t === undefined || t === null)
+        t = r['@timestamp'];
+    if (t === undefined || t === null)
+        t = r.timestamp;
+    // Shippers write epoch numbers in seconds or in milliseconds; seconds stay below 1e11 until the year 5138.
+    // A number past what a Date can hold (8.64e15 ms either side of 1970) is no time at all.
+    if (typeof t === 'number')
+        return inDateRange(t < 1e11 ? t * 1000 : t);
+    if (typeof t !== 'string')
+        return NaN;
+    return Date.parse(t);
+}
+const ASSUMED_ROLE = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\//;
+/** The ARN of the role behind a record, or undefined for any other principal. */
+function roleOf(r) {
+    const ui = r.userIdentity;
+    if (!reduce_file_isObject(ui))
+        return undefined;
+    const si = reduce_file_isObject(ui.sessionContext) ? ui.sessionContext.sessionIssuer : undefined;
+    if (reduce_file_isObject(si) && typeof si.arn === 'string')
+        return si.arn.includes(':role/') ? si.arn : undefined;
+    // Some records of an assumed role carry no session issuer: the session ARN still names the role and its
+    // account (role names are unique per account; the path is resolved against the other records later).
+    if (ui.type !== 'AssumedRole' || typeof ui.arn !== 'string')
+        return undefined;
+    const m = ASSUMED_ROLE.exec(ui.arn);
+    if (!m)
+        return undefined;
+    return `arn:${m[1] ?? 'aws'}:iam::${m[2] ?? ''}:role/${m[3] ?? ''}`;
+}
+function isDataEvent(r) {
+    return r.eventCategory === 'Data' || r.managementEvent === false;
+}
+const NAMED_ACTION = /perform:\s*([a-z0-9-]+):/i;
+/** A field as text; a value of another type (hostile or broken input) is no text rather than a crash. */
+function textOf(v) {
+    return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';
+}
+/** Reduces records into a tally; `deniedMessage` is the compiled DENIED_MESSAGE_PATTERN. */
+function reduceRecords(records, config, deniedMessage, tally) {
+    for (const record of records) {
+        const r = unwrap(record);
+        // Every CloudTrail event names its API call; anything else (another log format, a config file) is not one.
+        if (!reduce_file_isObject(r) || typeof r.eventName !== 'string') {
+            tally.notEvents++;
+            continue;
+        }
+        tally.events++;
+        const outside = tally.noteTime(timeOf(r), config.since, config.until);
+        const dataEvent = isDataEvent(r);
+        // What the trail logs, from every principal's records: management events of the sources a trail can exclude,
+        // and of each read-only half.
+        if (!dataEvent && r.eventType !== 'AwsServiceEvent') {
+            if (r.eventSource === 'kms.amazonaws.com' || r.eventSource === 'rdsdata.amazonaws.com')
+                tally.managementSeen.add(r.eventSource);
+            if (r.readOnly === true)
+                tally.managementSeen.add('read');
+            else if (r.readOnly === false)
+                tally.managementSeen.add('write');
+        }
+        const roleArn = roleOf(r);
+        if (roleArn === undefined)
+            continue;
+        // A role active only outside since/until is still a role of these records: it has no activity in the window.
+        tally.rolesSeen.add(roleArn);
+        if (outside)
+            continue;
+        const errorCode = typeof r.errorCode === 'string' ? r.errorCode : '';
+        const eventSource = textOf(r.eventSource);
+        // A denial message that names another service's action (a Lambda Invoke failing on kms:Decrypt) means this
+        // call itself was authorized.
+        let deniedByMessage = false;
+        if (errorCode && typeof r.errorMessage === 'string' && deniedMessage.test(r.errorMessage)) {
+            const named = NAMED_ACTION.exec(r.errorMessage);
+            deniedByMessage = !named || named[1]?.toLowerCase() === eventSource.split('.')[0]?.toLowerCase();
+        }
+        const entry = tally.entry({
+            roleArn,
+            eventSource,
+            eventName: r.eventName,
+            eventType: textOf(r.eventType),
+            errorCode,
+            deniedByMessage,
+            dataEvent
+        });
+        entry.count++;
+        if (!addResources(r, roleArn, entry, tally.maxResources))
+            entry.unknownResource = true;
+    }
+}
+/** Adds the resources a record names to its entry; false when it names none. */
+function addResources(r, roleArn, entry, maxResources) {
+    let found = false;
+    const list = r.resources;
+    if (Array.isArray(list)) {
+        for (const res of list) {
+            const arn = reduce_file_isObject(res) ? res.ARN || res.arn : undefined;
+            if (typeof arn === 'string' && arn.startsWith('arn:')) {
+                found = true;
+                addResource(entry, arn, maxResources);
+            }
+        }
+    }
+    // S3 names its bucket and key in the request; the ARN follows from them with certainty.
+    const rp = r.requestParameters;
+    if (r.eventSource === 's3.amazonaws.com' &&
+        reduce_file_isObject(rp) &&
+        typeof rp.bucketName === 'string' &&
+        rp.bucketName) {
+        const partition = roleArn.split(':')[1] || 'aws';
+        const bucket = `arn:${partition}:s3:::${rp.bucketName}`;
+        found = true;
+        addResource(entry, typeof rp.key === 'string' && rp.key ? `${bucket}/${rp.key}` : bucket, maxResources);
+    }
+    return found;
+}
+/** A file's own tally, unless none of its records was a CloudTrail event. */
+function fileTally(tally) {
+    if (tally.events === 0 && tally.notEvents > 0) {
+        throw new Error(`not CloudTrail JSON: none of its ${tally.notEvents} records has an "eventName" (no "Records" of CloudTrail events)`);
+    }
+    return tally;
+}
+/**
+ * Large files, anything that is not a regular file (a pipe given as cloudtrail-path) and gzip that may inflate past
+ * maxWholeBytes are read as a stream, so a JSON-lines export of any size needs memory for one line at a time. Gzip
+ * is found by its magic bytes in the first chunk. A file whose first line is not a whole JSON value
+ * ({"Records":[...]} or an array spread over lines) has to be parsed whole, as small files are, up to maxWholeBytes.
+ */
+class StreamReader {
+    config;
+    deniedMessage;
+    tally;
+    mode = null;
+    pending = '';
+    skippingLine = false;
+    whole = [];
+    wholeLength = 0;
+    compressed = 0;
+    inflated = 0;
+    sniffed = false;
+    gunzip = null;
+    raw = null;
+    decoder = new TextDecoder('utf-8');
+    finished = false;
+    resolve = () => { };
+    constructor(config, deniedMessage) {
+        this.config = config;
+        this.deniedMessage = deniedMessage;
+        this.tally = new Tally(config.maxResources);
+    }
+    /** Resolves with null when the file was read, or with the reason it was not. */
+    read(source) {
+        return new Promise(resolve => {
+            this.resolve = resolve;
+            const onData = this.guarded((chunk) => this.onData(chunk));
+            const onEnd = this.guarded(() => this.onEnd());
+            // Bytes already in memory (a fetched object) are fed whole: only the inflated text is taken a line at a time.
+            if ('bytes' in source) {
+                void Promise.resolve().then(() => {
+                    onData(source.bytes);
+                    onEnd(undefined);
+                });
+                return;
+            }
+            try {
+                this.raw = (0,external_node_fs_.createReadStream)(source.path);
+            }
+            catch (e) {
+                this.finish(toError(e));
+                return;
+            }
+            this.raw.on('error', this.guarded((e) => this.finish(e)));
+            this.raw.on('data', (chunk) => onData(Buffer.from(chunk)));
+            this.raw.on('end', () => onEnd(undefined));
+        });
+    }
+    finish(error) {
+        if (this.finished)
+            return;
+        this.finished = true;
+        this.raw?.destroy();
+        this.gunzip?.destroy();
+        this.resolve(error);
+    }
+    guarded(fn) {
+        return arg => {
+            if (this.finished)
+                return;
+            try {
+                fn(arg);
+            }
+            catch (e) {
+                this.finish(toError(e));
+            }
+        };
+    }
+    line(text) {
+        const parsed = parseLine(text, this.config);
+        if (parsed === LONG)
+            this.tally.longLines++;
+        else if (parsed === BAD)
+            this.tally.badLines++;
+        else if (parsed !== BLANK)
+            reduceRecords(parsed, this.config, this.deniedMessage, this.tally);
+    }
+    keepWhole(text) {
+        this.mode = 'whole';
+        this.wholeLength += text.length;
+        if (this.wholeLength > this.config.maxWholeBytes) {
+            throw new Error(`skipped: larger than ${mib(this.config.maxWholeBytes)} and not one JSON object per line`);
+        }
+        this.whole.push(text);
+    }
+    take(chunk) {
+        if (this.mode === 'whole')
+            return this.keepWhole(chunk);
+        let text = chunk;
+        if (this.skippingLine) {
+            const end = text.indexOf('\n');
+            if (end < 0)
+                return;
+            this.skippingLine = false;
+            text = text.slice(end + 1);
+        }
+        this.pending += text;
+        if (this.mode === null) {
+            const nl = this.pending.indexOf('\n');
+            if (nl < 0 && this.pending.length <= this.config.maxLineLength)
+                return;
+            let firstIsJson = false;
+            try {
+                if (nl >= 0) {
+                    JSON.parse(this.pending.slice(0, nl));
+                    firstIsJson = true;
+                }
+            }
+            catch {
+                firstIsJson = false;
+            }
+            if (!firstIsJson) {
+                const all = this.pending;
+                this.pending = '';
+                return this.keepWhole(all);
+            }
+            this.mode = 'lines';
+        }
+        // Split only when a line ended: splitting a long line's growing text on every chunk took quadratic time.
+        if (text.includes('\n')) {
+            const lines = this.pending.split('\n');
+            this.pending = lines.pop() ?? '';
+            for (const line of lines)
+                this.line(line);
+        }
+        if (this.pending.length > this.config.maxLineLength) {
+            this.tally.longLines++;
+            this.pending = '';
+            this.skippingLine = true;
+        }
+    }
+    done() {
+        this.take(this.decoder.decode());
+        // One line and no line end: a {"Records":[...]} file on a single line, held whole like any other.
+        if (this.mode === null) {
+            const rest = this.pending;
+            this.pending = '';
+            this.keepWhole(rest);
+        }
+        if (this.mode === 'whole') {
+            const parsed = parseRecords(this.whole.join(''), this.config);
+            this.whole = [];
+            this.tally.badLines += parsed.badLines;
+            this.tally.longLines += parsed.longLines;
+            reduceRecords(parsed.records, this.config, this.deniedMessage, this.tally);
+        }
+        else if (!this.skippingLine) {
+            this.line(this.pending);
+        }
+        this.finish(null);
+    }
+    onData(chunk) {
+        this.compressed += chunk.length;
+        if (!this.sniffed) {
+            this.sniffed = true;
+            if (isGzip(chunk)) {
+                const gunzip = (0,external_node_zlib_.createGunzip)();
+                this.gunzip = gunzip;
+                gunzip.on('error', this.guarded((e) => {
+                    throw new Error(`corrupt gzip: ${e.message}`);
+                }));
+                gunzip.on('data', this.guarded((out) => {
+                    this.inflated += out.length;
+                    if (this.inflated > inflateCap(this.compressed, this.config))
+                        throw bombError(this.inflated, this.compressed, this.config);
+                    this.take(this.decoder.decode(out, { stream: true }));
+                }));
+                gunzip.on('end', this.guarded(() => this.done()));
+            }
+        }
+        const gunzip = this.gunzip;
+        if (!gunzip)
+            return this.take(this.decoder.decode(chunk, { stream: true }));
+        const raw = this.raw;
+        if (!gunzip.write(chunk) && raw) {
+            raw.pause();
+            gunzip.once('drain', () => raw.resume());
+        }
+    }
+    onEnd() {
+        if (this.gunzip)
+            this.gunzip.end();
+        else
+            this.done();
+    }
+}
+function toError(e) {
+    return e instanceof Error ? e : new Error(String(e));
+}
+/**
+ * Reduces files one at a time into one tally for its thread (the scan collects it once, at the end). A file that
+ * cannot be read adds nothing: it is reduced into a tally of its own first, merged only when it was read whole.
+ */
+class ThreadReducer {
+    config;
+    tally;
+    deniedMessage;
+    constructor(config) {
+        this.config = config;
+        this.tally = new Tally(config.maxResources);
+        this.deniedMessage = new RegExp(config.deniedMessagePattern, 'i');
+    }
+    /** Always resolves: a file that cannot be read becomes a FailedFile. */
+    async reduceFile(task) {
+        try {
+            const tally = fileTally(await this.read(task));
+            this.tally.add(tally);
+            const read = { file: task.file, events: tally.events };
+            return this.tally.held > this.config.flushTallyAt
+                ? { ...read, tally: this.collect().toReduced() }
+                : read;
+        }
+        catch (e) {
+            return { file: task.file, error: errorMessage(e) };
+        }
+    }
+    /** The tally of every file read since the last call. */
+    collect() {
+        const tally = this.tally;
+        this.tally = new Tally(this.config.maxResources);
+        return tally;
+    }
+    async read(task) {
+        const config = this.config;
+        let bytes;
+        if (task.bytes) {
+            bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);
+        }
+        else if (task.path !== undefined) {
+            const info = (0,external_node_fs_.statSync)(task.path);
+            if (!info.isFile() || info.size > config.streamFromBytes)
+                return this.stream({ path: task.path });
+            bytes = (0,external_node_fs_.readFileSync)(task.path);
+        }
+        else {
+            throw new Error('nothing to read');
+        }
+        // Gzip that may inflate past what can be held whole (a compressed JSON-lines export) is inflated as a stream.
+        if (isGzip(bytes) && bytes.length * config.maxInflateRatio > config.maxWholeBytes)
+            return this.stream({ bytes });
+        const parsed = parseRecords(decode(bytes, config), config);
+        const tally = new Tally(config.maxResources);
+        tally.badLines = parsed.badLines;
+        tally.longLines = parsed.longLines;
+        reduceRecords(parsed.records, config, this.deniedMessage, tally);
+        return tally;
+    }
+    async stream(source) {
+        const reader = new StreamReader(this.config, this.deniedMessage);
+        const error = await reader.read(source);
+        if (error)
+            throw error;
+        return reader.tally;
+    }
+}
+
+;// CONCATENATED MODULE: external "node:worker_threads"
+const external_node_worker_threads_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
+;// CONCATENATED MODULE: ./src/usage/cloudtrail/worker-source.generated.ts
+// Generated by scripts/build-worker-source.mjs from src/error-message.ts, src/usage/cloudtrail/tally.ts, src/usage/cloudtrail/reduce-file.ts, src/usage/cloudtrail/worker-main.ts.
+// Do not edit: run npm run worker-source.
+const WORKER_SOURCE = "'use strict';\nconst m_error_message = (() => {\nfunction errorMessage(e) {\n    return e instanceof Error ? e.message : String(e);\n}\nreturn { errorMessage };\n})();\nconst m_usage_cloudtrail_tally = (() => {\nconst SEP = '\\u0001';\nfunction entryKey(f) {\n    return (f.roleArn +\n        SEP +\n        f.eventSource +\n        SEP +\n        f.eventName +\n        SEP +\n        f.eventType +\n        SEP +\n        f.errorCode +\n        SEP +\n        (f.deniedByMessage ? '1' : '0') +\n        SEP +\n        (f.dataEvent ? '1' : '0'));\n}\nfunction addResource(entry, arn, maxResources) {\n    if (entry.overflow)\n        return;\n    entry.resources.add(arn);\n    if (entry.resources.size > maxResources) {\n        entry.overflow = true;\n        entry.resources.clear();\n    }\n}\nfunction earliest(a, b) {\n    return a === null ? b : b === null ? a : Math.min(a, b);\n}\nfunction latest(a, b) {\n    return a === null ? b : b === null ? a : Math.max(a, b);\n}\nclass Tally {\n    maxResources;\n    entries = new Map();\n    rolesSeen = new Set();\n    managementSeen = new Set();\n    events = 0;\n    notEvents = 0;\n    undated = 0;\n    badLines = 0;\n    longLines = 0;\n    minTime = null;\n    maxTime = null;\n    firstTime = null;\n    lastTime = null;\n    held = 0;\n    constructor(maxResources) {\n        this.maxResources = maxResources;\n    }\n    entry(fields, key = entryKey(fields)) {\n        let entry = this.entries.get(key);\n        if (!entry) {\n            entry = {\n                roleArn: fields.roleArn,\n                eventSource: fields.eventSource,\n                eventName: fields.eventName,\n                eventType: fields.eventType,\n                errorCode: fields.errorCode,\n                deniedByMessage: fields.deniedByMessage,\n                dataEvent: fields.dataEvent,\n                count: 0,\n                resources: new Set(),\n                unknownResource: false,\n                overflow: false\n            };\n            this.entries.set(key, entry);\n            this.held++;\n        }\n        return entry;\n    }\n    add(other) {\n        this.events += other.events;\n        this.notEvents += other.notEvents;\n        this.undated += other.undated;\n        this.badLines += other.badLines;\n        this.longLines += other.longLines;\n        this.minTime = earliest(this.minTime, other.minTime);\n        this.maxTime = latest(this.maxTime, other.maxTime);\n        this.firstTime = earliest(this.firstTime, other.firstTime);\n        this.lastTime = latest(this.lastTime, other.lastTime);\n        for (const role of other.rolesSeen)\n            this.rolesSeen.add(role);\n        for (const seen of other.managementSeen)\n            this.managementSeen.add(seen);\n        const entries = other instanceof Tally ? other.entries.values() : other.entries;\n        for (const e of entries)\n            this.mergeEntry(e);\n    }\n    mergeEntry(e) {\n        const merged = this.entry(e);\n        merged.count += e.count;\n        merged.unknownResource ||= e.unknownResource;\n        if (e.overflow && !merged.overflow) {\n            merged.overflow = true;\n            merged.resources.clear();\n        }\n        for (const r of e.resources) {\n            if (merged.overflow)\n                break;\n            addResource(merged, r, this.maxResources);\n            this.held++;\n        }\n    }\n    noteTime(t, since, until) {\n        if (t !== t) {\n            this.undated++;\n            return since !== null || until !== null;\n        }\n        this.firstTime = earliest(this.firstTime, t);\n        this.lastTime = latest(this.lastTime, t);\n        if ((since !== null && t < since) || (until !== null && t > until))\n            return true;\n        this.minTime = earliest(this.minTime, t);\n        this.maxTime = latest(this.maxTime, t);\n        return false;\n    }\n    toReduced() {\n        const entries = [];\n        for (const e of this.entries.values())\n            entries.push({ ...e, resources: [...e.resources] });\n        return {\n            events: this.events,\n            notEvents: this.notEvents,\n            undated: this.undated,\n            badLines: this.badLines,\n            longLines: this.longLines,\n            minTime: this.minTime,\n            maxTime: this.maxTime,\n            firstTime: this.firstTime,\n            lastTime: this.lastTime,\n            rolesSeen: [...this.rolesSeen],\n            managementSeen: [...this.managementSeen],\n            entries\n        };\n    }\n}\nreturn { entryKey, addResource, Tally };\n})();\nconst m_usage_cloudtrail_reduce_file = (() => {\nconst { createReadStream, readFileSync, statSync } = require(\"node:fs\");\nconst { createGunzip, gunzipSync } = require(\"node:zlib\");\nconst { errorMessage } = m_error_message;\nconst { Tally, addResource } = m_usage_cloudtrail_tally;\nfunction isFailedFile(outcome) {\n    return 'error' in outcome;\n}\nconst MIB = 1024 * 1024;\nfunction isObject(v) {\n    return v !== null && typeof v === 'object';\n}\nfunction mib(bytes) {\n    return bytes >= MIB ? `${Math.round(bytes / MIB)} MiB` : `${Math.ceil(bytes / 1024)} KiB`;\n}\nfunction isGzip(bytes) {\n    return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;\n}\nfunction inflateCap(compressed, config) {\n    return Math.max(config.inflateRatioFloorBytes, config.maxInflateRatio * compressed);\n}\nfunction bombError(inflated, compressed, config) {\n    return new Error(`skipped: inflates past ${mib(inflated)} from ${mib(compressed)} (more than ${config.maxInflateRatio}` +\n        ` times its compressed size, or past ${mib(config.maxWholeBytes)} held whole); a CloudTrail log file never does`);\n}\nfunction decode(bytes, config) {\n    if (isGzip(bytes)) {\n        const cap = Math.min(config.maxWholeBytes, inflateCap(bytes.length, config));\n        try {\n            bytes = gunzipSync(bytes, { maxOutputLength: cap });\n        }\n        catch (e) {\n            if (isObject(e) && e.code === 'ERR_BUFFER_TOO_LARGE')\n                throw bombError(cap, bytes.length, config);\n            throw new Error(`corrupt gzip: ${errorMessage(e)}`);\n        }\n    }\n    else if (bytes.length > config.maxWholeBytes) {\n        throw new Error(`skipped: larger than ${mib(config.maxWholeBytes)}, too large to parse whole`);\n    }\n    const text = bytes.toString('utf8');\n    return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;\n}\nfunction firstChar(text) {\n    const m = /\\S/.exec(text.length > 4096 ? text.slice(0, 4096) : text);\n    return m ? m[0] : '';\n}\nfunction batchOrRecord(v) {\n    return isObject(v) && Array.isArray(v.Records) ? v.Records : [v];\n}\nconst LONG = Symbol('long');\nconst BAD = Symbol('bad');\nconst BLANK = Symbol('blank');\nfunction parseLine(line, config) {\n    if (line.length > config.maxLineLength)\n        return LONG;\n    if (!/\\S/.test(line))\n        return BLANK;\n    try {\n        return batchOrRecord(JSON.parse(line));\n    }\n    catch {\n        return BAD;\n    }\n}\nfunction parseRecords(text, config) {\n    const c = firstChar(text);\n    if (c === '')\n        return { records: [], badLines: 0, longLines: 0 };\n    if (c === '[') {\n        let arr;\n        try {\n            arr = JSON.parse(text);\n        }\n        catch (e) {\n            throw new Error(`invalid JSON: ${errorMessage(e)}`);\n        }\n        if (!Array.isArray(arr))\n            throw new Error('invalid JSON: not an array of events');\n        return { records: arr, badLines: 0, longLines: 0 };\n    }\n    if (c !== '{')\n        throw new Error(`not CloudTrail JSON: starts with ${JSON.stringify(c)}`);\n    let whole;\n    let wholeError;\n    try {\n        whole = JSON.parse(text);\n    }\n    catch (e) {\n        wholeError = e;\n    }\n    if (isObject(whole)) {\n        if (Array.isArray(whole.Records))\n            return { records: whole.Records, badLines: 0, longLines: 0 };\n        if (whole.Records !== undefined)\n            throw new Error('not CloudTrail JSON: \"Records\" is not an array');\n        return { records: [whole], badLines: 0, longLines: 0 };\n    }\n    const records = [];\n    let bad = 0;\n    let long = 0;\n    let good = 0;\n    for (const line of text.split('\\n')) {\n        const parsed = parseLine(line, config);\n        if (parsed === LONG)\n            long++;\n        else if (parsed === BAD)\n            bad++;\n        else if (parsed !== BLANK) {\n            good++;\n            for (const r of parsed)\n                records.push(r);\n        }\n    }\n    if (good === 0 && long === 0)\n        throw new Error(`invalid JSON: ${errorMessage(wholeError)}`);\n    return { records, badLines: bad, longLines: long };\n}\nfunction unwrap(r) {\n    if (isObject(r) && isObject(r.detail) && r.detail.eventSource)\n        return r.detail;\n    return r;\n}\nfunction inDateRange(ms) {\n    return ms >= -8.64e15 && ms <= 8.64e15 ? ms : NaN;\n}\nfunction timeOf(r) {\n    let t = r.eventTime;\n    if (t === undefined || t === null)\n        t = r['@timestamp'];\n    if (t === undefined || t === null)\n        t = r.timestamp;\n    if (typeof t === 'number')\n        return inDateRange(t < 1e11 ? t * 1000 : t);\n    if (typeof t !== 'string')\n        return NaN;\n    return Date.parse(t);\n}\nconst ASSUMED_ROLE = /^arn:([^:]+):sts::(\\d{12}):assumed-role\\/([^/]+)\\//;\nfunction roleOf(r) {\n    const ui = r.userIdentity;\n    if (!isObject(ui))\n        return undefined;\n    const si = isObject(ui.sessionContext) ? ui.sessionContext.sessionIssuer : undefined;\n    if (isObject(si) && typeof si.arn === 'string')\n        return si.arn.includes(':role/') ? si.arn : undefined;\n    if (ui.type !== 'AssumedRole' || typeof ui.arn !== 'string')\n        return undefined;\n    const m = ASSUMED_ROLE.exec(ui.arn);\n    if (!m)\n        return undefined;\n    return `arn:${m[1] ?? 'aws'}:iam::${m[2] ?? ''}:role/${m[3] ?? ''}`;\n}\nfunction isDataEvent(r) {\n    return r.eventCategory === 'Data' || r.managementEvent === false;\n}\nconst NAMED_ACTION = /perform:\\s*([a-z0-9-]+):/i;\nfunction textOf(v) {\n    return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : '';\n}\nfunction reduceRecords(records, config, deniedMessage, tally) {\n    for (const record of records) {\n        const r = unwrap(record);\n        if (!isObject(r) || typeof r.eventName !== 'string') {\n            tally.notEvents++;\n            continue;\n        }\n        tally.events++;\n        const outside = tally.noteTime(timeOf(r), config.since, config.until);\n        const dataEvent = isDataEvent(r);\n        if (!dataEvent && r.eventType !== 'AwsServiceEvent') {\n            if (r.eventSource === 'kms.amazonaws.com' || r.eventSource === 'rdsdata.amazonaws.com')\n                tally.managementSeen.add(r.eventSource);\n            if (r.readOnly === true)\n                tally.managementSeen.add('read');\n            else if (r.readOnly === false)\n                tally.managementSeen.add('write');\n        }\n        const roleArn = roleOf(r);\n        if (roleArn === undefined)\n            continue;\n        tally.rolesSeen.add(roleArn);\n        if (outside)\n            continue;\n        const errorCode = typeof r.errorCode === 'string' ? r.errorCode : '';\n        const eventSource = textOf(r.eventSource);\n        let deniedByMessage = false;\n        if (errorCode && typeof r.errorMessage === 'string' && deniedMessage.test(r.errorMessage)) {\n            const named = NAMED_ACTION.exec(r.errorMessage);\n            deniedByMessage = !named || named[1]?.toLowerCase() === eventSource.split('.')[0]?.toLowerCase();\n        }\n        const entry = tally.entry({\n            roleArn,\n            eventSource,\n            eventName: r.eventName,\n            eventType: textOf(r.eventType),\n            errorCode,\n            deniedByMessage,\n            dataEvent\n        });\n        entry.count++;\n        if (!addResources(r, roleArn, entry, tally.maxResources))\n            entry.unknownResource = true;\n    }\n}\nfunction addResources(r, roleArn, entry, maxResources) {\n    let found = false;\n    const list = r.resources;\n    if (Array.isArray(list)) {\n        for (const res of list) {\n            const arn = isObject(res) ? res.ARN || res.arn : undefined;\n            if (typeof arn === 'string' && arn.startsWith('arn:')) {\n                found = true;\n                addResource(entry, arn, maxResources);\n            }\n        }\n    }\n    const rp = r.requestParameters;\n    if (r.eventSource === 's3.amazonaws.com' &&\n        isObject(rp) &&\n        typeof rp.bucketName === 'string' &&\n        rp.bucketName) {\n        const partition = roleArn.split(':')[1] || 'aws';\n        const bucket = `arn:${partition}:s3:::${rp.bucketName}`;\n        found = true;\n        addResource(entry, typeof rp.key === 'string' && rp.key ? `${bucket}/${rp.key}` : bucket, maxResources);\n    }\n    return found;\n}\nfunction fileTally(tally) {\n    if (tally.events === 0 && tally.notEvents > 0) {\n        throw new Error(`not CloudTrail JSON: none of its ${tally.notEvents} records has an \"eventName\" (no \"Records\" of CloudTrail events)`);\n    }\n    return tally;\n}\nclass StreamReader {\n    config;\n    deniedMessage;\n    tally;\n    mode = null;\n    pending = '';\n    skippingLine = false;\n    whole = [];\n    wholeLength = 0;\n    compressed = 0;\n    inflated = 0;\n    sniffed = false;\n    gunzip = null;\n    raw = null;\n    decoder = new TextDecoder('utf-8');\n    finished = false;\n    resolve = () => { };\n    constructor(config, deniedMessage) {\n        this.config = config;\n        this.deniedMessage = deniedMessage;\n        this.tally = new Tally(config.maxResources);\n    }\n    read(source) {\n        return new Promise(resolve => {\n            this.resolve = resolve;\n            const onData = this.guarded((chunk) => this.onData(chunk));\n            const onEnd = this.guarded(() => this.onEnd());\n            if ('bytes' in source) {\n                void Promise.resolve().then(() => {\n                    onData(source.bytes);\n                    onEnd(undefined);\n                });\n                return;\n            }\n            try {\n                this.raw = createReadStream(source.path);\n            }\n            catch (e) {\n                this.finish(toError(e));\n                return;\n            }\n            this.raw.on('error', this.guarded((e) => this.finish(e)));\n            this.raw.on('data', (chunk) => onData(Buffer.from(chunk)));\n            this.raw.on('end', () => onEnd(undefined));\n        });\n    }\n    finish(error) {\n        if (this.finished)\n            return;\n        this.finished = true;\n        this.raw?.destroy();\n        this.gunzip?.destroy();\n        this.resolve(error);\n    }\n    guarded(fn) {\n        return arg => {\n            if (this.finished)\n                return;\n            try {\n                fn(arg);\n            }\n            catch (e) {\n                this.finish(toError(e));\n            }\n        };\n    }\n    line(text) {\n        const parsed = parseLine(text, this.config);\n        if (parsed === LONG)\n            this.tally.longLines++;\n        else if (parsed === BAD)\n            this.tally.badLines++;\n        else if (parsed !== BLANK)\n            reduceRecords(parsed, this.config, this.deniedMessage, this.tally);\n    }\n    keepWhole(text) {\n        this.mode = 'whole';\n        this.wholeLength += text.length;\n        if (this.wholeLength > this.config.maxWholeBytes) {\n            throw new Error(`skipped: larger than ${mib(this.config.maxWholeBytes)} and not one JSON object per line`);\n        }\n        this.whole.push(text);\n    }\n    take(chunk) {\n        if (this.mode === 'whole')\n            return this.keepWhole(chunk);\n        let text = chunk;\n        if (this.skippingLine) {\n            const end = text.indexOf('\\n');\n            if (end < 0)\n                return;\n            this.skippingLine = false;\n            text = text.slice(end + 1);\n        }\n        this.pending += text;\n        if (this.mode === null) {\n            const nl = this.pending.indexOf('\\n');\n            if (nl < 0 && this.pending.length <= this.config.maxLineLength)\n                return;\n            let firstIsJson = false;\n            try {\n                if (nl >= 0) {\n                    JSON.parse(this.pending.slice(0, nl));\n                    firstIsJson = true;\n                }\n            }\n            catch {\n                firstIsJson = false;\n            }\n            if (!firstIsJson) {\n                const all = this.pending;\n                this.pending = '';\n                return this.keepWhole(all);\n            }\n            this.mode = 'lines';\n        }\n        if (text.includes('\\n')) {\n            const lines = this.pending.split('\\n');\n            this.pending = lines.pop() ?? '';\n            for (const line of lines)\n                this.line(line);\n        }\n        if (this.pending.length > this.config.maxLineLength) {\n            this.tally.longLines++;\n            this.pending = '';\n            this.skippingLine = true;\n        }\n    }\n    done() {\n        this.take(this.decoder.decode());\n        if (this.mode === null) {\n            const rest = this.pending;\n            this.pending = '';\n            this.keepWhole(rest);\n        }\n        if (this.mode === 'whole') {\n            const parsed = parseRecords(this.whole.join(''), this.config);\n            this.whole = [];\n            this.tally.badLines += parsed.badLines;\n            this.tally.longLines += parsed.longLines;\n            reduceRecords(parsed.records, this.config, this.deniedMessage, this.tally);\n        }\n        else if (!this.skippingLine) {\n            this.line(this.pending);\n        }\n        this.finish(null);\n    }\n    onData(chunk) {\n        this.compressed += chunk.length;\n        if (!this.sniffed) {\n            this.sniffed = true;\n            if (isGzip(chunk)) {\n                const gunzip = createGunzip();\n                this.gunzip = gunzip;\n                gunzip.on('error', this.guarded((e) => {\n                    throw new Error(`corrupt gzip: ${e.message}`);\n                }));\n                gunzip.on('data', this.guarded((out) => {\n                    this.inflated += out.length;\n                    if (this.inflated > inflateCap(this.compressed, this.config))\n                        throw bombError(this.inflated, this.compressed, this.config);\n                    this.take(this.decoder.decode(out, { stream: true }));\n                }));\n                gunzip.on('end', this.guarded(() => this.done()));\n            }\n        }\n        const gunzip = this.gunzip;\n        if (!gunzip)\n            return this.take(this.decoder.decode(chunk, { stream: true }));\n        const raw = this.raw;\n        if (!gunzip.write(chunk) && raw) {\n            raw.pause();\n            gunzip.once('drain', () => raw.resume());\n        }\n    }\n    onEnd() {\n        if (this.gunzip)\n            this.gunzip.end();\n        else\n            this.done();\n    }\n}\nfunction toError(e) {\n    return e instanceof Error ? e : new Error(String(e));\n}\nclass ThreadReducer {\n    config;\n    tally;\n    deniedMessage;\n    constructor(config) {\n        this.config = config;\n        this.tally = new Tally(config.maxResources);\n        this.deniedMessage = new RegExp(config.deniedMessagePattern, 'i');\n    }\n    async reduceFile(task) {\n        try {\n            const tally = fileTally(await this.read(task));\n            this.tally.add(tally);\n            const read = { file: task.file, events: tally.events };\n            return this.tally.held > this.config.flushTallyAt\n                ? { ...read, tally: this.collect().toReduced() }\n                : read;\n        }\n        catch (e) {\n            return { file: task.file, error: errorMessage(e) };\n        }\n    }\n    collect() {\n        const tally = this.tally;\n        this.tally = new Tally(this.config.maxResources);\n        return tally;\n    }\n    async read(task) {\n        const config = this.config;\n        let bytes;\n        if (task.bytes) {\n            bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength);\n        }\n        else if (task.path !== undefined) {\n            const info = statSync(task.path);\n            if (!info.isFile() || info.size > config.streamFromBytes)\n                return this.stream({ path: task.path });\n            bytes = readFileSync(task.path);\n        }\n        else {\n            throw new Error('nothing to read');\n        }\n        if (isGzip(bytes) && bytes.length * config.maxInflateRatio > config.maxWholeBytes)\n            return this.stream({ bytes });\n        const parsed = parseRecords(decode(bytes, config), config);\n        const tally = new Tally(config.maxResources);\n        tally.badLines = parsed.badLines;\n        tally.longLines = parsed.longLines;\n        reduceRecords(parsed.records, config, this.deniedMessage, tally);\n        return tally;\n    }\n    async stream(source) {\n        const reader = new StreamReader(this.config, this.deniedMessage);\n        const error = await reader.read(source);\n        if (error)\n            throw error;\n        return reader.tally;\n    }\n}\nreturn { isFailedFile, ThreadReducer };\n})();\nconst m_usage_cloudtrail_worker_main = (() => {\nconst { parentPort, workerData } = require(\"node:worker_threads\");\nconst { ThreadReducer } = m_usage_cloudtrail_reduce_file;\nconst port = parentPort;\nif (port) {\n    const reducer = new ThreadReducer(workerData);\n    const reply = (message) => port.postMessage(message);\n    let queue = Promise.resolve();\n    port.on('message', (request) => {\n        queue = queue.then(async () => {\n            if ('task' in request)\n                reply(await reducer.reduceFile(request.task));\n            else\n                reply({ tally: reducer.collect().toReduced() });\n        });\n    });\n}\nreturn {  };\n})();\n";
+
+;// CONCATENATED MODULE: ./src/usage/cloudtrail/reducer.ts
+
+
+
+
 /**
  * A worker's young generation, in MB. Parsing churns short-lived objects; with V8's default the scavenger lets
  * each worker grow by about 100 MB of garbage. 8 MB keeps a worker near 50 MB at the same speed (measured in
- * bench/cloudtrail-throughput.ts). The old generation is left alone so one large file can still be read.
+ * bench/cloudtrail-events.ts). The old generation is left alone so one large file can still be read.
  */
 const WORKER_YOUNG_GENERATION_MB = 8;
-function inThreadReducer() {
-    const factory = new Function(`return ${REDUCER_SOURCE}`)();
-    return factory((external_node_zlib_default()), (external_node_fs_default()));
-}
-/** One worker thread; tasks posted to it are answered in order. */
+/** One worker thread; requests posted to it are answered in order. */
 class ReducerWorker {
     worker;
-    pending = [];
+    waiting = [];
+    /** Files whose tally the worker holds but has not sent: lost if it crashes. */
+    unsent = [];
+    crashed = false;
     constructor(config, onCrash) {
         this.worker = new external_node_worker_threads_namespaceObject.Worker(WORKER_SOURCE, {
             eval: true,
             workerData: config,
             resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB }
         });
-        this.worker.on('message', (outcome) => this.pending.shift()?.resolve(outcome));
+        this.worker.on('message', (reply) => {
+            const waiting = this.waiting.shift();
+            if (waiting?.kind === 'file' && 'file' in reply) {
+                if (!('error' in reply))
+                    this.unsent.push(reply.file);
+                if ('tally' in reply)
+                    this.unsent = [];
+                waiting.resolve(reply);
+            }
+            else if (waiting?.kind === 'tally' && 'tally' in reply && !('file' in reply)) {
+                this.unsent = [];
+                waiting.resolve(reply.tally);
+            }
+        });
         this.worker.on('error', error => {
-            for (const p of this.pending.splice(0))
-                p.resolve({ file: p.file, error: `worker failed: ${error.message}` });
-            onCrash(error);
+            this.crashed = true;
+            for (const w of this.waiting.splice(0)) {
+                if (w.kind === 'file')
+                    w.resolve({ file: w.file, error: `worker failed: ${error.message}` });
+                else
+                    w.resolve(undefined);
+            }
+            onCrash(error, this.unsent.splice(0));
         });
     }
     get queued() {
-        return this.pending.length;
+        return this.waiting.length;
     }
     reduce(task) {
         return new Promise(resolve => {
-            this.pending.push({ resolve, file: task.file });
+            this.waiting.push({ kind: 'file', file: task.file, resolve });
             const b = task.bytes;
             // Only memory the task owns whole may be moved; a view into a shared pool is copied instead.
             const transfer = b && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? [b.buffer] : [];
-            this.worker.postMessage({ task }, transfer);
+            this.post({ task }, transfer);
+        });
+    }
+    /** The worker's tally of every file it read; undefined when it crashed first. */
+    collect() {
+        if (this.crashed)
+            return Promise.resolve(undefined);
+        return new Promise(resolve => {
+            this.waiting.push({ kind: 'tally', resolve });
+            this.post({ collect: true }, []);
         });
     }
     terminate() {
         return this.worker.terminate();
     }
+    post(request, transfer) {
+        this.worker.postMessage(request, transfer);
+    }
 }
 /**
- * Reduces files on `threads` worker threads (0 = in this thread). When workers cannot start, files are reduced in
- * this thread. A worker that crashes (out of memory on a huge file) fails the files it held, which are reported
- * as skipped, and is not restarted: the others, or this thread when none is left, take the rest.
+ * Reduces files on `threads` worker threads (0 = in this thread). Each worker keeps its own tally and sends it once,
+ * when collected. When workers cannot start, files are reduced in this thread. A worker that crashes (out of memory
+ * on a huge file) loses the files it held, which are reported as skipped, and is not restarted: the others, or this
+ * thread when none is left, take the rest.
  */
 class ReducerPool {
     config;
@@ -57039,6 +57177,8 @@ class ReducerPool {
     local;
     next = 0;
     threadNote;
+    /** Files read by a worker that crashed before sending its tally. */
+    lost = [];
     constructor(config, threads) {
         this.config = config;
         try {
@@ -57054,23 +57194,36 @@ class ReducerPool {
         return this.workers.length;
     }
     reduce(task) {
-        if (this.workers.length === 0) {
-            this.local ??= inThreadReducer();
-            return this.local.reduceFile(task, this.config);
-        }
         // The least busy worker; ties go round-robin.
-        let best = this.next % this.workers.length;
-        for (const [i, w] of this.workers.entries())
-            if (w.queued < this.workers[best].queued)
-                best = i;
+        let best;
+        for (let i = 0; i < this.workers.length; i++) {
+            const w = this.workers[(this.next + i) % this.workers.length];
+            if (w && (!best || w.queued < best.queued))
+                best = w;
+        }
         this.next++;
-        return this.workers[best].reduce(task);
+        if (best)
+            return best.reduce(task);
+        this.local ??= new ThreadReducer(this.config);
+        return this.local.reduceFile(task);
+    }
+    /** Merges every thread's tally into `into`: call once, after every reduce() has answered. */
+    async collectInto(into) {
+        if (this.local)
+            into.add(this.local.collect());
+        // One thread at a time: only one tally is ever in flight, copied and merged.
+        for (const worker of [...this.workers]) {
+            const part = await worker.collect();
+            if (part)
+                into.add(part);
+        }
     }
     async close() {
         await this.closeWorkers();
     }
     startWorker() {
-        const worker = new ReducerWorker(this.config, error => {
+        const worker = new ReducerWorker(this.config, (error, lost) => {
+            this.lost.push(...lost);
             const i = this.workers.indexOf(worker);
             if (i < 0)
                 return;
@@ -57122,7 +57275,8 @@ function arnTemplateMatcher(template) {
                     next[s] = 1;
                     alive = true;
                 }
-                if (s < tokens.length && fits(tokens[s], c)) {
+                const current = tokens[s];
+                if (current && fits(current, c)) {
                     next[s + 1] = 1;
                     alive = true;
                 }
@@ -57301,6 +57455,7 @@ function resourcesUncertain(entry, action) {
 
 
 
+
 const READ_LIMITS = {
     maxLineLength: 16 * 1024 * 1024,
     maxWholeBytes: 256 * 1024 * 1024,
@@ -57309,6 +57464,11 @@ const READ_LIMITS = {
 };
 /** Distinct resource ARNs kept per role and action before they are reported as `*`. */
 const MAX_RESOURCES = 1000;
+/**
+ * Entries and resources a worker holds before it sends its tally early: about 20 MB each, so a scan's memory stays
+ * bounded by the merged result (which grows with roles x actions, never with events) and not by that times threads.
+ */
+const FLUSH_TALLY_AT = 200_000;
 /** CloudTrail's own files are a few MB; anything past this is an export, read as a stream. */
 const STREAM_FROM_BYTES = 64 * 1024 * 1024;
 function scan_validated(query) {
@@ -57321,21 +57481,15 @@ function scan_validated(query) {
     if (query.since && query.until && query.since > query.until) {
         throw new Error(`cloudtrail window: since (${query.since.toISOString()}) is after until (${query.until.toISOString()})`);
     }
-    for (const role of query.roles) {
-        if (!role.arn && !role.name)
-            throw new Error('roles: each role needs an ARN or a name');
-    }
 }
 function reducerConfig(query, options) {
     return {
-        roleArns: query.roles.flatMap(r => (r.arn ? [r.arn.toLowerCase()] : [])),
-        roleNames: query.roles.flatMap(r => (r.name ? [r.name.toLowerCase()] : [])),
-        allRoles: query.roles.length === 0,
         since: query.since?.getTime() ?? null,
         until: query.until?.getTime() ?? null,
         deniedMessagePattern: DENIED_MESSAGE_PATTERN,
         maxResources: MAX_RESOURCES,
         streamFromBytes: options.streamFromBytes ?? STREAM_FROM_BYTES,
+        flushTallyAt: options.flushTallyAt ?? FLUSH_TALLY_AT,
         ...READ_LIMITS,
         ...options.limits
     };
@@ -57436,6 +57590,7 @@ async function scanCloudTrail(query, options = {}) {
     const abort = cancelled(options.signal);
     abort.catch(() => undefined);
     let read = 0;
+    let events = 0;
     try {
         // Two files in flight per thread: one being reduced, the next being fetched or queued.
         const lanes = Math.max(1, pool.threads * 2);
@@ -57443,6 +57598,8 @@ async function scanCloudTrail(query, options = {}) {
         const lane = async () => {
             while (next < sources.length && !options.signal?.aborted) {
                 const source = sources[next++];
+                if (!source)
+                    break;
                 let task;
                 try {
                     task = await Promise.race([source.load(), abort]);
@@ -57458,15 +57615,22 @@ async function scanCloudTrail(query, options = {}) {
                     skipped.push({ file: outcome.file, reason: outcome.error });
                 }
                 else {
-                    aggregate.add(outcome);
+                    events += outcome.events;
                     read++;
+                    if (outcome.tally)
+                        aggregate.add(outcome.tally);
                 }
                 const done = read + skipped.length;
                 if (done % 1000 === 0)
-                    progress(`cloudtrail: ${done}/${sources.length} files, ${aggregate.events} events`);
+                    progress(`cloudtrail: ${done}/${sources.length} files, ${events} events`);
             }
         };
         await Promise.race([Promise.all(Array.from({ length: lanes }, lane)), abort]);
+        // Each thread sends what it counted once, now: per-file answers carry no entries.
+        await Promise.race([pool.collectInto(aggregate), abort]);
+        for (const file of pool.lost)
+            skipped.push({ file, reason: 'worker failed before sending what it read' });
+        read -= pool.lost.length;
     }
     finally {
         // A worker stuck in a read (a pipe nobody writes to) may never stop: a cancelled scan does not wait for it.
@@ -57503,20 +57667,6 @@ async function scanCloudTrail(query, options = {}) {
     const roles = new Map();
     for (const [arn, entries] of byRole)
         roles.set(arn, buildRoleUsage(arn, entries, catalog, context));
-    // A role asked for by ARN that did nothing is still reported: zero events is evidence too.
-    for (const role of query.roles) {
-        if (!role.arn)
-            continue;
-        const seen = [...roles.keys()].some(arn => arn.toLowerCase() === role.arn.toLowerCase());
-        if (!seen)
-            roles.set(role.arn, buildRoleUsage(role.arn, [], catalog, context));
-    }
-    for (const role of query.roles) {
-        if (role.name &&
-            ![...roles.keys()].some(arn => arn.toLowerCase().endsWith(`/${role.name.toLowerCase()}`))) {
-            notes.push(`role ${role.name}: no events in the window`);
-        }
-    }
     return {
         window,
         filesRead: read,
@@ -57540,7 +57690,6 @@ const cloudTrailSource = {
         const since = config.since ?? (fromS3 ? lookbackStart(startedAt, config.lookbackDays) : undefined);
         const scan = await scanCloudTrail({
             path,
-            roles: [],
             ...(since ? { since } : {}),
             ...(config.until ? { until: config.until } : {}),
             regions: [...config.trailRegions]
