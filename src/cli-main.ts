@@ -4,12 +4,9 @@ import { abortOnSignals, signalExitCode } from './cancellation.js'
 import { buildConfig, ConfigError, INPUT_DEFAULTS } from './config.js'
 import type { Config } from './config.js'
 import type { Logger } from './logger.js'
-import { repositoryPolicySources, writeReportFiles } from './output.js'
+import { outputChunks, repositoryPolicySources, writeReportFiles, writeStream } from './output.js'
 import { escapeControl } from './report/escape.js'
-import { serializeReport } from './report/json.js'
-import { renderMarkdown } from './report/markdown.js'
 import { judgeRun } from './report/run-verdict.js'
-import { renderSarif, serializeSarif } from './report/sarif.js'
 import { runAnalysis } from './run.js'
 import { VERSION } from './version.js'
 
@@ -42,7 +39,9 @@ Proposals and output:
   --keep-actions LIST           actions never reported as excess and always kept
   --keep-sid-prefix PREFIX      statements whose Sid starts with it are kept verbatim (default Keep)
   --no-validate                 skip Access Analyzer ValidatePolicy and CheckNoNewAccess
-  --format FORMAT               markdown (default), json (the version-1 report) or sarif, on stdout
+  --format FORMAT               markdown (default), json (the JSON report) or sarif, on stdout
+  --report-version N            1 (default: every excess action listed) or 2 (excess per service and
+                                access level, compact for roles granted whole services)
   --out DIR                     write report.json, report.sarif and proposals/<policy-path> under DIR
   --fail-on LEVEL               never (default), excess or high: exit 3 when the gate trips
 AWS:
@@ -84,6 +83,7 @@ const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   until: { type: 'string' },
   format: { type: 'string' },
   out: { type: 'string' },
+  'report-version': { type: 'string' },
   'allow-incomplete': { type: 'boolean' },
   'no-validate': { type: 'boolean' },
   help: { type: 'boolean' },
@@ -174,6 +174,7 @@ export function parseCli(
     until: one('until'),
     format: one('format'),
     outDir: one('out'),
+    reportVersion: one('report-version'),
     env
   })
   return { config }
@@ -263,20 +264,19 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       workspace: process.cwd(),
       noLogFiles: 'error'
     })
+    const reportVersion = config.reportVersion === '2' ? 2 : 1
     const sarif = {
       toolVersion: VERSION,
       sources: repositoryPolicySources(report, process.cwd()),
       workflowRef: env.GITHUB_WORKFLOW_REF
     }
     if (config.outDir) {
-      const files = writeReportFiles(report, config.outDir, sarif)
+      const files = writeReportFiles(report, config.outDir, sarif, reportVersion)
       log.info(
         `wrote ${files.report}, ${files.sarif} and ${files.proposals.length} proposed policy file(s) under ${config.outDir}`
       )
     }
-    if (config.format === 'json') process.stdout.write(serializeReport(report))
-    else if (config.format === 'sarif') process.stdout.write(serializeSarif(renderSarif(report, sarif)))
-    else process.stdout.write(`${renderMarkdown(report, { maxLength: Number.MAX_SAFE_INTEGER })}\n`)
+    await writeStream(process.stdout, outputChunks(report, config.format, sarif, reportVersion))
     for (const role of report.roles.filter(r => r.status === 'failed'))
       log.warning(`${role.arn}: ${role.reason ?? 'failed'}`)
     const verdict = judgeRun(report, config.failOn)

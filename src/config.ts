@@ -48,6 +48,8 @@ export interface Config {
   readonly until?: Date
   readonly format: Format
   readonly outDir?: string
+  /** CLI only: the JSON report's version (1: every excess action; 2: excess per service and access level). */
+  readonly reportVersion: '1' | '2'
 }
 
 export const TRAIL_READ_WRITE_TYPES = ['All', 'ReadOnly', 'WriteOnly'] as const
@@ -200,6 +202,7 @@ export interface ConfigExtras {
   until?: string
   format?: string
   outDir?: string
+  reportVersion?: string
   /** Used when aws-region is empty. */
   env?: NodeJS.ProcessEnv
 }
@@ -375,7 +378,8 @@ export function buildConfig(read: InputReader, extras: ConfigExtras = {}): Confi
     since,
     until,
     format: oneOf('format', extras.format ?? 'markdown', FORMATS),
-    outDir: optional(extras.outDir)
+    outDir: optional(extras.outDir),
+    reportVersion: oneOf('report-version', extras.reportVersion ?? '1', ['1', '2'] as const)
   }
 }
 

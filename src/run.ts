@@ -38,6 +38,7 @@ import { policyDiff } from './policy/diff.js'
 import { judgeEvidence } from './policy/evidence.js'
 import { proposePolicies } from './policy/propose.js'
 import { buildReport } from './report/json.js'
+import { NO_EXCESS, compactExcess } from './policy/excess.js'
 import {
   accountFromArn,
   canonicalRoleArns,
@@ -635,7 +636,7 @@ function baseResult(c: RoleCase, config: Config): RoleResult {
     window: c.usage?.window ?? { start: '', end: '' },
     complete: c.usage?.complete ?? false,
     used: [],
-    excess: [],
+    excess: NO_EXCESS,
     unobservable: [],
     conditional: [],
     proposed: [],
@@ -782,7 +783,7 @@ async function judgeRole(config: Config, deps: RunDeps, aws: AwsSession, c: Role
     const analyzed: RoleResult = {
       ...facts,
       status: 'analyzed',
-      excess: analysis.excess,
+      excess: compactExcess(analysis.excess),
       ...(await changeFor(c.usage))
     }
     if (analysis.excess.length === 0) return analyzed

@@ -14,7 +14,7 @@ import { OidcTokenServer } from '../support/oidc-token-server.js'
 import { runAction } from '../support/run-action.js'
 import { S3Emulator } from '../support/s3-emulator.js'
 import type { NodeVersion } from '../support/run-action.js'
-import type { ReportV1 } from '../../src/model.js'
+import type { JsonReportV1 as ReportV1 } from '../../src/report/json.js'
 
 const TRAIL = 'arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events'
 const ACCESS_ROLE = 'arn:aws:iam::111122223333:role/service-role/AccessAnalyzerMonitorServiceRole'
