@@ -180,6 +180,14 @@ function runCli(cli: string, args: string[], outFile: string): Measured {
   }
 }
 
+// `--write-inputs DIR N`: only write the inputs for N roles (to profile one run by hand).
+const inputsDir = arg('--write-inputs')
+if (inputsDir) {
+  mkdirSync(inputsDir, { recursive: true })
+  console.log(writeInputs(inputsDir, Number(process.argv[process.argv.indexOf('--write-inputs') + 2] ?? 100)))
+  process.exit(0)
+}
+
 const cli = resolve(arg('--cli') ?? 'dist/cli.js')
 const sizes = (arg('--roles') ?? '100,1000').split(',').map(Number)
 if (process.argv.includes('--large') && !sizes.includes(5000)) sizes.push(5000)
