@@ -9,7 +9,16 @@
  * 100 and 1,000 roles by default; `--large` adds 5,000 (several minutes on two cores).
  */
 import { spawnSync } from 'node:child_process'
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
@@ -168,9 +177,7 @@ function runCli(cli: string, args: string[], outFile: string): Measured {
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
   const peak = /peak-rss-kb (\d+)/.exec(child.stderr)
   const bytes = statSync(outFile).size
-  const error = child.stderr
-    .split('\n')
-    .find(line => /^error|FATAL|heap out of memory|Error/.test(line))
+  const error = child.stderr.split('\n').find(line => /^error|FATAL|heap out of memory|Error/.test(line))
   return {
     ok: child.status === 0,
     seconds,

@@ -20,7 +20,8 @@ export interface WrittenFiles {
  * documents when it had to be split (the policy-file reader accepts both).
  */
 export function policyFileContent(proposed: ProposedPolicy[]): string {
-  const body = proposed.length === 1 ? proposed[0].document : proposed.map(p => p.document)
+  const [only, ...rest] = proposed
+  const body = only && rest.length === 0 ? only.document : proposed.map(p => p.document)
   return `${JSON.stringify(body, null, 2)}\n`
 }
 

@@ -229,7 +229,13 @@ describe('publishPullRequest', () => {
     const second = buildReport(
       [
         named('app'),
-        { ...named('batch'), status: 'failed' as const, reason: 'AccessDenied', excess: NO_EXCESS, proposed: [] }
+        {
+          ...named('batch'),
+          status: 'failed' as const,
+          reason: 'AccessDenied',
+          excess: NO_EXCESS,
+          proposed: []
+        }
       ],
       'cloudtrail',
       '2026-11-28T00:00:00Z'

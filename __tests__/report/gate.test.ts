@@ -72,7 +72,10 @@ describe('evaluateGate', () => {
         tripped: true,
         message: `fail-on ${failOn}: 1 role could not be judged (stratus-red-team-leave-org-role: failed).`
       })
-      const weak = evaluateGate(report({ ...stealCredentialsRole(), excess: NO_EXCESS }, deniedOnlyRole()), failOn)
+      const weak = evaluateGate(
+        report({ ...stealCredentialsRole(), excess: NO_EXCESS }, deniedOnlyRole()),
+        failOn
+      )
       expect(weak.tripped).toBe(true)
       expect(weak.message).toContain('stratus-red-team-get-usr-data-role: insufficient-evidence')
     }

@@ -12,7 +12,8 @@ import { renderMarkdown } from '../../src/report/markdown.js'
 import { renderSarif } from '../../src/report/sarif.js'
 import { deniedOnlyRole, failedRole, stealCredentialsRole } from '../support/sample-reports.js'
 
-const clean = { ...stealCredentialsRole(), excess: NO_EXCESS, diff: undefined }
+const { diff: _diff, ...steal } = stealCredentialsRole()
+const clean = { ...steal, excess: NO_EXCESS }
 const serviceLinked = {
   ...failedRole(),
   arn: 'arn:aws:iam::111122223333:role/aws-service-role/ecs.amazonaws.com/AWSServiceRoleForECS',

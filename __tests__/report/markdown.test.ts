@@ -373,7 +373,11 @@ describe('renderMarkdown', () => {
       grantedBy: ['ec2-describe']
     }))
     const markdown = renderMarkdown(
-      buildReport([{ ...stealCredentialsRole(), excess: compactExcess(excess) }], 'cloudtrail', '2026-11-27T00:00:00Z'),
+      buildReport(
+        [{ ...stealCredentialsRole(), excess: compactExcess(excess) }],
+        'cloudtrail',
+        '2026-11-27T00:00:00Z'
+      ),
       {
         maxLength: GITHUB_LIMIT
       }

@@ -33,7 +33,9 @@ async function sampleReport(): Promise<ReportV1> {
     'cloudtrail-path': 'examples/data/cloudtrail/invictus-aws-dataset',
     'min-observation-days': '0'
   }
-  const config = buildConfig(name => inputs[name], { authorizationDetails: 'examples/authorization-details.json' })
+  const config = buildConfig(name => inputs[name], {
+    authorizationDetails: 'examples/authorization-details.json'
+  })
   return runAnalysis(config, { log: new MemoryLogger() })
 }
 
@@ -99,7 +101,9 @@ describe('compact excess', () => {
   it('keeps a group that is not nearly the whole service as its list of actions', () => {
     const analysis = analyzeRole(role('ro', [managed('AmazonS3ReadOnlyAccess')]), usageOf([]), OPTIONS)
     const compact = compactExcess(analysis.excess)
-    expect(excessActions(compact)).toEqual([...analysis.excess].sort((a, b) => (a.action < b.action ? -1 : 1)))
+    expect(excessActions(compact)).toEqual(
+      [...analysis.excess].sort((a, b) => (a.action < b.action ? -1 : 1))
+    )
     expect(compact.groups.every(g => (g.actions?.length ?? 0) + (g.allExcept?.length ?? 0) <= g.count)).toBe(
       true
     )
@@ -154,7 +158,10 @@ function thousandRoles(dir: string, count: number): { details: string; trail: st
     readOnly: true,
     recipientAccountId: '111122223333'
   }))
-  writeFileSync(join(trail, '111122223333_CloudTrail_us-east-1_20230601T0000Z_a.json'), JSON.stringify({ Records: records }))
+  writeFileSync(
+    join(trail, '111122223333_CloudTrail_us-east-1_20230601T0000Z_a.json'),
+    JSON.stringify({ Records: records })
+  )
   return { details, trail }
 }
 

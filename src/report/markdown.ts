@@ -116,9 +116,10 @@ export function renderMarkdown(report: ReportV1, options: MarkdownOptions): stri
     ? table.join('\n')
     : compact.join('\n')
   const sections = report.roles.map(role => renderRole(role, report.source, LEAST_DETAIL))
-  const bySeverity = report.roles
+  const severities = report.roles.map(severity)
+  const bySeverity = severities
     .map((_, i) => i)
-    .sort((a, b) => severity(report.roles[b]!) - severity(report.roles[a]!) || a - b)
+    .sort((a, b) => (severities[b] ?? 0) - (severities[a] ?? 0) || a - b)
   const note = (kept: number) =>
     shortenedNote(LEAST_DETAIL, report.roles.length - kept, options.fullReportHint)
   const withSections = (kept: number) => {
@@ -129,9 +130,10 @@ export function renderMarkdown(report: ReportV1, options: MarkdownOptions): stri
   if (kept > 0) return withSections(kept)
   // Not even the worst role's section fits on its own: its proposal is written without indentation, then only
   // named, so its verdict and high-risk actions still show.
-  const worst = bySeverity[0]
-  for (const level of worst === undefined ? [] : SMALLER_PROPOSALS) {
-    const section = renderRole(report.roles[worst]!, report.source, level)
+  const worst = report.roles[bySeverity[0] ?? -1]
+  for (const level of SMALLER_PROPOSALS) {
+    if (!worst) break
+    const section = renderRole(worst, report.source, level)
     const text = join([
       head,
       shortenedNote(level, report.roles.length - 1, options.fullReportHint),
@@ -383,9 +385,7 @@ function excessSummary(excess: RoleExcess, editable: boolean): string {
     const shown = top.slice(0, SUMMARY_SERVICES).map(([service, count]) => `${code(service)} ${count}`)
     const more =
       top.length > shown.length ? ` … and ${plural(top.length - shown.length, 'more service')}` : ''
-    return [
-      row([level, total.toLocaleString('en-US'), String(byService.size), shown.join(', ') + more])
-    ]
+    return [row([level, total.toLocaleString('en-US'), String(byService.size), shown.join(', ') + more])]
   })
   return [
     `**Excess: ${plural(excess.count, 'action')}** granted, observable and not used in the window ` +

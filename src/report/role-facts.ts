@@ -4,8 +4,8 @@ import { groupEntries } from '../policy/excess.js'
 
 /** The parts of a role ARN a reader recognizes; the whole ARN when it is not a role ARN. */
 export function roleName(arn: string): { name: string; accountId?: string } {
-  const match = /^arn:[^:]+:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(arn)
-  return match ? { accountId: match[1], name: match[2] as string } : { name: arn }
+  const [, accountId, name] = /^arn:[^:]+:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(arn) ?? []
+  return accountId && name ? { accountId, name } : { name: arn }
 }
 
 /** Permissions management first, List last. */
@@ -72,14 +72,12 @@ export function highRiskCount(excess: RoleExcess): number {
 /** The first `limit` high-risk excess actions in `byRiskThenAction` order, expanding no more than that per group. */
 export function firstHighRisk(excess: RoleExcess, limit: number): ExcessAction[] {
   const candidates = excess.groups.flatMap(g => {
-    const escalation = (g.privilegeEscalation ?? []).map(
-      (action): ExcessAction => ({
-        action,
-        accessLevel: g.accessLevel,
-        grantedBy: g.grantedBy,
-        risk: 'privilege-escalation'
-      })
-    )
+    const escalation = (g.privilegeEscalation ?? []).map((action): ExcessAction => ({
+      action,
+      accessLevel: g.accessLevel,
+      grantedBy: g.grantedBy,
+      risk: 'privilege-escalation'
+    }))
     const first = isHighRiskLevel(g.accessLevel) ? groupEntries(g, limit).filter(e => !e.risk) : []
     return [...escalation, ...first]
   })

@@ -232,7 +232,11 @@ function planResults(report: ReportV1, options: SarifOptions): ResultPlan {
     const { actions, ...rest } = result.properties
     if (!actions) continue
     const without = indentedSize({ ...result, properties: { ...rest, actionsOmitted: ACTIONS_OMITTED } })
-    sizes.push({ key: resultKey(role, RULE_SPECS[result.ruleIndex] as RuleSpec), actionCount: result.properties.actionCount, saving: full - without })
+    sizes.push({
+      key: resultKey(role, RULE_SPECS[result.ruleIndex] as RuleSpec),
+      actionCount: result.properties.actionCount,
+      saving: full - without
+    })
   }
   const withoutActions = new Set<string>()
   for (const entry of sizes.sort((a, b) => b.actionCount - a.actionCount)) {
