@@ -48792,8 +48792,8 @@ function excessActions(excess) {
 
 /** The parts of a role ARN a reader recognizes; the whole ARN when it is not a role ARN. */
 function roleName(arn) {
-    const match = /^arn:[^:]+:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(arn);
-    return match ? { accountId: match[1], name: match[2] } : { name: arn };
+    const [, accountId, name] = /^arn:[^:]+:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(arn) ?? [];
+    return accountId && name ? { accountId, name } : { name: arn };
 }
 /** Permissions management first, List last. */
 function accessLevelRank(level) {
@@ -49687,9 +49687,10 @@ function renderMarkdown(report, options) {
         ? table.join('\n')
         : compact.join('\n');
     const sections = report.roles.map(role => renderRole(role, report.source, LEAST_DETAIL));
-    const bySeverity = report.roles
+    const severities = report.roles.map(severity);
+    const bySeverity = severities
         .map((_, i) => i)
-        .sort((a, b) => severity(report.roles[b]) - severity(report.roles[a]) || a - b);
+        .sort((a, b) => (severities[b] ?? 0) - (severities[a] ?? 0) || a - b);
     const note = (kept) => shortenedNote(LEAST_DETAIL, report.roles.length - kept, options.fullReportHint);
     const withSections = (kept) => {
         const chosen = new Set(bySeverity.slice(0, kept));
@@ -49700,9 +49701,11 @@ function renderMarkdown(report, options) {
         return withSections(kept);
     // Not even the worst role's section fits on its own: its proposal is written without indentation, then only
     // named, so its verdict and high-risk actions still show.
-    const worst = bySeverity[0];
-    for (const level of worst === undefined ? [] : SMALLER_PROPOSALS) {
-        const section = renderRole(report.roles[worst], report.source, level);
+    const worst = report.roles[bySeverity[0] ?? -1];
+    for (const level of SMALLER_PROPOSALS) {
+        if (!worst)
+            break;
+        const section = renderRole(worst, report.source, level);
         const text = join([
             head,
             shortenedNote(level, report.roles.length - 1, options.fullReportHint),
@@ -49934,9 +49937,7 @@ function excessSummary(excess, editable) {
         const top = [...byService.entries()].sort((a, b) => b[1] - a[1] || compare(a[0], b[0]));
         const shown = top.slice(0, SUMMARY_SERVICES).map(([service, count]) => `${code(service)} ${count}`);
         const more = top.length > shown.length ? ` … and ${role_facts_plural(top.length - shown.length, 'more service')}` : '';
-        return [
-            row([level, total.toLocaleString('en-US'), String(byService.size), shown.join(', ') + more])
-        ];
+        return [row([level, total.toLocaleString('en-US'), String(byService.size), shown.join(', ') + more])];
     });
     return [
         `**Excess: ${role_facts_plural(excess.count, 'action')}** granted, observable and not used in the window ` +
@@ -50300,7 +50301,11 @@ function planResults(report, options) {
         if (!actions)
             continue;
         const without = indentedSize({ ...result, properties: { ...rest, actionsOmitted: ACTIONS_OMITTED } });
-        sizes.push({ key: resultKey(role, RULE_SPECS[result.ruleIndex]), actionCount: result.properties.actionCount, saving: full - without });
+        sizes.push({
+            key: resultKey(role, RULE_SPECS[result.ruleIndex]),
+            actionCount: result.properties.actionCount,
+            saving: full - without
+        });
     }
     const withoutActions = new Set();
     for (const entry of sizes.sort((a, b) => b.actionCount - a.actionCount)) {
@@ -50555,7 +50560,8 @@ function escapeRegExp(text) {
  * documents when it had to be split (the policy-file reader accepts both).
  */
 function policyFileContent(proposed) {
-    const body = proposed.length === 1 ? proposed[0].document : proposed.map(p => p.document);
+    const [only, ...rest] = proposed;
+    const body = only && rest.length === 0 ? only.document : proposed.map(p => p.document);
     return `${JSON.stringify(body, null, 2)}\n`;
 }
 /** Roles whose proposal may be written to the repository: analyzed, editable, with excess and a proposal. */
