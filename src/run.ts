@@ -29,6 +29,7 @@ import type {
   RoleUsage,
   TrailLogging
 } from './model.js'
+import { DAY_MS } from './model.js'
 import { addedAccess, canonicalJson } from './policy/added-access.js'
 import { analyzeRole } from './policy/analyze.js'
 import type { AnalyzeOptions } from './policy/analyze.js'
@@ -319,7 +320,7 @@ function globalServicesUnseen(regions: readonly string[]): { service: string; re
 }
 
 function lookbackStart(now: Date, days: number): Date {
-  return new Date(now.getTime() - days * 86_400_000)
+  return new Date(now.getTime() - days * DAY_MS)
 }
 
 /** Whether a role ARN or name selector (not a pattern) names the role. */
