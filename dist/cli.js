@@ -54258,7 +54258,7 @@ function policyDiff(current, proposed) {
 }
 
 ;// CONCATENATED MODULE: ./src/policy/evidence.ts
-const evidence_DAY_MS = 86_400_000;
+
 /**
  * Never propose on weak evidence: an incomplete generated policy without opt-in, no observed activity at all, or a
  * window shorter than min-observation-days. Removing a permission because we did not look long enough is how a
@@ -54270,7 +54270,7 @@ function judgeEvidence(usage, options) {
     const created = options.roleCreatedAt ? Date.parse(options.roleCreatedAt) : Number.NaN;
     const start = Number.isNaN(created) ? windowStart : Math.max(windowStart, created);
     // An empty window (no record in it) observed nothing.
-    const observedDays = Math.max(0, (end - start) / evidence_DAY_MS) || 0;
+    const observedDays = Math.max(0, (end - start) / DAY_MS) || 0;
     const rounded = Math.round(observedDays * 10) / 10;
     const skipped = usage.evidence.filesSkipped?.length ?? 0;
     if (skipped > 0 && !options.allowIncomplete) {
@@ -54834,11 +54834,11 @@ function proposePolicies(grants, usage, analysis, options) {
 var client_s3_dist_cjs = __nccwpck_require__(3711);
 ;// CONCATENATED MODULE: ./src/usage/cloudtrail/s3-files.ts
 
+
 const LOG_KEY = /\.json(l|lines)?(\.gz)?$|\.gz$/i;
 const SKIPPED_FOLDER = /(^|\/)CloudTrail-(Digest|Insight)\//i;
 const ACCOUNT = /^\d{12}$/;
 const ORGANIZATION = /^o-[a-z0-9]{10,32}$/;
-const s3_files_DAY_MS = 86_400_000;
 function isS3Path(p) {
     return /^s3:\/\//i.test(p);
 }
@@ -54886,7 +54886,7 @@ function lastSegment(folder) {
 function dayPrefixes(since, until) {
     const out = [];
     // A file is delivered after the events it holds (minutes on average), so the day after `until` may hold some.
-    for (let t = Date.UTC(new Date(since).getUTCFullYear(), new Date(since).getUTCMonth(), new Date(since).getUTCDate()); t <= until + s3_files_DAY_MS; t += s3_files_DAY_MS) {
+    for (let t = Date.UTC(new Date(since).getUTCFullYear(), new Date(since).getUTCMonth(), new Date(since).getUTCDate()); t <= until + DAY_MS; t += DAY_MS) {
         out.push(new Date(t).toISOString().slice(0, 10).replaceAll('-', '/') + '/');
     }
     return out;
@@ -56968,6 +56968,7 @@ async function runPolicyGenerations(requests, deps) {
 
 
 
+
 class AwsSession {
     config;
     deps;
@@ -57165,7 +57166,7 @@ function globalServicesUnseen(regions) {
     }));
 }
 function lookbackStart(now, days) {
-    return new Date(now.getTime() - days * 86_400_000);
+    return new Date(now.getTime() - days * DAY_MS);
 }
 /** Whether a role ARN or name selector (not a pattern) names the role. */
 function namedExplicitly(selectors, role) {
