@@ -7,12 +7,9 @@ import type { ParseArgsConfig } from 'node:util'
 import { buildCliConfig, cliForm, ConfigError, inputsOf } from './config.js'
 import type { CliConfig, InputName } from './config.js'
 import type { Logger } from './logger.js'
-import { repositoryPolicySources, writeReportFiles } from './output.js'
+import { outputChunks, repositoryPolicySources, writeReportFiles, writeStream } from './output.js'
 import { escapeControl } from './report/escape.js'
-import { serializeReport } from './report/json.js'
-import { renderMarkdown } from './report/markdown.js'
 import { judgeRun } from './report/run-verdict.js'
-import { renderSarif, serializeSarif } from './report/sarif.js'
 import { runAnalysis } from './run.js'
 import { VERSION } from './version.js'
 
@@ -45,7 +42,9 @@ Proposals and output:
   --keep-actions LIST           actions never reported as excess and always kept
   --keep-sid-prefix PREFIX      statements whose Sid starts with it are kept verbatim (default Keep)
   --no-validate                 skip Access Analyzer ValidatePolicy and CheckNoNewAccess
-  --format FORMAT               markdown (default), json (the version-1 report) or sarif, on stdout
+  --format FORMAT               markdown (default), json (the JSON report) or sarif, on stdout
+  --report-version N            1 (default: every excess action listed) or 2 (excess per service and
+                                access level, compact for roles granted whole services)
   --out DIR                     write report.json, report.sarif and proposals/<policy-path> under DIR
   --fail-on LEVEL               never (default), excess or high: exit 3 when the gate trips
 AWS:
@@ -244,15 +243,14 @@ export async function main(
       sources: repositoryPolicySources(report, io.cwd),
       ...(env.GITHUB_WORKFLOW_REF ? { workflowRef: env.GITHUB_WORKFLOW_REF } : {})
     }
+    const reportVersion = config.reportVersion === '2' ? 2 : 1
     if (config.outDir) {
-      const files = writeReportFiles(report, config.outDir, sarif)
+      const files = writeReportFiles(report, config.outDir, sarif, reportVersion)
       log.info(
         `wrote ${files.report}, ${files.sarif} and ${files.proposals.length} proposed policy file(s) under ${config.outDir}`
       )
     }
-    if (config.format === 'json') io.stdout.write(serializeReport(report))
-    else if (config.format === 'sarif') io.stdout.write(serializeSarif(renderSarif(report, sarif)))
-    else io.stdout.write(`${renderMarkdown(report, { maxLength: Number.MAX_SAFE_INTEGER })}\n`)
+    await writeStream(io.stdout, outputChunks(report, config.format, sarif, reportVersion))
     for (const role of report.roles.filter(r => r.status === 'failed'))
       log.warning(`${role.arn}: ${role.reason ?? 'failed'}`)
     const verdict = judgeRun(report, config.failOn)

@@ -10,6 +10,8 @@ export const GRANTED_SOURCES = ['auto', 'iam', 'files'] as const
 export type GrantedSource = (typeof GRANTED_SOURCES)[number]
 export const FORMATS = ['markdown', 'json', 'sarif'] as const
 export type Format = (typeof FORMATS)[number]
+export const REPORT_VERSIONS = ['1', '2'] as const
+export type ReportVersion = (typeof REPORT_VERSIONS)[number]
 export const TRAIL_READ_WRITE_TYPES = ['All', 'ReadOnly', 'WriteOnly'] as const
 export type TrailReadWriteType = (typeof TRAIL_READ_WRITE_TYPES)[number]
 export const TRAIL_EXCLUDABLE_SOURCES = ['kms.amazonaws.com', 'rdsdata.amazonaws.com'] as const
@@ -70,6 +72,8 @@ export interface CliSettings {
   readonly format: Format
   readonly outDir?: string | undefined
   readonly failOn: FailOn
+  /** The JSON report's version: 1 lists every excess action; 2 groups excess per service and access level. */
+  readonly reportVersion: ReportVersion
 }
 
 export type ActionConfig = Config & ActionSettings
@@ -401,6 +405,7 @@ export const INPUTS = {
   since: input({ default: '', entries: CLI, parse: date }),
   until: input({ default: '', entries: CLI, parse: date }),
   format: input({ default: 'markdown', entries: CLI, parse: oneOf(FORMATS) }),
+  'report-version': input({ default: '1', entries: CLI, parse: oneOf(REPORT_VERSIONS) }),
   out: input({ default: '', entries: CLI, parse: optional })
 } as const
 
@@ -581,7 +586,13 @@ export function buildActionConfig(read: InputReader, env: NodeJS.ProcessEnv): Ac
 /** The CLI's configuration, from its options (`read` returns an option's value by input name). */
 export function buildCliConfig(read: InputReader, env: NodeJS.ProcessEnv): CliConfig {
   const values = validated(read, 'cli', env)
-  return { ...coreConfig(values), format: values.format, outDir: values.out, failOn: values['fail-on'] }
+  return {
+    ...coreConfig(values),
+    format: values.format,
+    outDir: values.out,
+    failOn: values['fail-on'],
+    reportVersion: values['report-version']
+  }
 }
 
 /** Expands policy-path for one role. */

@@ -144,6 +144,32 @@ export interface ExcessAction {
   risk?: 'privilege-escalation'
 }
 
+/**
+ * The excess actions of one service at one access level that the same statements grant. Exactly one of `actions`
+ * and `allExcept` is set: `allExcept` when the group is nearly every catalog action of the service at that level,
+ * which keeps a role granted `*` as small as a role granted a few actions.
+ */
+export interface ExcessGroup {
+  service: string
+  accessLevel: AccessLevel
+  grantedBy: string[]
+  /** How many excess actions the group holds. */
+  count: number
+  /** The actions, sorted. */
+  actions?: string[]
+  /** Every catalog action of the service at this access level except these (sorted). */
+  allExcept?: string[]
+  /** The group's actions that are known privilege-escalation paths, sorted. */
+  privilegeEscalation?: string[]
+}
+
+/** A role's excess: per service and access level (policy/excess.ts turns it into the per-action list). */
+export interface RoleExcess {
+  count: number
+  /** Sorted by service, access level, then granting statements. */
+  groups: ExcessGroup[]
+}
+
 export interface UnobservableAction {
   action: string
   reason: string
@@ -182,7 +208,7 @@ export interface ProposalChecks {
   evaluator?: 'PASS' | 'FAIL'
 }
 
-/** One role in the version-1 JSON report. */
+/** One role of the report; its excess is written per action in version 1 and per group in version 2. */
 export interface RoleResult {
   arn: string
   status: RoleStatus
@@ -190,7 +216,7 @@ export interface RoleResult {
   window: TimeWindow
   complete: boolean
   used: string[]
-  excess: ExcessAction[]
+  excess: RoleExcess
   unobservable: UnobservableAction[]
   conditional: ConditionalAction[]
   proposed: ProposedPolicy[]
@@ -287,4 +313,12 @@ export interface PullRequestChange {
 export interface KeptAccess {
   statements: string[]
   actions: string[]
+}
+
+/** Milliseconds in a day. */
+export const DAY_MS = 86_400_000
+
+/** Code-unit order: the same on every machine and locale (localeCompare is neither). */
+export function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
 }

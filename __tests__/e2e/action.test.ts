@@ -13,7 +13,7 @@ import { awsManagedDocument, STRATUS_ROLES } from '../support/aws-emulator-seed.
 import { runAction } from '../support/run-action.js'
 import { S3Emulator } from '../support/s3-emulator.js'
 import type { NodeVersion } from '../support/run-action.js'
-import type { ReportV1 } from '../../src/model.js'
+import type { JsonReportV1 as ReportV1 } from '../../src/report/json.js'
 
 describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => {
   beforeAll(() => {

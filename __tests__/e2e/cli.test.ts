@@ -7,7 +7,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ReportV1, RoleResult } from '../../src/model.js'
+import type { JsonReportV1 as ReportV1, JsonRoleV1 as RoleResult } from '../../src/report/json.js'
 import { STEAL_CREDENTIALS_USED } from '../support/stratus-facts.js'
 import { ACCOUNT, GRANTS, SAMPLE } from '../support/cli-sample.js'
 

@@ -6,7 +6,8 @@ import { describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { commentMarker } from '../../src/github/comment.js'
-import type { ReportV1 } from '../../src/model.js'
+import { compactExcess } from '../../src/policy/excess.js'
+import type { JsonReportV1 } from '../../src/report/json.js'
 import { renderMarkdown } from '../../src/report/markdown.js'
 
 const START = '<!-- example-comment:start -->'
@@ -35,7 +36,8 @@ describe('example comment in docs/', () => {
       ],
       { stdio: ['ignore', 'pipe', 'ignore'] }
     ).toString()
-    const report = JSON.parse(json) as ReportV1
+    const parsed = JSON.parse(json) as JsonReportV1
+    const report = { ...parsed, roles: parsed.roles.map(r => ({ ...r, excess: compactExcess(r.excess) })) }
     const comment = renderMarkdown(report, {
       maxLength: 65_536,
       marker: commentMarker('least privilege', 'gate'),

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { EXIT, main, parseCli, USAGE } from '../../src/cli-main.js'
-import type { ReportV1 } from '../../src/model.js'
+import type { JsonReportV1 } from '../../src/report/json.js'
 import { VERSION } from '../../src/version.js'
 import { ACCOUNT, GRANTS, SAMPLE } from '../support/cli-sample.js'
 
@@ -109,7 +109,7 @@ describe('the CLI in process', () => {
     expect(run.code).toBe(EXIT.ok)
     expect(run.stdout).toMatch(/^## IAM least privilege/m)
     expect(run.stderr).toMatch(/wrote .*report\.json, .*report\.sarif and 1 proposed policy file\(s\)/)
-    const written = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ReportV1
+    const written = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as JsonReportV1
     expect(written.summary).toMatchObject({ roles: 1, analyzed: 1 })
     const proposal = join(
       out,
@@ -147,7 +147,7 @@ describe('the CLI in process', () => {
       'json'
     ])
     expect(run.code).toBe(0)
-    const [only] = (JSON.parse(run.stdout) as ReportV1).roles
+    const [only] = (JSON.parse(run.stdout) as JsonReportV1).roles
     if (!only) throw new Error('the report has no role')
     expect(only.used).toContain('ec2:DescribeInstances')
     expect(
@@ -184,7 +184,7 @@ describe('the CLI in process', () => {
       'json'
     ])
     expect(failed.code).toBe(EXIT.failed)
-    expect((JSON.parse(failed.stdout) as ReportV1).summary.failed).toBe(1)
+    expect((JSON.parse(failed.stdout) as JsonReportV1).summary.failed).toBe(1)
     expect(failed.stderr).toMatch(
       /^warning: 1 of 1 role\(s\) failed \(not-in-the-export\); the first: role .* is not in the authorization-details export/m
     )

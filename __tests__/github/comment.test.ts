@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { NO_EXCESS } from '../../src/policy/excess.js'
 import type { CallPolicy } from '../../src/github/client.js'
 import { createGitHubClient, DEFAULT_CALL_POLICY } from '../../src/github/client.js'
 import {
@@ -178,7 +179,7 @@ describe('fork pull requests', () => {
 
 describe('isAllClear', () => {
   it('is not held back by a service-linked role nobody can change, but is by a role not judged', () => {
-    const clean = { ...stealCredentialsRole(), excess: [] }
+    const clean = { ...stealCredentialsRole(), excess: NO_EXCESS }
     const serviceLinked = { ...failedRole(), status: 'skipped' as const, editable: false }
     expect(isAllClear(buildReport([clean, serviceLinked], 'cloudtrail', '2026-11-27T00:00:00Z'))).toBe(true)
     expect(isAllClear(buildReport([clean, failedRole()], 'cloudtrail', '2026-11-27T00:00:00Z'))).toBe(false)

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { NO_EXCESS } from '../../src/policy/excess.js'
 import type { CallPolicy } from '../../src/github/client.js'
 import { createGitHubClient, DEFAULT_CALL_POLICY } from '../../src/github/client.js'
 import type { ProposalFile } from '../../src/github/pull-request.js'
@@ -158,7 +159,7 @@ describe('publishPullRequest', () => {
               ...role,
               status: 'failed' as const,
               reason: 'AccessDenied | on GetRole',
-              excess: [],
+              excess: NO_EXCESS,
               proposed: []
             }
           : role
@@ -228,7 +229,13 @@ describe('publishPullRequest', () => {
     const second = buildReport(
       [
         named('app'),
-        { ...named('batch'), status: 'failed' as const, reason: 'AccessDenied', excess: [], proposed: [] }
+        {
+          ...named('batch'),
+          status: 'failed' as const,
+          reason: 'AccessDenied',
+          excess: NO_EXCESS,
+          proposed: []
+        }
       ],
       'cloudtrail',
       '2026-11-28T00:00:00Z'
@@ -250,7 +257,7 @@ describe('publishPullRequest', () => {
     // The role of the only file now uses what it is granted; another role failed (it has no file here): the
     // earlier proposal would remove access the role uses, so it must not stay open for merging.
     const partlyFailed = buildReport(
-      [{ ...stealCredentialsRole(), excess: [], proposed: [], diff: undefined }, failedRole()],
+      [{ ...stealCredentialsRole(), excess: NO_EXCESS, proposed: [], diff: undefined }, failedRole()],
       'cloudtrail',
       '2026-11-28T00:00:00Z'
     )
@@ -299,7 +306,7 @@ describe('publishPullRequest', () => {
     // app's proposal reached the base another way; batch now uses everything it is granted.
     emulator.pushFiles('main', { [appFile]: emulator.readFile(BRANCH, appFile)! })
     const second = buildReport(
-      [named('app'), { ...named('batch'), excess: [], proposed: [], diff: undefined }],
+      [named('app'), { ...named('batch'), excess: NO_EXCESS, proposed: [], diff: undefined }],
       'cloudtrail',
       '2026-11-28T00:00:00Z'
     )

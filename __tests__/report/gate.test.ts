@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import { NO_EXCESS, compactExcess } from '../../src/policy/excess.js'
 import type { AddedAccess, ExcessAction, PullRequestChange, RoleResult } from '../../src/model.js'
 import { evaluateGate } from '../../src/report/gate.js'
 import { buildReport } from '../../src/report/json.js'
@@ -11,7 +12,10 @@ import {
 } from '../support/sample-reports.js'
 
 const report = (...roles: RoleResult[]) => buildReport(roles, 'cloudtrail', '2026-11-27T00:00:00Z')
-const withExcess = (...excess: ExcessAction[]): RoleResult => ({ ...stealCredentialsRole(), excess })
+const withExcess = (...excess: ExcessAction[]): RoleResult => ({
+  ...stealCredentialsRole(),
+  excess: compactExcess(excess)
+})
 
 describe('evaluateGate', () => {
   it('never trips when fail-on is never, whatever the report holds', () => {
@@ -68,7 +72,10 @@ describe('evaluateGate', () => {
         tripped: true,
         message: `fail-on ${failOn}: 1 role could not be judged (stratus-red-team-leave-org-role: failed).`
       })
-      const weak = evaluateGate(report({ ...stealCredentialsRole(), excess: [] }, deniedOnlyRole()), failOn)
+      const weak = evaluateGate(
+        report({ ...stealCredentialsRole(), excess: NO_EXCESS }, deniedOnlyRole()),
+        failOn
+      )
       expect(weak.tripped).toBe(true)
       expect(weak.message).toContain('stratus-red-team-get-usr-data-role: insufficient-evidence')
     }
@@ -94,14 +101,14 @@ describe('evaluateGate', () => {
       editable: false
     }
     expect(
-      evaluateGate(report({ ...stealCredentialsRole(), excess: [] }, serviceLinked), 'excess').tripped
+      evaluateGate(report({ ...stealCredentialsRole(), excess: NO_EXCESS }, serviceLinked), 'excess').tripped
     ).toBe(false)
     const quota: RoleResult = {
       ...failedRole(),
       status: 'skipped',
       reason: 'the daily policy generation quota is spent'
     }
-    expect(evaluateGate(report({ ...stealCredentialsRole(), excess: [] }, quota), 'excess')).toEqual({
+    expect(evaluateGate(report({ ...stealCredentialsRole(), excess: NO_EXCESS }, quota), 'excess')).toEqual({
       tripped: true,
       message: 'fail-on excess: 1 role could not be judged (stratus-red-team-leave-org-role: skipped).'
     })

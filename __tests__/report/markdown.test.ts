@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import { compactExcess, excessActions } from '../../src/policy/excess.js'
 import fc from 'fast-check'
 import type { RoleResult } from '../../src/model.js'
 import { codeBlock, escapeText } from '../../src/report/escape.js'
@@ -24,7 +25,7 @@ function hostileRole(): RoleResult {
     ...role,
     arn: 'arn:aws:iam::111122223333:role/deploy+ci@corp=x,y',
     reason: 'ignored for analyzed roles',
-    excess: [
+    excess: compactExcess([
       {
         action: 'iam:PassRole',
         accessLevel: 'Write',
@@ -35,7 +36,7 @@ function hostileRole(): RoleResult {
         ],
         risk: 'privilege-escalation'
       }
-    ],
+    ]),
     unobservable: [{ action: 's3:GetObject', reason: 'data events | not logged\n| injected | row |' }],
     conditional: [{ action: 'kms:Decrypt', grantedBy: ['[click](javascript:alert(1))'] }],
     unknownActions: ['foo:Bar|<b>'],
@@ -263,14 +264,14 @@ describe('renderMarkdown', () => {
       const worst = {
         ...stealCredentialsRole(),
         arn: 'arn:aws:iam::111122223333:role/zz-admin',
-        excess: everything,
+        excess: compactExcess(everything),
         used: Array.from({ length: 3000 }, (_, i) => `svc${i % 400}:Used${i}`),
         diff: `${'-'.repeat(70)}\n`.repeat(3000)
       }
       const others = Array.from({ length: 40 }, (_, i) => ({
         ...stealCredentialsRole(),
         arn: `arn:aws:iam::111122223333:role/app-${String(i).padStart(2, '0')}`,
-        excess: stealCredentialsRole().excess.slice(0, 2)
+        excess: compactExcess(excessActions(stealCredentialsRole().excess).slice(0, 2))
       }))
       const report = buildReport([...others, worst], 'access-analyzer', '2026-11-27T00:00:00Z')
       const comment = renderMarkdown(report, { maxLength: GITHUB_LIMIT, fullReportHint: 'the job summary' })
@@ -294,7 +295,10 @@ describe('renderMarkdown', () => {
           ...base,
           arn: 'arn:aws:iam::111122223333:role/zz-admin',
           used: actions,
-          excess: [...base.excess, ...base.excess.map(e => ({ ...e, action: `${e.action}Extra` }))],
+          excess: compactExcess([
+            ...excessActions(base.excess),
+            ...excessActions(base.excess).map(e => ({ ...e, action: `${e.action}Extra` }))
+          ]),
           // Three managed policies: 80,000 characters once indented, 56,000 without.
           proposed: [0, 1, 2].map(k => ({
             name: `zz-admin-least-privilege-${k}`,
@@ -369,7 +373,11 @@ describe('renderMarkdown', () => {
       grantedBy: ['ec2-describe']
     }))
     const markdown = renderMarkdown(
-      buildReport([{ ...stealCredentialsRole(), excess }], 'cloudtrail', '2026-11-27T00:00:00Z'),
+      buildReport(
+        [{ ...stealCredentialsRole(), excess: compactExcess(excess) }],
+        'cloudtrail',
+        '2026-11-27T00:00:00Z'
+      ),
       {
         maxLength: GITHUB_LIMIT
       }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import { NO_EXCESS, compactExcess } from '../../src/policy/excess.js'
 import { Ajv } from 'ajv'
 import type { RoleResult } from '../../src/model.js'
 import { analyzeRole } from '../../src/policy/analyze.js'
@@ -147,7 +148,7 @@ function analyzedAdminRole(): RoleResult {
     ...stealCredentialsRole(),
     arn: grants.arn,
     used: analysis.used,
-    excess: analysis.excess,
+    excess: compactExcess(analysis.excess),
     unobservable: analysis.unobservable,
     conditional: [],
     proposalOutcome: 'proposed',
@@ -198,7 +199,7 @@ describe('renderSarif', () => {
     ])
     // Stable across runs: which roles had findings does not change the category.
     const clean = buildReport(
-      [{ ...other, excess: [], diff: undefined }],
+      [{ ...other, excess: NO_EXCESS, diff: undefined }],
       'cloudtrail',
       '2026-11-28T00:00:00Z'
     )
@@ -270,7 +271,9 @@ describe('renderSarif', () => {
         [
           {
             ...stealCredentialsRole(),
-            excess: [{ action: 'ssm:GetParameter', accessLevel: 'Read', grantedBy: ['policy#Ssm'] }]
+            excess: compactExcess([
+              { action: 'ssm:GetParameter', accessLevel: 'Read', grantedBy: ['policy#Ssm'] }
+            ])
           }
         ],
         'cloudtrail',

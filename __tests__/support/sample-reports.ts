@@ -3,6 +3,7 @@
  * the EC2 steal-credentials role (inline ec2:Describe* + AmazonSSMManagedInstanceCore, SSM agent calls only),
  * a role whose calls were all denied (not enough evidence), a failed role and an IAM Identity Center role.
  */
+import { NO_EXCESS, compactExcess } from '../../src/policy/excess.js'
 import type { ExcessAction, ReportV1, RoleResult } from '../../src/model.js'
 import { buildReport } from '../../src/report/json.js'
 import { STEAL_CREDENTIALS_USED } from './stratus-facts.js'
@@ -43,7 +44,7 @@ export function stealCredentialsRole(): RoleResult {
     window: WINDOW,
     complete: true,
     used: [...STEAL_CREDENTIALS_USED],
-    excess: [
+    excess: compactExcess([
       ...SSM_CORE_EXCESS,
       { action: 'ec2:DescribeVpcs', accessLevel: 'List', grantedBy: ['stratus-ec2-describe#DescribeAll'] },
       {
@@ -51,7 +52,7 @@ export function stealCredentialsRole(): RoleResult {
         accessLevel: 'List',
         grantedBy: ['stratus-ec2-describe#DescribeAll']
       }
-    ],
+    ]),
     unobservable: [],
     conditional: [],
     proposed: [
@@ -96,7 +97,7 @@ export function deniedOnlyRole(): RoleResult {
     window: WINDOW,
     complete: true,
     used: [],
-    excess: [],
+    excess: NO_EXCESS,
     unobservable: [],
     conditional: [],
     proposed: [],
@@ -113,7 +114,7 @@ export function failedRole(): RoleResult {
     window: WINDOW,
     complete: false,
     used: [],
-    excess: [],
+    excess: NO_EXCESS,
     unobservable: [],
     conditional: [],
     proposed: [],
@@ -128,7 +129,7 @@ export function ssoRole(): RoleResult {
     window: WINDOW,
     complete: true,
     used: ['bedrock:InvokeModel'],
-    excess: [
+    excess: compactExcess([
       {
         action: 'iam:PassRole',
         accessLevel: 'Write',
@@ -148,7 +149,7 @@ export function ssoRole(): RoleResult {
         risk: 'privilege-escalation'
       },
       { action: 's3:PutBucketTagging', accessLevel: 'Tagging', grantedBy: ['AdministratorAccess'] }
-    ],
+    ]),
     unobservable: [{ action: 's3:GetObject', reason: 'S3 data events are not logged by the trail' }],
     conditional: [],
     proposed: [],
@@ -169,5 +170,5 @@ export function mixedReport(): ReportV1 {
 /** One analyzed role that used everything it is granted. */
 export function cleanReport(): ReportV1 {
   const role = stealCredentialsRole()
-  return buildReport([{ ...role, excess: [], diff: undefined }], 'cloudtrail', '2026-11-27T00:00:00Z')
+  return buildReport([{ ...role, excess: NO_EXCESS, diff: undefined }], 'cloudtrail', '2026-11-27T00:00:00Z')
 }

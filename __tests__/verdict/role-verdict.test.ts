@@ -2,6 +2,7 @@
 import { describe, expect, it } from '@jest/globals'
 import type { RoleGrants, RoleResult, RoleUsage } from '../../src/model.js'
 import { analyzeRole } from '../../src/policy/analyze.js'
+import { excessActions, NO_EXCESS } from '../../src/policy/excess.js'
 import { judgeEvidence } from '../../src/policy/evidence.js'
 import { proposePolicies } from '../../src/policy/propose.js'
 import type { Proposal } from '../../src/policy/propose.js'
@@ -22,7 +23,7 @@ const ENTRY: RoleResult = {
   window: { start: '', end: '' },
   complete: true,
   used: [],
-  excess: [],
+  excess: NO_EXCESS,
   unobservable: [],
   conditional: [],
   proposed: [],
@@ -77,7 +78,7 @@ describe('judgeRole', () => {
     expect(f.proposal && wantsAwsChecks(f.proposal)).toBe(true)
     const result = judgeRole(f)
     expect(result).toMatchObject({ status: 'analyzed', proposalOutcome: 'proposed', checks: PASS })
-    expect(result.excess.map(e => e.action)).toEqual(['ec2:TerminateInstances'])
+    expect(excessActions(result.excess).map(e => e.action)).toEqual(['ec2:TerminateInstances'])
     expect(result.proposed.length).toBe(1)
     expect(result.diff).toBeDefined()
   })

@@ -1,6 +1,7 @@
 import type { ReportV1 } from '../model.js'
 import { escapeText, htmlCommentText } from '../report/escape.js'
 import { renderMarkdown } from '../report/markdown.js'
+import { isJudged } from '../report/role-facts.js'
 import { callGitHub, DEFAULT_CALL_POLICY } from './client.js'
 import type { CallPolicy, GitHubClient, RepoRef } from './client.js'
 
@@ -106,15 +107,12 @@ export async function publishStickyComment(
 
 /** Nothing to remove and nothing left unjudged. */
 export function isAllClear(report: ReportV1): boolean {
-  // As the gate does, a service-linked role skipped because nobody can change it does not hold the all-clear back.
-  const judged = (role: ReportV1['roles'][number]) =>
-    role.status === 'analyzed' || (role.status === 'skipped' && !role.editable)
   // What a pull request adds, and every exemption, is always shown in full, never replaced by the all-clear text.
   const shown = (role: ReportV1['roles'][number]) =>
     (role.change?.added.length ?? 0) > 0 ||
     role.change?.checkNoNewAccess === 'FAIL' ||
     role.kept !== undefined
-  return report.summary.excess === 0 && report.roles.every(judged) && !report.roles.some(shown)
+  return report.summary.excess === 0 && report.roles.every(isJudged) && !report.roles.some(shown)
 }
 
 /** The text that replaces the sticky comment once nothing is excess. */

@@ -16,6 +16,7 @@ import type { AnalyzeOptions } from '../policy/analyze.js'
 import { normalizePolicy } from '../policy/document.js'
 import type { NormalizedStatement } from '../policy/document.js'
 import { judgeEvidence } from '../policy/evidence.js'
+import { NO_EXCESS } from '../policy/excess.js'
 import { proposePolicies } from '../policy/propose.js'
 import type { Proposal } from '../policy/propose.js'
 import { judgeRole, judgeUnverified, wantsAwsChecks, wantsProposal } from '../verdict/role-verdict.js'
@@ -110,7 +111,7 @@ function reportEntry(c: RoleCase, config: Config): RoleResult {
     window: c.usage?.window ?? { start: '', end: '' },
     complete: c.usage?.complete ?? false,
     used: [],
-    excess: [],
+    excess: NO_EXCESS,
     unobservable: [],
     conditional: [],
     proposed: [],

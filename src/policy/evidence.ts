@@ -1,3 +1,4 @@
+import { DAY_MS } from '../model.js'
 import type { RoleUsage } from '../model.js'
 
 interface EvidenceOptions {
@@ -12,8 +13,6 @@ export interface EvidenceVerdict {
   reason?: string
   observedDays: number
 }
-
-const DAY_MS = 86_400_000
 
 /**
  * Never propose on weak evidence: an incomplete generated policy without opt-in, no observed activity at all, or a

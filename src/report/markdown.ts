@@ -1,6 +1,7 @@
 import type {
   ExcessAction,
   ReportV1,
+  RoleExcess,
   RoleResult,
   RoleStatus,
   UnobservableAction,
@@ -8,9 +9,20 @@ import type {
 } from '../model.js'
 import { describeTrailLogging } from '../policy/trail-logging.js'
 import { code, codeBlock, escapeText, htmlCode } from './escape.js'
-import { ACCESS_LEVELS } from '../model.js'
+import { ACCESS_LEVELS, DAY_MS, compare } from '../model.js'
+import { excessActions } from '../policy/excess.js'
 import { renderPullRequestChanges } from './gate-markdown.js'
-import { accessLevelRank, byRiskThenAction, compare, isHighRisk, roleName, serviceOf } from './role-facts.js'
+import {
+  accessLevelRank,
+  byRiskThenAction,
+  firstHighRisk,
+  highRiskCount,
+  isJudged,
+  plural,
+  roleName,
+  serviceOf,
+  shortList
+} from './role-facts.js'
 
 export interface MarkdownOptions {
   /** Upper bound of the result: 65,536 for comments and PR bodies, 1 MiB (in bytes) for the job summary. */
@@ -37,13 +49,14 @@ interface DetailLevel {
   /** The proposed policy indented, on one line per document, or only named (it is in the JSON report). */
   proposal: 'indented' | 'compact' | 'named'
 }
+const FULL_DETAIL: DetailLevel = { lists: 'full', diff: true, extras: true, proposal: 'indented' }
+const LEAST_DETAIL: DetailLevel = { lists: 'summary', diff: false, extras: false, proposal: 'indented' }
 const DETAIL_LEVELS: DetailLevel[] = [
-  { lists: 'full', diff: true, extras: true, proposal: 'indented' },
+  FULL_DETAIL,
   { lists: 'summary', diff: true, extras: true, proposal: 'indented' },
   { lists: 'summary', diff: false, extras: true, proposal: 'indented' },
-  { lists: 'summary', diff: false, extras: false, proposal: 'indented' }
+  LEAST_DETAIL
 ]
-const LEAST_DETAIL = DETAIL_LEVELS[DETAIL_LEVELS.length - 1] as DetailLevel
 /** For the worst role alone, when its section does not fit even with the least detail. */
 const SMALLER_PROPOSALS: DetailLevel[] = [
   { ...LEAST_DETAIL, proposal: 'compact' },
@@ -78,10 +91,20 @@ export function renderMarkdown(report: ReportV1, options: MarkdownOptions): stri
   const table = overviewTable(report.roles)
 
   for (const [index, level] of DETAIL_LEVELS.entries()) {
-    const sections = report.roles.map(role => renderRole(role, report.source, level))
     const shortened = index === 0 ? undefined : shortenedNote(level, 0, options.fullReportHint)
-    const text = join([head, shortened, table.join('\n'), ...sections])
-    if (fits(text)) return text
+    // Sections are rendered only while the text can still fit: thousands of roles never build one huge string.
+    const blocks = [head, shortened, table.join('\n')]
+    let length = measure(join(blocks))
+    for (const role of report.roles) {
+      if (length > options.maxLength) break
+      const section = renderRole(role, report.source, level)
+      blocks.push(section)
+      length += measure(section) + 2
+    }
+    if (length <= options.maxLength) {
+      const text = join(blocks)
+      if (fits(text)) return text
+    }
   }
 
   // Whole role sections, the most severe kept, while they fit next to the overview (shown in report order).
@@ -93,9 +116,10 @@ export function renderMarkdown(report: ReportV1, options: MarkdownOptions): stri
     ? table.join('\n')
     : compact.join('\n')
   const sections = report.roles.map(role => renderRole(role, report.source, LEAST_DETAIL))
-  const bySeverity = report.roles
+  const severities = report.roles.map(severity)
+  const bySeverity = severities
     .map((_, i) => i)
-    .sort((a, b) => severity(report.roles[b]!) - severity(report.roles[a]!) || a - b)
+    .sort((a, b) => (severities[b] ?? 0) - (severities[a] ?? 0) || a - b)
   const note = (kept: number) =>
     shortenedNote(LEAST_DETAIL, report.roles.length - kept, options.fullReportHint)
   const withSections = (kept: number) => {
@@ -106,9 +130,10 @@ export function renderMarkdown(report: ReportV1, options: MarkdownOptions): stri
   if (kept > 0) return withSections(kept)
   // Not even the worst role's section fits on its own: its proposal is written without indentation, then only
   // named, so its verdict and high-risk actions still show.
-  const worst = bySeverity[0]
-  for (const level of worst === undefined ? [] : SMALLER_PROPOSALS) {
-    const section = renderRole(report.roles[worst]!, report.source, level)
+  const worst = report.roles[bySeverity[0] ?? -1]
+  for (const level of SMALLER_PROPOSALS) {
+    if (!worst) break
+    const section = renderRole(worst, report.source, level)
     const text = join([
       head,
       shortenedNote(level, report.roles.length - 1, options.fullReportHint),
@@ -140,14 +165,26 @@ function largestFitting(max: number, fitsWith: (count: number) => boolean): numb
   return low
 }
 
+/**
+ * The report as the CLI prints it, never shortened, one role section at a time: the same text as
+ * `renderMarkdown` with no length limit, without holding every section at once.
+ */
+export function* markdownChunks(report: ReportV1): Generator<string> {
+  yield [renderHead(report, {}), renderPullRequestChanges(report), overviewTable(report.roles).join('\n')]
+    .filter(Boolean)
+    .join('\n\n')
+  for (const role of report.roles) yield `\n\n${renderRole(role, report.source, FULL_DETAIL)}`
+  yield '\n'
+}
+
 /** How much a role's section matters to a reviewer: a proposal with high-risk excess first. */
 function severity(role: RoleResult): number {
   if (role.status !== 'analyzed') return 0
-  const high = role.excess.filter(isHighRisk).length
-  return (role.proposed.length > 0 || role.proposalOutcome ? 1e9 : 0) + high * 1e4 + role.excess.length
+  const high = highRiskCount(role.excess)
+  return (role.proposed.length > 0 || role.proposalOutcome ? 1e9 : 0) + high * 1e4 + role.excess.count
 }
 
-function renderHead(report: ReportV1, options: MarkdownOptions): string {
+function renderHead(report: ReportV1, options: Pick<MarkdownOptions, 'title' | 'marker'>): string {
   const { summary } = report
   const title = options.title ? `IAM least privilege: ${escapeText(options.title)}` : 'IAM least privilege'
   const counts = [
@@ -162,9 +199,7 @@ function renderHead(report: ReportV1, options: MarkdownOptions): string {
 }
 
 function notJudgedCount(report: ReportV1): string[] {
-  const count = report.roles.filter(
-    r => r.status === 'insufficient-evidence' || r.status === 'skipped'
-  ).length
+  const count = report.roles.filter(r => r.status !== 'failed' && !isJudged(r)).length
   return count > 0 ? [`${count} not judged`] : []
 }
 
@@ -175,16 +210,19 @@ function overviewTable(roles: RoleResult[], nameHighRisk = true): string[] {
   const rows = roles.map(role => {
     const { name, accountId } = roleName(role.arn)
     const judged = role.status === 'analyzed'
-    const high = role.excess.filter(isHighRisk).sort(byRiskThenAction)
-    const excess = !judged ? '—' : role.excess.length === 0 ? '0' : `**${role.excess.length}**`
-    const named = high.slice(0, OVERVIEW_HIGH_RISK).map(e => code(e.action) + (e.risk ? ' ⚠️' : ''))
+    const highCount = judged ? highRiskCount(role.excess) : 0
+    const count = role.excess.count
+    const excess = !judged ? '—' : count === 0 ? '0' : `**${count.toLocaleString('en-US')}**`
+    const named = (nameHighRisk && highCount > 0 ? firstHighRisk(role.excess, OVERVIEW_HIGH_RISK) : []).map(
+      e => code(e.action) + (e.risk ? ' ⚠️' : '')
+    )
     const highRisk = !judged
       ? '—'
-      : high.length === 0
+      : highCount === 0
         ? '0'
         : !nameHighRisk
-          ? `**${high.length}**`
-          : `**${high.length}**: ${named.join(', ')}${high.length > named.length ? ` +${high.length - named.length}` : ''}`
+          ? `**${highCount}**`
+          : `**${highCount}**: ${named.join(', ')}${highCount > named.length ? ` +${highCount - named.length}` : ''}`
     const status = STATUS_LABEL[role.status] + (role.editable ? '' : ' · not editable')
     return row([
       code(name),
@@ -282,7 +320,7 @@ function renderRole(role: RoleResult, source: ReportV1['source'], level: DetailL
   if (role.status === 'analyzed') {
     parts.push(
       level.lists === 'full'
-        ? excessSection(role.excess, role.editable)
+        ? excessSection(excessActions(role.excess), role.editable)
         : excessSummary(role.excess, role.editable)
     )
   }
@@ -326,32 +364,31 @@ function renderRole(role: RoleResult, source: ReportV1['source'], level: DetailL
 /** A role section names this many high-risk actions at most; the excess table and the JSON report have all. */
 const SECTION_HIGH_RISK = 30
 
-function highRiskLine(excess: ExcessAction[]): string | undefined {
-  const high = excess.filter(isHighRisk).sort(byRiskThenAction)
-  if (high.length === 0) return undefined
-  const named = high.slice(0, SECTION_HIGH_RISK).map(e => code(e.action) + (e.risk ? ' ⚠️' : ''))
-  const more = high.length > named.length ? ` … and ${high.length - named.length} more` : ''
-  return `**High-risk unused access: ${plural(high.length, 'action')}** (Permissions management, Write; ⚠️ privilege escalation): ${named.join(', ')}${more}`
+function highRiskLine(excess: RoleExcess): string | undefined {
+  const count = highRiskCount(excess)
+  if (count === 0) return undefined
+  const named = firstHighRisk(excess, SECTION_HIGH_RISK).map(e => code(e.action) + (e.risk ? ' ⚠️' : ''))
+  const more = count > named.length ? ` … and ${(count - named.length).toLocaleString('en-US')} more` : ''
+  return `**High-risk unused access: ${plural(count, 'action')}** (Permissions management, Write; ⚠️ privilege escalation): ${named.join(', ')}${more}`
 }
 
 /** The excess counted by access level and service: bounded whatever the role is granted. */
-function excessSummary(excess: ExcessAction[], editable: boolean): string {
-  if (excess.length === 0) return '**No excess:** every granted, observable action was used in the window.'
+function excessSummary(excess: RoleExcess, editable: boolean): string {
+  if (excess.count === 0) return '**No excess:** every granted, observable action was used in the window.'
   const rows = ACCESS_LEVELS.flatMap(level => {
-    const items = excess.filter(e => e.accessLevel === level)
-    if (items.length === 0) return []
+    const groups = excess.groups.filter(g => g.accessLevel === level)
+    if (groups.length === 0) return []
     const byService = new Map<string, number>()
-    for (const e of items) byService.set(serviceOf(e.action), (byService.get(serviceOf(e.action)) ?? 0) + 1)
+    for (const g of groups) byService.set(g.service, (byService.get(g.service) ?? 0) + g.count)
+    const total = groups.reduce((sum, g) => sum + g.count, 0)
     const top = [...byService.entries()].sort((a, b) => b[1] - a[1] || compare(a[0], b[0]))
     const shown = top.slice(0, SUMMARY_SERVICES).map(([service, count]) => `${code(service)} ${count}`)
     const more =
       top.length > shown.length ? ` … and ${plural(top.length - shown.length, 'more service')}` : ''
-    return [
-      row([level, items.length.toLocaleString('en-US'), String(byService.size), shown.join(', ') + more])
-    ]
+    return [row([level, total.toLocaleString('en-US'), String(byService.size), shown.join(', ') + more])]
   })
   return [
-    `**Excess: ${plural(excess.length, 'action')}** granted, observable and not used in the window ` +
+    `**Excess: ${plural(excess.count, 'action')}** granted, observable and not used in the window ` +
       (editable ? '(removed in the proposal)' : '(no proposal: the role is not editable)'),
     '',
     '| Access level | Actions | Services | Most actions in |',
@@ -374,11 +411,7 @@ function unobservableSection(unobservable: UnobservableAction[], full: boolean):
       const names = [...actions].sort(compare).map(code)
       truncated ||= names.length > ROW_ACTIONS
       if (!full) return `- ${escapeText(reason)}: ${plural(names.length, 'action')}`
-      const shown =
-        names.length > ROW_ACTIONS
-          ? `${names.slice(0, ROW_ACTIONS_SHOWN).join(', ')} … and ${names.length - ROW_ACTIONS_SHOWN} more`
-          : names.join(', ')
-      return `- ${escapeText(reason)}: ${shown}`
+      return `- ${escapeText(reason)}: ${shortList(names, ROW_ACTIONS, ROW_ACTIONS_SHOWN)}`
     })
   const heading =
     `**Unobservable: ${plural(unobservable.length, 'action')}** ` +
@@ -425,10 +458,7 @@ function excessSection(excess: ExcessAction[], editable: boolean): string {
       const names = items
         .map(i => code(i.action) + (i.risk === 'privilege-escalation' ? ' ⚠️' : ''))
         .sort(compare)
-      const actions =
-        names.length > ROW_ACTIONS
-          ? `${names.slice(0, ROW_ACTIONS_SHOWN).join(', ')} … and ${names.length - ROW_ACTIONS_SHOWN} more`
-          : names.join(', ')
+      const actions = shortList(names, ROW_ACTIONS, ROW_ACTIONS_SHOWN)
       const granted = grantedBy([...new Set(items.flatMap(i => i.grantedBy))])
       return row([code(serviceOf(first.action)), first.accessLevel, actions, granted])
     })
@@ -579,14 +609,10 @@ function join(blocks: (string | undefined)[]): string {
   return blocks.filter((b): b is string => b !== undefined && b !== '').join('\n\n') + '\n'
 }
 
-function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
-  return `${count.toLocaleString('en-US')} ${count === 1 ? singular : pluralForm}`
-}
-
 function days(window: { start: string; end: string }): string {
   const ms = Date.parse(window.end) - Date.parse(window.start)
   if (!Number.isFinite(ms)) return 'unknown length'
-  return plural(Math.round((ms / 86_400_000) * 10) / 10, 'day')
+  return plural(Math.round((ms / DAY_MS) * 10) / 10, 'day')
 }
 
 function utf8Length(text: string): number {

@@ -1,5 +1,6 @@
-import { ACCESS_LEVELS } from '../model.js'
-import type { AccessLevel, ExcessAction } from '../model.js'
+import { ACCESS_LEVELS, compare } from '../model.js'
+import type { AccessLevel, ExcessAction, RoleExcess, RoleResult } from '../model.js'
+import { groupEntries } from '../policy/excess.js'
 import { parseRoleArn } from '../roles.js'
 
 /** The parts of a role ARN a reader recognizes; the whole ARN when it is not a role ARN. */
@@ -36,7 +37,50 @@ export function byRiskThenAction(a: ExcessAction, b: ExcessAction): number {
   )
 }
 
-/** Code-unit order: the same on every machine and locale. */
-export function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0
+/**
+ * Whether the run reached a verdict on the role: it was analyzed, or it was skipped because nobody can change it
+ * (a service-linked role), so there is nothing to wait for. Every other role (failed, not enough evidence, skipped
+ * for a reason someone can fix) holds the gate, the all-clear comment and the summary back, and is named as not
+ * judged in every output.
+ */
+export function isJudged(role: Pick<RoleResult, 'status' | 'editable'>): boolean {
+  return role.status === 'analyzed' || (role.status === 'skipped' && !role.editable)
+}
+
+/** `1 role`, `2,048 roles`. */
+export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${count.toLocaleString('en-US')} ${count === 1 ? singular : pluralForm}`
+}
+
+/** The items joined with commas; past `max` of them, the first `shown` and how many more. */
+export function shortList(items: readonly string[], max: number, shown = max): string {
+  if (items.length <= max) return items.join(', ')
+  return `${items.slice(0, shown).join(', ')} … and ${(items.length - shown).toLocaleString('en-US')} more`
+}
+
+function isHighRiskLevel(level: AccessLevel): boolean {
+  return level === 'Permissions management' || level === 'Write'
+}
+
+/** How many excess actions are high-risk, counted on the groups (no per-action list is built). */
+export function highRiskCount(excess: RoleExcess): number {
+  let count = 0
+  for (const g of excess.groups)
+    count += isHighRiskLevel(g.accessLevel) ? g.count : (g.privilegeEscalation?.length ?? 0)
+  return count
+}
+
+/** The first `limit` high-risk excess actions in `byRiskThenAction` order, expanding no more than that per group. */
+export function firstHighRisk(excess: RoleExcess, limit: number): ExcessAction[] {
+  const candidates = excess.groups.flatMap(g => {
+    const escalation = (g.privilegeEscalation ?? []).map((action): ExcessAction => ({
+      action,
+      accessLevel: g.accessLevel,
+      grantedBy: g.grantedBy,
+      risk: 'privilege-escalation'
+    }))
+    const first = isHighRiskLevel(g.accessLevel) ? groupEntries(g, limit).filter(e => !e.risk) : []
+    return [...escalation, ...first]
+  })
+  return candidates.sort(byRiskThenAction).slice(0, limit)
 }

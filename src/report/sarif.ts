@@ -1,5 +1,7 @@
+import { compare } from '../model.js'
 import type { AccessLevel, ExcessAction, ReportV1, RoleResult } from '../model.js'
-import { byRiskThenAction, compare, isHighRisk, roleName } from './role-facts.js'
+import { excessActions } from '../policy/excess.js'
+import { byRiskThenAction, isHighRisk, isJudged, plural, roleName } from './role-facts.js'
 
 /** The subset of SARIF 2.1.0 we emit. */
 export interface SarifLog {
@@ -157,27 +159,137 @@ export interface SarifOptions {
  * within GitHub's ingestion limits: the per-action lists in `properties` are the first thing dropped.
  */
 export function renderSarif(report: ReportV1, options: SarifOptions = {}): SarifLog {
-  const results = report.roles
-    .filter(role => role.status === 'analyzed' && role.excess.length > 0)
-    .flatMap(role => roleResults(role, options))
-  const notJudged = report.roles.filter(role => role.status !== 'analyzed')
-  const notifications: SarifRun['invocations'][number]['toolExecutionNotifications'] = notJudged.map(
-    role => ({
-      level: role.status === 'failed' ? 'error' : 'warning',
-      message: { text: `${role.arn} was not judged (${role.status})${role.reason ? `: ${role.reason}` : ''}` }
+  const plan = planResults(report, options)
+  const log = sarifFrame(report, options, plan)
+  const run = log.runs[0]
+  if (run) run.results = [...plannedResults(report, options, plan)]
+  return log
+}
+
+/**
+ * The same file as `serializeSarif(renderSarif(...))`, in pieces: one result at a time, so thousands of roles
+ * never make one string (their per-action lists exist one role at a time).
+ */
+export function* sarifChunks(report: ReportV1, options: SarifOptions = {}): Generator<string> {
+  const plan = planResults(report, options)
+  const frame = sarifFrame(report, options, plan)
+  const run = frame.runs[0]
+  if (!run || plan.kept === 0) {
+    yield serializeSarif(frame)
+    return
+  }
+  run.results = [RESULTS_SLOT as unknown as SarifResult]
+  const text = serializeSarif(frame)
+  const slot = `${RESULT_INDENT}${JSON.stringify(RESULTS_SLOT)}`
+  const at = text.indexOf(slot)
+  yield text.slice(0, at)
+  let index = 0
+  for (const result of plannedResults(report, options, plan)) {
+    const json = JSON.stringify(result, null, 2).replace(/\n/g, `\n${RESULT_INDENT}`)
+    yield `${index++ > 0 ? ',\n' : ''}${RESULT_INDENT}${json}`
+  }
+  yield text.slice(at + slot.length)
+}
+
+const RESULTS_SLOT = '\u0000results'
+/** Where a result sits in the indented file: root > runs > run > results. */
+const RESULT_INDENT = ' '.repeat(8)
+
+/** Which results are written and which of them leave their per-action lists out to fit the size limit. */
+interface ResultPlan {
+  total: number
+  kept: number
+  withoutActions: Set<string>
+}
+
+const resultKey = (role: RoleResult, spec: RuleSpec) => `${role.arn}|${spec.id}`
+
+/** Roles with findings, high-risk results first (should the per-run limit cut), then the other unused access. */
+function* allResults(report: ReportV1, options: SarifOptions): Generator<[RoleResult, SarifResult]> {
+  const withExcess = report.roles.filter(role => role.status === 'analyzed' && role.excess.count > 0)
+  for (const spec of [RULE_SPECS[0], RULE_SPECS[1]]) {
+    if (!spec) continue
+    for (const role of withExcess) {
+      const excess = excessActions(role.excess).filter(e => isHighRisk(e) === (spec.id === HIGH_RISK_RULE_ID))
+      if (excess.length > 0) yield [role, resultOf(role, excess, spec, options)]
+    }
+  }
+}
+
+/**
+ * Measures every result with and without its per-action lists, and leaves the lists of the largest results out
+ * until the file fits the size budget (messages and counts stay).
+ */
+function planResults(report: ReportV1, options: SarifOptions): ResultPlan {
+  const sizes: { key: string; actionCount: number; saving: number }[] = []
+  let size = Buffer.byteLength(serializeSarif(sarifFrame(report, options, undefined)))
+  let total = 0
+  for (const [role, result] of allResults(report, options)) {
+    total++
+    if (total > CODE_SCANNING_LIMITS.resultsPerRun) continue
+    const full = indentedSize(result)
+    size += full + 2
+    const { actions, ...rest } = result.properties
+    if (!actions) continue
+    const without = indentedSize({ ...result, properties: { ...rest, actionsOmitted: ACTIONS_OMITTED } })
+    sizes.push({
+      key: resultKey(role, RULE_SPECS[result.ruleIndex] as RuleSpec),
+      actionCount: result.properties.actionCount,
+      saving: full - without
     })
-  )
-  // High-risk results first, should the per-run limit ever cut.
-  const kept = [...results].sort((a, b) => a.ruleIndex - b.ruleIndex)
-  if (kept.length > CODE_SCANNING_LIMITS.resultsPerRun) {
+  }
+  const withoutActions = new Set<string>()
+  for (const entry of sizes.sort((a, b) => b.actionCount - a.actionCount)) {
+    if (size <= SIZE_BUDGET_BYTES) break
+    withoutActions.add(entry.key)
+    size -= entry.saving
+  }
+  return { total, kept: Math.min(total, CODE_SCANNING_LIMITS.resultsPerRun), withoutActions }
+}
+
+function indentedSize(value: unknown): number {
+  const text = JSON.stringify(value, null, 2)
+  let lines = 1
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lines++
+  return Buffer.byteLength(text) + lines * RESULT_INDENT.length
+}
+
+const ACTIONS_OMITTED =
+  "left out to stay within code scanning's file size limit; the JSON report lists every action"
+
+function* plannedResults(report: ReportV1, options: SarifOptions, plan: ResultPlan): Generator<SarifResult> {
+  let count = 0
+  for (const [role, result] of allResults(report, options)) {
+    if (count++ >= plan.kept) return
+    if (plan.withoutActions.has(resultKey(role, RULE_SPECS[result.ruleIndex] as RuleSpec))) {
+      delete result.properties.actions
+      result.properties.actionsOmitted = ACTIONS_OMITTED
+    }
+    yield result
+  }
+}
+
+/** The log with everything but its results. */
+function sarifFrame(report: ReportV1, options: SarifOptions, plan: ResultPlan | undefined): SarifLog {
+  const notifications: SarifRun['invocations'][number]['toolExecutionNotifications'] = report.roles
+    .filter(role => role.status !== 'analyzed')
+    .map(role => ({
+      level: role.status === 'failed' ? 'error' : isJudged(role) ? 'note' : 'warning',
+      message: {
+        text: isJudged(role)
+          ? `${role.arn} was skipped${role.reason ? `: ${role.reason}` : ''}`
+          : `${role.arn} was not judged (${role.status})${role.reason ? `: ${role.reason}` : ''}`
+      }
+    }))
+  if (plan && plan.total > plan.kept) {
     notifications.push({
       level: 'warning',
       message: {
-        text: `${kept.length - CODE_SCANNING_LIMITS.resultsPerRun} results were left out to stay within code scanning's ${CODE_SCANNING_LIMITS.resultsPerRun} results per run; the JSON report has them all`
+        text: `${plural(plan.total - plan.kept, 'result')} were left out to stay within code scanning's ${CODE_SCANNING_LIMITS.resultsPerRun} results per run; the JSON report has them all`
       }
     })
   }
-  const log: SarifLog = {
+  return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
     runs: [
@@ -192,7 +304,7 @@ export function renderSarif(report: ReportV1, options: SarifOptions = {}): Sarif
           }
         },
         automationDetails: { id: automationId(report) },
-        results: kept.slice(0, CODE_SCANNING_LIMITS.resultsPerRun),
+        results: [],
         invocations: [
           {
             executionSuccessful: report.roles.every(role => role.status !== 'failed'),
@@ -202,14 +314,13 @@ export function renderSarif(report: ReportV1, options: SarifOptions = {}): Sarif
       }
     ]
   }
-  return withinSizeLimit(log)
 }
 
 /**
- * The code scanning category: one per source and set of accounts. upload-sarif keeps an id the file has (its
- * `category` input is then ignored), and an upload replaces every alert of its category, so jobs that analyze
- * different accounts (a matrix) must not share one. Derived from every selected role, not from the findings, so it
- * stays the same across runs.
+ * The code scanning category: one per source and set of accounts. An upload replaces every alert of its category,
+ * and upload-sarif takes the category from this id when the file has one (its `category` input is then ignored),
+ * so jobs that analyze different accounts (a matrix) need different ids. Derived from every selected role, not
+ * from the findings, so it stays the same across runs.
  */
 function automationId(report: ReportV1): string {
   const accounts = [...new Set(report.roles.flatMap(role => roleName(role.arn).accountId ?? []))].sort(
@@ -221,27 +332,6 @@ function automationId(report: ReportV1): string {
 /** The file is written indented by two spaces: sizes are measured the same way. */
 export function serializeSarif(log: SarifLog): string {
   return `${JSON.stringify(log, null, 2)}\n`
-}
-
-/** Drops the per-action lists of the largest results until the file fits (messages and counts stay). */
-function withinSizeLimit(log: SarifLog): SarifLog {
-  const run = log.runs[0]!
-  let size = Buffer.byteLength(serializeSarif(log))
-  const largest = [...run.results].sort((a, b) => b.properties.actionCount - a.properties.actionCount)
-  for (const result of largest) {
-    if (size <= SIZE_BUDGET_BYTES) break
-    if (!result.properties.actions) continue
-    const before = Buffer.byteLength(JSON.stringify(result, null, 2))
-    delete result.properties.actions
-    result.properties.actionsOmitted =
-      "left out to stay within code scanning's file size limit; the JSON report lists every action"
-    // Nested deeper in the file than here, so the real saving is larger: re-measured at the end.
-    size -= before - Buffer.byteLength(JSON.stringify(result, null, 2))
-  }
-  return Buffer.byteLength(serializeSarif(log)) <= SIZE_BUDGET_BYTES ||
-    largest.every(r => !r.properties.actions)
-    ? log
-    : withinSizeLimit(log)
 }
 
 function ruleOf(spec: RuleSpec): SarifRule {
@@ -258,15 +348,6 @@ function ruleOf(spec: RuleSpec): SarifRule {
       'security-severity': spec.severity
     }
   }
-}
-
-function roleResults(role: RoleResult, options: SarifOptions): SarifResult[] {
-  const highRisk = role.excess.filter(isHighRisk)
-  const other = role.excess.filter(e => !isHighRisk(e))
-  return [
-    ...(highRisk.length > 0 ? [resultOf(role, highRisk, RULE_SPECS[0]!, options)] : []),
-    ...(other.length > 0 ? [resultOf(role, other, RULE_SPECS[1]!, options)] : [])
-  ]
 }
 
 function resultOf(

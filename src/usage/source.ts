@@ -6,6 +6,7 @@ import type { AwsSession } from '../aws/session.js'
 import type { Sleep } from '../aws/retry.js'
 import type { Config } from '../config.js'
 import type { Logger } from '../logger.js'
+import { DAY_MS } from '../model.js'
 import type { RoleUsage } from '../model.js'
 
 /** What a source is given: the run's options, its AWS session, its clock and budget. */
@@ -39,8 +40,6 @@ export interface UsageProvider {
   /** Reads what is read once for every role (a scan of log files); a source that asks per role reads nothing yet. */
   open(context: UsageContext): Promise<UsageReading>
 }
-
-const DAY_MS = 86_400_000
 
 export function lookbackStart(now: Date, days: number): Date {
   return new Date(now.getTime() - days * DAY_MS)

@@ -5,6 +5,7 @@
 import type { ProposalChecks, PullRequestChange, RoleGrants, RoleResult, RoleUsage } from '../model.js'
 import type { RoleAnalysis } from '../policy/analyze.js'
 import { policyDiff } from '../policy/diff.js'
+import { compactExcess } from '../policy/excess.js'
 import type { EvidenceVerdict } from '../policy/evidence.js'
 import type { Proposal } from '../policy/propose.js'
 
@@ -58,7 +59,12 @@ export function judgeRole(f: RoleFindings): RoleResult {
       ...(f.evidence.reason !== undefined ? { reason: f.evidence.reason } : {}),
       ...change
     }
-  const analyzed: RoleResult = { ...facts, status: 'analyzed', excess: f.analysis.excess, ...change }
+  const analyzed: RoleResult = {
+    ...facts,
+    status: 'analyzed',
+    excess: compactExcess(f.analysis.excess),
+    ...change
+  }
   if (f.analysis.excess.length === 0) return analyzed
   if (!f.grants.editable)
     return {

@@ -1,6 +1,7 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import type { Readable } from 'node:stream'
 import { DEFAULT_REGION } from '../../config.js'
+import { DAY_MS } from '../../model.js'
 
 export interface S3Location {
   bucket: string
@@ -12,7 +13,6 @@ const LOG_KEY = /\.json(l|lines)?(\.gz)?$|\.gz$/i
 const SKIPPED_FOLDER = /(^|\/)CloudTrail-(Digest|Insight)\//i
 const ACCOUNT = /^\d{12}$/
 const ORGANIZATION = /^o-[a-z0-9]{10,32}$/
-const DAY_MS = 86_400_000
 
 export function isS3Path(p: string): boolean {
   return /^s3:\/\//i.test(p)

@@ -1,0 +1,200 @@
+/**
+ * Reports written a role at a time: the streamed JSON (version 1 and 2), SARIF and Markdown equal the in-memory
+ * renderings on the real sample, both report versions follow their published JSON schemas, the compact excess
+ * turns back into the exact per-action list, and a run of 1,000 roles granted whole services completes.
+ */
+import { describe, expect, it } from '@jest/globals'
+import { Ajv } from 'ajv'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildCliConfig } from '../../src/config.js'
+import type { Config } from '../../src/config.js'
+import { createAwsSession } from '../../src/aws/session.js'
+import { MemoryLogger } from '../../src/logger.js'
+import type { ReportV1 } from '../../src/model.js'
+import { outputChunks, writeReportFiles } from '../../src/output.js'
+import { analyzeRole } from '../../src/policy/analyze.js'
+import { compactExcess, excessActions } from '../../src/policy/excess.js'
+import { reportChunks, serializeReport } from '../../src/report/json.js'
+import type { JsonReportV1 } from '../../src/report/json.js'
+import { markdownChunks, renderMarkdown } from '../../src/report/markdown.js'
+import { renderSarif, sarifChunks, serializeSarif } from '../../src/report/sarif.js'
+import { runAnalysis } from '../../src/run.js'
+import { OPTIONS, managed, role, usageOf } from '../policy/builders.js'
+
+function offline(config: Config) {
+  const log = new MemoryLogger()
+  return { log, aws: createAwsSession(config, { log }) }
+}
+
+const schema = (version: 1 | 2) =>
+  new Ajv({ allErrors: true }).compile(
+    JSON.parse(readFileSync(`docs/report-v${version}.schema.json`, 'utf8')) as object
+  )
+
+async function sampleReport(): Promise<ReportV1> {
+  const inputs: Record<string, string> = {
+    roles: '*',
+    source: 'cloudtrail',
+    'cloudtrail-path': 'examples/data/cloudtrail/invictus-aws-dataset',
+    'min-observation-days': '0'
+  }
+  const config = buildCliConfig(
+    name => ({ ...inputs, 'authorization-details': 'examples/authorization-details.json' })[name],
+    {}
+  )
+  return runAnalysis(config, offline(config))
+}
+
+/** Pretty-printed JSON as one JSON.stringify call writes it. */
+const canonical = (text: string) => `${JSON.stringify(JSON.parse(text), null, 2)}\n`
+
+describe('streamed reports', () => {
+  it('equal the in-memory renderings on the bundled sample, byte for byte', async () => {
+    const report = await sampleReport()
+    expect(report.summary.excess).toBeGreaterThan(0)
+    for (const version of [1, 2] as const) {
+      const streamed = [...reportChunks(report, version)].join('')
+      expect(streamed).toBe(serializeReport(report, version))
+      // The pieces join into exactly what one JSON.stringify of the whole report writes.
+      expect(streamed).toBe(canonical(streamed))
+      expect(schema(version)(JSON.parse(streamed))).toBe(true)
+    }
+    const v1 = JSON.parse(serializeReport(report, 1)) as JsonReportV1
+    expect(v1.roles.map(r => r.excess)).toEqual(report.roles.map(r => excessActions(r.excess)))
+
+    const sarif = [...sarifChunks(report, { toolVersion: '1.2.3' })].join('')
+    expect(sarif).toBe(serializeSarif(renderSarif(report, { toolVersion: '1.2.3' })))
+    expect(sarif).toBe(canonical(sarif))
+
+    const markdown = [...markdownChunks(report)].join('')
+    expect(markdown).toBe(renderMarkdown(report, { maxLength: Number.MAX_SAFE_INTEGER }))
+    expect([...outputChunks(report, 'markdown', {})].join('')).toBe(`${markdown}\n`)
+  }, 120_000)
+
+  it('writes the same files as the in-memory renderings, and an empty report too', async () => {
+    const report = await sampleReport()
+    const dir = mkdtempSync(join(tmpdir(), 'streamed-'))
+    const files = writeReportFiles(report, dir, {}, 2)
+    expect(readFileSync(files.report, 'utf8')).toBe(serializeReport(report, 2))
+    expect(readFileSync(files.sarif, 'utf8')).toBe(serializeSarif(renderSarif(report, {})))
+    const empty: ReportV1 = { ...report, roles: [], summary: { roles: 0, analyzed: 0, failed: 0, excess: 0 } }
+    const text = [...reportChunks(empty, 1)].join('')
+    expect(JSON.parse(text)).toMatchObject({ roles: [] })
+    expect(text).toBe(canonical(text))
+    expect([...sarifChunks(empty)].join('')).toBe(serializeSarif(renderSarif(empty)))
+  }, 120_000)
+})
+
+describe('compact excess', () => {
+  it('holds AdministratorAccess as "all except" groups and turns back into the exact per-action list', () => {
+    const analysis = analyzeRole(
+      role('admin', [managed('AdministratorAccess')]),
+      usageOf(['ec2:DescribeInstances', 's3:ListAllMyBuckets']),
+      OPTIONS
+    )
+    const compact = compactExcess(analysis.excess)
+    expect(compact.count).toBe(analysis.excess.length)
+    expect(excessActions(compact)).toEqual(
+      [...analysis.excess].sort((a, b) => (a.action < b.action ? -1 : a.action > b.action ? 1 : 0))
+    )
+    // Nearly every group is a whole service at one access level: the size follows the services, not the actions.
+    const listed = compact.groups.reduce((n, g) => n + (g.actions ?? g.allExcept ?? []).length, 0)
+    expect(listed).toBeLessThan(analysis.excess.length / 10)
+    const ec2List = compact.groups.find(g => g.service === 'ec2' && g.accessLevel === 'List')
+    expect(ec2List?.allExcept).toContain('ec2:DescribeInstances')
+  })
+
+  it('keeps a group that is not nearly the whole service as its list of actions', () => {
+    const analysis = analyzeRole(role('ro', [managed('AmazonS3ReadOnlyAccess')]), usageOf([]), OPTIONS)
+    const compact = compactExcess(analysis.excess)
+    expect(excessActions(compact)).toEqual(
+      [...analysis.excess].sort((a, b) => (a.action < b.action ? -1 : 1))
+    )
+    expect(compact.groups.every(g => (g.actions?.length ?? 0) + (g.allExcept?.length ?? 0) <= g.count)).toBe(
+      true
+    )
+  })
+})
+
+/** A get-account-authorization-details export of `count` roles granted whole services, and their records. */
+function thousandRoles(dir: string, count: number): { details: string; trail: string } {
+  const names = Array.from({ length: count }, (_, i) => `scale-${String(i).padStart(4, '0')}`)
+  const details = join(dir, 'authorization-details.json')
+  const services = [['sqs:*', 'sns:*'], ['kms:*'], ['logs:*'], ['sqs:*']]
+  writeFileSync(
+    details,
+    JSON.stringify({
+      RoleDetailList: names.map((name, i) => ({
+        Path: '/',
+        RoleName: name,
+        Arn: `arn:aws:iam::111122223333:role/${name}`,
+        CreateDate: '2023-01-01T00:00:00Z',
+        RolePolicyList: [
+          {
+            PolicyName: 'services',
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [{ Effect: 'Allow', Action: services[i % services.length], Resource: '*' }]
+            }
+          }
+        ],
+        AttachedManagedPolicies: []
+      })),
+      Policies: []
+    })
+  )
+  const trail = join(dir, 'trail')
+  mkdirSync(trail)
+  const records = names.map((name, i) => ({
+    eventVersion: '1.08',
+    userIdentity: {
+      type: 'AssumedRole',
+      arn: `arn:aws:sts::111122223333:assumed-role/${name}/s`,
+      accountId: '111122223333',
+      sessionContext: {
+        sessionIssuer: { type: 'Role', arn: `arn:aws:iam::111122223333:role/${name}`, userName: name }
+      }
+    },
+    eventTime: new Date(Date.parse('2023-06-01T00:00:00Z') + i * 1000).toISOString(),
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'ListKeys',
+    awsRegion: 'us-east-1',
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    readOnly: true,
+    recipientAccountId: '111122223333'
+  }))
+  writeFileSync(
+    join(trail, '111122223333_CloudTrail_us-east-1_20230601T0000Z_a.json'),
+    JSON.stringify({ Records: records })
+  )
+  return { details, trail }
+}
+
+describe('1,000 roles', () => {
+  it('are analyzed and written out in one run, every output complete', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'thousand-'))
+    const { details, trail } = thousandRoles(dir, 1000)
+    const inputs: Record<string, string> = {
+      roles: '*',
+      source: 'cloudtrail',
+      'cloudtrail-path': trail,
+      'min-observation-days': '0',
+      validate: 'false'
+    }
+    const config = buildCliConfig(name => ({ ...inputs, 'authorization-details': details })[name], {})
+    const report = await runAnalysis(config, offline(config))
+    expect(report.summary).toMatchObject({ roles: 1000, analyzed: 1000, failed: 0 })
+    const files = writeReportFiles(report, join(dir, 'out'), {})
+    const written = JSON.parse(readFileSync(files.report, 'utf8')) as JsonReportV1
+    expect(written.roles).toHaveLength(1000)
+    expect(written.roles.reduce((n, r) => n + r.excess.length, 0)).toBe(report.summary.excess)
+    expect(files.proposals.length).toBeGreaterThan(0)
+    const sarif = JSON.parse(readFileSync(files.sarif, 'utf8')) as { runs: { results: unknown[] }[] }
+    expect(sarif.runs[0]?.results.length).toBeGreaterThanOrEqual(1000)
+    const v2 = JSON.parse([...reportChunks(report, 2)].join('')) as unknown
+    expect(schema(2)(v2)).toBe(true)
+  }, 600_000)
+})
