@@ -61,12 +61,21 @@ describe('parseRoleArn', () => {
     ['a user', 'arn:aws:iam::111122223333:user/app'],
     ['a short account', 'arn:aws:iam::1111:role/app'],
     ['an unknown partition', 'arn:evil:iam::111122223333:role/app'],
+    ['an ISO partition AWS does not have', 'arn:aws-iso-c:iam::111122223333:role/app'],
+    ['another ISO partition AWS does not have', 'arn:aws-iso-a:iam::111122223333:role/app'],
     ['a name IAM refuses', 'arn:aws:iam::111122223333:role/app name'],
     ['no name', 'arn:aws:iam::111122223333:role/'],
     ['a bare name', 'app']
   ])('refuses %s', (_what, value) => {
     expect(parseRoleArn(value)).toBeUndefined()
   })
+
+  it.each(['aws', 'aws-cn', 'aws-us-gov', 'aws-iso', 'aws-iso-b', 'aws-iso-e', 'aws-iso-f', 'aws-eusc'])(
+    'reads a role of the %s partition',
+    partition => {
+      expect(parseRoleArn(`arn:${partition}:iam::111122223333:role/app`)?.partition).toBe(partition)
+    }
+  )
 
   it('says what is wrong and what is expected', () => {
     expect(() => requireRoleArn('arn:aws:iam::1111:role/app', 'export.json: role app: Arn')).toThrow(
