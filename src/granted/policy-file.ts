@@ -38,8 +38,14 @@ function decodeDocument(value: unknown, label: string): unknown {
   return decoded.document
 }
 
+/** A file's text without the byte-order mark editors on Windows write first (JSON.parse refuses it). */
+function withoutBom(text: string): string {
+  return text.startsWith('\uFEFF') ? text.slice(1) : text
+}
+
 /** Parses the JSON text of one policy file into granted policies (one per document it holds). */
-export function parsePolicyFile(text: string, file: string): GrantedPolicy[] {
+export function parsePolicyFile(fileText: string, file: string): GrantedPolicy[] {
+  const text = withoutBom(fileText)
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -118,7 +124,7 @@ export type ExportedRole = { arn: string; name: string; grants?: RoleGrants; err
 export function parseAuthorizationDetails(text: string, file: string): ExportedRole[] {
   let json: unknown
   try {
-    json = JSON.parse(text)
+    json = JSON.parse(withoutBom(text))
   } catch (e) {
     throw new PolicyFileError(`${file}: not valid JSON (${jsonErrorPlace(e)})`)
   }
