@@ -110,6 +110,20 @@ describe('data never echoed or acted on', () => {
     )
   })
 
+  it('a file with a number JSON readers round is refused, whether the document is an object or a string', () => {
+    const document =
+      '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*","Condition":{"NumericLessThan":{"s3:max-keys":1e999}}}}'
+    expect(() => parsePolicyFile(document, 'f.json')).toThrow(
+      'f.json: has the number 1e999 (at position 140), which JSON readers do not keep as written; write it as a string ("1e999")'
+    )
+    const wrapped = JSON.stringify({ PolicyName: 'p', PolicyDocument: document })
+    expect(() => parsePolicyFile(wrapped, 'f.json')).toThrow(
+      'f.json (p): the policy document has the number 1e999'
+    )
+    const details = `{"RoleDetailList":[{"RoleName":"app","Arn":"arn:aws:iam::111122223333:role/app","RolePolicyList":[{"PolicyName":"p","PolicyDocument":${document}}]}],"Policies":[]}`
+    expect(() => parseAuthorizationDetails(details, 'e.json')).toThrow('e.json: has the number 1e999')
+  })
+
   it('control characters, bidirectional overrides and line breaks are shown, never acted on', () => {
     expect(escapeControl('a\u001b[31mb\u202ec\n::error::x')).toBe('a\\u001b[31mb\\u202ec\\u000a::error::x')
     expect(escapeText('a\u001bb\u202e')).toBe('a\\\\u001bb\\\\u202e')

@@ -1,6 +1,13 @@
 import { errorMessage } from '../error-message.js'
 import type { GrantedPolicy, RoleGrants } from '../model.js'
-import { PolicyTextError, decodePolicyText, isObject, jsonErrorPlace } from '../policy/document.js'
+import {
+  PolicyTextError,
+  decodePolicyText,
+  inexactNumberProblem,
+  isObject,
+  jsonErrorPlace
+} from '../policy/document.js'
+import { inexactNumber } from '../policy/json-numbers.js'
 import { requireRoleArn, roleNameFromArn } from '../roles.js'
 import { duplicateKeyPosition } from './duplicate-keys.js'
 import { editability, isAwsManagedPolicyArn } from './editability.js'
@@ -43,6 +50,12 @@ function withoutBom(text: string): string {
   return text.startsWith('\uFEFF') ? text.slice(1) : text
 }
 
+/** A policy read with a number other than the one written (rounded, or past what a double holds) is refused. */
+function refuseInexactNumbers(text: string, file: string): void {
+  const inexact = inexactNumber(text)
+  if (inexact) throw new PolicyFileError(`${file}: ${inexactNumberProblem(inexact)}`)
+}
+
 /** Parses the JSON text of one policy file into granted policies (one per document it holds). */
 export function parsePolicyFile(fileText: string, file: string): GrantedPolicy[] {
   const text = withoutBom(fileText)
@@ -59,6 +72,7 @@ export function parsePolicyFile(fileText: string, file: string): GrantedPolicy[]
     throw new PolicyFileError(
       `${file}: a key appears twice in one object (at position ${duplicate}); other tools may read the other value, so keep one`
     )
+  refuseInexactNumbers(text, file)
   const base =
     file
       .split(/[\\/]/)
@@ -128,6 +142,7 @@ export function parseAuthorizationDetails(text: string, file: string): ExportedR
   } catch (e) {
     throw new PolicyFileError(`${file}: not valid JSON (${jsonErrorPlace(e)})`)
   }
+  refuseInexactNumbers(withoutBom(text), file)
   if (!isObject(json) || !Array.isArray(json.RoleDetailList)) {
     throw new PolicyFileError(
       `${file}: no RoleDetailList; expected the output of aws iam get-account-authorization-details`
