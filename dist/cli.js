@@ -48389,8 +48389,12 @@ function globCovers(outer, inner) {
 ;// CONCATENATED MODULE: ./src/roles.ts
 
 const ROLE_ARN_FORM = 'arn:aws:iam::<12-digit account>:role/<optional path/><name>';
-/** IAM's limits: a path of printable ASCII between slashes, a name of 1 to 64 of letters, digits and +=,.@_-. */
-const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-f]|aws-eusc):iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/;
+/**
+ * IAM's limits: a path of printable ASCII between slashes, a name of 1 to 64 of letters, digits and +=,.@_-. The
+ * partitions are the ones AWS has (its SDKs' partition list): a misspelt one is refused here, not reported as a role
+ * that does not exist.
+ */
+const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[bef]|aws-eusc):iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/;
 /** The parts of a well-formed role ARN; undefined for anything else (ARNs read from logs and exports are data). */
 function parseRoleArn(value) {
     const match = ROLE_ARN.exec(value);
@@ -51296,12 +51300,63 @@ function judgeNothingAnalyzed(why, failOn) {
     return { exitCode: 3, message, gate: { tripped: true, message } };
 }
 
+;// CONCATENATED MODULE: ./src/policy/json-numbers.ts
+/**
+ * Numbers in JSON text that do not survive being read: JSON.parse turns 12345678901234567890 into
+ * 12345678901234567000 and 1e999 into Infinity (written back as null). A policy carried over with such a number in
+ * its Condition would compare against another value than the one written, so such text is refused. Pure.
+ */
+const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+const DECIMAL = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+/** A decimal's value as sign, significant digits and exponent: `1.50`, `15e-1` and `1.5` read the same. */
+function decimalValue(text) {
+    const m = DECIMAL.exec(text);
+    if (!m)
+        return text;
+    const [, sign = '', whole = '', fraction = '', exponent = '0'] = m;
+    let digits = (whole + fraction).replace(/^0+/, '');
+    let scale = Number(exponent) - fraction.length;
+    if (digits === '')
+        return '0';
+    while (digits.endsWith('0')) {
+        digits = digits.slice(0, -1);
+        scale++;
+    }
+    return `${sign}${digits}e${scale}`;
+}
+/** The first number in a JSON text that JSON.parse does not read as written, with its position; input is valid JSON. */
+function inexactNumber(text) {
+    let i = 0;
+    while (i < text.length) {
+        const c = text[i];
+        if (c === '"') {
+            i++;
+            while (i < text.length && text[i] !== '"')
+                i += text[i] === '\\' ? 2 : 1;
+            i++;
+            continue;
+        }
+        if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) {
+            NUMBER.lastIndex = i;
+            const token = NUMBER.exec(text)?.[0] ?? c;
+            const read = Number(token);
+            if (!Number.isFinite(read) || decimalValue(String(read)) !== decimalValue(token))
+                return { number: token, position: i };
+            i += token.length;
+            continue;
+        }
+        i++;
+    }
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/policy/document.ts
 /**
  * Parse and normalize IAM identity-policy documents. Accepts what IAM and the CLI hand out: a parsed object, a
  * JSON string, a URL-encoded JSON string (IAM's wire form), `Statement` as one object or an array, and string-or-array
  * values. Element names are matched case-insensitively; malformed input fails with the JSON path of the problem.
  */
+
 class PolicyDocumentError extends Error {
     policy;
     path;
@@ -51346,12 +51401,22 @@ function decodePolicyText(text) {
             throw new PolicyTextError('is not valid URL-encoded text');
         }
     }
+    let document;
     try {
-        return { document: JSON.parse(json), json };
+        document = JSON.parse(json);
     }
     catch (error) {
         throw new PolicyTextError(`is not valid JSON (${jsonErrorPlace(error)})`);
     }
+    const inexact = inexactNumber(json);
+    if (inexact)
+        throw new PolicyTextError(inexactNumberProblem(inexact));
+    return { document, json };
+}
+/** Why a number is refused, reading after "the document" (or a file's name). */
+function inexactNumberProblem(inexact) {
+    return (`has the number ${inexact.number} (at position ${inexact.position}), which JSON readers do not keep as written; ` +
+        `write it as a string ("${inexact.number}")`);
 }
 /**
  * Where JSON.parse failed, without the text around it: the parser's own message quotes the input, and a file from a
@@ -51556,6 +51621,7 @@ function isAwsManagedPolicyArn(arn) {
 
 
 
+
 /**
  * Reads granted policies from the files people actually have: a bare policy document, the output of
  * `aws iam get-policy-version` or `aws iam get-role-policy`, a JSON array of documents (what pull-request mode
@@ -51586,8 +51652,19 @@ function decodeDocument(value, label) {
         throw new PolicyFileError(`${label}: a key appears twice in one object of the policy document (at position ${duplicate}); keep one`);
     return decoded.document;
 }
+/** A file's text without the byte-order mark editors on Windows write first (JSON.parse refuses it). */
+function withoutBom(text) {
+    return text.startsWith('\uFEFF') ? text.slice(1) : text;
+}
+/** A policy read with a number other than the one written (rounded, or past what a double holds) is refused. */
+function refuseInexactNumbers(text, file) {
+    const inexact = inexactNumber(text);
+    if (inexact)
+        throw new PolicyFileError(`${file}: ${inexactNumberProblem(inexact)}`);
+}
 /** Parses the JSON text of one policy file into granted policies (one per document it holds). */
-function parsePolicyFile(text, file) {
+function parsePolicyFile(fileText, file) {
+    const text = withoutBom(fileText);
     let json;
     try {
         json = JSON.parse(text);
@@ -51598,6 +51675,7 @@ function parsePolicyFile(text, file) {
     const duplicate = duplicateKeyPosition(text);
     if (duplicate !== undefined)
         throw new PolicyFileError(`${file}: a key appears twice in one object (at position ${duplicate}); other tools may read the other value, so keep one`);
+    refuseInexactNumbers(text, file);
     const base = file
         .split(/[\\/]/)
         .pop()
@@ -51627,15 +51705,24 @@ function parsePolicyFile(text, file) {
     }
     throw new PolicyFileError(`${file}: not a policy document (no Statement), nor get-policy-version or get-role-policy output`);
 }
+/** The objects of an export's list (absent: none); anything else is a broken export. */
+function entries(value, what) {
+    if (value === undefined)
+        return [];
+    if (!Array.isArray(value) || !value.every(isObject))
+        throw new PolicyFileError(`${what} is not a list of objects; export again`);
+    return value;
+}
 /** Reads every role of a `get-account-authorization-details` export with its inline, managed and boundary policies. */
 function parseAuthorizationDetails(text, file) {
     let json;
     try {
-        json = JSON.parse(text);
+        json = JSON.parse(withoutBom(text));
     }
     catch (e) {
         throw new PolicyFileError(`${file}: not valid JSON (${jsonErrorPlace(e)})`);
     }
+    refuseInexactNumbers(withoutBom(text), file);
     if (!isObject(json) || !Array.isArray(json.RoleDetailList)) {
         throw new PolicyFileError(`${file}: no RoleDetailList; expected the output of aws iam get-account-authorization-details`);
     }
@@ -51669,29 +51756,53 @@ function parseAuthorizationDetails(text, file) {
         const arn = String(role.Arn);
         const name = typeof role.RoleName === 'string' ? role.RoleName : roleNameFromArn(arn);
         try {
-            const identity = requireRoleArn(arn, `${file}: role ${name}: Arn`);
-            const path = role.Path ?? identity.path;
-            const inline = (role.RolePolicyList ?? []).map(p => ({
-                name: p.PolicyName,
-                kind: 'inline',
-                awsManaged: false,
-                document: decodeDocument(p.PolicyDocument, `${file} (${name}/${p.PolicyName})`),
-                origin: file
-            }));
-            const attached = (role.AttachedManagedPolicies ?? []).map(p => managed(p.PolicyArn, p.PolicyName, 'managed'));
-            const boundaryArn = role.PermissionsBoundary?.PermissionsBoundaryArn;
+            const what = `${file}: role ${name}`;
+            const identity = requireRoleArn(arn, `${what}: Arn`);
+            // The Arn identifies the role everywhere else (records, selectors, IAM): a RoleName or Path that says
+            // otherwise would judge one role by another's name or editability.
+            if (role.RoleName !== undefined && role.RoleName !== identity.name)
+                throw new PolicyFileError(`${what}: RoleName is not the name in its Arn (${identity.name}); export again`);
+            if (role.Path !== undefined && role.Path !== identity.path)
+                throw new PolicyFileError(`${what}: Path is not the path in its Arn (${identity.path}); export again`);
+            const path = identity.path;
+            const inline = entries(role.RolePolicyList, `${what}: RolePolicyList`).map(p => {
+                if (typeof p.PolicyName !== 'string')
+                    throw new PolicyFileError(`${what}: an entry of RolePolicyList has no PolicyName; export again`);
+                return {
+                    name: p.PolicyName,
+                    kind: 'inline',
+                    awsManaged: false,
+                    document: decodeDocument(p.PolicyDocument, `${file} (${identity.name}/${p.PolicyName})`),
+                    origin: file
+                };
+            });
+            const attached = entries(role.AttachedManagedPolicies, `${what}: AttachedManagedPolicies`).map(p => {
+                if (typeof p.PolicyArn !== 'string')
+                    throw new PolicyFileError(`${what}: an entry of AttachedManagedPolicies has no PolicyArn; export again`);
+                return managed(p.PolicyArn, typeof p.PolicyName === 'string' ? p.PolicyName : p.PolicyArn, 'managed');
+            });
+            const boundary = role.PermissionsBoundary;
+            const boundaryArn = isObject(boundary) ? boundary.PermissionsBoundaryArn : boundary;
+            if (boundaryArn !== undefined && typeof boundaryArn !== 'string')
+                throw new PolicyFileError(`${what}: PermissionsBoundary has no PermissionsBoundaryArn; export again`);
             const grants = {
                 arn,
-                name,
+                name: identity.name,
                 path,
                 accountId: identity.accountId,
                 policies: [...attached, ...inline],
                 ...(boundaryArn
                     ? { boundary: managed(boundaryArn, boundaryArn.split('/').pop() ?? boundaryArn, 'boundary') }
                     : {}),
-                ...editability(path, name)
+                ...editability(path, identity.name)
             };
-            return { arn, name, grants: role.CreateDate ? { ...grants, createdAt: role.CreateDate } : grants };
+            if (role.CreateDate !== undefined && typeof role.CreateDate !== 'string')
+                throw new PolicyFileError(`${what}: CreateDate is not a date; export again`);
+            return {
+                arn,
+                name: identity.name,
+                grants: role.CreateDate ? { ...grants, createdAt: role.CreateDate } : grants
+            };
         }
         catch (e) {
             return { arn, name, error: errorMessage(e) };

@@ -16,9 +16,13 @@ export interface RoleArn {
 
 export const ROLE_ARN_FORM = 'arn:aws:iam::<12-digit account>:role/<optional path/><name>'
 
-/** IAM's limits: a path of printable ASCII between slashes, a name of 1 to 64 of letters, digits and +=,.@_-. */
+/**
+ * IAM's limits: a path of printable ASCII between slashes, a name of 1 to 64 of letters, digits and +=,.@_-. The
+ * partitions are the ones AWS has (its SDKs' partition list): a misspelt one is refused here, not reported as a role
+ * that does not exist.
+ */
 const ROLE_ARN =
-  /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[a-f]|aws-eusc):iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/
+  /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[bef]|aws-eusc):iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/
 
 /** The parts of a well-formed role ARN; undefined for anything else (ARNs read from logs and exports are data). */
 export function parseRoleArn(value: string): RoleArn | undefined {

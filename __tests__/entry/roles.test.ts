@@ -61,12 +61,21 @@ describe('parseRoleArn', () => {
     ['a user', 'arn:aws:iam::111122223333:user/app'],
     ['a short account', 'arn:aws:iam::1111:role/app'],
     ['an unknown partition', 'arn:evil:iam::111122223333:role/app'],
+    ['an ISO partition AWS does not have', 'arn:aws-iso-c:iam::111122223333:role/app'],
+    ['another ISO partition AWS does not have', 'arn:aws-iso-a:iam::111122223333:role/app'],
     ['a name IAM refuses', 'arn:aws:iam::111122223333:role/app name'],
     ['no name', 'arn:aws:iam::111122223333:role/'],
     ['a bare name', 'app']
   ])('refuses %s', (_what, value) => {
     expect(parseRoleArn(value)).toBeUndefined()
   })
+
+  it.each(['aws', 'aws-cn', 'aws-us-gov', 'aws-iso', 'aws-iso-b', 'aws-iso-e', 'aws-iso-f', 'aws-eusc'])(
+    'reads a role of the %s partition',
+    partition => {
+      expect(parseRoleArn(`arn:${partition}:iam::111122223333:role/app`)?.partition).toBe(partition)
+    }
+  )
 
   it('says what is wrong and what is expected', () => {
     expect(() => requireRoleArn('arn:aws:iam::1111:role/app', 'export.json: role app: Arn')).toThrow(
@@ -117,5 +126,62 @@ describe('parseAuthorizationDetails', () => {
     const [broken, app] = parseAuthorizationDetails(text, 'export.json')
     expect(broken?.error).toBe('export.json: RoleDetailList[0] is not a role object; export again')
     expect(app?.grants?.name).toBe('app')
+  })
+
+  const role = (fields: Record<string, unknown>) =>
+    JSON.stringify({
+      RoleDetailList: [
+        { RoleName: 'app', Arn: 'arn:aws:iam::111122223333:role/app', Path: '/', ...fields },
+        { RoleName: 'other', Arn: 'arn:aws:iam::111122223333:role/other' }
+      ],
+      Policies: []
+    })
+
+  it.each([
+    [
+      'a RoleName that is not the name in its Arn',
+      { RoleName: 'prod-admin' },
+      'export.json: role prod-admin: RoleName is not the name in its Arn (app); export again'
+    ],
+    [
+      'a Path that is not the path in its Arn (a service-linked role would pass as editable)',
+      { Arn: 'arn:aws:iam::111122223333:role/aws-service-role/x.amazonaws.com/app' },
+      'export.json: role app: Path is not the path in its Arn (/aws-service-role/x.amazonaws.com/); export again'
+    ],
+    [
+      'a RolePolicyList entry that is not an object',
+      { RolePolicyList: [null] },
+      'export.json: role app: RolePolicyList is not a list of objects; export again'
+    ],
+    [
+      'a RolePolicyList that is not a list',
+      { RolePolicyList: { PolicyName: 'p' } },
+      'export.json: role app: RolePolicyList is not a list of objects; export again'
+    ],
+    [
+      'an inline policy without a name',
+      { RolePolicyList: [{ PolicyDocument: {} }] },
+      'export.json: role app: an entry of RolePolicyList has no PolicyName; export again'
+    ],
+    [
+      'an attached policy without an ARN',
+      { AttachedManagedPolicies: [{ PolicyName: 'x' }] },
+      'export.json: role app: an entry of AttachedManagedPolicies has no PolicyArn; export again'
+    ],
+    [
+      'a boundary without an ARN',
+      { PermissionsBoundary: { PermissionsBoundaryArn: 5 } },
+      'export.json: role app: PermissionsBoundary has no PermissionsBoundaryArn; export again'
+    ],
+    [
+      'a CreateDate that is not a date',
+      { CreateDate: 5 },
+      'export.json: role app: CreateDate is not a date; export again'
+    ]
+  ])('fails only the role with %s, saying so', (_what, fields, error) => {
+    const [odd, other] = parseAuthorizationDetails(role(fields), 'export.json')
+    expect(odd?.error).toBe(error)
+    expect(odd?.grants).toBeUndefined()
+    expect(other?.grants?.name).toBe('other')
   })
 })

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sessionName } from '../../src/aws/session-name.js'
-import { parsePolicyFile } from '../../src/granted/policy-file.js'
+import { parseAuthorizationDetails, parsePolicyFile } from '../../src/granted/policy-file.js'
 import { jsonErrorPlace } from '../../src/policy/document.js'
 import {
   discoverPolicyFiles,
@@ -95,6 +95,33 @@ describe('data never echoed or acted on', () => {
     // The same key in sibling objects, a key-like value, and escaped quotes are fine.
     const fine = `{"Version":"2012-10-17","Statement":[{"Sid":"a\\":","Effect":"Allow","Action":"s3:GetObject","Resource":"*"},{"Effect":"Allow","Action":"s3:PutObject","Resource":"*"}]}`
     expect(parsePolicyFile(fine, 'f.json')).toHaveLength(1)
+  })
+
+  it('a file saved with a byte-order mark (Windows editors, PowerShell) reads like the same file without one', () => {
+    const document =
+      '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}'
+    expect(parsePolicyFile(`\uFEFF${document}`, 'f.json')).toEqual(parsePolicyFile(document, 'f.json'))
+    const details = JSON.stringify({
+      RoleDetailList: [{ RoleName: 'app', Arn: 'arn:aws:iam::111122223333:role/app' }],
+      Policies: []
+    })
+    expect(parseAuthorizationDetails(`\uFEFF${details}`, 'e.json')).toEqual(
+      parseAuthorizationDetails(details, 'e.json')
+    )
+  })
+
+  it('a file with a number JSON readers round is refused, whether the document is an object or a string', () => {
+    const document =
+      '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*","Condition":{"NumericLessThan":{"s3:max-keys":1e999}}}}'
+    expect(() => parsePolicyFile(document, 'f.json')).toThrow(
+      'f.json: has the number 1e999 (at position 140), which JSON readers do not keep as written; write it as a string ("1e999")'
+    )
+    const wrapped = JSON.stringify({ PolicyName: 'p', PolicyDocument: document })
+    expect(() => parsePolicyFile(wrapped, 'f.json')).toThrow(
+      'f.json (p): the policy document has the number 1e999'
+    )
+    const details = `{"RoleDetailList":[{"RoleName":"app","Arn":"arn:aws:iam::111122223333:role/app","RolePolicyList":[{"PolicyName":"p","PolicyDocument":${document}}]}],"Policies":[]}`
+    expect(() => parseAuthorizationDetails(details, 'e.json')).toThrow('e.json: has the number 1e999')
   })
 
   it('control characters, bidirectional overrides and line breaks are shown, never acted on', () => {

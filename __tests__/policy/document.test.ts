@@ -50,6 +50,23 @@ describe('normalizePolicy', () => {
     }
   })
 
+  test('a number JSON readers do not keep as written is refused, naming it; numbers read as written are fine', () => {
+    const withNumber = (n: string) =>
+      `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*",` +
+      `"Condition":{"NumericEquals":{"s3:max-keys":${n}},"StringEquals":{"aws:ResourceTag/n":"${n} %"}}}}`
+    // Read as 12345678901234567000 and Infinity (written back as null): a carried Condition would change.
+    expect(errorOf(withNumber('12345678901234567890'))).toBe(
+      'Policy "app": has the number 12345678901234567890 (at position 137), which JSON readers do not keep as ' +
+        'written; write it as a string ("12345678901234567890")'
+    )
+    expect(errorOf(encodeURIComponent(withNumber('1e999')))).toMatch(
+      /has the number 1e999 \(at position \d+\)/
+    )
+    expect(errorOf(withNumber('0.10000000000000000001'))).toMatch(/has the number 0\.10000000000000000001/)
+    for (const n of ['3600', '-1', '1.5', '1.50', '1e3', '0', '-0', '25e-1', '1E+21'])
+      expect(normalizePolicy('app', withNumber(n)).statements).toHaveLength(1)
+  })
+
   test('real AWS managed policies parse', () => {
     for (const name of [
       'AdministratorAccess',

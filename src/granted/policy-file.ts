@@ -1,6 +1,13 @@
 import { errorMessage } from '../error-message.js'
 import type { GrantedPolicy, RoleGrants } from '../model.js'
-import { PolicyTextError, decodePolicyText, isObject, jsonErrorPlace } from '../policy/document.js'
+import {
+  PolicyTextError,
+  decodePolicyText,
+  inexactNumberProblem,
+  isObject,
+  jsonErrorPlace
+} from '../policy/document.js'
+import { inexactNumber } from '../policy/json-numbers.js'
 import { requireRoleArn, roleNameFromArn } from '../roles.js'
 import { duplicateKeyPosition } from './duplicate-keys.js'
 import { editability, isAwsManagedPolicyArn } from './editability.js'
@@ -38,8 +45,20 @@ function decodeDocument(value: unknown, label: string): unknown {
   return decoded.document
 }
 
+/** A file's text without the byte-order mark editors on Windows write first (JSON.parse refuses it). */
+function withoutBom(text: string): string {
+  return text.startsWith('\uFEFF') ? text.slice(1) : text
+}
+
+/** A policy read with a number other than the one written (rounded, or past what a double holds) is refused. */
+function refuseInexactNumbers(text: string, file: string): void {
+  const inexact = inexactNumber(text)
+  if (inexact) throw new PolicyFileError(`${file}: ${inexactNumberProblem(inexact)}`)
+}
+
 /** Parses the JSON text of one policy file into granted policies (one per document it holds). */
-export function parsePolicyFile(text: string, file: string): GrantedPolicy[] {
+export function parsePolicyFile(fileText: string, file: string): GrantedPolicy[] {
+  const text = withoutBom(fileText)
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -53,6 +72,7 @@ export function parsePolicyFile(text: string, file: string): GrantedPolicy[] {
     throw new PolicyFileError(
       `${file}: a key appears twice in one object (at position ${duplicate}); other tools may read the other value, so keep one`
     )
+  refuseInexactNumbers(text, file)
   const base =
     file
       .split(/[\\/]/)
@@ -87,13 +107,13 @@ export function parsePolicyFile(text: string, file: string): GrantedPolicy[] {
 }
 
 interface RoleDetail {
-  Arn: string
-  RoleName: string
-  Path?: string
-  CreateDate?: string
-  RolePolicyList?: { PolicyName: string; PolicyDocument: unknown }[]
-  AttachedManagedPolicies?: { PolicyName: string; PolicyArn: string }[]
-  PermissionsBoundary?: { PermissionsBoundaryArn?: string }
+  Arn?: unknown
+  RoleName?: unknown
+  Path?: unknown
+  CreateDate?: unknown
+  RolePolicyList?: unknown
+  AttachedManagedPolicies?: unknown
+  PermissionsBoundary?: unknown
 }
 
 interface ManagedPolicyDetail {
@@ -103,6 +123,14 @@ interface ManagedPolicyDetail {
   PolicyVersionList?: { Document: unknown; VersionId?: string; IsDefaultVersion?: boolean }[]
 }
 
+/** The objects of an export's list (absent: none); anything else is a broken export. */
+function entries(value: unknown, what: string): Record<string, unknown>[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value) || !value.every(isObject))
+    throw new PolicyFileError(`${what} is not a list of objects; export again`)
+  return value
+}
+
 /** One role of an authorization-details export, or the reason it cannot be read. */
 export type ExportedRole = { arn: string; name: string; grants?: RoleGrants; error?: string }
 
@@ -110,10 +138,11 @@ export type ExportedRole = { arn: string; name: string; grants?: RoleGrants; err
 export function parseAuthorizationDetails(text: string, file: string): ExportedRole[] {
   let json: unknown
   try {
-    json = JSON.parse(text)
+    json = JSON.parse(withoutBom(text))
   } catch (e) {
     throw new PolicyFileError(`${file}: not valid JSON (${jsonErrorPlace(e)})`)
   }
+  refuseInexactNumbers(withoutBom(text), file)
   if (!isObject(json) || !Array.isArray(json.RoleDetailList)) {
     throw new PolicyFileError(
       `${file}: no RoleDetailList; expected the output of aws iam get-account-authorization-details`
@@ -151,31 +180,57 @@ export function parseAuthorizationDetails(text: string, file: string): ExportedR
     const arn = String(role.Arn)
     const name = typeof role.RoleName === 'string' ? role.RoleName : roleNameFromArn(arn)
     try {
-      const identity = requireRoleArn(arn, `${file}: role ${name}: Arn`)
-      const path = role.Path ?? identity.path
-      const inline: GrantedPolicy[] = (role.RolePolicyList ?? []).map(p => ({
-        name: p.PolicyName,
-        kind: 'inline',
-        awsManaged: false,
-        document: decodeDocument(p.PolicyDocument, `${file} (${name}/${p.PolicyName})`),
-        origin: file
-      }))
-      const attached = (role.AttachedManagedPolicies ?? []).map(p =>
-        managed(p.PolicyArn, p.PolicyName, 'managed')
-      )
-      const boundaryArn = role.PermissionsBoundary?.PermissionsBoundaryArn
+      const what = `${file}: role ${name}`
+      const identity = requireRoleArn(arn, `${what}: Arn`)
+      // The Arn identifies the role everywhere else (records, selectors, IAM): a RoleName or Path that says
+      // otherwise would judge one role by another's name or editability.
+      if (role.RoleName !== undefined && role.RoleName !== identity.name)
+        throw new PolicyFileError(
+          `${what}: RoleName is not the name in its Arn (${identity.name}); export again`
+        )
+      if (role.Path !== undefined && role.Path !== identity.path)
+        throw new PolicyFileError(`${what}: Path is not the path in its Arn (${identity.path}); export again`)
+      const path = identity.path
+      const inline: GrantedPolicy[] = entries(role.RolePolicyList, `${what}: RolePolicyList`).map(p => {
+        if (typeof p.PolicyName !== 'string')
+          throw new PolicyFileError(`${what}: an entry of RolePolicyList has no PolicyName; export again`)
+        return {
+          name: p.PolicyName,
+          kind: 'inline',
+          awsManaged: false,
+          document: decodeDocument(p.PolicyDocument, `${file} (${identity.name}/${p.PolicyName})`),
+          origin: file
+        }
+      })
+      const attached = entries(role.AttachedManagedPolicies, `${what}: AttachedManagedPolicies`).map(p => {
+        if (typeof p.PolicyArn !== 'string')
+          throw new PolicyFileError(
+            `${what}: an entry of AttachedManagedPolicies has no PolicyArn; export again`
+          )
+        return managed(p.PolicyArn, typeof p.PolicyName === 'string' ? p.PolicyName : p.PolicyArn, 'managed')
+      })
+      const boundary = role.PermissionsBoundary
+      const boundaryArn = isObject(boundary) ? boundary.PermissionsBoundaryArn : boundary
+      if (boundaryArn !== undefined && typeof boundaryArn !== 'string')
+        throw new PolicyFileError(`${what}: PermissionsBoundary has no PermissionsBoundaryArn; export again`)
       const grants: RoleGrants = {
         arn,
-        name,
+        name: identity.name,
         path,
         accountId: identity.accountId,
         policies: [...attached, ...inline],
         ...(boundaryArn
           ? { boundary: managed(boundaryArn, boundaryArn.split('/').pop() ?? boundaryArn, 'boundary') }
           : {}),
-        ...editability(path, name)
+        ...editability(path, identity.name)
       }
-      return { arn, name, grants: role.CreateDate ? { ...grants, createdAt: role.CreateDate } : grants }
+      if (role.CreateDate !== undefined && typeof role.CreateDate !== 'string')
+        throw new PolicyFileError(`${what}: CreateDate is not a date; export again`)
+      return {
+        arn,
+        name: identity.name,
+        grants: role.CreateDate ? { ...grants, createdAt: role.CreateDate } : grants
+      }
     } catch (e) {
       return { arn, name, error: errorMessage(e) }
     }

@@ -3,6 +3,7 @@
  * JSON string, a URL-encoded JSON string (IAM's wire form), `Statement` as one object or an array, and string-or-array
  * values. Element names are matched case-insensitively; malformed input fails with the JSON path of the problem.
  */
+import { inexactNumber } from './json-numbers.js'
 
 export class PolicyDocumentError extends Error {
   constructor(
@@ -77,11 +78,23 @@ export function decodePolicyText(text: string): { document: unknown; json: strin
       throw new PolicyTextError('is not valid URL-encoded text')
     }
   }
+  let document: unknown
   try {
-    return { document: JSON.parse(json) as unknown, json }
+    document = JSON.parse(json)
   } catch (error) {
     throw new PolicyTextError(`is not valid JSON (${jsonErrorPlace(error)})`)
   }
+  const inexact = inexactNumber(json)
+  if (inexact) throw new PolicyTextError(inexactNumberProblem(inexact))
+  return { document, json }
+}
+
+/** Why a number is refused, reading after "the document" (or a file's name). */
+export function inexactNumberProblem(inexact: { number: string; position: number }): string {
+  return (
+    `has the number ${inexact.number} (at position ${inexact.position}), which JSON readers do not keep as written; ` +
+    `write it as a string ("${inexact.number}")`
+  )
 }
 
 /**
