@@ -92,7 +92,7 @@ describe('the CLI in process', () => {
     ],
     [['analyze', ...SAMPLE, '--policy', 'package.json', '--roles', '*'], /^error: .*package\.json/],
     // A blank --policy (an unset shell variable) names no file: never dropped, whichever place it has.
-    ...[[''], ['package.json', ''], ['', 'package.json'], [' ']].map(files => [
+    ...[[''], ['package.json', ''], ['', 'package.json'], [' ']].map((files): [string[], RegExp] => [
       ['analyze', ...SAMPLE, ...files.flatMap(file => ['--policy', file]), '--roles', '*'],
       /^error: policy: a blank --policy names no file; give the path of a policy file\n$/
     ]),
