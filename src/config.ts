@@ -310,9 +310,16 @@ export const INPUTS = {
     default: '',
     entries: BOTH,
     parse: (value, name, { env }) => {
-      const region = optional(value) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? DEFAULT_REGION
-      if (!REGION.test(region))
-        throw new ConfigError(name, `${name}: "${region}" is not an AWS Region name such as us-east-1`)
+      // A blank variable is unset, as the SDK reads it (a workflow's `${{ vars.X }}` that is not defined).
+      const fromEnv = (['AWS_REGION', 'AWS_DEFAULT_REGION'] as const).find(v => env[v]?.trim())
+      const region = optional(value) ?? (fromEnv ? (env[fromEnv] ?? '').trim() : DEFAULT_REGION)
+      if (!REGION.test(region)) {
+        const origin = value || !fromEnv ? '' : ` (from ${fromEnv})`
+        throw new ConfigError(
+          name,
+          `${name}: "${region}"${origin} is not an AWS Region name such as us-east-1`
+        )
+      }
       return region
     }
   }),
