@@ -49173,9 +49173,13 @@ const INPUTS = {
         default: '',
         entries: BOTH,
         parse: (value, name, { env }) => {
-            const region = optional(value) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? DEFAULT_REGION;
-            if (!REGION.test(region))
-                throw new ConfigError(name, `${name}: "${region}" is not an AWS Region name such as us-east-1`);
+            // A blank variable is unset, as the SDK reads it (a workflow's `${{ vars.X }}` that is not defined).
+            const fromEnv = ['AWS_REGION', 'AWS_DEFAULT_REGION'].find(v => env[v]?.trim());
+            const region = optional(value) ?? (fromEnv ? (env[fromEnv] ?? '').trim() : DEFAULT_REGION);
+            if (!REGION.test(region)) {
+                const origin = value || !fromEnv ? '' : ` (from ${fromEnv})`;
+                throw new ConfigError(name, `${name}: "${region}"${origin} is not an AWS Region name such as us-east-1`);
+            }
             return region;
         }
     }),
@@ -49254,12 +49258,20 @@ const INPUTS = {
     }),
     'pr-labels': input({ default: '', entries: ACTION, parse: value => splitList(value) }),
     'timeout-minutes': input({ default: '45', entries: BOTH, parse: integer(1, 360) }),
-    // Each value is one file: a blank one among others is an error when it is read, not dropped.
+    // Each value is one file: a blank one (an unset shell variable) is an error, never dropped.
     policy: input({
         default: '',
         entries: CLI,
         cli: REPEATABLE,
-        parse: value => (value === '' ? [] : value.split('\n').map(s => s.trim()))
+        verbatim: true,
+        parse: (value, name, { given }) => given
+            ? value.split('\n').map(line => {
+                const file = line.trim();
+                if (!file)
+                    throw new ConfigError(name, `${name}: a blank --${name} names no file; give the path of a policy file`);
+                return file;
+            })
+            : []
     }),
     'authorization-details': input({ default: '', entries: CLI, parse: optional }),
     since: input({ default: '', entries: CLI, parse: date }),
@@ -49280,18 +49292,22 @@ function cliForm(name) {
 function inputDefault(name) {
     return INPUTS[name].default;
 }
-/** The raw value of an input: trimmed, with its default when not given or blank. */
+/** The raw value of an input: trimmed (unless verbatim), with its default when not given or blank. */
 function rawValue(read, name) {
-    const raw = read(name)?.trim();
-    if (raw === undefined)
-        return INPUTS[name].default;
-    return raw === '' && !INPUTS[name].emptyIsValue ? INPUTS[name].default : raw;
+    const spec = INPUTS[name];
+    const given = read(name);
+    if (given === undefined)
+        return spec.default;
+    if (spec.verbatim)
+        return given;
+    const raw = given.trim();
+    return raw === '' && !spec.emptyIsValue ? spec.default : raw;
 }
 /** Parses every input; `read` answers only for the inputs of the entry, the others have their defaults. */
 function parseInputs(read, env) {
     const parse = (name) => {
         const spec = INPUTS[name];
-        return spec.parse(rawValue(read, name), name, { env });
+        return spec.parse(rawValue(read, name), name, { env, given: read(name) !== undefined });
     };
     const values = {};
     for (const name of Object.keys(INPUTS))
@@ -51870,11 +51886,14 @@ function readWorkspaceFile(workspace, relPath) {
         };
     return { status: 'read', text: (0,external_node_fs_.readFileSync)(full, 'utf8') };
 }
+/** How many policy files a run judges; a workspace with more is refused, never judged in part. */
+const POLICY_FILE_LIMIT = 10_000;
 /**
  * Every file below the fixed part of `template` (policy-path) whose path the template matches, with the account
  * and role it names. Symbolic links are listed too (so that reading them is refused with a reason), never entered.
+ * The walk stops one file past `limit`: more than `limit` files means some were not listed.
  */
-function discoverPolicyFiles(workspace, template, limit = 10_000) {
+function discoverPolicyFiles(workspace, template, limit = POLICY_FILE_LIMIT) {
     const firstVariable = template.indexOf('{');
     const prefix = template.slice(0, template.lastIndexOf('/', firstVariable) + 1);
     const names = [];
@@ -51902,7 +51921,7 @@ function discoverPolicyFiles(workspace, template, limit = 10_000) {
             return;
         }
         for (const entry of entries) {
-            if (found.length >= limit)
+            if (found.length > limit)
                 return;
             const path = `${dir}${entry.name}`;
             if (entry.isDirectory())
@@ -55839,8 +55858,14 @@ function unlistedPolicyFiles(ctx, cases) {
     const { config } = ctx;
     // By the exact path each role reads: a file whose name differs only in case is another file, never skipped.
     const known = new Set(cases.map(c => policyPathFor(config.policyPath, c.accountId, c.name)));
+    const discovered = ctx.files.policyFiles(config.policyPath);
+    // Judging the first files only would let a pull request hide one past them.
+    if (discovered.length > POLICY_FILE_LIMIT)
+        return [
+            failedCase(config.policyPath, `more than ${POLICY_FILE_LIMIT} files match policy-path ${config.policyPath}: none of them was judged, so this pull request cannot pass; keep fewer policy files under it`)
+        ];
     const out = [];
-    for (const file of ctx.files.policyFiles(config.policyPath)) {
+    for (const file of discovered) {
         if (known.has(file.path))
             continue;
         const named = { arn: `arn:aws:iam::${file.accountId}:role/${file.roleName}`, name: file.roleName };

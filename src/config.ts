@@ -111,6 +111,8 @@ interface InputSpec<T> {
   readonly cli?: CliForm
   /** An input given as '' keeps '' instead of falling back to the default. */
   readonly emptyIsValue?: true
+  /** The value as given, untrimmed: a repeatable option's blank values stay (one per line). */
+  readonly verbatim?: true
   /** Parses the trimmed value (the default when the input was not given or blank); `name` is for messages. */
   readonly parse: (value: string, name: string, context: ParseContext) => T
 }
@@ -118,6 +120,8 @@ interface InputSpec<T> {
 interface ParseContext {
   /** Where aws-region falls back to AWS_REGION and AWS_DEFAULT_REGION. */
   readonly env: NodeJS.ProcessEnv
+  /** Whether the entry read the input at all (given, even blank), as opposed to taking its default. */
+  readonly given: boolean
 }
 
 const BOTH: readonly Entry[] = ['action', 'cli']
@@ -310,9 +314,16 @@ export const INPUTS = {
     default: '',
     entries: BOTH,
     parse: (value, name, { env }) => {
-      const region = optional(value) ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? DEFAULT_REGION
-      if (!REGION.test(region))
-        throw new ConfigError(name, `${name}: "${region}" is not an AWS Region name such as us-east-1`)
+      // A blank variable is unset, as the SDK reads it (a workflow's `${{ vars.X }}` that is not defined).
+      const fromEnv = (['AWS_REGION', 'AWS_DEFAULT_REGION'] as const).find(v => env[v]?.trim())
+      const region = optional(value) ?? (fromEnv ? (env[fromEnv] ?? '').trim() : DEFAULT_REGION)
+      if (!REGION.test(region)) {
+        const origin = value || !fromEnv ? '' : ` (from ${fromEnv})`
+        throw new ConfigError(
+          name,
+          `${name}: "${region}"${origin} is not an AWS Region name such as us-east-1`
+        )
+      }
       return region
     }
   }),
@@ -394,12 +405,24 @@ export const INPUTS = {
   }),
   'pr-labels': input({ default: '', entries: ACTION, parse: value => splitList(value) }),
   'timeout-minutes': input({ default: '45', entries: BOTH, parse: integer(1, 360) }),
-  // Each value is one file: a blank one among others is an error when it is read, not dropped.
+  // Each value is one file: a blank one (an unset shell variable) is an error, never dropped.
   policy: input({
     default: '',
     entries: CLI,
     cli: REPEATABLE,
-    parse: value => (value === '' ? [] : value.split('\n').map(s => s.trim()))
+    verbatim: true,
+    parse: (value, name, { given }) =>
+      given
+        ? value.split('\n').map(line => {
+            const file = line.trim()
+            if (!file)
+              throw new ConfigError(
+                name,
+                `${name}: a blank --${name} names no file; give the path of a policy file`
+              )
+            return file
+          })
+        : []
   }),
   'authorization-details': input({ default: '', entries: CLI, parse: optional }),
   since: input({ default: '', entries: CLI, parse: date }),
@@ -429,18 +452,21 @@ export function inputDefault(name: InputName): string {
   return INPUTS[name].default
 }
 
-/** The raw value of an input: trimmed, with its default when not given or blank. */
+/** The raw value of an input: trimmed (unless verbatim), with its default when not given or blank. */
 function rawValue(read: InputReader, name: InputName): string {
-  const raw = read(name)?.trim()
-  if (raw === undefined) return INPUTS[name].default
-  return raw === '' && !INPUTS[name].emptyIsValue ? INPUTS[name].default : raw
+  const spec: InputSpec<unknown> = INPUTS[name]
+  const given = read(name)
+  if (given === undefined) return spec.default
+  if (spec.verbatim) return given
+  const raw = given.trim()
+  return raw === '' && !spec.emptyIsValue ? spec.default : raw
 }
 
 /** Parses every input; `read` answers only for the inputs of the entry, the others have their defaults. */
 function parseInputs(read: InputReader, env: NodeJS.ProcessEnv): InputValues {
   const parse = <K extends InputName>(name: K): InputValues[K] => {
     const spec = INPUTS[name] as InputSpec<InputValues[K]>
-    return spec.parse(rawValue(read, name), name, { env })
+    return spec.parse(rawValue(read, name), name, { env, given: read(name) !== undefined })
   }
   const values: Partial<Record<InputName, unknown>> = {}
   for (const name of Object.keys(INPUTS) as InputName[]) values[name] = parse(name)

@@ -91,6 +91,11 @@ describe('the CLI in process', () => {
       /^error: --authorization-details examples is not a regular file; give a JSON file\n$/
     ],
     [['analyze', ...SAMPLE, '--policy', 'package.json', '--roles', '*'], /^error: .*package\.json/],
+    // A blank --policy (an unset shell variable) names no file: never dropped, whichever place it has.
+    ...[[''], ['package.json', ''], ['', 'package.json'], [' ']].map((files): [string[], RegExp] => [
+      ['analyze', ...SAMPLE, ...files.flatMap(file => ['--policy', file]), '--roles', '*'],
+      /^error: policy: a blank --policy names no file; give the path of a policy file\n$/
+    ]),
     [
       ['analyze', ...SAMPLE, ...GRANTS, '--roles', '*', '--out', 'package.json'],
       /^error: --out package.json is a file, not a folder; give a folder to write the reports into\n$/

@@ -181,6 +181,18 @@ describe('buildConfig', () => {
     expect(c.awsRegion).toBe('eu-central-1')
   })
 
+  it('skips a blank AWS_REGION (an unset workflow variable), and names the variable a bad Region comes from', () => {
+    const region = (env: NodeJS.ProcessEnv) => buildActionConfig(name => base[name as keyof typeof base], env)
+    expect(region({ AWS_REGION: '', AWS_DEFAULT_REGION: 'eu-west-3' }).awsRegion).toBe('eu-west-3')
+    expect(region({ AWS_REGION: ' ', AWS_DEFAULT_REGION: '' }).awsRegion).toBe('us-east-1')
+    expect(() => region({ AWS_DEFAULT_REGION: 'Frankfurt' })).toThrow(
+      'aws-region: "Frankfurt" (from AWS_DEFAULT_REGION) is not an AWS Region name such as us-east-1'
+    )
+    expect(() => buildActionConfig(name => ({ ...base, 'aws-region': 'eu' })[name], {})).toThrow(
+      /^aws-region: "eu" is not an AWS Region name such as us-east-1$/
+    )
+  })
+
   it('accepts source cloudtrail without Access Analyzer inputs', () => {
     const inputs: Record<string, string> = {
       roles: '*',

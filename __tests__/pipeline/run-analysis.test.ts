@@ -345,6 +345,26 @@ describe('runAnalysis on a pull request (policy files in the workspace, the base
     expect(reads.sort()).toEqual([policyFile, `iam/least-privilege/${ACCOUNT}/other-role.json`].sort())
   })
 
+  it('fails rather than leave unjudged the policy files past the number it reads', async () => {
+    const ws = folder('pipeline-ws-')
+    ws.write(policyFile, JSON.stringify(policy('ec2:DescribeInstances')))
+    const filler = JSON.stringify(policy('s3:GetObject'))
+    for (let i = 0; i < 10_000; i++) ws.write(`iam/least-privilege/${ACCOUNT}/filler-${i}.json`, filler)
+    // Past the limit, in a folder a walk may reach last: the file that matters.
+    ws.write('iam/least-privilege/999999999999/admin.json', JSON.stringify(policy('iam:*')))
+    const config = pullRequestConfig()
+    const report = await runAnalysis(config, depsFor(config, { workspace: ws.dir, pullRequest: true }))
+    const failed = report.roles.filter(r => r.status === 'failed')
+    expect(failed).toEqual([
+      expect.objectContaining({
+        reason: expect.stringMatching(
+          /^more than 10000 files match policy-path .*: none of them was judged, so this pull request cannot pass/
+        )
+      })
+    ])
+    expect(report.roles.filter(r => r.arn.includes('filler-'))).toEqual([])
+  }, 60_000)
+
   it('does not trust a keep-Sid statement the pull request itself adds', async () => {
     const ws = folder('pipeline-ws-')
     ws.write(

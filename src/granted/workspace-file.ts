@@ -65,14 +65,18 @@ export interface DiscoveredPolicyFile {
   roleName: string
 }
 
+/** How many policy files a run judges; a workspace with more is refused, never judged in part. */
+export const POLICY_FILE_LIMIT = 10_000
+
 /**
  * Every file below the fixed part of `template` (policy-path) whose path the template matches, with the account
  * and role it names. Symbolic links are listed too (so that reading them is refused with a reason), never entered.
+ * The walk stops one file past `limit`: more than `limit` files means some were not listed.
  */
 export function discoverPolicyFiles(
   workspace: string,
   template: string,
-  limit = 10_000
+  limit = POLICY_FILE_LIMIT
 ): DiscoveredPolicyFile[] {
   const firstVariable = template.indexOf('{')
   const prefix = template.slice(0, template.lastIndexOf('/', firstVariable) + 1)
@@ -102,7 +106,7 @@ export function discoverPolicyFiles(
       return
     }
     for (const entry of entries) {
-      if (found.length >= limit) return
+      if (found.length > limit) return
       const path = `${dir}${entry.name}`
       if (entry.isDirectory()) walk(`${path}/`)
       else {

@@ -8,7 +8,7 @@ import { errorMessage } from '../error-message.js'
 import { editability } from '../granted/editability.js'
 import { parsePolicyFile } from '../granted/policy-file.js'
 import type { ExportedRole } from '../granted/policy-file.js'
-import { isSafePathSegment } from '../granted/workspace-file.js'
+import { isSafePathSegment, POLICY_FILE_LIMIT } from '../granted/workspace-file.js'
 import type { Logger } from '../logger.js'
 import type { GrantedPolicy, RoleGrants, RoleSelector } from '../model.js'
 import {
@@ -250,8 +250,17 @@ export function unlistedPolicyFiles(ctx: SelectionContext, cases: readonly RoleC
   const { config } = ctx
   // By the exact path each role reads: a file whose name differs only in case is another file, never skipped.
   const known = new Set(cases.map(c => policyPathFor(config.policyPath, c.accountId, c.name)))
+  const discovered = ctx.files.policyFiles(config.policyPath)
+  // Judging the first files only would let a pull request hide one past them.
+  if (discovered.length > POLICY_FILE_LIMIT)
+    return [
+      failedCase(
+        config.policyPath,
+        `more than ${POLICY_FILE_LIMIT} files match policy-path ${config.policyPath}: none of them was judged, so this pull request cannot pass; keep fewer policy files under it`
+      )
+    ]
   const out: RoleCase[] = []
-  for (const file of ctx.files.policyFiles(config.policyPath)) {
+  for (const file of discovered) {
     if (known.has(file.path)) continue
     const named = { arn: `arn:aws:iam::${file.accountId}:role/${file.roleName}`, name: file.roleName }
     const listed = config.roles.some(s => selectorMatches(s, named))
