@@ -2,7 +2,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import type { Readable } from 'node:stream'
 import { DEFAULT_REGION } from '../../config.js'
 
-export interface S3Location {
+interface S3Location {
   bucket: string
   /** Key prefix, without a leading slash; empty for the whole bucket. */
   prefix: string
@@ -102,7 +102,7 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   return results
 }
 
-export interface S3ListingOptions {
+interface S3ListingOptions {
   since?: Date | undefined
   until: Date
   regions?: string[] | undefined
