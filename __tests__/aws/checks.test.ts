@@ -41,7 +41,7 @@ describe('validateProposedPolicies', () => {
       ['risky', 'SUGGESTION', 'EMPTY_ARRAY_ACTION'],
       ['risky', 'SECURITY_WARNING', 'PASS_ROLE_WITH_STAR_IN_RESOURCE']
     ])
-    expect(findings[1].learnMoreLink).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//)
+    expect(findings[1]?.learnMoreLink).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//)
     // One finding per page: the paginator followed nextToken.
     expect(
       emulator.requests.filter(r => r.operation === 'ValidatePolicy' && r.params.nextToken)

@@ -10,7 +10,8 @@ import {
   deniedOnlyRole,
   failedRole,
   mixedReport,
-  stealCredentialsRole
+  stealCredentialsRole,
+  withoutDiff
 } from '../support/sample-reports.js'
 
 import { GitHubEmulator } from '../support/github-emulator.js'
@@ -250,7 +251,7 @@ describe('publishPullRequest', () => {
     // The role of the only file now uses what it is granted; another role failed (it has no file here): the
     // earlier proposal would remove access the role uses, so it must not stay open for merging.
     const partlyFailed = buildReport(
-      [{ ...stealCredentialsRole(), excess: [], proposed: [], diff: undefined }, failedRole()],
+      [{ ...withoutDiff(stealCredentialsRole()), excess: [], proposed: [] }, failedRole()],
       'cloudtrail',
       '2026-11-28T00:00:00Z'
     )
@@ -268,9 +269,8 @@ describe('publishPullRequest', () => {
     const withheld = buildReport(
       [
         {
-          ...stealCredentialsRole(),
+          ...withoutDiff(stealCredentialsRole()),
           proposed: [],
-          diff: undefined,
           proposalOutcome: 'withheld' as const,
           proposalNotes: ['proposal withheld: Access Analyzer CheckNoNewAccess found possible new access']
         }
@@ -299,7 +299,7 @@ describe('publishPullRequest', () => {
     // app's proposal reached the base another way; batch now uses everything it is granted.
     emulator.pushFiles('main', { [appFile]: emulator.readFile(BRANCH, appFile)! })
     const second = buildReport(
-      [named('app'), { ...named('batch'), excess: [], proposed: [], diff: undefined }],
+      [named('app'), { ...withoutDiff(named('batch')), excess: [], proposed: [] }],
       'cloudtrail',
       '2026-11-28T00:00:00Z'
     )

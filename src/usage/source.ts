@@ -20,8 +20,7 @@ interface UsageContext {
 }
 
 /** One role's usage: what it did, with the evidence and its limits, or why that cannot be known. */
-type RoleUsageOutcome =
-  { usage: RoleUsage } | { outcome: { status: 'failed' | 'skipped'; reason: string } }
+type RoleUsageOutcome = { usage: RoleUsage } | { outcome: { status: 'failed' | 'skipped'; reason: string } }
 
 export interface UsageReading {
   /**
