@@ -62,10 +62,12 @@ describe('checkNoNewAccess', () => {
     ]
     await expect(checkNoNewAccess(client, proposal, [ec2Describe, ssmCore])).resolves.toBe('PASS')
     const call = emulator.requests.filter(r => r.operation === 'CheckNoNewAccess').at(-1)
-    expect(JSON.parse(call?.params.newPolicyDocument as string).Statement).toHaveLength(2)
-    expect(JSON.parse(call?.params.existingPolicyDocument as string).Statement.length).toBe(
-      1 + (ssmCore as PolicyDocumentJson).Statement.length
-    )
+    expect(
+      (JSON.parse(call?.params.newPolicyDocument as string) as { Statement: unknown[] }).Statement
+    ).toHaveLength(2)
+    expect(
+      (JSON.parse(call?.params.existingPolicyDocument as string) as { Statement: unknown[] }).Statement.length
+    ).toBe(1 + (ssmCore as PolicyDocumentJson).Statement.length)
   })
 
   it('fails a proposal that grants something the role does not have today', async () => {

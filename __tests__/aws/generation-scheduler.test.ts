@@ -47,8 +47,9 @@ function deps(extra: Partial<SchedulerDeps> = {}): SchedulerDeps {
     log,
     deadline: new Date(clock + 3600_000),
     now: () => new Date(clock),
-    sleep: async ms => {
+    sleep: ms => {
       clock += ms
+      return Promise.resolve()
     },
     ...extra
   }
@@ -61,7 +62,7 @@ beforeAll(async () => {
 beforeEach(() => {
   log = new MemoryLogger()
 })
-afterEach(async () => {
+afterEach(() => {
   clock += 8 * DAY // earlier jobs fall out of ListPolicyGenerations' seven days
 })
 afterAll(async () => {

@@ -18,7 +18,7 @@ import { GitHubEmulator } from '../support/github-emulator.js'
 
 const BRANCH = DEFAULT_PROPOSAL_BRANCH
 const waits: number[] = []
-const policy: CallPolicy = { ...DEFAULT_CALL_POLICY, sleep: async ms => void waits.push(ms) }
+const policy: CallPolicy = { ...DEFAULT_CALL_POLICY, sleep: ms => Promise.resolve(void waits.push(ms)) }
 const emulators: GitHubEmulator[] = []
 let emulator: GitHubEmulator
 

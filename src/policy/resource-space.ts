@@ -24,7 +24,7 @@ interface Glob {
 }
 
 function compile(pattern: string): Glob {
-  const starTail: boolean[] = new Array(pattern.length + 1).fill(false)
+  const starTail = new Array<boolean>(pattern.length + 1).fill(false)
   for (let i = pattern.length - 1; i >= 0 && pattern[i] === '*'; i--) starTail[i] = true
   return { pattern, starTail }
 }

@@ -89,7 +89,7 @@ function dayPrefixes(since: number, until: number): string[] {
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length)
+  const results = new Array<R>(items.length)
   let next = 0
   const run = async (): Promise<void> => {
     while (next < items.length) {

@@ -152,7 +152,7 @@ async function listSources(
     notes.push(`not read (digests or Insights events): ${listing.skippedFolders.join(', ')}`)
   }
   skipped.push(...listing.skippedEntries)
-  return listing.files.map(path => ({ name: path, load: async () => ({ file: path, path }) }))
+  return listing.files.map(path => ({ name: path, load: () => Promise.resolve({ file: path, path }) }))
 }
 
 function windowOf(aggregate: ScanAggregate): TimeWindow {
