@@ -57551,7 +57551,7 @@ async function listSources(query, options, notes, skipped) {
         notes.push(`not read (digests or Insights events): ${listing.skippedFolders.join(', ')}`);
     }
     skipped.push(...listing.skippedEntries);
-    return listing.files.map(path => ({ name: path, load: async () => ({ file: path, path }) }));
+    return listing.files.map(path => ({ name: path, load: () => Promise.resolve({ file: path, path }) }));
 }
 function windowOf(aggregate) {
     // The window is what the records cover, never more: a query that asks for 90 days of a trail holding 10 must not
