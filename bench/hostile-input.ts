@@ -114,7 +114,7 @@ const usage: RoleUsage = {
 }
 const options = { keepActions: [], keepSidPrefix: 'Keep' }
 report(
-  `policy of ${JSON.stringify(starry.policies[0].document).length} bytes full of stars`,
+  `policy of ${JSON.stringify(starry.policies[0]?.document).length} bytes full of stars`,
   best(5, () => analyzeRole(starry, usage, options)),
   best(5, () => analyzeRole(simple, usage, options)),
   20
@@ -135,7 +135,7 @@ const plainDeny = grants({
   ]
 })
 report(
-  `policy of ${JSON.stringify(starryDeny.policies[0].document).length} bytes, a Deny full of stars`,
+  `policy of ${JSON.stringify(starryDeny.policies[0]?.document).length} bytes, a Deny full of stars`,
   best(3, () => analyzeRole(starryDeny, usage, options)),
   best(3, () => analyzeRole(plainDeny, usage, options)),
   20

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import type { RoleGrants, RoleUsage } from '../src/model.js'
 import { ACCESS_LEVELS } from '../src/model.js'
+import { at } from '../src/policy/at.js'
 
 function managedDocument(name: string): { Statement: Record<string, unknown>[] } {
   const file = new URL(`../examples/data/managed-policies/${name}.json`, import.meta.url)
@@ -18,7 +19,7 @@ function managedDocument(name: string): { Statement: Record<string, unknown>[] }
 
 function median(samples: number[]): number {
   const sorted = [...samples].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)]
+  return at(sorted, Math.floor(sorted.length / 2))
 }
 
 function time(runs: number, fn: () => unknown): number {

@@ -14,7 +14,7 @@ export interface Cancellation {
   dispose(): void
 }
 
-export interface CancellationOptions {
+interface CancellationOptions {
   /** How long after the first signal the process may still run (default 5 s). */
   graceMs?: number
   /** Said just before the process is ended. */

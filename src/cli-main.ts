@@ -110,7 +110,7 @@ function parseArguments(args: string[]): { given: Map<OptionName, string[]>; pos
   return { given, positionals }
 }
 
-export type CliCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'analyze'; config: CliConfig }
+type CliCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'analyze'; config: CliConfig }
 
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
   const { given, positionals } = parseArguments(argv)
@@ -163,7 +163,7 @@ function prepareOutDir(dir: string): void {
 }
 
 /** Where the CLI writes, and the folder it runs in. */
-export interface CliIo {
+interface CliIo {
   stdout: NodeJS.WritableStream
   stderr: NodeJS.WritableStream
   cwd: string

@@ -4,23 +4,23 @@ import { USAGE_SOURCES } from './model.js'
 import { FAIL_ON_VALUES } from './report/gate.js'
 import type { FailOn } from './report/gate.js'
 
-export const MODES = ['report', 'comment', 'pull-request'] as const
-export type Mode = (typeof MODES)[number]
-export const GRANTED_SOURCES = ['auto', 'iam', 'files'] as const
-export type GrantedSource = (typeof GRANTED_SOURCES)[number]
-export const FORMATS = ['markdown', 'json', 'sarif'] as const
-export type Format = (typeof FORMATS)[number]
-export const REPORT_VERSIONS = ['1', '2'] as const
-export type ReportVersion = (typeof REPORT_VERSIONS)[number]
-export const TRAIL_READ_WRITE_TYPES = ['All', 'ReadOnly', 'WriteOnly'] as const
-export type TrailReadWriteType = (typeof TRAIL_READ_WRITE_TYPES)[number]
-export const TRAIL_EXCLUDABLE_SOURCES = ['kms.amazonaws.com', 'rdsdata.amazonaws.com'] as const
+const MODES = ['report', 'comment', 'pull-request'] as const
+type Mode = (typeof MODES)[number]
+const GRANTED_SOURCES = ['auto', 'iam', 'files'] as const
+type GrantedSource = (typeof GRANTED_SOURCES)[number]
+const FORMATS = ['markdown', 'json', 'sarif'] as const
+type Format = (typeof FORMATS)[number]
+const REPORT_VERSIONS = ['1', '2'] as const
+type ReportVersion = (typeof REPORT_VERSIONS)[number]
+const TRAIL_READ_WRITE_TYPES = ['All', 'ReadOnly', 'WriteOnly'] as const
+type TrailReadWriteType = (typeof TRAIL_READ_WRITE_TYPES)[number]
+const TRAIL_EXCLUDABLE_SOURCES = ['kms.amazonaws.com', 'rdsdata.amazonaws.com'] as const
 
 /** The Region used when neither aws-region nor the environment names one. */
 export const DEFAULT_REGION = 'us-east-1'
 
 /** What the trail logs, stated as inputs instead of read from CloudTrail. */
-export interface TrailLoggingOptions {
+interface TrailLoggingOptions {
   readWriteType: TrailReadWriteType
   excludedSources: string[]
 }
@@ -94,12 +94,12 @@ export class ConfigError extends Error {
  * Reads one named input (kebab-case, as in action.yml and as the CLI option); undefined when not given, '' when
  * given empty. A repeatable CLI option reads as its values joined by newlines.
  */
-export type InputReader = (name: string) => string | undefined
+type InputReader = (name: string) => string | undefined
 
-export type Entry = 'action' | 'cli'
+type Entry = 'action' | 'cli'
 
 /** How the CLI spells an input: `--name VALUE` (once or repeated), or a flag that sets the input to `value`. */
-export type CliForm =
+type CliForm =
   | { readonly kind: 'value'; readonly multiple: boolean }
   | { readonly kind: 'flag'; readonly option: string; readonly value: string }
 
@@ -169,7 +169,7 @@ export function parseRoleSelector(input: string): RoleSelector {
 }
 
 /** Splits a list input on newlines and commas, trimming and dropping blanks. */
-export function splitList(value: string | undefined): string[] {
+function splitList(value: string | undefined): string[] {
   return (value ?? '')
     .split(/[\n,]/)
     .map(s => s.trim())

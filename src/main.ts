@@ -23,7 +23,7 @@ import type { RunDeps } from './run.js'
 import { VERSION } from './version.js'
 
 /** The parts of @actions/core the action uses. */
-export type ActionsCore = Pick<
+type ActionsCore = Pick<
   typeof core,
   | 'getInput'
   | 'setOutput'
@@ -44,7 +44,7 @@ export type ActionContext = Pick<
 >
 
 /** What the action runs in: the runner's toolkit, the run's context and the step's environment. */
-export interface ActionRuntime {
+interface ActionRuntime {
   core: ActionsCore
   context: ActionContext
   env: NodeJS.ProcessEnv

@@ -6,7 +6,7 @@ import type { RoleSelector } from './model.js'
 import { globMatch } from './policy/glob.js'
 
 /** A role ARN's parts, as IAM spells them. */
-export interface RoleArn {
+interface RoleArn {
   partition: string
   accountId: string
   /** `/` or `/segment/.../`, as IAM returns a role's Path. */

@@ -93,7 +93,7 @@ describe('AwsEmulator wire formats', () => {
     ).json()) as {
       policyGenerations: { startedOn: unknown }[]
     }
-    expect(typeof list.policyGenerations[0].startedOn).toBe('string')
+    expect(typeof list.policyGenerations[0]?.startedOn).toBe('string')
   })
 
   it('is reachable through AWS_ENDPOINT_URL_* and env(), as a child process would use it', async () => {
@@ -104,7 +104,7 @@ describe('AwsEmulator wire formats', () => {
     const generations = await analyzer.send(new ListPolicyGenerationsCommand({}))
     expect(roles.Roles?.length).toBe(4)
     expect(roles.Marker).toBeDefined()
-    expect(generations.policyGenerations?.[0].startedOn).toBeInstanceOf(Date)
+    expect(generations.policyGenerations?.[0]?.startedOn).toBeInstanceOf(Date)
     iam.destroy()
     analyzer.destroy()
   })

@@ -41,7 +41,7 @@ describe('validateProposedPolicies', () => {
       ['risky', 'SUGGESTION', 'EMPTY_ARRAY_ACTION'],
       ['risky', 'SECURITY_WARNING', 'PASS_ROLE_WITH_STAR_IN_RESOURCE']
     ])
-    expect(findings[1].learnMoreLink).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//)
+    expect(findings[1]?.learnMoreLink).toMatch(/^https:\/\/docs\.aws\.amazon\.com\//)
     // One finding per page: the paginator followed nextToken.
     expect(
       emulator.requests.filter(r => r.operation === 'ValidatePolicy' && r.params.nextToken)
@@ -62,10 +62,12 @@ describe('checkNoNewAccess', () => {
     ]
     await expect(checkNoNewAccess(client, proposal, [ec2Describe, ssmCore])).resolves.toBe('PASS')
     const call = emulator.requests.filter(r => r.operation === 'CheckNoNewAccess').at(-1)
-    expect(JSON.parse(call?.params.newPolicyDocument as string).Statement).toHaveLength(2)
-    expect(JSON.parse(call?.params.existingPolicyDocument as string).Statement.length).toBe(
-      1 + (ssmCore as PolicyDocumentJson).Statement.length
-    )
+    expect(
+      (JSON.parse(call?.params.newPolicyDocument as string) as { Statement: unknown[] }).Statement
+    ).toHaveLength(2)
+    expect(
+      (JSON.parse(call?.params.existingPolicyDocument as string) as { Statement: unknown[] }).Statement.length
+    ).toBe(1 + (ssmCore as PolicyDocumentJson).Statement.length)
   })
 
   it('fails a proposal that grants something the role does not have today', async () => {

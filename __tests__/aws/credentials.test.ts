@@ -48,7 +48,7 @@ function options(extra: Partial<OidcCredentialOptions> = {}): OidcCredentialOpti
     getIdToken: getIDToken,
     log,
     env,
-    sleep: async () => undefined,
+    sleep: () => Promise.resolve(),
     ...extra
   }
 }

@@ -47,8 +47,9 @@ function deps(extra: Partial<SchedulerDeps> = {}): SchedulerDeps {
     log,
     deadline: new Date(clock + 3600_000),
     now: () => new Date(clock),
-    sleep: async ms => {
+    sleep: ms => {
       clock += ms
+      return Promise.resolve()
     },
     ...extra
   }
@@ -61,7 +62,7 @@ beforeAll(async () => {
 beforeEach(() => {
   log = new MemoryLogger()
 })
-afterEach(async () => {
+afterEach(() => {
   clock += 8 * DAY // earlier jobs fall out of ListPolicyGenerations' seven days
 })
 afterAll(async () => {
@@ -83,16 +84,16 @@ describe('runPolicyGenerations', () => {
     expect(outcomes.map(o => o.status)).toEqual(['succeeded', 'succeeded', 'succeeded'])
     const starts = emulator.requests.filter(r => r.operation === 'StartPolicyGeneration')
     expect(starts.map(r => r.status)).toEqual([200, 200, 200])
-    const steal = outcomes[0].usage
+    const steal = outcomes[0]?.usage
     expect(steal?.actions.map(a => a.action)).toEqual([...STEAL_CREDENTIALS_USED, 'sts:GetCallerIdentity'])
     expect(steal?.actions.find(a => a.action === 'ssm:PutInventory')?.resources).toEqual([INSTANCE])
     expect(steal?.complete).toBe(true)
-    expect(steal?.window).toEqual(requests[0].window)
-    expect(steal?.evidence.jobId).toBe(outcomes[0].jobId)
+    expect(steal?.window).toEqual(requests[0]?.window)
+    expect(steal?.evidence.jobId).toBe(outcomes[0]?.jobId)
     // Every call of this role was denied, and Access Analyzer still lists it: the report must say so.
-    expect(outcomes[1].usage?.actions.map(a => a.action)).toEqual(['ec2:GetPasswordData'])
-    expect(outcomes[1].usage?.evidence.notes).toContain(DENIED_CALLS_NOTE)
-    expect(outcomes[2].usage?.actions[0].resources).toHaveLength(6)
+    expect(outcomes[1]?.usage?.actions.map(a => a.action)).toEqual(['ec2:GetPasswordData'])
+    expect(outcomes[1]?.usage?.evidence.notes).toContain(DENIED_CALLS_NOTE)
+    expect(outcomes[2]?.usage?.actions[0]?.resources).toHaveLength(6)
     expect(log.lines.some(l => /policy generation job \S+ IN_PROGRESS for \d+s/.test(l))).toBe(true)
   })
 
@@ -104,7 +105,7 @@ describe('runPolicyGenerations', () => {
     })
     const outcomes = await runPolicyGenerations([request(STRATUS_ROLES.enumerate)], deps())
 
-    expect(outcomes[0].status).toBe('succeeded')
+    expect(outcomes[0]?.status).toBe('succeeded')
     const starts = emulator.requests.filter(r => r.operation === 'StartPolicyGeneration')
     expect(starts.some(r => r.status === 409)).toBe(true)
     expect(starts.at(-1)?.status).toBe(200)
@@ -133,8 +134,8 @@ describe('runPolicyGenerations', () => {
       deps()
     )
     expect(outcomes.map(o => o.status)).toEqual(['succeeded', 'skipped', 'skipped'])
-    expect(outcomes[1].reason).toMatch(/daily Access Analyzer policy-generation quota/)
-    expect(outcomes[2].reason).toBe(outcomes[1].reason)
+    expect(outcomes[1]?.reason).toMatch(/daily Access Analyzer policy-generation quota/)
+    expect(outcomes[2]?.reason).toBe(outcomes[1]?.reason)
     expect(emulator.count('StartPolicyGeneration')).toBe(2)
   })
 
@@ -174,7 +175,7 @@ describe('runPolicyGenerations', () => {
     expect(second.map(o => o.jobId)).toEqual(first.map(o => o.jobId))
     expect(emulator.count('StartPolicyGeneration')).toBe(2)
     // The outcome reports the job's own window, not the slid one that was asked for.
-    expect(second[0].usage?.window).toEqual(first[0].usage?.window)
+    expect(second[0]?.usage?.window).toEqual(first[0]?.usage?.window)
   })
 
   it('starts a new job when the earlier one covers another window', async () => {
@@ -188,8 +189,8 @@ describe('runPolicyGenerations', () => {
     })
     const outcomes = await runPolicyGenerations([req], deps())
     expect(outcomes[0]).toMatchObject({ status: 'succeeded' })
-    expect(outcomes[0].jobId).not.toBe(old)
-    expect(outcomes[0].reused).toBeUndefined()
+    expect(outcomes[0]?.jobId).not.toBe(old)
+    expect(outcomes[0]?.reused).toBeUndefined()
     expect(emulator.count('StartPolicyGeneration')).toBe(1)
   })
 
@@ -248,14 +249,14 @@ describe('runPolicyGenerations', () => {
       deps({ deadline: new Date(clock + 15 * 60_000) })
     )
 
-    expect(outcomes[0].status).toBe('cancelled')
-    expect(outcomes[0].reason).toMatch(/deadline/)
+    expect(outcomes[0]?.status).toBe('cancelled')
+    expect(outcomes[0]?.reason).toMatch(/deadline/)
     expect(outcomes[1]).toMatchObject({
       status: 'skipped',
       reason: expect.stringMatching(/not started: the deadline/)
     })
-    expect(emulator.cancelledJobs()).toEqual([outcomes[0].jobId])
-    expect(emulator.jobStatus(outcomes[0].jobId!)).toBe('CANCELED')
+    expect(emulator.cancelledJobs()).toEqual([outcomes[0]?.jobId])
+    expect(emulator.jobStatus(outcomes[0]?.jobId!)).toBe('CANCELED')
   })
 
   it('never cancels a foreign job or an adopted job on the deadline', async () => {
@@ -272,7 +273,7 @@ describe('runPolicyGenerations', () => {
     const adopted = emulator.addForeignJob({ principalArn: req.roleArn, trailArn: TRAIL, window: req.window })
     const outcomes = await runPolicyGenerations([req], deps({ deadline: new Date(clock + 10 * 60_000) }))
     expect(outcomes[0]).toMatchObject({ status: 'skipped', jobId: adopted, reused: true })
-    expect(outcomes[0].reason).toMatch(/left running/)
+    expect(outcomes[0]?.reason).toMatch(/left running/)
     expect(emulator.count('CancelPolicyGeneration')).toBe(0)
     expect(emulator.jobStatus(adopted)).toBe('IN_PROGRESS')
     emulator.finishJob(adopted)
@@ -300,8 +301,8 @@ describe('runPolicyGenerations', () => {
       })
     )
     expect(outcomes.map(o => o.status)).toEqual(['cancelled', 'skipped'])
-    expect(outcomes[0].reason).toMatch(/workflow was cancelled/)
-    expect(emulator.cancelledJobs()).toEqual([outcomes[0].jobId])
+    expect(outcomes[0]?.reason).toMatch(/workflow was cancelled/)
+    expect(emulator.cancelledJobs()).toEqual([outcomes[0]?.jobId])
   })
 
   it('fails one role (FAILED job with jobError, AccessDenied) while the others complete', async () => {
@@ -326,8 +327,8 @@ describe('runPolicyGenerations', () => {
     const outcomes = await runPolicyGenerations([failing, denied, request(STRATUS_ROLES.enumerate)], deps())
 
     expect(outcomes.map(o => o.status)).toEqual(['failed', 'failed', 'succeeded'])
-    expect(outcomes[0].reason).toMatch(/shorten lookback-days or limit trail-regions/)
-    expect(outcomes[1].reason).toMatch(/^not allowed to start policy generation \(AccessDeniedException/)
+    expect(outcomes[0]?.reason).toMatch(/shorten lookback-days or limit trail-regions/)
+    expect(outcomes[1]?.reason).toMatch(/^not allowed to start policy generation \(AccessDeniedException/)
   })
 
   it('rides out throttling (429 with Retry-After) and 500s', async () => {
@@ -355,7 +356,7 @@ describe('runPolicyGenerations', () => {
     const outcomes = await runPolicyGenerations([request(STRATUS_ROLES.leaveOrg)], deps())
 
     expect(outcomes[0]).toMatchObject({ status: 'succeeded' })
-    expect(outcomes[0].usage?.actions.map(a => a.action)).toEqual(['organizations:LeaveOrganization'])
+    expect(outcomes[0]?.usage?.actions.map(a => a.action)).toEqual(['organizations:LeaveOrganization'])
     expect(emulator.requests.filter(r => r.status === 429)).toHaveLength(2)
     // The retried start reused its idempotency token: one job only.
     expect(

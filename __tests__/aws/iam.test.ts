@@ -7,6 +7,7 @@ import type { RoleSelector } from '../../src/model.js'
 import { AwsEmulator } from '../support/aws-emulator.js'
 import { STRATUS_ROLES, awsManagedDocument } from '../support/aws-emulator-seed.js'
 import { iamClient } from '../support/aws-test-clients.js'
+import { at } from '../../src/policy/at.js'
 
 const ACCOUNT = '111122223333'
 // Partial pages of one or two items: every list call crosses several Marker pages.
@@ -127,7 +128,7 @@ describe('resolveRoles', () => {
 describe('GrantedPolicyReader', () => {
   async function resolve(name: string): Promise<ResolvedRole> {
     const { roles } = await resolveRoles(client, [byName(name)], log)
-    return roles[0]
+    return at(roles, 0)
   }
 
   it('reads inline and managed policies, URL-decoded, with provenance', async () => {
@@ -159,7 +160,7 @@ describe('GrantedPolicyReader', () => {
 
   it('decodes documents with reserved and non-ASCII characters exactly', async () => {
     const grants = await new GrantedPolicyReader(client, log).readRoleGrants(await resolve('tricky-role'))
-    expect(grants.policies[0].document).toEqual(TRICKY)
+    expect(grants.policies[0]?.document).toEqual(TRICKY)
   })
 
   it('reads every page, the boundary, and each managed document once across roles', async () => {
@@ -191,13 +192,12 @@ describe('GrantedPolicyReader', () => {
   })
 
   it('reports the service-linked role with its real granted policy as not editable', async () => {
-    const role = (
-      await resolveRoles(
-        client,
-        [byArn(STRATUS_ROLES.rdsServiceLinked, '/aws-service-role/rds.amazonaws.com/')],
-        log
-      )
-    ).roles[0]
+    const { roles } = await resolveRoles(
+      client,
+      [byArn(STRATUS_ROLES.rdsServiceLinked, '/aws-service-role/rds.amazonaws.com/')],
+      log
+    )
+    const role = at(roles, 0)
     const grants = await new GrantedPolicyReader(client, log).readRoleGrants(role)
     expect(grants).toMatchObject({
       editable: false,

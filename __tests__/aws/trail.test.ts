@@ -143,7 +143,7 @@ describe('trail configuration (GetTrail + GetEventSelectors)', () => {
     'json'
   ]
   const unobservable = (report: ReportV1, action: string) =>
-    report.roles[0].unobservable.find(u => u.action === action)?.reason
+    report.roles[0]?.unobservable.find(u => u.action === action)?.reason
 
   it('the CLI reads the trail named by --trail-arn: what it does not log is unobservable, with the reason', async () => {
     const run = await cli([...sample, '--trail-arn', arn('writes-no-kms')])
@@ -152,7 +152,7 @@ describe('trail configuration (GetTrail + GetEventSelectors)', () => {
     expect(unobservable(report, 'ec2:DescribeVpcs')).toBe(
       `not logged: the trail does not log read-only management events (per the configuration of ${arn('writes-no-kms')})`
     )
-    expect(report.roles[0].evidence?.trailLogging?.origin).toBe('trail')
+    expect(report.roles[0]?.evidence?.trailLogging?.origin).toBe('trail')
   })
 
   it('offline, the trail options state the same facts, and the evidence says they are an assumption', async () => {

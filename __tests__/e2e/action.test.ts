@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib'
 import { awsInputs, expectSecretsMasked, startWorld, stopWorld, TRAIL } from '../support/action-world.js'
 import type { World } from '../support/action-world.js'
 import { awsManagedDocument, STRATUS_ROLES } from '../support/aws-emulator-seed.js'
-import { runAction } from '../support/run-action.js'
+import { outputFile, runAction } from '../support/run-action.js'
 import { S3Emulator } from '../support/s3-emulator.js'
 import type { NodeVersion } from '../support/run-action.js'
 import type { JsonReportV1 as ReportV1 } from '../../src/report/json.js'
@@ -57,7 +57,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       const [pr] = world.github.pullRequests()
       expect(world.github.pullRequests()).toHaveLength(1)
       expect(pr).toMatchObject({ head: 'iam-least-privilege/proposals', base: 'main', labels: ['security'] })
-      expect(pr.body).toContain('stratus-red-team-ec2-steal-credentials-role')
+      expect(pr?.body).toContain('stratus-red-team-ec2-steal-credentials-role')
       const account = world.aws.accountId
       const file = world.github.readFile(
         'iam-least-privilege/proposals',
@@ -73,13 +73,13 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       expect(actions).not.toContain('ec2:DescribeVolumes')
       expect(actions).not.toContain('sts:GetCallerIdentity')
 
-      const report = JSON.parse(readFileSync(first.outputs.report, 'utf8'))
+      const report = JSON.parse(readFileSync(outputFile(first, 'report'), 'utf8'))
       expect(report).toMatchObject({
         version: 1,
         source: 'access-analyzer',
         summary: { roles: 3, analyzed: 2, failed: 1 }
       })
-      expect(JSON.parse(readFileSync(first.outputs.sarif, 'utf8')).version).toBe('2.1.0')
+      expect(JSON.parse(readFileSync(outputFile(first, 'sarif'), 'utf8')).version).toBe('2.1.0')
       // Every proposal was checked by Access Analyzer too, and passed.
       const steal = report.roles.find((r: { arn: string }) => r.arn.endsWith(STRATUS_ROLES.stealCredentials))
       expect(steal.checks).toMatchObject({ checkNoNewAccess: 'PASS', evaluator: 'PASS' })
@@ -176,7 +176,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       expect(run.code).toBe(0)
       expect(world.aws.count('AssumeRoleWithWebIdentity')).toBe(1)
       expect(s3.requests.length).toBeGreaterThan(55)
-      const report = JSON.parse(readFileSync(run.outputs.report, 'utf8'))
+      const report = JSON.parse(readFileSync(outputFile(run, 'report'), 'utf8'))
       expect(report.roles[0]).toMatchObject({ arn: role, status: 'analyzed', policyFileInRepository: true })
       expect(report.roles[0].used).toContain('ssm:UpdateInstanceInformation')
     })
@@ -194,7 +194,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       })
       expect(run.code).toBe(1)
       expect(world.aws.count('ListRolePolicies')).toBe(before)
-      const report = JSON.parse(readFileSync(run.outputs.report, 'utf8'))
+      const report = JSON.parse(readFileSync(outputFile(run, 'report'), 'utf8'))
       expect(report.roles[0].status).toBe('failed')
       expect(report.roles[0].reason).toMatch(/stratus-red-team-ec2-enumerate-role\.json: not valid JSON/)
     })
@@ -277,7 +277,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       expect(errors[0]).toMatch(/excess/i)
       const comments = world.github.commentsOn(number)
       expect(comments).toHaveLength(1)
-      expect(comments[0].body).toContain('s3:PutObject')
+      expect(comments[0]?.body).toContain('s3:PutObject')
       expect(first.outputs['comment-url']).toMatch(/#issuecomment-\d+$/)
       // The gate used the file, not the live policies.
       expect(world.aws.count('ListRolePolicies')).toBe(0)
@@ -309,16 +309,16 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
           )
         }
       })
-      const report = JSON.parse(readFileSync(run.outputs.report, 'utf8')) as ReportV1
+      const report = JSON.parse(readFileSync(outputFile(run, 'report'), 'utf8')) as ReportV1
       expect(report.roles[0]).toMatchObject({
         arn,
         status: 'insufficient-evidence',
         window: { start: '', end: '' }
       })
-      expect(report.roles[0].reason).toBe(
+      expect(report.roles[0]?.reason).toBe(
         `cloudtrail-path: no CloudTrail log file was read from ${empty} (no .json or .json.gz file is there); point it at the folder or s3:// prefix your trail delivers to (AWSLogs/...)`
       )
-      expect(report.roles[0].complete).toBe(false)
+      expect(report.roles[0]?.complete).toBe(false)
       expect(run.summary).not.toMatch(/1970|reports complete data/)
       expect(run.summary).toMatch(/no record in the window/)
       expect(run.code).toBe(0)
@@ -457,7 +457,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
         [file('app-link')]: { symlink: join(outside, 'environ') }
       })
       expect(run.code).toBe(1)
-      const report = JSON.parse(readFileSync(run.outputs.report, 'utf8')) as {
+      const report = JSON.parse(readFileSync(outputFile(run, 'report'), 'utf8')) as {
         roles: {
           arn: string
           status: string
@@ -509,7 +509,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
         [file('App-Remove')]: policy(allow('*'))
       })
       expect(run.code).toBe(1)
-      const report = JSON.parse(readFileSync(run.outputs.report, 'utf8')) as ReportV1
+      const report = JSON.parse(readFileSync(outputFile(run, 'report'), 'utf8')) as ReportV1
       const change = (name: string) => report.roles.find(r => r.arn.endsWith(`/${name}`))?.change
       expect(change('app-deny')?.added.find(a => a.action === 'iam:CreatePolicyVersion')).toMatchObject({
         risk: 'privilege-escalation',
@@ -530,7 +530,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       )
       expect(run.stdout).toMatch(/github-token is empty/)
       expect(run.code).toBe(1)
-      const report = JSON.parse(readFileSync(run.outputs.report, 'utf8')) as ReportV1
+      const report = JSON.parse(readFileSync(outputFile(run, 'report'), 'utf8')) as ReportV1
       const role = report.roles.find(r => r.arn.endsWith('/app-tokenless'))
       expect(role?.kept).toBeUndefined()
       expect(role?.excess.map(e => e.action)).toContain('iam:CreatePolicyVersion')
@@ -544,7 +544,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       )
       expect(run.stdout.split('\n').filter(line => line.startsWith('::error::'))).toEqual([])
       expect(run.code).toBe(0)
-      const report = JSON.parse(readFileSync(run.outputs.report, 'utf8')) as {
+      const report = JSON.parse(readFileSync(outputFile(run, 'report'), 'utf8')) as {
         roles: {
           arn: string
           kept?: { statements: string[] }
@@ -690,8 +690,8 @@ describe('dist/index.js keeps the proposal pull request through failed runs', ()
     expect(world.github.readFile(branch, file)).toBe(content)
     const [pr] = world.github.pullRequests()
     expect(pr).toMatchObject({ number: 1, state: 'open' })
-    expect(pr.body).toContain('Not re-judged in this run')
-    expect(pr.body).toContain(`\`${file}\``)
+    expect(pr?.body).toContain('Not re-judged in this run')
+    expect(pr?.body).toContain(`\`${file}\``)
   })
 
   it('reopens the closed pull request whose branch still exists instead of opening another', async () => {

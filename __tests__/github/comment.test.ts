@@ -15,7 +15,7 @@ import { cleanReport, failedRole, mixedReport, stealCredentialsRole } from '../s
 
 let emulator: GitHubEmulator
 const waits: number[] = []
-const policy: CallPolicy = { ...DEFAULT_CALL_POLICY, sleep: async ms => void waits.push(ms) }
+const policy: CallPolicy = { ...DEFAULT_CALL_POLICY, sleep: ms => Promise.resolve(void waits.push(ms)) }
 
 beforeAll(async () => {
   emulator = await GitHubEmulator.start()

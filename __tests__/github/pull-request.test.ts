@@ -11,14 +11,15 @@ import {
   deniedOnlyRole,
   failedRole,
   mixedReport,
-  stealCredentialsRole
+  stealCredentialsRole,
+  withoutDiff
 } from '../support/sample-reports.js'
 
 import { GitHubEmulator } from '../support/github-emulator.js'
 
 const BRANCH = DEFAULT_PROPOSAL_BRANCH
 const waits: number[] = []
-const policy: CallPolicy = { ...DEFAULT_CALL_POLICY, sleep: async ms => void waits.push(ms) }
+const policy: CallPolicy = { ...DEFAULT_CALL_POLICY, sleep: ms => Promise.resolve(void waits.push(ms)) }
 const emulators: GitHubEmulator[] = []
 let emulator: GitHubEmulator
 
@@ -257,7 +258,7 @@ describe('publishPullRequest', () => {
     // The role of the only file now uses what it is granted; another role failed (it has no file here): the
     // earlier proposal would remove access the role uses, so it must not stay open for merging.
     const partlyFailed = buildReport(
-      [{ ...stealCredentialsRole(), excess: NO_EXCESS, proposed: [], diff: undefined }, failedRole()],
+      [{ ...withoutDiff(stealCredentialsRole()), excess: NO_EXCESS, proposed: [] }, failedRole()],
       'cloudtrail',
       '2026-11-28T00:00:00Z'
     )
@@ -275,9 +276,8 @@ describe('publishPullRequest', () => {
     const withheld = buildReport(
       [
         {
-          ...stealCredentialsRole(),
+          ...withoutDiff(stealCredentialsRole()),
           proposed: [],
-          diff: undefined,
           proposalOutcome: 'withheld' as const,
           proposalNotes: ['proposal withheld: Access Analyzer CheckNoNewAccess found possible new access']
         }
@@ -306,7 +306,7 @@ describe('publishPullRequest', () => {
     // app's proposal reached the base another way; batch now uses everything it is granted.
     emulator.pushFiles('main', { [appFile]: emulator.readFile(BRANCH, appFile)! })
     const second = buildReport(
-      [named('app'), { ...named('batch'), excess: NO_EXCESS, proposed: [], diff: undefined }],
+      [named('app'), { ...withoutDiff(named('batch')), excess: NO_EXCESS, proposed: [] }],
       'cloudtrail',
       '2026-11-28T00:00:00Z'
     )

@@ -26,7 +26,7 @@ describe('normalizePolicy', () => {
       actions: ['s3:GetObject'],
       resources: ['arn:aws:s3:::b/*']
     })
-    expect(policy.statements[0].raw).toEqual({
+    expect(policy.statements[0]?.raw).toEqual({
       Sid: 'One',
       Effect: 'Allow',
       Action: 's3:GetObject',

@@ -6,12 +6,13 @@ import { proposePolicies } from '../../src/policy/propose.js'
 import { findResource } from '../../src/policy/resource-space.js'
 import { OPTIONS, doc, inline, role, usageOf } from './builders.js'
 import type { GrantedPolicy, RoleGrants } from '../../src/model.js'
+import { at } from '../../src/policy/at.js'
 
 const catalog = loadCatalogIndex()
 
 function levelsOf(grants: RoleGrants, actions: string[]): Record<string, number> {
   const model = buildGrantModel(grants)
-  return Object.fromEntries(actions.map(a => [a, model.granted[catalog.idOf(a) as number]]))
+  return Object.fromEntries(actions.map(a => [a, at(model.granted, catalog.idOf(a) as number)]))
 }
 
 function boundary(document: unknown): GrantedPolicy {
@@ -191,7 +192,7 @@ describe('conditions', () => {
     expect(analysis.excess.map(e => e.action)).toEqual(['iam:DeleteRole'])
     const proposal = proposePolicies(grants, usage, analysis, OPTIONS)
     expect(proposal.outcome).toBe('proposed')
-    expect(proposal.policies[0].document.Statement).toEqual([
+    expect(proposal.policies[0]?.document.Statement).toEqual([
       { Sid: 'Plain', Effect: 'Allow', Action: ['iam:ListRoles'], Resource: '*' },
       conditional
     ])
@@ -213,7 +214,7 @@ describe('used actions the resource types say are not granted', () => {
     expect(analysis.usedNotGranted).toEqual(['s3:ListBucket'])
     const proposal = proposePolicies(grants, usage, analysis, OPTIONS)
     expect(proposal.outcome).toBe('proposed')
-    expect(proposal.policies[0].document.Statement).toEqual([
+    expect(proposal.policies[0]?.document.Statement).toEqual([
       { Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetObject'], Resource: 'arn:aws:s3:::data/*' }
     ])
     expect(proposal.notes.join(' ')).toMatch(/Kept used action\(s\) that the catalog's resource types say/)

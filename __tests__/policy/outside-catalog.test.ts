@@ -145,6 +145,6 @@ describe('policy versions', () => {
     // Literal text grants for certain: the unused PutBucketTagging is excess, not conditional.
     expect(analysis.excess.map(e => e.action)).toEqual(['s3:PutBucketTagging'])
     expect(proposal.outcome).toBe('proposed')
-    expect(proposal.policies[0].document.Statement).toEqual([old.Statement[1]])
+    expect(proposal.policies[0]?.document.Statement).toEqual([old.Statement[1]])
   })
 })

@@ -13,7 +13,7 @@ const catalog = loadCatalog()
 const SERVICES = ['s3', 'ec2', 'ssm', 'iam', 'sts', 'lambda', 'dynamodb', 'kms', 'sqs', 'organizations']
 const ACTIONS = SERVICES.flatMap(s => [...catalog.actionsOf(s)])
 const VERBS = [
-  ...new Set(ACTIONS.map(a => `${a.split(':')[0]}:${/^[A-Z][a-z]+/.exec(a.split(':')[1])?.[0] ?? ''}*`))
+  ...new Set(ACTIONS.map(a => `${a.split(':')[0]}:${/^[A-Z][a-z]+/.exec(a.split(':')[1] ?? '')?.[0] ?? ''}*`))
 ]
 const RESOURCES = [
   '*',
@@ -112,7 +112,7 @@ describe('properties of analysis and proposal on random policies over the real c
   test('classification partitions the granted actions; excess is ranked and never used', () => {
     fc.assert(
       fc.property(policies, boundary, usage, (granted, limit, used) => {
-        const analysis = analyzeRole(role('r', granted, { boundary: limit }), used, options)
+        const analysis = analyzeRole(role('r', granted, limit ? { boundary: limit } : {}), used, options)
         const usedSet = new Set(analysis.used)
         const excess = analysis.excess.map(e => e.action)
         expect(excess.some(a => usedSet.has(a))).toBe(false)
@@ -134,7 +134,7 @@ describe('properties of analysis and proposal on random policies over the real c
   test('the proposal is proven, keeps used access and grants nothing new (checked again with evaluate)', () => {
     fc.assert(
       fc.property(policies, boundary, usage, (granted, limit, used) => {
-        const grants = role('r', granted, { boundary: limit })
+        const grants = role('r', granted, limit ? { boundary: limit } : {})
         const analysis = analyzeRole(grants, used, options)
         const proposal = proposePolicies(grants, used, analysis, options)
         expect(proposal.verification.problems).toEqual([])
@@ -184,12 +184,12 @@ describe('properties of analysis and proposal on random policies over the real c
   test('idempotence: analyzing the proposal against the same usage finds zero excess', () => {
     fc.assert(
       fc.property(policies, boundary, usage, (granted, limit, used) => {
-        const grants = role('r', granted, { boundary: limit })
+        const grants = role('r', granted, limit ? { boundary: limit } : {})
         const analysis = analyzeRole(grants, used, options)
         const proposal = proposePolicies(grants, used, analysis, options)
         if (proposal.policies.length === 0) return
         const proposed = proposal.policies.map(p => inline(p.name, p.document))
-        const again = analyzeRole(role('r', proposed, { boundary: limit }), used, options)
+        const again = analyzeRole(role('r', proposed, limit ? { boundary: limit } : {}), used, options)
         expect(again.excess).toEqual([])
         expect(again.usedNotGranted).toEqual(analysis.usedNotGranted)
       }),

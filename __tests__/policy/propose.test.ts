@@ -228,7 +228,7 @@ describe('proposal rules', () => {
       inline('p', doc({ Effect: 'Allow', Action: [...used, 'ssm:PutParameter'], Resource: '*' }))
     ])
     const { proposal: second } = propose(explicit, usageOf(used))
-    expect(statements(second.policies)[0].Action).toEqual(used)
+    expect(statements(second.policies)[0]?.Action).toEqual(used)
   })
 
   test('Deny and keep-Sid statements are carried verbatim; conditional grants keep their Condition', () => {

@@ -405,7 +405,7 @@ export class AwsEmulator {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     if (url.pathname.startsWith('/policy/')) return this.handleAccessAnalyzer(req, res, url, body)
     const target = CLOUDTRAIL_TARGET.exec(String(req.headers['x-amz-target'] ?? ''))
-    if (target) return this.handleCloudTrail(req, res, target[1], body)
+    if (target?.[1]) return this.handleCloudTrail(req, res, target[1], body)
     return this.handleQuery(req, res, body)
   }
 
@@ -519,7 +519,7 @@ export class AwsEmulator {
     else if (generation && method === 'PUT') operation = 'CancelPolicyGeneration'
     else if (path === '/policy/validation' && method === 'POST') operation = 'ValidatePolicy'
     else if (path === '/policy/check-no-new-access' && method === 'POST') operation = 'CheckNoNewAccess'
-    if (generation) jobId = decodeURIComponent(generation[1])
+    if (generation?.[1]) jobId = decodeURIComponent(generation[1])
 
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}): void => {
       this.requests.push({

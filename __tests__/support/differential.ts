@@ -17,6 +17,7 @@ import { loadCatalog } from '../../src/policy/catalog.js'
 import { proposePolicies } from '../../src/policy/propose.js'
 import { referenceAllows } from './iam-reference.js'
 import type { ReferencePolicy, ReferenceStatement, RequestContext } from './iam-reference.js'
+import { at } from '../../src/policy/at.js'
 
 const catalog = loadCatalog()
 const ACCOUNT = '111122223333'
@@ -67,7 +68,7 @@ export class Random {
     return this.next() < p
   }
   pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)]
+    return at(items, this.int(items.length))
   }
   some<T>(items: readonly T[], max: number): T[] {
     const n = 1 + this.int(max)
@@ -139,7 +140,7 @@ function serviceArns(service: string): string[] {
   const templates = new Set<string>()
   for (const action of catalog.actionsOf(service))
     for (const t of resourceTypes(action)) templates.add(t.template)
-  return [...templates].flatMap(t => NAMES.map(n => instantiate(t, n, REGIONS[0])))
+  return [...templates].flatMap(t => NAMES.map(n => instantiate(t, n, at(REGIONS, 0))))
 }
 
 const arnsByService = new Map(SERVICES.map(s => [s, serviceArns(s)]))
@@ -152,12 +153,12 @@ function resourcePattern(random: Random): string {
   if (roll === 0) return arn
   if (roll === 1) return `${arn.slice(0, 1 + random.int(arn.length - 1))}*`
   if (roll === 2) {
-    const at = random.int(arn.length)
-    return `${arn.slice(0, at)}?${arn.slice(at + 1)}`
+    const cut = random.int(arn.length)
+    return `${arn.slice(0, cut)}?${arn.slice(cut + 1)}`
   }
   if (roll === 3 && arn.includes(USERNAME))
     return arn.replace(USERNAME, random.pick(['${aws:username}', '${aws:username}*']))
-  return arn.replace(REGIONS[0], '*')
+  return arn.replace(at(REGIONS, 0), '*')
 }
 
 function actionPattern(random: Random): string {
@@ -298,9 +299,10 @@ export function checkCase(c: DifferentialCase, spread: number, perClass: number)
   const random = new Random(c.seed ^ 0x2545f491)
   const byClass = new Map<string, string[]>()
   for (const [action, list] of classes) {
-    const members = byClass.get(list[0])
+    const key = at(list, 0)
+    const members = byClass.get(key)
     if (members) members.push(action)
-    else byClass.set(list[0], [action])
+    else byClass.set(key, [action])
   }
   const fromClasses = [...byClass.values()].flatMap(list =>
     list.length <= perClass ? list : Array.from({ length: perClass }, () => random.pick(list))

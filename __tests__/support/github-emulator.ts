@@ -54,7 +54,7 @@ export interface RecordedRequest {
   method: string
   /** Path and query as received. */
   url: string
-  operationId?: string
+  operationId?: string | undefined
   status: number
   body?: unknown
 }
@@ -62,7 +62,7 @@ export interface RecordedRequest {
 export interface ValidationFailure {
   /** A request the client got wrong, or an answer of ours that strays from GitHub's description. */
   kind: 'request' | 'response'
-  operationId?: string
+  operationId?: string | undefined
   method: string
   url: string
   errors: string[]
@@ -125,7 +125,8 @@ export interface EmulatedPullRequest {
   labels: string[]
   draft: boolean
   /** The head commit when the pull request was closed: GitHub reopens only while the branch still leads from it. */
-  headWhenClosed?: string
+  /** The branch head when the pull request was closed; undefined when the branch was gone. */
+  headWhenClosed?: string | undefined
 }
 
 export interface EmulatedComment {
@@ -654,7 +655,7 @@ export class GitHubEmulator {
         const base = body.base_tree as string | undefined
         if (base !== undefined && this.objects.get(base)?.type !== 'tree')
           return unprocessable('base_tree is not a valid tree oid')
-        const changes: [string, string | null, string?][] = []
+        const changes: [string, string | null, (string | undefined)?][] = []
         for (const entry of body.tree as Record<string, unknown>[]) {
           if (
             typeof entry.path !== 'string' ||
@@ -1145,10 +1146,13 @@ export class GitHubEmulator {
   }
 
   /** Applies [path, blob sha or null to delete, mode] changes to a tree, writing every changed subtree. */
-  private writeTreeShas(base: string | undefined, changes: [string, string | null, string?][]): string {
+  private writeTreeShas(
+    base: string | undefined,
+    changes: [string, string | null, (string | undefined)?][]
+  ): string {
     const entries = new Map<string, TreeEntry>()
     for (const entry of base ? (this.objects.get(base) as Tree).entries : []) entries.set(entry.name, entry)
-    const nested = new Map<string, [string, string | null, string?][]>()
+    const nested = new Map<string, [string, string | null, (string | undefined)?][]>()
     for (const [path, sha, mode] of changes) {
       const slash = path.indexOf('/')
       if (slash < 0) {

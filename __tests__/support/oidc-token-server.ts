@@ -35,7 +35,7 @@ export function decodeJwt(token: string): OidcClaims | undefined {
   const parts = token.split('.')
   if (parts.length !== 3) return undefined
   try {
-    return JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as OidcClaims
+    return JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString('utf8')) as OidcClaims
   } catch {
     return undefined
   }

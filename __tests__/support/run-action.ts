@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
+import { at } from '../../src/policy/at.js'
 
 export type NodeVersion = 'node20' | 'node24'
 
@@ -43,16 +44,23 @@ export function node24Binary(): Promise<string> {
   return node24
 }
 
+/** The file a step named in one of its outputs; fails clearly when the step did not set that output. */
+export function outputFile(run: { outputs: Record<string, string> }, name: string): string {
+  const file = run.outputs[name]
+  if (file === undefined) throw new Error(`The step set no '${name}' output.`)
+  return file
+}
+
 /** The values a step wrote to GITHUB_OUTPUT (name<<delimiter, lines, delimiter). */
 function parseOutputs(text: string): Record<string, string> {
   const outputs: Record<string, string> = {}
   const lines = text.split('\n')
   for (let i = 0; i < lines.length; i++) {
-    const m = /^([^<]+)<<(.+)$/.exec(lines[i])
-    if (!m) continue
+    const [, name, delimiter] = /^([^<]+)<<(.+)$/.exec(at(lines, i)) ?? []
+    if (name === undefined) continue
     const value: string[] = []
-    for (i++; i < lines.length && lines[i] !== m[2]; i++) value.push(lines[i])
-    outputs[m[1]] = value.join('\n')
+    for (i++; i < lines.length && lines[i] !== delimiter; i++) value.push(at(lines, i))
+    outputs[name] = value.join('\n')
   }
   return outputs
 }

@@ -120,7 +120,7 @@ export class S3Emulator {
         ? `<ContinuationToken>${escapeXml(query['continuation-token'])}</ContinuationToken>`
         : '',
       truncated
-        ? `<NextContinuationToken>${Buffer.from(page[page.length - 1][0]).toString('base64')}</NextContinuationToken>`
+        ? `<NextContinuationToken>${Buffer.from(page[page.length - 1]?.[0] ?? '').toString('base64')}</NextContinuationToken>`
         : '',
       ...page.map(([name, kind]) =>
         kind === 'prefix'

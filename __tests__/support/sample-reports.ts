@@ -168,7 +168,13 @@ export function mixedReport(): ReportV1 {
 }
 
 /** One analyzed role that used everything it is granted. */
+/** A role result without its policy diff. */
+export function withoutDiff<T extends { diff?: string }>(role: T): Omit<T, 'diff'> {
+  const { diff: _diff, ...rest } = role
+  return rest
+}
+
 export function cleanReport(): ReportV1 {
   const role = stealCredentialsRole()
-  return buildReport([{ ...role, excess: NO_EXCESS, diff: undefined }], 'cloudtrail', '2026-11-27T00:00:00Z')
+  return buildReport([{ ...withoutDiff(role), excess: NO_EXCESS }], 'cloudtrail', '2026-11-27T00:00:00Z')
 }

@@ -82,7 +82,7 @@ export async function listPolicyGenerations(
  * - `quota`: 402 ServiceQuotaExceededException; `daily` when its message or resource names the daily quota;
  * - `other`: anything else (validation, access denied, ...).
  */
-export type StartRefusal = 'busy' | 'quota' | 'daily' | 'other'
+type StartRefusal = 'busy' | 'quota' | 'daily' | 'other'
 
 export function classifyStartError(error: unknown): StartRefusal {
   const name = awsErrorName(error)

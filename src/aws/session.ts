@@ -9,7 +9,7 @@ import { resolveCredentials } from './credentials.js'
 import type { TemporaryCredentials } from './credentials.js'
 import { sessionName } from './session-name.js'
 
-export interface AwsSessionDeps {
+interface AwsSessionDeps {
   log: Logger
   env?: NodeJS.ProcessEnv
   /** GitHub OIDC token source (the action passes core.getIDToken); without it role-to-assume cannot be used. */

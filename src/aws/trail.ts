@@ -53,7 +53,7 @@ function advancedSelector(s: AdvancedEventSelector): ManagementSelector | undefi
  * logs it. A source counts as left out when, for a half the trail logs, every selector of that half leaves it out
  * (reads of KMS logged but KMS writes excluded still leaves KMS writes unseen).
  */
-export function managementLogging(
+function managementLogging(
   trailArn: string,
   selectors: Pick<GetEventSelectorsCommandOutput, 'EventSelectors' | 'AdvancedEventSelectors'>
 ): TrailLogging {

@@ -9,7 +9,7 @@ import { callGitHub, isNotFound } from './client.js'
 import type { GitHubClient, RepoRef } from './client.js'
 
 /** The commits a pull_request / pull_request_target event compares. */
-export interface PullRequestRefs {
+interface PullRequestRefs {
   baseSha: string
   headSha?: string
 }

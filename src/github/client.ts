@@ -10,7 +10,7 @@ export interface RepoRef {
 }
 
 /** The `permissions:` entries of a workflow job that our calls need. */
-export type GitHubPermission = 'contents: write' | 'pull-requests: write' | 'issues: write' | 'contents: read'
+type GitHubPermission = 'contents: write' | 'pull-requests: write' | 'issues: write' | 'contents: read'
 
 /**
  * An Octokit for the GitHub REST API. `baseUrl` defaults to `GITHUB_API_URL` as read by `@actions/github`
@@ -52,7 +52,7 @@ export class GitHubError extends Error {
   }
 }
 
-export interface CallContext {
+interface CallContext {
   /** What we were doing, as a verb phrase: `create the branch iam-least-privilege/proposals`. */
   what: string
   permission: GitHubPermission

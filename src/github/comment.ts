@@ -18,14 +18,14 @@ function markerPart(name: string): string {
   return htmlCommentText(name).replace(/%/g, '%25').replace(/:/g, '%3A')
 }
 
-export interface StickyCommentTarget extends RepoRef {
+interface StickyCommentTarget extends RepoRef {
   /** The pull request (or issue) number. */
   issueNumber: number
   workflow: string
   job: string
 }
 
-export interface StickyCommentOptions {
+interface StickyCommentOptions {
   title?: string
   /** Where the full report is when the comment had to be shortened (the run URL is best). */
   fullReportHint?: string
@@ -116,7 +116,7 @@ export function isAllClear(report: ReportV1): boolean {
 }
 
 /** The text that replaces the sticky comment once nothing is excess. */
-export function renderAllClear(report: ReportV1, marker: string, title?: string): string {
+function renderAllClear(report: ReportV1, marker: string, title?: string): string {
   const heading = title ? `IAM least privilege: ${escapeText(title)}` : 'IAM least privilege'
   const roles = report.summary.roles === 1 ? '1 role' : `${report.summary.roles} roles`
   return (

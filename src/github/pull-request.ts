@@ -16,7 +16,7 @@ export interface ProposalFile {
   content: string
 }
 
-export interface PullRequestRequest extends RepoRef {
+interface PullRequestRequest extends RepoRef {
   /** The branch that holds the proposals; always the same one, force-updated. */
   branch?: string
   /** The branch to merge into; the repository's default branch when unset. */
@@ -33,7 +33,7 @@ export interface PullRequestRequest extends RepoRef {
   policyPath?: string
 }
 
-export interface PullRequestOptions {
+interface PullRequestOptions {
   /** Heading suffix of the body. */
   title?: string
   /** Where the full report is when the body had to be shortened (the run URL is best). */
@@ -41,7 +41,7 @@ export interface PullRequestOptions {
   policy?: CallPolicy
 }
 
-export interface PullRequestResult extends PublishResult {
+interface PullRequestResult extends PublishResult {
   /** Whether a new commit was written to the branch. */
   committed: boolean
 }
@@ -49,7 +49,7 @@ export interface PullRequestResult extends PublishResult {
 const FILE_MODE = '100644' as const
 
 /** A file of the previous proposal branch kept as it was: its role was not re-judged in this run. */
-export interface CarriedFile {
+interface CarriedFile {
   path: string
   /** The blob on the previous branch (reused as is). */
   sha: string

@@ -5,7 +5,7 @@ import { renderMarkdown } from '../report/markdown.js'
 /** GitHub refuses a step summary larger than 1 MiB. */
 export const STEP_SUMMARY_LIMIT_BYTES = 1024 * 1024
 
-export interface JobSummaryOptions {
+interface JobSummaryOptions {
   title?: string
   /** Where the full report is when the summary had to be shortened, e.g. `the report artifact`. */
   fullReportHint?: string

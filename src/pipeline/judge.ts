@@ -29,7 +29,7 @@ export interface PullRequestBase {
   read: (path: string) => Promise<WorkspaceFile>
 }
 
-export interface JudgeContext {
+interface JudgeContext {
   config: Config
   aws: AwsSession
   log: Logger

@@ -1,7 +1,7 @@
 import type { RoleGrants, RoleUsage } from '../model.js'
 
 /** Why a role goes no further than its report entry. */
-export interface CaseOutcome {
+interface CaseOutcome {
   status: 'failed' | 'skipped' | 'insufficient-evidence'
   reason: string
 }

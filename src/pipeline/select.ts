@@ -32,7 +32,7 @@ export interface SelectionContext {
   log: Logger
 }
 
-export interface GrantSources {
+interface GrantSources {
   /** Policies given as files (--policy): every selected role is granted them too. */
   fileGrants: GrantedPolicy[]
   exported?: ExportedRole[]

@@ -18,6 +18,7 @@ import { hasPolicyVariable } from './match.js'
 import { usedActionNames } from './analyze.js'
 import { isConcreteArn, observedResources } from './resources.js'
 import { unobservableActions } from './unobservable.js'
+import { at } from './at.js'
 
 /** Reads of secret material: widened to every resource they hand out every secret of the account. */
 const SECRET_READS = [
@@ -42,7 +43,7 @@ const SECRET_RESOURCES: Record<string, string> = {
  * own partition, Region and account are kept, so only the wildcard in the name decides.
  */
 function coversEverySecret(pattern: string, action: string): boolean {
-  const service = action.split(':')[0]
+  const [service = ''] = action.split(':')
   const resource = SECRET_RESOURCES[service]
   if (!resource) return pattern === '*'
   const [, partition, , region, account] = pattern.split(':')
@@ -231,7 +232,8 @@ export function addedAccess(
 
   const added: AddedAccess[] = []
   for (const [id, entry] of entries) {
-    const accessLevel = ACCESS_LEVELS[catalog.levelRank[id]]
+    const accessLevel = at(ACCESS_LEVELS, at(catalog.levelRank, id))
+    const action = at(catalog.names, id)
     const patterns = [...entry.patterns]
     const newAction = !baseModel || baseModel.granted[id] === NOT_GRANTED
     // Widening a granted action is only "used" when a call fell on a resource the base did not grant.
@@ -248,13 +250,13 @@ export function addedAccess(
         : unobservable.has(id)
           ? 'unobservable'
           : 'excess'
-    const risk = riskOf(id, catalog.names[id], accessLevel, patterns, {
+    const risk = riskOf(id, action, accessLevel, patterns, {
       escalation,
       secretReads,
       unobservable
     })
     added.push({
-      action: catalog.names[id],
+      action,
       accessLevel,
       resources: [...entry.resources].sort(),
       ...(newAction ? {} : { widened: true }),

@@ -1,6 +1,7 @@
 import { ACCESS_LEVELS } from '../model.js'
 import type { AccessLevel } from '../model.js'
 import { ACTIONS, DATA_UPDATED_AT, DATA_VERSION, RESOURCE_TYPES, SERVICES } from './catalog-data.generated.js'
+import { at } from './at.js'
 import { globMatch, hasWildcard } from './glob.js'
 
 interface ActionInfo {
@@ -55,6 +56,13 @@ const LEVEL_BY_CODE: Record<string, AccessLevel> = {
   L: 'List'
 }
 
+function levelOf(code: string): AccessLevel {
+  const level = LEVEL_BY_CODE[code]
+  if (level === undefined)
+    throw new Error(`The generated catalog has an unknown access-level code '${code}'.`)
+  return level
+}
+
 interface ServiceEntry {
   name: string
   start: number
@@ -82,7 +90,7 @@ class DecodedCatalog implements CatalogIndex {
     this.serviceList = SERVICES.split(',')
     const resourceLines = new Map<string, { name: string; arn: string }[]>()
     for (const line of RESOURCE_TYPES.split('\n')) {
-      const [service, ...entries] = line.split('|')
+      const [service = '', ...entries] = line.split('|')
       resourceLines.set(
         service,
         entries.map(entry => {
@@ -93,7 +101,7 @@ class DecodedCatalog implements CatalogIndex {
     }
     const ranks: number[] = []
     for (const line of ACTIONS.split('\n')) {
-      const [service, ...actions] = line.split('|')
+      const [service = '', ...actions] = line.split('|')
       const serviceIndex = this.services_.length
       const entry: ServiceEntry = {
         name: service,
@@ -116,7 +124,7 @@ class DecodedCatalog implements CatalogIndex {
         this.idByLower.set(name.toLowerCase(), id)
         let rank: number = ACCESS_LEVELS.length
         for (let i = firstDot + 1; i < secondDot; i++) {
-          rank = Math.min(rank, ACCESS_LEVELS.indexOf(LEVEL_BY_CODE[encoded[i]]))
+          rank = Math.min(rank, ACCESS_LEVELS.indexOf(levelOf(encoded.charAt(i))))
         }
         ranks.push(rank)
       }
@@ -135,8 +143,8 @@ class DecodedCatalog implements CatalogIndex {
     this.size = this.names.length
     this.levelRank = Uint8Array.from(ranks)
     const lowerNames = this.names.map(n => n.toLowerCase())
-    this.idsByRank = Int32Array.from(this.names.keys()).sort((a, b) =>
-      ranks[a] !== ranks[b] ? ranks[a] - ranks[b] : lowerNames[a] < lowerNames[b] ? -1 : 1
+    this.idsByRank = Int32Array.from(this.names.keys()).sort(
+      (a, b) => at(ranks, a) - at(ranks, b) || (at(lowerNames, a) < at(lowerNames, b) ? -1 : 1)
     )
   }
 
@@ -151,7 +159,7 @@ class DecodedCatalog implements CatalogIndex {
   actionsOf(service: string): readonly string[] {
     const index = this.serviceByLower.get(service.toLowerCase())
     if (index === undefined) return []
-    const { start, end } = this.services_[index]
+    const { start, end } = at(this.services_, index)
     return this.names.slice(start, end)
   }
 
@@ -160,7 +168,7 @@ class DecodedCatalog implements CatalogIndex {
   }
 
   serviceOf(id: number): string {
-    return this.services_[this.serviceIds[id]].name
+    return at(this.services_, at(this.serviceIds, id)).name
   }
 
   action(name: string): ActionInfo | undefined {
@@ -175,7 +183,7 @@ class DecodedCatalog implements CatalogIndex {
   }
 
   expand(pattern: string): string[] {
-    return this.expandIds(pattern).map(id => this.names[id])
+    return this.expandIds(pattern).map(id => at(this.names, id))
   }
 
   expandIds(pattern: string): number[] {
@@ -184,14 +192,15 @@ class DecodedCatalog implements CatalogIndex {
     if (colon < 0) {
       if (lower === '*') return Array.from(this.names.keys())
       const ids: number[] = []
-      for (let id = 0; id < this.size; id++) if (globMatch(lower, this.names[id].toLowerCase())) ids.push(id)
+      for (let id = 0; id < this.size; id++)
+        if (globMatch(lower, at(this.names, id).toLowerCase())) ids.push(id)
       return ids
     }
     const servicePattern = lower.slice(0, colon)
     const actionPattern = lower.slice(colon + 1)
     if (!hasWildcard(servicePattern)) {
       const index = this.serviceByLower.get(servicePattern)
-      return index === undefined ? [] : this.matchInService(this.services_[index], actionPattern)
+      return index === undefined ? [] : this.matchInService(at(this.services_, index), actionPattern)
     }
     const ids: number[] = []
     for (const entry of this.services_) {
@@ -205,12 +214,12 @@ class DecodedCatalog implements CatalogIndex {
     const index = this.serviceByLower.get(service.toLowerCase())
     if (index === undefined) return undefined
     const wanted = resourceType.toLowerCase()
-    return this.services_[index].resourceTypes.find(t => t.name.toLowerCase() === wanted)?.arn
+    return at(this.services_, index).resourceTypes.find(t => t.name.toLowerCase() === wanted)?.arn
   }
 
   resourceArnTemplates(service: string): readonly string[] {
     const index = this.serviceByLower.get(service.toLowerCase())
-    return index === undefined ? [] : this.services_[index].resourceTypes.map(t => t.arn)
+    return index === undefined ? [] : at(this.services_, index).resourceTypes.map(t => t.arn)
   }
 
   private matchInService(entry: ServiceEntry, actionPattern: string): number[] {
@@ -228,35 +237,36 @@ class DecodedCatalog implements CatalogIndex {
       let hi = end
       while (lo < hi) {
         const mid = (lo + hi) >> 1
-        if (this.lowerActionParts[mid] < prefix) lo = mid + 1
+        if (at(this.lowerActionParts, mid) < prefix) lo = mid + 1
         else hi = mid
       }
-      for (let id = lo; id < end && this.lowerActionParts[id].startsWith(prefix); id++) {
+      for (let id = lo; id < end && at(this.lowerActionParts, id).startsWith(prefix); id++) {
         if (star >= 0 || this.lowerActionParts[id] === prefix) ids.push(id)
       }
       return ids
     }
-    for (let id = start; id < end; id++) if (globMatch(actionPattern, this.lowerActionParts[id])) ids.push(id)
+    for (let id = start; id < end; id++)
+      if (globMatch(actionPattern, at(this.lowerActionParts, id))) ids.push(id)
     return ids
   }
 
   private decodeInfo(id: number): ActionInfo {
-    const spec = this.specs[id]
+    const spec = at(this.specs, id)
     const dot = spec.indexOf('.')
-    const accessLevels = [...spec.slice(0, dot)].map(code => LEVEL_BY_CODE[code])
-    const service = this.services_[this.serviceIds[id]]
+    const accessLevels = [...spec.slice(0, dot)].map(levelOf)
+    const service = at(this.services_, at(this.serviceIds, id))
     const refs = spec.slice(dot + 1)
     const resourceTypes =
       refs === ''
         ? []
         : refs.split(',').map(ref => {
             const required = ref.endsWith('*')
-            return { name: service.resourceTypes[parseInt(ref, 10)].name, required }
+            return { name: at(service.resourceTypes, parseInt(ref, 10)).name, required }
           })
     return {
-      name: this.names[id],
+      name: at(this.names, id),
       service: service.name,
-      accessLevel: ACCESS_LEVELS[this.levelRank[id]],
+      accessLevel: at(ACCESS_LEVELS, at(this.levelRank, id)),
       accessLevels,
       resourceTypes
     }

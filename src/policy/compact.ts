@@ -5,6 +5,7 @@
  */
 import type { CatalogIndex } from './catalog.js'
 import { globCovers } from './glob.js'
+import { at } from './at.js'
 
 const VERB = /^[A-Z][a-z]+/
 
@@ -58,7 +59,7 @@ export function compactActions(
     const done = new Set<number>()
     for (const id of serviceIds) {
       if (done.has(id)) continue
-      const verb = VERB.exec(catalog.names[id].slice(service.length + 1))?.[0]
+      const verb = VERB.exec(at(catalog.names, id).slice(service.length + 1))?.[0]
       const candidate = verb ? `${service}:${verb}*` : undefined
       const matched = candidate && allowedWildcard(candidate) ? coversOnlySet(candidate) : undefined
       if (candidate && matched) {
@@ -66,7 +67,7 @@ export function compactActions(
         wildcards.push(candidate)
         for (const m of matched) done.add(m)
       } else {
-        actions.push(catalog.names[id])
+        actions.push(at(catalog.names, id))
         done.add(id)
       }
     }

@@ -49,13 +49,13 @@ export function globCovers(outer: string, inner: string): boolean {
     const o = outer.charCodeAt(i)
     if (o === STAR) {
       // outer `*` absorbs nothing, or one more token of inner (a literal, `?` or `*`).
-      row[m] = next[m]
-      for (let j = m - 1; j >= 0; j--) row[j] = next[j] | row[j + 1]
+      row[m] = next[m] ?? 0
+      for (let j = m - 1; j >= 0; j--) row[j] = (next[j] ?? 0) | (row[j + 1] ?? 0)
     } else {
       row[m] = 0
       for (let j = m - 1; j >= 0; j--) {
         const n = inner.charCodeAt(j)
-        row[j] = (o === QUESTION ? n !== STAR : n === o) ? next[j + 1] : 0
+        row[j] = (o === QUESTION ? n !== STAR : n === o) ? (next[j + 1] ?? 0) : 0
       }
     }
     ;[row, next] = [next, row]

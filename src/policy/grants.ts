@@ -15,6 +15,7 @@ import { globMatch } from './glob.js'
 import { loosenPattern, patternHasVariable } from './match.js'
 import { NAME, SEGMENT, findResource, prefixesAgree } from './resource-space.js'
 import type { CompiledStatement } from './match.js'
+import { at } from './at.js'
 
 export const NOT_GRANTED = 0
 export const GRANTED_CONDITIONALLY = 1
@@ -81,7 +82,7 @@ function statementAreas(compiled: CompiledStatement, subject?: ConditionSubject)
     if (!conditional && !variable) certain = { kind: 'out', patterns: notResources }
     maybe = variable ? { kind: 'out', patterns: [] } : { kind: 'out', patterns: notResources }
   }
-  return { effect: s.effect, certain, maybe }
+  return { effect: s.effect, ...(certain ? { certain } : {}), maybe }
 }
 
 /**
@@ -143,7 +144,7 @@ function actionResourceGlobs(
   id: number,
   partition: string
 ): { globs: string[]; star: boolean } {
-  const info = catalog.action(catalog.names[id])
+  const info = catalog.action(at(catalog.names, id))
   const globs: string[] = []
   const service = info?.service ?? ''
   for (const type of info?.resourceTypes ?? []) {
@@ -178,7 +179,7 @@ function someResource(
   }
   const choose = (index: number, must: string[], mustNot: string[]): boolean => {
     if (index < allowSets.length) {
-      for (const area of allowSets[index]) {
+      for (const area of at(allowSets, index)) {
         if (area.kind === 'out') {
           if (choose(index + 1, must, [...mustNot, ...area.patterns])) return true
         } else {
@@ -192,7 +193,7 @@ function someResource(
     }
     const deny = index - allowSets.length
     if (deny < denies.length) {
-      const area = denies[deny]
+      const area = at(denies, deny)
       if (area.kind === 'in') return choose(index + 1, must, [...mustNot, ...area.patterns])
       // Outside this Deny's NotResource area means inside one of its patterns.
       return area.patterns.some(p => choose(index + 1, [...must, p], mustNot))
@@ -211,7 +212,7 @@ function resourceSpecs(catalog: CatalogIndex): Int32Array {
     specs = new Int32Array(catalog.size)
     const numbers = new Map<string, number>()
     for (let id = 0; id < catalog.size; id++) {
-      const info = catalog.action(catalog.names[id])
+      const info = catalog.action(at(catalog.names, id))
       const key = `${info?.service}:${info?.resourceTypes.map(t => t.name).join(',')}`
       let n = numbers.get(key)
       if (n === undefined) numbers.set(key, (n = numbers.size))
@@ -243,10 +244,8 @@ function grantLevels(
   boundaryStatements?: CompiledStatement[],
   subject?: ConditionSubject
 ): Uint8Array {
-  const sets = [
-    statementSet(identity, subject),
-    ...(boundaryStatements ? [statementSet(boundaryStatements, subject)] : [])
-  ]
+  const identitySet = statementSet(identity, subject)
+  const sets = [identitySet, ...(boundaryStatements ? [statementSet(boundaryStatements, subject)] : [])]
   const levels = new Uint8Array(catalog.size)
   const found = new Map<string, boolean>()
   const find = (must: string[], mustNot: string[]): boolean => {
@@ -267,17 +266,18 @@ function grantLevels(
   const byKey = new Map<string, number>()
   const specs = resourceSpecs(catalog)
   const globs = specGlobs(partition)
-  const isAllow = sets[0].areas.map(a => a.effect === 'Allow')
+  const isAllow = identitySet.areas.map(a => a.effect === 'Allow')
   const applying: number[][] = sets.map(() => [])
   for (let id = 0; id < catalog.size; id++) {
     let anyAllow = false
-    let key = String(specs[id])
+    const spec = at(specs, id)
+    let key = String(spec)
     for (let set = 0; set < sets.length; set++) {
-      const list = applying[set]
+      const list = at(applying, set)
       list.length = 0
-      const compiled = sets[set].compiled
+      const compiled = at(sets, set).compiled
       for (let i = 0; i < compiled.length; i++) {
-        if (compiled[i].actionIds[id] !== 1) continue
+        if (at(compiled, i).actionIds[id] !== 1) continue
         list.push(i)
         if (set === 0 && isAllow[i]) anyAllow = true
       }
@@ -286,9 +286,11 @@ function grantLevels(
     if (!anyAllow) continue
     let level = byKey.get(key)
     if (level === undefined) {
-      const accepted = globs[specs[id]] ?? (globs[specs[id]] = actionResourceGlobs(catalog, id, partition))
+      const accepted = globs[spec] ?? (globs[spec] = actionResourceGlobs(catalog, id, partition))
       const pick = (set: number, effect: 'Allow' | 'Deny') =>
-        applying[set].map(i => sets[set].areas[i]).filter(a => a.effect === effect)
+        at(applying, set)
+          .map(i => at(at(sets, set).areas, i))
+          .filter(a => a.effect === effect)
       const allows = sets.map((_, i) => pick(i, 'Allow'))
       const denies = sets.flatMap((_, i) => pick(i, 'Deny'))
       const certainAllows = allows.map(list => list.flatMap(a => (a.certain ? [a.certain] : [])))
@@ -352,7 +354,7 @@ export function grantedByLookup(model: GrantModel): (id: number) => string[] {
   const keyOf = (id: number): number | string => {
     if (allows.length > 31) return allows.map(c => c.actionIds[id]).join('')
     let key = 0
-    for (let i = 0; i < allows.length; i++) if (allows[i].actionIds[id] === 1) key |= 1 << i
+    for (let i = 0; i < allows.length; i++) if (at(allows, i).actionIds[id] === 1) key |= 1 << i
     return key
   }
   return id => {
@@ -360,9 +362,9 @@ export function grantedByLookup(model: GrantModel): (id: number) => string[] {
     let refs = shared.get(key)
     if (!refs) {
       refs = []
-      for (let i = 0; i < allows.length; i++) {
-        const ref = allows[i].statement.ref
-        if (allows[i].actionIds[id] === 1 && !refs.includes(ref)) refs.push(ref)
+      for (const allow of allows) {
+        const ref = allow.statement.ref
+        if (allow.actionIds[id] === 1 && !refs.includes(ref)) refs.push(ref)
       }
       shared.set(key, refs)
     }

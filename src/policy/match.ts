@@ -73,7 +73,7 @@ export function compileStatement(catalog: CatalogIndex, statement: NormalizedSta
     if (ids.length === 0) unknownPatterns.push(pattern)
     for (const id of ids) matched[id] = 1
   }
-  if (statement.notActions) for (let id = 0; id < matched.length; id++) matched[id] ^= 1
+  if (statement.notActions) matched.forEach((m, id) => (matched[id] = m ^ 1))
   return { statement, actionIds: matched, unknownPatterns, lowerPatterns: patterns.map(p => p.toLowerCase()) }
 }
 

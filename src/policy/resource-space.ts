@@ -4,6 +4,7 @@
  * a small NFA; `*` loops, `?` takes any character), over the literal characters the patterns name plus one more
  * that none of them names.
  */
+import { at } from './at.js'
 
 type Positions = number[]
 
@@ -23,7 +24,7 @@ interface Glob {
 }
 
 function compile(pattern: string): Glob {
-  const starTail: boolean[] = new Array(pattern.length + 1).fill(false)
+  const starTail = new Array<boolean>(pattern.length + 1).fill(false)
   for (let i = pattern.length - 1; i >= 0 && pattern[i] === '*'; i--) starTail[i] = true
   return { pattern, starTail }
 }
@@ -56,7 +57,7 @@ const isWildcard = (c: string) => c === '*' || c === '?' || c === SEGMENT || c =
 /** The text before a pattern's first wildcard. */
 function literalPrefix(pattern: string): string {
   let cut = 0
-  while (cut < pattern.length && !isWildcard(pattern[cut])) cut++
+  while (cut < pattern.length && !isWildcard(pattern.charAt(cut))) cut++
   return pattern.slice(0, cut)
 }
 
@@ -111,23 +112,26 @@ export function findResource(must: readonly string[], mustNot: readonly string[]
   const queue: State[] = []
   const visit = (state: State) => {
     if (state.pos.some(p => p.length === 0)) return
-    if (state.neg.some((p, i) => acceptsEverything(neg[i], p))) return
+    if (state.neg.some((p, i) => acceptsEverything(at(neg, i), p))) return
     const key = `${state.pos.map(p => p.join(',')).join('|')}/${state.neg.map(p => p.join(',')).join('|')}`
     if (seen.has(key)) return
     seen.add(key)
     queue.push(state)
   }
   visit(start)
-  for (let head = 0; head < queue.length; head++) {
-    const state = queue[head]
+  // The queue grows while it is walked: breadth first.
+  for (const state of queue) {
     if (seen.size > MAX_STATES) return state.text
-    if (state.pos.every((p, i) => accepts(pos[i], p)) && !state.neg.some((p, i) => accepts(neg[i], p))) {
+    if (
+      state.pos.every((p, i) => accepts(at(pos, i), p)) &&
+      !state.neg.some((p, i) => accepts(at(neg, i), p))
+    ) {
       return state.text
     }
     for (const c of letters) {
       visit({
-        pos: state.pos.map((p, i) => step(pos[i], p, c)),
-        neg: state.neg.map((p, i) => step(neg[i], p, c)),
+        pos: state.pos.map((p, i) => step(at(pos, i), p, c)),
+        neg: state.neg.map((p, i) => step(at(neg, i), p, c)),
         text: state.text + c
       })
     }

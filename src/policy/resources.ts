@@ -24,7 +24,7 @@ const MAY_CREATE = /^[^:]+:(Batch)?(Create|Put|Register|Import|Copy|Restore|Repl
 
 const S3_OBJECT = /^(arn:[^:]+:s3:::[^/]+)\/.+$/
 
-const serviceOf = (action: string) => action.split(':')[0].toLowerCase()
+const serviceOf = (action: string) => (action.split(':')[0] ?? '').toLowerCase()
 
 /** Whether a resource is (or lies under) one created in the window. */
 function underCreated(resource: string, created: ReadonlySet<string>): boolean {

@@ -14,6 +14,7 @@ import type { CatalogIndex } from './catalog.js'
 import { dependentPatterns } from './dependent-actions.js'
 import { NEVER_LOGGED } from './never-logged.js'
 import { EXCLUDABLE_SOURCES, READ_ONLY_EVENT_ACTIONS, trailLoggingOrigin } from './trail-logging.js'
+import { at } from './at.js'
 
 /** A call that creates or registers something may carry tags, authorized as the service's tagging actions. */
 const CREATES = /:(Create|Run|Put|Register|Import|Copy|Allocate|Start|Request|Issue|Publish)/
@@ -87,7 +88,7 @@ function dataEventIds(catalog: CatalogIndex): Map<number, string> {
     for (const pattern of patterns) for (const id of catalog.expandIds(pattern)) ids.set(id, service)
   }
   for (const id of catalog.expandIds('s3:*')) {
-    const info = catalog.action(catalog.names[id])
+    const info = catalog.action(at(catalog.names, id))
     if (info?.resourceTypes.some(rt => S3_OBJECT_RESOURCE_TYPES.has(rt.name))) ids.set(id, 's3')
   }
   return ids
@@ -141,7 +142,7 @@ function unknownWhetherLogged(
       ? `not logged: the trail does not log ${what} management events (per ${by})`
       : `unknown whether logged: the records hold no ${what} management event from any principal, so the trail may not log ${what} events`
     for (let id = 0; id < catalog.size; id++) {
-      const isRead = READ_LEVELS.has(ACCESS_LEVELS[catalog.levelRank[id]]) || readOnlyEvents.has(id)
+      const isRead = READ_LEVELS.has(at(ACCESS_LEVELS, at(catalog.levelRank, id))) || readOnlyEvents.has(id)
       if (isRead === readOnly && !dataEvents.has(id) && !out.has(id)) out.set(id, reason)
     }
   }
@@ -163,7 +164,7 @@ export function unobservableActions(catalog: CatalogIndex, usage: RoleUsage): Ma
   // A trail may log only write data events, or only reads: a class of data events counts as logged only when a
   // used action of that class (read and list, or the rest) was seen for the service.
   const isRead = (id: number) =>
-    ['Read', 'List'].includes(catalog.action(catalog.names[id])?.accessLevel ?? '')
+    ['Read', 'List'].includes(catalog.action(at(catalog.names, id))?.accessLevel ?? '')
   const classes = new Set<string>()
   for (const observed of usage.actions) {
     const id = catalog.idOf(observed.action)
@@ -199,7 +200,7 @@ export function unobservableActions(catalog: CatalogIndex, usage: RoleUsage): Ma
       const onCreated = (types: readonly { name: string }[]) =>
         created.size === 0 || types.length === 0 || types.some(rt => created.has(rt.name))
       for (const id of catalog.expandIds(`${service}:*`)) {
-        const info = catalog.action(catalog.names[id])
+        const info = catalog.action(at(catalog.names, id))
         if (
           !reasons.has(id) &&
           info?.accessLevels.includes('Tagging') &&

@@ -13,6 +13,7 @@ import type { GrantModel } from './grants.js'
 import { statementActionMatch } from './match.js'
 import type { CompiledStatement } from './match.js'
 import { observedResources } from './resources.js'
+import { at } from './at.js'
 
 interface Verification {
   usedCovered: boolean
@@ -118,7 +119,7 @@ export function verifyProposal(
       report(`the proposal allows ${action} on ${resource} beyond what the current policies allow`)
     }
   }
-  for (let id = 0; id < catalog.size; id++) check(catalog.names[id], c => c.actionIds[id] === 1)
+  for (let id = 0; id < catalog.size; id++) check(at(catalog.names, id), c => c.actionIds[id] === 1)
   const outside = new Set(proposal.flatMap(c => c.unknownPatterns))
   for (const action of outside) check(action, c => statementActionMatch(catalog, c, action))
 

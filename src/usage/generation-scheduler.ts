@@ -36,7 +36,7 @@ import { describeJobError, parseGeneratedPolicy } from './access-analyzer.js'
 
 export type { GenerationRequest } from '../aws/access-analyzer.js'
 
-export interface GenerationOutcome {
+interface GenerationOutcome {
   roleArn: string
   status: 'succeeded' | 'failed' | 'skipped' | 'cancelled'
   usage?: RoleUsage

@@ -10,7 +10,7 @@ import { DAY_MS } from '../model.js'
 import type { RoleUsage } from '../model.js'
 
 /** What a source is given: the run's options, its AWS session, its clock and budget. */
-export interface UsageContext {
+interface UsageContext {
   config: Config
   aws: AwsSession
   log: Logger
@@ -21,8 +21,7 @@ export interface UsageContext {
 }
 
 /** One role's usage: what it did, with the evidence and its limits, or why that cannot be known. */
-export type RoleUsageOutcome =
-  { usage: RoleUsage } | { outcome: { status: 'failed' | 'skipped'; reason: string } }
+type RoleUsageOutcome = { usage: RoleUsage } | { outcome: { status: 'failed' | 'skipped'; reason: string } }
 
 export interface UsageReading {
   /**

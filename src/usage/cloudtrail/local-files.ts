@@ -8,7 +8,7 @@ const SKIPPED_FOLDERS = new Set(['cloudtrail-digest', 'cloudtrail-insight'])
 
 const LOG_FILE = /\.json(l|lines)?(\.gz)?$|\.gz$/i
 
-export interface LocalLogFiles {
+interface LocalLogFiles {
   files: string[]
   /** Folders not read (digests, Insights). */
   skippedFolders: string[]

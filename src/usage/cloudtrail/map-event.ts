@@ -221,7 +221,7 @@ export function actionsOfEvent(catalog: Catalog, service: string, eventName: str
   return actions.length > 0 ? actions : undefined
 }
 
-export interface EventKey {
+interface EventKey {
   eventSource: string
   eventName: string
   eventType: string
@@ -229,7 +229,7 @@ export interface EventKey {
   deniedByMessage: boolean
 }
 
-export type EventClass =
+type EventClass =
   | { kind: 'not-an-action' }
   | { kind: 'denied' }
   | { kind: 'permissionless'; action: string }

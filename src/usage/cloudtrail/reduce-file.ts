@@ -44,14 +44,14 @@ export interface FileTask {
   bytes?: Uint8Array
 }
 
-export interface FileRead {
+interface FileRead {
   file: string
   events: number
   /** The thread's tally of this file and the ones before, when it grew past flushTallyAt. */
   tally?: ReducedTally
 }
 
-export interface FailedFile {
+interface FailedFile {
   file: string
   error: string
 }

@@ -4,7 +4,7 @@ import type { ObservedAction, RoleUsage, SkippedFile, TimeWindow, UnmappedEvent 
 import type { MergedEntry } from './aggregate.js'
 import { classifyEvent, serviceOfEventSource } from './map-event.js'
 
-export interface ScanContext {
+interface ScanContext {
   window: TimeWindow
   filesRead: number
   filesSkipped: SkippedFile[]

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream'
 import { DEFAULT_REGION } from '../../config.js'
 import { DAY_MS } from '../../model.js'
 
-export interface S3Location {
+interface S3Location {
   bucket: string
   /** Key prefix, without a leading slash; empty for the whole bucket. */
   prefix: string
@@ -89,7 +89,7 @@ function dayPrefixes(since: number, until: number): string[] {
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length)
+  const results = new Array<R>(items.length)
   let next = 0
   const run = async (): Promise<void> => {
     while (next < items.length) {
@@ -102,7 +102,7 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
   return results
 }
 
-export interface S3ListingOptions {
+interface S3ListingOptions {
   since?: Date | undefined
   until: Date
   regions?: string[] | undefined

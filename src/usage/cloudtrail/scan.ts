@@ -13,7 +13,7 @@ import { ReducerPool } from './reducer.js'
 import { buildRoleUsage } from './role-usage.js'
 import { createTrailS3Client, isS3Path, listS3LogKeys, parseS3Location, readS3Object } from './s3-files.js'
 
-export interface CloudTrailQuery {
+interface CloudTrailQuery {
   /** A folder (read recursively) or `s3://bucket/prefix`. */
   path: string
   since?: Date
@@ -41,7 +41,7 @@ export interface CloudTrailScan {
   notes: string[]
 }
 
-export interface ScanOptions {
+interface ScanOptions {
   s3Client?: S3Client | undefined
   onProgress?: ((message: string) => void) | undefined
   catalog?: Catalog | undefined
@@ -56,7 +56,7 @@ export interface ScanOptions {
 }
 
 /** Caps that keep a hostile or broken file from taking unbounded memory or time; what passes one is skipped. */
-export interface ReadLimits {
+interface ReadLimits {
   /** Characters in one line of a JSON-lines file (CloudTrail events are at most a few hundred KB). */
   maxLineLength: number
   /** Bytes of a file that has to be parsed whole (inflated). */
@@ -67,7 +67,7 @@ export interface ReadLimits {
   inflateRatioFloorBytes: number
 }
 
-export const READ_LIMITS: ReadLimits = {
+const READ_LIMITS: ReadLimits = {
   maxLineLength: 16 * 1024 * 1024,
   maxWholeBytes: 256 * 1024 * 1024,
   maxInflateRatio: 200,
@@ -152,7 +152,7 @@ async function listSources(
     notes.push(`not read (digests or Insights events): ${listing.skippedFolders.join(', ')}`)
   }
   skipped.push(...listing.skippedEntries)
-  return listing.files.map(path => ({ name: path, load: async () => ({ file: path, path }) }))
+  return listing.files.map(path => ({ name: path, load: () => Promise.resolve({ file: path, path }) }))
 }
 
 function windowOf(aggregate: ScanAggregate): TimeWindow {

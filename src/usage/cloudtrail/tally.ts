@@ -6,7 +6,7 @@
  */
 
 /** What calls of one entry share. */
-export interface EntryFields {
+interface EntryFields {
   roleArn: string
   eventSource: string
   eventName: string
@@ -27,14 +27,14 @@ export interface TalliedEntry extends EntryFields {
 }
 
 /** A tally as plain data, as it crosses from a worker thread. */
-export interface ReducedEntry extends EntryFields {
+interface ReducedEntry extends EntryFields {
   count: number
   resources: string[]
   unknownResource: boolean
   overflow: boolean
 }
 
-export interface TallyCounts {
+interface TallyCounts {
   events: number
   /** Array items that were not objects. */
   notEvents: number
@@ -65,7 +65,7 @@ export interface ReducedTally extends TallyCounts {
 const SEP = '\u0001'
 
 /** The key an entry is tallied under. */
-export function entryKey(f: EntryFields): string {
+function entryKey(f: EntryFields): string {
   return (
     f.roleArn +
     SEP +
