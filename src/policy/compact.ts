@@ -31,9 +31,14 @@ export function compactActions(
     const lower = candidate.toLowerCase()
     return lowerGranted.some(p => globCovers(p, lower))
   }
+  // Each verb wildcard is judged once: the ids of a verb that it cannot replace would otherwise each re-expand it.
+  const judged = new Map<string, number[] | undefined>()
   const coversOnlySet = (candidate: string): number[] | undefined => {
+    if (judged.has(candidate)) return judged.get(candidate)
     const matched = catalog.expandIds(candidate)
-    return matched.length > 1 && matched.every(id => set.has(id)) ? matched : undefined
+    const result = matched.length > 1 && matched.every(id => set.has(id)) ? matched : undefined
+    judged.set(candidate, result)
+    return result
   }
   const byService = new Map<string, number[]>()
   for (const id of [...set].sort((a, b) => a - b)) {
