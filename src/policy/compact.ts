@@ -62,8 +62,9 @@ export function compactActions(
     }
     const done = new Set<number>()
     for (const id of serviceIds) {
-      if (done.has(id)) continue
-      const verb = VERB.exec(catalog.names[id].slice(service.length + 1))?.[0]
+      const name = catalog.names[id]
+      if (name === undefined || done.has(id)) continue
+      const verb = VERB.exec(name.slice(service.length + 1))?.[0]
       const candidate = verb ? `${service}:${verb}*` : undefined
       const matched = candidate && allowedWildcard(candidate) ? coversOnlySet(candidate) : undefined
       if (candidate && matched) {
@@ -71,7 +72,7 @@ export function compactActions(
         wildcards.push(candidate)
         for (const m of matched) done.add(m)
       } else {
-        actions.push(catalog.names[id])
+        actions.push(name)
         done.add(id)
       }
     }
