@@ -53784,9 +53784,10 @@ function compactActions(catalog, ids, grantedPatterns) {
         }
         const done = new Set();
         for (const id of serviceIds) {
-            if (done.has(id))
+            const name = catalog.names[id];
+            if (name === undefined || done.has(id))
                 continue;
-            const verb = VERB.exec(catalog.names[id].slice(service.length + 1))?.[0];
+            const verb = VERB.exec(name.slice(service.length + 1))?.[0];
             const candidate = verb ? `${service}:${verb}*` : undefined;
             const matched = candidate && allowedWildcard(candidate) ? coversOnlySet(candidate) : undefined;
             if (candidate && matched) {
@@ -53796,7 +53797,7 @@ function compactActions(catalog, ids, grantedPatterns) {
                     done.add(m);
             }
             else {
-                actions.push(catalog.names[id]);
+                actions.push(name);
                 done.add(id);
             }
         }
