@@ -50603,8 +50603,13 @@ const SUMMARY_SERVICES = 6;
 /** Unobservable actions grouped by reason: many actions share one (a whole service, every data event). */
 function unobservableSection(unobservable, full) {
     const byReason = new Map();
-    for (const u of unobservable)
-        byReason.set(u.reason, [...(byReason.get(u.reason) ?? []), u.action]);
+    for (const u of unobservable) {
+        const actions = byReason.get(u.reason);
+        if (actions)
+            actions.push(u.action);
+        else
+            byReason.set(u.reason, [u.action]);
+    }
     let truncated = false;
     const lines = [...byReason.entries()]
         .sort((a, b) => compare(a[0], b[0]))
@@ -53877,9 +53882,15 @@ function compactActions(catalog, ids, grantedPatterns) {
         const lower = candidate.toLowerCase();
         return lowerGranted.some(p => globCovers(p, lower));
     };
+    // Each verb wildcard is judged once: the ids of a verb that it cannot replace would otherwise each re-expand it.
+    const judged = new Map();
     const coversOnlySet = (candidate) => {
+        if (judged.has(candidate))
+            return judged.get(candidate);
         const matched = catalog.expandIds(candidate);
-        return matched.length > 1 && matched.every(id => set.has(id)) ? matched : undefined;
+        const result = matched.length > 1 && matched.every(id => set.has(id)) ? matched : undefined;
+        judged.set(candidate, result);
+        return result;
     };
     const byService = new Map();
     for (const id of [...set].sort((a, b) => a - b)) {
@@ -53903,9 +53914,10 @@ function compactActions(catalog, ids, grantedPatterns) {
         }
         const done = new Set();
         for (const id of serviceIds) {
-            if (done.has(id))
+            const name = catalog.names[id];
+            if (name === undefined || done.has(id))
                 continue;
-            const verb = VERB.exec(catalog.names[id].slice(service.length + 1))?.[0];
+            const verb = VERB.exec(name.slice(service.length + 1))?.[0];
             const candidate = verb ? `${service}:${verb}*` : undefined;
             const matched = candidate && allowedWildcard(candidate) ? coversOnlySet(candidate) : undefined;
             if (candidate && matched) {
@@ -53915,7 +53927,7 @@ function compactActions(catalog, ids, grantedPatterns) {
                     done.add(m);
             }
             else {
-                actions.push(catalog.names[id]);
+                actions.push(name);
                 done.add(id);
             }
         }
@@ -53941,11 +53953,17 @@ function splitOversized(statement, room) {
     const parts = [];
     let actions = [];
     const withActions = (list) => ({ ...statement, Action: list });
+    // Counted incrementally (linear, not quadratic in the list): an Action list adds its items and the commas between.
+    const empty = policyCharacters(withActions([]));
+    let size = empty;
     for (const action of statement.Action) {
-        if (actions.length > 0 && policyCharacters(withActions([...actions, action])) > room) {
+        const item = policyCharacters(action);
+        if (actions.length > 0 && size + 1 + item > room) {
             parts.push(withActions(actions));
             actions = [];
+            size = empty;
         }
+        size += (actions.length > 0 ? 1 : 0) + item;
         actions.push(action);
     }
     if (actions.length > 0)

@@ -6,7 +6,7 @@ import { policyDiff } from '../../src/policy/diff.js'
 import { normalizePolicy } from '../../src/policy/document.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import { buildGrantModel } from '../../src/policy/grants.js'
-import { MAX_POLICY_CHARACTERS, policyCharacters } from '../../src/policy/policy-size.js'
+import { MAX_POLICY_CHARACTERS, STATEMENT_ROOM, policyCharacters } from '../../src/policy/policy-size.js'
 import { proposePolicies } from '../../src/policy/propose.js'
 import type { ProposeOptions } from '../../src/policy/propose.js'
 import { verifyProposal } from '../../src/policy/verify.js'
@@ -278,6 +278,15 @@ describe('proposal rules', () => {
       expect(policy.characters).toBeLessThanOrEqual(MAX_POLICY_CHARACTERS)
     }
     expect(statements(proposal.policies).flatMap(s => s.Action as string[])).toEqual(used)
+    // Each split statement is as full as it may be: the next action would not have fitted in one policy.
+    const parts = statements(proposal.policies)
+    for (const [i, part] of parts.slice(0, -1).entries()) {
+      const next = (parts[i + 1]?.Action as string[])[0]
+      expect(policyCharacters(part)).toBeLessThanOrEqual(STATEMENT_ROOM)
+      expect(policyCharacters({ ...part, Action: [...(part.Action as string[]), next] })).toBeGreaterThan(
+        STATEMENT_ROOM
+      )
+    }
     expect(proposal.verification.usedCovered).toBe(true)
     const limited = propose(grants, usageOf(used), { ...OPTIONS, maxManagedPolicies: 1 } as typeof OPTIONS)
     expect(limited.proposal.policies).toEqual([])

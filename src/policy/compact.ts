@@ -32,9 +32,14 @@ export function compactActions(
     const lower = candidate.toLowerCase()
     return lowerGranted.some(p => globCovers(p, lower))
   }
+  // Each verb wildcard is judged once: the ids of a verb that it cannot replace would otherwise each re-expand it.
+  const judged = new Map<string, number[] | undefined>()
   const coversOnlySet = (candidate: string): number[] | undefined => {
+    if (judged.has(candidate)) return judged.get(candidate)
     const matched = catalog.expandIds(candidate)
-    return matched.length > 1 && matched.every(id => set.has(id)) ? matched : undefined
+    const result = matched.length > 1 && matched.every(id => set.has(id)) ? matched : undefined
+    judged.set(candidate, result)
+    return result
   }
   const byService = new Map<string, number[]>()
   for (const id of [...set].sort((a, b) => a - b)) {
@@ -58,8 +63,9 @@ export function compactActions(
     }
     const done = new Set<number>()
     for (const id of serviceIds) {
-      if (done.has(id)) continue
-      const verb = VERB.exec(at(catalog.names, id).slice(service.length + 1))?.[0]
+      const name = catalog.names[id]
+      if (name === undefined || done.has(id)) continue
+      const verb = VERB.exec(name.slice(service.length + 1))?.[0]
       const candidate = verb ? `${service}:${verb}*` : undefined
       const matched = candidate && allowedWildcard(candidate) ? coversOnlySet(candidate) : undefined
       if (candidate && matched) {
@@ -67,7 +73,7 @@ export function compactActions(
         wildcards.push(candidate)
         for (const m of matched) done.add(m)
       } else {
-        actions.push(at(catalog.names, id))
+        actions.push(name)
         done.add(id)
       }
     }

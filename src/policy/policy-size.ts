@@ -22,11 +22,17 @@ function splitOversized(statement: Statement, room: number): Statement[] {
   const parts: Statement[] = []
   let actions: string[] = []
   const withActions = (list: string[]) => ({ ...statement, Action: list })
+  // Counted incrementally (linear, not quadratic in the list): an Action list adds its items and the commas between.
+  const empty = policyCharacters(withActions([]))
+  let size = empty
   for (const action of statement.Action as string[]) {
-    if (actions.length > 0 && policyCharacters(withActions([...actions, action])) > room) {
+    const item = policyCharacters(action)
+    if (actions.length > 0 && size + 1 + item > room) {
       parts.push(withActions(actions))
       actions = []
+      size = empty
     }
+    size += (actions.length > 0 ? 1 : 0) + item
     actions.push(action)
   }
   if (actions.length > 0) parts.push(withActions(actions))

@@ -403,7 +403,11 @@ const SUMMARY_SERVICES = 6
 /** Unobservable actions grouped by reason: many actions share one (a whole service, every data event). */
 function unobservableSection(unobservable: UnobservableAction[], full: boolean): string {
   const byReason = new Map<string, string[]>()
-  for (const u of unobservable) byReason.set(u.reason, [...(byReason.get(u.reason) ?? []), u.action])
+  for (const u of unobservable) {
+    const actions = byReason.get(u.reason)
+    if (actions) actions.push(u.action)
+    else byReason.set(u.reason, [u.action])
+  }
   let truncated = false
   const lines = [...byReason.entries()]
     .sort((a, b) => compare(a[0], b[0]))
