@@ -130,7 +130,7 @@ describe('parseGeneratedPolicy (shapes nobody documents)', () => {
           generatedPolicies: [{ policy }],
           properties: { isComplete: true, principalArn: 'x' }
         }
-      } as Parameters<typeof parseGeneratedPolicy>[0],
+      },
       'arn:aws:iam::111122223333:role/x',
       window
     )

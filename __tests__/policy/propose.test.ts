@@ -288,7 +288,7 @@ describe('proposal rules', () => {
       )
     }
     expect(proposal.verification.usedCovered).toBe(true)
-    const limited = propose(grants, usageOf(used), { ...OPTIONS, maxManagedPolicies: 1 } as typeof OPTIONS)
+    const limited = propose(grants, usageOf(used), { ...OPTIONS, maxManagedPolicies: 1 })
     expect(limited.proposal.policies).toEqual([])
     expect(limited.proposal.notes.join(' ')).toMatch(/needs \d+ managed policies .* more than the 1/)
   })

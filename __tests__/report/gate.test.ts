@@ -115,16 +115,19 @@ describe('evaluateGate', () => {
   })
 
   it('on a pull request judges what it adds: high-risk unless used, unused at excess; a new role by risk only', () => {
-    const added = (over: Partial<AddedAccess>): AddedAccess => ({
-      action: 's3:PutObject',
-      accessLevel: 'Write',
-      resources: ['*'],
-      conditional: false,
-      grantedBy: ['p'],
-      judgement: 'excess',
-      risk: 'write',
-      ...over
-    })
+    const added = (over: { [K in keyof AddedAccess]?: AddedAccess[K] | undefined }): AddedAccess => {
+      const entry: AddedAccess = {
+        action: over.action ?? 's3:PutObject',
+        accessLevel: over.accessLevel ?? 'Write',
+        resources: over.resources ?? ['*'],
+        conditional: over.conditional ?? false,
+        grantedBy: over.grantedBy ?? ['p'],
+        judgement: over.judgement ?? 'excess'
+      }
+      // A risk given as undefined means an addition without one.
+      const risk = 'risk' in over ? over.risk : 'write'
+      return risk === undefined ? entry : { ...entry, risk }
+    }
     const change = (...list: AddedAccess[]): PullRequestChange => ({
       baseSha: 'a'.repeat(40),
       newFile: false,

@@ -15,7 +15,7 @@ import {
 import type { SarifLog } from '../../src/report/sarif.js'
 import { buildReport } from '../../src/report/json.js'
 import { doc, inline, OPTIONS, role, usageOf } from '../policy/builders.js'
-import { mixedReport, stealCredentialsRole } from '../support/sample-reports.js'
+import { mixedReport, stealCredentialsRole, withoutDiff } from '../support/sample-reports.js'
 
 /** The fields SARIF 2.1.0 requires (sarifLog, run, tool, toolComponent, reportingDescriptor, result, message,
  * location, invocation) plus what GitHub code scanning reads (ruleId, level, security-severity). */
@@ -199,7 +199,7 @@ describe('renderSarif', () => {
     ])
     // Stable across runs: which roles had findings does not change the category.
     const clean = buildReport(
-      [{ ...other, excess: NO_EXCESS, diff: undefined }],
+      [{ ...withoutDiff(other), excess: NO_EXCESS }],
       'cloudtrail',
       '2026-11-28T00:00:00Z'
     )
@@ -307,7 +307,7 @@ describe('renderSarif', () => {
     const sso = run.results.find(r => r.properties.roleArn.includes('SSO'))!
     expect(sso.locations[0]!.physicalLocation.artifactLocation.uri).toBe('.github/workflows/iam.yml')
     expect(sso.locations[0]!.logicalLocations?.[0]?.fullyQualifiedName).toBe(sso.properties.roleArn)
-    const role = { ...stealCredentialsRole(), policyFileInRepository: undefined }
+    const { policyFileInRepository: _unused, ...role } = stealCredentialsRole()
     const sarif = renderSarif(buildReport([role], 'cloudtrail', '2026-11-27T00:00:00Z'))
     // Without a workflow (the CLI), the file a proposal would be written to.
     for (const result of sarif.runs[0]!.results)

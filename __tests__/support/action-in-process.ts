@@ -38,7 +38,7 @@ export async function runActionInProcess(options: InProcessRunOptions): Promise<
   process.stdout.write = ((chunk: string | Uint8Array) => {
     stdout += String(chunk)
     return true
-  }) as typeof process.stdout.write
+  })
   // @actions/core's summary remembers the first step's file: each simulated step starts a fresh one.
   delete (core.summary as unknown as { _filePath?: string })._filePath
   try {

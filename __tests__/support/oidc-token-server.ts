@@ -89,7 +89,7 @@ export class OidcTokenServer {
         nbf: nowSeconds,
         exp: nowSeconds + (this.options.lifetimeSeconds ?? 300),
         ...this.options.claims
-      } as OidcClaims)
+      })
       this.issued.push(token)
       res
         .writeHead(200, { 'content-type': 'application/json' })

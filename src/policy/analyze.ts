@@ -11,6 +11,7 @@ import type { GrantModel } from './grants.js'
 import { statementActionMatch } from './match.js'
 import { isPermissionless } from './permissionless.js'
 import { unobservableActions } from './unobservable.js'
+import { at } from './at.js'
 
 export interface AnalyzeOptions {
   keepActions: string[]
@@ -70,8 +71,8 @@ export function usedActionNames(catalog: CatalogIndex, usage: RoleUsage): string
     const id = catalog.idOf(observed.action)
     // A source may report a wildcard (a generated policy can hold `ssm:GetParameter*`): every match counts as used.
     const matches = id === undefined && /[*?]/.test(observed.action) ? catalog.expandIds(observed.action) : []
-    if (matches.length > 0) for (const m of matches) names.add(catalog.names[m])
-    else names.add(id === undefined ? observed.action : catalog.names[id])
+    if (matches.length > 0) for (const m of matches) names.add(at(catalog.names, m))
+    else names.add(id === undefined ? observed.action : at(catalog.names, id))
   }
   return [...names].sort()
 }
@@ -121,7 +122,7 @@ export function analyzeRole(grants: RoleGrants, usage: RoleUsage, options: Analy
     const level = granted[id]
     if (level === none) continue
     grantedCount++
-    const action = names[id]
+    const action = at(names, id)
     if (isUsed[id] === 1) {
       // Used: in `used` only, however it is granted and whether or not it is kept (one class per action).
     } else if (isKept[id] === 1) {
@@ -135,7 +136,7 @@ export function analyzeRole(grants: RoleGrants, usage: RoleUsage, options: Analy
       } else {
         const entry: ExcessAction = {
           action,
-          accessLevel: levels[levelRank[id]],
+          accessLevel: at(levels, at(levelRank, id)),
           grantedBy: grantedBy(id)
         }
         if (isEscalation[id] === 1) entry.risk = 'privilege-escalation'

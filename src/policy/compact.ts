@@ -5,7 +5,6 @@
  */
 import type { CatalogIndex } from './catalog.js'
 import { globCovers } from './glob.js'
-import { at } from './at.js'
 
 const VERB = /^[A-Z][a-z]+/
 

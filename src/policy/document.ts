@@ -187,7 +187,7 @@ function normalizeStatement(
   if (raw.Sid !== undefined && typeof raw.Sid !== 'string') {
     throw new PolicyDocumentError(policy, `${path}.Sid`, 'expected a string')
   }
-  const sid = raw.Sid === undefined || raw.Sid === '' ? undefined : (raw.Sid as string)
+  const sid = raw.Sid === undefined || raw.Sid === '' ? undefined : (raw.Sid)
   if ((raw.Action === undefined) === (raw.NotAction === undefined)) {
     throw new PolicyDocumentError(policy, path, 'needs exactly one of Action or NotAction')
   }
@@ -209,7 +209,7 @@ function normalizeStatement(
   else statement.notActions = actionList(policy, `${path}.NotAction`, raw.NotAction)
   if (raw.Resource !== undefined) statement.resources = stringList(policy, `${path}.Resource`, raw.Resource)
   else statement.notResources = stringList(policy, `${path}.NotResource`, raw.NotResource)
-  const condition = raw.Condition as Record<string, unknown> | undefined
+  const condition = raw.Condition
   if (condition && Object.keys(condition).length > 0) statement.condition = condition
   return statement
 }
@@ -243,7 +243,7 @@ export function normalizePolicy(name: string, document: unknown): NormalizedPoli
     if (version !== '2012-10-17') statement.literalDollar = true
     return statement
   })
-  const policy: NormalizedPolicy = { name, version: version as string, statements }
-  if (top.Id !== undefined) policy.id = top.Id as string
+  const policy: NormalizedPolicy = { name, version: version, statements }
+  if (top.Id !== undefined) policy.id = top.Id
   return policy
 }
