@@ -12,7 +12,7 @@ import { buildCliConfig } from '../../src/config.js'
 import type { Config } from '../../src/config.js'
 import { createAwsSession } from '../../src/aws/session.js'
 import { MemoryLogger } from '../../src/logger.js'
-import type { ReportV1 } from '../../src/model.js'
+import type { ExcessAction, ReportV1 } from '../../src/model.js'
 import { outputChunks, writeReportFiles } from '../../src/output.js'
 import { analyzeRole } from '../../src/policy/analyze.js'
 import { compactExcess, excessActions } from '../../src/policy/excess.js'
@@ -104,6 +104,16 @@ describe('compact excess', () => {
     expect(listed).toBeLessThan(analysis.excess.length / 10)
     const ec2List = compact.groups.find(g => g.service === 'ec2' && g.accessLevel === 'List')
     expect(ec2List?.allExcept).toContain('ec2:DescribeInstances')
+  })
+
+  it('keeps actions granted by different statements apart even when a statement name holds a line break', () => {
+    // Statement names come from policy files a pull request may write: a Sid with a line break must not make
+    // the actions of two other statements look granted by it.
+    const excess: ExcessAction[] = [
+      { action: 'iam:GetPolicy', accessLevel: 'Read', grantedBy: ['p#a\np#b'] },
+      { action: 'iam:GetUser', accessLevel: 'Read', grantedBy: ['p#a', 'p#b'] }
+    ]
+    expect(excessActions(compactExcess(excess))).toEqual(excess)
   })
 
   it('keeps a group that is not nearly the whole service as its list of actions', () => {
