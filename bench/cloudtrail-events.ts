@@ -200,7 +200,7 @@ function report(runs: Partial<Record<Tool, (Measured | string)[]>>): void {
   for (const [tool, all] of Object.entries(runs) as [Tool, (Measured | string)[]][]) {
     const ok = all.filter((r): r is Measured => typeof r !== 'string')
     if (ok.length === 0) {
-      console.log(`  ${tool.padEnd(6)} ${String(all[0])}`)
+      console.log(`  ${tool.padEnd(6)} ${all.filter(r => typeof r === 'string').join('; ')}`)
       continue
     }
     const fastest = ok.reduce((a, b) => (b.seconds < a.seconds ? b : a))

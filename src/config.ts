@@ -437,9 +437,7 @@ type InputValues = { [K in InputName]: ReturnType<(typeof INPUTS)[K]['parse']> }
 
 /** The inputs an entry takes, in table order. */
 export function inputsOf(entry: Entry): InputName[] {
-  return (Object.keys(INPUTS) as InputName[]).filter(name =>
-    (INPUTS[name].entries).includes(entry)
-  )
+  return (Object.keys(INPUTS) as InputName[]).filter(name => INPUTS[name].entries.includes(entry))
 }
 
 /** How the CLI spells an input. */

@@ -202,7 +202,7 @@ describe('runPolicyGenerations', () => {
     const outcomes = await runPolicyGenerations(
       [req],
       deps({
-        sleep: async ms => {
+        sleep: ms => {
           clock += ms
           if (++sleeps === 2) {
             const running = emulator.requests.find(
@@ -210,6 +210,7 @@ describe('runPolicyGenerations', () => {
             )
             emulator.finishJob(running?.jobId ?? '', 'CANCELED')
           }
+          return Promise.resolve()
         }
       })
     )
@@ -256,7 +257,7 @@ describe('runPolicyGenerations', () => {
       reason: expect.stringMatching(/not started: the deadline/)
     })
     expect(emulator.cancelledJobs()).toEqual([outcomes[0]?.jobId])
-    expect(emulator.jobStatus(outcomes[0]?.jobId!)).toBe('CANCELED')
+    expect(emulator.jobStatus(outcomes[0]?.jobId ?? '')).toBe('CANCELED')
   })
 
   it('never cancels a foreign job or an adopted job on the deadline', async () => {

@@ -18,9 +18,10 @@ function classify(r: Record<string, unknown>) {
   return classifyEvent(catalog, {
     eventSource: String(r.eventSource),
     eventName: String(r.eventName),
-    eventType: String(r.eventType ?? ''),
+    eventType: typeof r.eventType === 'string' ? r.eventType : '',
     errorCode,
-    deniedByMessage: errorCode !== '' && deniedMessage.test(String(r.errorMessage ?? ''))
+    deniedByMessage:
+      errorCode !== '' && deniedMessage.test(typeof r.errorMessage === 'string' ? r.errorMessage : '')
   })
 }
 

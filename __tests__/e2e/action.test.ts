@@ -2,6 +2,7 @@
  * End to end: the committed dist/index.js, run as a child process on Node 20 and on Node 24, against the AWS
  * emulator (Access Analyzer, IAM, STS), the GitHub emulator and the OIDC token endpoint.
  */
+import type { JsonReportV1 } from '../../src/report/json.js'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -73,16 +74,18 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       expect(actions).not.toContain('ec2:DescribeVolumes')
       expect(actions).not.toContain('sts:GetCallerIdentity')
 
-      const report = JSON.parse(readFileSync(outputFile(first, 'report'), 'utf8'))
+      const report = JSON.parse(readFileSync(outputFile(first, 'report'), 'utf8')) as JsonReportV1
       expect(report).toMatchObject({
         version: 1,
         source: 'access-analyzer',
         summary: { roles: 3, analyzed: 2, failed: 1 }
       })
-      expect(JSON.parse(readFileSync(outputFile(first, 'sarif'), 'utf8')).version).toBe('2.1.0')
+      expect(
+        (JSON.parse(readFileSync(outputFile(first, 'sarif'), 'utf8')) as { version: string }).version
+      ).toBe('2.1.0')
       // Every proposal was checked by Access Analyzer too, and passed.
-      const steal = report.roles.find((r: { arn: string }) => r.arn.endsWith(STRATUS_ROLES.stealCredentials))
-      expect(steal.checks).toMatchObject({ checkNoNewAccess: 'PASS', evaluator: 'PASS' })
+      const steal = report.roles.find(r => r.arn.endsWith(STRATUS_ROLES.stealCredentials))
+      expect(steal?.checks).toMatchObject({ checkNoNewAccess: 'PASS', evaluator: 'PASS' })
       expect(world.aws.count('CheckNoNewAccess')).toBe(2)
       expect(world.aws.count('ValidatePolicy')).toBeGreaterThanOrEqual(2)
       expect(first.summary).toContain('stratus-red-team-ec2-enumerate-role')
@@ -176,9 +179,9 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       expect(run.code).toBe(0)
       expect(world.aws.count('AssumeRoleWithWebIdentity')).toBe(1)
       expect(s3.requests.length).toBeGreaterThan(55)
-      const report = JSON.parse(readFileSync(outputFile(run, 'report'), 'utf8'))
+      const report = JSON.parse(readFileSync(outputFile(run, 'report'), 'utf8')) as JsonReportV1
       expect(report.roles[0]).toMatchObject({ arn: role, status: 'analyzed', policyFileInRepository: true })
-      expect(report.roles[0].used).toContain('ssm:UpdateInstanceInformation')
+      expect(report.roles[0]?.used).toContain('ssm:UpdateInstanceInformation')
     })
 
     it('fails a role whose policy file exists but is not valid JSON, instead of judging the live policy', async () => {
@@ -194,9 +197,9 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       })
       expect(run.code).toBe(1)
       expect(world.aws.count('ListRolePolicies')).toBe(before)
-      const report = JSON.parse(readFileSync(outputFile(run, 'report'), 'utf8'))
-      expect(report.roles[0].status).toBe('failed')
-      expect(report.roles[0].reason).toMatch(/stratus-red-team-ec2-enumerate-role\.json: not valid JSON/)
+      const report = JSON.parse(readFileSync(outputFile(run, 'report'), 'utf8')) as JsonReportV1
+      expect(report.roles[0]?.status).toBe('failed')
+      expect(report.roles[0]?.reason).toMatch(/stratus-red-team-ec2-enumerate-role\.json: not valid JSON/)
     })
   })
 

@@ -153,9 +153,12 @@ describe('iam-least-privilege analyze (dist/cli.js)', () => {
       'stratus-red-team-ec2-get-password-data-role',
       'stratus-red-team-ec2-steal-credentials-role'
     ])
-    const sarif = JSON.parse(readFileSync(join(out, 'report.sarif'), 'utf8'))
+    const sarif = JSON.parse(readFileSync(join(out, 'report.sarif'), 'utf8')) as {
+      version: string
+      runs: { results: { properties: { actionCount: number } }[] }[]
+    }
     expect(sarif.version).toBe('2.1.0')
-    const counted = (sarif.runs[0].results as { properties: { actionCount: number } }[]).reduce(
+    const counted = (sarif.runs[0]?.results ?? []).reduce(
       (sum, result) => sum + result.properties.actionCount,
       0
     )
@@ -165,7 +168,7 @@ describe('iam-least-privilege analyze (dist/cli.js)', () => {
         join(out, 'proposals', 'iam', 'least-privilege', ACCOUNT, 'stratus-red-team-ec2-enumerate-role.json'),
         'utf8'
       )
-    )
+    ) as { Version: string }
     expect(proposal.Version).toBe('2012-10-17')
   })
 

@@ -207,7 +207,7 @@ describe('the CLI in process', () => {
       'sarif'
     ])
     expect(gated.code).toBe(EXIT.gate)
-    expect(JSON.parse(gated.stdout).version).toBe('2.1.0')
+    expect((JSON.parse(gated.stdout) as { version: string }).version).toBe('2.1.0')
     expect(gated.stderr).toMatch(/fail-on excess: 1 role grants \d+ excess actions/)
   })
 

@@ -7,6 +7,10 @@ import { cliForm, INPUTS, inputsOf } from '../../src/config.js'
 import type { InputName } from '../../src/config.js'
 import { VERSION } from '../../src/version.js'
 
+interface Workflow {
+  permissions?: Record<string, string>
+}
+
 interface ActionYml {
   inputs: Record<string, { description: string; required?: boolean; default?: string }>
   outputs: Record<string, { description: string }>
@@ -147,7 +151,7 @@ describe('workflows', () => {
   })
 
   it('asks each example for the permissions its mode needs and no more', () => {
-    const weekly = parse(readFileSync('examples/workflows/weekly-least-privilege-pr.yml', 'utf8'))
+    const weekly = parse(readFileSync('examples/workflows/weekly-least-privilege-pr.yml', 'utf8')) as Workflow
     // Labels are issue data: pr-labels needs issues: write.
     expect(JSON.stringify(weekly)).toContain('"pr-labels"')
     expect(weekly.permissions).toEqual({
@@ -156,13 +160,13 @@ describe('workflows', () => {
       'pull-requests': 'write',
       issues: 'write'
     })
-    const gate = parse(readFileSync('examples/workflows/pull-request-gate.yml', 'utf8'))
+    const gate = parse(readFileSync('examples/workflows/pull-request-gate.yml', 'utf8')) as Workflow
     expect(gate.permissions).toEqual({ 'id-token': 'write', contents: 'read', 'pull-requests': 'write' })
   })
 })
 
 describe('version', () => {
   it('matches package.json', () => {
-    expect(VERSION).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version)
+    expect(VERSION).toBe((JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version)
   })
 })

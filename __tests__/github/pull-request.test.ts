@@ -81,7 +81,7 @@ describe('publishPullRequest', () => {
     for (let run = 0; run < 10; run++)
       operations.push((await publishPullRequest(client(), request(report), report, { policy })).operation)
 
-    expect(operations).toEqual(['created', ...Array(9).fill('unchanged')])
+    expect(operations).toEqual(['created', ...Array<string>(9).fill('unchanged')])
     expect(emulator.branches().sort()).toEqual(['iam-least-privilege/proposals', 'main'])
     expect(emulator.pullRequests()).toHaveLength(1)
     expect(emulator.createdCommits).toHaveLength(1)

@@ -50,8 +50,14 @@ describe('serializeReport', () => {
     const text = serializeReport(report)
     expect(serializeReport(shuffled)).toBe(text)
     expect(text.endsWith('}\n')).toBe(true)
-    expect(Object.keys(JSON.parse(text))).toEqual(['version', 'generatedAt', 'source', 'roles', 'summary'])
-    expect(Object.keys(JSON.parse(text).roles[0]).slice(0, 6)).toEqual([
+    expect(Object.keys(JSON.parse(text) as object)).toEqual([
+      'version',
+      'generatedAt',
+      'source',
+      'roles',
+      'summary'
+    ])
+    expect(Object.keys((JSON.parse(text) as { roles: object[] }).roles[0] ?? {}).slice(0, 6)).toEqual([
       'arn',
       'status',
       'window',

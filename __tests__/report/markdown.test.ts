@@ -258,7 +258,8 @@ describe('renderMarkdown', () => {
     it('keeps the worst role\'s proposal within 65,536 characters next to an Action "*" role\'s lists', () => {
       const everything = Array.from({ length: 20_000 }, (_, i) => ({
         action: `svc${i % 400}:Action${i}`,
-        accessLevel: (['Write', 'Read', 'List', 'Permissions management', 'Tagging'] as const)[i % 5] ?? 'Write',
+        accessLevel:
+          (['Write', 'Read', 'List', 'Permissions management', 'Tagging'] as const)[i % 5] ?? 'Write',
         grantedBy: ['admin#Everything']
       }))
       const worst = {

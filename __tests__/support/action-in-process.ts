@@ -29,16 +29,18 @@ function contextOf(env: Record<string, string>): ActionContext {
 export async function runActionInProcess(options: InProcessRunOptions): Promise<ActionRun> {
   const step = prepareStep(options)
   const savedEnv = process.env
+  // Restored as it was, unbound: this is the stream's own method put back on the stream.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const savedWrite = process.stdout.write
   const savedExitCode = process.exitCode
   let stdout = ''
   // The step sees exactly the runner's variables, as the child process of runAction does.
   process.env = { ...step.env }
   process.exitCode = undefined
-  process.stdout.write = ((chunk: string | Uint8Array) => {
+  process.stdout.write = (chunk: string | Uint8Array) => {
     stdout += String(chunk)
     return true
-  })
+  }
   // @actions/core's summary remembers the first step's file: each simulated step starts a fresh one.
   delete (core.summary as unknown as { _filePath?: string })._filePath
   try {

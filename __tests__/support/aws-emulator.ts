@@ -143,6 +143,11 @@ interface JobRecord {
 const IAM_NS = 'https://iam.amazonaws.com/doc/2010-05-08/'
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/'
 const DAY_MS = 24 * 3600 * 1000
+
+/** A request value as text: strings as they are, anything else as its JSON. */
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value)
+}
 const PRINCIPAL_ARN = /^arn:[^:]*:iam::[^:]*:(role|user)\/.{1,576}$/
 const TRAIL_ARN = /^arn:[^:]*:cloudtrail:[^:]*:[^:]*:trail\/.{1,576}$/
 
@@ -446,7 +451,7 @@ export class AwsEmulator {
       if (fault) throw new HttpError(fault.status, fault.code, fault.message ?? fault.code)
       // Name or TrailName: a trail name or a trail ARN.
       const find = (value: unknown): EmulatedTrail => {
-        const wanted = String(value ?? '')
+        const wanted = typeof value === 'string' ? value : ''
         const trail = this.trails.find(t => t.name === wanted || this.trailArn(t) === wanted)
         if (!trail)
           throw new HttpError(
@@ -500,12 +505,7 @@ export class AwsEmulator {
 
   // ---- Access Analyzer (restJson1) --------------------------------------------------------------------------------
 
-  private async handleAccessAnalyzer(
-    req: IncomingMessage,
-    res: ServerResponse,
-    url: URL,
-    body: string
-  ): Promise<void> {
+  private handleAccessAnalyzer(req: IncomingMessage, res: ServerResponse, url: URL, body: string): void {
     const method = req.method ?? 'GET'
     const path = url.pathname
     const query = Object.fromEntries(url.searchParams.entries())
@@ -956,8 +956,7 @@ export class AwsEmulator {
     }
     const fresh = parse(params.newPolicyDocument, 'new')
     const existing = parse(params.existingPolicyDocument, 'existing')
-    const list = (v: unknown): string[] =>
-      Array.isArray(v) ? v.map(String) : v === undefined ? [] : [String(v)]
+    const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(text) : v === undefined ? [] : [text(v)])
     const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b)
     const matches = (patterns: string[], value: string): boolean =>
       patterns.some(p => p === value || globToRegExp(p).test(value))
@@ -1016,7 +1015,7 @@ export class AwsEmulator {
 
   // ---- IAM and STS (awsQuery, XML) -------------------------------------------------------------------------------
 
-  private async handleQuery(req: IncomingMessage, res: ServerResponse, body: string): Promise<void> {
+  private handleQuery(req: IncomingMessage, res: ServerResponse, body: string): void {
     const form = new URLSearchParams(body)
     const params = Object.fromEntries(form.entries())
     const operation = params.Action ?? 'Unknown'

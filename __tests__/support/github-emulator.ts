@@ -677,7 +677,7 @@ export class GitHubEmulator {
           else if (entry.sha === null) changes.push([entry.path, null])
           else if (typeof entry.sha === 'string' && this.objects.get(entry.sha)?.type === 'blob')
             changes.push([entry.path, entry.sha, entry.mode])
-          else return unprocessable(`tree.sha ${String(entry.sha)} is not a valid blob`)
+          else return unprocessable(`tree.sha ${JSON.stringify(entry.sha)} is not a valid blob`)
         }
         const sha = this.writeTreeShas(base, changes)
         return {
@@ -748,7 +748,10 @@ export class GitHubEmulator {
         )
       }
       case 'pulls/create': {
-        const head = String(body.head ?? '').replace(new RegExp(`^${this.owner}:`, 'i'), '')
+        const head = (typeof body.head === 'string' ? body.head : '').replace(
+          new RegExp(`^${this.owner}:`, 'i'),
+          ''
+        )
         const base = body.base as string
         if (!this.branchHead(head))
           return unprocessable('Validation Failed', [

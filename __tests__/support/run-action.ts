@@ -71,7 +71,7 @@ export interface PreparedStep {
   workspace: string
   runnerTemp: string
   /** The outputs, summary and runner temp folder once the step ended. */
-  result(code: number | null, stdout: string, stderr: string): ActionRun
+  result: (code: number | null, stdout: string, stderr: string) => ActionRun
 }
 
 /** Lays out a step as GitHub's runner does: INPUT_* and GITHUB_* variables, event payload, command files. */

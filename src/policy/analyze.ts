@@ -116,7 +116,7 @@ export function analyzeRole(grants: RoleGrants, usage: RoleUsage, options: Analy
   const isKept = flags(keep)
   const isUsed = flags(usedIds)
   const isEscalation = flags(escalation)
-  const reasons: (string | undefined)[] = new Array(catalog.size)
+  const reasons = new Array<string | undefined>(catalog.size)
   for (const [id, reason] of unobservableReasons) reasons[id] = reason
   for (const id of catalog.idsByRank) {
     const level = granted[id]

@@ -187,7 +187,7 @@ function normalizeStatement(
   if (raw.Sid !== undefined && typeof raw.Sid !== 'string') {
     throw new PolicyDocumentError(policy, `${path}.Sid`, 'expected a string')
   }
-  const sid = raw.Sid === undefined || raw.Sid === '' ? undefined : (raw.Sid)
+  const sid = raw.Sid === undefined || raw.Sid === '' ? undefined : raw.Sid
   if ((raw.Action === undefined) === (raw.NotAction === undefined)) {
     throw new PolicyDocumentError(policy, path, 'needs exactly one of Action or NotAction')
   }

@@ -37,7 +37,7 @@ function splitOversized(statement: Statement, room: number): Statement[] {
   }
   if (actions.length > 0) parts.push(withActions(actions))
   return parts.map((part, i) => {
-    if (i === 0 || part.Sid === undefined) return part
+    if (i === 0 || typeof part.Sid !== 'string') return part
     return { ...part, Sid: `${part.Sid}${i + 1}` }
   })
 }

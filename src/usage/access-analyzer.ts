@@ -158,6 +158,6 @@ export function describeJobError(jobError: JobError | undefined): string {
     case 'SERVICE_ERROR':
       return `Access Analyzer failed with a service error${message}; rerun later`
     default:
-      return `policy generation failed${jobError?.code ? ` (${jobError.code})` : ''}${message}`
+      return `policy generation failed${jobError?.code ? ` (${String(jobError.code)})` : ''}${message}`
   }
 }
