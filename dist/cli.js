@@ -48491,7 +48491,6 @@ function selectRoles(selectors, known, where) {
  * the pure core (policy/, report/) computes on them. Nothing here does I/O.
  */
 const USAGE_SOURCES = ['access-analyzer', 'cloudtrail'];
-const POLICY_KINDS = (/* unused pure expression or super */ null && (['inline', 'managed', 'boundary']));
 const ROLE_STATUSES = (/* unused pure expression or super */ null && (['analyzed', 'insufficient-evidence', 'skipped', 'failed']));
 const ACCESS_LEVELS = ['Permissions management', 'Write', 'Tagging', 'Read', 'List'];
 /** Milliseconds in a day. */

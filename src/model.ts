@@ -95,8 +95,7 @@ export interface RoleUsage {
   evidence: UsageEvidence
 }
 
-export const POLICY_KINDS = ['inline', 'managed', 'boundary'] as const
-export type PolicyKind = (typeof POLICY_KINDS)[number]
+type PolicyKind = 'inline' | 'managed' | 'boundary'
 
 /** One policy document granted to a role, with where it came from. */
 export interface GrantedPolicy {
@@ -246,7 +245,7 @@ export interface RoleResult {
   change?: PullRequestChange
 }
 
-export interface ReportSummary {
+interface ReportSummary {
   roles: number
   analyzed: number
   failed: number
@@ -310,7 +309,7 @@ export interface PullRequestChange {
 }
 
 /** What keep-actions and keep-Sid statements protected, listed so a reviewer sees every exemption. */
-export interface KeptAccess {
+interface KeptAccess {
   statements: string[]
   actions: string[]
 }

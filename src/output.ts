@@ -8,7 +8,7 @@ import { markdownChunks } from './report/markdown.js'
 import { sarifChunks } from './report/sarif.js'
 import type { SarifOptions } from './report/sarif.js'
 
-export interface WrittenFiles {
+interface WrittenFiles {
   report: string
   sarif: string
   proposals: string[]

@@ -55,7 +55,7 @@ export function escapeText(text: string): string {
 }
 
 /** Plain text inside raw HTML (a `<summary>`), where GitHub does not process Markdown escapes. */
-export function escapeHtml(text: string): string {
+function escapeHtml(text: string): string {
   return text
     .replace(LINE_BREAK, ' ')
     .replace(CONTROL, visible)

@@ -24,7 +24,7 @@ import {
   shortList
 } from './role-facts.js'
 
-export interface MarkdownOptions {
+interface MarkdownOptions {
   /** Upper bound of the result: 65,536 for comments and PR bodies, 1 MiB (in bytes) for the job summary. */
   maxLength: number
   /** Appended to the heading, e.g. the workflow name. */

@@ -9,7 +9,7 @@ import { roleName } from './role-facts.js'
  * policy file), or else when the fail-on gate tripped. Roles skipped (service-linked, quota spent) or with
  * insufficient evidence do not fail the run by themselves; with fail-on set they trip the gate.
  */
-export interface RunVerdict {
+interface RunVerdict {
   /** 0 passed, 1 a role failed, 3 the gate tripped (the CLI's exit codes). */
   exitCode: 0 | 1 | 3
   /** One line: why the run failed, or the gate's message when it passed. */
@@ -18,7 +18,7 @@ export interface RunVerdict {
 }
 
 /** A run that looked at nothing, and why (a pull request from a fork gets no OIDC token). */
-export interface NothingAnalyzed {
+interface NothingAnalyzed {
   nothingAnalyzed: string
 }
 

@@ -10,7 +10,7 @@ export interface SarifLog {
   runs: SarifRun[]
 }
 
-export interface SarifRun {
+interface SarifRun {
   tool: { driver: { name: string; version?: string; informationUri: string; rules: SarifRule[] } }
   automationDetails: { id: string }
   results: SarifResult[]
@@ -20,7 +20,7 @@ export interface SarifRun {
   }[]
 }
 
-export interface SarifRule {
+interface SarifRule {
   id: string
   name: string
   shortDescription: { text: string }
@@ -33,7 +33,7 @@ export interface SarifRule {
 type SarifLevel = 'error' | 'warning' | 'note'
 
 /** What a result carries for tools that read it: the JSON report's fields for the role and this finding. */
-export interface SarifResultProperties {
+interface SarifResultProperties {
   roleArn: string
   status: RoleResult['status']
   window: RoleResult['window']
@@ -50,7 +50,7 @@ export interface SarifResultProperties {
   actionsOmitted?: string
 }
 
-export interface SarifResult {
+interface SarifResult {
   ruleId: string
   ruleIndex: number
   level: SarifLevel
@@ -60,7 +60,7 @@ export interface SarifResult {
   properties: SarifResultProperties
 }
 
-export interface SarifLocation {
+interface SarifLocation {
   physicalLocation: {
     artifactLocation: { uri: string }
     region?: { startLine: number; endLine?: number }
