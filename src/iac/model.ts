@@ -1,0 +1,74 @@
+/**
+ * What infrastructure code (Terraform, CloudFormation) says about IAM roles, read without running anything: the
+ * roles it defines, the policy documents it grants them, where each one is written, and whether it can be rewritten
+ * in place. The Terraform and CloudFormation readers produce this; linking, the gate and pull-request mode use it.
+ */
+import type { PolicyDocumentJson } from '../model.js'
+
+export type IacKind = 'terraform' | 'cloudformation'
+
+/** Where something is written: a repository-relative path and 1-based inclusive lines. */
+export interface IacLocation {
+  kind: IacKind
+  file: string
+  startLine: number
+  endLine: number
+  /** `aws_iam_role_policy.deploy`, `data.aws_iam_policy_document.read`, or a CloudFormation logical id (`AppRole`). */
+  address: string
+}
+
+/** A policy document written in infrastructure code and attached to one or more roles. */
+export interface IacPolicy {
+  location: IacLocation
+  /** `inline` (a role's inline policy) or `managed` (a customer-managed policy attached by an attachment). */
+  attachment: 'inline' | 'managed'
+  /** The policy's name when written literally (inline policy name, managed policy name). */
+  name?: string
+  /**
+   * The document as far as it can be known statically. Parts that cannot be evaluated (variables, `!Sub` with
+   * parameters, `for` expressions) are replaced conservatively: an unknown action or resource becomes `*` in an
+   * Allow, and the whole statement is dropped from a Deny (so the document never grants less than the code may).
+   */
+  document: PolicyDocumentJson
+  /** Set when the document cannot be rewritten in place: the expression that blocked it, as written. */
+  notRewritable?: string
+}
+
+/** A role defined in infrastructure code. */
+export interface IacRole {
+  location: IacLocation
+  /** The literal role name (`name` / `RoleName`), when written. */
+  name?: string
+  /** Terraform `name_prefix`. */
+  namePrefix?: string
+  /** CloudFormation: the logical id (the generated name is `Stack-LogicalId-SUFFIX`). */
+  logicalId?: string
+  /** Inline and customer-managed policies written in the code (their documents). */
+  policies: IacPolicy[]
+  /** Managed policy ARNs attached by literal ARN (AWS-managed or not defined in the code). */
+  managedPolicyArns: string[]
+  /** Expressions that kept part of the role's grants from being read (reported, never guessed). */
+  unresolved: string[]
+}
+
+/**
+ * What a set of files says (Terraform reads a module directory as one: a role and its policies may be in different
+ * files). `problems` names each file or expression that could not be read, with what to do.
+ */
+export interface IacReading {
+  roles: IacRole[]
+  problems: string[]
+}
+
+/** A file of infrastructure code as read from the workspace or a commit. */
+export interface IacSourceFile {
+  path: string
+  text: string
+}
+
+/** A rewrite of one policy: the new file text, with every byte outside the edited values unchanged. */
+export interface IacEdit {
+  file: string
+  before: string
+  after: string
+}
