@@ -21,6 +21,9 @@ export interface ObservedAction {
   count?: number
   /** Operations recorded under another name, with dependent actions of their own, that proved this action (`s3:CopyObject` for s3:PutObject); CloudTrail only. */
   operations?: string[]
+  /** First and last authorized call seen (ISO 8601), when the source dates them. */
+  firstSeen?: string
+  lastSeen?: string
 }
 
 export interface SkippedFile {
@@ -80,6 +83,17 @@ export interface UsageEvidence {
   notes: string[]
 }
 
+/**
+ * When a source last saw an action, or a whole service, used by the role (access advisor, unused-access findings):
+ * `lastUsed` absent means not used at all in the source's window. Only `level: 'action'` entries may judge one action.
+ */
+export interface LastAccess {
+  /** `s3:GetObject` for an action, `s3` for a service. */
+  key: string
+  level: 'action' | 'service'
+  lastUsed?: string
+}
+
 /** What a role did in a window, from one source. */
 export interface RoleUsage {
   roleArn: string
@@ -90,6 +104,8 @@ export interface RoleUsage {
   actions: ObservedAction[]
   /** Service prefixes the source knows were used but only at service level (no action detail). */
   serviceLevelOnly: string[]
+  /** What the source knows of last use, for actions and services it tracks (see LastAccess). */
+  lastAccess?: LastAccess[]
   /** Services whose events the source did not read at all (for example a Region left out), with the reason. */
   unseenServices?: { service: string; reason: string }[]
   evidence: UsageEvidence

@@ -72,3 +72,20 @@ export interface IacEdit {
   before: string
   after: string
 }
+
+/**
+ * One infrastructure-code language. The Terraform and CloudFormation readers implement it; src/iac/readers.ts lists
+ * them. Parsing only: nothing in a file is ever executed or evaluated beyond literals.
+ */
+export interface IacReader {
+  kind: IacKind
+  /** Whether a repository path is a file of this language (`.tf`; `.yaml`/`.yml`/`.json`/`.template` with IAM resources). */
+  accepts(path: string, text: string): boolean
+  /** Reads every role and policy of the files (a Terraform module directory is read as one). */
+  read(files: readonly IacSourceFile[]): Promise<IacReading>
+  /**
+   * The file's text with the policy's document replaced by `document`, in the file's own style, every byte outside
+   * the edited values unchanged. Throws with the blocking expression when the policy is `notRewritable`.
+   */
+  rewrite(file: IacSourceFile, policy: IacPolicy, document: PolicyDocumentJson): Promise<string>
+}
