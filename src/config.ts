@@ -33,7 +33,10 @@ export interface Config {
   readonly roleDurationSeconds: number
   readonly awsRegion: string
   readonly audience: string
+  /** The first of `sources` (the report's `source`). */
   readonly source: UsageSource
+  /** Every usage source, merged into one verdict (policy/merge-usage.ts). */
+  readonly sources: readonly UsageSource[]
   readonly trailArn?: string | undefined
   readonly trailRegions: readonly string[]
   /** CloudTrail source without trail-arn: what the trail logs, as stated by the user (undefined = judge from the records). */
@@ -201,6 +204,14 @@ function integer(min: number, max: number): (value: string, name: string) => num
   }
 }
 
+/** One source or several (comma or newline separated), each once, in the order given. */
+function usageSources(value: string, name: string): [UsageSource, ...UsageSource[]] {
+  const parse = oneOf(USAGE_SOURCES)
+  const [first, ...rest] = [...new Set(splitList(value).map(v => parse(v, name)))]
+  if (!first) throw new ConfigError(name, `${name}: give one or more of ${USAGE_SOURCES.join(', ')}`)
+  return [first, ...rest]
+}
+
 function boolean(value: string, name: string): boolean {
   if (/^true$/i.test(value)) return true
   if (/^false$/i.test(value)) return false
@@ -328,7 +339,7 @@ export const INPUTS = {
     }
   }),
   audience: input({ default: 'sts.amazonaws.com', entries: ACTION, parse: value => value }),
-  source: input({ default: 'access-analyzer', entries: BOTH, parse: oneOf(USAGE_SOURCES) }),
+  source: input({ default: 'access-analyzer', entries: BOTH, parse: usageSources }),
   'trail-arn': input({
     default: '',
     entries: BOTH,
@@ -355,7 +366,7 @@ export const INPUTS = {
       return optional(value)
     }
   }),
-  'lookback-days': input({ default: '90', entries: BOTH, parse: integer(1, 90) }),
+  'lookback-days': input({ default: '90', entries: BOTH, parse: integer(1, 400) }),
   'min-observation-days': input({ default: '30', entries: BOTH, parse: integer(0, 90) }),
   'allow-incomplete': input({
     default: 'false',
@@ -483,18 +494,31 @@ function refuseInapplicable(read: InputReader, values: InputValues): void {
   const refuse = (name: InputName, why: string) => {
     if (given(name)) throw new ConfigError(name, `${name}: ${why}; remove it`)
   }
-  if (values.source === 'access-analyzer') {
+  const uses = (source: UsageSource) => values.source.includes(source)
+  if (!uses('cloudtrail')) {
     refuse('cloudtrail-path', 'only applies to source: cloudtrail (set source: cloudtrail to read log files)')
     for (const name of ['since', 'until'] as const)
-      refuse(name, 'only applies to source: cloudtrail (Access Analyzer reads lookback-days up to now)')
-    return
+      refuse(
+        name,
+        `only applies to source: cloudtrail (${values.source.join(', ')} reads lookback-days up to now)`
+      )
   }
+  if (!uses('access-analyzer') && !uses('cloudtrail')) {
+    for (const name of ['trail-arn', 'trail-regions'] as const)
+      refuse(name, 'does not apply to source: access-advisor (IAM last-accessed data needs no trail)')
+  }
+  if (!uses('cloudtrail')) return
   // trail-arn stays: with source cloudtrail it names the trail whose logging configuration is read.
-  refuse(
-    'access-role-arn',
-    'only applies to source: access-analyzer (source: cloudtrail reads cloudtrail-path)'
-  )
-  if (values['cloudtrail-path'] && !values['cloudtrail-path'].startsWith('s3://')) {
+  if (!uses('access-analyzer'))
+    refuse(
+      'access-role-arn',
+      'only applies to source: access-analyzer (source: cloudtrail reads cloudtrail-path)'
+    )
+  if (
+    values.source.length === 1 &&
+    values['cloudtrail-path'] &&
+    !values['cloudtrail-path'].startsWith('s3://')
+  ) {
     refuse(
       'trail-regions',
       'does not apply to a local cloudtrail-path (every log file in the folder is read)'
@@ -513,13 +537,19 @@ function requireForSource(read: InputReader, values: InputValues): void {
     : values['trail-excluded-sources'].length > 0
       ? 'trail-excluded-sources'
       : undefined
-  if (stated && (values.source !== 'cloudtrail' || values['trail-arn'])) {
+  if (stated && (!values.source.includes('cloudtrail') || values['trail-arn'])) {
     throw new ConfigError(
       stated,
       `${stated}: only with source: cloudtrail and no trail-arn (with trail-arn the trail's own configuration is read)`
     )
   }
-  if (values.source === 'access-analyzer') {
+  const lookback = values['lookback-days']
+  if (lookback > 90 && !values.source.includes('access-advisor'))
+    throw new ConfigError(
+      'lookback-days',
+      `lookback-days: ${lookback} is more than 90; only source access-advisor reads further back (up to 400 days); use 90 or less, or add access-advisor to source`
+    )
+  if (values.source.includes('access-analyzer')) {
     if (!values['trail-arn'])
       throw new ConfigError(
         'trail-arn',
@@ -531,7 +561,8 @@ function requireForSource(read: InputReader, values: InputValues): void {
         'access-role-arn: required with source: access-analyzer (the service role Access Analyzer assumes to read the trail)'
       )
     }
-  } else if (!values['cloudtrail-path']) {
+  }
+  if (values.source.includes('cloudtrail') && !values['cloudtrail-path']) {
     throw new ConfigError(
       'cloudtrail-path',
       'cloudtrail-path: required with source: cloudtrail (a folder of log files or s3://bucket/prefix)'
@@ -572,7 +603,8 @@ function coreConfig(values: InputValues): Config {
     roleDurationSeconds: values['role-duration-seconds'],
     awsRegion: values['aws-region'],
     audience: values.audience,
-    source: values.source,
+    source: values.source[0],
+    sources: values.source,
     trailArn: values['trail-arn'],
     trailRegions: values['trail-regions'],
     ...(logging ? { trailLogging: logging } : {}),

@@ -3,7 +3,7 @@
  * the pure core (policy/, report/) computes on them. Nothing here does I/O.
  */
 
-export const USAGE_SOURCES = ['access-analyzer', 'cloudtrail'] as const
+export const USAGE_SOURCES = ['access-analyzer', 'cloudtrail', 'access-advisor'] as const
 export type UsageSource = (typeof USAGE_SOURCES)[number]
 
 /** A time window as ISO-8601 strings (UTC). */
@@ -109,6 +109,42 @@ export interface RoleUsage {
   /** Services whose events the source did not read at all (for example a Region left out), with the reason. */
   unseenServices?: { service: string; reason: string }[]
   evidence: UsageEvidence
+  /**
+   * Set on the usage of several sources merged into one (usage/merge.ts): each source's own usage and whether its
+   * evidence can judge the role. The merged actions are the union; an action is unobservable only when no source
+   * that can judge observes it.
+   */
+  merged?: MergedSource[]
+}
+
+/** One source of a merged usage: what it read, and why it cannot judge (incomplete, too short, failed...). */
+export interface MergedSource {
+  usage: RoleUsage
+  /** Set when this source's evidence cannot make an action excess; what it saw still counts as used. */
+  insufficient?: string
+}
+
+/** What one source contributed to a role's verdict, for the reader of the report. */
+export interface SourceEvidence {
+  source: UsageSource
+  window: TimeWindow
+  complete: boolean
+  /** Whether this source's evidence could make an action excess; otherwise why not. */
+  judged: boolean
+  reason?: string
+  /** Last use per tracked action and per service, for sources that report it (access advisor). */
+  lastAccess?: LastAccess[]
+  /** Excess actions (judged excess from another source) that this source could not observe. */
+  blind?: string[]
+}
+
+/** A used action with what backs it: how often, when, and which sources saw it. */
+export interface UsedActionEvidence {
+  action: string
+  count?: number
+  firstSeen?: string
+  lastSeen?: string
+  sources: UsageSource[]
 }
 
 type PolicyKind = 'inline' | 'managed' | 'boundary'
@@ -259,6 +295,12 @@ export interface RoleResult {
   kept?: KeptAccess
   /** On a pull request: what the head of its policy file grants beyond the base. */
   change?: PullRequestChange
+  /** Every source that judged the role, its window and completeness; what each knows of last use. */
+  sources?: SourceEvidence[]
+  /** Used actions with their counts, first and last seen and sources, where the sources tell. */
+  usedEvidence?: UsedActionEvidence[]
+  /** How the role was judged when a source served as a prefilter (`access-advisor alone: ...`). */
+  judgedBy?: string
 }
 
 interface ReportSummary {
@@ -272,6 +314,8 @@ export interface ReportV1 {
   version: 1
   generatedAt: string
   source: UsageSource
+  /** Every source of the run, the first being `source`. */
+  sources?: UsageSource[]
   roles: RoleResult[]
   summary: ReportSummary
 }

@@ -5,7 +5,7 @@ import { ConfigError } from './config.js'
 import { parseAuthorizationDetails, parsePolicyFile } from './granted/policy-file.js'
 import type { ExportedRole } from './granted/policy-file.js'
 import type { Logger } from './logger.js'
-import type { GrantedPolicy, ReportV1, RoleResult } from './model.js'
+import type { GrantedPolicy, ReportV1, RoleResult, RoleUsage, UsageSource } from './model.js'
 import { localFiles, readInputAs } from './pipeline/files.js'
 import type { RunFiles } from './pipeline/files.js'
 import { judgeCase } from './pipeline/judge.js'
@@ -14,6 +14,7 @@ import { awaitsUsage } from './pipeline/role-case.js'
 import type { RoleCase } from './pipeline/role-case.js'
 import { selectCases, unlistedPolicyFiles } from './pipeline/select.js'
 import type { SelectionContext } from './pipeline/select.js'
+import { readMergedUsage } from './pipeline/read-usage.js'
 import { trailLogging } from './pipeline/trail-logging.js'
 import { buildReport } from './report/json.js'
 import { USAGE_PROVIDERS } from './usage/registry.js'
@@ -65,35 +66,46 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
       )
     : undefined
 
-  const reading = await USAGE_PROVIDERS[config.source].open({
-    config,
-    aws,
-    log,
-    startedAt,
-    deadline: new Date(startedAt.getTime() + config.timeoutMinutes * 60_000),
-    ...(deps.signal ? { signal: deps.signal } : {}),
-    ...(deps.sleep ? { sleep: deps.sleep } : {})
-  })
-  const noEvidence = reading.noEvidence
+  const readings = new Map<UsageSource, UsageReading>()
+  for (const source of config.sources)
+    readings.set(
+      source,
+      await USAGE_PROVIDERS[source].open({
+        config,
+        aws,
+        log,
+        startedAt,
+        deadline: new Date(startedAt.getTime() + config.timeoutMinutes * 60_000),
+        ...(deps.signal ? { signal: deps.signal } : {}),
+        ...(deps.sleep ? { sleep: deps.sleep } : {})
+      })
+    )
+  const reading = readings.get(config.source) ?? [...readings.values()][0]
+  if (!reading) throw new ConfigError('source', 'source: give at least one usage source')
+  const several = readings.size > 1
+  const rolesSeen = [...readings.values()].find(r => r.rolesSeen)?.rolesSeen
+  // With several sources, one that found no evidence cannot judge; the others still do.
+  const noEvidence = several ? undefined : reading.noEvidence
   if (noEvidence && deps.noLogFiles === 'error') throw new ConfigError(noEvidence.input, noEvidence.reason)
 
   const cases = await selectCases(selection, {
     fileGrants,
     ...(exported ? { exported } : {}),
-    ...(reading.rolesSeen ? { rolesSeen: reading.rolesSeen } : {}),
+    ...(rolesSeen ? { rolesSeen } : {}),
     ...(noEvidence ? { noEvidence: noEvidence.reason } : {})
   })
   const pullRequest = deps.pullRequest === true
   if (config.grantedSource !== 'iam' && config.policyFiles.length === 0 && (deps.base || pullRequest))
     cases.push(...unlistedPolicyFiles(selection, cases))
 
-  await readUsage(reading, cases)
+  if (several) await readMergedUsage(config, readings, cases, log)
+  else await readUsage(reading, cases)
   await addTrailFacts(config, deps, cases)
 
   const results: RoleResult[] = []
   const judge = { config, aws, log, pullRequest, ...(deps.base ? { base: deps.base } : {}) }
   for (const c of cases) results.push(await judgeCase(c, judge))
-  const report = buildReport(results, config.source, now().toISOString())
+  const report = buildReport(results, config.source, now().toISOString(), config.sources)
   log.info(
     `analyzed ${report.summary.analyzed} of ${report.summary.roles} roles; ${report.summary.excess} excess actions; ${report.summary.failed} failed`
   )
@@ -118,7 +130,8 @@ async function addTrailFacts(config: Config, deps: RunDeps, cases: RoleCase[]): 
   const logging = await trailLogging(config, deps.aws, deps.log)
   if (logging)
     for (const c of cases)
-      if (c.usage) c.usage = { ...c.usage, evidence: { ...c.usage.evidence, trailLogging: logging } }
+      if (c.usage)
+        c.usage = onTrailSources(c.usage, u => ({ ...u, evidence: { ...u.evidence, trailLogging: logging } }))
 
   const unseen = globalServicesUnseen(config.trailRegions)
   if (unseen.length === 0) return
@@ -126,5 +139,16 @@ async function addTrailFacts(config: Config, deps: RunDeps, cases: RoleCase[]): 
     'trail-regions leaves out us-east-1, where global services (IAM, CloudFront, Route 53, Organizations, ...) record their events: their actions are treated as unobservable'
   )
   for (const c of cases)
-    if (c.usage) c.usage = { ...c.usage, unseenServices: [...(c.usage.unseenServices ?? []), ...unseen] }
+    if (c.usage)
+      c.usage = onTrailSources(c.usage, u => ({
+        ...u,
+        unseenServices: [...(u.unseenServices ?? []), ...unseen]
+      }))
+}
+
+/** What the trail logs limits the sources that read it, never IAM last-accessed data; merged: each such source. */
+function onTrailSources(usage: RoleUsage, change: (usage: RoleUsage) => RoleUsage): RoleUsage {
+  if (usage.merged)
+    return { ...usage, merged: usage.merged.map(p => ({ ...p, usage: onTrailSources(p.usage, change) })) }
+  return usage.lastAccess ? usage : change(usage)
 }

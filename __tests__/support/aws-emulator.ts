@@ -69,6 +69,26 @@ export interface GenerationScript {
   durationMs?: number
 }
 
+/** One service of a principal's IAM last-accessed report (access advisor). */
+export interface LastAccessedService {
+  namespace: string
+  name?: string
+  /** ISO 8601; absent: not used in the tracking period. */
+  lastAuthenticated?: string
+  region?: string
+  /** Tracked actions (bare names, as `CreateBucket`); absent: the service has no action-level tracking. */
+  tracked?: { action: string; lastAccessed?: string }[]
+}
+
+/** What IAM last-accessed jobs report for a principal, and how they behave. */
+export interface LastAccessedScript {
+  services: LastAccessedService[]
+  /** GetServiceLastAccessedDetails answers IN_PROGRESS this many times first (default 1). */
+  pollsInProgress?: number
+  /** The job ends FAILED with this error. */
+  failWith?: { code: string; message: string }
+}
+
 export interface AwsEmulatorOptions {
   accountId?: string
   /** Page size for IAM Marker pagination and Access Analyzer nextToken pagination (MaxItems/maxResults may lower it). */
@@ -204,6 +224,11 @@ export class AwsEmulator {
   private readonly faults: Fault[] = []
   private readonly trails: EmulatedTrail[] = []
   private readonly startTimes: number[] = []
+  private readonly lastAccessedScripts = new Map<string, LastAccessedScript>()
+  private readonly lastAccessedJobs = new Map<
+    string,
+    { principalArn: string; granularity: string; createdOn: number; polls: number }
+  >()
   private newAccessVerdicts = 0
   private server: Server | undefined
   private realStart = Date.now()
@@ -309,6 +334,11 @@ export class AwsEmulator {
   /** Replaces what policy generation finds for a principal (and how its jobs behave). */
   setGeneration(principalArn: string, script: GenerationScript): void {
     this.scripts.set(principalArn, script)
+  }
+
+  /** What IAM last-accessed jobs (access advisor) report for a principal. */
+  setLastAccessed(principalArn: string, script: LastAccessedScript): void {
+    this.lastAccessedScripts.set(principalArn, script)
   }
 
   generation(principalArn: string): GenerationScript | undefined {
@@ -1100,6 +1130,10 @@ export class AwsEmulator {
 
   private iam(operation: string, p: Record<string, string>): string {
     switch (operation) {
+      case 'GenerateServiceLastAccessedDetails':
+        return this.generateServiceLastAccessedDetails(p)
+      case 'GetServiceLastAccessedDetails':
+        return this.getServiceLastAccessedDetails(p)
       case 'ListRoles': {
         const prefix = p.PathPrefix ?? '/'
         const roles = [...this.roles.values()].filter(r => r.path.startsWith(prefix))
@@ -1166,6 +1200,68 @@ export class AwsEmulator {
           `Could not find operation ${operation} for version 2010-05-08`
         )
     }
+  }
+
+  /** IAM last-accessed jobs: `Arn` a role, user or policy; `Granularity` SERVICE_LEVEL (default) or ACTION_LEVEL. */
+  private generateServiceLastAccessedDetails(p: Record<string, string>): string {
+    const arn = p.Arn ?? ''
+    if (arn.length < 20 || !/^arn:[^:]+:iam::[^:]*:(role|user|group|policy)\//.test(arn))
+      throw new HttpError(400, 'InvalidInput', `ARN ${arn} is not valid.`)
+    const granularity = p.Granularity ?? 'SERVICE_LEVEL'
+    if (granularity !== 'SERVICE_LEVEL' && granularity !== 'ACTION_LEVEL')
+      throw new HttpError(400, 'InvalidInput', `Granularity ${granularity} is not valid.`)
+    const known = this.lastAccessedScripts.has(arn) || [...this.roles.values()].some(r => r.arn === arn)
+    if (!known) throw new HttpError(404, 'NoSuchEntity', `The entity ${arn} cannot be found.`)
+    const jobId = randomUUID()
+    this.lastAccessedJobs.set(jobId, { principalArn: arn, granularity, createdOn: this.now(), polls: 0 })
+    return el('JobId', jobId)
+  }
+
+  private getServiceLastAccessedDetails(p: Record<string, string>): string {
+    const job = this.lastAccessedJobs.get(p.JobId ?? '')
+    if (!job) throw new HttpError(404, 'NoSuchEntity', `The job with ID ${p.JobId ?? ''} cannot be found.`)
+    const script = this.lastAccessedScripts.get(job.principalArn) ?? { services: [] }
+    const head = el('JobType', job.granularity) + el('JobCreationDate', iso(job.createdOn))
+    job.polls++
+    if (job.polls <= (script.pollsInProgress ?? 1))
+      return `${el('JobStatus', 'IN_PROGRESS')}${head}<ServicesLastAccessed/><IsTruncated>false</IsTruncated>`
+    const done = el('JobCompletionDate', iso(job.createdOn + 1000))
+    if (script.failWith)
+      return (
+        `${el('JobStatus', 'FAILED')}${head}${done}<ServicesLastAccessed/><IsTruncated>false</IsTruncated>` +
+        `<Error>${el('Message', script.failWith.message)}${el('Code', script.failWith.code)}</Error>`
+      )
+    const { items, tail } = this.iamPage(script.services, p)
+    const actionLevel = job.granularity === 'ACTION_LEVEL'
+    const members = items.map(s => {
+      const used = s.lastAuthenticated !== undefined
+      const tracked =
+        actionLevel && s.tracked
+          ? `<TrackedActionsLastAccessed>${s.tracked
+              .map(
+                t =>
+                  `<member>${el('ActionName', t.action)}` +
+                  (t.lastAccessed
+                    ? el('LastAccessedEntity', job.principalArn) +
+                      el('LastAccessedTime', t.lastAccessed) +
+                      el('LastAccessedRegion', s.region ?? 'us-east-1')
+                    : '') +
+                  '</member>'
+              )
+              .join('')}</TrackedActionsLastAccessed>`
+          : ''
+      return (
+        `<member>${el('ServiceName', s.name ?? s.namespace)}${el('ServiceNamespace', s.namespace)}` +
+        (used
+          ? el('LastAuthenticated', s.lastAuthenticated) +
+            el('LastAuthenticatedEntity', job.principalArn) +
+            el('LastAuthenticatedRegion', s.region ?? 'us-east-1')
+          : '') +
+        el('TotalAuthenticatedEntities', used ? 1 : 0) +
+        `${tracked}</member>`
+      )
+    })
+    return `${el('JobStatus', 'COMPLETED')}${head}${done}<ServicesLastAccessed>${members.join('')}</ServicesLastAccessed>${tail}`
   }
 
   private sts(operation: string, p: Record<string, string>): string {

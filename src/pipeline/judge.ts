@@ -11,12 +11,13 @@ import type { WorkspaceFile } from '../granted/workspace-file.js'
 import type { Logger } from '../logger.js'
 import type { GrantedPolicy, PullRequestChange, RoleGrants, RoleResult, RoleUsage } from '../model.js'
 import { addedAccess, canonicalJson } from '../policy/added-access.js'
+import { sourceEvidence, usedEvidence } from '../policy/action-evidence.js'
 import { analyzeRole } from '../policy/analyze.js'
-import type { AnalyzeOptions } from '../policy/analyze.js'
+import type { AnalyzeOptions, RoleAnalysis } from '../policy/analyze.js'
 import { normalizePolicy } from '../policy/document.js'
 import type { NormalizedStatement } from '../policy/document.js'
 import { judgeEvidence } from '../policy/evidence.js'
-import { NO_EXCESS } from '../policy/excess.js'
+import { NO_EXCESS, excessActions } from '../policy/excess.js'
 import { proposePolicies } from '../policy/propose.js'
 import type { Proposal } from '../policy/propose.js'
 import { judgeRole, judgeUnverified, wantsAwsChecks, wantsProposal } from '../verdict/role-verdict.js'
@@ -70,10 +71,12 @@ export async function judgeCase(c: RoleCase, ctx: JudgeContext): Promise<RoleRes
     })
     const change = await changeFor(evidence.sufficient ? usage : undefined)
     const findings = { entry, grants, usage, analysis, evidence, ...(change ? { change } : {}) }
-    if (!wantsProposal(findings)) return judgeRole(findings)
+    const withEvidence = (result: RoleResult) =>
+      withActionEvidence(result, usage, analysis, evidence.sufficient)
+    if (!wantsProposal(findings)) return withEvidence(judgeRole(findings))
     const proposal = proposePolicies(grants, usage, analysis, options)
     const awsChecks = wantsAwsChecks(proposal) ? await checkProposal(ctx, grants, proposal) : undefined
-    return judgeRole({ ...findings, proposal, ...(awsChecks ? { awsChecks } : {}) })
+    return withEvidence(judgeRole({ ...findings, proposal, ...(awsChecks ? { awsChecks } : {}) }))
   } catch (e) {
     return { ...entry, status: 'failed', reason: errorMessage(e) }
   }
@@ -122,7 +125,26 @@ function reportEntry(c: RoleCase, config: Config): RoleResult {
     ...(c.accountId && isSafePathSegment(c.name)
       ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) }
       : {}),
-    ...(c.fromRepositoryFile ? { policyFileInRepository: true } : {})
+    ...(c.fromRepositoryFile ? { policyFileInRepository: true } : {}),
+    ...(c.judgedBy ? { judgedBy: c.judgedBy } : {})
+  }
+}
+
+/** Each source's window and completeness, and what backs each used action (policy/action-evidence.ts). */
+function withActionEvidence(
+  result: RoleResult,
+  usage: RoleUsage,
+  analysis: RoleAnalysis,
+  sufficient: boolean
+): RoleResult {
+  const catalog = analysis.model.catalog
+  // Blind spots matter only where another source judged: a single source observes all of its excess.
+  const excess = usage.merged ? excessActions(result.excess).map(e => e.action) : []
+  const used = result.used.length > 0 ? usedEvidence(catalog, usage, result.used) : []
+  return {
+    ...result,
+    sources: sourceEvidence(catalog, usage, sufficient, excess),
+    ...(used.length > 0 ? { usedEvidence: used } : {})
   }
 }
 

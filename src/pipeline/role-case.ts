@@ -21,6 +21,8 @@ export interface RoleCase {
   usage?: RoleUsage
   /** A policy file under policy-path for a role that does not exist or is not listed: judged by risk only. */
   unverifiedReason?: string
+  /** Which sources judged the role, when access advisor served as a prefilter. */
+  judgedBy?: string
 }
 
 /** Whether usage is still to be read for the role: it has neither an outcome nor is judged by risk alone. */

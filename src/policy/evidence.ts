@@ -1,5 +1,5 @@
 import { DAY_MS } from '../model.js'
-import type { RoleUsage } from '../model.js'
+import type { MergedSource, RoleUsage } from '../model.js'
 
 interface EvidenceOptions {
   minObservationDays: number
@@ -20,6 +20,7 @@ export interface EvidenceVerdict {
  * least-privilege tool causes an outage.
  */
 export function judgeEvidence(usage: RoleUsage, options: EvidenceOptions): EvidenceVerdict {
+  if (usage.merged) return judgeMerged(usage.merged, options)
   const end = Date.parse(usage.window.end)
   const windowStart = Date.parse(usage.window.start)
   const created = options.roleCreatedAt ? Date.parse(options.roleCreatedAt) : Number.NaN
@@ -45,10 +46,14 @@ export function judgeEvidence(usage: RoleUsage, options: EvidenceOptions): Evide
           : 'the CloudTrail records hold calls that match no IAM service, so the usage is incomplete'
     return { sufficient: false, observedDays, reason: `${why}; set allow-incomplete: true to propose anyway` }
   }
+  // A last-access source reports every service the role's policies allow, used or not: a role that used none of
+  // them over the window is evidence (it is what IAM records of the role itself), not the absence of evidence.
   const noActivity =
     usage.source === 'cloudtrail'
       ? (usage.evidence.eventsMatched ?? 0) === 0
-      : usage.actions.length === 0 && usage.serviceLevelOnly.length === 0
+      : usage.lastAccess
+        ? !usage.lastAccess.some(e => e.level === 'service')
+        : usage.actions.length === 0 && usage.serviceLevelOnly.length === 0
   if (noActivity) {
     return {
       sufficient: false,
@@ -65,4 +70,25 @@ export function judgeEvidence(usage: RoleUsage, options: EvidenceOptions): Evide
     }
   }
   return { sufficient: true, observedDays }
+}
+
+/**
+ * Several sources: sufficient when at least one source's evidence is (the merge keeps the others' sightings as used
+ * but lets only sufficient sources make an action excess); otherwise every source's reason.
+ */
+function judgeMerged(parts: readonly MergedSource[], options: EvidenceOptions): EvidenceVerdict {
+  const verdicts = parts.map(p => ({
+    source: p.usage.source,
+    verdict: p.insufficient
+      ? { sufficient: false, observedDays: 0, reason: p.insufficient }
+      : judgeEvidence(p.usage, options)
+  }))
+  const sufficient = verdicts.filter(v => v.verdict.sufficient)
+  if (sufficient.length > 0)
+    return { sufficient: true, observedDays: Math.max(...sufficient.map(v => v.verdict.observedDays)) }
+  return {
+    sufficient: false,
+    observedDays: Math.max(0, ...verdicts.map(v => v.verdict.observedDays)),
+    reason: verdicts.map(v => `${v.source}: ${v.verdict.reason ?? 'insufficient evidence'}`).join('; ')
+  }
 }

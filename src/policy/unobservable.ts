@@ -8,10 +8,11 @@
  * each service's CloudTrail page (AppSync, Aurora DSQL, Verified Permissions, Keyspaces, SageMaker AI, Bedrock).
  */
 import { ACCESS_LEVELS } from '../model.js'
-import type { RoleUsage } from '../model.js'
+import type { MergedSource, ObservedAction, RoleUsage } from '../model.js'
 import { loadCatalogIndex } from './catalog.js'
 import type { CatalogIndex } from './catalog.js'
 import { dependentPatterns } from './dependent-actions.js'
+import { lastAccessUnobservable } from './last-access.js'
 import { NEVER_LOGGED } from './never-logged.js'
 import { EXCLUDABLE_SOURCES, READ_ONLY_EVENT_ACTIONS, trailLoggingOrigin } from './trail-logging.js'
 import { at } from './at.js'
@@ -114,6 +115,8 @@ function unknownWhetherLogged(
   dataEvents: Map<number, string>
 ): Map<number, string> {
   const out = new Map<number, string>()
+  // A last-access source (IAM access advisor) does not read the trail: what the trail logs does not limit it.
+  if (usage.lastAccess) return out
   const known = usage.evidence.trailLogging
   // Only log records show which sources and halves some principal used; Access Analyzer has the configuration alone.
   if (usage.source !== 'cloudtrail' && !known) return out
@@ -149,49 +152,13 @@ function unknownWhetherLogged(
   return out
 }
 
-/** Catalog id -> reason, for every action the given usage cannot observe. */
-export function unobservableActions(catalog: CatalogIndex, usage: RoleUsage): Map<number, string> {
-  const reasons = new Map<number, string>()
-  for (const { patterns, reason } of NEVER_LOGGED) {
-    for (const pattern of patterns) for (const id of catalog.expandIds(pattern)) reasons.set(id, reason)
-  }
-  let dataEvents = dataEventCache.get(catalog)
-  if (!dataEvents) {
-    dataEvents = dataEventIds(catalog)
-    dataEventCache.set(catalog, dataEvents)
-  }
-  const seen = new Set((usage.evidence.dataEventsSeen ?? []).map(s => s.toLowerCase()))
-  // A trail may log only write data events, or only reads: a class of data events counts as logged only when a
-  // used action of that class (read and list, or the rest) was seen for the service.
-  const isRead = (id: number) =>
-    ['Read', 'List'].includes(catalog.action(at(catalog.names, id))?.accessLevel ?? '')
-  const classes = new Set<string>()
-  for (const observed of usage.actions) {
-    const id = catalog.idOf(observed.action)
-    const service = id === undefined ? undefined : dataEvents.get(id)
-    if (id !== undefined && service) classes.add(`${service}:${isRead(id) ? 'read' : 'write'}`)
-  }
-  for (const [id, service] of dataEvents) {
-    if (reasons.has(id)) continue
-    const kind = isRead(id) ? 'read' : 'write'
-    if (usage.source === 'access-analyzer') {
-      reasons.set(
-        id,
-        `data event: IAM Access Analyzer policy generation does not analyze ${service} data events`
-      )
-    } else if (!seen.has(service)) {
-      reasons.set(id, `data event: no ${service} data events were found in the CloudTrail logs read`)
-    } else if (!classes.has(`${service}:${kind}`)) {
-      reasons.set(
-        id,
-        `data event: no ${kind} data events of ${service} were found, so the trail may not log them`
-      )
-    }
-  }
-  for (const [id, reason] of unknownWhetherLogged(catalog, usage, dataEvents)) {
-    if (!reasons.has(id)) reasons.set(id, reason)
-  }
-  for (const observed of usage.actions) {
+/** Tagging at creation and dependent actions: authorized inside the observed calls, never recorded on their own. */
+function companionReasons(
+  catalog: CatalogIndex,
+  actions: readonly ObservedAction[],
+  reasons: Map<number, string>
+): void {
+  for (const observed of actions) {
     const service = observed.action.split(':')[0]?.toLowerCase() ?? ''
     if (CREATES.test(observed.action)) {
       // Tags given at creation are authorized on what is created: a tagging action that accepts none of the
@@ -227,6 +194,86 @@ export function unobservableActions(catalog: CatalogIndex, usage: RoleUsage): Ma
       }
     }
   }
+}
+
+/**
+ * Merged sources: an action is unobservable only when every source is blind to it (a source whose evidence is
+ * insufficient is blind to everything); the reason names each source's. Calls seen by any source may authorize
+ * dependent actions that no source records on their own.
+ */
+function mergedUnobservable(
+  catalog: CatalogIndex,
+  usage: RoleUsage,
+  parts: MergedSource[]
+): Map<number, string> {
+  const blind = parts.map(p => (p.insufficient ? undefined : unobservableActions(catalog, p.usage)))
+  const reasons = new Map<number, string>()
+  for (let id = 0; id < catalog.size; id++) {
+    const why: string[] = []
+    for (const [i, part] of parts.entries()) {
+      const map = blind[i]
+      const reason = map
+        ? map.get(id)
+        : `${part.usage.source}: ${part.insufficient ?? 'insufficient evidence'}`
+      if (reason === undefined) break
+      why.push(
+        map && !reason.startsWith(`${part.usage.source}: `) ? `${part.usage.source}: ${reason}` : reason
+      )
+    }
+    if (why.length === parts.length) reasons.set(id, why.join('; '))
+  }
+  companionReasons(catalog, usage.actions, reasons)
+  return reasons
+}
+
+/** Catalog id -> reason, for every action the given usage cannot observe. */
+export function unobservableActions(catalog: CatalogIndex, usage: RoleUsage): Map<number, string> {
+  if (usage.merged) return mergedUnobservable(catalog, usage, usage.merged)
+  const reasons = new Map<number, string>()
+  for (const { patterns, reason } of NEVER_LOGGED) {
+    for (const pattern of patterns) for (const id of catalog.expandIds(pattern)) reasons.set(id, reason)
+  }
+  if (usage.lastAccess)
+    for (const [id, reason] of lastAccessUnobservable(catalog, usage))
+      if (!reasons.has(id)) reasons.set(id, reason)
+  let dataEvents = dataEventCache.get(catalog)
+  if (!dataEvents) {
+    dataEvents = dataEventIds(catalog)
+    dataEventCache.set(catalog, dataEvents)
+  }
+  const seen = new Set((usage.evidence.dataEventsSeen ?? []).map(s => s.toLowerCase()))
+  // A trail may log only write data events, or only reads: a class of data events counts as logged only when a
+  // used action of that class (read and list, or the rest) was seen for the service.
+  const isRead = (id: number) =>
+    ['Read', 'List'].includes(catalog.action(at(catalog.names, id))?.accessLevel ?? '')
+  const classes = new Set<string>()
+  for (const observed of usage.actions) {
+    const id = catalog.idOf(observed.action)
+    const service = id === undefined ? undefined : dataEvents.get(id)
+    if (id !== undefined && service) classes.add(`${service}:${isRead(id) ? 'read' : 'write'}`)
+  }
+  for (const [id, service] of dataEvents) {
+    // A last-access source sees data events as use of their service: its own rule above decides.
+    if (reasons.has(id) || usage.lastAccess) continue
+    const kind = isRead(id) ? 'read' : 'write'
+    if (usage.source === 'access-analyzer') {
+      reasons.set(
+        id,
+        `data event: IAM Access Analyzer policy generation does not analyze ${service} data events`
+      )
+    } else if (!seen.has(service)) {
+      reasons.set(id, `data event: no ${service} data events were found in the CloudTrail logs read`)
+    } else if (!classes.has(`${service}:${kind}`)) {
+      reasons.set(
+        id,
+        `data event: no ${kind} data events of ${service} were found, so the trail may not log them`
+      )
+    }
+  }
+  for (const [id, reason] of unknownWhetherLogged(catalog, usage, dataEvents)) {
+    if (!reasons.has(id)) reasons.set(id, reason)
+  }
+  companionReasons(catalog, usage.actions, reasons)
   for (const { service, reason } of usage.unseenServices ?? []) {
     for (const id of catalog.expandIds(`${service}:*`)) if (!reasons.has(id)) reasons.set(id, reason)
   }

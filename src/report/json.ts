@@ -1,5 +1,6 @@
 import type { ExcessAction, ExcessGroup, ReportV1, RoleResult, UsageSource } from '../model.js'
 import { compare } from '../model.js'
+import { excessEvidence, serviceEvidence } from '../policy/action-evidence.js'
 import { catalogActionCount, excessActions } from '../policy/excess.js'
 import { loadCatalogIndex } from '../policy/catalog.js'
 
@@ -15,12 +16,18 @@ export type ReportVersion = (typeof REPORT_VERSIONS)[number]
  * The version-1 JSON report with its summary computed. Roles are sorted by ARN and every action list by
  * action, so two runs over the same evidence produce the same report whatever order the roles finished in.
  */
-export function buildReport(roles: RoleResult[], source: UsageSource, generatedAt: string): ReportV1 {
+export function buildReport(
+  roles: RoleResult[],
+  source: UsageSource,
+  generatedAt: string,
+  sources?: readonly UsageSource[]
+): ReportV1 {
   const sorted = [...roles].sort((a, b) => compare(a.arn, b.arn)).map(sortedLists)
   return {
     version: 1,
     generatedAt,
     source,
+    ...(sources && sources.length > 1 ? { sources: [...sources] } : {}),
     roles: sorted,
     summary: {
       roles: sorted.length,
@@ -44,7 +51,7 @@ function sortedLists(role: RoleResult): RoleResult {
 
 /** Key order of the objects whose shape we own; any other object keeps its keys in sorted order. */
 const KEY_ORDER: Record<string, string[]> = {
-  report: ['version', 'generatedAt', 'source', 'catalog', 'roles', 'summary'],
+  report: ['version', 'generatedAt', 'source', 'sources', 'catalog', 'roles', 'summary'],
   role: [
     'arn',
     'status',
@@ -67,7 +74,10 @@ const KEY_ORDER: Record<string, string[]> = {
     'policyFile',
     'policyFileInRepository',
     'kept',
-    'change'
+    'change',
+    'judgedBy',
+    'sources',
+    'usedEvidence'
   ],
   policyDocument: ['Version', 'Id', 'Statement'],
   statement: [
@@ -133,8 +143,22 @@ export function* reportChunks(report: ReportV1, version: ReportVersion = 1): Gen
 }
 
 function roleForVersion(role: RoleResult, version: ReportVersion): unknown {
-  if (version === 1) return { ...role, excess: excessActions(role.excess) }
-  return { ...role, excess: { count: role.excess.count, groups: role.excess.groups.map(groupForV2) } }
+  const sources = role.sources
+  if (version === 1) {
+    const excess = excessActions(role.excess)
+    return {
+      ...role,
+      excess: sources ? excess.map(e => ({ ...e, ...excessEvidence(e.action, sources) })) : excess
+    }
+  }
+  const groups = role.excess.groups.map(groupForV2)
+  return {
+    ...role,
+    excess: {
+      count: role.excess.count,
+      groups: sources ? groups.map(g => ({ ...g, evidence: serviceEvidence(g.service, sources) })) : groups
+    }
+  }
 }
 
 function groupForV2(group: ExcessGroup): ExcessGroup & { of?: number } {

@@ -4,9 +4,11 @@ import type {
   RoleExcess,
   RoleResult,
   RoleStatus,
+  SourceEvidence,
   UnobservableAction,
   UsageEvidence
 } from '../model.js'
+import { excessEvidence, serviceEvidence, windowDays } from '../policy/action-evidence.js'
 import { describeTrailLogging } from '../policy/trail-logging.js'
 import { code, codeBlock, escapeText, htmlCode } from './escape.js'
 import { ACCESS_LEVELS, DAY_MS, compare } from '../model.js'
@@ -72,7 +74,8 @@ const STATUS_LABEL: Record<RoleStatus, string> = {
 
 const SOURCE_LABEL: Record<ReportV1['source'], string> = {
   'access-analyzer': 'IAM Access Analyzer',
-  cloudtrail: 'CloudTrail logs'
+  cloudtrail: 'CloudTrail logs',
+  'access-advisor': 'IAM access advisor (last accessed)'
 }
 
 /**
@@ -193,7 +196,7 @@ function renderHead(report: ReportV1, options: Pick<MarkdownOptions, 'title' | '
     ...(summary.failed > 0 ? [`${summary.failed} failed`] : []),
     ...notJudgedCount(report),
     summary.excess > 0 ? `**${plural(summary.excess, 'excess action')}**` : 'no excess',
-    `usage from ${SOURCE_LABEL[report.source]}`
+    `usage from ${(report.sources ?? [report.source]).map(s => SOURCE_LABEL[s]).join(' + ')}`
   ]
   return [options.marker, `## ${title}`, '', counts.join(' · ')].filter(line => line !== undefined).join('\n')
 }
@@ -320,7 +323,7 @@ function renderRole(role: RoleResult, source: ReportV1['source'], level: DetailL
   if (role.status === 'analyzed') {
     parts.push(
       level.lists === 'full'
-        ? excessSection(excessActions(role.excess), role.editable)
+        ? excessSection(excessActions(role.excess), role.editable, role.sources)
         : excessSummary(role.excess, role.editable)
     )
   }
@@ -329,7 +332,7 @@ function renderRole(role: RoleResult, source: ReportV1['source'], level: DetailL
       level.lists === 'full'
         ? details(
             `Used: ${plural(role.used.length, 'action')} observed in the window`,
-            codeBlock(role.used.join('\n'))
+            codeBlock(usedLines(role).join('\n'))
           )
         : `**Used:** ${plural(role.used.length, 'action')} in ${plural(new Set(role.used.map(serviceOf)).size, 'service')}`
     )
@@ -442,7 +445,24 @@ function unobservableSection(unobservable: UnobservableAction[], full: boolean):
 const ROW_ACTIONS = 12
 const ROW_ACTIONS_SHOWN = 8
 
-function excessSection(excess: ExcessAction[], editable: boolean): string {
+/** A used action with its count, first and last seen and sources, where the sources tell. */
+function usedLines(role: RoleResult): string[] {
+  const evidence = new Map((role.usedEvidence ?? []).map(e => [e.action, e]))
+  const width = Math.max(0, ...role.used.map(a => a.length))
+  return role.used.map(action => {
+    const e = evidence.get(action)
+    if (!e || (e.count === undefined && !e.lastSeen && (role.sources?.length ?? 0) < 2)) return action
+    const facts = [
+      ...(e.count !== undefined ? [plural(e.count, 'call')] : []),
+      ...(e.firstSeen ? [`first ${e.firstSeen.slice(0, 10)}`] : []),
+      ...(e.lastSeen ? [`last used ${e.lastSeen.slice(0, 10)}`] : []),
+      `(${e.sources.join(', ')})`
+    ]
+    return `${action.padEnd(width)}  ${facts.join(', ').replace(', (', ' (')}`
+  })
+}
+
+function excessSection(excess: ExcessAction[], editable: boolean, sources?: SourceEvidence[]): string {
   if (excess.length === 0) return '**No excess:** every granted, observable action was used in the window.'
   const groups = new Map<string, ExcessAction[]>()
   for (const item of [...excess].sort(byRiskThenAction)) {
@@ -464,15 +484,17 @@ function excessSection(excess: ExcessAction[], editable: boolean): string {
         .sort(compare)
       const actions = shortList(names, ROW_ACTIONS, ROW_ACTIONS_SHOWN)
       const granted = grantedBy([...new Set(items.flatMap(i => i.grantedBy))])
-      return row([code(serviceOf(first.action)), first.accessLevel, actions, granted])
+      const cells = [code(serviceOf(first.action)), first.accessLevel, actions, granted]
+      return row(sources ? [...cells, escapeText(serviceEvidence(serviceOf(first.action), sources))] : cells)
     })
   const escalation = excess.filter(e => e.risk === 'privilege-escalation').map(e => code(e.action))
   const lines = [
     `**Excess: ${plural(excess.length, 'action')}** granted, observable and not used in the window ` +
       (editable ? '(removed in the proposal)' : '(no proposal: the role is not editable)'),
     '',
-    '| Service | Access level | Actions | Granted by |',
-    '| --- | --- | --- | --- |',
+    ...(sources
+      ? ['| Service | Access level | Actions | Granted by | Last used |', '| --- | --- | --- | --- | --- |']
+      : ['| Service | Access level | Actions | Granted by |', '| --- | --- | --- | --- |']),
     ...rows
   ]
   if (escalation.length > 0) {
@@ -484,6 +506,13 @@ function excessSection(excess: ExcessAction[], editable: boolean): string {
   if ([...groups.values()].some(items => items.length > ROW_ACTIONS)) {
     const all = [...excess].map(e => e.action).sort(compare)
     lines.push('', details(`All ${plural(all.length, 'excess action')}`, codeBlock(all.join('\n'))))
+  }
+  // Per-action evidence differs from the service's only where a source tracks single actions (access advisor).
+  if (sources?.some(s => s.lastAccess)) {
+    const all = [...excess].map(e => e.action).sort(compare)
+    const width = Math.max(0, ...all.map(a => a.length))
+    const evidence = all.map(a => `${a.padEnd(width)}  ${excessEvidence(a, sources).evidence}`)
+    lines.push('', details('Last used, per excess action', codeBlock(evidence.join('\n'))))
   }
   return lines.join('\n')
 }
@@ -516,6 +545,9 @@ function evidenceSection(role: RoleResult): string {
   else if (e?.managementEventsSeen)
     items.push('what the trail logs is judged from the records (no trail-arn)')
   const lines = [`**Evidence:** ${items.join(' · ')}`]
+  if (role.judgedBy) lines.push(`- judged by ${escapeText(role.judgedBy)}`)
+  if (role.sources && role.sources.length > 1)
+    for (const s of role.sources) lines.push(`- ${escapeText(describeSource(s))}`)
   for (const note of e?.notes ?? []) lines.push(`- ${escapeText(note)}`)
   const extra: string[] = []
   if (e?.filesSkipped && e.filesSkipped.length > 0) {
@@ -532,6 +564,15 @@ function evidenceSection(role: RoleResult): string {
   }
   if (extra.length > 0) lines.push('', details('Skipped files and unmapped events', extra.join('\n\n')))
   return lines.join('\n')
+}
+
+/** One source of a merged verdict: its window, completeness, and whether it could judge. */
+function describeSource(s: SourceEvidence): string {
+  const window = s.window.start
+    ? `${s.window.start} → ${s.window.end} (${windowDays(s.window)} days)`
+    : 'no window'
+  const judged = s.judged ? 'judged' : `could not judge: ${s.reason ?? 'insufficient evidence'}`
+  return `source ${s.source}: ${window}, ${s.complete ? 'complete' : 'incomplete'}, ${judged}`
 }
 
 function checksSection(role: RoleResult): string | undefined {

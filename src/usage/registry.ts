@@ -1,4 +1,5 @@
 import type { UsageSource } from '../model.js'
+import { accessAdvisorSource } from './access-advisor-source.js'
 import { accessAnalyzerSource } from './access-analyzer-source.js'
 import { cloudTrailSource } from './cloudtrail-source.js'
 import type { UsageProvider } from './source.js'
@@ -6,5 +7,6 @@ import type { UsageProvider } from './source.js'
 /** Every usage source, by the name the `source` input takes. */
 export const USAGE_PROVIDERS: Readonly<Record<UsageSource, UsageProvider>> = {
   'access-analyzer': accessAnalyzerSource,
-  cloudtrail: cloudTrailSource
+  cloudtrail: cloudTrailSource,
+  'access-advisor': accessAdvisorSource
 }
