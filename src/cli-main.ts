@@ -22,7 +22,7 @@ Finds the permissions AWS IAM roles are granted but do not use, and proposes lea
 
 Roles and usage:
   --roles VALUE                 role ARN, name or name pattern with * (repeatable; required)
-  --source SOURCE               access-analyzer (default) or cloudtrail
+  --source LIST                 access-analyzer (default), cloudtrail, access-advisor, or several (comma separated)
   --cloudtrail-path PATH        for --source cloudtrail: a folder of log files or s3://bucket/prefix
   --trail-arn ARN               the trail: Access Analyzer reads it; for cloudtrail, its configuration says what it logs
   --trail-read-write-type TYPE  for cloudtrail without --trail-arn: All, ReadOnly or WriteOnly management events logged
@@ -30,7 +30,7 @@ Roles and usage:
   --trail-regions LIST          Regions of the trail to analyze (default: all)
   --access-role-arn ARN         for access-analyzer: the service role Access Analyzer assumes
   --since DATE, --until DATE    narrow the CloudTrail window (ISO 8601)
-  --lookback-days N             days of activity (1-90, default 90)
+  --lookback-days N             days of activity (1-90, default 90; up to 400 with access-advisor)
   --min-observation-days N      shortest window on which removals are proposed (default 30)
   --allow-incomplete            propose on incomplete evidence (incomplete generated policy, unreadable logs)
 Granted policies:

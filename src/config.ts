@@ -507,13 +507,13 @@ function refuseInapplicable(read: InputReader, values: InputValues): void {
     for (const name of ['trail-arn', 'trail-regions'] as const)
       refuse(name, 'does not apply to source: access-advisor (IAM last-accessed data needs no trail)')
   }
-  if (!uses('cloudtrail')) return
-  // trail-arn stays: with source cloudtrail it names the trail whose logging configuration is read.
   if (!uses('access-analyzer'))
     refuse(
       'access-role-arn',
-      'only applies to source: access-analyzer (source: cloudtrail reads cloudtrail-path)'
+      `only applies to source: access-analyzer (${values.source.join(', ')} starts no policy generation)`
     )
+  // trail-arn stays: with source cloudtrail it names the trail whose logging configuration is read.
+  if (!uses('cloudtrail')) return
   if (
     values.source.length === 1 &&
     values['cloudtrail-path'] &&

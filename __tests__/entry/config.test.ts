@@ -88,8 +88,13 @@ describe('buildConfig', () => {
 
   it.each([
     ['mode', { mode: 'publish' }, /mode: "publish" is not allowed; use one of report, comment, pull-request/],
-    ['lookback-days', { 'lookback-days': '0' }, /lookback-days: 0 is outside 1 to 90/],
-    ['lookback-days', { 'lookback-days': '91' }, /outside 1 to 90/],
+    ['lookback-days', { 'lookback-days': '0' }, /lookback-days: 0 is outside 1 to 400/],
+    ['lookback-days', { 'lookback-days': '401' }, /outside 1 to 400/],
+    [
+      'lookback-days',
+      { 'lookback-days': '91' },
+      /91 is more than 90; only source access-advisor reads further back/
+    ],
     ['lookback-days', { 'lookback-days': 'ninety' }, /not a whole number/],
     ['roles', { roles: 'arn:aws:iam::1111:role/x' }, /not a valid role ARN/],
     ['roles', { roles: 'arn:aws:s3:::bucket' }, /not a valid role ARN/],
@@ -99,7 +104,8 @@ describe('buildConfig', () => {
       { ...localTrail, 'cloudtrail-path': '' },
       /cloudtrail-path: required with source: cloudtrail/
     ],
-    ['source', { source: 'athena' }, /use one of access-analyzer, cloudtrail/],
+    ['source', { source: 'athena' }, /use one of access-analyzer, cloudtrail, access-advisor/],
+    ['source', { source: 'access-analyzer, nope' }, /"nope" is not allowed/],
     ['trail-arn', { 'trail-arn': '' }, /trail-arn: required with source: access-analyzer/],
     ['trail-arn', { 'trail-arn': 'arn:aws:s3:::bucket' }, /not a trail ARN/],
     ['access-role-arn', { 'access-role-arn': '' }, /access-role-arn: required/],
@@ -155,6 +161,33 @@ describe('buildConfig', () => {
     expect(e.input).toBe(input)
     expect(e.message).toMatch(pattern)
     expect(e.message).toMatch(/; remove it$/)
+  })
+
+  it('takes several sources, in order, each once; the first is the report source', () => {
+    const both = config({
+      source: 'access-advisor,\n access-analyzer, access-advisor',
+      'lookback-days': '400'
+    })
+    expect(both.sources).toEqual(['access-advisor', 'access-analyzer'])
+    expect(both.source).toBe('access-advisor')
+    expect(both.lookbackDays).toBe(400)
+    // access-analyzer among them still needs its trail and service role.
+    expect(failure({ source: 'access-advisor, access-analyzer', 'trail-arn': '' }).input).toBe('trail-arn')
+  })
+
+  it('access-advisor alone needs no trail and refuses the trail inputs', () => {
+    const advisor = { source: 'access-advisor', 'trail-arn': '', 'access-role-arn': '' }
+    expect(config({ ...advisor, 'lookback-days': '400' }).sources).toEqual(['access-advisor'])
+    for (const [name, value] of [
+      ['trail-arn', base['trail-arn']],
+      ['trail-regions', 'eu-west-1'],
+      ['access-role-arn', base['access-role-arn']],
+      ['cloudtrail-path', 'logs']
+    ] as const) {
+      const e = failure({ ...advisor, [name]: value })
+      expect(e.input).toBe(name)
+      expect(e.message).toMatch(/; remove it$/)
+    }
   })
 
   it('accepts trail-arn with source cloudtrail: it names the trail whose logging configuration is read', () => {

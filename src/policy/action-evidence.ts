@@ -15,6 +15,18 @@ export function windowDays(window: TimeWindow): number {
   return Number.isFinite(days) ? Math.max(0, Math.round(days)) : 0
 }
 
+/** A window's length for a sentence: `90 days`, `5 hours` (a short window of log files), `less than an hour`. */
+export function windowSpan(window: TimeWindow): string {
+  const ms = Date.parse(window.end) - Date.parse(window.start)
+  if (!Number.isFinite(ms) || ms < 3_600_000) return 'less than an hour'
+  if (ms < DAY_MS) {
+    const hours = Math.round(ms / 3_600_000)
+    return `${hours} hour${hours === 1 ? '' : 's'}`
+  }
+  const days = windowDays(window)
+  return `${days} day${days === 1 ? '' : 's'}`
+}
+
 /**
  * Each source of the usage. `excess` (action names) gives each judging source of a merged usage its blind spots
  * among them: an action excess by another source's evidence that this one could not observe.
@@ -87,8 +99,8 @@ function lastAccessOf(entries: readonly LastAccess[], key: string, level: LastAc
 /** What one source says of an excess action, or undefined when it did not judge it. */
 function sourceSays(action: string, source: SourceEvidence): { text: string; lastUsed?: string } | undefined {
   if (!source.judged || source.blind?.includes(action)) return undefined
-  const days = windowDays(source.window)
-  if (!source.lastAccess) return { text: `never seen in ${days} days (${source.source})` }
+  const span = windowSpan(source.window)
+  if (!source.lastAccess) return { text: `never seen in ${span} (${source.source})` }
   const service = action.split(':')[0] ?? ''
   const entry =
     lastAccessOf(source.lastAccess, action, 'action') ?? lastAccessOf(source.lastAccess, service, 'service')
@@ -96,7 +108,7 @@ function sourceSays(action: string, source: SourceEvidence): { text: string; las
   const what = entry.level === 'service' ? `${service} ` : ''
   return entry.lastUsed
     ? { text: `${what}last used ${entry.lastUsed.slice(0, 10)} (${source.source})`, lastUsed: entry.lastUsed }
-    : { text: `${what}never used in ${days} days (${source.source})` }
+    : { text: `${what}never used in ${span} (${source.source})` }
 }
 
 /** The evidence line of an excess action, and its latest known use before the window. */
@@ -119,14 +131,14 @@ export function excessEvidence(
 export function serviceEvidence(service: string, sources: readonly SourceEvidence[]): string {
   const says = sources.flatMap(s => {
     if (!s.judged) return []
-    const days = windowDays(s.window)
-    if (!s.lastAccess) return [`not seen in ${days} days (${s.source})`]
+    const span = windowSpan(s.window)
+    if (!s.lastAccess) return [`not seen in ${span} (${s.source})`]
     const entry = lastAccessOf(s.lastAccess, service, 'service')
     if (!entry) return []
     return [
       entry.lastUsed
         ? `last used ${entry.lastUsed.slice(0, 10)} (${s.source})`
-        : `never used in ${days} days (${s.source})`
+        : `never used in ${span} (${s.source})`
     ]
   })
   return says.join('; ')

@@ -8,7 +8,7 @@ import type {
   UnobservableAction,
   UsageEvidence
 } from '../model.js'
-import { excessEvidence, serviceEvidence, windowDays } from '../policy/action-evidence.js'
+import { excessEvidence, serviceEvidence, windowSpan } from '../policy/action-evidence.js'
 import { describeTrailLogging } from '../policy/trail-logging.js'
 import { code, codeBlock, escapeText, htmlCode } from './escape.js'
 import { ACCESS_LEVELS, DAY_MS, compare } from '../model.js'
@@ -569,7 +569,7 @@ function evidenceSection(role: RoleResult): string {
 /** One source of a merged verdict: its window, completeness, and whether it could judge. */
 function describeSource(s: SourceEvidence): string {
   const window = s.window.start
-    ? `${s.window.start} → ${s.window.end} (${windowDays(s.window)} days)`
+    ? `${s.window.start} → ${s.window.end} (${windowSpan(s.window)})`
     : 'no window'
   const judged = s.judged ? 'judged' : `could not judge: ${s.reason ?? 'insufficient evidence'}`
   return `source ${s.source}: ${window}, ${s.complete ? 'complete' : 'incomplete'}, ${judged}`
