@@ -183,7 +183,7 @@ describe('access advisor as usage', () => {
     expect(excessActions(compactExcess(result.excess)).length).toBe(5)
   })
 
-  it('a role that used none of its services for the window is evidence, not the absence of it', async () => {
+  it('a role that used none of its services for the window is evidence, not the absence of it', () => {
     const usage = accessAdvisorUsage(
       grants.arn,
       { jobId: 'j', services: [{ namespace: 'dynamodb', name: 'DynamoDB' }] },
