@@ -43,7 +43,6 @@ export function accessAdvisorUsage(
     serviceLevelOnly: [],
     lastAccess,
     evidence: {
-      jobId: report.jobId,
       notes: [
         `IAM last-accessed report ${report.jobId}: ${services.length} service(s) the role's policies allow, ${usedServices} used in the window; ${tracked} action(s) tracked at action level`,
         'IAM records attempts, denied ones included, so a denied call keeps an action or a service as used; recent activity may take up to 4 hours to appear'
