@@ -12,6 +12,7 @@ import { excessActions } from '../../src/policy/excess.js'
 import { serializeReport } from '../../src/report/json.js'
 import type { JsonReportV1 } from '../../src/report/json.js'
 import { renderMarkdown } from '../../src/report/markdown.js'
+import { renderSarif } from '../../src/report/sarif.js'
 import { runAnalysis } from '../../src/run.js'
 import { AwsEmulator } from '../support/aws-emulator.js'
 
@@ -110,6 +111,10 @@ describe('runAnalysis with access advisor', () => {
     })
     const markdown = renderMarkdown(report, { maxLength: 65_536 })
     expect(markdown).toContain('| Last used |')
+    const sarif = renderSarif(report, { toolVersion: '1.0.0' })
+    const messages = sarif.runs.flatMap(r => r.results.map(x => x.message.text)).join('\n')
+    expect(messages).toContain(`Last used: s3 last used ${ago(2).slice(0, 10)} (access-advisor)`)
+    expect(messages).toContain('dynamodb never used in 300 days (access-advisor)')
     expect(markdown).toContain(`last used ${ago(350).slice(0, 10)} (access-advisor)`)
   })
 

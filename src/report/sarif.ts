@@ -1,5 +1,6 @@
 import { compare } from '../model.js'
 import type { AccessLevel, ExcessAction, ReportV1, RoleResult } from '../model.js'
+import { serviceEvidence } from '../policy/action-evidence.js'
 import { excessActions } from '../policy/excess.js'
 import { byRiskThenAction, isHighRisk, isJudged, plural, roleName } from './role-facts.js'
 
@@ -369,12 +370,22 @@ function resultOf(
         : role.proposalOutcome === 'withheld'
           ? ' No proposal: it was withheld (see the report).'
           : ''
+  // The last use of each service of the excess, per source that judged it (bounded by the granted services).
+  const services = [...new Set(sorted.map(e => e.action.split(':')[0] ?? ''))]
+  const sources = role.sources
+  const lastUsed = sources ? services.map(s => [s, serviceEvidence(s, sources)] as const) : []
   const text =
     `Role ${name} is granted ${sorted.length} ${spec.id === HIGH_RISK_RULE_ID ? 'high-risk ' : ''}action${sorted.length === 1 ? '' : 's'} ` +
     `it did not use between ${role.window.start} and ${role.window.end}: ${named.join(', ')}` +
     (more > 0 ? ` and ${more} more (all in the JSON report)` : '') +
     '.' +
     (escalation.length > 0 ? ` Privilege escalation: ${escalation.join(', ')}.` : '') +
+    (lastUsed.length > 0
+      ? ` Last used: ${lastUsed
+          .slice(0, MESSAGE_ACTIONS)
+          .map(([service, evidence]) => `${service} ${evidence}`)
+          .join('; ')}${lastUsed.length > MESSAGE_ACTIONS ? '; ...' : ''}.`
+      : '') +
     proposal
   const actions: Partial<Record<AccessLevel, string[]>> = {}
   for (const e of sorted) (actions[e.accessLevel] ??= []).push(e.action)
@@ -398,7 +409,8 @@ function resultOf(
       actionCount: sorted.length,
       actions,
       privilegeEscalation: escalation,
-      grantedBy
+      grantedBy,
+      ...(lastUsed.length > 0 ? { lastUsed: Object.fromEntries(lastUsed) } : {})
     }
   }
 }
