@@ -168,4 +168,22 @@ describe('runAnalysis with access advisor', () => {
     expect(markdown).toContain('source access\\-analyzer\\: ')
     expect(markdown).toContain('usage from IAM access advisor (last accessed) + IAM Access Analyzer')
   })
+
+  it('reads 400 days of access advisor, but asks policy generation for 90 at most', async () => {
+    await run(
+      configOf({
+        roles: 'busy',
+        source: 'access-analyzer, access-advisor',
+        'lookback-days': '400',
+        'trail-arn': TRAIL,
+        'access-role-arn': ACCESS_ROLE,
+        'no-validate': 'true'
+      })
+    )
+    const started = aws.requests.filter(r => r.operation === 'StartPolicyGeneration').at(-1)
+    const details = started?.params.cloudTrailDetails as { startTime?: string } | undefined
+    const days = (Date.now() - Date.parse(details?.startTime ?? '')) / DAY
+    expect(days).toBeGreaterThan(89)
+    expect(days).toBeLessThan(91)
+  })
 })

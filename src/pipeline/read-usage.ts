@@ -106,6 +106,9 @@ export async function readMergedUsage(
       } else {
         const failure = answer?.outcome ?? { status: 'failed' as const, reason: 'internal: no usage read' }
         failures.push({ ...failure, source })
+        log.warning(
+          `${c.name}: ${source} could not judge the role (${failure.reason}); the other sources still do`
+        )
         parts.push({
           usage: emptyUsage(c.arn, source),
           insufficient: `${failure.status}: ${failure.reason}`

@@ -10,7 +10,8 @@ export const accessAnalyzerSource: UsageProvider = {
         if (roleArns.length === 0) return []
         const { config, startedAt } = context
         const window = {
-          start: lookbackStart(startedAt, config.lookbackDays).toISOString(),
+          // Policy generation reads at most 90 days; a longer lookback-days is access advisor's (config.ts).
+          start: lookbackStart(startedAt, Math.min(config.lookbackDays, 90)).toISOString(),
           end: startedAt.toISOString()
         }
         const outcomes = await runPolicyGenerations(
