@@ -56530,6 +56530,7 @@ async function readMergedUsage(config, readings, cases, log) {
             else {
                 const failure = answer?.outcome ?? { status: 'failed', reason: 'internal: no usage read' };
                 failures.push({ ...failure, source });
+                log.warning(`${c.name}: ${source} could not judge the role (${failure.reason}); the other sources still do`);
                 parts.push({
                     usage: emptyUsage(c.arn, source),
                     insufficient: `${failure.status}: ${failure.reason}`
@@ -57368,7 +57369,8 @@ const accessAnalyzerSource = {
                     return [];
                 const { config, startedAt } = context;
                 const window = {
-                    start: lookbackStart(startedAt, config.lookbackDays).toISOString(),
+                    // Policy generation reads at most 90 days; a longer lookback-days is access advisor's (config.ts).
+                    start: lookbackStart(startedAt, Math.min(config.lookbackDays, 90)).toISOString(),
                     end: startedAt.toISOString()
                 };
                 const outcomes = await runPolicyGenerations(roleArns.map(roleArn => ({
