@@ -56,6 +56,10 @@ export interface Config {
   /** CLI only: narrow the window (a local folder's window defaults to the span of its records). */
   readonly since?: Date | undefined
   readonly until?: Date | undefined
+  /** source unused-access: the analyzer's ARN; undefined = the account's active unused-access analyzer. */
+  readonly unusedAccessAnalyzer?: string | undefined
+  /** source unused-access: fetch AWS's recommended policy for each finding and show it next to ours. */
+  readonly awsRecommendation: boolean
 }
 
 /** The action's own settings: how the report is published on GitHub, and the gate. */
@@ -140,6 +144,7 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/
 const ACTION_PATTERN = /^([a-z0-9-]+:[A-Za-z0-9*?]+|\*)$/
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/
 const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/
+const ANALYZER_ARN = /^arn:[\w-]+:access-analyzer:[a-z0-9-]+:\d{12}:analyzer\/[A-Za-z][\w.-]{0,254}$/
 
 export function parseRoleSelector(input: string): RoleSelector {
   const value = input.trim()
@@ -429,7 +434,21 @@ export const INPUTS = {
   until: input({ default: '', entries: CLI, parse: date }),
   format: input({ default: 'markdown', entries: CLI, parse: oneOf(FORMATS) }),
   'report-version': input({ default: '1', entries: CLI, parse: oneOf(REPORT_VERSIONS) }),
-  out: input({ default: '', entries: CLI, parse: optional })
+  out: input({ default: '', entries: CLI, parse: optional }),
+  'unused-access-analyzer': input({
+    default: '',
+    entries: BOTH,
+    parse: matching(
+      ANALYZER_ARN,
+      'an analyzer ARN (arn:aws:access-analyzer:<region>:<account>:analyzer/<name>)'
+    )
+  }),
+  'aws-recommendation': input({
+    default: 'false',
+    entries: BOTH,
+    cli: { kind: 'flag', option: 'aws-recommendation', value: 'true' },
+    parse: boolean
+  })
 } as const
 
 export type InputName = keyof typeof INPUTS
@@ -483,6 +502,28 @@ function refuseInapplicable(read: InputReader, values: InputValues): void {
   const refuse = (name: InputName, why: string) => {
     if (given(name)) throw new ConfigError(name, `${name}: ${why}; remove it`)
   }
+  if (values.source !== 'unused-access') {
+    refuse('unused-access-analyzer', 'only applies to source: unused-access')
+    refuse(
+      'aws-recommendation',
+      'only applies to source: unused-access (AWS recommends policies for its findings)'
+    )
+  } else {
+    for (const name of [
+      'cloudtrail-path',
+      'since',
+      'until',
+      'access-role-arn',
+      'trail-arn',
+      'trail-regions'
+    ] as const)
+      refuse(name, "does not apply to source: unused-access (it reads the analyzer's findings, not a trail)")
+    refuse(
+      'lookback-days',
+      "does not apply to source: unused-access (the window is the analyzer's tracking period)"
+    )
+    return
+  }
   if (values.source === 'access-analyzer') {
     refuse('cloudtrail-path', 'only applies to source: cloudtrail (set source: cloudtrail to read log files)')
     for (const name of ['since', 'until'] as const)
@@ -531,7 +572,7 @@ function requireForSource(read: InputReader, values: InputValues): void {
         'access-role-arn: required with source: access-analyzer (the service role Access Analyzer assumes to read the trail)'
       )
     }
-  } else if (!values['cloudtrail-path']) {
+  } else if (values.source === 'cloudtrail' && !values['cloudtrail-path']) {
     throw new ConfigError(
       'cloudtrail-path',
       'cloudtrail-path: required with source: cloudtrail (a folder of log files or s3://bucket/prefix)'
@@ -590,7 +631,9 @@ function coreConfig(values: InputValues): Config {
     policyFiles: values.policy,
     authorizationDetails: values['authorization-details'],
     since: values.since,
-    until: values.until
+    until: values.until,
+    unusedAccessAnalyzer: values['unused-access-analyzer'],
+    awsRecommendation: values['aws-recommendation']
   }
 }
 

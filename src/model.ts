@@ -3,7 +3,7 @@
  * the pure core (policy/, report/) computes on them. Nothing here does I/O.
  */
 
-export const USAGE_SOURCES = ['access-analyzer', 'cloudtrail'] as const
+export const USAGE_SOURCES = ['access-analyzer', 'cloudtrail', 'unused-access'] as const
 export type UsageSource = (typeof USAGE_SOURCES)[number]
 
 /** A time window as ISO-8601 strings (UTC). */
@@ -109,6 +109,31 @@ export interface RoleUsage {
   /** Services whose events the source did not read at all (for example a Region left out), with the reason. */
   unseenServices?: { service: string; reason: string }[]
   evidence: UsageEvidence
+  /** The unused-access finding AWS's recommendation is asked for (unused-access source with aws-recommendation). */
+  recommendation?: FetchedRecommendation
+}
+
+/** One step of AWS's recommendation for an unused-permission finding (GetFindingRecommendation). */
+export interface RecommendedStep {
+  action: 'CREATE_POLICY' | 'DETACH_POLICY'
+  /** The ARN or name of the policy the step replaces or detaches. */
+  existingPolicyId?: string
+  /** CREATE_POLICY: the recommended document, parsed. */
+  recommendedPolicy?: unknown
+}
+
+/** AWS's recommendation for a finding as fetched: its steps, or why there is none. */
+export interface FetchedRecommendation {
+  findingId: string
+  status: 'SUCCEEDED' | 'FAILED' | 'IN_PROGRESS' | 'unavailable'
+  steps: RecommendedStep[]
+  /** FAILED or unavailable: AWS's error, or why it was not fetched. */
+  error?: string
+}
+
+/** AWS's recommendation shown next to ours, with how the two documents differ (computed, per action). */
+export interface AwsRecommendation extends FetchedRecommendation {
+  differences: string[]
 }
 
 type PolicyKind = 'inline' | 'managed' | 'boundary'
@@ -259,6 +284,8 @@ export interface RoleResult {
   kept?: KeptAccess
   /** On a pull request: what the head of its policy file grants beyond the base. */
   change?: PullRequestChange
+  /** source unused-access with aws-recommendation: AWS's recommended policy and how it differs from ours. */
+  awsRecommendation?: AwsRecommendation
 }
 
 interface ReportSummary {

@@ -18,6 +18,7 @@ import type { NormalizedStatement } from '../policy/document.js'
 import { judgeEvidence } from '../policy/evidence.js'
 import { NO_EXCESS } from '../policy/excess.js'
 import { proposePolicies } from '../policy/propose.js'
+import { recommendationDifferences } from '../policy/recommendation-diff.js'
 import type { Proposal } from '../policy/propose.js'
 import { judgeRole, judgeUnverified, wantsAwsChecks, wantsProposal } from '../verdict/role-verdict.js'
 import type { AwsChecks } from '../verdict/role-verdict.js'
@@ -70,12 +71,23 @@ export async function judgeCase(c: RoleCase, ctx: JudgeContext): Promise<RoleRes
     })
     const change = await changeFor(evidence.sufficient ? usage : undefined)
     const findings = { entry, grants, usage, analysis, evidence, ...(change ? { change } : {}) }
-    if (!wantsProposal(findings)) return judgeRole(findings)
+    if (!wantsProposal(findings)) return withAwsRecommendation(judgeRole(findings), grants, usage)
     const proposal = proposePolicies(grants, usage, analysis, options)
     const awsChecks = wantsAwsChecks(proposal) ? await checkProposal(ctx, grants, proposal) : undefined
-    return judgeRole({ ...findings, proposal, ...(awsChecks ? { awsChecks } : {}) })
+    const result = judgeRole({ ...findings, proposal, ...(awsChecks ? { awsChecks } : {}) })
+    return withAwsRecommendation(result, grants, usage)
   } catch (e) {
     return { ...entry, status: 'failed', reason: errorMessage(e) }
+  }
+}
+
+/** AWS's recommended policy next to ours, with the differences between the two. */
+function withAwsRecommendation(result: RoleResult, grants: RoleGrants, usage: RoleUsage): RoleResult {
+  const fetched = usage.recommendation
+  if (!fetched) return result
+  return {
+    ...result,
+    awsRecommendation: { ...fetched, differences: recommendationDifferences(grants, result, fetched) }
   }
 }
 

@@ -45,10 +45,13 @@ export function judgeEvidence(usage: RoleUsage, options: EvidenceOptions): Evide
           : 'the CloudTrail records hold calls that match no IAM service, so the usage is incomplete'
     return { sufficient: false, observedDays, reason: `${why}; set allow-incomplete: true to propose anyway` }
   }
+  // Last-access data is evidence by itself: an unused service or action is what it shows.
   const noActivity =
-    usage.source === 'cloudtrail'
-      ? (usage.evidence.eventsMatched ?? 0) === 0
-      : usage.actions.length === 0 && usage.serviceLevelOnly.length === 0
+    usage.lastAccess !== undefined
+      ? false
+      : usage.source === 'cloudtrail'
+        ? (usage.evidence.eventsMatched ?? 0) === 0
+        : usage.actions.length === 0 && usage.serviceLevelOnly.length === 0
   if (noActivity) {
     return {
       sufficient: false,

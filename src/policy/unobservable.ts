@@ -12,6 +12,7 @@ import type { RoleUsage } from '../model.js'
 import { loadCatalogIndex } from './catalog.js'
 import type { CatalogIndex } from './catalog.js'
 import { dependentPatterns } from './dependent-actions.js'
+import { lastAccessUnobservable } from './last-access.js'
 import { NEVER_LOGGED } from './never-logged.js'
 import { EXCLUDABLE_SOURCES, READ_ONLY_EVENT_ACTIONS, trailLoggingOrigin } from './trail-logging.js'
 import { at } from './at.js'
@@ -154,6 +155,12 @@ export function unobservableActions(catalog: CatalogIndex, usage: RoleUsage): Ma
   const reasons = new Map<number, string>()
   for (const { patterns, reason } of NEVER_LOGGED) {
     for (const pattern of patterns) for (const id of catalog.expandIds(pattern)) reasons.set(id, reason)
+  }
+  // A source of last-access data judges by its entries alone: no trail, so no trail rules.
+  const byLastAccess = lastAccessUnobservable(catalog, usage)
+  if (byLastAccess) {
+    for (const [id, reason] of byLastAccess) if (!reasons.has(id)) reasons.set(id, reason)
+    return reasons
   }
   let dataEvents = dataEventCache.get(catalog)
   if (!dataEvents) {

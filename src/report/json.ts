@@ -67,7 +67,8 @@ const KEY_ORDER: Record<string, string[]> = {
     'policyFile',
     'policyFileInRepository',
     'kept',
-    'change'
+    'change',
+    'awsRecommendation'
   ],
   policyDocument: ['Version', 'Id', 'Statement'],
   statement: [
