@@ -3886,7 +3886,7 @@ __webpack_unused_export__ = FindingSummaryV2$;
 __webpack_unused_export__ = FindingType;
 __webpack_unused_export__ = FindingsStatistics$;
 __webpack_unused_export__ = GenerateFindingRecommendation$;
-__webpack_unused_export__ = GenerateFindingRecommendationCommand;
+exports.Nem = GenerateFindingRecommendationCommand;
 __webpack_unused_export__ = GenerateFindingRecommendationRequest$;
 __webpack_unused_export__ = GeneratedPolicy$;
 __webpack_unused_export__ = GeneratedPolicyProperties$;
@@ -4081,15 +4081,15 @@ __webpack_unused_export__ = ValidationExceptionField$;
 __webpack_unused_export__ = ValidationExceptionReason;
 __webpack_unused_export__ = VpcConfiguration$;
 __webpack_unused_export__ = errorTypeRegistries;
-__webpack_unused_export__ = paginateGetFindingRecommendation;
-__webpack_unused_export__ = paginateGetFindingV2;
+exports.WZN = paginateGetFindingRecommendation;
+exports.xoN = paginateGetFindingV2;
 __webpack_unused_export__ = paginateListAccessPreviewFindings;
 __webpack_unused_export__ = paginateListAccessPreviews;
 __webpack_unused_export__ = paginateListAnalyzedResources;
-__webpack_unused_export__ = paginateListAnalyzers;
+exports.xX$ = paginateListAnalyzers;
 __webpack_unused_export__ = paginateListArchiveRules;
 __webpack_unused_export__ = paginateListFindings;
-__webpack_unused_export__ = paginateListFindingsV2;
+exports.M26 = paginateListFindingsV2;
 exports.HJT = paginateListPolicyGenerations;
 exports.ee = paginateValidatePolicy;
 
@@ -48490,7 +48490,7 @@ function selectRoles(selectors, known, where) {
  * The domain types every layer agrees on. Adapters (aws/, usage/, github/) produce and consume these;
  * the pure core (policy/, report/) computes on them. Nothing here does I/O.
  */
-const USAGE_SOURCES = ['access-analyzer', 'cloudtrail'];
+const USAGE_SOURCES = ['access-analyzer', 'cloudtrail', 'unused-access'];
 const ROLE_STATUSES = (/* unused pure expression or super */ null && (['analyzed', 'insufficient-evidence', 'skipped', 'failed']));
 const ACCESS_LEVELS = ['Permissions management', 'Write', 'Tagging', 'Read', 'List'];
 /** Milliseconds in a day. */
@@ -49051,6 +49051,7 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const ACTION_PATTERN = /^([a-z0-9-]+:[A-Za-z0-9*?]+|\*)$/;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
 const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
+const ANALYZER_ARN = /^arn:[\w-]+:access-analyzer:[a-z0-9-]+:\d{12}:analyzer\/[A-Za-z][\w.-]{0,254}$/;
 function parseRoleSelector(input) {
     const value = input.trim();
     if (value.startsWith('arn:')) {
@@ -49300,7 +49301,18 @@ const INPUTS = {
     until: input({ default: '', entries: CLI, parse: date }),
     format: input({ default: 'markdown', entries: CLI, parse: oneOf(FORMATS) }),
     'report-version': input({ default: '1', entries: CLI, parse: oneOf(REPORT_VERSIONS) }),
-    out: input({ default: '', entries: CLI, parse: optional })
+    out: input({ default: '', entries: CLI, parse: optional }),
+    'unused-access-analyzer': input({
+        default: '',
+        entries: BOTH,
+        parse: matching(ANALYZER_ARN, 'an analyzer ARN (arn:aws:access-analyzer:<region>:<account>:analyzer/<name>)')
+    }),
+    'aws-recommendation': input({
+        default: 'false',
+        entries: BOTH,
+        cli: { kind: 'flag', option: 'aws-recommendation', value: 'true' },
+        parse: config_boolean
+    })
 };
 /** The inputs an entry takes, in table order. */
 function inputsOf(entry) {
@@ -49349,6 +49361,23 @@ function refuseInapplicable(read, values) {
         if (given(name))
             throw new ConfigError(name, `${name}: ${why}; remove it`);
     };
+    if (values.source !== 'unused-access') {
+        refuse('unused-access-analyzer', 'only applies to source: unused-access');
+        refuse('aws-recommendation', 'only applies to source: unused-access (AWS recommends policies for its findings)');
+    }
+    else {
+        for (const name of [
+            'cloudtrail-path',
+            'since',
+            'until',
+            'access-role-arn',
+            'trail-arn',
+            'trail-regions'
+        ])
+            refuse(name, "does not apply to source: unused-access (it reads the analyzer's findings, not a trail)");
+        refuse('lookback-days', "does not apply to source: unused-access (the window is the analyzer's tracking period)");
+        return;
+    }
     if (values.source === 'access-analyzer') {
         refuse('cloudtrail-path', 'only applies to source: cloudtrail (set source: cloudtrail to read log files)');
         for (const name of ['since', 'until'])
@@ -49379,7 +49408,7 @@ function requireForSource(read, values) {
             throw new ConfigError('access-role-arn', 'access-role-arn: required with source: access-analyzer (the service role Access Analyzer assumes to read the trail)');
         }
     }
-    else if (!values['cloudtrail-path']) {
+    else if (values.source === 'cloudtrail' && !values['cloudtrail-path']) {
         throw new ConfigError('cloudtrail-path', 'cloudtrail-path: required with source: cloudtrail (a folder of log files or s3://bucket/prefix)');
     }
     const { since, until } = values;
@@ -49430,7 +49459,9 @@ function coreConfig(values) {
         policyFiles: values.policy,
         authorizationDetails: values['authorization-details'],
         since: values.since,
-        until: values.until
+        until: values.until,
+        unusedAccessAnalyzer: values['unused-access-analyzer'],
+        awsRecommendation: values['aws-recommendation']
     };
 }
 /** The action's configuration, from its inputs (`read` as core.getInput, undefined for an input not set). */
@@ -49956,7 +49987,8 @@ const KEY_ORDER = {
         'policyFile',
         'policyFileInRepository',
         'kept',
-        'change'
+        'change',
+        'awsRecommendation'
     ],
     policyDocument: ['Version', 'Id', 'Statement'],
     statement: [
@@ -50290,7 +50322,39 @@ function addedTable(added) {
     ].join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/report/aws-recommendation-markdown.ts
+
+const STEP_LABEL = {
+    CREATE_POLICY: 'replace with',
+    DETACH_POLICY: 'detach'
+};
+/** The section; `full` adds each recommended document (collapsed). Every AWS string is escaped. */
+function awsRecommendationSection(rec, full) {
+    const head = `**AWS's recommendation** (finding ${code(rec.findingId)})`;
+    if (rec.status !== 'SUCCEEDED')
+        return `${head}: ${rec.status === 'unavailable' ? 'not available' : rec.status.toLowerCase()}${rec.error ? ` (${escape_escapeText(rec.error)})` : ''}.`;
+    const steps = rec.steps.map(s => {
+        const policy = s.existingPolicyId ? ` ${code(s.existingPolicyId)}` : '';
+        return `- ${s.action === 'DETACH_POLICY' ? 'detach' : 'replace'}${policy}${s.action === 'CREATE_POLICY' ? ' with the recommended policy' : ''}`;
+    });
+    const differences = rec.differences.map(d => `- ${escape_escapeText(d)}`);
+    const documents = full
+        ? rec.steps
+            .filter(s => s.recommendedPolicy !== undefined)
+            .map(s => `<details><summary>AWS's policy for ${htmlCode(s.existingPolicyId ?? 'the role')} (${STEP_LABEL[s.action]})</summary>\n\n${codeBlock(JSON.stringify(s.recommendedPolicy, null, 2), 'json')}\n\n</details>`)
+        : [];
+    return [
+        `${head}: ${rec.steps.length === 0 ? 'no step' : `${rec.steps.length} step(s)`}`,
+        ...steps,
+        differences.length > 0 ? `\n**How ours differs from AWS's**\n${differences.join('\n')}` : '',
+        ...documents.map(d => `\n${d}`)
+    ]
+        .filter(Boolean)
+        .join('\n');
+}
+
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
+
 
 
 
@@ -50318,7 +50382,8 @@ const STATUS_LABEL = {
 };
 const SOURCE_LABEL = {
     'access-analyzer': 'IAM Access Analyzer',
-    cloudtrail: 'CloudTrail logs'
+    cloudtrail: 'CloudTrail logs',
+    'unused-access': 'IAM Access Analyzer unused-access findings'
 };
 /**
  * The report as GitHub-flavoured Markdown for a job summary, a sticky comment or a pull-request body: the
@@ -50550,6 +50615,8 @@ function renderRole(role, source, level) {
     if (role.proposalNotes && role.proposalNotes.length > 0) {
         parts.push('**Proposal notes**\n' + role.proposalNotes.map(n => `- ${escape_escapeText(n)}`).join('\n'));
     }
+    if (role.awsRecommendation)
+        parts.push(awsRecommendationSection(role.awsRecommendation, level.lists === 'full'));
     if (role.status === 'analyzed') {
         parts.push(level.lists === 'full'
             ? excessSection(excessActions(role.excess), role.editable)
@@ -52996,6 +53063,43 @@ function dependentPatterns(action) {
     return DEPENDENT_ACTIONS.filter(d => d.base.test(action)).flatMap(d => [...d.companions]);
 }
 
+;// CONCATENATED MODULE: ./src/policy/last-access.ts
+/** Whether an entry shows no use in the window (no use at all, or last use before it). */
+function unusedInWindow(entry, windowStart) {
+    return entry.lastUsed === undefined || Date.parse(entry.lastUsed) < Date.parse(windowStart);
+}
+const NOT_COVERED = {
+    'unused-access': 'not listed as unused by the unused-access findings: used in their tracking period, or not tracked by AWS at action level'
+};
+/** Catalog id -> reason for every action the entries do not observe; undefined when the usage has no entries. */
+function lastAccessUnobservable(catalog, usage) {
+    const entries = usage.lastAccess;
+    if (!entries)
+        return undefined;
+    const actions = new Set();
+    const services = new Map();
+    for (const e of entries) {
+        if (e.level === 'service')
+            services.set(e.key.toLowerCase(), e);
+        else
+            for (const id of catalog.expandIds(e.key))
+                actions.add(id);
+    }
+    const notCovered = NOT_COVERED[usage.source] ?? `${usage.source} has no last-access data for this action or its service`;
+    const reasons = new Map();
+    for (let id = 0; id < catalog.size; id++) {
+        if (actions.has(id))
+            continue;
+        const service = services.get(catalog.serviceOf(id));
+        if (service && unusedInWindow(service, usage.window.start))
+            continue;
+        reasons.set(id, service?.lastUsed
+            ? `${catalog.serviceOf(id)} was last used ${service.lastUsed.slice(0, 10)} (${usage.source}, service level): which of its actions is not known`
+            : notCovered);
+    }
+    return reasons;
+}
+
 ;// CONCATENATED MODULE: ./src/policy/never-logged.ts
 const NEVER_LOGGED = [
     {
@@ -53110,6 +53214,7 @@ const NEVER_LOGGED = [
  * data events" (which operations are data events, logged only when a trail or event data store selects them), and
  * each service's CloudTrail page (AppSync, Aurora DSQL, Verified Permissions, Keyspaces, SageMaker AI, Bedrock).
  */
+
 
 
 
@@ -53254,6 +53359,14 @@ function unobservableActions(catalog, usage) {
         for (const pattern of patterns)
             for (const id of catalog.expandIds(pattern))
                 reasons.set(id, reason);
+    }
+    // A source of last-access data judges by its entries alone: no trail, so no trail rules.
+    const byLastAccess = lastAccessUnobservable(catalog, usage);
+    if (byLastAccess) {
+        for (const [id, reason] of byLastAccess)
+            if (!reasons.has(id))
+                reasons.set(id, reason);
+        return reasons;
     }
     let dataEvents = dataEventCache.get(catalog);
     if (!dataEvents) {
@@ -53875,9 +53988,12 @@ function judgeEvidence(usage, options) {
                 : 'the CloudTrail records hold calls that match no IAM service, so the usage is incomplete';
         return { sufficient: false, observedDays, reason: `${why}; set allow-incomplete: true to propose anyway` };
     }
-    const noActivity = usage.source === 'cloudtrail'
-        ? (usage.evidence.eventsMatched ?? 0) === 0
-        : usage.actions.length === 0 && usage.serviceLevelOnly.length === 0;
+    // Last-access data is evidence by itself: an unused service or action is what it shows.
+    const noActivity = usage.lastAccess !== undefined
+        ? false
+        : usage.source === 'cloudtrail'
+            ? (usage.evidence.eventsMatched ?? 0) === 0
+            : usage.actions.length === 0 && usage.serviceLevelOnly.length === 0;
     if (noActivity) {
         return {
             sufficient: false,
@@ -54489,6 +54605,137 @@ function proposePolicies(grants, usage, analysis, options) {
         return { outcome: 'none', policies: [], notes, verification };
     }
     return { outcome: 'proposed', policies, notes, verification };
+}
+
+;// CONCATENATED MODULE: ./src/policy/recommendation-diff.ts
+
+
+
+const SHOWN = 8;
+function recommendation_diff_list(actions) {
+    const shown = actions.slice(0, SHOWN).join(', ');
+    return actions.length > SHOWN ? `${shown} and ${actions.length - SHOWN} more` : shown;
+}
+/** The role's policies once AWS's steps are applied: replaced (CREATE_POLICY), detached, or left as they are. */
+function applyRecommendation(policies, recommendation, notes) {
+    const out = [];
+    const matched = new Set();
+    for (const policy of policies) {
+        const index = recommendation.steps.findIndex(s => s.existingPolicyId !== undefined &&
+            (s.existingPolicyId === policy.arn || s.existingPolicyId === policy.name));
+        const step = recommendation.steps[index];
+        if (!step) {
+            out.push(policy);
+            continue;
+        }
+        matched.add(index);
+        if (step.action === 'CREATE_POLICY' && step.recommendedPolicy !== undefined)
+            out.push({ ...policy, name: `${policy.name} (AWS)`, document: step.recommendedPolicy });
+    }
+    recommendation.steps.forEach((s, i) => {
+        if (!matched.has(i))
+            notes.push(`AWS's step ${s.action}${s.existingPolicyId ? ` for ${s.existingPolicyId}` : ''} names no policy this analysis read: it is left out of the comparison.`);
+    });
+    return out;
+}
+/** The documents our verdict leaves the role with: the proposal, nothing (detach-all), or today's policies. */
+function ourPolicies(grants, result) {
+    if (result.proposalOutcome === 'detach-all')
+        return [];
+    if (result.proposalOutcome !== 'proposed')
+        return grants.policies;
+    return result.proposed.map(p => ({
+        name: p.name,
+        kind: 'inline',
+        awsManaged: false,
+        document: p.document,
+        origin: 'proposal'
+    }));
+}
+function statements(policies) {
+    return policies.flatMap(p => {
+        try {
+            return normalizePolicy(p.name, p.document).statements;
+        }
+        catch {
+            return [];
+        }
+    });
+}
+function grantedActions(grants, policies) {
+    const model = buildGrantModel({ ...grants, policies });
+    const out = new Set();
+    model.granted.forEach((level, id) => {
+        if (level !== NOT_GRANTED)
+            out.add(at(model.catalog.names, id));
+    });
+    return out;
+}
+/** The differences, each one line; empty when AWS's recommendation is not there to compare. */
+function recommendationDifferences(grants, result, recommendation) {
+    if (recommendation.status !== 'SUCCEEDED')
+        return [];
+    const notes = [];
+    const theirs = applyRecommendation(grants.policies, recommendation, notes);
+    let awsActions;
+    try {
+        awsActions = grantedActions(grants, theirs);
+    }
+    catch (e) {
+        return [`AWS's recommended policy could not be read: ${e instanceof Error ? e.message : String(e)}`];
+    }
+    const ours = ourPolicies(grants, result);
+    const ourActions = grantedActions(grants, ours);
+    const onlyAws = [...awsActions].filter(a => !ourActions.has(a)).sort();
+    const onlyOurs = [...ourActions].filter(a => !awsActions.has(a)).sort();
+    const out = [];
+    if (onlyAws.length > 0)
+        out.push(`AWS's recommendation keeps ${onlyAws.length} action(s) ours removes (ours judged them not used in the window): ${recommendation_diff_list(onlyAws)}.`);
+    const used = new Set(result.used);
+    const unobservable = new Map(result.unobservable.map(u => [u.action, u.reason]));
+    const conditional = new Set(result.conditional.map(c => c.action));
+    const kept = new Set(result.kept?.actions ?? []);
+    const groups = [
+        { label: 'used in the window', actions: onlyOurs.filter(a => used.has(a)) },
+        {
+            label: 'unobservable by the findings (their use cannot be shown, so ours keeps them)',
+            actions: onlyOurs.filter(a => unobservable.has(a))
+        },
+        {
+            label: 'granted only under a condition (ours keeps the condition)',
+            actions: onlyOurs.filter(a => conditional.has(a))
+        },
+        { label: 'protected by keep-actions or a keep statement', actions: onlyOurs.filter(a => kept.has(a)) }
+    ];
+    const explained = new Set(groups.flatMap(g => g.actions));
+    const other = onlyOurs.filter(a => !explained.has(a));
+    for (const g of groups)
+        if (g.actions.length > 0)
+            out.push(`Ours keeps ${g.actions.length} action(s) AWS's removes, ${g.label}: ${recommendation_diff_list(g.actions)}.`);
+    if (other.length > 0)
+        out.push(`Ours keeps ${other.length} other action(s) AWS's removes (no excess was proposed for them, for example for want of evidence): ${recommendation_diff_list(other)}.`);
+    if (onlyAws.length === 0 && onlyOurs.length === 0)
+        out.push('Both grant the same actions.');
+    const ourStatements = statements(ours);
+    const awsStatements = statements(theirs);
+    const count = (list, test) => list.filter(test).length;
+    const facts = [
+        { what: 'Deny statement(s)', test: s => s.effect === 'Deny' },
+        {
+            what: 'Allow statement(s) with a Condition',
+            test: s => s.effect === 'Allow' && s.condition !== undefined
+        },
+        {
+            what: 'Allow statement(s) limited to named resources',
+            test: s => s.effect === 'Allow' && (s.notResources !== undefined || !(s.resources ?? []).includes('*'))
+        }
+    ];
+    for (const { what, test } of facts) {
+        const [mine, aws] = [count(ourStatements, test), count(awsStatements, test)];
+        if (mine !== aws)
+            out.push(`Ours has ${mine} ${what}, AWS's has ${aws}.`);
+    }
+    return [...out, ...notes];
 }
 
 ;// CONCATENATED MODULE: ./node_modules/diff/libesm/diff/base.js
@@ -55359,6 +55606,7 @@ function globalServicesUnseen(regions) {
 
 
 
+
 /** Analysis, proposal, proofs and checks for one role. A role's failure never stops the others. */
 async function judgeCase(c, ctx) {
     const { config } = ctx;
@@ -55394,14 +55642,25 @@ async function judgeCase(c, ctx) {
         const change = await changeFor(evidence.sufficient ? usage : undefined);
         const findings = { entry, grants, usage, analysis, evidence, ...(change ? { change } : {}) };
         if (!wantsProposal(findings))
-            return judgeRole(findings);
+            return withAwsRecommendation(judgeRole(findings), grants, usage);
         const proposal = proposePolicies(grants, usage, analysis, options);
         const awsChecks = wantsAwsChecks(proposal) ? await checkProposal(ctx, grants, proposal) : undefined;
-        return judgeRole({ ...findings, proposal, ...(awsChecks ? { awsChecks } : {}) });
+        const result = judgeRole({ ...findings, proposal, ...(awsChecks ? { awsChecks } : {}) });
+        return withAwsRecommendation(result, grants, usage);
     }
     catch (e) {
         return { ...entry, status: 'failed', reason: errorMessage(e) };
     }
+}
+/** AWS's recommended policy next to ours, with the differences between the two. */
+function withAwsRecommendation(result, grants, usage) {
+    const fetched = usage.recommendation;
+    if (!fetched)
+        return result;
+    return {
+        ...result,
+        awsRecommendation: { ...fetched, differences: recommendationDifferences(grants, result, fetched) }
+    };
 }
 /**
  * Access Analyzer's checks of a proposal, when validate is on. A run that used no AWS credentials (everything from
@@ -58287,13 +58546,336 @@ function noLogFilesReason(path, scan) {
     return `cloudtrail-path: no CloudTrail log file was read from ${path} (${found}); point it at the folder or s3:// prefix your trail delivers to (AWSLogs/...)`;
 }
 
+;// CONCATENATED MODULE: ./src/aws/unused-access.ts
+/**
+ * IAM Access Analyzer unused-access analysis: the analyzer, a principal's findings, and AWS's recommended policy for a
+ * finding. Only the calls and their paging here; what the findings mean is in usage/unused-access.ts.
+ */
+
+const UNUSED_ACCESS_TYPES = ['ACCOUNT_UNUSED_ACCESS', 'ORGANIZATION_UNUSED_ACCESS'];
+/** AWS's default tracking period when the analyzer's configuration states none. */
+const DEFAULT_UNUSED_ACCESS_AGE = 90;
+async function listUnusedAccessAnalyzers(client) {
+    const all = [];
+    for (const type of UNUSED_ACCESS_TYPES)
+        for await (const page of (0,dist_cjs/* paginateListAnalyzers */.xX$)({ client }, { type }))
+            all.push(...(page.analyzers ?? []));
+    return all;
+}
+function toAnalyzer(summary) {
+    return {
+        arn: summary.arn ?? '',
+        unusedAccessAgeDays: summary.configuration?.unusedAccess?.unusedAccessAge ?? DEFAULT_UNUSED_ACCESS_AGE
+    };
+}
+/**
+ * The analyzer named by `arn`, or the account's one active unused-access analyzer (an account analyzer before an
+ * organization one). Throws a one-line error naming the input when there is none, or the one named is not usable.
+ */
+async function findUnusedAccessAnalyzer(client, arn) {
+    const analyzers = await listUnusedAccessAnalyzers(client);
+    if (arn) {
+        const named = analyzers.find(a => a.arn === arn);
+        if (!named)
+            throw new Error(`unused-access-analyzer: ${arn} is not an unused-access analyzer of this account and Region (ListAnalyzers with types ${UNUSED_ACCESS_TYPES.join(', ')} does not list it); check the ARN and aws-region`);
+        if (named.status !== 'ACTIVE')
+            throw new Error(`unused-access-analyzer: ${arn} is ${String(named.status)}, not ACTIVE`);
+        return toAnalyzer(named);
+    }
+    const active = analyzers.filter(a => a.status === 'ACTIVE');
+    const chosen = active.find(a => a.type === 'ACCOUNT_UNUSED_ACCESS') ?? active[0];
+    if (!chosen)
+        throw new Error('unused-access-analyzer: this account and Region have no active unused-access analyzer; create one (aws accessanalyzer create-analyzer --type ACCOUNT_UNUSED_ACCESS) or give its ARN');
+    return toAnalyzer(chosen);
+}
+/** Every finding of the analyzer on one resource (a role or user ARN), all pages, any status. */
+async function listResourceFindings(client, analyzerArn, resourceArn) {
+    const all = [];
+    const request = { analyzerArn, filter: { resource: { eq: [resourceArn] } } };
+    for await (const page of (0,dist_cjs/* paginateListFindingsV2 */.M26)({ client }, request))
+        all.push(...(page.findings ?? []));
+    // The filter is the service's: a finding on another resource is never read as this one's.
+    return all.filter(f => f.resource === resourceArn);
+}
+/** A finding with all its details (GetFindingV2 pages its findingDetails). */
+async function getFinding(client, analyzerArn, id) {
+    let finding;
+    const details = [];
+    for await (const page of (0,dist_cjs/* paginateGetFindingV2 */.xoN)({ client }, { analyzerArn, id })) {
+        finding ??= page;
+        details.push(...(page.findingDetails ?? []));
+    }
+    if (!finding)
+        throw new Error(`GetFindingV2 returned nothing for finding ${id}`);
+    return { finding, details };
+}
+async function readRecommendation(client, analyzerArn, id) {
+    let first;
+    const steps = [];
+    for await (const page of (0,dist_cjs/* paginateGetFindingRecommendation */.WZN)({ client }, { analyzerArn, id })) {
+        first ??= page;
+        steps.push(...(page.recommendedSteps ?? []));
+    }
+    if (!first)
+        throw new Error(`GetFindingRecommendation returned nothing for finding ${id}`);
+    return { first, steps };
+}
+/**
+ * AWS's recommended remediation for an unused-permission finding: GenerateFindingRecommendation, then
+ * GetFindingRecommendation polled (2 s, growing to 15 s) until it leaves IN_PROGRESS or the deadline passes.
+ */
+async function fetchRecommendation(client, analyzerArn, id, polling) {
+    await client.send(new dist_cjs/* GenerateFindingRecommendationCommand */.Nem({ analyzerArn, id }));
+    let wait = 2000;
+    for (;;) {
+        const { first, steps } = await readRecommendation(client, analyzerArn, id);
+        if (first.status === 'SUCCEEDED')
+            return { status: 'SUCCEEDED', steps };
+        if (first.status === 'FAILED')
+            return {
+                status: 'FAILED',
+                steps: [],
+                error: `${first.error?.code ?? 'FAILED'}: ${first.error?.message ?? 'no message'}`
+            };
+        if (polling.signal?.aborted || polling.now().getTime() + wait > polling.deadline.getTime())
+            return { status: 'IN_PROGRESS', steps: [] };
+        await polling.sleep(wait, polling.signal);
+        wait = Math.min(wait * 2, 15_000);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/usage/unused-access.ts
+
+
+/** Whether a finding is evidence: RESOLVED ones describe access since used or removed. */
+function isEvidence(summary) {
+    return summary.status === 'ACTIVE' || summary.status === 'ARCHIVED';
+}
+function unused_access_iso(value) {
+    if (value === undefined)
+        return undefined;
+    const date = value instanceof Date ? value : new Date(value);
+    return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+function entry(key, level, lastUsed) {
+    const when = unused_access_iso(lastUsed);
+    return { key, level, ...(when ? { lastUsed: when } : {}) };
+}
+/**
+ * What the principal's findings show, over the analyzer's tracking period ending when AWS last analyzed the
+ * principal (use after that is not covered). `now` ends the window when no finding is evidence.
+ */
+function usageFromFindings(principalArn, analyzer, findings, now) {
+    const evidence = findings.filter(f => isEvidence(f.summary));
+    const analyzedTimes = evidence
+        .map(f => Date.parse(unused_access_iso(f.summary.analyzedAt ?? f.summary.updatedAt) ?? ''))
+        .filter(t => !Number.isNaN(t));
+    const end = analyzedTimes.length > 0 ? Math.min(...analyzedTimes) : now.getTime();
+    const window = {
+        start: new Date(end - analyzer.unusedAccessAgeDays * DAY_MS).toISOString(),
+        end: new Date(end).toISOString()
+    };
+    const lastAccess = [];
+    const notes = [
+        `Unused-access analyzer ${analyzer.arn} (tracking period ${analyzer.unusedAccessAgeDays} days): what its findings list as unused is judged; whatever they do not list was used in that period or is not tracked by AWS at that level, and is kept as unobservable.`
+    ];
+    for (const { summary, details } of evidence) {
+        const id = summary.id ?? '?';
+        const analyzed = unused_access_iso(summary.analyzedAt ?? summary.updatedAt);
+        notes.push(`Finding ${id}: ${String(summary.findingType)}, ${String(summary.status)}${analyzed ? `, analyzed ${analyzed}` : ''}.`);
+        if (summary.status === 'ARCHIVED')
+            notes.push(`Finding ${id} is archived: someone accepted this unused access in Access Analyzer; it is still evidence that the access was not used (keep it with keep-actions if it is intended).`);
+        for (const detail of details) {
+            if (detail.unusedIamRoleDetails) {
+                // The whole principal is unused: every service is, at service level.
+                const last = detail.unusedIamRoleDetails.lastAccessed;
+                for (const service of catalog_loadCatalogIndex().services())
+                    lastAccess.push(entry(service, 'service', last));
+                notes.push(`Finding ${id}: the principal was not used at all in the tracking period${last ? ` (last used ${unused_access_iso(last)})` : ''}.`);
+            }
+            const unused = detail.unusedPermissionDetails;
+            if (!unused?.serviceNamespace)
+                continue;
+            const service = unused.serviceNamespace.toLowerCase();
+            const actions = unused.actions ?? [];
+            // A service listed without actions is unused as a whole; with actions, only those are judged (the service
+            // entry then says when it was last used, which leaves its other actions unobservable).
+            if (actions.length === 0 || unused.lastAccessed)
+                lastAccess.push(entry(service, 'service', unused.lastAccessed));
+            for (const a of actions)
+                if (a.action)
+                    lastAccess.push(entry(qualified(service, a.action), 'action', a.lastAccessed));
+            const named = actions
+                .filter(a => a.action)
+                .map(a => `${qualified(service, a.action ?? '')} (${lastUsedText(a.lastAccessed)})`);
+            notes.push(named.length > 0
+                ? `Unused in ${service} (${service} ${lastUsedText(unused.lastAccessed)}): ${named.join(', ')}.`
+                : `${service} unused as a whole (${lastUsedText(unused.lastAccessed)}).`);
+        }
+    }
+    const resolved = findings.length - evidence.length;
+    if (resolved > 0)
+        notes.push(`${resolved} resolved finding(s) ignored: their access was since used or removed.`);
+    if (evidence.length === 0)
+        notes.push('No active or archived unused-access finding on this principal: AWS saw every service it is granted used in the tracking period (or has not analyzed it yet), so nothing is judged excess by this source.');
+    const start = Date.parse(window.start);
+    // An entry dated inside the window is use (a finding may lag behind the use that resolves it).
+    const actions = lastAccess
+        .filter(e => e.level === 'action' && e.lastUsed !== undefined && Date.parse(e.lastUsed) >= start)
+        .map(e => ({ action: e.key, resources: ['*'], ...(e.lastUsed ? { lastSeen: e.lastUsed } : {}) }));
+    return {
+        roleArn: principalArn,
+        source: 'unused-access',
+        window,
+        complete: true,
+        actions,
+        serviceLevelOnly: [],
+        lastAccess: dedupe(lastAccess),
+        evidence: { notes }
+    };
+}
+function lastUsedText(when) {
+    const at = unused_access_iso(when);
+    return at ? `last used ${at.slice(0, 10)}` : 'never used in the tracking period';
+}
+/** `s3:GetObject` as given, or `GetObject` under its service. */
+function qualified(service, action) {
+    return action.includes(':') ? action : `${service}:${action}`;
+}
+/** One entry per key and level: the latest use wins (an entry with no use loses to one with a date). */
+function dedupe(entries) {
+    const byKey = new Map();
+    for (const e of entries) {
+        const k = `${e.level}:${e.key.toLowerCase()}`;
+        const current = byKey.get(k);
+        if (!current || (e.lastUsed ?? '') > (current.lastUsed ?? ''))
+            byKey.set(k, e);
+    }
+    return [...byKey.values()];
+}
+
+;// CONCATENATED MODULE: ./src/usage/unused-access-source.ts
+
+
+
+
+const unusedAccessSource = {
+    open(context) {
+        let analyzer;
+        const connect = async () => {
+            const client = await context.aws.analyzer();
+            return { client, analyzer: await findUnusedAccessAnalyzer(client, context.config.unusedAccessAnalyzer) };
+        };
+        return Promise.resolve({
+            async usageOf(arns) {
+                if (arns.length === 0)
+                    return [];
+                analyzer ??= connect();
+                let found;
+                try {
+                    found = await analyzer;
+                }
+                catch (e) {
+                    // No analyzer: every principal fails with the same one-line reason; the run still reports.
+                    const reason = errorMessage(e).startsWith('unused-access-analyzer:')
+                        ? errorMessage(e)
+                        : `unused-access-analyzer: ListAnalyzers failed: ${describeAwsError(e)}`;
+                    context.log.warning(reason);
+                    return arns.map(() => ({ outcome: { status: 'failed', reason } }));
+                }
+                context.log.info(`unused-access analyzer ${found.analyzer.arn}: tracking period ${found.analyzer.unusedAccessAgeDays} days`);
+                const out = [];
+                for (const arn of arns) {
+                    try {
+                        out.push({ usage: await principalUsage(context, found.client, found.analyzer, arn) });
+                    }
+                    catch (e) {
+                        out.push({
+                            outcome: {
+                                status: 'failed',
+                                reason: `unused-access findings of ${arn}: ${describeAwsError(e)}`
+                            }
+                        });
+                    }
+                }
+                return out;
+            }
+        });
+    }
+};
+async function principalUsage(context, client, analyzer, arn) {
+    const summaries = await listResourceFindings(client, analyzer.arn, arn);
+    const failed = summaries.find(s => isEvidence(s) && s.error);
+    if (failed)
+        throw new Error(`Access Analyzer could not analyze this principal (finding ${failed.id ?? '?'}: ${failed.error ?? ''})`);
+    const read = [];
+    for (const summary of summaries) {
+        const details = isEvidence(summary) && summary.id ? (await getFinding(client, analyzer.arn, summary.id)).details : [];
+        read.push({ summary, details });
+    }
+    const usage = usageFromFindings(arn, analyzer, read, context.startedAt);
+    if (!context.config.awsRecommendation)
+        return usage;
+    const permission = read.find(f => f.summary.status === 'ACTIVE' && f.summary.findingType === 'UnusedPermission');
+    if (!permission?.summary.id)
+        return usage;
+    return { ...usage, recommendation: await recommendation(context, client, analyzer, permission.summary.id) };
+}
+/** AWS's recommendation for the finding; its failure is reported with the role, never fails the role. */
+async function recommendation(context, client, analyzer, findingId) {
+    const opened = Date.now();
+    try {
+        const result = await fetchRecommendation(client, analyzer.arn, findingId, {
+            sleep: context.sleep ?? realSleep,
+            deadline: context.deadline,
+            // The run's clock: started at startedAt, advancing in real time.
+            now: () => new Date(context.startedAt.getTime() + (Date.now() - opened)),
+            ...(context.signal ? { signal: context.signal } : {})
+        });
+        const steps = result.steps.flatMap(step => {
+            const s = step.unusedPermissionsRecommendedStep;
+            if (!s?.recommendedAction)
+                return [];
+            let document;
+            if (s.recommendedPolicy !== undefined) {
+                try {
+                    document = JSON.parse(s.recommendedPolicy);
+                }
+                catch {
+                    document = s.recommendedPolicy;
+                }
+            }
+            return [
+                {
+                    action: s.recommendedAction,
+                    ...(s.existingPolicyId ? { existingPolicyId: s.existingPolicyId } : {}),
+                    ...(document !== undefined ? { recommendedPolicy: document } : {})
+                }
+            ];
+        });
+        return {
+            findingId,
+            status: result.status,
+            steps,
+            ...(result.error ? { error: result.error } : {}),
+            ...(result.status === 'IN_PROGRESS' ? { error: 'still in progress when timeout-minutes ran out' } : {})
+        };
+    }
+    catch (e) {
+        context.log.warning(`AWS recommendation for finding ${findingId}: ${describeAwsError(e)}`);
+        return { findingId, status: 'unavailable', steps: [], error: describeAwsError(e) };
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/usage/registry.ts
+
 
 
 /** Every usage source, by the name the `source` input takes. */
 const USAGE_PROVIDERS = {
     'access-analyzer': accessAnalyzerSource,
-    cloudtrail: cloudTrailSource
+    cloudtrail: cloudTrailSource,
+    'unused-access': unusedAccessSource
 };
 
 ;// CONCATENATED MODULE: ./src/run.ts
@@ -58408,7 +58990,9 @@ Finds the permissions AWS IAM roles are granted but do not use, and proposes lea
 
 Roles and usage:
   --roles VALUE                 role ARN, name or name pattern with * (repeatable; required)
-  --source SOURCE               access-analyzer (default) or cloudtrail
+  --source SOURCE               access-analyzer (default), cloudtrail or unused-access
+  --unused-access-analyzer ARN  for unused-access: the analyzer (default: the account's active one)
+  --aws-recommendation          for unused-access: show AWS's recommended policy next to ours
   --cloudtrail-path PATH        for --source cloudtrail: a folder of log files or s3://bucket/prefix
   --trail-arn ARN               the trail: Access Analyzer reads it; for cloudtrail, its configuration says what it logs
   --trail-read-write-type TYPE  for cloudtrail without --trail-arn: All, ReadOnly or WriteOnly management events logged
