@@ -21,7 +21,8 @@ export const USAGE = `Usage: iam-least-privilege analyze [options]
 Finds the permissions AWS IAM roles are granted but do not use, and proposes least-privilege policies.
 
 Roles and usage:
-  --roles VALUE                 role ARN, name or name pattern with * (repeatable; required)
+  --roles VALUE                 role ARN, name or name pattern with * (repeatable; required unless --users)
+  --users VALUE                 IAM user ARN, name or name pattern with * (repeatable)
   --source SOURCE               access-analyzer (default), cloudtrail or unused-access
   --unused-access-analyzer ARN  for unused-access: the analyzer (default: the account's active one)
   --aws-recommendation          for unused-access: show AWS's recommended policy next to ours

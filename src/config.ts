@@ -1,5 +1,5 @@
 import type { RoleSelector, UsageSource } from './model.js'
-import { ROLE_ARN_FORM, isRoleArn, parseRoleArn } from './roles.js'
+import { ROLE_ARN_FORM, USER_ARN_FORM, isRoleArn, isUserArn, parseRoleArn, parseUserArn } from './roles.js'
 import { USAGE_SOURCES } from './model.js'
 import { FAIL_ON_VALUES } from './report/gate.js'
 import type { FailOn } from './report/gate.js'
@@ -148,6 +148,16 @@ const ANALYZER_ARN = /^arn:[\w-]+:access-analyzer:[a-z0-9-]+:\d{12}:analyzer\/[A
 
 export function parseRoleSelector(input: string): RoleSelector {
   const value = input.trim()
+  const user = value.startsWith('arn:') ? parseUserArn(value) : undefined
+  if (user)
+    return {
+      kind: 'arn',
+      input: value,
+      accountId: user.accountId,
+      path: user.path,
+      name: user.name,
+      principal: 'user'
+    }
   if (value.startsWith('arn:')) {
     const role = parseRoleArn(value)
     if (!role) {
@@ -171,6 +181,25 @@ export function parseRoleSelector(input: string): RoleSelector {
     )
   }
   return { kind: 'name', input: value }
+}
+
+/** A `users` line: a user ARN, a user name, or a name pattern with `*`. */
+function parseUserSelector(input: string): RoleSelector {
+  const value = input.trim()
+  if (value.startsWith('arn:')) {
+    if (!parseUserArn(value))
+      throw new ConfigError(
+        'users',
+        `users: "${value}" is not a valid IAM user ARN; expected ${USER_ARN_FORM}`
+      )
+    return parseRoleSelector(value)
+  }
+  if (!(value.includes('*') ? ROLE_PATTERN : ROLE_NAME).test(value))
+    throw new ConfigError(
+      'users',
+      `users: "${value}" is neither a user ARN, a user name nor a name pattern (letters, digits, +=,.@_- and *)`
+    )
+  return { kind: value.includes('*') ? 'pattern' : 'name', input: value, principal: 'user' }
 }
 
 /** Splits a list input on newlines and commas, trimming and dropping blanks. */
@@ -289,16 +318,8 @@ export const INPUTS = {
     default: '',
     entries: BOTH,
     cli: REPEATABLE,
-    parse: value => {
-      const lines = splitLines(value)
-      if (lines.length === 0) {
-        throw new ConfigError(
-          'roles',
-          'roles: required; give one role ARN, role name or name pattern (with *) per line'
-        )
-      }
-      return lines.map(parseRoleSelector)
-    }
+    // Required unless users are given (checked with them).
+    parse: value => splitLines(value).map(parseRoleSelector)
   }),
   'role-to-assume': input({
     default: '',
@@ -442,6 +463,12 @@ export const INPUTS = {
       ANALYZER_ARN,
       'an analyzer ARN (arn:aws:access-analyzer:<region>:<account>:analyzer/<name>)'
     )
+  }),
+  users: input({
+    default: '',
+    entries: BOTH,
+    cli: REPEATABLE,
+    parse: value => splitLines(value).map(parseUserSelector)
   }),
   'aws-recommendation': input({
     default: 'false',
@@ -599,6 +626,11 @@ function validated(readAny: InputReader, entry: Entry, env: NodeJS.ProcessEnv): 
   const takes = new Set<string>(inputsOf(entry))
   const read: InputReader = name => (takes.has(name) ? readAny(name) : undefined)
   const values = parseInputs(read, env)
+  if (values.roles.length === 0 && values.users.length === 0)
+    throw new ConfigError(
+      'roles',
+      'roles: required; give one role ARN, role name or name pattern (with *) per line (or IAM users in users)'
+    )
   refuseInapplicable(read, values)
   requireForSource(read, values)
   return values
@@ -607,7 +639,7 @@ function validated(readAny: InputReader, entry: Entry, env: NodeJS.ProcessEnv): 
 function coreConfig(values: InputValues): Config {
   const logging = trailLogging(values)
   return {
-    roles: values.roles,
+    roles: [...values.roles, ...values.users],
     roleToAssume: values['role-to-assume'],
     roleSessionName: values['role-session-name'],
     roleDurationSeconds: values['role-duration-seconds'],
@@ -660,6 +692,11 @@ export function buildCliConfig(read: InputReader, env: NodeJS.ProcessEnv): CliCo
     failOn: values['fail-on'],
     reportVersion: values['report-version']
   }
+}
+
+/** Expands policy-path for one role, or for one user under `users/` in the same layout. */
+export function principalPolicyPath(template: string, arn: string, accountId: string, name: string): string {
+  return policyPathFor(template, accountId, isUserArn(arn) ? `users/${name}` : name)
 }
 
 /** Expands policy-path for one role. */

@@ -307,10 +307,14 @@ export interface ReportV1 {
  * How the user named a role: a full ARN (with its parsed parts), a bare name, or a name pattern with `*` (resolved
  * with ListRoles). `input` is what the user wrote, trimmed: for a name it is the name, for a pattern the pattern.
  */
-export type RoleSelector =
+export type RoleSelector = (
   | { kind: 'arn'; input: string; accountId: string; path: string; name: string }
   | { kind: 'name'; input: string }
   | { kind: 'pattern'; input: string }
+) & {
+  /** Set when the selector names IAM users (the `users` input, or a `user/` ARN in `roles`). */
+  principal?: 'user'
+}
 
 /** Why an added grant is high-risk: it fails `fail-on: high` whatever else is known about it. */
 export type AddedRisk =

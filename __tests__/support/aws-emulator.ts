@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net'
 import { GITHUB_OIDC_ISSUER, decodeJwt } from './oidc-token-server.js'
 import { seedStratusAccount } from './aws-emulator-seed.js'
 import { UnusedAccessEmulation } from './aws-emulator-findings.js'
+import { IamUsersEmulation } from './aws-emulator-users.js'
 
 export type EmulatedService = 'access-analyzer' | 'iam' | 'sts' | 'cloudtrail'
 
@@ -208,6 +209,8 @@ export class AwsEmulator {
   private newAccessVerdicts = 0
   /** Unused-access analyzers, their findings and recommendations (seed through this). */
   readonly unusedAccess: UnusedAccessEmulation
+  /** IAM users and their policies (seed with users.addUser). */
+  readonly users: IamUsersEmulation
   private server: Server | undefined
   private realStart = Date.now()
   private emulatedStart = Date.now()
@@ -221,6 +224,13 @@ export class AwsEmulator {
       (status, code, message, members) => new HttpError(status, code, message, members),
       (items, token, limit) => this.page(items, token, limit)
     )
+    this.users = new IamUsersEmulation({
+      accountId: this.accountId,
+      page: (items, params) => this.iamPage(items, params),
+      raise: (status, code, message) => new HttpError(status, code, message),
+      el,
+      encode: encodeDocument
+    })
     if (options.seed !== false) seedStratusAccount(this)
   }
 
@@ -1173,12 +1183,15 @@ export class AwsEmulator {
           `${el('IsDefaultVersion', p.VersionId === policy.defaultVersionId)}${el('CreateDate', policy.createDate)}</PolicyVersion>`
         )
       }
-      default:
+      default: {
+        const user = this.users.handle(operation, p)
+        if (user !== undefined) return user
         throw new HttpError(
           400,
           'InvalidAction',
           `Could not find operation ${operation} for version 2010-05-08`
         )
+      }
     }
   }
 

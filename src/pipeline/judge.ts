@@ -3,7 +3,7 @@ import { checkNoNewAccess, validateProposedPolicies } from '../aws/checks.js'
 import { describeAwsError } from '../aws/retry.js'
 import type { AwsSession } from '../aws/session.js'
 import type { Config } from '../config.js'
-import { policyPathFor } from '../config.js'
+import { principalPolicyPath } from '../config.js'
 import { errorMessage } from '../error-message.js'
 import { parsePolicyFile } from '../granted/policy-file.js'
 import { isSafePathSegment } from '../granted/workspace-file.js'
@@ -132,7 +132,7 @@ function reportEntry(c: RoleCase, config: Config): RoleResult {
     ...(c.usage ? { evidence: c.usage.evidence } : {}),
     // A name read from IAM or logs becomes a path only when it is one plain segment (never `.`, `..` or `a/b`).
     ...(c.accountId && isSafePathSegment(c.name)
-      ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) }
+      ? { policyFile: principalPolicyPath(config.policyPath, c.arn, c.accountId, c.name) }
       : {}),
     ...(c.fromRepositoryFile ? { policyFileInRepository: true } : {})
   }
@@ -146,7 +146,7 @@ interface BaseView {
 }
 
 async function readBase(ctx: JudgeContext, base: PullRequestBase, head: RoleGrants): Promise<BaseView> {
-  const path = policyPathFor(ctx.config.policyPath, head.accountId, head.name)
+  const path = principalPolicyPath(ctx.config.policyPath, head.arn, head.accountId, head.name)
   const file = await base.read(path)
   if (file.status === 'refused') throw new Error(file.reason)
   if (file.status === 'absent') return { sha: base.sha, trusts: () => false }
