@@ -16,6 +16,7 @@ import { MemoryLogger } from '../../src/logger.js'
 import type { RoleResult } from '../../src/model.js'
 import { excessActions } from '../../src/policy/excess.js'
 import { renderMarkdown } from '../../src/report/markdown.js'
+import { serializeReport } from '../../src/report/json.js'
 import { runAnalysis } from '../../src/run.js'
 import { AwsEmulator } from '../support/aws-emulator.js'
 import { analyzerClient } from '../support/aws-test-clients.js'
@@ -294,6 +295,17 @@ describe('source unused-access through runAnalysis', () => {
       /Ours keeps 1 action\(s\) AWS's removes, unobservable by the findings .*iam:PassRole/
     )
     expect(rec?.differences).toContain("Ours has 1 Deny statement(s), AWS's has 0.")
+
+    // The JSON report reads AWS's document as IAM documents read: Version, then Statement.
+    const json = serializeReport({
+      version: 1,
+      generatedAt: daysAgo(0),
+      source: 'unused-access',
+      roles: app ? [app] : [],
+      summary: { roles: 1, analyzed: 1, failed: 0, excess: 3 }
+    })
+    expect(json).toMatch(/"awsRecommendation": \{\s*"findingId": "[^"]+",\s*"status": "SUCCEEDED",\s*"steps"/)
+    expect(json).toMatch(/"recommendedPolicy": \{\s*"Version": "2012-10-17",\s*"Statement"/)
 
     const idle = roles.get('idle')
     expect(idle?.status).toBe('analyzed')
