@@ -10,6 +10,7 @@ import { DAY_MS } from '../model.js'
 import type { LastAccess, ObservedAction, RoleUsage, TimeWindow } from '../model.js'
 import { loadCatalogIndex } from '../policy/catalog.js'
 import type { UnusedAccessAnalyzer } from '../aws/unused-access.js'
+import { iso } from './access-analyzer.js'
 
 /** A finding on the principal, with its details when it was read (ACTIVE and ARCHIVED ones are). */
 export interface ReadFinding {
@@ -20,12 +21,6 @@ export interface ReadFinding {
 /** Whether a finding is evidence: RESOLVED ones describe access since used or removed. */
 export function isEvidence(summary: Pick<FindingSummaryV2, 'status'>): boolean {
   return summary.status === 'ACTIVE' || summary.status === 'ARCHIVED'
-}
-
-function iso(value: Date | string | undefined): string | undefined {
-  if (value === undefined) return undefined
-  const date = value instanceof Date ? value : new Date(value)
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString()
 }
 
 function entry(key: string, level: LastAccess['level'], lastUsed: Date | string | undefined): LastAccess {
