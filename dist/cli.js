@@ -14441,9 +14441,9 @@ __webpack_unused_export__ = GetServiceLinkedRoleDeletionStatusCommand;
 __webpack_unused_export__ = GetServiceLinkedRoleDeletionStatusRequest$;
 __webpack_unused_export__ = GetServiceLinkedRoleDeletionStatusResponse$;
 __webpack_unused_export__ = GetUser$;
-__webpack_unused_export__ = GetUserCommand;
+exports.T3b = GetUserCommand;
 __webpack_unused_export__ = GetUserPolicy$;
-__webpack_unused_export__ = GetUserPolicyCommand;
+exports.bcb = GetUserPolicyCommand;
 __webpack_unused_export__ = GetUserPolicyRequest$;
 __webpack_unused_export__ = GetUserPolicyResponse$;
 __webpack_unused_export__ = GetUserRequest$;
@@ -14887,7 +14887,7 @@ __webpack_unused_export__ = paginateListAccessKeys;
 __webpack_unused_export__ = paginateListAccountAliases;
 __webpack_unused_export__ = paginateListAttachedGroupPolicies;
 exports.mpN = paginateListAttachedRolePolicies;
-__webpack_unused_export__ = paginateListAttachedUserPolicies;
+exports.RC9 = paginateListAttachedUserPolicies;
 __webpack_unused_export__ = paginateListEntitiesForPolicy;
 __webpack_unused_export__ = paginateListGroupPolicies;
 __webpack_unused_export__ = paginateListGroups;
@@ -14909,9 +14909,9 @@ __webpack_unused_export__ = paginateListSSHPublicKeys;
 __webpack_unused_export__ = paginateListServerCertificateTags;
 __webpack_unused_export__ = paginateListServerCertificates;
 __webpack_unused_export__ = paginateListSigningCertificates;
-__webpack_unused_export__ = paginateListUserPolicies;
+exports.Z2$ = paginateListUserPolicies;
 __webpack_unused_export__ = paginateListUserTags;
-__webpack_unused_export__ = paginateListUsers;
+exports.IVP = paginateListUsers;
 __webpack_unused_export__ = paginateListVirtualMFADevices;
 __webpack_unused_export__ = paginateSimulateCustomPolicy;
 __webpack_unused_export__ = paginateSimulatePrincipalPolicy;
@@ -48395,6 +48395,20 @@ const ROLE_ARN_FORM = 'arn:aws:iam::<12-digit account>:role/<optional path/><nam
  * that does not exist.
  */
 const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[bef]|aws-eusc):iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/;
+/** An IAM user's ARN: the same partitions, account, path and name rules as a role's. */
+const USER_ARN = /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[bef]|aws-eusc):iam::(\d{12}):user(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/;
+const USER_ARN_FORM = 'arn:aws:iam::<12-digit account>:user/<optional path/><name>';
+/** The parts of a well-formed IAM user ARN; undefined for anything else. */
+function parseUserArn(value) {
+    const match = USER_ARN.exec(value);
+    if (!match)
+        return undefined;
+    const [, partition = '', accountId = '', path = '/', name = ''] = match;
+    return { partition, accountId, path, name };
+}
+function isUserArn(value) {
+    return USER_ARN.test(value);
+}
 /** The parts of a well-formed role ARN; undefined for anything else (ARNs read from logs and exports are data). */
 function parseRoleArn(value) {
     const match = ROLE_ARN.exec(value);
@@ -48415,11 +48429,11 @@ function requireRoleArn(value, what) {
 }
 /** A role's name; anything that is not a role ARN (a selector that found no role) names itself. */
 function roleNameFromArn(arn) {
-    return parseRoleArn(arn)?.name ?? arn;
+    return (parseRoleArn(arn) ?? parseUserArn(arn))?.name ?? arn;
 }
 /** A role's account; empty when `arn` is not a role ARN. */
 function accountFromArn(arn) {
-    return parseRoleArn(arn)?.accountId ?? '';
+    return (parseRoleArn(arn) ?? parseUserArn(arn))?.accountId ?? '';
 }
 /**
  * Role names are unique per account regardless of case and whatever the path: the account and the lower-cased name
@@ -48427,7 +48441,11 @@ function accountFromArn(arn) {
  */
 function roleKey(arn) {
     const role = parseRoleArn(arn);
-    return role ? `${role.accountId}:${role.name.toLowerCase()}` : arn;
+    if (role)
+        return `${role.accountId}:${role.name.toLowerCase()}`;
+    // A user may have the name of a role: its key says it is a user.
+    const user = parseUserArn(arn);
+    return user ? `${user.accountId}:user:${user.name.toLowerCase()}` : arn;
 }
 /**
  * ARNs of one account and role name are one role: each maps to the ARN with the longest path (records without a
@@ -48455,6 +48473,9 @@ function rolePatternMatch(pattern, name) {
  * names the role), a name or a pattern regardless of case (role names are unique per account regardless of case).
  */
 function selectorMatches(selector, role) {
+    // A user selector names users only, a role selector roles only.
+    if ((selector.principal === 'user') !== isUserArn(role.arn))
+        return false;
     if (selector.kind === 'arn')
         return roleKey(role.arn) === roleKey(selector.input);
     if (selector.kind === 'name')
@@ -48475,7 +48496,7 @@ function selectRoles(selectors, known, where) {
                 input: selector.input,
                 reason: selector.kind === 'pattern'
                     ? `no role in ${where} matches the pattern "${selector.input}"`
-                    : `role "${selector.input}" is not in ${where}`
+                    : `${selector.principal === 'user' ? 'user' : 'role'} "${selector.input}" is not in ${where}`
             });
         }
         for (const role of matches)
@@ -49054,6 +49075,16 @@ const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/;
 const ANALYZER_ARN = /^arn:[\w-]+:access-analyzer:[a-z0-9-]+:\d{12}:analyzer\/[A-Za-z][\w.-]{0,254}$/;
 function parseRoleSelector(input) {
     const value = input.trim();
+    const user = value.startsWith('arn:') ? parseUserArn(value) : undefined;
+    if (user)
+        return {
+            kind: 'arn',
+            input: value,
+            accountId: user.accountId,
+            path: user.path,
+            name: user.name,
+            principal: 'user'
+        };
     if (value.startsWith('arn:')) {
         const role = parseRoleArn(value);
         if (!role) {
@@ -49071,6 +49102,18 @@ function parseRoleSelector(input) {
         throw new ConfigError('roles', `roles: "${value}" is neither a role ARN nor a role name (1 to 64 of letters, digits and +=,.@_-)`);
     }
     return { kind: 'name', input: value };
+}
+/** A `users` line: a user ARN, a user name, or a name pattern with `*`. */
+function parseUserSelector(input) {
+    const value = input.trim();
+    if (value.startsWith('arn:')) {
+        if (!parseUserArn(value))
+            throw new ConfigError('users', `users: "${value}" is not a valid IAM user ARN; expected ${USER_ARN_FORM}`);
+        return parseRoleSelector(value);
+    }
+    if (!(value.includes('*') ? ROLE_PATTERN : ROLE_NAME).test(value))
+        throw new ConfigError('users', `users: "${value}" is neither a user ARN, a user name nor a name pattern (letters, digits, +=,.@_- and *)`);
+    return { kind: value.includes('*') ? 'pattern' : 'name', input: value, principal: 'user' };
 }
 /** Splits a list input on newlines and commas, trimming and dropping blanks. */
 function splitList(value) {
@@ -49169,13 +49212,8 @@ const INPUTS = {
         default: '',
         entries: BOTH,
         cli: REPEATABLE,
-        parse: value => {
-            const lines = splitLines(value);
-            if (lines.length === 0) {
-                throw new ConfigError('roles', 'roles: required; give one role ARN, role name or name pattern (with *) per line');
-            }
-            return lines.map(parseRoleSelector);
-        }
+        // Required unless users are given (checked with them).
+        parse: value => splitLines(value).map(parseRoleSelector)
     }),
     'role-to-assume': input({
         default: '',
@@ -49307,6 +49345,12 @@ const INPUTS = {
         entries: BOTH,
         parse: matching(ANALYZER_ARN, 'an analyzer ARN (arn:aws:access-analyzer:<region>:<account>:analyzer/<name>)')
     }),
+    users: input({
+        default: '',
+        entries: BOTH,
+        cli: REPEATABLE,
+        parse: value => splitLines(value).map(parseUserSelector)
+    }),
     'aws-recommendation': input({
         default: 'false',
         entries: BOTH,
@@ -49428,6 +49472,8 @@ function validated(readAny, entry, env) {
     const takes = new Set(inputsOf(entry));
     const read = name => (takes.has(name) ? readAny(name) : undefined);
     const values = parseInputs(read, env);
+    if (values.roles.length === 0 && values.users.length === 0)
+        throw new ConfigError('roles', 'roles: required; give one role ARN, role name or name pattern (with *) per line (or IAM users in users)');
     refuseInapplicable(read, values);
     requireForSource(read, values);
     return values;
@@ -49435,7 +49481,7 @@ function validated(readAny, entry, env) {
 function coreConfig(values) {
     const logging = trailLogging(values);
     return {
-        roles: values.roles,
+        roles: [...values.roles, ...values.users],
         roleToAssume: values['role-to-assume'],
         roleSessionName: values['role-session-name'],
         roleDurationSeconds: values['role-duration-seconds'],
@@ -49486,6 +49532,10 @@ function buildCliConfig(read, env) {
         failOn: values['fail-on'],
         reportVersion: values['report-version']
     };
+}
+/** Expands policy-path for one role, or for one user under `users/` in the same layout. */
+function principalPolicyPath(template, arn, accountId, name) {
+    return policyPathFor(template, accountId, isUserArn(arn) ? `users/${name}` : name);
 }
 /** Expands policy-path for one role. */
 function policyPathFor(template, accountId, roleName) {
@@ -49991,6 +50041,8 @@ const KEY_ORDER = {
         'awsRecommendation'
     ],
     policyDocument: ['Version', 'Id', 'Statement'],
+    awsRecommendation: ['findingId', 'status', 'error', 'steps', 'differences'],
+    awsStep: ['action', 'existingPolicyId', 'recommendedPolicy'],
     statement: [
         'Sid',
         'Effect',
@@ -50089,6 +50141,12 @@ function childShape(parent, key) {
         return 'policyDocument';
     if (parent === 'policyDocument' && key === 'Statement')
         return 'statement';
+    if (parent === 'role' && key === 'awsRecommendation')
+        return 'awsRecommendation';
+    if (parent === 'awsRecommendation' && key === 'steps')
+        return 'awsStep';
+    if (parent === 'awsStep' && key === 'recommendedPolicy')
+        return 'policyDocument';
     return undefined;
 }
 
@@ -55696,13 +55754,13 @@ function reportEntry(c, config) {
         ...(c.usage ? { evidence: c.usage.evidence } : {}),
         // A name read from IAM or logs becomes a path only when it is one plain segment (never `.`, `..` or `a/b`).
         ...(c.accountId && isSafePathSegment(c.name)
-            ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) }
+            ? { policyFile: principalPolicyPath(config.policyPath, c.arn, c.accountId, c.name) }
             : {}),
         ...(c.fromRepositoryFile ? { policyFileInRepository: true } : {})
     };
 }
 async function readBase(ctx, base, head) {
-    const path = policyPathFor(ctx.config.policyPath, head.accountId, head.name);
+    const path = principalPolicyPath(ctx.config.policyPath, head.arn, head.accountId, head.name);
     const file = await base.read(path);
     if (file.status === 'refused')
         throw new Error(file.reason);
@@ -55912,6 +55970,51 @@ class GrantedPolicyReader {
             ...editability(path, role.name)
         };
     }
+    /**
+     * An IAM user's attached and inline policies and its permissions boundary (GetUser, ListAttachedUserPolicies,
+     * ListUserPolicies, GetUserPolicy). The policies of its groups are not read: they are not the user's to change.
+     */
+    async readUserGrants(user) {
+        const { client } = this;
+        try {
+            const { User: current } = await client.send(new client_iam_dist_cjs/* GetUserCommand */.T3b({ UserName: user.name }));
+            const boundaryArn = current?.PermissionsBoundary?.PermissionsBoundaryArn;
+            const policies = [];
+            for await (const page of (0,client_iam_dist_cjs/* paginateListAttachedUserPolicies */.RC9)({ client }, { UserName: user.name }))
+                for (const attached of page.AttachedPolicies ?? [])
+                    if (attached.PolicyArn)
+                        policies.push(this.granted(await this.managedPolicy(attached.PolicyArn), attached.PolicyArn, 'managed'));
+            for await (const page of (0,client_iam_dist_cjs/* paginateListUserPolicies */.Z2$)({ client }, { UserName: user.name }))
+                for (const policyName of page.PolicyNames ?? []) {
+                    const out = await client.send(new client_iam_dist_cjs/* GetUserPolicyCommand */.bcb({ UserName: user.name, PolicyName: policyName }));
+                    if (out.PolicyDocument === undefined)
+                        throw new Error(`inline policy ${policyName}: GetUserPolicy returned no document`);
+                    policies.push({
+                        name: policyName,
+                        kind: 'inline',
+                        awsManaged: false,
+                        document: decodeIamDocument(out.PolicyDocument, `inline policy ${policyName}`),
+                        origin: 'iam'
+                    });
+                }
+            const boundary = boundaryArn
+                ? this.granted(await this.managedPolicy(boundaryArn), boundaryArn, 'boundary')
+                : undefined;
+            return {
+                arn: user.arn,
+                name: user.name,
+                path: current?.Path ?? user.path,
+                accountId: user.accountId,
+                policies,
+                ...(boundary ? { boundary } : {}),
+                ...(current?.CreateDate ? { createdAt: current.CreateDate.toISOString() } : {}),
+                editable: true
+            };
+        }
+        catch (error) {
+            throw new Error(`user ${user.arn}: ${errorMessage(error)}`);
+        }
+    }
     granted(policy, arn, kind) {
         return {
             name: policy.name,
@@ -55948,7 +56051,74 @@ class GrantedPolicyReader {
     }
 }
 
+;// CONCATENATED MODULE: ./src/aws/iam-users.ts
+/** IAM users named by `users` (or `user/` ARNs in `roles`): resolved with GetUser, patterns with one ListUsers. */
+
+
+
+function iam_users_toResolved(user) {
+    const arn = user.Arn ?? '';
+    return {
+        arn,
+        name: user.UserName ?? '',
+        path: user.Path ?? '/',
+        accountId: accountFromArn(arn),
+        editable: true
+    };
+}
+/** The users the selectors name, and the selectors that name none (with the reason). */
+async function resolveUsers(client, selectors) {
+    const users = new Map();
+    const failures = [];
+    let all;
+    for (const selector of selectors) {
+        try {
+            if (selector.kind === 'pattern') {
+                if (!all) {
+                    all = [];
+                    for await (const page of (0,client_iam_dist_cjs/* paginateListUsers */.IVP)({ client }, {}))
+                        all.push(...(page.Users ?? []));
+                }
+                const matched = all.filter(u => rolePatternMatch(selector.input, u.UserName ?? ''));
+                if (matched.length === 0)
+                    failures.push({
+                        input: selector.input,
+                        reason: `no user name matches the pattern "${selector.input}"`
+                    });
+                for (const u of matched)
+                    users.set(u.Arn ?? '', iam_users_toResolved(u));
+                continue;
+            }
+            const name = selector.kind === 'arn' ? selector.name : selector.input;
+            const { User: user } = await client.send(new client_iam_dist_cjs/* GetUserCommand */.T3b({ UserName: name }));
+            if (!user?.Arn)
+                throw new Error(`GetUser returned no user for "${name}"`);
+            if (selector.kind === 'arn' && user.Arn !== selector.input) {
+                failures.push({
+                    input: selector.input,
+                    arn: selector.input,
+                    reason: `the credentials reach ${user.Arn}, not ${selector.input}: check the account id and path in the ARN`
+                });
+                continue;
+            }
+            users.set(user.Arn, iam_users_toResolved(user));
+        }
+        catch (error) {
+            const reason = awsErrorName(error) === 'NoSuchEntityException'
+                ? `user "${selector.input}" does not exist in this account (IAM NoSuchEntity)`
+                : `could not read user "${selector.input}": ${describeAwsError(error)}; grant iam:GetUser, iam:ListUsers, iam:ListAttachedUserPolicies, iam:ListUserPolicies, iam:GetUserPolicy`;
+            failures.push({
+                input: selector.input,
+                ...(selector.kind === 'arn' ? { arn: selector.input } : {}),
+                reason
+            });
+        }
+    }
+    return { users: [...users.values()], failures };
+}
+
 ;// CONCATENATED MODULE: ./src/pipeline/select.ts
+
 
 
 
@@ -56085,11 +56255,12 @@ async function iamRoleCases(ctx, fileGrants) {
         throw new Error(`AWS credentials: ${errorMessage(e)}`);
     }
     const cases = [];
-    const resolution = await resolveRoles(iam, [...config.roles], log);
-    for (const f of resolution.failures)
+    const resolution = await resolveRoles(iam, config.roles.filter(s => s.principal !== 'user'), log);
+    const users = await resolveUsers(iam, config.roles.filter(s => s.principal === 'user'));
+    for (const f of [...resolution.failures, ...users.failures])
         cases.push(failedCase(f.arn ?? f.input, f.reason));
     const reader = new GrantedPolicyReader(iam, log);
-    for (const role of resolution.roles) {
+    for (const role of [...resolution.roles, ...users.users]) {
         const c = {
             arn: role.arn,
             name: role.name,
@@ -56124,7 +56295,8 @@ async function iamRoleCases(ctx, fileGrants) {
             continue;
         }
         try {
-            c.grants = withFileGrants(await reader.readRoleGrants(role), fileGrants);
+            const grants = isUserArn(role.arn) ? reader.readUserGrants(role) : reader.readRoleGrants(role);
+            c.grants = withFileGrants(await grants, fileGrants);
         }
         catch (e) {
             c.outcome = { status: 'failed', reason: describeAwsError(e) };
@@ -56137,7 +56309,7 @@ function withFileGrants(grants, fileGrants) {
 }
 /** The policy file of a role in the checked-out workspace (granted-source files/auto). Parsed as JSON only. */
 function readWorkspacePolicy(ctx, c) {
-    const path = policyPathFor(ctx.config.policyPath, c.accountId, c.name);
+    const path = principalPolicyPath(ctx.config.policyPath, c.arn, c.accountId, c.name);
     if (!isSafePathSegment(c.name) || (c.accountId !== '' && !/^\d{12}$/.test(c.accountId)))
         return { path, exists: true, reason: `the role name ${JSON.stringify(c.name)} cannot name a policy file` };
     const file = ctx.files.readWorkspace(path);
@@ -56164,7 +56336,7 @@ function readWorkspacePolicy(ctx, c) {
 function unlistedPolicyFiles(ctx, cases) {
     const { config } = ctx;
     // By the exact path each role reads: a file whose name differs only in case is another file, never skipped.
-    const known = new Set(cases.map(c => policyPathFor(config.policyPath, c.accountId, c.name)));
+    const known = new Set(cases.map(c => principalPolicyPath(config.policyPath, c.arn, c.accountId, c.name)));
     const discovered = ctx.files.policyFiles(config.policyPath);
     // Judging the first files only would let a pull request hide one past them.
     if (discovered.length > POLICY_FILE_LIMIT)
@@ -56363,6 +56535,7 @@ function asList(value) {
         return [];
     return Array.isArray(value) ? value : [value];
 }
+/** A timestamp as ISO 8601 (UTC); undefined when absent or not a date. */
 function iso(value) {
     if (value === undefined)
         return undefined;
@@ -58484,6 +58657,7 @@ async function scanCloudTrail(query, options = {}) {
 
 ;// CONCATENATED MODULE: ./src/usage/cloudtrail-source.ts
 
+const USERS_NOT_ATTRIBUTED = 'the CloudTrail source does not attribute activity to IAM users yet: analyze users with source access-analyzer or unused-access';
 
 
 const cloudTrailSource = {
@@ -58506,7 +58680,9 @@ const cloudTrailSource = {
             ...(scan.filesRead === 0
                 ? { noEvidence: { input: 'cloudtrail-path', reason: noLogFilesReason(path, scan) } }
                 : {}),
-            usageOf: roleArns => Promise.resolve(roleArns.map(arn => ({ usage: scanUsage(scan.roles, arn) ?? emptyCloudTrailUsage(arn, scan) })))
+            usageOf: roleArns => Promise.resolve(roleArns.map(arn => isUserArn(arn)
+                ? { outcome: { status: 'skipped', reason: USERS_NOT_ATTRIBUTED } }
+                : { usage: scanUsage(scan.roles, arn) ?? emptyCloudTrailUsage(arn, scan) }))
         };
     }
 };
@@ -58647,18 +58823,13 @@ async function fetchRecommendation(client, analyzerArn, id, polling) {
 ;// CONCATENATED MODULE: ./src/usage/unused-access.ts
 
 
+
 /** Whether a finding is evidence: RESOLVED ones describe access since used or removed. */
 function isEvidence(summary) {
     return summary.status === 'ACTIVE' || summary.status === 'ARCHIVED';
 }
-function unused_access_iso(value) {
-    if (value === undefined)
-        return undefined;
-    const date = value instanceof Date ? value : new Date(value);
-    return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
-}
 function entry(key, level, lastUsed) {
-    const when = unused_access_iso(lastUsed);
+    const when = iso(lastUsed);
     return { key, level, ...(when ? { lastUsed: when } : {}) };
 }
 /**
@@ -58668,7 +58839,7 @@ function entry(key, level, lastUsed) {
 function usageFromFindings(principalArn, analyzer, findings, now) {
     const evidence = findings.filter(f => isEvidence(f.summary));
     const analyzedTimes = evidence
-        .map(f => Date.parse(unused_access_iso(f.summary.analyzedAt ?? f.summary.updatedAt) ?? ''))
+        .map(f => Date.parse(iso(f.summary.analyzedAt ?? f.summary.updatedAt) ?? ''))
         .filter(t => !Number.isNaN(t));
     const end = analyzedTimes.length > 0 ? Math.min(...analyzedTimes) : now.getTime();
     const window = {
@@ -58681,7 +58852,7 @@ function usageFromFindings(principalArn, analyzer, findings, now) {
     ];
     for (const { summary, details } of evidence) {
         const id = summary.id ?? '?';
-        const analyzed = unused_access_iso(summary.analyzedAt ?? summary.updatedAt);
+        const analyzed = iso(summary.analyzedAt ?? summary.updatedAt);
         notes.push(`Finding ${id}: ${String(summary.findingType)}, ${String(summary.status)}${analyzed ? `, analyzed ${analyzed}` : ''}.`);
         if (summary.status === 'ARCHIVED')
             notes.push(`Finding ${id} is archived: someone accepted this unused access in Access Analyzer; it is still evidence that the access was not used (keep it with keep-actions if it is intended).`);
@@ -58691,7 +58862,7 @@ function usageFromFindings(principalArn, analyzer, findings, now) {
                 const last = detail.unusedIamRoleDetails.lastAccessed;
                 for (const service of catalog_loadCatalogIndex().services())
                     lastAccess.push(entry(service, 'service', last));
-                notes.push(`Finding ${id}: the principal was not used at all in the tracking period${last ? ` (last used ${unused_access_iso(last)})` : ''}.`);
+                notes.push(`Finding ${id}: the principal was not used at all in the tracking period${last ? ` (last used ${iso(last)})` : ''}.`);
             }
             const unused = detail.unusedPermissionDetails;
             if (!unused?.serviceNamespace)
@@ -58735,7 +58906,7 @@ function usageFromFindings(principalArn, analyzer, findings, now) {
     };
 }
 function lastUsedText(when) {
-    const at = unused_access_iso(when);
+    const at = iso(when);
     return at ? `last used ${at.slice(0, 10)}` : 'never used in the tracking period';
 }
 /** `s3:GetObject` as given, or `GetObject` under its service. */
@@ -58989,7 +59160,8 @@ const USAGE = `Usage: iam-least-privilege analyze [options]
 Finds the permissions AWS IAM roles are granted but do not use, and proposes least-privilege policies.
 
 Roles and usage:
-  --roles VALUE                 role ARN, name or name pattern with * (repeatable; required)
+  --roles VALUE                 role ARN, name or name pattern with * (repeatable; required unless --users)
+  --users VALUE                 IAM user ARN, name or name pattern with * (repeatable)
   --source SOURCE               access-analyzer (default), cloudtrail or unused-access
   --unused-access-analyzer ARN  for unused-access: the analyzer (default: the account's active one)
   --aws-recommendation          for unused-access: show AWS's recommended policy next to ours
