@@ -93,4 +93,43 @@ describe('dist/index.js with source unused-access', () => {
     expect(run.summary).toMatch(/s3\\:DeleteBucket \\\(last used 20\d\d\\-\d\d\\-\d\d\\\)/)
     expect(run.summary).toContain('athena unused as a whole \\(never used in the tracking period\\)')
   })
+
+  it('analyzes an IAM user like a role, its proposal under users/', async () => {
+    const { aws } = world
+    const user = aws.users.addUser({
+      name: 'build-user',
+      inline: {
+        build: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: ['ecr:PutImage', 'ecr:DeleteRepository'], Resource: '*' }]
+        }
+      }
+    })
+    aws.unusedAccess.addFinding({
+      analyzerArn: aws.unusedAccess.analyzerArn('unused-access'),
+      resource: user,
+      resourceType: 'AWS::IAM::User',
+      findingType: 'UnusedPermission',
+      services: [
+        {
+          serviceNamespace: 'ecr',
+          lastAccessed: new Date(Date.now() - DAY).toISOString(),
+          actions: [{ action: 'DeleteRepository' }]
+        }
+      ]
+    })
+    const { 'trail-arn': _trail, 'access-role-arn': _access, ...inputs } = awsInputs(world, [])
+    const run = await runAction({
+      node: 'node20',
+      inputs: { ...inputs, roles: '', users: 'build-*', source: 'unused-access' },
+      env: world.env
+    })
+    expect(run.code).toBe(0)
+    const report = JSON.parse(readFileSync(outputFile(run, 'report'), 'utf8')) as JsonReportV1
+    expect(report.roles.map(r => [r.arn, r.status, r.policyFile])).toEqual([
+      [user, 'analyzed', `iam/least-privilege/${aws.accountId}/users/build-user.json`]
+    ])
+    expect(report.roles[0]?.excess.map(e => e.action)).toEqual(['ecr:DeleteRepository'])
+    expect(run.summary).toContain('build-user')
+  })
 })
