@@ -21,8 +21,12 @@ export const USAGE = `Usage: iam-least-privilege analyze [options]
 Finds the permissions AWS IAM roles are granted but do not use, and proposes least-privilege policies.
 
 Roles and usage:
-  --roles VALUE                 role ARN, name or name pattern with * (repeatable; required)
-  --source LIST                 access-analyzer (default), cloudtrail, access-advisor, or several (comma separated)
+  --roles VALUE                 role ARN, name or name pattern with * (repeatable; required unless --users)
+  --users VALUE                 IAM user ARN, name or name pattern with * (repeatable)
+  --source LIST                 access-analyzer (default), cloudtrail, access-advisor, unused-access, or several
+                                (comma separated)
+  --unused-access-analyzer ARN  for unused-access: the analyzer (default: the account's active one)
+  --aws-recommendation          for unused-access: show AWS's recommended policy next to ours
   --cloudtrail-path PATH        for --source cloudtrail: a folder of log files or s3://bucket/prefix
   --trail-arn ARN               the trail: Access Analyzer reads it; for cloudtrail, its configuration says what it logs
   --trail-read-write-type TYPE  for cloudtrail without --trail-arn: All, ReadOnly or WriteOnly management events logged

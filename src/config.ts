@@ -1,5 +1,5 @@
 import type { RoleSelector, UsageSource } from './model.js'
-import { ROLE_ARN_FORM, isRoleArn, parseRoleArn } from './roles.js'
+import { ROLE_ARN_FORM, USER_ARN_FORM, isRoleArn, isUserArn, parseRoleArn, parseUserArn } from './roles.js'
 import { USAGE_SOURCES } from './model.js'
 import { FAIL_ON_VALUES } from './report/gate.js'
 import type { FailOn } from './report/gate.js'
@@ -59,6 +59,10 @@ export interface Config {
   /** CLI only: narrow the window (a local folder's window defaults to the span of its records). */
   readonly since?: Date | undefined
   readonly until?: Date | undefined
+  /** source unused-access: the analyzer's ARN; undefined = the account's active unused-access analyzer. */
+  readonly unusedAccessAnalyzer?: string | undefined
+  /** source unused-access: fetch AWS's recommended policy for each finding and show it next to ours. */
+  readonly awsRecommendation: boolean
 }
 
 /** The action's own settings: how the report is published on GitHub, and the gate. */
@@ -143,9 +147,20 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/
 const ACTION_PATTERN = /^([a-z0-9-]+:[A-Za-z0-9*?]+|\*)$/
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/
 const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/
+const ANALYZER_ARN = /^arn:[\w-]+:access-analyzer:[a-z0-9-]+:\d{12}:analyzer\/[A-Za-z][\w.-]{0,254}$/
 
 export function parseRoleSelector(input: string): RoleSelector {
   const value = input.trim()
+  const user = value.startsWith('arn:') ? parseUserArn(value) : undefined
+  if (user)
+    return {
+      kind: 'arn',
+      input: value,
+      accountId: user.accountId,
+      path: user.path,
+      name: user.name,
+      principal: 'user'
+    }
   if (value.startsWith('arn:')) {
     const role = parseRoleArn(value)
     if (!role) {
@@ -169,6 +184,25 @@ export function parseRoleSelector(input: string): RoleSelector {
     )
   }
   return { kind: 'name', input: value }
+}
+
+/** A `users` line: a user ARN, a user name, or a name pattern with `*`. */
+function parseUserSelector(input: string): RoleSelector {
+  const value = input.trim()
+  if (value.startsWith('arn:')) {
+    if (!parseUserArn(value))
+      throw new ConfigError(
+        'users',
+        `users: "${value}" is not a valid IAM user ARN; expected ${USER_ARN_FORM}`
+      )
+    return parseRoleSelector(value)
+  }
+  if (!(value.includes('*') ? ROLE_PATTERN : ROLE_NAME).test(value))
+    throw new ConfigError(
+      'users',
+      `users: "${value}" is neither a user ARN, a user name nor a name pattern (letters, digits, +=,.@_- and *)`
+    )
+  return { kind: value.includes('*') ? 'pattern' : 'name', input: value, principal: 'user' }
 }
 
 /** Splits a list input on newlines and commas, trimming and dropping blanks. */
@@ -295,16 +329,8 @@ export const INPUTS = {
     default: '',
     entries: BOTH,
     cli: REPEATABLE,
-    parse: value => {
-      const lines = splitLines(value)
-      if (lines.length === 0) {
-        throw new ConfigError(
-          'roles',
-          'roles: required; give one role ARN, role name or name pattern (with *) per line'
-        )
-      }
-      return lines.map(parseRoleSelector)
-    }
+    // Required unless users are given (checked with them).
+    parse: value => splitLines(value).map(parseRoleSelector)
   }),
   'role-to-assume': input({
     default: '',
@@ -440,7 +466,27 @@ export const INPUTS = {
   until: input({ default: '', entries: CLI, parse: date }),
   format: input({ default: 'markdown', entries: CLI, parse: oneOf(FORMATS) }),
   'report-version': input({ default: '1', entries: CLI, parse: oneOf(REPORT_VERSIONS) }),
-  out: input({ default: '', entries: CLI, parse: optional })
+  out: input({ default: '', entries: CLI, parse: optional }),
+  'unused-access-analyzer': input({
+    default: '',
+    entries: BOTH,
+    parse: matching(
+      ANALYZER_ARN,
+      'an analyzer ARN (arn:aws:access-analyzer:<region>:<account>:analyzer/<name>)'
+    )
+  }),
+  users: input({
+    default: '',
+    entries: BOTH,
+    cli: REPEATABLE,
+    parse: value => splitLines(value).map(parseUserSelector)
+  }),
+  'aws-recommendation': input({
+    default: 'false',
+    entries: BOTH,
+    cli: { kind: 'flag', option: 'aws-recommendation', value: 'true' },
+    parse: boolean
+  })
 } as const
 
 export type InputName = keyof typeof INPUTS
@@ -495,6 +541,28 @@ function refuseInapplicable(read: InputReader, values: InputValues): void {
     if (given(name)) throw new ConfigError(name, `${name}: ${why}; remove it`)
   }
   const uses = (source: UsageSource) => values.source.includes(source)
+  if (!uses('unused-access')) {
+    refuse('unused-access-analyzer', 'only applies to source: unused-access')
+    refuse(
+      'aws-recommendation',
+      'only applies to source: unused-access (AWS recommends policies for its findings)'
+    )
+  } else if (values.source.length === 1) {
+    for (const name of [
+      'cloudtrail-path',
+      'since',
+      'until',
+      'access-role-arn',
+      'trail-arn',
+      'trail-regions'
+    ] as const)
+      refuse(name, "does not apply to source: unused-access (it reads the analyzer's findings, not a trail)")
+    refuse(
+      'lookback-days',
+      "does not apply to source: unused-access (the window is the analyzer's tracking period)"
+    )
+    return
+  }
   if (!uses('cloudtrail')) {
     refuse('cloudtrail-path', 'only applies to source: cloudtrail (set source: cloudtrail to read log files)')
     for (const name of ['since', 'until'] as const)
@@ -505,7 +573,10 @@ function refuseInapplicable(read: InputReader, values: InputValues): void {
   }
   if (!uses('access-analyzer') && !uses('cloudtrail')) {
     for (const name of ['trail-arn', 'trail-regions'] as const)
-      refuse(name, 'does not apply to source: access-advisor (IAM last-accessed data needs no trail)')
+      refuse(
+        name,
+        `does not apply to source: ${values.source.join(', ')} (last-accessed data and findings need no trail)`
+      )
   }
   if (!uses('access-analyzer'))
     refuse(
@@ -589,6 +660,11 @@ function validated(readAny: InputReader, entry: Entry, env: NodeJS.ProcessEnv): 
   const takes = new Set<string>(inputsOf(entry))
   const read: InputReader = name => (takes.has(name) ? readAny(name) : undefined)
   const values = parseInputs(read, env)
+  if (values.roles.length === 0 && values.users.length === 0)
+    throw new ConfigError(
+      'roles',
+      'roles: required; give one role ARN, role name or name pattern (with *) per line (or IAM users in users)'
+    )
   refuseInapplicable(read, values)
   requireForSource(read, values)
   return values
@@ -597,7 +673,7 @@ function validated(readAny: InputReader, entry: Entry, env: NodeJS.ProcessEnv): 
 function coreConfig(values: InputValues): Config {
   const logging = trailLogging(values)
   return {
-    roles: values.roles,
+    roles: [...values.roles, ...values.users],
     roleToAssume: values['role-to-assume'],
     roleSessionName: values['role-session-name'],
     roleDurationSeconds: values['role-duration-seconds'],
@@ -622,7 +698,9 @@ function coreConfig(values: InputValues): Config {
     policyFiles: values.policy,
     authorizationDetails: values['authorization-details'],
     since: values.since,
-    until: values.until
+    until: values.until,
+    unusedAccessAnalyzer: values['unused-access-analyzer'],
+    awsRecommendation: values['aws-recommendation']
   }
 }
 
@@ -649,6 +727,11 @@ export function buildCliConfig(read: InputReader, env: NodeJS.ProcessEnv): CliCo
     failOn: values['fail-on'],
     reportVersion: values['report-version']
   }
+}
+
+/** Expands policy-path for one role, or for one user under `users/` in the same layout. */
+export function principalPolicyPath(template: string, arn: string, accountId: string, name: string): string {
+  return policyPathFor(template, accountId, isUserArn(arn) ? `users/${name}` : name)
 }
 
 /** Expands policy-path for one role. */

@@ -3,7 +3,7 @@
  * the pure core (policy/, report/) computes on them. Nothing here does I/O.
  */
 
-export const USAGE_SOURCES = ['access-analyzer', 'cloudtrail', 'access-advisor'] as const
+export const USAGE_SOURCES = ['access-analyzer', 'cloudtrail', 'access-advisor', 'unused-access'] as const
 export type UsageSource = (typeof USAGE_SOURCES)[number]
 
 /** A time window as ISO-8601 strings (UTC). */
@@ -115,6 +115,8 @@ export interface RoleUsage {
    * that can judge observes it.
    */
   merged?: MergedSource[]
+  /** The unused-access finding AWS's recommendation is asked for (unused-access source with aws-recommendation). */
+  recommendation?: FetchedRecommendation
 }
 
 /** One source of a merged usage: what it read, and why it cannot judge (incomplete, too short, failed...). */
@@ -145,6 +147,29 @@ export interface UsedActionEvidence {
   firstSeen?: string
   lastSeen?: string
   sources: UsageSource[]
+}
+
+/** One step of AWS's recommendation for an unused-permission finding (GetFindingRecommendation). */
+export interface RecommendedStep {
+  action: 'CREATE_POLICY' | 'DETACH_POLICY'
+  /** The ARN or name of the policy the step replaces or detaches. */
+  existingPolicyId?: string
+  /** CREATE_POLICY: the recommended document, parsed. */
+  recommendedPolicy?: unknown
+}
+
+/** AWS's recommendation for a finding as fetched: its steps, or why there is none. */
+export interface FetchedRecommendation {
+  findingId: string
+  status: 'SUCCEEDED' | 'FAILED' | 'IN_PROGRESS' | 'unavailable'
+  steps: RecommendedStep[]
+  /** FAILED or unavailable: AWS's error, or why it was not fetched. */
+  error?: string
+}
+
+/** AWS's recommendation shown next to ours, with how the two documents differ (computed, per action). */
+export interface AwsRecommendation extends FetchedRecommendation {
+  differences: string[]
 }
 
 type PolicyKind = 'inline' | 'managed' | 'boundary'
@@ -301,6 +326,8 @@ export interface RoleResult {
   usedEvidence?: UsedActionEvidence[]
   /** How the role was judged when a source served as a prefilter (`access-advisor alone: ...`). */
   judgedBy?: string
+  /** source unused-access with aws-recommendation: AWS's recommended policy and how it differs from ours. */
+  awsRecommendation?: AwsRecommendation
 }
 
 interface ReportSummary {
@@ -324,10 +351,14 @@ export interface ReportV1 {
  * How the user named a role: a full ARN (with its parsed parts), a bare name, or a name pattern with `*` (resolved
  * with ListRoles). `input` is what the user wrote, trimmed: for a name it is the name, for a pattern the pattern.
  */
-export type RoleSelector =
+export type RoleSelector = (
   | { kind: 'arn'; input: string; accountId: string; path: string; name: string }
   | { kind: 'name'; input: string }
   | { kind: 'pattern'; input: string }
+) & {
+  /** Set when the selector names IAM users (the `users` input, or a `user/` ARN in `roles`). */
+  principal?: 'user'
+}
 
 /** Why an added grant is high-risk: it fails `fail-on: high` whatever else is known about it. */
 export type AddedRisk =

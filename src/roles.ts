@@ -24,6 +24,24 @@ export const ROLE_ARN_FORM = 'arn:aws:iam::<12-digit account>:role/<optional pat
 const ROLE_ARN =
   /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[bef]|aws-eusc):iam::(\d{12}):role(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/
 
+/** An IAM user's ARN: the same partitions, account, path and name rules as a role's. */
+const USER_ARN =
+  /^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-[bef]|aws-eusc):iam::(\d{12}):user(\/(?:[\x21-\x7e]*\/)?)([\w+=,.@-]{1,64})$/
+
+export const USER_ARN_FORM = 'arn:aws:iam::<12-digit account>:user/<optional path/><name>'
+
+/** The parts of a well-formed IAM user ARN; undefined for anything else. */
+export function parseUserArn(value: string): RoleArn | undefined {
+  const match = USER_ARN.exec(value)
+  if (!match) return undefined
+  const [, partition = '', accountId = '', path = '/', name = ''] = match
+  return { partition, accountId, path, name }
+}
+
+export function isUserArn(value: string): boolean {
+  return USER_ARN.test(value)
+}
+
 /** The parts of a well-formed role ARN; undefined for anything else (ARNs read from logs and exports are data). */
 export function parseRoleArn(value: string): RoleArn | undefined {
   const match = ROLE_ARN.exec(value)
@@ -45,12 +63,12 @@ export function requireRoleArn(value: string, what: string): RoleArn {
 
 /** A role's name; anything that is not a role ARN (a selector that found no role) names itself. */
 export function roleNameFromArn(arn: string): string {
-  return parseRoleArn(arn)?.name ?? arn
+  return (parseRoleArn(arn) ?? parseUserArn(arn))?.name ?? arn
 }
 
 /** A role's account; empty when `arn` is not a role ARN. */
 export function accountFromArn(arn: string): string {
-  return parseRoleArn(arn)?.accountId ?? ''
+  return (parseRoleArn(arn) ?? parseUserArn(arn))?.accountId ?? ''
 }
 
 /**
@@ -59,7 +77,10 @@ export function accountFromArn(arn: string): string {
  */
 export function roleKey(arn: string): string {
   const role = parseRoleArn(arn)
-  return role ? `${role.accountId}:${role.name.toLowerCase()}` : arn
+  if (role) return `${role.accountId}:${role.name.toLowerCase()}`
+  // A user may have the name of a role: its key says it is a user.
+  const user = parseUserArn(arn)
+  return user ? `${user.accountId}:user:${user.name.toLowerCase()}` : arn
 }
 
 /** A role known without asking IAM: from an authorization-details export or seen in CloudTrail records. */
@@ -101,6 +122,8 @@ export function rolePatternMatch(pattern: string, name: string): boolean {
  * names the role), a name or a pattern regardless of case (role names are unique per account regardless of case).
  */
 export function selectorMatches(selector: RoleSelector, role: KnownRole): boolean {
+  // A user selector names users only, a role selector roles only.
+  if ((selector.principal === 'user') !== isUserArn(role.arn)) return false
   if (selector.kind === 'arn') return roleKey(role.arn) === roleKey(selector.input)
   if (selector.kind === 'name') return role.name.toLowerCase() === selector.input.toLowerCase()
   return rolePatternMatch(selector.input, role.name)
@@ -125,7 +148,7 @@ export function selectRoles<T extends KnownRole>(
         reason:
           selector.kind === 'pattern'
             ? `no role in ${where} matches the pattern "${selector.input}"`
-            : `role "${selector.input}" is not in ${where}`
+            : `${selector.principal === 'user' ? 'user' : 'role'} "${selector.input}" is not in ${where}`
       })
     }
     for (const role of matches) if (!chosen.has(role.arn)) chosen.set(role.arn, role)

@@ -14,6 +14,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { GITHUB_OIDC_ISSUER, decodeJwt } from './oidc-token-server.js'
 import { seedStratusAccount } from './aws-emulator-seed.js'
+import { UnusedAccessEmulation } from './aws-emulator-findings.js'
+import { IamUsersEmulation } from './aws-emulator-users.js'
 
 export type EmulatedService = 'access-analyzer' | 'iam' | 'sts' | 'cloudtrail'
 
@@ -230,6 +232,10 @@ export class AwsEmulator {
     { principalArn: string; granularity: string; createdOn: number; polls: number }
   >()
   private newAccessVerdicts = 0
+  /** Unused-access analyzers, their findings and recommendations (seed through this). */
+  readonly unusedAccess: UnusedAccessEmulation
+  /** IAM users and their policies (seed with users.addUser). */
+  readonly users: IamUsersEmulation
   private server: Server | undefined
   private realStart = Date.now()
   private emulatedStart = Date.now()
@@ -237,6 +243,19 @@ export class AwsEmulator {
 
   constructor(readonly options: AwsEmulatorOptions = {}) {
     this.accountId = options.accountId ?? '111122223333'
+    this.unusedAccess = new UnusedAccessEmulation(
+      this.accountId,
+      () => this.now(),
+      (status, code, message, members) => new HttpError(status, code, message, members),
+      (items, token, limit) => this.page(items, token, limit)
+    )
+    this.users = new IamUsersEmulation({
+      accountId: this.accountId,
+      page: (items, params) => this.iamPage(items, params),
+      raise: (status, code, message) => new HttpError(status, code, message),
+      el,
+      encode: encodeDocument
+    })
     if (options.seed !== false) seedStratusAccount(this)
   }
 
@@ -439,6 +458,8 @@ export class AwsEmulator {
     const body = Buffer.concat(chunks).toString('utf8')
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     if (url.pathname.startsWith('/policy/')) return this.handleAccessAnalyzer(req, res, url, body)
+    if (UnusedAccessEmulation.operationOf(req.method ?? 'GET', url.pathname))
+      return this.handleAccessAnalyzer(req, res, url, body)
     const target = CLOUDTRAIL_TARGET.exec(String(req.headers['x-amz-target'] ?? ''))
     if (target?.[1]) return this.handleCloudTrail(req, res, target[1], body)
     return this.handleQuery(req, res, body)
@@ -550,6 +571,8 @@ export class AwsEmulator {
     else if (path === '/policy/validation' && method === 'POST') operation = 'ValidatePolicy'
     else if (path === '/policy/check-no-new-access' && method === 'POST') operation = 'CheckNoNewAccess'
     if (generation?.[1]) jobId = decodeURIComponent(generation[1])
+    const unusedAccess = UnusedAccessEmulation.operationOf(method, path)
+    if (unusedAccess) operation = unusedAccess.operation
 
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}): void => {
       this.requests.push({
@@ -607,6 +630,7 @@ export class AwsEmulator {
         case 'CheckNoNewAccess':
           return send(200, this.checkNoNewAccess(params))
         default:
+          if (unusedAccess) return send(200, this.unusedAccess.handle(operation, unusedAccess.id, params))
           throw new HttpError(404, 'UnknownOperationException', `${method} ${path} is not an operation`)
       }
     } catch (error) {
@@ -1193,12 +1217,15 @@ export class AwsEmulator {
           `${el('IsDefaultVersion', p.VersionId === policy.defaultVersionId)}${el('CreateDate', policy.createDate)}</PolicyVersion>`
         )
       }
-      default:
+      default: {
+        const user = this.users.handle(operation, p)
+        if (user !== undefined) return user
         throw new HttpError(
           400,
           'InvalidAction',
           `Could not find operation ${operation} for version 2010-05-08`
         )
+      }
     }
   }
 

@@ -8,6 +8,10 @@ import {
   GetPolicyVersionCommand,
   GetRoleCommand,
   GetRolePolicyCommand,
+  GetUserCommand,
+  GetUserPolicyCommand,
+  paginateListAttachedUserPolicies,
+  paginateListUserPolicies,
   paginateListAttachedRolePolicies,
   paginateListRolePolicies,
   paginateListRoles
@@ -203,6 +207,55 @@ export class GrantedPolicyReader {
       ...(boundary ? { boundary } : {}),
       ...(current?.CreateDate ? { createdAt: current.CreateDate.toISOString() } : {}),
       ...editability(path, role.name)
+    }
+  }
+
+  /**
+   * An IAM user's attached and inline policies and its permissions boundary (GetUser, ListAttachedUserPolicies,
+   * ListUserPolicies, GetUserPolicy). The policies of its groups are not read: they are not the user's to change.
+   */
+  async readUserGrants(user: ResolvedRole): Promise<RoleGrants> {
+    const { client } = this
+    try {
+      const { User: current } = await client.send(new GetUserCommand({ UserName: user.name }))
+      const boundaryArn = current?.PermissionsBoundary?.PermissionsBoundaryArn
+      const policies: GrantedPolicy[] = []
+      for await (const page of paginateListAttachedUserPolicies({ client }, { UserName: user.name }))
+        for (const attached of page.AttachedPolicies ?? [])
+          if (attached.PolicyArn)
+            policies.push(
+              this.granted(await this.managedPolicy(attached.PolicyArn), attached.PolicyArn, 'managed')
+            )
+      for await (const page of paginateListUserPolicies({ client }, { UserName: user.name }))
+        for (const policyName of page.PolicyNames ?? []) {
+          const out = await client.send(
+            new GetUserPolicyCommand({ UserName: user.name, PolicyName: policyName })
+          )
+          if (out.PolicyDocument === undefined)
+            throw new Error(`inline policy ${policyName}: GetUserPolicy returned no document`)
+          policies.push({
+            name: policyName,
+            kind: 'inline',
+            awsManaged: false,
+            document: decodeIamDocument(out.PolicyDocument, `inline policy ${policyName}`),
+            origin: 'iam'
+          })
+        }
+      const boundary = boundaryArn
+        ? this.granted(await this.managedPolicy(boundaryArn), boundaryArn, 'boundary')
+        : undefined
+      return {
+        arn: user.arn,
+        name: user.name,
+        path: current?.Path ?? user.path,
+        accountId: user.accountId,
+        policies,
+        ...(boundary ? { boundary } : {}),
+        ...(current?.CreateDate ? { createdAt: current.CreateDate.toISOString() } : {}),
+        editable: true
+      }
+    } catch (error) {
+      throw new Error(`user ${user.arn}: ${errorMessage(error)}`)
     }
   }
 

@@ -3,7 +3,7 @@ import { checkNoNewAccess, validateProposedPolicies } from '../aws/checks.js'
 import { describeAwsError } from '../aws/retry.js'
 import type { AwsSession } from '../aws/session.js'
 import type { Config } from '../config.js'
-import { policyPathFor } from '../config.js'
+import { principalPolicyPath } from '../config.js'
 import { errorMessage } from '../error-message.js'
 import { parsePolicyFile } from '../granted/policy-file.js'
 import { isSafePathSegment } from '../granted/workspace-file.js'
@@ -19,6 +19,7 @@ import type { NormalizedStatement } from '../policy/document.js'
 import { judgeEvidence } from '../policy/evidence.js'
 import { NO_EXCESS, excessActions } from '../policy/excess.js'
 import { proposePolicies } from '../policy/propose.js'
+import { recommendationDifferences } from '../policy/recommendation-diff.js'
 import type { Proposal } from '../policy/propose.js'
 import { judgeRole, judgeUnverified, wantsAwsChecks, wantsProposal } from '../verdict/role-verdict.js'
 import type { AwsChecks } from '../verdict/role-verdict.js'
@@ -72,13 +73,23 @@ export async function judgeCase(c: RoleCase, ctx: JudgeContext): Promise<RoleRes
     const change = await changeFor(evidence.sufficient ? usage : undefined)
     const findings = { entry, grants, usage, analysis, evidence, ...(change ? { change } : {}) }
     const withEvidence = (result: RoleResult) =>
-      withActionEvidence(result, usage, analysis, evidence.sufficient)
+      withActionEvidence(withAwsRecommendation(result, grants, usage), usage, analysis, evidence.sufficient)
     if (!wantsProposal(findings)) return withEvidence(judgeRole(findings))
     const proposal = proposePolicies(grants, usage, analysis, options)
     const awsChecks = wantsAwsChecks(proposal) ? await checkProposal(ctx, grants, proposal) : undefined
     return withEvidence(judgeRole({ ...findings, proposal, ...(awsChecks ? { awsChecks } : {}) }))
   } catch (e) {
     return { ...entry, status: 'failed', reason: errorMessage(e) }
+  }
+}
+
+/** AWS's recommended policy next to ours, with the differences between the two. */
+function withAwsRecommendation(result: RoleResult, grants: RoleGrants, usage: RoleUsage): RoleResult {
+  const fetched = usage.recommendation
+  if (!fetched) return result
+  return {
+    ...result,
+    awsRecommendation: { ...fetched, differences: recommendationDifferences(grants, result, fetched) }
   }
 }
 
@@ -123,7 +134,7 @@ function reportEntry(c: RoleCase, config: Config): RoleResult {
     ...(c.usage ? { evidence: c.usage.evidence } : {}),
     // A name read from IAM or logs becomes a path only when it is one plain segment (never `.`, `..` or `a/b`).
     ...(c.accountId && isSafePathSegment(c.name)
-      ? { policyFile: policyPathFor(config.policyPath, c.accountId, c.name) }
+      ? { policyFile: principalPolicyPath(config.policyPath, c.arn, c.accountId, c.name) }
       : {}),
     ...(c.fromRepositoryFile ? { policyFileInRepository: true } : {}),
     ...(c.judgedBy ? { judgedBy: c.judgedBy } : {})
@@ -156,7 +167,7 @@ interface BaseView {
 }
 
 async function readBase(ctx: JudgeContext, base: PullRequestBase, head: RoleGrants): Promise<BaseView> {
-  const path = policyPathFor(ctx.config.policyPath, head.accountId, head.name)
+  const path = principalPolicyPath(ctx.config.policyPath, head.arn, head.accountId, head.name)
   const file = await base.read(path)
   if (file.status === 'refused') throw new Error(file.reason)
   if (file.status === 'absent') return { sha: base.sha, trusts: () => false }

@@ -1,9 +1,10 @@
 /** Which roles a run judges, and what each is granted: from an export, policy files, the workspace or IAM. */
 import type { AwsSession } from '../aws/session.js'
 import { GrantedPolicyReader, resolveRoles } from '../aws/iam.js'
+import { resolveUsers } from '../aws/iam-users.js'
 import { describeAwsError } from '../aws/retry.js'
 import type { Config } from '../config.js'
-import { policyPathFor } from '../config.js'
+import { principalPolicyPath } from '../config.js'
 import { errorMessage } from '../error-message.js'
 import { editability } from '../granted/editability.js'
 import { parsePolicyFile } from '../granted/policy-file.js'
@@ -14,6 +15,7 @@ import type { GrantedPolicy, RoleGrants, RoleSelector } from '../model.js'
 import {
   accountFromArn,
   isRoleArn,
+  isUserArn,
   parseRoleArn,
   canonicalRoleArns,
   roleKey,
@@ -165,10 +167,19 @@ async function iamRoleCases(ctx: SelectionContext, fileGrants: GrantedPolicy[]):
     throw new Error(`AWS credentials: ${errorMessage(e)}`)
   }
   const cases: RoleCase[] = []
-  const resolution = await resolveRoles(iam, [...config.roles], log)
-  for (const f of resolution.failures) cases.push(failedCase(f.arn ?? f.input, f.reason))
+  const resolution = await resolveRoles(
+    iam,
+    config.roles.filter(s => s.principal !== 'user'),
+    log
+  )
+  const users = await resolveUsers(
+    iam,
+    config.roles.filter(s => s.principal === 'user')
+  )
+  for (const f of [...resolution.failures, ...users.failures])
+    cases.push(failedCase(f.arn ?? f.input, f.reason))
   const reader = new GrantedPolicyReader(iam, log)
-  for (const role of resolution.roles) {
+  for (const role of [...resolution.roles, ...users.users]) {
     const c: RoleCase = {
       arn: role.arn,
       name: role.name,
@@ -202,7 +213,8 @@ async function iamRoleCases(ctx: SelectionContext, fileGrants: GrantedPolicy[]):
       continue
     }
     try {
-      c.grants = withFileGrants(await reader.readRoleGrants(role), fileGrants)
+      const grants = isUserArn(role.arn) ? reader.readUserGrants(role) : reader.readRoleGrants(role)
+      c.grants = withFileGrants(await grants, fileGrants)
     } catch (e) {
       c.outcome = { status: 'failed', reason: describeAwsError(e) }
     }
@@ -222,8 +234,11 @@ interface WorkspacePolicy {
 }
 
 /** The policy file of a role in the checked-out workspace (granted-source files/auto). Parsed as JSON only. */
-function readWorkspacePolicy(ctx: SelectionContext, c: { accountId: string; name: string }): WorkspacePolicy {
-  const path = policyPathFor(ctx.config.policyPath, c.accountId, c.name)
+function readWorkspacePolicy(
+  ctx: SelectionContext,
+  c: { arn: string; accountId: string; name: string }
+): WorkspacePolicy {
+  const path = principalPolicyPath(ctx.config.policyPath, c.arn, c.accountId, c.name)
   if (!isSafePathSegment(c.name) || (c.accountId !== '' && !/^\d{12}$/.test(c.accountId)))
     return { path, exists: true, reason: `the role name ${JSON.stringify(c.name)} cannot name a policy file` }
   const file = ctx.files.readWorkspace(path)
@@ -249,7 +264,7 @@ function readWorkspacePolicy(ctx: SelectionContext, c: { accountId: string; name
 export function unlistedPolicyFiles(ctx: SelectionContext, cases: readonly RoleCase[]): RoleCase[] {
   const { config } = ctx
   // By the exact path each role reads: a file whose name differs only in case is another file, never skipped.
-  const known = new Set(cases.map(c => policyPathFor(config.policyPath, c.accountId, c.name)))
+  const known = new Set(cases.map(c => principalPolicyPath(config.policyPath, c.arn, c.accountId, c.name)))
   const discovered = ctx.files.policyFiles(config.policyPath)
   // Judging the first files only would let a pull request hide one past them.
   if (discovered.length > POLICY_FILE_LIMIT)

@@ -52,7 +52,7 @@ export function judgeEvidence(usage: RoleUsage, options: EvidenceOptions): Evide
     usage.source === 'cloudtrail'
       ? (usage.evidence.eventsMatched ?? 0) === 0
       : usage.lastAccess
-        ? !usage.lastAccess.some(e => e.level === 'service')
+        ? usage.source === 'access-advisor' && !usage.lastAccess.some(e => e.level === 'service')
         : usage.actions.length === 0 && usage.serviceLevelOnly.length === 0
   if (noActivity) {
     return {

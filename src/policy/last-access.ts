@@ -25,6 +25,13 @@ function entriesByKey(lastAccess: readonly LastAccess[]): Map<string, LastAccess
   return map
 }
 
+/** Why a source with no entry for a service cannot judge its actions. */
+function notCovered(source: RoleUsage['source'], service: string): string {
+  return source === 'unused-access'
+    ? `${source}: not listed as unused by the findings: used in their tracking period, or not tracked by AWS at action level`
+    : `${source}: no last-accessed data for ${service} (IAM reports only the services the role's permissions policies allow)`
+}
+
 function inWindow(lastUsed: string | undefined, windowStart: number): boolean {
   return lastUsed !== undefined && Date.parse(lastUsed) >= windowStart
 }
@@ -67,7 +74,7 @@ export function lastAccessFacts(catalog: CatalogIndex, usage: RoleUsage): Map<nu
     } else {
       facts.set(id, {
         observable: false,
-        reason: `${source}: no last-accessed data for ${service} (IAM reports only the services the role's permissions policies allow)`
+        reason: notCovered(source, service)
       })
     }
   }

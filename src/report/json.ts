@@ -77,9 +77,12 @@ const KEY_ORDER: Record<string, string[]> = {
     'change',
     'judgedBy',
     'sources',
-    'usedEvidence'
+    'usedEvidence',
+    'awsRecommendation'
   ],
   policyDocument: ['Version', 'Id', 'Statement'],
+  awsRecommendation: ['findingId', 'status', 'error', 'steps', 'differences'],
+  awsStep: ['action', 'existingPolicyId', 'recommendedPolicy'],
   statement: [
     'Sid',
     'Effect',
@@ -190,5 +193,8 @@ function childShape(parent: Shape, key: string): Shape {
   if (parent === 'excess' && key === 'groups') return 'excessGroup'
   if (parent === 'proposed' && key === 'document') return 'policyDocument'
   if (parent === 'policyDocument' && key === 'Statement') return 'statement'
+  if (parent === 'role' && key === 'awsRecommendation') return 'awsRecommendation'
+  if (parent === 'awsRecommendation' && key === 'steps') return 'awsStep'
+  if (parent === 'awsStep' && key === 'recommendedPolicy') return 'policyDocument'
   return undefined
 }

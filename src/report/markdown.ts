@@ -14,6 +14,7 @@ import { code, codeBlock, escapeText, htmlCode } from './escape.js'
 import { ACCESS_LEVELS, DAY_MS, compare } from '../model.js'
 import { excessActions } from '../policy/excess.js'
 import { renderPullRequestChanges } from './gate-markdown.js'
+import { awsRecommendationSection } from './aws-recommendation-markdown.js'
 import {
   accessLevelRank,
   byRiskThenAction,
@@ -75,7 +76,8 @@ const STATUS_LABEL: Record<RoleStatus, string> = {
 const SOURCE_LABEL: Record<ReportV1['source'], string> = {
   'access-analyzer': 'IAM Access Analyzer',
   cloudtrail: 'CloudTrail logs',
-  'access-advisor': 'IAM access advisor (last accessed)'
+  'access-advisor': 'IAM access advisor (last accessed)',
+  'unused-access': 'IAM Access Analyzer unused-access findings'
 }
 
 /**
@@ -320,6 +322,8 @@ function renderRole(role: RoleResult, source: ReportV1['source'], level: DetailL
   if (role.proposalNotes && role.proposalNotes.length > 0) {
     parts.push('**Proposal notes**\n' + role.proposalNotes.map(n => `- ${escapeText(n)}`).join('\n'))
   }
+  if (role.awsRecommendation)
+    parts.push(awsRecommendationSection(role.awsRecommendation, level.lists === 'full'))
   if (role.status === 'analyzed') {
     parts.push(
       level.lists === 'full'

@@ -12,7 +12,8 @@ function asList(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [value]
 }
 
-function iso(value: Date | string | undefined): string | undefined {
+/** A timestamp as ISO 8601 (UTC); undefined when absent or not a date. */
+export function iso(value: Date | string | undefined): string | undefined {
   if (value === undefined) return undefined
   const date = value instanceof Date ? value : new Date(value)
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString()

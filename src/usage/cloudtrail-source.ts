@@ -1,6 +1,9 @@
 /** Usage from CloudTrail log files read here (a folder or an S3 prefix). */
 import type { RoleUsage } from '../model.js'
-import { roleKey } from '../roles.js'
+import { isUserArn, roleKey } from '../roles.js'
+
+const USERS_NOT_ATTRIBUTED =
+  'the CloudTrail source does not attribute activity to IAM users yet: analyze users with source access-analyzer or unused-access'
 import { scanCloudTrail } from './cloudtrail/scan.js'
 import type { CloudTrailScan } from './cloudtrail/scan.js'
 import { lookbackStart } from './source.js'
@@ -31,7 +34,11 @@ export const cloudTrailSource: UsageProvider = {
         : {}),
       usageOf: roleArns =>
         Promise.resolve(
-          roleArns.map(arn => ({ usage: scanUsage(scan.roles, arn) ?? emptyCloudTrailUsage(arn, scan) }))
+          roleArns.map(arn =>
+            isUserArn(arn)
+              ? { outcome: { status: 'skipped' as const, reason: USERS_NOT_ATTRIBUTED } }
+              : { usage: scanUsage(scan.roles, arn) ?? emptyCloudTrailUsage(arn, scan) }
+          )
         )
     }
   }
