@@ -1,4 +1,4 @@
-import { DAY_MS } from '../model.js'
+import { DAY_MS, readsLogRecords } from '../model.js'
 import type { RoleUsage } from '../model.js'
 
 interface EvidenceOptions {
@@ -46,7 +46,7 @@ export function judgeEvidence(usage: RoleUsage, options: EvidenceOptions): Evide
     return { sufficient: false, observedDays, reason: `${why}; set allow-incomplete: true to propose anyway` }
   }
   const noActivity =
-    usage.source === 'cloudtrail'
+    readsLogRecords(usage.source)
       ? (usage.evidence.eventsMatched ?? 0) === 0
       : usage.actions.length === 0 && usage.serviceLevelOnly.length === 0
   if (noActivity) {

@@ -72,7 +72,8 @@ const STATUS_LABEL: Record<RoleStatus, string> = {
 
 const SOURCE_LABEL: Record<ReportV1['source'], string> = {
   'access-analyzer': 'IAM Access Analyzer',
-  cloudtrail: 'CloudTrail logs'
+  cloudtrail: 'CloudTrail logs',
+  athena: 'CloudTrail through Athena'
 }
 
 /**
