@@ -1,6 +1,6 @@
 import type { RoleSelector, UsageSource } from './model.js'
 import { ROLE_ARN_FORM, isRoleArn, parseRoleArn } from './roles.js'
-import { USAGE_SOURCES } from './model.js'
+import { USAGE_SOURCES, readsLogRecords } from './model.js'
 import { FAIL_ON_VALUES } from './report/gate.js'
 import type { FailOn } from './report/gate.js'
 
@@ -25,6 +25,18 @@ interface TrailLoggingOptions {
   excludedSources: string[]
 }
 
+/** Source athena: the table (`catalog` optional), the workgroup and the limits of its query. */
+export interface AthenaOptions {
+  readonly catalog?: string | undefined
+  readonly database: string
+  readonly table: string
+  readonly workgroup: string
+  readonly outputLocation?: string | undefined
+  readonly createTable: boolean
+  /** Bytes a query may scan before it is stopped. */
+  readonly maxScanBytes: number
+}
+
 /** What the run needs, whichever entry (action or CLI) started it. */
 export interface Config {
   readonly roles: readonly RoleSelector[]
@@ -40,6 +52,8 @@ export interface Config {
   readonly trailLogging?: TrailLoggingOptions
   readonly accessRoleArn?: string | undefined
   readonly cloudtrailPath?: string | undefined
+  /** Source athena: the CloudTrail table and where and how its query runs. */
+  readonly athena?: AthenaOptions | undefined
   readonly lookbackDays: number
   readonly minObservationDays: number
   readonly allowIncomplete: boolean
@@ -139,6 +153,8 @@ const TRAIL_ARN = /^arn:[\w-]+:cloudtrail:[a-z0-9-]+:\d{12}:trail\/.{1,576}$/
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/
 const ACTION_PATTERN = /^([a-z0-9-]+:[A-Za-z0-9*?]+|\*)$/
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/
+const ATHENA_NAME = /^[\w.-]{1,128}$/
+const ATHENA_TABLE = /^[A-Za-z0-9_-]{1,255}\.[A-Za-z0-9_-]{1,255}$/
 const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/
 
 export function parseRoleSelector(input: string): RoleSelector {
@@ -355,6 +371,46 @@ export const INPUTS = {
       return optional(value)
     }
   }),
+  'athena-table': input({
+    default: '',
+    entries: BOTH,
+    parse: matching(ATHENA_TABLE, 'a table name database.table (letters, digits, _ and -)')
+  }),
+  'athena-workgroup': input({
+    default: 'primary',
+    entries: BOTH,
+    parse: (value, name) => {
+      if (!ATHENA_NAME.test(value) || value.length > 128)
+        throw new ConfigError(name, `${name}: "${value}" is not a workgroup name (letters, digits, _, . and -)`)
+      return value
+    }
+  }),
+  'athena-output-location': input({
+    default: '',
+    entries: BOTH,
+    parse: matching(S3_URL, 'an s3://bucket/prefix/ location for query results')
+  }),
+  'athena-catalog': input({
+    default: '',
+    entries: BOTH,
+    parse: matching(ATHENA_NAME, 'a data catalog name (letters, digits, _ and -)')
+  }),
+  'athena-create-table': input({
+    default: 'false',
+    entries: BOTH,
+    cli: { kind: 'flag', option: 'athena-create-table', value: 'true' },
+    parse: boolean
+  }),
+  'athena-max-scan-gb': input({
+    default: '100',
+    entries: BOTH,
+    parse: (value, name) => {
+      const gb = Number(value)
+      if (!/^\d+(\.\d+)?$/.test(value) || !(gb > 0) || gb > 1_000_000)
+        throw new ConfigError(name, `${name}: "${value}" is not a number of gigabytes above 0 (for example 50 or 0.5)`)
+      return gb
+    }
+  }),
   'lookback-days': input({ default: '90', entries: BOTH, parse: integer(1, 90) }),
   'min-observation-days': input({ default: '30', entries: BOTH, parse: integer(0, 90) }),
   'allow-incomplete': input({
@@ -483,6 +539,11 @@ function refuseInapplicable(read: InputReader, values: InputValues): void {
   const refuse = (name: InputName, why: string) => {
     if (given(name)) throw new ConfigError(name, `${name}: ${why}; remove it`)
   }
+  if (values.source !== 'athena') {
+    for (const name of ATHENA_INPUTS) refuse(name, 'only applies to source: athena')
+  } else if (!values['athena-create-table']) {
+    refuse('cloudtrail-path', 'with source: athena applies only with athena-create-table: true (the trail location the table reads)')
+  }
   if (values.source === 'access-analyzer') {
     refuse('cloudtrail-path', 'only applies to source: cloudtrail (set source: cloudtrail to read log files)')
     for (const name of ['since', 'until'] as const)
@@ -492,7 +553,7 @@ function refuseInapplicable(read: InputReader, values: InputValues): void {
   // trail-arn stays: with source cloudtrail it names the trail whose logging configuration is read.
   refuse(
     'access-role-arn',
-    'only applies to source: access-analyzer (source: cloudtrail reads cloudtrail-path)'
+    `only applies to source: access-analyzer (source: ${values.source} reads ${values.source === 'athena' ? 'athena-table' : 'cloudtrail-path'})`
   )
   if (values['cloudtrail-path'] && !values['cloudtrail-path'].startsWith('s3://')) {
     refuse(
@@ -513,10 +574,10 @@ function requireForSource(read: InputReader, values: InputValues): void {
     : values['trail-excluded-sources'].length > 0
       ? 'trail-excluded-sources'
       : undefined
-  if (stated && (values.source !== 'cloudtrail' || values['trail-arn'])) {
+  if (stated && (!readsLogRecords(values.source) || values['trail-arn'])) {
     throw new ConfigError(
       stated,
-      `${stated}: only with source: cloudtrail and no trail-arn (with trail-arn the trail's own configuration is read)`
+      `${stated}: only with source: cloudtrail or athena and no trail-arn (with trail-arn the trail's own configuration is read)`
     )
   }
   if (values.source === 'access-analyzer') {
@@ -531,6 +592,17 @@ function requireForSource(read: InputReader, values: InputValues): void {
         'access-role-arn: required with source: access-analyzer (the service role Access Analyzer assumes to read the trail)'
       )
     }
+  } else if (values.source === 'athena') {
+    if (!values['athena-table'])
+      throw new ConfigError(
+        'athena-table',
+        'athena-table: required with source: athena (the CloudTrail table as database.table; athena-create-table: true creates it)'
+      )
+    if (values['athena-create-table'] && !values['cloudtrail-path']?.startsWith('s3://'))
+      throw new ConfigError(
+        'cloudtrail-path',
+        'cloudtrail-path: required with athena-create-table: true (where the organization trail delivers: s3://bucket/[prefix/]AWSLogs/<org-id>/)'
+      )
   } else if (!values['cloudtrail-path']) {
     throw new ConfigError(
       'cloudtrail-path',
@@ -551,6 +623,29 @@ function trailLogging(values: InputValues): TrailLoggingOptions | undefined {
   const excluded = values['trail-excluded-sources']
   if (!readWrite && excluded.length === 0) return undefined
   return { readWriteType: readWrite ?? 'All', excludedSources: excluded }
+}
+
+const ATHENA_INPUTS = [
+  'athena-table',
+  'athena-workgroup',
+  'athena-output-location',
+  'athena-catalog',
+  'athena-create-table',
+  'athena-max-scan-gb'
+] as const
+
+function athenaOptions(values: InputValues): AthenaOptions | undefined {
+  const [database = '', table = ''] = (values['athena-table'] ?? '').split('.')
+  if (values.source !== 'athena') return undefined
+  return {
+    catalog: values['athena-catalog'],
+    database,
+    table,
+    workgroup: values['athena-workgroup'],
+    outputLocation: values['athena-output-location'],
+    createTable: values['athena-create-table'],
+    maxScanBytes: Math.round(values['athena-max-scan-gb'] * 1e9)
+  }
 }
 
 function validated(readAny: InputReader, entry: Entry, env: NodeJS.ProcessEnv): InputValues {
@@ -578,6 +673,7 @@ function coreConfig(values: InputValues): Config {
     ...(logging ? { trailLogging: logging } : {}),
     accessRoleArn: values['access-role-arn'],
     cloudtrailPath: values['cloudtrail-path'],
+    athena: athenaOptions(values),
     lookbackDays: values['lookback-days'],
     minObservationDays: values['min-observation-days'],
     allowIncomplete: values['allow-incomplete'],

@@ -58,6 +58,16 @@ export interface TrailLogging {
   excludedSources: string[]
 }
 
+/** The Athena query a usage came from: shown so its cost is visible. */
+export interface AthenaQueryEvidence {
+  queryExecutionId: string
+  workgroup: string
+  bytesScanned: number
+  estimatedCostUsd: number
+  /** Rows the aggregation returned (it grows with roles and actions, not with events). */
+  rows: number
+}
+
 /** What backs a usage claim: shown to reviewers so they can judge it. */
 export interface UsageEvidence {
   /** Access Analyzer job id. */
@@ -85,6 +95,8 @@ export interface UsageEvidence {
   managementEventsSeen?: string[]
   /** What the trail logs, when known; it replaces what the records suggest. */
   trailLogging?: TrailLogging
+  /** Source athena: the query behind the usage and what it cost (USD 5 per TB scanned, 10 MB minimum). */
+  athena?: AthenaQueryEvidence
   notes: string[]
 }
 
