@@ -22,8 +22,14 @@ Finds the permissions AWS IAM roles are granted but do not use, and proposes lea
 
 Roles and usage:
   --roles VALUE                 role ARN, name or name pattern with * (repeatable; required)
-  --source SOURCE               access-analyzer (default) or cloudtrail
+  --source SOURCE               access-analyzer (default), cloudtrail or athena
   --cloudtrail-path PATH        for --source cloudtrail: a folder of log files or s3://bucket/prefix
+  --athena-table DB.TABLE       for --source athena: the organization's CloudTrail table (required there)
+  --athena-workgroup NAME       for athena: the workgroup (default primary; its scan cutoff is respected)
+  --athena-output-location S3   for athena: s3://bucket/prefix/ for results (default: the workgroup's)
+  --athena-catalog NAME         for athena: the table's data catalog (default: the workgroup's)
+  --athena-create-table         for athena: create the table over the trail at --cloudtrail-path (AWSLogs/<org-id>/)
+  --athena-max-scan-gb N        for athena: stop the query past N GB scanned (default 100; USD 5 per TB)
   --trail-arn ARN               the trail: Access Analyzer reads it; for cloudtrail, its configuration says what it logs
   --trail-read-write-type TYPE  for cloudtrail without --trail-arn: All, ReadOnly or WriteOnly management events logged
   --trail-excluded-sources LIST for cloudtrail without --trail-arn: kms.amazonaws.com, rdsdata.amazonaws.com if excluded
