@@ -381,7 +381,10 @@ export const INPUTS = {
     entries: BOTH,
     parse: (value, name) => {
       if (!ATHENA_NAME.test(value) || value.length > 128)
-        throw new ConfigError(name, `${name}: "${value}" is not a workgroup name (letters, digits, _, . and -)`)
+        throw new ConfigError(
+          name,
+          `${name}: "${value}" is not a workgroup name (letters, digits, _, . and -)`
+        )
       return value
     }
   }),
@@ -407,7 +410,10 @@ export const INPUTS = {
     parse: (value, name) => {
       const gb = Number(value)
       if (!/^\d+(\.\d+)?$/.test(value) || !(gb > 0) || gb > 1_000_000)
-        throw new ConfigError(name, `${name}: "${value}" is not a number of gigabytes above 0 (for example 50 or 0.5)`)
+        throw new ConfigError(
+          name,
+          `${name}: "${value}" is not a number of gigabytes above 0 (for example 50 or 0.5)`
+        )
       return gb
     }
   }),
@@ -542,7 +548,10 @@ function refuseInapplicable(read: InputReader, values: InputValues): void {
   if (values.source !== 'athena') {
     for (const name of ATHENA_INPUTS) refuse(name, 'only applies to source: athena')
   } else if (!values['athena-create-table']) {
-    refuse('cloudtrail-path', 'with source: athena applies only with athena-create-table: true (the trail location the table reads)')
+    refuse(
+      'cloudtrail-path',
+      'with source: athena applies only with athena-create-table: true (the trail location the table reads)'
+    )
   }
   if (values.source === 'access-analyzer') {
     refuse('cloudtrail-path', 'only applies to source: cloudtrail (set source: cloudtrail to read log files)')

@@ -13,7 +13,7 @@ import { aggregateQuerySql } from '../../src/usage/athena/query.js'
 import type { AggregateQuery } from '../../src/usage/athena/query.js'
 import { aggregateRows, athenaRoleUsage } from '../../src/usage/athena/rows.js'
 import type { ResultRow } from '../../src/usage/athena/rows.js'
-import { createCloudTrailTable, trinoToDuckDb } from '../support/cloudtrail-table.js'
+import { createCloudTrailTable, resultText, trinoToDuckDb } from '../support/cloudtrail-table.js'
 import { DATA, jsonFiles, recordsOf, tempDir } from '../cloudtrail/trail-fixtures.js'
 import type { TrailRecord } from '../cloudtrail/trail-fixtures.js'
 
@@ -22,14 +22,20 @@ const MAX_RESOURCES = 1000
 let connection: DuckDBConnection
 let records: TrailRecord[]
 
-async function run(query: Omit<AggregateQuery, 'table' | 'maxResources'>, table = 'trail'): Promise<ResultRow[]> {
+async function run(
+  query: Omit<AggregateQuery, 'table' | 'maxResources'>,
+  table = 'trail'
+): Promise<ResultRow[]> {
   const sql = aggregateQuerySql({ ...query, table: { database: 'logs', table }, maxResources: MAX_RESOURCES })
   const reader = await connection.runAndReadAll(trinoToDuckDb(sql))
   // As Athena returns them: every value as text, NULL as absent.
   return reader.getRowObjectsJson().map(row => {
-    const out: Record<string, string> = {}
-    for (const [k, v] of Object.entries(row)) if (v !== null) out[k] = String(v)
-    return out as ResultRow
+    const out: ResultRow = {}
+    for (const [k, v] of Object.entries(row)) {
+      const text = resultText(v)
+      if (text !== null) Object.assign(out, { [k]: text })
+    }
+    return out
   })
 }
 
@@ -71,8 +77,8 @@ function expectSameJudgement(local: CloudTrailScan, athena: Map<string, RoleUsag
 }
 
 function roleOf(r: TrailRecord): string | undefined {
-  const arn = (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: unknown } } } | undefined)?.sessionContext
-    ?.sessionIssuer?.arn
+  const arn = (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: unknown } } } | undefined)
+    ?.sessionContext?.sessionIssuer?.arn
   return typeof arn === 'string' && arn.includes(':role/') ? arn : undefined
 }
 
@@ -81,10 +87,18 @@ function roleOf(r: TrailRecord): string | undefined {
  * account, and the query reads the partitions of the selected roles' accounts (their calls are logged there).
  */
 async function scanRoleAccounts(window: { since?: Date; until?: Date } = {}): Promise<CloudTrailScan> {
-  const accounts = new Set(records.map(roleOf).map(arn => arn?.split(':')[4]).filter(Boolean))
+  const accounts = new Set(
+    records
+      .map(roleOf)
+      .map(arn => arn?.split(':')[4])
+      .filter(Boolean)
+  )
   const dir = tempDir()
   try {
-    dir.write('AWSLogs/records.json', JSON.stringify({ Records: records.filter(r => accounts.has(String(r.recipientAccountId))) }))
+    dir.write(
+      'AWSLogs/records.json',
+      JSON.stringify({ Records: records.filter(r => accounts.has(String(r.recipientAccountId))) })
+    )
     return await scanCloudTrail({ path: dir.dir, workers: 0, ...window })
   } finally {
     dir.remove()
@@ -107,7 +121,12 @@ describe('the aggregating query in a real SQL engine', () => {
     const local = await scanRoleAccounts()
     const roles = [...local.roles.keys()]
     expect(roles.length).toBeGreaterThan(10)
-    const rows = await run({ roleArns: roles, regions: [], since: new Date('2000-01-01'), until: new Date('2100-01-01') })
+    const rows = await run({
+      roleArns: roles,
+      regions: [],
+      since: new Date('2000-01-01'),
+      until: new Date('2100-01-01')
+    })
     const usage = athenaUsage(rows, roles)
     expectSameJudgement(local, usage)
     // The sample holds authorized, denied and permissionless calls: every class is compared.
@@ -134,8 +153,18 @@ describe('the aggregating query in a real SQL engine', () => {
     const local = await scanCloudTrail({ path: DATA, workers: 0 })
     const [first, second] = [...local.roles.keys()]
     expect(first && second).toBeTruthy()
-    const rows = await run({ roleArns: [first ?? ''], regions: [], since: new Date('2000-01-01'), until: new Date('2100-01-01') })
-    const named = new Set(rows.map(r => r.role_arn).filter(Boolean).map(a => a?.toLowerCase()))
+    const rows = await run({
+      roleArns: [first ?? ''],
+      regions: [],
+      since: new Date('2000-01-01'),
+      until: new Date('2100-01-01')
+    })
+    const named = new Set(
+      rows
+        .map(r => r.role_arn)
+        .filter(Boolean)
+        .map(a => a?.toLowerCase())
+    )
     expect(named.size).toBeGreaterThan(0)
     expect(named.has(second?.toLowerCase())).toBe(false)
   })
@@ -143,7 +172,12 @@ describe('the aggregating query in a real SQL engine', () => {
   it('prunes to the accounts of the selected roles and the Regions asked for', async () => {
     const local = await scanCloudTrail({ path: DATA, workers: 0 })
     const roles = [...local.roles.keys()]
-    const rows = await run({ roleArns: roles, regions: ['ap-south-2'], since: new Date('2000-01-01'), until: new Date('2100-01-01') })
+    const rows = await run({
+      roleArns: roles,
+      regions: ['ap-south-2'],
+      since: new Date('2000-01-01'),
+      until: new Date('2100-01-01')
+    })
     expect(rows.filter(r => r.role_arn !== undefined)).toEqual([])
   })
 
@@ -170,11 +204,18 @@ describe('the aggregating query in a real SQL engine', () => {
       await createCloudTrailTable(connection, 'logs', 'capped', [...many, ...few])
       const local = await scanCloudTrail({ path: dir.dir, workers: 0 })
       const roles = [...local.roles.keys()]
-      const rows = await run({ roleArns: roles, regions: [], since: new Date('2000-01-01'), until: new Date('2100-01-01') }, 'capped')
+      const rows = await run(
+        { roleArns: roles, regions: [], since: new Date('2000-01-01'), until: new Date('2100-01-01') },
+        'capped'
+      )
       expectSameJudgement(local, athenaUsage(rows, roles))
       const usage = local.roles.get(roles[0] ?? '')
-      expect(usage?.actions.find(a => a.action === 's3:PutObject' || a.action === 's3:GetObject')?.resources).toBeDefined()
-      expect(usage?.evidence.notes.some(n => n.startsWith(`more than ${MAX_RESOURCES} distinct resources`))).toBe(true)
+      expect(
+        usage?.actions.find(a => a.action === 's3:PutObject' || a.action === 's3:GetObject')?.resources
+      ).toBeDefined()
+      expect(
+        usage?.evidence.notes.some(n => n.startsWith(`more than ${MAX_RESOURCES} distinct resources`))
+      ).toBe(true)
       expect(usage?.evidence.dataEventsSeen).toEqual(['s3'])
       // The capped entry's resources are counted, not listed: the result stays small.
       expect(rows.length).toBeLessThan(20)
@@ -187,9 +228,23 @@ describe('the aggregating query in a real SQL engine', () => {
 describe('hostile values in the query', () => {
   it('keeps a role path with quotes and SQL inside its literal', async () => {
     const hostile = "arn:aws:iam::123456789012:role/x'/)OR(1=1)--/Name"
-    const rows = await run({ roleArns: [hostile], regions: [], since: new Date('2000-01-01'), until: new Date('2100-01-01') })
+    const rows = await run({
+      roleArns: [hostile],
+      regions: [],
+      since: new Date('2000-01-01'),
+      until: new Date('2100-01-01')
+    })
     expect(rows.filter(r => r.role_arn !== undefined)).toEqual([])
-    expect(aggregateQuerySql({ roleArns: [hostile], regions: [], since: new Date(0), until: new Date(1), table: { database: 'd', table: 't' }, maxResources: 1 })).toContain("role/x''/)or(1=1)--/name")
+    expect(
+      aggregateQuerySql({
+        roleArns: [hostile],
+        regions: [],
+        since: new Date(0),
+        until: new Date(1),
+        table: { database: 'd', table: 't' },
+        maxResources: 1
+      })
+    ).toContain("role/x''/)or(1=1)--/name")
   })
 
   it.each([
@@ -197,15 +252,32 @@ describe('hostile values in the query', () => {
     [{ database: 'logs', table: 't', catalog: 'a"b' }, /athena-catalog: .* is not a valid name/]
   ])('refuses a table name that is not a name: %j', (table, message) => {
     expect(() =>
-      aggregateQuerySql({ roleArns: ['arn:aws:iam::123456789012:role/r'], regions: [], since: new Date(0), until: new Date(1), table, maxResources: 1 })
+      aggregateQuerySql({
+        roleArns: ['arn:aws:iam::123456789012:role/r'],
+        regions: [],
+        since: new Date(0),
+        until: new Date(1),
+        table,
+        maxResources: 1
+      })
     ).toThrow(message)
   })
 
   it('refuses a role that is not a role ARN, and a Region that is not a Region', () => {
-    const base = { regions: [], since: new Date(0), until: new Date(1), table: { database: 'd', table: 't' }, maxResources: 1 }
+    const base = {
+      regions: [],
+      since: new Date(0),
+      until: new Date(1),
+      table: { database: 'd', table: 't' },
+      maxResources: 1
+    }
     expect(() => aggregateQuerySql({ ...base, roleArns: ["x' OR 1=1 --"] })).toThrow(/not a role ARN/)
     expect(() =>
-      aggregateQuerySql({ ...base, roleArns: ['arn:aws:iam::123456789012:role/r'], regions: ["us-east-1' OR '1"] })
+      aggregateQuerySql({
+        ...base,
+        roleArns: ['arn:aws:iam::123456789012:role/r'],
+        regions: ["us-east-1' OR '1"]
+      })
     ).toThrow(/not a Region/)
   })
 })

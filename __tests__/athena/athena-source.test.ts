@@ -9,13 +9,20 @@ import { createAwsSession } from '../../src/aws/session.js'
 import { MemoryLogger } from '../../src/logger.js'
 import type { RoleUsage } from '../../src/model.js'
 import { athenaSource } from '../../src/usage/athena-source.js'
+import { createTableSql } from '../../src/usage/athena/table-ddl.js'
+import { readFileSync } from 'node:fs'
 import { scanCloudTrail } from '../../src/usage/cloudtrail/scan.js'
 import { AthenaEmulator } from '../support/athena-emulator.js'
 import { INVICTUS, invictusRecords } from '../cloudtrail/trail-fixtures.js'
 import type { TrailRecord } from '../cloudtrail/trail-fixtures.js'
 
 const ROLE = 'arn:aws:iam::123837392027:role/stratus-red-team-ec2-steal-credentials-role'
-const ENV_KEYS = ['AWS_ENDPOINT_URL_ATHENA', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION'] as const
+const ENV_KEYS = [
+  'AWS_ENDPOINT_URL_ATHENA',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_REGION'
+] as const
 const saved = new Map(ENV_KEYS.map(k => [k, process.env[k]]))
 
 let emulator: AthenaEmulator
@@ -38,7 +45,10 @@ function config(inputs: Record<string, string> = {}): CliConfig {
 async function usage(
   cfg: CliConfig,
   options: { signal?: AbortSignal; deadline?: Date; roleArns?: string[] } = {}
-): Promise<{ outcomes: Awaited<ReturnType<Awaited<ReturnType<typeof athenaSource.open>>['usageOf']>>; log: MemoryLogger }> {
+): Promise<{
+  outcomes: Awaited<ReturnType<Awaited<ReturnType<typeof athenaSource.open>>['usageOf']>>
+  log: MemoryLogger
+}> {
   const log = new MemoryLogger()
   const startedAt = new Date('2024-01-01T00:00:00Z')
   const reading = await athenaSource.open({
@@ -62,7 +72,9 @@ function failureOf(outcome: unknown): string {
 /** Many distinct objects written by one role: more result rows than one page holds. */
 function busyRecords(): TrailRecord[] {
   const template = invictusRecords().find(
-    r => (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } }).sessionContext?.sessionIssuer?.arn === ROLE
+    r =>
+      (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } }).sessionContext
+        ?.sessionIssuer?.arn === ROLE
   )
   const out: TrailRecord[] = []
   for (let i = 0; i < 1500; i++) {
@@ -107,7 +119,10 @@ afterAll(async () => {
 beforeEach(() => {
   emulator.failures.length = 0
   emulator.stuck.length = 0
-  emulator.workgroups.set('primary', { name: 'primary', outputLocation: 's3://athena-results-emulated/primary/' })
+  emulator.workgroups.set('primary', {
+    name: 'primary',
+    outputLocation: 's3://athena-results-emulated/primary/'
+  })
 })
 
 describe('source: athena against the emulator', () => {
@@ -124,7 +139,9 @@ describe('source: athena against the emulator', () => {
     expect(athena?.rows).toBeGreaterThan(1500)
     expect(athena?.bytesScanned).toBeGreaterThan(0)
     expect(athena?.estimatedCostUsd).toBeCloseTo(5e-5, 8) // the 10 MB minimum at USD 5 per TB
-    expect(role.usage.evidence.notes.some(n => /scanned .* \(estimated USD 0\.0001 at USD 5 per TB/.test(n))).toBe(true)
+    expect(
+      role.usage.evidence.notes.some(n => /scanned .* \(estimated USD 0\.0001 at USD 5 per TB/.test(n))
+    ).toBe(true)
     // More than one page of 1000 rows, the header row dropped once.
     expect(emulator.count('GetQueryResults')).toBeGreaterThanOrEqual(2)
     expect(log.lines.some(l => l.startsWith('info: athena: query '))).toBe(true)
@@ -150,14 +167,17 @@ describe('source: athena against the emulator', () => {
       bytesScannedCutoffPerQuery: 1000
     })
     const { outcomes, log } = await usage(config({ 'athena-workgroup': 'capped' }))
-    expect(failureOf(outcomes[0])).toMatch(/^athena: query \S+ was cancelled \(by the workgroup's scan cutoff/)
+    expect(failureOf(outcomes[0])).toMatch(
+      /^athena: query \S+ was cancelled \(by the workgroup's scan cutoff/
+    )
     expect(log.lines.some(l => l.includes('workgroup "capped" stops any query past'))).toBe(true)
   })
 
   it('reports a FAILED query in one line', async () => {
     emulator.failures.push({
       match: /WITH attributed/,
-      reason: "COLUMN_NOT_FOUND: line 12:5: Column 'eventcategory' cannot be resolved or requester is not authorized"
+      reason:
+        "COLUMN_NOT_FOUND: line 12:5: Column 'eventcategory' cannot be resolved or requester is not authorized"
     })
     const { outcomes } = await usage(config())
     expect(failureOf(outcomes[0])).toMatch(/^athena: query \S+ failed: COLUMN_NOT_FOUND: line 12:5/)
@@ -191,7 +211,9 @@ describe('source: athena against the emulator', () => {
   it('names athena-output-location when neither it nor the workgroup has a result location', async () => {
     emulator.workgroups.set('bare', { name: 'bare' })
     const { outcomes } = await usage(config({ 'athena-workgroup': 'bare', 'athena-output-location': '' }))
-    expect(failureOf(outcomes[0])).toMatch(/^athena-output-location: required: workgroup "bare" has no query result location/)
+    expect(failureOf(outcomes[0])).toMatch(
+      /^athena-output-location: required: workgroup "bare" has no query result location/
+    )
   })
 
   it('creates the table with partition projection over the organization layout, which the query then reads', async () => {
@@ -217,9 +239,19 @@ describe('source: athena against the emulator', () => {
     expect(() => config({ 'athena-create-table': 'true' })).toThrow(
       /cloudtrail-path: required with athena-create-table: true/
     )
-    const { outcomes } = await usage(config({ 'athena-create-table': 'true', 'cloudtrail-path': 's3://bucket/AWSLogs/123456789012/' })).catch(
-      (error: unknown) => ({ outcomes: [error] })
+    const { outcomes } = await usage(
+      config({ 'athena-create-table': 'true', 'cloudtrail-path': 's3://bucket/AWSLogs/123456789012/' })
+    ).catch((error: unknown) => ({ outcomes: [error] }))
+    expect(String(outcomes[0])).toMatch(
+      /athena-create-table: "s3:\/\/bucket\/AWSLogs\/123456789012\/" is not an organization trail location/
     )
-    expect(String(outcomes[0])).toMatch(/athena-create-table: "s3:\/\/bucket\/AWSLogs\/123456789012\/" is not an organization trail location/)
+  })
+
+  it('documents in the README exactly the table it creates', () => {
+    const ddl = createTableSql(
+      { database: 'cloudtrail', table: 'org_trail' },
+      's3://amzn-s3-demo-bucket/AWSLogs/o-exampleorgid/'
+    )
+    expect(readFileSync('README.md', 'utf8')).toContain(`\`\`\`sql\n${ddl}\n\`\`\``)
   })
 })

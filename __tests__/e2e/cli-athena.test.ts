@@ -78,7 +78,9 @@ describe('iam-least-privilege analyze --source athena (dist/cli.js)', () => {
     }
     const analyzed = fromAthena.roles.find(r => r.status === 'analyzed')
     expect(analyzed?.evidence?.athena?.bytesScanned).toBeGreaterThan(0)
-    expect(analyzed?.evidence?.notes.some(n => /^Athena query \S+ scanned .* \(estimated USD/.test(n))).toBe(true)
+    expect(analyzed?.evidence?.notes.some(n => /^Athena query \S+ scanned .* \(estimated USD/.test(n))).toBe(
+      true
+    )
     // One query for every role.
     expect(emulator.count('StartQueryExecution')).toBe(1)
   })
@@ -86,6 +88,8 @@ describe('iam-least-privilege analyze --source athena (dist/cli.js)', () => {
   it('fails the roles with one line when the workgroup does not exist', async () => {
     const run = await cli(['analyze', ...ATHENA, ...COMMON, ...WINDOW, '--athena-workgroup', 'missing'])
     expect(run.code).toBe(1)
-    expect(run.stderr).toMatch(/athena-workgroup: cannot read workgroup "missing": WorkGroup missing is not found\./)
+    expect(run.stderr).toMatch(
+      /athena-workgroup: cannot read workgroup "missing": WorkGroup missing is not found\./
+    )
   })
 })

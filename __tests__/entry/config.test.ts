@@ -127,10 +127,22 @@ describe('buildConfig', () => {
       /not a valid s3:\/\/bucket\/prefix/
     ],
     ['athena-table', { ...athena, 'athena-table': '' }, /athena-table: required with source: athena/],
-    ['athena-table', { ...athena, 'athena-table': 'logs.t; DROP TABLE x' }, /athena-table: .* is not a table name/],
-    ['athena-max-scan-gb', { ...athena, 'athena-max-scan-gb': '-1' }, /athena-max-scan-gb: "-1" is not a number/],
+    [
+      'athena-table',
+      { ...athena, 'athena-table': 'logs.t; DROP TABLE x' },
+      /athena-table: .* is not a table name/
+    ],
+    [
+      'athena-max-scan-gb',
+      { ...athena, 'athena-max-scan-gb': '-1' },
+      /athena-max-scan-gb: "-1" is not a number/
+    ],
     ['athena-workgroup', { ...localTrail, 'athena-workgroup': 'big' }, /only applies to source: athena/],
-    ['cloudtrail-path', { ...athena, 'cloudtrail-path': 's3://bucket/x/' }, /only with athena-create-table: true/],
+    [
+      'cloudtrail-path',
+      { ...athena, 'cloudtrail-path': 's3://bucket/x/' },
+      /only with athena-create-table: true/
+    ],
     [
       'cloudtrail-path',
       { ...athena, 'athena-create-table': 'true' },

@@ -13,7 +13,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { DuckDBInstance } from '@duckdb/node-api'
 import type { DuckDBConnection } from '@duckdb/node-api'
-import { cloudTrailRow, createCloudTrailTable, trinoToDuckDb } from './cloudtrail-table.js'
+import { cloudTrailRow, createCloudTrailTable, resultText, trinoToDuckDb } from './cloudtrail-table.js'
 
 export interface EmulatedWorkgroup {
   name: string
@@ -157,7 +157,11 @@ export class AthenaEmulator {
   }
 
   /** Loads CloudTrail records into `database.table` in the shape of the CloudTrail SerDe table. */
-  async loadCloudTrail(database: string, table: string, records: readonly Record<string, unknown>[]): Promise<void> {
+  async loadCloudTrail(
+    database: string,
+    table: string,
+    records: readonly Record<string, unknown>[]
+  ): Promise<void> {
     await createCloudTrailTable(this.db(), database, table, records)
     let bytes = 0
     for (const r of records) bytes += JSON.stringify(cloudTrailRow(r) ?? {}).length
@@ -177,11 +181,15 @@ export class AthenaEmulator {
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
     const body = Buffer.concat(chunks).toString('utf8')
-    const operation = /^AmazonAthena\.(\w+)$/.exec(String(req.headers['x-amz-target'] ?? ''))?.[1] ?? 'Unknown'
+    const operation =
+      /^AmazonAthena\.(\w+)$/.exec(String(req.headers['x-amz-target'] ?? ''))?.[1] ?? 'Unknown'
     let params: Params = {}
     const send = (status: number, payload: unknown): void => {
       this.requests.push({ operation, status, params })
-      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': randomUUID() })
+      res.writeHead(status, {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-requestid': randomUUID()
+      })
       res.end(JSON.stringify(payload))
     }
     try {
@@ -193,7 +201,8 @@ export class AthenaEmulator {
       params = JSON.parse(body || '{}') as Params
       send(200, await this.operation(operation, params))
     } catch (error) {
-      const e = error instanceof HttpError ? error : new HttpError(500, 'InternalServerException', String(error))
+      const e =
+        error instanceof HttpError ? error : new HttpError(500, 'InternalServerException', String(error))
       send(e.status, {
         __type: e.code,
         Message: e.message,
@@ -228,7 +237,8 @@ export class AthenaEmulator {
 
   private workgroup(name: string): EmulatedWorkgroup {
     const group = this.workgroups.get(name)
-    if (!group) throw new HttpError(400, 'InvalidRequestException', `WorkGroup ${name} is not found.`, 'INVALID_INPUT')
+    if (!group)
+      throw new HttpError(400, 'InvalidRequestException', `WorkGroup ${name} is not found.`, 'INVALID_INPUT')
     return group
   }
 
@@ -252,7 +262,12 @@ export class AthenaEmulator {
   private execution(id: string): Execution {
     const execution = this.executions.get(id)
     if (!execution)
-      throw new HttpError(400, 'InvalidRequestException', `QUERY_NOT_FOUND: Query id ${id} not found`, 'INVALID_INPUT')
+      throw new HttpError(
+        400,
+        'InvalidRequestException',
+        `QUERY_NOT_FOUND: Query id ${id} not found`,
+        'INVALID_INPUT'
+      )
     return execution
   }
 
@@ -260,7 +275,12 @@ export class AthenaEmulator {
     const sql = str(params, 'QueryString')
     const group = this.workgroup(typeof params.WorkGroup === 'string' ? params.WorkGroup : 'primary')
     if (group.state === 'DISABLED')
-      throw new HttpError(400, 'InvalidRequestException', `WorkGroup ${group.name} is disabled.`, 'INVALID_INPUT')
+      throw new HttpError(
+        400,
+        'InvalidRequestException',
+        `WorkGroup ${group.name} is disabled.`,
+        'INVALID_INPUT'
+      )
     const asked = (params.ResultConfiguration as { OutputLocation?: string } | undefined)?.OutputLocation
     const outputLocation = group.enforce ? group.outputLocation : (asked ?? group.outputLocation)
     if (!outputLocation) {
@@ -345,7 +365,14 @@ export class AthenaEmulator {
         SubmissionDateTime: seconds(execution.submitted),
         ...(execution.completed ? { CompletionDateTime: seconds(execution.completed) } : {}),
         ...(execution.state === 'FAILED'
-          ? { AthenaError: { ErrorCategory: 2, ErrorType: 1006, Retryable: false, ErrorMessage: execution.reason } }
+          ? {
+              AthenaError: {
+                ErrorCategory: 2,
+                ErrorType: 1006,
+                Retryable: false,
+                ErrorMessage: execution.reason
+              }
+            }
           : {})
       },
       Statistics: {
@@ -369,15 +396,22 @@ export class AthenaEmulator {
     }
     const max = typeof params.MaxResults === 'number' ? params.MaxResults : 1000
     if (max < 1 || max > 1000)
-      throw new HttpError(400, 'InvalidRequestException', 'MaxResults must be between 1 and 1000', 'INVALID_INPUT')
+      throw new HttpError(
+        400,
+        'InvalidRequestException',
+        'MaxResults must be between 1 and 1000',
+        'INVALID_INPUT'
+      )
     const result = execution.result ?? { columns: [], types: [], rows: [] }
     // The header row is row 0 of a SELECT's result; DDL has neither header nor rows.
     const all: (string | null)[][] = execution.statementType === 'DML' ? [result.columns, ...result.rows] : []
-    const offset = typeof params.NextToken === 'string' ? Number(Buffer.from(params.NextToken, 'base64url').toString()) : 0
+    const offset =
+      typeof params.NextToken === 'string' ? Number(Buffer.from(params.NextToken, 'base64url').toString()) : 0
     if (!Number.isInteger(offset) || offset < 0 || offset > all.length)
       throw new HttpError(400, 'InvalidRequestException', 'Invalid NextToken', 'INVALID_INPUT')
     const page = all.slice(offset, offset + max)
-    const next = offset + max < all.length ? Buffer.from(String(offset + max)).toString('base64url') : undefined
+    const next =
+      offset + max < all.length ? Buffer.from(String(offset + max)).toString('base64url') : undefined
     return {
       UpdateCount: 0,
       ResultSet: {
@@ -401,14 +435,16 @@ export class AthenaEmulator {
     }
   }
 
-  private async select(sql: string): Promise<{ columns: string[]; types: string[]; rows: (string | null)[][] }> {
+  private async select(
+    sql: string
+  ): Promise<{ columns: string[]; types: string[]; rows: (string | null)[][] }> {
     const reader = await this.db().runAndReadAll(trinoToDuckDb(sql.replace(/"AwsDataCatalog"\./g, '')))
     const columns = reader.columnNames()
     const types = reader.columnTypes().map(t => {
       const name = t.toString().toLowerCase()
       return name === 'bigint' || name === 'hugeint' ? 'bigint' : name
     })
-    const rows = reader.getRowsJson().map(row => row.map(v => (v === null ? null : String(v))))
+    const rows = reader.getRowsJson().map(row => row.map(resultText))
     return { columns, types, rows }
   }
 
@@ -417,8 +453,20 @@ export class AthenaEmulator {
       /^\s*CREATE\s+EXTERNAL\s+TABLE\s+IF\s+NOT\s+EXISTS\s+`(\w+)`\.`(\w+)`\s*\(([\s\S]*?)\)\s*PARTITIONED\s+BY\s*\(([\s\S]*?)\)\s*ROW\s+FORMAT\s+SERDE\s+'([^']+)'[\s\S]*?LOCATION\s+'([^']+)'\s*TBLPROPERTIES\s*\(([\s\S]*)\)\s*$/i.exec(
         sql
       )
-    if (!m) throw new Error('FAILED: ParseException: the emulator reads only CREATE EXTERNAL TABLE IF NOT EXISTS ... TBLPROPERTIES')
-    const [, database = '', table = '', columns = '', partitions = '', serde = '', location = '', props = ''] = m
+    if (!m)
+      throw new Error(
+        'FAILED: ParseException: the emulator reads only CREATE EXTERNAL TABLE IF NOT EXISTS ... TBLPROPERTIES'
+      )
+    const [
+      ,
+      database = '',
+      table = '',
+      columns = '',
+      partitions = '',
+      serde = '',
+      location = '',
+      props = ''
+    ] = m
     if (serde !== 'org.apache.hive.hcatalog.data.JsonSerDe') throw new Error(`unexpected SerDe ${serde}`)
     const properties: Record<string, string> = {}
     for (const p of props.matchAll(/'([^']+)'\s*=\s*'([^']*)'/g)) properties[p[1] ?? ''] = p[2] ?? ''

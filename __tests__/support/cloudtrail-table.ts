@@ -86,10 +86,13 @@ export function cloudTrailRow(record: Json): Json | undefined {
     ? resources.map(x => struct(x, strings('arn', 'accountid', 'type')))
     : null
   // The partitions are the folders the record was delivered to: AWSLogs/<org>/<account>/CloudTrail/<region>/<day>.
-  const account = asString(r.get('recipientaccountid')) ?? asString(isObject(r.get('useridentity')) ? (r.get('useridentity') as Json).accountId : null)
+  const account =
+    asString(r.get('recipientaccountid')) ??
+    asString(isObject(r.get('useridentity')) ? (r.get('useridentity') as Json).accountId : null)
   row.account = account
   row.region = asString(r.get('awsregion'))
-  row.timestamp = eventTime && /^\d{4}-\d{2}-\d{2}/.test(eventTime) ? eventTime.slice(0, 10).replaceAll('-', '/') : null
+  row.timestamp =
+    eventTime && /^\d{4}-\d{2}-\d{2}/.test(eventTime) ? eventTime.slice(0, 10).replaceAll('-', '/') : null
   return row
 }
 
@@ -124,6 +127,15 @@ export async function createCloudTrailTable(
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** A result value as Athena's GetQueryResults writes it: text (booleans as true/false), NULL as null. */
+export function resultText(value: unknown): string | null {
+  if (value === null || value === undefined) return null
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value)
+  return JSON.stringify(value)
 }
 
 /** Trino functions DuckDB knows by another name (same arguments, same results on these inputs). */

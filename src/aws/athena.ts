@@ -56,7 +56,11 @@ export function estimatedCostUsd(bytesScanned: number): number {
 
 export function gigabytes(bytes: number): string {
   const gb = bytes / 1e9
-  return gb >= 10 ? `${gb.toFixed(0)} GB` : gb >= 0.01 ? `${gb.toFixed(2)} GB` : `${(bytes / 1e6).toFixed(1)} MB`
+  return gb >= 10
+    ? `${gb.toFixed(0)} GB`
+    : gb >= 0.01
+      ? `${gb.toFixed(2)} GB`
+      : `${(bytes / 1e6).toFixed(1)} MB`
 }
 
 /** The one-line reason Athena gives for a query that did not succeed. */
@@ -107,14 +111,18 @@ export async function runAthenaQuery(
   const sleep = limits.sleep ?? realSleep
   const now = limits.now ?? Date.now
   const workgroup = await readWorkgroup(client, query.workgroup)
-  const outputLocation = workgroup.enforced ? workgroup.outputLocation : (query.outputLocation ?? workgroup.outputLocation)
+  const outputLocation = workgroup.enforced
+    ? workgroup.outputLocation
+    : (query.outputLocation ?? workgroup.outputLocation)
   if (!outputLocation) {
     throw new Error(
       `athena-output-location: required: workgroup "${query.workgroup}" has no query result location; give s3://bucket/prefix/`
     )
   }
   if (workgroup.cutoffBytes !== undefined) {
-    log.info(`athena: workgroup "${query.workgroup}" stops any query past ${gigabytes(workgroup.cutoffBytes)} scanned`)
+    log.info(
+      `athena: workgroup "${query.workgroup}" stops any query past ${gigabytes(workgroup.cutoffBytes)} scanned`
+    )
   }
   if (limits.signal?.aborted) throw new Error('athena: cancelled before the query started')
   const started = await client.send(

@@ -45,10 +45,9 @@ export function judgeEvidence(usage: RoleUsage, options: EvidenceOptions): Evide
           : 'the CloudTrail records hold calls that match no IAM service, so the usage is incomplete'
     return { sufficient: false, observedDays, reason: `${why}; set allow-incomplete: true to propose anyway` }
   }
-  const noActivity =
-    readsLogRecords(usage.source)
-      ? (usage.evidence.eventsMatched ?? 0) === 0
-      : usage.actions.length === 0 && usage.serviceLevelOnly.length === 0
+  const noActivity = readsLogRecords(usage.source)
+    ? (usage.evidence.eventsMatched ?? 0) === 0
+    : usage.actions.length === 0 && usage.serviceLevelOnly.length === 0
   if (noActivity) {
     return {
       sufficient: false,

@@ -22,7 +22,11 @@ import type { UsageProvider } from './source.js'
 const MAX_RESOURCES = 1000
 
 function tableOf(options: AthenaOptions): TableName {
-  return { ...(options.catalog ? { catalog: options.catalog } : {}), database: options.database, table: options.table }
+  return {
+    ...(options.catalog ? { catalog: options.catalog } : {}),
+    database: options.database,
+    table: options.table
+  }
 }
 
 function windowOf(first: number | null, last: number | null): TimeWindow {
@@ -44,7 +48,11 @@ export const athenaSource: UsageProvider = {
       ...(signal ? { signal } : {}),
       ...(sleep ? { sleep } : {})
     }
-    const query = { workgroup: options.workgroup, outputLocation: options.outputLocation, catalog: options.catalog }
+    const query = {
+      workgroup: options.workgroup,
+      outputLocation: options.outputLocation,
+      catalog: options.catalog
+    }
     let client: AthenaClient | undefined
     const athena = async () => (client ??= await aws.athena())
     if (options.createTable && config.cloudtrailPath) {
@@ -83,7 +91,11 @@ export const athenaSource: UsageProvider = {
           )
         const catalog = loadCatalog()
         return roleArns.map(arn => {
-          const usage = athenaRoleUsage(arn, aggregated, catalog, { window, maxResources: MAX_RESOURCES, notes })
+          const usage = athenaRoleUsage(arn, aggregated, catalog, {
+            window,
+            maxResources: MAX_RESOURCES,
+            notes
+          })
           return {
             usage: {
               ...usage,

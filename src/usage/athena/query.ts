@@ -51,8 +51,7 @@ export const RESULT_COLUMNS = [
   'seen_write'
 ] as const
 
-const ENTRY_KEY =
-  'role_arn, event_source, event_name, event_type, error_code, denied_by_message, data_event'
+const ENTRY_KEY = 'role_arn, event_source, event_name, event_type, error_code, denied_by_message, data_event'
 
 /** CloudTrail writes eventTime as yyyy-MM-ddTHH:mm:ssZ: compared as text, whole seconds, inside [since, until]. */
 function eventTimeBound(date: Date, round: 'up' | 'down'): string {
@@ -126,8 +125,9 @@ selected AS (
   SELECT
     a.*,
     lower(principal) IN (${sqlList(keys)}) AS is_selected,
-    json_extract_scalar(requestparameters, '$.bucketName') AS bucket,
-    json_extract_scalar(requestparameters, '$.key') AS object_key
+    -- Only S3 names its resources in the request: other events' parameters are never parsed.
+    CASE WHEN eventsource = 's3.amazonaws.com' THEN json_extract_scalar(requestparameters, '$.bucketName') END AS bucket,
+    CASE WHEN eventsource = 's3.amazonaws.com' THEN json_extract_scalar(requestparameters, '$.key') END AS object_key
   FROM attributed a
 ),
 events AS (

@@ -8,7 +8,7 @@ import { roleKey } from '../../roles.js'
 import { addResource, Tally } from '../cloudtrail/tally.js'
 import type { TalliedEntry } from '../cloudtrail/tally.js'
 import { buildRoleUsage } from '../cloudtrail/role-usage.js'
-import { RESULT_COLUMNS } from './query.js'
+import type { RESULT_COLUMNS } from './query.js'
 
 /** A result row by column name; NULL is undefined. */
 export type ResultRow = Partial<Record<(typeof RESULT_COLUMNS)[number], string>>
@@ -36,7 +36,8 @@ function flag(value: string | undefined): boolean {
 
 function count(value: string | undefined, column: string): number {
   const n = Number(value ?? '0')
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`athena: the result's ${column} is not a count: ${value}`)
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new Error(`athena: the result's ${column} is not a count: ${value}`)
   return n
 }
 

@@ -20,6 +20,7 @@ const NAME = /^[A-Za-z0-9_-]{1,255}$/
 
 /** A quoted identifier (catalog, database, table) of the characters Athena and Glue allow in names. */
 export function sqlIdentifier(name: string, what: string): string {
-  if (!NAME.test(name)) throw new Error(`${what}: "${name}" is not a valid name; use letters, digits, _ and -`)
+  if (!NAME.test(name))
+    throw new Error(`${what}: "${name}" is not a valid name; use letters, digits, _ and -`)
   return `"${name}"`
 }

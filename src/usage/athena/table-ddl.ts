@@ -9,15 +9,45 @@ import type { TableName } from './query.js'
 
 /** The Regions a projection enumerates (commercial Regions; a Region added later needs the table updated). */
 export const PROJECTED_REGIONS = [
-  'af-south-1', 'ap-east-1', 'ap-east-2', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3', 'ap-south-1',
-  'ap-south-2', 'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5',
-  'ap-southeast-6', 'ap-southeast-7', 'ca-central-1', 'ca-west-1', 'eu-central-1', 'eu-central-2', 'eu-north-1',
-  'eu-south-1', 'eu-south-2', 'eu-west-1', 'eu-west-2', 'eu-west-3', 'il-central-1', 'me-central-1', 'me-south-1',
-  'mx-central-1', 'sa-east-1', 'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2'
+  'af-south-1',
+  'ap-east-1',
+  'ap-east-2',
+  'ap-northeast-1',
+  'ap-northeast-2',
+  'ap-northeast-3',
+  'ap-south-1',
+  'ap-south-2',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+  'ap-southeast-5',
+  'ap-southeast-6',
+  'ap-southeast-7',
+  'ca-central-1',
+  'ca-west-1',
+  'eu-central-1',
+  'eu-central-2',
+  'eu-north-1',
+  'eu-south-1',
+  'eu-south-2',
+  'eu-west-1',
+  'eu-west-2',
+  'eu-west-3',
+  'il-central-1',
+  'me-central-1',
+  'me-south-1',
+  'mx-central-1',
+  'sa-east-1',
+  'us-east-1',
+  'us-east-2',
+  'us-west-1',
+  'us-west-2'
 ]
 
 /** `s3://bucket/prefix/AWSLogs/o-xxxxxxxxxx/`: where the organization trail delivers. */
-const TRAIL_LOCATION = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/([\w!.*'()/-]*\/)?AWSLogs\/o-[a-z0-9]{10,32}\/$/
+const TRAIL_LOCATION =
+  /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/([\w!.*'()/-]*\/)?AWSLogs\/o-[a-z0-9]{10,32}\/$/
 
 export function createTableSql(table: TableName, trailLocation: string): string {
   if (!TRAIL_LOCATION.test(trailLocation)) {
@@ -26,7 +56,9 @@ export function createTableSql(table: TableName, trailLocation: string): string 
     )
   }
   // Hive DDL quotes names with backquotes; the catalog is the query's context, not part of the name.
-  const name = [table.database, table.table].map(n => sqlIdentifier(n, 'athena-table').replaceAll('"', '`')).join('.')
+  const name = [table.database, table.table]
+    .map(n => sqlIdentifier(n, 'athena-table').replaceAll('"', '`'))
+    .join('.')
   const property = (name: string, value: string) => `  ${sqlString(name)} = ${sqlString(value)}`
   return `CREATE EXTERNAL TABLE IF NOT EXISTS ${name} (
   eventversion STRING,
