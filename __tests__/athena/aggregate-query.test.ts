@@ -225,6 +225,39 @@ describe('the aggregating query in a real SQL engine', () => {
   })
 })
 
+describe('many roles', () => {
+  it("stays under Athena's query size with thousands of roles, and still answers only for the selected ones", async () => {
+    const local = await scanRoleAccounts()
+    const seen = [...local.roles.keys()]
+    const padding = Array.from(
+      { length: 4000 },
+      (_, i) => `arn:aws:iam::123837392027:role/some/rather/long/path/for/padding/role-number-${i}`
+    )
+    const roles = [...seen, ...padding]
+    const sql = aggregateQuerySql({
+      roleArns: roles,
+      regions: [],
+      since: new Date('2000-01-01'),
+      until: new Date('2100-01-01'),
+      table: { database: 'logs', table: 'trail' },
+      maxResources: MAX_RESOURCES
+    })
+    expect(Buffer.byteLength(sql)).toBeLessThan(262_144)
+    const rows = await run({
+      roleArns: roles,
+      regions: [],
+      since: new Date('2000-01-01'),
+      until: new Date('2100-01-01')
+    })
+    const usage = athenaUsage(rows, roles)
+    for (const arn of seen)
+      expect(judged(usage.get(arn) as RoleUsage, [])).toEqual(
+        judged(local.roles.get(arn) as RoleUsage, local.notes)
+      )
+    expect(usage.get(padding[0] ?? '')?.evidence.eventsMatched).toBe(0)
+  })
+})
+
 describe('hostile values in the query', () => {
   it('keeps a role path with quotes and SQL inside its literal', async () => {
     const hostile = "arn:aws:iam::123456789012:role/x'/)OR(1=1)--/Name"

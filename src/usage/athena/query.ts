@@ -51,6 +51,13 @@ export const RESULT_COLUMNS = [
   'seen_write'
 ] as const
 
+/**
+ * Athena takes queries of up to 262,144 bytes. Past this many characters of role literals the query selects every
+ * role session of the accounts instead, and rows.ts keeps only the selected roles: the scan is the same (the
+ * partitions are), the result holds the other roles of those accounts too.
+ */
+const MAX_ROLE_LITERALS = 150_000
+
 const ENTRY_KEY = 'role_arn, event_source, event_name, event_type, error_code, denied_by_message, data_event'
 
 /** CloudTrail writes eventTime as yyyy-MM-ddTHH:mm:ssZ: compared as text, whole seconds, inside [since, until]. */
@@ -103,6 +110,11 @@ export function aggregateQuerySql(query: AggregateQuery): string {
   const denied = sqlString(`(?i)(${DENIED_MESSAGE_PATTERN})`)
   const namedAction = sqlString('(?i)perform:\\s*([a-z0-9-]+):')
   const management = "NOT data_event AND coalesce(eventtype, '') <> 'AwsServiceEvent'"
+  const roleLiterals = sqlList(keys)
+  const selected =
+    roleLiterals.length <= MAX_ROLE_LITERALS
+      ? `lower(principal) IN (${roleLiterals})`
+      : "coalesce(strpos(principal, ':role/') > 0, false)"
   const regionFilter = query.regions.length > 0 ? `\n    AND region IN (${sqlList(query.regions)})` : ''
   return `WITH attributed AS (
   SELECT
@@ -124,7 +136,7 @@ export function aggregateQuerySql(query: AggregateQuery): string {
 selected AS (
   SELECT
     a.*,
-    lower(principal) IN (${sqlList(keys)}) AS is_selected,
+    ${selected} AS is_selected,
     -- Only S3 names its resources in the request: other events' parameters are never parsed.
     CASE WHEN eventsource = 's3.amazonaws.com' THEN json_extract_scalar(requestparameters, '$.bucketName') END AS bucket,
     CASE WHEN eventsource = 's3.amazonaws.com' THEN json_extract_scalar(requestparameters, '$.key') END AS object_key
