@@ -60035,7 +60035,11 @@ function estimatedCostUsd(bytesScanned) {
 }
 function gigabytes(bytes) {
     const gb = bytes / 1e9;
-    return gb >= 10 ? `${gb.toFixed(0)} GB` : gb >= 0.01 ? `${gb.toFixed(2)} GB` : `${(bytes / 1e6).toFixed(1)} MB`;
+    return gb >= 10
+        ? `${gb.toFixed(0)} GB`
+        : gb >= 0.01
+            ? `${gb.toFixed(2)} GB`
+            : `${(bytes / 1e6).toFixed(1)} MB`;
 }
 /** The one-line reason Athena gives for a query that did not succeed. */
 function reasonOf(execution) {
@@ -60073,7 +60077,9 @@ async function runAthenaQuery(client, query, limits) {
     const sleep = limits.sleep ?? realSleep;
     const now = limits.now ?? Date.now;
     const workgroup = await readWorkgroup(client, query.workgroup);
-    const outputLocation = workgroup.enforced ? workgroup.outputLocation : (query.outputLocation ?? workgroup.outputLocation);
+    const outputLocation = workgroup.enforced
+        ? workgroup.outputLocation
+        : (query.outputLocation ?? workgroup.outputLocation);
     if (!outputLocation) {
         throw new Error(`athena-output-location: required: workgroup "${query.workgroup}" has no query result location; give s3://bucket/prefix/`);
     }
@@ -60461,6 +60467,12 @@ const RESULT_COLUMNS = [
     'seen_read',
     'seen_write'
 ];
+/**
+ * Athena takes queries of up to 262,144 bytes. Past this many characters of role literals the query selects every
+ * role session of the accounts instead, and rows.ts keeps only the selected roles: the scan is the same (the
+ * partitions are), the result holds the other roles of those accounts too.
+ */
+const MAX_ROLE_LITERALS = 150_000;
 const ENTRY_KEY = 'role_arn, event_source, event_name, event_type, error_code, denied_by_message, data_event';
 /** CloudTrail writes eventTime as yyyy-MM-ddTHH:mm:ssZ: compared as text, whole seconds, inside [since, until]. */
 function eventTimeBound(date, round) {
@@ -60512,6 +60524,10 @@ function aggregateQuerySql(query) {
     const denied = sqlString(`(?i)(${DENIED_MESSAGE_PATTERN})`);
     const namedAction = sqlString('(?i)perform:\\s*([a-z0-9-]+):');
     const management = "NOT data_event AND coalesce(eventtype, '') <> 'AwsServiceEvent'";
+    const roleLiterals = sqlList(keys);
+    const selected = roleLiterals.length <= MAX_ROLE_LITERALS
+        ? `lower(principal) IN (${roleLiterals})`
+        : "coalesce(strpos(principal, ':role/') > 0, false)";
     const regionFilter = query.regions.length > 0 ? `\n    AND region IN (${sqlList(query.regions)})` : '';
     return `WITH attributed AS (
   SELECT
@@ -60533,9 +60549,10 @@ function aggregateQuerySql(query) {
 selected AS (
   SELECT
     a.*,
-    lower(principal) IN (${sqlList(keys)}) AS is_selected,
-    json_extract_scalar(requestparameters, '$.bucketName') AS bucket,
-    json_extract_scalar(requestparameters, '$.key') AS object_key
+    ${selected} AS is_selected,
+    -- Only S3 names its resources in the request: other events' parameters are never parsed.
+    CASE WHEN eventsource = 's3.amazonaws.com' THEN json_extract_scalar(requestparameters, '$.bucketName') END AS bucket,
+    CASE WHEN eventsource = 's3.amazonaws.com' THEN json_extract_scalar(requestparameters, '$.key') END AS object_key
   FROM attributed a
 ),
 events AS (
@@ -61054,11 +61071,40 @@ function athenaRoleUsage(roleArn, aggregated, catalog, context) {
 
 /** The Regions a projection enumerates (commercial Regions; a Region added later needs the table updated). */
 const PROJECTED_REGIONS = [
-    'af-south-1', 'ap-east-1', 'ap-east-2', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3', 'ap-south-1',
-    'ap-south-2', 'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5',
-    'ap-southeast-6', 'ap-southeast-7', 'ca-central-1', 'ca-west-1', 'eu-central-1', 'eu-central-2', 'eu-north-1',
-    'eu-south-1', 'eu-south-2', 'eu-west-1', 'eu-west-2', 'eu-west-3', 'il-central-1', 'me-central-1', 'me-south-1',
-    'mx-central-1', 'sa-east-1', 'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2'
+    'af-south-1',
+    'ap-east-1',
+    'ap-east-2',
+    'ap-northeast-1',
+    'ap-northeast-2',
+    'ap-northeast-3',
+    'ap-south-1',
+    'ap-south-2',
+    'ap-southeast-1',
+    'ap-southeast-2',
+    'ap-southeast-3',
+    'ap-southeast-4',
+    'ap-southeast-5',
+    'ap-southeast-6',
+    'ap-southeast-7',
+    'ca-central-1',
+    'ca-west-1',
+    'eu-central-1',
+    'eu-central-2',
+    'eu-north-1',
+    'eu-south-1',
+    'eu-south-2',
+    'eu-west-1',
+    'eu-west-2',
+    'eu-west-3',
+    'il-central-1',
+    'me-central-1',
+    'me-south-1',
+    'mx-central-1',
+    'sa-east-1',
+    'us-east-1',
+    'us-east-2',
+    'us-west-1',
+    'us-west-2'
 ];
 /** `s3://bucket/prefix/AWSLogs/o-xxxxxxxxxx/`: where the organization trail delivers. */
 const TRAIL_LOCATION = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/([\w!.*'()/-]*\/)?AWSLogs\/o-[a-z0-9]{10,32}\/$/;
@@ -61067,7 +61113,9 @@ function createTableSql(table, trailLocation) {
         throw new Error(`athena-create-table: "${trailLocation}" is not an organization trail location; give s3://bucket/[prefix/]AWSLogs/<org-id>/`);
     }
     // Hive DDL quotes names with backquotes; the catalog is the query's context, not part of the name.
-    const name = [table.database, table.table].map(n => sqlIdentifier(n, 'athena-table').replaceAll('"', '`')).join('.');
+    const name = [table.database, table.table]
+        .map(n => sqlIdentifier(n, 'athena-table').replaceAll('"', '`'))
+        .join('.');
     const property = (name, value) => `  ${sqlString(name)} = ${sqlString(value)}`;
     return `CREATE EXTERNAL TABLE IF NOT EXISTS ${name} (
   eventversion STRING,
@@ -61133,7 +61181,11 @@ ${[
 /** Distinct resources per entry, as the local engine keeps them (past it: `*`). */
 const MAX_RESOURCES = 1000;
 function tableOf(options) {
-    return { ...(options.catalog ? { catalog: options.catalog } : {}), database: options.database, table: options.table };
+    return {
+        ...(options.catalog ? { catalog: options.catalog } : {}),
+        database: options.database,
+        table: options.table
+    };
 }
 function windowOf(first, last) {
     if (first === null || last === null)
@@ -61155,7 +61207,11 @@ const athenaSource = {
             ...(signal ? { signal } : {}),
             ...(sleep ? { sleep } : {})
         };
-        const query = { workgroup: options.workgroup, outputLocation: options.outputLocation, catalog: options.catalog };
+        const query = {
+            workgroup: options.workgroup,
+            outputLocation: options.outputLocation,
+            catalog: options.catalog
+        };
         let client;
         const athena = async () => (client ??= await aws.athena());
         if (options.createTable && config.cloudtrailPath) {
@@ -61194,7 +61250,11 @@ const athenaSource = {
                     notes.push(`no event of the roles' accounts is in ${options.database}.${options.table} between ${since.toISOString()} and ${until.toISOString()}: check athena-table and its partitions (account, region, timestamp)`);
                 const catalog = loadCatalog();
                 return roleArns.map(arn => {
-                    const usage = athenaRoleUsage(arn, aggregated, catalog, { window, maxResources: MAX_RESOURCES, notes });
+                    const usage = athenaRoleUsage(arn, aggregated, catalog, {
+                        window,
+                        maxResources: MAX_RESOURCES,
+                        notes
+                    });
                     return {
                         usage: {
                             ...usage,
