@@ -18,6 +18,7 @@ import path from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
 import { gzipSync } from 'node:zlib'
+import { pathToFileURL } from 'node:url'
 
 const RECORDS_PER_FILE = 500
 const ROOT = path.resolve(process.env.BENCH_DATA_DIR ?? path.join('.bench-data', 'cloudtrail-events'))
@@ -30,7 +31,7 @@ interface Dataset {
   regions: string[]
 }
 
-const DATASETS: Dataset[] = [
+export const DATASETS: Dataset[] = [
   { name: 'single-1m', events: 1_000_000, accounts: 1, regions: ['us-east-1'] },
   {
     name: 'organization-1m',
@@ -71,7 +72,7 @@ function record(template: string, account: string, n: number, time: number): str
   return JSON.stringify(r)
 }
 
-function build(set: Dataset): string {
+export function build(set: Dataset): string {
   const dir = path.join(ROOT, set.name)
   if (existsSync(path.join(dir, 'COMPLETE'))) return dir
   rmSync(dir, { recursive: true, force: true })
@@ -248,4 +249,5 @@ async function main(): Promise<void> {
   }
 }
 
-await main()
+// Run as a script; imported (bench/athena-aggregate.ts), it only lends its data generator.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main()

@@ -23,11 +23,17 @@ Finds the permissions AWS IAM roles are granted but do not use, and proposes lea
 Roles and usage:
   --roles VALUE                 role ARN, name or name pattern with * (repeatable; required unless --users)
   --users VALUE                 IAM user ARN, name or name pattern with * (repeatable)
-  --source LIST                 access-analyzer (default), cloudtrail, access-advisor, unused-access, or several
-                                (comma separated)
+  --source LIST                 access-analyzer (default), cloudtrail, athena, access-advisor, unused-access, or
+                                several (comma separated)
   --unused-access-analyzer ARN  for unused-access: the analyzer (default: the account's active one)
   --aws-recommendation          for unused-access: show AWS's recommended policy next to ours
   --cloudtrail-path PATH        for --source cloudtrail: a folder of log files or s3://bucket/prefix
+  --athena-table DB.TABLE       for --source athena: the organization's CloudTrail table (required there)
+  --athena-workgroup NAME       for athena: the workgroup (default primary; its scan cutoff is respected)
+  --athena-output-location S3   for athena: s3://bucket/prefix/ for results (default: the workgroup's)
+  --athena-catalog NAME         for athena: the table's data catalog (default: the workgroup's)
+  --athena-create-table         for athena: create the table over the trail at --cloudtrail-path (AWSLogs/<org-id>/)
+  --athena-max-scan-gb N        for athena: stop the query past N GB scanned (default 100; USD 5 per TB)
   --trail-arn ARN               the trail: Access Analyzer reads it; for cloudtrail, its configuration says what it logs
   --trail-read-write-type TYPE  for cloudtrail without --trail-arn: All, ReadOnly or WriteOnly management events logged
   --trail-excluded-sources LIST for cloudtrail without --trail-arn: kms.amazonaws.com, rdsdata.amazonaws.com if excluded

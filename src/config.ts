@@ -1,6 +1,6 @@
 import type { RoleSelector, UsageSource } from './model.js'
 import { ROLE_ARN_FORM, USER_ARN_FORM, isRoleArn, isUserArn, parseRoleArn, parseUserArn } from './roles.js'
-import { USAGE_SOURCES } from './model.js'
+import { USAGE_SOURCES, readsLogRecords } from './model.js'
 import { FAIL_ON_VALUES } from './report/gate.js'
 import type { FailOn } from './report/gate.js'
 
@@ -25,6 +25,18 @@ interface TrailLoggingOptions {
   excludedSources: string[]
 }
 
+/** Source athena: the table (`catalog` optional), the workgroup and the limits of its query. */
+export interface AthenaOptions {
+  readonly catalog?: string | undefined
+  readonly database: string
+  readonly table: string
+  readonly workgroup: string
+  readonly outputLocation?: string | undefined
+  readonly createTable: boolean
+  /** Bytes a query may scan before it is stopped. */
+  readonly maxScanBytes: number
+}
+
 /** What the run needs, whichever entry (action or CLI) started it. */
 export interface Config {
   readonly roles: readonly RoleSelector[]
@@ -43,6 +55,8 @@ export interface Config {
   readonly trailLogging?: TrailLoggingOptions
   readonly accessRoleArn?: string | undefined
   readonly cloudtrailPath?: string | undefined
+  /** Source athena: the CloudTrail table and where and how its query runs. */
+  readonly athena?: AthenaOptions | undefined
   readonly lookbackDays: number
   readonly minObservationDays: number
   readonly allowIncomplete: boolean
@@ -146,6 +160,8 @@ const TRAIL_ARN = /^arn:[\w-]+:cloudtrail:[a-z0-9-]+:\d{12}:trail\/.{1,576}$/
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/
 const ACTION_PATTERN = /^([a-z0-9-]+:[A-Za-z0-9*?]+|\*)$/
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/
+const ATHENA_NAME = /^[\w.-]{1,128}$/
+const ATHENA_TABLE = /^[A-Za-z0-9_-]{1,255}\.[A-Za-z0-9_-]{1,255}$/
 const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/
 const ANALYZER_ARN = /^arn:[\w-]+:access-analyzer:[a-z0-9-]+:\d{12}:analyzer\/[A-Za-z][\w.-]{0,254}$/
 
@@ -392,6 +408,52 @@ export const INPUTS = {
       return optional(value)
     }
   }),
+  'athena-table': input({
+    default: '',
+    entries: BOTH,
+    parse: matching(ATHENA_TABLE, 'a table name database.table (letters, digits, _ and -)')
+  }),
+  'athena-workgroup': input({
+    default: 'primary',
+    entries: BOTH,
+    parse: (value, name) => {
+      if (!ATHENA_NAME.test(value) || value.length > 128)
+        throw new ConfigError(
+          name,
+          `${name}: "${value}" is not a workgroup name (letters, digits, _, . and -)`
+        )
+      return value
+    }
+  }),
+  'athena-output-location': input({
+    default: '',
+    entries: BOTH,
+    parse: matching(S3_URL, 'an s3://bucket/prefix/ location for query results')
+  }),
+  'athena-catalog': input({
+    default: '',
+    entries: BOTH,
+    parse: matching(ATHENA_NAME, 'a data catalog name (letters, digits, _ and -)')
+  }),
+  'athena-create-table': input({
+    default: 'false',
+    entries: BOTH,
+    cli: { kind: 'flag', option: 'athena-create-table', value: 'true' },
+    parse: boolean
+  }),
+  'athena-max-scan-gb': input({
+    default: '100',
+    entries: BOTH,
+    parse: (value, name) => {
+      const gb = Number(value)
+      if (!/^\d+(\.\d+)?$/.test(value) || !(gb > 0) || gb > 1_000_000)
+        throw new ConfigError(
+          name,
+          `${name}: "${value}" is not a number of gigabytes above 0 (for example 50 or 0.5)`
+        )
+      return gb
+    }
+  }),
   'lookback-days': input({ default: '90', entries: BOTH, parse: integer(1, 400) }),
   'min-observation-days': input({ default: '30', entries: BOTH, parse: integer(0, 90) }),
   'allow-incomplete': input({
@@ -541,6 +603,15 @@ function refuseInapplicable(read: InputReader, values: InputValues): void {
     if (given(name)) throw new ConfigError(name, `${name}: ${why}; remove it`)
   }
   const uses = (source: UsageSource) => values.source.includes(source)
+  const createsTable = uses('athena') && values['athena-create-table']
+  if (!uses('athena')) {
+    for (const name of ATHENA_INPUTS) refuse(name, 'only applies to source: athena')
+  } else if (!createsTable && !uses('cloudtrail')) {
+    refuse(
+      'cloudtrail-path',
+      'with source: athena applies only with athena-create-table: true (the trail location the table reads)'
+    )
+  }
   if (!uses('unused-access')) {
     refuse('unused-access-analyzer', 'only applies to source: unused-access')
     refuse(
@@ -563,15 +634,16 @@ function refuseInapplicable(read: InputReader, values: InputValues): void {
     )
     return
   }
-  if (!uses('cloudtrail')) {
+  if (!uses('cloudtrail') && !createsTable)
     refuse('cloudtrail-path', 'only applies to source: cloudtrail (set source: cloudtrail to read log files)')
+  if (!uses('cloudtrail') && !uses('athena')) {
     for (const name of ['since', 'until'] as const)
       refuse(
         name,
         `only applies to source: cloudtrail (${values.source.join(', ')} reads lookback-days up to now)`
       )
   }
-  if (!uses('access-analyzer') && !uses('cloudtrail')) {
+  if (!uses('access-analyzer') && !values.source.some(readsLogRecords)) {
     for (const name of ['trail-arn', 'trail-regions'] as const)
       refuse(
         name,
@@ -608,10 +680,10 @@ function requireForSource(read: InputReader, values: InputValues): void {
     : values['trail-excluded-sources'].length > 0
       ? 'trail-excluded-sources'
       : undefined
-  if (stated && (!values.source.includes('cloudtrail') || values['trail-arn'])) {
+  if (stated && (!values.source.some(readsLogRecords) || values['trail-arn'])) {
     throw new ConfigError(
       stated,
-      `${stated}: only with source: cloudtrail and no trail-arn (with trail-arn the trail's own configuration is read)`
+      `${stated}: only with source: cloudtrail or athena and no trail-arn (with trail-arn the trail's own configuration is read)`
     )
   }
   const lookback = values['lookback-days']
@@ -633,6 +705,18 @@ function requireForSource(read: InputReader, values: InputValues): void {
       )
     }
   }
+  if (values.source.includes('athena')) {
+    if (!values['athena-table'])
+      throw new ConfigError(
+        'athena-table',
+        'athena-table: required with source: athena (the CloudTrail table as database.table; athena-create-table: true creates it)'
+      )
+    if (values['athena-create-table'] && !values['cloudtrail-path']?.startsWith('s3://'))
+      throw new ConfigError(
+        'cloudtrail-path',
+        'cloudtrail-path: required with athena-create-table: true (where the organization trail delivers: s3://bucket/[prefix/]AWSLogs/<org-id>/)'
+      )
+  }
   if (values.source.includes('cloudtrail') && !values['cloudtrail-path']) {
     throw new ConfigError(
       'cloudtrail-path',
@@ -653,6 +737,29 @@ function trailLogging(values: InputValues): TrailLoggingOptions | undefined {
   const excluded = values['trail-excluded-sources']
   if (!readWrite && excluded.length === 0) return undefined
   return { readWriteType: readWrite ?? 'All', excludedSources: excluded }
+}
+
+const ATHENA_INPUTS = [
+  'athena-table',
+  'athena-workgroup',
+  'athena-output-location',
+  'athena-catalog',
+  'athena-create-table',
+  'athena-max-scan-gb'
+] as const
+
+function athenaOptions(values: InputValues): AthenaOptions | undefined {
+  const [database = '', table = ''] = (values['athena-table'] ?? '').split('.')
+  if (!values.source.includes('athena')) return undefined
+  return {
+    catalog: values['athena-catalog'],
+    database,
+    table,
+    workgroup: values['athena-workgroup'],
+    outputLocation: values['athena-output-location'],
+    createTable: values['athena-create-table'],
+    maxScanBytes: Math.round(values['athena-max-scan-gb'] * 1e9)
+  }
 }
 
 function validated(readAny: InputReader, entry: Entry, env: NodeJS.ProcessEnv): InputValues {
@@ -686,6 +793,7 @@ function coreConfig(values: InputValues): Config {
     ...(logging ? { trailLogging: logging } : {}),
     accessRoleArn: values['access-role-arn'],
     cloudtrailPath: values['cloudtrail-path'],
+    athena: athenaOptions(values),
     lookbackDays: values['lookback-days'],
     minObservationDays: values['min-observation-days'],
     allowIncomplete: values['allow-incomplete'],

@@ -3,8 +3,13 @@
  * the pure core (policy/, report/) computes on them. Nothing here does I/O.
  */
 
-export const USAGE_SOURCES = ['access-analyzer', 'cloudtrail', 'access-advisor', 'unused-access'] as const
+export const USAGE_SOURCES = ['access-analyzer', 'cloudtrail', 'access-advisor', 'unused-access', 'athena'] as const
 export type UsageSource = (typeof USAGE_SOURCES)[number]
+
+/** Whether a source reads CloudTrail records (a local scan or an Athena query): it shows only what was logged. */
+export function readsLogRecords(source: UsageSource): boolean {
+  return source === 'cloudtrail' || source === 'athena'
+}
 
 /** A time window as ISO-8601 strings (UTC). */
 export interface TimeWindow {
@@ -53,6 +58,16 @@ export interface TrailLogging {
   excludedSources: string[]
 }
 
+/** The Athena query a usage came from: shown so its cost is visible. */
+export interface AthenaQueryEvidence {
+  queryExecutionId: string
+  workgroup: string
+  bytesScanned: number
+  estimatedCostUsd: number
+  /** Rows the aggregation returned (it grows with roles and actions, not with events). */
+  rows: number
+}
+
 /** What backs a usage claim: shown to reviewers so they can judge it. */
 export interface UsageEvidence {
   /** Access Analyzer job id. */
@@ -80,6 +95,8 @@ export interface UsageEvidence {
   managementEventsSeen?: string[]
   /** What the trail logs, when known; it replaces what the records suggest. */
   trailLogging?: TrailLogging
+  /** Source athena: the query behind the usage and what it cost (USD 5 per TB scanned, 10 MB minimum). */
+  athena?: AthenaQueryEvidence
   notes: string[]
 }
 

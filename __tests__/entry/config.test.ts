@@ -41,6 +41,12 @@ const localTrail: Record<string, string> = {
   'trail-arn': '',
   'access-role-arn': ''
 }
+const athena: Record<string, string> = {
+  source: 'athena',
+  'athena-table': 'cloudtrail.org_trail',
+  'trail-arn': '',
+  'access-role-arn': ''
+}
 
 describe('buildConfig', () => {
   it('applies the defaults of action.yml', () => {
@@ -104,7 +110,7 @@ describe('buildConfig', () => {
       { ...localTrail, 'cloudtrail-path': '' },
       /cloudtrail-path: required with source: cloudtrail/
     ],
-    ['source', { source: 'athena' }, /use one of access-analyzer, cloudtrail, access-advisor/],
+    ['source', { source: 'cloudtrail-lake' }, /use one of access-analyzer, cloudtrail, access-advisor, unused-access, athena/],
     ['source', { source: 'access-analyzer, nope' }, /"nope" is not allowed/],
     ['trail-arn', { 'trail-arn': '' }, /trail-arn: required with source: access-analyzer/],
     ['trail-arn', { 'trail-arn': 'arn:aws:s3:::bucket' }, /not a trail ARN/],
@@ -125,6 +131,28 @@ describe('buildConfig', () => {
       'cloudtrail-path',
       { source: 'cloudtrail', 'cloudtrail-path': 's3://B', 'trail-arn': '', 'access-role-arn': '' },
       /not a valid s3:\/\/bucket\/prefix/
+    ],
+    ['athena-table', { ...athena, 'athena-table': '' }, /athena-table: required with source: athena/],
+    [
+      'athena-table',
+      { ...athena, 'athena-table': 'logs.t; DROP TABLE x' },
+      /athena-table: .* is not a table name/
+    ],
+    [
+      'athena-max-scan-gb',
+      { ...athena, 'athena-max-scan-gb': '-1' },
+      /athena-max-scan-gb: "-1" is not a number/
+    ],
+    ['athena-workgroup', { ...localTrail, 'athena-workgroup': 'big' }, /only applies to source: athena/],
+    [
+      'cloudtrail-path',
+      { ...athena, 'cloudtrail-path': 's3://bucket/x/' },
+      /only with athena-create-table: true/
+    ],
+    [
+      'cloudtrail-path',
+      { ...athena, 'athena-create-table': 'true' },
+      /cloudtrail-path: required with athena-create-table: true/
     ]
   ])('rejects a bad %s with one line naming it', (input, inputs, pattern) => {
     const e = failure(inputs)

@@ -1,4 +1,5 @@
 import { AccessAnalyzerClient } from '@aws-sdk/client-accessanalyzer'
+import { AthenaClient } from '@aws-sdk/client-athena'
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail'
 import { IAMClient } from '@aws-sdk/client-iam'
 import type { S3Client } from '@aws-sdk/client-s3'
@@ -80,6 +81,10 @@ export class AwsSession {
 
   async cloudtrail(region: string): Promise<CloudTrailClient> {
     return new CloudTrailClient({ ...(await this.clientConfig()), region })
+  }
+
+  async athena(): Promise<AthenaClient> {
+    return new AthenaClient(await this.clientConfig())
   }
 
   async analyzer(): Promise<AccessAnalyzerClient> {

@@ -1,4 +1,4 @@
-import { DAY_MS } from '../model.js'
+import { DAY_MS, readsLogRecords } from '../model.js'
 import type { MergedSource, RoleUsage } from '../model.js'
 
 interface EvidenceOptions {
@@ -49,7 +49,7 @@ export function judgeEvidence(usage: RoleUsage, options: EvidenceOptions): Evide
   // A last-access source reports every service the role's policies allow, used or not: a role that used none of
   // them over the window is evidence (it is what IAM records of the role itself), not the absence of evidence.
   const noActivity =
-    usage.source === 'cloudtrail'
+    readsLogRecords(usage.source)
       ? (usage.evidence.eventsMatched ?? 0) === 0
       : usage.lastAccess
         ? usage.source === 'access-advisor' && !usage.lastAccess.some(e => e.level === 'service')

@@ -7,7 +7,7 @@
  * data events" (which operations are data events, logged only when a trail or event data store selects them), and
  * each service's CloudTrail page (AppSync, Aurora DSQL, Verified Permissions, Keyspaces, SageMaker AI, Bedrock).
  */
-import { ACCESS_LEVELS } from '../model.js'
+import { ACCESS_LEVELS, readsLogRecords } from '../model.js'
 import type { MergedSource, ObservedAction, RoleUsage } from '../model.js'
 import { loadCatalogIndex } from './catalog.js'
 import type { CatalogIndex } from './catalog.js'
@@ -119,7 +119,7 @@ function unknownWhetherLogged(
   if (usage.lastAccess) return out
   const known = usage.evidence.trailLogging
   // Only log records show which sources and halves some principal used; Access Analyzer has the configuration alone.
-  if (usage.source !== 'cloudtrail' && !known) return out
+  if (!readsLogRecords(usage.source) && !known) return out
   const seenList = usage.evidence.managementEventsSeen
   if (!known && !seenList) return out
   const seen = new Set(seenList)

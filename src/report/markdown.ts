@@ -77,7 +77,8 @@ const SOURCE_LABEL: Record<ReportV1['source'], string> = {
   'access-analyzer': 'IAM Access Analyzer',
   cloudtrail: 'CloudTrail logs',
   'access-advisor': 'IAM access advisor (last accessed)',
-  'unused-access': 'IAM Access Analyzer unused-access findings'
+  'unused-access': 'IAM Access Analyzer unused-access findings',
+  athena: 'CloudTrail through Athena'
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { UsageSource } from '../model.js'
 import { accessAdvisorSource } from './access-advisor-source.js'
 import { accessAnalyzerSource } from './access-analyzer-source.js'
+import { athenaSource } from './athena-source.js'
 import { cloudTrailSource } from './cloudtrail-source.js'
 import type { UsageProvider } from './source.js'
 import { unusedAccessSource } from './unused-access-source.js'
@@ -10,5 +11,6 @@ export const USAGE_PROVIDERS: Readonly<Record<UsageSource, UsageProvider>> = {
   'access-analyzer': accessAnalyzerSource,
   cloudtrail: cloudTrailSource,
   'access-advisor': accessAdvisorSource,
-  'unused-access': unusedAccessSource
+  'unused-access': unusedAccessSource,
+  athena: athenaSource
 }

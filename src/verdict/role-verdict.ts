@@ -3,6 +3,7 @@
  * proposal and the results of the checks on it. Pure: no I/O, no clock.
  */
 import type { ProposalChecks, PullRequestChange, RoleGrants, RoleResult, RoleUsage } from '../model.js'
+import { readsLogRecords } from '../model.js'
 import type { RoleAnalysis } from '../policy/analyze.js'
 import { policyDiff } from '../policy/diff.js'
 import { compactExcess } from '../policy/excess.js'
@@ -88,7 +89,7 @@ export function judgeRole(f: RoleFindings): RoleResult {
     )
   }
   // CloudTrail shows only authorized calls: one the known policies do not grant means they are not the whole story.
-  const unexplained = f.usage.source === 'cloudtrail' ? f.analysis.usedNotGranted : []
+  const unexplained = readsLogRecords(f.usage.source) ? f.analysis.usedNotGranted : []
   if (unexplained.length > 0) {
     notes.push(
       `the role made authorized calls its known policies do not grant (${unexplained.join(', ')}): some granted policy is missing from this analysis`
