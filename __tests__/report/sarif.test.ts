@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import { NO_CONDITIONAL, compactUnobservable } from '../../src/policy/action-groups.js'
 import { NO_EXCESS, compactExcess } from '../../src/policy/excess.js'
 import { Ajv } from 'ajv'
 import type { RoleResult } from '../../src/model.js'
@@ -149,8 +150,8 @@ function analyzedAdminRole(): RoleResult {
     arn: grants.arn,
     used: analysis.used,
     excess: compactExcess(analysis.excess),
-    unobservable: analysis.unobservable,
-    conditional: [],
+    unobservable: compactUnobservable(analysis.unobservable),
+    conditional: NO_CONDITIONAL,
     proposalOutcome: 'proposed',
     policyFile: `iam/least-privilege/111122223333/${name}.json`,
     policyFileInRepository: true
