@@ -5,6 +5,7 @@ import { readTrailLogging } from '../../src/aws/trail.js'
 import type { JsonReportV1 } from '../../src/report/json.js'
 import { AwsEmulator } from '../support/aws-emulator.js'
 import { cloudTrailClient } from '../support/aws-test-clients.js'
+import { unobservableReason } from '../policy/builders.js'
 
 const REGION = 'eu-west-1'
 
@@ -143,7 +144,7 @@ describe('trail configuration (GetTrail + GetEventSelectors)', () => {
     'json'
   ]
   const unobservable = (report: JsonReportV1, action: string) =>
-    report.roles[0]?.unobservable.find(u => u.action === action)?.reason
+    report.roles[0] && unobservableReason(report.roles[0], action)
 
   it('the CLI reads the trail named by --trail-arn: what it does not log is unobservable, with the reason', async () => {
     const run = await cli([...sample, '--trail-arn', arn('writes-no-kms')])
