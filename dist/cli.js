@@ -50954,13 +50954,16 @@ function truncate(text, max, measure) {
     return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
 }
 
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
 ;// CONCATENATED MODULE: ./src/report/sarif.ts
+
 
 
 
 /**
  * GitHub code scanning's documented ingestion limits (hard limits: a file over them is rejected). The size limit
- * applies to the gzip-compressed upload; the uncompressed file is kept under it so any upload path works.
+ * applies to the gzip-compressed upload (every upload path compresses the file).
  */
 const CODE_SCANNING_LIMITS = {
     runsPerFile: 20,
@@ -50970,8 +50973,33 @@ const CODE_SCANNING_LIMITS = {
     tagsPerRule: 20,
     fileBytes: 10 * 1024 * 1024
 };
-/** Room kept under the size limit for the JSON indentation the file is written with. */
-const SIZE_BUDGET_BYTES = Math.floor(CODE_SCANNING_LIMITS.fileBytes * 0.8);
+/**
+ * What the compressed file may take of the size limit: each result is measured compressed at the fastest level
+ * with the text before it as the dictionary (what one stream of the whole file can refer back to), which takes
+ * more than one gzip stream of the whole file at the default level; the margin covers the rest.
+ */
+const SIZE_BUDGET = 0.8;
+/** How far back a deflate stream refers. */
+const WINDOW_BYTES = 32 * 1024;
+/** Measures pieces of one text in order, compressed as a stream of them would take. */
+class CompressedSize {
+    previous = Buffer.alloc(0);
+    total = 0;
+    /** What `text` takes after the pieces measured so far; `keep` makes it part of the stream. */
+    measure(text, keep = true) {
+        const bytes = Buffer.from(text);
+        const size = (0,external_node_zlib_.deflateRawSync)(bytes, {
+            level: 1,
+            ...(this.previous.length > 0 ? { dictionary: this.previous } : {})
+        }).length;
+        if (keep) {
+            this.total += size;
+            const tail = bytes.length >= WINDOW_BYTES ? bytes : Buffer.concat([this.previous, bytes]);
+            this.previous = tail.subarray(Math.max(0, tail.length - WINDOW_BYTES));
+        }
+        return size;
+    }
+}
 /** A message names at most this many actions; the rest are counted (and listed in `properties`). */
 const MESSAGE_ACTIONS = 40;
 const HIGH_RISK_RULE_ID = 'iam-least-privilege/unused-high-risk-access';
@@ -51058,7 +51086,7 @@ const RESULTS_SLOT = '\u0000results';
 const RESULT_INDENT = ' '.repeat(8);
 const resultKey = (role, spec) => `${role.arn}|${spec.id}`;
 /** Roles with findings, high-risk results first (should the per-run limit cut), then the other unused access. */
-function* allResults(report, options) {
+function* allResults(report, options, brief = false) {
     const withExcess = report.roles.filter(role => role.status === 'analyzed' && role.excess.count > 0);
     for (const spec of [RULE_SPECS[0], RULE_SPECS[1]]) {
         if (!spec)
@@ -51066,55 +51094,82 @@ function* allResults(report, options) {
         for (const role of withExcess) {
             const excess = excessActions(role.excess).filter(e => isHighRisk(e) === (spec.id === HIGH_RISK_RULE_ID));
             if (excess.length > 0)
-                yield [role, resultOf(role, excess, spec, options)];
+                yield [role, resultOf(role, excess, spec, options, brief)];
         }
     }
 }
 /**
- * Measures every result with and without its per-action lists, and leaves the lists of the largest results out
- * until the file fits the size budget (messages and counts stay).
+ * Measures every result compressed, with and without its per-action lists and brief, and cuts detail until the
+ * file fits the size budget: first the lists of the largest results, then every result becomes brief; results
+ * themselves go only past the per-run limit or when even brief ones cannot fit, the other unused access first
+ * (the high-risk results are the ones a gate fails on).
  */
 function planResults(report, options) {
-    const sizes = [];
-    let size = Buffer.byteLength(serializeSarif(sarifFrame(report, options, undefined)));
+    const maxResults = options.limits?.resultsPerRun ?? CODE_SCANNING_LIMITS.resultsPerRun;
+    const fileBytes = options.limits?.fileBytes ?? CODE_SCANNING_LIMITS.fileBytes;
+    const budget = Math.floor(fileBytes * SIZE_BUDGET);
+    const measured = [];
+    const frameText = serializeSarif(sarifFrame(report, options, undefined));
+    const stream = new CompressedSize();
+    const frame = stream.measure(frameText);
     let total = 0;
     for (const [role, result] of allResults(report, options)) {
         total++;
-        if (total > CODE_SCANNING_LIMITS.resultsPerRun)
+        if (total > maxResults)
             continue;
-        const full = indentedSize(result);
-        size += full + 2;
         const { actions, ...rest } = result.properties;
-        if (!actions)
-            continue;
-        const without = indentedSize({ ...result, properties: { ...rest, actionsOmitted: ACTIONS_OMITTED } });
-        sizes.push({
+        const without = actions
+            ? stream.measure(JSON.stringify({ ...result, properties: { ...rest, actionsOmitted: ACTIONS_OMITTED } }, null, 2), false)
+            : undefined;
+        const full = stream.measure(JSON.stringify(result, null, 2));
+        measured.push({
             key: resultKey(role, RULE_SPECS[result.ruleIndex]),
             actionCount: result.properties.actionCount,
-            saving: full - without
+            full,
+            without: without ?? full
         });
     }
+    const kept = Math.min(total, maxResults);
+    const perRun = [];
+    if (total > kept)
+        perRun.push(`${role_facts_plural(total - kept, 'result')} past ${maxResults} results per run (the other unused access first)`);
+    let size = frame + measured.reduce((sum, m) => sum + m.full, 0);
     const withoutActions = new Set();
-    for (const entry of sizes.sort((a, b) => b.actionCount - a.actionCount)) {
-        if (size <= SIZE_BUDGET_BYTES)
+    for (const entry of [...measured].sort((a, b) => b.actionCount - a.actionCount)) {
+        if (size <= budget)
             break;
+        if (entry.without === entry.full)
+            continue;
         withoutActions.add(entry.key);
-        size -= entry.saving;
+        size -= entry.full - entry.without;
     }
-    return { total, kept: Math.min(total, CODE_SCANNING_LIMITS.resultsPerRun), withoutActions };
-}
-function indentedSize(value) {
-    const text = JSON.stringify(value, null, 2);
-    let lines = 1;
-    for (let i = 0; i < text.length; i++)
-        if (text.charCodeAt(i) === 10)
-            lines++;
-    return Buffer.byteLength(text) + lines * RESULT_INDENT.length;
+    const lists = withoutActions.size > 0
+        ? [`the per-action lists of ${role_facts_plural(withoutActions.size, 'result')}, to fit the file size limit`]
+        : [];
+    if (size <= budget)
+        return { total, kept, withoutActions, brief: false, cut: [...perRun, ...lists] };
+    // Brief results: the role, the count and the proposal; the sizes of those that fit decide how many stay.
+    const briefStream = new CompressedSize();
+    briefStream.measure(frameText);
+    let fitting = 0;
+    for (const [, result] of allResults(report, options, true)) {
+        if (fitting >= kept)
+            break;
+        briefStream.measure(JSON.stringify(result, null, 2));
+        if (briefStream.total > budget)
+            break;
+        fitting++;
+    }
+    const briefCut = [`the action names and lists of every result (${BRIEF_OMITTED})`];
+    if (fitting < kept)
+        briefCut.push(`${role_facts_plural(kept - fitting, 'result')} that did not fit the file size limit even brief (the other unused access first)`);
+    return { total, kept: fitting, withoutActions: new Set(), brief: true, cut: [...perRun, ...briefCut] };
 }
 const ACTIONS_OMITTED = "left out to stay within code scanning's file size limit; the JSON report lists every action";
+const BRIEF_OMITTED = "left out to stay within code scanning's file size limit; the JSON report has them all";
 function* plannedResults(report, options, plan) {
     let count = 0;
-    for (const [role, result] of allResults(report, options)) {
+    for (const [role, result] of allResults(report, options, plan.brief)) {
         if (count++ >= plan.kept)
             return;
         if (plan.withoutActions.has(resultKey(role, RULE_SPECS[result.ruleIndex]))) {
@@ -51140,7 +51195,7 @@ function sarifFrame(report, options, plan) {
         notifications.push({
             level: 'warning',
             message: {
-                text: `${role_facts_plural(plan.total - plan.kept, 'result')} were left out to stay within code scanning's ${CODE_SCANNING_LIMITS.resultsPerRun} results per run; the JSON report has them all`
+                text: `${role_facts_plural(plan.total - plan.kept, 'result')} were left out to stay within code scanning's limits (results per run, compressed file size); the JSON report has them all`
             }
         });
     }
@@ -51164,7 +51219,8 @@ function sarifFrame(report, options, plan) {
                         executionSuccessful: report.roles.every(role => role.status !== 'failed'),
                         toolExecutionNotifications: notifications
                     }
-                ]
+                ],
+                ...(plan && plan.cut.length > 0 ? { properties: { cut: plan.cut } } : {})
             }
         ]
     };
@@ -51198,7 +51254,7 @@ function ruleOf(spec) {
         }
     };
 }
-function resultOf(role, excess, spec, options) {
+function resultOf(role, excess, spec, options, brief) {
     const sorted = [...excess].sort(byRiskThenAction);
     const { name } = roleName(role.arn);
     const escalation = sorted.filter(e => e.risk === 'privilege-escalation').map(e => e.action);
@@ -51211,12 +51267,15 @@ function resultOf(role, excess, spec, options) {
             : role.proposalOutcome === 'withheld'
                 ? ' No proposal: it was withheld (see the report).'
                 : '';
-    const text = `Role ${name} is granted ${sorted.length} ${spec.id === HIGH_RISK_RULE_ID ? 'high-risk ' : ''}action${sorted.length === 1 ? '' : 's'} ` +
-        `it did not use between ${role.window.start} and ${role.window.end}: ${named.join(', ')}` +
-        (more > 0 ? ` and ${more} more (all in the JSON report)` : '') +
-        '.' +
-        (escalation.length > 0 ? ` Privilege escalation: ${escalation.join(', ')}.` : '') +
-        proposal;
+    const granted = `Role ${name} is granted ${sorted.length} ${spec.id === HIGH_RISK_RULE_ID ? 'high-risk ' : ''}action${sorted.length === 1 ? '' : 's'} ` +
+        `it did not use between ${role.window.start} and ${role.window.end}`;
+    const text = brief
+        ? `${granted} (${escalation.length > 0 ? `${escalation.length} of them privilege escalation; ` : ''}all in the JSON report).${proposal}`
+        : `${granted}: ${named.join(', ')}` +
+            (more > 0 ? ` and ${more} more (all in the JSON report)` : '') +
+            '.' +
+            (escalation.length > 0 ? ` Privilege escalation: ${escalation.join(', ')}.` : '') +
+            proposal;
     const actions = {};
     for (const e of sorted)
         (actions[e.accessLevel] ??= []).push(e.action);
@@ -51239,9 +51298,7 @@ function resultOf(role, excess, spec, options) {
             ...(role.proposalOutcome ? { proposalOutcome: role.proposalOutcome } : {}),
             ...(role.policyFile ? { policyFile: role.policyFile } : {}),
             actionCount: sorted.length,
-            actions,
-            privilegeEscalation: escalation,
-            grantedBy
+            ...(brief ? { actionsOmitted: BRIEF_OMITTED } : { actions, privilegeEscalation: escalation, grantedBy })
         }
     };
 }
@@ -57279,8 +57336,6 @@ function classifyEvent(catalog, event) {
     };
 }
 
-// EXTERNAL MODULE: external "node:zlib"
-var external_node_zlib_ = __nccwpck_require__(8522);
 ;// CONCATENATED MODULE: ./src/usage/cloudtrail/reduce-file.ts
 /**
  * The reducer: turns log files into a tally. It decompresses (gzip by magic bytes), parses the three shapes real
