@@ -273,6 +273,43 @@ export interface ConditionalAction {
   grantedBy: string[]
 }
 
+/**
+ * Unobservable actions of one service at one access level with the same reason. Exactly one of `actions` and
+ * `allExcept` is set, as in ExcessGroup.
+ */
+export interface UnobservableGroup {
+  service: string
+  accessLevel: AccessLevel
+  reason: string
+  count: number
+  actions?: string[]
+  allExcept?: string[]
+}
+
+/** A role's unobservable actions, per service, access level and reason (policy/action-groups.ts expands them). */
+export interface RoleUnobservable {
+  count: number
+  /** Sorted by service, access level, then reason. */
+  groups: UnobservableGroup[]
+}
+
+/** Conditionally granted actions of one service at one access level that the same statements grant. */
+export interface ConditionalGroup {
+  service: string
+  accessLevel: AccessLevel
+  grantedBy: string[]
+  count: number
+  actions?: string[]
+  allExcept?: string[]
+}
+
+/** A role's conditionally granted actions, per service, access level and granting statements. */
+export interface RoleConditional {
+  count: number
+  /** Sorted by service, access level, then granting statements. */
+  groups: ConditionalGroup[]
+}
+
 export interface PolicyDocumentJson {
   Version: string
   Statement: Record<string, unknown>[]
@@ -301,7 +338,10 @@ export interface ProposalChecks {
   evaluator?: 'PASS' | 'FAIL'
 }
 
-/** One role of the report; its excess is written per action in version 1 and per group in version 2. */
+/**
+ * One role of the report; its excess, unobservable and conditional actions are written per action in version 1 and
+ * per group in version 2.
+ */
 export interface RoleResult {
   arn: string
   status: RoleStatus
@@ -310,8 +350,8 @@ export interface RoleResult {
   complete: boolean
   used: string[]
   excess: RoleExcess
-  unobservable: UnobservableAction[]
-  conditional: ConditionalAction[]
+  unobservable: RoleUnobservable
+  conditional: RoleConditional
   proposed: ProposedPolicy[]
   checks?: ProposalChecks
   /** Additions beyond the minimum contract, for reviewers. */

@@ -2,9 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFile } from 'node:child_process'
 import { readTrailLogging } from '../../src/aws/trail.js'
-import type { ReportV1 } from '../../src/model.js'
+import type { JsonReportV1 } from '../../src/report/json.js'
 import { AwsEmulator } from '../support/aws-emulator.js'
 import { cloudTrailClient } from '../support/aws-test-clients.js'
+import { unobservableReason } from '../policy/builders.js'
 
 const REGION = 'eu-west-1'
 
@@ -142,13 +143,13 @@ describe('trail configuration (GetTrail + GetEventSelectors)', () => {
     '--format',
     'json'
   ]
-  const unobservable = (report: ReportV1, action: string) =>
-    report.roles[0]?.unobservable.find(u => u.action === action)?.reason
+  const unobservable = (report: JsonReportV1, action: string) =>
+    report.roles[0] && unobservableReason(report.roles[0], action)
 
   it('the CLI reads the trail named by --trail-arn: what it does not log is unobservable, with the reason', async () => {
     const run = await cli([...sample, '--trail-arn', arn('writes-no-kms')])
     expect(run.stderr).not.toMatch(/cannot read/)
-    const report = JSON.parse(run.stdout) as ReportV1
+    const report = JSON.parse(run.stdout) as JsonReportV1
     expect(unobservable(report, 'ec2:DescribeVpcs')).toBe(
       `not logged: the trail does not log read-only management events (per the configuration of ${arn('writes-no-kms')})`
     )
@@ -157,7 +158,7 @@ describe('trail configuration (GetTrail + GetEventSelectors)', () => {
 
   it('offline, the trail options state the same facts, and the evidence says they are an assumption', async () => {
     const run = await cli([...sample, '--trail-read-write-type', 'WriteOnly'])
-    const report = JSON.parse(run.stdout) as ReportV1
+    const report = JSON.parse(run.stdout) as JsonReportV1
     expect(unobservable(report, 'ec2:DescribeVpcs')).toMatch(/per the trail options given \(an assumption/)
     const markdown = await cli([...sample.slice(0, -2), '--trail-read-write-type', 'WriteOnly'])
     expect(markdown.stdout.replace(/\\/g, '')).toMatch(

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, test } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { symlinkSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
+import { MAX_RECORD_TEXT } from '../../src/usage/cloudtrail/role-usage.js'
 import { scanCloudTrail } from '../../src/usage/cloudtrail/scan.js'
 import { STRATUS, invictusRecords, jsonFiles, tempDir } from './trail-fixtures.js'
 
@@ -250,6 +251,56 @@ describe('resource ARNs written to make a matcher backtrack', () => {
     expect(actions.find(a => a.action === 'lambda:GetFunction')).toMatchObject({
       count: 1,
       resources: [fitting]
+    })
+  })
+})
+
+describe('record text that enters the report', () => {
+  const tmp = tempDir()
+  afterAll(() => tmp.remove())
+
+  test('is cut to a bounded length with an ellipsis, and a huge resource ARN is never kept', async () => {
+    const base = records.find(r => {
+      const ui = r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } } | undefined
+      return ui?.sessionContext?.sessionIssuer?.arn?.includes(':role/') && !r.errorCode
+    })!
+    const roleArn = (base.userIdentity as { sessionContext: { sessionIssuer: { arn: string } } })
+      .sessionContext.sessionIssuer.arn
+    const huge = (c: string) => c.repeat(100_000)
+    const bucket = 'arn:aws:s3:::bucket'
+    const calls = [
+      // An event source no IAM service matches, and an event name no action has, each 100 KB long.
+      { ...base, eventSource: `${huge('a')}.amazonaws.com`, eventName: 'Anything' },
+      { ...base, eventSource: 'ec2.amazonaws.com', eventName: huge('B') },
+      // A data event of a source nothing knows: its source is listed among the data events seen.
+      { ...base, eventSource: `${huge('c')}.amazonaws.com`, eventName: 'Put', managementEvent: false },
+      ...[bucket, `${bucket}${huge('d')}`].map(arn => ({
+        ...base,
+        eventSource: 's3.amazonaws.com',
+        eventName: 'GetBucketPolicy',
+        eventType: 'AwsApiCall',
+        requestParameters: null,
+        resources: [{ ARN: arn }]
+      }))
+    ]
+    tmp.write('text/calls.json', JSON.stringify({ Records: calls }))
+    const scan = await scanCloudTrail({ path: `${tmp.dir}/text`, workers: 0 })
+    const usage = scan.roles.get(roleArn)!
+    const evidence = JSON.stringify(usage.evidence)
+    expect(evidence.length).toBeLessThan(5_000)
+    const unmapped = usage.evidence.unmapped ?? []
+    expect(unmapped).toHaveLength(3)
+    for (const u of unmapped) {
+      expect(u.eventSource.length).toBeLessThanOrEqual(MAX_RECORD_TEXT)
+      expect(u.eventName.length).toBeLessThanOrEqual(MAX_RECORD_TEXT)
+    }
+    expect(unmapped.find(u => u.service === 'ec2')?.eventName).toBe(`${'B'.repeat(MAX_RECORD_TEXT - 1)}…`)
+    expect(usage.evidence.notes.join('\n')).toContain(`(${'a'.repeat(MAX_RECORD_TEXT - 1)}…, `)
+    expect(usage.evidence.dataEventsSeen).toEqual([`${'c'.repeat(MAX_RECORD_TEXT - 1)}…`])
+    // The bucket that fits is not the only one the role touched: the action is judged on every resource.
+    expect(usage.actions.find(a => a.action === 's3:GetBucketPolicy')).toMatchObject({
+      count: 2,
+      resources: ['*']
     })
   })
 })

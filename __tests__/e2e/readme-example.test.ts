@@ -6,6 +6,7 @@ import { describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { commentMarker } from '../../src/github/comment.js'
+import { compactConditional, compactUnobservable } from '../../src/policy/action-groups.js'
 import { compactExcess } from '../../src/policy/excess.js'
 import type { JsonReportV1 } from '../../src/report/json.js'
 import { renderMarkdown } from '../../src/report/markdown.js'
@@ -37,7 +38,15 @@ describe('example comment in docs/', () => {
       { stdio: ['ignore', 'pipe', 'ignore'] }
     ).toString()
     const parsed = JSON.parse(json) as JsonReportV1
-    const report = { ...parsed, roles: parsed.roles.map(r => ({ ...r, excess: compactExcess(r.excess) })) }
+    const report = {
+      ...parsed,
+      roles: parsed.roles.map(r => ({
+        ...r,
+        excess: compactExcess(r.excess),
+        unobservable: compactUnobservable(r.unobservable),
+        conditional: compactConditional(r.conditional)
+      }))
+    }
     const comment = renderMarkdown(report, {
       maxLength: 65_536,
       marker: commentMarker('least privilege', 'gate'),

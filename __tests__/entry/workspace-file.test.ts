@@ -120,8 +120,39 @@ describe('data never echoed or acted on', () => {
     expect(() => parsePolicyFile(wrapped, 'f.json')).toThrow(
       'f.json (p): the policy document has the number 1e999'
     )
-    const details = `{"RoleDetailList":[{"RoleName":"app","Arn":"arn:aws:iam::111122223333:role/app","RolePolicyList":[{"PolicyName":"p","PolicyDocument":${document}}]}],"Policies":[]}`
-    expect(() => parseAuthorizationDetails(details, 'e.json')).toThrow('e.json: has the number 1e999')
+  })
+
+  it('a number JSON readers round in one role of an export fails that role alone, and a managed policy the roles attaching it', () => {
+    const rounded =
+      '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*","Condition":{"NumericLessThan":{"s3:max-keys":12345678901234567890}}}}'
+    const clean =
+      '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}}'
+    const arn = (name: string) => `arn:aws:iam::111122223333:role/${name}`
+    const inline = (name: string, document: string) =>
+      `{"RoleName":"${name}","Arn":"${arn(name)}","RolePolicyList":[{"PolicyName":"p","PolicyDocument":${document}}]}`
+    const attaching = (name: string, policy: string) =>
+      `{"RoleName":"${name}","Arn":"${arn(name)}","AttachedManagedPolicies":[{"PolicyName":"m","PolicyArn":"${policy}"}]}`
+    const managed = (policy: string, document: string) =>
+      `{"PolicyName":"m","Arn":"${policy}","DefaultVersionId":"v1","PolicyVersionList":[{"VersionId":"v1","IsDefaultVersion":true,"Document":${document}}]}`
+    const [bad, good] = ['arn:aws:iam::111122223333:policy/bad', 'arn:aws:iam::111122223333:policy/good']
+    const details =
+      `{"UserDetailList":[{"n":1e999}],"RoleDetailList":[${inline('before', clean)},${inline('app', rounded)},` +
+      `${inline('after', clean)},${attaching('attaches-bad', bad)},${attaching('attaches-good', good)}],` +
+      `"Policies":[${managed(bad, rounded)},${managed(good, clean)}]}`
+    const roles = parseAuthorizationDetails(details, 'e.json')
+    expect(roles.map(r => [r.name, r.error ?? 'read'])).toEqual([
+      ['before', 'read'],
+      [
+        'app',
+        `e.json: role app has the number 12345678901234567890 (at position ${details.indexOf('12345678901234567890')}), which JSON readers do not keep as written; write it as a string ("12345678901234567890")`
+      ],
+      ['after', 'read'],
+      [
+        'attaches-bad',
+        `e.json: managed policy ${bad} has the number 12345678901234567890 (at position ${details.lastIndexOf('12345678901234567890')}), which JSON readers do not keep as written; write it as a string ("12345678901234567890")`
+      ],
+      ['attaches-good', 'read']
+    ])
   })
 
   it('control characters, bidirectional overrides and line breaks are shown, never acted on', () => {

@@ -203,12 +203,18 @@ describe('runAnalysis with Access Analyzer and IAM (the emulator)', () => {
     expect(log.lines).toContain(
       'warning: trail-regions leaves out us-east-1, where global services (IAM, CloudFront, Route 53, Organizations, ...) record their events: their actions are treated as unobservable'
     )
-    expect(report.roles[0]?.unobservable).toEqual([
-      {
-        action: 'iam:ListRoles',
-        reason: 'iam records its events in us-east-1, which trail-regions leaves out'
-      }
-    ])
+    expect(report.roles[0]?.unobservable).toEqual({
+      count: 1,
+      groups: [
+        {
+          service: 'iam',
+          accessLevel: 'List',
+          reason: 'iam records its events in us-east-1, which trail-regions leaves out',
+          count: 1,
+          actions: ['iam:ListRoles']
+        }
+      ]
+    })
     expect(report.roles[0]?.excess).toEqual(NO_EXCESS)
   })
 })

@@ -57,3 +57,11 @@ export function doc(...statements: Record<string, unknown>[]): unknown {
 }
 
 export const OPTIONS = { keepActions: [] as string[], keepSidPrefix: 'Keep' }
+
+/** Why the analysis holds an action unobservable, or undefined when it does not. */
+export function unobservableReason(
+  analysis: { unobservable: readonly { action: string; reason: string }[] },
+  action: string
+): string | undefined {
+  return analysis.unobservable.find(u => u.action === action)?.reason
+}

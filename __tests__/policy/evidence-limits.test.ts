@@ -7,7 +7,7 @@ import { DEPENDENT_ACTIONS } from '../../src/policy/dependent-actions.js'
 import { NEVER_LOGGED } from '../../src/policy/never-logged.js'
 import { proposePolicies } from '../../src/policy/propose.js'
 import type { RoleGrants, RoleUsage } from '../../src/model.js'
-import { OPTIONS, doc, inline, managed, role, usageOf } from './builders.js'
+import { OPTIONS, doc, inline, managed, role, unobservableReason, usageOf } from './builders.js'
 
 const catalog = loadCatalogIndex()
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
@@ -17,7 +17,7 @@ function classes(grants: RoleGrants, usage: RoleUsage) {
   return {
     analysis,
     excess: analysis.excess.map(e => e.action),
-    reason: (action: string) => analysis.unobservable.find(u => u.action === action)?.reason
+    reason: (action: string) => unobservableReason(analysis, action)
   }
 }
 

@@ -1,10 +1,7 @@
 /** What the CloudTrail source cannot see, so it is never called excess. */
 import { describe, expect, test } from '@jest/globals'
 import { analyzeRole } from '../../src/policy/analyze.js'
-import { OPTIONS, doc, inline, role, usageOf } from './builders.js'
-
-const reason = (analysis: ReturnType<typeof analyzeRole>, action: string) =>
-  analysis.unobservable.find(u => u.action === action)?.reason
+import { OPTIONS, doc, inline, role, unobservableReason as reason, usageOf } from './builders.js'
 
 describe('unobservable actions', () => {
   test('a versioned read is authorized as s3:GetObjectVersion but recorded as GetObject', () => {

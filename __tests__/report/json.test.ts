@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import { conditionalActionList, unobservableActionList } from '../../src/policy/action-groups.js'
 import { excessActions } from '../../src/policy/excess.js'
 import { buildReport, serializeReport } from '../../src/report/json.js'
 import { deniedOnlyRole, failedRole, ssoRole, stealCredentialsRole } from '../support/sample-reports.js'
@@ -67,7 +68,15 @@ describe('serializeReport', () => {
     ])
     expect(text).toMatch(/"Version": "2012-10-17",\s+"Statement"/)
     expect(text).toMatch(/"Sid": "Used",\s+"Effect": "Allow",\s+"Action"/)
-    const perAction = { ...report, roles: report.roles.map(r => ({ ...r, excess: excessActions(r.excess) })) }
+    const perAction = {
+      ...report,
+      roles: report.roles.map(r => ({
+        ...r,
+        excess: excessActions(r.excess),
+        unobservable: unobservableActionList(r.unobservable),
+        conditional: conditionalActionList(r.conditional)
+      }))
+    }
     expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(perAction)))
   })
 })

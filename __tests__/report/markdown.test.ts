@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
+import { compactConditional, compactUnobservable } from '../../src/policy/action-groups.js'
+import { loadCatalog } from '../../src/policy/catalog.js'
 import { compactExcess, excessActions } from '../../src/policy/excess.js'
 import fc from 'fast-check'
 import type { RoleResult } from '../../src/model.js'
@@ -6,6 +8,8 @@ import { codeBlock, escapeText } from '../../src/report/escape.js'
 import { buildReport } from '../../src/report/json.js'
 import { renderMarkdown } from '../../src/report/markdown.js'
 import { mixedReport, stealCredentialsRole } from '../support/sample-reports.js'
+
+const catalog = loadCatalog()
 
 const GITHUB_LIMIT = 65_536
 
@@ -37,8 +41,10 @@ function hostileRole(): RoleResult {
         risk: 'privilege-escalation'
       }
     ]),
-    unobservable: [{ action: 's3:GetObject', reason: 'data events | not logged\n| injected | row |' }],
-    conditional: [{ action: 'kms:Decrypt', grantedBy: ['[click](javascript:alert(1))'] }],
+    unobservable: compactUnobservable([
+      { action: 's3:GetObject', reason: 'data events | not logged\n| injected | row |' }
+    ]),
+    conditional: compactConditional([{ action: 'kms:Decrypt', grantedBy: ['[click](javascript:alert(1))'] }]),
     unknownActions: ['foo:Bar|<b>'],
     proposalNotes: ['<!-- hidden --> ***bold*** ~~strike~~ $x$'],
     evidence: {
@@ -357,7 +363,9 @@ describe('renderMarkdown', () => {
       const multibyte = manyRoles(50, (role, i) => ({
         ...role,
         arn: `arn:aws:iam::111122223333:role/app-${i}`,
-        unobservable: [{ action: 's3:GetObject', reason: 'données non journalisées 😀'.repeat(200) }]
+        unobservable: compactUnobservable([
+          { action: 's3:GetObject', reason: 'données non journalisées 😀'.repeat(200) }
+        ])
       }))
       const bytes = renderMarkdown(multibyte, { maxLength: 100_000, lengthUnit: 'utf8-bytes' })
       expect(Buffer.byteLength(bytes)).toBeLessThanOrEqual(100_000)
@@ -390,23 +398,32 @@ describe('renderMarkdown', () => {
     for (const item of excess) expect(markdown).toContain(item.action)
   })
 
-  it('groups unobservable actions by reason, so a wide grant stays readable', () => {
-    const reason = 'data event: IAM Access Analyzer policy generation does not analyze dynamodb data events'
+  it('groups unobservable actions by reason and counts them per service, so a wide grant stays readable', () => {
+    const reason = 'unknown whether logged: the records hold no kms or s3 event from any principal'
+    const [kms, s3] = [catalog.expand('kms:*'), catalog.expand('s3:*')]
     const unobservable = [
-      ...Array.from({ length: 20 }, (_, i) => ({
-        action: `dynamodb:Item${String(i).padStart(2, '0')}`,
-        reason
-      })),
+      ...[...kms, ...s3].map(action => ({ action, reason })),
       { action: 'iam:PassRole', reason: 'iam:PassRole is never recorded in CloudTrail' }
     ]
+    const compact = compactUnobservable(unobservable)
+    // Every action of a service at a level is one group with nothing excepted.
+    expect(compact.groups.find(g => g.service === 'kms' && g.accessLevel === 'Write')).toMatchObject({
+      allExcept: []
+    })
     const markdown = renderMarkdown(
-      buildReport([{ ...stealCredentialsRole(), unobservable }], 'access-analyzer', '2026-11-27T00:00:00Z'),
+      buildReport(
+        [{ ...stealCredentialsRole(), unobservable: compact }],
+        'access-analyzer',
+        '2026-11-27T00:00:00Z'
+      ),
       { maxLength: GITHUB_LIMIT }
     )
-    const lines = markdown.split('\n').filter(line => line.includes('dynamodb:Item'))
-    expect(lines[0]).toMatch(/^- data event\\: .*dynamodb:Item00.*… and 12 more$/)
+    const total = kms.length + s3.length
+    expect(markdown).toContain(
+      `- unknown whether logged\\: the records hold no kms or s3 event from any principal: ${total} actions (\`s3\` ${s3.length}, \`kms\` ${kms.length})`
+    )
     expect(markdown).toMatch(/^- iam\\:PassRole is never recorded in CloudTrail: `iam:PassRole`$/m)
-    expect(markdown).toContain('<summary>All 21 unobservable actions</summary>')
+    expect(markdown).toContain(`**Unobservable: ${total + 1} actions**`)
   })
 
   it('lists what each role used, collapsed', () => {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from '@jest/globals'
+import { NO_CONDITIONAL, compactUnobservable } from '../../src/policy/action-groups.js'
 import { NO_EXCESS, compactExcess } from '../../src/policy/excess.js'
 import { Ajv } from 'ajv'
+import { gzipSync } from 'node:zlib'
 import type { RoleResult } from '../../src/model.js'
 import { analyzeRole } from '../../src/policy/analyze.js'
 import {
@@ -9,6 +11,7 @@ import {
   EXCESS_RULE_ID,
   HIGH_RISK_RULE_ID,
   renderSarif,
+  sarifChunks,
   serializeSarif,
   statementLines
 } from '../../src/report/sarif.js'
@@ -111,8 +114,8 @@ const REQUIRED_SARIF = {
 /** What GitHub code scanning documents for an upload, beyond the SARIF schema (hard limits and required data). */
 function codeScanningProblems(sarif: SarifLog): string[] {
   const problems: string[] = []
-  const bytes = Buffer.byteLength(serializeSarif(sarif))
-  if (bytes > CODE_SCANNING_LIMITS.fileBytes) problems.push(`file is ${bytes} bytes`)
+  const bytes = gzipSync(serializeSarif(sarif)).length
+  if (bytes > CODE_SCANNING_LIMITS.fileBytes) problems.push(`file is ${bytes} bytes compressed`)
   if (sarif.runs.length > CODE_SCANNING_LIMITS.runsPerFile) problems.push('too many runs')
   for (const run of sarif.runs) {
     if (run.results.length > CODE_SCANNING_LIMITS.resultsPerRun) problems.push('too many results')
@@ -149,8 +152,8 @@ function analyzedAdminRole(): RoleResult {
     arn: grants.arn,
     used: analysis.used,
     excess: compactExcess(analysis.excess),
-    unobservable: analysis.unobservable,
-    conditional: [],
+    unobservable: compactUnobservable(analysis.unobservable),
+    conditional: NO_CONDITIONAL,
     proposalOutcome: 'proposed',
     policyFile: `iam/least-privilege/111122223333/${name}.json`,
     policyFileInRepository: true
@@ -337,6 +340,73 @@ describe('renderSarif', () => {
     expect(codeScanningProblems(big)).toEqual([])
     expect(big.runs[0]!.results).toHaveLength(120)
     expect(big.runs[0]!.results.some(r => r.properties.actionsOmitted)).toBe(true)
+  })
+
+  it('cuts detail before results to fit the compressed size limit, and says in the run what it cut', () => {
+    const report = buildReport(
+      Array.from({ length: 12 }, (_, i) => adminRole(`admin-${String(i).padStart(2, '0')}`)),
+      'access-analyzer',
+      '2026-11-27T00:00:00Z'
+    )
+    const sizeOf = (sarif: SarifLog) => gzipSync(serializeSarif(sarif)).length
+    const full = renderSarif(report)
+    expect(full.runs[0]!.properties).toBeUndefined()
+    expect(full.runs[0]!.results).toHaveLength(24)
+    const fullSize = sizeOf(full)
+    const seen = new Set<string>()
+    // Shares of the full file, then a limit only a few brief results fit.
+    for (const limit of [...[0.9, 0.5, 0.1, 0.02, 0.005].map(share => Math.floor(fullSize * share)), 2_000]) {
+      const sarif = renderSarif(report, { limits: { fileBytes: limit } })
+      const run = sarif.runs[0]!
+      expect(sizeOf(sarif)).toBeLessThanOrEqual(limit)
+      const cut = run.properties?.cut ?? []
+      expect(cut.length).toBeGreaterThan(0)
+      const brief = run.results.every(
+        r => r.properties.actions === undefined && r.properties.grantedBy === undefined
+      )
+      if (run.results.length < 24) {
+        // Results go only once every result is brief, the other unused access first: the high-risk results a
+        // gate fails on come first and are the last to go.
+        expect(brief).toBe(true)
+        const high = run.results.filter(r => r.ruleId === HIGH_RISK_RULE_ID).length
+        expect(high).toBe(Math.min(12, run.results.length))
+        expect(cut).toContain(
+          `${24 - run.results.length} results that did not fit the file size limit even brief (the other unused access first)`
+        )
+        expect(run.invocations[0]!.toolExecutionNotifications.at(-1)?.message.text).toMatch(
+          /^\d+ results were left out to stay within code scanning's limits/
+        )
+        seen.add('results')
+      } else if (brief) {
+        expect(run.results[0]!.message.text).toMatch(
+          /^Role admin-00 is granted \d+ high-risk actions it did not use between .* \(\d+ of them privilege escalation; all in the JSON report\)\. The proposed policy/
+        )
+        expect(cut).toEqual([expect.stringMatching(/^the action names and lists of every result/)])
+        seen.add('brief')
+      } else {
+        expect(run.results.some(r => r.properties.actionsOmitted)).toBe(true)
+        expect(cut).toEqual([
+          expect.stringMatching(/^the per-action lists of \d+ results, to fit the file size limit$/)
+        ])
+        seen.add('lists')
+      }
+      // The streamed file is the same as the rendered one whatever was cut.
+      if (limit === 2_000)
+        expect([...sarifChunks(report, { limits: { fileBytes: limit } })].join('')).toBe(
+          serializeSarif(sarif)
+        )
+    }
+    expect([...seen].sort()).toEqual(['brief', 'lists', 'results'])
+
+    // Past the results per run: the same order decides.
+    const capped = renderSarif(report, { limits: { resultsPerRun: 13 } })
+    expect(capped.runs[0]!.results.map(r => r.ruleId)).toEqual([
+      ...Array<string>(12).fill(HIGH_RISK_RULE_ID),
+      EXCESS_RULE_ID
+    ])
+    expect(capped.runs[0]!.properties?.cut).toEqual([
+      '11 results past 13 results per run (the other unused access first)'
+    ])
   })
 
   it('reports the roles it could not judge as notifications, and a failed role as an unsuccessful run', () => {

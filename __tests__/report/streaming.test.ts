@@ -15,13 +15,19 @@ import { MemoryLogger } from '../../src/logger.js'
 import type { ExcessAction, ReportV1 } from '../../src/model.js'
 import { outputChunks, writeReportFiles } from '../../src/output.js'
 import { analyzeRole } from '../../src/policy/analyze.js'
+import {
+  compactConditional,
+  compactUnobservable,
+  conditionalActionList,
+  unobservableActionList
+} from '../../src/policy/action-groups.js'
 import { catalogActionCount, compactExcess, excessActions } from '../../src/policy/excess.js'
 import { reportChunks, serializeReport } from '../../src/report/json.js'
 import type { JsonReportV1 } from '../../src/report/json.js'
 import { markdownChunks, renderMarkdown } from '../../src/report/markdown.js'
 import { renderSarif, sarifChunks, serializeSarif } from '../../src/report/sarif.js'
 import { runAnalysis } from '../../src/run.js'
-import { OPTIONS, managed, role, usageOf } from '../policy/builders.js'
+import { OPTIONS, inline, managed, role, usageOf } from '../policy/builders.js'
 
 function offline(config: Config) {
   const log = new MemoryLogger()
@@ -120,6 +126,49 @@ describe('compact excess', () => {
     expect(listed).toBeLessThan(analysis.excess.length / 10)
     const ec2List = compact.groups.find(g => g.service === 'ec2' && g.accessLevel === 'List')
     expect(ec2List?.allExcept).toContain('ec2:DescribeInstances')
+  })
+
+  it('holds the unobservable and conditional actions of a wide grant per service and turns them back exactly', () => {
+    // Records of read-only events alone: the trail may not log writes, so every granted Write action is
+    // unobservable (the case that made each role hold one entry per action).
+    const usage = usageOf(['ec2:DescribeInstances'], {
+      evidence: { notes: [], managementEventsSeen: ['read', 'kms.amazonaws.com', 'rdsdata.amazonaws.com'] }
+    })
+    const conditionally = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 's3:*',
+          Resource: '*',
+          Condition: { StringEquals: { 'aws:RequestedRegion': 'eu-west-1' } }
+        }
+      ]
+    }
+    const analysis = analyzeRole(role('admin', [managed('AdministratorAccess')]), usage, OPTIONS)
+    expect(analysis.unobservable.length).toBeGreaterThan(5000)
+    const byAction = <T extends { action: string }>(list: T[]) =>
+      [...list].sort((a, b) => (a.action < b.action ? -1 : a.action > b.action ? 1 : 0))
+    const unobservable = compactUnobservable(analysis.unobservable)
+    expect(unobservable.count).toBe(analysis.unobservable.length)
+    expect(unobservableActionList(unobservable)).toEqual(byAction(analysis.unobservable))
+    const listed = unobservable.groups.reduce((n, g) => n + (g.actions ?? g.allExcept ?? []).length, 0)
+    expect(listed).toBeLessThan(analysis.unobservable.length / 10)
+    expect(unobservable.groups.find(g => g.service === 'ec2' && g.accessLevel === 'Write')).toMatchObject({
+      reason: expect.stringMatching(/no write management event/) as unknown as string,
+      allExcept: []
+    })
+    // Write actions of s3 granted only in one Region, next to ReadOnlyAccess.
+    const regional = analyzeRole(
+      role('reader', [managed('ReadOnlyAccess'), inline('regional', conditionally)]),
+      usage,
+      OPTIONS
+    )
+    expect(regional.conditional.length).toBeGreaterThan(50)
+    const conditional = compactConditional(regional.conditional)
+    expect(conditional.count).toBe(regional.conditional.length)
+    expect(conditionalActionList(conditional)).toEqual(byAction(regional.conditional))
+    expect(conditional.groups.every(g => g.service === 's3' && g.grantedBy.join() === 'regional')).toBe(true)
   })
 
   it('keeps actions granted by different statements apart even when a statement name holds a line break', () => {

@@ -3,6 +3,7 @@
  * the EC2 steal-credentials role (inline ec2:Describe* + AmazonSSMManagedInstanceCore, SSM agent calls only),
  * a role whose calls were all denied (not enough evidence), a failed role and an IAM Identity Center role.
  */
+import { NO_CONDITIONAL, NO_UNOBSERVABLE, compactUnobservable } from '../../src/policy/action-groups.js'
 import { NO_EXCESS, compactExcess } from '../../src/policy/excess.js'
 import type { ExcessAction, ReportV1, RoleResult } from '../../src/model.js'
 import { buildReport } from '../../src/report/json.js'
@@ -37,6 +38,22 @@ const SSM_CORE_EXCESS: ExcessAction[] = [
   grantedBy: [SSM_CORE]
 }))
 
+/** A role's report entry before any verdict: failed, nothing used, granted or proposed. */
+export function blankRole(arn = 'arn:aws:iam::111122223333:role/app'): RoleResult {
+  return {
+    arn,
+    status: 'failed',
+    window: { start: '', end: '' },
+    complete: true,
+    used: [],
+    excess: NO_EXCESS,
+    unobservable: NO_UNOBSERVABLE,
+    conditional: NO_CONDITIONAL,
+    proposed: [],
+    editable: true
+  }
+}
+
 export function stealCredentialsRole(): RoleResult {
   return {
     arn: 'arn:aws:iam::111122223333:role/stratus-red-team-ec2-steal-credentials-role',
@@ -53,8 +70,8 @@ export function stealCredentialsRole(): RoleResult {
         grantedBy: ['stratus-ec2-describe#DescribeAll']
       }
     ]),
-    unobservable: [],
-    conditional: [],
+    unobservable: NO_UNOBSERVABLE,
+    conditional: NO_CONDITIONAL,
     proposed: [
       {
         name: 'stratus-red-team-ec2-steal-credentials-role-least-privilege',
@@ -91,34 +108,20 @@ export function stealCredentialsRole(): RoleResult {
 
 export function deniedOnlyRole(): RoleResult {
   return {
-    arn: 'arn:aws:iam::111122223333:role/stratus-red-team-get-usr-data-role',
+    ...blankRole('arn:aws:iam::111122223333:role/stratus-red-team-get-usr-data-role'),
     status: 'insufficient-evidence',
     reason: 'every call in the window was denied (Client.UnauthorizedOperation): zero authorized events',
     window: WINDOW,
-    complete: true,
-    used: [],
-    excess: NO_EXCESS,
-    unobservable: [],
-    conditional: [],
-    proposed: [],
-    editable: true,
     evidence: { filesRead: 12, eventsMatched: 4, deniedCalls: 4, notes: [] }
   }
 }
 
 export function failedRole(): RoleResult {
   return {
-    arn: 'arn:aws:iam::111122223333:role/stratus-red-team-leave-org-role',
-    status: 'failed',
+    ...blankRole('arn:aws:iam::111122223333:role/stratus-red-team-leave-org-role'),
     reason: 'IAM GetRolePolicy failed: AccessDenied (the analysis role lacks iam:GetRolePolicy)',
     window: WINDOW,
-    complete: false,
-    used: [],
-    excess: NO_EXCESS,
-    unobservable: [],
-    conditional: [],
-    proposed: [],
-    editable: true
+    complete: false
   }
 }
 
@@ -150,8 +153,10 @@ export function ssoRole(): RoleResult {
       },
       { action: 's3:PutBucketTagging', accessLevel: 'Tagging', grantedBy: ['AdministratorAccess'] }
     ]),
-    unobservable: [{ action: 's3:GetObject', reason: 'S3 data events are not logged by the trail' }],
-    conditional: [],
+    unobservable: compactUnobservable([
+      { action: 's3:GetObject', reason: 'S3 data events are not logged by the trail' }
+    ]),
+    conditional: NO_CONDITIONAL,
     proposed: [],
     editable: false,
     notEditableReason: 'IAM Identity Center role: change its permission set instead'

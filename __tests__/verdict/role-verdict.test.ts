@@ -2,7 +2,7 @@
 import { describe, expect, it } from '@jest/globals'
 import type { RoleGrants, RoleResult, RoleUsage } from '../../src/model.js'
 import { analyzeRole } from '../../src/policy/analyze.js'
-import { excessActions, NO_EXCESS } from '../../src/policy/excess.js'
+import { excessActions } from '../../src/policy/excess.js'
 import { judgeEvidence } from '../../src/policy/evidence.js'
 import { proposePolicies } from '../../src/policy/propose.js'
 import type { Proposal } from '../../src/policy/propose.js'
@@ -15,20 +15,10 @@ import {
 } from '../../src/verdict/role-verdict.js'
 import type { AwsChecks, RoleFindings } from '../../src/verdict/role-verdict.js'
 import { doc, inline, OPTIONS, role, usageOf } from '../policy/builders.js'
+import { blankRole } from '../support/sample-reports.js'
 
 /** A role's report entry before any verdict. */
-const ENTRY: RoleResult = {
-  arn: 'arn:aws:iam::111122223333:role/app',
-  status: 'failed',
-  window: { start: '', end: '' },
-  complete: true,
-  used: [],
-  excess: NO_EXCESS,
-  unobservable: [],
-  conditional: [],
-  proposed: [],
-  editable: true
-}
+const ENTRY: RoleResult = blankRole()
 const WINDOW = { start: '2026-08-01T00:00:00Z', end: '2026-10-01T00:00:00Z' }
 
 function findings(

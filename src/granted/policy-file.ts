@@ -7,7 +7,7 @@ import {
   isObject,
   jsonErrorPlace
 } from '../policy/document.js'
-import { inexactNumber } from '../policy/json-numbers.js'
+import { inexactNumber, inexactNumbersByEntry } from '../policy/json-numbers.js'
 import { requireRoleArn, roleNameFromArn } from '../roles.js'
 import { duplicateKeyPosition } from './duplicate-keys.js'
 import { editability, isAwsManagedPolicyArn } from './editability.js'
@@ -142,17 +142,31 @@ export function parseAuthorizationDetails(text: string, file: string): ExportedR
   } catch (e) {
     throw new PolicyFileError(`${file}: not valid JSON (${jsonErrorPlace(e)})`)
   }
-  refuseInexactNumbers(withoutBom(text), file)
   if (!isObject(json) || !Array.isArray(json.RoleDetailList)) {
     throw new PolicyFileError(
       `${file}: no RoleDetailList; expected the output of aws iam get-account-authorization-details`
     )
   }
+  // A number read other than written fails the role (or the managed policy) that holds it, not the whole export.
+  const inexactRoles = new Map<number, string>()
+  const inexactPolicies = new Map<number, string>()
+  for (const found of inexactNumbersByEntry(withoutBom(text))) {
+    const byIndex =
+      found.key === 'RoleDetailList' ? inexactRoles : found.key === 'Policies' ? inexactPolicies : undefined
+    if (byIndex && found.index !== undefined && !byIndex.has(found.index))
+      byIndex.set(found.index, inexactNumberProblem(found))
+  }
   const policies = new Map<string, ManagedPolicyDetail>()
-  for (const p of (Array.isArray(json.Policies) ? json.Policies : []) as ManagedPolicyDetail[]) {
-    if (isObject(p) && typeof p.Arn === 'string') policies.set(p.Arn, p)
+  const inexactPolicy = new Map<string, string>()
+  for (const [i, p] of (Array.isArray(json.Policies) ? json.Policies : []).entries()) {
+    if (!isObject(p) || typeof p.Arn !== 'string') continue
+    policies.set(p.Arn, p as unknown as ManagedPolicyDetail)
+    const problem = inexactPolicies.get(i)
+    if (problem !== undefined) inexactPolicy.set(p.Arn, problem)
   }
   const managed = (arn: string, name: string, kind: 'managed' | 'boundary'): GrantedPolicy => {
+    const problem = inexactPolicy.get(arn)
+    if (problem !== undefined) throw new PolicyFileError(`${file}: managed policy ${arn} ${problem}`)
     const detail = policies.get(arn)
     const versions = detail?.PolicyVersionList ?? []
     const version =
@@ -181,6 +195,8 @@ export function parseAuthorizationDetails(text: string, file: string): ExportedR
     const name = typeof role.RoleName === 'string' ? role.RoleName : roleNameFromArn(arn)
     try {
       const what = `${file}: role ${name}`
+      const inexact = inexactRoles.get(i)
+      if (inexact !== undefined) throw new PolicyFileError(`${what} ${inexact}`)
       const identity = requireRoleArn(arn, `${what}: Arn`)
       // The Arn identifies the role everywhere else (records, selectors, IAM): a RoleName or Path that says
       // otherwise would judge one role by another's name or editability.

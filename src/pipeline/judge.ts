@@ -10,6 +10,7 @@ import { isSafePathSegment } from '../granted/workspace-file.js'
 import type { WorkspaceFile } from '../granted/workspace-file.js'
 import type { Logger } from '../logger.js'
 import type { GrantedPolicy, PullRequestChange, RoleGrants, RoleResult, RoleUsage } from '../model.js'
+import { NO_CONDITIONAL, NO_UNOBSERVABLE } from '../policy/action-groups.js'
 import { addedAccess, canonicalJson } from '../policy/added-access.js'
 import { sourceEvidence, usedEvidence } from '../policy/action-evidence.js'
 import { analyzeRole } from '../policy/analyze.js'
@@ -126,8 +127,8 @@ function reportEntry(c: RoleCase, config: Config): RoleResult {
     complete: c.usage?.complete ?? false,
     used: [],
     excess: NO_EXCESS,
-    unobservable: [],
-    conditional: [],
+    unobservable: NO_UNOBSERVABLE,
+    conditional: NO_CONDITIONAL,
     proposed: [],
     editable: c.grants?.editable ?? !c.notEditableReason,
     ...(notEditableReason ? { notEditableReason } : {}),

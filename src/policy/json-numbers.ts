@@ -46,3 +46,66 @@ export function inexactNumber(text: string): { number: string; position: number 
   }
   return undefined
 }
+
+/** An inexact number and the entry of a top-level list that holds it (`RoleDetailList`, 3). */
+export interface InexactEntryNumber {
+  number: string
+  position: number
+  /** The key of the top-level object the number is under, and the index in that key's array (if it is one). */
+  key: string
+  index?: number
+}
+
+interface Frame {
+  array: boolean
+  /** Object: the key being read or last read. Array: the index of the current item. */
+  key?: string
+  index: number
+  expectKey: boolean
+}
+
+/**
+ * Every number of a JSON text (valid JSON) that JSON.parse does not read as written, each with the top-level key
+ * and array index it sits under, so a list of independent entries (an export's roles) can refuse only the entry
+ * that holds it. A key is compared as written between its quotes.
+ */
+export function inexactNumbersByEntry(text: string): InexactEntryNumber[] {
+  const found: InexactEntryNumber[] = []
+  const stack: Frame[] = []
+  let i = 0
+  while (i < text.length) {
+    const c = text[i]
+    const top = stack[stack.length - 1]
+    if (c === '"') {
+      const start = ++i
+      while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1
+      if (top && !top.array && top.expectKey) top.key = text.slice(start, i)
+      i++
+      continue
+    }
+    if (c === '{' || c === '[') stack.push({ array: c === '[', index: 0, expectKey: c === '{' })
+    else if (c === '}' || c === ']') stack.pop()
+    else if (c === ':' && top) top.expectKey = false
+    else if (c === ',' && top) {
+      if (top.array) top.index++
+      else top.expectKey = true
+    } else if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) {
+      NUMBER.lastIndex = i
+      const token = NUMBER.exec(text)?.[0] ?? c
+      const read = Number(token)
+      if (!Number.isFinite(read) || decimalValue(String(read)) !== decimalValue(token)) {
+        const [root, list] = stack
+        found.push({
+          number: token,
+          position: i,
+          key: root && !root.array ? (root.key ?? '') : '',
+          ...(list?.array ? { index: list.index } : {})
+        })
+      }
+      i += token.length
+      continue
+    }
+    i++
+  }
+  return found
+}

@@ -8,6 +8,7 @@ import { normalizePolicy } from './document.js'
 import type { NormalizedStatement } from './document.js'
 import { NOT_GRANTED, buildGrantModel } from './grants.js'
 import { at } from './at.js'
+import { conditionalActionList, unobservableActionList } from './action-groups.js'
 
 const SHOWN = 8
 
@@ -105,8 +106,8 @@ export function recommendationDifferences(
       `AWS's recommendation keeps ${onlyAws.length} action(s) ours removes (ours judged them not used in the window): ${list(onlyAws)}.`
     )
   const used = new Set(result.used)
-  const unobservable = new Map(result.unobservable.map(u => [u.action, u.reason]))
-  const conditional = new Set(result.conditional.map(c => c.action))
+  const unobservable = new Map(unobservableActionList(result.unobservable).map(u => [u.action, u.reason]))
+  const conditional = new Set(conditionalActionList(result.conditional).map(c => c.action))
   const kept = new Set(result.kept?.actions ?? [])
   const groups: { label: string; actions: string[] }[] = [
     { label: 'used in the window', actions: onlyOurs.filter(a => used.has(a)) },

@@ -1,11 +1,24 @@
-import type { ExcessAction, ExcessGroup, ReportV1, RoleResult, UsageSource } from '../model.js'
+import type {
+  ConditionalAction,
+  ExcessAction,
+  ReportV1,
+  RoleResult,
+  UnobservableAction,
+  UsageSource
+} from '../model.js'
 import { compare } from '../model.js'
 import { excessEvidence, serviceEvidence } from '../policy/action-evidence.js'
+import { conditionalActionList, unobservableActionList } from '../policy/action-groups.js'
+import type { ActionGroup } from '../policy/action-groups.js'
 import { catalogActionCount, excessActions } from '../policy/excess.js'
 import { loadCatalogIndex } from '../policy/catalog.js'
 
-/** A role of the version-1 JSON report as a reader parses it: every excess action listed. */
-export type JsonRoleV1 = Omit<RoleResult, 'excess'> & { excess: ExcessAction[] }
+/** A role of the version-1 JSON report as a reader parses it: every excess, unobservable and conditional action listed. */
+export type JsonRoleV1 = Omit<RoleResult, 'excess' | 'unobservable' | 'conditional'> & {
+  excess: ExcessAction[]
+  unobservable: UnobservableAction[]
+  conditional: ConditionalAction[]
+}
 /** The version-1 JSON report as a reader parses it. */
 export type JsonReportV1 = Omit<ReportV1, 'roles'> & { roles: JsonRoleV1[] }
 
@@ -39,14 +52,7 @@ export function buildReport(
 }
 
 function sortedLists(role: RoleResult): RoleResult {
-  const byAction = <T extends { action: string }>(items: T[]) =>
-    [...items].sort((a, b) => compare(a.action, b.action))
-  return {
-    ...role,
-    used: [...role.used].sort(compare),
-    unobservable: byAction(role.unobservable),
-    conditional: byAction(role.conditional)
-  }
+  return { ...role, used: [...role.used].sort(compare) }
 }
 
 /** Key order of the objects whose shape we own; any other object keeps its keys in sorted order. */
@@ -101,6 +107,7 @@ const KEY_ORDER: Record<string, string[]> = {
     'accessLevel',
     'count',
     'of',
+    'reason',
     'grantedBy',
     'actions',
     'allExcept',
@@ -151,20 +158,30 @@ function roleForVersion(role: RoleResult, version: ReportVersion): unknown {
     const excess = excessActions(role.excess)
     return {
       ...role,
-      excess: sources ? excess.map(e => ({ ...e, ...excessEvidence(e.action, sources) })) : excess
+      excess: sources ? excess.map(e => ({ ...e, ...excessEvidence(e.action, sources) })) : excess,
+      unobservable: unobservableActionList(role.unobservable),
+      conditional: conditionalActionList(role.conditional)
     }
   }
-  const groups = role.excess.groups.map(groupForV2)
+  const groupsForV2 = <G extends ActionGroup>(held: { count: number; groups: G[] }) => ({
+    count: held.count,
+    groups: held.groups.map(groupForV2)
+  })
+  const excess = groupsForV2(role.excess)
   return {
     ...role,
-    excess: {
-      count: role.excess.count,
-      groups: sources ? groups.map(g => ({ ...g, evidence: serviceEvidence(g.service, sources) })) : groups
-    }
+    excess: sources
+      ? {
+          ...excess,
+          groups: excess.groups.map(g => ({ ...g, evidence: serviceEvidence(g.service, sources) }))
+        }
+      : excess,
+    unobservable: groupsForV2(role.unobservable),
+    conditional: groupsForV2(role.conditional)
   }
 }
 
-function groupForV2(group: ExcessGroup): ExcessGroup & { of?: number } {
+function groupForV2<G extends ActionGroup>(group: G): G & { of?: number } {
   return group.allExcept ? { ...group, of: catalogActionCount(group.service, group.accessLevel) } : group
 }
 
@@ -189,7 +206,8 @@ function childShape(parent: Shape, key: string): Shape {
   if (parent === 'report' && key === 'summary') return 'summary'
   if (parent === 'role' && key === 'window') return 'window'
   if (parent === 'role' && key === 'proposed') return 'proposed'
-  if (parent === 'role' && key === 'excess') return 'excess'
+  if (parent === 'role' && (key === 'excess' || key === 'unobservable' || key === 'conditional'))
+    return 'excess'
   if (parent === 'excess' && key === 'groups') return 'excessGroup'
   if (parent === 'proposed' && key === 'document') return 'policyDocument'
   if (parent === 'policyDocument' && key === 'Statement') return 'statement'

@@ -1,18 +1,21 @@
 import type {
   ExcessAction,
   ReportV1,
+  RoleConditional,
   RoleExcess,
   RoleResult,
   RoleStatus,
   SourceEvidence,
-  UnobservableAction,
+  RoleUnobservable,
+  UnobservableGroup,
   UsageEvidence
 } from '../model.js'
 import { excessEvidence, serviceEvidence, windowSpan } from '../policy/action-evidence.js'
 import { describeTrailLogging } from '../policy/trail-logging.js'
 import { code, codeBlock, escapeText, htmlCode } from './escape.js'
 import { ACCESS_LEVELS, DAY_MS, compare } from '../model.js'
-import { excessActions } from '../policy/excess.js'
+import { excessActions, groupActions } from '../policy/excess.js'
+import type { ActionGroup } from '../policy/action-groups.js'
 import { renderPullRequestChanges } from './gate-markdown.js'
 import { awsRecommendationSection } from './aws-recommendation-markdown.js'
 import {
@@ -237,7 +240,7 @@ function overviewTable(roles: RoleResult[], nameHighRisk = true): string[] {
       judged ? String(role.used.length) : '—',
       excess,
       highRisk,
-      judged ? String(role.unobservable.length) : '—',
+      judged ? String(role.unobservable.count) : '—',
       proposalSize(role)
     ])
   })
@@ -342,16 +345,11 @@ function renderRole(role: RoleResult, source: ReportV1['source'], level: DetailL
         : `**Used:** ${plural(role.used.length, 'action')} in ${plural(new Set(role.used.map(serviceOf)).size, 'service')}`
     )
   }
-  if (role.unobservable.length > 0) {
+  if (role.unobservable.count > 0) {
     parts.push(unobservableSection(role.unobservable, level.lists === 'full'))
   }
-  if (role.conditional.length > 0) {
-    parts.push(
-      `**Conditional grants: ${role.conditional.length}** (kept with their conditions)\n` +
-        (level.lists === 'full'
-          ? role.conditional.map(c => `- ${code(c.action)}, granted by ${grantedBy(c.grantedBy)}`).join('\n')
-          : '')
-    )
+  if (role.conditional.count > 0) {
+    parts.push(conditionalSection(role.conditional, level.lists === 'full'))
   }
   if (role.unknownActions && role.unknownActions.length > 0) {
     parts.push(
@@ -408,42 +406,63 @@ function excessSummary(excess: RoleExcess, editable: boolean): string {
 /** A summary row names the services with the most excess actions, this many at most. */
 const SUMMARY_SERVICES = 6
 
-/** Unobservable actions grouped by reason: many actions share one (a whole service, every data event). */
-function unobservableSection(unobservable: UnobservableAction[], full: boolean): string {
-  const byReason = new Map<string, string[]>()
-  for (const u of unobservable) {
-    const actions = byReason.get(u.reason)
-    if (actions) actions.push(u.action)
-    else byReason.set(u.reason, [u.action])
+/**
+ * Unobservable actions grouped by reason: many actions share one (a whole service, every data event). A reason
+ * with few actions names them, one with many counts them per service: the JSON report lists every action.
+ */
+function unobservableSection(unobservable: RoleUnobservable, full: boolean): string {
+  const byReason = new Map<string, UnobservableGroup[]>()
+  for (const g of unobservable.groups) {
+    const groups = byReason.get(g.reason)
+    if (groups) groups.push(g)
+    else byReason.set(g.reason, [g])
   }
-  let truncated = false
   const lines = [...byReason.entries()]
     .sort((a, b) => compare(a[0], b[0]))
-    .map(([reason, actions]) => {
-      const names = [...actions].sort(compare).map(code)
-      truncated ||= names.length > ROW_ACTIONS
-      if (!full) return `- ${escapeText(reason)}: ${plural(names.length, 'action')}`
-      return `- ${escapeText(reason)}: ${shortList(names, ROW_ACTIONS, ROW_ACTIONS_SHOWN)}`
+    .map(([reason, groups]) => {
+      const count = groups.reduce((sum, g) => sum + g.count, 0)
+      if (!full) return `- ${escapeText(reason)}: ${plural(count, 'action')}`
+      return `- ${escapeText(reason)}: ${groupsLine(groups)}`
     })
   const heading =
-    `**Unobservable: ${plural(unobservable.length, 'action')}** ` +
+    `**Unobservable: ${plural(unobservable.count, 'action')}** ` +
     '(kept in the proposal: the source cannot show whether they were used)'
-  const all =
-    truncated && full
-      ? [
-          '',
-          details(
-            `All ${plural(unobservable.length, 'unobservable action')}`,
-            codeBlock(
-              unobservable
-                .map(u => u.action)
-                .sort(compare)
-                .join('\n')
-            )
-          )
-        ]
-      : []
-  return [heading, ...lines, ...all].join('\n')
+  return [heading, ...lines].join('\n')
+}
+
+/** Conditionally granted actions per service, access level and granting statements. */
+function conditionalSection(conditional: RoleConditional, full: boolean): string {
+  const heading = `**Conditional grants: ${conditional.count}** (kept with their conditions)`
+  if (!full) return heading
+  const lines = conditional.groups.map(
+    g => `- ${groupsLine([g])} (${g.accessLevel}), granted by ${grantedBy(g.grantedBy)}`
+  )
+  return [heading, ...shortenedLines(lines, SECTION_GROUPS)].join('\n')
+}
+
+/** A section lists this many groups at most; the JSON report has them all. */
+const SECTION_GROUPS = 40
+
+function shortenedLines(lines: string[], max: number): string[] {
+  if (lines.length <= max) return lines
+  return [...lines.slice(0, max), `- … and ${plural(lines.length - max, 'more group')} (in the JSON report)`]
+}
+
+/** The groups' actions when they are few, else their count per service (`ec2` 412, all Write actions). */
+function groupsLine(groups: readonly ActionGroup[]): string {
+  const count = groups.reduce((sum, g) => sum + g.count, 0)
+  if (count <= ROW_ACTIONS)
+    return groups
+      .flatMap(g => groupActions(g))
+      .sort(compare)
+      .map(code)
+      .join(', ')
+  const byService = new Map<string, number>()
+  for (const g of groups) byService.set(g.service, (byService.get(g.service) ?? 0) + g.count)
+  const services = [...byService.entries()]
+    .sort((a, b) => b[1] - a[1] || compare(a[0], b[0]))
+    .map(([service, n]) => `${code(service)} ${n.toLocaleString('en-US')}`)
+  return `${plural(count, 'action')} (${shortList(services, ROW_ACTIONS, ROW_ACTIONS_SHOWN)})`
 }
 
 /** A table row lists this many actions at most; longer groups show the first ones and the full list follows. */
@@ -606,10 +625,10 @@ function reviewerChecks(role: RoleResult, source: ReportV1['source']): string[] 
   }
   if (!role.editable)
     checks.push('The role is not editable: apply nothing to it; change what grants it instead.')
-  if (role.unobservable.length > 0) {
-    checks.push(`Decide whether each unobservable action is still needed (${role.unobservable.length}).`)
+  if (role.unobservable.count > 0) {
+    checks.push(`Decide whether each unobservable action is still needed (${role.unobservable.count}).`)
   }
-  if (role.conditional.length > 0) {
+  if (role.conditional.count > 0) {
     checks.push('Conditional grants are kept with their conditions: check the conditions still fit.')
   }
   if (source === 'access-analyzer') {

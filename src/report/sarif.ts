@@ -1,3 +1,4 @@
+import { deflateRawSync } from 'node:zlib'
 import { compare } from '../model.js'
 import type { AccessLevel, ExcessAction, ReportV1, RoleResult } from '../model.js'
 import { serviceEvidence } from '../policy/action-evidence.js'
@@ -19,6 +20,8 @@ interface SarifRun {
     executionSuccessful: boolean
     toolExecutionNotifications: { level: 'error' | 'warning' | 'note'; message: { text: string } }[]
   }[]
+  /** What was left out to stay within code scanning's limits, when anything was. */
+  properties?: { cut: string[] }
 }
 
 interface SarifRule {
@@ -46,8 +49,9 @@ interface SarifResultProperties {
   actionCount: number
   /** The actions by access level; left out (with `actionsOmitted`) when the file would exceed GitHub's size limit. */
   actions?: Partial<Record<AccessLevel, string[]>>
-  privilegeEscalation: string[]
-  grantedBy: string[]
+  /** Left out, with the granting statements, in a brief result (see `actionsOmitted`). */
+  privilegeEscalation?: string[]
+  grantedBy?: string[]
   actionsOmitted?: string
 }
 
@@ -71,7 +75,7 @@ interface SarifLocation {
 
 /**
  * GitHub code scanning's documented ingestion limits (hard limits: a file over them is rejected). The size limit
- * applies to the gzip-compressed upload; the uncompressed file is kept under it so any upload path works.
+ * applies to the gzip-compressed upload (every upload path compresses the file).
  */
 export const CODE_SCANNING_LIMITS = {
   runsPerFile: 20,
@@ -82,8 +86,35 @@ export const CODE_SCANNING_LIMITS = {
   fileBytes: 10 * 1024 * 1024
 } as const
 
-/** Room kept under the size limit for the JSON indentation the file is written with. */
-const SIZE_BUDGET_BYTES = Math.floor(CODE_SCANNING_LIMITS.fileBytes * 0.8)
+/**
+ * What the compressed file may take of the size limit: each result is measured compressed at the fastest level
+ * with the text before it as the dictionary (what one stream of the whole file can refer back to), which takes
+ * more than one gzip stream of the whole file at the default level; the margin covers the rest.
+ */
+const SIZE_BUDGET = 0.8
+/** How far back a deflate stream refers. */
+const WINDOW_BYTES = 32 * 1024
+
+/** Measures pieces of one text in order, compressed as a stream of them would take. */
+class CompressedSize {
+  private previous = Buffer.alloc(0)
+  total = 0
+
+  /** What `text` takes after the pieces measured so far; `keep` makes it part of the stream. */
+  measure(text: string, keep = true): number {
+    const bytes = Buffer.from(text)
+    const size = deflateRawSync(bytes, {
+      level: 1,
+      ...(this.previous.length > 0 ? { dictionary: this.previous } : {})
+    }).length
+    if (keep) {
+      this.total += size
+      const tail = bytes.length >= WINDOW_BYTES ? bytes : Buffer.concat([this.previous, bytes])
+      this.previous = tail.subarray(Math.max(0, tail.length - WINDOW_BYTES))
+    }
+    return size
+  }
+}
 
 /** A message names at most this many actions; the rest are counted (and listed in `properties`). */
 const MESSAGE_ACTIONS = 40
@@ -149,6 +180,8 @@ export interface SarifOptions {
   sources?: ReadonlyMap<string, string>
   /** GITHUB_WORKFLOW_REF (`owner/repo/.github/workflows/file.yml@ref`): the location of last resort. */
   workflowRef?: string
+  /** Lower limits than code scanning's (to show what is cut without thousands of roles). */
+  limits?: { fileBytes?: number; resultsPerRun?: number }
 }
 
 /**
@@ -196,71 +229,116 @@ const RESULTS_SLOT = '\u0000results'
 /** Where a result sits in the indented file: root > runs > run > results. */
 const RESULT_INDENT = ' '.repeat(8)
 
-/** Which results are written and which of them leave their per-action lists out to fit the size limit. */
+/**
+ * Which results are written, which of them leave their per-action lists out, and whether every result is brief
+ * (a count and the role, no action named), to fit the size limit.
+ */
 interface ResultPlan {
   total: number
   kept: number
   withoutActions: Set<string>
+  brief: boolean
+  /** What was cut, said in the run's properties. */
+  cut: string[]
 }
 
 const resultKey = (role: RoleResult, spec: RuleSpec) => `${role.arn}|${spec.id}`
 
 /** Roles with findings, high-risk results first (should the per-run limit cut), then the other unused access. */
-function* allResults(report: ReportV1, options: SarifOptions): Generator<[RoleResult, SarifResult]> {
+function* allResults(
+  report: ReportV1,
+  options: SarifOptions,
+  brief = false
+): Generator<[RoleResult, SarifResult]> {
   const withExcess = report.roles.filter(role => role.status === 'analyzed' && role.excess.count > 0)
   for (const spec of [RULE_SPECS[0], RULE_SPECS[1]]) {
     if (!spec) continue
     for (const role of withExcess) {
       const excess = excessActions(role.excess).filter(e => isHighRisk(e) === (spec.id === HIGH_RISK_RULE_ID))
-      if (excess.length > 0) yield [role, resultOf(role, excess, spec, options)]
+      if (excess.length > 0) yield [role, resultOf(role, excess, spec, options, brief)]
     }
   }
 }
 
 /**
- * Measures every result with and without its per-action lists, and leaves the lists of the largest results out
- * until the file fits the size budget (messages and counts stay).
+ * Measures every result compressed, with and without its per-action lists and brief, and cuts detail until the
+ * file fits the size budget: first the lists of the largest results, then every result becomes brief; results
+ * themselves go only past the per-run limit or when even brief ones cannot fit, the other unused access first
+ * (the high-risk results are the ones a gate fails on).
  */
 function planResults(report: ReportV1, options: SarifOptions): ResultPlan {
-  const sizes: { key: string; actionCount: number; saving: number }[] = []
-  let size = Buffer.byteLength(serializeSarif(sarifFrame(report, options, undefined)))
+  const maxResults = options.limits?.resultsPerRun ?? CODE_SCANNING_LIMITS.resultsPerRun
+  const fileBytes = options.limits?.fileBytes ?? CODE_SCANNING_LIMITS.fileBytes
+  const budget = Math.floor(fileBytes * SIZE_BUDGET)
+  const measured: { key: string; actionCount: number; full: number; without: number }[] = []
+  const frameText = serializeSarif(sarifFrame(report, options, undefined))
+  const stream = new CompressedSize()
+  const frame = stream.measure(frameText)
   let total = 0
   for (const [role, result] of allResults(report, options)) {
     total++
-    if (total > CODE_SCANNING_LIMITS.resultsPerRun) continue
-    const full = indentedSize(result)
-    size += full + 2
+    if (total > maxResults) continue
     const { actions, ...rest } = result.properties
-    if (!actions) continue
-    const without = indentedSize({ ...result, properties: { ...rest, actionsOmitted: ACTIONS_OMITTED } })
-    sizes.push({
+    const without = actions
+      ? stream.measure(
+          JSON.stringify({ ...result, properties: { ...rest, actionsOmitted: ACTIONS_OMITTED } }, null, 2),
+          false
+        )
+      : undefined
+    const full = stream.measure(JSON.stringify(result, null, 2))
+    measured.push({
       key: resultKey(role, RULE_SPECS[result.ruleIndex] as RuleSpec),
       actionCount: result.properties.actionCount,
-      saving: full - without
+      full,
+      without: without ?? full
     })
   }
+  const kept = Math.min(total, maxResults)
+  const perRun: string[] = []
+  if (total > kept)
+    perRun.push(
+      `${plural(total - kept, 'result')} past ${maxResults} results per run (the other unused access first)`
+    )
+  let size = frame + measured.reduce((sum, m) => sum + m.full, 0)
   const withoutActions = new Set<string>()
-  for (const entry of sizes.sort((a, b) => b.actionCount - a.actionCount)) {
-    if (size <= SIZE_BUDGET_BYTES) break
+  for (const entry of [...measured].sort((a, b) => b.actionCount - a.actionCount)) {
+    if (size <= budget) break
+    if (entry.without === entry.full) continue
     withoutActions.add(entry.key)
-    size -= entry.saving
+    size -= entry.full - entry.without
   }
-  return { total, kept: Math.min(total, CODE_SCANNING_LIMITS.resultsPerRun), withoutActions }
-}
+  const lists =
+    withoutActions.size > 0
+      ? [`the per-action lists of ${plural(withoutActions.size, 'result')}, to fit the file size limit`]
+      : []
+  if (size <= budget) return { total, kept, withoutActions, brief: false, cut: [...perRun, ...lists] }
 
-function indentedSize(value: unknown): number {
-  const text = JSON.stringify(value, null, 2)
-  let lines = 1
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lines++
-  return Buffer.byteLength(text) + lines * RESULT_INDENT.length
+  // Brief results: the role, the count and the proposal; the sizes of those that fit decide how many stay.
+  const briefStream = new CompressedSize()
+  briefStream.measure(frameText)
+  let fitting = 0
+  for (const [, result] of allResults(report, options, true)) {
+    if (fitting >= kept) break
+    briefStream.measure(JSON.stringify(result, null, 2))
+    if (briefStream.total > budget) break
+    fitting++
+  }
+  const briefCut = [`the action names and lists of every result (${BRIEF_OMITTED})`]
+  if (fitting < kept)
+    briefCut.push(
+      `${plural(kept - fitting, 'result')} that did not fit the file size limit even brief (the other unused access first)`
+    )
+  return { total, kept: fitting, withoutActions: new Set(), brief: true, cut: [...perRun, ...briefCut] }
 }
 
 const ACTIONS_OMITTED =
   "left out to stay within code scanning's file size limit; the JSON report lists every action"
 
+const BRIEF_OMITTED = "left out to stay within code scanning's file size limit; the JSON report has them all"
+
 function* plannedResults(report: ReportV1, options: SarifOptions, plan: ResultPlan): Generator<SarifResult> {
   let count = 0
-  for (const [role, result] of allResults(report, options)) {
+  for (const [role, result] of allResults(report, options, plan.brief)) {
     if (count++ >= plan.kept) return
     if (plan.withoutActions.has(resultKey(role, RULE_SPECS[result.ruleIndex] as RuleSpec))) {
       delete result.properties.actions
@@ -286,7 +364,7 @@ function sarifFrame(report: ReportV1, options: SarifOptions, plan: ResultPlan | 
     notifications.push({
       level: 'warning',
       message: {
-        text: `${plural(plan.total - plan.kept, 'result')} were left out to stay within code scanning's ${CODE_SCANNING_LIMITS.resultsPerRun} results per run; the JSON report has them all`
+        text: `${plural(plan.total - plan.kept, 'result')} were left out to stay within code scanning's limits (results per run, compressed file size); the JSON report has them all`
       }
     })
   }
@@ -311,7 +389,8 @@ function sarifFrame(report: ReportV1, options: SarifOptions, plan: ResultPlan | 
             executionSuccessful: report.roles.every(role => role.status !== 'failed'),
             toolExecutionNotifications: notifications
           }
-        ]
+        ],
+        ...(plan && plan.cut.length > 0 ? { properties: { cut: plan.cut } } : {})
       }
     ]
   }
@@ -355,7 +434,8 @@ function resultOf(
   role: RoleResult,
   excess: ExcessAction[],
   spec: RuleSpec,
-  options: SarifOptions
+  options: SarifOptions,
+  brief: boolean
 ): SarifResult {
   const sorted = [...excess].sort(byRiskThenAction)
   const { name } = roleName(role.arn)
@@ -374,19 +454,24 @@ function resultOf(
   const services = [...new Set(sorted.map(e => e.action.split(':')[0] ?? ''))]
   const sources = role.sources
   const lastUsed = sources ? services.map(s => [s, serviceEvidence(s, sources)] as const) : []
-  const text =
-    `Role ${name} is granted ${sorted.length} ${spec.id === HIGH_RISK_RULE_ID ? 'high-risk ' : ''}action${sorted.length === 1 ? '' : 's'} ` +
-    `it did not use between ${role.window.start} and ${role.window.end}: ${named.join(', ')}` +
-    (more > 0 ? ` and ${more} more (all in the JSON report)` : '') +
-    '.' +
-    (escalation.length > 0 ? ` Privilege escalation: ${escalation.join(', ')}.` : '') +
-    (lastUsed.length > 0
+  const lastUsedText =
+    lastUsed.length > 0
       ? ` Last used: ${lastUsed
           .slice(0, MESSAGE_ACTIONS)
           .map(([service, evidence]) => `${service} ${evidence}`)
           .join('; ')}${lastUsed.length > MESSAGE_ACTIONS ? '; ...' : ''}.`
-      : '') +
-    proposal
+      : ''
+  const granted =
+    `Role ${name} is granted ${sorted.length} ${spec.id === HIGH_RISK_RULE_ID ? 'high-risk ' : ''}action${sorted.length === 1 ? '' : 's'} ` +
+    `it did not use between ${role.window.start} and ${role.window.end}`
+  const text = brief
+    ? `${granted} (${escalation.length > 0 ? `${escalation.length} of them privilege escalation; ` : ''}all in the JSON report).${proposal}`
+    : `${granted}: ${named.join(', ')}` +
+      (more > 0 ? ` and ${more} more (all in the JSON report)` : '') +
+      '.' +
+      (escalation.length > 0 ? ` Privilege escalation: ${escalation.join(', ')}.` : '') +
+      lastUsedText +
+      proposal
   const actions: Partial<Record<AccessLevel, string[]>> = {}
   for (const e of sorted) (actions[e.accessLevel] ??= []).push(e.action)
   for (const list of Object.values(actions)) list.sort(compare)
@@ -407,10 +492,10 @@ function resultOf(
       ...(role.proposalOutcome ? { proposalOutcome: role.proposalOutcome } : {}),
       ...(role.policyFile ? { policyFile: role.policyFile } : {}),
       actionCount: sorted.length,
-      actions,
-      privilegeEscalation: escalation,
-      grantedBy,
-      ...(lastUsed.length > 0 ? { lastUsed: Object.fromEntries(lastUsed) } : {})
+      ...(brief
+        ? { actionsOmitted: BRIEF_OMITTED }
+        : { actions, privilegeEscalation: escalation, grantedBy }),
+      ...(!brief && lastUsed.length > 0 ? { lastUsed: Object.fromEntries(lastUsed) } : {})
     }
   }
 }

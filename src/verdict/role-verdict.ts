@@ -5,6 +5,7 @@
 import type { ProposalChecks, PullRequestChange, RoleGrants, RoleResult, RoleUsage } from '../model.js'
 import { readsLogRecords } from '../model.js'
 import type { RoleAnalysis } from '../policy/analyze.js'
+import { compactConditional, compactUnobservable } from '../policy/action-groups.js'
 import { policyDiff } from '../policy/diff.js'
 import { compactExcess } from '../policy/excess.js'
 import type { EvidenceVerdict } from '../policy/evidence.js'
@@ -129,8 +130,8 @@ function withFacts(entry: RoleResult, analysis: RoleAnalysis): RoleResult {
   const facts: RoleResult = {
     ...entry,
     used: analysis.used,
-    unobservable: analysis.unobservable,
-    conditional: analysis.conditional,
+    unobservable: compactUnobservable(analysis.unobservable),
+    conditional: compactConditional(analysis.conditional),
     ...(analysis.unknownActions.length ? { unknownActions: analysis.unknownActions } : {}),
     ...(analysis.kept.length || analysis.keptStatements.length
       ? { kept: { statements: analysis.keptStatements, actions: analysis.kept } }

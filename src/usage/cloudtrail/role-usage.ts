@@ -4,6 +4,21 @@ import type { ObservedAction, RoleUsage, SkippedFile, TimeWindow, UnmappedEvent 
 import type { MergedEntry } from './aggregate.js'
 import { classifyEvent, serviceOfEventSource } from './map-event.js'
 
+/**
+ * Longest text of a record kept in the report: AWS's event sources and names are far shorter, so only a hostile
+ * record is cut (with an ellipsis), never copied whole into every output.
+ */
+export const MAX_RECORD_TEXT = 128
+/** A resource ARN longer than this is not kept: its action is judged on `*` (as an unknown resource is). */
+const MAX_RESOURCE_ARN = 2048
+/** A note names this many event sources at most, then counts the rest. */
+const NOTE_SOURCES = 10
+
+/** The text as it enters the report: at most MAX_RECORD_TEXT characters, cut with an ellipsis. */
+export function recordText(text: string): string {
+  return text.length <= MAX_RECORD_TEXT ? text : `${text.slice(0, MAX_RECORD_TEXT - 1)}…`
+}
+
 interface ScanContext {
   window: TimeWindow
   filesRead: number
@@ -118,7 +133,7 @@ export function buildRoleUsage(
     matched += entry.count
     if (entry.dataEvent) {
       const service = serviceOfEventSource(catalog, entry.eventSource)
-      dataServices.add(service ?? entry.eventSource)
+      dataServices.add(service ?? recordText(entry.eventSource))
     }
     const cls = classifyEvent(catalog, entry)
     switch (cls.kind) {
@@ -135,8 +150,8 @@ export function buildRoleUsage(
         const key = `${entry.eventSource} ${entry.eventName}`
         const service = serviceOfEventSource(catalog, entry.eventSource)
         const u = unmapped.get(key) ?? {
-          eventSource: entry.eventSource,
-          eventName: entry.eventName,
+          eventSource: recordText(entry.eventSource),
+          eventName: recordText(entry.eventName),
           count: 0,
           ...(service ? { service } : {})
         }
@@ -169,6 +184,10 @@ export function buildRoleUsage(
           if (acc.anyResource) continue
           let fitting = 0
           for (const arn of entry.resources) {
+            if (arn.length > MAX_RESOURCE_ARN) {
+              acc.anyResource = true
+              break
+            }
             if (patterns.some(fits => fits(arn))) {
               acc.resources.add(arn)
               fitting++
@@ -205,8 +224,10 @@ export function buildRoleUsage(
   // Calls of a service the catalog cannot name could have used any granted action: the usage is incomplete.
   const nameless = [...unmapped.values()].filter(u => !u.service)
   if (nameless.length > 0) {
+    const sources = nameless.slice(0, NOTE_SOURCES).map(u => u.eventSource)
+    const more = nameless.length > NOTE_SOURCES ? ` and ${nameless.length - NOTE_SOURCES} more` : ''
     notes.push(
-      `calls from event sources no IAM service matches (${nameless.map(u => u.eventSource).join(', ')}): usage is incomplete`
+      `calls from event sources no IAM service matches (${sources.join(', ')}${more}): usage is incomplete`
     )
   }
   return {
