@@ -259,6 +259,10 @@ export interface RoleResult {
   kept?: KeptAccess
   /** On a pull request: what the head of its policy file grants beyond the base. */
   change?: PullRequestChange
+  /** When the role was last judged: the end of the usage window it was (or, waiting, last) judged on (ISO 8601). */
+  lastJudged?: string
+  /** Skipped only because a quota is spent (Access Analyzer's daily generations): a later run judges it. */
+  waiting?: true
 }
 
 interface ReportSummary {

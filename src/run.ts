@@ -1,3 +1,4 @@
+import { planAccounts, spansAccounts } from './aws/accounts.js'
 import type { Sleep } from './aws/retry.js'
 import type { AwsSession } from './aws/session.js'
 import type { Config } from './config.js'
@@ -6,6 +7,7 @@ import { parseAuthorizationDetails, parsePolicyFile } from './granted/policy-fil
 import type { ExportedRole } from './granted/policy-file.js'
 import type { Logger } from './logger.js'
 import type { GrantedPolicy, ReportV1, RoleResult } from './model.js'
+import { accountCases } from './pipeline/accounts.js'
 import { localFiles, readInputAs } from './pipeline/files.js'
 import type { RunFiles } from './pipeline/files.js'
 import { judgeCase } from './pipeline/judge.js'
@@ -65,34 +67,56 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
       )
     : undefined
 
-  const reading = await USAGE_PROVIDERS[config.source].open({
-    config,
-    aws,
-    log,
-    startedAt,
-    deadline: new Date(startedAt.getTime() + config.timeoutMinutes * 60_000),
-    ...(deps.signal ? { signal: deps.signal } : {}),
-    ...(deps.sleep ? { sleep: deps.sleep } : {})
-  })
+  // Many accounts: each is read with its own session; the hub reads what the run shares (the trail, log files).
+  const plan = spansAccounts(config) ? await planAccounts(config, aws, log) : undefined
+  const hub = plan?.hub ?? aws
+  const openUsage = (scoped: Config, session: AwsSession) =>
+    USAGE_PROVIDERS[config.source].open({
+      config: scoped,
+      aws: session,
+      log,
+      startedAt,
+      deadline: new Date(startedAt.getTime() + config.timeoutMinutes * 60_000),
+      ...(deps.signal ? { signal: deps.signal } : {}),
+      ...(deps.sleep ? { sleep: deps.sleep } : {})
+    })
+  const reading = await openUsage(config, hub)
   const noEvidence = reading.noEvidence
   if (noEvidence && deps.noLogFiles === 'error') throw new ConfigError(noEvidence.input, noEvidence.reason)
 
-  const cases = await selectCases(selection, {
+  const sources = {
     fileGrants,
     ...(exported ? { exported } : {}),
     ...(reading.rolesSeen ? { rolesSeen: reading.rolesSeen } : {}),
     ...(noEvidence ? { noEvidence: noEvidence.reason } : {})
-  })
+  }
+  const accounts = plan
+    ? await accountCases(plan, {
+        config,
+        files,
+        log,
+        sources,
+        // Access Analyzer generates per account and Region: one queue (and one quota) per account.
+        openUsage: (scoped, session) =>
+          config.source === 'access-analyzer' ? openUsage(scoped, session) : Promise.resolve(reading),
+        readUsage
+      })
+    : undefined
+  const cases = accounts?.cases ?? (await selectCases(selection, sources))
   const pullRequest = deps.pullRequest === true
   if (config.grantedSource !== 'iam' && config.policyFiles.length === 0 && (deps.base || pullRequest))
     cases.push(...unlistedPolicyFiles(selection, cases))
 
-  await readUsage(reading, cases)
-  await addTrailFacts(config, deps, cases)
+  if (!accounts) await readUsage(reading, cases)
+  await addTrailFacts(config, { ...deps, aws: hub }, cases)
 
   const results: RoleResult[] = []
   const judge = { config, aws, log, pullRequest, ...(deps.base ? { base: deps.base } : {}) }
-  for (const c of cases) results.push(await judgeCase(c, judge))
+  for (const c of cases) {
+    // A pull-request gate never passes on a role it could not look at, whatever kept it back.
+    if (pullRequest && c.outcome?.waiting) delete c.outcome.waiting
+    results.push(await judgeCase(c, { ...judge, aws: accounts?.sessionOf(c) ?? aws }))
+  }
   const report = buildReport(results, config.source, now().toISOString())
   log.info(
     `analyzed ${report.summary.analyzed} of ${report.summary.roles} roles; ${report.summary.excess} excess actions; ${report.summary.failed} failed`
