@@ -52,7 +52,7 @@ AWS:
   --aws-region REGION           default AWS_REGION, AWS_DEFAULT_REGION or us-east-1
   --accounts LIST               account ids, or organization (every active account); names and patterns in each
   --member-role ARN             arn:aws:iam::{account}:role/NAME, assumed in each account from your credentials
-  --account-concurrency N       accounts analyzed at once (1-32, default 4)
+  --account-concurrency N       accounts analyzed at once (1-64, default 10)
   --timeout-minutes N           overall budget (default 45)
 Other:
   -h, --help                    this text

@@ -347,7 +347,7 @@ export const INPUTS = {
       return arn
     }
   }),
-  'account-concurrency': input({ default: '4', entries: BOTH, parse: integer(1, 32) }),
+  'account-concurrency': input({ default: '10', entries: BOTH, parse: integer(1, 64) }),
   'role-session-name': input({
     default: 'iam-least-privilege',
     entries: ACTION,

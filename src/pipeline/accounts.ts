@@ -56,7 +56,7 @@ export async function accountCases(
   ctx: AccountsContext
 ): Promise<{ cases: RoleCase[]; sessionOf: (c: RoleCase) => AwsSession }> {
   const { config, log } = ctx
-  const perAccount = await mapConcurrent(plan.accounts, config.accountConcurrency ?? 4, async accountId => {
+  const perAccount = await mapConcurrent(plan.accounts, config.accountConcurrency ?? 10, async accountId => {
     const aws = plan.sessionOf(accountId)
     const scoped = accountConfig(config, plan, accountId)
     try {

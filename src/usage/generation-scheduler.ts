@@ -154,7 +154,7 @@ class Scheduler {
    * never analyzed first and then oldest first. Outcomes are in the order of the requests.
    */
   async run(requests: GenerationRequest[]): Promise<GenerationOutcome[]> {
-    const outcomes: (GenerationOutcome | undefined)[] = new Array(requests.length)
+    const outcomes: (GenerationOutcome | undefined)[] = requests.map(() => undefined)
     const fresh: Fresh[] = []
     await this.each(
       requests.map((request, index) => ({ index, request })),
