@@ -41,6 +41,7 @@ Roles and usage:
   --access-role-arn ARN         for access-analyzer: the service role Access Analyzer assumes
   --since DATE, --until DATE    narrow the CloudTrail window (ISO 8601)
   --lookback-days N             days of activity (1-90, default 90; up to 400 with access-advisor)
+  --reanalyze-after-days N      access-analyzer: reuse a generation younger than N days (1-7, default 7)
   --min-observation-days N      shortest window on which removals are proposed (default 30)
   --allow-incomplete            propose on incomplete evidence (incomplete generated policy, unreadable logs)
 Granted policies:
@@ -59,6 +60,9 @@ Proposals and output:
   --fail-on LEVEL               never (default), excess or high: exit 3 when the gate trips
 AWS:
   --aws-region REGION           default AWS_REGION, AWS_DEFAULT_REGION or us-east-1
+  --accounts LIST               account ids, or organization (every active account); names and patterns in each
+  --member-role ARN             arn:aws:iam::{account}:role/NAME, assumed in each account from your credentials
+  --account-concurrency N       accounts analyzed at once (1-64, default 10)
   --timeout-minutes N           overall budget (default 45)
 Other:
   -h, --help                    this text

@@ -77,6 +77,14 @@ export interface Config {
   readonly unusedAccessAnalyzer?: string | undefined
   /** source unused-access: fetch AWS's recommended policy for each finding and show it next to ours. */
   readonly awsRecommendation: boolean
+  /** Accounts to analyze besides those of the role ARNs in `roles`: ids, or every active account of the organization. */
+  readonly accounts?: readonly string[] | 'organization' | undefined
+  /** A role ARN with `{account}`, assumed with sts:AssumeRole from the hub session in each account. */
+  readonly memberRole?: string | undefined
+  /** How many accounts are read at once (each has its own Access Analyzer queue). */
+  readonly accountConcurrency?: number
+  /** A role whose last policy generation is younger than this many days is not analyzed again (its job is reused). */
+  readonly reanalyzeAfterDays?: number
 }
 
 /** The action's own settings: how the report is published on GitHub, and the gate. */
@@ -297,7 +305,32 @@ function matching(
   }
 }
 
-const optionalRoleArn = matching(isRoleArn, 'a role ARN (arn:aws:iam::<account>:role/<name>)')
+/** The placeholder a role ARN holds in place of the account id, replaced once per account. */
+export const ACCOUNT_PLACEHOLDER = '{account}'
+const ACCOUNT_ID = /^\d{12}$/
+
+/** A role ARN, or one with `{account}` as its account. */
+const roleArnOrTemplate = matching(
+  value => isRoleArn(value.replace(`:${ACCOUNT_PLACEHOLDER}:`, ':000000000000:')),
+  'a role ARN (arn:aws:iam::<account>:role/<name>, where <account> may be {account})'
+)
+
+function accountList(value: string, name: string): string[] | 'organization' | undefined {
+  const list = splitList(value)
+  if (list.length === 0) return undefined
+  if (list.includes('organization')) {
+    if (list.length > 1)
+      throw new ConfigError(name, `${name}: organization already means every active account; give it alone`)
+    return 'organization'
+  }
+  for (const id of list)
+    if (!ACCOUNT_ID.test(id))
+      throw new ConfigError(
+        name,
+        `${name}: "${id}" is not a 12-digit AWS account id; give account ids (one per line) or organization`
+      )
+  return [...new Set(list)]
+}
 
 function regions(value: string, name: string): string[] {
   const list = splitList(value)
@@ -351,8 +384,23 @@ export const INPUTS = {
   'role-to-assume': input({
     default: '',
     entries: ACTION,
-    parse: optionalRoleArn
+    parse: roleArnOrTemplate
   }),
+  accounts: input({ default: '', entries: BOTH, parse: accountList }),
+  'member-role': input({
+    default: '',
+    entries: BOTH,
+    parse: (value, name) => {
+      const arn = roleArnOrTemplate(value, name)
+      if (arn && !arn.includes(`:${ACCOUNT_PLACEHOLDER}:`))
+        throw new ConfigError(
+          name,
+          `${name}: "${arn}" has no {account}; write the account as {account}, e.g. arn:aws:iam::{account}:role/iam-least-privilege`
+        )
+      return arn
+    }
+  }),
+  'account-concurrency': input({ default: '10', entries: BOTH, parse: integer(1, 64) }),
   'role-session-name': input({
     default: 'iam-least-privilege',
     entries: ACTION,
@@ -397,7 +445,7 @@ export const INPUTS = {
   'access-role-arn': input({
     default: '',
     entries: BOTH,
-    parse: optionalRoleArn
+    parse: roleArnOrTemplate
   }),
   'cloudtrail-path': input({
     default: '',
@@ -455,6 +503,8 @@ export const INPUTS = {
     }
   }),
   'lookback-days': input({ default: '90', entries: BOTH, parse: integer(1, 400) }),
+  // ListPolicyGenerations lists the last seven days: an older generation cannot be found to be reused.
+  'reanalyze-after-days': input({ default: '7', entries: BOTH, parse: integer(1, 7) }),
   'min-observation-days': input({ default: '30', entries: BOTH, parse: integer(0, 90) }),
   'allow-incomplete': input({
     default: 'false',
@@ -731,6 +781,38 @@ function requireForSource(read: InputReader, values: InputValues): void {
     )
 }
 
+/**
+ * Many accounts are reached either with one OIDC exchange per account (role-to-assume with {account}) or from a hub
+ * session with member-role; {account} needs accounts to fill it in, and accounts need a way to reach each one.
+ */
+function requireAccountCredentials(values: InputValues): void {
+  const perAccount = (value: string | undefined) => value?.includes(`:${ACCOUNT_PLACEHOLDER}:`) === true
+  const oidcPerAccount = perAccount(values['role-to-assume'])
+  const member = values['member-role']
+  if (oidcPerAccount && member)
+    throw new ConfigError(
+      'member-role',
+      'member-role: role-to-assume already has {account} (one OIDC exchange per account); use one of the two, or give role-to-assume the hub role without {account}'
+    )
+  const multi = oidcPerAccount || member !== undefined
+  const named = values.accounts !== undefined || values.roles.some(s => s.kind === 'arn')
+  if (multi && !named)
+    throw new ConfigError(
+      oidcPerAccount ? 'role-to-assume' : 'member-role',
+      `${oidcPerAccount ? 'role-to-assume' : 'member-role'}: {account} needs accounts to fill it in; set accounts (ids or organization) or name roles by ARN`
+    )
+  if (values.accounts !== undefined && !multi)
+    throw new ConfigError(
+      'accounts',
+      'accounts: each account needs its own credentials; set member-role (arn:aws:iam::{account}:role/NAME, assumed from the hub session) or role-to-assume with {account}'
+    )
+  if (perAccount(values['access-role-arn']) && !multi)
+    throw new ConfigError(
+      'access-role-arn',
+      'access-role-arn: {account} only applies with many accounts (member-role, or role-to-assume with {account})'
+    )
+}
+
 /** The trail options, or undefined when neither was given (then the records decide what the trail logs). */
 function trailLogging(values: InputValues): TrailLoggingOptions | undefined {
   const readWrite = values['trail-read-write-type']
@@ -774,6 +856,7 @@ function validated(readAny: InputReader, entry: Entry, env: NodeJS.ProcessEnv): 
     )
   refuseInapplicable(read, values)
   requireForSource(read, values)
+  requireAccountCredentials(values)
   return values
 }
 
@@ -808,7 +891,11 @@ function coreConfig(values: InputValues): Config {
     since: values.since,
     until: values.until,
     unusedAccessAnalyzer: values['unused-access-analyzer'],
-    awsRecommendation: values['aws-recommendation']
+    awsRecommendation: values['aws-recommendation'],
+    accounts: values.accounts,
+    memberRole: values['member-role'],
+    accountConcurrency: values['account-concurrency'],
+    reanalyzeAfterDays: values['reanalyze-after-days']
   }
 }
 

@@ -385,6 +385,10 @@ export interface RoleResult {
   judgedBy?: string
   /** source unused-access with aws-recommendation: AWS's recommended policy and how it differs from ours. */
   awsRecommendation?: AwsRecommendation
+  /** When the role was last judged: the end of the usage window it was (or, waiting, last) judged on (ISO 8601). */
+  lastJudged?: string
+  /** Skipped only because a quota is spent (Access Analyzer's daily generations): a later run judges it. */
+  waiting?: true
 }
 
 interface ReportSummary {

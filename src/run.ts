@@ -1,3 +1,4 @@
+import { planAccounts, spansAccounts } from './aws/accounts.js'
 import type { Sleep } from './aws/retry.js'
 import type { AwsSession } from './aws/session.js'
 import type { Config } from './config.js'
@@ -6,6 +7,8 @@ import { parseAuthorizationDetails, parsePolicyFile } from './granted/policy-fil
 import type { ExportedRole } from './granted/policy-file.js'
 import type { Logger } from './logger.js'
 import type { GrantedPolicy, ReportV1, RoleResult, RoleUsage, UsageSource } from './model.js'
+import { readsLogRecords } from './model.js'
+import { accountCases } from './pipeline/accounts.js'
 import { localFiles, readInputAs } from './pipeline/files.js'
 import type { RunFiles } from './pipeline/files.js'
 import { judgeCase } from './pipeline/judge.js'
@@ -66,45 +69,80 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
       )
     : undefined
 
-  const readings = new Map<UsageSource, UsageReading>()
-  for (const source of config.sources)
-    readings.set(
-      source,
-      await USAGE_PROVIDERS[source].open({
-        config,
-        aws,
-        log,
-        startedAt,
-        deadline: new Date(startedAt.getTime() + config.timeoutMinutes * 60_000),
-        ...(deps.signal ? { signal: deps.signal } : {}),
-        ...(deps.sleep ? { sleep: deps.sleep } : {})
-      })
-    )
+  // Many accounts: each is read with its own session; the hub reads what the run shares (the trail, log files).
+  const plan = spansAccounts(config) ? await planAccounts(config, aws, log) : undefined
+  const hub = plan?.hub ?? aws
+  const openSources = async (
+    scoped: Config,
+    session: AwsSession,
+    shared?: ReadonlyMap<UsageSource, UsageReading>
+  ): Promise<Map<UsageSource, UsageReading>> => {
+    const readings = new Map<UsageSource, UsageReading>()
+    for (const source of config.sources)
+      readings.set(
+        source,
+        shared?.get(source) ??
+          (await USAGE_PROVIDERS[source].open({
+            config: scoped,
+            aws: session,
+            log,
+            startedAt,
+            deadline: new Date(startedAt.getTime() + config.timeoutMinutes * 60_000),
+            ...(deps.signal ? { signal: deps.signal } : {}),
+            ...(deps.sleep ? { sleep: deps.sleep } : {})
+          }))
+      )
+    return readings
+  }
+  const readings = await openSources(config, hub)
   const reading = readings.get(config.source) ?? [...readings.values()][0]
   if (!reading) throw new ConfigError('source', 'source: give at least one usage source')
   const several = readings.size > 1
   const rolesSeen = [...readings.values()].find(r => r.rolesSeen)?.rolesSeen
   // With several sources, one that found no evidence cannot judge; the others still do.
   const noEvidence = several ? undefined : reading.noEvidence
+  const readAll = (sourceReadings: ReadonlyMap<UsageSource, UsageReading>, cases: RoleCase[]) => {
+    const only = [...sourceReadings.values()][0]
+    return sourceReadings.size > 1 || !only
+      ? readMergedUsage(config, sourceReadings, cases, log)
+      : readUsage(only, cases)
+  }
+  // Log records are read once for every account; the other sources ask AWS per account, with its session and quota.
+  const shared = new Map([...readings].filter(([source]) => readsLogRecords(source)))
   if (noEvidence && deps.noLogFiles === 'error') throw new ConfigError(noEvidence.input, noEvidence.reason)
 
-  const cases = await selectCases(selection, {
+  const sources = {
     fileGrants,
     ...(exported ? { exported } : {}),
     ...(rolesSeen ? { rolesSeen } : {}),
     ...(noEvidence ? { noEvidence: noEvidence.reason } : {})
-  })
+  }
+  const accounts = plan
+    ? await accountCases(plan, {
+        config,
+        files,
+        log,
+        sources,
+        // Access Analyzer generates per account and Region: one queue (and one quota) per account.
+        readUsage: async (scoped, session, accountCases) =>
+          readAll(await openSources(scoped, session, shared), accountCases)
+      })
+    : undefined
+  const cases = accounts?.cases ?? (await selectCases(selection, sources))
   const pullRequest = deps.pullRequest === true
   if (config.grantedSource !== 'iam' && config.policyFiles.length === 0 && (deps.base || pullRequest))
     cases.push(...unlistedPolicyFiles(selection, cases))
 
-  if (several) await readMergedUsage(config, readings, cases, log)
-  else await readUsage(reading, cases)
-  await addTrailFacts(config, deps, cases)
+  if (!accounts) await readAll(readings, cases)
+  await addTrailFacts(config, { ...deps, aws: hub }, cases)
 
   const results: RoleResult[] = []
   const judge = { config, aws, log, pullRequest, ...(deps.base ? { base: deps.base } : {}) }
-  for (const c of cases) results.push(await judgeCase(c, judge))
+  for (const c of cases) {
+    // A pull-request gate never passes on a role it could not look at, whatever kept it back.
+    if (pullRequest && c.outcome?.waiting) delete c.outcome.waiting
+    results.push(await judgeCase(c, { ...judge, aws: accounts?.sessionOf(c) ?? aws }))
+  }
   const report = buildReport(results, config.source, now().toISOString(), config.sources)
   log.info(
     `analyzed ${report.summary.analyzed} of ${report.summary.roles} roles; ${report.summary.excess} excess actions; ${report.summary.failed} failed`

@@ -114,6 +114,8 @@ export interface AwsEmulatorOptions {
   seed?: boolean
   /** Generated policies are split at this many characters (white space excluded), as Access Analyzer does at 6,144. */
   maxPolicyCharacters?: number
+  /** Told of every access key STS issues (a router of many accounts sends that key's requests here). */
+  onCredentialsIssued?: (accessKeyId: string, accountId: string) => void
 }
 
 export interface OidcTrust {
@@ -455,7 +457,11 @@ export class AwsEmulator {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
-    const body = Buffer.concat(chunks).toString('utf8')
+    this.dispatch(req, res, Buffer.concat(chunks).toString('utf8'))
+  }
+
+  /** Serves one request whose body was already read (by this emulator, or by a router of many accounts). */
+  dispatch(req: IncomingMessage, res: ServerResponse, body: string): void {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     if (url.pathname.startsWith('/policy/')) return this.handleAccessAnalyzer(req, res, url, body)
     if (UnusedAccessEmulation.operationOf(req.method ?? 'GET', url.pathname))
@@ -1299,6 +1305,7 @@ export class AwsEmulator {
         el('Account', this.accountId)
       )
     }
+    if (operation === 'AssumeRole') return this.assumeRole(p)
     if (operation !== 'AssumeRoleWithWebIdentity') {
       throw new HttpError(
         400,
@@ -1332,15 +1339,63 @@ export class AwsEmulator {
     if (!role || !globToRegExp(this.oidc.subject).test(claims.sub)) {
       throw new HttpError(403, 'AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity')
     }
-    const session = p.RoleSessionName ?? 'session'
-    const expiration = iso(this.now() + Number(p.DurationSeconds ?? 3600) * 1000)
     return (
       el('SubjectFromWebIdentityToken', claims.sub) +
       el('Audience', claims.aud) +
-      `<AssumedRoleUser>${el('Arn', `arn:aws:sts::${this.accountId}:assumed-role/${role.name}/${session}`)}${el('AssumedRoleId', `${role.roleId}:${session}`)}</AssumedRoleUser>` +
-      `<Credentials>${el('AccessKeyId', `ASIA${randomUUID().replace(/-/g, '').slice(0, 16).toUpperCase()}`)}` +
-      `${el('SecretAccessKey', randomUUID() + randomUUID())}${el('SessionToken', `FwoG${randomUUID()}${randomUUID()}`)}${el('Expiration', expiration)}</Credentials>` +
+      this.issue(role, p) +
       el('Provider', `arn:aws:iam::${this.accountId}:oidc-provider/token.actions.githubusercontent.com`)
     )
+  }
+
+  /** The assumed-role user and fresh credentials, as both AssumeRole operations answer. */
+  private issue(role: RoleRecord, p: Record<string, string>): string {
+    const session = p.RoleSessionName ?? 'session'
+    if (!/^[\w+=,.@-]{2,64}$/.test(session))
+      throw new HttpError(
+        400,
+        'ValidationError',
+        `1 validation error detected: Value '${session}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`
+      )
+    const expiration = iso(this.now() + Number(p.DurationSeconds ?? 3600) * 1000)
+    const accessKeyId = `ASIA${randomUUID().replace(/-/g, '').slice(0, 16).toUpperCase()}`
+    this.options.onCredentialsIssued?.(accessKeyId, this.accountId)
+    return (
+      `<AssumedRoleUser>${el('Arn', `arn:aws:sts::${this.accountId}:assumed-role/${role.name}/${session}`)}${el('AssumedRoleId', `${role.roleId}:${session}`)}</AssumedRoleUser>` +
+      `<Credentials>${el('AccessKeyId', accessKeyId)}` +
+      `${el('SecretAccessKey', randomUUID() + randomUUID())}${el('SessionToken', `FwoG${randomUUID()}${randomUUID()}`)}${el('Expiration', expiration)}</Credentials>`
+    )
+  }
+
+  /**
+   * sts:AssumeRole from another session (signed). Session tags (Tags.member.N.Key/Value) are checked as STS does:
+   * at most 50, keys of 1 to 128 and values of at most 256 characters of letters, digits, spaces and _.:/=+-@.
+   */
+  private assumeRole(p: Record<string, string>): string {
+    const role = [...this.roles.values()].find(r => r.arn === p.RoleArn)
+    if (!role)
+      throw new HttpError(
+        403,
+        'AccessDenied',
+        `Not authorized to perform sts:AssumeRole on ${p.RoleArn ?? ''}`
+      )
+    const tag = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u
+    for (let i = 1; p[`Tags.member.${i}.Key`] !== undefined; i++) {
+      const key = p[`Tags.member.${i}.Key`] ?? ''
+      const value = p[`Tags.member.${i}.Value`] ?? ''
+      if (
+        i > 50 ||
+        !tag.test(key) ||
+        key.length < 1 ||
+        key.length > 128 ||
+        !tag.test(value) ||
+        value.length > 256
+      )
+        throw new HttpError(
+          400,
+          'ValidationError',
+          `Tags.member.${i} does not satisfy the session tag constraints`
+        )
+    }
+    return this.issue(role, p)
   }
 }

@@ -15,6 +15,8 @@ interface AwsSessionDeps {
   env?: NodeJS.ProcessEnv
   /** GitHub OIDC token source (the action passes core.getIDToken); without it role-to-assume cannot be used. */
   getIdToken?: (audience: string) => Promise<string>
+  /** The session's credentials when they come from elsewhere than role-to-assume (one account of many). */
+  credentials?: () => Promise<TemporaryCredentials | undefined>
 }
 
 /**
@@ -42,6 +44,7 @@ export class AwsSession {
 
   private creds(): Promise<TemporaryCredentials | undefined> {
     this.used = true
+    if (this.deps.credentials) return (this.credentials ??= this.deps.credentials())
     this.credentials ??= resolveCredentials({
       ...(this.config.roleToAssume ? { roleToAssume: this.config.roleToAssume } : {}),
       audience: this.config.audience,
@@ -62,6 +65,26 @@ export class AwsSession {
       ...(this.deps.env ? { env: this.deps.env } : {})
     })
     return this.credentials
+  }
+
+  /**
+   * A session on other credentials with this entry's token source and environment: `roleToAssume` for one OIDC
+   * exchange of its own, or `credentials` (a member account's role); neither: the default chain.
+   */
+  derive(
+    roleToAssume: string | undefined,
+    credentials?: (env: NodeJS.ProcessEnv | undefined) => Promise<TemporaryCredentials | undefined>
+  ): AwsSession {
+    const { credentials: _inherited, ...deps } = this.deps
+    return new AwsSession(
+      { ...this.config, roleToAssume },
+      { ...deps, ...(credentials ? { credentials: () => credentials(deps.env) } : {}) }
+    )
+  }
+
+  /** The credentials of this session (undefined: the SDK default chain). */
+  resolvedCredentials(): Promise<TemporaryCredentials | undefined> {
+    return this.creds()
   }
 
   private async clientConfig(): Promise<{ region: string; credentials?: TemporaryCredentials }> {

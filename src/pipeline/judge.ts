@@ -45,7 +45,14 @@ interface JudgeContext {
 export async function judgeCase(c: RoleCase, ctx: JudgeContext): Promise<RoleResult> {
   const { config } = ctx
   const entry = reportEntry(c, config)
-  if (c.outcome) return { ...entry, status: c.outcome.status, reason: c.outcome.reason }
+  if (c.outcome)
+    return {
+      ...entry,
+      status: c.outcome.status,
+      reason: c.outcome.reason,
+      ...(c.outcome.waiting ? { waiting: c.outcome.waiting } : {}),
+      ...(c.outcome.lastJudged ? { lastJudged: c.outcome.lastJudged } : {})
+    }
   const grants = c.grants
   if (!grants) return { ...entry, reason: 'internal: no grants' }
   try {
@@ -133,6 +140,8 @@ function reportEntry(c: RoleCase, config: Config): RoleResult {
     editable: c.grants?.editable ?? !c.notEditableReason,
     ...(notEditableReason ? { notEditableReason } : {}),
     ...(c.usage ? { evidence: c.usage.evidence } : {}),
+    // Access Analyzer rotates roles across scheduled runs: when each was judged is part of its report.
+    ...(c.usage?.source === 'access-analyzer' ? { lastJudged: c.usage.window.end } : {}),
     // A name read from IAM or logs becomes a path only when it is one plain segment (never `.`, `..` or `a/b`).
     ...(c.accountId && isSafePathSegment(c.name)
       ? { policyFile: principalPolicyPath(config.policyPath, c.arn, c.accountId, c.name) }

@@ -4,6 +4,9 @@ import type { RoleGrants, RoleUsage } from '../model.js'
 interface CaseOutcome {
   status: 'failed' | 'skipped' | 'insufficient-evidence'
   reason: string
+  /** Kept back by a quota only: a later run judges it (not a failure). */
+  waiting?: true
+  lastJudged?: string
 }
 
 /** A role on its way through the pipeline: it ends as exactly one RoleResult. */

@@ -34,7 +34,7 @@ export interface SelectionContext {
   log: Logger
 }
 
-interface GrantSources {
+export interface GrantSources {
   /** Policies given as files (--policy): every selected role is granted them too. */
   fileGrants: GrantedPolicy[]
   exported?: ExportedRole[]

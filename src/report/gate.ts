@@ -28,7 +28,8 @@ export function evaluateGate(report: ReportV1, failOn: FailOn): GateResult {
   const byChange = (r: RoleResult) =>
     r.change !== undefined && (r.status === 'analyzed' || r.status === 'insufficient-evidence')
   const judged = report.roles.filter(r => r.status === 'analyzed' || byChange(r))
-  const notJudged = report.roles.filter(r => !judged.includes(r) && !isJudged(r))
+  // A role waiting for the quota of a later run is the rotation working, not a role that could not be judged.
+  const notJudged = report.roles.filter(r => !judged.includes(r) && !isJudged(r) && r.waiting !== true)
   const counted = judged
     .map(role => ({
       role,

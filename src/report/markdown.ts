@@ -232,7 +232,10 @@ function overviewTable(roles: RoleResult[], nameHighRisk = true): string[] {
         : !nameHighRisk
           ? `**${highCount}**`
           : `**${highCount}**: ${named.join(', ')}${highCount > named.length ? ` +${highCount - named.length}` : ''}`
-    const status = STATUS_LABEL[role.status] + (role.editable ? '' : ' · not editable')
+    const status =
+      (role.waiting ? 'waiting for a later run' : STATUS_LABEL[role.status]) +
+      (role.waiting && role.lastJudged ? ` · last judged on usage to ${role.lastJudged.slice(0, 10)}` : '') +
+      (role.editable ? '' : ' · not editable')
     return row([
       code(name),
       accountId ?? '—',
@@ -293,8 +296,13 @@ function renderRole(role: RoleResult, source: ReportV1['source'], level: DetailL
   // The verdict, the high-risk actions, the proposal and the diff come first: they are what a reviewer acts on.
   if (role.status !== 'analyzed') {
     const why = role.reason ? escapeText(role.reason.replace(/[.\s]+$/, '')) : 'no reason given'
-    const what =
-      role.status === 'failed' ? 'Failed' : role.status === 'skipped' ? 'Skipped' : 'Not enough evidence'
+    const what = role.waiting
+      ? 'Waiting for a later run'
+      : role.status === 'failed'
+        ? 'Failed'
+        : role.status === 'skipped'
+          ? 'Skipped'
+          : 'Not enough evidence'
     parts.push(`> [!WARNING]\n> **${what}:** ${why}. No removal is proposed for this role.`)
   }
   if (!role.editable) {

@@ -1,5 +1,6 @@
 /** Usage from IAM Access Analyzer policy generation: one job per role over the trail, under the service's quotas. */
 import { runPolicyGenerations } from './generation-scheduler.js'
+import { DAY_MS } from '../model.js'
 import { lookbackStart } from './source.js'
 import type { UsageProvider } from './source.js'
 
@@ -26,6 +27,7 @@ export const accessAnalyzerSource: UsageProvider = {
             client: await context.aws.analyzer(),
             log: context.log,
             deadline: context.deadline,
+            ...(config.reanalyzeAfterDays ? { reuseToleranceMs: config.reanalyzeAfterDays * DAY_MS } : {}),
             ...(context.signal ? { signal: context.signal } : {}),
             ...(context.sleep ? { sleep: context.sleep } : {})
           }
@@ -36,7 +38,9 @@ export const accessAnalyzerSource: UsageProvider = {
             : {
                 outcome: {
                   status: o.status === 'skipped' ? 'skipped' : 'failed',
-                  reason: o.reason ?? `policy generation ${o.status}`
+                  reason: o.reason ?? `policy generation ${o.status}`,
+                  ...(o.waiting ? { waiting: o.waiting } : {}),
+                  ...(o.lastJudged ? { lastJudged: o.lastJudged } : {})
                 }
               }
         )

@@ -44,6 +44,25 @@ interface GenerationOutcome {
   jobId?: string
   /** True when the job was found (started earlier) rather than started by this run. */
   reused?: boolean
+  /** Not started because the daily quota is spent: the role waits for a later run (not a failure). */
+  waiting?: true
+  /** When the role's latest finished generation for this trail ended (ISO 8601), when one is known. */
+  lastJudged?: string
+}
+
+/** A role that needs a new generation, with when its latest usable one ended (undefined: never). */
+interface Fresh {
+  index: number
+  request: GenerationRequest
+  lastJudged?: string
+}
+
+/** Never analyzed first, then the oldest: successive runs under the daily quota cover every role in turn. */
+function oldestFirst(a: Fresh, b: Fresh): number {
+  if (a.lastJudged === b.lastJudged) return a.index - b.index
+  if (a.lastJudged === undefined) return -1
+  if (b.lastJudged === undefined) return 1
+  return Date.parse(a.lastJudged) - Date.parse(b.lastJudged) || a.index - b.index
 }
 
 export interface SchedulerDeps {
@@ -58,12 +77,16 @@ export interface SchedulerDeps {
   /** Wait between start attempts while another generation runs. */
   busyWaitMs?: { initial: number; max: number }
   reuseToleranceMs?: number
+  /** The longest wait for a start of the last 24 hours to age out of the daily quota; default 10 minutes. */
+  quotaWaitMs?: number
   random?: () => number
 }
 
 const DEFAULT_POLL = { initial: 5_000, max: 30_000 }
 const DEFAULT_BUSY_WAIT = { initial: 15_000, max: 60_000 }
 const DEFAULT_REUSE_TOLERANCE_MS = 24 * 3600 * 1000
+const DEFAULT_QUOTA_WAIT_MS = 10 * 60_000
+const DAY_MS = 24 * 3600 * 1000
 const MAX_REUSE_CANDIDATES = 5
 const MAX_TRANSIENT_FAILURES = 5
 
@@ -108,6 +131,8 @@ class Scheduler {
   private readonly busyWait: { initial: number; max: number }
   private readonly aborted: Promise<void>
   private dailyQuotaReason: string | undefined
+  /** The last start was refused for the daily quota after a wait for a slot to free. */
+  private quotaWaited = false
 
   constructor(private readonly deps: SchedulerDeps) {
     this.now = deps.now ?? (() => new Date())
@@ -122,35 +147,65 @@ class Scheduler {
     })
   }
 
+  private stopped: StopReason | undefined
+
+  /**
+   * First every role whose earlier generation can be reused (no quota spent), then new generations for the others,
+   * never analyzed first and then oldest first. Outcomes are in the order of the requests.
+   */
   async run(requests: GenerationRequest[]): Promise<GenerationOutcome[]> {
-    const outcomes: GenerationOutcome[] = []
-    let stopped: StopReason | undefined
-    for (const request of requests) {
-      if (stopped === undefined) stopped = this.stopState()
-      if (stopped !== undefined) {
-        outcomes.push({
-          roleArn: request.roleArn,
+    const outcomes: (GenerationOutcome | undefined)[] = requests.map(() => undefined)
+    const fresh: Fresh[] = []
+    await this.each(
+      requests.map((request, index) => ({ index, request })),
+      outcomes,
+      async ({ index, request }) => {
+        const found = await this.findReusableJob(request)
+        if (found.reusable) return this.follow(request, found.reusable.jobId, false, found.reusable.output)
+        fresh.push({ index, request, ...(found.lastJudged ? { lastJudged: found.lastJudged } : {}) })
+        return undefined
+      }
+    )
+    await this.each(fresh.sort(oldestFirst), outcomes, item => this.generate(item))
+    return requests.map(
+      (request, i) =>
+        outcomes[i] ?? { roleArn: request.roleArn, status: 'failed', reason: 'internal: no outcome' }
+    )
+  }
+
+  /** Runs `step` for each item in turn; once the run is stopped the rest are reported as not started. */
+  private async each<T extends { index: number; request: GenerationRequest }>(
+    items: readonly T[],
+    outcomes: (GenerationOutcome | undefined)[],
+    step: (item: T) => Promise<GenerationOutcome | undefined>
+  ): Promise<void> {
+    for (const item of items) {
+      const { roleArn } = item.request
+      if (this.stopped === undefined) this.stopped = this.stopState()
+      if (this.stopped !== undefined) {
+        outcomes[item.index] = {
+          roleArn,
           status: 'skipped',
-          reason: `not started: ${stopReason(stopped)}`
-        })
+          reason: `not started: ${stopReason(this.stopped)}`
+        }
         continue
       }
       try {
-        outcomes.push(await this.generate(request))
+        const outcome = await step(item)
+        if (outcome) outcomes[item.index] = outcome
       } catch (error) {
         if (error instanceof Stopped) {
-          stopped = error.why
-          outcomes.push({
-            roleArn: request.roleArn,
+          this.stopped = error.why
+          outcomes[item.index] = {
+            roleArn,
             status: 'skipped',
             reason: `not started: ${stopReason(error.why)}`
-          })
+          }
         } else {
-          outcomes.push({ roleArn: request.roleArn, status: 'failed', reason: startFailureReason(error) })
+          outcomes[item.index] = { roleArn, status: 'failed', reason: startFailureReason(error) }
         }
       }
     }
-    return outcomes
   }
 
   private stopState(): StopReason | undefined {
@@ -174,20 +229,29 @@ class Scheduler {
     if (remaining <= ms) throw new Stopped('deadline')
   }
 
-  private async generate(request: GenerationRequest): Promise<GenerationOutcome> {
-    const reusable = await this.findReusableJob(request)
-    if (reusable) return this.follow(request, reusable.jobId, false, reusable.output)
-    if (this.dailyQuotaReason) {
-      return { roleArn: request.roleArn, status: 'skipped', reason: this.dailyQuotaReason }
-    }
+  private async generate({ request, lastJudged }: Fresh): Promise<GenerationOutcome> {
+    const waiting = (reason: string): GenerationOutcome => ({
+      roleArn: request.roleArn,
+      status: 'skipped',
+      waiting: true,
+      reason: `waits for a later run (${lastJudged ? `last judged on usage up to ${lastJudged.slice(0, 10)}` : 'never judged'}): ${reason}`,
+      ...(lastJudged ? { lastJudged } : {})
+    })
+    if (this.dailyQuotaReason) return waiting(this.dailyQuotaReason)
     const started = await this.startWhenFree(request)
-    if ('skipped' in started) return { roleArn: request.roleArn, status: 'skipped', reason: started.skipped }
-    return this.follow(request, started.jobId, true)
+    if ('skipped' in started) return waiting(started.skipped)
+    const outcome = await this.follow(request, started.jobId, true)
+    return outcome.status === 'succeeded' || !lastJudged ? outcome : { ...outcome, lastJudged }
   }
 
-  private async findReusableJob(
-    request: GenerationRequest
-  ): Promise<{ jobId: string; output: GetGeneratedPolicyCommandOutput } | undefined> {
+  /**
+   * An earlier job of the principal to reuse: same trail and Regions, window within the tolerance. Otherwise, when
+   * the newest finished job for the same trail ended (how long the role has waited to be judged again).
+   */
+  private async findReusableJob(request: GenerationRequest): Promise<{
+    reusable?: { jobId: string; output: GetGeneratedPolicyCommandOutput }
+    lastJudged?: string
+  }> {
     const { client, log } = this.deps
     const tolerance = this.deps.reuseToleranceMs ?? DEFAULT_REUSE_TOLERANCE_MS
     this.checkpoint()
@@ -203,8 +267,9 @@ class Scheduler {
       log.warning(
         `role ${request.roleArn}: could not list earlier policy generations (${describeAwsError(error)}); starting a new one`
       )
-      return undefined
+      return {}
     }
+    let lastJudged: string | undefined
     for (const candidate of candidates) {
       if (!candidate.jobId) continue
       this.checkpoint()
@@ -218,18 +283,20 @@ class Scheduler {
         continue
       }
       const props = output.generatedPolicyResult?.properties?.cloudTrailProperties
+      if (!sameTrail(output, request)) continue
       if (
-        sameTrail(output, request) &&
         withinTolerance(props?.startTime, request.window.start, tolerance) &&
         withinTolerance(props?.endTime, request.window.end, tolerance)
       ) {
         log.info(
           `role ${request.roleArn}: reusing policy generation job ${candidate.jobId} (${candidate.status}, same principal, trail and window)`
         )
-        return { jobId: candidate.jobId, output }
+        return { reusable: { jobId: candidate.jobId, output } }
       }
+      if (candidate.status === 'SUCCEEDED' && props?.endTime && !lastJudged)
+        lastJudged = new Date(props.endTime).toISOString()
     }
-    return undefined
+    return lastJudged ? { lastJudged } : {}
   }
 
   private async startWhenFree(request: GenerationRequest): Promise<{ jobId: string } | { skipped: string }> {
@@ -242,13 +309,24 @@ class Scheduler {
       this.checkpoint()
       try {
         const jobId = await startPolicyGeneration(client, request, clientToken)
+        this.quotaWaited = false
         log.info(
           `role ${request.roleArn}: started policy generation job ${jobId} (${request.window.start} to ${request.window.end})`
         )
         return { jobId }
       } catch (error) {
         const refusal = classifyStartError(error)
-        if (refusal === 'daily') return { skipped: this.spendDailyQuota(describeAwsError(error)) }
+        if (refusal === 'daily') {
+          // A wait that freed no slot (the quota is not a rolling 24 hours, or is lower) is not repeated.
+          const freeAt = this.quotaWaited ? undefined : await this.nextQuotaSlot()
+          this.quotaWaited = true
+          if (freeAt === undefined) return { skipped: this.spendDailyQuota(describeAwsError(error)) }
+          log.info(
+            `role ${request.roleArn}: the daily policy-generation quota is spent until a start of the last 24 hours ages out; retrying in ${formatDuration(freeAt - this.now().getTime())}`
+          )
+          await this.wait(freeAt - this.now().getTime())
+          continue
+        }
         if (refusal === 'quota') {
           const running = await this.foreignJobRunning()
           if (!running) {
@@ -288,6 +366,29 @@ class Scheduler {
       this.deps.log.debug(`could not list the account's policy generations (${describeAwsError(error)})`)
       return false
     }
+  }
+
+  /**
+   * When the daily quota counts the last 24 hours, a start frees a slot 24 hours after it was made: a run scheduled
+   * at the same time every day can follow yesterday's starts as they age out. The time the oldest start of the last
+   * 24 hours (cancelled jobs count) ages out, when that is soon enough to wait for; undefined otherwise.
+   */
+  private async nextQuotaSlot(): Promise<number | undefined> {
+    const now = this.now().getTime()
+    let starts: number[]
+    try {
+      starts = (await listPolicyGenerations(this.deps.client))
+        .map(g => new Date(g.startedOn ?? 0).getTime())
+        .filter(t => t > now - DAY_MS)
+    } catch {
+      return undefined
+    }
+    const freeAt = Math.min(...starts) + DAY_MS + 1000
+    const limit = Math.min(
+      this.deps.deadline.getTime(),
+      now + (this.deps.quotaWaitMs ?? DEFAULT_QUOTA_WAIT_MS)
+    )
+    return starts.length > 0 && freeAt <= limit ? freeAt : undefined
   }
 
   private spendDailyQuota(cause: string): string {

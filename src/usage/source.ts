@@ -21,7 +21,16 @@ interface UsageContext {
 }
 
 /** One role's usage: what it did, with the evidence and its limits, or why that cannot be known. */
-type RoleUsageOutcome = { usage: RoleUsage } | { outcome: { status: 'failed' | 'skipped'; reason: string } }
+type RoleUsageOutcome = { usage: RoleUsage } | { outcome: UsageOutcome }
+
+/** Why a role has no usage; `waiting` when only a quota kept it back (a later run judges it: not a failure). */
+export interface UsageOutcome {
+  status: 'failed' | 'skipped'
+  reason: string
+  waiting?: true
+  /** When the role was last judged (ISO 8601), when known. */
+  lastJudged?: string
+}
 
 export interface UsageReading {
   /**
