@@ -55419,7 +55419,13 @@ function selectRoles(selectors, known, where) {
  * The domain types every layer agrees on. Adapters (aws/, usage/, github/) produce and consume these;
  * the pure core (policy/, report/) computes on them. Nothing here does I/O.
  */
-const USAGE_SOURCES = ['access-analyzer', 'cloudtrail', 'access-advisor', 'unused-access', 'athena'];
+const USAGE_SOURCES = [
+    'access-analyzer',
+    'cloudtrail',
+    'access-advisor',
+    'unused-access',
+    'athena'
+];
 /** Whether a source reads CloudTrail records (a local scan or an Athena query): it shows only what was logged. */
 function readsLogRecords(source) {
     return source === 'cloudtrail' || source === 'athena';
@@ -58382,7 +58388,7 @@ function entriesByKey(lastAccess) {
 /** Why a source with no entry for a service cannot judge its actions. */
 function notCovered(source, service) {
     return source === 'unused-access'
-        ? `${source}: not listed as unused by the findings: used in their tracking period, or not tracked by AWS at action level`
+        ? 'not listed as unused by the unused-access findings: used in their tracking period, or not tracked by AWS at action level'
         : `${source}: no last-accessed data for ${service} (IAM reports only the services the role's permissions policies allow)`;
 }
 function inWindow(lastUsed, windowStart) {
@@ -58422,7 +58428,9 @@ function lastAccessFacts(catalog, usage) {
         else if (whole) {
             facts.set(id, {
                 observable: false,
-                reason: `${source}: ${service} was used (last ${day(whole.lastUsed ?? '')}), and AWS does not track ${name} at action level`
+                reason: source === 'unused-access'
+                    ? `${service} was last used ${day(whole.lastUsed ?? '')} (${source}, service level): which of its actions is not known`
+                    : `${source}: ${service} was used (last ${day(whole.lastUsed ?? '')}), and AWS does not track ${name} at action level`
             });
         }
         else {

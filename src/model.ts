@@ -3,7 +3,13 @@
  * the pure core (policy/, report/) computes on them. Nothing here does I/O.
  */
 
-export const USAGE_SOURCES = ['access-analyzer', 'cloudtrail', 'access-advisor', 'unused-access', 'athena'] as const
+export const USAGE_SOURCES = [
+  'access-analyzer',
+  'cloudtrail',
+  'access-advisor',
+  'unused-access',
+  'athena'
+] as const
 export type UsageSource = (typeof USAGE_SOURCES)[number]
 
 /** Whether a source reads CloudTrail records (a local scan or an Athena query): it shows only what was logged. */

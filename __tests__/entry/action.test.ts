@@ -124,7 +124,9 @@ describe('the action in process', () => {
       env: world.env
     })
     expect(run.code).toBe(1)
-    expect(errors(run.stdout)).toEqual(['::error::lookback-days: 365 is outside 1 to 90'])
+    expect(errors(run.stdout)).toEqual([
+      '::error::lookback-days: 365 is more than 90; only source access-advisor reads further back (up to 400 days); use 90 or less, or add access-advisor to source'
+    ])
     expect(world.aws.requests.length).toBe(before)
     expect(run.outputs).toEqual({})
   })

@@ -57,7 +57,7 @@ describe('the CLI in process', () => {
   it.each([
     [
       ['analyze', ...ACCESS_ANALYZER, '--roles', 'x', '--lookback-days', '0'],
-      /^error: lookback-days: 0 is outside 1 to 90\n$/
+      /^error: lookback-days: 0 is outside 1 to 400\n$/
     ],
     [['analyze', ...SAMPLE], /^error: roles: required/],
     [['analyse', '--roles', 'x'], /^error: unknown command "analyse"; use analyze\n$/],

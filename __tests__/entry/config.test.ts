@@ -110,7 +110,11 @@ describe('buildConfig', () => {
       { ...localTrail, 'cloudtrail-path': '' },
       /cloudtrail-path: required with source: cloudtrail/
     ],
-    ['source', { source: 'cloudtrail-lake' }, /use one of access-analyzer, cloudtrail, access-advisor, unused-access, athena/],
+    [
+      'source',
+      { source: 'cloudtrail-lake' },
+      /use one of access-analyzer, cloudtrail, access-advisor, unused-access, athena/
+    ],
     ['source', { source: 'access-analyzer, nope' }, /"nope" is not allowed/],
     ['trail-arn', { 'trail-arn': '' }, /trail-arn: required with source: access-analyzer/],
     ['trail-arn', { 'trail-arn': 'arn:aws:s3:::bucket' }, /not a trail ARN/],

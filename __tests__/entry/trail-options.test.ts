@@ -39,6 +39,8 @@ describe('trail options', () => {
       'trail-arn': 'arn:aws:cloudtrail:eu-west-1:111122223333:trail/main',
       'trail-read-write-type': 'All'
     })
-    expect(both.message).toMatch(/^trail-read-write-type: only with source: cloudtrail and no trail-arn/)
+    expect(both.message).toMatch(
+      /^trail-read-write-type: only with source: cloudtrail or athena and no trail-arn/
+    )
   })
 })

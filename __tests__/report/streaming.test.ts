@@ -82,7 +82,9 @@ describe('streamed reports', () => {
       v1.roles
         .flatMap(r => r.excess)
         .every(e =>
-          /^never seen in \d+ hours? \(cloudtrail\)$/.test((e as { evidence?: string }).evidence ?? '')
+          /^never seen in (\d+ (hours?|days?)|less than an hour) \(cloudtrail\)$/.test(
+            (e as { evidence?: string }).evidence ?? ''
+          )
         )
     ).toBe(true)
 

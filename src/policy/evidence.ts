@@ -48,12 +48,11 @@ export function judgeEvidence(usage: RoleUsage, options: EvidenceOptions): Evide
   }
   // A last-access source reports every service the role's policies allow, used or not: a role that used none of
   // them over the window is evidence (it is what IAM records of the role itself), not the absence of evidence.
-  const noActivity =
-    readsLogRecords(usage.source)
-      ? (usage.evidence.eventsMatched ?? 0) === 0
-      : usage.lastAccess
-        ? usage.source === 'access-advisor' && !usage.lastAccess.some(e => e.level === 'service')
-        : usage.actions.length === 0 && usage.serviceLevelOnly.length === 0
+  const noActivity = readsLogRecords(usage.source)
+    ? (usage.evidence.eventsMatched ?? 0) === 0
+    : usage.lastAccess
+      ? usage.source === 'access-advisor' && !usage.lastAccess.some(e => e.level === 'service')
+      : usage.actions.length === 0 && usage.serviceLevelOnly.length === 0
   if (noActivity) {
     return {
       sufficient: false,

@@ -28,7 +28,7 @@ function entriesByKey(lastAccess: readonly LastAccess[]): Map<string, LastAccess
 /** Why a source with no entry for a service cannot judge its actions. */
 function notCovered(source: RoleUsage['source'], service: string): string {
   return source === 'unused-access'
-    ? `${source}: not listed as unused by the findings: used in their tracking period, or not tracked by AWS at action level`
+    ? 'not listed as unused by the unused-access findings: used in their tracking period, or not tracked by AWS at action level'
     : `${source}: no last-accessed data for ${service} (IAM reports only the services the role's permissions policies allow)`
 }
 
@@ -69,7 +69,10 @@ export function lastAccessFacts(catalog: CatalogIndex, usage: RoleUsage): Map<nu
     } else if (whole) {
       facts.set(id, {
         observable: false,
-        reason: `${source}: ${service} was used (last ${day(whole.lastUsed ?? '')}), and AWS does not track ${name} at action level`
+        reason:
+          source === 'unused-access'
+            ? `${service} was last used ${day(whole.lastUsed ?? '')} (${source}, service level): which of its actions is not known`
+            : `${source}: ${service} was used (last ${day(whole.lastUsed ?? '')}), and AWS does not track ${name} at action level`
       })
     } else {
       facts.set(id, {
