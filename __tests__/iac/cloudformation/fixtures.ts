@@ -28,14 +28,34 @@ export function template(path: string): IacSourceFile {
 export const ADF_GLOBAL = `${ADF}/global.yml`
 export const ADF_EXAMPLE = `${ADF}/example-global-iam.yml`
 
-const SHORT_FORMS = ['Ref', 'Condition', 'Sub', 'GetAtt', 'Join', 'If', 'Select', 'Split', 'FindInMap', 'ImportValue']
+const SHORT_FORMS = [
+  'Ref',
+  'Condition',
+  'Sub',
+  'GetAtt',
+  'Join',
+  'If',
+  'Select',
+  'Split',
+  'FindInMap',
+  'ImportValue',
+  'Equals',
+  'Not',
+  'And',
+  'Or',
+  'Base64',
+  'GetAZs',
+  'Cidr'
+]
 const schema = jsYaml.DEFAULT_SCHEMA.extend(
   SHORT_FORMS.flatMap(name =>
     (['scalar', 'sequence', 'mapping'] as const).map(
       kind =>
         new jsYaml.Type(`!${name}`, {
           kind,
-          construct: (data: unknown) => ({ [name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`]: data })
+          construct: (data: unknown) => ({
+            [name === 'Ref' || name === 'Condition' ? name : `Fn::${name}`]: data
+          })
         })
     )
   )

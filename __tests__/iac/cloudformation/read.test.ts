@@ -42,7 +42,11 @@ describe('reading the Config template (YAML and its JSON twin)', () => {
       document: {
         Version: '2012-10-17',
         Statement: [
-          { Effect: 'Allow', Action: ['logs:*', 'config:PutEvaluations', 'ec2:DescribeVolumeAttribute'], Resource: '*' }
+          {
+            Effect: 'Allow',
+            Action: ['logs:*', 'config:PutEvaluations', 'ec2:DescribeVolumeAttribute'],
+            Resource: '*'
+          }
         ]
       }
     })
@@ -71,18 +75,28 @@ describe('reading the Config template (YAML and its JSON twin)', () => {
 
 describe('reading the Neptune template', () => {
   it('links managed policies attached with ManagedPolicyArns: !Ref and keeps pseudo-parameter !Sub as a pattern', async () => {
-    for (const path of ['aws-cloudformation-templates/NeptuneDB/Neptune.yaml', 'aws-cloudformation-templates/NeptuneDB/Neptune.json']) {
+    for (const path of [
+      'aws-cloudformation-templates/NeptuneDB/Neptune.yaml',
+      'aws-cloudformation-templates/NeptuneDB/Neptune.json'
+    ]) {
       const { roles, problems } = await read([path])
       expect(problems).toEqual([])
       const neptune = role(roles, 'NeptuneRole')
       expect(neptune?.name).toBeUndefined()
-      expect(neptune?.unresolved).toEqual([expect.stringMatching(/^RoleName: .*\$\{Env\}-\$\{AppName\}-neptune-iam-role/)])
+      expect(neptune?.unresolved).toEqual([
+        expect.stringMatching(/^RoleName: .*\$\{Env\}-\$\{AppName\}-neptune-iam-role/)
+      ])
       expect(neptune?.policies.map(p => [p.location.address, p.attachment, p.notRewritable])).toEqual([
         ['NeptuneCloudWatchPolicy', 'managed', undefined],
         ['NeptuneS3Policy', 'managed', undefined]
       ])
       expect(neptune?.policies[1]?.document.Statement).toEqual([
-        { Sid: 'AllowNeptuneAccessToS3', Effect: 'Allow', Action: ['s3:Get*', 's3:List*'], Resource: ['arn:*:s3:::*'] }
+        {
+          Sid: 'AllowNeptuneAccessToS3',
+          Effect: 'Allow',
+          Action: ['s3:Get*', 's3:List*'],
+          Resource: ['arn:*:s3:::*']
+        }
       ])
     }
   })
@@ -121,7 +135,11 @@ describe('reading the deployment framework bootstrap stack', () => {
     const { roles } = await read(['aws-deployment-framework/samples/sample-iam/template.yml'])
     expect(roles.map(r => [r.logicalId, r.name, r.managedPolicyArns])).toEqual([
       ['GlobalInstanceRole', 'global-instance-role', []],
-      ['CodeDeployServiceRole', 'codedeploy-service-role', ['arn:aws:iam::aws:policy/service-role/AWSCodeDeployRole']],
+      [
+        'CodeDeployServiceRole',
+        'codedeploy-service-role',
+        ['arn:aws:iam::aws:policy/service-role/AWSCodeDeployRole']
+      ],
       [
         'ApiGatewayCloudWatchRole',
         undefined,
@@ -179,7 +197,12 @@ describe('hostile and unreadable templates', () => {
     expect(policy?.document.Statement).toEqual([
       { Effect: 'Allow', Action: ['s3:GetObject'], Resource: '*' },
       { Effect: 'Allow', Action: '*', NotResource: ['arn:aws:s3:::kept'] },
-      { Effect: 'Allow', Action: 'sqs:SendMessage', Resource: '*', Condition: { Bool: { 'aws:SecureTransport': 'true' } } }
+      {
+        Effect: 'Allow',
+        Action: 'sqs:SendMessage',
+        Resource: '*',
+        Condition: { Bool: { 'aws:SecureTransport': 'true' } }
+      }
     ])
     expect(policy?.notRewritable).toBe('!Sub arn:aws:s3:::${Bucket}/*')
     expect(roles[0]?.unresolved).toEqual(['!Sub arn:aws:s3:::${Bucket}/*'])

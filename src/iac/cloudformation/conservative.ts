@@ -30,13 +30,15 @@ export function conservativeDocument(value: StaticValue): ConservativeDocument {
 }
 
 function isObject(value: StaticValue | undefined): value is { [key: string]: StaticValue } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Unresolved)
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Unresolved)
+  )
 }
 
 function conservativeStatement(s: StaticValue): Record<string, unknown> | undefined {
   if (!isObject(s)) return { ...ALLOW_ALL }
   const known = unresolvedIn(s).length === 0
-  if (known) return s as Record<string, unknown>
+  if (known) return s
   // A Deny that may not hold is dropped; an Effect that cannot be read is taken as the Allow it may be.
   if (s.Effect === 'Deny') return undefined
   const out: Record<string, unknown> = {}
@@ -72,6 +74,7 @@ function narrowed(value: StaticValue): string[] {
 function knownOperators(value: StaticValue): Record<string, unknown> | undefined {
   if (!isObject(value)) return undefined
   const out: Record<string, unknown> = {}
-  for (const [operator, block] of Object.entries(value)) if (unresolvedIn(block).length === 0) out[operator] = block
+  for (const [operator, block] of Object.entries(value))
+    if (unresolvedIn(block).length === 0) out[operator] = block
   return Object.keys(out).length > 0 ? out : undefined
 }

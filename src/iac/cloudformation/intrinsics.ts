@@ -5,7 +5,7 @@
  * written: it is never guessed.
  */
 import { isAlias, isMap, isPair, isScalar, isSeq } from 'yaml'
-import type { Node, Pair } from 'yaml'
+import type { Node } from 'yaml'
 
 /** A value that cannot be known without deploying the template. */
 export class Unresolved {
@@ -13,7 +13,8 @@ export class Unresolved {
 }
 
 /** What a node evaluates to: JSON-like values, with `Unresolved` where an expression cannot be evaluated. */
-export type StaticValue = string | number | boolean | null | Unresolved | StaticValue[] | { [key: string]: StaticValue }
+export type StaticValue =
+  string | number | boolean | null | Unresolved | StaticValue[] | { [key: string]: StaticValue }
 
 /**
  * Pseudo parameters stand for `*`: the deployed value (one partition, account, Region) is always inside the pattern,
@@ -38,7 +39,7 @@ function intrinsicName(node: Node): { name: string; argument: unknown } | undefi
     return { name, argument: node }
   }
   if (isMap(node) && node.items.length === 1) {
-    const pair = node.items[0] as Pair | undefined
+    const pair = node.items[0]
     const key = pair && isScalar(pair.key) ? pair.key.value : undefined
     if (typeof key === 'string' && (key === 'Ref' || key.startsWith('Fn::') || key === 'Condition'))
       return { name: key, argument: pair?.value }
@@ -59,7 +60,9 @@ function isNodeLike(value: unknown): value is Node {
 export function expressionText(node: Node, text: string): string {
   const range = node.range
   const raw = range ? text.slice(range[0], range[1]) : String(node)
-  const written = `${node.tag && range && !raw.startsWith('!') ? `${node.tag} ` : ''}${raw}`.replace(/\s+/g, ' ').trim()
+  const written = `${node.tag && range && !raw.startsWith('!') ? `${node.tag} ` : ''}${raw}`
+    .replace(/\s+/g, ' ')
+    .trim()
   return written.length > 120 ? `${written.slice(0, 117)}...` : written
 }
 
@@ -73,7 +76,11 @@ export function evaluate(node: unknown, text: string): StaticValue {
   if (call) return evaluateIntrinsic(call.name, call.argument, node, text)
   if (isScalar(node)) {
     const v = node.value
-    return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null ? v : String(v)
+    return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null
+      ? v
+      : typeof v === 'bigint'
+        ? v.toString()
+        : new Unresolved(expressionText(node, text))
   }
   if (isSeq(node)) return node.items.map(item => evaluate(item, text))
   if (!isMap(node)) return null
@@ -101,13 +108,13 @@ function evaluateIntrinsic(name: string, argument: unknown, node: Node, text: st
   const unresolved = new Unresolved(expressionText(node, text))
   const arg = argumentValue(argument, node, text)
   if (name === 'Ref') return typeof arg === 'string' && PSEUDO_PARAMETERS.has(arg) ? '*' : unresolved
-  if (name === 'Fn::Sub') return typeof arg === 'string' ? substitute(arg) ?? unresolved : unresolved
+  if (name === 'Fn::Sub') return typeof arg === 'string' ? (substitute(arg) ?? unresolved) : unresolved
   if (name === 'Fn::Join') {
     if (!Array.isArray(arg) || arg.length !== 2) return unresolved
     const [delimiter, parts] = arg
     if (typeof delimiter !== 'string' || !Array.isArray(parts)) return unresolved
     if (!parts.every(p => typeof p === 'string')) return unresolved
-    return (parts as string[]).join(delimiter)
+    return parts.join(delimiter)
   }
   return unresolved
 }

@@ -92,7 +92,8 @@ function readTemplate(
 
   for (const r of template.resources) {
     if (r.type === 'AWS::IAM::Role') local.set(r.logicalId, roleOf(template, r))
-    else if (r.type === 'AWS::Serverless::Function' && !property(r.properties, 'Role')) local.set(`${r.logicalId}Role`, samRole(template, r))
+    else if (r.type === 'AWS::Serverless::Function' && !property(r.properties, 'Role'))
+      local.set(`${r.logicalId}Role`, samRole(template, r))
     else if (r.type === 'AWS::IAM::ManagedPolicy')
       managed.set(r.logicalId, policyOf(template, r, 'managed', 'ManagedPolicyName'))
   }
@@ -185,7 +186,7 @@ function roleOf(template: Template, r: Resource): IacRole {
   if (isSeq(policies))
     policies.items.forEach((entry, index) => {
       if (!isMap(entry)) return
-      role.policies.push(inlineEntry(template, { logicalId: r.logicalId, index }, entry as YAMLMap))
+      role.policies.push(inlineEntry(template, { logicalId: r.logicalId, index }, entry))
     })
   else if (policies) role.unresolved.push(`Policies: ${expressionText(policies, template.text)}`)
   return role
@@ -200,7 +201,12 @@ function inlineEntry(template: Template, address: PolicyAddress, entry: YAMLMap)
   })
 }
 
-function policyOf(template: Template, r: Resource, attachment: 'inline' | 'managed', nameKey: string): IacPolicy {
+function policyOf(
+  template: Template,
+  r: Resource,
+  attachment: 'inline' | 'managed',
+  nameKey: string
+): IacPolicy {
   const name = literalName(template, property(r.properties, nameKey))
   return withDocument(template, property(r.properties, 'PolicyDocument'), {
     location: location(template, r.pair, r.logicalId),
@@ -238,7 +244,9 @@ function samRole(template: Template, r: Resource): IacRole {
   items.forEach((item, index) => {
     const value = evaluate(item, template.text)
     if (typeof value === 'string')
-      role.managedPolicyArns.push(value.startsWith('arn:') ? managedArn(value) : `arn:aws:iam::aws:policy/${value}`)
+      role.managedPolicyArns.push(
+        value.startsWith('arn:') ? managedArn(value) : `arn:aws:iam::aws:policy/${value}`
+      )
     else if (isMap(item) && property(item, 'Statement'))
       role.policies.push(
         withDocument(template, item, {

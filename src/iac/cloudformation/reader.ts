@@ -9,7 +9,10 @@ const IAM_RESOURCE = /AWS::(IAM::(Role|Policy|ManagedPolicy|RolePolicy)|Serverle
 
 export const cloudFormationReader: IacReader = {
   kind: 'cloudformation',
-  accepts: (path, text) => TEMPLATE_EXTENSION.test(path) && /\bResources\b/.test(text) && IAM_RESOURCE.test(text),
-  read: files => Promise.resolve(readTemplates(files)),
-  rewrite: (file, policy, document) => Promise.resolve(rewriteTemplate(file, policy, document))
+  accepts: (path, text) =>
+    TEMPLATE_EXTENSION.test(path) && /\bResources\b/.test(text) && IAM_RESOURCE.test(text),
+  read: files => new Promise(resolve => resolve(readTemplates(files))),
+  // A refusal is a rejection, like any other reader's.
+  rewrite: (file, policy, document) =>
+    new Promise(resolve => resolve(rewriteTemplate(file, policy, document)))
 }

@@ -6,7 +6,7 @@
  * (`!Sub 'arn:${AWS::Partition}:...'` stays an intrinsic). The result is read back and must decode to the proposal.
  */
 import { isMap, isScalar, isSeq, parse } from 'yaml'
-import type { Node, Scalar, YAMLMap } from 'yaml'
+import type { Node, YAMLMap } from 'yaml'
 import type { PolicyDocumentJson } from '../../model.js'
 import type { IacPolicy, IacSourceFile } from '../model.js'
 import { conservativeDocument } from './conservative.js'
@@ -24,7 +24,11 @@ interface Splice {
 }
 
 /** The template's text with the policy's document replaced by `proposal`. */
-export function rewriteTemplate(file: IacSourceFile, policy: IacPolicy, proposal: PolicyDocumentJson): string {
+export function rewriteTemplate(
+  file: IacSourceFile,
+  policy: IacPolicy,
+  proposal: PolicyDocumentJson
+): string {
   const where = `${file.path}: ${policy.location.address}`
   if (policy.notRewritable) throw new Error(`${where} cannot be rewritten in place: ${policy.notRewritable}`)
   const template = parseTemplate(file.path, file.text)
@@ -32,7 +36,8 @@ export function rewriteTemplate(file: IacSourceFile, policy: IacPolicy, proposal
   const documentNode = policyDocumentNode(template, address)
   if (!isMap(documentNode)) throw new Error(`${where}: no PolicyDocument mapping to rewrite`)
   const current = conservativeDocument(evaluate(documentNode, template.text))
-  if (current.unresolved[0]) throw new Error(`${where} cannot be rewritten in place: ${current.unresolved[0]}`)
+  if (current.unresolved[0])
+    throw new Error(`${where} cannot be rewritten in place: ${current.unresolved[0]}`)
 
   const writer = new ValueWriter(template, documentNode)
   const splices: Splice[] = []
@@ -59,7 +64,8 @@ export function rewriteTemplate(file: IacSourceFile, policy: IacPolicy, proposal
   }
 
   let text = file.text
-  for (const s of splices.sort((a, b) => b.start - a.start)) text = text.slice(0, s.start) + s.text + text.slice(s.end)
+  for (const s of splices.sort((a, b) => b.start - a.start))
+    text = text.slice(0, s.start) + s.text + text.slice(s.end)
   verify(file.path, text, address, proposal, where)
   return text
 }
@@ -76,7 +82,9 @@ function verify(
   const node = policyDocumentNode(template, address)
   const read = conservativeDocument(evaluate(node, template.text)).document
   if (canonical(read) !== canonical(proposal))
-    throw new Error(`${where}: internal error: the rewritten template does not read back as the proposal; not written`)
+    throw new Error(
+      `${where}: internal error: the rewritten template does not read back as the proposal; not written`
+    )
 }
 
 /** JSON with sorted keys and every Action/Resource list as a list: equal exactly when the documents grant the same. */
@@ -158,7 +166,7 @@ class ValueWriter {
   scalar(value: string, like: Node | undefined): string {
     const written = this.written.get(value)
     if (written !== undefined) return written
-    const type = like && isScalar(like) ? (like as Scalar).type : undefined
+    const type = like && isScalar(like) ? like.type : undefined
     if (this.json || type === 'QUOTE_DOUBLE') return JSON.stringify(value)
     if (type === 'PLAIN' && isPlainSafe(value)) return value
     return `'${value.replace(/'/g, "''")}'`
@@ -177,6 +185,14 @@ class ValueWriter {
       if (!node.flow) {
         const removed = removedItems(items, values, this.template.text)
         if (removed) return removed.map(item => this.itemLine(item))
+        // Items kept keep their line as written, a trailing comment included.
+        const own = new Map<string, string>()
+        for (const item of items) {
+          const value = evaluate(item, text)
+          const span = this.span(item)
+          if (typeof value === 'string' && !own.has(value))
+            own.set(value, text.slice(span.start, lineEnd(text, span.end)))
+        }
         const first = this.span(items[0] as Node).start
         const dash = text.lastIndexOf('-', first)
         const indent = ' '.repeat(column(text, dash))
@@ -184,8 +200,8 @@ class ValueWriter {
         return [
           {
             start: dash,
-            end: this.span(last).end,
-            text: values.map(v => `- ${this.scalar(v, like)}`).join(`\n${indent}`)
+            end: lineEnd(text, this.span(last).end),
+            text: values.map(v => `- ${own.get(v) ?? this.scalar(v, like)}`).join(`\n${indent}`)
           }
         ]
       }
@@ -233,7 +249,7 @@ class ValueWriter {
     const text = this.template.text
     const span = this.span(node)
     const flow = this.json || ((isSeq(node) || isMap(node)) && node.flow === true)
-    const like = firstListItem(node) ?? firstScalar(node)
+    const like = firstListValue(node) ?? firstScalar(node)
     const kept = new Map<string, string[]>()
     if (isSeq(node))
       node.items.forEach((item, i) => {
@@ -251,12 +267,19 @@ class ValueWriter {
       const unit = jsonIndentUnit(text)
       const inner = lineIndent(text, span.start) + unit
       const items = after.map(s => reused(s) ?? this.jsonValue(s, inner, unit, like))
-      const body = items.length === 0 ? '[]' : `[\n${inner}${items.join(`,\n${inner}`)}\n${lineIndent(text, span.start)}]`
+      const body =
+        items.length === 0
+          ? '[]'
+          : `[\n${inner}${items.join(`,\n${inner}`)}\n${lineIndent(text, span.start)}]`
       return { ...span, text: body }
     }
     const col = column(text, span.start)
     const items = after.map(s => reused(s) ?? `- ${this.blockMap(s, col + 2, like).replace(/^ +/, '')}`)
-    return { start: span.start, end: lineEnd(text, span.end), text: items.length === 0 ? '[]' : items.join(`\n${' '.repeat(col)}`) }
+    return {
+      start: span.start,
+      end: lineEnd(text, span.end),
+      text: items.length === 0 ? '[]' : items.join(`\n${' '.repeat(col)}`)
+    }
   }
 
   private jsonValue(value: unknown, indent: string, unit: string, like: Node | undefined): string {
@@ -331,7 +354,9 @@ function removedItems(items: Node[], values: string[], text: string): Node[] | u
 
 function contentEnd(node: Node): number {
   if ((isSeq(node) || isMap(node)) && !node.flow) {
-    const last: unknown = isSeq(node) ? node.items[node.items.length - 1] : node.items[node.items.length - 1]?.value
+    const last: unknown = isSeq(node)
+      ? node.items[node.items.length - 1]
+      : node.items[node.items.length - 1]?.value
     if (isScalar(last) || isSeq(last) || isMap(last)) return contentEnd(last)
   }
   return node.range?.[1] ?? 0
@@ -344,13 +369,23 @@ function lineEnd(text: string, offset: number): number {
   return /^[ \t]*(#.*)?\r?$/.test(text.slice(offset, end)) ? end - (text[end - 1] === '\r' ? 1 : 0) : offset
 }
 
-/** The first item of an Action/Resource-like list: the quoting new values take. */
-function firstListItem(node: unknown): Node | undefined {
-  if (isSeq(node) && node.items.every(isScalar) && node.items.length > 0) return node.items[0] as Node
-  const children: unknown[] = isSeq(node) ? node.items : isMap(node) ? node.items.map(p => p.value) : []
-  for (const child of children) {
-    const found = firstListItem(child)
-    if (found) return found
+/** The first Action/Resource value (or list item) of a Statement: the quoting new values take. */
+function firstListValue(node: unknown): Node | undefined {
+  if (isSeq(node)) {
+    for (const item of node.items) {
+      const found = firstListValue(item)
+      if (found) return found
+    }
+  }
+  if (!isMap(node)) return undefined
+  for (const pair of node.items) {
+    if (!isScalar(pair.key) || !(LIST_FIELDS as readonly unknown[]).includes(pair.key.value)) continue
+    const value = pair.value
+    if (isScalar(value) && !value.tag) return value
+    if (isSeq(value)) {
+      const item = value.items.find(i => isScalar(i) && !i.tag)
+      if (isScalar(item)) return item
+    }
   }
   return undefined
 }
@@ -387,7 +422,7 @@ function jsonIndentUnit(text: string): string {
 
 /** A string YAML reads back as itself when written without quotes, in block and flow context. */
 function isPlainSafe(value: string): boolean {
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_:.\/*\-]*$/.test(value) || value.endsWith(':')) return false
+  if (!/^[A-Za-z0-9_][\w:./*-]*$/.test(value) || value.endsWith(':')) return false
   try {
     return parse(value) === value
   } catch {

@@ -57,7 +57,9 @@ export interface Template {
 /** Parses a template; throws a one-line error naming the file when it is not a readable template. */
 export function parseTemplate(path: string, text: string): Template {
   if (Buffer.byteLength(text, 'utf8') > TEMPLATE_MAX_BYTES)
-    throw new Error(`${path}: more than ${TEMPLATE_MAX_BYTES} bytes, larger than CloudFormation accepts; not read`)
+    throw new Error(
+      `${path}: more than ${TEMPLATE_MAX_BYTES} bytes, larger than CloudFormation accepts; not read`
+    )
   const lines = new LineCounter()
   const document = parseDocument(text, {
     lineCounter: lines,
@@ -82,7 +84,7 @@ export function parseTemplate(path: string, text: string): Template {
       resources.push({
         logicalId,
         type: typeof type === 'string' ? type : '',
-        pair: pair as Pair,
+        pair: pair,
         ...(isMap(properties) ? { properties } : {})
       })
     }
@@ -109,5 +111,5 @@ function lineOf(template: Template, offset: number): number {
 /** A property node of a mapping, or undefined. */
 export function property(map: YAMLMap | undefined, key: string): Node | undefined {
   const value = map?.get(key, true)
-  return value === undefined || value === null ? undefined : (value as Node)
+  return value === undefined || value === null ? undefined : value
 }
