@@ -6,7 +6,7 @@ import type { FailOn } from './report/gate.js'
 
 const MODES = ['report', 'comment', 'pull-request'] as const
 type Mode = (typeof MODES)[number]
-const GRANTED_SOURCES = ['auto', 'iam', 'files'] as const
+const GRANTED_SOURCES = ['auto', 'iam', 'files', 'iac'] as const
 type GrantedSource = (typeof GRANTED_SOURCES)[number]
 const FORMATS = ['markdown', 'json', 'sarif'] as const
 type Format = (typeof FORMATS)[number]
@@ -45,6 +45,8 @@ export interface Config {
   readonly allowIncomplete: boolean
   readonly policyPath: string
   readonly grantedSource: GrantedSource
+  /** The folder of the infrastructure code (Terraform, CloudFormation), relative to the workspace. */
+  readonly iacPath?: string | undefined
   readonly keepActions: readonly string[]
   readonly keepSidPrefix: string
   readonly validate: boolean
@@ -74,6 +76,8 @@ export interface CliSettings {
   readonly failOn: FailOn
   /** The JSON report's version: 1 lists every excess action; 2 groups excess per service and access level. */
   readonly reportVersion: ReportVersion
+  /** Apply the proposals to the infrastructure-code files under iac-path, in place. */
+  readonly writeIac: boolean
 }
 
 export type ActionConfig = Config & ActionSettings
@@ -378,6 +382,13 @@ export const INPUTS = {
     }
   }),
   'granted-source': input({ default: 'auto', entries: BOTH, parse: oneOf(GRANTED_SOURCES) }),
+  'iac-path': input({ default: '', entries: BOTH, parse: value => optional(value) }),
+  'write-iac': input({
+    default: 'false',
+    entries: CLI,
+    cli: { kind: 'flag', option: 'write-iac', value: 'true' },
+    parse: boolean
+  }),
   'fail-on': input({ default: 'never', entries: BOTH, parse: oneOf(FAIL_ON_VALUES) }),
   'keep-actions': input({ default: '', entries: BOTH, parse: actionPatterns }),
   // Given but empty turns keep-Sid exemptions off; not given at all is the default.
@@ -508,6 +519,13 @@ function refuseInapplicable(read: InputReader, values: InputValues): void {
 
 /** The inputs each source needs, and the trail options only where the records decide what the trail logs. */
 function requireForSource(read: InputReader, values: InputValues): void {
+  if (values['granted-source'] === 'iac' && !values['iac-path'])
+    throw new ConfigError(
+      'iac-path',
+      'iac-path: required with granted-source: iac (the folder of the Terraform or CloudFormation code)'
+    )
+  if (values['write-iac'] && !values['iac-path'])
+    throw new ConfigError('write-iac', 'write-iac: needs iac-path (the folder whose files are rewritten)')
   const stated = values['trail-read-write-type']
     ? 'trail-read-write-type'
     : values['trail-excluded-sources'].length > 0
@@ -583,6 +601,7 @@ function coreConfig(values: InputValues): Config {
     allowIncomplete: values['allow-incomplete'],
     policyPath: values['policy-path'],
     grantedSource: values['granted-source'],
+    iacPath: values['iac-path'],
     keepActions: values['keep-actions'],
     keepSidPrefix: values['keep-sid-prefix'],
     validate: values.validate,
@@ -614,6 +633,7 @@ export function buildCliConfig(read: InputReader, env: NodeJS.ProcessEnv): CliCo
     ...coreConfig(values),
     format: values.format,
     outDir: values.out,
+    writeIac: values['write-iac'],
     failOn: values['fail-on'],
     reportVersion: values['report-version']
   }

@@ -259,6 +259,19 @@ export interface RoleResult {
   kept?: KeptAccess
   /** On a pull request: what the head of its policy file grants beyond the base. */
   change?: PullRequestChange
+  /** Where the role's granted policies are written in infrastructure code (granted-source iac/auto with iac-path). */
+  grantedFrom?: IacGrantLocation[]
+  /** How the role was linked to its infrastructure code, or why it could not be. */
+  iacLink?: string
+}
+
+/** A policy written in infrastructure code: a repository path, 1-based inclusive lines, and its address. */
+export interface IacGrantLocation {
+  kind: 'terraform' | 'cloudformation' | 'policy-file'
+  file: string
+  startLine: number
+  endLine: number
+  address: string
 }
 
 interface ReportSummary {

@@ -1,13 +1,18 @@
+import { resolve } from 'node:path'
 import type { Sleep } from './aws/retry.js'
 import type { AwsSession } from './aws/session.js'
 import type { Config } from './config.js'
 import { ConfigError } from './config.js'
+import { errorMessage } from './error-message.js'
 import { parseAuthorizationDetails, parsePolicyFile } from './granted/policy-file.js'
 import type { ExportedRole } from './granted/policy-file.js'
 import type { Logger } from './logger.js'
 import type { GrantedPolicy, ReportV1, RoleResult } from './model.js'
 import { localFiles, readInputAs } from './pipeline/files.js'
 import type { RunFiles } from './pipeline/files.js'
+import { readIacFolder } from './iac/workspace.js'
+import { applyIacGrants } from './pipeline/iac-grants.js'
+import type { IacCaseFacts } from './pipeline/iac-grants.js'
 import { judgeCase } from './pipeline/judge.js'
 import type { PullRequestBase } from './pipeline/judge.js'
 import { awaitsUsage } from './pipeline/role-case.js'
@@ -87,17 +92,48 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
   if (config.grantedSource !== 'iam' && config.policyFiles.length === 0 && (deps.base || pullRequest))
     cases.push(...unlistedPolicyFiles(selection, cases))
 
+  const iacFacts = await iacGrants(config, deps, cases)
   await readUsage(reading, cases)
   await addTrailFacts(config, deps, cases)
 
   const results: RoleResult[] = []
   const judge = { config, aws, log, pullRequest, ...(deps.base ? { base: deps.base } : {}) }
-  for (const c of cases) results.push(await judgeCase(c, judge))
+  for (const c of cases) {
+    const result = await judgeCase(c, judge)
+    const facts = iacFacts?.get(c)
+    results.push(
+      facts
+        ? {
+            ...result,
+            iacLink: facts.link,
+            ...(facts.grantedFrom.length > 0 ? { grantedFrom: facts.grantedFrom } : {})
+          }
+        : result
+    )
+  }
   const report = buildReport(results, config.source, now().toISOString())
   log.info(
     `analyzed ${report.summary.analyzed} of ${report.summary.roles} roles; ${report.summary.excess} excess actions; ${report.summary.failed} failed`
   )
   return report
+}
+
+/** With iac-path: each role granted what its infrastructure code says (granted-source iac, or auto). */
+async function iacGrants(
+  config: Config,
+  deps: RunDeps,
+  cases: RoleCase[]
+): Promise<Map<RoleCase, IacCaseFacts> | undefined> {
+  if (!config.iacPath || (config.grantedSource !== 'iac' && config.grantedSource !== 'auto')) return undefined
+  const workspace = resolve(deps.workspace ?? process.cwd())
+  let iac
+  try {
+    iac = await readIacFolder(resolve(workspace, config.iacPath), workspace)
+  } catch (e) {
+    throw new ConfigError('iac-path', errorMessage(e))
+  }
+  for (const problem of iac.reading.problems) deps.log.warning(problem)
+  return applyIacGrants(config, iac, cases)
 }
 
 /** Each role's usage, or why it has none; with no evidence at all every role is judged so. */

@@ -67,7 +67,9 @@ const KEY_ORDER: Record<string, string[]> = {
     'policyFile',
     'policyFileInRepository',
     'kept',
-    'change'
+    'change',
+    'grantedFrom',
+    'iacLink'
   ],
   policyDocument: ['Version', 'Id', 'Statement'],
   statement: [

@@ -1,0 +1,75 @@
+/**
+ * granted-source iac (and auto when the code defines the role): each role is granted what its infrastructure code
+ * says, not what IAM or an export says. AWS-managed policies the code attaches by ARN take their documents from the
+ * role's IAM or export reading (the same ARN); one that cannot be resolved fails the role with a reason.
+ */
+import type { Config } from '../config.js'
+import { isAwsManagedPolicyArn } from '../granted/editability.js'
+import { linkRole } from '../iac/link.js'
+import type { IacLocation } from '../iac/model.js'
+import type { IacWorkspace } from '../iac/workspace.js'
+import type { GrantedPolicy } from '../model.js'
+import type { RoleCase } from './role-case.js'
+
+/** How each role was linked to the code, or why not; and where its granted policies are written. */
+export interface IacCaseFacts {
+  link: string
+  grantedFrom: IacLocation[]
+}
+
+export function applyIacGrants(
+  config: Config,
+  iac: IacWorkspace,
+  cases: RoleCase[]
+): Map<RoleCase, IacCaseFacts> {
+  const facts = new Map<RoleCase, IacCaseFacts>()
+  for (const c of cases) {
+    if (c.unverifiedReason || c.outcome || !c.name) continue
+    const link = linkRole(c.name, iac.reading.roles)
+    if (!link.role) {
+      const unread = iac.reading.problems.length > 0 ? ` (not read: ${iac.reading.problems.join('; ')})` : ''
+      facts.set(c, { link: `not linked: ${link.why}${unread}`, grantedFrom: [] })
+      if (config.grantedSource === 'iac')
+        c.outcome = { status: 'failed', reason: `granted-source is iac but ${link.why}${unread}` }
+      continue
+    }
+    const role = link.role
+    const grantedFrom = role.policies.map(p => p.location)
+    const conservative =
+      role.unresolved.length > 0 ? `; read conservatively: ${role.unresolved.join('; ')}` : ''
+    facts.set(c, { link: `linked by ${link.how}${conservative}`, grantedFrom })
+    if (c.outcome) continue
+    const known = c.grants?.policies ?? []
+    const policies: GrantedPolicy[] = role.policies.map(p => ({
+      name: p.name ?? p.location.address,
+      kind: p.attachment,
+      awsManaged: false,
+      document: p.document,
+      origin: `${p.location.file}:${p.location.startLine}`
+    }))
+    const missing: string[] = []
+    for (const arn of role.managedPolicyArns) {
+      const live = known.find(k => k.arn === arn)
+      if (live) policies.push(live)
+      else if (isAwsManagedPolicyArn(arn)) missing.push(arn)
+      else missing.push(`${arn} (not defined in the code)`)
+    }
+    if (missing.length > 0) {
+      c.outcome = {
+        status: 'failed',
+        reason: `${role.location.file}:${role.location.startLine} attaches ${missing.join(', ')}, whose document is not known offline; give credentials (IAM) or an authorization-details export that holds it`
+      }
+      continue
+    }
+    c.grants = {
+      arn: c.arn,
+      name: c.name,
+      path: c.grants?.path ?? '/',
+      accountId: c.accountId,
+      editable: c.grants?.editable ?? true,
+      ...(c.grants?.notEditableReason ? { notEditableReason: c.grants.notEditableReason } : {}),
+      policies
+    }
+  }
+  return facts
+}
