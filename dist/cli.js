@@ -68282,6 +68282,15 @@ function iacDiff(edits) {
 
 
 
+
+
+/** The edits a report's proposals make to the code under `iacPath` (relative to `workspace`); none without IaC roles. */
+async function iacChangesOf(report, iacPath, workspace) {
+    if (!report.roles.some(r => r.grantedFrom))
+        return { edits: [], notes: [] };
+    const root = (0,external_node_path_.resolve)(workspace);
+    return planIacEdits(report, await readIacFolder((0,external_node_path_.resolve)(root, iacPath), root), loadCatalog());
+}
 /** Writes each edited file below `root` (the workspace in place, or a copy under --out) at its repository path. */
 function writeIacFiles(edits, root) {
     const base = (0,external_node_path_.resolve)(root);
@@ -68313,9 +68322,6 @@ function iacMarkdown(edits, notes, written) {
 }
 
 ;// CONCATENATED MODULE: ./src/cli-main.ts
-
-
-
 
 
 
@@ -68500,8 +68506,7 @@ async function applyIac(config, report, io, log) {
     if (!report.roles.some(r => r.grantedFrom))
         return;
     const workspace = (0,external_node_path_.resolve)(io.cwd);
-    const iac = await readIacFolder((0,external_node_path_.resolve)(workspace, config.iacPath ?? '.'), workspace);
-    const changes = await planIacEdits(report, iac, loadCatalog());
+    const changes = await iacChangesOf(report, config.iacPath ?? '.', workspace);
     for (const note of changes.notes)
         log.warning(note);
     if (config.outDir) {

@@ -13,11 +13,8 @@ import { judgeRun } from './report/run-verdict.js'
 import { runAnalysis } from './run.js'
 import { VERSION } from './version.js'
 import { join, resolve } from 'node:path'
-import { planIacEdits } from './iac/apply.js'
-import { iacMarkdown, writeIacFiles } from './iac/output.js'
-import { readIacFolder } from './iac/workspace.js'
+import { iacChangesOf, iacMarkdown, writeIacFiles } from './iac/output.js'
 import type { ReportV1 } from './model.js'
-import { loadCatalog } from './policy/catalog.js'
 
 /** Exit codes of the CLI contract. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, gate: 3 } as const
@@ -205,8 +202,7 @@ function stderrLogger(stderr: NodeJS.WritableStream, env: NodeJS.ProcessEnv): Lo
 async function applyIac(config: CliConfig, report: ReportV1, io: CliIo, log: Logger): Promise<void> {
   if (!report.roles.some(r => r.grantedFrom)) return
   const workspace = resolve(io.cwd)
-  const iac = await readIacFolder(resolve(workspace, config.iacPath ?? '.'), workspace)
-  const changes = await planIacEdits(report, iac, loadCatalog())
+  const changes = await iacChangesOf(report, config.iacPath ?? '.', workspace)
   for (const note of changes.notes) log.warning(note)
   if (config.outDir) {
     const copies = writeIacFiles(changes.edits, join(config.outDir, 'iac'))

@@ -1,8 +1,23 @@
 /** Where the infrastructure-code edits of a CLI run go: in place (--write-iac), under --out, and the Markdown diff. */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, resolve, sep } from 'node:path'
+import type { ReportV1 } from '../model.js'
+import { loadCatalog } from '../policy/catalog.js'
 import type { IacEdit } from './model.js'
-import { iacDiff } from './apply.js'
+import { iacDiff, planIacEdits } from './apply.js'
+import type { IacChanges } from './apply.js'
+import { readIacFolder } from './workspace.js'
+
+/** The edits a report's proposals make to the code under `iacPath` (relative to `workspace`); none without IaC roles. */
+export async function iacChangesOf(
+  report: ReportV1,
+  iacPath: string,
+  workspace: string
+): Promise<IacChanges> {
+  if (!report.roles.some(r => r.grantedFrom)) return { edits: [], notes: [] }
+  const root = resolve(workspace)
+  return planIacEdits(report, await readIacFolder(resolve(root, iacPath), root), loadCatalog())
+}
 
 /** Writes each edited file below `root` (the workspace in place, or a copy under --out) at its repository path. */
 export function writeIacFiles(edits: readonly IacEdit[], root: string): string[] {
