@@ -61757,6 +61757,7 @@ function applyIacGrants(config, iac, cases) {
             };
             continue;
         }
+        c.fromInfrastructureCode = true;
         c.grants = {
             arn: c.arn,
             name: c.name,
@@ -65133,7 +65134,7 @@ async function judgeCase(c, ctx) {
             keepSidPrefix: config.keepSidPrefix,
             ...(base
                 ? { trustedKeep: base.trusts }
-                : ctx.pullRequest && c.fromRepositoryFile
+                : ctx.pullRequest && (c.fromRepositoryFile || c.fromInfrastructureCode)
                     ? { trustedKeep: () => false }
                     : {})
         };

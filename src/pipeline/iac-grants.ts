@@ -61,6 +61,7 @@ export function applyIacGrants(
       }
       continue
     }
+    c.fromInfrastructureCode = true
     c.grants = {
       arn: c.arn,
       name: c.name,

@@ -58,7 +58,7 @@ export async function judgeCase(c: RoleCase, ctx: JudgeContext): Promise<RoleRes
       keepSidPrefix: config.keepSidPrefix,
       ...(base
         ? { trustedKeep: base.trusts }
-        : ctx.pullRequest && c.fromRepositoryFile
+        : ctx.pullRequest && (c.fromRepositoryFile || c.fromInfrastructureCode)
           ? { trustedKeep: () => false }
           : {})
     }

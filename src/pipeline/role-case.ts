@@ -14,6 +14,8 @@ export interface RoleCase {
   grants?: RoleGrants
   /** The grants came from the role's policy file in the repository (policy-path). */
   fromRepositoryFile?: boolean
+  /** The grants came from infrastructure code in the repository (iac-path): a pull request's author wrote them. */
+  fromInfrastructureCode?: boolean
   /** Known before any grants are read (service-linked and IAM Identity Center roles). */
   notEditableReason?: string
   /** Set once the role cannot go further. */
