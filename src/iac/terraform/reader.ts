@@ -53,12 +53,9 @@ async function readTerraform(files: readonly IacSourceFile[]): Promise<IacReadin
         if (block.type === 'module' && block.labels[0]) {
           const source = attributesOf(block.body).get('source')
           const value = source ? hclValue(source) : undefined
-          const iam = /iam|role|polic/i.test(
-            [value?.type === 'string' ? value.value : '', ...attributesOf(block.body).keys()].join(' ')
-          )
-          if (value?.type === 'string' && !/^\.\.?\//.test(value.value) && iam)
+          if (value?.type === 'string' && !/^\.\.?\//.test(value.value))
             reading.problems.push(
-              `${f.path}: module.${block.labels[0]} (source "${value.value}") is not read: the roles it creates are not linked to these files`
+              `${f.path}: module.${block.labels[0]} (source "${value.value}") is not read: any role it creates is not linked to these files`
             )
         }
       }
