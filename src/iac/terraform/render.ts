@@ -23,14 +23,14 @@ export function hclString(value: string): string {
     .replace(/\n/g, '\\n')
     .replace(/\r/g, '\\r')
     .replace(/\t/g, '\\t')
-    .replace(/\$\{/g, '$${')
+    .replace(/\$\{/g, () => '$${')
     .replace(/%\{/g, '%%{')
   return `"${escaped}"`
 }
 
 function jsonString(value: string, template: boolean): string {
   const text = JSON.stringify(value)
-  return template ? text.replace(/\$\{/g, '$${').replace(/%\{/g, '%%{') : text
+  return template ? text.replace(/\$\{/g, () => '$${').replace(/%\{/g, '%%{') : text
 }
 
 export function scalar(style: BodyStyle, value: unknown, layout: Layout): string {
@@ -85,7 +85,7 @@ export function renderJsonDocument(
   template: boolean
 ): string {
   const text = JSON.stringify(document, null, unit)
-  const escaped = template ? text.replace(/\$\{/g, '$${').replace(/%\{/g, '%%{') : text
+  const escaped = template ? text.replace(/\$\{/g, () => '$${').replace(/%\{/g, '%%{') : text
   return escaped
     .split('\n')
     .map(l => base + l)

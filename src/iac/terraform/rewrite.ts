@@ -3,7 +3,6 @@
  * statements' Action/NotAction/Resource/NotResource values when the statements keep their structure, else the whole
  * body value, in the body's own style. The result is read back and must decode to the proposal.
  */
-import { isDeepStrictEqual } from 'node:util'
 import type { PolicyDocumentJson } from '../../model.js'
 import type { IacPolicy, IacSourceFile } from '../model.js'
 import { parseHcl, type HclNode } from './grammar.js'
@@ -44,7 +43,7 @@ export async function rewriteTerraform(
     after = after.slice(0, e.start) + e.text + after.slice(e.end)
   const reread = await sourceOf({ path: file.path, text: after }, policy)
   const expected = source.style === 'policy-document' ? collapsed(document) : document
-  if (!isDeepStrictEqual(reread.document, expected))
+  if (!jsonEqual(reread.document, expected))
     throw new Error(
       `${where}: the rewritten policy does not read back as the proposal; the file was left unchanged`
     )
@@ -102,12 +101,15 @@ function inPlaceEdits(
   for (const [i, proposed] of document.Statement.entries()) {
     const written = current.Statement[i]
     const statement = source.statements[i]
-    if (!written || !statement || !isDeepStrictEqual(rest(written), rest(proposed))) return undefined
+    if (!written || !statement || !jsonEqual(rest(written), rest(proposed))) return undefined
     for (const key of EDITABLE_FIELDS) {
       const value = statement.fields.get(key)
-      if (!value || !(key in proposed) || isDeepStrictEqual(asList(written[key]), asList(proposed[key])))
-        continue
-      if (source.style !== 'policy-document' && isDeepStrictEqual(written[key], proposed[key])) continue
+      // A policy document writes every value as a list: a one-element list and its string are the same.
+      const same =
+        source.style === 'policy-document'
+          ? jsonEqual(asList(written[key]), asList(proposed[key]))
+          : jsonEqual(written[key], proposed[key])
+      if (!value || !(key in proposed) || same) continue
       const expression = expressionsIn(value)[0]
       if (expression !== undefined)
         throw new Error(
@@ -163,7 +165,11 @@ function wholeBody(source: PolicySource, document: PolicyDocumentJson, layout: L
     const separator = between !== undefined && /^\s*$/.test(between) ? between : `\n\n${indent}`
     rendered = renderStatementBlocks(proposal.Statement, indent, '  ', writeAllow, separator)
   }
-  for (const [placeholder, written] of raw) rendered = rendered.replace(placeholder, () => written)
+  for (const [placeholder, written] of raw)
+    rendered =
+      placeholder.includes('kept-statement') && source.style !== 'policy-document'
+        ? rendered.replace(new RegExp(`[ \\t]*${escapeRegExp(placeholder)}`), () => written)
+        : rendered.replace(placeholder, () => written)
   return { start: source.start, end: source.end, text: rendered }
 }
 
@@ -195,12 +201,14 @@ function keepWrittenExpressions(
   // A statement the proposal keeps as it is keeps its written text (comments, layout, expressions).
   const unused = new Set(source.statements.keys())
   proposal.Statement = proposal.Statement.map(statement => {
-    const same = [...unused].find(i => isDeepStrictEqual(source.document.Statement[i], statement))
+    const same = [...unused].find(i => jsonEqual(source.document.Statement[i], statement))
     const written = same === undefined ? undefined : source.statements[same]
     if (same === undefined || !written) return statement
     unused.delete(same)
     const placeholder = `\u0001kept-statement-${raw.size}\u0001`
-    raw.set(quote(placeholder), text.slice(written.start, written.end))
+    // Kept with the indentation of its first line as written (the renderer's indentation is dropped).
+    const indent = source.style === 'policy-document' ? '' : lineIndent(text, written.start)
+    raw.set(quote(placeholder), indent + text.slice(written.start, written.end))
     return placeholder as unknown as Record<string, unknown>
   })
   for (const statement of proposal.Statement) {
@@ -211,6 +219,33 @@ function keepWrittenExpressions(
       const placeholder = `\u0001kept-expression-${raw.size}\u0001`
       statement[key] = placeholder
       raw.set(source.style === 'policy-document' ? `"${placeholder}"` : quote(placeholder), expression)
+    }
+  }
+  // A resource read from an expression (`"${aws_s3_bucket.b.arn}/*"` reads as `*/*`) is never written as its
+  // conservative literal: that would grant more than the code did.
+  const derived = new Set(
+    source.statements.flatMap((statement, i) =>
+      ['Resource', 'NotResource'].flatMap(key => {
+        const value = statement.fields.get(key)
+        if (!value || expressionsIn(value).length === 0) return []
+        const decoded = source.document.Statement[i]?.[key]
+        return (Array.isArray(decoded) ? decoded : [decoded]).filter(
+          (v): v is string => typeof v === 'string'
+        )
+      })
+    )
+  )
+  for (const statement of proposal.Statement) {
+    if (typeof statement !== 'object') continue
+    for (const key of ['Resource', 'NotResource']) {
+      const value = statement[key]
+      const literal = (Array.isArray(value) ? value : [value]).find(
+        v => typeof v === 'string' && derived.has(v)
+      )
+      if (typeof literal === 'string')
+        throw new Error(
+          `the proposal writes ${key} "${literal}", which was read from an expression: not rewritten`
+        )
     }
   }
   for (const statement of document.Statement)
@@ -251,4 +286,24 @@ function collapsed(document: PolicyDocumentJson): PolicyDocumentJson {
       return out
     })
   }
+}
+
+/** Equality of JSON values (key order aside); prototypes are not compared, so values from any realm compare. */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false
+  if (Array.isArray(a) !== Array.isArray(b)) return false
+  const ka = Object.keys(a)
+  const kb = Object.keys(b)
+  return (
+    ka.length === kb.length &&
+    ka.every(
+      k =>
+        Object.hasOwn(b, k) && jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])
+    )
+  )
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 }
