@@ -8,6 +8,7 @@ import {
   ALLOW_ALL,
   decodeStatements,
   policyFromValue,
+  singletonsAsStrings,
   unknownBody,
   VERSION,
   type PolicySource,
@@ -165,7 +166,7 @@ export function documentPolicy(block: HclBlock): PolicySource {
   const start = first ? first.node.startIndex : (block.body?.endIndex ?? block.node.endIndex)
   const end = last ? last.node.endIndex : start
   const source = decodeStatements('policy-document', start, end, statements, header)
-  for (const statement of source.document.Statement) collapseSingletons(statement)
+  source.document = singletonsAsStrings(source.document)
   if (blockers.length > 0) {
     source.blockedBy ??= blockers.join(', ')
     source.unresolved.unshift(...blockers)
@@ -174,21 +175,6 @@ export function documentPolicy(block: HclBlock): PolicySource {
       source.document.Statement.push(...structuredClone(ALLOW_ALL.Statement))
   }
   return source
-}
-
-/** Terraform renders a one-element list of a policy document as a single string. */
-function collapseSingletons(statement: Record<string, unknown>): void {
-  const collapse = (v: unknown): unknown => (Array.isArray(v) && v.length === 1 ? v[0] : v)
-  for (const [key, value] of Object.entries(statement)) {
-    if (Array.isArray(value)) statement[key] = collapse(value)
-    else if (typeof value !== 'object' || value === null) continue
-    else if (key === 'Condition')
-      for (const test of Object.values(value as Record<string, Record<string, unknown>>))
-        for (const variable of Object.keys(test)) test[variable] = collapse(test[variable])
-    else
-      for (const type of Object.keys(value))
-        (value as Record<string, unknown>)[type] = collapse((value as Record<string, unknown>)[type])
-  }
 }
 
 function principal(block: HclBlock): { key: string; value: SourceValue } {

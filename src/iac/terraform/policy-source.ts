@@ -214,3 +214,28 @@ function sourceText(value: SourceValue): string {
       ? value.expression
       : value.type
 }
+
+/** A document as a policy document data source renders it: one-element lists as strings. */
+export function singletonsAsStrings(document: PolicyDocumentJson): PolicyDocumentJson {
+  const one = (v: unknown): unknown => (Array.isArray(v) && v.length === 1 ? v[0] : v)
+  return {
+    ...document,
+    Statement: document.Statement.map(s => {
+      const out: Record<string, unknown> = {}
+      for (const [k, v] of Object.entries(s)) {
+        if (Array.isArray(v)) out[k] = one(v)
+        else if (typeof v === 'object' && v !== null && k === 'Condition')
+          out[k] = Object.fromEntries(
+            Object.entries(v as Record<string, Record<string, unknown>>).map(([t, vars]) => [
+              t,
+              Object.fromEntries(Object.entries(vars).map(([n, x]) => [n, one(x)]))
+            ])
+          )
+        else if (typeof v === 'object' && v !== null)
+          out[k] = Object.fromEntries(Object.entries(v).map(([t, x]) => [t, one(x)]))
+        else out[k] = v
+      }
+      return out
+    })
+  }
+}

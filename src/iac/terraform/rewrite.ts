@@ -8,7 +8,7 @@ import type { IacPolicy, IacSourceFile } from '../model.js'
 import { parseHcl, type HclNode } from './grammar.js'
 import { attributesOf, blocksOf, fileBody, type HclBlock } from './hcl-blocks.js'
 import { documentPolicy, jsonFilePolicy, policyBody } from './policy-body.js'
-import { EDITABLE_FIELDS, expressionsIn, type PolicySource } from './policy-source.js'
+import { EDITABLE_FIELDS, expressionsIn, singletonsAsStrings, type PolicySource } from './policy-source.js'
 import {
   indentUnit,
   lineIndent,
@@ -31,18 +31,16 @@ export async function rewriteTerraform(
   document: PolicyDocumentJson
 ): Promise<string> {
   const where = `${policy.location.file}: ${policy.location.address}`
-  if (policy.notRewritable !== undefined)
-    throw new Error(`${where}: not rewritten: ${policy.notRewritable} cannot be evaluated statically`)
+  if (policy.notRewritable !== undefined) throw new Error(`${where}: not rewritten: ${policy.notRewritable}`)
   const source = await sourceOf(file, policy)
-  if (source.blockedBy !== undefined)
-    throw new Error(`${where}: not rewritten: ${source.blockedBy} cannot be evaluated statically`)
+  if (source.blockedBy !== undefined) throw new Error(`${where}: not rewritten: ${source.blockedBy}`)
   const layout: Layout = { text: file.text, template: !file.path.endsWith('.json') }
   const edits = inPlaceEdits(source, document, layout, where) ?? [wholeBody(source, document, layout)]
   let after = file.text
   for (const e of [...edits].sort((a, b) => b.start - a.start))
     after = after.slice(0, e.start) + e.text + after.slice(e.end)
   const reread = await sourceOf({ path: file.path, text: after }, policy)
-  const expected = source.style === 'policy-document' ? collapsed(document) : document
+  const expected = source.style === 'policy-document' ? singletonsAsStrings(document) : document
   if (!jsonEqual(reread.document, expected))
     throw new Error(
       `${where}: the rewritten policy does not read back as the proposal; the file was left unchanged`
@@ -260,32 +258,7 @@ function asList(v: unknown): unknown[] {
 }
 
 function collapsedStatement(s: Record<string, unknown>): Record<string, unknown> {
-  return collapsed({ Version: '', Statement: [s] }).Statement[0] ?? {}
-}
-
-/** A document as a policy document data source renders it: one-element lists as strings. */
-function collapsed(document: PolicyDocumentJson): PolicyDocumentJson {
-  const one = (v: unknown): unknown => (Array.isArray(v) && v.length === 1 ? v[0] : v)
-  return {
-    ...document,
-    Statement: document.Statement.map(s => {
-      const out: Record<string, unknown> = {}
-      for (const [k, v] of Object.entries(s)) {
-        if (Array.isArray(v)) out[k] = one(v)
-        else if (typeof v === 'object' && v !== null && k === 'Condition')
-          out[k] = Object.fromEntries(
-            Object.entries(v as Record<string, Record<string, unknown>>).map(([t, vars]) => [
-              t,
-              Object.fromEntries(Object.entries(vars).map(([n, x]) => [n, one(x)]))
-            ])
-          )
-        else if (typeof v === 'object' && v !== null)
-          out[k] = Object.fromEntries(Object.entries(v).map(([t, x]) => [t, one(x)]))
-        else out[k] = v
-      }
-      return out
-    })
-  }
+  return singletonsAsStrings({ Version: '', Statement: [s] }).Statement[0] ?? {}
 }
 
 /** Equality of JSON values (key order aside); prototypes are not compared, so values from any realm compare. */
