@@ -10,7 +10,7 @@ import type { Logger } from './logger.js'
 import type { GrantedPolicy, ReportV1, RoleResult } from './model.js'
 import { localFiles, readInputAs } from './pipeline/files.js'
 import type { RunFiles } from './pipeline/files.js'
-import { readIacFolder } from './iac/workspace.js'
+import { readIacFilesAt, readIacFolder } from './iac/workspace.js'
 import { applyIacGrants } from './pipeline/iac-grants.js'
 import type { IacCaseFacts } from './pipeline/iac-grants.js'
 import { judgeCase } from './pipeline/judge.js'
@@ -133,7 +133,17 @@ async function iacGrants(
     throw new ConfigError('iac-path', errorMessage(e))
   }
   for (const problem of iac.reading.problems) deps.log.warning(problem)
-  return applyIacGrants(config, iac, cases)
+  const base = deps.base
+    ? await readIacFilesAt(
+        iac.files.map(f => f.file.path),
+        deps.base.read
+      )
+    : undefined
+  for (const problem of base?.problems ?? []) deps.log.warning(`at the base commit: ${problem}`)
+  return applyIacGrants(config, iac, cases, {
+    authored: deps.pullRequest === true,
+    ...(base ? { base } : {})
+  })
 }
 
 /** Each role's usage, or why it has none; with no evidence at all every role is judged so. */

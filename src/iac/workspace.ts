@@ -5,6 +5,7 @@
 import { lstatSync, readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { errorMessage } from '../error-message.js'
+import type { WorkspaceFile } from '../granted/workspace-file.js'
 import type { IacReader, IacReading, IacSourceFile } from './model.js'
 import { IAC_READERS } from './readers.js'
 
@@ -12,6 +13,7 @@ import { IAC_READERS } from './readers.js'
 const IAC_FILE_MAX_BYTES = 1024 * 1024
 /** A folder with more files than this is refused, never read in part. */
 const IAC_FILE_LIMIT = 5_000
+const IAC_EXTENSION = /\.(tf|ya?ml|json|template)$/i
 const SKIPPED_FOLDERS = new Set(['node_modules', '.git', '.terraform', 'cdk.out'])
 
 export interface IacWorkspace {
@@ -22,6 +24,7 @@ export interface IacWorkspace {
 /** Reads `dir`; file paths are relative to `base` (the repository), so that reports and edits name them so. */
 export async function readIacFolder(dir: string, base: string): Promise<IacWorkspace> {
   const problems: string[] = []
+  const unreadFiles: string[] = []
   const found: { reader: IacReader; file: IacSourceFile }[] = []
   let seen = 0
   const walk = (folder: string) => {
@@ -41,12 +44,12 @@ export async function readIacFolder(dir: string, base: string): Promise<IacWorks
       if (!entry.isFile()) continue // symbolic links and devices are never followed
       if (++seen > IAC_FILE_LIMIT) return
       const path = relative(base, full).split('\\').join('/')
+      if (!IAC_EXTENSION.test(path)) continue
       if (lstatSync(full).size > IAC_FILE_MAX_BYTES) {
-        if (/\.(tf|ya?ml|json|template)$/i.test(path))
-          problems.push(`${path}: more than ${IAC_FILE_MAX_BYTES} bytes; not read`)
+        problems.push(`${path}: more than ${IAC_FILE_MAX_BYTES} bytes; not read`)
+        unreadFiles.push(path)
         continue
       }
-      if (!/\.(tf|ya?ml|json|template)$/i.test(path)) continue
       const text = readFileSync(full, 'utf8')
       const reader = IAC_READERS.find(r => r.accepts(path, text))
       if (reader) found.push({ reader, file: { path, text } })
@@ -57,13 +60,43 @@ export async function readIacFolder(dir: string, base: string): Promise<IacWorks
     throw new Error(
       `iac-path: more than ${IAC_FILE_LIMIT} files under ${relative(base, dir) || '.'}; point iac-path at the folder of the infrastructure code`
     )
-  const reading: IacReading = { roles: [], problems }
+  return { files: found, reading: await readAll(found, { roles: [], problems, unreadFiles }) }
+}
+
+/**
+ * The same files as another commit (a pull request's base) has them, read through `read`. A file the commit does
+ * not have, or that is refused, grants nothing there; the caller judges everything the head grants beyond it.
+ */
+export async function readIacFilesAt(
+  paths: readonly string[],
+  read: (path: string) => Promise<WorkspaceFile>
+): Promise<IacReading> {
+  const found: { reader: IacReader; file: IacSourceFile }[] = []
+  const reading: IacReading = { roles: [], problems: [], unreadFiles: [] }
+  for (const path of paths) {
+    const file = await read(path)
+    if (file.status === 'refused') {
+      reading.problems.push(file.reason)
+      reading.unreadFiles.push(path)
+    }
+    if (file.status !== 'read') continue
+    const reader = IAC_READERS.find(r => r.accepts(path, file.text))
+    if (reader) found.push({ reader, file: { path, text: file.text } })
+  }
+  return readAll(found, reading)
+}
+
+async function readAll(
+  found: readonly { reader: IacReader; file: IacSourceFile }[],
+  reading: IacReading
+): Promise<IacReading> {
   for (const reader of IAC_READERS) {
     const files = found.filter(f => f.reader === reader).map(f => f.file)
     if (files.length === 0) continue
     const read = await reader.read(files)
     reading.roles.push(...read.roles)
     reading.problems.push(...read.problems)
+    reading.unreadFiles.push(...read.unreadFiles)
   }
-  return { files: found, reading }
+  return reading
 }

@@ -6,10 +6,10 @@
 import type { Config } from '../config.js'
 import { isAwsManagedPolicyArn } from '../granted/editability.js'
 import { linkRole } from '../iac/link.js'
-import type { IacLocation } from '../iac/model.js'
+import type { IacLocation, IacReading, IacRole } from '../iac/model.js'
 import type { IacWorkspace } from '../iac/workspace.js'
 import type { GrantedPolicy } from '../model.js'
-import type { RoleCase } from './role-case.js'
+import type { IacBase, RoleCase } from './role-case.js'
 
 /** How each role was linked to the code, or why not; and where its granted policies are written. */
 export interface IacCaseFacts {
@@ -17,12 +17,29 @@ export interface IacCaseFacts {
   grantedFrom: IacLocation[]
 }
 
+/**
+ * `pullRequest.base`: on a pull request, the same files as its base commit has them; each role's base grants are kept for the
+ * gate (what the pull request adds). A head file that cannot be read fails every role: what it grants is unknown,
+ * and a pull request is never passed on code that was not read.
+ */
 export function applyIacGrants(
   config: Config,
   iac: IacWorkspace,
-  cases: RoleCase[]
+  cases: RoleCase[],
+  pullRequest: { authored: boolean; base?: IacReading }
 ): Map<RoleCase, IacCaseFacts> {
   const facts = new Map<RoleCase, IacCaseFacts>()
+  const unread = iac.reading.unreadFiles
+  const base = pullRequest.base
+  if ((pullRequest.authored || base) && unread.length > 0) {
+    for (const c of cases)
+      if (!c.outcome)
+        c.outcome = {
+          status: 'failed',
+          reason: `the pull request's infrastructure code cannot be read (${unread.join(', ')}): ${iac.reading.problems.join('; ')}`
+        }
+    return facts
+  }
   for (const c of cases) {
     if (c.unverifiedReason || c.outcome || !c.name) continue
     const link = linkRole(c.name, iac.reading.roles)
@@ -40,20 +57,7 @@ export function applyIacGrants(
     facts.set(c, { link: `linked by ${link.how}${conservative}`, grantedFrom })
     if (c.outcome) continue
     const known = c.grants?.policies ?? []
-    const policies: GrantedPolicy[] = role.policies.map(p => ({
-      name: p.name ?? p.location.address,
-      kind: p.attachment,
-      awsManaged: false,
-      document: p.document,
-      origin: `${p.location.file}:${p.location.startLine}`
-    }))
-    const missing: string[] = []
-    for (const arn of role.managedPolicyArns) {
-      const live = known.find(k => k.arn === arn)
-      if (live) policies.push(live)
-      else if (isAwsManagedPolicyArn(arn)) missing.push(arn)
-      else missing.push(`${arn} (not defined in the code)`)
-    }
+    const { policies, missing } = grantedPolicies(role, known)
     if (missing.length > 0) {
       c.outcome = {
         status: 'failed',
@@ -62,6 +66,7 @@ export function applyIacGrants(
       continue
     }
     c.fromInfrastructureCode = true
+    if (base) c.iacBase = baseGrants(c.name, base, known)
     c.grants = {
       arn: c.arn,
       name: c.name,
@@ -73,4 +78,36 @@ export function applyIacGrants(
     }
   }
   return facts
+}
+
+function grantedPolicies(
+  role: IacRole,
+  known: readonly GrantedPolicy[]
+): { policies: GrantedPolicy[]; missing: string[] } {
+  const policies: GrantedPolicy[] = role.policies.map(p => ({
+    name: p.name ?? p.location.address,
+    kind: p.attachment,
+    awsManaged: false,
+    document: p.document,
+    origin: `${p.location.file}:${p.location.startLine}`
+  }))
+  const missing: string[] = []
+  for (const arn of role.managedPolicyArns) {
+    const live = known.find(k => k.arn === arn)
+    if (live) policies.push(live)
+    else if (isAwsManagedPolicyArn(arn)) missing.push(arn)
+    else missing.push(`${arn} (not defined in the code)`)
+  }
+  return { policies, missing }
+}
+
+/**
+ * What the base commit's code grants the role, linked by the same rule as the head. A role the base does not define
+ * (or defines ambiguously) is new: everything the head grants is added. A managed policy whose document is unknown
+ * grants nothing at the base, so its access counts as added.
+ */
+function baseGrants(name: string, base: IacReading, known: readonly GrantedPolicy[]): IacBase {
+  const link = linkRole(name, base.roles)
+  if (!link.role) return { policies: undefined }
+  return { policies: grantedPolicies(link.role, known).policies }
 }

@@ -45,6 +45,7 @@ export function policyDocumentNode(template: Template, address: PolicyAddress): 
 export function readTemplates(files: readonly IacSourceFile[]): IacReading {
   const roles: IacRole[] = []
   const problems: string[] = []
+  const unreadFiles: string[] = []
   /** Policies attached by a literal role name, linked once every file is read. */
   const byName: { roleName: string; policy: IacPolicy }[] = []
   for (const file of files) {
@@ -53,6 +54,7 @@ export function readTemplates(files: readonly IacSourceFile[]): IacReading {
       template = parseTemplate(file.path, file.text)
     } catch (e) {
       problems.push(e instanceof Error ? e.message : String(e))
+      unreadFiles.push(file.path)
       continue
     }
     readTemplate(template, roles, byName, problems)
@@ -73,7 +75,7 @@ export function readTemplates(files: readonly IacSourceFile[]): IacReading {
     role.policies.push(policy)
     if (policy.notRewritable) role.unresolved.push(policy.notRewritable)
   }
-  return { roles, problems }
+  return { roles, problems, unreadFiles }
 }
 
 function location(template: Template, node: Parameters<typeof lineSpan>[1], address: string): IacLocation {

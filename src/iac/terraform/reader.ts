@@ -26,7 +26,7 @@ export const terraformReader: IacReader = {
 }
 
 async function readTerraform(files: readonly IacSourceFile[]): Promise<IacReading> {
-  const reading: IacReading = { roles: [], problems: [] }
+  const reading: IacReading = { roles: [], problems: [], unreadFiles: [] }
   const byDirectory = new Map<string, IacSourceFile[]>()
   for (const f of files) {
     if (!f.path.endsWith('.tf')) continue
@@ -42,6 +42,7 @@ async function readTerraform(files: readonly IacSourceFile[]): Promise<IacReadin
         reading.problems.push(
           `${f.path}: not valid HCL at line ${error.startPosition.row + 1}: fix the syntax (terraform validate); the file was not read`
         )
+        reading.unreadFiles.push(f.path)
         continue
       }
       for (const block of blocksOf(fileBody(tree.rootNode))) {
