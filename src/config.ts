@@ -47,6 +47,10 @@ export interface Config {
   readonly grantedSource: GrantedSource
   /** The folder of the infrastructure code (Terraform, CloudFormation), relative to the workspace. */
   readonly iacPath?: string | undefined
+  /** `terraform show -json` output, to link roles to the Terraform that defines them (address ↔ ARN). */
+  readonly terraformState?: string | undefined
+  /** A JSON file mapping role ARN or name to the file and address that define it. */
+  readonly iacMapping?: string | undefined
   readonly keepActions: readonly string[]
   readonly keepSidPrefix: string
   readonly validate: boolean
@@ -383,6 +387,8 @@ export const INPUTS = {
   }),
   'granted-source': input({ default: 'auto', entries: BOTH, parse: oneOf(GRANTED_SOURCES) }),
   'iac-path': input({ default: '', entries: BOTH, parse: value => optional(value) }),
+  'terraform-state': input({ default: '', entries: BOTH, parse: value => optional(value) }),
+  'iac-mapping': input({ default: '', entries: BOTH, parse: value => optional(value) }),
   'write-iac': input({
     default: 'false',
     entries: CLI,
@@ -602,6 +608,8 @@ function coreConfig(values: InputValues): Config {
     policyPath: values['policy-path'],
     grantedSource: values['granted-source'],
     iacPath: values['iac-path'],
+    terraformState: values['terraform-state'],
+    iacMapping: values['iac-mapping'],
     keepActions: values['keep-actions'],
     keepSidPrefix: values['keep-sid-prefix'],
     validate: values.validate,

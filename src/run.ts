@@ -10,6 +10,9 @@ import type { Logger } from './logger.js'
 import type { GrantedPolicy, ReportV1, RoleResult } from './model.js'
 import { localFiles, readInputAs } from './pipeline/files.js'
 import type { RunFiles } from './pipeline/files.js'
+import { parseIacMapping } from './iac/mapping.js'
+import type { IacMapping } from './iac/mapping.js'
+import { parseTerraformState } from './iac/terraform/state.js'
 import { readIacFilesAt, readIacFolder } from './iac/workspace.js'
 import { applyIacGrants } from './pipeline/iac-grants.js'
 import type { IacCaseFacts } from './pipeline/iac-grants.js'
@@ -92,7 +95,7 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
   if (config.grantedSource !== 'iam' && config.policyFiles.length === 0 && (deps.base || pullRequest))
     cases.push(...unlistedPolicyFiles(selection, cases))
 
-  const iacFacts = await iacGrants(config, deps, cases)
+  const iacFacts = await iacGrants(config, deps, files, cases)
   await readUsage(reading, cases)
   await addTrailFacts(config, deps, cases)
 
@@ -122,6 +125,7 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
 async function iacGrants(
   config: Config,
   deps: RunDeps,
+  files: RunFiles,
   cases: RoleCase[]
 ): Promise<Map<RoleCase, IacCaseFacts> | undefined> {
   if (!config.iacPath || (config.grantedSource !== 'iac' && config.grantedSource !== 'auto')) return undefined
@@ -140,10 +144,38 @@ async function iacGrants(
       )
     : undefined
   for (const problem of base?.problems ?? []) deps.log.warning(`at the base commit: ${problem}`)
+  const stateFile = config.terraformState
+  const state = stateFile
+    ? await readInputAs(files, stateFile, '--terraform-state', text => parseTerraformState(text, stateFile))
+    : undefined
+  const mapping = await iacMapping(config, deps, files)
   return applyIacGrants(config, iac, cases, {
     authored: deps.pullRequest === true,
-    ...(base ? { base } : {})
+    ...(base ? { base } : {}),
+    ...(state ? { state } : {}),
+    ...(mapping ? { mapping } : {})
   })
+}
+
+/**
+ * The iac-mapping file. On a pull request it is read as the base commit has it: a mapping the pull request edits
+ * could point the gate at a block it did not widen.
+ */
+async function iacMapping(config: Config, deps: RunDeps, files: RunFiles): Promise<IacMapping | undefined> {
+  const path = config.iacMapping
+  if (!path) return undefined
+  if (!deps.base) return readInputAs(files, path, '--iac-mapping', text => parseIacMapping(text, path))
+  const file = await deps.base.read(path)
+  if (file.status === 'refused') throw new ConfigError('iac-mapping', file.reason)
+  if (file.status === 'absent') {
+    deps.log.warning(`iac-mapping: ${path} is not in the base commit; roles are linked without it`)
+    return undefined
+  }
+  try {
+    return parseIacMapping(file.text, `${path} at the base commit`)
+  } catch (e) {
+    throw new ConfigError('iac-mapping', errorMessage(e))
+  }
 }
 
 /** Each role's usage, or why it has none; with no evidence at all every role is judged so. */

@@ -479,6 +479,42 @@ ${statements}
     expect(noBase.app?.kept).toBeUndefined()
   })
 
+  it('links by the mapping file as the base commit has it, never as the pull request edits it', async () => {
+    const prefixed = (label: string, action: string) =>
+      tf(allow(action)).replace('"app" {\n  name = "app-role"', `"${label}" {\n  name_prefix = "app-"`)
+    const mapTo = (label: string) =>
+      JSON.stringify({ 'app-role': { file: 'infra/main.tf', address: `aws_iam_role.${label}` } })
+    const ws = folder('pipeline-iac-')
+    ws.write('infra/main.tf', `${prefixed('real', 'ec2:*')}${prefixed('decoy', 'ec2:DescribeInstances')}`)
+    ws.write('iac-mapping.json', mapTo('decoy'))
+    const config = configOf({
+      roles: APP_ROLE,
+      source: 'cloudtrail',
+      'cloudtrail-path': appRoleTrail(),
+      'granted-source': 'iac',
+      'iac-path': 'infra',
+      'iac-mapping': 'iac-mapping.json',
+      'min-observation-days': '30'
+    })
+    const baseFiles: Record<string, string> = {
+      'infra/main.tf': `${prefixed('real', 'ec2:DescribeInstances')}${prefixed('decoy', 'ec2:DescribeInstances')}`,
+      'iac-mapping.json': mapTo('real')
+    }
+    const base = {
+      sha: 'e'.repeat(40),
+      read: (path: string) => {
+        const text = baseFiles[path]
+        return Promise.resolve(
+          text === undefined ? { status: 'absent' as const } : { status: 'read' as const, text }
+        )
+      }
+    }
+    const report = await runAnalysis(config, depsFor(config, { workspace: ws.dir, base, pullRequest: true }))
+    const app = report.roles[0]
+    expect(app?.iacLink).toMatch(/^linked by iac-mapping: infra\/main\.tf:1 \(aws_iam_role\.real\)/)
+    expect(app?.change?.added.map(a => a.action)).toContain('ec2:TerminateInstances')
+  })
+
   it('fails, never passes, when the head code does not parse', async () => {
     const broken = `${BASE}\nresource "aws_iam_role_policy" "extra" {\n  policy = jsonencode({ Action = "*" \n`
     for (const base of [{ 'infra/main.tf': BASE }, undefined]) {

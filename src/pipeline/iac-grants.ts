@@ -6,6 +6,9 @@
 import type { Config } from '../config.js'
 import { isAwsManagedPolicyArn } from '../granted/editability.js'
 import { linkRole } from '../iac/link.js'
+import type { LinkHints } from '../iac/link.js'
+import type { IacMapping } from '../iac/mapping.js'
+import type { TerraformStateRole } from '../iac/terraform/state.js'
 import type { IacLocation, IacReading, IacRole } from '../iac/model.js'
 import type { IacWorkspace } from '../iac/workspace.js'
 import type { GrantedPolicy } from '../model.js'
@@ -18,7 +21,7 @@ export interface IacCaseFacts {
 }
 
 /**
- * `pullRequest.base`: on a pull request, the same files as its base commit has them; each role's base grants are kept for the
+ * `context.base`: on a pull request, the same files as its base commit has them; each role's base grants are kept for the
  * gate (what the pull request adds). A head file that cannot be read fails every role: what it grants is unknown,
  * and a pull request is never passed on code that was not read.
  */
@@ -26,12 +29,17 @@ export function applyIacGrants(
   config: Config,
   iac: IacWorkspace,
   cases: RoleCase[],
-  pullRequest: { authored: boolean; base?: IacReading }
+  context: {
+    authored: boolean
+    base?: IacReading
+    state?: readonly TerraformStateRole[]
+    mapping?: IacMapping
+  }
 ): Map<RoleCase, IacCaseFacts> {
   const facts = new Map<RoleCase, IacCaseFacts>()
   const unread = iac.reading.unreadFiles
-  const base = pullRequest.base
-  if ((pullRequest.authored || base) && unread.length > 0) {
+  const base = context.base
+  if ((context.authored || base) && unread.length > 0) {
     for (const c of cases)
       if (!c.outcome)
         c.outcome = {
@@ -42,7 +50,12 @@ export function applyIacGrants(
   }
   for (const c of cases) {
     if (c.unverifiedReason || c.outcome || !c.name) continue
-    const link = linkRole(c.name, iac.reading.roles)
+    const hints: LinkHints = {
+      arn: c.arn,
+      ...(context.state ? { state: context.state } : {}),
+      ...(context.mapping ? { mapping: context.mapping } : {})
+    }
+    const link = linkRole(c.name, iac.reading.roles, hints)
     if (!link.role) {
       const unread = iac.reading.problems.length > 0 ? ` (not read: ${iac.reading.problems.join('; ')})` : ''
       facts.set(c, { link: `not linked: ${link.why}${unread}`, grantedFrom: [] })
@@ -66,7 +79,7 @@ export function applyIacGrants(
       continue
     }
     c.fromInfrastructureCode = true
-    if (base) c.iacBase = baseGrants(c.name, base, known)
+    if (base) c.iacBase = baseGrants(c.name, base, known, hints)
     c.grants = {
       arn: c.arn,
       name: c.name,
@@ -106,8 +119,13 @@ function grantedPolicies(
  * (or defines ambiguously) is new: everything the head grants is added. A managed policy whose document is unknown
  * grants nothing at the base, so its access counts as added.
  */
-function baseGrants(name: string, base: IacReading, known: readonly GrantedPolicy[]): IacBase {
-  const link = linkRole(name, base.roles)
+function baseGrants(
+  name: string,
+  base: IacReading,
+  known: readonly GrantedPolicy[],
+  hints: LinkHints
+): IacBase {
+  const link = linkRole(name, base.roles, hints)
   if (!link.role) return { policies: undefined }
   return { policies: grantedPolicies(link.role, known).policies }
 }
