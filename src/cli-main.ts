@@ -41,6 +41,8 @@ Granted policies:
   --authorization-details FILE  a get-account-authorization-details export: each role's policies are taken from it
   --granted-source SOURCE       auto (default), iam, files (the file at --policy-path) or iac (the code at --iac-path)
   --iac-path DIR                Terraform / CloudFormation code defining the roles (auto prefers it when it defines the role)
+  --terraform-state FILE        terraform show -json output: links roles to their Terraform block by ARN
+  --iac-mapping FILE            JSON: role ARN or name -> {"file", "address"} of the code defining it
   --write-iac                   apply the proposals to the files under --iac-path, in place
   --policy-path TEMPLATE        default iam/least-privilege/{account}/{role}.json
 Proposals and output:

@@ -168,7 +168,9 @@ export function documentPolicy(block: HclBlock): PolicySource {
   const source = decodeStatements('policy-document', start, end, statements, header)
   source.document = singletonsAsStrings(source.document)
   // A statement block without `effect` allows (the provider's default).
-  source.document.Statement = source.document.Statement.map(s => ('Effect' in s ? s : { Effect: 'Allow', ...s }))
+  source.document.Statement = source.document.Statement.map(s =>
+    'Effect' in s ? s : { Effect: 'Allow', ...s }
+  )
   if (blockers.length > 0) {
     source.blockedBy ??= blockers.join(', ')
     source.unresolved.unshift(...blockers)
