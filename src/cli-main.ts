@@ -218,7 +218,15 @@ async function applyIac(config: CliConfig, report: ReportV1, io: CliIo, log: Log
     log.info(`rewrote ${changes.edits.length} infrastructure-code file(s) in place`)
   }
   if (config.format === 'markdown')
-    await writeStream(io.stdout, [iacMarkdown(changes.edits, changes.notes, config.writeIac)])
+    await writeStream(io.stdout, [
+      iacMarkdown(
+        changes.edits,
+        changes.notes,
+        config.writeIac
+          ? `Applied to ${changes.edits.length} file(s):`
+          : `Proposed edits of ${changes.edits.length} file(s) (apply them with --write-iac):`
+      )
+    ])
 }
 
 /** Runs the CLI; returns the exit code. */

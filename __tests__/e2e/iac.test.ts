@@ -65,6 +65,11 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js with infrastruct
     expect(world.github.readFile(branch, 'infra/main.tf')).toBe(
       TERRAFORM.replace(DESCRIBE_ALL, 'Action   = "ec2:DescribeInstances" #')
     )
+    // The body shows the edit as a diff of the file.
+    const body = world.github.pullRequests().at(-1)?.body ?? ''
+    expect(body).toContain('## Infrastructure code')
+    expect(body).toContain('+++ b/infra/main.tf')
+    expect(body).toContain('+          Action   = "ec2:DescribeInstances" #')
     expect(world.github.validationFailures).toEqual([])
   })
 

@@ -32,24 +32,43 @@ export function writeIacFiles(edits: readonly IacEdit[], root: string): string[]
   })
 }
 
+/** A diff longer than this many lines is collapsed in a pull request body or job summary. */
+const COLLAPSE_OVER_LINES = 40
+
+interface IacMarkdownOptions {
+  /** Collapse a long diff under a `<details>` element (pull request body, job summary). */
+  collapse?: boolean
+  /** The section's longest length; past it the diff is left out and the files are named instead. */
+  maxLength?: number
+}
+
 /** The Markdown section showing the edits: a unified diff, fenced longer than any backtick run it holds. */
-export function iacMarkdown(edits: readonly IacEdit[], notes: readonly string[], written: boolean): string {
+export function iacMarkdown(
+  edits: readonly IacEdit[],
+  notes: readonly string[],
+  lead: string,
+  options: IacMarkdownOptions = {}
+): string {
   if (edits.length === 0 && notes.length === 0) return ''
-  const diff = iacDiff(edits)
+  const escape = (text: string) => text.replace(/[\\`*_[\]<>|]/g, '\\$&')
+  const diff = iacDiff(edits).trimEnd()
   const longest = Math.max(2, ...[...diff.matchAll(/`+/g)].map(m => m[0].length))
   const fence = '`'.repeat(longest + 1)
-  const lines = ['', '## Infrastructure code', '']
-  if (edits.length > 0) {
-    lines.push(
-      written
-        ? `Applied to ${edits.length} file(s):`
-        : `Proposed edits of ${edits.length} file(s) (apply them with --write-iac):`,
-      '',
-      `${fence}diff`,
-      diff.trimEnd(),
-      fence
-    )
-  }
-  for (const note of notes) lines.push(`- ${note.replace(/[\\`*_[\]<>|]/g, '\\$&')}`)
-  return `${lines.join('\n')}\n`
+  const lineCount = diff.split('\n').length
+  const fenced = [`${fence}diff`, diff, fence]
+  const shown =
+    options.collapse && lineCount > COLLAPSE_OVER_LINES
+      ? [`<details><summary>The diff (${lineCount} lines)</summary>`, '', ...fenced, '', '</details>']
+      : fenced
+  const notesLines = notes.map(note => `- ${escape(note)}`)
+  const section = (body: string[]) =>
+    `${['', '## Infrastructure code', '', ...(edits.length > 0 ? [lead, '', ...body] : []), ...notesLines].join('\n')}\n`
+  const full = section(shown)
+  if (options.maxLength === undefined || full.length <= options.maxLength) return full
+  const files = edits.map(e => `- \`${e.file.replace(/[`\r\n]/g, '')}\``)
+  return section([
+    `The diff (${lineCount} lines) is too long to show here; the files it edits:`,
+    '',
+    ...files
+  ])
 }
