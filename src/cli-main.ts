@@ -12,6 +12,9 @@ import { escapeControl } from './report/escape.js'
 import { judgeRun } from './report/run-verdict.js'
 import { runAnalysis } from './run.js'
 import { VERSION } from './version.js'
+import { join, resolve } from 'node:path'
+import { iacChangesOf, iacMarkdown, writeIacFiles } from './iac/output.js'
+import type { ReportV1 } from './model.js'
 
 /** Exit codes of the CLI contract. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, gate: 3 } as const
@@ -47,7 +50,11 @@ Roles and usage:
 Granted policies:
   --policy FILE                 a granted policy (document, get-policy-version or get-role-policy output); repeatable
   --authorization-details FILE  a get-account-authorization-details export: each role's policies are taken from it
-  --granted-source SOURCE       auto (default), iam or files (the file at --policy-path)
+  --granted-source SOURCE       auto (default), iam, files (the file at --policy-path) or iac (the code at --iac-path)
+  --iac-path DIR                Terraform / CloudFormation code defining the roles (auto prefers it when it defines the role)
+  --terraform-state FILE        terraform show -json output: links roles to their Terraform block by ARN
+  --iac-mapping FILE            JSON: role ARN or name -> {"file", "address"} of the code defining it
+  --write-iac                   apply the proposals to the files under --iac-path, in place
   --policy-path TEMPLATE        default iam/least-privilege/{account}/{role}.json
 Proposals and output:
   --keep-actions LIST           actions never reported as excess and always kept
@@ -207,6 +214,35 @@ function stderrLogger(stderr: NodeJS.WritableStream, env: NodeJS.ProcessEnv): Lo
   }
 }
 
+/** The proposals applied to the infrastructure code: shown in Markdown, copied under --out, written with --write-iac. */
+async function applyIac(config: CliConfig, report: ReportV1, io: CliIo, log: Logger): Promise<void> {
+  if (!report.roles.some(r => r.grantedFrom)) return
+  const workspace = resolve(io.cwd)
+  const changes = await iacChangesOf(report, config.iacPath ?? '.', workspace)
+  for (const note of changes.notes) log.warning(note)
+  if (config.outDir) {
+    const copies = writeIacFiles(changes.edits, join(config.outDir, 'iac'))
+    if (copies.length > 0)
+      log.info(
+        `wrote ${copies.length} rewritten infrastructure-code file(s) under ${join(config.outDir, 'iac')}`
+      )
+  }
+  if (config.writeIac) {
+    writeIacFiles(changes.edits, workspace)
+    log.info(`rewrote ${changes.edits.length} infrastructure-code file(s) in place`)
+  }
+  if (config.format === 'markdown')
+    await writeStream(io.stdout, [
+      iacMarkdown(
+        changes.edits,
+        changes.notes,
+        config.writeIac
+          ? `Applied to ${changes.edits.length} file(s):`
+          : `Proposed edits of ${changes.edits.length} file(s) (apply them with --write-iac):`
+      )
+    ])
+}
+
 /** Runs the CLI; returns the exit code. */
 export async function main(
   argv: string[],
@@ -265,6 +301,7 @@ export async function main(
       )
     }
     await writeStream(io.stdout, outputChunks(report, config.format, sarif, reportVersion))
+    if (config.iacPath) await applyIac(config, report, io, log)
     for (const role of report.roles.filter(r => r.status === 'failed'))
       log.warning(`${role.arn}: ${role.reason ?? 'failed'}`)
     const verdict = judgeRun(report, config.failOn)

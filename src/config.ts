@@ -6,7 +6,7 @@ import type { FailOn } from './report/gate.js'
 
 const MODES = ['report', 'comment', 'pull-request'] as const
 type Mode = (typeof MODES)[number]
-const GRANTED_SOURCES = ['auto', 'iam', 'files'] as const
+const GRANTED_SOURCES = ['auto', 'iam', 'files', 'iac'] as const
 type GrantedSource = (typeof GRANTED_SOURCES)[number]
 const FORMATS = ['markdown', 'json', 'sarif'] as const
 type Format = (typeof FORMATS)[number]
@@ -62,6 +62,12 @@ export interface Config {
   readonly allowIncomplete: boolean
   readonly policyPath: string
   readonly grantedSource: GrantedSource
+  /** The folder of the infrastructure code (Terraform, CloudFormation), relative to the workspace. */
+  readonly iacPath?: string | undefined
+  /** `terraform show -json` output, to link roles to the Terraform that defines them (address ↔ ARN). */
+  readonly terraformState?: string | undefined
+  /** A JSON file mapping role ARN or name to the file and address that define it. */
+  readonly iacMapping?: string | undefined
   readonly keepActions: readonly string[]
   readonly keepSidPrefix: string
   readonly validate: boolean
@@ -103,6 +109,8 @@ export interface CliSettings {
   readonly failOn: FailOn
   /** The JSON report's version: 1 lists every excess action; 2 groups excess per service and access level. */
   readonly reportVersion: ReportVersion
+  /** Apply the proposals to the infrastructure-code files under iac-path, in place. */
+  readonly writeIac: boolean
 }
 
 export type ActionConfig = Config & ActionSettings
@@ -527,6 +535,15 @@ export const INPUTS = {
     }
   }),
   'granted-source': input({ default: 'auto', entries: BOTH, parse: oneOf(GRANTED_SOURCES) }),
+  'iac-path': input({ default: '', entries: BOTH, parse: value => optional(value) }),
+  'terraform-state': input({ default: '', entries: BOTH, parse: value => optional(value) }),
+  'iac-mapping': input({ default: '', entries: BOTH, parse: value => optional(value) }),
+  'write-iac': input({
+    default: 'false',
+    entries: CLI,
+    cli: { kind: 'flag', option: 'write-iac', value: 'true' },
+    parse: boolean
+  }),
   'fail-on': input({ default: 'never', entries: BOTH, parse: oneOf(FAIL_ON_VALUES) }),
   'keep-actions': input({ default: '', entries: BOTH, parse: actionPatterns }),
   // Given but empty turns keep-Sid exemptions off; not given at all is the default.
@@ -725,6 +742,13 @@ function refuseInapplicable(read: InputReader, values: InputValues): void {
 
 /** The inputs each source needs, and the trail options only where the records decide what the trail logs. */
 function requireForSource(read: InputReader, values: InputValues): void {
+  if (values['granted-source'] === 'iac' && !values['iac-path'])
+    throw new ConfigError(
+      'iac-path',
+      'iac-path: required with granted-source: iac (the folder of the Terraform or CloudFormation code)'
+    )
+  if (values['write-iac'] && !values['iac-path'])
+    throw new ConfigError('write-iac', 'write-iac: needs iac-path (the folder whose files are rewritten)')
   const stated = values['trail-read-write-type']
     ? 'trail-read-write-type'
     : values['trail-excluded-sources'].length > 0
@@ -882,6 +906,9 @@ function coreConfig(values: InputValues): Config {
     allowIncomplete: values['allow-incomplete'],
     policyPath: values['policy-path'],
     grantedSource: values['granted-source'],
+    iacPath: values['iac-path'],
+    terraformState: values['terraform-state'],
+    iacMapping: values['iac-mapping'],
     keepActions: values['keep-actions'],
     keepSidPrefix: values['keep-sid-prefix'],
     validate: values.validate,
@@ -919,6 +946,7 @@ export function buildCliConfig(read: InputReader, env: NodeJS.ProcessEnv): CliCo
     ...coreConfig(values),
     format: values.format,
     outDir: values.out,
+    writeIac: values['write-iac'],
     failOn: values['fail-on'],
     reportVersion: values['report-version']
   }

@@ -17,6 +17,7 @@ import type { Logger } from './logger.js'
 import type { ReportV1 } from './model.js'
 import { policyFileContent, repositoryPolicySources, writableProposals, writeReportFiles } from './output.js'
 import { escapeControl, escapeText } from './report/escape.js'
+import { iacChangesOf, iacMarkdown } from './iac/output.js'
 import { judgeRun } from './report/run-verdict.js'
 import { runAnalysis } from './run.js'
 import type { RunDeps } from './run.js'
@@ -181,6 +182,9 @@ function setCountOutputs(core: ActionsCore, report: ReportV1): void {
   core.setOutput('roles-failed', String(report.summary.failed))
 }
 
+/** The infrastructure-code diff in the pull request body: the report keeps the rest of its 65,536 characters. */
+const IAC_SECTION_MAX_CHARACTERS = 20_000
+
 async function publish(
   runtime: ActionRuntime,
   config: ActionConfig,
@@ -248,7 +252,18 @@ async function publish(
       core.info(`sticky comment ${result.operation}${result.url ? `: ${result.url}` : ''}`)
     }
   } else if (config.mode === 'pull-request') {
-    const roles = writableProposals(report)
+    // A role granted from infrastructure code gets its code edited, not a policy file written.
+    const fromCode = new Set(report.roles.filter(r => r.grantedFrom).map(r => r.arn))
+    const roles = writableProposals(report).filter(r => !fromCode.has(r.arn))
+    const iac = config.iacPath ? await iacChangesOf(report, config.iacPath, workspace) : undefined
+    for (const note of iac?.notes ?? []) core.warning(escapeControl(note))
+    const iacSection = iac
+      ? iacMarkdown(iac.edits, iac.notes, `This pull request edits ${iac.edits.length} file(s):`, {
+          collapse: true,
+          maxLength: IAC_SECTION_MAX_CHARACTERS
+        })
+      : ''
+    if (iacSection) await writeJobSummaryText(iacSection)
     const client = gitHubClient(config, env)
     const result = await publishPullRequest(
       client,
@@ -257,12 +272,15 @@ async function publish(
         repo,
         branch: config.prBranch,
         title: 'IAM least privilege: remove unused permissions',
-        files: roles.map(r => ({ path: r.policyFile as string, content: policyFileContent(r.proposed) })),
+        files: [
+          ...roles.map(r => ({ path: r.policyFile as string, content: policyFileContent(r.proposed) })),
+          ...(iac?.edits ?? []).map(e => ({ path: e.file, content: e.after }))
+        ],
         labels: [...config.prLabels],
         policyPath: config.policyPath
       },
       report,
-      { fullReportHint: hint }
+      { fullReportHint: hint, ...(iacSection ? { appendix: iacSection } : {}) }
     )
     if (result.url && result.operation !== 'closed') core.setOutput('pull-request-url', result.url)
     core.info(`least-privilege pull request ${result.operation}${result.url ? `: ${result.url}` : ''}`)

@@ -395,6 +395,19 @@ export interface RoleResult {
   lastJudged?: string
   /** Skipped only because a quota is spent (Access Analyzer's daily generations): a later run judges it. */
   waiting?: true
+  /** Where the role's granted policies are written in infrastructure code (granted-source iac/auto with iac-path). */
+  grantedFrom?: IacGrantLocation[]
+  /** How the role was linked to its infrastructure code, or why it could not be. */
+  iacLink?: string
+}
+
+/** A policy written in infrastructure code: a repository path, 1-based inclusive lines, and its address. */
+export interface IacGrantLocation {
+  kind: 'terraform' | 'cloudformation' | 'policy-file'
+  file: string
+  startLine: number
+  endLine: number
+  address: string
 }
 
 interface ReportSummary {

@@ -1,8 +1,10 @@
+import { resolve } from 'node:path'
 import { planAccounts, spansAccounts } from './aws/accounts.js'
 import type { Sleep } from './aws/retry.js'
 import type { AwsSession } from './aws/session.js'
 import type { Config } from './config.js'
 import { ConfigError } from './config.js'
+import { errorMessage } from './error-message.js'
 import { parseAuthorizationDetails, parsePolicyFile } from './granted/policy-file.js'
 import type { ExportedRole } from './granted/policy-file.js'
 import type { Logger } from './logger.js'
@@ -11,6 +13,12 @@ import { readsLogRecords } from './model.js'
 import { accountCases } from './pipeline/accounts.js'
 import { localFiles, readInputAs } from './pipeline/files.js'
 import type { RunFiles } from './pipeline/files.js'
+import { parseIacMapping } from './iac/mapping.js'
+import type { IacMapping } from './iac/mapping.js'
+import { parseTerraformState } from './iac/terraform/state.js'
+import { readIacFilesAt, readIacFolder } from './iac/workspace.js'
+import { applyIacGrants } from './pipeline/iac-grants.js'
+import type { IacCaseFacts } from './pipeline/iac-grants.js'
 import { judgeCase } from './pipeline/judge.js'
 import type { PullRequestBase } from './pipeline/judge.js'
 import { awaitsUsage } from './pipeline/role-case.js'
@@ -133,6 +141,7 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
   if (config.grantedSource !== 'iam' && config.policyFiles.length === 0 && (deps.base || pullRequest))
     cases.push(...unlistedPolicyFiles(selection, cases))
 
+  const iacFacts = await iacGrants(config, deps, files, cases)
   if (!accounts) await readAll(readings, cases)
   await addTrailFacts(config, { ...deps, aws: hub }, cases)
 
@@ -141,13 +150,80 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
   for (const c of cases) {
     // A pull-request gate never passes on a role it could not look at, whatever kept it back.
     if (pullRequest && c.outcome?.waiting) delete c.outcome.waiting
-    results.push(await judgeCase(c, { ...judge, aws: accounts?.sessionOf(c) ?? aws }))
+    const result = await judgeCase(c, { ...judge, aws: accounts?.sessionOf(c) ?? aws })
+    const facts = iacFacts?.get(c)
+    results.push(
+      facts
+        ? {
+            ...result,
+            iacLink: facts.link,
+            ...(facts.grantedFrom.length > 0 ? { grantedFrom: facts.grantedFrom } : {})
+          }
+        : result
+    )
   }
   const report = buildReport(results, config.source, now().toISOString(), config.sources)
   log.info(
     `analyzed ${report.summary.analyzed} of ${report.summary.roles} roles; ${report.summary.excess} excess actions; ${report.summary.failed} failed`
   )
   return report
+}
+
+/** With iac-path: each role granted what its infrastructure code says (granted-source iac, or auto). */
+async function iacGrants(
+  config: Config,
+  deps: RunDeps,
+  files: RunFiles,
+  cases: RoleCase[]
+): Promise<Map<RoleCase, IacCaseFacts> | undefined> {
+  if (!config.iacPath || (config.grantedSource !== 'iac' && config.grantedSource !== 'auto')) return undefined
+  const workspace = resolve(deps.workspace ?? process.cwd())
+  let iac
+  try {
+    iac = await readIacFolder(resolve(workspace, config.iacPath), workspace)
+  } catch (e) {
+    throw new ConfigError('iac-path', errorMessage(e))
+  }
+  for (const problem of iac.reading.problems) deps.log.warning(problem)
+  const base = deps.base
+    ? await readIacFilesAt(
+        iac.files.map(f => f.file.path),
+        deps.base.read
+      )
+    : undefined
+  for (const problem of base?.problems ?? []) deps.log.warning(`at the base commit: ${problem}`)
+  const stateFile = config.terraformState
+  const state = stateFile
+    ? await readInputAs(files, stateFile, '--terraform-state', text => parseTerraformState(text, stateFile))
+    : undefined
+  const mapping = await iacMapping(config, deps, files)
+  return applyIacGrants(config, iac, cases, {
+    authored: deps.pullRequest === true,
+    ...(base ? { base } : {}),
+    ...(state ? { state } : {}),
+    ...(mapping ? { mapping } : {})
+  })
+}
+
+/**
+ * The iac-mapping file. On a pull request it is read as the base commit has it: a mapping the pull request edits
+ * could point the gate at a block it did not widen.
+ */
+async function iacMapping(config: Config, deps: RunDeps, files: RunFiles): Promise<IacMapping | undefined> {
+  const path = config.iacMapping
+  if (!path) return undefined
+  if (!deps.base) return readInputAs(files, path, '--iac-mapping', text => parseIacMapping(text, path))
+  const file = await deps.base.read(path)
+  if (file.status === 'refused') throw new ConfigError('iac-mapping', file.reason)
+  if (file.status === 'absent') {
+    deps.log.warning(`iac-mapping: ${path} is not in the base commit; roles are linked without it`)
+    return undefined
+  }
+  try {
+    return parseIacMapping(file.text, `${path} at the base commit`)
+  } catch (e) {
+    throw new ConfigError('iac-mapping', errorMessage(e))
+  }
 }
 
 /** Each role's usage, or why it has none; with no evidence at all every role is judged so. */

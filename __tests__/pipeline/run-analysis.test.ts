@@ -395,3 +395,142 @@ describe('runAnalysis on a pull request (policy files in the workspace, the base
     expect(app?.kept).toBeUndefined()
   })
 })
+
+describe('runAnalysis on a pull request that changes infrastructure code (the base read through a seam)', () => {
+  const tf = (statements: string) => `resource "aws_iam_role" "app" {
+  name = "app-role"
+  inline_policy {
+    name = "app"
+    policy = jsonencode({
+      Version = "2012-10-17"
+      Statement = [
+${statements}
+      ]
+    })
+  }
+}
+`
+  const allow = (action: string, sid?: string) =>
+    `        {${sid ? ` Sid = "${sid}",` : ''} Effect = "Allow", Action = "${action}", Resource = "*" },`
+  const BASE = tf(allow('ec2:DescribeInstances'))
+
+  const iacConfig = () =>
+    configOf({
+      roles: APP_ROLE,
+      source: 'cloudtrail',
+      'cloudtrail-path': appRoleTrail(),
+      'trail-read-write-type': 'All',
+      'granted-source': 'iac',
+      'iac-path': 'infra',
+      'keep-sid-prefix': 'Keep',
+      'min-observation-days': '30'
+    })
+
+  async function judge(head: string, base: Record<string, string> | undefined) {
+    const ws = folder('pipeline-iac-')
+    ws.write('infra/main.tf', head)
+    const config = iacConfig()
+    const reads: string[] = []
+    const seam = base && {
+      sha: 'd'.repeat(40),
+      read: (path: string) => {
+        reads.push(path)
+        const text = base[path]
+        return Promise.resolve(
+          text === undefined ? { status: 'absent' as const } : { status: 'read' as const, text }
+        )
+      }
+    }
+    const report = await runAnalysis(
+      config,
+      depsFor(config, { workspace: ws.dir, pullRequest: true, ...(seam ? { base: seam } : {}) })
+    )
+    return { app: report.roles[0], reads }
+  }
+
+  it('judges the access a widened jsonencode policy adds over the base commit, and nothing when it narrows', async () => {
+    const widened = await judge(tf(`${allow('ec2:DescribeInstances')}\n${allow('ec2:TerminateInstances')}`), {
+      'infra/main.tf': BASE
+    })
+    expect(widened.reads).toEqual(['infra/main.tf'])
+    expect(widened.app?.change).toMatchObject({ baseSha: 'd'.repeat(40), newFile: false })
+    expect(widened.app?.change?.added.map(a => a.action)).toEqual(['ec2:TerminateInstances'])
+
+    const narrowed = await judge(BASE, { 'infra/main.tf': tf(`${allow('ec2:*')}`) })
+    expect(narrowed.app?.change).toMatchObject({ newFile: false, added: [] })
+  })
+
+  it('a role the base does not define is new: everything its code grants is added', async () => {
+    const { app } = await judge(BASE, {})
+    expect(app?.change).toMatchObject({ newFile: true })
+    expect(app?.change?.added.map(a => a.action)).toEqual(['ec2:DescribeInstances'])
+  })
+
+  it('trusts a keep-Sid statement only where the base has it, and none at all without the base', async () => {
+    const kept = `${allow('ec2:DescribeInstances')}\n${allow('ec2:TerminateInstances', 'KeepBreakGlass')}`
+    const added = await judge(tf(kept), { 'infra/main.tf': BASE })
+    expect(excessActions(added.app?.excess ?? NO_EXCESS).map(e => e.action)).toEqual([
+      'ec2:TerminateInstances'
+    ])
+    expect(added.app?.kept).toBeUndefined()
+
+    const unchanged = await judge(tf(kept), { 'infra/main.tf': tf(kept) })
+    expect(excessActions(unchanged.app?.excess ?? NO_EXCESS)).toEqual([])
+    expect(unchanged.app?.kept).toBeDefined()
+
+    const noBase = await judge(tf(kept), undefined)
+    expect(excessActions(noBase.app?.excess ?? NO_EXCESS).map(e => e.action)).toEqual([
+      'ec2:TerminateInstances'
+    ])
+    expect(noBase.app?.kept).toBeUndefined()
+  })
+
+  it('links by the mapping file as the base commit has it, never as the pull request edits it', async () => {
+    const prefixed = (label: string, action: string) =>
+      tf(allow(action)).replace('"app" {\n  name = "app-role"', `"${label}" {\n  name_prefix = "app-"`)
+    const mapTo = (label: string) =>
+      JSON.stringify({ 'app-role': { file: 'infra/main.tf', address: `aws_iam_role.${label}` } })
+    const ws = folder('pipeline-iac-')
+    ws.write('infra/main.tf', `${prefixed('real', 'ec2:*')}${prefixed('decoy', 'ec2:DescribeInstances')}`)
+    ws.write('iac-mapping.json', mapTo('decoy'))
+    const config = configOf({
+      roles: APP_ROLE,
+      source: 'cloudtrail',
+      'cloudtrail-path': appRoleTrail(),
+      'granted-source': 'iac',
+      'iac-path': 'infra',
+      'iac-mapping': 'iac-mapping.json',
+      'min-observation-days': '30'
+    })
+    const baseFiles: Record<string, string> = {
+      'infra/main.tf': `${prefixed('real', 'ec2:DescribeInstances')}${prefixed('decoy', 'ec2:DescribeInstances')}`,
+      'iac-mapping.json': mapTo('real')
+    }
+    const base = {
+      sha: 'e'.repeat(40),
+      read: (path: string) => {
+        const text = baseFiles[path]
+        return Promise.resolve(
+          text === undefined ? { status: 'absent' as const } : { status: 'read' as const, text }
+        )
+      }
+    }
+    const report = await runAnalysis(config, depsFor(config, { workspace: ws.dir, base, pullRequest: true }))
+    const app = report.roles[0]
+    expect(app?.iacLink).toMatch(/^linked by iac-mapping: infra\/main\.tf:1 \(aws_iam_role\.real\)/)
+    expect(app?.change?.added.map(a => a.action)).toContain('ec2:TerminateInstances')
+  })
+
+  it('fails, never passes, when the head code does not parse', async () => {
+    const broken = `${BASE}\nresource "aws_iam_role_policy" "extra" {\n  policy = jsonencode({ Action = "*" \n`
+    for (const base of [{ 'infra/main.tf': BASE }, undefined]) {
+      const { app } = await judge(broken, base)
+      expect(app).toMatchObject({
+        status: 'failed',
+        reason: expect.stringMatching(
+          /^the pull request's infrastructure code cannot be read \(infra\/main\.tf\): infra\/main\.tf: not valid HCL at line \d+/
+        )
+      })
+    }
+  })
+})

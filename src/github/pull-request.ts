@@ -39,6 +39,8 @@ interface PullRequestOptions {
   /** Where the full report is when the body had to be shortened (the run URL is best). */
   fullReportHint?: string
   policy?: CallPolicy
+  /** A Markdown section after the report (the infrastructure-code diff), kept whole. */
+  appendix?: string
 }
 
 interface PullRequestResult extends PublishResult {
@@ -228,7 +230,7 @@ function renderPullRequestBody(
   carried: CarriedFile[],
   options: PullRequestOptions
 ): string {
-  const section = carriedSection(carried)
+  const section = carriedSection(carried) + (options.appendix ?? '')
   const rendered = renderMarkdown(report, {
     // The section follows after one line break.
     maxLength: COMMENT_LIMIT_CHARACTERS - (section ? section.length + 1 : 0),

@@ -58,6 +58,8 @@ export interface IacRole {
 export interface IacReading {
   roles: IacRole[]
   problems: string[]
+  /** Files that could not be read at all (syntax errors, too large): what they grant is unknown. */
+  unreadFiles: string[]
 }
 
 /** A file of infrastructure code as read from the workspace or a commit. */

@@ -56,7 +56,13 @@ export async function judgeCase(c: RoleCase, ctx: JudgeContext): Promise<RoleRes
   const grants = c.grants
   if (!grants) return { ...entry, reason: 'internal: no grants' }
   try {
-    const base = c.fromRepositoryFile && ctx.base ? await readBase(ctx, ctx.base, grants) : undefined
+    const base = !ctx.base
+      ? undefined
+      : c.fromRepositoryFile
+        ? await readBase(ctx, ctx.base, grants)
+        : c.iacBase
+          ? baseView(ctx.base.sha, grants, c.iacBase.policies)
+          : undefined
     const changeFor = async (usage: RoleUsage | undefined): Promise<PullRequestChange | undefined> =>
       base ? await pullRequestChange(ctx, grants, base, usage, c.unverifiedReason) : undefined
     if (c.unverifiedReason) return judgeUnverified(entry, c.unverifiedReason, await changeFor(undefined))
@@ -68,7 +74,7 @@ export async function judgeCase(c: RoleCase, ctx: JudgeContext): Promise<RoleRes
       keepSidPrefix: config.keepSidPrefix,
       ...(base
         ? { trustedKeep: base.trusts }
-        : ctx.pullRequest && c.fromRepositoryFile
+        : ctx.pullRequest && (c.fromRepositoryFile || c.fromInfrastructureCode)
           ? { trustedKeep: () => false }
           : {})
     }
@@ -191,11 +197,17 @@ async function readBase(ctx: JudgeContext, base: PullRequestBase, head: RoleGran
     )
     return { sha: base.sha, trusts: () => false }
   }
+  return baseView(base.sha, head, policies)
+}
+
+/** The base's policies as grants to compare with; a keep marker is trusted only on a statement the base has. */
+function baseView(sha: string, head: RoleGrants, policies: GrantedPolicy[] | undefined): BaseView {
+  if (!policies) return { sha, trusts: () => false }
   const grants: RoleGrants = { ...head, policies }
   const unchanged = new Set(
     policies.flatMap(p => normalizePolicy(p.name, p.document).statements.map(st => canonicalJson(st.raw)))
   )
-  return { sha: base.sha, grants, trusts: statement => unchanged.has(canonicalJson(statement.raw)) }
+  return { sha, grants, trusts: statement => unchanged.has(canonicalJson(statement.raw)) }
 }
 
 /** What the head of the pull request grants beyond the base, judged against usage (none: unverified). */

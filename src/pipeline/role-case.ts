@@ -1,4 +1,9 @@
-import type { RoleGrants, RoleUsage } from '../model.js'
+import type { GrantedPolicy, RoleGrants, RoleUsage } from '../model.js'
+
+/** The base commit's infrastructure-code policies of a role; `undefined` when the base does not define the role. */
+export interface IacBase {
+  policies: GrantedPolicy[] | undefined
+}
 
 /** Why a role goes no further than its report entry. */
 interface CaseOutcome {
@@ -17,6 +22,10 @@ export interface RoleCase {
   grants?: RoleGrants
   /** The grants came from the role's policy file in the repository (policy-path). */
   fromRepositoryFile?: boolean
+  /** The grants came from infrastructure code in the repository (iac-path): a pull request's author wrote them. */
+  fromInfrastructureCode?: boolean
+  /** On a pull request with infrastructure code: what the base commit's code grants the role. */
+  iacBase?: IacBase
   /** Known before any grants are read (service-linked and IAM Identity Center roles). */
   notEditableReason?: string
   /** Set once the role cannot go further. */

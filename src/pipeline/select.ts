@@ -49,7 +49,8 @@ export async function selectCases(ctx: SelectionContext, sources: GrantSources):
   const { config } = ctx
   const offline =
     sources.exported !== undefined ||
-    (sources.rolesSeen !== undefined && (sources.fileGrants.length > 0 || config.grantedSource === 'files'))
+    (sources.rolesSeen !== undefined &&
+      (sources.fileGrants.length > 0 || config.grantedSource === 'files' || config.grantedSource === 'iac'))
   return offline ? knownRoleCases(ctx, sources) : await iamRoleCases(ctx, sources.fileGrants)
 }
 
@@ -132,6 +133,9 @@ function knownRoleCases(ctx: SelectionContext, sources: GrantSources): RoleCase[
       c.fromRepositoryFile = file.grants !== undefined
       if (file.grants) c.grants = grantedBy(file.grants)
       else c.outcome = { status: 'failed', reason: file.reason ?? 'no policy file' }
+    } else if (config.grantedSource === 'iac') {
+      // Granted what the infrastructure code says (pipeline/iac-grants.ts).
+      c.grants = grantedBy([])
     } else if (!edit.editable) {
       c.outcome = { status: 'skipped', reason: edit.notEditableReason ?? 'not editable' }
     } else if (sources.exported && !namedExplicitly(config.roles, role)) {

@@ -84,7 +84,9 @@ const KEY_ORDER: Record<string, string[]> = {
     'judgedBy',
     'sources',
     'usedEvidence',
-    'awsRecommendation'
+    'awsRecommendation',
+    'grantedFrom',
+    'iacLink'
   ],
   policyDocument: ['Version', 'Id', 'Statement'],
   awsRecommendation: ['findingId', 'status', 'error', 'steps', 'differences'],

@@ -1,0 +1,135 @@
+/**
+ * End to end through the committed dist/index.js: pull-request mode on a workspace whose roles are defined in a
+ * CloudFormation template or in Terraform edits those files (and writes no policy file for them); the gate on a pull
+ * request judges what its Terraform adds over the base commit.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { readFileSync } from 'node:fs'
+import { awsInputs, startWorld, stopWorld } from '../support/action-world.js'
+import type { World } from '../support/action-world.js'
+import { STRATUS_ROLES } from '../support/aws-emulator-seed.js'
+import { outputFile, runAction } from '../support/run-action.js'
+import type { NodeVersion } from '../support/run-action.js'
+
+const TEMPLATE = readFileSync('examples/iac/cloudformation/stratus-roles.yaml', 'utf8')
+const TERRAFORM = readFileSync('examples/iac/terraform/main.tf', 'utf8')
+const DESCRIBE_ALL = 'Action   = "ec2:Describe*" #'
+
+describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js with infrastructure code on %s', node => {
+  let world: World
+  beforeAll(async () => {
+    world = await startWorld()
+  })
+  afterAll(() => stopWorld(world))
+
+  it('pull-request mode edits the CloudFormation template the role is granted from', async () => {
+    const run = await runAction({
+      node,
+      inputs: {
+        ...awsInputs(world, [STRATUS_ROLES.stealCredentials]),
+        mode: 'pull-request',
+        'granted-source': 'iac',
+        'iac-path': 'infra'
+      },
+      env: world.env,
+      workspace: { 'infra/stratus-roles.yaml': TEMPLATE }
+    })
+    expect(run.stdout.split('\n').filter(line => line.startsWith('::error::'))).toEqual([])
+    expect(run.code).toBe(0)
+    expect(run.outputs['pull-request-url']).toMatch(/\/pull\/\d+$/)
+    const branch = 'iam-least-privilege/proposals'
+    const edited = world.github.readFile(branch, 'infra/stratus-roles.yaml')
+    expect(edited).toBe(TEMPLATE.replace('Action: ec2:Describe* #', 'Action: ec2:DescribeInstances #'))
+    const account = world.aws.accountId
+    expect(
+      world.github.readFile(branch, `iam/least-privilege/${account}/${STRATUS_ROLES.stealCredentials}.json`)
+    ).toBeUndefined()
+    expect(world.github.validationFailures).toEqual([])
+  })
+
+  it('pull-request mode edits the Terraform the role is granted from', async () => {
+    const run = await runAction({
+      node,
+      inputs: {
+        ...awsInputs(world, [STRATUS_ROLES.stealCredentials]),
+        mode: 'pull-request',
+        'granted-source': 'iac',
+        'iac-path': 'infra'
+      },
+      env: world.env,
+      workspace: { 'infra/main.tf': TERRAFORM }
+    })
+    expect(run.stdout.split('\n').filter(line => line.startsWith('::error::'))).toEqual([])
+    expect(run.code).toBe(0)
+    const branch = 'iam-least-privilege/proposals'
+    expect(world.github.readFile(branch, 'infra/main.tf')).toBe(
+      TERRAFORM.replace(DESCRIBE_ALL, 'Action   = "ec2:DescribeInstances" #')
+    )
+    // The body shows the edit as a diff of the file.
+    const body = world.github.pullRequests().at(-1)?.body ?? ''
+    expect(body).toContain('## Infrastructure code')
+    expect(body).toContain('+++ b/infra/main.tf')
+    expect(body).toContain('+          Action   = "ec2:DescribeInstances" #')
+    expect(world.github.validationFailures).toEqual([])
+  })
+
+  describe('the gate on a pull request that changes a jsonencode policy', () => {
+    let baseSha = ''
+    beforeAll(() => {
+      baseSha = world.github.pushFiles('main', { 'infra/main.tf': TERRAFORM }, 'Terraform of the roles')
+    })
+    const gate = (head: string) => {
+      const number = world.github.addIssue()
+      return runAction({
+        node,
+        eventName: 'pull_request',
+        payload: {
+          number,
+          pull_request: {
+            number,
+            head: { ref: 'change', sha: 'f'.repeat(40), repo: { full_name: 'octo-org/infra' } },
+            base: { ref: 'main', sha: baseSha, repo: { full_name: 'octo-org/infra' } }
+          }
+        },
+        inputs: {
+          ...awsInputs(world, [STRATUS_ROLES.stealCredentials]),
+          mode: 'comment',
+          'fail-on': 'high',
+          'granted-source': 'iac',
+          'iac-path': 'infra'
+        },
+        env: world.env,
+        workspace: { 'infra/main.tf': head }
+      }).then(run => ({ run, comment: world.github.commentsOn(number)[0]?.body ?? '' }))
+    }
+
+    it('fails when the pull request widens it', async () => {
+      const { run, comment } = await gate(
+        TERRAFORM.replace(DESCRIBE_ALL, 'Action   = ["ec2:Describe*", "iam:*"] #')
+      )
+      expect(run.code).toBe(1)
+      expect(run.stdout.split('\n').filter(line => line.startsWith('::error::'))).toHaveLength(1)
+      expect(comment).toContain('iam:')
+      // Judged on what it adds over the base commit's Terraform: iam:* only, not the ec2:Describe* already there.
+      const report = JSON.parse(readFileSync(outputFile(run, 'report'), 'utf8')) as {
+        roles: { change?: { baseSha: string; newFile: boolean; added: { action: string }[] } }[]
+      }
+      const change = report.roles[0]?.change
+      expect(change).toMatchObject({ baseSha, newFile: false })
+      expect(change?.added.length).toBeGreaterThan(0)
+      expect(change?.added.filter(a => !a.action.startsWith('iam:'))).toEqual([])
+    })
+
+    it('passes when the pull request narrows it', async () => {
+      const { run } = await gate(TERRAFORM.replace(DESCRIBE_ALL, 'Action   = "ec2:DescribeInstances" #'))
+      expect(run.stdout.split('\n').filter(line => line.startsWith('::error::'))).toEqual([])
+      expect(run.code).toBe(0)
+    })
+
+    it('fails when the pull request leaves its Terraform unparseable', async () => {
+      const { run } = await gate(`${TERRAFORM}\nresource "aws_iam_role_policy" "x" {\n`)
+      expect(run.code).toBe(1)
+      expect(run.stdout).toMatch(/infrastructure code cannot be read \(infra\/main\.tf\)/)
+    })
+  })
+})

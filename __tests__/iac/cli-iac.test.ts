@@ -1,0 +1,162 @@
+/**
+ * granted-source iac through the CLI entry, on the real sample and the CloudFormation example project: roles linked
+ * to the template, grantedFrom in the JSON report, the IaC diff in Markdown, and --write-iac applying it in place.
+ */
+import { describe, expect, it } from '@jest/globals'
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { Writable } from 'node:stream'
+import { EXIT, main } from '../../src/cli-main.js'
+import type { JsonReportV1 } from '../../src/report/json.js'
+import { ACCOUNT } from '../support/cli-sample.js'
+
+const TEMPLATE = 'iac/stratus-roles.yaml'
+
+/** A workspace holding a copy of the example template (the run may rewrite it). */
+function workspace(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'iac-cli-'))
+  cpSync(resolve('examples/iac/cloudformation/stratus-roles.yaml'), join(dir, TEMPLATE))
+  return dir
+}
+
+function collector(): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = []
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk)
+      done()
+    }
+  })
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') }
+}
+
+async function runIn(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = collector()
+  const stderr = collector()
+  const code = await main(
+    [
+      'analyze',
+      '--source',
+      'cloudtrail',
+      '--cloudtrail-path',
+      resolve('examples/data/cloudtrail/invictus-aws-dataset'),
+      '--authorization-details',
+      resolve('examples/authorization-details.json'),
+      '--min-observation-days',
+      '0',
+      ...args
+    ],
+    { PATH: process.env.PATH ?? '' },
+    { stdout: stdout.stream, stderr: stderr.stream, cwd }
+  )
+  return { code, stdout: stdout.text(), stderr: stderr.text() }
+}
+
+const STEAL = `arn:aws:iam::${ACCOUNT}:role/stratus-red-team-ec2-steal-credentials-role`
+
+describe('granted-source iac (CLI)', () => {
+  it('grants each role what its template says and reports where, and how it was linked', async () => {
+    const dir = workspace()
+    const roles = ['stratus-red-team-ec2-steal-credentials-role', 'stratus-red-team-ec2-enumerate-role'].join(
+      '\n'
+    )
+    const { code, stdout } = await runIn(dir, [
+      '--granted-source',
+      'iac',
+      '--iac-path',
+      'iac',
+      '--roles',
+      roles,
+      '--format',
+      'json'
+    ])
+    expect(code).toBe(EXIT.failed)
+    const report = JSON.parse(stdout) as JsonReportV1
+    const steal = report.roles.find(r => r.arn === STEAL)
+    expect(steal?.status).toBe('analyzed')
+    expect(steal?.grantedFrom).toEqual([
+      {
+        kind: 'cloudformation',
+        file: TEMPLATE,
+        startLine: 20,
+        endLine: 26,
+        address: 'StealCredentialsRole.Policies[0]'
+      }
+    ])
+    expect(steal?.iacLink).toBe(
+      `linked by role name stratus-red-team-ec2-steal-credentials-role written in ${TEMPLATE}:7 (StealCredentialsRole)`
+    )
+    const enumerate = report.roles.find(r => r.arn.endsWith('/stratus-red-team-ec2-enumerate-role'))
+    expect(enumerate?.status).toBe('failed')
+    expect(enumerate?.reason).toMatch(
+      /^granted-source is iac but no role named stratus-red-team-ec2-enumerate-role/
+    )
+    // Nothing is written under the code's folder without --write-iac.
+    expect(readFileSync(join(dir, TEMPLATE), 'utf8')).toBe(
+      readFileSync('examples/iac/cloudformation/stratus-roles.yaml', 'utf8')
+    )
+  })
+
+  it('shows the template diff in Markdown, and --write-iac applies exactly that edit in place', async () => {
+    const dir = workspace()
+    const args = ['--iac-path', 'iac', '--roles', 'stratus-red-team-ec2-steal-credentials-role']
+    const shown = await runIn(dir, args)
+    expect(shown.code).toBe(EXIT.ok)
+    const diff = [
+      '```diff',
+      '===================================================================',
+      `--- a/${TEMPLATE}`,
+      `+++ b/${TEMPLATE}`,
+      '@@ -21,9 +21,9 @@',
+      '           PolicyDocument:',
+      "             Version: '2012-10-17'",
+      '             Statement:',
+      '               - Effect: Allow',
+      '-                Action: ec2:Describe* # everything the instance may look at',
+      '+                Action: ec2:DescribeInstances # everything the instance may look at',
+      "                 Resource: '*'",
+      ' ',
+      '   GetPasswordDataRole:',
+      '     Type: AWS::IAM::Role',
+      '```'
+    ].join('\n')
+    expect(shown.stdout).toContain(
+      `## Infrastructure code\n\nProposed edits of 1 file(s) (apply them with --write-iac):\n\n${diff}\n`
+    )
+    const before = readFileSync(join(dir, TEMPLATE), 'utf8')
+    expect(before).toContain('Action: ec2:Describe* #')
+
+    const written = await runIn(dir, [...args, '--write-iac', '--format', 'json'])
+    expect(written.code).toBe(EXIT.ok)
+    expect(readFileSync(join(dir, TEMPLATE), 'utf8')).toBe(
+      before.replace('Action: ec2:Describe* #', 'Action: ec2:DescribeInstances #')
+    )
+    // Read again, the template's own policy grants only what was used: the excess left is the AWS-managed one's.
+    const again = await runIn(dir, [...args, '--granted-source', 'iac', '--format', 'json'])
+    const role = (JSON.parse(again.stdout) as JsonReportV1).roles.find(r => r.arn === STEAL)
+    expect(role?.excess.length).toBeGreaterThan(0)
+    expect(new Set(role?.excess.flatMap(e => e.grantedBy))).toEqual(new Set(['AmazonSSMManagedInstanceCore']))
+  })
+
+  it('refuses granted-source iac without iac-path, and a template that does not parse fails its roles by name', async () => {
+    const dir = workspace()
+    const usage = await runIn(dir, ['--granted-source', 'iac', '--roles', 'x'])
+    expect(usage.code).toBe(EXIT.usage)
+    expect(usage.stderr).toMatch(/^error: iac-path: required with granted-source: iac/)
+    writeFileSync(join(dir, TEMPLATE), 'Resources:\n  R: {Type: AWS::IAM::Role\n')
+    const broken = await runIn(dir, [
+      '--granted-source',
+      'iac',
+      '--iac-path',
+      'iac',
+      '--roles',
+      'stratus-red-team-ec2-steal-credentials-role',
+      '--format',
+      'json'
+    ])
+    const role = (JSON.parse(broken.stdout) as JsonReportV1).roles[0]
+    expect(role?.status).toBe('failed')
+    expect(role?.reason).toMatch(/not read: iac\/stratus-roles\.yaml:\d+: not a valid template/)
+  })
+})

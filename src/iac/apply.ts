@@ -1,0 +1,79 @@
+/**
+ * The proposals of a run applied to the infrastructure code its roles were granted from: each policy narrowed to
+ * what its role needs (iac/narrow.ts) and rewritten in place by its language's reader. A policy shared by several
+ * roles, one that holds an expression that cannot be read, or one left with nothing is named, never guessed at.
+ */
+import { createTwoFilesPatch } from 'diff'
+import type { ReportV1 } from '../model.js'
+import type { Catalog } from '../policy/catalog.js'
+import { excessActions } from '../policy/excess.js'
+import type { IacEdit, IacPolicy } from './model.js'
+import { narrowDocument } from './narrow.js'
+import type { IacWorkspace } from './workspace.js'
+
+export interface IacChanges {
+  edits: IacEdit[]
+  /** Policies not rewritten, and why. */
+  notes: string[]
+}
+
+export async function planIacEdits(
+  report: ReportV1,
+  iac: IacWorkspace,
+  catalog: Catalog
+): Promise<IacChanges> {
+  const notes: string[] = []
+  const texts = new Map<string, string>()
+  const key = (file: string, address: string) => `${file}\0${address}`
+  const users = new Map<string, number>()
+  for (const role of report.roles)
+    for (const at of role.grantedFrom ?? [])
+      users.set(key(at.file, at.address), (users.get(key(at.file, at.address)) ?? 0) + 1)
+  const policies = new Map<string, IacPolicy>()
+  for (const role of iac.reading.roles)
+    for (const p of role.policies) policies.set(key(p.location.file, p.location.address), p)
+
+  for (const role of report.roles) {
+    if (role.status !== 'analyzed' || role.excess.count === 0 || role.proposalOutcome === 'withheld') continue
+    const excess = new Set(excessActions(role.excess).map(e => e.action))
+    for (const at of role.grantedFrom ?? []) {
+      const where = `${at.file}:${at.startLine} ${at.address}`
+      const policy = policies.get(key(at.file, at.address))
+      const source = iac.files.find(f => f.file.path === at.file)
+      if (!policy || !source) continue
+      if ((users.get(key(at.file, at.address)) ?? 0) > 1) {
+        notes.push(
+          `${where}: granted to several roles analyzed here; not rewritten (narrow it for all of them by hand)`
+        )
+        continue
+      }
+      if (policy.notRewritable) {
+        notes.push(`${where}: not rewritten: ${policy.notRewritable}`)
+        continue
+      }
+      const narrowed = narrowDocument(policy.document, excess, catalog)
+      if (!narrowed) {
+        notes.push(`${where}: every statement is excess for ${role.arn}; remove the policy`)
+        continue
+      }
+      if (JSON.stringify(narrowed) === JSON.stringify(policy.document)) continue
+      const before = texts.get(at.file) ?? source.file.text
+      try {
+        texts.set(at.file, await source.reader.rewrite({ path: at.file, text: before }, policy, narrowed))
+      } catch (e) {
+        notes.push(`${where}: not rewritten: ${e instanceof Error ? e.message : String(e)}`)
+      }
+    }
+  }
+  const edits: IacEdit[] = []
+  for (const [file, after] of texts) {
+    const before = iac.files.find(f => f.file.path === file)?.file.text ?? ''
+    if (after !== before) edits.push({ file, before, after })
+  }
+  return { edits: edits.sort((a, b) => (a.file < b.file ? -1 : 1)), notes }
+}
+
+/** The edits as one unified diff, with repository paths. */
+export function iacDiff(edits: readonly IacEdit[]): string {
+  return edits.map(e => createTwoFilesPatch(`a/${e.file}`, `b/${e.file}`, e.before, e.after, '', '')).join('')
+}

@@ -1,0 +1,263 @@
+/**
+ * The IAM roles of CloudFormation templates and the policies they are granted: `AWS::IAM::Role` (`Policies`,
+ * `ManagedPolicyArns`, `RoleName`), `AWS::IAM::Policy` and `AWS::IAM::ManagedPolicy` (`Roles`), `AWS::IAM::RolePolicy`
+ * (`RoleName`), and SAM functions' `Policies` (reported, never edited). Each template is its own stack: a role of
+ * another template is linked only by its literal name.
+ */
+import { isMap, isScalar, isSeq } from 'yaml'
+import type { Node, YAMLMap } from 'yaml'
+import { isAwsManagedPolicyArn } from '../../granted/editability.js'
+import type { IacLocation, IacPolicy, IacReading, IacRole, IacSourceFile } from '../model.js'
+import { conservativeDocument } from './conservative.js'
+import { evaluate, expressionText, Unresolved } from './intrinsics.js'
+import { lineSpan, parseTemplate, property } from './template.js'
+import type { Resource, Template } from './template.js'
+
+const SAM_NOT_EDITED = 'AWS::Serverless::Function Policies: SAM function policies are reported, not edited'
+
+/** Where a policy document is in a template: the resource, or a role's `Policies` entry. */
+export interface PolicyAddress {
+  logicalId: string
+  /** Index in the resource's `Policies` list (a role's inline policy, a SAM function's policy). */
+  index?: number
+}
+
+export function formatAddress(a: PolicyAddress): string {
+  return a.index === undefined ? a.logicalId : `${a.logicalId}.Policies[${a.index}]`
+}
+
+export function parseAddress(address: string): PolicyAddress {
+  const m = /^(.+)\.Policies\[(\d+)\]$/.exec(address)
+  return m?.[1] && m[2] ? { logicalId: m[1], index: Number(m[2]) } : { logicalId: address }
+}
+
+/** The `PolicyDocument` node of a policy address, or undefined. */
+export function policyDocumentNode(template: Template, address: PolicyAddress): Node | undefined {
+  const resource = template.resources.find(r => r.logicalId === address.logicalId)
+  if (!resource) return undefined
+  if (address.index === undefined) return property(resource.properties, 'PolicyDocument')
+  const policies = property(resource.properties, 'Policies')
+  const entry = isSeq(policies) ? (policies.items[address.index] as Node | undefined) : undefined
+  return isMap(entry) ? property(entry, 'PolicyDocument') : undefined
+}
+
+/** Reads every role and policy of the templates; a file that cannot be read is a problem, the others still count. */
+export function readTemplates(files: readonly IacSourceFile[]): IacReading {
+  const roles: IacRole[] = []
+  const problems: string[] = []
+  const unreadFiles: string[] = []
+  /** Policies attached by a literal role name, linked once every file is read. */
+  const byName: { roleName: string; policy: IacPolicy }[] = []
+  for (const file of files) {
+    let template: Template
+    try {
+      template = parseTemplate(file.path, file.text)
+    } catch (e) {
+      problems.push(e instanceof Error ? e.message : String(e))
+      unreadFiles.push(file.path)
+      continue
+    }
+    readTemplate(template, roles, byName, problems)
+  }
+  for (const { roleName, policy } of byName) {
+    let role = roles.find(r => r.name === roleName)
+    if (!role) {
+      // Defined elsewhere (another stack, the console): known here only by name.
+      role = {
+        location: { ...policy.location },
+        name: roleName,
+        policies: [],
+        managedPolicyArns: [],
+        unresolved: []
+      }
+      roles.push(role)
+    }
+    role.policies.push(policy)
+    if (policy.notRewritable) role.unresolved.push(policy.notRewritable)
+  }
+  return { roles, problems, unreadFiles }
+}
+
+function location(template: Template, node: Parameters<typeof lineSpan>[1], address: string): IacLocation {
+  return { kind: 'cloudformation', file: template.path, ...lineSpan(template, node), address }
+}
+
+function readTemplate(
+  template: Template,
+  roles: IacRole[],
+  byName: { roleName: string; policy: IacPolicy }[],
+  problems: string[]
+): void {
+  const { text } = template
+  const local = new Map<string, IacRole>()
+  const managed = new Map<string, IacPolicy>()
+
+  for (const r of template.resources) {
+    if (r.type === 'AWS::IAM::Role') local.set(r.logicalId, roleOf(template, r))
+    else if (r.type === 'AWS::Serverless::Function' && !property(r.properties, 'Role'))
+      local.set(`${r.logicalId}Role`, samRole(template, r))
+    else if (r.type === 'AWS::IAM::ManagedPolicy')
+      managed.set(r.logicalId, policyOf(template, r, 'managed', 'ManagedPolicyName'))
+  }
+
+  /** A role named by `!Ref Logical` or a literal name; anything else cannot be linked. */
+  const attach = (node: Node | undefined, policy: IacPolicy, what: string) => {
+    if (!node) return
+    const value = evaluate(node, text)
+    const ref = refTarget(node)
+    const role = ref ? local.get(ref) : undefined
+    if (role) role.policies.push(policy)
+    else if (typeof value === 'string' && !ref) byName.push({ roleName: value, policy })
+    else
+      problems.push(
+        `${template.path}: ${policy.location.address} is attached to a role named by ${expressionText(node, text)} (${what}), which cannot be read statically; name the role literally or with !Ref`
+      )
+  }
+
+  for (const r of template.resources) {
+    if (r.type === 'AWS::IAM::Policy' || r.type === 'AWS::IAM::ManagedPolicy') {
+      const policy = managed.get(r.logicalId) ?? policyOf(template, r, 'inline', 'PolicyName')
+      const list = property(r.properties, 'Roles')
+      if (isSeq(list)) for (const item of list.items) attach(item as Node, policy, 'Roles')
+      else if (list) attach(list, policy, 'Roles')
+    } else if (r.type === 'AWS::IAM::RolePolicy') {
+      attach(property(r.properties, 'RoleName'), policyOf(template, r, 'inline', 'PolicyName'), 'RoleName')
+    }
+  }
+
+  for (const r of template.resources) {
+    const role = r.type === 'AWS::IAM::Role' ? local.get(r.logicalId) : undefined
+    if (!role) continue
+    const arns = property(r.properties, 'ManagedPolicyArns')
+    const items = isSeq(arns) ? (arns.items as Node[]) : arns ? [arns] : []
+    for (const item of items) {
+      const ref = refTarget(item)
+      const policy = ref ? managed.get(ref) : undefined
+      if (policy) {
+        if (!role.policies.includes(policy)) role.policies.push(policy)
+        continue
+      }
+      const value = evaluate(item, text)
+      if (typeof value === 'string') role.managedPolicyArns.push(managedArn(value))
+      else role.unresolved.push(expressionText(item, text))
+    }
+  }
+  for (const role of local.values()) {
+    for (const p of role.policies)
+      if (p.notRewritable && p.notRewritable !== SAM_NOT_EDITED) role.unresolved.push(p.notRewritable)
+    role.unresolved = [...new Set(role.unresolved)]
+    roles.push(role)
+  }
+}
+
+/** `!Ref X` / `{Ref: X}`: the logical id it names. */
+function refTarget(node: Node): string | undefined {
+  if (node.tag === '!Ref' && isScalar(node) && typeof node.value === 'string') return node.value
+  if (isMap(node) && node.items.length === 1) {
+    const pair = node.items[0]
+    if (pair && isScalar(pair.key) && pair.key.value === 'Ref' && isScalar(pair.value))
+      return typeof pair.value.value === 'string' ? pair.value.value : undefined
+  }
+  return undefined
+}
+
+/** An AWS-managed policy ARN written with `${AWS::Partition}` reads as the `aws` partition's. */
+function managedArn(value: string): string {
+  return value.startsWith('arn:*:') && isAwsManagedPolicyArn(`arn:aws:${value.slice(6)}`)
+    ? `arn:aws:${value.slice(6)}`
+    : value
+}
+
+function literalName(template: Template, node: Node | undefined): string | undefined {
+  const value = node ? evaluate(node, template.text) : undefined
+  return typeof value === 'string' && !value.includes('*') ? value : undefined
+}
+
+function roleOf(template: Template, r: Resource): IacRole {
+  const nameNode = property(r.properties, 'RoleName')
+  const name = literalName(template, nameNode)
+  const role: IacRole = {
+    location: location(template, r.pair, r.logicalId),
+    ...(name !== undefined ? { name } : {}),
+    logicalId: r.logicalId,
+    policies: [],
+    managedPolicyArns: [],
+    unresolved: nameNode && name === undefined ? [`RoleName: ${expressionText(nameNode, template.text)}`] : []
+  }
+  const policies = property(r.properties, 'Policies')
+  if (isSeq(policies))
+    policies.items.forEach((entry, index) => {
+      if (!isMap(entry)) return
+      role.policies.push(inlineEntry(template, { logicalId: r.logicalId, index }, entry))
+    })
+  else if (policies) role.unresolved.push(`Policies: ${expressionText(policies, template.text)}`)
+  return role
+}
+
+function inlineEntry(template: Template, address: PolicyAddress, entry: YAMLMap): IacPolicy {
+  const name = literalName(template, property(entry, 'PolicyName'))
+  return withDocument(template, property(entry, 'PolicyDocument'), {
+    location: location(template, entry, formatAddress(address)),
+    attachment: 'inline',
+    ...(name !== undefined ? { name } : {})
+  })
+}
+
+function policyOf(
+  template: Template,
+  r: Resource,
+  attachment: 'inline' | 'managed',
+  nameKey: string
+): IacPolicy {
+  const name = literalName(template, property(r.properties, nameKey))
+  return withDocument(template, property(r.properties, 'PolicyDocument'), {
+    location: location(template, r.pair, r.logicalId),
+    attachment,
+    ...(name !== undefined ? { name } : {})
+  })
+}
+
+function withDocument(
+  template: Template,
+  node: Node | undefined,
+  policy: Omit<IacPolicy, 'document'>
+): IacPolicy {
+  const value = node ? evaluate(node, template.text) : new Unresolved('PolicyDocument missing')
+  const read = conservativeDocument(value)
+  const blocked = policy.notRewritable ?? read.unresolved[0]
+  return { ...policy, document: read.document, ...(blocked !== undefined ? { notRewritable: blocked } : {}) }
+}
+
+/**
+ * The role SAM generates for a function without `Role` (logical id `<Function>Role`): its `Policies` are managed
+ * policy names or ARNs, SAM policy templates (read as unresolved), or policy documents.
+ */
+function samRole(template: Template, r: Resource): IacRole {
+  const logicalId = `${r.logicalId}Role`
+  const role: IacRole = {
+    location: location(template, r.pair, logicalId),
+    logicalId,
+    policies: [],
+    managedPolicyArns: ['arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
+    unresolved: []
+  }
+  const policies = property(r.properties, 'Policies')
+  const items = isSeq(policies) ? (policies.items as Node[]) : policies ? [policies] : []
+  items.forEach((item, index) => {
+    const value = evaluate(item, template.text)
+    if (typeof value === 'string')
+      role.managedPolicyArns.push(
+        value.startsWith('arn:') ? managedArn(value) : `arn:aws:iam::aws:policy/${value}`
+      )
+    else if (isMap(item) && property(item, 'Statement'))
+      role.policies.push(
+        withDocument(template, item, {
+          location: location(template, item, formatAddress({ logicalId: r.logicalId, index })),
+          attachment: 'inline',
+          notRewritable: SAM_NOT_EDITED
+        })
+      )
+    else role.unresolved.push(`SAM policy ${expressionText(item, template.text)}`)
+  })
+  return role
+}

@@ -1,0 +1,18 @@
+/** CloudFormation templates (YAML or JSON) as an infrastructure-code reader. */
+import type { IacReader } from '../model.js'
+import { readTemplates } from './read.js'
+import { rewriteTemplate } from './rewrite.js'
+
+const TEMPLATE_EXTENSION = /\.(ya?ml|json|template)$/i
+/** A template defines its resources with these types; other YAML/JSON files are not templates of interest. */
+const IAM_RESOURCE = /AWS::(IAM::(Role|Policy|ManagedPolicy|RolePolicy)|Serverless::Function)\b/
+
+export const cloudFormationReader: IacReader = {
+  kind: 'cloudformation',
+  accepts: (path, text) =>
+    TEMPLATE_EXTENSION.test(path) && /\bResources\b/.test(text) && IAM_RESOURCE.test(text),
+  read: files => new Promise(resolve => resolve(readTemplates(files))),
+  // A refusal is a rejection, like any other reader's.
+  rewrite: (file, policy, document) =>
+    new Promise(resolve => resolve(rewriteTemplate(file, policy, document)))
+}

@@ -1,0 +1,102 @@
+/**
+ * The infrastructure code of a folder: every file a reader accepts, read as hostile input (no symbolic links, no
+ * path outside the folder, size and count capped), and each language's reading.
+ */
+import { lstatSync, readdirSync, readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { errorMessage } from '../error-message.js'
+import type { WorkspaceFile } from '../granted/workspace-file.js'
+import type { IacReader, IacReading, IacSourceFile } from './model.js'
+import { IAC_READERS } from './readers.js'
+
+/** Far above any real template or module file (CloudFormation accepts 1 MB). */
+const IAC_FILE_MAX_BYTES = 1024 * 1024
+/** A folder with more files than this is refused, never read in part. */
+const IAC_FILE_LIMIT = 5_000
+const IAC_EXTENSION = /\.(tf|ya?ml|json|template)$/i
+const SKIPPED_FOLDERS = new Set(['node_modules', '.git', '.terraform', 'cdk.out'])
+
+export interface IacWorkspace {
+  files: { reader: IacReader; file: IacSourceFile }[]
+  reading: IacReading
+}
+
+/** Reads `dir`; file paths are relative to `base` (the repository), so that reports and edits name them so. */
+export async function readIacFolder(dir: string, base: string): Promise<IacWorkspace> {
+  const problems: string[] = []
+  const unreadFiles: string[] = []
+  const found: { reader: IacReader; file: IacSourceFile }[] = []
+  let seen = 0
+  const walk = (folder: string) => {
+    let entries
+    try {
+      entries = readdirSync(folder, { withFileTypes: true })
+    } catch (e) {
+      problems.push(`${relative(base, folder) || '.'} cannot be read (${errorMessage(e)})`)
+      return
+    }
+    for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const full = join(folder, entry.name)
+      if (entry.isDirectory()) {
+        if (!SKIPPED_FOLDERS.has(entry.name)) walk(full)
+        continue
+      }
+      if (!entry.isFile()) continue // symbolic links and devices are never followed
+      if (++seen > IAC_FILE_LIMIT) return
+      const path = relative(base, full).split('\\').join('/')
+      if (!IAC_EXTENSION.test(path)) continue
+      if (lstatSync(full).size > IAC_FILE_MAX_BYTES) {
+        problems.push(`${path}: more than ${IAC_FILE_MAX_BYTES} bytes; not read`)
+        unreadFiles.push(path)
+        continue
+      }
+      const text = readFileSync(full, 'utf8')
+      const reader = IAC_READERS.find(r => r.accepts(path, text))
+      if (reader) found.push({ reader, file: { path, text } })
+    }
+  }
+  walk(dir)
+  if (seen > IAC_FILE_LIMIT)
+    throw new Error(
+      `iac-path: more than ${IAC_FILE_LIMIT} files under ${relative(base, dir) || '.'}; point iac-path at the folder of the infrastructure code`
+    )
+  return { files: found, reading: await readAll(found, { roles: [], problems, unreadFiles }) }
+}
+
+/**
+ * The same files as another commit (a pull request's base) has them, read through `read`. A file the commit does
+ * not have, or that is refused, grants nothing there; the caller judges everything the head grants beyond it.
+ */
+export async function readIacFilesAt(
+  paths: readonly string[],
+  read: (path: string) => Promise<WorkspaceFile>
+): Promise<IacReading> {
+  const found: { reader: IacReader; file: IacSourceFile }[] = []
+  const reading: IacReading = { roles: [], problems: [], unreadFiles: [] }
+  for (const path of paths) {
+    const file = await read(path)
+    if (file.status === 'refused') {
+      reading.problems.push(file.reason)
+      reading.unreadFiles.push(path)
+    }
+    if (file.status !== 'read') continue
+    const reader = IAC_READERS.find(r => r.accepts(path, file.text))
+    if (reader) found.push({ reader, file: { path, text: file.text } })
+  }
+  return readAll(found, reading)
+}
+
+async function readAll(
+  found: readonly { reader: IacReader; file: IacSourceFile }[],
+  reading: IacReading
+): Promise<IacReading> {
+  for (const reader of IAC_READERS) {
+    const files = found.filter(f => f.reader === reader).map(f => f.file)
+    if (files.length === 0) continue
+    const read = await reader.read(files)
+    reading.roles.push(...read.roles)
+    reading.problems.push(...read.problems)
+    reading.unreadFiles.push(...read.unreadFiles)
+  }
+  return reading
+}
