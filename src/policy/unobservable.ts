@@ -207,23 +207,67 @@ function mergedUnobservable(
   parts: MergedSource[]
 ): Map<number, string> {
   const blind = parts.map(p => (p.insufficient ? undefined : unobservableActions(catalog, p.usage)))
+  const serviceUses = parts.map(p =>
+    p.insufficient ? new Map<string, number>() : servicesUsedInWindow(p.usage)
+  )
   const reasons = new Map<number, string>()
   for (let id = 0; id < catalog.size; id++) {
     const why: string[] = []
+    const judging: RoleUsage[] = []
     for (const [i, part] of parts.entries()) {
       const map = blind[i]
       const reason = map
         ? map.get(id)
         : `${part.usage.source}: ${part.insufficient ?? 'insufficient evidence'}`
-      if (reason === undefined) break
+      if (reason === undefined) {
+        judging.push(part.usage)
+        continue
+      }
       why.push(
         map && !reason.startsWith(`${part.usage.source}: `) ? `${part.usage.source}: ${reason}` : reason
       )
     }
-    if (why.length === parts.length) reasons.set(id, why.join('; '))
+    if (judging.length === 0) {
+      reasons.set(id, why.join('; '))
+      continue
+    }
+    // A blind source that saw the action's service used (any of its actions may have been called) leaves the
+    // others' "unused" unproven when none of their windows covers the time of that use.
+    const service = catalog.serviceOf(id).toLowerCase()
+    const uses = parts.flatMap((_, i) => {
+      const when = blind[i]?.has(id) ? serviceUses[i]?.get(service) : undefined
+      return when === undefined ? [] : [when]
+    })
+    const uncovered = uses.find(when => judging.every(u => !windowCovers(u.window, when)))
+    if (uncovered !== undefined)
+      reasons.set(
+        id,
+        [
+          ...why,
+          ...judging.map(
+            u =>
+              `${u.source}: its window (${u.window.start.slice(0, 10)} to ${u.window.end.slice(0, 10)}) does not cover that use (${new Date(uncovered).toISOString().slice(0, 10)})`
+          )
+        ].join('; ')
+      )
   }
   companionReasons(catalog, usage.actions, reasons)
   return reasons
+}
+
+/** Service (lower case) -> time of its last use, for the services a last-access source saw used in its window. */
+function servicesUsedInWindow(usage: RoleUsage): Map<string, number> {
+  const start = Date.parse(usage.window.start)
+  const used = new Map<string, number>()
+  for (const entry of usage.lastAccess ?? []) {
+    const when = entry.lastUsed === undefined ? NaN : Date.parse(entry.lastUsed)
+    if (entry.level === 'service' && when >= start) used.set(entry.key.toLowerCase(), when)
+  }
+  return used
+}
+
+function windowCovers(window: RoleUsage['window'], when: number): boolean {
+  return Date.parse(window.start) <= when && when <= Date.parse(window.end)
 }
 
 /** Catalog id -> reason, for every action the given usage cannot observe. */
