@@ -193,9 +193,15 @@ async function iacGrants(
     : undefined
   for (const problem of base?.problems ?? []) deps.log.warning(`at the base commit: ${problem}`)
   const stateFile = config.terraformState
-  const state = stateFile
-    ? await readInputAs(files, stateFile, '--terraform-state', text => parseTerraformState(text, stateFile))
-    : undefined
+  // On a pull request the workspace is its author's: a state file there could link a role to a decoy block.
+  if (stateFile && deps.pullRequest === true)
+    deps.log.warning(
+      `terraform-state: not used on a pull request (the file in the workspace may be the author's); roles are linked by iac-mapping from the base commit and by name`
+    )
+  const state =
+    stateFile && deps.pullRequest !== true
+      ? await readInputAs(files, stateFile, '--terraform-state', text => parseTerraformState(text, stateFile))
+      : undefined
   const mapping = await iacMapping(config, deps, files)
   return applyIacGrants(config, iac, cases, {
     authored: deps.pullRequest === true,

@@ -521,6 +521,57 @@ ${statements}
     expect(app?.change?.added.map(a => a.action)).toContain('ec2:TerminateInstances')
   })
 
+  it("never links a role through a Terraform state file on a pull request (the workspace is its author's)", async () => {
+    const prefixed = (label: string, action: string) =>
+      tf(allow(action)).replace('"app" {\n  name = "app-role"', `"${label}" {\n  name_prefix = "app-"`)
+    const ws = folder('pipeline-iac-')
+    ws.write('infra/main.tf', `${prefixed('real', 'ec2:*')}${prefixed('decoy', 'ec2:DescribeInstances')}`)
+    // A state file the author wrote that names the decoy block as the deployed role.
+    const decoy = { address: 'aws_iam_role.decoy', mode: 'managed', type: 'aws_iam_role', name: 'decoy' }
+    ws.write(
+      'state.json',
+      JSON.stringify({
+        format_version: '1.0',
+        values: { root_module: { resources: [{ ...decoy, values: { arn: APP_ROLE, name: 'app-role' } }] } }
+      })
+    )
+    const config = configOf({
+      roles: APP_ROLE,
+      source: 'cloudtrail',
+      'cloudtrail-path': appRoleTrail(),
+      'granted-source': 'iac',
+      'iac-path': 'infra',
+      'terraform-state': 'state.json',
+      'min-observation-days': '30'
+    })
+    const base = {
+      sha: 'e'.repeat(40),
+      read: (path: string) =>
+        Promise.resolve(
+          path === 'infra/main.tf'
+            ? {
+                status: 'read' as const,
+                text: `${prefixed('real', 'ec2:DescribeInstances')}${prefixed('decoy', 'ec2:DescribeInstances')}`
+              }
+            : { status: 'absent' as const }
+        )
+    }
+    const report = await runAnalysis(config, depsFor(config, { workspace: ws.dir, base, pullRequest: true }))
+    expect(report.roles[0]?.iacLink ?? '').not.toMatch(/decoy/)
+    // Outside a pull request the same state links the role.
+    const direct = configOf({
+      roles: APP_ROLE,
+      source: 'cloudtrail',
+      'cloudtrail-path': appRoleTrail(),
+      'granted-source': 'iac',
+      'iac-path': 'infra',
+      'terraform-state': `${ws.dir}/state.json`,
+      'min-observation-days': '30'
+    })
+    const trusted = await runAnalysis(direct, depsFor(direct, { workspace: ws.dir }))
+    expect(trusted.roles[0]?.iacLink).toMatch(/aws_iam_role\.decoy/)
+  })
+
   it('fails, never passes, when the head code does not parse', async () => {
     const broken = `${BASE}\nresource "aws_iam_role_policy" "extra" {\n  policy = jsonencode({ Action = "*" \n`
     for (const base of [{ 'infra/main.tf': BASE }, undefined]) {
