@@ -66,7 +66,10 @@ describe('IAM users in CloudTrail records', () => {
       // Hostile: an IAMUser record whose ARN is not a user's attributes nothing.
       variant({ eventName: 'ListGrants' }, { arn: `arn:aws:iam::${ACCOUNT}:role/not-a-user` })
     ]
-    files.write(`AWSLogs/${ACCOUNT}/CloudTrail/us-east-1/2023/07/10/users.json`, JSON.stringify({ Records: records }))
+    files.write(
+      `AWSLogs/${ACCOUNT}/CloudTrail/us-east-1/2023/07/10/users.json`,
+      JSON.stringify({ Records: records })
+    )
     scan = await scanCloudTrail({ path: files.dir, workers: 0 })
   })
   afterAll(() => files.remove())
@@ -115,6 +118,7 @@ describe('IAM users in the real records', () => {
     const usage = scan.roles.get(USER)
     const used = usage?.actions.map(a => a.action) ?? []
     expect(used).toEqual(expect.arrayContaining(['kms:Decrypt', 'ec2:DescribeRouteTables', 'iam:GetUser']))
-    for (const a of usage?.actions ?? []) expect(a.firstSeen && a.lastSeen && a.firstSeen <= a.lastSeen).toBe(true)
+    for (const a of usage?.actions ?? [])
+      expect(a.firstSeen && a.lastSeen && a.firstSeen <= a.lastSeen).toBe(true)
   })
 })

@@ -55,7 +55,11 @@ describe('first and last seen per action', () => {
     scans.workers = await scanCloudTrail({ path: files.dir, workers: 2 })
     scans.inThread = await scanCloudTrail({ path: files.dir, workers: 0 })
     scans.flushing = await scanCloudTrail({ path: files.dir, workers: 2 }, { flushTallyAt: 0 })
-    scans.since = await scanCloudTrail({ path: files.dir, workers: 0, since: new Date('2023-07-11T00:00:00Z') })
+    scans.since = await scanCloudTrail({
+      path: files.dir,
+      workers: 0,
+      since: new Date('2023-07-11T00:00:00Z')
+    })
   })
   afterAll(() => files.remove())
 

@@ -40,7 +40,10 @@ describe('an IAM user from CloudTrail records (dist/cli.js)', () => {
   ]
   writeFileSync(
     policy,
-    JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: granted, Resource: '*' }] })
+    JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: granted, Resource: '*' }]
+    })
   )
   const args = [
     'analyze',
