@@ -117,10 +117,12 @@ afterAll(() => {
 })
 
 describe('the aggregating query in a real SQL engine', () => {
-  it('gives every role exactly the usage the local engine gives on the same records', async () => {
+  it('gives every role and IAM user exactly the usage the local engine gives on the same records', async () => {
     const local = await scanRoleAccounts()
     const roles = [...local.roles.keys()]
     expect(roles.length).toBeGreaterThan(10)
+    // IAM users' own calls (userIdentity.type IAMUser) are attributed by both.
+    expect(roles).toContain('arn:aws:iam::123837392027:user/bert-jan')
     const rows = await run({
       roleArns: roles,
       regions: [],
@@ -135,6 +137,8 @@ describe('the aggregating query in a real SQL engine', () => {
     expect(all.some(u => (u.evidence.permissionlessCalls ?? 0) > 0)).toBe(true)
     expect(all.some(u => (u.evidence.managementEventsSeen ?? []).includes('read'))).toBe(true)
     expect(all.some(u => u.actions.some(a => a.resources[0] !== '*'))).toBe(true)
+    // First and last seen per action, compared above to the second: every used action is dated.
+    expect(all.every(u => u.actions.every(a => a.firstSeen && a.lastSeen))).toBe(true)
     // The result is small: one row per entry and resource, whatever the number of events.
     expect(rows.length).toBeLessThan(records.length)
   })
@@ -296,7 +300,7 @@ describe('hostile values in the query', () => {
     ).toThrow(message)
   })
 
-  it('refuses a role that is not a role ARN, and a Region that is not a Region', () => {
+  it('refuses a principal that is not a role or user ARN, and a Region that is not a Region', () => {
     const base = {
       regions: [],
       since: new Date(0),
@@ -304,7 +308,7 @@ describe('hostile values in the query', () => {
       table: { database: 'd', table: 't' },
       maxResources: 1
     }
-    expect(() => aggregateQuerySql({ ...base, roleArns: ["x' OR 1=1 --"] })).toThrow(/not a role ARN/)
+    expect(() => aggregateQuerySql({ ...base, roleArns: ["x' OR 1=1 --"] })).toThrow(/not a role or user ARN/)
     expect(() =>
       aggregateQuerySql({
         ...base,

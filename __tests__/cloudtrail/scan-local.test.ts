@@ -62,15 +62,19 @@ describe('the real records', () => {
     })
   })
 
-  test('roles seen are the session issuers that are roles (users excluded)', () => {
-    expect(withWorkers.rolesSeen).toHaveLength(16)
+  test('principals seen are the session issuers that are roles and the IAM users (federated sessions excluded)', () => {
+    expect(withWorkers.rolesSeen.filter(arn => arn.includes(':role/'))).toHaveLength(16)
     expect(withWorkers.rolesSeen).toContain(
       'arn:aws:iam::123837392027:role/aws-service-role/rds.amazonaws.com/AWSServiceRoleForRDS'
     )
     expect(withWorkers.rolesSeen).toContain(
       'arn:aws:iam::844015365555:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_account-admin_599c9e90e350d2ff'
     )
-    expect(withWorkers.rolesSeen.filter(arn => arn.includes(':user/'))).toEqual([])
+    const users = withWorkers.rolesSeen.filter(arn => arn.includes(':user/'))
+    expect(users).toHaveLength(36)
+    expect(users).toContain('arn:aws:iam::123837392027:user/bert-jan')
+    expect(withWorkers.rolesSeen).toHaveLength(52)
+    expect(withWorkers.rolesSeen.filter(arn => arn.includes('federated-user'))).toEqual([])
   })
 
   test('steal-credentials: SSM agent calls and DescribeInstances are used, GetCallerIdentity is not', () => {
@@ -114,7 +118,7 @@ describe('the real records', () => {
       'stratus-red-team-ec2lui-role-pcccexdthk',
       'stratus-red-team-ec2lui-role-wuzemnoeqa'
     ]) {
-      expect(withWorkers.roles.get(role('123837392027', name))!.actions).toEqual([
+      expect(withWorkers.roles.get(role('123837392027', name))!.actions).toMatchObject([
         { action: 'ec2:RunInstances', resources: ['*'], count: 1 }
       ])
     }
@@ -319,16 +323,19 @@ describe('resources and data events', () => {
           .sessionIssuer.arn
       )
     )!
+    // Every event keeps the real record's time.
+    const seen = { firstSeen: '2024-08-02T08:23:56.000Z', lastSeen: '2024-08-02T08:23:56.000Z' }
     expect(usage.actions).toEqual([
       // DeleteObjects names no object: the bucket ARN does not fit s3:DeleteObject, so it needs *.
-      { action: 's3:DeleteObject', resources: ['*'], count: 1 },
+      { action: 's3:DeleteObject', resources: ['*'], count: 1, ...seen },
       {
         action: 's3:GetObject',
         resources: ['arn:aws:s3:::app-data/reports/2023.csv', 'arn:aws:s3:::app-data/reports/2024.csv'],
-        count: 2
+        count: 2,
+        ...seen
       },
-      { action: 's3:ListBucket', resources: ['arn:aws:s3:::app-data'], count: 1 },
-      { action: 's3:PutObject', resources: ['*'], count: 1001 }
+      { action: 's3:ListBucket', resources: ['arn:aws:s3:::app-data'], count: 1, ...seen },
+      { action: 's3:PutObject', resources: ['*'], count: 1001, ...seen }
     ])
     expect(usage.evidence.dataEventsSeen).toEqual(['s3'])
     expect(usage.evidence.notes.join('\n')).toMatch(/more than 1000 distinct resources for s3:PutObject/)

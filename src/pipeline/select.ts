@@ -17,6 +17,7 @@ import {
   isRoleArn,
   isUserArn,
   parseRoleArn,
+  parseUserArn,
   canonicalRoleArns,
   roleKey,
   roleNameFromArn,
@@ -80,7 +81,7 @@ function knownRoleCases(ctx: SelectionContext, sources: GrantSources): RoleCase[
   const cases: RoleCase[] = []
   const known = new Map<string, KnownCase>()
   for (const arn of sources.rolesSeen ?? [])
-    if (isRoleArn(arn)) known.set(arn, { arn, name: roleNameFromArn(arn) })
+    if (isRoleArn(arn) || isUserArn(arn)) known.set(arn, { arn, name: roleNameFromArn(arn) })
   for (const e of sources.exported ?? []) known.set(e.arn, { arn: e.arn, name: e.name, exported: e })
   // One role per account and name: an ARN seen without its path gives way to the same role's ARN with its path.
   const canonical = canonicalRoleArns(known.keys())
@@ -107,7 +108,7 @@ function knownRoleCases(ctx: SelectionContext, sources: GrantSources): RoleCase[
     else cases.push(failedCase(u.input, u.reason))
   }
   for (const role of selected.roles) {
-    const path = parseRoleArn(role.arn)?.path ?? '/'
+    const path = (parseRoleArn(role.arn) ?? parseUserArn(role.arn))?.path ?? '/'
     const edit = editability(path, role.name)
     const c: RoleCase = {
       arn: role.arn,

@@ -1,9 +1,6 @@
 /** Usage from CloudTrail log files read here (a folder or an S3 prefix). */
 import type { RoleUsage } from '../model.js'
-import { isUserArn, roleKey } from '../roles.js'
-
-const USERS_NOT_ATTRIBUTED =
-  'the CloudTrail source does not attribute activity to IAM users yet: analyze users with source access-analyzer or unused-access'
+import { roleKey } from '../roles.js'
 import { scanCloudTrail } from './cloudtrail/scan.js'
 import type { CloudTrailScan } from './cloudtrail/scan.js'
 import { lookbackStart } from './source.js'
@@ -34,17 +31,13 @@ export const cloudTrailSource: UsageProvider = {
         : {}),
       usageOf: roleArns =>
         Promise.resolve(
-          roleArns.map(arn =>
-            isUserArn(arn)
-              ? { outcome: { status: 'skipped' as const, reason: USERS_NOT_ATTRIBUTED } }
-              : { usage: scanUsage(scan.roles, arn) ?? emptyCloudTrailUsage(arn, scan) }
-          )
+          roleArns.map(arn => ({ usage: scanUsage(scan.roles, arn) ?? emptyCloudTrailUsage(arn, scan) }))
         )
     }
   }
 }
 
-/** The usage of a role by ARN, or by account and name when the records named it without its path. */
+/** The usage of a role or user by ARN, or by account and name when the records named it without its path. */
 function scanUsage(roles: Map<string, RoleUsage>, arn: string): RoleUsage | undefined {
   const exact = roles.get(arn)
   if (exact) return exact

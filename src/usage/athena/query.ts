@@ -8,7 +8,7 @@
  * Written in Trino SQL (Athena engine version 3). The table has the columns of the CloudTrail SerDe table and the
  * partition columns `account`, `region` and `timestamp` (yyyy/MM/dd), as table-ddl.ts creates it.
  */
-import { parseRoleArn } from '../../roles.js'
+import { parseRoleArn, parseUserArn } from '../../roles.js'
 import { DENIED_MESSAGE_PATTERN } from '../cloudtrail/map-event.js'
 import { sqlIdentifier, sqlList, sqlString } from './sql.js'
 
@@ -81,16 +81,20 @@ export function tableReference(name: TableName): string {
   return parts.join('.')
 }
 
-/** The ARNs a selected role's records may carry, lower-cased: with its path, and without (sessions name no path). */
+/**
+ * The ARNs a selected principal's records may carry, lower-cased: a role's with its path, and without (sessions name
+ * no path); a user's as given (its records name it with its path).
+ */
 function principalKeys(roleArns: readonly string[]): { keys: string[]; accounts: string[] } {
   const keys = new Set<string>()
   const accounts = new Set<string>()
   for (const arn of roleArns) {
     const role = parseRoleArn(arn)
-    if (!role) throw new Error(`athena: "${arn}" is not a role ARN`)
+    const user = role ? undefined : parseUserArn(arn)
+    if (!role && !user) throw new Error(`athena: "${arn}" is not a role or user ARN`)
     keys.add(arn.toLowerCase())
-    keys.add(`arn:${role.partition}:iam::${role.accountId}:role/${role.name}`.toLowerCase())
-    accounts.add(role.accountId)
+    if (role) keys.add(`arn:${role.partition}:iam::${role.accountId}:role/${role.name}`.toLowerCase())
+    accounts.add((role ?? user)?.accountId ?? '')
   }
   return { keys: [...keys].sort(), accounts: [...accounts].sort() }
 }
@@ -107,6 +111,7 @@ export function aggregateQuerySql(query: AggregateQuery): string {
   const issuer = 'useridentity.sessioncontext.sessionissuer.arn'
   const session = 'useridentity.arn'
   const assumedRole = sqlString('^arn:([^:]+):sts::(\\d{12}):assumed-role/([^/]+)/')
+  const iamUser = sqlString('^arn:[^:]+:iam::\\d{12}:user/')
   const denied = sqlString(`(?i)(${DENIED_MESSAGE_PATTERN})`)
   const namedAction = sqlString('(?i)perform:\\s*([a-z0-9-]+):')
   const management = "NOT data_event AND coalesce(eventtype, '') <> 'AwsServiceEvent'"
@@ -114,11 +119,13 @@ export function aggregateQuerySql(query: AggregateQuery): string {
   const selected =
     roleLiterals.length <= MAX_ROLE_LITERALS
       ? `lower(principal) IN (${roleLiterals})`
-      : "coalesce(strpos(principal, ':role/') > 0, false)"
+      : "coalesce(strpos(principal, ':role/') > 0 OR strpos(principal, ':user/') > 0, false)"
   const regionFilter = query.regions.length > 0 ? `\n    AND region IN (${sqlList(query.regions)})` : ''
   return `WITH attributed AS (
   SELECT
     CASE
+      WHEN useridentity.type = 'IAMUser' THEN
+        CASE WHEN regexp_like(${session}, ${iamUser}) THEN ${session} END
       WHEN ${issuer} IS NOT NULL THEN
         CASE WHEN strpos(${issuer}, ':role/') > 0 THEN ${issuer} END
       WHEN useridentity.type = 'AssumedRole' AND regexp_like(${session}, ${assumedRole}) THEN

@@ -5,7 +5,7 @@
 import type { RoleUsage } from '../../model.js'
 import type { Catalog } from '../../policy/catalog.js'
 import { roleKey } from '../../roles.js'
-import { addResource, Tally } from '../cloudtrail/tally.js'
+import { addResource, earliest, latest, Tally } from '../cloudtrail/tally.js'
 import type { TalliedEntry } from '../cloudtrail/tally.js'
 import { buildRoleUsage } from '../cloudtrail/role-usage.js'
 import type { RESULT_COLUMNS } from './query.js'
@@ -46,7 +46,7 @@ function time(value: string | undefined): number | null {
   return Number.isNaN(t) ? null : t
 }
 
-/** Merges the rows into one tally per selected role (`roleArns`); rows of other roles are ignored. */
+/** Merges the rows into one tally per selected role or user (`roleArns`); rows of other principals are ignored. */
 export function aggregateRows(
   rows: Iterable<ResultRow>,
   roleArns: readonly string[],
@@ -62,10 +62,8 @@ export function aggregateRows(
     const resource = row.resource ?? ''
     if (resource === '') {
       events += count(row.calls, 'calls')
-      const first = time(row.first_seen)
-      const last = time(row.last_seen)
-      if (first !== null && (firstTime === null || first < firstTime)) firstTime = first
-      if (last !== null && (lastTime === null || last > lastTime)) lastTime = last
+      firstTime = earliest(firstTime, time(row.first_seen))
+      lastTime = latest(lastTime, time(row.last_seen))
       if (flag(row.seen_kms)) managementSeen.add('kms.amazonaws.com')
       if (flag(row.seen_rdsdata)) managementSeen.add('rdsdata.amazonaws.com')
       if (flag(row.seen_read)) managementSeen.add('read')
@@ -88,6 +86,8 @@ export function aggregateRows(
     }
     if (resource === '') {
       entry.count += count(row.calls, 'calls')
+      entry.first = earliest(entry.first, time(row.first_seen))
+      entry.last = latest(entry.last, time(row.last_seen))
       if (flag(row.no_resource)) entry.unknownResource = true
     } else {
       addResource(entry, resource, maxResources)

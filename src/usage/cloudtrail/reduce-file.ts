@@ -11,7 +11,7 @@ import type { ReadStream } from 'node:fs'
 import { createGunzip, gunzipSync } from 'node:zlib'
 import type { Gunzip } from 'node:zlib'
 import { errorMessage } from '../../error-message.js'
-import { Tally, addResource } from './tally.js'
+import { Tally, addResource, countCall } from './tally.js'
 import type { ReducedTally, TalliedEntry } from './tally.js'
 
 /** What the reducer needs to know; plain data so it can cross into a worker. */
@@ -208,11 +208,14 @@ function timeOf(r: JsonObject): number {
 }
 
 const ASSUMED_ROLE = /^arn:([^:]+):sts::(\d{12}):assumed-role\/([^/]+)\//
+const IAM_USER = /^arn:[^:]+:iam::\d{12}:user\//
 
-/** The ARN of the role behind a record, or undefined for any other principal. */
+/** The ARN of the role or IAM user behind a record, or undefined for any other principal. */
 function roleOf(r: JsonObject): string | undefined {
   const ui = r.userIdentity
   if (!isObject(ui)) return undefined
+  // An IAM user's own credentials: its ARN, path included, is the principal (a federated or assumed session is not).
+  if (ui.type === 'IAMUser') return typeof ui.arn === 'string' && IAM_USER.test(ui.arn) ? ui.arn : undefined
   const si = isObject(ui.sessionContext) ? ui.sessionContext.sessionIssuer : undefined
   if (isObject(si) && typeof si.arn === 'string') return si.arn.includes(':role/') ? si.arn : undefined
   // Some records of an assumed role carry no session issuer: the session ARN still names the role and its
@@ -244,7 +247,8 @@ function reduceRecords(records: unknown[], config: ReducerConfig, deniedMessage:
       continue
     }
     tally.events++
-    const outside = tally.noteTime(timeOf(r), config.since, config.until)
+    const time = timeOf(r)
+    const outside = tally.noteTime(time, config.since, config.until)
     const dataEvent = isDataEvent(r)
     // What the trail logs, from every principal's records: management events of the sources a trail can exclude,
     // and of each read-only half.
@@ -277,7 +281,7 @@ function reduceRecords(records: unknown[], config: ReducerConfig, deniedMessage:
       deniedByMessage,
       dataEvent
     })
-    entry.count++
+    countCall(entry, time)
     if (!addResources(r, roleArn, entry, tally.maxResources)) entry.unknownResource = true
   }
 }

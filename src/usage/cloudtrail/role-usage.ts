@@ -2,6 +2,7 @@ import type { Catalog } from '../../policy/catalog.js'
 import { dependentPatterns } from '../../policy/dependent-actions.js'
 import type { ObservedAction, RoleUsage, SkippedFile, TimeWindow, UnmappedEvent } from '../../model.js'
 import type { MergedEntry } from './aggregate.js'
+import { earliest, latest } from './tally.js'
 import { classifyEvent, serviceOfEventSource } from './map-event.js'
 
 /**
@@ -39,6 +40,9 @@ interface ActionAcc {
   anyResource: boolean
   /** Operations recorded under another name that proved the action. */
   operations: Set<string>
+  /** Earliest and latest dated call, epoch ms. */
+  first: number | null
+  last: number | null
 }
 
 /** One step of an ARN template: a literal character, or a placeholder matching one or more characters. */
@@ -163,10 +167,19 @@ export function buildRoleUsage(
         for (const action of cls.actions) {
           let acc = actions.get(action)
           if (!acc) {
-            acc = { count: 0, resources: new Set(), anyResource: false, operations: new Set() }
+            acc = {
+              count: 0,
+              resources: new Set(),
+              anyResource: false,
+              operations: new Set(),
+              first: null,
+              last: null
+            }
             actions.set(action, acc)
           }
           acc.count += entry.count
+          acc.first = earliest(acc.first, entry.first)
+          acc.last = latest(acc.last, entry.last)
           // Kept only when the operation has dependent actions of its own (a copy reads the source's tags).
           if (
             cls.operation.toLowerCase() !== action.toLowerCase() &&
@@ -209,7 +222,9 @@ export function buildRoleUsage(
       action,
       resources: acc.anyResource ? ['*'] : [...acc.resources].sort(),
       count: acc.count,
-      ...(acc.operations.size > 0 ? { operations: [...acc.operations].sort() } : {})
+      ...(acc.operations.size > 0 ? { operations: [...acc.operations].sort() } : {}),
+      ...(acc.first !== null ? { firstSeen: new Date(acc.first).toISOString() } : {}),
+      ...(acc.last !== null ? { lastSeen: new Date(acc.last).toISOString() } : {})
     }))
 
   const notes = [...context.notes]

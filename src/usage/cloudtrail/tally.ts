@@ -7,6 +7,7 @@
 
 /** What calls of one entry share. */
 interface EntryFields {
+  /** The role's ARN, or the IAM user's. */
   roleArn: string
   eventSource: string
   eventName: string
@@ -16,8 +17,14 @@ interface EntryFields {
   dataEvent: boolean
 }
 
+/** When an entry's calls happened: the earliest and latest dated call, epoch ms; null when none was dated. */
+interface CallSpan {
+  first: number | null
+  last: number | null
+}
+
 /** Calls that share role, source, name, outcome and category, with the resources they touched. */
-export interface TalliedEntry extends EntryFields {
+export interface TalliedEntry extends EntryFields, CallSpan {
   count: number
   resources: Set<string>
   /** At least one call named no resource. */
@@ -27,7 +34,7 @@ export interface TalliedEntry extends EntryFields {
 }
 
 /** A tally as plain data, as it crosses from a worker thread. */
-interface ReducedEntry extends EntryFields {
+interface ReducedEntry extends EntryFields, CallSpan {
   count: number
   resources: string[]
   unknownResource: boolean
@@ -93,19 +100,30 @@ export function addResource(entry: TalliedEntry, arn: string, maxResources: numb
   }
 }
 
-function earliest(a: number | null, b: number | null): number | null {
+/** The earlier of two times, either of which may be unknown. */
+export function earliest(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.min(a, b)
 }
 
-function latest(a: number | null, b: number | null): number | null {
+/** The later of two times, either of which may be unknown. */
+export function latest(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.max(a, b)
 }
 
-type EntryLike = EntryFields & {
-  count: number
-  resources: Iterable<string>
-  unknownResource: boolean
-  overflow: boolean
+type EntryLike = EntryFields &
+  CallSpan & {
+    count: number
+    resources: Iterable<string>
+    unknownResource: boolean
+    overflow: boolean
+  }
+
+/** Counts one call of an entry at time `t` (NaN when the record had no readable time). */
+export function countCall(entry: TalliedEntry, t: number): void {
+  entry.count++
+  if (t !== t) return
+  if (entry.first === null || t < entry.first) entry.first = t
+  if (entry.last === null || t > entry.last) entry.last = t
 }
 
 export class Tally implements TallyCounts {
@@ -141,7 +159,9 @@ export class Tally implements TallyCounts {
         count: 0,
         resources: new Set(),
         unknownResource: false,
-        overflow: false
+        overflow: false,
+        first: null,
+        last: null
       }
       this.entries.set(key, entry)
       this.held++
@@ -169,6 +189,8 @@ export class Tally implements TallyCounts {
   private mergeEntry(e: EntryLike): void {
     const merged = this.entry(e)
     merged.count += e.count
+    merged.first = earliest(merged.first, e.first)
+    merged.last = latest(merged.last, e.last)
     merged.unknownResource ||= e.unknownResource
     if (e.overflow && !merged.overflow) {
       merged.overflow = true
