@@ -18,6 +18,7 @@ import type { RoleCase } from './pipeline/role-case.js'
 import { selectCases, unlistedPolicyFiles } from './pipeline/select.js'
 import type { SelectionContext } from './pipeline/select.js'
 import { readMergedUsage } from './pipeline/read-usage.js'
+import { readOnceForAll } from './pipeline/shared-usage.js'
 import { trailLogging } from './pipeline/trail-logging.js'
 import { buildReport } from './report/json.js'
 import { USAGE_PROVIDERS } from './usage/registry.js'
@@ -109,6 +110,9 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
   }
   // Log records are read once for every account; the other sources ask AWS per account, with its session and quota.
   const shared = new Map([...readings].filter(([source]) => readsLogRecords(source)))
+  const readShared = async (all: RoleCase[]) => {
+    for (const [source, sharedReading] of shared) shared.set(source, await readOnceForAll(sharedReading, all))
+  }
   if (noEvidence && deps.noLogFiles === 'error') throw new ConfigError(noEvidence.input, noEvidence.reason)
 
   const sources = {
@@ -123,6 +127,7 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
         files,
         log,
         sources,
+        readShared,
         // Access Analyzer generates per account and Region: one queue (and one quota) per account.
         readUsage: async (scoped, session, accountCases) =>
           readAll(await openSources(scoped, session, shared), accountCases)

@@ -1,0 +1,153 @@
+/**
+ * source: athena over many accounts, in process: runAnalysis with the real SDK against one emulated AWS account per
+ * account id (member roles assumed from the hub) and the Athena emulator, whose SQL runs in DuckDB. The hub session asks
+ * ONE query for the roles of every reachable account; each account's roles get their own usage from it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { createAwsSession } from '../../src/aws/session.js'
+import { buildCliConfig } from '../../src/config.js'
+import { MemoryLogger } from '../../src/logger.js'
+import type { ReportV1, RoleResult } from '../../src/model.js'
+import { runAnalysis } from '../../src/run.js'
+import { AthenaEmulator } from '../support/athena-emulator.js'
+import { AwsAccounts } from '../support/aws-accounts.js'
+
+const HUB = '111111111111'
+const A = '222222222222'
+const B = '333333333333'
+const DENIED = '444444444444'
+const MEMBER_ROLE = 'iam-least-privilege-member'
+const GRANT = ['ec2:DescribeInstances', 'ec2:TerminateInstances', 's3:ListAllMyBuckets']
+
+let world: AwsAccounts
+let athena: AthenaEmulator
+const saved = { ...process.env }
+
+/** One CloudTrail record of a role session, as the organization trail delivers it under the role's account. */
+function record(accountId: string, role: string, eventSource: string, eventName: string, day: string) {
+  return {
+    eventVersion: '1.09',
+    userIdentity: {
+      type: 'AssumedRole',
+      principalId: `AROAEXAMPLE${accountId}:session`,
+      arn: `arn:aws:sts::${accountId}:assumed-role/${role}/session`,
+      accountId,
+      sessionContext: {
+        sessionIssuer: {
+          type: 'Role',
+          principalId: `AROAEXAMPLE${accountId}`,
+          arn: `arn:aws:iam::${accountId}:role/${role}`,
+          accountId,
+          userName: role
+        }
+      }
+    },
+    eventTime: `${day}T10:00:00Z`,
+    eventSource,
+    eventName,
+    awsRegion: 'us-east-1',
+    sourceIPAddress: '198.51.100.7',
+    userAgent: 'aws-cli/2.15.0',
+    requestID: `${accountId}-${eventName}-${day}`,
+    eventID: `${accountId}-${eventName}-${day}`,
+    readOnly: eventName.startsWith('Describe') || eventName.startsWith('List'),
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    recipientAccountId: accountId,
+    eventCategory: 'Management'
+  }
+}
+
+beforeAll(async () => {
+  world = new AwsAccounts(HUB, [A, B, DENIED])
+  for (const id of [A, B, DENIED]) {
+    const account = world.account(id)
+    account.addRole({ name: MEMBER_ROLE })
+    account.addRole({
+      name: 'app-api',
+      inline: {
+        app: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: GRANT, Resource: '*' }] }
+      }
+    })
+  }
+  await world.start()
+  athena = new AthenaEmulator()
+  const { url } = await athena.start()
+  await athena.loadCloudTrail('cloudtrail', 'org_trail', [
+    record(A, 'app-api', 'ec2.amazonaws.com', 'DescribeInstances', '2026-03-01'),
+    record(A, 'app-api', 'ec2.amazonaws.com', 'DescribeInstances', '2026-03-20'),
+    record(B, 'app-api', 'ec2.amazonaws.com', 'TerminateInstances', '2026-03-02'),
+    record(B, 'app-api', 's3.amazonaws.com', 'ListBuckets', '2026-03-21'),
+    // Another account's role of the same name, outside the run: never anyone's usage.
+    record('999999999999', 'app-api', 'ec2.amazonaws.com', 'TerminateInstances', '2026-03-03')
+  ])
+  Object.assign(process.env, world.env(), { AWS_ENDPOINT_URL_ATHENA: url, AWS_EC2_METADATA_DISABLED: 'true' })
+})
+afterAll(async () => {
+  process.env = saved
+  await athena.stop()
+  await world.stop()
+})
+
+const BASE = {
+  roles: 'app-*',
+  source: 'athena',
+  'athena-table': 'cloudtrail.org_trail',
+  'athena-output-location': 's3://query-results-bucket/iam-least-privilege/',
+  since: '2026-02-25',
+  until: '2026-03-25',
+  'min-observation-days': '0',
+  validate: 'false',
+  'member-role': `arn:aws:iam::{account}:role/${MEMBER_ROLE}`
+}
+
+async function analyze(inputs: Record<string, string>): Promise<{ report: ReportV1; log: MemoryLogger }> {
+  const config = buildCliConfig(name => inputs[name], {})
+  const log = new MemoryLogger()
+  const aws = createAwsSession(config, { log, env: process.env })
+  const report = await runAnalysis(config, { log, aws, sleep: () => Promise.resolve() })
+  return { report, log }
+}
+
+function byAccount(report: ReportV1): Map<string, RoleResult> {
+  return new Map(report.roles.map(r => [/::(\d{12}):/.exec(r.arn)?.[1] ?? r.arn, r]))
+}
+
+describe('source: athena across accounts', () => {
+  it('asks one query for the roles of every reachable account; each account keeps its own usage; a denied account fails alone', async () => {
+    world
+      .account(DENIED)
+      .fault({ operation: 'AssumeRole', status: 403, code: 'AccessDenied', message: 'not trusted' })
+    const queriesBefore = athena.count('StartQueryExecution')
+    // An account given twice (and again through a role ARN) is still one account, read once.
+    const { report } = await analyze({
+      ...BASE,
+      roles: `app-*\narn:aws:iam::${A}:role/app-api`,
+      accounts: `${A}\n${B}\n${DENIED}\n${A}`
+    })
+    world.account(DENIED).clearFaults()
+
+    const starts = athena.requests.filter(r => r.operation === 'StartQueryExecution').slice(queriesBefore)
+    expect(starts).toHaveLength(1)
+    const sql = String(starts[0]?.params.QueryString)
+    expect(sql).toMatch(new RegExp(`account IN \\('${A}', '${B}'\\)`))
+    expect(sql).not.toContain(DENIED)
+
+    expect(report.roles.map(r => r.arn).sort()).toEqual([
+      `arn:aws:iam::${A}:role/app-api`,
+      `arn:aws:iam::${B}:role/app-api`,
+      `arn:aws:iam::${DENIED}:role/app-*`
+    ])
+    const roles = byAccount(report)
+    expect(roles.get(A)).toMatchObject({ status: 'analyzed', used: ['ec2:DescribeInstances'] })
+    expect(roles.get(A)?.excess.count).toBe(2)
+    expect(roles.get(B)).toMatchObject({
+      status: 'analyzed',
+      used: ['ec2:TerminateInstances', 's3:ListAllMyBuckets']
+    })
+    expect(roles.get(B)?.excess.count).toBe(1)
+    expect(roles.get(DENIED)?.status).toBe('failed')
+    expect(roles.get(DENIED)?.reason).toMatch(new RegExp(`^account ${DENIED}: could not assume`))
+    expect(world.account(A).requests.filter(r => r.operation === 'AssumeRole')).toHaveLength(1)
+  })
+})
