@@ -11,6 +11,7 @@ import type { ReportV1, RoleResult } from '../../src/model.js'
 import { runAnalysis } from '../../src/run.js'
 import { AthenaEmulator } from '../support/athena-emulator.js'
 import { AwsAccounts } from '../support/aws-accounts.js'
+import { roleSessionRecord } from '../support/role-session-record.js'
 
 const HUB = '111111111111'
 const A = '222222222222'
@@ -23,39 +24,8 @@ let world: AwsAccounts
 let athena: AthenaEmulator
 const saved = { ...process.env }
 
-/** One CloudTrail record of a role session, as the organization trail delivers it under the role's account. */
 function record(accountId: string, role: string, eventSource: string, eventName: string, day: string) {
-  return {
-    eventVersion: '1.09',
-    userIdentity: {
-      type: 'AssumedRole',
-      principalId: `AROAEXAMPLE${accountId}:session`,
-      arn: `arn:aws:sts::${accountId}:assumed-role/${role}/session`,
-      accountId,
-      sessionContext: {
-        sessionIssuer: {
-          type: 'Role',
-          principalId: `AROAEXAMPLE${accountId}`,
-          arn: `arn:aws:iam::${accountId}:role/${role}`,
-          accountId,
-          userName: role
-        }
-      }
-    },
-    eventTime: `${day}T10:00:00Z`,
-    eventSource,
-    eventName,
-    awsRegion: 'us-east-1',
-    sourceIPAddress: '198.51.100.7',
-    userAgent: 'aws-cli/2.15.0',
-    requestID: `${accountId}-${eventName}-${day}`,
-    eventID: `${accountId}-${eventName}-${day}`,
-    readOnly: eventName.startsWith('Describe') || eventName.startsWith('List'),
-    eventType: 'AwsApiCall',
-    managementEvent: true,
-    recipientAccountId: accountId,
-    eventCategory: 'Management'
-  }
+  return roleSessionRecord(accountId, role, { eventSource, eventName, eventTime: `${day}T10:00:00Z` })
 }
 
 beforeAll(async () => {
