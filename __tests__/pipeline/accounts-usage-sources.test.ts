@@ -1,7 +1,8 @@
 /**
- * source: athena over many accounts, in process: runAnalysis with the real SDK against one emulated AWS account per
+ * Usage sources over many accounts, in process. source: athena: runAnalysis with the real SDK against one emulated AWS account per
  * account id (member roles assumed from the hub) and the Athena emulator, whose SQL runs in DuckDB. The hub session asks
- * ONE query for the roles of every reachable account; each account's roles get their own usage from it.
+ * ONE query for the roles of every reachable account; each account's roles get their own usage from it. Sources that
+ * ask AWS per role (access advisor, Access Analyzer) read each account with that account's own session.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { createAwsSession } from '../../src/aws/session.js'
@@ -119,5 +120,53 @@ describe('source: athena across accounts', () => {
     expect(roles.get(DENIED)?.status).toBe('failed')
     expect(roles.get(DENIED)?.reason).toMatch(new RegExp(`^account ${DENIED}: could not assume`))
     expect(world.account(A).requests.filter(r => r.operation === 'AssumeRole')).toHaveLength(1)
+  })
+})
+
+describe('access-advisor and access-analyzer across accounts', () => {
+  it("reads each account's last-accessed data and policy generations in that account, never in the hub", async () => {
+    const ago = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString()
+    const dormant = `arn:aws:iam::${A}:role/app-api`
+    const busy = `arn:aws:iam::${B}:role/app-api`
+    world.account(A).setLastAccessed(dormant, { services: [{ namespace: 'ec2' }, { namespace: 's3' }] })
+    world.account(B).setLastAccessed(busy, {
+      services: [{ namespace: 'ec2', lastAuthenticated: ago(2) }, { namespace: 's3' }]
+    })
+    world.account(B).setGeneration(busy, { actions: [{ action: 'ec2:DescribeInstances' }], isComplete: true })
+    const count = (id: string, operation: string) => world.account(id).count(operation)
+    const before = new Map(
+      [HUB, A, B].flatMap(id =>
+        ['GenerateServiceLastAccessedDetails', 'StartPolicyGeneration'].map(op => [
+          `${id} ${op}`,
+          count(id, op)
+        ])
+      )
+    )
+    const added = (id: string, operation: string) =>
+      count(id, operation) - (before.get(`${id} ${operation}`) ?? 0)
+
+    const { report } = await analyze({
+      roles: 'app-api',
+      source: 'access-advisor, access-analyzer',
+      accounts: `${A}\n${B}`,
+      'trail-arn': `arn:aws:cloudtrail:us-east-1:${HUB}:trail/organization`,
+      'access-role-arn': 'arn:aws:iam::{account}:role/service-role/AccessAnalyzerMonitorServiceRole',
+      'lookback-days': '90',
+      'min-observation-days': '0',
+      validate: 'false',
+      'member-role': BASE['member-role']
+    })
+
+    const roles = byAccount(report)
+    // A: every granted service unused, so access advisor judges it alone; B needs a policy generation, in B.
+    expect(roles.get(A)).toMatchObject({ status: 'analyzed', used: [] })
+    expect(roles.get(A)?.excess.count).toBe(3)
+    expect(roles.get(B)).toMatchObject({ status: 'analyzed', used: ['ec2:DescribeInstances'] })
+    expect(added(A, 'GenerateServiceLastAccessedDetails')).toBe(1)
+    expect(added(B, 'GenerateServiceLastAccessedDetails')).toBe(1)
+    expect(added(A, 'StartPolicyGeneration')).toBe(0)
+    expect(added(B, 'StartPolicyGeneration')).toBe(1)
+    expect(added(HUB, 'GenerateServiceLastAccessedDetails')).toBe(0)
+    expect(added(HUB, 'StartPolicyGeneration')).toBe(0)
   })
 })
