@@ -145,7 +145,13 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
   const judge = { config, aws, log, pullRequest, ...(deps.base ? { base: deps.base } : {}) }
   for (const c of cases) {
     // A pull-request gate never passes on a role it could not look at, whatever kept it back.
-    if (pullRequest && c.outcome?.waiting) delete c.outcome.waiting
+    if (pullRequest && c.outcome?.waiting) {
+      delete c.outcome.waiting
+      c.outcome.reason = c.outcome.reason.replace(
+        /^waits for a later run/,
+        'not judged on this pull request (the gate cannot pass on it)'
+      )
+    }
     results.push(await judgeCase(c, { ...judge, aws: accounts?.sessionOf(c) ?? aws }))
   }
   const report = buildReport(results, config.source, now().toISOString(), config.sources)

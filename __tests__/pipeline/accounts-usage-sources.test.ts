@@ -9,6 +9,7 @@ import { createAwsSession } from '../../src/aws/session.js'
 import { buildCliConfig } from '../../src/config.js'
 import { MemoryLogger } from '../../src/logger.js'
 import type { ReportV1, RoleResult } from '../../src/model.js'
+import { evaluateGate } from '../../src/report/gate.js'
 import { runAnalysis } from '../../src/run.js'
 import { AthenaEmulator } from '../support/athena-emulator.js'
 import { AwsAccounts } from '../support/aws-accounts.js'
@@ -72,11 +73,14 @@ const BASE = {
   'member-role': `arn:aws:iam::{account}:role/${MEMBER_ROLE}`
 }
 
-async function analyze(inputs: Record<string, string>): Promise<{ report: ReportV1; log: MemoryLogger }> {
+async function analyze(
+  inputs: Record<string, string>,
+  pullRequest = false
+): Promise<{ report: ReportV1; log: MemoryLogger }> {
   const config = buildCliConfig(name => inputs[name], {})
   const log = new MemoryLogger()
   const aws = createAwsSession(config, { log, env: process.env })
-  const report = await runAnalysis(config, { log, aws, sleep: () => Promise.resolve() })
+  const report = await runAnalysis(config, { log, aws, sleep: () => Promise.resolve(), pullRequest })
   return { report, log }
 }
 
@@ -168,5 +172,46 @@ describe('access-advisor and access-analyzer across accounts', () => {
     expect(added(B, 'StartPolicyGeneration')).toBe(1)
     expect(added(HUB, 'GenerateServiceLastAccessedDetails')).toBe(0)
     expect(added(HUB, 'StartPolicyGeneration')).toBe(0)
+  })
+})
+
+describe('a role waiting for the quota on a pull-request run', () => {
+  it('is not judged, so the gate does not pass on it, and the reason says so', async () => {
+    // A role never analyzed before: no generation to reuse.
+    const gated = world.account(B).addRole({
+      name: 'app-gated',
+      inline: {
+        app: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: GRANT, Resource: '*' }] }
+      },
+      generation: { actions: [{ action: 'ec2:DescribeInstances' }], isComplete: true }
+    })
+    world.account(B).fault({
+      operation: 'StartPolicyGeneration',
+      status: 402,
+      code: 'ServiceQuotaExceededException',
+      message: 'Policy generation daily quota exceeded.',
+      times: 5
+    })
+    const inputs = {
+      roles: gated,
+      source: 'access-analyzer',
+      'trail-arn': `arn:aws:cloudtrail:us-east-1:${HUB}:trail/organization`,
+      'access-role-arn': 'arn:aws:iam::{account}:role/service-role/AccessAnalyzerMonitorServiceRole',
+      'min-observation-days': '0',
+      validate: 'false',
+      'member-role': BASE['member-role']
+    }
+    const { report } = await analyze(inputs, true)
+    world.account(B).clearFaults()
+    const role = report.roles[0]
+    expect(role?.status).toBe('skipped')
+    expect(role?.waiting).toBeUndefined()
+    // It does not wait for a later run: this pull request's gate needs it now.
+    expect(role?.reason).toMatch(
+      /^not judged on this pull request \(the gate cannot pass on it\) \(never judged\): not started: the daily Access Analyzer policy-generation quota is spent/
+    )
+    const gate = evaluateGate(report, 'excess')
+    expect(gate.tripped).toBe(true)
+    expect(gate.message).toMatch(/could not be judged/)
   })
 })
