@@ -26,6 +26,7 @@ import type { RoleCase } from './pipeline/role-case.js'
 import { selectCases, unlistedPolicyFiles } from './pipeline/select.js'
 import type { SelectionContext } from './pipeline/select.js'
 import { readMergedUsage } from './pipeline/read-usage.js'
+import { readOnceForAll } from './pipeline/shared-usage.js'
 import { trailLogging } from './pipeline/trail-logging.js'
 import { buildReport } from './report/json.js'
 import { USAGE_PROVIDERS } from './usage/registry.js'
@@ -117,6 +118,9 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
   }
   // Log records are read once for every account; the other sources ask AWS per account, with its session and quota.
   const shared = new Map([...readings].filter(([source]) => readsLogRecords(source)))
+  const readShared = async (all: RoleCase[]) => {
+    for (const [source, sharedReading] of shared) shared.set(source, await readOnceForAll(sharedReading, all))
+  }
   if (noEvidence && deps.noLogFiles === 'error') throw new ConfigError(noEvidence.input, noEvidence.reason)
 
   const sources = {
@@ -131,6 +135,7 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
         files,
         log,
         sources,
+        readShared,
         // Access Analyzer generates per account and Region: one queue (and one quota) per account.
         readUsage: async (scoped, session, accountCases) =>
           readAll(await openSources(scoped, session, shared), accountCases)
@@ -149,7 +154,13 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
   const judge = { config, aws, log, pullRequest, ...(deps.base ? { base: deps.base } : {}) }
   for (const c of cases) {
     // A pull-request gate never passes on a role it could not look at, whatever kept it back.
-    if (pullRequest && c.outcome?.waiting) delete c.outcome.waiting
+    if (pullRequest && c.outcome?.waiting) {
+      delete c.outcome.waiting
+      c.outcome.reason = c.outcome.reason.replace(
+        /^waits for a later run/,
+        'not judged on this pull request (the gate cannot pass on it)'
+      )
+    }
     const result = await judgeCase(c, { ...judge, aws: accounts?.sessionOf(c) ?? aws })
     const facts = iacFacts?.get(c)
     results.push(

@@ -21,7 +21,9 @@ interface AccountsContext {
   files: RunFiles
   log: Logger
   sources: GrantSources
-  /** Reads the usage of one account's roles, with that account's session (or readings shared by every account). */
+  /** Reads once, for the roles of every account, what the run shares (log records); before any account's own reads. */
+  readShared: (cases: RoleCase[]) => Promise<void>
+  /** Reads the usage of one account's roles, with that account's session (and what readShared read). */
   readUsage: (config: Config, aws: AwsSession, cases: RoleCase[]) => Promise<void>
 }
 
@@ -54,7 +56,8 @@ export async function accountCases(
   ctx: AccountsContext
 ): Promise<{ cases: RoleCase[]; sessionOf: (c: RoleCase) => AwsSession }> {
   const { config, log } = ctx
-  const perAccount = await mapConcurrent(plan.accounts, config.accountConcurrency ?? 10, async accountId => {
+  const concurrency = config.accountConcurrency ?? 10
+  const selected = await mapConcurrent(plan.accounts, concurrency, async accountId => {
     const aws = plan.sessionOf(accountId)
     const scoped = accountConfig(config, plan, accountId)
     try {
@@ -62,12 +65,13 @@ export async function accountCases(
     } catch (error) {
       const reason = `account ${accountId}: ${errorMessage(error)}`
       log.warning(reason)
-      return scoped.roles.map((s): RoleCase => ({
+      const failed = scoped.roles.map((s): RoleCase => ({
         arn: selectorIn(s, accountId),
         name: s.input,
         accountId,
         outcome: { status: 'failed', reason }
       }))
+      return { cases: failed, read: async () => {} }
     }
     const rolesSeen = ctx.sources.rolesSeen?.filter(arn => accountFromArn(arn) === accountId)
     const cases = await selectCases(
@@ -75,9 +79,12 @@ export async function accountCases(
       { ...ctx.sources, ...(rolesSeen ? { rolesSeen } : {}) }
     )
     for (const c of cases) if (!c.accountId) c.accountId = accountId
-    await ctx.readUsage(scoped, aws, cases)
-    return cases
+    return { cases, read: () => ctx.readUsage(scoped, aws, cases) }
   })
+  // What every account shares is read once for all their roles (one Athena query, one scan of log files).
+  await ctx.readShared(selected.flatMap(s => s.cases))
+  await mapConcurrent(selected, concurrency, s => s.read())
+  const perAccount = selected.map(s => s.cases)
   const sessions = new Map<RoleCase, AwsSession>()
   perAccount.forEach((cases, i) => {
     const session = plan.sessionOf(plan.accounts[i] ?? '')

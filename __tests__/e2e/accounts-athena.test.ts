@@ -1,0 +1,147 @@
+/**
+ * End to end, source: athena over many accounts: the committed dist/index.js with a hub role from OIDC and member roles
+ * assumed from it (one emulated AWS account per id behind one endpoint), the Athena emulator (SQL run in DuckDB) and
+ * the GitHub emulator. One query for every account, one report and one pull request; a denied account fails alone.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { existsSync, readFileSync } from 'node:fs'
+import type { JsonReportV1 } from '../../src/report/json.js'
+import { expectSecretsMasked } from '../support/action-world.js'
+import { AthenaEmulator } from '../support/athena-emulator.js'
+import { AwsAccounts } from '../support/aws-accounts.js'
+import { GitHubEmulator } from '../support/github-emulator.js'
+import { OidcTokenServer } from '../support/oidc-token-server.js'
+import { roleSessionRecord } from '../support/role-session-record.js'
+import { outputFile, runAction } from '../support/run-action.js'
+
+const HUB = '111111111111'
+const A = '222222222222'
+const B = '333333333333'
+const DENIED = '444444444444'
+const BRANCH = 'iam-least-privilege/proposals'
+const GRANT = ['ec2:DescribeInstances', 'ec2:TerminateInstances', 's3:ListAllMyBuckets']
+
+let aws: AwsAccounts
+let athena: AthenaEmulator
+let github: GitHubEmulator
+let oidc: OidcTokenServer
+let env: Record<string, string>
+
+/** A day of the last lookback window, whenever the test runs. */
+function daysAgo(days: number): string {
+  return new Date(Date.now() - days * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z')
+}
+
+beforeAll(async () => {
+  if (!existsSync('dist/index.js')) throw new Error('dist/index.js is missing: run npm run bundle')
+  aws = new AwsAccounts(HUB, [A, B, DENIED])
+  aws.hub.addRole({ name: 'github-hub' })
+  aws.hub.oidc.subject = 'repo:octo-org/infra:*'
+  for (const id of [A, B, DENIED]) {
+    const account = aws.account(id)
+    account.addRole({ name: 'iam-least-privilege-member' })
+    account.addRole({
+      name: 'app-api',
+      inline: {
+        app: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: GRANT, Resource: '*' }] }
+      }
+    })
+  }
+  await aws.start()
+  athena = new AthenaEmulator()
+  const { url: athenaUrl } = await athena.start()
+  await athena.loadCloudTrail('cloudtrail', 'org_trail', [
+    roleSessionRecord(A, 'app-api', {
+      eventSource: 'ec2.amazonaws.com',
+      eventName: 'DescribeInstances',
+      eventTime: daysAgo(20)
+    }),
+    roleSessionRecord(B, 'app-api', {
+      eventSource: 'ec2.amazonaws.com',
+      eventName: 'TerminateInstances',
+      eventTime: daysAgo(10)
+    }),
+    roleSessionRecord(DENIED, 'app-api', {
+      eventSource: 's3.amazonaws.com',
+      eventName: 'ListBuckets',
+      eventTime: daysAgo(5)
+    })
+  ])
+  github = await GitHubEmulator.start({ owner: 'octo-org', repo: 'infra' })
+  oidc = new OidcTokenServer({
+    claims: { sub: 'repo:octo-org/infra:ref:refs/heads/main', repository: 'octo-org/infra' }
+  })
+  const { env: oidcEnv } = await oidc.start()
+  const endpoints = aws.env()
+  // No static keys: the hub's credentials come through OIDC; Athena is asked with them.
+  env = {
+    AWS_ENDPOINT_URL_IAM: endpoints.AWS_ENDPOINT_URL_IAM ?? '',
+    AWS_ENDPOINT_URL_STS: endpoints.AWS_ENDPOINT_URL_STS ?? '',
+    AWS_ENDPOINT_URL_ATHENA: athenaUrl,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    GITHUB_API_URL: github.url,
+    GITHUB_RUN_ID: '778',
+    ...oidcEnv
+  }
+})
+afterAll(async () => {
+  await aws.stop()
+  await athena.stop()
+  await github.close()
+  await oidc.stop()
+})
+
+describe('dist/index.js with source: athena across accounts', () => {
+  it('one query, one report and one pull request for every account; a denied account fails alone', async () => {
+    aws
+      .account(DENIED)
+      .fault({ operation: 'AssumeRole', status: 403, code: 'AccessDenied', message: 'not trusted' })
+    const run = await runAction({
+      node: 'node20',
+      env,
+      inputs: {
+        roles: 'app-*',
+        'aws-region': 'us-east-1',
+        source: 'athena',
+        'athena-table': 'cloudtrail.org_trail',
+        'athena-output-location': 's3://query-results-bucket/iam-least-privilege/',
+        'role-to-assume': `arn:aws:iam::${HUB}:role/github-hub`,
+        'member-role': 'arn:aws:iam::{account}:role/iam-least-privilege-member',
+        accounts: `${A}\n${B}\n${DENIED}`,
+        'min-observation-days': '0',
+        validate: 'false',
+        'github-token': 'ghs_emulated_token',
+        mode: 'pull-request'
+      }
+    })
+    aws.account(DENIED).clearFaults()
+    expectSecretsMasked(run.stdout)
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(new RegExp(`::error::.*account ${DENIED}: could not assume`))
+
+    const starts = athena.requests.filter(r => r.operation === 'StartQueryExecution')
+    expect(starts).toHaveLength(1)
+    expect(String(starts[0]?.params.QueryString)).toContain(`account IN ('${A}', '${B}')`)
+
+    const report = JSON.parse(readFileSync(outputFile(run, 'report'), 'utf8')) as JsonReportV1
+    const of = (id: string) => report.roles.filter(r => r.arn.includes(`::${id}:`))
+    expect(of(A).map(r => [r.status, r.used])).toEqual([['analyzed', ['ec2:DescribeInstances']]])
+    expect(of(B).map(r => [r.status, r.used])).toEqual([['analyzed', ['ec2:TerminateInstances']]])
+    expect(of(DENIED).map(r => r.status)).toEqual(['failed'])
+
+    expect(github.pullRequests()).toHaveLength(1)
+    expect(github.readFile(BRANCH, `iam/least-privilege/${A}/app-api.json`)).toContain(
+      'ec2:DescribeInstances'
+    )
+    expect(github.readFile(BRANCH, `iam/least-privilege/${A}/app-api.json`)).not.toContain(
+      'ec2:TerminateInstances'
+    )
+    expect(github.readFile(BRANCH, `iam/least-privilege/${B}/app-api.json`)).toContain(
+      'ec2:TerminateInstances'
+    )
+    expect(github.readFile(BRANCH, `iam/least-privilege/${B}/app-api.json`)).not.toContain(
+      'ec2:DescribeInstances'
+    )
+    expect(github.readFile(BRANCH, `iam/least-privilege/${DENIED}/app-api.json`)).toBeUndefined()
+  })
+})
