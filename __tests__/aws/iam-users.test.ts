@@ -147,7 +147,7 @@ describe('IAM users', () => {
     expect(started?.params.policyGenerationDetails).toEqual({ principalArn: alice })
   })
 
-  it('skips a user with the local CloudTrail source, which does not attribute activity to users', async () => {
+  it("attributes a user's own calls in local CloudTrail files to the user", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'users-trail-'))
     try {
       const record = {
@@ -159,12 +159,13 @@ describe('IAM users', () => {
         awsRegion: 'us-east-1'
       }
       writeFileSync(join(dir, 'log.json'), JSON.stringify({ Records: [record] }))
-      const results = await run({ source: 'cloudtrail', 'cloudtrail-path': dir, users: 'alice' })
-      expect(results.get(alice)).toMatchObject({
-        status: 'skipped',
-        reason:
-          'the CloudTrail source does not attribute activity to IAM users yet: analyze users with source access-analyzer or unused-access'
+      const results = await run({
+        source: 'cloudtrail',
+        'cloudtrail-path': dir,
+        users: 'alice',
+        'min-observation-days': '0'
       })
+      expect(results.get(alice)).toMatchObject({ status: 'analyzed', used: ['s3:PutObject'] })
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
