@@ -91,6 +91,9 @@ describe('runAnalysis with access advisor', () => {
     const roles = byName(report.roles)
     const dormant = roles.get('dormant')
     expect(dormant?.status).toBe('analyzed')
+    // IAM reports use up to four hours late: the window ends four hours before the run, and says so.
+    expect(Date.parse(dormant?.window.end ?? '')).toBeLessThanOrEqual(Date.now() - 4 * 3_600_000)
+    expect(dormant?.evidence?.notes.join('\n')).toMatch(/up to 4 hours/)
     expect(excessActions(dormant?.excess ?? { count: 0, groups: [] }).map(e => e.action)).toEqual([
       'dynamodb:GetItem',
       'sqs:SendMessage'

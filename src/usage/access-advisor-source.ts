@@ -8,15 +8,20 @@ import type { UsageProvider } from './source.js'
 /** Jobs run at once: IAM has no documented cap, and a few in flight keep a run of many roles short. */
 const CONCURRENT_JOBS = 4
 
+/** How late IAM's last-accessed data may be: AWS documents up to four hours. */
+const REPORTING_DELAY_MS = 4 * 3_600_000
+
 export const accessAdvisorSource: UsageProvider = {
   open(context) {
     return Promise.resolve({
       async usageOf(roleArns) {
         if (roleArns.length === 0) return []
         const { config, startedAt } = context
+        // IAM reports use up to four hours after it happens: the last four hours are not covered.
+        const end = new Date(startedAt.getTime() - REPORTING_DELAY_MS)
         const window = {
           start: lookbackStart(startedAt, config.lookbackDays).toISOString(),
-          end: startedAt.toISOString()
+          end: end.toISOString()
         }
         const client = await context.aws.iam()
         const read = async (roleArn: string) => {
