@@ -181,15 +181,7 @@ export class GrantedPolicyReader {
         const out = await client.send(
           new GetRolePolicyCommand({ RoleName: role.name, PolicyName: policyName })
         )
-        if (out.PolicyDocument === undefined)
-          throw new Error(`inline policy ${policyName}: GetRolePolicy returned no document`)
-        policies.push({
-          name: policyName,
-          kind: 'inline',
-          awsManaged: false,
-          document: decodeIamDocument(out.PolicyDocument, `inline policy ${policyName}`),
-          origin: 'iam'
-        })
+        policies.push(inlinePolicy(policyName, out.PolicyDocument, 'GetRolePolicy'))
       }
     }
     const boundary = boundaryArn
@@ -231,15 +223,7 @@ export class GrantedPolicyReader {
           const out = await client.send(
             new GetUserPolicyCommand({ UserName: user.name, PolicyName: policyName })
           )
-          if (out.PolicyDocument === undefined)
-            throw new Error(`inline policy ${policyName}: GetUserPolicy returned no document`)
-          policies.push({
-            name: policyName,
-            kind: 'inline',
-            awsManaged: false,
-            document: decodeIamDocument(out.PolicyDocument, `inline policy ${policyName}`),
-            origin: 'iam'
-          })
+          policies.push(inlinePolicy(policyName, out.PolicyDocument, 'GetUserPolicy'))
         }
       const boundary = boundaryArn
         ? this.granted(await this.managedPolicy(boundaryArn), boundaryArn, 'boundary')
@@ -295,5 +279,17 @@ export class GrantedPolicyReader {
       name,
       document: decodeIamDocument(version.Document, `managed policy ${name} (${arn}) ${versionId}`)
     }
+  }
+}
+
+/** An inline policy as IAM returned it (GetRolePolicy, GetUserPolicy): its URL-encoded document decoded. */
+function inlinePolicy(name: string, document: string | undefined, operation: string): GrantedPolicy {
+  if (document === undefined) throw new Error(`inline policy ${name}: ${operation} returned no document`)
+  return {
+    name,
+    kind: 'inline',
+    awsManaged: false,
+    document: decodeIamDocument(document, `inline policy ${name}`),
+    origin: 'iam'
   }
 }
