@@ -1,9 +1,10 @@
 /** Credentials: a GitHub OIDC token exchanged with STS AssumeRoleWithWebIdentity, or the SDK default chain. */
-import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import { AssumeRoleWithWebIdentityCommand } from '@aws-sdk/client-sts'
 import { inputDefault } from '../config.js'
 import type { Logger } from '../logger.js'
-import { awsErrorName, describeAwsError, isTransientAwsError, withRetry } from './retry.js'
+import { awsErrorName, describeAwsError, isTransientAwsError } from './retry.js'
 import type { Sleep } from './retry.js'
+import { openStsSession } from './sts-session.js'
 
 /** Temporary credentials; the shape every SDK v3 client accepts as `credentials`. */
 export interface TemporaryCredentials {
@@ -60,14 +61,6 @@ export async function resolveCredentials(
       `role-to-assume is set but ACTIONS_ID_TOKEN_REQUEST_URL is missing: the workflow lacks "permissions: id-token: write"; add it to the job (or the workflow) so GitHub issues an OIDC token`
     )
   }
-  const retry = {
-    attempts: options.attempts ?? 5,
-    baseMs: 200,
-    maxMs: 5000,
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-    isRetryable: isTransientStsError
-  }
-
   let token: string
   try {
     // @actions/core retries the token request itself (502/503/504).
@@ -79,49 +72,33 @@ export async function resolveCredentials(
   }
   options.log.setSecret(token)
 
-  const client = new STSClient({
-    region: options.region,
-    maxAttempts: 1,
-    ...(options.endpoint ? { endpoint: options.endpoint } : {})
+  return openStsSession({
+    operation: 'AssumeRoleWithWebIdentity',
+    roleArn,
+    client: { region: options.region, ...(options.endpoint ? { endpoint: options.endpoint } : {}) },
+    send: client =>
+      client.send(
+        new AssumeRoleWithWebIdentityCommand({
+          RoleArn: roleArn,
+          RoleSessionName: options.sessionName || DEFAULT_SESSION_NAME,
+          WebIdentityToken: token,
+          DurationSeconds: options.durationSeconds ?? DEFAULT_DURATION_SECONDS
+        })
+      ),
+    retry: {
+      attempts: options.attempts ?? 5,
+      baseMs: 200,
+      maxMs: 5000,
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+      isRetryable: isTransientStsError,
+      onRetry: (error, attempt, delay) =>
+        options.log.info(
+          `AssumeRoleWithWebIdentity attempt ${attempt} failed (${describeAwsError(error)}); retrying in ${delay} ms`
+        )
+    },
+    log: options.log,
+    explain: error => explainAssumeRoleError(error, roleArn, audience, env)
   })
-  try {
-    const result = await withRetry(
-      () =>
-        client.send(
-          new AssumeRoleWithWebIdentityCommand({
-            RoleArn: roleArn,
-            RoleSessionName: options.sessionName || DEFAULT_SESSION_NAME,
-            WebIdentityToken: token,
-            DurationSeconds: options.durationSeconds ?? DEFAULT_DURATION_SECONDS
-          })
-        ),
-      {
-        ...retry,
-        onRetry: (error, attempt, delay) =>
-          options.log.info(
-            `AssumeRoleWithWebIdentity attempt ${attempt} failed (${describeAwsError(error)}); retrying in ${delay} ms`
-          )
-      }
-    )
-    const c = result.Credentials
-    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) {
-      throw new Error(`STS AssumeRoleWithWebIdentity for ${roleArn} returned no credentials`)
-    }
-    options.log.setSecret(c.AccessKeyId)
-    options.log.setSecret(c.SecretAccessKey)
-    options.log.setSecret(c.SessionToken)
-    options.log.info(`Assumed ${roleArn} as ${result.AssumedRoleUser?.Arn ?? 'unknown session'}`)
-    return {
-      accessKeyId: c.AccessKeyId,
-      secretAccessKey: c.SecretAccessKey,
-      sessionToken: c.SessionToken,
-      ...(c.Expiration ? { expiration: c.Expiration } : {})
-    }
-  } catch (error) {
-    throw new Error(explainAssumeRoleError(error, roleArn, audience, env))
-  } finally {
-    client.destroy()
-  }
 }
 
 function explainAssumeRoleError(

@@ -15,7 +15,7 @@ export const realSleep: Sleep = (ms, signal) =>
     signal?.addEventListener('abort', done, { once: true })
   })
 
-interface RetryOptions {
+export interface RetryOptions {
   /** Total attempts, the first included. */
   attempts: number
   baseMs: number
