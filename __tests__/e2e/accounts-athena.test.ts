@@ -8,9 +8,10 @@ import { existsSync, readFileSync } from 'node:fs'
 import type { JsonReportV1 } from '../../src/report/json.js'
 import { expectSecretsMasked } from '../support/action-world.js'
 import { AthenaEmulator } from '../support/athena-emulator.js'
-import { AwsAccounts } from '../support/aws-accounts.js'
-import { GitHubEmulator } from '../support/github-emulator.js'
-import { OidcTokenServer } from '../support/oidc-token-server.js'
+import type { AwsAccounts } from '../support/aws-accounts.js'
+import type { GitHubEmulator } from '../support/github-emulator.js'
+import { memberAccounts, startGitHubWithOidc } from '../support/member-accounts.js'
+import type { OidcTokenServer } from '../support/oidc-token-server.js'
 import { roleSessionRecord } from '../support/role-session-record.js'
 import { outputFile, runAction } from '../support/run-action.js'
 
@@ -34,19 +35,9 @@ function daysAgo(days: number): string {
 
 beforeAll(async () => {
   if (!existsSync('dist/index.js')) throw new Error('dist/index.js is missing: run npm run bundle')
-  aws = new AwsAccounts(HUB, [A, B, DENIED])
+  aws = memberAccounts(HUB, [A, B, DENIED], { appRoles: ['app-api'], grant: GRANT })
   aws.hub.addRole({ name: 'github-hub' })
   aws.hub.oidc.subject = 'repo:octo-org/infra:*'
-  for (const id of [A, B, DENIED]) {
-    const account = aws.account(id)
-    account.addRole({ name: 'iam-least-privilege-member' })
-    account.addRole({
-      name: 'app-api',
-      inline: {
-        app: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: GRANT, Resource: '*' }] }
-      }
-    })
-  }
   await aws.start()
   athena = new AthenaEmulator()
   const { url: athenaUrl } = await athena.start()
@@ -67,11 +58,8 @@ beforeAll(async () => {
       eventTime: daysAgo(5)
     })
   ])
-  github = await GitHubEmulator.start({ owner: 'octo-org', repo: 'infra' })
-  oidc = new OidcTokenServer({
-    claims: { sub: 'repo:octo-org/infra:ref:refs/heads/main', repository: 'octo-org/infra' }
-  })
-  const { env: oidcEnv } = await oidc.start()
+  let githubEnv: Record<string, string>
+  ;({ github, oidc, env: githubEnv } = await startGitHubWithOidc())
   const endpoints = aws.env()
   // No static keys: the hub's credentials come through OIDC; Athena is asked with them.
   env = {
@@ -79,9 +67,8 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_STS: endpoints.AWS_ENDPOINT_URL_STS ?? '',
     AWS_ENDPOINT_URL_ATHENA: athenaUrl,
     AWS_EC2_METADATA_DISABLED: 'true',
-    GITHUB_API_URL: github.url,
     GITHUB_RUN_ID: '778',
-    ...oidcEnv
+    ...githubEnv
   }
 })
 afterAll(async () => {

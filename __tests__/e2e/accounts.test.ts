@@ -7,9 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { existsSync, readFileSync } from 'node:fs'
 import type { JsonReportV1 } from '../../src/report/json.js'
 import { expectSecretsMasked } from '../support/action-world.js'
-import { AwsAccounts } from '../support/aws-accounts.js'
-import { GitHubEmulator } from '../support/github-emulator.js'
-import { OidcTokenServer } from '../support/oidc-token-server.js'
+import type { AwsAccounts } from '../support/aws-accounts.js'
+import type { GitHubEmulator } from '../support/github-emulator.js'
+import { MEMBER_ROLE, memberAccounts, startGitHubWithOidc } from '../support/member-accounts.js'
+import type { OidcTokenServer } from '../support/oidc-token-server.js'
 import { outputFile, runAction } from '../support/run-action.js'
 
 const HUB = '111111111111'
@@ -25,35 +26,20 @@ let env: Record<string, string>
 
 beforeAll(async () => {
   if (!existsSync('dist/index.js')) throw new Error('dist/index.js is missing: run npm run bundle')
-  aws = new AwsAccounts(HUB, [OK, DENIED, NO_QUOTA], { pollsInProgress: 1 })
+  aws = memberAccounts(HUB, [OK, DENIED, NO_QUOTA], {
+    otherRoles: ['github-member'],
+    appRoles: ['app-api', 'app-worker'],
+    grant: ['ec2:DescribeInstances', 'ec2:TerminateInstances'],
+    used: ['ec2:DescribeInstances'],
+    emulator: { pollsInProgress: 1 }
+  })
   aws.hub.addRole({ name: 'github-hub' })
-  aws.hub.addRole({ name: 'iam-least-privilege-member' })
+  aws.hub.addRole({ name: MEMBER_ROLE })
   aws.hub.addTrail({ name: 'organization', region: 'us-east-1' })
   for (const id of [HUB, OK, DENIED, NO_QUOTA]) aws.account(id).oidc.subject = 'repo:octo-org/infra:*'
-  for (const id of [OK, DENIED, NO_QUOTA]) {
-    const account = aws.account(id)
-    account.addRole({ name: 'iam-least-privilege-member' })
-    account.addRole({ name: 'github-member' })
-    for (const name of ['app-api', 'app-worker'])
-      account.addRole({
-        name,
-        inline: {
-          app: {
-            Version: '2012-10-17',
-            Statement: [
-              { Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:TerminateInstances'], Resource: '*' }
-            ]
-          }
-        },
-        generation: { actions: [{ action: 'ec2:DescribeInstances' }], isComplete: true }
-      })
-  }
   await aws.start()
-  github = await GitHubEmulator.start({ owner: 'octo-org', repo: 'infra' })
-  oidc = new OidcTokenServer({
-    claims: { sub: 'repo:octo-org/infra:ref:refs/heads/main', repository: 'octo-org/infra' }
-  })
-  const { env: oidcEnv } = await oidc.start()
+  let githubEnv: Record<string, string>
+  ;({ github, oidc, env: githubEnv } = await startGitHubWithOidc())
   const endpoints = aws.env()
   // No static keys: the hub's credentials come through OIDC.
   env = {
@@ -63,9 +49,8 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_ORGANIZATIONS: endpoints.AWS_ENDPOINT_URL_ORGANIZATIONS ?? '',
     AWS_ENDPOINT_URL_CLOUDTRAIL: endpoints.AWS_ENDPOINT_URL_CLOUDTRAIL ?? '',
     AWS_EC2_METADATA_DISABLED: 'true',
-    GITHUB_API_URL: github.url,
     GITHUB_RUN_ID: '777',
-    ...oidcEnv
+    ...githubEnv
   }
 })
 afterAll(async () => {

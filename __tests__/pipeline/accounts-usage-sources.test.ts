@@ -8,18 +8,18 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { createAwsSession } from '../../src/aws/session.js'
 import { buildCliConfig } from '../../src/config.js'
 import { MemoryLogger } from '../../src/logger.js'
-import type { ReportV1, RoleResult } from '../../src/model.js'
+import type { ReportV1 } from '../../src/model.js'
 import { evaluateGate } from '../../src/report/gate.js'
 import { runAnalysis } from '../../src/run.js'
 import { AthenaEmulator } from '../support/athena-emulator.js'
-import { AwsAccounts } from '../support/aws-accounts.js'
+import type { AwsAccounts } from '../support/aws-accounts.js'
+import { byAccount, MEMBER_ROLE, memberAccounts } from '../support/member-accounts.js'
 import { roleSessionRecord } from '../support/role-session-record.js'
 
 const HUB = '111111111111'
 const A = '222222222222'
 const B = '333333333333'
 const DENIED = '444444444444'
-const MEMBER_ROLE = 'iam-least-privilege-member'
 const GRANT = ['ec2:DescribeInstances', 'ec2:TerminateInstances', 's3:ListAllMyBuckets']
 
 let world: AwsAccounts
@@ -31,17 +31,7 @@ function record(accountId: string, role: string, eventSource: string, eventName:
 }
 
 beforeAll(async () => {
-  world = new AwsAccounts(HUB, [A, B, DENIED])
-  for (const id of [A, B, DENIED]) {
-    const account = world.account(id)
-    account.addRole({ name: MEMBER_ROLE })
-    account.addRole({
-      name: 'app-api',
-      inline: {
-        app: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: GRANT, Resource: '*' }] }
-      }
-    })
-  }
+  world = memberAccounts(HUB, [A, B, DENIED], { appRoles: ['app-api'], grant: GRANT })
   await world.start()
   athena = new AthenaEmulator()
   const { url } = await athena.start()
@@ -82,10 +72,6 @@ async function analyze(
   const aws = createAwsSession(config, { log, env: process.env })
   const report = await runAnalysis(config, { log, aws, sleep: () => Promise.resolve(), pullRequest })
   return { report, log }
-}
-
-function byAccount(report: ReportV1): Map<string, RoleResult> {
-  return new Map(report.roles.map(r => [/::(\d{12}):/.exec(r.arn)?.[1] ?? r.arn, r]))
 }
 
 describe('source: athena across accounts', () => {

@@ -7,18 +7,18 @@ import { createAwsSession } from '../../src/aws/session.js'
 import { buildActionConfig, buildCliConfig, ConfigError } from '../../src/config.js'
 import type { Config } from '../../src/config.js'
 import { MemoryLogger } from '../../src/logger.js'
-import type { ReportV1, RoleResult } from '../../src/model.js'
+import type { RoleResult } from '../../src/model.js'
 import { evaluateGate } from '../../src/report/gate.js'
 import { judgeRun } from '../../src/report/run-verdict.js'
 import { runAnalysis } from '../../src/run.js'
-import { AwsAccounts } from '../support/aws-accounts.js'
+import type { AwsAccounts } from '../support/aws-accounts.js'
+import { byAccount, MEMBER_ROLE, memberAccounts } from '../support/member-accounts.js'
 import { encodeJwt, GITHUB_OIDC_ISSUER } from '../support/oidc-token-server.js'
 
 const HUB = '111111111111'
 const OK = '222222222222'
 const DENIED = '333333333333'
 const NO_QUOTA = '444444444444'
-const MEMBER_ROLE = 'iam-least-privilege-member'
 const OIDC_ROLE = 'github-iam-least-privilege'
 const TRAIL = `arn:aws:cloudtrail:us-east-1:${HUB}:trail/organization`
 const GITHUB_ENV = { GITHUB_REPOSITORY: 'octo-org/infra', GITHUB_RUN_ID: '4242' }
@@ -27,24 +27,13 @@ let world: AwsAccounts
 const saved = { ...process.env }
 
 beforeAll(async () => {
-  world = new AwsAccounts(HUB, [OK, DENIED, NO_QUOTA], { pollsInProgress: 1 })
-  for (const id of [OK, DENIED, NO_QUOTA]) {
-    const account = world.account(id)
-    account.addRole({ name: MEMBER_ROLE })
-    account.addRole({ name: OIDC_ROLE })
-    account.addRole({
-      name: 'app-api',
-      inline: {
-        app: {
-          Version: '2012-10-17',
-          Statement: [
-            { Effect: 'Allow', Action: ['ec2:DescribeInstances', 'ec2:TerminateInstances'], Resource: '*' }
-          ]
-        }
-      },
-      generation: { actions: [{ action: 'ec2:DescribeInstances' }], isComplete: true }
-    })
-  }
+  world = memberAccounts(HUB, [OK, DENIED, NO_QUOTA], {
+    otherRoles: [OIDC_ROLE],
+    appRoles: ['app-api'],
+    grant: ['ec2:DescribeInstances', 'ec2:TerminateInstances'],
+    used: ['ec2:DescribeInstances'],
+    emulator: { pollsInProgress: 1 }
+  })
   await world.start()
   Object.assign(process.env, world.env(), { AWS_EC2_METADATA_DISABLED: 'true' })
 })
@@ -71,10 +60,6 @@ async function analyze(config: Config, getIdToken?: (audience: string) => Promis
   const aws = createAwsSession(config, { log, env, ...(getIdToken ? { getIdToken } : {}) })
   const report = await runAnalysis(config, { log, aws, sleep: () => Promise.resolve() })
   return { report, log }
-}
-
-function byAccount(report: ReportV1): Map<string, RoleResult> {
-  return new Map(report.roles.map(r => [/::(\d{12}):/.exec(r.arn)?.[1] ?? r.arn, r]))
 }
 
 describe('many accounts from a hub session (member-role)', () => {
