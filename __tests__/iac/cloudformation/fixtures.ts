@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import jsYaml from 'js-yaml'
+import { SHORT_FORM_TAGS } from '../../../src/iac/cloudformation/template.js'
 import type { IacSourceFile } from '../../../src/iac/model.js'
 
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '../../fixtures/iac/cloudformation')
@@ -28,27 +29,8 @@ export function template(path: string): IacSourceFile {
 export const ADF_GLOBAL = `${ADF}/global.yml`
 export const ADF_EXAMPLE = `${ADF}/example-global-iam.yml`
 
-const SHORT_FORMS = [
-  'Ref',
-  'Condition',
-  'Sub',
-  'GetAtt',
-  'Join',
-  'If',
-  'Select',
-  'Split',
-  'FindInMap',
-  'ImportValue',
-  'Equals',
-  'Not',
-  'And',
-  'Or',
-  'Base64',
-  'GetAZs',
-  'Cidr'
-]
 const schema = jsYaml.DEFAULT_SCHEMA.extend(
-  SHORT_FORMS.flatMap(name =>
+  SHORT_FORM_TAGS.flatMap(name =>
     (['scalar', 'sequence', 'mapping'] as const).map(
       kind =>
         new jsYaml.Type(`!${name}`, {

@@ -9,7 +9,8 @@ import type { Document, Node, Pair, YAMLMap } from 'yaml'
 /** CloudFormation accepts template bodies of at most 1 MB (S3-hosted). */
 export const TEMPLATE_MAX_BYTES = 1024 * 1024
 
-const SHORT_FORM_TAGS = [
+/** The intrinsic functions that have a short form (`!Sub` for `Fn::Sub`, `!Ref` for `Ref`). */
+export const SHORT_FORM_TAGS: readonly string[] = [
   'Ref',
   'Condition',
   'Sub',
