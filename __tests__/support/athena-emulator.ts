@@ -8,12 +8,11 @@
  * loaded in the CloudTrail table's shape; CREATE EXTERNAL TABLE creates the table it declares (empty).
  */
 import { randomUUID } from 'node:crypto'
-import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { DuckDBInstance } from '@duckdb/node-api'
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { cloudTrailRow, createCloudTrailTable, resultText, trinoToDuckDb } from './cloudtrail-table.js'
+import { readText, startLocalServer, stopLocalServer } from './local-server.js'
 
 export interface EmulatedWorkgroup {
   name: string
@@ -132,7 +131,7 @@ export class AthenaEmulator {
   /** Queries whose SQL matches stay RUNNING until stopped. */
   readonly stuck: RegExp[] = []
   private readonly tableBytes = new Map<string, number>()
-  private server?: Server
+  private server: Server | undefined
   private connection?: DuckDBConnection
 
   constructor(private readonly options: AthenaEmulatorOptions = {}) {}
@@ -140,19 +139,21 @@ export class AthenaEmulator {
   async start(): Promise<{ url: string }> {
     const instance = await DuckDBInstance.create(':memory:')
     this.connection = await instance.connect()
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
+    const { server, url } = await startLocalServer(
+      (req, res) => this.handle(req, res),
+      (res, error) => {
         res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' })
         res.end(JSON.stringify({ __type: 'InternalServerException', Message: String(error) }))
-      })
-    })
-    await new Promise<void>(resolve => this.server?.listen(0, '127.0.0.1', resolve))
-    const { port } = this.server.address() as AddressInfo
-    return { url: `http://127.0.0.1:${port}` }
+      }
+    )
+    this.server = server
+    return { url }
   }
 
   async stop(): Promise<void> {
-    await new Promise<void>(resolve => (this.server ? this.server.close(() => resolve()) : resolve()))
+    const server = this.server
+    this.server = undefined
+    await stopLocalServer(server)
     this.connection?.closeSync()
   }
 
@@ -178,9 +179,7 @@ export class AthenaEmulator {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = []
-    for await (const chunk of req) chunks.push(chunk as Buffer)
-    const body = Buffer.concat(chunks).toString('utf8')
+    const body = await readText(req)
     const operation =
       /^AmazonAthena\.(\w+)$/.exec(String(req.headers['x-amz-target'] ?? ''))?.[1] ?? 'Unknown'
     let params: Params = {}

@@ -6,11 +6,10 @@
  * hub account as the organization's management account, with NextToken pagination.
  */
 import { randomUUID } from 'node:crypto'
-import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { AwsEmulator } from './aws-emulator.js'
 import type { AwsEmulatorOptions } from './aws-emulator.js'
+import { readText, startLocalServer, stopLocalServer } from './local-server.js'
 
 const STATIC_KEY = 'AKIAEMULATOREXAMPLE'
 const ORGANIZATIONS_TARGET = /^AWSOrganizationsV20161128\.(\w+)$/
@@ -62,13 +61,7 @@ export class AwsAccounts {
   }
 
   async start(): Promise<{ url: string }> {
-    this.server = createServer((req, res) => {
-      this.route(req, res).catch((error: unknown) => {
-        res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error))
-      })
-    })
-    await new Promise<void>(resolve => this.server?.listen(0, '127.0.0.1', resolve))
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`
+    ;({ server: this.server, url: this.url } = await startLocalServer((req, res) => this.route(req, res)))
     for (const emulator of this.emulators.values()) emulator.url = this.url
     return { url: this.url }
   }
@@ -76,9 +69,7 @@ export class AwsAccounts {
   async stop(): Promise<void> {
     const server = this.server
     this.server = undefined
-    if (!server) return
-    server.closeAllConnections()
-    await new Promise<void>((resolve, reject) => server.close(e => (e ? reject(e) : resolve())))
+    await stopLocalServer(server)
   }
 
   /** Every service of every account, and Organizations, at this endpoint; the static key is the hub's. */
@@ -87,9 +78,7 @@ export class AwsAccounts {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = []
-    for await (const chunk of req) chunks.push(chunk as Buffer)
-    const body = Buffer.concat(chunks).toString('utf8')
+    const body = await readText(req)
     const organizations = ORGANIZATIONS_TARGET.exec(String(req.headers['x-amz-target'] ?? ''))
     if (organizations?.[1]) return this.organizations(req, res, organizations[1], body)
     const form = req.headers['content-type']?.startsWith('application/x-www-form-urlencoded')

@@ -9,13 +9,12 @@
  * must carry a SigV4 Authorization header (not verified cryptographically).
  */
 import { randomUUID } from 'node:crypto'
-import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { GITHUB_OIDC_ISSUER, decodeJwt } from './oidc-token-server.js'
 import { seedStratusAccount } from './aws-emulator-seed.js'
 import { UnusedAccessEmulation } from './aws-emulator-findings.js'
 import { IamUsersEmulation } from './aws-emulator-users.js'
+import { readText, startLocalServer, stopLocalServer } from './local-server.js'
 
 export type EmulatedService = 'access-analyzer' | 'iam' | 'sts' | 'cloudtrail'
 
@@ -271,22 +270,14 @@ export class AwsEmulator {
   async start(): Promise<{ url: string }> {
     this.realStart = Date.now()
     this.emulatedStart = this.realStart
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error))
-      })
-    })
-    await new Promise<void>(resolve => this.server?.listen(0, '127.0.0.1', resolve))
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`
+    ;({ server: this.server, url: this.url } = await startLocalServer((req, res) => this.handle(req, res)))
     return { url: this.url }
   }
 
   async stop(): Promise<void> {
     const server = this.server
     this.server = undefined
-    if (!server) return
-    server.closeAllConnections()
-    await new Promise<void>((resolve, reject) => server.close(e => (e ? reject(e) : resolve())))
+    await stopLocalServer(server)
   }
 
   /** Environment for a child process (or process.env) pointing every AWS client here, with dummy credentials. */
@@ -455,9 +446,7 @@ export class AwsEmulator {
   // ---- HTTP -----------------------------------------------------------------------------------------------------
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = []
-    for await (const chunk of req) chunks.push(chunk as Buffer)
-    this.dispatch(req, res, Buffer.concat(chunks).toString('utf8'))
+    this.dispatch(req, res, await readText(req))
   }
 
   /** Serves one request whose body was already read (by this emulator, or by a router of many accounts). */

@@ -3,9 +3,8 @@
  * `Authorization: Bearer <ACTIONS_ID_TOKEN_REQUEST_TOKEN>` answers `{"value":"<JWT>"}`.
  * The JWT is shaped like GitHub's (header.payload.signature, base64url) but not really signed.
  */
-import { createServer } from 'node:http'
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { startLocalServer, stopLocalServer } from './local-server.js'
 
 export const GITHUB_OIDC_ISSUER = 'https://token.actions.githubusercontent.com'
 
@@ -66,7 +65,7 @@ export class OidcTokenServer {
   }
 
   async start(): Promise<{ url: string; env: Record<string, string> }> {
-    this.server = createServer((req, res) => {
+    const started = await startLocalServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1')
       if (req.method !== 'GET' || url.pathname !== '/token') {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}')
@@ -95,10 +94,9 @@ export class OidcTokenServer {
         .writeHead(200, { 'content-type': 'application/json' })
         .end(JSON.stringify({ count: 1, value: token }))
     })
-    await new Promise<void>(resolve => this.server?.listen(0, '127.0.0.1', resolve))
-    const { port } = this.server.address() as AddressInfo
+    this.server = started.server
     // The runner's URL already has a query, so @actions/core appends `&audience=`.
-    this.url = `http://127.0.0.1:${port}/token?api-version=2.0`
+    this.url = `${started.url}/token?api-version=2.0`
     return { url: this.url, env: this.env() }
   }
 
@@ -110,8 +108,6 @@ export class OidcTokenServer {
   async stop(): Promise<void> {
     const server = this.server
     this.server = undefined
-    if (!server) return
-    server.closeAllConnections()
-    await new Promise<void>((resolve, reject) => server.close(e => (e ? reject(e) : resolve())))
+    await stopLocalServer(server)
   }
 }
