@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { JsonReportV1 as ReportV1, JsonRoleV1 as RoleResult } from '../../src/report/json.js'
 import { STEAL_CREDENTIALS_USED } from '../support/stratus-facts.js'
-import { ACCOUNT, GRANTS, SAMPLE } from '../support/cli-sample.js'
+import { ACCOUNT, GRANTS, jsonReportOf, SAMPLE } from '../support/cli-sample.js'
 import { at } from '../../src/policy/at.js'
 
 function cli(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -54,17 +54,7 @@ function role(report: ReportV1, name: string): RoleResult {
 describe('iam-least-privilege analyze (dist/cli.js)', () => {
   let report: ReportV1
   it('prints only the version-1 JSON report with --format json, with the outcomes the sample data dictates', async () => {
-    const run = await cli([
-      'analyze',
-      ...SAMPLE,
-      ...GRANTS,
-      '--roles',
-      '*',
-      '--min-observation-days',
-      '0',
-      '--format',
-      'json'
-    ])
+    const run = await cli(['analyze', ...SAMPLE, ...GRANTS, ...jsonReportOf('*')])
     expect(run.code).toBe(0)
     report = JSON.parse(run.stdout) as ReportV1
     expect(report).toMatchObject({ version: 1, source: 'cloudtrail' })
@@ -323,12 +313,7 @@ describe('iam-least-privilege analyze (dist/cli.js)', () => {
         '--cloudtrail-path',
         join(dir, 'mixed'),
         ...GRANTS,
-        '--roles',
-        'stratus-red-team-ec2-steal-credentials-role',
-        '--min-observation-days',
-        '0',
-        '--format',
-        'json'
+        ...jsonReportOf('stratus-red-team-ec2-steal-credentials-role')
       ])
       expect(run.code).toBe(0)
       const [steal] = (JSON.parse(run.stdout) as ReportV1).roles
@@ -437,12 +422,7 @@ describe('names from logs are data', () => {
           'files',
           '--policy-path',
           '{role}/policy.json',
-          '--roles',
-          '*',
-          '--min-observation-days',
-          '0',
-          '--format',
-          'json'
+          ...jsonReportOf('*')
         ],
         { cwd: workspace, env: { PATH: process.env.PATH ?? '' } },
         (_error, stdout, stderr) => done({ stdout, stderr })

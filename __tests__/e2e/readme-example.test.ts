@@ -10,6 +10,7 @@ import { compactConditional, compactUnobservable } from '../../src/policy/action
 import { compactExcess } from '../../src/policy/excess.js'
 import type { JsonReportV1 } from '../../src/report/json.js'
 import { renderMarkdown } from '../../src/report/markdown.js'
+import { GRANTS, jsonReportOf, SAMPLE } from '../support/cli-sample.js'
 
 const START = '<!-- example-comment:start -->'
 const END = '<!-- example-comment:end -->'
@@ -22,18 +23,9 @@ describe('example comment in docs/', () => {
       [
         'dist/cli.js',
         'analyze',
-        '--source',
-        'cloudtrail',
-        '--cloudtrail-path',
-        'examples/data/cloudtrail/invictus-aws-dataset',
-        '--authorization-details',
-        'examples/authorization-details.json',
-        '--roles',
-        'stratus-red-team-ec2-steal-credentials-role',
-        '--min-observation-days',
-        '0',
-        '--format',
-        'json'
+        ...SAMPLE,
+        ...GRANTS,
+        ...jsonReportOf('stratus-red-team-ec2-steal-credentials-role')
       ],
       { stdio: ['ignore', 'pipe', 'ignore'] }
     ).toString()

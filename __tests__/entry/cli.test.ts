@@ -6,11 +6,11 @@ import { describe, expect, it } from '@jest/globals'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
-import { EXIT, main, parseCli, USAGE } from '../../src/cli-main.js'
+import { EXIT, parseCli, USAGE } from '../../src/cli-main.js'
 import type { JsonReportV1 } from '../../src/report/json.js'
 import { VERSION } from '../../src/version.js'
-import { ACCOUNT, GRANTS, SAMPLE } from '../support/cli-sample.js'
+import { runCliInProcess } from '../support/cli-in-process.js'
+import { ACCOUNT, GRANTS, jsonReportOf, SAMPLE } from '../support/cli-sample.js'
 
 const ACCESS_ANALYZER = [
   '--trail-arn',
@@ -19,39 +19,16 @@ const ACCESS_ANALYZER = [
   'arn:aws:iam::111122223333:role/service-role/AccessAnalyzerMonitorServiceRole'
 ]
 
-/** A writable that keeps what was written, as it is written. */
-function collector(): { stream: Writable; text: () => string } {
-  const chunks: Buffer[] = []
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk)
-      done()
-    }
-  })
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') }
-}
-
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = collector()
-  const stderr = collector()
-  const code = await main(
-    args,
-    { PATH: process.env.PATH ?? '' },
-    {
-      stdout: stdout.stream,
-      stderr: stderr.stream,
-      cwd: process.cwd()
-    }
-  )
-  return { code, stdout: stdout.text(), stderr: stderr.text() }
-}
-
 describe('the CLI in process', () => {
   it('prints the usage for --help and -h, and the version for --version', async () => {
     for (const args of [['--help'], ['analyze', '-h']]) {
-      expect(await runCli(args)).toEqual({ code: EXIT.ok, stdout: `${USAGE}\n`, stderr: '' })
+      expect(await runCliInProcess(args)).toEqual({ code: EXIT.ok, stdout: `${USAGE}\n`, stderr: '' })
     }
-    expect(await runCli(['--version'])).toEqual({ code: EXIT.ok, stdout: `${VERSION}\n`, stderr: '' })
+    expect(await runCliInProcess(['--version'])).toEqual({
+      code: EXIT.ok,
+      stdout: `${VERSION}\n`,
+      stderr: ''
+    })
   })
 
   it.each([
@@ -101,7 +78,7 @@ describe('the CLI in process', () => {
       /^error: --out package.json is a file, not a folder; give a folder to write the reports into\n$/
     ]
   ])('exits 2 with one line on bad usage, before any analysis: %j', async (args, pattern) => {
-    const run = await runCli(args)
+    const run = await runCliInProcess(args)
     expect(run.code).toBe(2)
     expect(run.stderr).toMatch(pattern)
     expect(run.stdout).toBe('')
@@ -110,7 +87,7 @@ describe('the CLI in process', () => {
   it('prints Markdown by default and writes the report, SARIF and proposals with --out', async () => {
     const out = mkdtempSync(join(tmpdir(), 'cli-out-'))
     const args = ['analyze', ...SAMPLE, ...GRANTS, '--roles', 'stratus-red-team-ec2-enumerate-role']
-    const run = await runCli([...args, '--min-observation-days', '0', '--out', out])
+    const run = await runCliInProcess([...args, '--min-observation-days', '0', '--out', out])
     expect(run.code).toBe(EXIT.ok)
     expect(run.stdout).toMatch(/^## IAM least privilege/m)
     expect(run.stderr).toMatch(/wrote .*report\.json, .*report\.sarif and 1 proposed policy file\(s\)/)
@@ -139,17 +116,12 @@ describe('the CLI in process', () => {
         }
       })
     )
-    const run = await runCli([
+    const run = await runCliInProcess([
       'analyze',
       ...SAMPLE,
       '--policy',
       file,
-      '--roles',
-      'stratus-red-team-ec2-steal-credentials-role',
-      '--min-observation-days',
-      '0',
-      '--format',
-      'json'
+      ...jsonReportOf('stratus-red-team-ec2-steal-credentials-role')
     ])
     expect(run.code).toBe(0)
     const [only] = (JSON.parse(run.stdout) as JsonReportV1).roles
@@ -179,7 +151,7 @@ describe('the CLI in process', () => {
   })
 
   it('exits 1 after printing the report when a role failed, and 3 when the gate trips', async () => {
-    const failed = await runCli([
+    const failed = await runCliInProcess([
       'analyze',
       ...SAMPLE,
       ...GRANTS,
@@ -193,7 +165,7 @@ describe('the CLI in process', () => {
     expect(failed.stderr).toMatch(
       /^warning: 1 of 1 role\(s\) failed \(not-in-the-export\); the first: role .* is not in the authorization-details export/m
     )
-    const gated = await runCli([
+    const gated = await runCliInProcess([
       'analyze',
       ...SAMPLE,
       ...GRANTS,
@@ -213,7 +185,7 @@ describe('the CLI in process', () => {
 
   it('refuses the action-only inputs as unknown options', async () => {
     for (const name of ['role-to-assume', 'github-token', 'mode', 'pr-branch', 'pr-labels', 'validate']) {
-      const run = await runCli(['analyze', '--roles', 'x', `--${name}`, 'v'])
+      const run = await runCliInProcess(['analyze', '--roles', 'x', `--${name}`, 'v'])
       expect([name, run.code, run.stderr]).toEqual([
         name,
         EXIT.usage,

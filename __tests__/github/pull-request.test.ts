@@ -4,7 +4,7 @@ import type { CallPolicy } from '../../src/github/client.js'
 import { createGitHubClient, DEFAULT_CALL_POLICY } from '../../src/github/client.js'
 import type { ProposalFile } from '../../src/github/pull-request.js'
 import { DEFAULT_PROPOSAL_BRANCH, publishPullRequest } from '../../src/github/pull-request.js'
-import type { ReportV1 } from '../../src/model.js'
+import type { ReportV1, RoleResult } from '../../src/model.js'
 import { buildReport } from '../../src/report/json.js'
 import {
   cleanReport,
@@ -55,6 +55,25 @@ const request = (report: ReportV1, extra: Partial<Parameters<typeof publishPullR
   labels: ['security', 'iam'],
   ...extra
 })
+
+/** A CloudTrail report of `roles`, generated at midnight UTC of `day`. */
+const reportOn = (day: string, roles: RoleResult[]): ReportV1 =>
+  buildReport(roles, 'cloudtrail', `${day}T00:00:00Z`)
+
+/** The steal-credentials role under another name, with its own proposal file. */
+function namedRole(name: string): RoleResult {
+  const role = stealCredentialsRole()
+  return {
+    ...role,
+    arn: role.arn.replace('stratus-red-team-ec2-steal-credentials-role', name),
+    policyFile: `iam/least-privilege/111122223333/${name}.json`
+  }
+}
+
+/** The role re-judged as using everything it is granted: no excess, no proposal. */
+function usingAllGranted(role: RoleResult): RoleResult {
+  return { ...withoutDiff(role), excess: NO_EXCESS, proposed: [] }
+}
 
 describe('publishPullRequest', () => {
   it('writes the files on the branch in one commit on top of the base and opens one labelled pull request', async () => {
@@ -153,7 +172,8 @@ describe('publishPullRequest', () => {
     const head = emulator.branchHead(BRANCH)
 
     // The next run could not read the role (a transient AccessDenied): its proposal stays on the branch.
-    const failing = buildReport(
+    const failing = reportOn(
+      '2026-11-28',
       report.roles.map(role =>
         role.policyFile === file!.path
           ? {
@@ -164,9 +184,7 @@ describe('publishPullRequest', () => {
               proposed: []
             }
           : role
-      ),
-      'cloudtrail',
-      '2026-11-28T00:00:00Z'
+      )
     )
     const result = await publishPullRequest(client(), request(failing), failing, { policy })
     expect(result).toMatchObject({ operation: 'unchanged', committed: false, number: 1 })
@@ -178,7 +196,7 @@ describe('publishPullRequest', () => {
 
     // A run that did not select the role at all keeps it too, on top of a base that moved.
     emulator.pushFiles('main', { 'docs/notes.md': 'moved on\n' })
-    const other = buildReport([deniedOnlyRole()], 'cloudtrail', '2026-11-29T00:00:00Z')
+    const other = reportOn('2026-11-29', [deniedOnlyRole()])
     const rebased = await publishPullRequest(client(), request(other), other, { policy })
     expect(rebased).toMatchObject({ operation: 'updated', committed: true })
     expect(emulator.readFile(BRANCH, file!.path)).toBe(file!.content)
@@ -197,7 +215,7 @@ describe('publishPullRequest', () => {
       { '.github/workflows/evil.yml': 'on: push\n', [file!.path]: '{"by":"hand"}\n' },
       'by hand'
     )
-    const other = buildReport([deniedOnlyRole()], 'cloudtrail', '2026-11-29T00:00:00Z')
+    const other = reportOn('2026-11-29', [deniedOnlyRole()])
     const result = await publishPullRequest(client(), request(other, withPath), other, { policy })
     expect(result).toMatchObject({ operation: 'updated', committed: true })
     expect(emulator.readFile(BRANCH, '.github/workflows/evil.yml')).toBeUndefined()
@@ -206,15 +224,7 @@ describe('publishPullRequest', () => {
   })
 
   it('carries over the files of roles not re-judged after a reviewer pushed to the branch or updated it from the base', async () => {
-    const named = (name: string) => {
-      const role = stealCredentialsRole()
-      return {
-        ...role,
-        arn: role.arn.replace('stratus-red-team-ec2-steal-credentials-role', name),
-        policyFile: `iam/least-privilege/111122223333/${name}.json`
-      }
-    }
-    const first = buildReport([named('app'), named('batch')], 'cloudtrail', '2026-11-27T00:00:00Z')
+    const first = reportOn('2026-11-27', [namedRole('app'), namedRole('batch')])
     const withPath = { policyPath: 'iam/least-privilege/{account}/{role}.json' }
     await publishPullRequest(client(), request(first, withPath), first, { policy })
     const batchFile = 'iam/least-privilege/111122223333/batch.json'
@@ -227,20 +237,16 @@ describe('publishPullRequest', () => {
     emulator.mergeInto(BRANCH, 'main')
 
     // The next run re-judges app (with a changed proposal) but cannot read batch.
-    const second = buildReport(
-      [
-        named('app'),
-        {
-          ...named('batch'),
-          status: 'failed' as const,
-          reason: 'AccessDenied',
-          excess: NO_EXCESS,
-          proposed: []
-        }
-      ],
-      'cloudtrail',
-      '2026-11-28T00:00:00Z'
-    )
+    const second = reportOn('2026-11-28', [
+      namedRole('app'),
+      {
+        ...namedRole('batch'),
+        status: 'failed' as const,
+        reason: 'AccessDenied',
+        excess: NO_EXCESS,
+        proposed: []
+      }
+    ])
     const files = request(second, withPath).files.map(f => ({ ...f, content: `${f.content}\n` }))
     const result = await publishPullRequest(client(), { ...request(second, withPath), files }, second, {
       policy
@@ -257,11 +263,7 @@ describe('publishPullRequest', () => {
     const opened = await publishPullRequest(client(), request(report), report, { policy })
     // The role of the only file now uses what it is granted; another role failed (it has no file here): the
     // earlier proposal would remove access the role uses, so it must not stay open for merging.
-    const partlyFailed = buildReport(
-      [{ ...withoutDiff(stealCredentialsRole()), excess: NO_EXCESS, proposed: [] }, failedRole()],
-      'cloudtrail',
-      '2026-11-28T00:00:00Z'
-    )
+    const partlyFailed = reportOn('2026-11-28', [usingAllGranted(stealCredentialsRole()), failedRole()])
     const closed = await publishPullRequest(client(), request(partlyFailed), partlyFailed, { policy })
     expect(closed).toMatchObject({ operation: 'closed', number: opened.number })
     expect(emulator.pullRequests()[0]).toMatchObject({ state: 'closed' })
@@ -273,18 +275,14 @@ describe('publishPullRequest', () => {
     expect(emulator.readFile(BRANCH, file!.path)).toBe(file!.content)
 
     // The proposal is withheld now (a check failed): same answer.
-    const withheld = buildReport(
-      [
-        {
-          ...withoutDiff(stealCredentialsRole()),
-          proposed: [],
-          proposalOutcome: 'withheld' as const,
-          proposalNotes: ['proposal withheld: Access Analyzer CheckNoNewAccess found possible new access']
-        }
-      ],
-      'cloudtrail',
-      '2026-11-29T00:00:00Z'
-    )
+    const withheld = reportOn('2026-11-29', [
+      {
+        ...withoutDiff(stealCredentialsRole()),
+        proposed: [],
+        proposalOutcome: 'withheld' as const,
+        proposalNotes: ['proposal withheld: Access Analyzer CheckNoNewAccess found possible new access']
+      }
+    ])
     expect(await publishPullRequest(client(), request(withheld), withheld, { policy })).toMatchObject({
       operation: 'closed',
       number: opened.number
@@ -292,24 +290,12 @@ describe('publishPullRequest', () => {
   })
 
   it('closes it too when the files still written are already on the base', async () => {
-    const named = (name: string) => {
-      const role = stealCredentialsRole()
-      return {
-        ...role,
-        arn: role.arn.replace('stratus-red-team-ec2-steal-credentials-role', name),
-        policyFile: `iam/least-privilege/111122223333/${name}.json`
-      }
-    }
-    const first = buildReport([named('app'), named('batch')], 'cloudtrail', '2026-11-27T00:00:00Z')
+    const first = reportOn('2026-11-27', [namedRole('app'), namedRole('batch')])
     const opened = await publishPullRequest(client(), request(first), first, { policy })
     const appFile = 'iam/least-privilege/111122223333/app.json'
     // app's proposal reached the base another way; batch now uses everything it is granted.
     emulator.pushFiles('main', { [appFile]: emulator.readFile(BRANCH, appFile)! })
-    const second = buildReport(
-      [named('app'), { ...withoutDiff(named('batch')), excess: NO_EXCESS, proposed: [] }],
-      'cloudtrail',
-      '2026-11-28T00:00:00Z'
-    )
+    const second = reportOn('2026-11-28', [namedRole('app'), usingAllGranted(namedRole('batch'))])
     expect(await publishPullRequest(client(), request(second), second, { policy })).toMatchObject({
       operation: 'closed',
       number: opened.number
@@ -383,7 +369,7 @@ describe('publishPullRequest', () => {
       arn: `arn:aws:iam::111122223333:role/app-${i}`,
       policyFile: `iam/least-privilege/111122223333/app-${i}.json`
     }))
-    const large = buildReport(roles, 'cloudtrail', '2026-11-27T00:00:00Z')
+    const large = reportOn('2026-11-27', roles)
     emulator.injectFault({ operationId: 'pulls/create', status: 422, message: 'Validation Failed' })
     await expect(publishPullRequest(client(), request(large), large, { policy })).rejects.toThrow(
       'GitHub failed to open a pull request from iam-least-privilege/proposals into main in octo-org/infra (422: Validation Failed)'

@@ -6,9 +6,9 @@ import { describe, expect, it } from '@jest/globals'
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { Writable } from 'node:stream'
-import { EXIT, main } from '../../src/cli-main.js'
+import { EXIT } from '../../src/cli-main.js'
 import type { JsonReportV1 } from '../../src/report/json.js'
+import { runCliInProcess } from '../support/cli-in-process.js'
 import { ACCOUNT } from '../support/cli-sample.js'
 
 const TEMPLATE = 'iac/stratus-roles.yaml'
@@ -20,21 +20,9 @@ function workspace(): string {
   return dir
 }
 
-function collector(): { stream: Writable; text: () => string } {
-  const chunks: Buffer[] = []
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk)
-      done()
-    }
-  })
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') }
-}
-
-async function runIn(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = collector()
-  const stderr = collector()
-  const code = await main(
+/** The sample's logs and grants (by absolute path: the run is in a workspace), no minimum of observed days. */
+function runIn(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCliInProcess(
     [
       'analyze',
       '--source',
@@ -47,10 +35,8 @@ async function runIn(cwd: string, args: string[]): Promise<{ code: number; stdou
       '0',
       ...args
     ],
-    { PATH: process.env.PATH ?? '' },
-    { stdout: stdout.stream, stderr: stderr.stream, cwd }
+    cwd
   )
-  return { code, stdout: stdout.text(), stderr: stderr.text() }
 }
 
 const STEAL = `arn:aws:iam::${ACCOUNT}:role/stratus-red-team-ec2-steal-credentials-role`

@@ -8,3 +8,8 @@ export const SAMPLE = [
 export const GRANTS = ['--authorization-details', 'examples/authorization-details.json']
 /** The account of the sample's roles. */
 export const ACCOUNT = '123837392027'
+
+/** Arguments that analyze `roles` with no minimum of observed days and print the JSON report. */
+export function jsonReportOf(roles: string): string[] {
+  return ['--roles', roles, '--min-observation-days', '0', '--format', 'json']
+}
