@@ -8,11 +8,11 @@
  * loaded in the CloudTrail table's shape; CREATE EXTERNAL TABLE creates the table it declares (empty).
  */
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { DuckDBInstance } from '@duckdb/node-api'
 import type { DuckDBConnection } from '@duckdb/node-api'
 import { cloudTrailRow, createCloudTrailTable, resultText, trinoToDuckDb } from './cloudtrail-table.js'
-import { readText, startLocalServer, stopLocalServer } from './local-server.js'
+import { LocalServer, readText } from './local-server.js'
 
 export interface EmulatedWorkgroup {
   name: string
@@ -131,7 +131,7 @@ export class AthenaEmulator {
   /** Queries whose SQL matches stay RUNNING until stopped. */
   readonly stuck: RegExp[] = []
   private readonly tableBytes = new Map<string, number>()
-  private server: Server | undefined
+  private readonly http = new LocalServer()
   private connection?: DuckDBConnection
 
   constructor(private readonly options: AthenaEmulatorOptions = {}) {}
@@ -139,21 +139,18 @@ export class AthenaEmulator {
   async start(): Promise<{ url: string }> {
     const instance = await DuckDBInstance.create(':memory:')
     this.connection = await instance.connect()
-    const { server, url } = await startLocalServer(
+    const url = await this.http.start(
       (req, res) => this.handle(req, res),
       (res, error) => {
         res.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' })
         res.end(JSON.stringify({ __type: 'InternalServerException', Message: String(error) }))
       }
     )
-    this.server = server
     return { url }
   }
 
   async stop(): Promise<void> {
-    const server = this.server
-    this.server = undefined
-    await stopLocalServer(server)
+    await this.http.stop()
     this.connection?.closeSync()
   }
 

@@ -6,10 +6,10 @@
  * hub account as the organization's management account, with NextToken pagination.
  */
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { AwsEmulator } from './aws-emulator.js'
 import type { AwsEmulatorOptions } from './aws-emulator.js'
-import { readText, startLocalServer, stopLocalServer } from './local-server.js'
+import { LocalServer, readText } from './local-server.js'
 
 const STATIC_KEY = 'AKIAEMULATOREXAMPLE'
 const ORGANIZATIONS_TARGET = /^AWSOrganizationsV20161128\.(\w+)$/
@@ -29,7 +29,7 @@ export class AwsAccounts {
   /** False: the hub account is not in an organization (AWSOrganizationsNotInUseException). */
   organization = true
   private readonly keys = new Map<string, string>()
-  private server: Server | undefined
+  private readonly http = new LocalServer()
   url = ''
 
   constructor(
@@ -61,15 +61,13 @@ export class AwsAccounts {
   }
 
   async start(): Promise<{ url: string }> {
-    ;({ server: this.server, url: this.url } = await startLocalServer((req, res) => this.route(req, res)))
+    this.url = await this.http.start((req, res) => this.route(req, res))
     for (const emulator of this.emulators.values()) emulator.url = this.url
     return { url: this.url }
   }
 
   async stop(): Promise<void> {
-    const server = this.server
-    this.server = undefined
-    await stopLocalServer(server)
+    await this.http.stop()
   }
 
   /** Every service of every account, and Organizations, at this endpoint; the static key is the hub's. */

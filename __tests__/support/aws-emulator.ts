@@ -9,12 +9,12 @@
  * must carry a SigV4 Authorization header (not verified cryptographically).
  */
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { GITHUB_OIDC_ISSUER, decodeJwt } from './oidc-token-server.js'
 import { seedStratusAccount } from './aws-emulator-seed.js'
 import { UnusedAccessEmulation } from './aws-emulator-findings.js'
 import { IamUsersEmulation } from './aws-emulator-users.js'
-import { readText, startLocalServer, stopLocalServer } from './local-server.js'
+import { LocalServer, readText } from './local-server.js'
 
 export type EmulatedService = 'access-analyzer' | 'iam' | 'sts' | 'cloudtrail'
 
@@ -237,7 +237,7 @@ export class AwsEmulator {
   readonly unusedAccess: UnusedAccessEmulation
   /** IAM users and their policies (seed with users.addUser). */
   readonly users: IamUsersEmulation
-  private server: Server | undefined
+  private readonly http = new LocalServer()
   private realStart = Date.now()
   private emulatedStart = Date.now()
   url = ''
@@ -270,14 +270,12 @@ export class AwsEmulator {
   async start(): Promise<{ url: string }> {
     this.realStart = Date.now()
     this.emulatedStart = this.realStart
-    ;({ server: this.server, url: this.url } = await startLocalServer((req, res) => this.handle(req, res)))
+    this.url = await this.http.start((req, res) => this.handle(req, res))
     return { url: this.url }
   }
 
   async stop(): Promise<void> {
-    const server = this.server
-    this.server = undefined
-    await stopLocalServer(server)
+    await this.http.stop()
   }
 
   /** Environment for a child process (or process.env) pointing every AWS client here, with dummy credentials. */

@@ -3,8 +3,7 @@
  * `Authorization: Bearer <ACTIONS_ID_TOKEN_REQUEST_TOKEN>` answers `{"value":"<JWT>"}`.
  * The JWT is shaped like GitHub's (header.payload.signature, base64url) but not really signed.
  */
-import type { Server } from 'node:http'
-import { startLocalServer, stopLocalServer } from './local-server.js'
+import { LocalServer } from './local-server.js'
 
 export const GITHUB_OIDC_ISSUER = 'https://token.actions.githubusercontent.com'
 
@@ -57,7 +56,7 @@ export class OidcTokenServer {
   readonly audiences: (string | undefined)[] = []
   /** Every token issued. */
   readonly issued: string[] = []
-  private server: Server | undefined
+  private readonly http = new LocalServer()
   private url = ''
 
   constructor(private readonly options: OidcTokenServerOptions = {}) {
@@ -65,7 +64,7 @@ export class OidcTokenServer {
   }
 
   async start(): Promise<{ url: string; env: Record<string, string> }> {
-    const started = await startLocalServer((req, res) => {
+    const base = await this.http.start((req, res) => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1')
       if (req.method !== 'GET' || url.pathname !== '/token') {
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"message":"Not Found"}')
@@ -94,9 +93,8 @@ export class OidcTokenServer {
         .writeHead(200, { 'content-type': 'application/json' })
         .end(JSON.stringify({ count: 1, value: token }))
     })
-    this.server = started.server
     // The runner's URL already has a query, so @actions/core appends `&audience=`.
-    this.url = `${started.url}/token?api-version=2.0`
+    this.url = `${base}/token?api-version=2.0`
     return { url: this.url, env: this.env() }
   }
 
@@ -106,8 +104,6 @@ export class OidcTokenServer {
   }
 
   async stop(): Promise<void> {
-    const server = this.server
-    this.server = undefined
-    await stopLocalServer(server)
+    await this.http.stop()
   }
 }

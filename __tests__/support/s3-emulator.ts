@@ -1,6 +1,5 @@
-import { createServer } from 'node:http'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { LocalServer } from './local-server.js'
 
 /**
  * A small S3 that speaks the REST-XML wire format the real @aws-sdk/client-s3 expects, path-style only:
@@ -21,7 +20,7 @@ export interface RecordedRequest {
 export class S3Emulator {
   readonly buckets = new Map<string, Map<string, Buffer>>()
   readonly requests: RecordedRequest[] = []
-  private server: Server | undefined
+  private readonly http = new LocalServer()
   private readonly pageSize: number
 
   constructor(options: S3EmulatorOptions = {}) {
@@ -37,16 +36,12 @@ export class S3Emulator {
     objects.set(key, Buffer.isBuffer(body) ? body : Buffer.from(body))
   }
 
-  async start(): Promise<string> {
-    this.server = createServer((req, res) => this.handle(req, res))
-    await new Promise<void>(resolve => this.server!.listen(0, '127.0.0.1', resolve))
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`
+  start(): Promise<string> {
+    return this.http.start((req, res) => this.handle(req, res))
   }
 
-  async stop(): Promise<void> {
-    if (!this.server) return
-    this.server.closeAllConnections()
-    await new Promise<void>(resolve => this.server!.close(() => resolve()))
+  stop(): Promise<void> {
+    return this.http.stop()
   }
 
   /** ListObjectsV2 requests, as prefixes asked for. */
