@@ -10,7 +10,7 @@ import { expectSecretsMasked } from '../support/action-world.js'
 import { AthenaEmulator } from '../support/athena-emulator.js'
 import type { AwsAccounts } from '../support/aws-accounts.js'
 import type { GitHubEmulator } from '../support/github-emulator.js'
-import { memberAccounts, startGitHubWithOidc } from '../support/member-accounts.js'
+import { denyAssumeRole, memberAccounts, startGitHubWithOidc } from '../support/member-accounts.js'
 import type { OidcTokenServer } from '../support/oidc-token-server.js'
 import { roleSessionRecord } from '../support/role-session-record.js'
 import { outputFile, runAction } from '../support/run-action.js'
@@ -58,18 +58,11 @@ beforeAll(async () => {
       eventTime: daysAgo(5)
     })
   ])
-  let githubEnv: Record<string, string>
-  ;({ github, oidc, env: githubEnv } = await startGitHubWithOidc())
-  const endpoints = aws.env()
-  // No static keys: the hub's credentials come through OIDC; Athena is asked with them.
-  env = {
-    AWS_ENDPOINT_URL_IAM: endpoints.AWS_ENDPOINT_URL_IAM ?? '',
-    AWS_ENDPOINT_URL_STS: endpoints.AWS_ENDPOINT_URL_STS ?? '',
-    AWS_ENDPOINT_URL_ATHENA: athenaUrl,
-    AWS_EC2_METADATA_DISABLED: 'true',
-    GITHUB_RUN_ID: '778',
-    ...githubEnv
-  }
+  const started = await startGitHubWithOidc(aws)
+  github = started.github
+  oidc = started.oidc
+  // Athena is asked with the hub's credentials too.
+  env = { ...started.env, AWS_ENDPOINT_URL_ATHENA: athenaUrl, GITHUB_RUN_ID: '778' }
 })
 afterAll(async () => {
   await aws.stop()
@@ -80,9 +73,7 @@ afterAll(async () => {
 
 describe('dist/index.js with source: athena across accounts', () => {
   it('one query, one report and one pull request for every account; a denied account fails alone', async () => {
-    aws
-      .account(DENIED)
-      .fault({ operation: 'AssumeRole', status: 403, code: 'AccessDenied', message: 'not trusted' })
+    denyAssumeRole(aws.account(DENIED))
     const run = await runAction({
       node: 'node20',
       env,

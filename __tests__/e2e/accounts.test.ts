@@ -9,7 +9,13 @@ import type { JsonReportV1 } from '../../src/report/json.js'
 import { expectSecretsMasked } from '../support/action-world.js'
 import type { AwsAccounts } from '../support/aws-accounts.js'
 import type { GitHubEmulator } from '../support/github-emulator.js'
-import { MEMBER_ROLE, memberAccounts, startGitHubWithOidc } from '../support/member-accounts.js'
+import {
+  denyAssumeRole,
+  MEMBER_ROLE,
+  memberAccounts,
+  spendGenerationQuota,
+  startGitHubWithOidc
+} from '../support/member-accounts.js'
 import type { OidcTokenServer } from '../support/oidc-token-server.js'
 import { outputFile, runAction } from '../support/run-action.js'
 
@@ -38,20 +44,10 @@ beforeAll(async () => {
   aws.hub.addTrail({ name: 'organization', region: 'us-east-1' })
   for (const id of [HUB, OK, DENIED, NO_QUOTA]) aws.account(id).oidc.subject = 'repo:octo-org/infra:*'
   await aws.start()
-  let githubEnv: Record<string, string>
-  ;({ github, oidc, env: githubEnv } = await startGitHubWithOidc())
-  const endpoints = aws.env()
-  // No static keys: the hub's credentials come through OIDC.
-  env = {
-    AWS_ENDPOINT_URL_ACCESSANALYZER: endpoints.AWS_ENDPOINT_URL_ACCESSANALYZER ?? '',
-    AWS_ENDPOINT_URL_IAM: endpoints.AWS_ENDPOINT_URL_IAM ?? '',
-    AWS_ENDPOINT_URL_STS: endpoints.AWS_ENDPOINT_URL_STS ?? '',
-    AWS_ENDPOINT_URL_ORGANIZATIONS: endpoints.AWS_ENDPOINT_URL_ORGANIZATIONS ?? '',
-    AWS_ENDPOINT_URL_CLOUDTRAIL: endpoints.AWS_ENDPOINT_URL_CLOUDTRAIL ?? '',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    GITHUB_RUN_ID: '777',
-    ...githubEnv
-  }
+  const started = await startGitHubWithOidc(aws)
+  github = started.github
+  oidc = started.oidc
+  env = { ...started.env, GITHUB_RUN_ID: '777' }
 })
 afterAll(async () => {
   await aws.stop()
@@ -75,16 +71,8 @@ function report(run: { outputs: Record<string, string> }): JsonReportV1 {
 
 describe('dist/index.js with many accounts', () => {
   it('hub and members: one pull request for every account; a denied account fails alone; the quota-less one waits, then is picked up', async () => {
-    aws
-      .account(DENIED)
-      .fault({ operation: 'AssumeRole', status: 403, code: 'AccessDenied', message: 'not trusted' })
-    aws.account(NO_QUOTA).fault({
-      operation: 'StartPolicyGeneration',
-      status: 402,
-      code: 'ServiceQuotaExceededException',
-      message: 'Policy generation daily quota exceeded.',
-      times: 10
-    })
+    denyAssumeRole(aws.account(DENIED))
+    spendGenerationQuota(aws.account(NO_QUOTA), 10)
     const inputs = {
       ...common,
       'role-to-assume': `arn:aws:iam::${HUB}:role/github-hub`,

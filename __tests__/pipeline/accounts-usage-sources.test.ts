@@ -13,7 +13,13 @@ import { evaluateGate } from '../../src/report/gate.js'
 import { runAnalysis } from '../../src/run.js'
 import { AthenaEmulator } from '../support/athena-emulator.js'
 import type { AwsAccounts } from '../support/aws-accounts.js'
-import { byAccount, MEMBER_ROLE, memberAccounts } from '../support/member-accounts.js'
+import {
+  byAccount,
+  denyAssumeRole,
+  MEMBER_ROLE,
+  memberAccounts,
+  spendGenerationQuota
+} from '../support/member-accounts.js'
 import { roleSessionRecord } from '../support/role-session-record.js'
 
 const HUB = '111111111111'
@@ -76,9 +82,7 @@ async function analyze(
 
 describe('source: athena across accounts', () => {
   it('asks one query for the roles of every reachable account; each account keeps its own usage; a denied account fails alone', async () => {
-    world
-      .account(DENIED)
-      .fault({ operation: 'AssumeRole', status: 403, code: 'AccessDenied', message: 'not trusted' })
+    denyAssumeRole(world.account(DENIED))
     const queriesBefore = athena.count('StartQueryExecution')
     // An account given twice (and again through a role ARN) is still one account, read once.
     const { report } = await analyze({
@@ -171,13 +175,7 @@ describe('a role waiting for the quota on a pull-request run', () => {
       },
       generation: { actions: [{ action: 'ec2:DescribeInstances' }], isComplete: true }
     })
-    world.account(B).fault({
-      operation: 'StartPolicyGeneration',
-      status: 402,
-      code: 'ServiceQuotaExceededException',
-      message: 'Policy generation daily quota exceeded.',
-      times: 5
-    })
+    spendGenerationQuota(world.account(B), 5)
     const inputs = {
       roles: gated,
       source: 'access-analyzer',

@@ -12,7 +12,13 @@ import { evaluateGate } from '../../src/report/gate.js'
 import { judgeRun } from '../../src/report/run-verdict.js'
 import { runAnalysis } from '../../src/run.js'
 import type { AwsAccounts } from '../support/aws-accounts.js'
-import { byAccount, MEMBER_ROLE, memberAccounts } from '../support/member-accounts.js'
+import {
+  byAccount,
+  denyAssumeRole,
+  MEMBER_ROLE,
+  memberAccounts,
+  spendGenerationQuota
+} from '../support/member-accounts.js'
 import { encodeJwt, GITHUB_OIDC_ISSUER } from '../support/oidc-token-server.js'
 
 const HUB = '111111111111'
@@ -64,16 +70,8 @@ async function analyze(config: Config, getIdToken?: (audience: string) => Promis
 
 describe('many accounts from a hub session (member-role)', () => {
   it('judges each account on its own: one analyzed, one denied, one waiting for the quota', async () => {
-    world
-      .account(DENIED)
-      .fault({ operation: 'AssumeRole', status: 403, code: 'AccessDenied', message: 'not trusted' })
-    world.account(NO_QUOTA).fault({
-      operation: 'StartPolicyGeneration',
-      status: 402,
-      code: 'ServiceQuotaExceededException',
-      message: 'Policy generation daily quota exceeded.',
-      times: 5
-    })
+    denyAssumeRole(world.account(DENIED))
+    spendGenerationQuota(world.account(NO_QUOTA), 5)
     const config = cliConfig({
       ...BASE,
       accounts: `${OK}\n${DENIED}\n${NO_QUOTA}`,

@@ -5,7 +5,7 @@
  */
 import type { ReportV1, RoleResult } from '../../src/model.js'
 import { AwsAccounts } from './aws-accounts.js'
-import type { AwsEmulatorOptions } from './aws-emulator.js'
+import type { AwsEmulator, AwsEmulatorOptions } from './aws-emulator.js'
 import { GitHubEmulator } from './github-emulator.js'
 import { OidcTokenServer } from './oidc-token-server.js'
 
@@ -53,8 +53,11 @@ export function byAccount(report: ReportV1): Map<string, RoleResult> {
   return new Map(report.roles.map(r => [/::(\d{12}):/.exec(r.arn)?.[1] ?? r.arn, r]))
 }
 
-/** GitHub and its OIDC token endpoint for a workflow on main of octo-org/infra; `env` points a run at both. */
-export async function startGitHubWithOidc(): Promise<{
+/**
+ * GitHub and its OIDC token endpoint for a workflow on main of octo-org/infra. `env` points a run at them and at every
+ * service of `world`, with no static keys: the hub's credentials come through OIDC.
+ */
+export async function startGitHubWithOidc(world: AwsAccounts): Promise<{
   github: GitHubEmulator
   oidc: OidcTokenServer
   env: Record<string, string>
@@ -63,6 +66,32 @@ export async function startGitHubWithOidc(): Promise<{
   const oidc = new OidcTokenServer({
     claims: { sub: 'repo:octo-org/infra:ref:refs/heads/main', repository: 'octo-org/infra' }
   })
-  const { env } = await oidc.start()
-  return { github, oidc, env: { GITHUB_API_URL: github.url, ...env } }
+  const { env: oidcEnv } = await oidc.start()
+  const endpoints = Object.entries(world.env()).filter(([name]) => name.startsWith('AWS_ENDPOINT_URL_'))
+  return {
+    github,
+    oidc,
+    env: {
+      ...Object.fromEntries(endpoints),
+      AWS_EC2_METADATA_DISABLED: 'true',
+      GITHUB_API_URL: github.url,
+      ...oidcEnv
+    }
+  }
+}
+
+/** The member role of `account` does not trust the hub session: AssumeRole is denied. */
+export function denyAssumeRole(account: AwsEmulator): void {
+  account.fault({ operation: 'AssumeRole', status: 403, code: 'AccessDenied', message: 'not trusted' })
+}
+
+/** Access Analyzer's daily policy generation quota of `account` is spent for the next `times` starts. */
+export function spendGenerationQuota(account: AwsEmulator, times: number): void {
+  account.fault({
+    operation: 'StartPolicyGeneration',
+    status: 402,
+    code: 'ServiceQuotaExceededException',
+    message: 'Policy generation daily quota exceeded.',
+    times
+  })
 }
