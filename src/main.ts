@@ -8,6 +8,7 @@ import { errorMessage } from './error-message.js'
 import { buildActionConfig } from './config.js'
 import type { ActionConfig } from './config.js'
 import { pullRequestRefs, readFileAtCommit } from './github/base-file.js'
+import { removedFiles } from './github/pull-request-files.js'
 import { createGitHubClient } from './github/client.js'
 import type { GitHubClient } from './github/client.js'
 import { isForkPullRequest, publishStickyComment, renderForkNotice } from './github/comment.js'
@@ -173,7 +174,17 @@ function pullRequestBase({ core, context, env }: ActionRuntime, config: ActionCo
   }
   const client = gitHubClient(config, env)
   const repo = context.repo
-  return { base: { sha: refs.baseSha, read: path => readFileAtCommit(client, repo, path, refs.baseSha) } }
+  const { number, changedFiles } = refs
+  return {
+    base: {
+      sha: refs.baseSha,
+      read: path => readFileAtCommit(client, repo, path, refs.baseSha),
+      removed: () =>
+        number === undefined
+          ? Promise.reject(new Error('the pull_request event names no pull request number'))
+          : removedFiles(client, repo, number, changedFiles)
+    }
+  }
 }
 
 function setCountOutputs(core: ActionsCore, report: ReportV1): void {

@@ -226,6 +226,8 @@ export interface RoleGrants {
   notEditableReason?: string
   /** When the role was created (ISO 8601): a role younger than the window was observed for less. */
   createdAt?: string
+  /** The role's tags; CloudFormation's `aws:cloudformation:*` tags link it to its template (iac-path). */
+  tags?: Record<string, string>
 }
 
 export const ROLE_STATUSES = ['analyzed', 'insufficient-evidence', 'skipped', 'failed'] as const

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path'
+import { relative, resolve } from 'node:path'
 import { planAccounts, spansAccounts } from './aws/accounts.js'
 import type { Sleep } from './aws/retry.js'
 import type { AwsSession } from './aws/session.js'
@@ -16,7 +16,7 @@ import type { RunFiles } from './pipeline/files.js'
 import { parseIacMapping } from './iac/mapping.js'
 import type { IacMapping } from './iac/mapping.js'
 import { parseTerraformState } from './iac/terraform/state.js'
-import { readIacFilesAt, readIacFolder } from './iac/workspace.js'
+import { isIacPathUnder, readIacFilesAt, readIacFolder } from './iac/workspace.js'
 import { applyIacGrants } from './pipeline/iac-grants.js'
 import type { IacCaseFacts } from './pipeline/iac-grants.js'
 import { judgeCase } from './pipeline/judge.js'
@@ -196,11 +196,10 @@ async function iacGrants(
     throw new ConfigError('iac-path', errorMessage(e))
   }
   for (const problem of iac.reading.problems) deps.log.warning(problem)
+  const iacDir = relative(workspace, resolve(workspace, config.iacPath)).split('\\').join('/')
+  const removed = deps.base ? await removedIacPaths(deps.base, iacDir) : undefined
   const base = deps.base
-    ? await readIacFilesAt(
-        iac.files.map(f => f.file.path),
-        deps.base.read
-      )
+    ? await readIacFilesAt([...iac.files.map(f => f.file.path), ...(removed?.paths ?? [])], deps.base.read)
     : undefined
   for (const problem of base?.problems ?? []) deps.log.warning(`at the base commit: ${problem}`)
   const stateFile = config.terraformState
@@ -217,9 +216,28 @@ async function iacGrants(
   return applyIacGrants(config, iac, cases, {
     authored: deps.pullRequest === true,
     ...(base ? { base } : {}),
+    ...(removed?.unknown ? { baseUnknown: removed.unknown } : {}),
     ...(state ? { state } : {}),
     ...(mapping ? { mapping } : {})
   })
+}
+
+/**
+ * The infrastructure-code files under `iacDir` that the pull request deletes or renames away: the head does not have
+ * them, so the base side of the gate reads them by these paths. When the list cannot be had, `unknown` says why.
+ */
+async function removedIacPaths(
+  base: PullRequestBase,
+  iacDir: string
+): Promise<{ paths: string[]; unknown?: string }> {
+  if (!base.removed) return { paths: [] }
+  let removed: string[]
+  try {
+    removed = await base.removed()
+  } catch (e) {
+    return { paths: [], unknown: errorMessage(e) }
+  }
+  return { paths: removed.filter(path => isIacPathUnder(path, iacDir)) }
 }
 
 /**

@@ -78,8 +78,12 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js with infrastruct
     beforeAll(() => {
       baseSha = world.github.pushFiles('main', { 'infra/main.tf': TERRAFORM }, 'Terraform of the roles')
     })
-    const gate = (head: string) => {
+    const gate = (head: string, extra: { sha?: string; files?: Record<string, string> } = {}) => {
       const number = world.github.addIssue()
+      world.github.setPullRequestFiles(number, [
+        { filename: 'infra/main.tf', status: 'modified' },
+        ...Object.keys(extra.files ?? {}).map(filename => ({ filename, status: 'removed' as const }))
+      ])
       return runAction({
         node,
         eventName: 'pull_request',
@@ -88,7 +92,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js with infrastruct
           pull_request: {
             number,
             head: { ref: 'change', sha: 'f'.repeat(40), repo: { full_name: 'octo-org/infra' } },
-            base: { ref: 'main', sha: baseSha, repo: { full_name: 'octo-org/infra' } }
+            base: { ref: 'main', sha: extra.sha ?? baseSha, repo: { full_name: 'octo-org/infra' } }
           }
         },
         inputs: {
@@ -124,6 +128,27 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js with infrastruct
       const { run } = await gate(TERRAFORM.replace(DESCRIBE_ALL, 'Action   = "ec2:DescribeInstances" #'))
       expect(run.stdout.split('\n').filter(line => line.startsWith('::error::'))).toEqual([])
       expect(run.code).toBe(0)
+    })
+
+    it('fails when the pull request deletes the file holding a Deny the role relied on', async () => {
+      const widened = TERRAFORM.replace(DESCRIBE_ALL, 'Action   = ["ec2:Describe*", "iam:*"] #')
+      const guard = `resource "aws_iam_role_policy" "guard" {
+  role   = aws_iam_role.steal_credentials.name
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Deny", Action = "iam:*", Resource = "*" }] })
+}
+`
+      const sha = world.github.pushFiles(
+        'main',
+        { 'infra/main.tf': widened, 'infra/guard.tf': guard },
+        'Guard'
+      )
+      const { run } = await gate(widened, { sha, files: { 'infra/guard.tf': guard } })
+      expect(run.code).toBe(1)
+      const report = JSON.parse(readFileSync(outputFile(run, 'report'), 'utf8')) as {
+        roles: { change?: { added: { action: string }[] } }[]
+      }
+      expect(report.roles[0]?.change?.added.map(a => a.action.split(':')[0])).toContain('iam')
+      expect(world.github.validationFailures).toEqual([])
     })
 
     it('fails when the pull request leaves its Terraform unparseable', async () => {

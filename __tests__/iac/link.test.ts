@@ -114,6 +114,43 @@ describe('linking a deployed role to the code that defines it', () => {
     })
   })
 
+  test("by CloudFormation's stack and logical id: the only template, the one named after the stack, or not linked", async () => {
+    const template =
+      'Resources:\n  AppRole:\n    Type: AWS::IAM::Role\n    Properties:\n      AssumeRolePolicyDocument: {}\n'
+    const read = (...paths: string[]) =>
+      cloudFormationReader.read(paths.map(path => ({ path, text: template })))
+    const tags = { 'aws:cloudformation:stack-name': 'app-prod', 'aws:cloudformation:logical-id': 'AppRole' }
+    const hints = { arn: ARN, tags }
+    const one = await read('infra/any.yaml')
+    expect(linkRole('anything', one.roles, hints)).toMatchObject({
+      how: 'tags aws:cloudformation:stack-name=app-prod, aws:cloudformation:logical-id=AppRole: infra/any.yaml:2 (AppRole)'
+    })
+    const two = await read('infra/app-staging.yaml', 'infra/app-prod.template.json')
+    expect(linkRole('anything', two.roles, hints).role?.location.file).toBe('infra/app-prod.template.json')
+    const neither = await read('a/stack.yaml', 'b/stack.yaml')
+    expect(linkRole('anything', neither.roles, hints)).toEqual({
+      why: 'tags aws:cloudformation:stack-name=app-prod, aws:cloudformation:logical-id=AppRole: 2 templates define the logical id (a/stack.yaml:2 (AppRole), b/stack.yaml:2 (AppRole)) and none is named after stack app-prod; name the template app-prod.yaml or map the role in iac-mapping'
+    })
+    const both = await read('a/app-prod.yaml', 'b/app-prod.yml')
+    expect(linkRole('anything', both.roles, hints)).toMatchObject({
+      why: expect.stringContaining('and several are named after stack app-prod')
+    })
+    // The generated name carries the stack too: it picks the template the same way.
+    expect(linkRole('app-prod-AppRole-1A2B3C4D5E6F', two.roles).role?.location.file).toBe(
+      'infra/app-prod.template.json'
+    )
+    expect(linkRole('app-prod-AppRole-1A2B3C4D5E6F', neither.roles)).toMatchObject({
+      why: expect.stringMatching(/^CloudFormation generated name \(app-prod-AppRole-suffix\): 2 templates/)
+    })
+    // Tags naming a logical id no template defines leave the other rules to link it.
+    expect(
+      linkRole('anything', one.roles, {
+        arn: ARN,
+        tags: { ...tags, 'aws:cloudformation:logical-id': 'Other' }
+      })
+    ).toMatchObject({ why: expect.stringMatching(/^no role named anything/) })
+  })
+
   test('a mapping file that is not an object of { file, address } is refused with a one-line reason', () => {
     expect(() => parseIacMapping('[', 'map.json')).toThrow(/^map.json is not JSON/)
     expect(() => parseIacMapping('[]', 'map.json')).toThrow(/^map.json must be a JSON object/)

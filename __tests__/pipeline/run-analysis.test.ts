@@ -217,6 +217,52 @@ describe('runAnalysis with Access Analyzer and IAM (the emulator)', () => {
     })
     expect(report.roles[0]?.excess).toEqual(NO_EXCESS)
   })
+  it('links a role to its template by the aws:cloudformation tags GetRole returns, the template named after the stack', async () => {
+    const template = (action: string) => `Resources:
+  AppRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {}
+      Policies:
+        - PolicyName: app
+          PolicyDocument:
+            Statement:
+              - Effect: Allow
+                Action: [${action}]
+                Resource: "*"
+`
+    const ws = folder('pipeline-tags-')
+    ws.write('infra/app-prod.yaml', template('ec2:DescribeInstances, ec2:TerminateInstances'))
+    ws.write('infra/app-staging.yaml', template('ec2:*'))
+    aws.addRole({
+      name: 'app-role',
+      inline: { app: policy('ec2:DescribeInstances', 'ec2:TerminateInstances') },
+      tags: {
+        'aws:cloudformation:stack-name': 'app-prod',
+        'aws:cloudformation:logical-id': 'AppRole',
+        team: 'x'
+      }
+    })
+    const config = configOf({
+      roles: APP_ROLE,
+      source: 'cloudtrail',
+      'cloudtrail-path': appRoleTrail(),
+      'trail-read-write-type': 'All',
+      'granted-source': 'auto',
+      'iac-path': 'infra',
+      'aws-region': 'us-east-1',
+      validate: 'false',
+      'min-observation-days': '30'
+    })
+    const report = await runAnalysis(config, depsFor(config, { workspace: ws.dir }))
+    expect(aws.requests.map(r => r.operation)).toContain('GetRole')
+    const app = report.roles[0]
+    expect(app?.iacLink).toBe(
+      'linked by tags aws:cloudformation:stack-name=app-prod, aws:cloudformation:logical-id=AppRole: infra/app-prod.yaml:2 (AppRole), the template named after stack app-prod'
+    )
+    expect(app?.grantedFrom?.map(g => g.file)).toEqual(['infra/app-prod.yaml'])
+    expect(excessActions(app?.excess ?? NO_EXCESS).map(e => e.action)).toEqual(['ec2:TerminateInstances'])
+  })
 })
 
 describe('runAnalysis with CloudTrail log files (no AWS)', () => {

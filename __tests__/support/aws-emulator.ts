@@ -136,6 +136,7 @@ interface RoleRecord {
   attached: string[]
   boundary?: string
   description?: string
+  tags?: Record<string, string>
 }
 
 interface ManagedPolicyRecord {
@@ -319,6 +320,8 @@ export class AwsEmulator {
     attached?: string[]
     boundary?: string
     generation?: GenerationScript
+    /** Returned by GetRole (`Tags`), as CloudFormation's `aws:cloudformation:*` tags are. */
+    tags?: Record<string, string>
   }): string {
     const path = role.path ?? '/'
     const arn = this.roleArn(role.name, path)
@@ -335,7 +338,8 @@ export class AwsEmulator {
       trustPolicy: JSON.stringify({ Version: '2012-10-17', Statement: [] }),
       inline,
       attached: role.attached ?? [],
-      ...(role.boundary ? { boundary: role.boundary } : {})
+      ...(role.boundary ? { boundary: role.boundary } : {}),
+      ...(role.tags ? { tags: role.tags } : {})
     })
     if (role.generation) this.scripts.set(arn, role.generation)
     return arn
@@ -1134,7 +1138,13 @@ export class AwsEmulator {
       (full && role.boundary
         ? `<PermissionsBoundary>${el('PermissionsBoundaryType', 'PermissionsBoundaryPolicy')}${el('PermissionsBoundaryArn', role.boundary)}</PermissionsBoundary>`
         : '') +
-      (full ? '<RoleLastUsed/>' : '')
+      (full ? '<RoleLastUsed/>' : '') +
+      (full && role.tags
+        ? `<Tags>${Object.entries(role.tags)
+            .sort(([a], [b]) => (a < b ? -1 : 1))
+            .map(([k, v]) => `<member>${el('Key', k)}${el('Value', v)}</member>`)
+            .join('')}</Tags>`
+        : '')
     )
   }
 

@@ -35,6 +35,16 @@ interface SubsetOperation {
   response?: { status: number; array: boolean; required: string[] }
 }
 
+/** One entry of a pull request's changed files. */
+export interface EmulatedPullFile {
+  filename: string
+  status: 'added' | 'removed' | 'modified' | 'renamed' | 'copied' | 'changed' | 'unchanged'
+  previous_filename?: string
+}
+
+/** GitHub lists at most this many files of a pull request. */
+const PULL_FILES_LIMIT = 3000
+
 interface OpenApiSubset {
   source: string
   operations: Record<string, SubsetOperation>
@@ -165,6 +175,7 @@ export class GitHubEmulator {
   private readonly pulls: EmulatedPullRequest[] = []
   private readonly comments: EmulatedComment[] = []
   private readonly issues = new Set<number>()
+  private readonly pullFiles = new Map<number, EmulatedPullFile[]>()
   private readonly faults: (InjectedFault & { remaining: number })[] = []
   private readonly routes: Route[]
   private readonly tokenUser: GitHubUser
@@ -277,6 +288,14 @@ export class GitHubEmulator {
 
   commentsOn(issueNumber: number): EmulatedComment[] {
     return this.comments.filter(c => c.issueNumber === issueNumber)
+  }
+
+  /**
+   * The files a pull request (as a workflow event names it) changes, as `pulls/list-files` answers: paginated, at
+   * most 3,000 however many are given, as GitHub does.
+   */
+  setPullRequestFiles(number: number, files: EmulatedPullFile[]): void {
+    this.pullFiles.set(number, files)
   }
 
   pullRequests(): EmulatedPullRequest[] {
@@ -746,6 +765,24 @@ export class GitHubEmulator {
           query,
           `/repos/${this.owner}/${this.repo}/pulls`
         )
+      }
+      case 'pulls/list-files': {
+        const files = this.pullFiles.get(Number(p.pull_number))
+        if (!files) return notFound
+        const html = `https://github.com/${this.owner}/${this.repo}`
+        const listed = files.slice(0, PULL_FILES_LIMIT).map(f => ({
+          sha: createHash('sha1').update(f.filename).digest('hex'),
+          filename: f.filename,
+          status: f.status,
+          additions: 0,
+          deletions: 0,
+          changes: 0,
+          blob_url: `${html}/blob/HEAD/${f.filename}`,
+          raw_url: `${html}/raw/HEAD/${f.filename}`,
+          contents_url: `${api}/contents/${f.filename}`,
+          ...(f.previous_filename ? { previous_filename: f.previous_filename } : {})
+        }))
+        return this.page(listed, query, `/repos/${this.owner}/${this.repo}/pulls/${p.pull_number}/files`)
       }
       case 'pulls/create': {
         const head = (typeof body.head === 'string' ? body.head : '').replace(

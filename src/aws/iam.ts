@@ -129,6 +129,12 @@ function roleErrorReason(error: unknown, input: string): string {
   return `could not read role "${input}": ${describeAwsError(error)}`
 }
 
+function tagMap(
+  tags: readonly { Key?: string | undefined; Value?: string | undefined }[]
+): Record<string, string> {
+  return Object.fromEntries(tags.flatMap(t => (t.Key === undefined ? [] : [[t.Key, t.Value ?? '']])))
+}
+
 /** IAM returns policy documents URL-encoded (RFC 3986); the JS SDK does not decode them. */
 function decodeIamDocument(encoded: string, what: string): unknown {
   try {
@@ -198,6 +204,7 @@ export class GrantedPolicyReader {
       policies,
       ...(boundary ? { boundary } : {}),
       ...(current?.CreateDate ? { createdAt: current.CreateDate.toISOString() } : {}),
+      ...(current?.Tags?.length ? { tags: tagMap(current.Tags) } : {}),
       ...editability(path, role.name)
     }
   }

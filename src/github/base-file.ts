@@ -12,17 +12,37 @@ import type { GitHubClient, RepoRef } from './client.js'
 interface PullRequestRefs {
   baseSha: string
   headSha?: string
+  /** The pull request's number and `changed_files`, when the payload has them. */
+  number?: number
+  changedFiles?: number
 }
 
 /** The base and head commits of a pull-request event payload, when it carries them. */
 export function pullRequestRefs(payload: unknown): PullRequestRefs | undefined {
   const pr = (
-    payload as { pull_request?: { base?: { sha?: unknown }; head?: { sha?: unknown } } } | undefined
+    payload as
+      | {
+          pull_request?: {
+            base?: { sha?: unknown }
+            head?: { sha?: unknown }
+            number?: unknown
+            changed_files?: unknown
+          }
+        }
+      | undefined
   )?.pull_request
   const baseSha = pr?.base?.sha
   if (typeof baseSha !== 'string' || !/^[0-9a-f]{40,64}$/.test(baseSha)) return undefined
   const headSha = pr?.head?.sha
-  return { baseSha, ...(typeof headSha === 'string' ? { headSha } : {}) }
+  const count = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined)
+  const number = count(pr?.number)
+  const changedFiles = count(pr?.changed_files)
+  return {
+    baseSha,
+    ...(typeof headSha === 'string' ? { headSha } : {}),
+    ...(number !== undefined ? { number } : {}),
+    ...(changedFiles !== undefined ? { changedFiles } : {})
+  }
 }
 
 /** Reads one file of the repository at a commit; `absent` when the commit has no such file. */

@@ -10,7 +10,8 @@ export interface RepoRef {
 }
 
 /** The `permissions:` entries of a workflow job that our calls need. */
-type GitHubPermission = 'contents: write' | 'pull-requests: write' | 'issues: write' | 'contents: read'
+type GitHubPermission =
+  'contents: write' | 'pull-requests: write' | 'issues: write' | 'contents: read' | 'pull-requests: read'
 
 /**
  * An Octokit for the GitHub REST API. `baseUrl` defaults to `GITHUB_API_URL` as read by `@actions/github`

@@ -51,7 +51,12 @@ export async function planIacEdits(
         notes.push(`${where}: not rewritten: ${policy.notRewritable}`)
         continue
       }
-      const narrowed = narrowDocument(policy.document, excess, catalog)
+      for (const k of policy.keptStatements ?? [])
+        notes.push(`${where}: statement ${k.statement + 1} kept as written: ${k.expression}`)
+      const kept = new Set(
+        (policy.keptStatements ?? []).flatMap(k => (k.index === undefined ? [] : [k.index]))
+      )
+      const narrowed = narrowDocument(policy.document, excess, catalog, kept)
       if (!narrowed) {
         notes.push(`${where}: every statement is excess for ${role.arn}; remove the policy`)
         continue

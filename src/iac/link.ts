@@ -1,7 +1,12 @@
 /**
  * Which role of the infrastructure code a deployed role is: by the iac-mapping file, by the Terraform state (address
- * ↔ ARN), by its literal name, or by the name CloudFormation generates from the stack and the logical id
- * (`Stack-LogicalId-SUFFIX`), in that order. Each link says how it was made, and a role that cannot be linked says why.
+ * ↔ ARN), by the role's `aws:cloudformation:*` tags (stack and logical id), by its literal name, or by the name
+ * CloudFormation generates from the stack and the logical id (`Stack-LogicalId-SUFFIX`), in that order. Each link
+ * says how it was made, and a role that cannot be linked says why.
+ *
+ * Which template is which stack: a CloudFormation role of the code whose logical id is the role's is taken when it is
+ * the only one; when several templates define that logical id, the one whose file is named after the stack
+ * (`<stack>.yaml`, `<stack>.template.json`, ...) is taken, and with none or several so named the role is not linked.
  */
 import type { IacMapping } from './mapping.js'
 import type { IacRole } from './model.js'
@@ -12,7 +17,12 @@ export interface LinkHints {
   arn: string
   mapping?: IacMapping
   state?: readonly TerraformStateRole[]
+  /** The deployed role's tags (IAM GetRole or the export): CloudFormation tags its roles with stack and logical id. */
+  tags?: Readonly<Record<string, string>>
 }
+
+const STACK_NAME_TAG = 'aws:cloudformation:stack-name'
+const LOGICAL_ID_TAG = 'aws:cloudformation:logical-id'
 
 export type IacLink = { role: IacRole; how: string } | { role?: undefined; why: string }
 
@@ -29,23 +39,39 @@ export function linkRole(name: string, roles: readonly IacRole[], hints?: LinkHi
   }
   const state = hints?.state?.find(s => s.arn === hints.arn)
   if (state) return linkByState(state, roles)
+  const stackName = hints?.tags?.[STACK_NAME_TAG]
+  const logicalId = hints?.tags?.[LOGICAL_ID_TAG]
+  if (stackName && logicalId) {
+    const tagged = roles.filter(r => r.location.kind === 'cloudformation' && r.logicalId === logicalId)
+    if (tagged.length > 0)
+      return linkInStack(
+        tagged,
+        stackName,
+        `tags ${STACK_NAME_TAG}=${stackName}, ${LOGICAL_ID_TAG}=${logicalId}`
+      )
+  }
   const named = roles.filter(r => r.name === name)
   if (named.length === 1 && named[0])
     return { role: named[0], how: `role name ${name} written in ${where(named[0])}` }
   if (named.length > 1)
     return { why: `role name ${name} is defined more than once (${named.map(where).join(', ')}): not linked` }
   const generated = roles.filter(
-    r => r.name === undefined && r.logicalId && isGeneratedName(name, r.logicalId)
+    r => r.name === undefined && r.logicalId && generatedStack(name, r.logicalId) !== undefined
   )
-  if (generated.length === 1 && generated[0])
-    return {
-      role: generated[0],
-      how: `CloudFormation generated name (stack-${generated[0].logicalId ?? ''}-suffix) of ${where(generated[0])}`
-    }
-  if (generated.length > 1)
-    return {
-      why: `the generated name ${name} matches ${generated.length} logical ids (${generated.map(where).join(', ')})`
-    }
+  const first = generated[0]
+  if (first) {
+    const ids = new Set(generated.map(r => r.logicalId))
+    if (ids.size > 1)
+      return {
+        why: `the generated name ${name} matches ${ids.size} logical ids (${generated.map(where).join(', ')})`
+      }
+    const stack = generatedStack(name, first.logicalId ?? '') ?? ''
+    return linkInStack(
+      generated,
+      stack,
+      `CloudFormation generated name (${stack}-${first.logicalId ?? ''}-suffix)`
+    )
+  }
   return {
     why: `no role named ${name} in the infrastructure code, and no logical id whose generated name it is; name the role literally (RoleName / name)`
   }
@@ -70,8 +96,30 @@ function where(role: IacRole): string {
   return `${role.location.file}:${role.location.startLine} (${role.location.address})`
 }
 
-function isGeneratedName(name: string, logicalId: string): boolean {
+/** The stack of a name CloudFormation generated for `logicalId` (`Stack-LogicalId-SUFFIX`), if it is one. */
+function generatedStack(name: string, logicalId: string): string | undefined {
   const marker = `-${logicalId}-`
   const at = name.lastIndexOf(marker)
-  return at > 0 && GENERATED_SUFFIX.test(name.slice(at + marker.length))
+  return at > 0 && GENERATED_SUFFIX.test(name.slice(at + marker.length)) ? name.slice(0, at) : undefined
+}
+
+/**
+ * One of the roles of the same logical id in different templates: the only one, or the only one whose template is
+ * named after the stack. Anything else is ambiguous and not linked.
+ */
+function linkInStack(candidates: readonly IacRole[], stack: string, by: string): IacLink {
+  const only = candidates.length === 1 ? candidates[0] : undefined
+  if (only) return { role: only, how: `${by}: ${where(only)}` }
+  const named = candidates.filter(r => templateStem(r.location.file) === stack)
+  const one = named.length === 1 ? named[0] : undefined
+  if (one) return { role: one, how: `${by}: ${where(one)}, the template named after stack ${stack}` }
+  return {
+    why: `${by}: ${candidates.length} templates define the logical id (${candidates.map(where).join(', ')}) and ${named.length === 0 ? 'none is' : 'several are'} named after stack ${stack}; name the template ${stack}.yaml or map the role in iac-mapping`
+  }
+}
+
+/** `infra/app-prod.template.json` → `app-prod`. */
+function templateStem(file: string): string {
+  const base = file.slice(file.lastIndexOf('/') + 1)
+  return base.replace(/(\.template)?\.(ya?ml|json|template)$/i, '')
 }

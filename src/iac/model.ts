@@ -30,8 +30,21 @@ export interface IacPolicy {
    * Allow, and the whole statement is dropped from a Deny (so the document never grants less than the code may).
    */
   document: PolicyDocumentJson
-  /** Set when the document cannot be rewritten in place: the expression that blocked it, as written. */
+  /** Set when the document cannot be rewritten in place at all: the expression that blocked it, as written. */
   notRewritable?: string
+  /**
+   * Statements a rewrite keeps exactly as written, each with the expression that keeps it from being edited; the
+   * policy's other statements are still rewritten. `statement` is its 0-based place among the written statements,
+   * `index` its place in `document.Statement` (absent for a Deny the conservative reading drops).
+   */
+  keptStatements?: KeptStatement[]
+}
+
+/** A statement that holds an expression which cannot be read statically: never rewritten. */
+export interface KeptStatement {
+  statement: number
+  index?: number
+  expression: string
 }
 
 /** A role defined in infrastructure code. */

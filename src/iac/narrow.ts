@@ -2,7 +2,8 @@
  * One infrastructure-code policy narrowed to what its role needs: each Allow action pattern that grants an excess
  * action is replaced by the catalog actions it grants that are not excess (used, unobservable, conditional, kept);
  * a pattern without excess stays as written, and a statement left with no action goes. The result never grants an
- * action the document did not, and keeps every action the analysis did not call excess. Pure.
+ * action the document did not, and keeps every action the analysis did not call excess. The statements whose
+ * indexes are in `keptAsIs` stay exactly as they are. Pure.
  */
 import type { PolicyDocumentJson } from '../model.js'
 import type { Catalog } from '../policy/catalog.js'
@@ -11,13 +12,14 @@ import type { Catalog } from '../policy/catalog.js'
 export function narrowDocument(
   document: PolicyDocumentJson,
   excess: ReadonlySet<string>,
-  catalog: Catalog
+  catalog: Catalog,
+  keptAsIs: ReadonlySet<number> = new Set()
 ): PolicyDocumentJson | undefined {
   const excessKey = new Set([...excess].map(a => a.toLowerCase()))
   const statements: Record<string, unknown>[] = []
-  for (const statement of document.Statement) {
+  for (const [index, statement] of document.Statement.entries()) {
     const action = statement.Action
-    if (statement.Effect !== 'Allow' || action === undefined) {
+    if (statement.Effect !== 'Allow' || action === undefined || keptAsIs.has(index)) {
       statements.push(statement)
       continue
     }

@@ -64,6 +64,20 @@ export async function readIacFolder(dir: string, base: string): Promise<IacWorks
 }
 
 /**
+ * Whether a repository path is one `readIacFolder` would read under `dir` (repository-relative, `''` for the root):
+ * an infrastructure-code file name, outside the skipped folders.
+ */
+export function isIacPathUnder(path: string, dir: string): boolean {
+  const inside =
+    dir === '' || dir === '.' ? path : path.startsWith(`${dir}/`) ? path.slice(dir.length + 1) : undefined
+  if (inside === undefined || !IAC_EXTENSION.test(inside)) return false
+  return !inside
+    .split('/')
+    .slice(0, -1)
+    .some(folder => SKIPPED_FOLDERS.has(folder) || folder === '..')
+}
+
+/**
  * The same files as another commit (a pull request's base) has them, read through `read`. A file the commit does
  * not have, or that is refused, grants nothing there; the caller judges everything the head grants beyond it.
  */

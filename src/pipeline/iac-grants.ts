@@ -32,6 +32,8 @@ export function applyIacGrants(
   context: {
     authored: boolean
     base?: IacReading
+    /** Why the files the pull request deletes or renames could not be listed: the gate cannot pass. */
+    baseUnknown?: string
     state?: readonly TerraformStateRole[]
     mapping?: IacMapping
   }
@@ -39,6 +41,15 @@ export function applyIacGrants(
   const facts = new Map<RoleCase, IacCaseFacts>()
   const unread = iac.reading.unreadFiles
   const base = context.base
+  if (context.baseUnknown !== undefined) {
+    for (const c of cases)
+      if (!c.outcome)
+        c.outcome = {
+          status: 'failed',
+          reason: `what the pull request removes from the infrastructure code is not known: ${context.baseUnknown}`
+        }
+    return facts
+  }
   if ((context.authored || base) && unread.length > 0) {
     for (const c of cases)
       if (!c.outcome)
@@ -53,7 +64,8 @@ export function applyIacGrants(
     const hints: LinkHints = {
       arn: c.arn,
       ...(context.state ? { state: context.state } : {}),
-      ...(context.mapping ? { mapping: context.mapping } : {})
+      ...(context.mapping ? { mapping: context.mapping } : {}),
+      ...(c.grants?.tags ? { tags: c.grants.tags } : {})
     }
     const link = linkRole(c.name, iac.reading.roles, hints)
     if (!link.role) {

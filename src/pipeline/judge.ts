@@ -30,6 +30,11 @@ import type { RoleCase } from './role-case.js'
 export interface PullRequestBase {
   sha: string
   read: (path: string) => Promise<WorkspaceFile>
+  /**
+   * The repository paths the pull request deletes, and the old paths of those it renames (which the head no longer
+   * has); throws when that list cannot be known to be complete.
+   */
+  removed?: () => Promise<string[]>
 }
 
 interface JudgeContext {

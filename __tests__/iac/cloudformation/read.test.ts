@@ -58,8 +58,14 @@ describe('reading the Config template (YAML and its JSON twin)', () => {
     const config = role(roles, 'ConfigRole')
     expect(config?.managedPolicyArns).toEqual(['arn:aws:iam::aws:policy/service-role/AWS_ConfigRole'])
     const policy = config?.policies[0]
-    expect(policy?.notRewritable).toMatch(/^!Join .*!Ref ConfigBucket/)
-    expect(config?.unresolved).toEqual([policy?.notRewritable])
+    // The statement is kept as written; the policy's other statements are still rewritten.
+    expect(policy?.notRewritable).toBeUndefined()
+    const join = expect.stringMatching(/^!Join .*!Ref ConfigBucket/) as unknown
+    expect(policy?.keptStatements).toEqual([
+      { statement: 0, index: 0, expression: join },
+      { statement: 1, index: 1, expression: join }
+    ])
+    expect(config?.unresolved).toEqual([...new Set(policy?.keptStatements?.map(k => k.expression))])
     expect(policy?.document.Statement).toEqual([
       { Effect: 'Allow', Action: 's3:GetBucketAcl', Resource: '*' },
       {
@@ -118,7 +124,7 @@ describe('reading the deployment framework bootstrap stack', () => {
       'CloudFormationKMSPolicy',
       'CloudFormationPolicyS3'
     ])
-    expect(cfn?.policies[0]?.notRewritable).toBe('!GetAtt CloudFormationDeploymentRole.Arn')
+    expect(cfn?.policies[0]?.keptStatements?.[0]?.expression).toBe('!GetAtt CloudFormationDeploymentRole.Arn')
   })
 
   it('keeps a Deny it can read, and a role named only in another template stays known by its name', async () => {
@@ -204,8 +210,20 @@ describe('hostile and unreadable templates', () => {
         Condition: { Bool: { 'aws:SecureTransport': 'true' } }
       }
     ])
-    expect(policy?.notRewritable).toBe('!Sub arn:aws:s3:::${Bucket}/*')
-    expect(roles[0]?.unresolved).toEqual(['!Sub arn:aws:s3:::${Bucket}/*'])
+    expect(policy?.notRewritable).toBeUndefined()
+    // Every statement holds an expression: each is kept as written (the dropped Deny has no index).
+    expect(policy?.keptStatements).toEqual([
+      { statement: 0, index: 0, expression: '!Sub arn:aws:s3:::${Bucket}/*' },
+      { statement: 1, index: 1, expression: '*a' },
+      { statement: 2, expression: '!If [C, s3:DeleteObject, s3:PutObject]' },
+      { statement: 3, index: 2, expression: '!GetAtt Q.Arn' }
+    ])
+    expect(roles[0]?.unresolved).toEqual([
+      '!Sub arn:aws:s3:::${Bucket}/*',
+      '*a',
+      '!If [C, s3:DeleteObject, s3:PutObject]',
+      '!GetAtt Q.Arn'
+    ])
   })
 
   it('reports SAM function policies without editing them', async () => {

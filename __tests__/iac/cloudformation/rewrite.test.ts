@@ -138,14 +138,35 @@ describe('golden edits (the whole diff)', () => {
     expect(diffOf(file, after)).toBe(golden('config-json-split.diff'))
   })
 
-  it('refuses a policy that holds an expression it cannot read, naming it', async () => {
+  it('keeps the statements holding an expression as written and rewrites the literal one', async () => {
     const file = template('aws-cloudformation-templates/Config/Config.yaml')
-    const { roles } = await cloudFormationReader.read([file])
-    const blocked = roles.find(r => r.logicalId === 'ConfigRole')?.policies[0]
-    if (!blocked) throw new Error('fixture changed')
-    await expect(cloudFormationReader.rewrite(file, blocked, blocked.document)).rejects.toThrow(
-      /ConfigRole\.Policies\[0\] cannot be rewritten in place: !Join .*!Ref ConfigBucket/
+    const policy = await policyAt(file, 'ConfigRole.Policies[0]')
+    expect(policy.keptStatements?.map(k => [k.statement, k.index])).toEqual([
+      [0, 0],
+      [1, 1]
+    ])
+    const proposal = withStatements(policy, ([a, b, c]) =>
+      [a, b, { ...c, Action: 'config:PutEvaluations' }].flatMap(x => (x ? [x] : []))
     )
+    const after = await cloudFormationReader.rewrite(file, policy, proposal)
+    expect(diffOf(file, after)).toBe(golden('config-kept-statements.diff'))
+    // A kept statement is never edited, and dropping a statement beside it is refused, naming the expression.
+    await expect(
+      cloudFormationReader.rewrite(
+        file,
+        policy,
+        withStatements(policy, ([a, ...rest]) => [{ ...a, Action: 's3:GetObject' }, ...rest])
+      )
+    ).rejects.toThrow(
+      /ConfigRole\.Policies\[0\]: not rewritten: statement 1 holds !Join .*!Ref ConfigBucket.*, which is kept as written/
+    )
+    await expect(
+      cloudFormationReader.rewrite(
+        file,
+        policy,
+        withStatements(policy, ([a, b]) => [a, b].flatMap(x => (x ? [x] : [])))
+      )
+    ).rejects.toThrow(/the proposal removes or reshapes statements, and statement 1 holds !Join/)
   })
 })
 
@@ -185,6 +206,12 @@ function proposalFor(policy: IacPolicy): fc.Arbitrary<PolicyDocumentJson> {
       if (field in s) edits[field] = list(s[field], RESOURCES)
     return fc.record(edits).map(e => ({ ...s, ...e }))
   }
+  const kept = new Set((policy.keptStatements ?? []).flatMap(k => (k.index === undefined ? [] : [k.index])))
+  if (kept.size > 0 || (policy.keptStatements ?? []).length > 0)
+    // Statements kept as written stay as they are; the others change their lists, none goes or comes.
+    return fc
+      .tuple(...policy.document.Statement.map((s, i) => (kept.has(i) ? fc.constant(s) : statement(s))))
+      .map(statements => ({ ...policy.document, Statement: statements }))
   const extra = fc.record({
     Effect: fc.constant('Allow'),
     Action: fc.subarray(ACTIONS, { minLength: 1 }),
@@ -200,6 +227,24 @@ function proposalFor(policy: IacPolicy): fc.Arbitrary<PolicyDocumentJson> {
       Statement: [...kept.filter((s): s is Record<string, unknown> => s !== undefined), ...added]
     }))
     .filter(d => d.Statement.length > 0)
+}
+
+/**
+ * What an independent decoder reads once the proposal is written: the proposal, except that statements kept as
+ * written still read as written (intrinsics and all).
+ */
+function asWritten(policy: IacPolicy, original: unknown, proposal: PolicyDocumentJson): unknown {
+  const kept = policy.keptStatements ?? []
+  if (kept.length === 0) return proposal
+  const written = (original as { Statement: unknown[] }).Statement
+  let index = 0
+  const Statement = written.map((s, i) => {
+    const k = kept.find(x => x.statement === i)
+    if (k && k.index === undefined) return s
+    const proposed = proposal.Statement[index++]
+    return k ? s : proposed
+  })
+  return { ...proposal, Statement }
 }
 
 describe('property: rewriting then reading yields the proposal', () => {
@@ -218,7 +263,9 @@ describe('property: rewriting then reading yields the proposal', () => {
             .flatMap(r => r.policies)
             .find(p => p.location.address === policy.location.address)
           expect(canonical(again?.document)).toBe(canonical(proposal))
-          expect(canonical(decodedPolicy(after, policy.location.address))).toBe(canonical(proposal))
+          expect(canonical(decodedPolicy(after, policy.location.address))).toBe(
+            canonical(asWritten(policy, decodedPolicy(file.text, policy.location.address), proposal))
+          )
           for (const hunk of structuredPatch('a', 'b', file.text, after, '', '', { context: 0 }).hunks) {
             // An insertion is reported at the line after which it goes.
             const first = hunk.oldLines === 0 ? hunk.oldStart - 1 : hunk.oldStart

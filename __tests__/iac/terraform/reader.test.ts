@@ -228,10 +228,18 @@ resource "aws_iam_role_policy" "loop" {
 `
     const reading = await terraformReader.read([{ path: 'main.tf', text }])
     const [app] = reading.roles
-    expect(app?.policies.map(p => [p.location.address, p.notRewritable, p.document.Statement])).toEqual([
+    // A statement holding an expression is kept as written; a body that is one blocks the whole policy.
+    expect(
+      app?.policies.map(p => [p.location.address, p.notRewritable ?? p.keptStatements, p.document.Statement])
+    ).toEqual([
       [
         'aws_iam_role_policy.vars',
-        'var.actions',
+        [
+          { statement: 0, index: 0, expression: 'var.actions' },
+          { statement: 1, expression: '"arn:aws:s3:::${var.bucket}"' },
+          { statement: 2, index: 1, expression: 'local.more' },
+          { statement: 3, index: 2, expression: 'var.team' }
+        ],
         [
           { Effect: 'Allow', Action: '*', Resource: '*' },
           { Effect: 'Allow', NotAction: ['iam:*'], Resource: '*' },

@@ -159,7 +159,7 @@ describe('rewriting Terraform policies in place', () => {
         checked++
       }
     }
-    expect(checked).toBe(22)
+    expect(checked).toBe(23)
   })
 
   test('a policy blocked by an expression is not rewritten, and says which expression', async () => {
@@ -217,6 +217,96 @@ describe('rewriting Terraform policies in place', () => {
     )
     expect(after).toBe(
       '{\n    "Version": "2012-10-17",\n    "Statement": [\n        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}\n    ]\n}\n'
+    )
+  })
+
+  test('per statement: one holding an expression is kept as written, the literal ones are rewritten', async () => {
+    const file = {
+      path: 'main.tf',
+      text: `resource "aws_iam_role" "app" {
+  name = "app"
+}
+
+resource "aws_iam_role_policy" "mixed" {
+  role = aws_iam_role.app.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      { Effect = "Allow", Action = var.extra_actions, Resource = "*" },
+      {
+        Effect   = "Allow"
+        Action   = ["s3:*"] # too wide
+        Resource = "*"
+      },
+      { Effect = "Deny", Action = "s3:DeleteBucket", Resource = "arn:aws:s3:::\${var.bucket}" },
+    ]
+  })
+}
+
+data "aws_iam_policy_document" "doc" {
+  statement {
+    actions   = ["sqs:*"]
+    resources = ["*"]
+  }
+  statement {
+    actions   = ["sns:*"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:PrincipalOrgID"
+      values   = [var.org]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "doc" {
+  role   = aws_iam_role.app.id
+  policy = data.aws_iam_policy_document.doc.json
+}
+`
+    }
+    const mixed = await policyAt([file], 'aws_iam_role_policy.mixed')
+    expect(mixed.notRewritable).toBeUndefined()
+    expect(mixed.keptStatements).toEqual([
+      { statement: 0, index: 0, expression: 'var.extra_actions' },
+      { statement: 2, expression: '"arn:aws:s3:::${var.bucket}"' }
+    ])
+    const narrowed = edited(mixed.document, d => (statement(d, 1).Action = ['s3:GetObject']))
+    const after = await terraformReader.rewrite(file, mixed, narrowed)
+    const doc = await policyAt([{ ...file, text: after }], 'data.aws_iam_policy_document.doc')
+    expect(doc.keptStatements).toEqual([{ statement: 1, index: 1, expression: 'var.org' }])
+    const both = await terraformReader.rewrite(
+      { ...file, text: after },
+      doc,
+      edited(doc.document, d => (statement(d, 0).Action = 'sqs:SendMessage'))
+    )
+    expectGolden('per-statement-kept', file, both)
+    // Read back, each policy is exactly the proposal; the kept statements are still there as written.
+    const reread = await terraformReader.read([{ ...file, text: both }])
+    const policies = reread.roles.flatMap(r => r.policies)
+    expect(policies.find(p => p.location.address === mixed.location.address)?.document).toEqual(narrowed)
+    expect(
+      policies.find(p => p.location.address === doc.location.address)?.document.Statement[0]?.Action
+    ).toBe('sqs:SendMessage')
+    expect(both).toContain('{ Effect = "Allow", Action = var.extra_actions, Resource = "*" }')
+    expect(both).toContain('values   = [var.org]')
+
+    // The kept statement itself is never edited, and a proposal that drops a statement is refused, naming it.
+    await expect(
+      terraformReader.rewrite(
+        file,
+        mixed,
+        edited(mixed.document, d => (statement(d, 0).Action = 's3:GetObject'))
+      )
+    ).rejects.toThrow('not rewritten: statement 1 holds var.extra_actions, which is kept as written')
+    await expect(
+      terraformReader.rewrite(
+        file,
+        mixed,
+        edited(mixed.document, d => d.Statement.splice(1, 1))
+      )
+    ).rejects.toThrow(
+      'not rewritten: the proposal removes or reshapes statements, and statement 1 holds var.extra_actions, which is kept as written'
     )
   })
 

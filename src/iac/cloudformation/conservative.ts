@@ -13,20 +13,49 @@ export interface ConservativeDocument {
   document: PolicyDocumentJson
   /** The expressions that could not be read, as written. */
   unresolved: string[]
+  /** The expression outside the statements (the document, its Version or Statement) that blocks any rewrite. */
+  blocked?: string
+  /** Statements (by index as written) that hold an expression: a rewrite keeps them as written. */
+  kept: { statement: number; expression: string }[]
+  /** For each statement of `document`, its index as written (a Deny with an unknown part is left out). */
+  decodedFrom: number[]
 }
 
 export function conservativeDocument(value: StaticValue): ConservativeDocument {
   const unresolved = unresolvedIn(value)
-  if (!isObject(value)) return { document: { Version: '2012-10-17', Statement: [ALLOW_ALL] }, unresolved }
+  if (!isObject(value))
+    return {
+      document: { Version: '2012-10-17', Statement: [ALLOW_ALL] },
+      unresolved,
+      ...(unresolved[0] !== undefined ? { blocked: unresolved[0] } : {}),
+      kept: [],
+      decodedFrom: [0]
+    }
   const version = typeof value.Version === 'string' ? value.Version : '2012-10-17'
   const raw = value.Statement
+  const outside = [
+    ...unresolvedIn({ ...value, Statement: null }),
+    ...(raw instanceof Unresolved ? [raw.expression] : [])
+  ]
   const statements: StaticValue[] = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]
   const out: Record<string, unknown>[] = []
-  for (const s of statements) {
+  const kept: { statement: number; expression: string }[] = []
+  const decodedFrom: number[] = []
+  statements.forEach((s, index) => {
+    const expression = unresolvedIn(s)[0]
+    if (expression !== undefined) kept.push({ statement: index, expression })
     const statement = conservativeStatement(s)
-    if (statement) out.push(statement)
+    if (!statement) return
+    decodedFrom.push(index)
+    out.push(statement)
+  })
+  return {
+    document: { Version: version, Statement: out },
+    unresolved,
+    ...(outside[0] !== undefined ? { blocked: outside[0] } : {}),
+    kept,
+    decodedFrom
   }
-  return { document: { Version: version, Statement: out }, unresolved }
 }
 
 function isObject(value: StaticValue | undefined): value is { [key: string]: StaticValue } {

@@ -73,7 +73,7 @@ export function readTemplates(files: readonly IacSourceFile[]): IacReading {
       roles.push(role)
     }
     role.policies.push(policy)
-    if (policy.notRewritable) role.unresolved.push(policy.notRewritable)
+    role.unresolved.push(...unreadParts(policy))
   }
   return { roles, problems, unreadFiles }
 }
@@ -143,8 +143,7 @@ function readTemplate(
     }
   }
   for (const role of local.values()) {
-    for (const p of role.policies)
-      if (p.notRewritable && p.notRewritable !== SAM_NOT_EDITED) role.unresolved.push(p.notRewritable)
+    for (const p of role.policies) role.unresolved.push(...unreadParts(p))
     role.unresolved = [...new Set(role.unresolved)]
     roles.push(role)
   }
@@ -217,6 +216,13 @@ function policyOf(
   })
 }
 
+/** The expressions a policy was read conservatively around (a SAM policy is read whole, just not edited). */
+function unreadParts(policy: IacPolicy): string[] {
+  const blocked =
+    policy.notRewritable && policy.notRewritable !== SAM_NOT_EDITED ? [policy.notRewritable] : []
+  return [...blocked, ...(policy.keptStatements ?? []).map(k => k.expression)]
+}
+
 function withDocument(
   template: Template,
   node: Node | undefined,
@@ -224,8 +230,17 @@ function withDocument(
 ): IacPolicy {
   const value = node ? evaluate(node, template.text) : new Unresolved('PolicyDocument missing')
   const read = conservativeDocument(value)
-  const blocked = policy.notRewritable ?? read.unresolved[0]
-  return { ...policy, document: read.document, ...(blocked !== undefined ? { notRewritable: blocked } : {}) }
+  const blocked = policy.notRewritable ?? read.blocked
+  const kept = read.kept.map(k => {
+    const index = read.decodedFrom.indexOf(k.statement)
+    return { ...k, ...(index >= 0 ? { index } : {}) }
+  })
+  return {
+    ...policy,
+    document: read.document,
+    ...(blocked !== undefined ? { notRewritable: blocked } : {}),
+    ...(blocked === undefined && kept.length > 0 ? { keptStatements: kept } : {})
+  }
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Node, YAMLMap } from 'yaml'
 import type { PolicyDocumentJson } from '../../model.js'
 import type { IacPolicy, IacSourceFile } from '../model.js'
 import { conservativeDocument } from './conservative.js'
-import { evaluate } from './intrinsics.js'
+import { evaluate, Unresolved } from './intrinsics.js'
 import { parseAddress, policyDocumentNode } from './read.js'
 import { parseTemplate, property } from './template.js'
 import type { Template } from './template.js'
@@ -36,8 +36,8 @@ export function rewriteTemplate(
   const documentNode = policyDocumentNode(template, address)
   if (!isMap(documentNode)) throw new Error(`${where}: no PolicyDocument mapping to rewrite`)
   const current = conservativeDocument(evaluate(documentNode, template.text))
-  if (current.unresolved[0])
-    throw new Error(`${where} cannot be rewritten in place: ${current.unresolved[0]}`)
+  if (current.blocked !== undefined)
+    throw new Error(`${where} cannot be rewritten in place: ${current.blocked}`)
 
   const writer = new ValueWriter(template, documentNode)
   const splices: Splice[] = []
@@ -51,14 +51,28 @@ export function rewriteTemplate(
   const statementNodes = isSeq(statementNode) ? statementNode.items : [statementNode]
   const before = current.document.Statement
   const after = proposal.Statement
-  if (sameShape(before, after) && statementNodes.every(isMap)) {
+  const kept = (i: number) => current.kept.find(k => k.statement === current.decodedFrom[i])
+  const edited = (i: number) => canonical(before[i]) !== canonical(after[i])
+  const nodeOf = (i: number) => statementNodes[current.decodedFrom[i] ?? -1]
+  if (sameShape(before, after) && after.every((_, i) => !edited(i) || isMap(nodeOf(i)))) {
     after.forEach((statement, i) => {
-      const node = statementNodes[i] as YAMLMap
+      const node = nodeOf(i)
+      const blocked = kept(i)
+      if (!edited(i) || !isMap(node)) return
+      if (blocked)
+        throw new Error(
+          `${where}: not rewritten: statement ${blocked.statement + 1} holds ${blocked.expression}, which is kept as written`
+        )
       for (const field of LIST_FIELDS) {
         if (!(field in statement) || sameList(before[i]?.[field], statement[field])) continue
         splices.push(...writer.list(node, field, asList(statement[field])))
       }
     })
+  } else if (current.kept[0]) {
+    const first = current.kept[0]
+    throw new Error(
+      `${where}: not rewritten: the proposal removes or reshapes statements, and statement ${first.statement + 1} holds ${first.expression}, which is kept as written`
+    )
   } else {
     splices.push(writer.statements(after, statementNode, before))
   }
@@ -146,6 +160,8 @@ class ValueWriter {
       if (!this.written.has(value)) this.written.set(value, this.template.text.slice(start, end))
       return
     }
+    // The parts of an expression that cannot be read (`!Join` with a parameter) are not values of the document.
+    if (value instanceof Unresolved) return
     if (isSeq(node)) for (const item of node.items) this.collect(item)
     else if (isMap(node)) for (const pair of node.items) this.collect(pair.value)
   }

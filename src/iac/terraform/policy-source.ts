@@ -4,6 +4,7 @@
  * unknown part is dropped, an Allow's unknown condition is dropped.
  */
 import type { PolicyDocumentJson } from '../../model.js'
+import type { KeptStatement } from '../model.js'
 import type { SourceValue } from './source-value.js'
 
 /** `hcl-object`: jsonencode({...}); `json`: JSON text (heredoc, quoted string or file); `policy-document`: blocks. */
@@ -28,8 +29,12 @@ export interface PolicySource {
   /** `Statement = {...}`: the single statement written as an object. */
   statementObject: boolean
   document: PolicyDocumentJson
-  /** The expression that keeps the body from being rewritten, as written. */
+  /** The expression that keeps the whole body from being rewritten, as written. */
   blockedBy?: string
+  /** Statements (by index in `statements`) that hold an expression: kept as written, the others rewritten. */
+  kept: { statement: number; expression: string }[]
+  /** For each statement of `document`, its index in `statements` (a Deny with an unknown part is left out). */
+  decodedFrom: number[]
   /** Expressions read conservatively, as written. */
   unresolved: string[]
 }
@@ -50,8 +55,18 @@ export function unknownBody(style: BodyStyle, start: number, end: number, expres
     statementObject: false,
     document: structuredClone(ALLOW_ALL),
     blockedBy: expression,
+    kept: [],
+    decodedFrom: [],
     unresolved: [expression]
   }
+}
+
+/** The statements a rewrite keeps as written, as IacPolicy names them. */
+export function keptStatements(source: PolicySource): KeptStatement[] {
+  return source.kept.map(k => {
+    const index = source.decodedFrom.indexOf(k.statement)
+    return { statement: k.statement, ...(index >= 0 ? { index } : {}), expression: k.expression }
+  })
 }
 
 /** Reads a policy document value (decoded from jsonencode or JSON text). */
@@ -102,12 +117,14 @@ export function decodeStatements(
   header: { Version: string; Id?: string }
 ): PolicySource {
   const unresolved: string[] = []
-  let blockedBy: string | undefined
-  const block = (expression: string): void => {
-    blockedBy ??= expression
-  }
+  const kept: { statement: number; expression: string }[] = []
+  const decodedFrom: number[] = []
   const decoded: Record<string, unknown>[] = []
-  for (const s of statements) {
+  for (const [index, s] of statements.entries()) {
+    let blocked: string | undefined
+    const block = (expression: string): void => {
+      blocked ??= expression
+    }
     const out: Record<string, unknown> = {}
     const effectValue = s.fields.get('Effect')
     const effect = effectValue ? literal(effectValue) : 'Allow'
@@ -132,8 +149,10 @@ export function decodeStatements(
       else if (key === 'Condition' && expressions.length > 0) continue
       else out[key] = plain(value)
     }
+    if (blocked !== undefined) kept.push({ statement: index, expression: blocked })
     if (drop) continue
     normaliseNegations(out)
+    decodedFrom.push(index)
     decoded.push(out)
   }
   return {
@@ -143,7 +162,8 @@ export function decodeStatements(
     statements,
     statementObject: false,
     document: { ...header, Statement: decoded },
-    ...(blockedBy === undefined ? {} : { blockedBy }),
+    kept,
+    decodedFrom,
     unresolved
   }
 }

@@ -8,7 +8,7 @@ import type { IacLocation, IacPolicy, IacReader, IacReading, IacRole, IacSourceF
 import { parseHcl, type HclNode } from './grammar.js'
 import { attributesOf, blocksOf, fileBody, type HclBlock } from './hcl-blocks.js'
 import { documentPolicy, jsonFilePolicy, policyBody } from './policy-body.js'
-import { ALLOW_ALL, type PolicySource } from './policy-source.js'
+import { keptStatements, unknownBody, type PolicySource } from './policy-source.js'
 import { rewriteTerraform } from './rewrite.js'
 import { hclValue, traversal, unwrap } from './source-value.js'
 
@@ -185,7 +185,10 @@ class ModuleReader {
       attachment,
       ...(name === undefined ? {} : { name }),
       document: source.document,
-      ...(source.blockedBy === undefined ? {} : { notRewritable: source.blockedBy })
+      ...(source.blockedBy === undefined ? {} : { notRewritable: source.blockedBy }),
+      ...(source.blockedBy === undefined && source.kept.length > 0
+        ? { keptStatements: keptStatements(source) }
+        : {})
     }
     this.unresolvedOf.set(policy, source.unresolved)
     return policy
@@ -311,16 +314,7 @@ class ModuleReader {
 }
 
 function unknown(expression: string): PolicySource {
-  return {
-    style: 'hcl-object',
-    start: 0,
-    end: 0,
-    statements: [],
-    statementObject: false,
-    document: structuredClone(ALLOW_ALL),
-    blockedBy: expression,
-    unresolved: [expression]
-  }
+  return unknownBody('hcl-object', 0, 0, expression)
 }
 
 function literalString(node: HclNode | undefined): string | undefined {

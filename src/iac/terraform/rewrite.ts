@@ -35,7 +35,14 @@ export async function rewriteTerraform(
   const source = await sourceOf(file, policy)
   if (source.blockedBy !== undefined) throw new Error(`${where}: not rewritten: ${source.blockedBy}`)
   const layout: Layout = { text: file.text, template: !file.path.endsWith('.json') }
-  const edits = inPlaceEdits(source, document, layout, where) ?? [wholeBody(source, document, layout)]
+  const inPlace = inPlaceEdits(source, document, layout, where)
+  // A statement kept as written keeps its text only when the others are edited value by value.
+  const first = source.kept[0]
+  if (!inPlace && first)
+    throw new Error(
+      `${where}: not rewritten: the proposal removes or reshapes statements, and statement ${first.statement + 1} holds ${first.expression}, which is kept as written`
+    )
+  const edits = inPlace ?? [wholeBody(source, document, layout)]
   let after = file.text
   for (const e of [...edits].sort((a, b) => b.start - a.start))
     after = after.slice(0, e.start) + e.text + after.slice(e.end)
@@ -85,11 +92,7 @@ function inPlaceEdits(
 ): Edit[] | undefined {
   const current = source.document
   if (current.Version !== document.Version || current.Id !== document.Id) return undefined
-  if (
-    current.Statement.length !== document.Statement.length ||
-    source.statements.length !== document.Statement.length
-  )
-    return undefined
+  if (current.Statement.length !== document.Statement.length) return undefined
   const rest = (s: Record<string, unknown>): Record<string, unknown> => {
     const copy: Record<string, unknown> = { Effect: 'Allow', ...s }
     for (const k of EDITABLE_FIELDS) copy[k] = k in s
@@ -98,8 +101,13 @@ function inPlaceEdits(
   const edits: Edit[] = []
   for (const [i, proposed] of document.Statement.entries()) {
     const written = current.Statement[i]
-    const statement = source.statements[i]
+    const statement = source.statements[source.decodedFrom[i] ?? -1]
     if (!written || !statement || !jsonEqual(rest(written), rest(proposed))) return undefined
+    const kept = source.kept.find(k => k.statement === source.decodedFrom[i])
+    if (kept && !jsonEqual(written, proposed))
+      throw new Error(
+        `${where}: not rewritten: statement ${kept.statement + 1} holds ${kept.expression}, which is kept as written`
+      )
     for (const key of EDITABLE_FIELDS) {
       const value = statement.fields.get(key)
       // A policy document writes every value as a list: a one-element list and its string are the same.
