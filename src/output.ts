@@ -144,8 +144,10 @@ export function streamedOutputs(options: StreamedOutputOptions): StreamedOutputs
   return {
     sink,
     discard() {
+      // Only a report.json this run began is removed: an earlier run's stays when this one fails before any role.
+      const begun = reportFile !== undefined
       closeAll()
-      if (reportPath) rmSync(reportPath, { force: true })
+      if (begun && reportPath) rmSync(reportPath, { force: true })
     },
     async finish(report) {
       const sarif = options.sarif(report)
@@ -190,7 +192,8 @@ async function writeMarkdown(
     spool.fd = undefined
     for await (const chunk of createReadStream(spool.path, { encoding: 'utf8' }))
       await writeStream(stdout, [chunk as string])
-  } else for (const role of report.roles) await writeStream(stdout, [markdownRoleSection(role, report.source)])
+  } else
+    for (const role of report.roles) await writeStream(stdout, [markdownRoleSection(role, report.source)])
   await writeStream(stdout, ['\n\n'])
 }
 

@@ -168,7 +168,9 @@ describe('the CLI streams its outputs as the roles are judged', () => {
     const markdown = await runCli([])
     expect(markdown.stdout).toBe([...outputChunks(memory, 'markdown', {})].join(''))
     const sarif = await runCli(['--format', 'sarif'])
-    expect(sarif.stdout).toBe(serializeSarif(renderSarif(memory, { toolVersion: VERSION, sources: new Map() })))
+    expect(sarif.stdout).toBe(
+      serializeSarif(renderSarif(memory, { toolVersion: VERSION, sources: new Map() }))
+    )
   }, 240_000)
 })
 

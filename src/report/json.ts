@@ -167,7 +167,8 @@ export function reportWriter(head: ReportHead, version: ReportVersion = 1): Repo
   return {
     role(role) {
       const text = JSON.stringify(ordered(roleForVersion(role, version), 'role'), null, 2)
-      const before = written++ === 0 ? beforeRoles(skeleton({ roles: 0, analyzed: 0, failed: 0, excess: 0 })) : ',\n'
+      const before =
+        written++ === 0 ? beforeRoles(skeleton({ roles: 0, analyzed: 0, failed: 0, excess: 0 })) : ',\n'
       return `${before}    ${text.replace(/\n/g, '\n    ')}`
     },
     end(summary) {
