@@ -8,12 +8,16 @@ import { Ajv } from 'ajv'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { main } from '../../src/cli-main.js'
+import { VERSION } from '../../src/version.js'
+import { GRANTS, SAMPLE } from '../support/cli-sample.js'
 import { buildCliConfig } from '../../src/config.js'
 import type { Config } from '../../src/config.js'
 import { createAwsSession } from '../../src/aws/session.js'
 import { MemoryLogger } from '../../src/logger.js'
 import type { ExcessAction, ReportV1 } from '../../src/model.js'
-import { outputChunks, writeReportFiles } from '../../src/output.js'
+import { outputChunks, policyFileContent, writableProposals, writeReportFiles } from '../../src/output.js'
 import { analyzeRole } from '../../src/policy/analyze.js'
 import {
   compactConditional,
@@ -109,6 +113,67 @@ describe('streamed reports', () => {
     expect(text).toBe(canonical(text))
     expect([...sarifChunks(empty)].join('')).toBe(serializeSarif(renderSarif(empty)))
   }, 120_000)
+})
+
+/** A writable that keeps what was written, noting each write in the run's timeline. */
+function collector(name: string, timeline: string[]): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = []
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk)
+      timeline.push(`${name}: ${chunk.toString('utf8')}`)
+      done()
+    }
+  })
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') }
+}
+
+async function runCli(args: string[]): Promise<{ code: number; stdout: string; timeline: string[] }> {
+  const timeline: string[] = []
+  const stdout = collector('stdout', timeline)
+  const stderr = collector('stderr', timeline)
+  const code = await main(
+    ['analyze', ...SAMPLE, ...GRANTS, '--roles', '*', '--min-observation-days', '0', ...args],
+    { PATH: process.env.PATH ?? '' },
+    { stdout: stdout.stream, stderr: stderr.stream, cwd: process.cwd() }
+  )
+  return { code, stdout: stdout.text(), timeline }
+}
+
+describe('the CLI streams its outputs as the roles are judged', () => {
+  it('writes the same JSON (v1, v2), SARIF, Markdown and proposals as the in-memory renderings', async () => {
+    const memory = await sampleReport()
+    const proposalCount = writableProposals(memory).length
+    expect(proposalCount).toBeGreaterThan(0)
+    for (const version of [1, 2] as const) {
+      const out = mkdtempSync(join(tmpdir(), 'cli-streamed-'))
+      const run = await runCli(['--format', 'json', '--report-version', String(version), '--out', out])
+      expect(run.code).toBe(0)
+      // The clock is real: the in-memory report takes the streamed one's time, nothing else.
+      const { generatedAt } = JSON.parse(run.stdout) as JsonReportV1
+      const report = { ...memory, generatedAt }
+      expect(run.stdout).toBe(serializeReport(report, version))
+      // The first role is on stdout before the run has judged them all (it then says how many it analyzed).
+      const firstRole = run.timeline.findIndex(line => line.includes(`"arn": "${report.roles[0]?.arn}"`))
+      const done = run.timeline.findIndex(line => line.startsWith('stderr: analyzed '))
+      expect(firstRole).toBeGreaterThanOrEqual(0)
+      expect(firstRole).toBeLessThan(done)
+      expect(readFileSync(join(out, 'report.json'), 'utf8')).toBe(serializeReport(report, version))
+      expect(readFileSync(join(out, 'report.sarif'), 'utf8')).toBe(
+        serializeSarif(renderSarif(report, { toolVersion: VERSION, sources: new Map() }))
+      )
+      const written = writableProposals(report).map(role =>
+        readFileSync(join(out, 'proposals', role.policyFile ?? ''), 'utf8')
+      )
+      expect(written).toEqual(writableProposals(report).map(role => policyFileContent(role.proposed)))
+    }
+    const markdown = await runCli([])
+    expect(markdown.stdout).toBe([...outputChunks(memory, 'markdown', {})].join(''))
+    const sarif = await runCli(['--format', 'sarif'])
+    expect(sarif.stdout).toBe(
+      serializeSarif(renderSarif(memory, { toolVersion: VERSION, sources: new Map() }))
+    )
+  }, 240_000)
 })
 
 describe('compact excess', () => {

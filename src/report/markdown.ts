@@ -179,11 +179,21 @@ function largestFitting(max: number, fitsWith: (count: number) => boolean): numb
  * `renderMarkdown` with no length limit, without holding every section at once.
  */
 export function* markdownChunks(report: ReportV1): Generator<string> {
-  yield [renderHead(report, {}), renderPullRequestChanges(report), overviewTable(report.roles).join('\n')]
+  yield markdownHead(report)
+  for (const role of report.roles) yield markdownRoleSection(role, report.source)
+  yield '\n'
+}
+
+/** What `markdownChunks` writes before the role sections; it reads only each role's facts, not its diff. */
+export function markdownHead(report: ReportV1): string {
+  return [renderHead(report, {}), renderPullRequestChanges(report), overviewTable(report.roles).join('\n')]
     .filter(Boolean)
     .join('\n\n')
-  for (const role of report.roles) yield `\n\n${renderRole(role, report.source, FULL_DETAIL)}`
-  yield '\n'
+}
+
+/** One role's section of `markdownChunks`, with the blank line before it. */
+export function markdownRoleSection(role: RoleResult, source: ReportV1['source']): string {
+  return `\n\n${renderRole(role, source, FULL_DETAIL)}`
 }
 
 /** How much a role's section matters to a reviewer: a proposal with high-risk excess first. */
