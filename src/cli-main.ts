@@ -284,8 +284,7 @@ export async function main(
     // Each role is written as it is judged: the run keeps only the roles' facts, whatever their number.
     const outputs = streamedOutputs({
       ...(config.outDir ? { outDir: config.outDir } : {}),
-      stdout: io.stdout,
-      format: config.format,
+      print: { stdout: io.stdout, format: config.format },
       version: config.reportVersion === '2' ? 2 : 1,
       sarif: report => ({
         toolVersion: VERSION,

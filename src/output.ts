@@ -20,7 +20,7 @@ import { markdownChunks, markdownHead, markdownRoleSection } from './report/mark
 import { sarifChunks } from './report/sarif.js'
 import type { SarifOptions } from './report/sarif.js'
 
-interface WrittenFiles {
+export interface WrittenFiles {
   report: string
   sarif: string
   proposals: string[]
@@ -80,8 +80,8 @@ function writeProposal(dir: string, role: RoleResult): string {
 interface StreamedOutputOptions {
   /** --out: report.json, report.sarif and the proposals are written there. */
   outDir?: string
-  stdout: NodeJS.WritableStream
-  format: 'markdown' | 'json' | 'sarif'
+  /** What is printed, and where (the CLI); nothing without it (the action). */
+  print?: { stdout: NodeJS.WritableStream; format: 'markdown' | 'json' | 'sarif' }
   version: ReportVersion
   /** The SARIF options, known once every role is judged (they read the roles' policy files). */
   sarif: (report: ReportV1) => SarifOptions
@@ -102,7 +102,8 @@ interface StreamedOutputs {
  * facts (it reads no diff or evidence).
  */
 export function streamedOutputs(options: StreamedOutputOptions): StreamedOutputs {
-  const { outDir, stdout, format, version } = options
+  const { outDir, version } = options
+  const format = options.print?.format
   const reportPath = outDir ? join(outDir, 'report.json') : undefined
   const proposals: string[] = []
   let reportFile: { fd: number; writer: ReturnType<typeof reportWriter> } | undefined
@@ -138,7 +139,7 @@ export function streamedOutputs(options: StreamedOutputOptions): StreamedOutputs
       if (reportFile) writeSync(reportFile.fd, reportFile.writer.role(role))
       if (outDir && isWritableProposal(role)) proposals.push(writeProposal(outDir, role))
       if (spool?.fd !== undefined) writeSync(spool.fd, markdownRoleSection(role, source))
-      if (jsonOut) await writeStream(stdout, [jsonOut.role(role)])
+      if (jsonOut && options.print) await writeStream(options.print.stdout, [jsonOut.role(role)])
     }
   }
   return {
@@ -161,6 +162,8 @@ export function streamedOutputs(options: StreamedOutputOptions): StreamedOutputs
         written = { report: reportPath, sarif: sarifPath, proposals }
       }
       try {
+        const stdout = options.print?.stdout
+        if (!stdout) return written
         if (format === 'json')
           await writeStream(stdout, jsonOut ? [jsonOut.end(report.summary)] : reportChunks(report, version))
         else if (format === 'sarif') await writeStream(stdout, sarifChunks(report, sarif))

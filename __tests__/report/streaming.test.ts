@@ -1,7 +1,8 @@
 /**
  * Reports written a role at a time: the streamed JSON (version 1 and 2), SARIF and Markdown equal the in-memory
  * renderings on the real sample, both report versions follow their published JSON schemas, the compact excess
- * turns back into the exact per-action list, and a run of 1,000 roles granted whole services completes.
+ * turns back into the exact per-action list, and a run of 1,000 roles granted whole services completes as the
+ * action runs it (each role written and its Markdown sections spooled as it is judged).
  */
 import { describe, expect, it } from '@jest/globals'
 import { Ajv } from 'ajv'
@@ -17,7 +18,17 @@ import type { Config } from '../../src/config.js'
 import { createAwsSession } from '../../src/aws/session.js'
 import { MemoryLogger } from '../../src/logger.js'
 import type { ExcessAction, ReportV1 } from '../../src/model.js'
-import { outputChunks, policyFileContent, writableProposals, writeReportFiles } from '../../src/output.js'
+import {
+  outputChunks,
+  policyFileContent,
+  streamedOutputs,
+  writableProposals,
+  writeReportFiles
+} from '../../src/output.js'
+import { COMMENT_LIMIT_CHARACTERS } from '../../src/github/comment.js'
+import { spoolSections } from '../../src/github/section-spool.js'
+import { STEP_SUMMARY_LIMIT_BYTES } from '../../src/github/summary.js'
+import { allSinks } from '../../src/pipeline/judge-roles.js'
 import { analyzeRole } from '../../src/policy/analyze.js'
 import {
   compactConditional,
@@ -351,9 +362,24 @@ describe('1,000 roles', () => {
       validate: 'false'
     }
     const config = buildCliConfig(name => ({ ...inputs, 'authorization-details': details })[name], {})
-    const report = await runAnalysis(config, offline(config))
+    // As the action runs: each role written and its Markdown sections spooled as it is judged.
+    const outputs = streamedOutputs({ outDir: join(dir, 'out'), version: 1, sarif: () => ({}) })
+    const spool = spoolSections(dir, STEP_SUMMARY_LIMIT_BYTES)
+    const report = await runAnalysis(config, { ...offline(config), sink: allSinks(outputs.sink, spool.sink) })
     expect(report.summary).toMatchObject({ roles: 1000, analyzed: 1000, failed: 0 })
-    const files = writeReportFiles(report, join(dir, 'out'), {})
+    const files = await outputs.finish(report)
+    if (!files) throw new Error('no files written')
+    const summary = renderMarkdown(
+      report,
+      { maxLength: STEP_SUMMARY_LIMIT_BYTES, lengthUnit: 'utf8-bytes' },
+      spool.sections
+    )
+    const comment = renderMarkdown(report, { maxLength: COMMENT_LIMIT_CHARACTERS }, spool.sections)
+    spool.close()
+    expect(Buffer.byteLength(summary)).toBeLessThanOrEqual(STEP_SUMMARY_LIMIT_BYTES)
+    expect(summary.match(/^### /gm)?.length).toBeGreaterThan(0)
+    expect(comment.length).toBeLessThanOrEqual(COMMENT_LIMIT_CHARACTERS)
+    expect(comment).toContain('**1,000 roles** · 1000 analyzed')
     const written = JSON.parse(readFileSync(files.report, 'utf8')) as JsonReportV1
     expect(written.roles).toHaveLength(1000)
     expect(written.roles.reduce((n, r) => n + r.excess.length, 0)).toBe(report.summary.excess)

@@ -12,6 +12,18 @@ export interface RoleSink {
   role(role: RoleResult): Promise<void> | void
 }
 
+/** One sink that hands each role to every one of `sinks`, in order. */
+export function allSinks(...sinks: RoleSink[]): RoleSink {
+  return {
+    async begin(head) {
+      for (const sink of sinks) await sink.begin(head)
+    },
+    async role(role) {
+      for (const sink of sinks) await sink.role(role)
+    }
+  }
+}
+
 /**
  * What a run keeps of a role handed to a sink: everything the gate, the SARIF, the overview and the policy files
  * read; not the diff, the usage evidence or AWS's recommendation (large for a role granted whole services).
