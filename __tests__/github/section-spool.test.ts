@@ -67,17 +67,16 @@ describe('spooled role sections', () => {
     ]
     const texts = new Set<string>()
     for (const lengthUnit of ['characters', 'utf8-bytes'] as LengthUnit[])
-      for (const maxLength of limits) {
-        const options = {
-          maxLength,
-          lengthUnit,
-          marker: '<!-- m -->',
-          title: 'nightly',
-          fullReportHint: HINT
+      for (const limit of limits) {
+        const options = { lengthUnit, marker: '<!-- m -->', title: 'nightly', fullReportHint: HINT }
+        const text = renderMarkdown(full, { ...options, maxLength: limit })
+        const length = lengthUnit === 'utf8-bytes' ? Buffer.byteLength(text) : text.length
+        // At the text's own length it fits; one less and a shorter form must be chosen.
+        for (const maxLength of [limit, length, length - 1]) {
+          const expected = renderMarkdown(full, { ...options, maxLength })
+          expect(renderMarkdown(facts, { ...options, maxLength }, spool.sections)).toBe(expected)
+          texts.add(expected)
         }
-        const expected = renderMarkdown(full, options)
-        expect(renderMarkdown(facts, options, spool.sections)).toBe(expected)
-        texts.add(expected)
       }
     const all = [...texts]
     // Each stage of the shortening was reached: less detail, whole sections left out, only overview rows.

@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs'
+import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ReportV1, RoleResult } from '../model.js'
 import type { RoleSink } from '../pipeline/judge-roles.js'
@@ -32,6 +32,7 @@ interface SectionSpool {
  * for every role (the most severe are chosen from it), and the smaller forms of the worst role so far in memory.
  */
 export function spoolSections(parent: string, maxLength: number): SectionSpool {
+  mkdirSync(parent, { recursive: true })
   const dir = mkdtempSync(join(parent, 'iam-least-privilege-sections-'))
   const levels: (LevelFile | undefined)[] = Array.from({ length: LEAST_LEVEL + 1 }, (_, level) => {
     const path = join(dir, `level-${level}.md`)
