@@ -7,7 +7,7 @@ import type { ParseArgsConfig } from 'node:util'
 import { buildCliConfig, cliForm, ConfigError, inputsOf } from './config.js'
 import type { CliConfig, InputName } from './config.js'
 import type { Logger } from './logger.js'
-import { outputChunks, repositoryPolicySources, writeReportFiles, writeStream } from './output.js'
+import { repositoryPolicySources, streamedOutputs, writeStream } from './output.js'
 import { escapeControl } from './report/escape.js'
 import { judgeRun } from './report/run-verdict.js'
 import { runAnalysis } from './run.js'
@@ -281,26 +281,33 @@ export async function main(
     { onForcedExit: message => io.stderr.write(`error: ${message}\n`) }
   )
   try {
+    // Each role is written as it is judged: the run keeps only the roles' facts, whatever their number.
+    const outputs = streamedOutputs({
+      ...(config.outDir ? { outDir: config.outDir } : {}),
+      print: { stdout: io.stdout, format: config.format },
+      version: config.reportVersion === '2' ? 2 : 1,
+      sarif: report => ({
+        toolVersion: VERSION,
+        sources: repositoryPolicySources(report, io.cwd),
+        ...(env.GITHUB_WORKFLOW_REF ? { workflowRef: env.GITHUB_WORKFLOW_REF } : {})
+      })
+    })
     const report = await runAnalysis(config, {
       log,
       aws: createAwsSession(config, { log, env }),
       signal: cancellation.signal,
       workspace: io.cwd,
-      noLogFiles: 'error'
+      noLogFiles: 'error',
+      sink: outputs.sink
+    }).catch((e: unknown) => {
+      outputs.discard()
+      throw e
     })
-    const sarif = {
-      toolVersion: VERSION,
-      sources: repositoryPolicySources(report, io.cwd),
-      ...(env.GITHUB_WORKFLOW_REF ? { workflowRef: env.GITHUB_WORKFLOW_REF } : {})
-    }
-    const reportVersion = config.reportVersion === '2' ? 2 : 1
-    if (config.outDir) {
-      const files = writeReportFiles(report, config.outDir, sarif, reportVersion)
+    const files = await outputs.finish(report)
+    if (files && config.outDir)
       log.info(
         `wrote ${files.report}, ${files.sarif} and ${files.proposals.length} proposed policy file(s) under ${config.outDir}`
       )
-    }
-    await writeStream(io.stdout, outputChunks(report, config.format, sarif, reportVersion))
     if (config.iacPath) await applyIac(config, report, io, log)
     for (const role of report.roles.filter(r => r.status === 'failed'))
       log.warning(`${role.arn}: ${role.reason ?? 'failed'}`)

@@ -13,10 +13,14 @@ import { createGitHubClient } from './github/client.js'
 import type { GitHubClient } from './github/client.js'
 import { isForkPullRequest, publishStickyComment, renderForkNotice } from './github/comment.js'
 import { publishPullRequest } from './github/pull-request.js'
-import { writeJobSummary, writeJobSummaryText } from './github/summary.js'
+import { STEP_SUMMARY_LIMIT_BYTES, writeJobSummary, writeJobSummaryText } from './github/summary.js'
 import type { Logger } from './logger.js'
 import type { ReportV1 } from './model.js'
-import { policyFileContent, repositoryPolicySources, writableProposals, writeReportFiles } from './output.js'
+import { policyFileContent, repositoryPolicySources, streamedOutputs, writableProposals } from './output.js'
+import type { WrittenFiles } from './output.js'
+import { allSinks } from './pipeline/judge-roles.js'
+import type { RoleSections } from './report/markdown.js'
+import { spoolSections } from './github/section-spool.js'
 import { escapeControl, escapeText } from './report/escape.js'
 import { iacChangesOf, iacMarkdown } from './iac/output.js'
 import { judgeRun } from './report/run-verdict.js'
@@ -133,7 +137,22 @@ export async function run(
       ),
     { graceMs: 9000, onForcedExit: message => core.error(message) }
   )
+  const temp = env.RUNNER_TEMP || tmpdir()
+  const workspace = env.GITHUB_WORKSPACE ?? process.cwd()
+  let spool: ReturnType<typeof spoolSections> | undefined
   try {
+    // Each role is written as it is judged (report.json, its proposal, its Markdown sections): the run keeps only
+    // the roles' facts, whatever their number.
+    const outputs = streamedOutputs({
+      outDir: join(temp, 'iam-least-privilege'),
+      version: 1,
+      sarif: report => ({
+        toolVersion: VERSION,
+        sources: repositoryPolicySources(report, workspace),
+        ...(env.GITHUB_WORKFLOW_REF ? { workflowRef: env.GITHUB_WORKFLOW_REF } : {})
+      })
+    })
+    spool = spoolSections(temp, STEP_SUMMARY_LIMIT_BYTES)
     const report = await runAnalysis(config, {
       log,
       aws: createAwsSession(config, {
@@ -144,15 +163,22 @@ export async function run(
       signal: cancellation.signal,
       ...(env.GITHUB_WORKSPACE ? { workspace: env.GITHUB_WORKSPACE } : {}),
       pullRequest: ['pull_request', 'pull_request_target'].includes(context.eventName),
-      ...pullRequestBase(runtime, config)
+      ...pullRequestBase(runtime, config),
+      sink: allSinks(outputs.sink, spool.sink)
+    }).catch((e: unknown) => {
+      outputs.discard()
+      throw e
     })
-    await publish(runtime, config, report, pullRequest)
+    const files = await outputs.finish(report)
+    if (!files) throw new Error('internal: the report files were not written')
+    await publish(runtime, config, { report, files, sections: spool.sections }, pullRequest)
   } catch (error) {
     core.setFailed(message(error))
     await writeJobSummaryText(
       `## IAM least privilege: the run failed\n\n> [!CAUTION]\n> ${escapeText(message(error))}\n`
     ).catch(() => undefined)
   } finally {
+    spool?.close()
     cancellation.dispose()
   }
 }
@@ -196,20 +222,21 @@ function setCountOutputs(core: ActionsCore, report: ReportV1): void {
 /** The infrastructure-code diff in the pull request body: the report keeps the rest of its 65,536 characters. */
 const IAC_SECTION_MAX_CHARACTERS = 20_000
 
+/** What a run has to publish: its roles' facts, the files written as they were judged, their Markdown sections. */
+interface RunOutputs {
+  report: ReportV1
+  files: WrittenFiles
+  sections: RoleSections
+}
+
 async function publish(
   runtime: ActionRuntime,
   config: ActionConfig,
-  report: ReportV1,
+  { report, files, sections }: RunOutputs,
   pullRequest: PullRequestPayload | undefined
 ): Promise<void> {
   const { core, context, env } = runtime
-  const dir = join(env.RUNNER_TEMP || tmpdir(), 'iam-least-privilege')
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd()
-  const files = writeReportFiles(report, dir, {
-    toolVersion: VERSION,
-    sources: repositoryPolicySources(report, workspace),
-    ...(env.GITHUB_WORKFLOW_REF ? { workflowRef: env.GITHUB_WORKFLOW_REF } : {})
-  })
   core.setOutput('report', files.report)
   // An upload without results closes every alert of its category: a run that judged no role offers none.
   const judgedAny = report.summary.analyzed > 0
@@ -232,7 +259,8 @@ async function publish(
           preface: `> [!NOTE]\n> No role was analyzed in this run, so nothing was published: the pull request of an earlier run was left as it was.`
         }
       : {}),
-    fullReportHint: `the report file (output report; upload it as an artifact to keep it): ${files.report}`
+    fullReportHint: `the report file (output report; upload it as an artifact to keep it): ${files.report}`,
+    sections
   })
 
   const { owner, repo } = context.repo
@@ -257,7 +285,7 @@ async function publish(
           job: context.job
         },
         report,
-        { fullReportHint: hint }
+        { fullReportHint: hint, sections }
       )
       if (result.url) core.setOutput('comment-url', result.url)
       core.info(`sticky comment ${result.operation}${result.url ? `: ${result.url}` : ''}`)
@@ -291,7 +319,7 @@ async function publish(
         policyPath: config.policyPath
       },
       report,
-      { fullReportHint: hint, ...(iacSection ? { appendix: iacSection } : {}) }
+      { fullReportHint: hint, sections, ...(iacSection ? { appendix: iacSection } : {}) }
     )
     if (result.url && result.operation !== 'closed') core.setOutput('pull-request-url', result.url)
     core.info(`least-privilege pull request ${result.operation}${result.url ? `: ${result.url}` : ''}`)

@@ -1,14 +1,26 @@
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs'
+import {
+  closeSync,
+  createReadStream,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync
+} from 'node:fs'
 import { once } from 'node:events'
+import { tmpdir } from 'node:os'
 import { dirname, join, resolve, sep } from 'node:path'
 import type { ProposedPolicy, ReportV1, RoleResult } from './model.js'
-import { reportChunks } from './report/json.js'
+import type { RoleSink } from './pipeline/judge-roles.js'
+import { reportChunks, reportWriter } from './report/json.js'
 import type { ReportVersion } from './report/json.js'
-import { markdownChunks } from './report/markdown.js'
+import { markdownChunks, markdownHead, markdownRoleSection } from './report/markdown.js'
 import { sarifChunks } from './report/sarif.js'
 import type { SarifOptions } from './report/sarif.js'
 
-interface WrittenFiles {
+export interface WrittenFiles {
   report: string
   sarif: string
   proposals: string[]
@@ -26,8 +38,12 @@ export function policyFileContent(proposed: ProposedPolicy[]): string {
 
 /** Roles whose proposal may be written to the repository: analyzed, editable, with excess and a proposal. */
 export function writableProposals(report: ReportV1): RoleResult[] {
-  return report.roles.filter(
-    r => r.status === 'analyzed' && r.editable && r.excess.count > 0 && r.proposed.length > 0 && r.policyFile
+  return report.roles.filter(isWritableProposal)
+}
+
+function isWritableProposal(r: RoleResult): boolean {
+  return Boolean(
+    r.status === 'analyzed' && r.editable && r.excess.count > 0 && r.proposed.length > 0 && r.policyFile
   )
 }
 
@@ -46,17 +62,142 @@ export function writeReportFiles(
   const sarifPath = join(dir, 'report.sarif')
   writeFileChunks(reportPath, reportChunks(report, version))
   writeFileChunks(sarifPath, sarifChunks(report, sarif))
-  const proposals: string[] = []
-  for (const role of writableProposals(report)) {
-    const root = resolve(dir, 'proposals')
-    const file = resolve(root, role.policyFile as string)
-    if (!file.startsWith(root + sep))
-      throw new Error(`policy file ${role.policyFile} would be written outside ${root}`)
-    mkdirSync(dirname(file), { recursive: true })
-    writeFileSync(file, policyFileContent(role.proposed))
-    proposals.push(file)
-  }
+  const proposals = writableProposals(report).map(role => writeProposal(dir, role))
   return { report: reportPath, sarif: sarifPath, proposals }
+}
+
+/** Writes a role's proposal under DIR/proposals at its policy path; returns the file. */
+function writeProposal(dir: string, role: RoleResult): string {
+  const root = resolve(dir, 'proposals')
+  const file = resolve(root, role.policyFile ?? '')
+  if (!file.startsWith(root + sep))
+    throw new Error(`policy file ${role.policyFile} would be written outside ${root}`)
+  mkdirSync(dirname(file), { recursive: true })
+  writeFileSync(file, policyFileContent(role.proposed))
+  return file
+}
+
+interface StreamedOutputOptions {
+  /** --out: report.json, report.sarif and the proposals are written there. */
+  outDir?: string
+  /** What is printed, and where (the CLI); nothing without it (the action). */
+  print?: { stdout: NodeJS.WritableStream; format: 'markdown' | 'json' | 'sarif' }
+  version: ReportVersion
+  /** The SARIF options, known once every role is judged (they read the roles' policy files). */
+  sarif: (report: ReportV1) => SarifOptions
+}
+
+/** The CLI's outputs written as the roles are judged; `finish` takes the run's report of role facts. */
+interface StreamedOutputs {
+  sink: RoleSink
+  finish(report: ReportV1): Promise<WrittenFiles | undefined>
+  /** The run failed: what was begun is removed (no half-written report.json is left behind). */
+  discard(): void
+}
+
+/**
+ * The same bytes as `writeReportFiles` and `outputChunks`, with each role written as it is judged: report.json
+ * and the JSON on stdout a role at a time, each proposal file at once, the Markdown sections spooled to a
+ * temporary file until the overview that precedes them is known. The SARIF is written last from the roles'
+ * facts (it reads no diff or evidence).
+ */
+export function streamedOutputs(options: StreamedOutputOptions): StreamedOutputs {
+  const { outDir, version } = options
+  const format = options.print?.format
+  const reportPath = outDir ? join(outDir, 'report.json') : undefined
+  const proposals: string[] = []
+  let reportFile: { fd: number; writer: ReturnType<typeof reportWriter> } | undefined
+  let jsonOut: ReturnType<typeof reportWriter> | undefined
+  let spool: Spool | undefined
+  let source: ReportV1['source'] = 'access-analyzer'
+
+  const closeAll = () => {
+    if (reportFile) closeSync(reportFile.fd)
+    if (spool) {
+      if (spool.fd !== undefined) closeSync(spool.fd)
+      rmSync(spool.dir, { recursive: true, force: true })
+    }
+    reportFile = undefined
+    spool = undefined
+  }
+
+  const sink: RoleSink = {
+    begin(head) {
+      source = head.source
+      if (outDir && reportPath) {
+        mkdirSync(outDir, { recursive: true })
+        reportFile = { fd: openSync(reportPath, 'w'), writer: reportWriter(head, version) }
+      }
+      if (format === 'json') jsonOut = reportWriter(head, version)
+      if (format === 'markdown') {
+        const dir = mkdtempSync(join(tmpdir(), 'iam-least-privilege-'))
+        const path = join(dir, 'sections.md')
+        spool = { dir, path, fd: openSync(path, 'w') }
+      }
+    },
+    async role(role) {
+      if (reportFile) writeSync(reportFile.fd, reportFile.writer.role(role))
+      if (outDir && isWritableProposal(role)) proposals.push(writeProposal(outDir, role))
+      if (spool?.fd !== undefined) writeSync(spool.fd, markdownRoleSection(role, source))
+      if (jsonOut && options.print) await writeStream(options.print.stdout, [jsonOut.role(role)])
+    }
+  }
+  return {
+    sink,
+    discard() {
+      // Only a report.json this run began is removed: an earlier run's stays when this one fails before any role.
+      const begun = reportFile !== undefined
+      closeAll()
+      if (begun && reportPath) rmSync(reportPath, { force: true })
+    },
+    async finish(report) {
+      const sarif = options.sarif(report)
+      let written: WrittenFiles | undefined
+      if (outDir && reportPath) {
+        mkdirSync(outDir, { recursive: true })
+        if (reportFile) writeSync(reportFile.fd, reportFile.writer.end(report.summary))
+        else writeFileChunks(reportPath, reportChunks(report, version))
+        const sarifPath = join(outDir, 'report.sarif')
+        writeFileChunks(sarifPath, sarifChunks(report, sarif))
+        written = { report: reportPath, sarif: sarifPath, proposals }
+      }
+      try {
+        const stdout = options.print?.stdout
+        if (!stdout) return written
+        if (format === 'json')
+          await writeStream(stdout, jsonOut ? [jsonOut.end(report.summary)] : reportChunks(report, version))
+        else if (format === 'sarif') await writeStream(stdout, sarifChunks(report, sarif))
+        else await writeMarkdown(stdout, report, spool)
+      } finally {
+        closeAll()
+      }
+      return written
+    }
+  }
+}
+
+interface Spool {
+  dir: string
+  path: string
+  /** Open for writing until the sections are read back. */
+  fd: number | undefined
+}
+
+/** The head, then the spooled sections as they were written, then the blank line the CLI ends Markdown with. */
+async function writeMarkdown(
+  stdout: NodeJS.WritableStream,
+  report: ReportV1,
+  spool: Spool | undefined
+): Promise<void> {
+  await writeStream(stdout, [markdownHead(report)])
+  if (spool) {
+    if (spool.fd !== undefined) closeSync(spool.fd)
+    spool.fd = undefined
+    for await (const chunk of createReadStream(spool.path, { encoding: 'utf8' }))
+      await writeStream(stdout, [chunk as string])
+  } else
+    for (const role of report.roles) await writeStream(stdout, [markdownRoleSection(role, report.source)])
+  await writeStream(stdout, ['\n\n'])
 }
 
 /** The policy files the roles' grants were read from in the repository (path -> text), for SARIF locations. */

@@ -8,7 +8,7 @@ import { errorMessage } from './error-message.js'
 import { parseAuthorizationDetails, parsePolicyFile } from './granted/policy-file.js'
 import type { ExportedRole } from './granted/policy-file.js'
 import type { Logger } from './logger.js'
-import type { GrantedPolicy, ReportV1, RoleResult, RoleUsage, UsageSource } from './model.js'
+import type { GrantedPolicy, ReportV1, RoleUsage, UsageSource } from './model.js'
 import { readsLogRecords } from './model.js'
 import { accountCases } from './pipeline/accounts.js'
 import { localFiles, readInputAs } from './pipeline/files.js'
@@ -20,6 +20,8 @@ import { isIacPathUnder, readIacFilesAt, readIacFolder } from './iac/workspace.j
 import { applyIacGrants } from './pipeline/iac-grants.js'
 import type { IacCaseFacts } from './pipeline/iac-grants.js'
 import { judgeCase } from './pipeline/judge.js'
+import { judgeRoles } from './pipeline/judge-roles.js'
+import type { RoleSink } from './pipeline/judge-roles.js'
 import type { PullRequestBase } from './pipeline/judge.js'
 import { awaitsUsage } from './pipeline/role-case.js'
 import type { RoleCase } from './pipeline/role-case.js'
@@ -28,7 +30,7 @@ import type { SelectionContext } from './pipeline/select.js'
 import { readMergedUsage } from './pipeline/read-usage.js'
 import { readOnceForAll } from './pipeline/shared-usage.js'
 import { trailLogging } from './pipeline/trail-logging.js'
-import { buildReport } from './report/json.js'
+import { buildReport, reportSources } from './report/json.js'
 import { USAGE_PROVIDERS } from './usage/registry.js'
 import type { UsageReading } from './usage/source.js'
 import { globalServicesUnseen } from './verdict/role-verdict.js'
@@ -58,6 +60,11 @@ export interface RunDeps {
    * read, no keep-Sid statement of those files is trusted and no file under policy-path is left unjudged.
    */
   pullRequest?: boolean
+  /**
+   * Takes each judged role as it is judged (in report order): the returned report then holds only each role's
+   * facts (no diff, usage evidence or AWS recommendation), so memory does not grow with the full results.
+   */
+  sink?: RoleSink
 }
 
 /** The whole job: roles -> granted + usage -> analysis -> proposals -> the version-1 report. */
@@ -150,30 +157,32 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
   if (!accounts) await readAll(readings, cases)
   await addTrailFacts(config, { ...deps, aws: hub }, cases)
 
-  const results: RoleResult[] = []
   const judge = { config, aws, log, pullRequest, ...(deps.base ? { base: deps.base } : {}) }
-  for (const c of cases) {
-    // A pull-request gate never passes on a role it could not look at, whatever kept it back.
-    if (pullRequest && c.outcome?.waiting) {
-      delete c.outcome.waiting
-      c.outcome.reason = c.outcome.reason.replace(
-        /^waits for a later run/,
-        'not judged on this pull request (the gate cannot pass on it)'
-      )
-    }
-    const result = await judgeCase(c, { ...judge, aws: accounts?.sessionOf(c) ?? aws })
-    const facts = iacFacts?.get(c)
-    results.push(
-      facts
+  const head = deps.sink ? { generatedAt: now().toISOString(), source: config.source } : undefined
+  const results = await judgeRoles(
+    cases,
+    async c => {
+      // A pull-request gate never passes on a role it could not look at, whatever kept it back.
+      if (pullRequest && c.outcome?.waiting) {
+        delete c.outcome.waiting
+        c.outcome.reason = c.outcome.reason.replace(
+          /^waits for a later run/,
+          'not judged on this pull request (the gate cannot pass on it)'
+        )
+      }
+      const result = await judgeCase(c, { ...judge, aws: accounts?.sessionOf(c) ?? aws })
+      const facts = iacFacts?.get(c)
+      return facts
         ? {
             ...result,
             iacLink: facts.link,
             ...(facts.grantedFrom.length > 0 ? { grantedFrom: facts.grantedFrom } : {})
           }
         : result
-    )
-  }
-  const report = buildReport(results, config.source, now().toISOString(), config.sources)
+    },
+    deps.sink && head ? { sink: deps.sink, head: { ...head, ...reportSources(config.sources) } } : undefined
+  )
+  const report = buildReport(results, config.source, head?.generatedAt ?? now().toISOString(), config.sources)
   log.info(
     `analyzed ${report.summary.analyzed} of ${report.summary.roles} roles; ${report.summary.excess} excess actions; ${report.summary.failed} failed`
   )

@@ -1,19 +1,34 @@
 /**
  * Reports written a role at a time: the streamed JSON (version 1 and 2), SARIF and Markdown equal the in-memory
  * renderings on the real sample, both report versions follow their published JSON schemas, the compact excess
- * turns back into the exact per-action list, and a run of 1,000 roles granted whole services completes.
+ * turns back into the exact per-action list, and a run of 1,000 roles granted whole services completes as the
+ * action runs it (each role written and its Markdown sections spooled as it is judged).
  */
 import { describe, expect, it } from '@jest/globals'
 import { Ajv } from 'ajv'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { main } from '../../src/cli-main.js'
+import { VERSION } from '../../src/version.js'
+import { GRANTS, SAMPLE } from '../support/cli-sample.js'
 import { buildCliConfig } from '../../src/config.js'
 import type { Config } from '../../src/config.js'
 import { createAwsSession } from '../../src/aws/session.js'
 import { MemoryLogger } from '../../src/logger.js'
 import type { ExcessAction, ReportV1 } from '../../src/model.js'
-import { outputChunks, writeReportFiles } from '../../src/output.js'
+import {
+  outputChunks,
+  policyFileContent,
+  streamedOutputs,
+  writableProposals,
+  writeReportFiles
+} from '../../src/output.js'
+import { COMMENT_LIMIT_CHARACTERS } from '../../src/github/comment.js'
+import { spoolSections } from '../../src/github/section-spool.js'
+import { STEP_SUMMARY_LIMIT_BYTES } from '../../src/github/summary.js'
+import { allSinks } from '../../src/pipeline/judge-roles.js'
 import { analyzeRole } from '../../src/policy/analyze.js'
 import {
   compactConditional,
@@ -109,6 +124,67 @@ describe('streamed reports', () => {
     expect(text).toBe(canonical(text))
     expect([...sarifChunks(empty)].join('')).toBe(serializeSarif(renderSarif(empty)))
   }, 120_000)
+})
+
+/** A writable that keeps what was written, noting each write in the run's timeline. */
+function collector(name: string, timeline: string[]): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = []
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk)
+      timeline.push(`${name}: ${chunk.toString('utf8')}`)
+      done()
+    }
+  })
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') }
+}
+
+async function runCli(args: string[]): Promise<{ code: number; stdout: string; timeline: string[] }> {
+  const timeline: string[] = []
+  const stdout = collector('stdout', timeline)
+  const stderr = collector('stderr', timeline)
+  const code = await main(
+    ['analyze', ...SAMPLE, ...GRANTS, '--roles', '*', '--min-observation-days', '0', ...args],
+    { PATH: process.env.PATH ?? '' },
+    { stdout: stdout.stream, stderr: stderr.stream, cwd: process.cwd() }
+  )
+  return { code, stdout: stdout.text(), timeline }
+}
+
+describe('the CLI streams its outputs as the roles are judged', () => {
+  it('writes the same JSON (v1, v2), SARIF, Markdown and proposals as the in-memory renderings', async () => {
+    const memory = await sampleReport()
+    const proposalCount = writableProposals(memory).length
+    expect(proposalCount).toBeGreaterThan(0)
+    for (const version of [1, 2] as const) {
+      const out = mkdtempSync(join(tmpdir(), 'cli-streamed-'))
+      const run = await runCli(['--format', 'json', '--report-version', String(version), '--out', out])
+      expect(run.code).toBe(0)
+      // The clock is real: the in-memory report takes the streamed one's time, nothing else.
+      const { generatedAt } = JSON.parse(run.stdout) as JsonReportV1
+      const report = { ...memory, generatedAt }
+      expect(run.stdout).toBe(serializeReport(report, version))
+      // The first role is on stdout before the run has judged them all (it then says how many it analyzed).
+      const firstRole = run.timeline.findIndex(line => line.includes(`"arn": "${report.roles[0]?.arn}"`))
+      const done = run.timeline.findIndex(line => line.startsWith('stderr: analyzed '))
+      expect(firstRole).toBeGreaterThanOrEqual(0)
+      expect(firstRole).toBeLessThan(done)
+      expect(readFileSync(join(out, 'report.json'), 'utf8')).toBe(serializeReport(report, version))
+      expect(readFileSync(join(out, 'report.sarif'), 'utf8')).toBe(
+        serializeSarif(renderSarif(report, { toolVersion: VERSION, sources: new Map() }))
+      )
+      const written = writableProposals(report).map(role =>
+        readFileSync(join(out, 'proposals', role.policyFile ?? ''), 'utf8')
+      )
+      expect(written).toEqual(writableProposals(report).map(role => policyFileContent(role.proposed)))
+    }
+    const markdown = await runCli([])
+    expect(markdown.stdout).toBe([...outputChunks(memory, 'markdown', {})].join(''))
+    const sarif = await runCli(['--format', 'sarif'])
+    expect(sarif.stdout).toBe(
+      serializeSarif(renderSarif(memory, { toolVersion: VERSION, sources: new Map() }))
+    )
+  }, 240_000)
 })
 
 describe('compact excess', () => {
@@ -286,9 +362,24 @@ describe('1,000 roles', () => {
       validate: 'false'
     }
     const config = buildCliConfig(name => ({ ...inputs, 'authorization-details': details })[name], {})
-    const report = await runAnalysis(config, offline(config))
+    // As the action runs: each role written and its Markdown sections spooled as it is judged.
+    const outputs = streamedOutputs({ outDir: join(dir, 'out'), version: 1, sarif: () => ({}) })
+    const spool = spoolSections(dir, STEP_SUMMARY_LIMIT_BYTES)
+    const report = await runAnalysis(config, { ...offline(config), sink: allSinks(outputs.sink, spool.sink) })
     expect(report.summary).toMatchObject({ roles: 1000, analyzed: 1000, failed: 0 })
-    const files = writeReportFiles(report, join(dir, 'out'), {})
+    const files = await outputs.finish(report)
+    if (!files) throw new Error('no files written')
+    const summary = renderMarkdown(
+      report,
+      { maxLength: STEP_SUMMARY_LIMIT_BYTES, lengthUnit: 'utf8-bytes' },
+      spool.sections
+    )
+    const comment = renderMarkdown(report, { maxLength: COMMENT_LIMIT_CHARACTERS }, spool.sections)
+    spool.close()
+    expect(Buffer.byteLength(summary)).toBeLessThanOrEqual(STEP_SUMMARY_LIMIT_BYTES)
+    expect(summary.match(/^### /gm)?.length).toBeGreaterThan(0)
+    expect(comment.length).toBeLessThanOrEqual(COMMENT_LIMIT_CHARACTERS)
+    expect(comment).toContain('**1,000 roles** · 1000 analyzed')
     const written = JSON.parse(readFileSync(files.report, 'utf8')) as JsonReportV1
     expect(written.roles).toHaveLength(1000)
     expect(written.roles.reduce((n, r) => n + r.excess.length, 0)).toBe(report.summary.excess)

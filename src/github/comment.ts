@@ -1,6 +1,7 @@
 import type { ReportV1 } from '../model.js'
 import { escapeText, htmlCommentText } from '../report/escape.js'
 import { renderMarkdown } from '../report/markdown.js'
+import type { RoleSections } from '../report/markdown.js'
 import { isJudged } from '../report/role-facts.js'
 import { callGitHub, DEFAULT_CALL_POLICY } from './client.js'
 import type { CallPolicy, GitHubClient, RepoRef } from './client.js'
@@ -30,6 +31,8 @@ interface StickyCommentOptions {
   /** Where the full report is when the comment had to be shortened (the run URL is best). */
   fullReportHint?: string
   policy?: CallPolicy
+  /** The roles' sections, when they were spooled as the roles were judged (default: rendered from the report). */
+  sections?: RoleSections
 }
 
 export interface PublishResult {
@@ -76,12 +79,16 @@ export async function publishStickyComment(
   if (clear && !ours) return { operation: 'none' }
   const body = clear
     ? renderAllClear(report, marker, options.title)
-    : renderMarkdown(report, {
-        maxLength: COMMENT_LIMIT_CHARACTERS,
-        marker,
-        ...(options.title ? { title: options.title } : {}),
-        ...(options.fullReportHint ? { fullReportHint: options.fullReportHint } : {})
-      })
+    : renderMarkdown(
+        report,
+        {
+          maxLength: COMMENT_LIMIT_CHARACTERS,
+          marker,
+          ...(options.title ? { title: options.title } : {}),
+          ...(options.fullReportHint ? { fullReportHint: options.fullReportHint } : {})
+        },
+        options.sections
+      )
 
   if (ours) {
     if (ours.body === body) return { operation: 'unchanged', url: ours.html_url, number: ours.id }

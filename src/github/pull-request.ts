@@ -1,5 +1,6 @@
 import type { ReportV1 } from '../model.js'
 import { renderMarkdown } from '../report/markdown.js'
+import type { RoleSections } from '../report/markdown.js'
 import { escapeText, code } from '../report/escape.js'
 import { inputDefault } from '../config.js'
 import { callGitHub, DEFAULT_CALL_POLICY, GitHubError, isNotFound } from './client.js'
@@ -41,6 +42,8 @@ interface PullRequestOptions {
   policy?: CallPolicy
   /** A Markdown section after the report (the infrastructure-code diff), kept whole. */
   appendix?: string
+  /** The roles' sections, when they were spooled as the roles were judged (default: rendered from the report). */
+  sections?: RoleSections
 }
 
 interface PullRequestResult extends PublishResult {
@@ -231,12 +234,16 @@ function renderPullRequestBody(
   options: PullRequestOptions
 ): string {
   const section = carriedSection(carried) + (options.appendix ?? '')
-  const rendered = renderMarkdown(report, {
-    // The section follows after one line break.
-    maxLength: COMMENT_LIMIT_CHARACTERS - (section ? section.length + 1 : 0),
-    ...(options.title ? { title: options.title } : {}),
-    ...(options.fullReportHint ? { fullReportHint: options.fullReportHint } : {})
-  })
+  const rendered = renderMarkdown(
+    report,
+    {
+      // The section follows after one line break.
+      maxLength: COMMENT_LIMIT_CHARACTERS - (section ? section.length + 1 : 0),
+      ...(options.title ? { title: options.title } : {}),
+      ...(options.fullReportHint ? { fullReportHint: options.fullReportHint } : {})
+    },
+    options.sections
+  )
   return section ? `${rendered}\n${section}` : rendered
 }
 

