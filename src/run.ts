@@ -17,7 +17,7 @@ import { parseIacMapping } from './iac/mapping.js'
 import type { IacMapping } from './iac/mapping.js'
 import { parseTerraformState } from './iac/terraform/state.js'
 import { readIacFilesAt, readIacFolder } from './iac/workspace.js'
-import { applyIacGrants } from './pipeline/iac-grants.js'
+import { applyIacGrants, readLiveAwsManaged } from './pipeline/iac-grants.js'
 import type { IacCaseFacts } from './pipeline/iac-grants.js'
 import { judgeCase } from './pipeline/judge.js'
 import type { PullRequestBase } from './pipeline/judge.js'
@@ -214,7 +214,13 @@ async function iacGrants(
       ? await readInputAs(files, stateFile, '--terraform-state', text => parseTerraformState(text, stateFile))
       : undefined
   const mapping = await iacMapping(config, deps, files)
+  // With credentials, IAM's own documents of the AWS-managed policies the code attaches; without, the bundled ones.
+  const live =
+    deps.aws.used || config.roleToAssume
+      ? await readLiveAwsManaged(deps.aws, base ? [iac.reading, base] : [iac.reading], deps.log)
+      : undefined
   return applyIacGrants(config, iac, cases, {
+    ...(live ? { live } : {}),
     authored: deps.pullRequest === true,
     ...(base ? { base } : {}),
     ...(state ? { state } : {}),
