@@ -168,7 +168,8 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
         ? {
             ...result,
             iacLink: facts.link,
-            ...(facts.grantedFrom.length > 0 ? { grantedFrom: facts.grantedFrom } : {})
+            ...(facts.grantedFrom.length > 0 ? { grantedFrom: facts.grantedFrom } : {}),
+            ...(facts.awsManaged ? { iacAwsManaged: facts.awsManaged } : {})
           }
         : result
     )

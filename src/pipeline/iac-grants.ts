@@ -24,6 +24,8 @@ import type { IacBase, RoleCase } from './role-case.js'
 export interface IacCaseFacts {
   link: string
   grantedFrom: IacLocation[]
+  /** The role's block and the AWS-managed policies it attaches, with the documents the role is judged on. */
+  awsManaged?: { role: IacLocation; policies: GrantedPolicy[] }
 }
 
 /**
@@ -78,7 +80,12 @@ export function applyIacGrants(
       role.unresolved.length > 0 ? `; read conservatively: ${role.unresolved.join('; ')}` : ''
     const known = c.grants?.policies ?? []
     const { policies, missing } = grantedPolicies(role, known, live)
-    facts.set(c, { link: `linked by ${link.how}${conservative}${awsManagedSources(policies)}`, grantedFrom })
+    const awsManaged = policies.filter(p => p.awsManaged)
+    facts.set(c, {
+      link: `linked by ${link.how}${conservative}${awsManagedSources(awsManaged)}`,
+      grantedFrom,
+      ...(awsManaged.length > 0 ? { awsManaged: { role: role.location, policies: awsManaged } } : {})
+    })
     if (c.outcome) continue
     if (missing.length > 0) {
       c.outcome = {
@@ -104,7 +111,7 @@ export function applyIacGrants(
 
 /** Where each AWS-managed policy's document came from (IAM, an export, or the data package and its version). */
 function awsManagedSources(policies: readonly GrantedPolicy[]): string {
-  const sources = policies.filter(p => p.awsManaged).map(p => `${p.name} from ${p.origin}`)
+  const sources = policies.map(p => `${p.name} from ${p.origin}`)
   return sources.length > 0 ? `; AWS-managed ${sources.join(', ')}` : ''
 }
 
