@@ -169,8 +169,9 @@ function removeFromList(text: string, list: HclNode, match: (node: HclNode) => b
 function wholeBlock(text: string, node: HclNode): Edit {
   let start = text.lastIndexOf('\n', node.startIndex - 1) + 1
   const newline = text.indexOf('\n', node.endIndex)
-  const end = newline === -1 ? text.length : newline + 1
+  let end = newline === -1 ? text.length : newline + 1
   if (text.slice(0, start).endsWith('\n\n')) start -= 1
+  else if (start === 0 && text[end] === '\n') end += 1
   return { start, end, text: '' }
 }
 
