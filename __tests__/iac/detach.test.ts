@@ -97,7 +97,7 @@ resource "aws_iam_policy_attachment" "shared" {
 }
 `)
     expect(changed.get('infra/main.tf')).toMatch(
-      /^resource "aws_iam_role" "app" \{\n  name = "app-role"\n\}\n\nresource "aws_iam_role_policy" "app_read_only_access_used" \{\n/
+      /^resource "aws_iam_role" "app" \{\n {2}name = "app-role"\n\}\n\nresource "aws_iam_role_policy" "app_read_only_access_used" \{\n/
     )
   })
 

@@ -139,7 +139,7 @@ async function replaceAwsManaged(
 function documentOf(policy: GrantedPolicy): PolicyDocumentJson | undefined {
   const d = policy.document
   if (typeof d !== 'object' || d === null || !('Statement' in d)) return undefined
-  const statement = (d as { Statement: unknown }).Statement
+  const statement = (d).Statement
   const statements = Array.isArray(statement) ? statement : [statement]
   if (!statements.every(s => typeof s === 'object' && s !== null)) return undefined
   return {
