@@ -115,6 +115,9 @@ async function replaceAwsManaged(
       )
       continue
     }
+    const taken = new Set(iacRole.policies.map(p => p.name))
+    let name = `${policy.name}-used`
+    for (let n = 2; taken.has(name); n++) name = `${policy.name}-used-${n}`
     const files: IacSourceFile[] = iac.files.map(f => ({
       path: f.file.path,
       text: texts.get(f.file.path) ?? f.file.text
@@ -122,12 +125,12 @@ async function replaceAwsManaged(
     try {
       const changed = await reader.detach(files, iacRole, {
         arn: policy.arn,
-        name: `${policy.name}-used`,
+        name,
         document: narrowed
       })
       for (const [file, text] of changed) texts.set(file, text)
       notes.push(
-        `${where}: detached, and the ${narrowed.Statement.length} statement(s) of it the role needs added as the inline policy ${policy.name}-used`
+        `${where}: detached, and the ${narrowed.Statement.length} statement(s) of it the role needs added as the inline policy ${name}`
       )
     } catch (e) {
       notes.push(`${where}: not detached: ${errorMessage(e)}`)
@@ -139,7 +142,7 @@ async function replaceAwsManaged(
 function documentOf(policy: GrantedPolicy): PolicyDocumentJson | undefined {
   const d = policy.document
   if (typeof d !== 'object' || d === null || !('Statement' in d)) return undefined
-  const statement = (d).Statement
+  const statement = d.Statement
   const statements = Array.isArray(statement) ? statement : [statement]
   if (!statements.every(s => typeof s === 'object' && s !== null)) return undefined
   return {

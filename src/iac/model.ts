@@ -102,6 +102,9 @@ export interface IacReader {
   ): Promise<Map<string, string>>
 }
 
+/** IAM's characters for a policy name: what a new inline policy's name is written with, unquoted. */
+export const POLICY_NAME = /^[\w+=,.@-]{1,128}$/
+
 /** An AWS-managed policy to detach and the inline policy that replaces it. */
 export interface IacReplacement {
   arn: string

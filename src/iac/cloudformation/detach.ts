@@ -8,7 +8,7 @@
 import { Document, isMap, isScalar, isSeq } from 'yaml'
 import type { Node } from 'yaml'
 import { listItemRemoval, spliceAll, type Span } from '../list-item.js'
-import type { IacReplacement, IacRole, IacSourceFile } from '../model.js'
+import { POLICY_NAME, type IacReplacement, type IacRole, type IacSourceFile } from '../model.js'
 import { evaluate } from './intrinsics.js'
 import { managedArn, readTemplates } from './read.js'
 import { parseTemplate, property } from './template.js'
@@ -22,6 +22,8 @@ export function detachCloudFormation(
 ): string {
   const logicalId = role.logicalId ?? role.location.address
   const where = `${file.path}: ${logicalId}`
+  if (!/^[A-Za-z0-9]+$/.test(logicalId) || !POLICY_NAME.test(replacement.name))
+    throw new Error(`${where}: not rewritten: the logical id or the policy name is not plain alphanumeric`)
   const template = parseTemplate(file.path, file.text)
   const { text } = template
   const json = /^\s*\{/.test(text)

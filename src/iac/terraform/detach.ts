@@ -7,7 +7,13 @@
  */
 import path from 'node:path'
 import { listItemRemoval, spliceAll, type Span } from '../list-item.js'
-import type { IacReading, IacReplacement, IacRole, IacSourceFile } from '../model.js'
+import {
+  POLICY_NAME,
+  type IacReading,
+  type IacReplacement,
+  type IacRole,
+  type IacSourceFile
+} from '../model.js'
 import { parseHcl, type HclNode } from './grammar.js'
 import { attributesOf, blocksOf, fileBody, type HclBlock } from './hcl-blocks.js'
 import { hclString, indentUnit, renderHclObject } from './render.js'
@@ -26,6 +32,8 @@ export async function detachTerraform(
   read: (files: readonly IacSourceFile[]) => Promise<IacReading>
 ): Promise<Map<string, string>> {
   const where = `${role.location.file}: ${role.location.address}`
+  if (!POLICY_NAME.test(replacement.name))
+    throw new Error(`${where}: not rewritten: ${replacement.name} is not a policy name`)
   const dir = path.posix.dirname(role.location.file)
   const module = files.filter(f => path.posix.dirname(f.path) === dir && f.path.endsWith('.tf'))
   const edits = new Map<string, Edit[]>()
