@@ -10,7 +10,8 @@ export default tseslint.config(
       'out/',
       'coverage/',
       'src/policy/catalog-data.generated.ts',
-      'src/iac/terraform/wasm.generated.ts'
+      'src/iac/terraform/wasm.generated.ts',
+      'src/granted/aws-managed-policies-data.generated.ts'
     ]
   },
   js.configs.recommended,

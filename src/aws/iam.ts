@@ -250,6 +250,11 @@ export class GrantedPolicyReader {
     }
   }
 
+  /** A managed policy's default version (GetPolicy, GetPolicyVersion), whichever role attaches it. */
+  async managedPolicyGrant(arn: string): Promise<GrantedPolicy> {
+    return this.granted(await this.managedPolicy(arn), arn, 'managed')
+  }
+
   private granted(policy: ManagedPolicy, arn: string, kind: 'managed' | 'boundary'): GrantedPolicy {
     return {
       name: policy.name,

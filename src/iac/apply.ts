@@ -4,10 +4,12 @@
  * roles, one that holds an expression that cannot be read, or one left with nothing is named, never guessed at.
  */
 import { createTwoFilesPatch } from 'diff'
-import type { ReportV1 } from '../model.js'
+import { errorMessage } from '../error-message.js'
+import type { GrantedPolicy, PolicyDocumentJson, ReportV1, RoleResult } from '../model.js'
 import type { Catalog } from '../policy/catalog.js'
 import { excessActions } from '../policy/excess.js'
-import type { IacEdit, IacPolicy } from './model.js'
+import { policyCharacters } from '../policy/policy-size.js'
+import type { IacEdit, IacPolicy, IacSourceFile } from './model.js'
 import { narrowDocument } from './narrow.js'
 import type { IacWorkspace } from './workspace.js'
 
@@ -69,6 +71,7 @@ export async function planIacEdits(
         notes.push(`${where}: not rewritten: ${e instanceof Error ? e.message : String(e)}`)
       }
     }
+    await replaceAwsManaged(role, excess, iac, texts, notes, catalog)
   }
   const edits: IacEdit[] = []
   for (const [file, after] of texts) {
@@ -76,6 +79,81 @@ export async function planIacEdits(
     if (after !== before) edits.push({ file, before, after })
   }
   return { edits: edits.sort((a, b) => (a.file < b.file ? -1 : 1)), notes }
+}
+
+/** IAM's limit on the inline policies of one role, in characters excluding white space. */
+const INLINE_ROLE_POLICY_CHARACTERS = 10_240
+
+/**
+ * Each AWS-managed policy the role's code attaches that grants excess: detached, and the part of it the role needs
+ * (its actions that are not excess) added as an inline policy next to the role, in the code's language.
+ */
+async function replaceAwsManaged(
+  role: RoleResult,
+  excess: ReadonlySet<string>,
+  iac: IacWorkspace,
+  texts: Map<string, string>,
+  notes: string[],
+  catalog: Catalog
+): Promise<void> {
+  const attached = role.iacAwsManaged
+  if (!attached) return
+  const iacRole = iac.reading.roles.find(
+    r => r.location.file === attached.role.file && r.location.address === attached.role.address
+  )
+  const reader = iac.files.find(f => f.file.path === attached.role.file)?.reader
+  if (!iacRole || !reader) return
+  for (const policy of attached.policies) {
+    if (!policy.arn) continue
+    const where = `${attached.role.file}:${attached.role.startLine} ${attached.role.address}: ${policy.arn}`
+    const document = documentOf(policy)
+    const narrowed = document ? narrowDocument(document, excess, catalog) : undefined
+    if (!document || JSON.stringify(narrowed) === JSON.stringify(document)) continue
+    if (!narrowed) {
+      notes.push(`${where}: every statement is excess for ${role.arn}; detach it`)
+      continue
+    }
+    const characters = policyCharacters(narrowed)
+    if (characters > INLINE_ROLE_POLICY_CHARACTERS) {
+      notes.push(
+        `${where}: the part the role needs is ${characters} characters, more than an inline policy holds (${INLINE_ROLE_POLICY_CHARACTERS}); not replaced`
+      )
+      continue
+    }
+    const taken = new Set(iacRole.policies.map(p => p.name))
+    let name = `${policy.name}-used`
+    for (let n = 2; taken.has(name); n++) name = `${policy.name}-used-${n}`
+    const files: IacSourceFile[] = iac.files.map(f => ({
+      path: f.file.path,
+      text: texts.get(f.file.path) ?? f.file.text
+    }))
+    try {
+      const changed = await reader.detach(files, iacRole, {
+        arn: policy.arn,
+        name,
+        document: narrowed
+      })
+      for (const [file, text] of changed) texts.set(file, text)
+      notes.push(
+        `${where}: detached, and the ${narrowed.Statement.length} statement(s) of it the role needs added as the inline policy ${name}`
+      )
+    } catch (e) {
+      notes.push(`${where}: not detached: ${errorMessage(e)}`)
+    }
+  }
+}
+
+/** A policy document as IAM and the data package give it (a single Statement object is a list of one). */
+function documentOf(policy: GrantedPolicy): PolicyDocumentJson | undefined {
+  const d = policy.document
+  if (typeof d !== 'object' || d === null || !('Statement' in d)) return undefined
+  const statement = d.Statement
+  const statements = Array.isArray(statement) ? statement : [statement]
+  if (!statements.every(s => typeof s === 'object' && s !== null)) return undefined
+  return {
+    ...(d as Record<string, unknown>),
+    Statement: statements as Record<string, unknown>[]
+  } as PolicyDocumentJson
 }
 
 /** The edits as one unified diff, with repository paths. */

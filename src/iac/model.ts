@@ -103,4 +103,24 @@ export interface IacReader {
    * the edited values unchanged. Throws with the blocking expression when the policy is `notRewritable`.
    */
   rewrite(file: IacSourceFile, policy: IacPolicy, document: PolicyDocumentJson): Promise<string>
+  /**
+   * Detach-and-replace: the AWS-managed `arn` detached from the role and an inline policy `name` granting `document`
+   * added next to it. `files` are the current texts of the code; the result holds the files changed. Throws with
+   * the reason (the expression, count, for_each...) when the attachment cannot be edited statically.
+   */
+  detach(
+    files: readonly IacSourceFile[],
+    role: IacRole,
+    replacement: IacReplacement
+  ): Promise<Map<string, string>>
+}
+
+/** IAM's characters for a policy name: what a new inline policy's name is written with, unquoted. */
+export const POLICY_NAME = /^[\w+=,.@-]{1,128}$/
+
+/** An AWS-managed policy to detach and the inline policy that replaces it. */
+export interface IacReplacement {
+  arn: string
+  name: string
+  document: PolicyDocumentJson
 }

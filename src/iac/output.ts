@@ -14,7 +14,7 @@ export async function iacChangesOf(
   iacPath: string,
   workspace: string
 ): Promise<IacChanges> {
-  if (!report.roles.some(r => r.grantedFrom)) return { edits: [], notes: [] }
+  if (!report.roles.some(r => r.grantedFrom || r.iacAwsManaged)) return { edits: [], notes: [] }
   const root = resolve(workspace)
   return planIacEdits(report, await readIacFolder(resolve(root, iacPath), root), loadCatalog())
 }

@@ -1,10 +1,16 @@
 /**
  * granted-source iac (and auto when the code defines the role): each role is granted what its infrastructure code
  * says, not what IAM or an export says. AWS-managed policies the code attaches by ARN take their documents from the
- * role's IAM or export reading (the same ARN); one that cannot be resolved fails the role with a reason.
+ * role's IAM or export reading (the same ARN), else from IAM by ARN when the run has credentials, else from the
+ * bundled data package; one that none of them holds fails the role with a reason (never guessed).
  */
+import type { AwsSession } from '../aws/session.js'
+import { GrantedPolicyReader } from '../aws/iam.js'
 import type { Config } from '../config.js'
+import { BUNDLED_POLICIES_SOURCE, bundledAwsManagedPolicy } from '../granted/aws-managed-policies.js'
 import { isAwsManagedPolicyArn } from '../granted/editability.js'
+import { errorMessage } from '../error-message.js'
+import type { Logger } from '../logger.js'
 import { linkRole } from '../iac/link.js'
 import type { LinkHints } from '../iac/link.js'
 import type { IacMapping } from '../iac/mapping.js'
@@ -18,6 +24,8 @@ import type { IacBase, RoleCase } from './role-case.js'
 export interface IacCaseFacts {
   link: string
   grantedFrom: IacLocation[]
+  /** The role's block and the AWS-managed policies it attaches, with the documents the role is judged on. */
+  awsManaged?: { role: IacLocation; policies: GrantedPolicy[] }
 }
 
 /**
@@ -36,8 +44,11 @@ export function applyIacGrants(
     baseUnknown?: string
     state?: readonly TerraformStateRole[]
     mapping?: IacMapping
+    /** AWS-managed policies read from IAM by ARN (the run has credentials). */
+    live?: ReadonlyMap<string, GrantedPolicy>
   }
 ): Map<RoleCase, IacCaseFacts> {
+  const live = context.live ?? new Map<string, GrantedPolicy>()
   const facts = new Map<RoleCase, IacCaseFacts>()
   const unread = iac.reading.unreadFiles
   const base = context.base
@@ -79,19 +90,24 @@ export function applyIacGrants(
     const grantedFrom = role.policies.map(p => p.location)
     const conservative =
       role.unresolved.length > 0 ? `; read conservatively: ${role.unresolved.join('; ')}` : ''
-    facts.set(c, { link: `linked by ${link.how}${conservative}`, grantedFrom })
-    if (c.outcome) continue
     const known = c.grants?.policies ?? []
-    const { policies, missing } = grantedPolicies(role, known)
+    const { policies, missing } = grantedPolicies(role, known, live)
+    const awsManaged = policies.filter(p => p.awsManaged)
+    facts.set(c, {
+      link: `linked by ${link.how}${conservative}${awsManagedSources(awsManaged)}`,
+      grantedFrom,
+      ...(awsManaged.length > 0 ? { awsManaged: { role: role.location, policies: awsManaged } } : {})
+    })
+    if (c.outcome) continue
     if (missing.length > 0) {
       c.outcome = {
         status: 'failed',
-        reason: `${role.location.file}:${role.location.startLine} attaches ${missing.join(', ')}, whose document is not known offline; give credentials (IAM) or an authorization-details export that holds it`
+        reason: `${role.location.file}:${role.location.startLine} attaches ${missing.join(', ')}, whose document is neither in IAM nor in ${BUNDLED_POLICIES_SOURCE}; give credentials (IAM) or an authorization-details export that holds it`
       }
       continue
     }
     c.fromInfrastructureCode = true
-    if (base) c.iacBase = baseGrants(c.name, base, known, hints)
+    if (base) c.iacBase = baseGrants(c.name, base, known, live, hints)
     c.grants = {
       arn: c.arn,
       name: c.name,
@@ -105,9 +121,43 @@ export function applyIacGrants(
   return facts
 }
 
+/** Where each AWS-managed policy's document came from (IAM, an export, or the data package and its version). */
+function awsManagedSources(policies: readonly GrantedPolicy[]): string {
+  const sources = policies.map(p => `${p.name} from ${p.origin}`)
+  return sources.length > 0 ? `; AWS-managed ${sources.join(', ')}` : ''
+}
+
+/**
+ * The AWS-managed policies the code attaches that the roles' own readings do not hold, read from IAM by ARN. One
+ * IAM cannot read is left to the data package, with a warning naming it.
+ */
+export async function readLiveAwsManaged(
+  session: AwsSession,
+  readings: readonly IacReading[],
+  log: Logger
+): Promise<Map<string, GrantedPolicy>> {
+  const arns = new Set(
+    readings.flatMap(r => r.roles.flatMap(role => role.managedPolicyArns.filter(isAwsManagedPolicyArn)))
+  )
+  const live = new Map<string, GrantedPolicy>()
+  if (arns.size === 0) return live
+  const reader = new GrantedPolicyReader(await session.iam(), log)
+  for (const arn of arns) {
+    try {
+      live.set(arn, await reader.managedPolicyGrant(arn))
+    } catch (e) {
+      log.warning(
+        `${arn}: IAM cannot read it (${errorMessage(e)}); its document is taken from ${BUNDLED_POLICIES_SOURCE}`
+      )
+    }
+  }
+  return live
+}
+
 function grantedPolicies(
   role: IacRole,
-  known: readonly GrantedPolicy[]
+  known: readonly GrantedPolicy[],
+  live: ReadonlyMap<string, GrantedPolicy>
 ): { policies: GrantedPolicy[]; missing: string[] } {
   const policies: GrantedPolicy[] = role.policies.map(p => ({
     name: p.name ?? p.location.address,
@@ -118,8 +168,10 @@ function grantedPolicies(
   }))
   const missing: string[] = []
   for (const arn of role.managedPolicyArns) {
-    const live = known.find(k => k.arn === arn)
-    if (live) policies.push(live)
+    const document =
+      known.find(k => k.arn === arn) ??
+      (isAwsManagedPolicyArn(arn) ? (live.get(arn) ?? bundledAwsManagedPolicy(arn)) : undefined)
+    if (document) policies.push(document)
     else if (isAwsManagedPolicyArn(arn)) missing.push(arn)
     else missing.push(`${arn} (not defined in the code)`)
   }
@@ -135,9 +187,10 @@ function baseGrants(
   name: string,
   base: IacReading,
   known: readonly GrantedPolicy[],
+  live: ReadonlyMap<string, GrantedPolicy>,
   hints: LinkHints
 ): IacBase {
   const link = linkRole(name, base.roles, hints)
   if (!link.role) return { policies: undefined }
-  return { policies: grantedPolicies(link.role, known).policies }
+  return { policies: grantedPolicies(link.role, known, live).policies }
 }

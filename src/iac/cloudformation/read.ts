@@ -161,7 +161,7 @@ function refTarget(node: Node): string | undefined {
 }
 
 /** An AWS-managed policy ARN written with `${AWS::Partition}` reads as the `aws` partition's. */
-function managedArn(value: string): string {
+export function managedArn(value: string): string {
   return value.startsWith('arn:*:') && isAwsManagedPolicyArn(`arn:aws:${value.slice(6)}`)
     ? `arn:aws:${value.slice(6)}`
     : value

@@ -1,6 +1,7 @@
 /** CloudFormation templates (YAML or JSON) as an infrastructure-code reader. */
 import type { IacReader } from '../model.js'
 import { readTemplates } from './read.js'
+import { detachCloudFormation } from './detach.js'
 import { rewriteTemplate } from './rewrite.js'
 
 const TEMPLATE_EXTENSION = /\.(ya?ml|json|template)$/i
@@ -14,5 +15,11 @@ export const cloudFormationReader: IacReader = {
   read: files => new Promise(resolve => resolve(readTemplates(files))),
   // A refusal is a rejection, like any other reader's.
   rewrite: (file, policy, document) =>
-    new Promise(resolve => resolve(rewriteTemplate(file, policy, document)))
+    new Promise(resolve => resolve(rewriteTemplate(file, policy, document))),
+  detach: (files, role, replacement) =>
+    new Promise(resolve => {
+      const file = files.find(f => f.path === role.location.file)
+      if (!file) throw new Error(`${role.location.file}: not among the files read`)
+      resolve(new Map([[file.path, detachCloudFormation(file, role, replacement)]]))
+    })
 }

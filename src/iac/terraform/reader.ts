@@ -9,6 +9,7 @@ import { parseHcl, type HclNode } from './grammar.js'
 import { attributesOf, blocksOf, fileBody, type HclBlock } from './hcl-blocks.js'
 import { documentPolicy, jsonFilePolicy, policyBody } from './policy-body.js'
 import { keptStatements, unknownBody, type PolicySource } from './policy-source.js'
+import { detachTerraform } from './detach.js'
 import { rewriteTerraform } from './rewrite.js'
 import { hclValue, traversal, unwrap } from './source-value.js'
 
@@ -22,7 +23,8 @@ export const terraformReader: IacReader = {
   kind: 'terraform',
   accepts: (filePath: string) => filePath.endsWith('.tf'),
   read: readTerraform,
-  rewrite: rewriteTerraform
+  rewrite: rewriteTerraform,
+  detach: (files, role, replacement) => detachTerraform(files, role, replacement, readTerraform)
 }
 
 async function readTerraform(files: readonly IacSourceFile[]): Promise<IacReading> {

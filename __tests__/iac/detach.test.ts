@@ -1,0 +1,236 @@
+/**
+ * Detach-and-replace written as infrastructure code: the AWS-managed attachment removed and an inline policy with the
+ * part the role needs added next to the role. The whole result is asserted, every other byte unchanged, and the
+ * result read back is exactly the proposal; attachments written with expressions are never edited.
+ */
+import { describe, expect, it } from '@jest/globals'
+import { cloudFormationReader } from '../../src/iac/cloudformation/reader.js'
+import type { IacReader, IacReplacement, IacSourceFile } from '../../src/iac/model.js'
+import { terraformReader } from '../../src/iac/terraform/reader.js'
+
+const READ_ONLY = 'arn:aws:iam::aws:policy/ReadOnlyAccess'
+const SSM = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore'
+const replacement: IacReplacement = {
+  arn: READ_ONLY,
+  name: 'ReadOnlyAccess-used',
+  document: {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: ['ec2:DescribeInstances', 's3:GetObject'], Resource: '*' }]
+  }
+}
+
+async function detach(reader: IacReader, files: IacSourceFile[], roleAddress: string) {
+  const reading = await reader.read(files)
+  const role = reading.roles.find(r => r.location.address === roleAddress)
+  if (!role) throw new Error(`no role ${roleAddress}`)
+  const changed = await reader.detach(files, role, replacement)
+  const after = files.map(f => ({ path: f.path, text: changed.get(f.path) ?? f.text }))
+  // The property: read back, the role no longer attaches the ARN and holds the replacement exactly.
+  const again = (await reader.read(after)).roles.find(r => r.location.address === roleAddress)
+  expect(again?.managedPolicyArns).not.toContain(READ_ONLY)
+  expect(again?.policies.map(p => p.document)).toContainEqual(replacement.document)
+  return changed
+}
+
+describe('detach-and-replace in Terraform', () => {
+  const role = `# the application role
+resource "aws_iam_role" "app" {
+  name = "app-role"
+  managed_policy_arns = [
+    "${READ_ONLY}", # too broad
+    "${SSM}",
+  ]
+}
+`
+  it('removes the ARN from managed_policy_arns and adds an aws_iam_role_policy after the role', async () => {
+    const changed = await detach(terraformReader, [{ path: 'infra/main.tf', text: role }], 'aws_iam_role.app')
+    expect(changed.get('infra/main.tf')).toBe(`# the application role
+resource "aws_iam_role" "app" {
+  name = "app-role"
+  managed_policy_arns = [
+    "${SSM}",
+  ]
+}
+
+resource "aws_iam_role_policy" "app_read_only_access_used" {
+  name   = "ReadOnlyAccess-used"
+  role   = aws_iam_role.app.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect   = "Allow"
+        Action   = ["ec2:DescribeInstances", "s3:GetObject"]
+        Resource = "*"
+      },
+    ]
+  })
+}
+`)
+  })
+
+  it('removes an aws_iam_role_policy_attachment block of another file, and takes the role out of an aws_iam_policy_attachment', async () => {
+    const main = 'resource "aws_iam_role" "app" {\n  name = "app-role"\n}\n'
+    const attachments = `resource "aws_iam_role_policy_attachment" "read" {
+  role       = aws_iam_role.app.name
+  policy_arn = "${READ_ONLY}"
+}
+
+resource "aws_iam_policy_attachment" "shared" {
+  name       = "shared"
+  roles      = [aws_iam_role.app.name, "other-role"]
+  policy_arn = "${READ_ONLY}"
+}
+`
+    const changed = await detach(
+      terraformReader,
+      [
+        { path: 'infra/attachments.tf', text: attachments },
+        { path: 'infra/main.tf', text: main }
+      ],
+      'aws_iam_role.app'
+    )
+    expect(changed.get('infra/attachments.tf')).toBe(`resource "aws_iam_policy_attachment" "shared" {
+  name       = "shared"
+  roles      = ["other-role"]
+  policy_arn = "${READ_ONLY}"
+}
+`)
+    expect(changed.get('infra/main.tf')).toMatch(
+      /^resource "aws_iam_role" "app" \{\n {2}name = "app-role"\n\}\n\nresource "aws_iam_role_policy" "app_read_only_access_used" \{\n/
+    )
+  })
+
+  it('never edits an attachment written with an expression, count or for_each, and says why', async () => {
+    const cases: [string, RegExp][] = [
+      [
+        `resource "aws_iam_role" "app" {\n  name = "app-role"\n  managed_policy_arns = var.arns\n}\n`,
+        /not attached by a literal ARN/
+      ],
+      [
+        `resource "aws_iam_role" "app" {\n  name = "app-role"\n}\nresource "aws_iam_role_policy_attachment" "a" {\n  count      = var.on ? 1 : 0\n  role       = aws_iam_role.app.name\n  policy_arn = "${READ_ONLY}"\n}\n`,
+        /aws_iam_role_policy_attachment\.a: not rewritten: made under count/
+      ]
+    ]
+    for (const [text, why] of cases) {
+      const files = [{ path: 'infra/main.tf', text }]
+      const reading = await terraformReader.read(files)
+      const app = reading.roles.find(r => r.location.address === 'aws_iam_role.app')
+      if (!app) throw new Error('no role')
+      await expect(terraformReader.detach(files, app, replacement)).rejects.toThrow(why)
+    }
+  })
+})
+
+describe('detach-and-replace in CloudFormation', () => {
+  it('YAML: takes the ARN out of a block list and adds an AWS::IAM::RolePolicy after the role', async () => {
+    const text = `Resources:
+  AppRole:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: app-role # named for the dashboards
+      ManagedPolicyArns:
+        - !Sub arn:\${AWS::Partition}:iam::aws:policy/ReadOnlyAccess
+        - ${SSM}
+
+  Bucket:
+    Type: AWS::S3::Bucket
+`
+    const changed = await detach(cloudFormationReader, [{ path: 'stack.yaml', text }], 'AppRole')
+    expect(changed.get('stack.yaml')).toBe(`Resources:
+  AppRole:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: app-role # named for the dashboards
+      ManagedPolicyArns:
+        - ${SSM}
+
+  AppRoleReadOnlyAccessUsed:
+    Type: AWS::IAM::RolePolicy
+    Properties:
+      PolicyName: ReadOnlyAccess-used
+      RoleName: !Ref AppRole
+      PolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Action:
+              - ec2:DescribeInstances
+              - s3:GetObject
+            Resource: "*"
+
+  Bucket:
+    Type: AWS::S3::Bucket
+`)
+  })
+
+  it('YAML: a list left empty goes with its key; JSON: the comma before the last item goes with it', async () => {
+    const yaml = `Resources:\n  AppRole:\n    Type: AWS::IAM::Role\n    Properties:\n      ManagedPolicyArns:\n        - ${READ_ONLY}\n      RoleName: app-role\n`
+    const fromYaml = await detach(cloudFormationReader, [{ path: 's.yaml', text: yaml }], 'AppRole')
+    expect(fromYaml.get('s.yaml')).toMatch(
+      /^Resources:\n {2}AppRole:\n {4}Type: AWS::IAM::Role\n {4}Properties:\n {6}RoleName: app-role\n\n {2}AppRoleReadOnlyAccessUsed:\n/
+    )
+    const json = `{
+  "Resources": {
+    "AppRole": {
+      "Type": "AWS::IAM::Role",
+      "Properties": {
+        "RoleName": "app-role",
+        "ManagedPolicyArns": [
+          "${SSM}",
+          "${READ_ONLY}"
+        ]
+      }
+    }
+  }
+}
+`
+    const fromJson = await detach(cloudFormationReader, [{ path: 's.json', text: json }], 'AppRole')
+    expect(fromJson.get('s.json')).toBe(`{
+  "Resources": {
+    "AppRole": {
+      "Type": "AWS::IAM::Role",
+      "Properties": {
+        "RoleName": "app-role",
+        "ManagedPolicyArns": [
+          "${SSM}"
+        ]
+      }
+    },
+    "AppRoleReadOnlyAccessUsed": {
+      "Type": "AWS::IAM::RolePolicy",
+      "Properties": {
+        "PolicyName": "ReadOnlyAccess-used",
+        "RoleName": {
+          "Ref": "AppRole"
+        },
+        "PolicyDocument": {
+          "Version": "2012-10-17",
+          "Statement": [
+            {
+              "Effect": "Allow",
+              "Action": [
+                "ec2:DescribeInstances",
+                "s3:GetObject"
+              ],
+              "Resource": "*"
+            }
+          ]
+        }
+      }
+    }
+  }
+}
+`)
+  })
+
+  it('never edits an ARN written with !If, and says why', async () => {
+    const text = `Resources:\n  AppRole:\n    Type: AWS::IAM::Role\n    Properties:\n      ManagedPolicyArns:\n        - !If [Prod, ${READ_ONLY}, !Ref AWS::NoValue]\n`
+    const files = [{ path: 's.yaml', text }]
+    const role = (await cloudFormationReader.read(files)).roles[0]
+    if (!role) throw new Error('no role')
+    await expect(cloudFormationReader.detach(files, role, replacement)).rejects.toThrow(
+      /not rewritten: arn:aws:iam::aws:policy\/ReadOnlyAccess is not a literal item of its ManagedPolicyArns/
+    )
+  })
+})

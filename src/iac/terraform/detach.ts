@@ -1,0 +1,192 @@
+/**
+ * Detach-and-replace in Terraform: an AWS-managed policy attached to a role by literal ARN (in the role's
+ * `managed_policy_arns`, an `aws_iam_role_policy_attachment`, or an `aws_iam_policy_attachment`) is detached, and an
+ * `aws_iam_role_policy` holding the part of it the role needs is added right after the role block. Every other byte
+ * is unchanged; the module read back must attach the ARN no more and grant the new document. Attachments written
+ * with expressions, `count` or `for_each` are never edited: the error names the expression.
+ */
+import path from 'node:path'
+import { listItemRemoval, spliceAll, type Span } from '../list-item.js'
+import {
+  POLICY_NAME,
+  type IacReading,
+  type IacReplacement,
+  type IacRole,
+  type IacSourceFile
+} from '../model.js'
+import { parseHcl, type HclNode } from './grammar.js'
+import { attributesOf, blocksOf, fileBody, type HclBlock } from './hcl-blocks.js'
+import { hclString, indentUnit, renderHclObject } from './render.js'
+import { hclValue, traversal, unwrap } from './source-value.js'
+
+type Edit = Span & { text: string }
+
+/**
+ * The module's files (the role's directory) after the edit, those changed only. `read` reads a module back (the
+ * Terraform reader), for the check that the result is exactly the proposal.
+ */
+export async function detachTerraform(
+  files: readonly IacSourceFile[],
+  role: IacRole,
+  replacement: IacReplacement,
+  read: (files: readonly IacSourceFile[]) => Promise<IacReading>
+): Promise<Map<string, string>> {
+  const where = `${role.location.file}: ${role.location.address}`
+  if (!POLICY_NAME.test(replacement.name))
+    throw new Error(`${where}: not rewritten: ${replacement.name} is not a policy name`)
+  const dir = path.posix.dirname(role.location.file)
+  const module = files.filter(f => path.posix.dirname(f.path) === dir && f.path.endsWith('.tf'))
+  const edits = new Map<string, Edit[]>()
+  const add = (file: string, edit: Edit) => edits.set(file, [...(edits.get(file) ?? []), edit])
+  const label = role.location.address.replace(/^aws_iam_role\./, '')
+  const addresses = new Set<string>()
+  let roleBlock: { file: IacSourceFile; block: HclBlock } | undefined
+  let detached = 0
+
+  for (const file of module) {
+    const tree = await parseHcl(file.text)
+    if (tree.rootNode.hasError) throw new Error(`${file.path}: not valid HCL`)
+    for (const block of blocksOf(fileBody(tree.rootNode))) {
+      if (block.type !== 'resource' || block.labels.length !== 2) continue
+      const address = block.labels.join('.')
+      addresses.add(address)
+      const a = attributesOf(block.body)
+      const conditional = ['count', 'for_each'].find(meta => a.has(meta))
+      if (address === role.location.address) {
+        if (conditional) throw new Error(`${where}: not rewritten: the role is made under ${conditional}`)
+        roleBlock = { file, block }
+        const list = a.get('managed_policy_arns')
+        const removal = list
+          ? removeFromList(file.text, list, node => literal(node) === replacement.arn)
+          : undefined
+        if (removal) {
+          add(file.path, removal)
+          detached++
+        }
+        continue
+      }
+      const type = block.labels[0]
+      const attaches = literal(a.get('policy_arn')) === replacement.arn
+      if (type === 'aws_iam_role_policy_attachment' && attaches && this_role(a.get('role'), label, role)) {
+        if (conditional) throw new Error(`${file.path}: ${address}: not rewritten: made under ${conditional}`)
+        add(file.path, wholeBlock(file.text, block.node))
+        detached++
+      } else if (type === 'aws_iam_policy_attachment' && attaches) {
+        const roles = a.get('roles')
+        const removal = roles
+          ? removeFromList(file.text, roles, node => this_role(node, label, role))
+          : undefined
+        if (!removal) continue
+        if (conditional) throw new Error(`${file.path}: ${address}: not rewritten: made under ${conditional}`)
+        const others = ['users', 'groups'].some(k => a.has(k)) || listLength(roles) > 1
+        add(file.path, others ? removal : wholeBlock(file.text, block.node))
+        detached++
+      }
+    }
+  }
+  if (!roleBlock) throw new Error(`${where}: the role block is no longer in ${role.location.file}`)
+  if (detached === 0)
+    throw new Error(
+      `${where}: not rewritten: ${replacement.arn} is not attached by a literal ARN in managed_policy_arns or an attachment of this role`
+    )
+
+  const { file, block } = roleBlock
+  let resourceName = `${label}_${snake(replacement.name)}`
+  for (let n = 2; addresses.has(`aws_iam_role_policy.${resourceName}`); n++)
+    resourceName = `${label}_${snake(replacement.name)}_${n}`
+  const unit = indentUnit(file.text)
+  const body = renderHclObject(replacement.document, unit, unit, { quoted: false, colon: false })
+  const resource = [
+    '',
+    '',
+    `resource "aws_iam_role_policy" "${resourceName}" {`,
+    `${unit}name   = ${hclString(replacement.name)}`,
+    `${unit}role   = aws_iam_role.${label}.id`,
+    `${unit}policy = jsonencode(${body})`,
+    '}'
+  ].join('\n')
+  add(file.path, { start: block.node.endIndex, end: block.node.endIndex, text: resource })
+
+  const changed = new Map<string, string>()
+  for (const [filePath, fileEdits] of edits) {
+    const source = module.find(f => f.path === filePath)
+    if (source) changed.set(filePath, spliceAll(source.text, fileEdits))
+  }
+  await verify(module, changed, role, replacement, resourceName, read)
+  return changed
+}
+
+/** The module read back: the ARN no longer attached to the role, the new policy granting exactly the document. */
+async function verify(
+  module: readonly IacSourceFile[],
+  changed: ReadonlyMap<string, string>,
+  role: IacRole,
+  replacement: IacReplacement,
+  resourceName: string,
+  read: (files: readonly IacSourceFile[]) => Promise<IacReading>
+): Promise<void> {
+  const reading = await read(module.map(f => ({ path: f.path, text: changed.get(f.path) ?? f.text })))
+  const again = reading.roles.find(r => r.location.address === role.location.address)
+  const added = again?.policies.find(p => p.location.address === `aws_iam_role_policy.${resourceName}`)
+  if (
+    reading.unreadFiles.length > 0 ||
+    !again ||
+    again.managedPolicyArns.includes(replacement.arn) ||
+    !added ||
+    JSON.stringify(added.document) !== JSON.stringify(replacement.document)
+  )
+    throw new Error(
+      `${role.location.file}: ${role.location.address}: the detach-and-replace edit does not read back as the proposal; not written`
+    )
+}
+
+function literal(node: HclNode | undefined): string | undefined {
+  if (!node) return undefined
+  const v = hclValue(node)
+  return v.type === 'string' && v.expression === undefined ? v.value : undefined
+}
+
+/** Whether an attachment's role expression names this role (by reference or literal name). */
+function this_role(node: HclNode | undefined, label: string, role: IacRole): boolean {
+  if (!node) return false
+  const reference = traversal(node)
+  if (reference) return new RegExp(`^aws_iam_role\\.${label}\\.(name|id)$`).test(reference)
+  return role.name !== undefined && literal(node) === role.name
+}
+
+function tupleItems(list: HclNode): HclNode[] | undefined {
+  const n = unwrap(list)
+  const tuple = n.type === 'collection_value' ? n.namedChild(0) : null
+  if (tuple?.type !== 'tuple') return undefined
+  return tuple.namedChildren.filter((c): c is HclNode => c?.type === 'expression')
+}
+
+function listLength(list: HclNode | undefined): number {
+  return list ? (tupleItems(list)?.length ?? 0) : 0
+}
+
+function removeFromList(text: string, list: HclNode, match: (node: HclNode) => boolean): Edit | undefined {
+  const items = tupleItems(list)
+  const index = items?.findIndex(match) ?? -1
+  if (!items || index < 0) return undefined
+  const spans = items.map(i => ({ start: i.startIndex, end: i.endIndex }))
+  return { ...listItemRemoval(text, spans, index), text: '' }
+}
+
+/** A whole top-level block, with its line's end and one blank line before it. */
+function wholeBlock(text: string, node: HclNode): Edit {
+  let start = text.lastIndexOf('\n', node.startIndex - 1) + 1
+  const newline = text.indexOf('\n', node.endIndex)
+  let end = newline === -1 ? text.length : newline + 1
+  if (text.slice(0, start).endsWith('\n\n')) start -= 1
+  else if (start === 0 && text[end] === '\n') end += 1
+  return { start, end, text: '' }
+}
+
+function snake(name: string): string {
+  return name
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9_]+/g, '_')
+    .toLowerCase()
+}
