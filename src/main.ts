@@ -11,6 +11,7 @@ import { pullRequestRefs, readFileAtCommit } from './github/base-file.js'
 import { createGitHubClient } from './github/client.js'
 import type { GitHubClient } from './github/client.js'
 import { isForkPullRequest, publishStickyComment, renderForkNotice } from './github/comment.js'
+import { readJudgedState, writeJudgedState } from './github/judged-state-file.js'
 import { publishPullRequest } from './github/pull-request.js'
 import { writeJobSummary, writeJobSummaryText } from './github/summary.js'
 import type { Logger } from './logger.js'
@@ -21,6 +22,8 @@ import { iacChangesOf, iacMarkdown } from './iac/output.js'
 import { judgeRun } from './report/run-verdict.js'
 import { runAnalysis } from './run.js'
 import type { RunDeps } from './run.js'
+import { judgedInReport, mergeJudgedStates } from './usage/judged-state.js'
+import type { JudgedState } from './usage/judged-state.js'
 import { VERSION } from './version.js'
 
 /** The parts of @actions/core the action uses. */
@@ -49,6 +52,8 @@ interface ActionRuntime {
   core: ActionsCore
   context: ActionContext
   env: NodeJS.ProcessEnv
+  /** The run's clock and how it waits; default real time (tests run many scheduled days on an emulated one). */
+  clock?: Pick<RunDeps, 'now' | 'sleep'>
 }
 
 function actionsLogger(core: ActionsCore): Logger {
@@ -133,7 +138,10 @@ export async function run(
     { graceMs: 9000, onForcedExit: message => core.error(message) }
   )
   try {
+    const judged = await judgedStateOf(runtime, config, log)
     const report = await runAnalysis(config, {
+      ...runtime.clock,
+      ...(judged ? { judged: new Map([...judged].map(([arn, entry]) => [arn, entry.usageEnd])) } : {}),
       log,
       aws: createAwsSession(config, {
         log,
@@ -145,7 +153,7 @@ export async function run(
       pullRequest: ['pull_request', 'pull_request_target'].includes(context.eventName),
       ...pullRequestBase(runtime, config)
     })
-    await publish(runtime, config, report, pullRequest)
+    await publish(runtime, config, report, pullRequest, judged)
   } catch (error) {
     core.setFailed(message(error))
     await writeJobSummaryText(
@@ -176,6 +184,22 @@ function pullRequestBase({ core, context, env }: ActionRuntime, config: ActionCo
   return { base: { sha: refs.baseSha, read: path => readFileAtCommit(client, repo, path, refs.baseSha) } }
 }
 
+/**
+ * Pull-request mode with Access Analyzer: when each role was last judged, from the state file on the proposals
+ * branch and the default branch, so roles whose generations AWS no longer lists (after 7 days) are not taken for
+ * never judged. The other modes have no branch of their own and order roles on what AWS lists.
+ */
+async function judgedStateOf(
+  { context, env, clock }: ActionRuntime,
+  config: ActionConfig,
+  log: Logger
+): Promise<JudgedState | undefined> {
+  if (config.mode !== 'pull-request' || !config.sources.includes('access-analyzer') || !config.githubToken)
+    return undefined
+  const now = clock?.now?.() ?? new Date()
+  return readJudgedState(gitHubClient(config, env), context.repo, config.prBranch, log, now)
+}
+
 function setCountOutputs(core: ActionsCore, report: ReportV1): void {
   core.setOutput('excess-count', String(report.summary.excess))
   core.setOutput('roles-analyzed', String(report.summary.analyzed))
@@ -189,7 +213,8 @@ async function publish(
   runtime: ActionRuntime,
   config: ActionConfig,
   report: ReportV1,
-  pullRequest: PullRequestPayload | undefined
+  pullRequest: PullRequestPayload | undefined,
+  judged?: JudgedState
 ): Promise<void> {
   const { core, context, env } = runtime
   const dir = join(env.RUNNER_TEMP || tmpdir(), 'iam-least-privilege')
@@ -284,9 +309,30 @@ async function publish(
     )
     if (result.url && result.operation !== 'closed') core.setOutput('pull-request-url', result.url)
     core.info(`least-privilege pull request ${result.operation}${result.url ? `: ${result.url}` : ''}`)
+    if (judged) await recordJudgedState(runtime, config, mergeJudgedStates(judged, judgedInReport(report)))
   }
 
   const verdict = judgeRun(report, config.failOn)
   if (verdict.exitCode !== 0) core.setFailed(escapeControl(verdict.message))
   else core.info(escapeControl(verdict.message))
+}
+
+/** A state that cannot be written is a warning: the proposals are published, and the next run orders roles anyway. */
+async function recordJudgedState(
+  runtime: ActionRuntime,
+  config: ActionConfig,
+  state: JudgedState
+): Promise<void> {
+  const { core, context, env, clock } = runtime
+  const log = actionsLogger(core)
+  try {
+    const now = clock?.now?.() ?? new Date()
+    const client = gitHubClient(config, env)
+    if (await writeJudgedState(client, context.repo, config.prBranch, state, log, now))
+      core.info(`recorded when ${state.size} role(s) were last judged on the branch ${config.prBranch}`)
+  } catch (error) {
+    core.warning(
+      `could not record when each role was last judged on the branch ${config.prBranch} (${message(error)}); the next run orders roles on the policy generations AWS lists`
+    )
+  }
 }
