@@ -22,7 +22,12 @@ import { iacChangesOf, iacMarkdown } from './iac/output.js'
 import { judgeRun } from './report/run-verdict.js'
 import { runAnalysis } from './run.js'
 import type { RunDeps } from './run.js'
-import { judgedInReport, mergeJudgedStates } from './usage/judged-state.js'
+import {
+  JUDGED_STATE_PATH,
+  judgedInReport,
+  mergeJudgedStates,
+  serializeJudgedState
+} from './usage/judged-state.js'
 import type { JudgedState } from './usage/judged-state.js'
 import { VERSION } from './version.js'
 
@@ -290,6 +295,8 @@ async function publish(
       : ''
     if (iacSection) await writeJobSummaryText(iacSection)
     const client = gitHubClient(config, env)
+    // The state goes into the proposal commit, so a rerun that judged nothing new leaves the branch as it is.
+    const judgedNow = judged && mergeJudgedStates(judged, judgedInReport(report))
     const result = await publishPullRequest(
       client,
       {
@@ -302,14 +309,18 @@ async function publish(
           ...(iac?.edits ?? []).map(e => ({ path: e.file, content: e.after }))
         ],
         labels: [...config.prLabels],
-        policyPath: config.policyPath
+        policyPath: config.policyPath,
+        ...(judgedNow
+          ? { alongside: { path: JUDGED_STATE_PATH, content: serializeJudgedState(judgedNow).text } }
+          : {})
       },
       report,
       { fullReportHint: hint, ...(iacSection ? { appendix: iacSection } : {}) }
     )
     if (result.url && result.operation !== 'closed') core.setOutput('pull-request-url', result.url)
     core.info(`least-privilege pull request ${result.operation}${result.url ? `: ${result.url}` : ''}`)
-    if (judged) await recordJudgedState(runtime, config, mergeJudgedStates(judged, judgedInReport(report)))
+    // With nothing to propose there was no proposal commit: the state gets a commit of its own.
+    if (judgedNow) await recordJudgedState(runtime, config, judgedNow)
   }
 
   const verdict = judgeRun(report, config.failOn)

@@ -5,6 +5,7 @@
 import { afterAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { createGitHubClient } from '../../src/github/client.js'
 import { readJudgedState, writeJudgedState } from '../../src/github/judged-state-file.js'
+import { publishPullRequest } from '../../src/github/pull-request.js'
 import { MemoryLogger } from '../../src/logger.js'
 import {
   JUDGED_STATE_MAX_BYTES,
@@ -14,8 +15,9 @@ import {
   parseJudgedState,
   serializeJudgedState
 } from '../../src/usage/judged-state.js'
-import type { JudgedState } from '../../src/usage/judged-state.js'
+import type { JudgedEntry, JudgedState } from '../../src/usage/judged-state.js'
 import { GitHubEmulator } from '../support/github-emulator.js'
+import { mixedReport } from '../support/sample-reports.js'
 
 const NOW = new Date('2026-12-10T02:00:00Z')
 const BRANCH = 'iam-least-privilege/proposals'
@@ -26,7 +28,7 @@ const fileOf = (roles: unknown) => JSON.stringify({ version: 1, roles })
 
 describe('parseJudgedState', () => {
   it('reads back what serializeJudgedState writes, one role a line in ARN order', () => {
-    const state: JudgedState = new Map([
+    const state: JudgedState = new Map<string, JudgedEntry>([
       [arn('b'), entry('2026-12-02T02:00:00.000Z', 'job-b')],
       [arn('a'), { usageEnd: '2026-12-01T02:00:00.000Z' }]
     ])
@@ -189,5 +191,34 @@ describe('the state file on GitHub', () => {
     await expect(writeJudgedState(racing, REPO, BRANCH, second, log, NOW)).rejects.toThrow(/fast forward/)
     expect(moved).toBeDefined()
     expect(github.branchHead(BRANCH)).toBe(moved)
+  })
+
+  it('goes into the proposal commit, and a rerun with the same proposal and state leaves the branch as it is', async () => {
+    const report = mixedReport()
+    const files = report.roles
+      .filter(role => role.policyFile && role.proposed.length > 0)
+      .map(role => ({ path: role.policyFile ?? '', content: JSON.stringify(role.proposed[0]?.document) }))
+    const state = serializeJudgedState(new Map([[arn('a'), entry('2026-12-01T02:00:00.000Z')]])).text
+    const publish = (content: string) =>
+      publishPullRequest(
+        client(),
+        { ...REPO, files, alongside: { path: JUDGED_STATE_PATH, content } },
+        report
+      )
+    expect(await publish(state)).toMatchObject({ operation: 'created', committed: true })
+    expect(github.readFile(BRANCH, JUDGED_STATE_PATH)).toBe(state)
+    expect(github.history(BRANCH)).toHaveLength(2)
+    expect(await publish(state)).toMatchObject({ operation: 'unchanged', committed: false })
+    // The state changed: one new proposal commit on the base, no second pull request.
+    const newer = serializeJudgedState(new Map([[arn('a'), entry('2026-12-02T02:00:00.000Z')]])).text
+    expect(await publish(newer)).toMatchObject({ operation: 'updated', committed: true })
+    expect(github.readFile(BRANCH, JUDGED_STATE_PATH)).toBe(newer)
+    expect(github.pullRequests()).toHaveLength(1)
+    // The proposal was merged: the state alone opens no pull request.
+    github.pushFiles('main', Object.fromEntries(files.map(f => [f.path, f.content])))
+    github.closePullRequest(1)
+    const later = serializeJudgedState(new Map([[arn('a'), entry('2026-12-03T02:00:00.000Z')]])).text
+    expect((await publish(later)).operation).not.toBe('created')
+    expect(github.pullRequests().filter(pr => pr.state === 'open')).toEqual([])
   })
 })
