@@ -113,5 +113,5 @@ describe('coverage of 500 roles across daily runs, beyond the seven days AWS lis
     expect(Object.keys(state.roles)).toHaveLength(ROLES)
     // Proposals were published on the same branch the state is kept on.
     expect(github.pullRequests().filter(pr => pr.state === 'open')).toHaveLength(1)
-  }, 900_000)
+  }, 1_800_000)
 })
