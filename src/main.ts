@@ -12,6 +12,7 @@ import { removedFiles } from './github/pull-request-files.js'
 import { createGitHubClient } from './github/client.js'
 import type { GitHubClient } from './github/client.js'
 import { isForkPullRequest, publishStickyComment, renderForkNotice } from './github/comment.js'
+import { readJudgedState, writeJudgedState } from './github/judged-state-file.js'
 import { publishPullRequest } from './github/pull-request.js'
 import { STEP_SUMMARY_LIMIT_BYTES, writeJobSummary, writeJobSummaryText } from './github/summary.js'
 import type { Logger } from './logger.js'
@@ -26,6 +27,13 @@ import { iacChangesOf, iacMarkdown } from './iac/output.js'
 import { judgeRun } from './report/run-verdict.js'
 import { runAnalysis } from './run.js'
 import type { RunDeps } from './run.js'
+import {
+  JUDGED_STATE_PATH,
+  judgedInReport,
+  mergeJudgedStates,
+  serializeJudgedState
+} from './usage/judged-state.js'
+import type { JudgedState } from './usage/judged-state.js'
 import { VERSION } from './version.js'
 
 /** The parts of @actions/core the action uses. */
@@ -54,6 +62,8 @@ interface ActionRuntime {
   core: ActionsCore
   context: ActionContext
   env: NodeJS.ProcessEnv
+  /** The run's clock and how it waits; default real time (tests run many scheduled days on an emulated one). */
+  clock?: Pick<RunDeps, 'now' | 'sleep'>
 }
 
 function actionsLogger(core: ActionsCore): Logger {
@@ -141,6 +151,7 @@ export async function run(
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd()
   let spool: ReturnType<typeof spoolSections> | undefined
   try {
+    const judged = await judgedStateOf(runtime, config, log)
     // Each role is written as it is judged (report.json, its proposal, its Markdown sections): the run keeps only
     // the roles' facts, whatever their number.
     const outputs = streamedOutputs({
@@ -154,6 +165,8 @@ export async function run(
     })
     spool = spoolSections(temp, STEP_SUMMARY_LIMIT_BYTES)
     const report = await runAnalysis(config, {
+      ...runtime.clock,
+      ...(judged ? { judged: new Map([...judged].map(([arn, entry]) => [arn, entry.usageEnd])) } : {}),
       log,
       aws: createAwsSession(config, {
         log,
@@ -171,7 +184,7 @@ export async function run(
     })
     const files = await outputs.finish(report)
     if (!files) throw new Error('internal: the report files were not written')
-    await publish(runtime, config, { report, files, sections: spool.sections }, pullRequest)
+    await publish(runtime, config, { report, files, sections: spool.sections }, pullRequest, judged)
   } catch (error) {
     core.setFailed(message(error))
     await writeJobSummaryText(
@@ -213,6 +226,22 @@ function pullRequestBase({ core, context, env }: ActionRuntime, config: ActionCo
   }
 }
 
+/**
+ * Pull-request mode with Access Analyzer: when each role was last judged, from the state file on the proposals
+ * branch and the default branch, so roles whose generations AWS no longer lists (after 7 days) are not taken for
+ * never judged. The other modes have no branch of their own and order roles on what AWS lists.
+ */
+async function judgedStateOf(
+  { context, env, clock }: ActionRuntime,
+  config: ActionConfig,
+  log: Logger
+): Promise<JudgedState | undefined> {
+  if (config.mode !== 'pull-request' || !config.sources.includes('access-analyzer') || !config.githubToken)
+    return undefined
+  const now = clock?.now?.() ?? new Date()
+  return readJudgedState(gitHubClient(config, env), context.repo, config.prBranch, log, now)
+}
+
 function setCountOutputs(core: ActionsCore, report: ReportV1): void {
   core.setOutput('excess-count', String(report.summary.excess))
   core.setOutput('roles-analyzed', String(report.summary.analyzed))
@@ -233,7 +262,8 @@ async function publish(
   runtime: ActionRuntime,
   config: ActionConfig,
   { report, files, sections }: RunOutputs,
-  pullRequest: PullRequestPayload | undefined
+  pullRequest: PullRequestPayload | undefined,
+  judged?: JudgedState
 ): Promise<void> {
   const { core, context, env } = runtime
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd()
@@ -304,6 +334,8 @@ async function publish(
       : ''
     if (iacSection) await writeJobSummaryText(iacSection)
     const client = gitHubClient(config, env)
+    // The state goes into the proposal commit, so a rerun that judged nothing new leaves the branch as it is.
+    const judgedNow = judged && mergeJudgedStates(judged, judgedInReport(report))
     const result = await publishPullRequest(
       client,
       {
@@ -316,16 +348,41 @@ async function publish(
           ...(iac?.edits ?? []).map(e => ({ path: e.file, content: e.after }))
         ],
         labels: [...config.prLabels],
-        policyPath: config.policyPath
+        policyPath: config.policyPath,
+        ...(judgedNow
+          ? { alongside: { path: JUDGED_STATE_PATH, content: serializeJudgedState(judgedNow).text } }
+          : {})
       },
       report,
       { fullReportHint: hint, sections, ...(iacSection ? { appendix: iacSection } : {}) }
     )
     if (result.url && result.operation !== 'closed') core.setOutput('pull-request-url', result.url)
     core.info(`least-privilege pull request ${result.operation}${result.url ? `: ${result.url}` : ''}`)
+    // With nothing to propose there was no proposal commit: the state gets a commit of its own.
+    if (judgedNow) await recordJudgedState(runtime, config, judgedNow)
   }
 
   const verdict = judgeRun(report, config.failOn)
   if (verdict.exitCode !== 0) core.setFailed(escapeControl(verdict.message))
   else core.info(escapeControl(verdict.message))
+}
+
+/** A state that cannot be written is a warning: the proposals are published, and the next run orders roles anyway. */
+async function recordJudgedState(
+  runtime: ActionRuntime,
+  config: ActionConfig,
+  state: JudgedState
+): Promise<void> {
+  const { core, context, env, clock } = runtime
+  const log = actionsLogger(core)
+  try {
+    const now = clock?.now?.() ?? new Date()
+    const client = gitHubClient(config, env)
+    if (await writeJudgedState(client, context.repo, config.prBranch, state, log, now))
+      core.info(`recorded when ${state.size} role(s) were last judged on the branch ${config.prBranch}`)
+  } catch (error) {
+    core.warning(
+      `could not record when each role was last judged on the branch ${config.prBranch} (${message(error)}); the next run orders roles on the policy generations AWS lists`
+    )
+  }
 }

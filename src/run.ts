@@ -42,6 +42,11 @@ export interface RunDeps {
   now?: () => Date
   /** How waits between polls are slept; default real time. */
   sleep?: Sleep
+  /**
+   * When each role was last judged as recorded on the proposals branch (role ARN -> end of the usage window): orders
+   * the roles Access Analyzer analyzes, nothing else.
+   */
+  judged?: ReadonlyMap<string, string>
   /** Aborted when the job is cancelled (SIGINT/SIGTERM): in-flight generation jobs we started are cancelled. */
   signal?: AbortSignal
   /** Where granted-source files are read (GITHUB_WORKSPACE); default the working directory. */
@@ -105,7 +110,9 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
             startedAt,
             deadline: new Date(startedAt.getTime() + config.timeoutMinutes * 60_000),
             ...(deps.signal ? { signal: deps.signal } : {}),
-            ...(deps.sleep ? { sleep: deps.sleep } : {})
+            ...(deps.sleep ? { sleep: deps.sleep } : {}),
+            ...(deps.now ? { now: deps.now } : {}),
+            ...(deps.judged ? { judged: deps.judged } : {})
           }))
       )
     return readings

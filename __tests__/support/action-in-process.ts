@@ -10,7 +10,10 @@ import type { ActionContext } from '../../src/main.js'
 import { prepareStep } from './run-action.js'
 import type { ActionRun, ActionRunOptions } from './run-action.js'
 
-export type InProcessRunOptions = Omit<ActionRunOptions, 'node' | 'onSpawn'>
+export type InProcessRunOptions = Omit<ActionRunOptions, 'node' | 'onSpawn'> & {
+  /** An emulated clock the run reads and sleeps on (scheduled runs over many days); default real time. */
+  clock?: { now: () => Date; sleep: (ms: number) => Promise<void> }
+}
 
 /** The run's context as @actions/github reads it from the step's environment. */
 function contextOf(env: Record<string, string>): ActionContext {
@@ -44,7 +47,12 @@ export async function runActionInProcess(options: InProcessRunOptions): Promise<
   // @actions/core's summary remembers the first step's file: each simulated step starts a fresh one.
   delete (core.summary as unknown as { _filePath?: string })._filePath
   try {
-    await run({ core, context: contextOf(step.env), env: process.env })
+    await run({
+      core,
+      context: contextOf(step.env),
+      env: process.env,
+      ...(options.clock ? { clock: options.clock } : {})
+    })
     return step.result(Number(process.exitCode ?? 0), stdout, '')
   } finally {
     process.stdout.write = savedWrite

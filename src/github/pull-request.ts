@@ -32,6 +32,11 @@ interface PullRequestRequest extends RepoRef {
    * branch state, so a commit pushed to the branch by hand never smuggles other files into the proposal.
    */
   policyPath?: string
+  /**
+   * A file committed with the proposal that is not one (the judged-roles state): it never makes or keeps a pull
+   * request by itself, and the branch is not rewritten while the proposal and this file read the same.
+   */
+  alongside?: ProposalFile
 }
 
 interface PullRequestOptions {
@@ -117,9 +122,20 @@ export async function publishPullRequest(
       )
     ).data.object.sha
   const knownBaseSha = branchHead || files.length > 0 ? await readBaseSha() : undefined
+  // The file written alongside is never carried over as a proposal of its own.
+  const written = request.alongside ? [...files, request.alongside] : files
   const carried =
     branchHead && knownBaseSha
-      ? await carriedFiles(client, repo, branchHead, knownBaseSha, report, files, request.policyPath, policy)
+      ? await carriedFiles(
+          client,
+          repo,
+          branchHead,
+          knownBaseSha,
+          report,
+          written,
+          request.policyPath,
+          policy
+        )
       : []
   const everyRoleJudged = report.roles.every(role => role.status === 'analyzed')
 
@@ -171,6 +187,24 @@ export async function publishPullRequest(
       : { operation: 'none', committed: false }
   }
 
+  const alongside = request.alongside
+  const committedTree = alongside
+    ? (
+        await callGitHub(
+          { what: `write ${alongside.path}`, ...write },
+          () =>
+            client.rest.git.createTree({
+              ...repo,
+              base_tree: newTree,
+              tree: [
+                { path: alongside.path, mode: FILE_MODE, type: 'blob' as const, content: alongside.content }
+              ]
+            }),
+          policy
+        )
+      ).data.sha
+    : newTree
+
   const body = renderPullRequestBody(report, carried, options)
   const title = request.title ?? 'Least-privilege IAM policies'
   const prs = { permission: 'pull-requests: write' as const, repo }
@@ -180,14 +214,14 @@ export async function publishPullRequest(
     (branchHead ? await reopenClosedPullRequest(client, repo, branch, base, policy) : undefined)
 
   let committed = false
-  if (branchHead?.tree !== newTree) {
+  if (branchHead?.tree !== committedTree) {
     const commit = await callGitHub(
       { what: `commit the proposal files`, ...write },
       () =>
         client.rest.git.createCommit({
           ...repo,
           message: request.commitMessage ?? 'Least-privilege IAM policies from observed usage',
-          tree: newTree,
+          tree: committedTree,
           parents: [baseSha]
         }),
       policy

@@ -29,7 +29,9 @@ export const accessAnalyzerSource: UsageProvider = {
             deadline: context.deadline,
             ...(config.reanalyzeAfterDays ? { reuseToleranceMs: config.reanalyzeAfterDays * DAY_MS } : {}),
             ...(context.signal ? { signal: context.signal } : {}),
-            ...(context.sleep ? { sleep: context.sleep } : {})
+            ...(context.sleep ? { sleep: context.sleep } : {}),
+            ...(context.now ? { now: context.now } : {}),
+            ...(context.judged ? { judged: context.judged } : {})
           }
         )
         return outcomes.map(o =>

@@ -50,19 +50,29 @@ interface GenerationOutcome {
   lastJudged?: string
 }
 
-/** A role that needs a new generation, with when its latest usable one ended (undefined: never). */
+/** A role that needs a new generation, with when its latest judgement ended (undefined: never). */
 interface Fresh {
   index: number
   request: GenerationRequest
   lastJudged?: string
 }
 
-/** Never analyzed first, then the oldest: successive runs under the daily quota cover every role in turn. */
+/**
+ * Never judged first, then the oldest judgement; ties in role ARN order, never in request order: the roles left
+ * waiting by one run are the first of the next, so successive runs under the daily quota cover every role in turn.
+ */
 function oldestFirst(a: Fresh, b: Fresh): number {
-  if (a.lastJudged === b.lastJudged) return a.index - b.index
+  const byArn = a.request.roleArn < b.request.roleArn ? -1 : a.request.roleArn > b.request.roleArn ? 1 : 0
+  if (a.lastJudged === b.lastJudged) return byArn
   if (a.lastJudged === undefined) return -1
   if (b.lastJudged === undefined) return 1
-  return Date.parse(a.lastJudged) - Date.parse(b.lastJudged) || a.index - b.index
+  return Date.parse(a.lastJudged) - Date.parse(b.lastJudged) || byArn
+}
+
+/** The later of two ISO 8601 instants, either possibly unknown. */
+function later(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined || b === undefined) return a ?? b
+  return Date.parse(b) > Date.parse(a) ? b : a
 }
 
 export interface SchedulerDeps {
@@ -80,6 +90,12 @@ export interface SchedulerDeps {
   /** The longest wait for a start of the last 24 hours to age out of the daily quota; default 10 minutes. */
   quotaWaitMs?: number
   random?: () => number
+  /**
+   * When each role was last judged as recorded outside AWS (the state file on the proposals branch): role ARN ->
+   * end of the usage window. It only orders the roles that need a new generation; the newer of it and what
+   * ListPolicyGenerations lists (the last 7 days) counts.
+   */
+  judged?: ReadonlyMap<string, string>
 }
 
 const DEFAULT_POLL = { initial: 5_000, max: 30_000 }
@@ -162,7 +178,8 @@ class Scheduler {
       async ({ index, request }) => {
         const found = await this.findReusableJob(request)
         if (found.reusable) return this.follow(request, found.reusable.jobId, false, found.reusable.output)
-        fresh.push({ index, request, ...(found.lastJudged ? { lastJudged: found.lastJudged } : {}) })
+        const lastJudged = later(found.lastJudged, this.deps.judged?.get(request.roleArn))
+        fresh.push({ index, request, ...(lastJudged ? { lastJudged } : {}) })
         return undefined
       }
     )

@@ -18,6 +18,10 @@ interface UsageContext {
   deadline: Date
   signal?: AbortSignal
   sleep?: Sleep
+  /** The run's clock; default real time. */
+  now?: () => Date
+  /** When each role was last judged as recorded on the proposals branch (role ARN -> end of the usage window). */
+  judged?: ReadonlyMap<string, string>
 }
 
 /** One role's usage: what it did, with the evidence and its limits, or why that cannot be known. */
