@@ -5,21 +5,14 @@
  * report on stdout, and the time per role against the smallest size of the same run (linear: the ratio stays
  * near 1).
  *
- * Run: npx tsx bench/roles-scale.ts [--large] [--cli dist/cli.js] [--roles 100,1000]
- * 100 and 1,000 roles by default; `--large` adds 5,000 (several minutes on two cores).
+ * Run: npx tsx bench/roles-scale.ts [--large] [--cli dist/cli.js] [--roles 100,1000] [--modes out,json,json2]
+ * 100 and 1,000 roles by default; `--large` adds 5,000 (several minutes on two cores). Modes: `out` (`--out DIR`),
+ * `json` (the version-1 JSON report on stdout, counted and discarded), `json2` (version 2 on stdout). CPU time
+ * and the load average are printed beside the wall time: on a shared machine the CPU time is the figure to compare.
  */
-import { spawnSync } from 'node:child_process'
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync
-} from 'node:fs'
-import { tmpdir } from 'node:os'
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 
 const ACCOUNT = '111122223333'
@@ -156,32 +149,38 @@ function writeInputs(dir: string, count: number): { details: string; trail: stri
 interface Measured {
   ok: boolean
   seconds: number
+  /** User + system CPU time of the CLI process: what the run cost, whatever else the machine was doing. */
+  cpuSeconds: number
   peakMb: number
   bytes: number
   error?: string
 }
 
-/** One CLI run, its peak RSS read from the child's own resource usage at exit. */
-function runCli(cli: string, args: string[], outFile: string): Measured {
+/**
+ * One CLI run. Its stdout is counted and discarded (a JSON report of thousands of roles is gigabytes); its peak RSS
+ * and CPU time are read from the child's own resource usage at exit.
+ */
+async function runCli(cli: string, args: string[]): Promise<Measured> {
   const hook = `data:text/javascript,${encodeURIComponent(
-    "import{writeSync}from'node:fs';process.on('exit',()=>writeSync(2,'\\npeak-rss-kb '+process.resourceUsage().maxRSS+'\\n'))"
+    "import{writeSync}from'node:fs';process.on('exit',()=>{const u=process.resourceUsage();writeSync(2,'\\nusage '+u.maxRSS+' '+(u.userCPUTime+u.systemCPUTime)+'\\n')})"
   )}`
   const started = process.hrtime.bigint()
-  const stdout = openSync(outFile, 'w')
-  const child = spawnSync(process.execPath, ['--import', hook, cli, ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', stdout, 'pipe'],
-    maxBuffer: 64 * 1024 * 1024
+  const child = spawn(process.execPath, ['--import', hook, cli, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe']
   })
-  closeSync(stdout)
+  let bytes = 0
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length))
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-64 * 1024)))
+  const status = await new Promise<number | null>(done => child.on('close', code => done(code)))
   const seconds = Number(process.hrtime.bigint() - started) / 1e9
-  const peak = /peak-rss-kb (\d+)/.exec(child.stderr)
-  const bytes = statSync(outFile).size
-  const error = child.stderr.split('\n').find(line => /^error|FATAL|heap out of memory|Error/.test(line))
+  const usage = /usage (\d+) (\d+)/.exec(stderr)
+  const error = stderr.split('\n').find(line => /^error|FATAL|heap out of memory|Error/.test(line))
   return {
-    ok: child.status === 0,
+    ok: status === 0,
     seconds,
-    peakMb: peak ? Number(peak[1]) / 1024 : Number.NaN,
+    cpuSeconds: usage ? Number(usage[2]) / 1e6 : Number.NaN,
+    peakMb: usage ? Number(usage[1]) / 1024 : Number.NaN,
     bytes,
     ...(error ? { error: error.slice(0, 120) } : {})
   }
@@ -198,11 +197,22 @@ if (inputsDir) {
 const cli = resolve(arg('--cli') ?? 'dist/cli.js')
 const sizes = (arg('--roles') ?? '100,1000').split(',').map(Number)
 if (process.argv.includes('--large') && !sizes.includes(5000)) sizes.push(5000)
+const MODES: Record<string, (dir: string) => string[]> = {
+  out: dir => ['--out', join(dir, 'out')],
+  json: () => ['--format', 'json'],
+  json2: () => ['--format', 'json', '--report-version', '2']
+}
+const modes = (arg('--modes') ?? 'out,json').split(',')
+for (const mode of modes)
+  if (!MODES[mode]) throw new Error(`--modes: unknown mode '${mode}' (out, json, json2)`)
 
+const load = () => loadavg()[0]?.toFixed(1) ?? '?'
 console.log(`CLI: ${cli}`)
-console.log(`| Roles | Output | Exit | Wall (s) | ms per role | vs smallest | Peak RSS (MB) | Stdout (MB) |`)
-console.log(`| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |`)
-const baseline = new Map<string, number>()
+console.log(
+  `| Roles | Output | Exit | Wall (s) | ms per role | vs smallest | CPU (s) | CPU ms per role | vs smallest | Peak RSS (MB) | Stdout (MB) | Load |`
+)
+console.log(`| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |`)
+const baseline = new Map<string, { wall: number; cpu: number }>()
 for (const count of sizes) {
   const dir = mkdtempSync(join(tmpdir(), 'roles-scale-'))
   try {
@@ -220,19 +230,18 @@ for (const count of sizes) {
       '--min-observation-days',
       '0'
     ]
-    const modes: [string, string[]][] = [
-      ['--out', ['--out', join(dir, 'out')]],
-      ['json stdout', ['--format', 'json']]
-    ]
-    for (const [mode, extra] of modes) {
-      const m = runCli(cli, [...common, ...extra], join(dir, 'stdout'))
-      const perRole = (m.seconds * 1000) / count
-      if (!baseline.has(mode) && m.ok) baseline.set(mode, perRole)
-      const ratio = m.ok ? (perRole / (baseline.get(mode) ?? perRole)).toFixed(2) : '—'
+    for (const mode of modes) {
+      const extra = MODES[mode]?.(dir) ?? []
+      const loadBefore = load()
+      const m = await runCli(cli, [...common, ...extra])
+      const wall = (m.seconds * 1000) / count
+      const cpu = (m.cpuSeconds * 1000) / count
+      if (!baseline.has(mode) && m.ok) baseline.set(mode, { wall, cpu })
+      const base = baseline.get(mode)
+      const ratio = (value: number, of: number | undefined) => (m.ok && of ? (value / of).toFixed(2) : '—')
       console.log(
-        `| ${count} | ${mode} | ${m.ok ? 'ok' : `failed${m.error ? `: ${m.error}` : ''}`} | ${m.seconds.toFixed(1)} | ${perRole.toFixed(1)} | ${ratio} | ${m.peakMb.toFixed(0)} | ${(m.bytes / 1e6).toFixed(1)} |`
+        `| ${count} | ${mode} | ${m.ok ? 'ok' : `failed${m.error ? `: ${m.error}` : ''}`} | ${m.seconds.toFixed(1)} | ${wall.toFixed(1)} | ${ratio(wall, base?.wall)} | ${m.cpuSeconds.toFixed(1)} | ${cpu.toFixed(1)} | ${ratio(cpu, base?.cpu)} | ${m.peakMb.toFixed(0)} | ${(m.bytes / 1e6).toFixed(1)} | ${loadBefore}–${load()} |`
       )
-      rmSync(join(dir, 'stdout'), { force: true })
       rmSync(join(dir, 'out'), { recursive: true, force: true })
     }
   } finally {

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals'
 import { analyzeRole } from '../../src/policy/analyze.js'
 import { normalizePolicy } from '../../src/policy/document.js'
 import { evaluate } from '../../src/policy/evaluate.js'
-import { globCovers } from '../../src/policy/glob.js'
+import { globCovers, globMatch } from '../../src/policy/glob.js'
 import { resourcePatternMatch } from '../../src/policy/match.js'
 import { OPTIONS, doc, inline, managedPolicyDocument, role, usageOf } from './builders.js'
 
@@ -113,6 +113,30 @@ describe('glob inclusion', () => {
     expect(globCovers('a?c', 'a?c')).toBe(true)
     expect(globCovers('abc', 'abc')).toBe(true)
     expect(globCovers('abc', 'ab')).toBe(false)
+  })
+
+  test('a literal or `prefix*` outer covers exactly what matching every string says', () => {
+    const words = (alphabet: string, max: number): string[] => {
+      const out = ['']
+      // Shortest first: the first word of `max` characters ends the growth.
+      for (const word of out) {
+        if (word.length === max) break
+        for (const c of alphabet) out.push(word + c)
+      }
+      return out
+    }
+    // A string one longer than inner, over a letter outer never names, refutes a wrong cover.
+    const texts = words('abc', 4)
+    const patterns = words('ab*?', 3)
+    const outers = patterns.filter(p => !p.includes('?') && !p.slice(0, -1).includes('*'))
+    const wrong: string[] = []
+    for (const outer of outers)
+      for (const inner of patterns) {
+        const truth = texts.every(t => !globMatch(inner, t) || globMatch(outer, t))
+        if (globCovers(outer, inner) !== truth) wrong.push(`${outer} ⊇ ${inner}: ${String(!truth)}`)
+      }
+    expect(outers.length).toBeGreaterThan(10)
+    expect(wrong).toEqual([])
   })
 
   test('stars on both sides, and inner `?` or `*` against an outer literal', () => {

@@ -360,3 +360,34 @@ describe('qualified resource forms', () => {
     })
   })
 })
+
+describe('grant levels shared by roles of the same policies', () => {
+  test('a Condition on the role itself keeps each role its own levels', () => {
+    const onlyA = doc({
+      Effect: 'Allow',
+      Action: 's3:GetObject',
+      Resource: '*',
+      Condition: { ArnEquals: { 'aws:PrincipalArn': 'arn:aws:iam::111122223333:role/a' } }
+    })
+    const levels = (name: string) => levelsOf(role(name, [inline('p', onlyA)]), ['s3:GetObject'])
+    expect(levels('a')).toEqual({ 's3:GetObject': GRANTED })
+    expect(levels('b')).toEqual({ 's3:GetObject': GRANTED_CONDITIONALLY })
+    expect(levels('a')).toEqual({ 's3:GetObject': GRANTED })
+  })
+
+  test('roles of equal documents get equal levels, and another document its own', () => {
+    const reads = doc({ Effect: 'Allow', Action: 's3:Get*', Resource: '*' })
+    const first = buildGrantModel(role('one', [inline('p', reads)])).granted
+    const again = buildGrantModel(role('two', [inline('q', structuredClone(reads))])).granted
+    expect(again).toEqual(first)
+    const writes = buildGrantModel(
+      role('three', [inline('p', doc({ Effect: 'Allow', Action: 's3:Put*', Resource: '*' }))])
+    )
+    expect(levelsOf(role('four', [inline('p', reads)]), ['s3:GetObject', 's3:PutObject'])).toEqual({
+      's3:GetObject': GRANTED,
+      's3:PutObject': NOT_GRANTED
+    })
+    expect(at(writes.granted, catalog.idOf('s3:PutObject') as number)).toBe(GRANTED)
+    expect(at(writes.granted, catalog.idOf('s3:GetObject') as number)).toBe(NOT_GRANTED)
+  })
+})

@@ -15,8 +15,20 @@ export function windowDays(window: TimeWindow): number {
   return Number.isFinite(days) ? Math.max(0, Math.round(days)) : 0
 }
 
+const spans = new WeakMap<TimeWindow, string>()
+
 /** A window's length for a sentence: `90 days`, `5 hours` (a short window of log files), `less than an hour`. */
 export function windowSpan(window: TimeWindow): string {
+  // Said once per excess action of a role: the window object is the same for all of them.
+  let span = spans.get(window)
+  if (span === undefined) {
+    span = spanOf(window)
+    spans.set(window, span)
+  }
+  return span
+}
+
+function spanOf(window: TimeWindow): string {
   const ms = Date.parse(window.end) - Date.parse(window.start)
   if (!Number.isFinite(ms) || ms < 3_600_000) return 'less than an hour'
   if (ms < DAY_MS) {

@@ -104,6 +104,29 @@ export function byServiceThenLevel(a: ActionGroup, b: ActionGroup): number {
 }
 
 /**
+ * One string per (service, access level, key), distinct for distinct triples: the level has no NUL and a JSON string
+ * no raw NUL, so only the last part may hold any character. Cheaper than JSON of the triple, once per action.
+ */
+export function bucketKey(service: string, accessLevel: AccessLevel, key: string): string {
+  return `${accessLevel}\u0000${JSON.stringify(service)}\u0000${key}`
+}
+
+const statementKeys = new WeakMap<readonly string[], string>()
+
+/**
+ * The granting statements as one key: JSON, since a statement name may hold any character (a Sid from a PR).
+ * The actions granted by the same statements share one array (grantedByLookup): its key is made once.
+ */
+export function statementsKey(grantedBy: readonly string[]): string {
+  let key = statementKeys.get(grantedBy)
+  if (key === undefined) {
+    key = JSON.stringify(grantedBy)
+    statementKeys.set(grantedBy, key)
+  }
+  return key
+}
+
+/**
  * Entries bucketed by service, access level and `key` (the reason, the granting statements), each bucket's
  * actions sorted. `levelOf` gives an entry's access level.
  */
@@ -116,7 +139,7 @@ function buckets<E extends { action: string }>(
   for (const entry of entries) {
     const service = serviceOfAction(entry.action)
     const accessLevel = levelOf(entry)
-    const id = JSON.stringify([service, accessLevel, key(entry)])
+    const id = bucketKey(service, accessLevel, key(entry))
     let bucket = out.get(id)
     if (!bucket) {
       bucket = { first: entry, service, accessLevel, actions: [] }
@@ -161,7 +184,7 @@ export function compactConditional(list: readonly ConditionalAction[]): RoleCond
   const groups = buckets(
     list,
     c => catalogLevel(c.action),
-    c => JSON.stringify(c.grantedBy)
+    c => statementsKey(c.grantedBy)
   ).map(({ first, service, accessLevel, actions }): ConditionalGroup => ({
     service,
     accessLevel,
@@ -169,7 +192,7 @@ export function compactConditional(list: readonly ConditionalAction[]): RoleCond
     count: actions.length,
     ...actionsOrAllExcept(service, accessLevel, actions)
   }))
-  const statements = (g: ConditionalGroup) => JSON.stringify(g.grantedBy)
+  const statements = (g: ConditionalGroup) => statementsKey(g.grantedBy)
   return {
     count: list.length,
     groups: groups.sort((a, b) => byServiceThenLevel(a, b) || compare(statements(a), statements(b)))

@@ -84,6 +84,8 @@ class DecodedCatalog implements CatalogIndex {
   private readonly services_: ServiceEntry[] = []
   private readonly serviceByLower = new Map<string, number>()
   private readonly idByLower = new Map<string, number>()
+  /** Canonical names first: most lookups name an action as the catalog spells it, and need no lower-casing. */
+  private readonly idByName = new Map<string, number>()
   private readonly infoCache = new Map<number, ActionInfo>()
 
   constructor() {
@@ -122,6 +124,7 @@ class DecodedCatalog implements CatalogIndex {
         this.specs.push(encoded.slice(firstDot + 1))
         this.serviceIds.push(serviceIndex)
         this.idByLower.set(name.toLowerCase(), id)
+        this.idByName.set(name, id)
         let rank: number = ACCESS_LEVELS.length
         for (let i = firstDot + 1; i < secondDot; i++) {
           rank = Math.min(rank, ACCESS_LEVELS.indexOf(levelOf(encoded.charAt(i))))
@@ -164,7 +167,7 @@ class DecodedCatalog implements CatalogIndex {
   }
 
   idOf(name: string): number | undefined {
-    return this.idByLower.get(name.toLowerCase())
+    return this.idByName.get(name) ?? this.idByLower.get(name.toLowerCase())
   }
 
   serviceOf(id: number): string {

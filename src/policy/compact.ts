@@ -27,9 +27,16 @@ export function compactActions(
 ): CompactedActions {
   const set = new Set(ids)
   const lowerGranted = grantedPatterns.map(p => p.toLowerCase())
+  // Every id of a verb proposes the same candidate: each is judged against the granted patterns once.
+  const allowed = new Map<string, boolean>()
   const allowedWildcard = (candidate: string): boolean => {
-    const lower = candidate.toLowerCase()
-    return lowerGranted.some(p => globCovers(p, lower))
+    let answer = allowed.get(candidate)
+    if (answer === undefined) {
+      const lower = candidate.toLowerCase()
+      answer = lowerGranted.some(p => globCovers(p, lower))
+      allowed.set(candidate, answer)
+    }
+    return answer
   }
   // Each verb wildcard is judged once: the ids of a verb that it cannot replace would otherwise each re-expand it.
   const judged = new Map<string, number[] | undefined>()

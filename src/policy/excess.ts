@@ -4,23 +4,25 @@
  */
 import { compare } from '../model.js'
 import type { ExcessAction, ExcessGroup, RoleExcess } from '../model.js'
-import { actionsOrAllExcept, byServiceThenLevel, groupActions, serviceOfAction } from './action-groups.js'
+import {
+  actionsOrAllExcept,
+  bucketKey,
+  byServiceThenLevel,
+  groupActions,
+  serviceOfAction,
+  statementsKey
+} from './action-groups.js'
 
 export { catalogActionCount, groupActions } from './action-groups.js'
 
 export const NO_EXCESS: RoleExcess = { count: 0, groups: [] }
-
-/** The granting statements as one key: JSON, since a statement name may hold any character (a Sid from a PR). */
-function statementsKey(grantedBy: readonly string[]): string {
-  return JSON.stringify(grantedBy)
-}
 
 /** Groups excess actions by service, access level and granting statements, compact where that is smaller. */
 export function compactExcess(excess: readonly ExcessAction[]): RoleExcess {
   if (excess.length === 0) return NO_EXCESS
   const buckets = new Map<string, { first: ExcessAction; actions: string[]; escalation: string[] }>()
   for (const entry of excess) {
-    const key = JSON.stringify([serviceOfAction(entry.action), entry.accessLevel, entry.grantedBy])
+    const key = bucketKey(serviceOfAction(entry.action), entry.accessLevel, statementsKey(entry.grantedBy))
     let bucket = buckets.get(key)
     if (!bucket) {
       bucket = { first: entry, actions: [], escalation: [] }

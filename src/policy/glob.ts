@@ -40,6 +40,12 @@ const QUESTION = 63
  * no recursion, so policy patterns from a hostile file can neither backtrack nor overflow the stack.
  */
 export function globCovers(outer: string, inner: string): boolean {
+  // The common outer shapes answer without the table: a literal covers only itself; `prefix*` covers exactly the
+  // patterns that start with that literal prefix (a wildcard of inner inside the prefix matches other characters).
+  const star = outer.indexOf('*')
+  if (!outer.includes('?') && (star < 0 || star === outer.length - 1)) {
+    return star < 0 ? outer === inner : inner.startsWith(outer.slice(0, -1))
+  }
   const m = inner.length
   // next[j]: does outer[i + 1..] cover inner[j..]? Row i = outer.length covers only the empty rest.
   let next = new Uint8Array(m + 1)

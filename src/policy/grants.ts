@@ -320,6 +320,46 @@ function specGlobs(partition: string): ({ globs: string[]; star: boolean } | und
   return list
 }
 
+/** Distinct policy sets remembered: a run's roles mostly share a few (the same AWS managed policies). */
+const LEVELS_MEMO_SIZE = 64
+const levelsMemo = new Map<string, Uint8Array>()
+
+/**
+ * The grant levels of a role, shared with every earlier role of the same policy documents in the same partition.
+ * The role itself (its ARN and account) counts only through Conditions: it is part of the key when one has any.
+ * Read only: the levels are shared between the models of those roles.
+ */
+function memoGrantLevels(
+  grants: RoleGrants,
+  partition: string,
+  statements: readonly CompiledStatement[],
+  boundaryStatements: readonly CompiledStatement[] | undefined,
+  compute: () => Uint8Array
+): Uint8Array {
+  const conditional = [...statements, ...(boundaryStatements ?? [])].some(
+    c => c.statement.condition !== undefined
+  )
+  const key = JSON.stringify([
+    partition,
+    conditional ? [grants.arn, grants.accountId] : null,
+    grants.policies.map(p => p.document),
+    grants.boundary ? grants.boundary.document : null
+  ])
+  let levels = levelsMemo.get(key)
+  if (levels) {
+    // Most recently used last: the oldest entry is the one evicted.
+    levelsMemo.delete(key)
+  } else {
+    levels = compute()
+    if (levelsMemo.size >= LEVELS_MEMO_SIZE) {
+      const oldest = levelsMemo.keys().next()
+      if (!oldest.done) levelsMemo.delete(oldest.value)
+    }
+  }
+  levelsMemo.set(key, levels)
+  return levels
+}
+
 /** The grant model of a role: built once per role by the analysis, which hands it on to the proposal. */
 export function buildGrantModel(grants: RoleGrants): GrantModel {
   const catalog = loadCatalogIndex()
@@ -330,12 +370,9 @@ export function buildGrantModel(grants: RoleGrants): GrantModel {
   // Requests name resources in the role's own partition.
   const partition = /^arn:([^:]+):/.exec(grants.arn)?.[1] ?? 'aws'
   const subject = { roleArn: grants.arn, accountId: grants.accountId }
-  const granted = grantLevels(
-    catalog,
-    partition,
-    statements,
-    boundary ? compilePolicy(catalog, boundary) : undefined,
-    subject
+  const boundaryStatements = boundary ? compilePolicy(catalog, boundary) : undefined
+  const granted = memoGrantLevels(grants, partition, statements, boundaryStatements, () =>
+    grantLevels(catalog, partition, statements, boundaryStatements, subject)
   )
   const unknownActions = [...new Set(statements.flatMap(c => c.unknownPatterns))].sort()
   const model: GrantModel = { catalog, policies, statements, granted, unknownActions, subject }

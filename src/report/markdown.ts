@@ -578,7 +578,9 @@ function excessSection(excess: ExcessAction[], editable: boolean, sources?: Sour
   const groups = new Map<string, ExcessAction[]>()
   for (const item of [...excess].sort(byRiskThenAction)) {
     const key = `${serviceOf(item.action)}\u0000${item.accessLevel}`
-    groups.set(key, [...(groups.get(key) ?? []), item])
+    const group = groups.get(key)
+    if (group) group.push(item)
+    else groups.set(key, [item])
   }
   const rows = [...groups.values()]
     .sort((a, b) => {

@@ -475,7 +475,8 @@ function resultOf(
   const actions: Partial<Record<AccessLevel, string[]>> = {}
   for (const e of sorted) (actions[e.accessLevel] ??= []).push(e.action)
   for (const list of Object.values(actions)) list.sort(compare)
-  const grantedBy = [...new Set(sorted.flatMap(e => e.grantedBy))].sort(compare)
+  // The actions granted by the same statements share one array: each distinct array is read once.
+  const grantedBy = [...new Set([...new Set(sorted.map(e => e.grantedBy))].flat())].sort(compare)
   return {
     ruleId: spec.id,
     ruleIndex: RULE_SPECS.indexOf(spec),
