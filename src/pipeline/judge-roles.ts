@@ -26,7 +26,8 @@ export function allSinks(...sinks: RoleSink[]): RoleSink {
 
 /**
  * What a run keeps of a role handed to a sink: everything the gate, the SARIF, the overview and the policy files
- * read; not the diff, the usage evidence or AWS's recommendation (large for a role granted whole services).
+ * read; not the diff, the usage evidence or AWS's recommendation (large for a role granted whole services). Of the
+ * evidence only the Access Analyzer job id stays: the judged-roles state on the proposals branch records it.
  */
 export function roleFacts(role: RoleResult): RoleResult {
   const facts = { ...role }
@@ -34,7 +35,8 @@ export function roleFacts(role: RoleResult): RoleResult {
   delete facts.evidence
   delete facts.usedEvidence
   delete facts.awsRecommendation
-  return facts
+  const jobId = role.evidence?.jobId
+  return jobId === undefined ? facts : { ...facts, evidence: { jobId, notes: [] } }
 }
 
 /**
