@@ -337,6 +337,7 @@ async function publish(
     // The state goes into the proposal commit, so a rerun that judged nothing new leaves the branch as it is. That
     // commit moves the branch by force: what another run recorded there since this run read it (hours ago, while
     // the generations ran) is read again, or it would be rewound. Its warnings were given at the start.
+    const selected = new Set(report.roles.map(r => r.arn))
     const judgedNow =
       judged &&
       mergeJudgedStates(
@@ -358,7 +359,9 @@ async function publish(
         labels: [...config.prLabels],
         policyPath: config.policyPath,
         ...(judgedNow
-          ? { alongside: { path: JUDGED_STATE_PATH, content: serializeJudgedState(judgedNow).text } }
+          ? {
+              alongside: { path: JUDGED_STATE_PATH, content: serializeJudgedState(judgedNow, selected).text }
+            }
           : {})
       },
       report,
@@ -367,7 +370,7 @@ async function publish(
     if (result.url && result.operation !== 'closed') core.setOutput('pull-request-url', result.url)
     core.info(`least-privilege pull request ${result.operation}${result.url ? `: ${result.url}` : ''}`)
     // With nothing to propose there was no proposal commit: the state gets a commit of its own.
-    if (judgedNow) await recordJudgedState(runtime, config, judgedNow)
+    if (judgedNow) await recordJudgedState(runtime, config, judgedNow, selected)
   }
 
   const verdict = judgeRun(report, config.failOn)
@@ -383,13 +386,16 @@ function clockNow({ clock }: { clock?: ActionRuntime['clock'] | undefined }): Da
 async function recordJudgedState(
   runtime: ActionRuntime,
   config: ActionConfig,
-  state: JudgedState
+  state: JudgedState,
+  selected: ReadonlySet<string>
 ): Promise<void> {
   const { core, context, env, clock } = runtime
   const log = actionsLogger(core)
   try {
     const client = gitHubClient(config, env)
-    if (await writeJudgedState(client, context.repo, config.prBranch, state, log, clockNow({ clock })))
+    if (
+      await writeJudgedState(client, context.repo, config.prBranch, state, log, clockNow({ clock }), selected)
+    )
       core.info(`recorded when ${state.size} role(s) were last judged on the branch ${config.prBranch}`)
   } catch (error) {
     core.warning(

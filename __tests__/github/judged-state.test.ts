@@ -176,6 +176,29 @@ describe('the state file on GitHub', () => {
     expect(parseJudgedState(github.readFile(BRANCH, JUDGED_STATE_PATH) ?? '', NOW).state).toEqual(read)
   })
 
+  it('past the size cap, entries pushed for other roles cannot crowd out the roles this run selects', async () => {
+    // Anyone who can push to the branch adds thousands of entries for roles of no run, each dated just before it.
+    const junk: JudgedState = new Map()
+    for (let i = 0; i < 5_000; i++)
+      junk.set(
+        `arn:aws:iam::999999999999:role/${'x'.repeat(56)}-${String(i).padStart(4, '0')}`,
+        entry(new Date(NOW.getTime() - 60_000).toISOString(), 'j'.repeat(128))
+      )
+    // This run's roles were judged days ago (older than every junk entry) and one of them again now.
+    const ours: JudgedState = new Map()
+    for (let i = 0; i < 100; i++) ours.set(arn(`app-${i}`), entry('2026-12-01T02:00:00.000Z'))
+    ours.set(arn('app-0'), entry(NOW.toISOString(), 'job-now'))
+    const log = new MemoryLogger()
+    const state = mergeJudgedStates(junk, ours)
+    expect(await writeJudgedState(client(), REPO, BRANCH, state, log, NOW, new Set(ours.keys()))).toBe(true)
+    const text = github.readFile(BRANCH, JUDGED_STATE_PATH) ?? ''
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(JUDGED_STATE_MAX_BYTES)
+    const written = parseJudgedState(text, NOW).state
+    for (const [role, judged] of ours) expect(written.get(role)).toEqual(judged)
+    expect(written.size).toBeLessThan(state.size)
+    expect(log.lines).toContainEqual(expect.stringMatching(/^warning: .*left out the \d+ oldest judgement/))
+  })
+
   it('never moves a branch another run moved meanwhile (a fast-forward only)', async () => {
     const log = new MemoryLogger()
     const first = new Map([[arn('a'), entry('2026-12-01T02:00:00.000Z')]])

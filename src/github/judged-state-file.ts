@@ -84,7 +84,8 @@ export async function readJudgedState(
 /**
  * Adds this run's judgements to the state and commits the file on top of the proposals branch (creating the branch
  * from the default branch when it does not exist). The roles this run did not judge keep their entries; a newer
- * entry is never replaced by an older one. No commit when the branch already reads the same.
+ * entry is never replaced by an older one; past the size cap the roles of `selected` are kept first. No commit when
+ * the branch already reads the same.
  * Returns whether a commit was made.
  */
 export async function writeJudgedState(
@@ -93,7 +94,8 @@ export async function writeJudgedState(
   branch: string,
   state: JudgedState,
   log: Logger,
-  now: Date
+  now: Date,
+  selected?: ReadonlySet<string>
 ): Promise<boolean> {
   const write = { permission: 'contents: write' as const, repo }
   const read = { permission: 'contents: read' as const, repo }
@@ -116,7 +118,7 @@ export async function writeJudgedState(
   } catch (e) {
     if (!(e instanceof JudgedStateError)) throw e
   }
-  const { text, dropped } = serializeJudgedState(mergeJudgedStates(onBranch, state))
+  const { text, dropped } = serializeJudgedState(mergeJudgedStates(onBranch, state), selected)
   if (dropped > 0)
     log.warning(
       `${JUDGED_STATE_PATH}: left out the ${dropped} oldest judgement(s) to stay under ${JUDGED_STATE_MAX_BYTES} bytes; those roles count as never judged`
