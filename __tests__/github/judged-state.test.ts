@@ -199,6 +199,24 @@ describe('the state file on GitHub', () => {
     expect(log.lines).toContainEqual(expect.stringMatching(/^warning: .*left out the \d+ oldest judgement/))
   })
 
+  it('refuses a pr-branch that is the default branch: neither the proposal nor the state is committed to it', async () => {
+    const head = github.branchHead('main')
+    const report = mixedReport()
+    const files = report.roles
+      .filter(role => role.policyFile && role.proposed.length > 0)
+      .map(role => ({ path: role.policyFile ?? '', content: JSON.stringify(role.proposed[0]?.document) }))
+    const state = new Map([[arn('a'), entry('2026-12-01T02:00:00.000Z')]])
+    const alongside = { path: JUDGED_STATE_PATH, content: serializeJudgedState(state).text }
+    await expect(
+      publishPullRequest(client(), { ...REPO, branch: 'main', files, alongside }, report)
+    ).rejects.toThrow(/pr-branch "main" is the default branch/)
+    await expect(writeJudgedState(client(), REPO, 'main', state, new MemoryLogger(), NOW)).rejects.toThrow(
+      /pr-branch "main" is the default branch/
+    )
+    expect(github.branchHead('main')).toBe(head)
+    expect(github.pullRequests()).toEqual([])
+  })
+
   it('never moves a branch another run moved meanwhile (a fast-forward only)', async () => {
     const log = new MemoryLogger()
     const first = new Map([[arn('a'), entry('2026-12-01T02:00:00.000Z')]])

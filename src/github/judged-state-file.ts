@@ -15,6 +15,7 @@ import {
 import type { JudgedState } from '../usage/judged-state.js'
 import { errorMessage } from '../error-message.js'
 import { callGitHub, isNotFound } from './client.js'
+import { proposalBranchIsBase } from './pull-request.js'
 import type { GitHubClient, RepoRef } from './client.js'
 
 /** The text of the state file on a branch; undefined when the branch or the file does not exist. */
@@ -99,6 +100,10 @@ export async function writeJudgedState(
 ): Promise<boolean> {
   const write = { permission: 'contents: write' as const, repo }
   const read = { permission: 'contents: read' as const, repo }
+  const defaultBranch = (
+    await callGitHub({ what: 'read the repository', ...read }, () => client.rest.repos.get({ ...repo }))
+  ).data.default_branch
+  if (branch === defaultBranch) throw proposalBranchIsBase(branch, repo)
   let head: string | undefined
   try {
     head = (
@@ -127,10 +132,9 @@ export async function writeJudgedState(
   const parent =
     head ??
     (
-      await callGitHub({ what: 'read the repository', ...read }, async () => {
-        const { data } = await client.rest.repos.get({ ...repo })
-        return client.rest.git.getRef({ ...repo, ref: `heads/${data.default_branch}` })
-      })
+      await callGitHub({ what: `read the branch ${defaultBranch}`, ...read }, () =>
+        client.rest.git.getRef({ ...repo, ref: `heads/${defaultBranch}` })
+      )
     ).data.object.sha
   const parentTree = (
     await callGitHub({ what: `read commit ${parent}`, ...read }, () =>
