@@ -15,6 +15,7 @@ import { isForkPullRequest, publishStickyComment, renderForkNotice } from './git
 import { readJudgedState, writeJudgedState } from './github/judged-state-file.js'
 import { publishPullRequest } from './github/pull-request.js'
 import { STEP_SUMMARY_LIMIT_BYTES, writeJobSummary, writeJobSummaryText } from './github/summary.js'
+import { MemoryLogger } from './logger.js'
 import type { Logger } from './logger.js'
 import type { ReportV1 } from './model.js'
 import { policyFileContent, repositoryPolicySources, streamedOutputs, writableProposals } from './output.js'
@@ -238,8 +239,7 @@ async function judgedStateOf(
 ): Promise<JudgedState | undefined> {
   if (config.mode !== 'pull-request' || !config.sources.includes('access-analyzer') || !config.githubToken)
     return undefined
-  const now = clock?.now?.() ?? new Date()
-  return readJudgedState(gitHubClient(config, env), context.repo, config.prBranch, log, now)
+  return readJudgedState(gitHubClient(config, env), context.repo, config.prBranch, log, clockNow({ clock }))
 }
 
 function setCountOutputs(core: ActionsCore, report: ReportV1): void {
@@ -334,8 +334,17 @@ async function publish(
       : ''
     if (iacSection) await writeJobSummaryText(iacSection)
     const client = gitHubClient(config, env)
-    // The state goes into the proposal commit, so a rerun that judged nothing new leaves the branch as it is.
-    const judgedNow = judged && mergeJudgedStates(judged, judgedInReport(report))
+    // The state goes into the proposal commit, so a rerun that judged nothing new leaves the branch as it is. That
+    // commit moves the branch by force: what another run recorded there since this run read it (hours ago, while
+    // the generations ran) is read again, or it would be rewound. Its warnings were given at the start.
+    const selected = new Set(report.roles.map(r => r.arn))
+    const judgedNow =
+      judged &&
+      mergeJudgedStates(
+        judged,
+        await readJudgedState(client, context.repo, config.prBranch, new MemoryLogger(), clockNow(runtime)),
+        judgedInReport(report)
+      )
     const result = await publishPullRequest(
       client,
       {
@@ -350,7 +359,9 @@ async function publish(
         labels: [...config.prLabels],
         policyPath: config.policyPath,
         ...(judgedNow
-          ? { alongside: { path: JUDGED_STATE_PATH, content: serializeJudgedState(judgedNow).text } }
+          ? {
+              alongside: { path: JUDGED_STATE_PATH, content: serializeJudgedState(judgedNow, selected).text }
+            }
           : {})
       },
       report,
@@ -359,7 +370,7 @@ async function publish(
     if (result.url && result.operation !== 'closed') core.setOutput('pull-request-url', result.url)
     core.info(`least-privilege pull request ${result.operation}${result.url ? `: ${result.url}` : ''}`)
     // With nothing to propose there was no proposal commit: the state gets a commit of its own.
-    if (judgedNow) await recordJudgedState(runtime, config, judgedNow)
+    if (judgedNow) await recordJudgedState(runtime, config, judgedNow, selected)
   }
 
   const verdict = judgeRun(report, config.failOn)
@@ -367,18 +378,24 @@ async function publish(
   else core.info(escapeControl(verdict.message))
 }
 
+function clockNow({ clock }: { clock?: ActionRuntime['clock'] | undefined }): Date {
+  return clock?.now?.() ?? new Date()
+}
+
 /** A state that cannot be written is a warning: the proposals are published, and the next run orders roles anyway. */
 async function recordJudgedState(
   runtime: ActionRuntime,
   config: ActionConfig,
-  state: JudgedState
+  state: JudgedState,
+  selected: ReadonlySet<string>
 ): Promise<void> {
   const { core, context, env, clock } = runtime
   const log = actionsLogger(core)
   try {
-    const now = clock?.now?.() ?? new Date()
     const client = gitHubClient(config, env)
-    if (await writeJudgedState(client, context.repo, config.prBranch, state, log, now))
+    if (
+      await writeJudgedState(client, context.repo, config.prBranch, state, log, clockNow({ clock }), selected)
+    )
       core.info(`recorded when ${state.size} role(s) were last judged on the branch ${config.prBranch}`)
   } catch (error) {
     core.warning(

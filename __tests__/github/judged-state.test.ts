@@ -176,6 +176,47 @@ describe('the state file on GitHub', () => {
     expect(parseJudgedState(github.readFile(BRANCH, JUDGED_STATE_PATH) ?? '', NOW).state).toEqual(read)
   })
 
+  it('past the size cap, entries pushed for other roles cannot crowd out the roles this run selects', async () => {
+    // Anyone who can push to the branch adds thousands of entries for roles of no run, each dated just before it.
+    const junk: JudgedState = new Map()
+    for (let i = 0; i < 5_000; i++)
+      junk.set(
+        `arn:aws:iam::999999999999:role/${'x'.repeat(56)}-${String(i).padStart(4, '0')}`,
+        entry(new Date(NOW.getTime() - 60_000).toISOString(), 'j'.repeat(128))
+      )
+    // This run's roles were judged days ago (older than every junk entry) and one of them again now.
+    const ours: JudgedState = new Map()
+    for (let i = 0; i < 100; i++) ours.set(arn(`app-${i}`), entry('2026-12-01T02:00:00.000Z'))
+    ours.set(arn('app-0'), entry(NOW.toISOString(), 'job-now'))
+    const log = new MemoryLogger()
+    const state = mergeJudgedStates(junk, ours)
+    expect(await writeJudgedState(client(), REPO, BRANCH, state, log, NOW, new Set(ours.keys()))).toBe(true)
+    const text = github.readFile(BRANCH, JUDGED_STATE_PATH) ?? ''
+    expect(Buffer.byteLength(text)).toBeLessThanOrEqual(JUDGED_STATE_MAX_BYTES)
+    const written = parseJudgedState(text, NOW).state
+    for (const [role, judged] of ours) expect(written.get(role)).toEqual(judged)
+    expect(written.size).toBeLessThan(state.size)
+    expect(log.lines).toContainEqual(expect.stringMatching(/^warning: .*left out the \d+ oldest judgement/))
+  })
+
+  it('refuses a pr-branch that is the default branch: neither the proposal nor the state is committed to it', async () => {
+    const head = github.branchHead('main')
+    const report = mixedReport()
+    const files = report.roles
+      .filter(role => role.policyFile && role.proposed.length > 0)
+      .map(role => ({ path: role.policyFile ?? '', content: JSON.stringify(role.proposed[0]?.document) }))
+    const state = new Map([[arn('a'), entry('2026-12-01T02:00:00.000Z')]])
+    const alongside = { path: JUDGED_STATE_PATH, content: serializeJudgedState(state).text }
+    await expect(
+      publishPullRequest(client(), { ...REPO, branch: 'main', files, alongside }, report)
+    ).rejects.toThrow(/pr-branch "main" is the default branch/)
+    await expect(writeJudgedState(client(), REPO, 'main', state, new MemoryLogger(), NOW)).rejects.toThrow(
+      /pr-branch "main" is the default branch/
+    )
+    expect(github.branchHead('main')).toBe(head)
+    expect(github.pullRequests()).toEqual([])
+  })
+
   it('never moves a branch another run moved meanwhile (a fast-forward only)', async () => {
     const log = new MemoryLogger()
     const first = new Map([[arn('a'), entry('2026-12-01T02:00:00.000Z')]])

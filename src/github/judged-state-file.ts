@@ -15,6 +15,7 @@ import {
 import type { JudgedState } from '../usage/judged-state.js'
 import { errorMessage } from '../error-message.js'
 import { callGitHub, isNotFound } from './client.js'
+import { proposalBranchIsBase } from './pull-request.js'
 import type { GitHubClient, RepoRef } from './client.js'
 
 /** The text of the state file on a branch; undefined when the branch or the file does not exist. */
@@ -84,7 +85,8 @@ export async function readJudgedState(
 /**
  * Adds this run's judgements to the state and commits the file on top of the proposals branch (creating the branch
  * from the default branch when it does not exist). The roles this run did not judge keep their entries; a newer
- * entry is never replaced by an older one. No commit when the branch already reads the same.
+ * entry is never replaced by an older one; past the size cap the roles of `selected` are kept first. No commit when
+ * the branch already reads the same.
  * Returns whether a commit was made.
  */
 export async function writeJudgedState(
@@ -93,10 +95,15 @@ export async function writeJudgedState(
   branch: string,
   state: JudgedState,
   log: Logger,
-  now: Date
+  now: Date,
+  selected?: ReadonlySet<string>
 ): Promise<boolean> {
   const write = { permission: 'contents: write' as const, repo }
   const read = { permission: 'contents: read' as const, repo }
+  const defaultBranch = (
+    await callGitHub({ what: 'read the repository', ...read }, () => client.rest.repos.get({ ...repo }))
+  ).data.default_branch
+  if (branch === defaultBranch) throw proposalBranchIsBase(branch, repo)
   let head: string | undefined
   try {
     head = (
@@ -116,7 +123,7 @@ export async function writeJudgedState(
   } catch (e) {
     if (!(e instanceof JudgedStateError)) throw e
   }
-  const { text, dropped } = serializeJudgedState(mergeJudgedStates(onBranch, state))
+  const { text, dropped } = serializeJudgedState(mergeJudgedStates(onBranch, state), selected)
   if (dropped > 0)
     log.warning(
       `${JUDGED_STATE_PATH}: left out the ${dropped} oldest judgement(s) to stay under ${JUDGED_STATE_MAX_BYTES} bytes; those roles count as never judged`
@@ -125,10 +132,9 @@ export async function writeJudgedState(
   const parent =
     head ??
     (
-      await callGitHub({ what: 'read the repository', ...read }, async () => {
-        const { data } = await client.rest.repos.get({ ...repo })
-        return client.rest.git.getRef({ ...repo, ref: `heads/${data.default_branch}` })
-      })
+      await callGitHub({ what: `read the branch ${defaultBranch}`, ...read }, () =>
+        client.rest.git.getRef({ ...repo, ref: `heads/${defaultBranch}` })
+      )
     ).data.object.sha
   const parentTree = (
     await callGitHub({ what: `read commit ${parent}`, ...read }, () =>

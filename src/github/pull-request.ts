@@ -108,6 +108,8 @@ export async function publishPullRequest(
         policy
       )
     ).data.default_branch
+  // The branch is moved by force: the base must never be it, or the proposal would land there unreviewed.
+  if (branch === base) throw proposalBranchIsBase(branch, repo)
   const branchHead = await readBranchHead(client, repo, branch, policy)
   const readBaseSha = async () =>
     (
@@ -495,6 +497,12 @@ async function readBranchHead(
     policy
   )
   return { sha, tree: commit.data.tree.sha }
+}
+
+export function proposalBranchIsBase(branch: string, repo: RepoRef): Error {
+  return new Error(
+    `pr-branch "${branch}" is the default branch of ${repo.owner}/${repo.repo}: set pr-branch to a branch of its own, so that proposals reach ${branch} only through a reviewed pull request`
+  )
 }
 
 async function moveBranch(

@@ -98,10 +98,18 @@ export function judgedInReport(report: ReportV1): JudgedState {
 
 /**
  * The file's text: one role a line, sorted by ARN, so a run's change reads as a small diff. When the state would
- * pass the size cap the oldest judgements are left out (those roles then count as never judged: still first in line).
+ * pass the size cap the oldest judgements are left out (those roles then count as never judged: still first in line),
+ * the roles of `selected` (this run's) last: entries for other roles, which anyone who can push to the branch can
+ * add with any past date, cannot crowd them out.
  */
-export function serializeJudgedState(state: JudgedState): { text: string; dropped: number } {
-  const byAge = [...state].sort(([, a], [, b]) => Date.parse(b.usageEnd) - Date.parse(a.usageEnd))
+export function serializeJudgedState(
+  state: JudgedState,
+  selected?: ReadonlySet<string>
+): { text: string; dropped: number } {
+  const outside = (arn: string) => (selected && !selected.has(arn) ? 1 : 0)
+  const byAge = [...state].sort(
+    ([arnA, a], [arnB, b]) => outside(arnA) - outside(arnB) || Date.parse(b.usageEnd) - Date.parse(a.usageEnd)
+  )
   const lines = byAge.map(
     ([arn, entry]) =>
       `${JSON.stringify(arn)}: ${JSON.stringify({ usageEnd: entry.usageEnd, ...(entry.jobId ? { jobId: entry.jobId } : {}) })}`
