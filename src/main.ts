@@ -337,14 +337,10 @@ async function publish(
     // The state goes into the proposal commit, so a rerun that judged nothing new leaves the branch as it is. That
     // commit moves the branch by force: what another run recorded there since this run read it (hours ago, while
     // the generations ran) is read again, or it would be rewound. Its warnings were given at the start.
+    // When the branch's copy cannot be read now, it is carried over unchanged: rewritten, it would drop every other
+    // role's entry.
     const selected = new Set(report.roles.map(r => r.arn))
-    const judgedNow =
-      judged &&
-      mergeJudgedStates(
-        judged,
-        await readJudgedState(client, context.repo, config.prBranch, new MemoryLogger(), clockNow(runtime)),
-        judgedInReport(report)
-      )
+    const judgedNow = judged && (await stateToWrite(runtime, config, client, judged, report))
     const result = await publishPullRequest(
       client,
       {
@@ -362,7 +358,9 @@ async function publish(
           ? {
               alongside: { path: JUDGED_STATE_PATH, content: serializeJudgedState(judgedNow, selected).text }
             }
-          : {})
+          : judged
+            ? { keep: JUDGED_STATE_PATH }
+            : {})
       },
       report,
       { fullReportHint: hint, sections, ...(iacSection ? { appendix: iacSection } : {}) }
@@ -383,6 +381,31 @@ function clockNow({ clock }: { clock?: ActionRuntime['clock'] | undefined }): Da
 }
 
 /** A state that cannot be written is a warning: the proposals are published, and the next run orders roles anyway. */
+async function stateToWrite(
+  runtime: ActionRuntime,
+  config: ActionConfig,
+  client: GitHubClient,
+  judged: JudgedState,
+  report: ReportV1
+): Promise<JudgedState | undefined> {
+  try {
+    const now = await readJudgedState(
+      client,
+      runtime.context.repo,
+      config.prBranch,
+      new MemoryLogger(),
+      clockNow(runtime),
+      true
+    )
+    return mergeJudgedStates(judged, now, judgedInReport(report))
+  } catch (error) {
+    runtime.core.warning(
+      `could not read ${JUDGED_STATE_PATH} on the branch ${config.prBranch} again (${message(error)}); this run does not record when its roles were judged, and the file is kept as it is`
+    )
+    return undefined
+  }
+}
+
 async function recordJudgedState(
   runtime: ActionRuntime,
   config: ActionConfig,

@@ -92,4 +92,28 @@ describe('the judged-roles state while another run moves the proposals branch', 
       new Date(START + 2 * DAY).toISOString()
     )
   }, 120_000)
+
+  it('carries the state over unchanged when it cannot be read again before the proposal commit', async () => {
+    const before = github.readFile(BRANCH, JUDGED_STATE_PATH)
+    expect(before).toContain('other-workflow-role')
+    // A new role with excess makes this run commit a new proposal; every read of the state file fails meanwhile.
+    aws.addRole({
+      name: 'app-c',
+      inline: {
+        app: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: ['s3:ListAllMyBuckets', 's3:DeleteBucket'], Resource: '*' }]
+        }
+      },
+      generation: { actions: [{ action: 's3:ListAllMyBuckets' }], isComplete: true }
+    })
+    clock = START + 4 * DAY
+    github.injectFault({ operationId: 'repos/get-content', status: 500, times: 1000 })
+    const third = await dailyRun()
+    github.clearFaults()
+    expect(third.code).toBe(0)
+    expect(third.stdout).toMatch(/could not read \.iam-least-privilege\/judged\.json on the branch .* again/)
+    expect(github.readFile(BRANCH, `iam/least-privilege/${aws.accountId}/app-c.json`)).toBeDefined()
+    expect(github.readFile(BRANCH, JUDGED_STATE_PATH)).toBe(before)
+  }, 120_000)
 })

@@ -52,14 +52,16 @@ async function readStateText(
 /**
  * The newest judgement of each role over the proposals branch and the default branch. Anything wrong with either
  * copy (unreadable, corrupt, too large) is a warning: that copy is left out and the run orders roles on what AWS
- * lists.
+ * lists. With `strict`, a proposals-branch copy GitHub could not be asked for throws instead: a state about to be
+ * written over it must not drop the entries it holds (a corrupt copy is still left out: rewriting it mends it).
  */
 export async function readJudgedState(
   client: GitHubClient,
   repo: RepoRef,
   branch: string,
   log: Logger,
-  now: Date
+  now: Date,
+  strict = false
 ): Promise<JudgedState> {
   const states: JudgedState[] = []
   for (const ref of [branch, undefined]) {
@@ -74,6 +76,7 @@ export async function readJudgedState(
         )
       states.push(state)
     } catch (e) {
+      if (strict && ref === branch && !(e instanceof JudgedStateError)) throw e
       log.warning(
         `${where} was not used (${errorMessage(e)}): roles are ordered on the policy generations AWS lists (the last 7 days); the next successful run rewrites it`
       )

@@ -37,6 +37,11 @@ interface PullRequestRequest extends RepoRef {
    * request by itself, and the branch is not rewritten while the proposal and this file read the same.
    */
   alongside?: ProposalFile
+  /**
+   * Without `alongside`: a path carried over unchanged from the branch's head into the new proposal commit (the
+   * judged-roles state, when it could not be read to be rewritten), so that commit does not drop it.
+   */
+  keep?: string
 }
 
 interface PullRequestOptions {
@@ -190,18 +195,19 @@ export async function publishPullRequest(
   }
 
   const alongside = request.alongside
-  const committedTree = alongside
+  const keep = !alongside && request.keep && branchHead ? request.keep : undefined
+  const keptSha =
+    keep && branchHead ? (await readBlobs(client, repo, branchHead.tree, policy)).get(keep) : undefined
+  const extra = alongside
+    ? { path: alongside.path, mode: FILE_MODE, type: 'blob' as const, content: alongside.content }
+    : keep && keptSha
+      ? { path: keep, mode: FILE_MODE, type: 'blob' as const, sha: keptSha }
+      : undefined
+  const committedTree = extra
     ? (
         await callGitHub(
-          { what: `write ${alongside.path}`, ...write },
-          () =>
-            client.rest.git.createTree({
-              ...repo,
-              base_tree: newTree,
-              tree: [
-                { path: alongside.path, mode: FILE_MODE, type: 'blob' as const, content: alongside.content }
-              ]
-            }),
+          { what: `write ${extra.path}`, ...write },
+          () => client.rest.git.createTree({ ...repo, base_tree: newTree, tree: [extra] }),
           policy
         )
       ).data.sha
