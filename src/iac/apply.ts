@@ -32,8 +32,14 @@ export async function planIacEdits(
     for (const at of role.grantedFrom ?? [])
       users.set(key(at.file, at.address), (users.get(key(at.file, at.address)) ?? 0) + 1)
   const policies = new Map<string, IacPolicy>()
+  // Every role of the code that holds a policy counts, analyzed in this run or not.
+  const holders = new Map<string, Set<unknown>>()
   for (const role of iac.reading.roles)
-    for (const p of role.policies) policies.set(key(p.location.file, p.location.address), p)
+    for (const p of role.policies) {
+      const k = key(p.location.file, p.location.address)
+      policies.set(k, p)
+      holders.set(k, (holders.get(k) ?? new Set()).add(role))
+    }
 
   for (const role of report.roles) {
     if (role.status !== 'analyzed' || role.excess.count === 0 || role.proposalOutcome === 'withheld') continue
@@ -43,6 +49,21 @@ export async function planIacEdits(
       const policy = policies.get(key(at.file, at.address))
       const source = iac.files.find(f => f.file.path === at.file)
       if (!policy || !source) continue
+      if (
+        (holders.get(key(at.file, at.address))?.size ?? 0) > 1 &&
+        (users.get(key(at.file, at.address)) ?? 0) <= 1
+      ) {
+        notes.push(
+          `${where}: also granted to other roles of the code; not rewritten (narrow it for all of them by hand)`
+        )
+        continue
+      }
+      if (policy.alsoGrantedTo) {
+        notes.push(
+          `${where}: also granted to ${policy.alsoGrantedTo.join(', ')}; not rewritten (narrow it for all of them by hand)`
+        )
+        continue
+      }
       if ((users.get(key(at.file, at.address)) ?? 0) > 1) {
         notes.push(
           `${where}: granted to several roles analyzed here; not rewritten (narrow it for all of them by hand)`
