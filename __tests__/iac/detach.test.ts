@@ -234,3 +234,28 @@ describe('detach-and-replace in CloudFormation', () => {
     )
   })
 })
+
+describe('detach-and-replace in Terraform never adds an inline policy that an exclusive list would remove', () => {
+  it.each([
+    [
+      'inline_policy blocks',
+      `resource "aws_iam_role" "app" {\n  name = "app"\n  managed_policy_arns = ["${READ_ONLY}"]\n  inline_policy {\n    name   = "queue"\n    policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sqs:SendMessage", Resource = "*" }] })\n  }\n}\n`,
+      'its inline_policy blocks manage'
+    ],
+    [
+      'an empty inline_policy block',
+      `resource "aws_iam_role" "app" {\n  name = "app"\n  managed_policy_arns = ["${READ_ONLY}"]\n  inline_policy {}\n}\n`,
+      'its inline_policy blocks manage'
+    ],
+    [
+      'aws_iam_role_policies_exclusive',
+      `resource "aws_iam_role" "app" {\n  name = "app"\n  managed_policy_arns = ["${READ_ONLY}"]\n}\n\nresource "aws_iam_role_policies_exclusive" "app" {\n  role_name    = aws_iam_role.app.name\n  policy_names = []\n}\n`,
+      'aws_iam_role_policies_exclusive.app manage'
+    ]
+  ])('a role with %s: not rewritten, and the error says why', async (_what, text, why) => {
+    const files = [{ path: 'infra/main.tf', text }]
+    const role = (await terraformReader.read(files)).roles[0]
+    if (!role) throw new Error('no role read')
+    await expect(terraformReader.detach(files, role, replacement)).rejects.toThrow(why)
+  })
+})
