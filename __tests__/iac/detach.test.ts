@@ -259,3 +259,31 @@ describe('detach-and-replace in Terraform never adds an inline policy that an ex
     await expect(terraformReader.detach(files, role, replacement)).rejects.toThrow(why)
   })
 })
+
+describe('detach-and-replace keeps a file written with CRLF line ends in CRLF', () => {
+  it.each([
+    [
+      'infra/main.tf',
+      terraformReader,
+      `resource "aws_iam_role" "app" {\r\n  name = "app"\r\n  managed_policy_arns = ["${READ_ONLY}", "${SSM}"]\r\n}\r\n`,
+      'aws_iam_role.app'
+    ],
+    [
+      'template.json',
+      cloudFormationReader,
+      `{\r\n\t"Resources": {\r\n\t\t"App": {\r\n\t\t\t"Type": "AWS::IAM::Role",\r\n\t\t\t"Properties": {\r\n\t\t\t\t"AssumeRolePolicyDocument": {},\r\n\t\t\t\t"ManagedPolicyArns": ["${READ_ONLY}"]\r\n\t\t\t}\r\n\t\t}\r\n\t}\r\n}\r\n`,
+      'App'
+    ],
+    [
+      'template.yaml',
+      cloudFormationReader,
+      `Resources:\r\n  App:\r\n    Type: AWS::IAM::Role\r\n    Properties:\r\n      AssumeRolePolicyDocument: {}\r\n      ManagedPolicyArns: [${READ_ONLY}, ${SSM}]\r\n  Topic:\r\n    Type: AWS::SNS::Topic\r\n`,
+      'App'
+    ]
+  ])('%s', async (path, reader, text, address) => {
+    const changed = await detach(reader, [{ path, text }], address)
+    const after = changed.get(path) ?? ''
+    expect(after).not.toBe(text)
+    expect(after.replace(/\r\n/g, '')).not.toContain('\n')
+  })
+})

@@ -117,7 +117,8 @@ export async function detachTerraform(
     `${unit}policy = jsonencode(${body})`,
     '}'
   ].join('\n')
-  add(file.path, { start: block.node.endIndex, end: block.node.endIndex, text: resource })
+  const text = file.text.includes('\r\n') ? resource.replace(/\n/g, '\r\n') : resource
+  add(file.path, { start: block.node.endIndex, end: block.node.endIndex, text })
 
   const changed = new Map<string, string>()
   for (const [filePath, fileEdits] of edits) {
