@@ -204,3 +204,47 @@ resource "aws_iam_user_policy" "bob" {
     expect(notes).toEqual([expect.stringContaining('also granted to aws_iam_user_policy.bob')])
   })
 })
+
+test('a wildcard narrowed into more actions than IAM accepts in one policy is not rewritten, and the note says so', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'iac-size-'))
+  mkdirSync(join(root, 'infra'))
+  writeFileSync(
+    join(root, 'infra/main.tf'),
+    `resource "aws_iam_role" "app" {
+  name = "app"
+}
+
+resource "aws_iam_role_policy" "app" {
+  role   = aws_iam_role.app.id
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "*", Resource = "*" }] })
+}
+`
+  )
+  const iac = await readIacFolder(join(root, 'infra'), root)
+  const report = {
+    roles: [
+      {
+        arn: 'arn:aws:iam::111122223333:role/app',
+        status: 'analyzed',
+        excess: {
+          count: 1,
+          groups: [
+            {
+              service: 'sqs',
+              accessLevel: 'Write',
+              grantedBy: ['app'],
+              count: 1,
+              actions: ['sqs:DeleteQueue']
+            }
+          ]
+        },
+        grantedFrom: iac.reading.roles[0]?.policies.map(p => p.location)
+      }
+    ]
+  } as unknown as ReportV1
+  const { edits, notes } = await planIacEdits(report, iac, loadCatalog())
+  expect(edits).toEqual([])
+  expect(notes).toEqual([
+    expect.stringMatching(/not rewritten: narrowed, it is \d+ characters, more than IAM accepts \(10240\)/)
+  ])
+})

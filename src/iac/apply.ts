@@ -8,7 +8,7 @@ import { errorMessage } from '../error-message.js'
 import type { GrantedPolicy, PolicyDocumentJson, ReportV1, RoleResult } from '../model.js'
 import type { Catalog } from '../policy/catalog.js'
 import { excessActions } from '../policy/excess.js'
-import { policyCharacters } from '../policy/policy-size.js'
+import { MAX_POLICY_CHARACTERS, policyCharacters } from '../policy/policy-size.js'
 import type { IacEdit, IacPolicy, IacSourceFile } from './model.js'
 import { narrowDocument } from './narrow.js'
 import type { IacWorkspace } from './workspace.js'
@@ -85,6 +85,15 @@ export async function planIacEdits(
         continue
       }
       if (JSON.stringify(narrowed) === JSON.stringify(policy.document)) continue
+      // A wildcard spelled out action by action can outgrow what IAM accepts: such a rewrite would not apply.
+      const limit = policy.attachment === 'managed' ? MAX_POLICY_CHARACTERS : INLINE_ROLE_POLICY_CHARACTERS
+      const characters = policyCharacters(narrowed)
+      if (characters > limit) {
+        notes.push(
+          `${where}: not rewritten: narrowed, it is ${characters} characters, more than IAM accepts (${limit}); narrow its wildcards by hand`
+        )
+        continue
+      }
       const before = texts.get(at.file) ?? source.file.text
       try {
         texts.set(at.file, await source.reader.rewrite({ path: at.file, text: before }, policy, narrowed))
