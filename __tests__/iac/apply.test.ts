@@ -248,3 +248,55 @@ resource "aws_iam_role_policy" "app" {
     expect.stringMatching(/not rewritten: narrowed, it is \d+ characters, more than IAM accepts \(10240\)/)
   ])
 })
+
+test('CloudFormation: a managed policy that also names Users is not narrowed for the role', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'iac-shared-cfn-'))
+  mkdirSync(join(root, 'infra'))
+  const template = (users: string) => `Resources:
+  App:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: app
+      AssumeRolePolicyDocument: {}
+  Queue:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      Roles: [!Ref App]${users}
+      PolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Action: [sqs:SendMessage, sqs:DeleteQueue]
+            Resource: '*'
+`
+  const plan = async (users: string) => {
+    writeFileSync(join(root, 'infra/template.yaml'), template(users))
+    const iac = await readIacFolder(join(root, 'infra'), root)
+    const report = {
+      roles: [
+        {
+          arn: 'arn:aws:iam::111122223333:role/app',
+          status: 'analyzed',
+          excess: {
+            count: 1,
+            groups: [
+              {
+                service: 'sqs',
+                accessLevel: 'Write',
+                grantedBy: ['Queue'],
+                count: 1,
+                actions: ['sqs:DeleteQueue']
+              }
+            ]
+          },
+          grantedFrom: iac.reading.roles[0]?.policies.map(p => p.location)
+        }
+      ]
+    } as unknown as ReportV1
+    return planIacEdits(report, iac, loadCatalog())
+  }
+  expect((await plan('')).edits).toHaveLength(1)
+  const shared = await plan('\n      Users: [bob]')
+  expect(shared.edits).toEqual([])
+  expect(shared.notes).toEqual([expect.stringContaining('also granted to Users; not rewritten')])
+})
