@@ -67,3 +67,236 @@ describe('applying proposals to infrastructure code', () => {
     )
   })
 })
+
+describe('a policy the code grants to more than the analyzed role is never narrowed', () => {
+  const POLICY = `resource "aws_iam_role" "app" {
+  name = "app"
+}
+
+resource "aws_iam_policy" "p" {
+  name = "p"
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = ["sqs:SendMessage", "sqs:DeleteQueue"], Resource = "*" }]
+  })
+}
+
+resource "aws_iam_role_policy_attachment" "app" {
+  role       = aws_iam_role.app.name
+  policy_arn = aws_iam_policy.p.arn
+}
+`
+  async function plan(extra: string) {
+    const root = mkdtempSync(join(tmpdir(), 'iac-shared-'))
+    mkdirSync(join(root, 'infra'))
+    writeFileSync(join(root, 'infra/main.tf'), POLICY + extra)
+    const iac = await readIacFolder(join(root, 'infra'), root)
+    const role = iac.reading.roles.find(r => r.location.address === 'aws_iam_role.app')
+    const report = {
+      roles: [
+        {
+          arn: 'arn:aws:iam::111122223333:role/app',
+          status: 'analyzed',
+          excess: {
+            count: 1,
+            groups: [
+              {
+                service: 'sqs',
+                accessLevel: 'Write',
+                grantedBy: ['p'],
+                count: 1,
+                actions: ['sqs:DeleteQueue']
+              }
+            ]
+          },
+          grantedFrom: role?.policies.map(p => p.location)
+        }
+      ]
+    } as unknown as ReportV1
+    return planIacEdits(report, iac, loadCatalog())
+  }
+
+  test('alone on the role, it is narrowed', async () => {
+    const { edits } = await plan('')
+    expect(edits).toHaveLength(1)
+  })
+
+  test.each([
+    [
+      'another role of the code, not analyzed in this run',
+      'resource "aws_iam_role" "other" {\n  name = "other"\n}\n\nresource "aws_iam_role_policy_attachment" "other" {\n  role       = aws_iam_role.other.name\n  policy_arn = aws_iam_policy.p.arn\n}\n',
+      'also granted to other roles of the code'
+    ],
+    [
+      'a user',
+      'resource "aws_iam_user_policy_attachment" "bob" {\n  user       = "bob"\n  policy_arn = aws_iam_policy.p.arn\n}\n',
+      'also granted to aws_iam_user_policy_attachment.bob'
+    ],
+    [
+      'the groups of an aws_iam_policy_attachment',
+      'resource "aws_iam_policy_attachment" "ops" {\n  name       = "ops"\n  roles      = [aws_iam_role.app.name]\n  groups     = ["ops"]\n  policy_arn = aws_iam_policy.p.arn\n}\n',
+      'also granted to aws_iam_policy_attachment.ops'
+    ],
+    [
+      'a role given by a variable',
+      'resource "aws_iam_role_policy_attachment" "more" {\n  role       = var.more\n  policy_arn = aws_iam_policy.p.arn\n}\n',
+      'also granted to aws_iam_role_policy_attachment.more'
+    ],
+    ['an output', 'output "policy" {\n  value = aws_iam_policy.p.arn\n}\n', 'also granted to output.policy']
+  ])('shared with %s: not rewritten, and the note says with what', async (_what, extra, note) => {
+    const { edits, notes } = await plan(extra)
+    expect(edits).toEqual([])
+    expect(notes).toEqual([expect.stringContaining(note)])
+  })
+
+  test('a policy document data source that another policy also uses is not rewritten', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'iac-shared-doc-'))
+    mkdirSync(join(root, 'infra'))
+    writeFileSync(
+      join(root, 'infra/main.tf'),
+      `resource "aws_iam_role" "app" {
+  name = "app"
+}
+
+data "aws_iam_policy_document" "queue" {
+  statement {
+    actions   = ["sqs:SendMessage", "sqs:DeleteQueue"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "app" {
+  role   = aws_iam_role.app.id
+  policy = data.aws_iam_policy_document.queue.json
+}
+
+resource "aws_iam_user_policy" "bob" {
+  user   = "bob"
+  policy = data.aws_iam_policy_document.queue.json
+}
+`
+    )
+    const iac = await readIacFolder(join(root, 'infra'), root)
+    const role = iac.reading.roles.find(r => r.location.address === 'aws_iam_role.app')
+    const report = {
+      roles: [
+        {
+          arn: 'arn:aws:iam::111122223333:role/app',
+          status: 'analyzed',
+          excess: {
+            count: 1,
+            groups: [
+              {
+                service: 'sqs',
+                accessLevel: 'Write',
+                grantedBy: ['app'],
+                count: 1,
+                actions: ['sqs:DeleteQueue']
+              }
+            ]
+          },
+          grantedFrom: role?.policies.map(p => p.location)
+        }
+      ]
+    } as unknown as ReportV1
+    const { edits, notes } = await planIacEdits(report, iac, loadCatalog())
+    expect(edits).toEqual([])
+    expect(notes).toEqual([expect.stringContaining('also granted to aws_iam_user_policy.bob')])
+  })
+})
+
+test('a wildcard narrowed into more actions than IAM accepts in one policy is not rewritten, and the note says so', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'iac-size-'))
+  mkdirSync(join(root, 'infra'))
+  writeFileSync(
+    join(root, 'infra/main.tf'),
+    `resource "aws_iam_role" "app" {
+  name = "app"
+}
+
+resource "aws_iam_role_policy" "app" {
+  role   = aws_iam_role.app.id
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "*", Resource = "*" }] })
+}
+`
+  )
+  const iac = await readIacFolder(join(root, 'infra'), root)
+  const report = {
+    roles: [
+      {
+        arn: 'arn:aws:iam::111122223333:role/app',
+        status: 'analyzed',
+        excess: {
+          count: 1,
+          groups: [
+            {
+              service: 'sqs',
+              accessLevel: 'Write',
+              grantedBy: ['app'],
+              count: 1,
+              actions: ['sqs:DeleteQueue']
+            }
+          ]
+        },
+        grantedFrom: iac.reading.roles[0]?.policies.map(p => p.location)
+      }
+    ]
+  } as unknown as ReportV1
+  const { edits, notes } = await planIacEdits(report, iac, loadCatalog())
+  expect(edits).toEqual([])
+  expect(notes).toEqual([
+    expect.stringMatching(/not rewritten: narrowed, it is \d+ characters, more than IAM accepts \(10240\)/)
+  ])
+})
+
+test('CloudFormation: a managed policy that also names Users is not narrowed for the role', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'iac-shared-cfn-'))
+  mkdirSync(join(root, 'infra'))
+  const template = (users: string) => `Resources:
+  App:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: app
+      AssumeRolePolicyDocument: {}
+  Queue:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      Roles: [!Ref App]${users}
+      PolicyDocument:
+        Version: '2012-10-17'
+        Statement:
+          - Effect: Allow
+            Action: [sqs:SendMessage, sqs:DeleteQueue]
+            Resource: '*'
+`
+  const plan = async (users: string) => {
+    writeFileSync(join(root, 'infra/template.yaml'), template(users))
+    const iac = await readIacFolder(join(root, 'infra'), root)
+    const report = {
+      roles: [
+        {
+          arn: 'arn:aws:iam::111122223333:role/app',
+          status: 'analyzed',
+          excess: {
+            count: 1,
+            groups: [
+              {
+                service: 'sqs',
+                accessLevel: 'Write',
+                grantedBy: ['Queue'],
+                count: 1,
+                actions: ['sqs:DeleteQueue']
+              }
+            ]
+          },
+          grantedFrom: iac.reading.roles[0]?.policies.map(p => p.location)
+        }
+      ]
+    } as unknown as ReportV1
+    return planIacEdits(report, iac, loadCatalog())
+  }
+  expect((await plan('')).edits).toHaveLength(1)
+  const shared = await plan('\n      Users: [bob]')
+  expect(shared.edits).toEqual([])
+  expect(shared.notes).toEqual([expect.stringContaining('also granted to Users; not rewritten')])
+})

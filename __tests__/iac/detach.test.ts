@@ -234,3 +234,56 @@ describe('detach-and-replace in CloudFormation', () => {
     )
   })
 })
+
+describe('detach-and-replace in Terraform never adds an inline policy that an exclusive list would remove', () => {
+  it.each([
+    [
+      'inline_policy blocks',
+      `resource "aws_iam_role" "app" {\n  name = "app"\n  managed_policy_arns = ["${READ_ONLY}"]\n  inline_policy {\n    name   = "queue"\n    policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sqs:SendMessage", Resource = "*" }] })\n  }\n}\n`,
+      'its inline_policy blocks manage'
+    ],
+    [
+      'an empty inline_policy block',
+      `resource "aws_iam_role" "app" {\n  name = "app"\n  managed_policy_arns = ["${READ_ONLY}"]\n  inline_policy {}\n}\n`,
+      'its inline_policy blocks manage'
+    ],
+    [
+      'aws_iam_role_policies_exclusive',
+      `resource "aws_iam_role" "app" {\n  name = "app"\n  managed_policy_arns = ["${READ_ONLY}"]\n}\n\nresource "aws_iam_role_policies_exclusive" "app" {\n  role_name    = aws_iam_role.app.name\n  policy_names = []\n}\n`,
+      'aws_iam_role_policies_exclusive.app manage'
+    ]
+  ])('a role with %s: not rewritten, and the error says why', async (_what, text, why) => {
+    const files = [{ path: 'infra/main.tf', text }]
+    const role = (await terraformReader.read(files)).roles[0]
+    if (!role) throw new Error('no role read')
+    await expect(terraformReader.detach(files, role, replacement)).rejects.toThrow(why)
+  })
+})
+
+describe('detach-and-replace keeps a file written with CRLF line ends in CRLF', () => {
+  it.each([
+    [
+      'infra/main.tf',
+      terraformReader,
+      `resource "aws_iam_role" "app" {\r\n  name = "app"\r\n  managed_policy_arns = ["${READ_ONLY}", "${SSM}"]\r\n}\r\n`,
+      'aws_iam_role.app'
+    ],
+    [
+      'template.json',
+      cloudFormationReader,
+      `{\r\n\t"Resources": {\r\n\t\t"App": {\r\n\t\t\t"Type": "AWS::IAM::Role",\r\n\t\t\t"Properties": {\r\n\t\t\t\t"AssumeRolePolicyDocument": {},\r\n\t\t\t\t"ManagedPolicyArns": ["${READ_ONLY}"]\r\n\t\t\t}\r\n\t\t}\r\n\t}\r\n}\r\n`,
+      'App'
+    ],
+    [
+      'template.yaml',
+      cloudFormationReader,
+      `Resources:\r\n  App:\r\n    Type: AWS::IAM::Role\r\n    Properties:\r\n      AssumeRolePolicyDocument: {}\r\n      ManagedPolicyArns: [${READ_ONLY}, ${SSM}]\r\n  Topic:\r\n    Type: AWS::SNS::Topic\r\n`,
+      'App'
+    ]
+  ])('%s', async (path, reader, text, address) => {
+    const changed = await detach(reader, [{ path, text }], address)
+    const after = changed.get(path) ?? ''
+    expect(after).not.toBe(text)
+    expect(after.replace(/\r\n/g, '')).not.toContain('\n')
+  })
+})

@@ -8,7 +8,7 @@ import { errorMessage } from '../error-message.js'
 import type { GrantedPolicy, PolicyDocumentJson, ReportV1, RoleResult } from '../model.js'
 import type { Catalog } from '../policy/catalog.js'
 import { excessActions } from '../policy/excess.js'
-import { policyCharacters } from '../policy/policy-size.js'
+import { MAX_POLICY_CHARACTERS, policyCharacters } from '../policy/policy-size.js'
 import type { IacEdit, IacPolicy, IacSourceFile } from './model.js'
 import { narrowDocument } from './narrow.js'
 import type { IacWorkspace } from './workspace.js'
@@ -32,8 +32,14 @@ export async function planIacEdits(
     for (const at of role.grantedFrom ?? [])
       users.set(key(at.file, at.address), (users.get(key(at.file, at.address)) ?? 0) + 1)
   const policies = new Map<string, IacPolicy>()
+  // Every role of the code that holds a policy counts, analyzed in this run or not.
+  const holders = new Map<string, Set<unknown>>()
   for (const role of iac.reading.roles)
-    for (const p of role.policies) policies.set(key(p.location.file, p.location.address), p)
+    for (const p of role.policies) {
+      const k = key(p.location.file, p.location.address)
+      policies.set(k, p)
+      holders.set(k, (holders.get(k) ?? new Set()).add(role))
+    }
 
   for (const role of report.roles) {
     if (role.status !== 'analyzed' || role.excess.count === 0 || role.proposalOutcome === 'withheld') continue
@@ -43,6 +49,21 @@ export async function planIacEdits(
       const policy = policies.get(key(at.file, at.address))
       const source = iac.files.find(f => f.file.path === at.file)
       if (!policy || !source) continue
+      if (
+        (holders.get(key(at.file, at.address))?.size ?? 0) > 1 &&
+        (users.get(key(at.file, at.address)) ?? 0) <= 1
+      ) {
+        notes.push(
+          `${where}: also granted to other roles of the code; not rewritten (narrow it for all of them by hand)`
+        )
+        continue
+      }
+      if (policy.alsoGrantedTo) {
+        notes.push(
+          `${where}: also granted to ${policy.alsoGrantedTo.join(', ')}; not rewritten (narrow it for all of them by hand)`
+        )
+        continue
+      }
       if ((users.get(key(at.file, at.address)) ?? 0) > 1) {
         notes.push(
           `${where}: granted to several roles analyzed here; not rewritten (narrow it for all of them by hand)`
@@ -64,6 +85,15 @@ export async function planIacEdits(
         continue
       }
       if (JSON.stringify(narrowed) === JSON.stringify(policy.document)) continue
+      // A wildcard spelled out action by action can outgrow what IAM accepts: such a rewrite would not apply.
+      const limit = policy.attachment === 'managed' ? MAX_POLICY_CHARACTERS : INLINE_ROLE_POLICY_CHARACTERS
+      const characters = policyCharacters(narrowed)
+      if (characters > limit) {
+        notes.push(
+          `${where}: not rewritten: narrowed, it is ${characters} characters, more than IAM accepts (${limit}); narrow its wildcards by hand`
+        )
+        continue
+      }
       const before = texts.get(at.file) ?? source.file.text
       try {
         texts.set(at.file, await source.reader.rewrite({ path: at.file, text: before }, policy, narrowed))

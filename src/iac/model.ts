@@ -38,6 +38,11 @@ export interface IacPolicy {
    * `index` its place in `document.Statement` (absent for a Deny the conservative reading drops).
    */
   keptStatements?: KeptStatement[]
+  /**
+   * What else the code grants this policy to besides the roles read here (users, groups, a role that cannot be
+   * linked, an output or module that hands it on), as written: narrowing it for one role would narrow it for them.
+   */
+  alsoGrantedTo?: string[]
 }
 
 /** A statement that holds an expression which cannot be read statically: never rewritten. */

@@ -309,7 +309,9 @@ resource "aws_iam_role_policy_attachment" "elsewhere" {
         document: {
           Version: '2012-10-17',
           Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }]
-        }
+        },
+        // Also attached to a role this code does not define: narrowing it for app would narrow it there too.
+        alsoGrantedTo: ['aws_iam_role_policy_attachment.elsewhere']
       }
     ])
     expect(reading.problems).toEqual([

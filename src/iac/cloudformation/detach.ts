@@ -65,13 +65,11 @@ export function detachCloudFormation(
   const indent = lineIndent(text, keyStart)
   let end = json ? value.range[1] : contentEnd(text, value.range[1])
   if (json) end = text.lastIndexOf('}', end - 1) + 1
-  edits.push({
-    start: end,
-    end,
-    text: json
-      ? jsonResource(text, indent, newId, logicalId, replacement)
-      : yamlResource(text, indent, newId, logicalId, replacement)
-  })
+  const resourceText = json
+    ? jsonResource(text, indent, newId, logicalId, replacement)
+    : yamlResource(text, indent, newId, logicalId, replacement)
+  const crlf = text.includes('\r\n')
+  edits.push({ start: end, end, text: crlf ? resourceText.replace(/\n/g, '\r\n') : resourceText })
   const after = spliceAll(text, edits)
 
   const reading = readTemplates([{ path: file.path, text: after }])

@@ -108,15 +108,19 @@ function readTemplate(
     const role = ref ? local.get(ref) : undefined
     if (role) role.policies.push(policy)
     else if (typeof value === 'string' && !ref) byName.push({ roleName: value, policy })
-    else
+    else {
+      policy.alsoGrantedTo = [...(policy.alsoGrantedTo ?? []), `${what}: ${expressionText(node, text)}`]
       problems.push(
         `${template.path}: ${policy.location.address} is attached to a role named by ${expressionText(node, text)} (${what}), which cannot be read statically; name the role literally or with !Ref`
       )
+    }
   }
 
   for (const r of template.resources) {
     if (r.type === 'AWS::IAM::Policy' || r.type === 'AWS::IAM::ManagedPolicy') {
       const policy = managed.get(r.logicalId) ?? policyOf(template, r, 'inline', 'PolicyName')
+      const holders = ['Users', 'Groups'].filter(key => property(r.properties, key) !== undefined)
+      if (holders.length > 0) policy.alsoGrantedTo = [...(policy.alsoGrantedTo ?? []), ...holders]
       const list = property(r.properties, 'Roles')
       if (isSeq(list)) for (const item of list.items) attach(item as Node, policy, 'Roles')
       else if (list) attach(list, policy, 'Roles')

@@ -21,6 +21,10 @@ import { hclValue, traversal, unwrap } from './source-value.js'
 
 type Edit = Span & { text: string }
 
+/** Terraform removes an inline policy that a role's exclusive list of them does not name. */
+const EXCLUSIVE_INLINE = (by: string) =>
+  `${by} manage the role's inline policies exclusively, so a new aws_iam_role_policy would be removed on the next apply; replace the policy by hand`
+
 /**
  * The module's files (the role's directory) after the edit, those changed only. `read` reads a module back (the
  * Terraform reader), for the check that the result is exactly the proposal.
@@ -54,6 +58,8 @@ export async function detachTerraform(
       const conditional = ['count', 'for_each'].find(meta => a.has(meta))
       if (address === role.location.address) {
         if (conditional) throw new Error(`${where}: not rewritten: the role is made under ${conditional}`)
+        if (blocksOf(block.body).some(b => b.type === 'inline_policy' || b.labels[0] === 'inline_policy'))
+          throw new Error(`${where}: not rewritten: ${EXCLUSIVE_INLINE('its inline_policy blocks')}`)
         roleBlock = { file, block }
         const list = a.get('managed_policy_arns')
         const removal = list
@@ -66,6 +72,12 @@ export async function detachTerraform(
         continue
       }
       const type = block.labels[0]
+      if (type === 'aws_iam_role_policies_exclusive') {
+        const target = a.get('role_name')
+        const other = target ? traversal(target) : undefined
+        if (!target || this_role(target, label, role) || !other?.startsWith('aws_iam_role.'))
+          throw new Error(`${where}: not rewritten: ${EXCLUSIVE_INLINE(address)}`)
+      }
       const attaches = literal(a.get('policy_arn')) === replacement.arn
       if (type === 'aws_iam_role_policy_attachment' && attaches && this_role(a.get('role'), label, role)) {
         if (conditional) throw new Error(`${file.path}: ${address}: not rewritten: made under ${conditional}`)
@@ -105,7 +117,8 @@ export async function detachTerraform(
     `${unit}policy = jsonencode(${body})`,
     '}'
   ].join('\n')
-  add(file.path, { start: block.node.endIndex, end: block.node.endIndex, text: resource })
+  const text = file.text.includes('\r\n') ? resource.replace(/\n/g, '\r\n') : resource
+  add(file.path, { start: block.node.endIndex, end: block.node.endIndex, text })
 
   const changed = new Map<string, string>()
   for (const [filePath, fileEdits] of edits) {

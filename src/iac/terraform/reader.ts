@@ -37,6 +37,8 @@ async function readTerraform(files: readonly IacSourceFile[]): Promise<IacReadin
   }
   for (const [dir, moduleFiles] of byDirectory) {
     const resources: Resource[] = []
+    /** Every top-level block (outputs, modules, locals too): what may hand a policy on. */
+    const blocks: Resource[] = []
     for (const f of [...moduleFiles].sort((a, b) => a.path.localeCompare(b.path))) {
       const tree = await parseHcl(f.text)
       const error = firstError(tree.rootNode)
@@ -49,6 +51,8 @@ async function readTerraform(files: readonly IacSourceFile[]): Promise<IacReadin
       }
       for (const block of blocksOf(fileBody(tree.rootNode))) {
         const [kind, name] = block.labels
+        const named = block.type === 'resource' ? block.labels : [block.type, ...block.labels]
+        blocks.push({ file: f.path, block, address: named.join('.') })
         if (block.type === 'resource' && kind && name)
           resources.push({ file: f.path, block, address: `${kind}.${name}` })
         if (block.type === 'data' && kind && name)
@@ -63,7 +67,7 @@ async function readTerraform(files: readonly IacSourceFile[]): Promise<IacReadin
         }
       }
     }
-    new ModuleReader(dir, resources, files, reading).read()
+    new ModuleReader(dir, resources, blocks, files, reading).read()
   }
   return reading
 }
@@ -84,10 +88,16 @@ class ModuleReader {
   private readonly managed = new Map<string, IacPolicy>()
   /** Expressions each policy's document was read around (reported on every role it is attached to). */
   private readonly unresolvedOf = new WeakMap<IacPolicy, string[]>()
+  /** Blocks that attach a customer-managed policy to roles read here, and only to them. */
+  private readonly toRolesOnly = new Set<HclNode>()
+  private readonly toOthers = new Set<HclNode>()
+  /** Each policy read from a `data "aws_iam_policy_document"`, with the block whose policy it is. */
+  private readonly fromDocuments: { document: string; owner: Resource; policy: IacPolicy }[] = []
 
   constructor(
     private readonly dir: string,
     private readonly resources: Resource[],
+    private readonly blocks: Resource[],
     private readonly files: readonly IacSourceFile[],
     private readonly reading: IacReading
   ) {
@@ -107,12 +117,41 @@ class ModuleReader {
       } else if (type === 'aws_iam_role_policy_attachment') {
         this.attachArn(r, a.get('role'), a.get('policy_arn'))
       } else if (type === 'aws_iam_policy_attachment') {
+        if (a.has('users') || a.has('groups')) this.toOthers.add(r.block.node)
         this.attachToEach(r, a.get('roles'), role => this.attachArn(r, role, a.get('policy_arn')))
       } else if (type === 'aws_iam_role_policy_attachments_exclusive') {
         this.attachToEach(r, a.get('policy_arns'), arn => this.attachArn(r, a.get('role_name'), arn))
       }
     }
+    this.noteOtherHolders()
     this.reading.roles.push(...this.roles.values())
+  }
+
+  /** Each customer-managed policy that a block other than an attachment to roles read here refers to. */
+  private noteOtherHolders(): void {
+    for (const [address, policy] of this.managed) {
+      const others = this.blocks
+        .filter(b => b.address !== address && references(b.block.node, address))
+        .filter(b => !this.toRolesOnly.has(b.block.node) || this.toOthers.has(b.block.node))
+        .map(b => b.address)
+      if (others.length > 0) policy.alsoGrantedTo = others
+    }
+    // A policy document data source is the policy of every block that uses it: all of them must be read here.
+    for (const document of new Set(this.fromDocuments.map(d => d.document))) {
+      const uses = this.fromDocuments.filter(d => d.document === document)
+      const owners = new Set(
+        uses
+          .filter(u => !this.toOthers.has(u.owner.block.node) && u.policy.alsoGrantedTo === undefined)
+          .map(u => u.owner.block.node)
+      )
+      const others = this.blocks
+        .filter(b => b.address !== document && references(b.block.node, document))
+        .filter(b => !owners.has(b.block.node))
+        .map(b => b.address)
+      if (others.length > 0)
+        for (const u of uses)
+          u.policy.alsoGrantedTo = [...new Set([...(u.policy.alsoGrantedTo ?? []), ...others])]
+    }
   }
 
   private readRole(r: Resource): void {
@@ -193,6 +232,7 @@ class ModuleReader {
         : {})
     }
     this.unresolvedOf.set(policy, source.unresolved)
+    if (body.kind === 'document') this.fromDocuments.push({ document: body.address, owner, policy })
     return policy
   }
 
@@ -269,7 +309,10 @@ class ModuleReader {
       ? /^(aws_iam_policy\.[\w-]+)(?:\[[^\]]*\])?\.(?:arn|id)$/.exec(reference)?.[1]
       : undefined
     const policy = policyAddress ? this.managedPolicy(policyAddress) : undefined
-    if (policy) return this.add(role, policy)
+    if (policy) {
+      this.toRolesOnly.add(owner.block.node)
+      return this.add(role, policy)
+    }
     const lookup = reference
       ? /^(data\.aws_iam_policy\.[\w-]+)(?:\[[^\]]*\])?\.arn$/.exec(reference)?.[1]
       : undefined
@@ -297,6 +340,7 @@ class ModuleReader {
       this.noteConditional(owner, found)
       return found
     }
+    this.toOthers.add(owner.block.node)
     this.reading.problems.push(
       `${owner.file}: ${owner.address}: role ${roleNode.text} is not a role defined in ${this.dir}: its policy is not linked`
     )
@@ -317,6 +361,17 @@ class ModuleReader {
 
 function unknown(expression: string): PolicySource {
   return unknownBody('hcl-object', 0, 0, expression)
+}
+
+/** Whether an expression under `node` refers to the resource `address` (`aws_iam_policy.p.arn`, `...p[0].id`). */
+function references(node: HclNode, address: string): boolean {
+  const parts = node.namedChildren
+  if (node.type === 'expression' && parts[0]?.type === 'variable_expr') {
+    const chain = node.text.replace(/\s+/g, '')
+    if ([address, `${address}.`, `${address}[`].some(p => chain === address || chain.startsWith(p)))
+      return true
+  }
+  return parts.some(c => c !== null && references(c, address))
 }
 
 function literalString(node: HclNode | undefined): string | undefined {
