@@ -104,6 +104,7 @@ describe('a role granted from infrastructure code', () => {
             arn: 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore',
             kind: 'managed' as const,
             awsManaged: true,
+            origin: 'iam',
             document: {
               Version: '2012-10-17',
               Statement: [{ Effect: 'Allow', Action: 'ssm:*', Resource: '*' }]
