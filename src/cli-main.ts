@@ -216,7 +216,8 @@ function stderrLogger(stderr: NodeJS.WritableStream, env: NodeJS.ProcessEnv): Lo
 
 /** The proposals applied to the infrastructure code: shown in Markdown, copied under --out, written with --write-iac. */
 async function applyIac(config: CliConfig, report: ReportV1, io: CliIo, log: Logger): Promise<void> {
-  if (!report.roles.some(r => r.grantedFrom)) return
+  // A role whose code only attaches AWS-managed policies is edited too (detached, its needed part added inline).
+  if (!report.roles.some(r => r.grantedFrom || r.iacAwsManaged)) return
   const workspace = resolve(io.cwd)
   const changes = await iacChangesOf(report, config.iacPath ?? '.', workspace)
   for (const note of changes.notes) log.warning(note)

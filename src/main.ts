@@ -322,7 +322,7 @@ async function publish(
     }
   } else if (config.mode === 'pull-request') {
     // A role granted from infrastructure code gets its code edited, not a policy file written.
-    const fromCode = new Set(report.roles.filter(r => r.grantedFrom).map(r => r.arn))
+    const fromCode = new Set(report.roles.filter(r => r.grantedFrom || r.iacAwsManaged).map(r => r.arn))
     const roles = writableProposals(report).filter(r => !fromCode.has(r.arn))
     const iac = config.iacPath ? await iacChangesOf(report, config.iacPath, workspace) : undefined
     for (const note of iac?.notes ?? []) core.warning(escapeControl(note))

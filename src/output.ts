@@ -5,6 +5,7 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
   writeSync
@@ -66,12 +67,18 @@ export function writeReportFiles(
   return { report: reportPath, sarif: sarifPath, proposals }
 }
 
-/** Writes a role's proposal under DIR/proposals at its policy path; returns the file. */
-function writeProposal(dir: string, role: RoleResult): string {
+/** Where a role's proposal goes under DIR/proposals: its policy path, never outside. */
+function proposalPath(dir: string, role: RoleResult): string {
   const root = resolve(dir, 'proposals')
   const file = resolve(root, role.policyFile ?? '')
   if (!file.startsWith(root + sep))
     throw new Error(`policy file ${role.policyFile} would be written outside ${root}`)
+  return file
+}
+
+/** Writes a role's proposal under DIR/proposals at its policy path; returns the file. */
+function writeProposal(dir: string, role: RoleResult): string {
+  const file = proposalPath(dir, role)
   mkdirSync(dirname(file), { recursive: true })
   writeFileSync(file, policyFileContent(role.proposed))
   return file
@@ -104,12 +111,14 @@ interface StreamedOutputs {
 export function streamedOutputs(options: StreamedOutputOptions): StreamedOutputs {
   const { outDir, version } = options
   const format = options.print?.format
-  const reportPath = outDir ? join(outDir, 'report.json') : undefined
-  const proposals: string[] = []
+  // Until the run ends its files are written to a folder of their own beside the earlier run's files, which a run
+  // that fails leaves as they were; one that ends moves them into place.
+  let staging: string | undefined
   let reportFile: { fd: number; writer: ReturnType<typeof reportWriter> } | undefined
   let jsonOut: ReturnType<typeof reportWriter> | undefined
   let spool: Spool | undefined
   let source: ReportV1['source'] = 'access-analyzer'
+  const staged: RoleResult[] = []
 
   const closeAll = () => {
     if (reportFile) closeSync(reportFile.fd)
@@ -117,16 +126,19 @@ export function streamedOutputs(options: StreamedOutputOptions): StreamedOutputs
       if (spool.fd !== undefined) closeSync(spool.fd)
       rmSync(spool.dir, { recursive: true, force: true })
     }
+    if (staging) rmSync(staging, { recursive: true, force: true })
     reportFile = undefined
     spool = undefined
+    staging = undefined
   }
 
   const sink: RoleSink = {
     begin(head) {
       source = head.source
-      if (outDir && reportPath) {
+      if (outDir) {
         mkdirSync(outDir, { recursive: true })
-        reportFile = { fd: openSync(reportPath, 'w'), writer: reportWriter(head, version) }
+        staging = mkdtempSync(join(outDir, '.iam-least-privilege-'))
+        reportFile = { fd: openSync(join(staging, 'report.json'), 'w'), writer: reportWriter(head, version) }
       }
       if (format === 'json') jsonOut = reportWriter(head, version)
       if (format === 'markdown') {
@@ -137,41 +149,57 @@ export function streamedOutputs(options: StreamedOutputOptions): StreamedOutputs
     },
     async role(role) {
       if (reportFile) writeSync(reportFile.fd, reportFile.writer.role(role))
-      if (outDir && isWritableProposal(role)) proposals.push(writeProposal(outDir, role))
+      if (outDir && staging && isWritableProposal(role)) {
+        // Refused for where it would land, not for where it waits.
+        proposalPath(outDir, role)
+        writeProposal(staging, role)
+        staged.push(role)
+      }
       if (spool?.fd !== undefined) writeSync(spool.fd, markdownRoleSection(role, source))
       if (jsonOut && options.print) await writeStream(options.print.stdout, [jsonOut.role(role)])
     }
   }
+
+  /** report.json, report.sarif and the proposals, in OUT once all are written. */
+  const writeOut = (report: ReportV1, sarif: SarifOptions): WrittenFiles | undefined => {
+    if (!outDir) return undefined
+    const from = staging ?? mkdtempSync(join(outDir, '.iam-least-privilege-'))
+    staging = from
+    if (reportFile) {
+      writeSync(reportFile.fd, reportFile.writer.end(report.summary))
+      closeSync(reportFile.fd)
+      reportFile = undefined
+    } else writeFileChunks(join(from, 'report.json'), reportChunks(report, version))
+    writeFileChunks(join(from, 'report.sarif'), sarifChunks(report, sarif))
+    const written = { report: join(outDir, 'report.json'), sarif: join(outDir, 'report.sarif') }
+    renameSync(join(from, 'report.json'), written.report)
+    renameSync(join(from, 'report.sarif'), written.sarif)
+    const proposals = staged.map(role => {
+      const file = proposalPath(outDir, role)
+      mkdirSync(dirname(file), { recursive: true })
+      renameSync(proposalPath(from, role), file)
+      return file
+    })
+    return { ...written, proposals }
+  }
+
   return {
     sink,
-    discard() {
-      // Only a report.json this run began is removed: an earlier run's stays when this one fails before any role.
-      const begun = reportFile !== undefined
-      closeAll()
-      if (begun && reportPath) rmSync(reportPath, { force: true })
-    },
+    discard: closeAll,
     async finish(report) {
-      const sarif = options.sarif(report)
-      let written: WrittenFiles | undefined
-      if (outDir && reportPath) {
-        mkdirSync(outDir, { recursive: true })
-        if (reportFile) writeSync(reportFile.fd, reportFile.writer.end(report.summary))
-        else writeFileChunks(reportPath, reportChunks(report, version))
-        const sarifPath = join(outDir, 'report.sarif')
-        writeFileChunks(sarifPath, sarifChunks(report, sarif))
-        written = { report: reportPath, sarif: sarifPath, proposals }
-      }
       try {
+        const sarif = options.sarif(report)
+        const written = writeOut(report, sarif)
         const stdout = options.print?.stdout
         if (!stdout) return written
         if (format === 'json')
           await writeStream(stdout, jsonOut ? [jsonOut.end(report.summary)] : reportChunks(report, version))
         else if (format === 'sarif') await writeStream(stdout, sarifChunks(report, sarif))
         else await writeMarkdown(stdout, report, spool)
+        return written
       } finally {
         closeAll()
       }
-      return written
     }
   }
 }

@@ -90,6 +90,37 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js with infrastruct
     expect(world.github.validationFailures).toEqual([])
   })
 
+  it('pull-request mode edits the Terraform of a role that only attaches an AWS-managed policy, and writes no policy file for it', async () => {
+    const managedOnly = [
+      'resource "aws_iam_role" "steal_credentials" {',
+      `  name                = "${STRATUS_ROLES.stealCredentials}"`,
+      '  assume_role_policy  = "{}"',
+      '  managed_policy_arns = ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]',
+      '}',
+      ''
+    ].join('\n')
+    const run = await runAction({
+      node,
+      inputs: {
+        ...awsInputs(world, [STRATUS_ROLES.stealCredentials]),
+        mode: 'pull-request',
+        'granted-source': 'iac',
+        'iac-path': 'infra',
+        'pr-branch': 'iam-least-privilege/managed-only'
+      },
+      env: world.env,
+      workspace: { 'infra/main.tf': managedOnly }
+    })
+    expect(run.stdout.split('\n').filter(line => line.startsWith('::error::'))).toEqual([])
+    expect(run.code).toBe(0)
+    const branch = 'iam-least-privilege/managed-only'
+    expect(world.github.readFile(branch, 'infra/main.tf')).toContain('  managed_policy_arns = []')
+    const account = world.aws.accountId
+    expect(
+      world.github.readFile(branch, `iam/least-privilege/${account}/${STRATUS_ROLES.stealCredentials}.json`)
+    ).toBeUndefined()
+  })
+
   describe('the gate on a pull request that changes a jsonencode policy', () => {
     let baseSha = ''
     beforeAll(() => {

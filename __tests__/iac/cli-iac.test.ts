@@ -3,7 +3,7 @@
  * to the template, grantedFrom in the JSON report, the IaC diff in Markdown, and --write-iac applying it in place.
  */
 import { describe, expect, it } from '@jest/globals'
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { EXIT } from '../../src/cli-main.js'
@@ -113,6 +113,29 @@ describe('granted-source iac (CLI)', () => {
       'StealCredentialsRole.Policies[0]',
       'StealCredentialsRoleAmazonSSMManagedInstanceCoreUsed'
     ])
+  })
+
+  it('shows the detach-and-replace edit of a role whose code attaches only an AWS-managed policy', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iac-cli-managed-'))
+    mkdirSync(join(dir, 'iac'))
+    writeFileSync(
+      join(dir, 'iac/main.tf'),
+      [
+        'resource "aws_iam_role" "steal_credentials" {',
+        '  name                = "stratus-red-team-ec2-steal-credentials-role"',
+        '  assume_role_policy  = "{}"',
+        '  managed_policy_arns = ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]',
+        '}',
+        ''
+      ].join('\n')
+    )
+    const args = ['--granted-source', 'iac', '--iac-path', 'iac', '--roles', STEAL]
+    const shown = await runIn(dir, args)
+    expect(shown.code).toBe(EXIT.ok)
+    expect(shown.stdout).toContain('Proposed edits of 1 file(s) (apply them with --write-iac):')
+    expect(shown.stdout).toContain(
+      '-  managed_policy_arns = ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]'
+    )
   })
 
   it('refuses granted-source iac without iac-path, and a template that does not parse fails its roles by name', async () => {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
+import { Ajv } from 'ajv'
+import { readFileSync } from 'node:fs'
 import { conditionalActionList, unobservableActionList } from '../../src/policy/action-groups.js'
 import { excessActions } from '../../src/policy/excess.js'
 import { buildReport, serializeReport } from '../../src/report/json.js'
@@ -78,5 +80,48 @@ describe('serializeReport', () => {
       }))
     }
     expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(perAction)))
+  })
+})
+
+describe('a role granted from infrastructure code', () => {
+  it('is written as the published schemas of both versions say: its code location and link, not the documents it was judged on', () => {
+    const location = {
+      kind: 'terraform' as const,
+      file: 'infra/main.tf',
+      startLine: 3,
+      endLine: 9,
+      address: 'aws_iam_role.app'
+    }
+    const role = {
+      ...stealCredentialsRole(),
+      grantedFrom: [location],
+      iacLink: 'linked by name',
+      iacAwsManaged: {
+        role: location,
+        policies: [
+          {
+            name: 'AmazonSSMManagedInstanceCore',
+            arn: 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore',
+            kind: 'managed' as const,
+            awsManaged: true,
+            origin: 'iam',
+            document: {
+              Version: '2012-10-17',
+              Statement: [{ Effect: 'Allow', Action: 'ssm:*', Resource: '*' }]
+            }
+          }
+        ]
+      }
+    }
+    const report = buildReport([role], 'cloudtrail', '2026-11-27T00:00:00Z')
+    for (const version of [1, 2] as const) {
+      const written = JSON.parse(serializeReport(report, version)) as { roles: Record<string, unknown>[] }
+      expect(written.roles[0]).toMatchObject({ grantedFrom: [location], iacLink: 'linked by name' })
+      expect(written.roles[0]).not.toHaveProperty('iacAwsManaged')
+      const validate = new Ajv({ allErrors: true }).compile(
+        JSON.parse(readFileSync(`docs/report-v${version}.schema.json`, 'utf8')) as object
+      )
+      expect(validate(written)).toBe(true)
+    }
   })
 })

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from '@jest/globals'
 import { Ajv } from 'ajv'
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -37,12 +37,13 @@ import {
   unobservableActionList
 } from '../../src/policy/action-groups.js'
 import { catalogActionCount, compactExcess, excessActions } from '../../src/policy/excess.js'
-import { reportChunks, serializeReport } from '../../src/report/json.js'
+import { buildReport, reportChunks, serializeReport } from '../../src/report/json.js'
 import type { JsonReportV1 } from '../../src/report/json.js'
 import { markdownChunks, renderMarkdown } from '../../src/report/markdown.js'
 import { renderSarif, sarifChunks, serializeSarif } from '../../src/report/sarif.js'
 import { runAnalysis } from '../../src/run.js'
 import { OPTIONS, inline, managed, role, usageOf } from '../policy/builders.js'
+import { stealCredentialsRole } from '../support/sample-reports.js'
 
 function offline(config: Config) {
   const log = new MemoryLogger()
@@ -389,4 +390,57 @@ describe('1,000 roles', () => {
     const v2 = JSON.parse([...reportChunks(report, 2)].join('')) as unknown
     expect(schema(2)(v2)).toBe(true)
   }, 600_000)
+})
+
+describe('a streamed run that fails', () => {
+  const earlier = (out: string) => {
+    const proposal = join(out, 'proposals', stealCredentialsRole().policyFile ?? '')
+    mkdirSync(join(proposal, '..'), { recursive: true })
+    writeFileSync(join(out, 'report.json'), 'earlier report\n')
+    writeFileSync(join(out, 'report.sarif'), 'earlier sarif\n')
+    writeFileSync(proposal, 'earlier proposal\n')
+    return proposal
+  }
+  const head = { generatedAt: '2026-11-30T00:00:00Z', source: 'cloudtrail' as const }
+
+  it('after its first role leaves the earlier run’s files as they were, and nothing half-written beside them', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'failed-run-')), 'out')
+    const proposal = earlier(out)
+    const outputs = streamedOutputs({ outDir: out, version: 1, sarif: () => ({}) })
+    await outputs.sink.begin(head)
+    await outputs.sink.role(stealCredentialsRole())
+    outputs.discard()
+    expect(readFileSync(join(out, 'report.json'), 'utf8')).toBe('earlier report\n')
+    expect(readFileSync(join(out, 'report.sarif'), 'utf8')).toBe('earlier sarif\n')
+    expect(readFileSync(proposal, 'utf8')).toBe('earlier proposal\n')
+    expect(readdirSync(out).sort()).toEqual(['proposals', 'report.json', 'report.sarif'])
+  })
+
+  it('while writing its last files removes what it began, and the next run writes them whole', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'failed-finish-')), 'out')
+    const proposal = earlier(out)
+    const failing = streamedOutputs({
+      outDir: out,
+      version: 1,
+      sarif: () => {
+        throw new Error('no SARIF')
+      }
+    })
+    await failing.sink.begin(head)
+    await failing.sink.role(stealCredentialsRole())
+    const report = buildReport([stealCredentialsRole()], 'cloudtrail', head.generatedAt)
+    await expect(failing.finish(report)).rejects.toThrow('no SARIF')
+    expect(readFileSync(join(out, 'report.json'), 'utf8')).toBe('earlier report\n')
+    expect(readdirSync(out).sort()).toEqual(['proposals', 'report.json', 'report.sarif'])
+
+    const outputs = streamedOutputs({ outDir: out, version: 1, sarif: () => ({}) })
+    await outputs.sink.begin(head)
+    await outputs.sink.role(stealCredentialsRole())
+    const files = await outputs.finish(report)
+    expect(files?.proposals).toEqual([proposal])
+    expect(readFileSync(join(out, 'report.json'), 'utf8')).toBe(serializeReport(report))
+    expect(readFileSync(join(out, 'report.sarif'), 'utf8')).toBe(serializeSarif(renderSarif(report, {})))
+    expect(readFileSync(proposal, 'utf8')).toBe(policyFileContent(stealCredentialsRole().proposed))
+    expect(readdirSync(out).sort()).toEqual(['proposals', 'report.json', 'report.sarif'])
+  })
 })

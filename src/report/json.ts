@@ -186,7 +186,9 @@ function beforeRoles(skeleton: string): string {
   return skeleton.slice(0, skeleton.indexOf(ROLES_AT))
 }
 
-function roleForVersion(role: RoleResult, version: ReportVersion): unknown {
+function roleForVersion(written: RoleResult, version: ReportVersion): unknown {
+  // The AWS-managed documents an infrastructure-code role was judged on serve its code edit, not its report.
+  const { iacAwsManaged: _inMemory, ...role } = written
   const sources = role.sources
   if (version === 1) {
     const excess = excessActions(role.excess)
