@@ -10,8 +10,10 @@ import { createAwsSession } from '../../src/aws/session.js'
 import { buildCliConfig } from '../../src/config.js'
 import { MemoryLogger } from '../../src/logger.js'
 import type { RoleResult } from '../../src/model.js'
-import { roleFacts } from '../../src/pipeline/judge-roles.js'
+import { judgeRoles, roleFacts } from '../../src/pipeline/judge-roles.js'
+import type { RoleCase } from '../../src/pipeline/role-case.js'
 import { runAnalysis } from '../../src/run.js'
+import { role, usageOf } from '../policy/builders.js'
 
 const ACCOUNT = '111122223333'
 /** Three roles granted `*`, each using a different KMS action. */
@@ -31,7 +33,10 @@ function inputs(dir: string): { details: string; trail: string } {
         RolePolicyList: [
           {
             PolicyName: 'everything',
-            PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }]
+            }
           }
         ],
         AttachedManagedPolicies: []
@@ -47,7 +52,9 @@ function inputs(dir: string): { details: string; trail: string } {
       type: 'AssumedRole',
       arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${name}/s`,
       accountId: ACCOUNT,
-      sessionContext: { sessionIssuer: { type: 'Role', arn: `arn:aws:iam::${ACCOUNT}:role/${name}`, userName: name } }
+      sessionContext: {
+        sessionIssuer: { type: 'Role', arn: `arn:aws:iam::${ACCOUNT}:role/${name}`, userName: name }
+      }
     },
     eventTime: new Date(Date.parse('2023-06-01T00:00:00Z') + i * 1000).toISOString(),
     eventSource: 'kms.amazonaws.com',
@@ -84,7 +91,7 @@ describe('a streamed run', () => {
       const report = await runAnalysis(config, {
         log,
         aws: createAwsSession(config, { log }),
-        sink: { begin: () => {}, role: role => void streamed.push(role) }
+        sink: { begin: () => {}, role: r => void streamed.push(r) }
       })
       expect(report.roles).toHaveLength(USED.length)
       // The facts equal, by value, the facts of the full results handed to the sink.
@@ -94,20 +101,62 @@ describe('a streamed run', () => {
       if (!first || !second) throw new Error('roles missing')
       // Each role holds hundreds of groups (a role granted `*`); those of services neither used are one object.
       expect(first.excess.groups.length).toBeGreaterThan(300)
-      const s3List = (role: RoleResult) =>
-        role.excess.groups.find(g => g.service === 's3' && g.accessLevel === 'List')
+      const s3List = (r: RoleResult) =>
+        r.excess.groups.find(g => g.service === 's3' && g.accessLevel === 'List')
       expect(s3List(first)).toBeDefined()
       expect(s3List(second)).toBe(s3List(first))
-      const unobservable = (role: RoleResult) => new Set(role.unobservable.groups)
+      const unobservable = (r: RoleResult) => new Set(r.unobservable.groups)
       const shared = [...unobservable(second)].filter(g => unobservable(first).has(g))
       expect(shared.length).toBe(second.unobservable.groups.length)
       // Where the roles differ, each keeps its own group.
-      const kmsList = (role: RoleResult) =>
-        role.excess.groups.find(g => g.service === 'kms' && g.accessLevel === 'List')
+      const kmsList = (r: RoleResult) =>
+        r.excess.groups.find(g => g.service === 'kms' && g.accessLevel === 'List')
       expect(kmsList(first)?.allExcept).toEqual(['kms:ListKeys'])
       expect(kmsList(second)?.allExcept).toEqual(['kms:ListAliases'])
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
   }, 120_000)
+})
+
+describe('judging the cases', () => {
+  const cases = (): RoleCase[] =>
+    ['b', 'a'].map(name => ({
+      arn: `arn:aws:iam::${ACCOUNT}:role/${name}`,
+      name,
+      accountId: ACCOUNT,
+      grants: role(name, []),
+      usage: usageOf([])
+    }))
+  const judge = (c: RoleCase) => {
+    if (!c.grants || !c.usage) throw new Error(`${c.name} judged without its grants or usage`)
+    const none = { count: 0, groups: [] }
+    const result = {
+      arn: c.arn,
+      status: 'skipped',
+      used: [],
+      excess: none,
+      unobservable: none,
+      conditional: none
+    }
+    return Promise.resolve(result as unknown as RoleResult)
+  }
+
+  it('releases what a case was judged on once it is streamed, in report order', async () => {
+    const all = cases()
+    const order: string[] = []
+    const kept = await judgeRoles(all, judge, {
+      sink: { begin: () => {}, role: r => void order.push(r.arn) },
+      head: { generatedAt: '2023-06-01T00:00:00.000Z', source: 'cloudtrail' }
+    })
+    expect(order).toEqual([`arn:aws:iam::${ACCOUNT}:role/a`, `arn:aws:iam::${ACCOUNT}:role/b`])
+    expect(kept).toHaveLength(2)
+    for (const c of all) expect([c.grants, c.usage]).toEqual([undefined, undefined])
+  })
+
+  it('keeps the cases whole without a sink', async () => {
+    const all = cases()
+    await judgeRoles(all, judge)
+    for (const c of all) expect(c.grants && c.usage).toBeDefined()
+  })
 })

@@ -26,7 +26,8 @@ export function allSinks(...sinks: RoleSink[]): RoleSink {
 
 /**
  * What a run keeps of a role handed to a sink: everything the gate, the SARIF, the overview and the policy files
- * read; not the diff, the usage evidence or AWS's recommendation (large for a role granted whole services). Of the
+ * read; not the diff, the usage evidence, AWS's recommendation (large for a role granted whole services) or the
+ * proposal notes (one can list every wildcard of a proposal). Of the
  * evidence only the Access Analyzer job id stays: the judged-roles state on the proposals branch records it.
  */
 export function roleFacts(role: RoleResult): RoleResult {
@@ -35,6 +36,8 @@ export function roleFacts(role: RoleResult): RoleResult {
   delete facts.evidence
   delete facts.usedEvidence
   delete facts.awsRecommendation
+  // Read only by the role's own Markdown section and report entry, both written when it is judged.
+  delete facts.proposalNotes
   const jobId = role.evidence?.jobId
   return jobId === undefined ? facts : { ...facts, evidence: { jobId, notes: [] } }
 }
@@ -65,7 +68,7 @@ export function sharedFacts(): (facts: RoleResult) => RoleResult {
 
 /**
  * Judges every case in report order. Without a sink the full results are returned; with one, each result goes to
- * it as soon as it is judged and only its facts are returned.
+ * it as soon as it is judged, only its facts are returned, and the case's grants and usage are released.
  */
 export async function judgeRoles(
   cases: readonly RoleCase[],
@@ -83,6 +86,10 @@ export async function judgeRoles(
       kept.push(result)
       continue
     }
+    // The case has ended as its result: what it was judged on is no longer held for the rest of the run.
+    delete c.grants
+    delete c.usage
+    delete c.iacBase
     const sorted = { ...result, used: [...result.used].sort(compare) }
     await stream.sink.role(sorted)
     kept.push(share(roleFacts(sorted)))
