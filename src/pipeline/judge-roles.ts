@@ -26,7 +26,8 @@ export function allSinks(...sinks: RoleSink[]): RoleSink {
 
 /**
  * What a run keeps of a role handed to a sink: everything the gate, the SARIF, the overview and the policy files
- * read; not the diff, the usage evidence or AWS's recommendation (large for a role granted whole services). Of the
+ * read; not the diff, the usage evidence, AWS's recommendation (large for a role granted whole services) or the
+ * proposal notes (one can list every wildcard of a proposal). Of the
  * evidence only the Access Analyzer job id stays: the judged-roles state on the proposals branch records it.
  */
 export function roleFacts(role: RoleResult): RoleResult {
@@ -35,13 +36,39 @@ export function roleFacts(role: RoleResult): RoleResult {
   delete facts.evidence
   delete facts.usedEvidence
   delete facts.awsRecommendation
+  // Read only by the role's own Markdown section and report entry, both written when it is judged.
+  delete facts.proposalNotes
   const jobId = role.evidence?.jobId
   return jobId === undefined ? facts : { ...facts, evidence: { jobId, notes: [] } }
 }
 
 /**
+ * The facts of many roles, with the groups of their excess, unobservable and conditional actions shared: roles
+ * granted the same policies mostly differ in a few services, and the groups of every other service (hundreds for a
+ * role granted `*`) are equal. One copy of each distinct group is kept, so what a run holds grows with the distinct
+ * groups, not with roles × services. The groups are never changed once judged.
+ */
+export function sharedFacts(): (facts: RoleResult) => RoleResult {
+  const seen = new Map<string, unknown>()
+  const share = <G>(groups: readonly G[]): G[] =>
+    groups.map(group => {
+      const key = JSON.stringify(group)
+      const known = seen.get(key) as G | undefined
+      if (known) return known
+      seen.set(key, group)
+      return group
+    })
+  return facts => ({
+    ...facts,
+    excess: { ...facts.excess, groups: share(facts.excess.groups) },
+    unobservable: { ...facts.unobservable, groups: share(facts.unobservable.groups) },
+    conditional: { ...facts.conditional, groups: share(facts.conditional.groups) }
+  })
+}
+
+/**
  * Judges every case in report order. Without a sink the full results are returned; with one, each result goes to
- * it as soon as it is judged and only its facts are returned.
+ * it as soon as it is judged, only its facts are returned, and the case's grants and usage are released.
  */
 export async function judgeRoles(
   cases: readonly RoleCase[],
@@ -51,6 +78,7 @@ export async function judgeRoles(
   // Streamed, the roles are judged in the order the report lists them.
   const ordered = stream ? [...cases].sort((a, b) => compare(a.arn, b.arn)) : cases
   const kept: RoleResult[] = []
+  const share = sharedFacts()
   if (stream) await stream.sink.begin(stream.head)
   for (const c of ordered) {
     const result = await judge(c)
@@ -58,9 +86,13 @@ export async function judgeRoles(
       kept.push(result)
       continue
     }
+    // The case has ended as its result: what it was judged on is no longer held for the rest of the run.
+    delete c.grants
+    delete c.usage
+    delete c.iacBase
     const sorted = { ...result, used: [...result.used].sort(compare) }
     await stream.sink.role(sorted)
-    kept.push(roleFacts(sorted))
+    kept.push(share(roleFacts(sorted)))
   }
   return kept
 }

@@ -1,0 +1,162 @@
+/**
+ * What a streamed run keeps of its roles: each role's facts are exact, and the groups that roles granted the same
+ * policies have in common (every service none of them used) are held once, not once per role.
+ */
+import { describe, expect, it } from '@jest/globals'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createAwsSession } from '../../src/aws/session.js'
+import { buildCliConfig } from '../../src/config.js'
+import { MemoryLogger } from '../../src/logger.js'
+import type { RoleResult } from '../../src/model.js'
+import { judgeRoles, roleFacts } from '../../src/pipeline/judge-roles.js'
+import type { RoleCase } from '../../src/pipeline/role-case.js'
+import { runAnalysis } from '../../src/run.js'
+import { role, usageOf } from '../policy/builders.js'
+
+const ACCOUNT = '111122223333'
+/** Three roles granted `*`, each using a different KMS action. */
+const USED = ['ListKeys', 'ListAliases', 'DescribeKey']
+
+function inputs(dir: string): { details: string; trail: string } {
+  const names = USED.map((_, i) => `wide-${i}`)
+  const details = join(dir, 'authorization-details.json')
+  writeFileSync(
+    details,
+    JSON.stringify({
+      RoleDetailList: names.map(name => ({
+        Path: '/',
+        RoleName: name,
+        Arn: `arn:aws:iam::${ACCOUNT}:role/${name}`,
+        CreateDate: '2023-01-01T00:00:00Z',
+        RolePolicyList: [
+          {
+            PolicyName: 'everything',
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }]
+            }
+          }
+        ],
+        AttachedManagedPolicies: []
+      })),
+      Policies: []
+    })
+  )
+  const trail = join(dir, 'trail')
+  mkdirSync(trail)
+  const records = names.map((name, i) => ({
+    eventVersion: '1.08',
+    userIdentity: {
+      type: 'AssumedRole',
+      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/${name}/s`,
+      accountId: ACCOUNT,
+      sessionContext: {
+        sessionIssuer: { type: 'Role', arn: `arn:aws:iam::${ACCOUNT}:role/${name}`, userName: name }
+      }
+    },
+    eventTime: new Date(Date.parse('2023-06-01T00:00:00Z') + i * 1000).toISOString(),
+    eventSource: 'kms.amazonaws.com',
+    eventName: USED[i],
+    awsRegion: 'us-east-1',
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    readOnly: true,
+    recipientAccountId: ACCOUNT
+  }))
+  writeFileSync(
+    join(trail, `${ACCOUNT}_CloudTrail_us-east-1_20230601T0000Z_a.json`),
+    JSON.stringify({ Records: records })
+  )
+  return { details, trail }
+}
+
+describe('a streamed run', () => {
+  it('keeps exact facts of each role and one copy of the groups roles have in common', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'judge-roles-'))
+    try {
+      const { details, trail } = inputs(dir)
+      const values: Record<string, string> = {
+        roles: '*',
+        source: 'cloudtrail',
+        'cloudtrail-path': trail,
+        'authorization-details': details,
+        'min-observation-days': '0',
+        validate: 'false'
+      }
+      const config = buildCliConfig(name => values[name], {})
+      const log = new MemoryLogger()
+      const streamed: RoleResult[] = []
+      const report = await runAnalysis(config, {
+        log,
+        aws: createAwsSession(config, { log }),
+        sink: { begin: () => {}, role: r => void streamed.push(r) }
+      })
+      expect(report.roles).toHaveLength(USED.length)
+      // The facts equal, by value, the facts of the full results handed to the sink.
+      expect(report.roles).toEqual(streamed.map(roleFacts))
+
+      const [first, second] = report.roles
+      if (!first || !second) throw new Error('roles missing')
+      // Each role holds hundreds of groups (a role granted `*`); those of services neither used are one object.
+      expect(first.excess.groups.length).toBeGreaterThan(300)
+      const s3List = (r: RoleResult) =>
+        r.excess.groups.find(g => g.service === 's3' && g.accessLevel === 'List')
+      expect(s3List(first)).toBeDefined()
+      expect(s3List(second)).toBe(s3List(first))
+      const unobservable = (r: RoleResult) => new Set(r.unobservable.groups)
+      const shared = [...unobservable(second)].filter(g => unobservable(first).has(g))
+      expect(shared.length).toBe(second.unobservable.groups.length)
+      // Where the roles differ, each keeps its own group.
+      const kmsList = (r: RoleResult) =>
+        r.excess.groups.find(g => g.service === 'kms' && g.accessLevel === 'List')
+      expect(kmsList(first)?.allExcept).toEqual(['kms:ListKeys'])
+      expect(kmsList(second)?.allExcept).toEqual(['kms:ListAliases'])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 120_000)
+})
+
+describe('judging the cases', () => {
+  const cases = (): RoleCase[] =>
+    ['b', 'a'].map(name => ({
+      arn: `arn:aws:iam::${ACCOUNT}:role/${name}`,
+      name,
+      accountId: ACCOUNT,
+      grants: role(name, []),
+      usage: usageOf([])
+    }))
+  const judge = (c: RoleCase) => {
+    if (!c.grants || !c.usage) throw new Error(`${c.name} judged without its grants or usage`)
+    const none = { count: 0, groups: [] }
+    const result = {
+      arn: c.arn,
+      status: 'skipped',
+      used: [],
+      excess: none,
+      unobservable: none,
+      conditional: none
+    }
+    return Promise.resolve(result as unknown as RoleResult)
+  }
+
+  it('releases what a case was judged on once it is streamed, in report order', async () => {
+    const all = cases()
+    const order: string[] = []
+    const kept = await judgeRoles(all, judge, {
+      sink: { begin: () => {}, role: r => void order.push(r.arn) },
+      head: { generatedAt: '2023-06-01T00:00:00.000Z', source: 'cloudtrail' }
+    })
+    expect(order).toEqual([`arn:aws:iam::${ACCOUNT}:role/a`, `arn:aws:iam::${ACCOUNT}:role/b`])
+    expect(kept).toHaveLength(2)
+    for (const c of all) expect([c.grants, c.usage]).toEqual([undefined, undefined])
+  })
+
+  it('keeps the cases whole without a sink', async () => {
+    const all = cases()
+    await judgeRoles(all, judge)
+    for (const c of all) expect(c.grants && c.usage).toBeDefined()
+  })
+})
