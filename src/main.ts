@@ -380,7 +380,10 @@ function clockNow({ clock }: { clock?: ActionRuntime['clock'] | undefined }): Da
   return clock?.now?.() ?? new Date()
 }
 
-/** A state that cannot be written is a warning: the proposals are published, and the next run orders roles anyway. */
+/**
+ * The state the proposal commit carries: this run's judgements merged with the branch's copy read again now.
+ * Undefined when that copy cannot be read (the commit then carries it over unchanged).
+ */
 async function stateToWrite(
   runtime: ActionRuntime,
   config: ActionConfig,
@@ -389,7 +392,7 @@ async function stateToWrite(
   report: ReportV1
 ): Promise<JudgedState | undefined> {
   try {
-    const now = await readJudgedState(
+    const onBranch = await readJudgedState(
       client,
       runtime.context.repo,
       config.prBranch,
@@ -397,7 +400,7 @@ async function stateToWrite(
       clockNow(runtime),
       true
     )
-    return mergeJudgedStates(judged, now, judgedInReport(report))
+    return mergeJudgedStates(judged, onBranch, judgedInReport(report))
   } catch (error) {
     runtime.core.warning(
       `could not read ${JUDGED_STATE_PATH} on the branch ${config.prBranch} again (${message(error)}); this run does not record when its roles were judged, and the file is kept as it is`
@@ -406,6 +409,7 @@ async function stateToWrite(
   }
 }
 
+/** A state that cannot be written is a warning: the proposals are published, and the next run orders roles anyway. */
 async function recordJudgedState(
   runtime: ActionRuntime,
   config: ActionConfig,
