@@ -17,6 +17,7 @@ import { parseIacMapping } from './iac/mapping.js'
 import type { IacMapping } from './iac/mapping.js'
 import { parseTerraformState } from './iac/terraform/state.js'
 import { isIacPathUnder, readIacFilesAt, readIacFolder } from './iac/workspace.js'
+import { partitionOf } from './iac/managed-arn.js'
 import { applyIacGrants, readLiveAwsManaged } from './pipeline/iac-grants.js'
 import type { IacCaseFacts } from './pipeline/iac-grants.js'
 import { judgeCase } from './pipeline/judge.js'
@@ -233,7 +234,9 @@ async function iacGrants(
   // With credentials, IAM's own documents of the AWS-managed policies the code attaches; without, the bundled ones.
   const live =
     deps.aws.used || config.roleToAssume
-      ? await readLiveAwsManaged(deps.aws, base ? [iac.reading, base] : [iac.reading], deps.log)
+      ? await readLiveAwsManaged(deps.aws, base ? [iac.reading, base] : [iac.reading], deps.log, [
+          ...new Set(cases.map(c => partitionOf(c.arn)))
+        ])
       : undefined
   return applyIacGrants(config, iac, cases, {
     ...(live ? { live } : {}),

@@ -5,11 +5,15 @@
  */
 import { describe, expect, it } from '@jest/globals'
 import { cloudFormationReader } from '../../src/iac/cloudformation/reader.js'
+import { sameManagedArn } from '../../src/iac/managed-arn.js'
 import type { IacReader, IacReplacement, IacSourceFile } from '../../src/iac/model.js'
+import { parseHcl } from '../../src/iac/terraform/grammar.js'
 import { terraformReader } from '../../src/iac/terraform/reader.js'
+import { expectGolden, fixtureFile } from './terraform/fixture-files.js'
 
 const READ_ONLY = 'arn:aws:iam::aws:policy/ReadOnlyAccess'
 const SSM = 'arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore'
+const XRAY = 'arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess'
 const replacement: IacReplacement = {
   arn: READ_ONLY,
   name: 'ReadOnlyAccess-used',
@@ -19,16 +23,29 @@ const replacement: IacReplacement = {
   }
 }
 
-async function detach(reader: IacReader, files: IacSourceFile[], roleAddress: string) {
+const detach = (reader: IacReader, files: IacSourceFile[], roleAddress: string) =>
+  detachTo(reader, files, roleAddress, replacement)
+
+async function detachTo(
+  reader: IacReader,
+  files: IacSourceFile[],
+  roleAddress: string,
+  replaced: IacReplacement
+) {
   const reading = await reader.read(files)
   const role = reading.roles.find(r => r.location.address === roleAddress)
   if (!role) throw new Error(`no role ${roleAddress}`)
-  const changed = await reader.detach(files, role, replacement)
+  const attached = (arn: string) => sameManagedArn(arn, replaced.arn)
+  expect(role.managedPolicyArns.filter(attached)).toHaveLength(1)
+  const changed = await reader.detach(files, role, replaced)
   const after = files.map(f => ({ path: f.path, text: changed.get(f.path) ?? f.text }))
-  // The property: read back, the role no longer attaches the ARN and holds the replacement exactly.
+  // The property: read back, the role no longer attaches the ARN, and holds its policies as before and the
+  // replacement exactly.
   const again = (await reader.read(after)).roles.find(r => r.location.address === roleAddress)
-  expect(again?.managedPolicyArns).not.toContain(READ_ONLY)
-  expect(again?.policies.map(p => p.document)).toContainEqual(replacement.document)
+  expect(again?.managedPolicyArns).toEqual(role.managedPolicyArns.filter(arn => !attached(arn)))
+  const documents = (policies: { document: unknown }[] | undefined) =>
+    (policies ?? []).map(p => JSON.stringify(p.document)).sort()
+  expect(documents(again?.policies)).toEqual(documents([...role.policies, replaced]))
   return changed
 }
 
@@ -98,6 +115,15 @@ resource "aws_iam_policy_attachment" "shared" {
 `)
     expect(changed.get('infra/main.tf')).toMatch(
       /^resource "aws_iam_role" "app" \{\n {2}name = "app-role"\n\}\n\nresource "aws_iam_role_policy" "app_read_only_access_used" \{\n/
+    )
+  })
+
+  it("detaches an ARN written in the provider's partition, resolved in the role's (here aws-us-gov)", async () => {
+    const text = `data "aws_partition" "current" {}\n\nresource "aws_iam_role" "app" {\n  name = "app-role"\n  managed_policy_arns = ["arn:\${data.aws_partition.current.partition}:iam::aws:policy/ReadOnlyAccess"]\n}\n`
+    const gov = { ...replacement, arn: 'arn:aws-us-gov:iam::aws:policy/ReadOnlyAccess' }
+    const changed = await detachTo(terraformReader, [{ path: 'main.tf', text }], 'aws_iam_role.app', gov)
+    expect(changed.get('main.tf')).toMatch(
+      /^data "aws_partition" "current" \{\}\n\nresource "aws_iam_role" "app" \{\n {2}name = "app-role"\n {2}managed_policy_arns = \[\]\n\}\n\nresource "aws_iam_role_policy" "app_read_only_access_used" \{\n/
     )
   })
 
@@ -235,28 +261,130 @@ describe('detach-and-replace in CloudFormation', () => {
   })
 })
 
-describe('detach-and-replace in Terraform never adds an inline policy that an exclusive list would remove', () => {
+describe('detach-and-replace in Terraform for a role whose inline policies are inline_policy blocks', () => {
+  // Those blocks make the role's inline policies exclusive: a separate aws_iam_role_policy would be removed by the
+  // next apply, so the part the role needs becomes one more inline_policy block.
+  const STRATUS = 'v2/internal/attacktechniques/aws/credential-access/ec2-steal-instance-credentials/main.tf'
+  const ssm: IacReplacement = { ...replacement, arn: SSM, name: 'AmazonSSMManagedInstanceCore-used' }
+
+  it('stratus-red-team: the attachment block goes, the block is added after the heredoc inline_policy', async () => {
+    const file = fixtureFile('stratus-red-team', STRATUS)
+    const changed = await detachTo(terraformReader, [file], 'aws_iam_role.instance-role', ssm)
+    const after = changed.get(STRATUS) ?? ''
+    expectGolden('detach-inline-policy-block', file, after)
+    expect((await parseHcl(after)).rootNode.hasError).toBe(false)
+  })
+
+  it('serverless-patterns: after the last of two blocks set apart by blank lines, JSON-style keys left alone', async () => {
+    const file = fixtureFile('serverless-patterns', 'apigw-sfn-crud-terraform/main.tf')
+    const xray = { ...replacement, arn: XRAY, name: 'AWSXrayWriteOnlyAccess-used' }
+    const changed = await detachTo(terraformReader, [file], 'aws_iam_role.API_SF_CRUD-tf_CFRole', xray)
+    const after = changed.get(file.path) ?? ''
+    expectGolden('detach-second-inline-policy-block', file, after)
+    expect((await parseHcl(after)).rootNode.hasError).toBe(false)
+  })
+
+  it("blocks written one after the other: the new one follows without a blank line, in the file's tab indentation", async () => {
+    const text = `resource "aws_iam_role" "app" {\n\tname = "app"\n\tmanaged_policy_arns = ["${READ_ONLY}"]\n\tinline_policy {\n\t\tname   = "queue"\n\t\tpolicy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sqs:SendMessage", Resource = "*" }] })\n\t}\n\tinline_policy {\n\t\tname   = "topic"\n\t\tpolicy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sns:Publish", Resource = "*" }] })\n\t}\n\ttags = {}\n}\n`
+    const changed = await detach(terraformReader, [{ path: 'main.tf', text }], 'aws_iam_role.app')
+    expect(changed.get('main.tf')).toBe(
+      text.replace(`"${READ_ONLY}"`, '').replace(
+        '\t}\n\ttags',
+        `\t}
+\tinline_policy {
+\t\tname = "ReadOnlyAccess-used"
+\t\tpolicy = jsonencode({
+\t\t\tVersion = "2012-10-17"
+\t\t\tStatement = [
+\t\t\t\t{
+\t\t\t\t\tEffect   = "Allow"
+\t\t\t\t\tAction   = ["ec2:DescribeInstances", "s3:GetObject"]
+\t\t\t\t\tResource = "*"
+\t\t\t\t},
+\t\t\t]
+\t\t})
+\t}
+\ttags`
+      )
+    )
+  })
+
+  it('an empty inline_policy {} (no inline policies, exclusively) is replaced by the new block', async () => {
+    const text = `resource "aws_iam_role" "app" {\n  name = "app"\n  managed_policy_arns = ["${READ_ONLY}"]\n  inline_policy {}\n}\n`
+    const changed = await detach(terraformReader, [{ path: 'main.tf', text }], 'aws_iam_role.app')
+    expect(changed.get('main.tf')).toBe(`resource "aws_iam_role" "app" {
+  name = "app"
+  managed_policy_arns = []
+  inline_policy {
+    name = "ReadOnlyAccess-used"
+    policy = jsonencode({
+      Version = "2012-10-17"
+      Statement = [
+        {
+          Effect   = "Allow"
+          Action   = ["ec2:DescribeInstances", "s3:GetObject"]
+          Resource = "*"
+        },
+      ]
+    })
+  }
+}
+`)
+  })
+
+  const role = (inside: string, after = '') =>
+    `resource "aws_iam_role" "app" {\n  name = "app"\n  managed_policy_arns = ["${READ_ONLY}"]\n${inside}}\n${after}`
+  const queue = (name: string) =>
+    `  inline_policy {\n    name   = ${name}\n    policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sqs:SendMessage", Resource = "*" }] })\n  }\n`
   it.each([
     [
-      'inline_policy blocks',
-      `resource "aws_iam_role" "app" {\n  name = "app"\n  managed_policy_arns = ["${READ_ONLY}"]\n  inline_policy {\n    name   = "queue"\n    policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sqs:SendMessage", Resource = "*" }] })\n  }\n}\n`,
-      'its inline_policy blocks manage'
+      'a dynamic "inline_policy" block',
+      role(
+        `  dynamic "inline_policy" {\n    for_each = var.policies\n    content {\n      name   = inline_policy.key\n      policy = inline_policy.value\n    }\n  }\n`
+      ),
+      'written by a dynamic "inline_policy" block'
     ],
     [
-      'an empty inline_policy block',
-      `resource "aws_iam_role" "app" {\n  name = "app"\n  managed_policy_arns = ["${READ_ONLY}"]\n  inline_policy {}\n}\n`,
-      'its inline_policy blocks manage'
+      'an inline_policy named by an expression',
+      role(queue('var.name')),
+      'the inline_policy name var.name cannot be read'
+    ],
+    [
+      'an inline_policy of the same name',
+      role(queue('"ReadOnlyAccess-used"')),
+      'it already has an inline_policy named ReadOnlyAccess-used'
+    ],
+    [
+      'an empty inline_policy block beside a named one',
+      role(`  inline_policy {}\n${queue('"queue"')}`),
+      'an empty inline_policy block stands beside named ones'
+    ],
+    [
+      'inline_policy blocks and aws_iam_role_policies_exclusive',
+      role(
+        queue('"queue"'),
+        `\nresource "aws_iam_role_policies_exclusive" "app" {\n  role_name    = aws_iam_role.app.name\n  policy_names = ["queue"]\n}\n`
+      ),
+      'aws_iam_role_policies_exclusive.app manage'
     ],
     [
       'aws_iam_role_policies_exclusive',
-      `resource "aws_iam_role" "app" {\n  name = "app"\n  managed_policy_arns = ["${READ_ONLY}"]\n}\n\nresource "aws_iam_role_policies_exclusive" "app" {\n  role_name    = aws_iam_role.app.name\n  policy_names = []\n}\n`,
+      role(
+        '',
+        `\nresource "aws_iam_role_policies_exclusive" "app" {\n  role_name    = aws_iam_role.app.name\n  policy_names = []\n}\n`
+      ),
       'aws_iam_role_policies_exclusive.app manage'
+    ],
+    [
+      'inline_policy blocks, made under count',
+      role(`  count = 1\n${queue('"queue"')}`),
+      'the role is made under count'
     ]
   ])('a role with %s: not rewritten, and the error says why', async (_what, text, why) => {
     const files = [{ path: 'infra/main.tf', text }]
-    const role = (await terraformReader.read(files)).roles[0]
-    if (!role) throw new Error('no role read')
-    await expect(terraformReader.detach(files, role, replacement)).rejects.toThrow(why)
+    const app = (await terraformReader.read(files)).roles[0]
+    if (!app) throw new Error('no role read')
+    await expect(terraformReader.detach(files, app, replacement)).rejects.toThrow(why)
   })
 })
 

