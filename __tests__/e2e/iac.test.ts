@@ -70,19 +70,35 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js with infrastruct
     expect(run.stdout.split('\n').filter(line => line.startsWith('::error::'))).toEqual([])
     expect(run.code).toBe(0)
     const branch = 'iam-least-privilege/proposals'
-    // Its own inline_policy narrowed in place. Its inline_policy blocks make Terraform manage the role's inline
-    // policies exclusively, so the AWS-managed policy is not detached into a new aws_iam_role_policy (the next apply
-    // would remove it): the attachment stays as it is, and the run says why.
+    // Its own inline_policy narrowed in place; the AWS-managed policy (IAM's document) detached, and its needed part
+    // added as one more inline_policy block (its inline_policy blocks make the role's inline policies exclusive: a
+    // separate aws_iam_role_policy would be removed by the next apply).
     const edited = world.github.readFile(branch, 'infra/main.tf')
-    expect(edited).toBe(TERRAFORM.replace(DESCRIBE_ALL, 'Action   = "ec2:DescribeInstances" #'))
-    expect(run.stdout).toContain('not detached')
-    expect(run.stdout).toContain('manage the role')
+    const [head, tail] = TERRAFORM.replace(DESCRIBE_ALL, 'Action   = "ec2:DescribeInstances" #')
+      .replace(
+        'managed_policy_arns = ["arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"]',
+        'managed_policy_arns = []'
+      )
+      .split('\n}\n\nresource "aws_iam_role" "get_password_data"')
+    const added =
+      '\n\n  inline_policy {\n    name = "AmazonSSMManagedInstanceCore-used"\n    policy = jsonencode({\n'
+    expect(edited?.startsWith(`${head}${added}`)).toBe(true)
+    expect(edited?.endsWith(`\n    })\n  }\n}\n\nresource "aws_iam_role" "get_password_data"${tail}`)).toBe(
+      true
+    )
+    expect(edited).not.toContain('aws_iam_role_policy" "steal_credentials')
+    expect(run.stdout).toContain('AmazonSSMManagedInstanceCore: detached, and the')
+    const account = world.aws.accountId
+    expect(
+      world.github.readFile(branch, `iam/least-privilege/${account}/${STRATUS_ROLES.stealCredentials}.json`)
+    ).toBeUndefined()
     // The body shows the edit as a diff of the file.
     const body = world.github.pullRequests().at(-1)?.body ?? ''
     expect(body).toContain('## Infrastructure code')
     expect(body).toContain('+++ b/infra/main.tf')
     expect(body).toContain('+          Action   = "ec2:DescribeInstances" #')
-    expect(body).not.toContain('managed_policy_arns = []')
+    expect(body).toContain('+  managed_policy_arns = []')
+    expect(body).toContain('+    name = "AmazonSSMManagedInstanceCore-used"')
     expect(world.github.validationFailures).toEqual([])
   })
 

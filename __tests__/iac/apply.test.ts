@@ -27,35 +27,39 @@ resource "aws_iam_role_policy" "app" {
 }
 `
 
+/** `infra/main.tf` holding `text`, in a new folder, read. */
+async function readCode(prefix: string, text: string) {
+  const root = mkdtempSync(join(tmpdir(), prefix))
+  mkdirSync(join(root, 'infra'))
+  writeFileSync(join(root, 'infra/main.tf'), text)
+  return readIacFolder(join(root, 'infra'), root)
+}
+
+/** The report of a run in which role `app` is analyzed, and its one excess action is `action`, granted by `grantedBy`. */
+function appReport(action: string, grantedBy: string, fields: Record<string, unknown>): ReportV1 {
+  const excess = {
+    count: 1,
+    groups: [
+      {
+        service: action.split(':')[0],
+        accessLevel: 'Write',
+        grantedBy: [grantedBy],
+        count: 1,
+        actions: [action]
+      }
+    ]
+  }
+  return {
+    roles: [{ arn: 'arn:aws:iam::111122223333:role/app', status: 'analyzed', excess, ...fields }]
+  } as unknown as ReportV1
+}
+
 describe('applying proposals to infrastructure code', () => {
   test('a statement holding an expression is kept and named; the literal statement beside it is narrowed', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'iac-apply-'))
-    mkdirSync(join(root, 'infra'))
-    writeFileSync(join(root, 'infra/main.tf'), MAIN)
-    const iac = await readIacFolder(join(root, 'infra'), root)
+    const iac = await readCode('iac-apply-', MAIN)
     const policy = iac.reading.roles[0]?.policies[0]
     if (!policy) throw new Error('no policy read')
-    const report = {
-      roles: [
-        {
-          arn: 'arn:aws:iam::111122223333:role/app',
-          status: 'analyzed',
-          excess: {
-            count: 1,
-            groups: [
-              {
-                service: 'sqs',
-                accessLevel: 'Write',
-                grantedBy: ['app'],
-                count: 1,
-                actions: ['sqs:DeleteQueue']
-              }
-            ]
-          },
-          grantedFrom: [policy.location]
-        }
-      ]
-    } as unknown as ReportV1
+    const report = appReport('sqs:DeleteQueue', 'app', { grantedFrom: [policy.location] })
     const { edits, notes } = await planIacEdits(report, iac, loadCatalog())
     expect(notes).toEqual(['infra/main.tf:5 aws_iam_role_policy.app: statement 1 kept as written: var.extra'])
     expect(edits.map(e => e.file)).toEqual(['infra/main.tf'])
@@ -87,32 +91,9 @@ resource "aws_iam_role_policy_attachment" "app" {
 }
 `
   async function plan(extra: string) {
-    const root = mkdtempSync(join(tmpdir(), 'iac-shared-'))
-    mkdirSync(join(root, 'infra'))
-    writeFileSync(join(root, 'infra/main.tf'), POLICY + extra)
-    const iac = await readIacFolder(join(root, 'infra'), root)
+    const iac = await readCode('iac-shared-', POLICY + extra)
     const role = iac.reading.roles.find(r => r.location.address === 'aws_iam_role.app')
-    const report = {
-      roles: [
-        {
-          arn: 'arn:aws:iam::111122223333:role/app',
-          status: 'analyzed',
-          excess: {
-            count: 1,
-            groups: [
-              {
-                service: 'sqs',
-                accessLevel: 'Write',
-                grantedBy: ['p'],
-                count: 1,
-                actions: ['sqs:DeleteQueue']
-              }
-            ]
-          },
-          grantedFrom: role?.policies.map(p => p.location)
-        }
-      ]
-    } as unknown as ReportV1
+    const report = appReport('sqs:DeleteQueue', 'p', { grantedFrom: role?.policies.map(p => p.location) })
     return planIacEdits(report, iac, loadCatalog())
   }
 
@@ -150,10 +131,8 @@ resource "aws_iam_role_policy_attachment" "app" {
   })
 
   test('a policy document data source that another policy also uses is not rewritten', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'iac-shared-doc-'))
-    mkdirSync(join(root, 'infra'))
-    writeFileSync(
-      join(root, 'infra/main.tf'),
+    const iac = await readCode(
+      'iac-shared-doc-',
       `resource "aws_iam_role" "app" {
   name = "app"
 }
@@ -176,29 +155,8 @@ resource "aws_iam_user_policy" "bob" {
 }
 `
     )
-    const iac = await readIacFolder(join(root, 'infra'), root)
     const role = iac.reading.roles.find(r => r.location.address === 'aws_iam_role.app')
-    const report = {
-      roles: [
-        {
-          arn: 'arn:aws:iam::111122223333:role/app',
-          status: 'analyzed',
-          excess: {
-            count: 1,
-            groups: [
-              {
-                service: 'sqs',
-                accessLevel: 'Write',
-                grantedBy: ['app'],
-                count: 1,
-                actions: ['sqs:DeleteQueue']
-              }
-            ]
-          },
-          grantedFrom: role?.policies.map(p => p.location)
-        }
-      ]
-    } as unknown as ReportV1
+    const report = appReport('sqs:DeleteQueue', 'app', { grantedFrom: role?.policies.map(p => p.location) })
     const { edits, notes } = await planIacEdits(report, iac, loadCatalog())
     expect(edits).toEqual([])
     expect(notes).toEqual([expect.stringContaining('also granted to aws_iam_user_policy.bob')])
@@ -206,10 +164,8 @@ resource "aws_iam_user_policy" "bob" {
 })
 
 test('a wildcard narrowed into more actions than IAM accepts in one policy is not rewritten, and the note says so', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'iac-size-'))
-  mkdirSync(join(root, 'infra'))
-  writeFileSync(
-    join(root, 'infra/main.tf'),
+  const iac = await readCode(
+    'iac-size-',
     `resource "aws_iam_role" "app" {
   name = "app"
 }
@@ -220,32 +176,57 @@ resource "aws_iam_role_policy" "app" {
 }
 `
   )
-  const iac = await readIacFolder(join(root, 'infra'), root)
-  const report = {
-    roles: [
-      {
-        arn: 'arn:aws:iam::111122223333:role/app',
-        status: 'analyzed',
-        excess: {
-          count: 1,
-          groups: [
-            {
-              service: 'sqs',
-              accessLevel: 'Write',
-              grantedBy: ['app'],
-              count: 1,
-              actions: ['sqs:DeleteQueue']
-            }
-          ]
-        },
-        grantedFrom: iac.reading.roles[0]?.policies.map(p => p.location)
-      }
-    ]
-  } as unknown as ReportV1
+  const report = appReport('sqs:DeleteQueue', 'app', {
+    grantedFrom: iac.reading.roles[0]?.policies.map(p => p.location)
+  })
   const { edits, notes } = await planIacEdits(report, iac, loadCatalog())
   expect(edits).toEqual([])
   expect(notes).toEqual([
     expect.stringMatching(/not rewritten: narrowed, it is \d+ characters, more than IAM accepts \(10240\)/)
+  ])
+})
+
+test("an AWS-managed policy is not replaced when the role's inline policies and its part would exceed IAM's limit together", async () => {
+  const S3_ALL = 'arn:aws:iam::aws:policy/AmazonS3FullAccess'
+  // The role's own inline policy: about 8,000 of the 10,240 characters all the inline policies of a role may hold.
+  const actions = Array.from({ length: 350 }, () => '"ec2:DescribeInstances"').join(', ')
+  const role = (inline: boolean) => `resource "aws_iam_role" "app" {
+  name                = "app"
+  managed_policy_arns = ["${S3_ALL}"]
+${inline ? `  inline_policy {\n    name   = "describe"\n    policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = [${actions}], Resource = "*" }] })\n  }\n` : ''}}
+`
+  const plan = async (inline: boolean) => {
+    const iac = await readCode('iac-inline-total-', role(inline))
+    const location = iac.reading.roles[0]?.location
+    const report = appReport('s3:DeleteBucket', 'AmazonS3FullAccess', {
+      grantedFrom: [],
+      iacAwsManaged: {
+        role: location,
+        policies: [
+          {
+            name: 'AmazonS3FullAccess',
+            arn: S3_ALL,
+            kind: 'managed',
+            awsManaged: true,
+            document: {
+              Version: '2012-10-17',
+              Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }]
+            },
+            origin: 'test'
+          }
+        ]
+      }
+    })
+    return planIacEdits(report, iac, loadCatalog())
+  }
+  const alone = await plan(false)
+  expect(alone.notes).toEqual([expect.stringMatching(/AmazonS3FullAccess: detached, and the 1 statement/)])
+  const beside = await plan(true)
+  expect(beside.edits).toEqual([])
+  expect(beside.notes).toEqual([
+    expect.stringMatching(
+      /AmazonS3FullAccess: the part the role needs is \d+ characters, and with it the role's inline policies would be \d+, more than IAM accepts \(10240\); not replaced$/
+    )
   ])
 })
 
@@ -272,27 +253,9 @@ test('CloudFormation: a managed policy that also names Users is not narrowed for
   const plan = async (users: string) => {
     writeFileSync(join(root, 'infra/template.yaml'), template(users))
     const iac = await readIacFolder(join(root, 'infra'), root)
-    const report = {
-      roles: [
-        {
-          arn: 'arn:aws:iam::111122223333:role/app',
-          status: 'analyzed',
-          excess: {
-            count: 1,
-            groups: [
-              {
-                service: 'sqs',
-                accessLevel: 'Write',
-                grantedBy: ['Queue'],
-                count: 1,
-                actions: ['sqs:DeleteQueue']
-              }
-            ]
-          },
-          grantedFrom: iac.reading.roles[0]?.policies.map(p => p.location)
-        }
-      ]
-    } as unknown as ReportV1
+    const report = appReport('sqs:DeleteQueue', 'Queue', {
+      grantedFrom: iac.reading.roles[0]?.policies.map(p => p.location)
+    })
     return planIacEdits(report, iac, loadCatalog())
   }
   expect((await plan('')).edits).toHaveLength(1)

@@ -285,12 +285,12 @@ describe('detach-and-replace in Terraform for a role whose inline policies are i
   })
 
   it("blocks written one after the other: the new one follows without a blank line, in the file's tab indentation", async () => {
-    const text = `resource "aws_iam_role" "app" {\n\tname = "app"\n\tmanaged_policy_arns = ["${READ_ONLY}"]\n\tinline_policy {\n\t\tname   = "queue"\n\t\tpolicy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sqs:SendMessage", Resource = "*" }] })\n\t}\n\tinline_policy {\n\t\tname   = "topic"\n\t\tpolicy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sns:Publish", Resource = "*" }] })\n\t}\n\ttags = {}\n}\n`
+    const text = `resource "aws_iam_role" "app" {\n\tname = "app"\n\tmanaged_policy_arns = ["${READ_ONLY}"]\n\tinline_policy {\n\t\tname   = "queue"\n\t\tpolicy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sqs:SendMessage", Resource = "*" }] })\n\t}\n\tinline_policy {\n\t\tname   = "topic"\n\t\tpolicy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sns:Publish", Resource = "*" }] })\n\t} # the topic\n\ttags = {}\n}\n`
     const changed = await detach(terraformReader, [{ path: 'main.tf', text }], 'aws_iam_role.app')
     expect(changed.get('main.tf')).toBe(
       text.replace(`"${READ_ONLY}"`, '').replace(
-        '\t}\n\ttags',
-        `\t}
+        '\t} # the topic\n\ttags',
+        `\t} # the topic
 \tinline_policy {
 \t\tname = "ReadOnlyAccess-used"
 \t\tpolicy = jsonencode({

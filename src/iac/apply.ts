@@ -111,7 +111,7 @@ export async function planIacEdits(
   return { edits: edits.sort((a, b) => (a.file < b.file ? -1 : 1)), notes }
 }
 
-/** IAM's limit on the inline policies of one role, in characters excluding white space. */
+/** IAM's limit on the inline policies of one role together, in characters excluding white space. */
 const INLINE_ROLE_POLICY_CHARACTERS = 10_240
 
 /**
@@ -133,6 +133,10 @@ async function replaceAwsManaged(
   )
   const reader = iac.files.find(f => f.file.path === attached.role.file)?.reader
   if (!iacRole || !reader) return
+  // IAM's limit is on all the inline policies of the role together (those written now are an upper bound).
+  let inlineCharacters = iacRole.policies
+    .filter(p => p.attachment === 'inline')
+    .reduce((sum, p) => sum + policyCharacters(p.document), 0)
   for (const policy of attached.policies) {
     if (!policy.arn) continue
     const where = `${attached.role.file}:${attached.role.startLine} ${attached.role.address}: ${policy.arn}`
@@ -150,6 +154,12 @@ async function replaceAwsManaged(
       )
       continue
     }
+    if (inlineCharacters + characters > INLINE_ROLE_POLICY_CHARACTERS) {
+      notes.push(
+        `${where}: the part the role needs is ${characters} characters, and with it the role's inline policies would be ${inlineCharacters + characters}, more than IAM accepts (${INLINE_ROLE_POLICY_CHARACTERS}); not replaced`
+      )
+      continue
+    }
     const taken = new Set(iacRole.policies.map(p => p.name))
     let name = `${policy.name}-used`
     for (let n = 2; taken.has(name); n++) name = `${policy.name}-used-${n}`
@@ -164,6 +174,7 @@ async function replaceAwsManaged(
         document: narrowed
       })
       for (const [file, text] of changed) texts.set(file, text)
+      inlineCharacters += characters
       notes.push(
         `${where}: detached, and the ${narrowed.Statement.length} statement(s) of it the role needs added as the inline policy ${name}`
       )

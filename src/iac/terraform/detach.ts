@@ -178,7 +178,10 @@ function addInlineBlock(text: string, inline: readonly HclBlock[], replacement: 
   const before = inline[inline.length - 2]
   const gap = before ? text.slice(before.node.endIndex, last.node.startIndex) : '\n\n'
   const blank = /\n[ \t]*\r?\n/.test(gap) ? '\n' : ''
-  return { start: last.node.endIndex, end: last.node.endIndex, text: crlf(`\n${blank}${indent}${lines}`) }
+  // A comment after the block's closing brace stays on its line.
+  const comment = /^[ \t]*(#|\/\/)[^\r\n]*/.exec(text.slice(last.node.endIndex))?.[0] ?? ''
+  const at = last.node.endIndex + comment.length
+  return { start: at, end: at, text: crlf(`\n${blank}${indent}${lines}`) }
 }
 
 /** An `aws_iam_role_policy` resource right after the role block. */
