@@ -190,34 +190,44 @@ describe('runAnalysis with Access Analyzer and IAM (the emulator)', () => {
     )
   })
 
-  it('takes the document of an AWS-managed policy the code attaches from IAM when the run has credentials', async () => {
-    const arn = 'arn:aws:iam::aws:policy/ReadOnlyAccess'
-    // IAM's version differs from the bundled one (which grants hundreds of actions): IAM's must win.
-    aws.addManagedPolicy({ arn, document: policy('ec2:TerminateInstances', 'ec2:DescribeInstances') })
-    aws.addRole({
-      name: 'iac-live-role',
-      generation: { actions: [{ action: 'ec2:DescribeInstances' }], isComplete: true }
-    })
-    const ws = folder('pipeline-iac-live-')
-    ws.write(
-      'infra/main.tf',
-      `resource "aws_iam_role" "live" {\n  name                = "iac-live-role"\n  managed_policy_arns = ["${arn}"]\n}\n`
-    )
-    const config = configOf({
-      roles: 'iac-live-role',
-      'trail-arn': TRAIL,
-      'access-role-arn': ACCESS_ROLE,
-      'aws-region': 'us-east-1',
-      'granted-source': 'iac',
-      'iac-path': 'infra'
-    })
-    const report = await runAnalysis(config, depsFor(config, { workspace: ws.dir }))
-    const role = report.roles[0]
-    expect(role?.status).toBe('analyzed')
-    expect(role?.iacLink).toMatch(/; AWS-managed ReadOnlyAccess from iam$/)
-    expect(excessActions(role?.excess ?? NO_EXCESS).map(e => e.action)).toEqual(['ec2:TerminateInstances'])
-    expect(aws.requests.filter(r => r.operation === 'GetPolicyVersion').length).toBeGreaterThan(0)
-  })
+  it.each([
+    ['literal', 'iac-live-role', 'arn:aws:iam::aws:policy/ReadOnlyAccess'],
+    [
+      "in the provider's partition",
+      'iac-live-partition-role',
+      'arn:${data.aws_partition.p.partition}:iam::aws:policy/ReadOnlyAccess'
+    ]
+  ])(
+    'takes the document of an AWS-managed policy the code attaches (%s ARN) from IAM when the run has credentials',
+    async (_how, name, written) => {
+      const arn = 'arn:aws:iam::aws:policy/ReadOnlyAccess'
+      // IAM's version differs from the bundled one (which grants hundreds of actions): IAM's must win.
+      aws.addManagedPolicy({ arn, document: policy('ec2:TerminateInstances', 'ec2:DescribeInstances') })
+      aws.addRole({
+        name,
+        generation: { actions: [{ action: 'ec2:DescribeInstances' }], isComplete: true }
+      })
+      const ws = folder('pipeline-iac-live-')
+      ws.write(
+        'infra/main.tf',
+        `data "aws_partition" "p" {}\n\nresource "aws_iam_role" "live" {\n  name                = "${name}"\n  managed_policy_arns = ["${written}"]\n}\n`
+      )
+      const config = configOf({
+        roles: name,
+        'trail-arn': TRAIL,
+        'access-role-arn': ACCESS_ROLE,
+        'aws-region': 'us-east-1',
+        'granted-source': 'iac',
+        'iac-path': 'infra'
+      })
+      const report = await runAnalysis(config, depsFor(config, { workspace: ws.dir }))
+      const role = report.roles[0]
+      expect(role?.status).toBe('analyzed')
+      expect(role?.iacLink).toMatch(/; AWS-managed ReadOnlyAccess from iam$/)
+      expect(excessActions(role?.excess ?? NO_EXCESS).map(e => e.action)).toEqual(['ec2:TerminateInstances'])
+      expect(aws.requests.filter(r => r.operation === 'GetPolicyVersion').length).toBeGreaterThan(0)
+    }
+  )
 
   it('asks for the trail Regions given, and treats the global services as unobservable when us-east-1 is left out', async () => {
     aws.addRole({
