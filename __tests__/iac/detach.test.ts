@@ -376,6 +376,21 @@ describe('detach-and-replace in Terraform for a role whose inline policies are i
       'aws_iam_role_policies_exclusive.app manage'
     ],
     [
+      'inline_policy blocks it ignores changes to',
+      role(`${queue('"queue"')}  lifecycle {\n    ignore_changes = [inline_policy]\n  }\n`),
+      'its lifecycle ignores changes to inline_policy, so the edit would not be applied'
+    ],
+    [
+      'managed_policy_arns it ignores changes to',
+      role(`  lifecycle {\n    ignore_changes = [tags, managed_policy_arns]\n  }\n`),
+      'its lifecycle ignores changes to managed_policy_arns'
+    ],
+    [
+      'a lifecycle that ignores all changes',
+      role(`  lifecycle {\n    ignore_changes = all\n  }\n`),
+      'ignores changes to all'
+    ],
+    [
       'inline_policy blocks, made under count',
       role(`  count = 1\n${queue('"queue"')}`),
       'the role is made under count'

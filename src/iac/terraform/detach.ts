@@ -69,6 +69,15 @@ export async function detachTerraform(
         const removal = list
           ? removeFromList(file.text, list, node => attachesArn(node, replacement.arn))
           : undefined
+        const edited = [
+          ...(removal ? ['managed_policy_arns'] : []),
+          ...(blocksOf(block.body).some(b => b.type === 'inline_policy') ? ['inline_policy'] : [])
+        ]
+        const ignored = ignoredChanges(block).find(k => k === 'all' || edited.includes(k))
+        if (ignored)
+          throw new Error(
+            `${where}: not rewritten: its lifecycle ignores changes to ${ignored}, so the edit would not be applied`
+          )
         if (removal) {
           add(file.path, removal)
           detached++
@@ -151,6 +160,14 @@ function checkInlineBlocks(role: HclBlock, name: string, where: string): void {
     throw new Error(
       `${where}: not rewritten: an empty inline_policy block stands beside named ones; remove it, then run again`
     )
+}
+
+/** The attributes the role's `lifecycle { ignore_changes = [...] }` names (`all` for all of them). */
+function ignoredChanges(role: HclBlock): string[] {
+  const lifecycle = blocksOf(role.body).find(b => b.type === 'lifecycle')
+  const ignore = attributesOf(lifecycle?.body).get('ignore_changes')
+  if (!ignore) return []
+  return (tupleItems(ignore) ?? [ignore]).map(i => i.text.replace(/["\s]/g, ''))
 }
 
 function isEmptyBlock(b: HclBlock): boolean {
