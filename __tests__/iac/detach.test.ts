@@ -412,6 +412,12 @@ describe('detach-and-replace keeps a file written with CRLF line ends in CRLF', 
       'aws_iam_role.app'
     ],
     [
+      'infra/inline.tf',
+      terraformReader,
+      `resource "aws_iam_role" "app" {\r\n  name = "app"\r\n  managed_policy_arns = ["${READ_ONLY}"]\r\n  inline_policy {\r\n    name   = "queue"\r\n    policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sqs:SendMessage", Resource = "*" }] })\r\n  } # the queue\r\n}\r\n`,
+      'aws_iam_role.app'
+    ],
+    [
       'template.json',
       cloudFormationReader,
       `{\r\n\t"Resources": {\r\n\t\t"App": {\r\n\t\t\t"Type": "AWS::IAM::Role",\r\n\t\t\t"Properties": {\r\n\t\t\t\t"AssumeRolePolicyDocument": {},\r\n\t\t\t\t"ManagedPolicyArns": ["${READ_ONLY}"]\r\n\t\t\t}\r\n\t\t}\r\n\t}\r\n}\r\n`,

@@ -105,10 +105,11 @@ export function applyIacGrants(
     if (missing.length > 0) {
       c.outcome = {
         status: 'failed',
-        reason:
+        reason: `${role.location.file}:${role.location.startLine} attaches ${missing.join(', ')}, ${
           partition === 'aws'
-            ? `${role.location.file}:${role.location.startLine} attaches ${missing.join(', ')}, whose document is neither in IAM nor in ${BUNDLED_POLICIES_SOURCE}; give credentials (IAM) or an authorization-details export that holds it`
-            : `${role.location.file}:${role.location.startLine} attaches ${missing.join(', ')}, whose document was not read from IAM, and ${BUNDLED_POLICIES_SOURCE} holds only the aws partition's policies (those of ${partition} differ); give credentials for ${partition} (IAM) or an authorization-details export that holds it`
+            ? `whose document is neither in IAM nor in ${BUNDLED_POLICIES_SOURCE}; give credentials (IAM)`
+            : `whose document was not read from IAM, and ${BUNDLED_POLICIES_SOURCE} holds only the aws partition's policies (those of ${partition} differ); give credentials for ${partition} (IAM)`
+        } or an authorization-details export that holds it`
       }
       continue
     }
@@ -161,7 +162,7 @@ export async function readLiveAwsManaged(
       log.warning(
         partition === 'aws'
           ? `${arn}: IAM cannot read it (${errorMessage(e)}); its document is taken from ${BUNDLED_POLICIES_SOURCE}`
-          : `${arn}: IAM cannot read it (${errorMessage(e)}); ${BUNDLED_POLICIES_SOURCE} holds only the aws partition's policies, so the roles of ${partition} that attach it fail`
+          : `${arn}: IAM cannot read it (${errorMessage(e)}); ${BUNDLED_POLICIES_SOURCE} holds only the aws partition's policies: a role of ${partition} that attaches it fails unless the authorization-details export holds it`
       )
     }
   }
