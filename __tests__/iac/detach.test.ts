@@ -127,6 +127,14 @@ resource "aws_iam_policy_attachment" "shared" {
     )
   })
 
+  it('edits an attachment of a role whose lifecycle ignores all changes: the role block is not edited', async () => {
+    const text = `resource "aws_iam_role" "app" {\n  name = "app-role"\n  lifecycle {\n    ignore_changes = all\n  }\n}\n\nresource "aws_iam_role_policy_attachment" "read" {\n  role       = aws_iam_role.app.name\n  policy_arn = "${READ_ONLY}"\n}\n`
+    const changed = await detach(terraformReader, [{ path: 'main.tf', text }], 'aws_iam_role.app')
+    expect(changed.get('main.tf')).toMatch(
+      /^resource "aws_iam_role" "app" \{\n {2}name = "app-role"\n {2}lifecycle \{\n {4}ignore_changes = all\n {2}\}\n\}\n\nresource "aws_iam_role_policy" "app_read_only_access_used" \{\n(?![\s\S]*aws_iam_role_policy_attachment)/
+    )
+  })
+
   it('never edits an attachment written with an expression, count or for_each, and says why', async () => {
     const cases: [string, RegExp][] = [
       [

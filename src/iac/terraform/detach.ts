@@ -73,7 +73,9 @@ export async function detachTerraform(
           ...(removal ? ['managed_policy_arns'] : []),
           ...(blocksOf(block.body).some(b => b.type === 'inline_policy') ? ['inline_policy'] : [])
         ]
-        const ignored = ignoredChanges(block).find(k => k === 'all' || edited.includes(k))
+        const ignored = ignoredChanges(block).find(
+          k => edited.includes(k) || (k === 'all' && edited.length > 0)
+        )
         if (ignored)
           throw new Error(
             `${where}: not rewritten: its lifecycle ignores changes to ${ignored}, so the edit would not be applied`
