@@ -4,11 +4,13 @@
  * result read back is exactly the proposal; attachments written with expressions are never edited.
  */
 import { describe, expect, it } from '@jest/globals'
+import fc from 'fast-check'
 import { cloudFormationReader } from '../../src/iac/cloudformation/reader.js'
 import { sameManagedArn } from '../../src/iac/managed-arn.js'
 import type { IacReader, IacReplacement, IacSourceFile } from '../../src/iac/model.js'
 import { parseHcl } from '../../src/iac/terraform/grammar.js'
 import { terraformReader } from '../../src/iac/terraform/reader.js'
+import { statements } from './policy-arbitrary.js'
 import { expectGolden, fixtureFile } from './terraform/fixture-files.js'
 
 const READ_ONLY = 'arn:aws:iam::aws:policy/ReadOnlyAccess'
@@ -290,6 +292,21 @@ describe('detach-and-replace in Terraform for a role whose inline policies are i
     const after = changed.get(file.path) ?? ''
     expectGolden('detach-second-inline-policy-block', file, after)
     expect((await parseHcl(after)).rootNode.hasError).toBe(false)
+  })
+
+  it('property: whatever the document, the block added reads back as exactly it, and the file parses', async () => {
+    const file = fixtureFile('stratus-red-team', STRATUS)
+    await fc.assert(
+      fc.asyncProperty(statements, async written => {
+        const document = { Version: '2012-10-17', Statement: written }
+        const changed = await detachTo(terraformReader, [file], 'aws_iam_role.instance-role', {
+          ...ssm,
+          document
+        })
+        expect((await parseHcl(changed.get(STRATUS) ?? '')).rootNode.hasError).toBe(false)
+      }),
+      { numRuns: 25, seed: 16 }
+    )
   })
 
   it("blocks written one after the other: the new one follows without a blank line, in the file's tab indentation", async () => {

@@ -4,6 +4,7 @@ import type { PolicyDocumentJson } from '../../../src/model.js'
 import type { IacPolicy, IacSourceFile } from '../../../src/iac/model.js'
 import { parseHcl } from '../../../src/iac/terraform/grammar.js'
 import { terraformReader } from '../../../src/iac/terraform/reader.js'
+import { statements } from '../policy-arbitrary.js'
 import { expectGolden, fixtureFile, fixtureFiles } from './fixture-files.js'
 
 const STRATUS = 'v2/internal/attacktechniques/aws'
@@ -355,33 +356,6 @@ resource "aws_iam_role_policy" "doc" {
             .replaceAll('aws_qldb_ledger.ledger.arn', '"arn:aws:qldb:eu-west-1:123456789012:ledger/people"')
       }
     ]
-    const text = fc.oneof(
-      fc.constantFrom(
-        's3:GetObject',
-        'ec2:Describe*',
-        'kms:Decrypt',
-        '*',
-        'arn:aws:s3:::b/${aws:username}/*',
-        'quote"back\\slash',
-        'pct%{x}',
-        'é✓'
-      ),
-      fc.string({ minLength: 1, maxLength: 12 })
-    )
-    const values = fc.oneof(text, fc.array(text, { minLength: 1, maxLength: 4 }))
-    const statements = fc.array(
-      fc.record(
-        {
-          Sid: fc.constantFrom('Read', 'Write1'),
-          Effect: fc.constantFrom('Allow', 'Deny'),
-          Action: values,
-          Resource: values,
-          Condition: fc.constant({ StringEquals: { 'aws:RequestedRegion': ['eu-west-1', 'us-east-1'] } })
-        },
-        { requiredKeys: ['Effect', 'Action', 'Resource'] }
-      ),
-      { minLength: 1, maxLength: 4 }
-    )
     for (const base of bases) {
       const original = fixtureFile(base.project, base.file)
       const file = 'derive' in base ? { path: original.path, text: base.derive(original.text) } : original
