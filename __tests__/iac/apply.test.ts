@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { iacDiff, planIacEdits } from '../../src/iac/apply.js'
 import { readIacFolder } from '../../src/iac/workspace.js'
+import type { IacRole } from '../../src/iac/model.js'
 import type { ReportV1 } from '../../src/model.js'
 import { loadCatalog } from '../../src/policy/catalog.js'
 
@@ -27,35 +28,45 @@ resource "aws_iam_role_policy" "app" {
 }
 `
 
+/** `text` written to infra/`file` of a new workspace, read as its infrastructure code. */
+async function readInfra(file: string, text: string) {
+  const root = mkdtempSync(join(tmpdir(), 'iac-apply-'))
+  mkdirSync(join(root, 'infra'))
+  writeFileSync(join(root, 'infra', file), text)
+  return readIacFolder(join(root, 'infra'), root)
+}
+
+/** A report of the role app, analyzed: sqs:DeleteQueue is granted beyond its use, by `grantedBy` of `role`'s policies. */
+function deleteQueueExcess(grantedBy: string, role: IacRole | undefined): ReportV1 {
+  return {
+    roles: [
+      {
+        arn: 'arn:aws:iam::111122223333:role/app',
+        status: 'analyzed',
+        excess: {
+          count: 1,
+          groups: [
+            {
+              service: 'sqs',
+              accessLevel: 'Write',
+              grantedBy: [grantedBy],
+              count: 1,
+              actions: ['sqs:DeleteQueue']
+            }
+          ]
+        },
+        grantedFrom: role?.policies.map(p => p.location)
+      }
+    ]
+  } as unknown as ReportV1
+}
+
 describe('applying proposals to infrastructure code', () => {
   test('a statement holding an expression is kept and named; the literal statement beside it is narrowed', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'iac-apply-'))
-    mkdirSync(join(root, 'infra'))
-    writeFileSync(join(root, 'infra/main.tf'), MAIN)
-    const iac = await readIacFolder(join(root, 'infra'), root)
-    const policy = iac.reading.roles[0]?.policies[0]
-    if (!policy) throw new Error('no policy read')
-    const report = {
-      roles: [
-        {
-          arn: 'arn:aws:iam::111122223333:role/app',
-          status: 'analyzed',
-          excess: {
-            count: 1,
-            groups: [
-              {
-                service: 'sqs',
-                accessLevel: 'Write',
-                grantedBy: ['app'],
-                count: 1,
-                actions: ['sqs:DeleteQueue']
-              }
-            ]
-          },
-          grantedFrom: [policy.location]
-        }
-      ]
-    } as unknown as ReportV1
+    const iac = await readInfra('main.tf', MAIN)
+    const role = iac.reading.roles[0]
+    expect(role?.policies).toHaveLength(1)
+    const report = deleteQueueExcess('app', role)
     const { edits, notes } = await planIacEdits(report, iac, loadCatalog())
     expect(notes).toEqual(['infra/main.tf:5 aws_iam_role_policy.app: statement 1 kept as written: var.extra'])
     expect(edits.map(e => e.file)).toEqual(['infra/main.tf'])
@@ -87,32 +98,9 @@ resource "aws_iam_role_policy_attachment" "app" {
 }
 `
   async function plan(extra: string) {
-    const root = mkdtempSync(join(tmpdir(), 'iac-shared-'))
-    mkdirSync(join(root, 'infra'))
-    writeFileSync(join(root, 'infra/main.tf'), POLICY + extra)
-    const iac = await readIacFolder(join(root, 'infra'), root)
+    const iac = await readInfra('main.tf', POLICY + extra)
     const role = iac.reading.roles.find(r => r.location.address === 'aws_iam_role.app')
-    const report = {
-      roles: [
-        {
-          arn: 'arn:aws:iam::111122223333:role/app',
-          status: 'analyzed',
-          excess: {
-            count: 1,
-            groups: [
-              {
-                service: 'sqs',
-                accessLevel: 'Write',
-                grantedBy: ['p'],
-                count: 1,
-                actions: ['sqs:DeleteQueue']
-              }
-            ]
-          },
-          grantedFrom: role?.policies.map(p => p.location)
-        }
-      ]
-    } as unknown as ReportV1
+    const report = deleteQueueExcess('p', role)
     return planIacEdits(report, iac, loadCatalog())
   }
 
@@ -150,10 +138,8 @@ resource "aws_iam_role_policy_attachment" "app" {
   })
 
   test('a policy document data source that another policy also uses is not rewritten', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'iac-shared-doc-'))
-    mkdirSync(join(root, 'infra'))
-    writeFileSync(
-      join(root, 'infra/main.tf'),
+    const iac = await readInfra(
+      'main.tf',
       `resource "aws_iam_role" "app" {
   name = "app"
 }
@@ -176,29 +162,8 @@ resource "aws_iam_user_policy" "bob" {
 }
 `
     )
-    const iac = await readIacFolder(join(root, 'infra'), root)
     const role = iac.reading.roles.find(r => r.location.address === 'aws_iam_role.app')
-    const report = {
-      roles: [
-        {
-          arn: 'arn:aws:iam::111122223333:role/app',
-          status: 'analyzed',
-          excess: {
-            count: 1,
-            groups: [
-              {
-                service: 'sqs',
-                accessLevel: 'Write',
-                grantedBy: ['app'],
-                count: 1,
-                actions: ['sqs:DeleteQueue']
-              }
-            ]
-          },
-          grantedFrom: role?.policies.map(p => p.location)
-        }
-      ]
-    } as unknown as ReportV1
+    const report = deleteQueueExcess('app', role)
     const { edits, notes } = await planIacEdits(report, iac, loadCatalog())
     expect(edits).toEqual([])
     expect(notes).toEqual([expect.stringContaining('also granted to aws_iam_user_policy.bob')])
@@ -206,10 +171,8 @@ resource "aws_iam_user_policy" "bob" {
 })
 
 test('a wildcard narrowed into more actions than IAM accepts in one policy is not rewritten, and the note says so', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'iac-size-'))
-  mkdirSync(join(root, 'infra'))
-  writeFileSync(
-    join(root, 'infra/main.tf'),
+  const iac = await readInfra(
+    'main.tf',
     `resource "aws_iam_role" "app" {
   name = "app"
 }
@@ -220,28 +183,7 @@ resource "aws_iam_role_policy" "app" {
 }
 `
   )
-  const iac = await readIacFolder(join(root, 'infra'), root)
-  const report = {
-    roles: [
-      {
-        arn: 'arn:aws:iam::111122223333:role/app',
-        status: 'analyzed',
-        excess: {
-          count: 1,
-          groups: [
-            {
-              service: 'sqs',
-              accessLevel: 'Write',
-              grantedBy: ['app'],
-              count: 1,
-              actions: ['sqs:DeleteQueue']
-            }
-          ]
-        },
-        grantedFrom: iac.reading.roles[0]?.policies.map(p => p.location)
-      }
-    ]
-  } as unknown as ReportV1
+  const report = deleteQueueExcess('app', iac.reading.roles[0])
   const { edits, notes } = await planIacEdits(report, iac, loadCatalog())
   expect(edits).toEqual([])
   expect(notes).toEqual([
@@ -250,8 +192,6 @@ resource "aws_iam_role_policy" "app" {
 })
 
 test('CloudFormation: a managed policy that also names Users is not narrowed for the role', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'iac-shared-cfn-'))
-  mkdirSync(join(root, 'infra'))
   const template = (users: string) => `Resources:
   App:
     Type: AWS::IAM::Role
@@ -270,29 +210,8 @@ test('CloudFormation: a managed policy that also names Users is not narrowed for
             Resource: '*'
 `
   const plan = async (users: string) => {
-    writeFileSync(join(root, 'infra/template.yaml'), template(users))
-    const iac = await readIacFolder(join(root, 'infra'), root)
-    const report = {
-      roles: [
-        {
-          arn: 'arn:aws:iam::111122223333:role/app',
-          status: 'analyzed',
-          excess: {
-            count: 1,
-            groups: [
-              {
-                service: 'sqs',
-                accessLevel: 'Write',
-                grantedBy: ['Queue'],
-                count: 1,
-                actions: ['sqs:DeleteQueue']
-              }
-            ]
-          },
-          grantedFrom: iac.reading.roles[0]?.policies.map(p => p.location)
-        }
-      ]
-    } as unknown as ReportV1
+    const iac = await readInfra('template.yaml', template(users))
+    const report = deleteQueueExcess('Queue', iac.reading.roles[0])
     return planIacEdits(report, iac, loadCatalog())
   }
   expect((await plan('')).edits).toHaveLength(1)
