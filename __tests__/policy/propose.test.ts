@@ -424,22 +424,15 @@ describe('verifyProposal catches unsafe proposals', () => {
   const as = (...statement: Record<string, unknown>[]): ProposedPolicy[] => [
     { name: 'x', document: { Version: '2012-10-17', Statement: statement }, characters: 0 }
   ]
+  /** The proposal of these statements checked against the role's grants and use. */
+  const verify = (...statement: Record<string, unknown>[]) =>
+    verifyProposal(model, usage, analysis, as(...statement))
 
   test('new access: a wider action or resource', () => {
-    const wider = verifyProposal(
-      model,
-      usage,
-      analysis,
-      as({ Effect: 'Allow', Action: 's3:Get*', Resource: 'arn:aws:s3:::b/*' })
-    )
+    const wider = verify({ Effect: 'Allow', Action: 's3:Get*', Resource: 'arn:aws:s3:::b/*' })
     expect(wider.noNewAccess).toBe(false)
     expect(wider.problems[0]).toMatch(/allows s3:\w+ on arn:aws:s3:::b\/\* beyond/)
-    const elsewhere = verifyProposal(
-      model,
-      usage,
-      analysis,
-      as({ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' })
-    )
+    const elsewhere = verify({ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' })
     expect(elsewhere.noNewAccess).toBe(false)
     const conditionDropped = verifyProposal(
       buildGrantModel(
@@ -463,12 +456,7 @@ describe('verifyProposal catches unsafe proposals', () => {
   })
 
   test('a used action dropped', () => {
-    const result = verifyProposal(
-      model,
-      usage,
-      analysis,
-      as({ Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::b/*' })
-    )
+    const result = verify({ Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::b/*' })
     expect(result.usedCovered).toBe(false)
     expect(result.noNewAccess).toBe(true)
     expect(result.problems).toEqual([
@@ -477,12 +465,11 @@ describe('verifyProposal catches unsafe proposals', () => {
   })
 
   test('the exact current document passes', () => {
-    const same = verifyProposal(
-      model,
-      usage,
-      analysis,
-      as({ Effect: 'Allow', Action: ['s3:GetObject', 's3:ListBucket'], Resource: 'arn:aws:s3:::b/*' })
-    )
+    const same = verify({
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:ListBucket'],
+      Resource: 'arn:aws:s3:::b/*'
+    })
     expect(same).toEqual({ usedCovered: true, noNewAccess: true, problems: [] })
   })
 })
