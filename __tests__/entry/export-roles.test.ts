@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runAnalysis } from '../../src/run.js'
 import { SAMPLE_FILES } from '../support/cli-sample.js'
-import { configOf, everyRoleInputs, offlineDeps } from '../support/local-run.js'
+import { configOf, everyRoleInputs, offlineDeps } from '../support/analysis-in-process.js'
 
 const KEPT = 'stratus-red-team-ec2-steal-credentials-role'
 

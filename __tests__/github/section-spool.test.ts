@@ -19,7 +19,7 @@ import type { LengthUnit } from '../../src/report/markdown.js'
 import { runAnalysis } from '../../src/run.js'
 import { SAMPLE_FILES } from '../support/cli-sample.js'
 import { GitHubEmulator } from '../support/github-emulator.js'
-import { configOf, everyRoleInputs, offlineDeps } from '../support/local-run.js'
+import { configOf, everyRoleInputs, offlineDeps } from '../support/analysis-in-process.js'
 
 const temp = mkdtempSync(join(tmpdir(), 'section-spool-'))
 const summaryFile = join(temp, 'step-summary.md')

@@ -11,7 +11,7 @@ import { judgeRoles, roleFacts } from '../../src/pipeline/judge-roles.js'
 import type { RoleCase } from '../../src/pipeline/role-case.js'
 import { runAnalysis } from '../../src/run.js'
 import { role, usageOf } from '../policy/builders.js'
-import { configOf, everyRoleInputs, offlineDeps } from '../support/local-run.js'
+import { configOf, everyRoleInputs, offlineDeps } from '../support/analysis-in-process.js'
 import { writeRolesAndTrail } from '../support/roles-and-trail.js'
 
 const ACCOUNT = '111122223333'

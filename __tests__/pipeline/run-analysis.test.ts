@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { createAwsSession } from '../../src/aws/session.js'
 import { buildCliConfig, ConfigError } from '../../src/config.js'
 import type { Config } from '../../src/config.js'
 import { BUNDLED_POLICIES_SOURCE } from '../../src/granted/aws-managed-policies.js'
@@ -16,6 +15,7 @@ import { excessActions, NO_EXCESS } from '../../src/policy/excess.js'
 import { runAnalysis } from '../../src/run.js'
 import type { RunDeps } from '../../src/run.js'
 import { AwsEmulator } from '../support/aws-emulator.js'
+import { emulatedDeps } from '../support/analysis-in-process.js'
 import { STRATUS_ROLES } from '../support/aws-emulator-seed.js'
 import { STEAL_CREDENTIALS_USED } from '../support/stratus-facts.js'
 
@@ -23,8 +23,6 @@ const ACCOUNT = '111122223333'
 const TRAIL = `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/management-events`
 const ACCESS_ROLE = `arn:aws:iam::${ACCOUNT}:role/service-role/AccessAnalyzerMonitorServiceRole`
 const APP_ROLE = `arn:aws:iam::${ACCOUNT}:role/app-role`
-
-const noWait = () => Promise.resolve()
 
 function configOf(inputs: Record<string, string>, extras: { policyFiles?: string[] } = {}): Config {
   const all: Record<string, string> = {
@@ -35,8 +33,7 @@ function configOf(inputs: Record<string, string>, extras: { policyFiles?: string
 }
 
 function depsFor(config: Config, extra: Partial<RunDeps> = {}): RunDeps {
-  const log = new MemoryLogger()
-  return { log, aws: createAwsSession(config, { log, env: process.env }), sleep: noWait, ...extra }
+  return { ...emulatedDeps(config), ...extra }
 }
 
 function byName(roles: RoleResult[]): Map<string, RoleResult> {
@@ -489,6 +486,9 @@ ${statements}
   const allow = (action: string, sid?: string) =>
     `        {${sid ? ` Sid = "${sid}",` : ''} Effect = "Allow", Action = "${action}", Resource = "*" },`
   const BASE = tf(allow('ec2:DescribeInstances'))
+  /** The role block under another label, named by prefix: which block is the role only a link can tell. */
+  const prefixed = (label: string, action: string) =>
+    tf(allow(action)).replace('"app" {\n  name = "app-role"', `"${label}" {\n  name_prefix = "app-"`)
 
   const iacConfig = () =>
     configOf({
@@ -562,8 +562,6 @@ ${statements}
   })
 
   it('links by the mapping file as the base commit has it, never as the pull request edits it', async () => {
-    const prefixed = (label: string, action: string) =>
-      tf(allow(action)).replace('"app" {\n  name = "app-role"', `"${label}" {\n  name_prefix = "app-"`)
     const mapTo = (label: string) =>
       JSON.stringify({ 'app-role': { file: 'infra/main.tf', address: `aws_iam_role.${label}` } })
     const ws = folder('pipeline-iac-')
@@ -598,8 +596,6 @@ ${statements}
   })
 
   it("never links a role through a Terraform state file on a pull request (the workspace is its author's)", async () => {
-    const prefixed = (label: string, action: string) =>
-      tf(allow(action)).replace('"app" {\n  name = "app-role"', `"${label}" {\n  name_prefix = "app-"`)
     const ws = folder('pipeline-iac-')
     ws.write('infra/main.tf', `${prefixed('real', 'ec2:*')}${prefixed('decoy', 'ec2:DescribeInstances')}`)
     // A state file the author wrote that names the decoy block as the deployed role.

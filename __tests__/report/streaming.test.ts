@@ -13,7 +13,7 @@ import { Writable } from 'node:stream'
 import { main } from '../../src/cli-main.js'
 import { VERSION } from '../../src/version.js'
 import { GRANTS, SAMPLE, SAMPLE_FILES } from '../support/cli-sample.js'
-import { configOf, everyRoleInputs, offlineDeps } from '../support/local-run.js'
+import { configOf, everyRoleInputs, offlineDeps } from '../support/analysis-in-process.js'
 import { writeRolesAndTrail } from '../support/roles-and-trail.js'
 import type { ExcessAction, ReportV1 } from '../../src/model.js'
 import {

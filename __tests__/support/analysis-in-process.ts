@@ -1,6 +1,7 @@
 /**
- * A run of the analysis in this process on local files (CloudTrail log files and an authorization-details export):
- * its inputs, its config as the CLI builds it, and what it runs with when it makes no AWS call.
+ * A run of the analysis in this process: its config built from inputs as the CLI builds it, and what it runs with,
+ * either on local files alone (CloudTrail log files and an authorization-details export) or against the AWS emulators
+ * the process environment points at.
  */
 import { createAwsSession } from '../../src/aws/session.js'
 import { buildCliConfig } from '../../src/config.js'
@@ -26,4 +27,15 @@ export function configOf(inputs: Record<string, string>): Config {
 export function offlineDeps(config: Config) {
   const log = new MemoryLogger()
   return { log, aws: createAwsSession(config, { log }) }
+}
+
+/** The log and AWS session of a run against the emulators `process.env` points at; it never sleeps for real. */
+export function emulatedDeps(config: Config, now?: () => Date) {
+  const log = new MemoryLogger()
+  return {
+    log,
+    aws: createAwsSession(config, { log, env: process.env }),
+    sleep: () => Promise.resolve(),
+    ...(now ? { now } : {})
+  }
 }
