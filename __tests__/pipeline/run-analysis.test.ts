@@ -36,6 +36,20 @@ function depsFor(config: Config, extra: Partial<RunDeps> = {}): RunDeps {
   return { ...emulatedDeps(config), ...extra }
 }
 
+/** The base commit `sha` as the run reads it through its seam: `files` (path -> text), each read noted in `reads`. */
+function baseCommit(sha: string, files: Record<string, string>, reads: string[] = []) {
+  return {
+    sha,
+    read: (path: string) => {
+      reads.push(path)
+      const text = files[path]
+      return Promise.resolve(
+        text === undefined ? { status: 'absent' as const } : { status: 'read' as const, text }
+      )
+    }
+  }
+}
+
 function byName(roles: RoleResult[]): Map<string, RoleResult> {
   return new Map(roles.map(r => [r.arn.slice(r.arn.lastIndexOf('/') + 1), r]))
 }
@@ -392,17 +406,11 @@ describe('runAnalysis on a pull request (policy files in the workspace, the base
   it('judges what the pull request adds against the usage, and every unlisted policy file by its risk', async () => {
     const config = pullRequestConfig()
     const reads: string[] = []
-    const base = {
-      sha: 'b'.repeat(40),
-      read: (path: string) => {
-        reads.push(path)
-        return Promise.resolve(
-          path === policyFile
-            ? { status: 'read' as const, text: JSON.stringify(policy('ec2:DescribeInstances')) }
-            : { status: 'absent' as const }
-        )
-      }
-    }
+    const base = baseCommit(
+      'b'.repeat(40),
+      { [policyFile]: JSON.stringify(policy('ec2:DescribeInstances')) },
+      reads
+    )
     const report = await runAnalysis(
       config,
       depsFor(config, { workspace: workspace(), base, pullRequest: true })
@@ -490,6 +498,18 @@ ${statements}
   const prefixed = (label: string, action: string) =>
     tf(allow(action)).replace('"app" {\n  name = "app-role"', `"${label}" {\n  name_prefix = "app-"`)
 
+  /** A run on the role whose Terraform under infra/ has a real and a decoy block, linked as `link` says. */
+  const linkConfig = (link: Record<string, string>) =>
+    configOf({
+      roles: APP_ROLE,
+      source: 'cloudtrail',
+      'cloudtrail-path': appRoleTrail(),
+      'granted-source': 'iac',
+      'iac-path': 'infra',
+      'min-observation-days': '30',
+      ...link
+    })
+
   const iacConfig = () =>
     configOf({
       roles: APP_ROLE,
@@ -507,16 +527,7 @@ ${statements}
     ws.write('infra/main.tf', head)
     const config = iacConfig()
     const reads: string[] = []
-    const seam = base && {
-      sha: 'd'.repeat(40),
-      read: (path: string) => {
-        reads.push(path)
-        const text = base[path]
-        return Promise.resolve(
-          text === undefined ? { status: 'absent' as const } : { status: 'read' as const, text }
-        )
-      }
-    }
+    const seam = base && baseCommit('d'.repeat(40), base, reads)
     const report = await runAnalysis(
       config,
       depsFor(config, { workspace: ws.dir, pullRequest: true, ...(seam ? { base: seam } : {}) })
@@ -567,28 +578,11 @@ ${statements}
     const ws = folder('pipeline-iac-')
     ws.write('infra/main.tf', `${prefixed('real', 'ec2:*')}${prefixed('decoy', 'ec2:DescribeInstances')}`)
     ws.write('iac-mapping.json', mapTo('decoy'))
-    const config = configOf({
-      roles: APP_ROLE,
-      source: 'cloudtrail',
-      'cloudtrail-path': appRoleTrail(),
-      'granted-source': 'iac',
-      'iac-path': 'infra',
-      'iac-mapping': 'iac-mapping.json',
-      'min-observation-days': '30'
-    })
-    const baseFiles: Record<string, string> = {
+    const config = linkConfig({ 'iac-mapping': 'iac-mapping.json' })
+    const base = baseCommit('e'.repeat(40), {
       'infra/main.tf': `${prefixed('real', 'ec2:DescribeInstances')}${prefixed('decoy', 'ec2:DescribeInstances')}`,
       'iac-mapping.json': mapTo('real')
-    }
-    const base = {
-      sha: 'e'.repeat(40),
-      read: (path: string) => {
-        const text = baseFiles[path]
-        return Promise.resolve(
-          text === undefined ? { status: 'absent' as const } : { status: 'read' as const, text }
-        )
-      }
-    }
+    })
     const report = await runAnalysis(config, depsFor(config, { workspace: ws.dir, base, pullRequest: true }))
     const app = report.roles[0]
     expect(app?.iacLink).toMatch(/^linked by iac-mapping: infra\/main\.tf:1 \(aws_iam_role\.real\)/)
@@ -607,39 +601,14 @@ ${statements}
         values: { root_module: { resources: [{ ...decoy, values: { arn: APP_ROLE, name: 'app-role' } }] } }
       })
     )
-    const config = configOf({
-      roles: APP_ROLE,
-      source: 'cloudtrail',
-      'cloudtrail-path': appRoleTrail(),
-      'granted-source': 'iac',
-      'iac-path': 'infra',
-      'terraform-state': 'state.json',
-      'min-observation-days': '30'
+    const config = linkConfig({ 'terraform-state': 'state.json' })
+    const base = baseCommit('e'.repeat(40), {
+      'infra/main.tf': `${prefixed('real', 'ec2:DescribeInstances')}${prefixed('decoy', 'ec2:DescribeInstances')}`
     })
-    const base = {
-      sha: 'e'.repeat(40),
-      read: (path: string) =>
-        Promise.resolve(
-          path === 'infra/main.tf'
-            ? {
-                status: 'read' as const,
-                text: `${prefixed('real', 'ec2:DescribeInstances')}${prefixed('decoy', 'ec2:DescribeInstances')}`
-              }
-            : { status: 'absent' as const }
-        )
-    }
     const report = await runAnalysis(config, depsFor(config, { workspace: ws.dir, base, pullRequest: true }))
     expect(report.roles[0]?.iacLink ?? '').not.toMatch(/decoy/)
     // Outside a pull request the same state links the role.
-    const direct = configOf({
-      roles: APP_ROLE,
-      source: 'cloudtrail',
-      'cloudtrail-path': appRoleTrail(),
-      'granted-source': 'iac',
-      'iac-path': 'infra',
-      'terraform-state': `${ws.dir}/state.json`,
-      'min-observation-days': '30'
-    })
+    const direct = linkConfig({ 'terraform-state': `${ws.dir}/state.json` })
     const trusted = await runAnalysis(direct, depsFor(direct, { workspace: ws.dir }))
     expect(trusted.roles[0]?.iacLink).toMatch(/aws_iam_role\.decoy/)
   })
