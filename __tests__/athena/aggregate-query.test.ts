@@ -14,7 +14,7 @@ import type { AggregateQuery } from '../../src/usage/athena/query.js'
 import { aggregateRows, athenaRoleUsage } from '../../src/usage/athena/rows.js'
 import type { ResultRow } from '../../src/usage/athena/rows.js'
 import { createCloudTrailTable, resultText, trinoToDuckDb } from '../support/cloudtrail-table.js'
-import { DATA, jsonFiles, recordsOf, tempDir } from '../cloudtrail/trail-fixtures.js'
+import { DATA, issuerOf, jsonFiles, recordsOf, tempDir } from '../cloudtrail/trail-fixtures.js'
 import type { TrailRecord } from '../cloudtrail/trail-fixtures.js'
 
 const catalog = loadCatalog()
@@ -22,11 +22,19 @@ const MAX_RESOURCES = 1000
 let connection: DuckDBConnection
 let records: TrailRecord[]
 
+/** The query's rows from `table`, of any time unless `since` and `until` say otherwise; no Region filter by default. */
 async function run(
-  query: Omit<AggregateQuery, 'table' | 'maxResources'>,
+  query: Pick<AggregateQuery, 'roleArns'> & Partial<Pick<AggregateQuery, 'regions' | 'since' | 'until'>>,
   table = 'trail'
 ): Promise<ResultRow[]> {
-  const sql = aggregateQuerySql({ ...query, table: { database: 'logs', table }, maxResources: MAX_RESOURCES })
+  const sql = aggregateQuerySql({
+    regions: [],
+    since: new Date('2000-01-01'),
+    until: new Date('2100-01-01'),
+    ...query,
+    table: { database: 'logs', table },
+    maxResources: MAX_RESOURCES
+  })
   const reader = await connection.runAndReadAll(trinoToDuckDb(sql))
   // As Athena returns them: every value as text, NULL as absent.
   return reader.getRowObjectsJson().map(row => {
@@ -77,9 +85,8 @@ function expectSameJudgement(local: CloudTrailScan, athena: Map<string, RoleUsag
 }
 
 function roleOf(r: TrailRecord): string | undefined {
-  const arn = (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: unknown } } } | undefined)
-    ?.sessionContext?.sessionIssuer?.arn
-  return typeof arn === 'string' && arn.includes(':role/') ? arn : undefined
+  const arn = issuerOf(r)
+  return arn.includes(':role/') ? arn : undefined
 }
 
 /**
@@ -123,12 +130,7 @@ describe('the aggregating query in a real SQL engine', () => {
     expect(roles.length).toBeGreaterThan(10)
     // IAM users' own calls (userIdentity.type IAMUser) are attributed by both.
     expect(roles).toContain('arn:aws:iam::123837392027:user/bert-jan')
-    const rows = await run({
-      roleArns: roles,
-      regions: [],
-      since: new Date('2000-01-01'),
-      until: new Date('2100-01-01')
-    })
+    const rows = await run({ roleArns: roles })
     const usage = athenaUsage(rows, roles)
     expectSameJudgement(local, usage)
     // The sample holds authorized, denied and permissionless calls: every class is compared.
@@ -149,7 +151,7 @@ describe('the aggregating query in a real SQL engine', () => {
     const local = await scanRoleAccounts({ since, until })
     const roles = [...local.roles.keys()]
     expect(roles.length).toBeGreaterThan(0)
-    const rows = await run({ roleArns: roles, regions: [], since, until })
+    const rows = await run({ roleArns: roles, since, until })
     expectSameJudgement(local, athenaUsage(rows, roles))
   })
 
@@ -157,12 +159,7 @@ describe('the aggregating query in a real SQL engine', () => {
     const local = await scanCloudTrail({ path: DATA, workers: 0 })
     const [first, second] = [...local.roles.keys()]
     expect(first && second).toBeTruthy()
-    const rows = await run({
-      roleArns: [first ?? ''],
-      regions: [],
-      since: new Date('2000-01-01'),
-      until: new Date('2100-01-01')
-    })
+    const rows = await run({ roleArns: [first ?? ''] })
     const named = new Set(
       rows
         .map(r => r.role_arn)
@@ -176,12 +173,7 @@ describe('the aggregating query in a real SQL engine', () => {
   it('prunes to the accounts of the selected roles and the Regions asked for', async () => {
     const local = await scanCloudTrail({ path: DATA, workers: 0 })
     const roles = [...local.roles.keys()]
-    const rows = await run({
-      roleArns: roles,
-      regions: ['ap-south-2'],
-      since: new Date('2000-01-01'),
-      until: new Date('2100-01-01')
-    })
+    const rows = await run({ roleArns: roles, regions: ['ap-south-2'] })
     expect(rows.filter(r => r.role_arn !== undefined)).toEqual([])
   })
 
@@ -208,10 +200,7 @@ describe('the aggregating query in a real SQL engine', () => {
       await createCloudTrailTable(connection, 'logs', 'capped', [...many, ...few])
       const local = await scanCloudTrail({ path: dir.dir, workers: 0 })
       const roles = [...local.roles.keys()]
-      const rows = await run(
-        { roleArns: roles, regions: [], since: new Date('2000-01-01'), until: new Date('2100-01-01') },
-        'capped'
-      )
+      const rows = await run({ roleArns: roles }, 'capped')
       expectSameJudgement(local, athenaUsage(rows, roles))
       const usage = local.roles.get(roles[0] ?? '')
       expect(
@@ -247,12 +236,7 @@ describe('many roles', () => {
       maxResources: MAX_RESOURCES
     })
     expect(Buffer.byteLength(sql)).toBeLessThan(262_144)
-    const rows = await run({
-      roleArns: roles,
-      regions: [],
-      since: new Date('2000-01-01'),
-      until: new Date('2100-01-01')
-    })
+    const rows = await run({ roleArns: roles })
     const usage = athenaUsage(rows, roles)
     for (const arn of seen)
       expect(judged(usage.get(arn) as RoleUsage, [])).toEqual(
@@ -265,12 +249,7 @@ describe('many roles', () => {
 describe('hostile values in the query', () => {
   it('keeps a role path with quotes and SQL inside its literal', async () => {
     const hostile = "arn:aws:iam::123456789012:role/x'/)OR(1=1)--/Name"
-    const rows = await run({
-      roleArns: [hostile],
-      regions: [],
-      since: new Date('2000-01-01'),
-      until: new Date('2100-01-01')
-    })
+    const rows = await run({ roleArns: [hostile] })
     expect(rows.filter(r => r.role_arn !== undefined)).toEqual([])
     expect(
       aggregateQuerySql({

@@ -13,10 +13,14 @@ import { createTableSql } from '../../src/usage/athena/table-ddl.js'
 import { readFileSync } from 'node:fs'
 import { scanCloudTrail } from '../../src/usage/cloudtrail/scan.js'
 import { AthenaEmulator } from '../support/athena-emulator.js'
-import { INVICTUS, invictusRecords } from '../cloudtrail/trail-fixtures.js'
+import {
+  INVICTUS,
+  invictusRecords,
+  issuerOf,
+  STEAL_CREDENTIALS_ROLE as ROLE
+} from '../cloudtrail/trail-fixtures.js'
 import type { TrailRecord } from '../cloudtrail/trail-fixtures.js'
 
-const ROLE = 'arn:aws:iam::123837392027:role/stratus-red-team-ec2-steal-credentials-role'
 const ENV_KEYS = [
   'AWS_ENDPOINT_URL_ATHENA',
   'AWS_ACCESS_KEY_ID',
@@ -71,11 +75,7 @@ function failureOf(outcome: unknown): string {
 
 /** Many distinct objects written by one role: more result rows than one page holds. */
 function busyRecords(): TrailRecord[] {
-  const template = invictusRecords().find(
-    r =>
-      (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } }).sessionContext
-        ?.sessionIssuer?.arn === ROLE
-  )
+  const template = invictusRecords().find(r => issuerOf(r) === ROLE)
   const out: TrailRecord[] = []
   for (let i = 0; i < 1500; i++) {
     const r = JSON.parse(JSON.stringify(template)) as TrailRecord

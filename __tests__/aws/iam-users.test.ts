@@ -7,19 +7,17 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createAwsSession } from '../../src/aws/session.js'
 import { buildCliConfig, ConfigError } from '../../src/config.js'
-import { MemoryLogger } from '../../src/logger.js'
 import type { RoleResult } from '../../src/model.js'
 import { excessActions } from '../../src/policy/excess.js'
 import { roleKey } from '../../src/roles.js'
 import { runAnalysis } from '../../src/run.js'
 import { AwsEmulator } from '../support/aws-emulator.js'
+import { emulatedDeps } from '../support/analysis-in-process.js'
 import { unobservableActionList } from '../../src/policy/action-groups.js'
 
 const NOW = Date.now()
 const ACCOUNT = '111122223333'
-const noWait = () => Promise.resolve()
 
 describe('IAM users', () => {
   const aws = new AwsEmulator({ now: () => NOW, pageSize: 1 })
@@ -56,13 +54,10 @@ describe('IAM users', () => {
 
   async function run(inputs: Record<string, string>): Promise<Map<string, RoleResult>> {
     const config = buildCliConfig(name => ({ 'min-observation-days': '30', ...inputs })[name], {})
-    const log = new MemoryLogger()
-    const report = await runAnalysis(config, {
-      log,
-      aws: createAwsSession(config, { log, env: process.env }),
-      sleep: noWait,
-      now: () => new Date(NOW)
-    })
+    const report = await runAnalysis(
+      config,
+      emulatedDeps(config, () => new Date(NOW))
+    )
     return new Map(report.roles.map(r => [r.arn, r]))
   }
 

@@ -3,7 +3,6 @@
  * emulator (restJson1, the SDK model's paths and shapes), and whole runs through runAnalysis.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { createAwsSession } from '../../src/aws/session.js'
 import {
   fetchRecommendation,
   findUnusedAccessAnalyzer,
@@ -12,20 +11,19 @@ import {
 } from '../../src/aws/unused-access.js'
 import { buildCliConfig } from '../../src/config.js'
 import type { Config } from '../../src/config.js'
-import { MemoryLogger } from '../../src/logger.js'
 import type { RoleResult } from '../../src/model.js'
 import { excessActions } from '../../src/policy/excess.js'
 import { renderMarkdown } from '../../src/report/markdown.js'
 import { serializeReport } from '../../src/report/json.js'
 import { runAnalysis } from '../../src/run.js'
 import { AwsEmulator } from '../support/aws-emulator.js'
+import { emulatedDeps } from '../support/analysis-in-process.js'
 import { analyzerClient } from '../support/aws-test-clients.js'
 import { unobservableActionList } from '../../src/policy/action-groups.js'
 
 const NOW = Date.parse('2026-11-30T09:00:00Z')
 const DAY = 86_400_000
 const daysAgo = (n: number) => new Date(NOW - n * DAY).toISOString()
-const noWait = () => Promise.resolve()
 
 describe('unused-access client against the emulator', () => {
   const aws = new AwsEmulator({ seed: false, pageSize: 2, now: () => NOW })
@@ -258,13 +256,10 @@ describe('source unused-access through runAnalysis', () => {
 
   async function run(inputs: Record<string, string>): Promise<Map<string, RoleResult>> {
     const config = configOf({ source: 'unused-access', roles: 'app\nidle\nquiet', ...inputs })
-    const log = new MemoryLogger()
-    const report = await runAnalysis(config, {
-      log,
-      aws: createAwsSession(config, { log, env: process.env }),
-      sleep: noWait,
-      now: () => new Date(NOW)
-    })
+    const report = await runAnalysis(
+      config,
+      emulatedDeps(config, () => new Date(NOW))
+    )
     expect(report.source).toBe('unused-access')
     return new Map(report.roles.map(r => [r.arn.slice(r.arn.lastIndexOf('/') + 1), r]))
   }

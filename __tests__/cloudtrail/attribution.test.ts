@@ -5,16 +5,12 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { scanCloudTrail } from '../../src/usage/cloudtrail/scan.js'
 import type { CloudTrailScan } from '../../src/usage/cloudtrail/scan.js'
-import { invictusRecords, tempDir } from './trail-fixtures.js'
+import {
+  STEAL_CREDENTIALS_ROLE as ROLE,
+  stealCredentialsVariant as variant,
+  tempDir
+} from './trail-fixtures.js'
 import type { TrailRecord } from './trail-fixtures.js'
-
-const ROLE = 'arn:aws:iam::123837392027:role/stratus-red-team-ec2-steal-credentials-role'
-const issuer = (r: TrailRecord) =>
-  (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } } | undefined)?.sessionContext
-    ?.sessionIssuer?.arn
-const real = invictusRecords().find(r => issuer(r) === ROLE && r.eventName === 'UpdateInstanceInformation')
-if (!real) throw new Error('the sample has no UpdateInstanceInformation record of the steal-credentials role')
-const variant = (changes: Record<string, unknown>): TrailRecord => ({ ...structuredClone(real), ...changes })
 
 describe('outcomes and resources that are easy to misread', () => {
   const files = tempDir()
@@ -84,12 +80,12 @@ describe('records of an assumed role without a session issuer', () => {
 
   test('count for the role the session ARN names, joining the ARN with the path from the other records', async () => {
     const pathed = 'arn:aws:iam::123837392027:role/service-role/stratus-red-team-ec2-steal-credentials-role'
-    const withPath = structuredClone(real) as TrailRecord & {
+    const withPath = variant() as TrailRecord & {
       userIdentity: { sessionContext: { sessionIssuer: { arn: string } } }
     }
     withPath.userIdentity.sessionContext.sessionIssuer.arn = pathed
     // Derived in code: the same call recorded without its session context, as some records of assumed roles are.
-    const withoutIssuer = structuredClone(real) as TrailRecord & { userIdentity: Record<string, unknown> }
+    const withoutIssuer = variant() as TrailRecord & { userIdentity: Record<string, unknown> }
     delete withoutIssuer.userIdentity.sessionContext
     withoutIssuer.eventName = 'PutInventory'
     files.write('issuer.json', JSON.stringify({ Records: [withPath, withoutIssuer] }))

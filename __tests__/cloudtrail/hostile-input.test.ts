@@ -9,10 +9,18 @@ import { symlinkSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import { MAX_RECORD_TEXT } from '../../src/usage/cloudtrail/role-usage.js'
 import { scanCloudTrail } from '../../src/usage/cloudtrail/scan.js'
-import { STRATUS, invictusRecords, jsonFiles, tempDir } from './trail-fixtures.js'
+import { STRATUS, invictusRecords, issuerOf, jsonFiles, tempDir } from './trail-fixtures.js'
 
 const records = invictusRecords()
 const body = JSON.stringify({ Records: records.slice(0, 20) })
+/** The sample's first call a role made that was authorized. */
+const authorizedRoleCall = (): Record<string, unknown> => {
+  const call = records.find(
+    r => issuerOf(r).includes(':role/') && !r.errorCode && r.eventType === 'AwsApiCall'
+  )
+  if (!call) throw new Error('the sample has no authorized call of a role')
+  return call
+}
 const modes: [string, number | undefined][] = [
   ['whole', undefined],
   ['streamed', 0]
@@ -169,17 +177,6 @@ describe('hostile log folders', () => {
     ])
   })
 
-  const issuer = (r: Record<string, unknown>) =>
-    (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } } | undefined)?.sessionContext
-      ?.sessionIssuer?.arn ?? ''
-  const authorizedRoleCall = (): Record<string, unknown> => {
-    const call = records.find(
-      r => issuer(r).includes(':role/') && !r.errorCode && r.eventType === 'AwsApiCall'
-    )
-    if (!call) throw new Error('the sample has no authorized call of a role')
-    return call
-  }
-
   test('event names and sources named after Object.prototype members are unmapped calls, not crashes', async () => {
     const base = authorizedRoleCall()
     const odd = [
@@ -191,7 +188,7 @@ describe('hostile log folders', () => {
     ].map(o => ({ ...base, ...o }))
     tmp.write('proto/odd.json', JSON.stringify({ Records: odd }))
     const scan = await scanCloudTrail({ path: `${tmp.dir}/proto`, workers: 0 })
-    const usage = scan.roles.get(issuer(base))!
+    const usage = scan.roles.get(issuerOf(base))!
     expect(usage.actions).toEqual([])
     expect(usage.evidence.unmapped?.map(u => u.eventName).sort()).toEqual([
       '__proto__',
@@ -213,7 +210,7 @@ describe('hostile log folders', () => {
     const scan = await scanCloudTrail({ path: `${tmp.dir}/typed`, workers: 0 })
     expect(scan.filesSkipped).toEqual([])
     expect(scan.eventsRead).toBe(4)
-    expect(scan.roles.get(issuer(base))?.evidence.eventsMatched).toBe(4)
+    expect(scan.roles.get(issuerOf(base))?.evidence.eventsMatched).toBe(4)
   })
 })
 
@@ -222,12 +219,8 @@ describe('resource ARNs written to make a matcher backtrack', () => {
   afterAll(() => tmp.remove())
 
   test("are checked against the action's ARN templates in linear time and never fit them", async () => {
-    const base = records.find(r => {
-      const ui = r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } } | undefined
-      return ui?.sessionContext?.sessionIssuer?.arn?.includes(':role/') && !r.errorCode
-    })!
-    const roleArn = (base.userIdentity as { sessionContext: { sessionIssuer: { arn: string } } })
-      .sessionContext.sessionIssuer.arn
+    const base = authorizedRoleCall()
+    const roleArn = issuerOf(base)
     // Lambda function ARNs are arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}: three
     // placeholders before `:function:`. A regular expression with `.+` for each took about 15 s per ARN here.
     const hostile = Array.from({ length: 5 }, (_, i) => `arn:${':lambda:'.repeat(1000)}${i}`)
@@ -260,12 +253,8 @@ describe('record text that enters the report', () => {
   afterAll(() => tmp.remove())
 
   test('is cut to a bounded length with an ellipsis, and a huge resource ARN is never kept', async () => {
-    const base = records.find(r => {
-      const ui = r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } } | undefined
-      return ui?.sessionContext?.sessionIssuer?.arn?.includes(':role/') && !r.errorCode
-    })!
-    const roleArn = (base.userIdentity as { sessionContext: { sessionIssuer: { arn: string } } })
-      .sessionContext.sessionIssuer.arn
+    const base = authorizedRoleCall()
+    const roleArn = issuerOf(base)
     const huge = (c: string) => c.repeat(100_000)
     const bucket = 'arn:aws:s3:::bucket'
     const calls = [

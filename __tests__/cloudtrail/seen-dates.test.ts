@@ -6,16 +6,11 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals'
 import { scanCloudTrail } from '../../src/usage/cloudtrail/scan.js'
 import type { CloudTrailScan } from '../../src/usage/cloudtrail/scan.js'
-import { invictusRecords, tempDir } from './trail-fixtures.js'
-import type { TrailRecord } from './trail-fixtures.js'
-
-const ROLE = 'arn:aws:iam::123837392027:role/stratus-red-team-ec2-steal-credentials-role'
-const issuer = (r: TrailRecord) =>
-  (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: string } } } | undefined)?.sessionContext
-    ?.sessionIssuer?.arn
-const real = invictusRecords().find(r => issuer(r) === ROLE && r.eventName === 'UpdateInstanceInformation')
-if (!real) throw new Error('the sample has no UpdateInstanceInformation record of the steal-credentials role')
-const variant = (changes: Record<string, unknown>): TrailRecord => ({ ...structuredClone(real), ...changes })
+import {
+  STEAL_CREDENTIALS_ROLE as ROLE,
+  stealCredentialsVariant as variant,
+  tempDir
+} from './trail-fixtures.js'
 
 const FIRST = '2023-07-10T08:01:02Z'
 const MIDDLE = '2023-07-11T13:14:15Z'

@@ -61,3 +61,25 @@ export function usageDigest(scan: CloudTrailScan): Record<string, unknown> {
   }
   return out
 }
+
+/** The ARN of the role that issued a record's session, or '' for any other caller. */
+export function issuerOf(r: TrailRecord): string {
+  const arn = (r.userIdentity as { sessionContext?: { sessionIssuer?: { arn?: unknown } } } | undefined)
+    ?.sessionContext?.sessionIssuer?.arn
+  return typeof arn === 'string' ? arn : ''
+}
+
+export const STEAL_CREDENTIALS_ROLE =
+  'arn:aws:iam::123837392027:role/stratus-red-team-ec2-steal-credentials-role'
+
+let stealCredentialsCall: TrailRecord | undefined
+
+/** A copy of a real record of the steal-credentials role (an SSM agent call), with `changes` made to it. */
+export function stealCredentialsVariant(changes: Record<string, unknown> = {}): TrailRecord {
+  stealCredentialsCall ??= invictusRecords().find(
+    r => issuerOf(r) === STEAL_CREDENTIALS_ROLE && r.eventName === 'UpdateInstanceInformation'
+  )
+  if (!stealCredentialsCall)
+    throw new Error('the sample has no UpdateInstanceInformation record of the steal-credentials role')
+  return { ...structuredClone(stealCredentialsCall), ...changes }
+}

@@ -8,10 +8,17 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { awsInputs, expectSecretsMasked, startWorld, stopWorld, TRAIL } from '../support/action-world.js'
+import {
+  awsInputs,
+  expectSecretsMasked,
+  pullRequestEvent,
+  startWorld,
+  stopWorld,
+  TRAIL
+} from '../support/action-world.js'
 import type { World } from '../support/action-world.js'
 import { awsManagedDocument, STRATUS_ROLES } from '../support/aws-emulator-seed.js'
-import { outputFile, runAction } from '../support/run-action.js'
+import { errorLines, outputFile, runAction } from '../support/run-action.js'
 import { S3Emulator } from '../support/s3-emulator.js'
 import type { NodeVersion } from '../support/run-action.js'
 import type { JsonReportV1 as ReportV1 } from '../../src/report/json.js'
@@ -44,7 +51,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       ).toBe('')
       // Everything is published first; a role that failed then fails the step (the CLI exits 1 alike).
       expect(first.code).toBe(1)
-      expect(first.stdout.split('\n').filter(line => line.startsWith('::error::'))).toEqual([
+      expect(errorLines(first)).toEqual([
         '::error::1 of 3 role(s) failed (no-such-role); the first: role "no-such-role" does not exist in this account (IAM NoSuchEntity)'
       ])
       expectSecretsMasked(first.stdout)
@@ -117,7 +124,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       })
       world.github.clearFaults()
       expect(run.code).toBe(1)
-      const errors = run.stdout.split('\n').filter(line => line.startsWith('::error::'))
+      const errors = errorLines(run)
       expect(errors).toHaveLength(1)
       expect(errors[0]).toMatch(/contents: write/)
       // The job summary was still written before the publishing step failed.
@@ -275,7 +282,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       }
       const first = await runAction(options)
       expect(first.code).toBe(1)
-      const errors = first.stdout.split('\n').filter(line => line.startsWith('::error::'))
+      const errors = errorLines(first)
       expect(errors).toHaveLength(1)
       expect(errors[0]).toMatch(/excess/i)
       const comments = world.github.commentsOn(number)
@@ -427,15 +434,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       const number = world.github.addIssue()
       return runAction({
         node,
-        eventName: 'pull_request',
-        payload: {
-          number,
-          pull_request: {
-            number,
-            head: { ref: 'change', sha: 'f'.repeat(40), repo: { full_name: 'octo-org/infra' } },
-            base: { ref: 'main', sha: baseSha, repo: { full_name: 'octo-org/infra' } }
-          }
-        },
+        ...pullRequestEvent(number, baseSha),
         inputs: {
           ...awsInputs(world, roles),
           'trail-arn': TRAIL,
@@ -492,7 +491,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
       expect(byName('app-new')?.reason).toMatch(/new role: unverified/)
       expect(byName('app-link')).toMatchObject({ status: 'failed' })
       expect(byName('app-link')?.reason).toMatch(/symbolic link/)
-      const error = run.stdout.split('\n').filter(line => line.startsWith('::error::'))
+      const error = errorLines(run)
       expect(error).toHaveLength(1)
       for (const role of [...bypasses, 'app-new', 'app-link']) expect(error[0]).toContain(role)
       for (const role of ['app-remove', 'app-used', 'app-kept']) expect(error[0]).not.toContain(role)
@@ -545,7 +544,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js on %s', node => 
         roles,
         Object.fromEntries(roles.map(role => [file(role), head[role] as string]))
       )
-      expect(run.stdout.split('\n').filter(line => line.startsWith('::error::'))).toEqual([])
+      expect(errorLines(run)).toEqual([])
       expect(run.code).toBe(0)
       const report = JSON.parse(readFileSync(outputFile(run, 'report'), 'utf8')) as {
         roles: {

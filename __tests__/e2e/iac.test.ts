@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
-import { awsInputs, startWorld, stopWorld } from '../support/action-world.js'
+import { awsInputs, pullRequestEvent, startWorld, stopWorld } from '../support/action-world.js'
 import type { World } from '../support/action-world.js'
 import { STRATUS_ROLES } from '../support/aws-emulator-seed.js'
 import { outputFile, runAction } from '../support/run-action.js'
@@ -22,18 +22,23 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js with infrastruct
   })
   afterAll(() => stopWorld(world))
 
-  it('pull-request mode edits the CloudFormation template the role is granted from', async () => {
-    const run = await runAction({
+  /** The inputs of a run on the one role, granted from the code under infra/. */
+  const iacInputs = () => ({
+    ...awsInputs(world, [STRATUS_ROLES.stealCredentials]),
+    'granted-source': 'iac',
+    'iac-path': 'infra'
+  })
+  /** A pull-request-mode run on the checked-out `workspace`. */
+  const proposalRun = (workspace: Record<string, string>, inputs: Record<string, string> = {}) =>
+    runAction({
       node,
-      inputs: {
-        ...awsInputs(world, [STRATUS_ROLES.stealCredentials]),
-        mode: 'pull-request',
-        'granted-source': 'iac',
-        'iac-path': 'infra'
-      },
+      inputs: { ...iacInputs(), mode: 'pull-request', ...inputs },
       env: world.env,
-      workspace: { 'infra/stratus-roles.yaml': TEMPLATE }
+      workspace
     })
+
+  it('pull-request mode edits the CloudFormation template the role is granted from', async () => {
+    const run = await proposalRun({ 'infra/stratus-roles.yaml': TEMPLATE })
     expect(run.stdout.split('\n').filter(line => line.startsWith('::error::'))).toEqual([])
     expect(run.code).toBe(0)
     expect(run.outputs['pull-request-url']).toMatch(/\/pull\/\d+$/)
@@ -56,17 +61,7 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js with infrastruct
   })
 
   it('pull-request mode edits the Terraform the role is granted from', async () => {
-    const run = await runAction({
-      node,
-      inputs: {
-        ...awsInputs(world, [STRATUS_ROLES.stealCredentials]),
-        mode: 'pull-request',
-        'granted-source': 'iac',
-        'iac-path': 'infra'
-      },
-      env: world.env,
-      workspace: { 'infra/main.tf': TERRAFORM }
-    })
+    const run = await proposalRun({ 'infra/main.tf': TERRAFORM })
     expect(run.stdout.split('\n').filter(line => line.startsWith('::error::'))).toEqual([])
     expect(run.code).toBe(0)
     const branch = 'iam-least-privilege/proposals'
@@ -111,18 +106,10 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js with infrastruct
       '}',
       ''
     ].join('\n')
-    const run = await runAction({
-      node,
-      inputs: {
-        ...awsInputs(world, [STRATUS_ROLES.stealCredentials]),
-        mode: 'pull-request',
-        'granted-source': 'iac',
-        'iac-path': 'infra',
-        'pr-branch': 'iam-least-privilege/managed-only'
-      },
-      env: world.env,
-      workspace: { 'infra/main.tf': managedOnly }
-    })
+    const run = await proposalRun(
+      { 'infra/main.tf': managedOnly },
+      { 'pr-branch': 'iam-least-privilege/managed-only' }
+    )
     expect(run.stdout.split('\n').filter(line => line.startsWith('::error::'))).toEqual([])
     expect(run.code).toBe(0)
     const branch = 'iam-least-privilege/managed-only'
@@ -146,22 +133,8 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js with infrastruct
       ])
       return runAction({
         node,
-        eventName: 'pull_request',
-        payload: {
-          number,
-          pull_request: {
-            number,
-            head: { ref: 'change', sha: 'f'.repeat(40), repo: { full_name: 'octo-org/infra' } },
-            base: { ref: 'main', sha: extra.sha ?? baseSha, repo: { full_name: 'octo-org/infra' } }
-          }
-        },
-        inputs: {
-          ...awsInputs(world, [STRATUS_ROLES.stealCredentials]),
-          mode: 'comment',
-          'fail-on': 'high',
-          'granted-source': 'iac',
-          'iac-path': 'infra'
-        },
+        ...pullRequestEvent(number, extra.sha ?? baseSha),
+        inputs: { ...iacInputs(), mode: 'comment', 'fail-on': 'high' },
         env: world.env,
         workspace: { 'infra/main.tf': head }
       }).then(run => ({ run, comment: world.github.commentsOn(number)[0]?.body ?? '' }))

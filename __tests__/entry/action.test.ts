@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ReportV1 } from '../../src/model.js'
 import { runActionInProcess } from '../support/action-in-process.js'
+import { errorLines } from '../support/run-action.js'
 import { awsInputs, expectSecretsMasked, startWorld, stopWorld } from '../support/action-world.js'
 import type { World } from '../support/action-world.js'
 import { awsManagedDocument, STRATUS_ROLES } from '../support/aws-emulator-seed.js'
@@ -22,8 +23,6 @@ const pullRequestEvent = (number: number, headRepo: string) => ({
     base: { ref: 'main', repo: { full_name: 'octo-org/infra' } }
   }
 })
-
-const errors = (stdout: string) => stdout.split('\n').filter(line => line.startsWith('::error::'))
 
 describe('the action in process', () => {
   let world: World
@@ -40,7 +39,7 @@ describe('the action in process', () => {
     }
     const run = await runActionInProcess({ inputs, env: world.env })
     expect(run.code).toBe(1)
-    expect(errors(run.stdout)).toEqual([
+    expect(errorLines(run)).toEqual([
       '::error::1 of 2 role(s) failed (no-such-role); the first: role "no-such-role" does not exist in this account (IAM NoSuchEntity)'
     ])
     expectSecretsMasked(run.stdout)
@@ -75,7 +74,7 @@ describe('the action in process', () => {
     }
     const first = await runActionInProcess(options)
     expect(first.code).toBe(1)
-    expect(errors(first.stdout)).toHaveLength(1)
+    expect(errorLines(first)).toHaveLength(1)
     expect(world.github.commentsOn(number)).toHaveLength(1)
     expect(first.outputs['comment-url']).toMatch(/#issuecomment-\d+$/)
     const second = await runActionInProcess(options)
@@ -97,7 +96,7 @@ describe('the action in process', () => {
     })
     // Nothing was analyzed, so the gate (fail-on excess) cannot pass; the reason is one clear line.
     expect(run.code).toBe(1)
-    expect(errors(run.stdout)).toEqual([
+    expect(errorLines(run)).toEqual([
       '::error::fail-on excess: nothing was analyzed for this pull request from a fork, so the gate cannot pass'
     ])
     expect(run.stdout).toMatch(/^::notice::.*fork/m)
@@ -124,7 +123,7 @@ describe('the action in process', () => {
       env: world.env
     })
     expect(run.code).toBe(1)
-    expect(errors(run.stdout)).toEqual([
+    expect(errorLines(run)).toEqual([
       '::error::lookback-days: 365 is more than 90; only source access-advisor reads further back (up to 400 days); use 90 or less, or add access-advisor to source'
     ])
     expect(world.aws.requests.length).toBe(before)
@@ -136,7 +135,7 @@ describe('the action in process', () => {
       inputs: { ...awsInputs(world, [STRATUS_ROLES.enumerate]), since: 'not a date', format: 'html' },
       env: world.env
     })
-    expect(errors(run.stdout)).toEqual([])
+    expect(errorLines(run)).toEqual([])
     expect(run.code).toBe(0)
     expect(run.outputs['roles-analyzed']).toBe('1')
   })

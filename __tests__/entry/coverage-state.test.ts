@@ -7,70 +7,30 @@
  * state file on the proposals branch of the GitHub emulator; AWS lists only the last seven days of generations.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { AwsEmulator } from '../support/aws-emulator.js'
-import { GitHubEmulator } from '../support/github-emulator.js'
-import { runActionInProcess } from '../support/action-in-process.js'
-import type { InProcessRunOptions } from '../support/action-in-process.js'
+import { DAY, PROPOSALS_BRANCH, ScheduledRuns } from '../support/scheduled-runs.js'
 import { at } from '../../src/policy/at.js'
 import { JUDGED_STATE_PATH } from '../../src/usage/judged-state.js'
 
-const DAY = 24 * 3600 * 1000
 const ROLES = 50
 const QUOTA = 5
 const REANALYZE_AFTER_DAYS = 7
-const BRANCH = 'iam-least-privilege/proposals'
 const START = Date.parse('2026-12-01T02:00:00Z')
 
-let clock = START
-let aws: AwsEmulator
-let github: GitHubEmulator
+let world: ScheduledRuns
 
 beforeAll(async () => {
-  // Each job is IN_PROGRESS for one poll; the quota is the real one.
-  aws = new AwsEmulator({ seed: false, now: () => clock, pollsInProgress: 1, dailyQuota: QUOTA })
-  await aws.start()
-  github = await GitHubEmulator.start({ owner: 'octo-org', repo: 'infra' })
-  for (let i = 0; i < ROLES; i++) {
+  world = await ScheduledRuns.start(START, QUOTA)
+  for (let i = 0; i < ROLES; i++)
     // One role in ten is granted more than it uses, so the runs also publish proposals.
-    const actions = i % 10 === 0 ? ['s3:ListAllMyBuckets', 's3:DeleteBucket'] : ['s3:ListAllMyBuckets']
-    aws.addRole({
-      name: `app-${String(i).padStart(3, '0')}`,
-      inline: {
-        app: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }] }
-      },
-      generation: { actions: [{ action: 's3:ListAllMyBuckets' }], isComplete: true }
-    })
-  }
+    world.addListBucketsRole(
+      `app-${String(i).padStart(3, '0')}`,
+      i % 10 === 0 ? ['s3:ListAllMyBuckets', 's3:DeleteBucket'] : ['s3:ListAllMyBuckets']
+    )
 }, 60_000)
-afterAll(async () => {
-  await aws.stop()
-  await github.close()
-})
+afterAll(() => world.stop())
 
-function dailyRun(inputs: Record<string, string> = {}) {
-  const { AWS_REGION: _region, ...awsEnv } = aws.env()
-  const options: InProcessRunOptions = {
-    inputs: {
-      roles: 'app-*',
-      'aws-region': 'us-east-1',
-      'trail-arn': `arn:aws:cloudtrail:us-east-1:${aws.accountId}:trail/management`,
-      'access-role-arn': `arn:aws:iam::${aws.accountId}:role/service-role/AccessAnalyzerMonitorServiceRole`,
-      'github-token': 'ghs_emulated_token',
-      mode: 'pull-request',
-      'reanalyze-after-days': String(REANALYZE_AFTER_DAYS),
-      'timeout-minutes': '360',
-      ...inputs
-    },
-    env: { ...awsEnv, GITHUB_API_URL: github.url },
-    clock: {
-      now: () => new Date(clock),
-      sleep: ms => {
-        clock += ms
-        return Promise.resolve()
-      }
-    }
-  }
-  return runActionInProcess(options)
+function dailyRun() {
+  return world.run({ 'reanalyze-after-days': String(REANALYZE_AFTER_DAYS), 'timeout-minutes': '360' })
 }
 
 /** Role ARN -> the days (run numbers) its generations were started on. */
@@ -78,20 +38,20 @@ const startDays = new Map<string, number[]>()
 let logged = 0
 
 function recordStarts(day: number): void {
-  for (const request of aws.requests.slice(logged)) {
+  for (const request of world.aws.requests.slice(logged)) {
     if (request.operation !== 'StartPolicyGeneration' || request.status !== 200) continue
     const details = request.params.policyGenerationDetails as { principalArn?: string } | undefined
     if (details?.principalArn)
       startDays.set(details.principalArn, [...(startDays.get(details.principalArn) ?? []), day])
   }
-  logged = aws.requests.length
+  logged = world.aws.requests.length
 }
 
 describe('coverage of 50 roles at 5 generations a day across daily runs, beyond the seven days AWS lists', () => {
   it('judges every role within ceil(50 / 5) = 10 runs and re-judges none before reanalyze-after-days', async () => {
     const runs = Math.ceil(ROLES / QUOTA)
     for (let day = 0; day < runs + 2; day++) {
-      clock = START + day * DAY
+      world.clock = START + day * DAY
       const run = await dailyRun()
       recordStarts(day)
       expect(run.code).toBe(0)
@@ -107,13 +67,13 @@ describe('coverage of 50 roles at 5 generations a day across daily runs, beyond 
     expect(twice).toHaveLength(2 * QUOTA)
     expect(twice.every(days => days[0] === 0 || days[0] === 1)).toBe(true)
     // The state names every role with the window its latest judgement ended on, one role a line.
-    const state = JSON.parse(github.readFile(BRANCH, JUDGED_STATE_PATH) ?? '{}') as {
+    const state = JSON.parse(world.github.readFile(PROPOSALS_BRANCH, JUDGED_STATE_PATH) ?? '{}') as {
       version: number
       roles: Record<string, { usageEnd: string; jobId: string }>
     }
     expect(state.version).toBe(1)
     expect(Object.keys(state.roles)).toHaveLength(ROLES)
     // Proposals were published on the same branch the state is kept on.
-    expect(github.pullRequests().filter(pr => pr.state === 'open')).toHaveLength(1)
+    expect(world.github.pullRequests().filter(pr => pr.state === 'open')).toHaveLength(1)
   }, 300_000)
 })

@@ -6,21 +6,14 @@ import { describe, expect, test } from '@jest/globals'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildCliConfig } from '../../src/config.js'
-import { MemoryLogger } from '../../src/logger.js'
-import { createAwsSession } from '../../src/aws/session.js'
-import type { Config } from '../../src/config.js'
 import { runAnalysis } from '../../src/run.js'
-
-function offline(config: Config) {
-  const log = new MemoryLogger()
-  return { log, aws: createAwsSession(config, { log }) }
-}
+import { SAMPLE_FILES } from '../support/cli-sample.js'
+import { configOf, everyRoleInputs, offlineDeps } from '../support/analysis-in-process.js'
 
 const KEPT = 'stratus-red-team-ec2-steal-credentials-role'
 
 function exportWithOneRole(): string {
-  const full = JSON.parse(readFileSync('examples/authorization-details.json', 'utf8')) as {
+  const full = JSON.parse(readFileSync(SAMPLE_FILES.details, 'utf8')) as {
     RoleDetailList: { RoleName: string }[]
   }
   const dir = mkdtempSync(join(tmpdir(), 'export-roles-'))
@@ -34,17 +27,8 @@ function exportWithOneRole(): string {
 
 describe("--roles '*' with --authorization-details", () => {
   test('roles seen only in the trail are "not in the export" and never failures', async () => {
-    const inputs: Record<string, string> = {
-      roles: '*',
-      source: 'cloudtrail',
-      'cloudtrail-path': 'examples/data/cloudtrail/invictus-aws-dataset',
-      'min-observation-days': '0'
-    }
-    const config = buildCliConfig(
-      name => ({ ...inputs, 'authorization-details': exportWithOneRole() })[name],
-      {}
-    )
-    const report = await runAnalysis(config, offline(config))
+    const config = configOf(everyRoleInputs({ trail: SAMPLE_FILES.trail, details: exportWithOneRole() }))
+    const report = await runAnalysis(config, offlineDeps(config))
     const byName = new Map(report.roles.map(r => [r.arn.split('/').pop(), r]))
     expect(byName.get(KEPT)?.status).toBe('analyzed')
     const others = report.roles.filter(r => !r.arn.endsWith(`/${KEPT}`))
@@ -58,17 +42,11 @@ describe("--roles '*' with --authorization-details", () => {
   })
 
   test('a role named explicitly and missing from the export still fails', async () => {
-    const inputs: Record<string, string> = {
-      roles: `${KEPT}\nstratus-red-team-ec2-enumerate-role`,
-      source: 'cloudtrail',
-      'cloudtrail-path': 'examples/data/cloudtrail/invictus-aws-dataset',
-      'min-observation-days': '0'
-    }
-    const config = buildCliConfig(
-      name => ({ ...inputs, 'authorization-details': exportWithOneRole() })[name],
-      {}
-    )
-    const report = await runAnalysis(config, offline(config))
+    const config = configOf({
+      ...everyRoleInputs({ trail: SAMPLE_FILES.trail, details: exportWithOneRole() }),
+      roles: `${KEPT}\nstratus-red-team-ec2-enumerate-role`
+    })
+    const report = await runAnalysis(config, offlineDeps(config))
     const missing = report.roles.find(r => r.arn.endsWith('/stratus-red-team-ec2-enumerate-role'))
     expect(missing?.status).toBe('failed')
     expect(report.summary.failed).toBe(1)

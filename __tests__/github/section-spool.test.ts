@@ -7,20 +7,19 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createAwsSession } from '../../src/aws/session.js'
-import { buildCliConfig } from '../../src/config.js'
 import { createGitHubClient } from '../../src/github/client.js'
 import { publishStickyComment } from '../../src/github/comment.js'
 import { publishPullRequest } from '../../src/github/pull-request.js'
 import { spoolSections } from '../../src/github/section-spool.js'
 import { STEP_SUMMARY_LIMIT_BYTES, writeJobSummary } from '../../src/github/summary.js'
-import { MemoryLogger } from '../../src/logger.js'
 import type { ReportV1 } from '../../src/model.js'
 import { policyFileContent, writableProposals } from '../../src/output.js'
 import { renderMarkdown } from '../../src/report/markdown.js'
 import type { LengthUnit } from '../../src/report/markdown.js'
 import { runAnalysis } from '../../src/run.js'
+import { SAMPLE_FILES } from '../support/cli-sample.js'
 import { GitHubEmulator } from '../support/github-emulator.js'
+import { configOf, everyRoleInputs, offlineDeps } from '../support/analysis-in-process.js'
 
 const temp = mkdtempSync(join(tmpdir(), 'section-spool-'))
 const summaryFile = join(temp, 'step-summary.md')
@@ -31,21 +30,10 @@ let spool: ReturnType<typeof spoolSections>
 
 beforeAll(async () => {
   process.env.GITHUB_STEP_SUMMARY = summaryFile
-  const inputs: Record<string, string> = {
-    roles: '*',
-    source: 'cloudtrail',
-    'cloudtrail-path': 'examples/data/cloudtrail/invictus-aws-dataset',
-    'authorization-details': 'examples/authorization-details.json',
-    'min-observation-days': '0'
-  }
-  const config = buildCliConfig(name => inputs[name], {})
-  const deps = () => {
-    const log = new MemoryLogger()
-    return { log, aws: createAwsSession(config, { log }) }
-  }
-  full = await runAnalysis(config, deps())
+  const config = configOf(everyRoleInputs(SAMPLE_FILES))
+  full = await runAnalysis(config, offlineDeps(config))
   spool = spoolSections(temp, STEP_SUMMARY_LIMIT_BYTES)
-  facts = await runAnalysis(config, { ...deps(), sink: spool.sink })
+  facts = await runAnalysis(config, { ...offlineDeps(config), sink: spool.sink })
 }, 240_000)
 afterAll(() => {
   spool.close()

@@ -3,10 +3,7 @@
  * emulator, counting the policy generations the prefilter saves.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { createAwsSession } from '../../src/aws/session.js'
-import { buildCliConfig } from '../../src/config.js'
 import type { Config } from '../../src/config.js'
-import { MemoryLogger } from '../../src/logger.js'
 import type { RoleResult } from '../../src/model.js'
 import { excessActions } from '../../src/policy/excess.js'
 import { serializeReport } from '../../src/report/json.js'
@@ -15,6 +12,7 @@ import { renderMarkdown } from '../../src/report/markdown.js'
 import { renderSarif } from '../../src/report/sarif.js'
 import { runAnalysis } from '../../src/run.js'
 import { AwsEmulator } from '../support/aws-emulator.js'
+import { configOf, emulatedDeps } from '../support/analysis-in-process.js'
 import { unobservableActionList } from '../../src/policy/action-groups.js'
 
 const ACCOUNT = '111122223333'
@@ -28,14 +26,8 @@ const allow = (...actions: string[]) => ({
   Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }]
 })
 
-function configOf(inputs: Record<string, string>): Config {
-  return buildCliConfig(name => inputs[name], {})
-}
-
-async function run(config: Config) {
-  const log = new MemoryLogger()
-  const aws = createAwsSession(config, { log, env: process.env })
-  return runAnalysis(config, { log, aws, sleep: () => Promise.resolve() })
+function run(config: Config) {
+  return runAnalysis(config, emulatedDeps(config))
 }
 
 const byName = (roles: RoleResult[]) => new Map(roles.map(r => [r.arn.slice(r.arn.lastIndexOf('/') + 1), r]))

@@ -5,9 +5,7 @@
  * ask AWS per role (access advisor, Access Analyzer) read each account with that account's own session.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { createAwsSession } from '../../src/aws/session.js'
-import { buildCliConfig } from '../../src/config.js'
-import { MemoryLogger } from '../../src/logger.js'
+import type { MemoryLogger } from '../../src/logger.js'
 import type { ReportV1 } from '../../src/model.js'
 import { evaluateGate } from '../../src/report/gate.js'
 import { runAnalysis } from '../../src/run.js'
@@ -20,6 +18,7 @@ import {
   memberAccounts,
   spendGenerationQuota
 } from '../support/member-accounts.js'
+import { configOf, emulatedDeps } from '../support/analysis-in-process.js'
 import { roleSessionRecord } from '../support/role-session-record.js'
 
 const HUB = '111111111111'
@@ -73,11 +72,10 @@ async function analyze(
   inputs: Record<string, string>,
   pullRequest = false
 ): Promise<{ report: ReportV1; log: MemoryLogger }> {
-  const config = buildCliConfig(name => inputs[name], {})
-  const log = new MemoryLogger()
-  const aws = createAwsSession(config, { log, env: process.env })
-  const report = await runAnalysis(config, { log, aws, sleep: () => Promise.resolve(), pullRequest })
-  return { report, log }
+  const config = configOf(inputs)
+  const deps = emulatedDeps(config)
+  const report = await runAnalysis(config, { ...deps, pullRequest })
+  return { report, log: deps.log }
 }
 
 describe('source: athena across accounts', () => {

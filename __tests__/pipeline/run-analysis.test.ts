@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { createAwsSession } from '../../src/aws/session.js'
 import { buildCliConfig, ConfigError } from '../../src/config.js'
 import type { Config } from '../../src/config.js'
 import { BUNDLED_POLICIES_SOURCE } from '../../src/granted/aws-managed-policies.js'
@@ -16,6 +15,7 @@ import { excessActions, NO_EXCESS } from '../../src/policy/excess.js'
 import { runAnalysis } from '../../src/run.js'
 import type { RunDeps } from '../../src/run.js'
 import { AwsEmulator } from '../support/aws-emulator.js'
+import { emulatedDeps } from '../support/analysis-in-process.js'
 import { STRATUS_ROLES } from '../support/aws-emulator-seed.js'
 import { STEAL_CREDENTIALS_USED } from '../support/stratus-facts.js'
 
@@ -23,8 +23,6 @@ const ACCOUNT = '111122223333'
 const TRAIL = `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/management-events`
 const ACCESS_ROLE = `arn:aws:iam::${ACCOUNT}:role/service-role/AccessAnalyzerMonitorServiceRole`
 const APP_ROLE = `arn:aws:iam::${ACCOUNT}:role/app-role`
-
-const noWait = () => Promise.resolve()
 
 function configOf(inputs: Record<string, string>, extras: { policyFiles?: string[] } = {}): Config {
   const all: Record<string, string> = {
@@ -35,8 +33,21 @@ function configOf(inputs: Record<string, string>, extras: { policyFiles?: string
 }
 
 function depsFor(config: Config, extra: Partial<RunDeps> = {}): RunDeps {
-  const log = new MemoryLogger()
-  return { log, aws: createAwsSession(config, { log, env: process.env }), sleep: noWait, ...extra }
+  return { ...emulatedDeps(config), ...extra }
+}
+
+/** The base commit `sha` as the run reads it through its seam: `files` (path -> text), each read noted in `reads`. */
+function baseCommit(sha: string, files: Record<string, string>, reads: string[] = []) {
+  return {
+    sha,
+    read: (path: string) => {
+      reads.push(path)
+      const text = files[path]
+      return Promise.resolve(
+        text === undefined ? { status: 'absent' as const } : { status: 'read' as const, text }
+      )
+    }
+  }
 }
 
 function byName(roles: RoleResult[]): Map<string, RoleResult> {
@@ -411,17 +422,11 @@ describe('runAnalysis on a pull request (policy files in the workspace, the base
   it('judges what the pull request adds against the usage, and every unlisted policy file by its risk', async () => {
     const config = pullRequestConfig()
     const reads: string[] = []
-    const base = {
-      sha: 'b'.repeat(40),
-      read: (path: string) => {
-        reads.push(path)
-        return Promise.resolve(
-          path === policyFile
-            ? { status: 'read' as const, text: JSON.stringify(policy('ec2:DescribeInstances')) }
-            : { status: 'absent' as const }
-        )
-      }
-    }
+    const base = baseCommit(
+      'b'.repeat(40),
+      { [policyFile]: JSON.stringify(policy('ec2:DescribeInstances')) },
+      reads
+    )
     const report = await runAnalysis(
       config,
       depsFor(config, { workspace: workspace(), base, pullRequest: true })
@@ -505,6 +510,21 @@ ${statements}
   const allow = (action: string, sid?: string) =>
     `        {${sid ? ` Sid = "${sid}",` : ''} Effect = "Allow", Action = "${action}", Resource = "*" },`
   const BASE = tf(allow('ec2:DescribeInstances'))
+  /** The role block under another label, named by prefix: which block is the role only a link can tell. */
+  const prefixed = (label: string, action: string) =>
+    tf(allow(action)).replace('"app" {\n  name = "app-role"', `"${label}" {\n  name_prefix = "app-"`)
+
+  /** A run on the role whose Terraform under infra/ has a real and a decoy block, linked as `link` says. */
+  const linkConfig = (link: Record<string, string>) =>
+    configOf({
+      roles: APP_ROLE,
+      source: 'cloudtrail',
+      'cloudtrail-path': appRoleTrail(),
+      'granted-source': 'iac',
+      'iac-path': 'infra',
+      'min-observation-days': '30',
+      ...link
+    })
 
   const iacConfig = () =>
     configOf({
@@ -523,16 +543,7 @@ ${statements}
     ws.write('infra/main.tf', head)
     const config = iacConfig()
     const reads: string[] = []
-    const seam = base && {
-      sha: 'd'.repeat(40),
-      read: (path: string) => {
-        reads.push(path)
-        const text = base[path]
-        return Promise.resolve(
-          text === undefined ? { status: 'absent' as const } : { status: 'read' as const, text }
-        )
-      }
-    }
+    const seam = base && baseCommit('d'.repeat(40), base, reads)
     const report = await runAnalysis(
       config,
       depsFor(config, { workspace: ws.dir, pullRequest: true, ...(seam ? { base: seam } : {}) })
@@ -578,35 +589,16 @@ ${statements}
   })
 
   it('links by the mapping file as the base commit has it, never as the pull request edits it', async () => {
-    const prefixed = (label: string, action: string) =>
-      tf(allow(action)).replace('"app" {\n  name = "app-role"', `"${label}" {\n  name_prefix = "app-"`)
     const mapTo = (label: string) =>
       JSON.stringify({ 'app-role': { file: 'infra/main.tf', address: `aws_iam_role.${label}` } })
     const ws = folder('pipeline-iac-')
     ws.write('infra/main.tf', `${prefixed('real', 'ec2:*')}${prefixed('decoy', 'ec2:DescribeInstances')}`)
     ws.write('iac-mapping.json', mapTo('decoy'))
-    const config = configOf({
-      roles: APP_ROLE,
-      source: 'cloudtrail',
-      'cloudtrail-path': appRoleTrail(),
-      'granted-source': 'iac',
-      'iac-path': 'infra',
-      'iac-mapping': 'iac-mapping.json',
-      'min-observation-days': '30'
-    })
-    const baseFiles: Record<string, string> = {
+    const config = linkConfig({ 'iac-mapping': 'iac-mapping.json' })
+    const base = baseCommit('e'.repeat(40), {
       'infra/main.tf': `${prefixed('real', 'ec2:DescribeInstances')}${prefixed('decoy', 'ec2:DescribeInstances')}`,
       'iac-mapping.json': mapTo('real')
-    }
-    const base = {
-      sha: 'e'.repeat(40),
-      read: (path: string) => {
-        const text = baseFiles[path]
-        return Promise.resolve(
-          text === undefined ? { status: 'absent' as const } : { status: 'read' as const, text }
-        )
-      }
-    }
+    })
     const report = await runAnalysis(config, depsFor(config, { workspace: ws.dir, base, pullRequest: true }))
     const app = report.roles[0]
     expect(app?.iacLink).toMatch(/^linked by iac-mapping: infra\/main\.tf:1 \(aws_iam_role\.real\)/)
@@ -614,8 +606,6 @@ ${statements}
   })
 
   it("never links a role through a Terraform state file on a pull request (the workspace is its author's)", async () => {
-    const prefixed = (label: string, action: string) =>
-      tf(allow(action)).replace('"app" {\n  name = "app-role"', `"${label}" {\n  name_prefix = "app-"`)
     const ws = folder('pipeline-iac-')
     ws.write('infra/main.tf', `${prefixed('real', 'ec2:*')}${prefixed('decoy', 'ec2:DescribeInstances')}`)
     // A state file the author wrote that names the decoy block as the deployed role.
@@ -627,39 +617,14 @@ ${statements}
         values: { root_module: { resources: [{ ...decoy, values: { arn: APP_ROLE, name: 'app-role' } }] } }
       })
     )
-    const config = configOf({
-      roles: APP_ROLE,
-      source: 'cloudtrail',
-      'cloudtrail-path': appRoleTrail(),
-      'granted-source': 'iac',
-      'iac-path': 'infra',
-      'terraform-state': 'state.json',
-      'min-observation-days': '30'
+    const config = linkConfig({ 'terraform-state': 'state.json' })
+    const base = baseCommit('e'.repeat(40), {
+      'infra/main.tf': `${prefixed('real', 'ec2:DescribeInstances')}${prefixed('decoy', 'ec2:DescribeInstances')}`
     })
-    const base = {
-      sha: 'e'.repeat(40),
-      read: (path: string) =>
-        Promise.resolve(
-          path === 'infra/main.tf'
-            ? {
-                status: 'read' as const,
-                text: `${prefixed('real', 'ec2:DescribeInstances')}${prefixed('decoy', 'ec2:DescribeInstances')}`
-              }
-            : { status: 'absent' as const }
-        )
-    }
     const report = await runAnalysis(config, depsFor(config, { workspace: ws.dir, base, pullRequest: true }))
     expect(report.roles[0]?.iacLink ?? '').not.toMatch(/decoy/)
     // Outside a pull request the same state links the role.
-    const direct = configOf({
-      roles: APP_ROLE,
-      source: 'cloudtrail',
-      'cloudtrail-path': appRoleTrail(),
-      'granted-source': 'iac',
-      'iac-path': 'infra',
-      'terraform-state': `${ws.dir}/state.json`,
-      'min-observation-days': '30'
-    })
+    const direct = linkConfig({ 'terraform-state': `${ws.dir}/state.json` })
     const trusted = await runAnalysis(direct, depsFor(direct, { workspace: ws.dir }))
     expect(trusted.roles[0]?.iacLink).toMatch(/aws_iam_role\.decoy/)
   })

@@ -4,7 +4,7 @@ import { loadCatalog } from '../../src/policy/catalog.js'
 import { isPrivilegeEscalation } from '../../src/policy/escalation.js'
 import { isPermissionless } from '../../src/policy/permissionless.js'
 import { unobservableReason } from '../../src/policy/unobservable.js'
-import { OPTIONS, doc, inline, managed, role, usageOf } from './builders.js'
+import { OPTIONS, allowing, doc, inline, managed, role, usageOf } from './builders.js'
 import { ENUMERATE_SSM_CALLS, STEAL_CREDENTIALS_SSM_CALLS } from '../support/stratus-facts.js'
 
 const catalog = loadCatalog()
@@ -121,7 +121,7 @@ describe('analyzeRole on the real Stratus roles', () => {
   test('sts:GetCallerIdentity needs no permission and is not usage', () => {
     expect(isPermissionless('STS:GetCallerIdentity')).toBe(true)
     expect(isPermissionless('sts:AssumeRole')).toBe(false)
-    const grants = role('r', [inline('p', doc({ Effect: 'Allow', Action: 'sts:*', Resource: '*' }))])
+    const grants = allowing('sts:*')
     const analysis = analyzeRole(grants, usageOf(['sts:GetCallerIdentity']), OPTIONS)
     expect(analysis.used).toEqual([])
     expect(analysis.excess.map(e => e.action)).toContain('sts:GetCallerIdentity')
@@ -264,16 +264,7 @@ describe('analyzeRole semantics', () => {
   })
 
   test('data events: unobservable for Access Analyzer, observable for CloudTrail once seen; service-level only', () => {
-    const grants = role('r', [
-      inline(
-        'p',
-        doc({
-          Effect: 'Allow',
-          Action: ['s3:GetObject', 'lambda:InvokeFunction', 'kms:Decrypt'],
-          Resource: '*'
-        })
-      )
-    ])
+    const grants = allowing(['s3:GetObject', 'lambda:InvokeFunction', 'kms:Decrypt'])
     const aa = analyzeRole(grants, usageOf([], {}, 'access-analyzer'), OPTIONS)
     expect(aa.unobservable.map(u => u.action)).toEqual(['lambda:InvokeFunction', 's3:GetObject'])
     // S3 read data events seen (a ListBucket call): the trail logs them, so an unused GetObject is excess.

@@ -65,3 +65,8 @@ export function unobservableReason(
 ): string | undefined {
   return analysis.unobservable.find(u => u.action === action)?.reason
 }
+
+/** The role r with one inline policy p that allows `actions` on every resource. */
+export function allowing(actions: string | string[]): RoleGrants {
+  return role('r', [inline('p', doc({ Effect: 'Allow', Action: actions, Resource: '*' }))])
+}

@@ -7,7 +7,7 @@ import { DEPENDENT_ACTIONS } from '../../src/policy/dependent-actions.js'
 import { NEVER_LOGGED } from '../../src/policy/never-logged.js'
 import { proposePolicies } from '../../src/policy/propose.js'
 import type { RoleGrants, RoleUsage } from '../../src/model.js'
-import { OPTIONS, doc, inline, managed, role, unobservableReason, usageOf } from './builders.js'
+import { OPTIONS, allowing, managed, role, unobservableReason, usageOf } from './builders.js'
 
 const catalog = loadCatalogIndex()
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
@@ -23,24 +23,15 @@ function classes(grants: RoleGrants, usage: RoleUsage) {
 
 describe('authorizations CloudTrail never records', () => {
   test('database, API Gateway, OpenSearch, Neptune and CloudSearch data-plane grants are unobservable, not excess', () => {
-    const grants = role('r', [
-      inline(
-        'p',
-        doc({
-          Effect: 'Allow',
-          Action: [
-            'rds-db:connect',
-            'execute-api:Invoke',
-            'execute-api:ManageConnections',
-            'es:ESHttpGet',
-            'es:ESHttpPost',
-            'neptune-db:ReadDataViaQuery',
-            'cloudsearch:search',
-            'ec2:DescribeVpcs'
-          ],
-          Resource: '*'
-        })
-      )
+    const grants = allowing([
+      'rds-db:connect',
+      'execute-api:Invoke',
+      'execute-api:ManageConnections',
+      'es:ESHttpGet',
+      'es:ESHttpPost',
+      'neptune-db:ReadDataViaQuery',
+      'cloudsearch:search',
+      'ec2:DescribeVpcs'
     ])
     const { excess, reason } = classes(grants, usageOf(['sts:GetCallerIdentity']))
     expect(excess).toEqual(['ec2:DescribeVpcs'])
@@ -53,23 +44,14 @@ describe('authorizations CloudTrail never records', () => {
   })
 
   test('cache IAM authentication and Kafka data calls are unobservable; the Kafka calls MSK records stay excess', () => {
-    const grants = role('r', [
-      inline(
-        'p',
-        doc({
-          Effect: 'Allow',
-          Action: [
-            'elasticache:Connect',
-            'memorydb:Connect',
-            'kafka-cluster:Connect',
-            'kafka-cluster:ReadData',
-            'kafka-cluster:WriteData',
-            'kafka-cluster:DescribeGroup',
-            'kafka-cluster:DeleteTopic'
-          ],
-          Resource: '*'
-        })
-      )
+    const grants = allowing([
+      'elasticache:Connect',
+      'memorydb:Connect',
+      'kafka-cluster:Connect',
+      'kafka-cluster:ReadData',
+      'kafka-cluster:WriteData',
+      'kafka-cluster:DescribeGroup',
+      'kafka-cluster:DeleteTopic'
     ])
     const { excess, reason } = classes(grants, usageOf(['sts:GetCallerIdentity']))
     expect(excess).toEqual(['kafka-cluster:DeleteTopic'])
@@ -78,21 +60,12 @@ describe('authorizations CloudTrail never records', () => {
   })
 
   test('AWS IoT device-side calls and IoT reads are unobservable; IoT changes stay excess', () => {
-    const grants = role('r', [
-      inline(
-        'p',
-        doc({
-          Effect: 'Allow',
-          Action: [
-            'iot:Connect',
-            'iot:Publish',
-            'iot:UpdateThingShadow',
-            'iot:ListThings',
-            'iot:CreateThing'
-          ],
-          Resource: '*'
-        })
-      )
+    const grants = allowing([
+      'iot:Connect',
+      'iot:Publish',
+      'iot:UpdateThingShadow',
+      'iot:ListThings',
+      'iot:CreateThing'
     ])
     const { excess, reason } = classes(grants, usageOf(['sts:GetCallerIdentity']))
     expect(excess).toEqual(['iot:CreateThing'])
@@ -111,9 +84,7 @@ describe('authorizations CloudTrail never records', () => {
       'bedrock:InvokeAgent',
       'bedrock:Retrieve'
     ]
-    const grants = role('r', [
-      inline('p', doc({ Effect: 'Allow', Action: [...actions, 'appsync:DeleteGraphqlApi'], Resource: '*' }))
-    ])
+    const grants = allowing([...actions, 'appsync:DeleteGraphqlApi'])
     const { excess, reason } = classes(grants, usageOf(['sts:GetCallerIdentity']))
     expect(excess).toEqual(['appsync:DeleteGraphqlApi'])
     for (const action of actions) {
@@ -141,23 +112,14 @@ describe('authorizations CloudTrail never records', () => {
 
 describe('dependent actions', () => {
   test('CloudWatch Logs delivery permissions are kept when a vended-log configuration call was used', () => {
-    const grants = role('r', [
-      inline(
-        'p',
-        doc({
-          Effect: 'Allow',
-          Action: [
-            'ec2:ModifyVerifiedAccessInstanceLoggingConfiguration',
-            'logs:CreateLogDelivery',
-            'logs:DeleteLogDelivery',
-            'logs:GetLogDelivery',
-            'logs:ListLogDeliveries',
-            'logs:UpdateLogDelivery',
-            'logs:DeleteLogGroup'
-          ],
-          Resource: '*'
-        })
-      )
+    const grants = allowing([
+      'ec2:ModifyVerifiedAccessInstanceLoggingConfiguration',
+      'logs:CreateLogDelivery',
+      'logs:DeleteLogDelivery',
+      'logs:GetLogDelivery',
+      'logs:ListLogDeliveries',
+      'logs:UpdateLogDelivery',
+      'logs:DeleteLogGroup'
     ])
     const used = classes(grants, usageOf(['ec2:ModifyVerifiedAccessInstanceLoggingConfiguration']))
     expect(used.excess).toEqual(['logs:DeleteLogGroup'])
@@ -170,21 +132,12 @@ describe('dependent actions', () => {
   })
 
   test('tags given at creation keep only the tagging actions on what the call creates', () => {
-    const grants = role('r', [
-      inline(
-        'p',
-        doc({
-          Effect: 'Allow',
-          Action: [
-            's3:PutObject',
-            's3:PutObjectTagging',
-            's3:PutBucketTagging',
-            'ec2:RunInstances',
-            'ec2:CreateTags'
-          ],
-          Resource: '*'
-        })
-      )
+    const grants = allowing([
+      's3:PutObject',
+      's3:PutObjectTagging',
+      's3:PutBucketTagging',
+      'ec2:RunInstances',
+      'ec2:CreateTags'
     ])
     const { excess, reason } = classes(
       grants,
@@ -201,7 +154,7 @@ describe('dependent actions', () => {
       'logs:CreateLogDelivery',
       'iam:CreateServiceLinkedRole'
     ]
-    const grants = role('r', [inline('p', doc({ Effect: 'Allow', Action: writes, Resource: '*' }))])
+    const grants = allowing(writes)
     const reads = [
       'ec2:DescribeFlowLogs',
       's3:GetBucketLogging',
@@ -221,12 +174,7 @@ describe('dependent actions', () => {
       's3:GetObjectAcl',
       's3:PutObjectAcl'
     ]
-    const grants = role('r', [
-      inline(
-        'p',
-        doc({ Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', ...copyChecks], Resource: '*' })
-      )
-    ])
+    const grants = allowing(['s3:GetObject', 's3:PutObject', ...copyChecks])
     const evidence = { notes: [], dataEventsSeen: ['s3'] }
     const copied = classes(
       grants,
@@ -264,22 +212,13 @@ describe('resources named by the caller are never narrowed', () => {
   const builds = ['ci-build-1', 'ci-build-2', 'ci-build-3']
 
   test('create, put and delete calls and calls on resources created in the window keep the statement resource', () => {
-    const grants = role('r', [
-      inline(
-        'p',
-        doc({
-          Effect: 'Allow',
-          Action: [
-            's3:CreateBucket',
-            'sqs:CreateQueue',
-            'sqs:DeleteQueue',
-            'sqs:SendMessage',
-            'ssm:PutParameter',
-            'ssm:GetParameter'
-          ],
-          Resource: '*'
-        })
-      )
+    const grants = allowing([
+      's3:CreateBucket',
+      'sqs:CreateQueue',
+      'sqs:DeleteQueue',
+      'sqs:SendMessage',
+      'ssm:PutParameter',
+      'ssm:GetParameter'
     ])
     const usage = usageOf(
       [
@@ -315,15 +254,11 @@ describe('resources named by the caller are never narrowed', () => {
   test('calls on resources the role created without the records naming them keep the statement resource', () => {
     // A CreateQueue or PutParameter management event names its queue or parameter only in its request, so it
     // carries no resource; the queues it created are then used by name in data events.
-    const grants = role('r', [
-      inline(
-        'p',
-        doc({
-          Effect: 'Allow',
-          Action: ['sqs:CreateQueue', 'sqs:SendMessage', 'kms:Decrypt', 'ecr:BatchImportUpstreamImage'],
-          Resource: '*'
-        })
-      )
+    const grants = allowing([
+      'sqs:CreateQueue',
+      'sqs:SendMessage',
+      'kms:Decrypt',
+      'ecr:BatchImportUpstreamImage'
     ])
     const key = `arn:aws:kms:us-east-1:${account}:key/1234abcd-12ab-34cd-56ef-1234567890ab`
     const usage = usageOf(

@@ -8,7 +8,7 @@ import { normalizePolicy } from '../../src/policy/document.js'
 import { evaluate } from '../../src/policy/evaluate.js'
 import { proposePolicies } from '../../src/policy/propose.js'
 import type { RoleGrants, RoleUsage } from '../../src/model.js'
-import { OPTIONS, doc, inline, role, usageOf } from './builders.js'
+import { OPTIONS, allowing, doc, inline, role, usageOf } from './builders.js'
 
 function propose(grants: RoleGrants, usage: RoleUsage, options = OPTIONS) {
   const analysis = analyzeRole(grants, usage, options)
@@ -23,9 +23,7 @@ function propose(grants: RoleGrants, usage: RoleUsage, options = OPTIONS) {
 
 describe('actions the catalog does not know yet', () => {
   test('a used one stays granted when a wildcard granted it', () => {
-    const grants = role('r', [
-      inline('p', doc({ Effect: 'Allow', Action: ['ec2:Describe*', 's3:GetBucketLocation'], Resource: '*' }))
-    ])
+    const grants = allowing(['ec2:Describe*', 's3:GetBucketLocation'])
     const { proposal, allows } = propose(
       grants,
       usageOf(['ec2:DescribeBrandNewThing', 's3:GetBucketLocation'])
@@ -59,12 +57,7 @@ describe('actions the catalog does not know yet', () => {
 
 describe('wildcards reported as usage', () => {
   test('every catalog action a used wildcard matches counts as used', () => {
-    const grants = role('r', [
-      inline(
-        'p',
-        doc({ Effect: 'Allow', Action: ['ssm:GetParameter*', 'ec2:TerminateInstances'], Resource: '*' })
-      )
-    ])
+    const grants = allowing(['ssm:GetParameter*', 'ec2:TerminateInstances'])
     const { analysis, allows } = propose(grants, usageOf(['ssm:GetParameter*'], {}, 'access-analyzer'))
     expect(analysis.used).toEqual(
       expect.arrayContaining(['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath'])
@@ -76,7 +69,7 @@ describe('wildcards reported as usage', () => {
 
 describe('what an empty proposal means', () => {
   test('detach-all only when nothing granted is used, unobservable, conditional or kept', () => {
-    const grants = role('r', [inline('p', doc({ Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*' }))])
+    const grants = allowing('ec2:Describe*')
     expect(propose(grants, usageOf([])).proposal.outcome).toBe('detach-all')
   })
 

@@ -10,7 +10,7 @@ import { MAX_POLICY_CHARACTERS, STATEMENT_ROOM, policyCharacters } from '../../s
 import { proposePolicies } from '../../src/policy/propose.js'
 import type { ProposeOptions } from '../../src/policy/propose.js'
 import { verifyProposal } from '../../src/policy/verify.js'
-import { OPTIONS, doc, inline, managed, role, usageOf } from './builders.js'
+import { OPTIONS, allowing, doc, inline, managed, role, usageOf } from './builders.js'
 import type { RoleGrants, RoleUsage } from '../../src/model.js'
 import { STEAL_CREDENTIALS_SSM_CALLS } from '../support/stratus-facts.js'
 
@@ -92,9 +92,7 @@ describe('proposePolicies on the real ec2-steal-credentials role', () => {
 
 describe('proposal rules', () => {
   test('used but not granted actions are never added', () => {
-    const grants = role('r', [
-      inline('p', doc({ Effect: 'Allow', Action: 'ec2:DescribeInstances', Resource: '*' }))
-    ])
+    const grants = allowing('ec2:DescribeInstances')
     const { analysis, proposal } = propose(grants, usageOf(['ec2:DescribeInstances', 'ec2:RunInstances']))
     expect(analysis.usedNotGranted).toEqual(['ec2:RunInstances'])
     // The statement keeps everything it grants, so it is carried unchanged.
@@ -172,12 +170,7 @@ describe('proposal rules', () => {
   })
 
   test('never narrows to short-lived resources such as instances (they are replaced on every deployment)', () => {
-    const grants = role('r', [
-      inline(
-        'p',
-        doc({ Effect: 'Allow', Action: ['ssm:UpdateInstanceInformation', 'ssm:GetParameter'], Resource: '*' })
-      )
-    ])
+    const grants = allowing(['ssm:UpdateInstanceInformation', 'ssm:GetParameter'])
     // The resources the real steal-credentials role's SSM agent named in the sample records.
     const usage = usageOf([
       {
@@ -220,13 +213,11 @@ describe('proposal rules', () => {
 
   test('wildcard compaction only under a wildcard the current statement grants', () => {
     const used = catalog.expand('ssm:Get*')
-    const wide = role('r', [inline('p', doc({ Effect: 'Allow', Action: 'ssm:*', Resource: '*' }))])
+    const wide = allowing('ssm:*')
     const { proposal } = propose(wide, usageOf(used))
     expect(statements(proposal.policies)).toEqual([{ Effect: 'Allow', Action: ['ssm:Get*'], Resource: '*' }])
     expect(proposal.notes.join(' ')).toContain('ssm:Get*')
-    const explicit = role('r', [
-      inline('p', doc({ Effect: 'Allow', Action: [...used, 'ssm:PutParameter'], Resource: '*' }))
-    ])
+    const explicit = allowing([...used, 'ssm:PutParameter'])
     const { proposal: second } = propose(explicit, usageOf(used))
     expect(statements(second.policies)[0]?.Action).toEqual(used)
   })
@@ -270,7 +261,7 @@ describe('proposal rules', () => {
 
   test('splits into documents of at most 6,144 characters and respects the managed-policy count', () => {
     const used = catalog.expand('ec2:*').slice(0, 400)
-    const grants = role('r', [inline('p', doc({ Effect: 'Allow', Action: used, Resource: '*' }))])
+    const grants = allowing(used)
     const { proposal } = propose(grants, usageOf(used))
     expect(proposal.policies.length).toBeGreaterThan(1)
     for (const policy of proposal.policies) {
@@ -304,7 +295,7 @@ describe('proposal rules', () => {
   })
 
   test('nothing used: no document, a plain note', () => {
-    const grants = role('r', [inline('p', doc({ Effect: 'Allow', Action: 'ec2:Describe*', Resource: '*' }))])
+    const grants = allowing('ec2:Describe*')
     const { proposal } = propose(grants, usageOf([]))
     expect(proposal.policies).toEqual([])
     expect(proposal.notes[0]).toMatch(/every granted action is excess/)
@@ -350,7 +341,7 @@ describe('statement shapes', () => {
 
   test('a NotAction rewrite too long for one policy becomes a split Action list, not a withheld proposal', () => {
     // Every other action of every service kept: the NotAction list of what is dropped is far past 6,144 characters.
-    const grants = role('r', [inline('p', doc({ Effect: 'Allow', Action: '*', Resource: '*' }))])
+    const grants = allowing('*')
     const dropped = catalog
       .services()
       .flatMap(s => catalog.actionsOf(s).filter((_, i) => i % 2 === 1))
@@ -433,22 +424,15 @@ describe('verifyProposal catches unsafe proposals', () => {
   const as = (...statement: Record<string, unknown>[]): ProposedPolicy[] => [
     { name: 'x', document: { Version: '2012-10-17', Statement: statement }, characters: 0 }
   ]
+  /** The proposal of these statements checked against the role's grants and use. */
+  const verify = (...statement: Record<string, unknown>[]) =>
+    verifyProposal(model, usage, analysis, as(...statement))
 
   test('new access: a wider action or resource', () => {
-    const wider = verifyProposal(
-      model,
-      usage,
-      analysis,
-      as({ Effect: 'Allow', Action: 's3:Get*', Resource: 'arn:aws:s3:::b/*' })
-    )
+    const wider = verify({ Effect: 'Allow', Action: 's3:Get*', Resource: 'arn:aws:s3:::b/*' })
     expect(wider.noNewAccess).toBe(false)
     expect(wider.problems[0]).toMatch(/allows s3:\w+ on arn:aws:s3:::b\/\* beyond/)
-    const elsewhere = verifyProposal(
-      model,
-      usage,
-      analysis,
-      as({ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' })
-    )
+    const elsewhere = verify({ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' })
     expect(elsewhere.noNewAccess).toBe(false)
     const conditionDropped = verifyProposal(
       buildGrantModel(
@@ -472,12 +456,7 @@ describe('verifyProposal catches unsafe proposals', () => {
   })
 
   test('a used action dropped', () => {
-    const result = verifyProposal(
-      model,
-      usage,
-      analysis,
-      as({ Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::b/*' })
-    )
+    const result = verify({ Effect: 'Allow', Action: 's3:ListBucket', Resource: 'arn:aws:s3:::b/*' })
     expect(result.usedCovered).toBe(false)
     expect(result.noNewAccess).toBe(true)
     expect(result.problems).toEqual([
@@ -486,12 +465,11 @@ describe('verifyProposal catches unsafe proposals', () => {
   })
 
   test('the exact current document passes', () => {
-    const same = verifyProposal(
-      model,
-      usage,
-      analysis,
-      as({ Effect: 'Allow', Action: ['s3:GetObject', 's3:ListBucket'], Resource: 'arn:aws:s3:::b/*' })
-    )
+    const same = verify({
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:ListBucket'],
+      Resource: 'arn:aws:s3:::b/*'
+    })
     expect(same).toEqual({ usedCovered: true, noNewAccess: true, problems: [] })
   })
 })

@@ -1,20 +1,11 @@
 /** What the CloudTrail source cannot see, so it is never called excess. */
 import { describe, expect, test } from '@jest/globals'
 import { analyzeRole } from '../../src/policy/analyze.js'
-import { OPTIONS, doc, inline, role, unobservableReason as reason, usageOf } from './builders.js'
+import { OPTIONS, allowing, unobservableReason as reason, usageOf } from './builders.js'
 
 describe('unobservable actions', () => {
   test('a versioned read is authorized as s3:GetObjectVersion but recorded as GetObject', () => {
-    const grants = role('r', [
-      inline(
-        'p',
-        doc({
-          Effect: 'Allow',
-          Action: ['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject'],
-          Resource: '*'
-        })
-      )
-    ])
+    const grants = allowing(['s3:GetObject', 's3:GetObjectVersion', 's3:DeleteObject'])
     const usage = usageOf(['s3:GetObject', 's3:PutObject'], {
       evidence: { notes: [], dataEventsSeen: ['s3'] }
     })
@@ -24,9 +15,7 @@ describe('unobservable actions', () => {
   })
 
   test('tags given at creation need ec2:CreateTags without a CreateTags event', () => {
-    const grants = role('r', [
-      inline('p', doc({ Effect: 'Allow', Action: ['ec2:RunInstances', 'ec2:CreateTags'], Resource: '*' }))
-    ])
+    const grants = allowing(['ec2:RunInstances', 'ec2:CreateTags'])
     const analysis = analyzeRole(grants, usageOf(['ec2:RunInstances']), OPTIONS)
     expect(reason(analysis, 'ec2:CreateTags')).toMatch(
       /tags given when creating a resource \(as in ec2:RunInstances\)/
@@ -35,16 +24,7 @@ describe('unobservable actions', () => {
   })
 
   test('calls that did not map to an action make their whole service unobservable', () => {
-    const grants = role('r', [
-      inline(
-        'p',
-        doc({
-          Effect: 'Allow',
-          Action: ['dynamodb:Query', 'dynamodb:CreateTable', 'ec2:DescribeVpcs'],
-          Resource: '*'
-        })
-      )
-    ])
+    const grants = allowing(['dynamodb:Query', 'dynamodb:CreateTable', 'ec2:DescribeVpcs'])
     const usage = usageOf(['dynamodb:Query'], {
       evidence: {
         notes: [],
@@ -67,16 +47,7 @@ describe('unobservable actions', () => {
   })
 
   test('high-volume calls trails do not record (PutLogEvents, PutMetricData, PutTraceSegments) are kept', () => {
-    const grants = role('r', [
-      inline(
-        'p',
-        doc({
-          Effect: 'Allow',
-          Action: ['logs:PutLogEvents', 'cloudwatch:PutMetricData', 'xray:PutTraceSegments'],
-          Resource: '*'
-        })
-      )
-    ])
+    const grants = allowing(['logs:PutLogEvents', 'cloudwatch:PutMetricData', 'xray:PutTraceSegments'])
     const analysis = analyzeRole(grants, usageOf(['ec2:DescribeInstances']), OPTIONS)
     expect(analysis.excess).toEqual([])
     expect(analysis.unobservable.map(u => u.action).sort()).toEqual([
@@ -89,9 +60,7 @@ describe('unobservable actions', () => {
 
 describe('services the source did not read', () => {
   test('are unobservable with the reason given', () => {
-    const grants = role('r', [
-      inline('p', doc({ Effect: 'Allow', Action: ['iam:ListRoles', 'ec2:DescribeVpcs'], Resource: '*' }))
-    ])
+    const grants = allowing(['iam:ListRoles', 'ec2:DescribeVpcs'])
     const usage = usageOf(['ec2:DescribeInstances'], {
       unseenServices: [
         { service: 'iam', reason: 'iam records its events in us-east-1, which trail-regions leaves out' }
@@ -105,22 +74,13 @@ describe('services the source did not read', () => {
 
 describe('permissions checked inside another call', () => {
   test('headers of an upload and tags of a new role are authorized as their own actions, never logged', () => {
-    const grants = role('r', [
-      inline(
-        'p',
-        doc({
-          Effect: 'Allow',
-          Action: [
-            's3:PutObject',
-            's3:PutObjectAcl',
-            'iam:CreateRole',
-            'iam:TagRole',
-            'iam:PutRolePermissionsBoundary',
-            'iam:UntagRole'
-          ],
-          Resource: '*'
-        })
-      )
+    const grants = allowing([
+      's3:PutObject',
+      's3:PutObjectAcl',
+      'iam:CreateRole',
+      'iam:TagRole',
+      'iam:PutRolePermissionsBoundary',
+      'iam:UntagRole'
     ])
     const usage = usageOf(['s3:PutObject', 'iam:CreateRole'], {
       evidence: { notes: [], dataEventsSeen: ['s3'] }

@@ -12,11 +12,9 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { main } from '../../src/cli-main.js'
 import { VERSION } from '../../src/version.js'
-import { GRANTS, SAMPLE } from '../support/cli-sample.js'
-import { buildCliConfig } from '../../src/config.js'
-import type { Config } from '../../src/config.js'
-import { createAwsSession } from '../../src/aws/session.js'
-import { MemoryLogger } from '../../src/logger.js'
+import { GRANTS, SAMPLE, SAMPLE_FILES } from '../support/cli-sample.js'
+import { configOf, everyRoleInputs, offlineDeps } from '../support/analysis-in-process.js'
+import { writeRolesAndTrail } from '../support/roles-and-trail.js'
 import type { ExcessAction, ReportV1 } from '../../src/model.js'
 import {
   outputChunks,
@@ -45,28 +43,14 @@ import { runAnalysis } from '../../src/run.js'
 import { OPTIONS, inline, managed, role, usageOf } from '../policy/builders.js'
 import { stealCredentialsRole } from '../support/sample-reports.js'
 
-function offline(config: Config) {
-  const log = new MemoryLogger()
-  return { log, aws: createAwsSession(config, { log }) }
-}
-
 const schema = (version: 1 | 2) =>
   new Ajv({ allErrors: true }).compile(
     JSON.parse(readFileSync(`docs/report-v${version}.schema.json`, 'utf8')) as object
   )
 
 async function sampleReport(): Promise<ReportV1> {
-  const inputs: Record<string, string> = {
-    roles: '*',
-    source: 'cloudtrail',
-    'cloudtrail-path': 'examples/data/cloudtrail/invictus-aws-dataset',
-    'min-observation-days': '0'
-  }
-  const config = buildCliConfig(
-    name => ({ ...inputs, 'authorization-details': 'examples/authorization-details.json' })[name],
-    {}
-  )
-  return runAnalysis(config, offline(config))
+  const config = configOf(everyRoleInputs(SAMPLE_FILES))
+  return runAnalysis(config, offlineDeps(config))
 }
 
 /** Pretty-printed JSON as one JSON.stringify call writes it. */
@@ -296,77 +280,31 @@ describe('compact excess', () => {
   })
 })
 
-/** A get-account-authorization-details export of `count` roles granted whole services, and their records. */
+/** `count` roles granted whole services, each of them calling kms:ListKeys once. */
 function thousandRoles(dir: string, count: number): { details: string; trail: string } {
-  const names = Array.from({ length: count }, (_, i) => `scale-${String(i).padStart(4, '0')}`)
-  const details = join(dir, 'authorization-details.json')
   const services = [['sqs:*', 'sns:*'], ['kms:*'], ['logs:*'], ['sqs:*']]
-  writeFileSync(
-    details,
-    JSON.stringify({
-      RoleDetailList: names.map((name, i) => ({
-        Path: '/',
-        RoleName: name,
-        Arn: `arn:aws:iam::111122223333:role/${name}`,
-        CreateDate: '2023-01-01T00:00:00Z',
-        RolePolicyList: [
-          {
-            PolicyName: 'services',
-            PolicyDocument: {
-              Version: '2012-10-17',
-              Statement: [{ Effect: 'Allow', Action: services[i % services.length], Resource: '*' }]
-            }
-          }
-        ],
-        AttachedManagedPolicies: []
-      })),
-      Policies: []
-    })
+  return writeRolesAndTrail(
+    dir,
+    '111122223333',
+    Array.from({ length: count }, (_, i) => ({
+      name: `scale-${String(i).padStart(4, '0')}`,
+      granted: services[i % services.length] ?? [],
+      call: { eventSource: 'kms.amazonaws.com', eventName: 'ListKeys' }
+    }))
   )
-  const trail = join(dir, 'trail')
-  mkdirSync(trail)
-  const records = names.map((name, i) => ({
-    eventVersion: '1.08',
-    userIdentity: {
-      type: 'AssumedRole',
-      arn: `arn:aws:sts::111122223333:assumed-role/${name}/s`,
-      accountId: '111122223333',
-      sessionContext: {
-        sessionIssuer: { type: 'Role', arn: `arn:aws:iam::111122223333:role/${name}`, userName: name }
-      }
-    },
-    eventTime: new Date(Date.parse('2023-06-01T00:00:00Z') + i * 1000).toISOString(),
-    eventSource: 'kms.amazonaws.com',
-    eventName: 'ListKeys',
-    awsRegion: 'us-east-1',
-    eventType: 'AwsApiCall',
-    managementEvent: true,
-    readOnly: true,
-    recipientAccountId: '111122223333'
-  }))
-  writeFileSync(
-    join(trail, '111122223333_CloudTrail_us-east-1_20230601T0000Z_a.json'),
-    JSON.stringify({ Records: records })
-  )
-  return { details, trail }
 }
 
 describe('1,000 roles', () => {
   it('are analyzed and written out in one run, every output complete', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'thousand-'))
-    const { details, trail } = thousandRoles(dir, 1000)
-    const inputs: Record<string, string> = {
-      roles: '*',
-      source: 'cloudtrail',
-      'cloudtrail-path': trail,
-      'min-observation-days': '0',
-      validate: 'false'
-    }
-    const config = buildCliConfig(name => ({ ...inputs, 'authorization-details': details })[name], {})
+    const config = configOf({ ...everyRoleInputs(thousandRoles(dir, 1000)), validate: 'false' })
     // As the action runs: each role written and its Markdown sections spooled as it is judged.
     const outputs = streamedOutputs({ outDir: join(dir, 'out'), version: 1, sarif: () => ({}) })
     const spool = spoolSections(dir, STEP_SUMMARY_LIMIT_BYTES)
-    const report = await runAnalysis(config, { ...offline(config), sink: allSinks(outputs.sink, spool.sink) })
+    const report = await runAnalysis(config, {
+      ...offlineDeps(config),
+      sink: allSinks(outputs.sink, spool.sink)
+    })
     expect(report.summary).toMatchObject({ roles: 1000, analyzed: 1000, failed: 0 })
     const files = await outputs.finish(report)
     if (!files) throw new Error('no files written')

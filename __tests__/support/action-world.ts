@@ -71,3 +71,18 @@ export function expectSecretsMasked(stdout: string): void {
     .join('\n')
   for (const secret of secrets) expect(rest.includes(secret)).toBe(false)
 }
+
+/** The event of pull request `number`, from the repository's own branch `change` onto main at `baseSha`. */
+export function pullRequestEvent(number: number, baseSha: string): { eventName: string; payload: object } {
+  return {
+    eventName: 'pull_request',
+    payload: {
+      number,
+      pull_request: {
+        number,
+        head: { ref: 'change', sha: 'f'.repeat(40), repo: { full_name: 'octo-org/infra' } },
+        base: { ref: 'main', sha: baseSha, repo: { full_name: 'octo-org/infra' } }
+      }
+    }
+  }
+}

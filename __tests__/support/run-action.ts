@@ -22,6 +22,11 @@ export interface ActionRun {
   runnerTemp: string
 }
 
+/** The `::error::` workflow commands a run printed, one a line. */
+export function errorLines(run: { stdout: string }): string[] {
+  return run.stdout.split('\n').filter(line => line.startsWith('::error::'))
+}
+
 export interface ActionRunOptions {
   node: NodeVersion
   inputs: Record<string, string>
