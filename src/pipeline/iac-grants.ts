@@ -19,6 +19,7 @@ import type { IacLocation, IacReading, IacRole } from '../iac/model.js'
 import type { IacWorkspace } from '../iac/workspace.js'
 import type { GrantedPolicy } from '../model.js'
 import type { IacBase, RoleCase } from './role-case.js'
+import { unlinkedCodeRoles } from './iac-code-roles.js'
 
 /** How each role was linked to the code, or why not; and where its granted policies are written. */
 export interface IacCaseFacts {
@@ -32,6 +33,9 @@ export interface IacCaseFacts {
  * `context.base`: on a pull request, the same files as its base commit has them; each role's base grants are kept for the
  * gate (what the pull request adds). A head file that cannot be read fails every role: what it grants is unknown,
  * and a pull request is never passed on code that was not read.
+ *
+ * On a pull request, every role of the code that no case is linked to becomes a case of its own, added to `cases`
+ * (pipeline/iac-code-roles.ts): a role the pull request adds in code is judged, never passed unseen.
  */
 export function applyIacGrants(
   config: Config,
@@ -52,24 +56,26 @@ export function applyIacGrants(
   const facts = new Map<RoleCase, IacCaseFacts>()
   const unread = iac.reading.unreadFiles
   const base = context.base
-  if (context.baseUnknown !== undefined) {
-    for (const c of cases)
-      if (!c.outcome)
-        c.outcome = {
-          status: 'failed',
-          reason: `what the pull request removes from the infrastructure code is not known: ${context.baseUnknown}`
-        }
+  const pullRequest = context.authored || base !== undefined
+  const unjudged =
+    context.baseUnknown !== undefined
+      ? `what the pull request removes from the infrastructure code is not known: ${context.baseUnknown}`
+      : pullRequest && unread.length > 0
+        ? `the pull request's infrastructure code cannot be read (${unread.join(', ')}): ${iac.reading.problems.join('; ')}`
+        : undefined
+  if (unjudged !== undefined) {
+    for (const c of cases) if (!c.outcome) c.outcome = { status: 'failed', reason: unjudged }
+    // The roles of the code fail with them, even when no selected role is left to carry the failure.
+    if (!cases.some(c => c.outcome?.reason === unjudged))
+      cases.push({
+        arn: config.iacPath ?? 'iac-path',
+        name: config.iacPath ?? 'iac-path',
+        accountId: '',
+        outcome: { status: 'failed', reason: unjudged }
+      })
     return facts
   }
-  if ((context.authored || base) && unread.length > 0) {
-    for (const c of cases)
-      if (!c.outcome)
-        c.outcome = {
-          status: 'failed',
-          reason: `the pull request's infrastructure code cannot be read (${unread.join(', ')}): ${iac.reading.problems.join('; ')}`
-        }
-    return facts
-  }
+  const linked = new Set<IacRole>()
   for (const c of cases) {
     if (c.unverifiedReason || c.outcome || !c.name) continue
     const hints: LinkHints = {
@@ -87,6 +93,7 @@ export function applyIacGrants(
       continue
     }
     const role = link.role
+    linked.add(role)
     const grantedFrom = role.policies.map(p => p.location)
     const conservative =
       role.unresolved.length > 0 ? `; read conservatively: ${role.unresolved.join('; ')}` : ''
@@ -117,6 +124,14 @@ export function applyIacGrants(
       ...(c.grants?.notEditableReason ? { notEditableReason: c.grants.notEditableReason } : {}),
       policies
     }
+  }
+  if (!pullRequest) return facts
+  const codeRoles = unlinkedCodeRoles(iac.reading.roles, linked, base, role =>
+    grantedPolicies(role, [], live)
+  )
+  for (const [c, fact] of codeRoles) {
+    cases.push(c)
+    facts.set(c, fact)
   }
   return facts
 }
