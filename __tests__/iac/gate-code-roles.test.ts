@@ -62,6 +62,7 @@ const errors = (stdout: string) => stdout.split('\n').filter(line => line.starts
 
 describe('the gate on a pull request that adds a role in infrastructure code', () => {
   let world: World
+  let bases = 0
   beforeAll(async () => {
     world = await startWorld()
   })
@@ -73,7 +74,9 @@ describe('the gate on a pull request that adds a role in infrastructure code', (
     inputs: Record<string, string> = { 'granted-source': 'iac', 'iac-path': 'infra' },
     event: 'pull_request' | 'schedule' = 'pull_request'
   ) {
-    const baseSha = world.github.pushFiles('main', base, 'Terraform of the roles')
+    // A branch of its own: each base holds exactly these files.
+    const branch = `base-${++bases}`
+    const baseSha = world.github.pushFiles(branch, base, 'Terraform of the roles')
     const number = world.github.addIssue()
     world.github.setPullRequestFiles(number, [])
     const run = await runActionInProcess({
@@ -85,7 +88,7 @@ describe('the gate on a pull request that adds a role in infrastructure code', (
               pull_request: {
                 number,
                 head: { ref: 'change', sha: 'f'.repeat(40), repo: { full_name: 'octo-org/infra' } },
-                base: { ref: 'main', sha: baseSha, repo: { full_name: 'octo-org/infra' } }
+                base: { ref: branch, sha: baseSha, repo: { full_name: 'octo-org/infra' } }
               }
             }
           : {},
@@ -251,6 +254,51 @@ resource "aws_iam_role" "this" {
     const role = code.find(r => r.arn === arn)
     expect(role).toMatchObject({ status: 'insufficient-evidence', change: { newFile: true } })
     expect(role?.change?.added.some(a => a.risk !== undefined)).toBe(true)
+  })
+
+  it.each([
+    [
+      'a registry module',
+      'module "admin" {\n  source    = "terraform-aws-modules/iam/aws//modules/iam-assumable-role"\n  role_name = "admin"\n}\n',
+      'infra/extra.tf:module.admin'
+    ],
+    [
+      'a local module outside iac-path',
+      'module "admin" {\n  source = "../modules/admin"\n}\n',
+      'infra/extra.tf:module.admin'
+    ],
+    [
+      'a policy attached by an ARN expression',
+      'resource "aws_iam_role_policy_attachment" "x" {\n  role       = aws_iam_role.leave_organization.name\n  policy_arn = var.policy_arn\n}\n',
+      'infra/extra.tf:aws_iam_role_policy_attachment.x'
+    ],
+    [
+      'a policy attached to a role the code does not define',
+      `resource "aws_iam_role_policy" "x" {\n  name   = "x"\n  role   = "some-deployed-role"\n  policy = jsonencode(${JSON.stringify(ADMIN_DOCUMENT).replace(/:/g, ' = ')})\n}\n`,
+      'infra/extra.tf:aws_iam_role_policy.x'
+    ],
+    [
+      'a CloudFormation role attaching a parameter',
+      CLOUDFORMATION_EVIL.replace(
+        '      Policies:',
+        '      ManagedPolicyArns:\n        - !Ref PolicyArn\n      Policies:'
+      ).replace('Resources:', 'Parameters:\n  PolicyArn:\n    Type: String\nResources:'),
+      'infra/extra.yaml:EvilRole'
+    ]
+  ])('fails closed on %s the pull request adds, and passes on it unchanged', async (_what, extra, arn) => {
+    const file = arn.slice(0, arn.indexOf(':'))
+    const added = await gate({ 'infra/main.tf': TERRAFORM }, { 'infra/main.tf': TERRAFORM, [file]: extra })
+    expect(added.run.code).toBe(1)
+    expect(added.code.find(r => r.arn === arn)).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/^the pull request adds .* whose grants cannot be read statically/)
+    })
+    const kept = await gate(
+      { 'infra/main.tf': TERRAFORM, [file]: extra },
+      { 'infra/main.tf': TERRAFORM, [file]: extra }
+    )
+    expect(kept.code.filter(r => r.status === 'failed')).toEqual([])
+    expect(errors(kept.run.stdout)).toEqual([])
   })
 
   it('reports no role of the code outside a pull request', async () => {

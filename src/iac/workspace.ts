@@ -111,6 +111,7 @@ async function readAll(
     reading.roles.push(...read.roles)
     reading.problems.push(...read.problems)
     reading.unreadFiles.push(...read.unreadFiles)
+    if (read.unreadBlocks) reading.unreadBlocks = [...(reading.unreadBlocks ?? []), ...read.unreadBlocks]
   }
   return reading
 }

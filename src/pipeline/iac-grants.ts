@@ -126,6 +126,7 @@ export function applyIacGrants(
     }
   }
   if (!pullRequest) return facts
+  cases.push(...unreadBlockCases(iac.reading, base))
   const codeRoles = unlinkedCodeRoles(iac.reading.roles, linked, base, role =>
     grantedPolicies(role, [], live)
   )
@@ -134,6 +135,29 @@ export function applyIacGrants(
     facts.set(c, fact)
   }
   return facts
+}
+
+/**
+ * A pull request that adds or changes a block whose grants cannot be read statically (a registry module, a policy
+ * attached to a role named by an expression, an attachment of an ARN expression) cannot pass: what it grants is
+ * unknown. One the base commit has exactly as written is left to the roles it was already judged with.
+ */
+function unreadBlockCases(head: IacReading, base: IacReading | undefined): RoleCase[] {
+  const before = base?.unreadBlocks ?? []
+  return (head.unreadBlocks ?? [])
+    .filter(b => !before.some(o => o.file === b.file && o.address === b.address && o.text === b.text))
+    .map(b => {
+      const changed = before.some(o => o.file === b.file && o.address === b.address)
+      return {
+        arn: `${b.file}:${b.address}`,
+        name: b.address,
+        accountId: '',
+        outcome: {
+          status: 'failed',
+          reason: `the pull request ${changed ? 'changes' : 'adds'} ${b.address} in ${b.file}, whose grants cannot be read statically (${b.why}): the gate cannot pass on it; write the role and its policies in the code under iac-path with literal names and ARNs`
+        }
+      }
+    })
 }
 
 /** Where each AWS-managed policy's document came from (IAM, an export, or the data package and its version). */

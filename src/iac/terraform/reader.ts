@@ -58,18 +58,41 @@ async function readTerraform(files: readonly IacSourceFile[]): Promise<IacReadin
         if (block.type === 'data' && kind && name)
           resources.push({ file: f.path, block, address: `data.${kind}.${name}` })
         if (block.type === 'module' && block.labels[0]) {
-          const source = attributesOf(block.body).get('source')
-          const value = source ? hclValue(source) : undefined
-          if (value?.type === 'string' && !/^\.\.?\//.test(value.value))
-            reading.problems.push(
-              `${f.path}: module.${block.labels[0]} (source "${value.value}") is not read: any role it creates is not linked to these files`
-            )
+          const why = unreadModule(f.path, block, files)
+          if (why) {
+            reading.problems.push(`${f.path}: ${why}`)
+            unreadBlock(reading, f.path, `module.${block.labels[0]}`, block.node, why)
+          }
         }
       }
     }
     new ModuleReader(dir, resources, blocks, files, reading).read()
   }
   return reading
+}
+
+/**
+ * Why the roles a module block creates are not read: a source that is not a folder of the given files (a registry
+ * or Git module, a folder outside iac-path, an expression). Undefined when its folder is read with the rest.
+ */
+function unreadModule(file: string, block: HclBlock, files: readonly IacSourceFile[]): string | undefined {
+  const name = `module.${block.labels[0] ?? ''}`
+  const source = attributesOf(block.body).get('source')
+  const value = source ? hclValue(source) : undefined
+  if (value?.type !== 'string' || value.expression !== undefined)
+    return `${name} has no literal source: any role it creates is not read`
+  if (!/^\.\.?\//.test(value.value))
+    return `${name} (source "${value.value}") is not read: any role it creates is not linked to these files`
+  const folder = path.posix.normalize(path.posix.join(path.posix.dirname(file), value.value))
+  return files.some(f => path.posix.dirname(f.path) === folder)
+    ? undefined
+    : `${name} (source "${value.value}") is not read (no Terraform of it under iac-path): any role it creates is not linked to these files`
+}
+
+function unreadBlock(reading: IacReading, file: string, address: string, node: HclNode, why: string): void {
+  const blocks = (reading.unreadBlocks ??= [])
+  if (!blocks.some(b => b.file === file && b.address === address && b.why === why))
+    blocks.push({ file, address, text: node.text, why })
 }
 
 function firstError(node: HclNode): HclNode | undefined {
@@ -178,8 +201,10 @@ class ModuleReader {
     }
     this.roles.set(r.address, role)
     for (const block of blocksOf(r.block.body)) {
-      if (block.type === 'dynamic' && block.labels[0] === 'inline_policy')
+      if (block.type === 'dynamic' && block.labels[0] === 'inline_policy') {
         role.unresolved.push(`dynamic "inline_policy"`)
+        this.unread(r, `dynamic "inline_policy" is not read statically`)
+      }
       if (block.type !== 'inline_policy') continue
       const b = attributesOf(block.body)
       const policy = b.get('policy')
@@ -285,6 +310,7 @@ class ModuleReader {
     const tuple = n.type === 'collection_value' ? n.namedChild(0) : null
     if (tuple?.type !== 'tuple') {
       const role = this.roles.get(owner.address)
+      this.unread(owner, `${list.text} is not a literal list`)
       if (role) role.unresolved.push(list.text)
       else
         this.reading.problems.push(
@@ -323,7 +349,9 @@ class ModuleReader {
       return
     }
     const byName = data ? literalString(attributesOf(data.block.body).get('name')) : undefined
-    role.unresolved.push(byName ? `${arnNode.text} (the policy named "${byName}")` : arnNode.text)
+    const what = byName ? `${arnNode.text} (the policy named "${byName}")` : arnNode.text
+    role.unresolved.push(what)
+    this.unread(owner, `it attaches ${what}, whose document is not known statically`)
   }
 
   private roleOf(owner: Resource, roleNode: HclNode | undefined): IacRole | undefined {
@@ -341,6 +369,7 @@ class ModuleReader {
       return found
     }
     this.toOthers.add(owner.block.node)
+    this.unread(owner, `role ${roleNode.text} is not a role defined in ${this.dir}`)
     this.reading.problems.push(
       `${owner.file}: ${owner.address}: role ${roleNode.text} is not a role defined in ${this.dir}: its policy is not linked`
     )
@@ -352,6 +381,10 @@ class ModuleReader {
     role.policies.push(policy)
     for (const u of this.unresolvedOf.get(policy) ?? [])
       if (!role.unresolved.includes(u)) role.unresolved.push(u)
+  }
+
+  private unread(owner: Resource, why: string): void {
+    unreadBlock(this.reading, owner.file, owner.address, owner.block.node, why)
   }
 
   private location(file: string, block: HclBlock, address: string): IacLocation {
