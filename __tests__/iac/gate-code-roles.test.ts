@@ -9,6 +9,7 @@ import { runActionInProcess } from '../support/action-in-process.js'
 import { awsInputs, startWorld, stopWorld } from '../support/action-world.js'
 import type { World } from '../support/action-world.js'
 import { STRATUS_ROLES } from '../support/aws-emulator-seed.js'
+import type { EmulatedPullFile } from '../support/github-emulator.js'
 import { outputFile } from '../support/run-action.js'
 import { NEW_CODE_ROLE } from '../../src/pipeline/iac-code-roles.js'
 
@@ -72,13 +73,14 @@ describe('the gate on a pull request that adds a role in infrastructure code', (
     base: Record<string, string>,
     head: Record<string, string>,
     inputs: Record<string, string> = { 'granted-source': 'iac', 'iac-path': 'infra' },
-    event: 'pull_request' | 'schedule' = 'pull_request'
+    event: 'pull_request' | 'schedule' = 'pull_request',
+    files: EmulatedPullFile[] = []
   ) {
     // A branch of its own: each base holds exactly these files.
     const branch = `base-${++bases}`
     const baseSha = world.github.pushFiles(branch, base, 'Terraform of the roles')
     const number = world.github.addIssue()
-    world.github.setPullRequestFiles(number, [])
+    world.github.setPullRequestFiles(number, files)
     const run = await runActionInProcess({
       eventName: event,
       payload:
@@ -284,22 +286,50 @@ resource "aws_iam_role" "this" {
         '      ManagedPolicyArns:\n        - !Ref PolicyArn\n      Policies:'
       ).replace('Resources:', 'Parameters:\n  PolicyArn:\n    Type: String\nResources:'),
       'infra/extra.yaml:EvilRole'
+    ],
+    [
+      'a Terraform JSON file',
+      JSON.stringify({
+        resource: {
+          aws_iam_role: {
+            x: { name: 'x', managed_policy_arns: ['arn:aws:iam::aws:policy/AdministratorAccess'] }
+          }
+        }
+      }),
+      'infra/extra.tf.json:extra.tf.json'
+    ],
+    [
+      'a Terraform override file',
+      'resource "aws_iam_role" "leave_organization" {\n  managed_policy_arns = ["arn:aws:iam::aws:policy/AdministratorAccess"]\n}\n',
+      'infra/main_override.tf:main_override.tf'
     ]
-  ])('fails closed on %s the pull request adds, and passes on it unchanged', async (_what, extra, arn) => {
-    const file = arn.slice(0, arn.indexOf(':'))
-    const added = await gate({ 'infra/main.tf': TERRAFORM }, { 'infra/main.tf': TERRAFORM, [file]: extra })
-    expect(added.run.code).toBe(1)
-    expect(added.code.find(r => r.arn === arn)).toMatchObject({
-      status: 'failed',
-      reason: expect.stringMatching(/^the pull request adds .* whose grants cannot be read statically/)
-    })
-    const kept = await gate(
-      { 'infra/main.tf': TERRAFORM, [file]: extra },
-      { 'infra/main.tf': TERRAFORM, [file]: extra }
-    )
-    expect(kept.code.filter(r => r.status === 'failed')).toEqual([])
-    expect(errors(kept.run.stdout)).toEqual([])
-  })
+  ])(
+    'fails closed on %s the pull request adds or removes, and passes on it unchanged',
+    async (_what, extra, arn) => {
+      const file = arn.slice(0, arn.indexOf(':'))
+      const added = await gate({ 'infra/main.tf': TERRAFORM }, { 'infra/main.tf': TERRAFORM, [file]: extra })
+      expect(added.run.code).toBe(1)
+      expect(added.code.find(r => r.arn === arn)).toMatchObject({
+        status: 'failed',
+        reason: expect.stringMatching(/^the pull request adds .* whose grants cannot be read statically/)
+      })
+      const kept = await gate(
+        { 'infra/main.tf': TERRAFORM, [file]: extra },
+        { 'infra/main.tf': TERRAFORM, [file]: extra }
+      )
+      expect(kept.code.filter(r => r.status === 'failed')).toEqual([])
+      expect(errors(kept.run.stdout)).toEqual([])
+      const removed = await gate(
+        { 'infra/main.tf': TERRAFORM, [file]: extra },
+        { 'infra/main.tf': TERRAFORM },
+        undefined,
+        'pull_request',
+        [{ filename: file, status: 'removed' }]
+      )
+      expect(removed.run.code).toBe(1)
+      expect(removed.code.find(r => r.arn === arn)?.reason).toMatch(/^the pull request removes /)
+    }
+  )
 
   it('reports no role of the code outside a pull request', async () => {
     const { code } = await gate(

@@ -15,7 +15,7 @@ import { linkRole } from '../iac/link.js'
 import type { LinkHints } from '../iac/link.js'
 import type { IacMapping } from '../iac/mapping.js'
 import type { TerraformStateRole } from '../iac/terraform/state.js'
-import type { IacLocation, IacReading, IacRole } from '../iac/model.js'
+import type { IacLocation, IacReading, IacRole, UnreadBlock } from '../iac/model.js'
 import type { IacWorkspace } from '../iac/workspace.js'
 import type { GrantedPolicy } from '../model.js'
 import type { IacBase, RoleCase } from './role-case.js'
@@ -138,26 +138,32 @@ export function applyIacGrants(
 }
 
 /**
- * A pull request that adds or changes a block whose grants cannot be read statically (a registry module, a policy
- * attached to a role named by an expression, an attachment of an ARN expression) cannot pass: what it grants is
- * unknown. One the base commit has exactly as written is left to the roles it was already judged with.
+ * A pull request that adds, changes or removes a block whose grants cannot be read statically (a registry module,
+ * a Terraform override file, a policy attached to a role named by an expression, an attachment of an ARN
+ * expression) cannot pass: what it grants, or what removing it widens, is unknown. One the base commit has exactly
+ * as written is left to the roles it was already judged with.
  */
 function unreadBlockCases(head: IacReading, base: IacReading | undefined): RoleCase[] {
   const before = base?.unreadBlocks ?? []
-  return (head.unreadBlocks ?? [])
-    .filter(b => !before.some(o => o.file === b.file && o.address === b.address && o.text === b.text))
-    .map(b => {
-      const changed = before.some(o => o.file === b.file && o.address === b.address)
-      return {
-        arn: `${b.file}:${b.address}`,
-        name: b.address,
-        accountId: '',
-        outcome: {
-          status: 'failed',
-          reason: `the pull request ${changed ? 'changes' : 'adds'} ${b.address} in ${b.file}, whose grants cannot be read statically (${b.why}): the gate cannot pass on it; write the role and its policies in the code under iac-path with literal names and ARNs`
-        }
-      }
-    })
+  const after = head.unreadBlocks ?? []
+  const same = (a: UnreadBlock, b: UnreadBlock) => a.file === b.file && a.address === b.address
+  const failed = (b: UnreadBlock, what: string): RoleCase => ({
+    arn: `${b.file}:${b.address}`,
+    name: b.address,
+    accountId: '',
+    outcome: {
+      status: 'failed',
+      reason: `the pull request ${what} ${b.address} in ${b.file}, whose grants cannot be read statically (${b.why}): the gate cannot pass on it; write the role and its policies in the code under iac-path with literal names and ARNs`
+    }
+  })
+  const cases = [
+    ...after
+      .filter(b => !before.some(o => same(o, b) && o.text === b.text))
+      .map(b => failed(b, before.some(o => same(o, b)) ? 'changes' : 'adds')),
+    ...before.filter(o => !after.some(b => same(o, b))).map(o => failed(o, 'removes'))
+  ]
+  // One case per block, however many of its expressions are unread.
+  return [...new Map(cases.map(c => [c.arn, c])).values()]
 }
 
 /** Where each AWS-managed policy's document came from (IAM, an export, or the data package and its version). */
