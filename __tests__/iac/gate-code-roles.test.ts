@@ -331,6 +331,30 @@ resource "aws_iam_role" "this" {
     }
   )
 
+  it('fails closed when the pull request widens a policy attached to a role the code does not define', async () => {
+    const attached = (action: string) => `resource "aws_iam_policy" "p" {
+  name   = "p"
+  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "${action}", Resource = "*" }] })
+}
+resource "aws_iam_role_policy_attachment" "p" {
+  role       = "some-deployed-role"
+  policy_arn = aws_iam_policy.p.arn
+}
+`
+    const base = { 'infra/main.tf': TERRAFORM, 'infra/p.tf': attached('ec2:DescribeInstances') }
+    const unchanged = await gate(base, base)
+    expect(unchanged.run.code).toBe(0)
+    const widened = await gate(base, { ...base, 'infra/p.tf': attached('iam:*') })
+    expect(widened.run.code).toBe(1)
+    expect(widened.code).toMatchObject([
+      {
+        arn: 'infra/p.tf:aws_iam_role_policy_attachment.p',
+        status: 'failed',
+        reason: expect.stringMatching(/^the pull request changes aws_iam_role_policy_attachment\.p/)
+      }
+    ])
+  })
+
   it('reports no role of the code outside a pull request', async () => {
     const { code } = await gate(
       {},

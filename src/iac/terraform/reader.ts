@@ -61,7 +61,7 @@ async function readTerraform(files: readonly IacSourceFile[]): Promise<IacReadin
           const why = unreadModule(f.path, block, files)
           if (why) {
             reading.problems.push(`${f.path}: ${why}`)
-            unreadBlock(reading, f.path, `module.${block.labels[0]}`, block.node, why)
+            unreadBlock(reading, f.path, `module.${block.labels[0]}`, block.node.text, why)
           }
         }
       }
@@ -89,10 +89,10 @@ function unreadModule(file: string, block: HclBlock, files: readonly IacSourceFi
     : `${name} (source "${value.value}") is not read (no Terraform of it under iac-path): any role it creates is not linked to these files`
 }
 
-function unreadBlock(reading: IacReading, file: string, address: string, node: HclNode, why: string): void {
+function unreadBlock(reading: IacReading, file: string, address: string, text: string, why: string): void {
   const blocks = (reading.unreadBlocks ??= [])
-  if (!blocks.some(b => b.file === file && b.address === address && b.why === why))
-    blocks.push({ file, address, text: node.text, why })
+  if (!blocks.some(b => b.file === file && b.address === address && b.why === why && b.text === text))
+    blocks.push({ file, address, text, why })
 }
 
 function firstError(node: HclNode): HclNode | undefined {
@@ -290,7 +290,7 @@ class ModuleReader {
   }
 
   private attach(owner: Resource, roleNode: HclNode | undefined, policy: IacPolicy): void {
-    const role = this.roleOf(owner, roleNode)
+    const role = this.roleOf(owner, roleNode, policy)
     if (role) this.add(role, policy)
   }
 
@@ -328,13 +328,13 @@ class ModuleReader {
     arnNode: HclNode | undefined,
     known?: IacRole
   ): void {
-    const role = known ?? this.roleOf(owner, roleNode)
-    if (!role || !arnNode) return
-    const reference = traversal(arnNode)
+    const reference = arnNode ? traversal(arnNode) : undefined
     const policyAddress = reference
       ? /^(aws_iam_policy\.[\w-]+)(?:\[[^\]]*\])?\.(?:arn|id)$/.exec(reference)?.[1]
       : undefined
     const policy = policyAddress ? this.managedPolicy(policyAddress) : undefined
+    const role = known ?? this.roleOf(owner, roleNode, policy)
+    if (!role || !arnNode) return
     if (policy) {
       this.toRolesOnly.add(owner.block.node)
       return this.add(role, policy)
@@ -354,7 +354,8 @@ class ModuleReader {
     this.unread(owner, `it attaches ${what}, whose document is not known statically`)
   }
 
-  private roleOf(owner: Resource, roleNode: HclNode | undefined): IacRole | undefined {
+  /** The role an attachment names; one not read here makes the attachment (with what it attaches) unread. */
+  private roleOf(owner: Resource, roleNode: HclNode | undefined, policy?: IacPolicy): IacRole | undefined {
     if (!roleNode) return undefined
     const reference = traversal(roleNode)
     const address = reference
@@ -369,7 +370,8 @@ class ModuleReader {
       return found
     }
     this.toOthers.add(owner.block.node)
-    this.unread(owner, `role ${roleNode.text} is not a role defined in ${this.dir}`)
+    // The policy's document is part of what is compared with the base: widening it widens that role too.
+    this.unread(owner, `role ${roleNode.text} is not a role defined in ${this.dir}`, policy?.document)
     this.reading.problems.push(
       `${owner.file}: ${owner.address}: role ${roleNode.text} is not a role defined in ${this.dir}: its policy is not linked`
     )
@@ -383,8 +385,9 @@ class ModuleReader {
       if (!role.unresolved.includes(u)) role.unresolved.push(u)
   }
 
-  private unread(owner: Resource, why: string): void {
-    unreadBlock(this.reading, owner.file, owner.address, owner.block.node, why)
+  private unread(owner: Resource, why: string, document?: unknown): void {
+    const text = owner.block.node.text + (document === undefined ? '' : `\n${JSON.stringify(document)}`)
+    unreadBlock(this.reading, owner.file, owner.address, text, why)
   }
 
   private location(file: string, block: HclBlock, address: string): IacLocation {
