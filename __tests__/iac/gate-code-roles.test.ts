@@ -355,6 +355,30 @@ resource "aws_iam_role_policy_attachment" "p" {
     ])
   })
 
+  it('fails on a new role attaching a policy ARN whose document is unknown, and passes on it unchanged', async () => {
+    const role = `resource "aws_iam_role" "other" {
+  name                = "other"
+  assume_role_policy  = "{}"
+  managed_policy_arns = ["arn:aws:iam::111122223333:policy/Elsewhere"]
+}
+`
+    const added = await gate(
+      { 'infra/main.tf': TERRAFORM },
+      { 'infra/main.tf': TERRAFORM, 'infra/other.tf': role }
+    )
+    expect(added.run.code).toBe(1)
+    expect(added.code).toMatchObject([
+      {
+        status: 'failed',
+        reason: expect.stringMatching(/111122223333:policy\/Elsewhere \(not defined in the code\)/)
+      }
+    ])
+    const base = { 'infra/main.tf': TERRAFORM, 'infra/other.tf': role }
+    const kept = await gate(base, base)
+    expect(kept.code).toEqual([])
+    expect(kept.run.code).toBe(0)
+  })
+
   it('reports no role of the code outside a pull request', async () => {
     const { code } = await gate(
       {},

@@ -30,7 +30,13 @@ export function unlinkedCodeRoles(
     const at = base ? sameBlock(base.roles, role) : undefined
     const { policies, missing } = grantsOf(role)
     const before = at ? grantsOf(at) : undefined
-    if (before && missing.length === 0 && sameGrants(before.policies, policies)) continue
+    // The same written grants at the base: nothing added, even by a policy ARN whose document is unknown.
+    if (
+      before &&
+      sameGrants(before.policies, policies) &&
+      canonicalJson([...before.missing].sort()) === canonicalJson([...missing].sort())
+    )
+      continue
     const where = `${role.location.file}:${role.location.startLine} (${role.location.address})`
     const c: RoleCase = {
       arn: `${role.location.file}:${role.location.address}`,
