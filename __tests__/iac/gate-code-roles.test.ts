@@ -288,6 +288,11 @@ resource "aws_iam_role" "this" {
       'infra/extra.yaml:EvilRole'
     ],
     [
+      'a CloudFormation nested stack',
+      'Resources:\n  Nested:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: https://example.com/admin.yaml\n',
+      'infra/extra.yaml:Nested'
+    ],
+    [
       'a Terraform JSON file',
       JSON.stringify({
         resource: {

@@ -106,6 +106,10 @@ function readTemplate(
       local.set(`${r.logicalId}Role`, samRole(template, r, unread))
     else if (r.type === 'AWS::IAM::ManagedPolicy')
       managed.set(r.logicalId, policyOf(template, r, 'managed', 'ManagedPolicyName'))
+    else if (r.type === 'AWS::CloudFormation::Stack' || r.type === 'AWS::Serverless::Application')
+      unread(r, `${r.type} is not read: any role its template creates is not linked to these files`)
+    else if (r.type === 'AWS::Serverless::StateMachine' && !property(r.properties, 'Role'))
+      unread(r, `${r.type} Policies are not read: the role SAM creates for it is not linked to these files`)
   }
 
   /** A role named by `!Ref Logical` or a literal name; anything else cannot be linked. */

@@ -6,8 +6,12 @@ import { rewriteTemplate } from './rewrite.js'
 import { parseTemplate } from './template.js'
 
 const TEMPLATE_EXTENSION = /\.(ya?ml|json|template)$/i
-/** A template defines its resources with these types; other YAML/JSON files are not templates of interest. */
-const IAM_RESOURCE = /AWS::(IAM::(Role|Policy|ManagedPolicy|RolePolicy)|Serverless::Function)\b/
+/**
+ * A template defines its resources with these types (nested stacks and SAM resources that create roles included);
+ * other YAML/JSON files are not templates of interest.
+ */
+const IAM_RESOURCE =
+  /AWS::(IAM::(Role|Policy|ManagedPolicy|RolePolicy)|Serverless::(Function|StateMachine|Application)|CloudFormation::Stack)\b/
 
 /** A type written with escapes (`"AWS::IAM::Rol\\u0065"`) is still the type: such a template is parsed to tell. */
 function declaresIamResource(path: string, text: string): boolean {
