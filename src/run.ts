@@ -217,7 +217,16 @@ async function iacGrants(
   const iacDir = relative(workspace, resolve(workspace, config.iacPath)).split('\\').join('/')
   const removed = deps.base ? await removedIacPaths(deps.base, iacDir) : undefined
   const base = deps.base
-    ? await readIacFilesAt([...iac.files.map(f => f.file.path), ...(removed?.paths ?? [])], deps.base.read)
+    ? await readIacFilesAt(
+        [
+          ...new Set([
+            ...iac.files.map(f => f.file.path),
+            ...(iac.reading.unreadBlocks ?? []).map(b => b.file),
+            ...(removed?.paths ?? [])
+          ])
+        ],
+        deps.base.read
+      )
     : undefined
   for (const problem of base?.problems ?? []) deps.log.warning(`at the base commit: ${problem}`)
   const stateFile = config.terraformState

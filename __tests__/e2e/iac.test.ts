@@ -184,6 +184,31 @@ describe.each<NodeVersion>(['node20', 'node24'])('dist/index.js with infrastruct
       expect(world.github.validationFailures).toEqual([])
     })
 
+    it('fails when the pull request adds a role in code that no deployed role is linked to', async () => {
+      const { run, comment } = await gate(`${TERRAFORM}
+resource "aws_iam_role" "added" {
+  name_prefix        = "added-"
+  assume_role_policy = data.aws_iam_policy_document.ec2_assume.json
+  inline_policy {
+    name   = "admin"
+    policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "*", Resource = "*" }] })
+  }
+}
+`)
+      expect(run.code).toBe(1)
+      expect(run.stdout).toMatch(
+        /::error::.*infra\/main\.tf:aws_iam_role\.added: \d+ added by this pull request/
+      )
+      expect(comment).toMatch(/aws\\?_iam\\?_role\.added/)
+      const report = JSON.parse(readFileSync(outputFile(run, 'report'), 'utf8')) as {
+        roles: { arn: string; reason?: string; change?: { newFile: boolean } }[]
+      }
+      expect(report.roles.find(r => r.arn === 'infra/main.tf:aws_iam_role.added')).toMatchObject({
+        reason: expect.stringMatching(/^new role in code: unverified/),
+        change: { newFile: true }
+      })
+    })
+
     it('fails when the pull request leaves its Terraform unparseable', async () => {
       const { run } = await gate(`${TERRAFORM}\nresource "aws_iam_role_policy" "x" {\n`)
       expect(run.code).toBe(1)

@@ -78,6 +78,19 @@ export interface IacReading {
   problems: string[]
   /** Files that could not be read at all (syntax errors, too large): what they grant is unknown. */
   unreadFiles: string[]
+  /**
+   * Blocks whose grants cannot be read statically at all (a registry module, a policy attached to a role named by
+   * an expression, an attachment of an ARN expression): a pull request that adds or changes one cannot pass.
+   */
+  unreadBlocks?: UnreadBlock[]
+}
+
+/** A block of code whose effect on IAM is unknown, as written (compared between a pull request's base and head). */
+export interface UnreadBlock {
+  file: string
+  address: string
+  text: string
+  why: string
 }
 
 /** A file of infrastructure code as read from the workspace or a commit. */

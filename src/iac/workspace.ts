@@ -6,7 +6,7 @@ import { lstatSync, readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { errorMessage } from '../error-message.js'
 import type { WorkspaceFile } from '../granted/workspace-file.js'
-import type { IacReader, IacReading, IacSourceFile } from './model.js'
+import type { IacReader, IacReading, IacSourceFile, UnreadBlock } from './model.js'
 import { IAC_READERS } from './readers.js'
 
 /** Far above any real template or module file (CloudFormation accepts 1 MB). */
@@ -26,6 +26,7 @@ export async function readIacFolder(dir: string, base: string): Promise<IacWorks
   const problems: string[] = []
   const unreadFiles: string[] = []
   const found: { reader: IacReader; file: IacSourceFile }[] = []
+  const unreadBlocks: UnreadBlock[] = []
   let seen = 0
   const walk = (folder: string) => {
     let entries
@@ -51,6 +52,12 @@ export async function readIacFolder(dir: string, base: string): Promise<IacWorks
         continue
       }
       const text = readFileSync(full, 'utf8')
+      const unread = unreadFile(path, text)
+      if (unread) {
+        problems.push(`${path}: ${unread.why}`)
+        unreadBlocks.push(unread)
+        continue
+      }
       const reader = IAC_READERS.find(r => r.accepts(path, text))
       if (reader) found.push({ reader, file: { path, text } })
     }
@@ -60,7 +67,29 @@ export async function readIacFolder(dir: string, base: string): Promise<IacWorks
     throw new Error(
       `iac-path: more than ${IAC_FILE_LIMIT} files under ${relative(base, dir) || '.'}; point iac-path at the folder of the infrastructure code`
     )
-  return { files: found, reading: await readAll(found, { roles: [], problems, unreadFiles }) }
+  return {
+    files: found,
+    reading: await readAll(found, {
+      roles: [],
+      problems,
+      unreadFiles,
+      ...(unreadBlocks.length > 0 ? { unreadBlocks } : {})
+    })
+  }
+}
+
+/**
+ * A file Terraform reads that no reader here does: JSON syntax, and override files (merged into the blocks of other
+ * files). What it grants is unknown, so a pull request that adds or changes one cannot pass.
+ */
+function unreadFile(path: string, text: string): UnreadBlock | undefined {
+  const name = path.slice(path.lastIndexOf('/') + 1)
+  const why = /^(.*_)?override\.tf(\.json)?$/.test(name)
+    ? 'a Terraform override file (it changes blocks of other files) is not read'
+    : name.endsWith('.tf.json')
+      ? 'Terraform JSON syntax (.tf.json) is not read'
+      : undefined
+  return why === undefined ? undefined : { file: path, address: name, text, why }
 }
 
 /**
@@ -94,6 +123,11 @@ export async function readIacFilesAt(
       reading.unreadFiles.push(path)
     }
     if (file.status !== 'read') continue
+    const unread = unreadFile(path, file.text)
+    if (unread) {
+      reading.unreadBlocks = [...(reading.unreadBlocks ?? []), unread]
+      continue
+    }
     const reader = IAC_READERS.find(r => r.accepts(path, file.text))
     if (reader) found.push({ reader, file: { path, text: file.text } })
   }
@@ -111,6 +145,7 @@ async function readAll(
     reading.roles.push(...read.roles)
     reading.problems.push(...read.problems)
     reading.unreadFiles.push(...read.unreadFiles)
+    if (read.unreadBlocks) reading.unreadBlocks = [...(reading.unreadBlocks ?? []), ...read.unreadBlocks]
   }
   return reading
 }

@@ -16,11 +16,12 @@ import { linkRole } from '../iac/link.js'
 import type { LinkHints } from '../iac/link.js'
 import type { IacMapping } from '../iac/mapping.js'
 import type { TerraformStateRole } from '../iac/terraform/state.js'
-import type { IacLocation, IacReading, IacRole } from '../iac/model.js'
+import type { IacLocation, IacReading, IacRole, UnreadBlock } from '../iac/model.js'
 import type { IacWorkspace } from '../iac/workspace.js'
 import { inPartition, partitionOf } from '../iac/managed-arn.js'
 import type { GrantedPolicy } from '../model.js'
 import type { IacBase, RoleCase } from './role-case.js'
+import { unlinkedCodeRoles } from './iac-code-roles.js'
 
 /** How each role was linked to the code, or why not; and where its granted policies are written. */
 export interface IacCaseFacts {
@@ -34,6 +35,9 @@ export interface IacCaseFacts {
  * `context.base`: on a pull request, the same files as its base commit has them; each role's base grants are kept for the
  * gate (what the pull request adds). A head file that cannot be read fails every role: what it grants is unknown,
  * and a pull request is never passed on code that was not read.
+ *
+ * On a pull request, every role of the code that no case is linked to becomes a case of its own, added to `cases`
+ * (pipeline/iac-code-roles.ts): a role the pull request adds in code is judged, never passed unseen.
  */
 export function applyIacGrants(
   config: Config,
@@ -54,24 +58,26 @@ export function applyIacGrants(
   const facts = new Map<RoleCase, IacCaseFacts>()
   const unread = iac.reading.unreadFiles
   const base = context.base
-  if (context.baseUnknown !== undefined) {
-    for (const c of cases)
-      if (!c.outcome)
-        c.outcome = {
-          status: 'failed',
-          reason: `what the pull request removes from the infrastructure code is not known: ${context.baseUnknown}`
-        }
+  const pullRequest = context.authored || base !== undefined
+  const unjudged =
+    context.baseUnknown !== undefined
+      ? `what the pull request removes from the infrastructure code is not known: ${context.baseUnknown}`
+      : pullRequest && unread.length > 0
+        ? `the pull request's infrastructure code cannot be read (${unread.join(', ')}): ${iac.reading.problems.join('; ')}`
+        : undefined
+  if (unjudged !== undefined) {
+    for (const c of cases) if (!c.outcome) c.outcome = { status: 'failed', reason: unjudged }
+    // The roles of the code fail with them, even when no selected role is left to carry the failure.
+    if (!cases.some(c => c.outcome?.reason === unjudged))
+      cases.push({
+        arn: config.iacPath ?? 'iac-path',
+        name: config.iacPath ?? 'iac-path',
+        accountId: '',
+        outcome: { status: 'failed', reason: unjudged }
+      })
     return facts
   }
-  if ((context.authored || base) && unread.length > 0) {
-    for (const c of cases)
-      if (!c.outcome)
-        c.outcome = {
-          status: 'failed',
-          reason: `the pull request's infrastructure code cannot be read (${unread.join(', ')}): ${iac.reading.problems.join('; ')}`
-        }
-    return facts
-  }
+  const linked = new Set<IacRole>()
   for (const c of cases) {
     if (c.unverifiedReason || c.outcome || !c.name) continue
     const hints: LinkHints = {
@@ -89,6 +95,7 @@ export function applyIacGrants(
       continue
     }
     const role = link.role
+    linked.add(role)
     const grantedFrom = role.policies.map(p => p.location)
     const conservative =
       role.unresolved.length > 0 ? `; read conservatively: ${role.unresolved.join('; ')}` : ''
@@ -125,7 +132,48 @@ export function applyIacGrants(
       policies
     }
   }
+  if (!pullRequest) return facts
+  cases.push(...unreadBlockCases(iac.reading, base))
+  // A role only the code defines has no ARN yet: it is read in the partition of the roles deployed beside it.
+  const partitions = new Set(cases.filter(c => c.arn.startsWith('arn:')).map(c => partitionOf(c.arn)))
+  const partition = partitions.size === 1 ? ([...partitions][0] ?? 'aws') : 'aws'
+  const codeRoles = unlinkedCodeRoles(iac.reading.roles, linked, base, role =>
+    grantedPolicies(role, [], live, partition)
+  )
+  for (const [c, fact] of codeRoles) {
+    cases.push(c)
+    facts.set(c, fact)
+  }
   return facts
+}
+
+/**
+ * A pull request that adds, changes or removes a block whose grants cannot be read statically (a registry module,
+ * a Terraform override file, a policy attached to a role named by an expression, an attachment of an ARN
+ * expression) cannot pass: what it grants, or what removing it widens, is unknown. One the base commit has exactly
+ * as written is left to the roles it was already judged with.
+ */
+function unreadBlockCases(head: IacReading, base: IacReading | undefined): RoleCase[] {
+  const before = base?.unreadBlocks ?? []
+  const after = head.unreadBlocks ?? []
+  const same = (a: UnreadBlock, b: UnreadBlock) => a.file === b.file && a.address === b.address
+  const failed = (b: UnreadBlock, what: string): RoleCase => ({
+    arn: `${b.file}:${b.address}`,
+    name: b.address,
+    accountId: '',
+    outcome: {
+      status: 'failed',
+      reason: `the pull request ${what} ${b.address} in ${b.file}, whose grants cannot be read statically (${b.why}): the gate cannot pass on it; write the role and its policies in the code under iac-path with literal names and ARNs`
+    }
+  })
+  const cases = [
+    ...after
+      .filter(b => !before.some(o => same(o, b) && o.text === b.text))
+      .map(b => failed(b, before.some(o => same(o, b)) ? 'changes' : 'adds')),
+    ...before.filter(o => !after.some(b => same(o, b))).map(o => failed(o, 'removes'))
+  ]
+  // One case per block, however many of its expressions are unread.
+  return [...new Map(cases.map(c => [c.arn, c])).values()]
 }
 
 /** Where each AWS-managed policy's document came from (IAM, an export, or the data package and its version). */

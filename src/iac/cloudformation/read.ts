@@ -6,7 +6,7 @@
  */
 import { isMap, isScalar, isSeq } from 'yaml'
 import type { Node, YAMLMap } from 'yaml'
-import type { IacLocation, IacPolicy, IacReading, IacRole, IacSourceFile } from '../model.js'
+import type { IacLocation, IacPolicy, IacReading, IacRole, IacSourceFile, UnreadBlock } from '../model.js'
 import { conservativeDocument } from './conservative.js'
 import { evaluate, expressionText, Unresolved } from './intrinsics.js'
 import { lineSpan, parseTemplate, property } from './template.js'
@@ -45,6 +45,7 @@ export function readTemplates(files: readonly IacSourceFile[]): IacReading {
   const roles: IacRole[] = []
   const problems: string[] = []
   const unreadFiles: string[] = []
+  const unreadBlocks: UnreadBlock[] = []
   /** Policies attached by a literal role name, linked once every file is read. */
   const byName: { roleName: string; policy: IacPolicy }[] = []
   for (const file of files) {
@@ -56,7 +57,7 @@ export function readTemplates(files: readonly IacSourceFile[]): IacReading {
       unreadFiles.push(file.path)
       continue
     }
-    readTemplate(template, roles, byName, problems)
+    readTemplate(template, roles, byName, { problems, unreadBlocks })
   }
   for (const { roleName, policy } of byName) {
     let role = roles.find(r => r.name === roleName)
@@ -74,7 +75,7 @@ export function readTemplates(files: readonly IacSourceFile[]): IacReading {
     role.policies.push(policy)
     role.unresolved.push(...unreadParts(policy))
   }
-  return { roles, problems, unreadFiles }
+  return { roles, problems, unreadFiles, ...(unreadBlocks.length > 0 ? { unreadBlocks } : {}) }
 }
 
 function location(template: Template, node: Parameters<typeof lineSpan>[1], address: string): IacLocation {
@@ -85,22 +86,33 @@ function readTemplate(
   template: Template,
   roles: IacRole[],
   byName: { roleName: string; policy: IacPolicy }[],
-  problems: string[]
+  found: { problems: string[]; unreadBlocks: UnreadBlock[] }
 ): void {
   const { text } = template
+  const { problems } = found
+  /** A resource whose grants are not read statically: a pull request that adds or changes it cannot pass. */
+  const unread = (r: Resource, why: string) => {
+    const from = r.pair.key && isScalar(r.pair.key) ? (r.pair.key.range?.[0] ?? 0) : 0
+    const to = (r.pair.value as Node | null)?.range?.[1] ?? from
+    found.unreadBlocks.push({ file: template.path, address: r.logicalId, text: text.slice(from, to), why })
+  }
   const local = new Map<string, IacRole>()
   const managed = new Map<string, IacPolicy>()
 
   for (const r of template.resources) {
-    if (r.type === 'AWS::IAM::Role') local.set(r.logicalId, roleOf(template, r))
+    if (r.type === 'AWS::IAM::Role') local.set(r.logicalId, roleOf(template, r, unread))
     else if (r.type === 'AWS::Serverless::Function' && !property(r.properties, 'Role'))
-      local.set(`${r.logicalId}Role`, samRole(template, r))
+      local.set(`${r.logicalId}Role`, samRole(template, r, unread))
     else if (r.type === 'AWS::IAM::ManagedPolicy')
       managed.set(r.logicalId, policyOf(template, r, 'managed', 'ManagedPolicyName'))
+    else if (r.type === 'AWS::CloudFormation::Stack' || r.type === 'AWS::Serverless::Application')
+      unread(r, `${r.type} is not read: any role its template creates is not linked to these files`)
+    else if (r.type === 'AWS::Serverless::StateMachine' && !property(r.properties, 'Role'))
+      unread(r, `${r.type} Policies are not read: the role SAM creates for it is not linked to these files`)
   }
 
   /** A role named by `!Ref Logical` or a literal name; anything else cannot be linked. */
-  const attach = (node: Node | undefined, policy: IacPolicy, what: string) => {
+  const attach = (r: Resource, node: Node | undefined, policy: IacPolicy, what: string) => {
     if (!node) return
     const value = evaluate(node, text)
     const ref = refTarget(node)
@@ -109,6 +121,7 @@ function readTemplate(
     else if (typeof value === 'string' && !ref) byName.push({ roleName: value, policy })
     else {
       policy.alsoGrantedTo = [...(policy.alsoGrantedTo ?? []), `${what}: ${expressionText(node, text)}`]
+      unread(r, `attached to a role named by ${expressionText(node, text)}`)
       problems.push(
         `${template.path}: ${policy.location.address} is attached to a role named by ${expressionText(node, text)} (${what}), which cannot be read statically; name the role literally or with !Ref`
       )
@@ -121,10 +134,10 @@ function readTemplate(
       const holders = ['Users', 'Groups'].filter(key => property(r.properties, key) !== undefined)
       if (holders.length > 0) policy.alsoGrantedTo = [...(policy.alsoGrantedTo ?? []), ...holders]
       const list = property(r.properties, 'Roles')
-      if (isSeq(list)) for (const item of list.items) attach(item as Node, policy, 'Roles')
-      else if (list) attach(list, policy, 'Roles')
+      if (isSeq(list)) for (const item of list.items) attach(r, item as Node, policy, 'Roles')
+      else if (list) attach(r, list, policy, 'Roles')
     } else if (r.type === 'AWS::IAM::RolePolicy') {
-      attach(property(r.properties, 'RoleName'), policyOf(template, r, 'inline', 'PolicyName'), 'RoleName')
+      attach(r, property(r.properties, 'RoleName'), policyOf(template, r, 'inline', 'PolicyName'), 'RoleName')
     }
   }
 
@@ -143,7 +156,10 @@ function readTemplate(
       const value = evaluate(item, text)
       // `!Sub arn:${AWS::Partition}:...` reads `arn:*:...`: the role's partition says which policy it is.
       if (typeof value === 'string') role.managedPolicyArns.push(value)
-      else role.unresolved.push(expressionText(item, text))
+      else {
+        role.unresolved.push(expressionText(item, text))
+        unread(r, `it attaches ${expressionText(item, text)}, whose document is not known statically`)
+      }
     }
   }
   for (const role of local.values()) {
@@ -169,7 +185,9 @@ function literalName(template: Template, node: Node | undefined): string | undef
   return typeof value === 'string' && !value.includes('*') ? value : undefined
 }
 
-function roleOf(template: Template, r: Resource): IacRole {
+type Unread = (r: Resource, why: string) => void
+
+function roleOf(template: Template, r: Resource, unread: Unread): IacRole {
   const nameNode = property(r.properties, 'RoleName')
   const name = literalName(template, nameNode)
   const role: IacRole = {
@@ -186,7 +204,10 @@ function roleOf(template: Template, r: Resource): IacRole {
       if (!isMap(entry)) return
       role.policies.push(inlineEntry(template, { logicalId: r.logicalId, index }, entry))
     })
-  else if (policies) role.unresolved.push(`Policies: ${expressionText(policies, template.text)}`)
+  else if (policies) {
+    role.unresolved.push(`Policies: ${expressionText(policies, template.text)}`)
+    unread(r, `Policies: ${expressionText(policies, template.text)} is not a literal list`)
+  }
   return role
 }
 
@@ -244,7 +265,7 @@ function withDocument(
  * The role SAM generates for a function without `Role` (logical id `<Function>Role`): its `Policies` are managed
  * policy names or ARNs, SAM policy templates (read as unresolved), or policy documents.
  */
-function samRole(template: Template, r: Resource): IacRole {
+function samRole(template: Template, r: Resource, unread: Unread): IacRole {
   const logicalId = `${r.logicalId}Role`
   const role: IacRole = {
     location: location(template, r.pair, logicalId),
@@ -268,7 +289,10 @@ function samRole(template: Template, r: Resource): IacRole {
           notRewritable: SAM_NOT_EDITED
         })
       )
-    else role.unresolved.push(`SAM policy ${expressionText(item, template.text)}`)
+    else {
+      role.unresolved.push(`SAM policy ${expressionText(item, template.text)}`)
+      unread(r, `SAM policy ${expressionText(item, template.text)} is not read statically`)
+    }
   })
   return role
 }

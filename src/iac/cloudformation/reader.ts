@@ -3,15 +3,31 @@ import type { IacReader } from '../model.js'
 import { readTemplates } from './read.js'
 import { detachCloudFormation } from './detach.js'
 import { rewriteTemplate } from './rewrite.js'
+import { parseTemplate } from './template.js'
 
 const TEMPLATE_EXTENSION = /\.(ya?ml|json|template)$/i
-/** A template defines its resources with these types; other YAML/JSON files are not templates of interest. */
-const IAM_RESOURCE = /AWS::(IAM::(Role|Policy|ManagedPolicy|RolePolicy)|Serverless::Function)\b/
+/**
+ * A template defines its resources with these types (nested stacks and SAM resources that create roles included);
+ * other YAML/JSON files are not templates of interest.
+ */
+const IAM_RESOURCE =
+  /AWS::(IAM::(Role|Policy|ManagedPolicy|RolePolicy)|Serverless::(Function|StateMachine|Application)|CloudFormation::Stack)\b/
+
+/** A type written with escapes (`"AWS::IAM::Rol\\u0065"`) is still the type: such a template is parsed to tell. */
+function declaresIamResource(path: string, text: string): boolean {
+  try {
+    return parseTemplate(path, text).resources.some(r => IAM_RESOURCE.test(r.type))
+  } catch {
+    return false
+  }
+}
 
 export const cloudFormationReader: IacReader = {
   kind: 'cloudformation',
   accepts: (path, text) =>
-    TEMPLATE_EXTENSION.test(path) && /\bResources\b/.test(text) && IAM_RESOURCE.test(text),
+    TEMPLATE_EXTENSION.test(path) &&
+    ((/\bResources\b/.test(text) && IAM_RESOURCE.test(text)) ||
+      (text.includes('\\') && declaresIamResource(path, text))),
   read: files => new Promise(resolve => resolve(readTemplates(files))),
   // A refusal is a rejection, like any other reader's.
   rewrite: (file, policy, document) =>

@@ -59,18 +59,41 @@ async function readTerraform(files: readonly IacSourceFile[]): Promise<IacReadin
         if (block.type === 'data' && kind && name)
           resources.push({ file: f.path, block, address: `data.${kind}.${name}` })
         if (block.type === 'module' && block.labels[0]) {
-          const source = attributesOf(block.body).get('source')
-          const value = source ? hclValue(source) : undefined
-          if (value?.type === 'string' && !/^\.\.?\//.test(value.value))
-            reading.problems.push(
-              `${f.path}: module.${block.labels[0]} (source "${value.value}") is not read: any role it creates is not linked to these files`
-            )
+          const why = unreadModule(f.path, block, files)
+          if (why) {
+            reading.problems.push(`${f.path}: ${why}`)
+            unreadBlock(reading, f.path, `module.${block.labels[0]}`, block.node.text, why)
+          }
         }
       }
     }
     new ModuleReader(dir, resources, blocks, files, reading).read()
   }
   return reading
+}
+
+/**
+ * Why the roles a module block creates are not read: a source that is not a folder of the given files (a registry
+ * or Git module, a folder outside iac-path, an expression). Undefined when its folder is read with the rest.
+ */
+function unreadModule(file: string, block: HclBlock, files: readonly IacSourceFile[]): string | undefined {
+  const name = `module.${block.labels[0] ?? ''}`
+  const source = attributesOf(block.body).get('source')
+  const value = source ? hclValue(source) : undefined
+  if (value?.type !== 'string' || value.expression !== undefined)
+    return `${name} has no literal source: any role it creates is not read`
+  if (!/^\.\.?\//.test(value.value))
+    return `${name} (source "${value.value}") is not read: any role it creates is not linked to these files`
+  const folder = path.posix.normalize(path.posix.join(path.posix.dirname(file), value.value))
+  return files.some(f => path.posix.dirname(f.path) === folder)
+    ? undefined
+    : `${name} (source "${value.value}") is not read (no Terraform of it under iac-path): any role it creates is not linked to these files`
+}
+
+function unreadBlock(reading: IacReading, file: string, address: string, text: string, why: string): void {
+  const blocks = (reading.unreadBlocks ??= [])
+  if (!blocks.some(b => b.file === file && b.address === address && b.why === why && b.text === text))
+    blocks.push({ file, address, text, why })
 }
 
 function firstError(node: HclNode): HclNode | undefined {
@@ -179,8 +202,10 @@ class ModuleReader {
     }
     this.roles.set(r.address, role)
     for (const block of blocksOf(r.block.body)) {
-      if (block.type === 'dynamic' && block.labels[0] === 'inline_policy')
+      if (block.type === 'dynamic' && block.labels[0] === 'inline_policy') {
         role.unresolved.push(`dynamic "inline_policy"`)
+        this.unread(r, `dynamic "inline_policy" is not read statically`)
+      }
       if (block.type !== 'inline_policy') continue
       const b = attributesOf(block.body)
       const policy = b.get('policy')
@@ -266,7 +291,7 @@ class ModuleReader {
   }
 
   private attach(owner: Resource, roleNode: HclNode | undefined, policy: IacPolicy): void {
-    const role = this.roleOf(owner, roleNode)
+    const role = this.roleOf(owner, roleNode, policy)
     if (role) this.add(role, policy)
   }
 
@@ -286,6 +311,7 @@ class ModuleReader {
     const tuple = n.type === 'collection_value' ? n.namedChild(0) : null
     if (tuple?.type !== 'tuple') {
       const role = this.roles.get(owner.address)
+      this.unread(owner, `${list.text} is not a literal list`)
       if (role) role.unresolved.push(list.text)
       else
         this.reading.problems.push(
@@ -303,13 +329,13 @@ class ModuleReader {
     arnNode: HclNode | undefined,
     known?: IacRole
   ): void {
-    const role = known ?? this.roleOf(owner, roleNode)
-    if (!role || !arnNode) return
-    const reference = traversal(arnNode)
+    const reference = arnNode ? traversal(arnNode) : undefined
     const policyAddress = reference
       ? /^(aws_iam_policy\.[\w-]+)(?:\[[^\]]*\])?\.(?:arn|id)$/.exec(reference)?.[1]
       : undefined
     const policy = policyAddress ? this.managedPolicy(policyAddress) : undefined
+    const role = known ?? this.roleOf(owner, roleNode, policy)
+    if (!role || !arnNode) return
     if (policy) {
       this.toRolesOnly.add(owner.block.node)
       return this.add(role, policy)
@@ -324,10 +350,13 @@ class ModuleReader {
       return
     }
     const byName = data ? literalString(attributesOf(data.block.body).get('name')) : undefined
-    role.unresolved.push(byName ? `${arnNode.text} (the policy named "${byName}")` : arnNode.text)
+    const what = byName ? `${arnNode.text} (the policy named "${byName}")` : arnNode.text
+    role.unresolved.push(what)
+    this.unread(owner, `it attaches ${what}, whose document is not known statically`)
   }
 
-  private roleOf(owner: Resource, roleNode: HclNode | undefined): IacRole | undefined {
+  /** The role an attachment names; one not read here makes the attachment (with what it attaches) unread. */
+  private roleOf(owner: Resource, roleNode: HclNode | undefined, policy?: IacPolicy): IacRole | undefined {
     if (!roleNode) return undefined
     const reference = traversal(roleNode)
     const address = reference
@@ -342,6 +371,8 @@ class ModuleReader {
       return found
     }
     this.toOthers.add(owner.block.node)
+    // The policy's document is part of what is compared with the base: widening it widens that role too.
+    this.unread(owner, `role ${roleNode.text} is not a role defined in ${this.dir}`, policy?.document)
     this.reading.problems.push(
       `${owner.file}: ${owner.address}: role ${roleNode.text} is not a role defined in ${this.dir}: its policy is not linked`
     )
@@ -353,6 +384,11 @@ class ModuleReader {
     role.policies.push(policy)
     for (const u of this.unresolvedOf.get(policy) ?? [])
       if (!role.unresolved.includes(u)) role.unresolved.push(u)
+  }
+
+  private unread(owner: Resource, why: string, document?: unknown): void {
+    const text = owner.block.node.text + (document === undefined ? '' : `\n${JSON.stringify(document)}`)
+    unreadBlock(this.reading, owner.file, owner.address, text, why)
   }
 
   private location(file: string, block: HclBlock, address: string): IacLocation {
