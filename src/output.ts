@@ -68,7 +68,7 @@ export function writeReportFiles(
 }
 
 /** Where a role's proposal goes under DIR/proposals: its policy path, never outside. */
-function proposalPath(dir: string, role: RoleResult): string {
+function proposalPath(dir: string, role: Pick<RoleResult, 'policyFile'>): string {
   const root = resolve(dir, 'proposals')
   const file = resolve(root, role.policyFile ?? '')
   if (!file.startsWith(root + sep))
@@ -118,7 +118,8 @@ export function streamedOutputs(options: StreamedOutputOptions): StreamedOutputs
   let jsonOut: ReturnType<typeof reportWriter> | undefined
   let spool: Spool | undefined
   let source: ReportV1['source'] = 'access-analyzer'
-  const staged: RoleResult[] = []
+  // Only where each staged proposal goes: a role's full result (its diff, its evidence) is not held to the end.
+  const staged: string[] = []
 
   const closeAll = () => {
     if (reportFile) closeSync(reportFile.fd)
@@ -153,7 +154,7 @@ export function streamedOutputs(options: StreamedOutputOptions): StreamedOutputs
         // Refused for where it would land, not for where it waits.
         proposalPath(outDir, role)
         writeProposal(staging, role)
-        staged.push(role)
+        if (role.policyFile) staged.push(role.policyFile)
       }
       if (spool?.fd !== undefined) writeSync(spool.fd, markdownRoleSection(role, source))
       if (jsonOut && options.print) await writeStream(options.print.stdout, [jsonOut.role(role)])
@@ -174,10 +175,10 @@ export function streamedOutputs(options: StreamedOutputOptions): StreamedOutputs
     const written = { report: join(outDir, 'report.json'), sarif: join(outDir, 'report.sarif') }
     renameSync(join(from, 'report.json'), written.report)
     renameSync(join(from, 'report.sarif'), written.sarif)
-    const proposals = staged.map(role => {
-      const file = proposalPath(outDir, role)
+    const proposals = staged.map(policyFile => {
+      const file = proposalPath(outDir, { policyFile })
       mkdirSync(dirname(file), { recursive: true })
-      renameSync(proposalPath(from, role), file)
+      renameSync(proposalPath(from, { policyFile }), file)
       return file
     })
     return { ...written, proposals }

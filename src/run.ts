@@ -189,7 +189,8 @@ export async function runAnalysis(config: Config, deps: RunDeps): Promise<Report
           }
         : result
     },
-    deps.sink && head ? { sink: deps.sink, head: { ...head, ...reportSources(config.sources) } } : undefined
+    deps.sink && head ? { sink: deps.sink, head: { ...head, ...reportSources(config.sources) } } : undefined,
+    { log, ...(deps.signal ? { signal: deps.signal } : {}) }
   )
   const report = buildReport(results, config.source, head?.generatedAt ?? now().toISOString(), config.sources)
   log.info(

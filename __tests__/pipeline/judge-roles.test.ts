@@ -107,4 +107,59 @@ describe('judging the cases', () => {
     await judgeRoles(all, judge)
     for (const c of all) expect(c.grants && c.usage).toBeDefined()
   })
+
+  it('hands the event loop a turn while it judges: a signal stops it, and the roles left end as failed', async () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f']
+    const all: RoleCase[] = names.map(name => ({
+      arn: `arn:aws:iam::${ACCOUNT}:role/${name}`,
+      name,
+      accountId: ACCOUNT
+    }))
+    // Each role takes 150 ms of CPU on the loop's clock; the signal arrives as soon as the loop lets it in.
+    let now = 0
+    const controller = new AbortController()
+    setImmediate(() => controller.abort())
+    const log = new MemoryLogger()
+    const kept = await judgeRoles(
+      all,
+      c => {
+        now += 150
+        const none = { count: 0, groups: [] }
+        const ended = c.outcome
+          ? { status: c.outcome.status, reason: c.outcome.reason }
+          : { status: 'analyzed' }
+        return Promise.resolve({
+          arn: c.arn,
+          ...ended,
+          used: [],
+          excess: none,
+          unobservable: none,
+          conditional: none
+        } as unknown as RoleResult)
+      },
+      undefined,
+      { log, signal: controller.signal, clock: () => now }
+    )
+    expect(kept.map(r => r.status)).toEqual(['analyzed', 'failed', 'failed', 'failed', 'failed', 'failed'])
+    expect(kept[1]?.reason).toBe('not judged: the run was cancelled before this role')
+  })
+
+  it('says how far it got on a long run', async () => {
+    let now = 0
+    const log = new MemoryLogger()
+    const all = cases()
+    await judgeRoles(
+      [...all, ...cases(), ...cases()],
+      c => {
+        now += 20_000
+        return judge(c)
+      },
+      undefined,
+      { log, clock: () => now }
+    )
+    expect(log.lines.filter(line => line.includes('judged'))).toEqual([
+      'info: judged 2 of 6 roles',
+      'info: judged 4 of 6 roles'
+    ])
+  })
 })

@@ -10,6 +10,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { main } from '../../src/cli-main.js'
 import { VERSION } from '../../src/version.js'
 import { GRANTS, SAMPLE, SAMPLE_FILES } from '../support/cli-sample.js'
@@ -328,6 +330,35 @@ describe('1,000 roles', () => {
     const v2 = JSON.parse([...reportChunks(report, 2)].join('')) as unknown
     expect(schema(2)(v2)).toBe(true)
   }, 600_000)
+})
+
+/** A full garbage collection, and whether `target` survived it (nothing else may hold it). */
+async function survivesCollection(target: WeakRef<object>): Promise<boolean> {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  // A WeakRef keeps its target to the end of the job that read it: collect on a later turn.
+  await new Promise(resolve => setImmediate(resolve))
+  gc()
+  return target.deref() !== undefined
+}
+
+describe('what the streamed outputs hold of a written role', () => {
+  it('is not the role: its diff and evidence are released once its files are written', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'held-')), 'out')
+    const outputs = streamedOutputs({ outDir: out, version: 1, sarif: () => ({}) })
+    await outputs.sink.begin({ generatedAt: '2026-11-30T00:00:00Z', source: 'cloudtrail' })
+    const written = (() => {
+      const role = stealCredentialsRole()
+      expect(role.diff).toBeDefined()
+      void outputs.sink.role(role)
+      return new WeakRef(role)
+    })()
+    expect(await survivesCollection(written)).toBe(false)
+    const files = await outputs.finish(
+      buildReport([stealCredentialsRole()], 'cloudtrail', '2026-11-30T00:00:00Z')
+    )
+    expect(files?.proposals).toHaveLength(1)
+  })
 })
 
 describe('a streamed run that fails', () => {

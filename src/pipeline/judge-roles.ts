@@ -1,5 +1,6 @@
 import type { RoleResult } from '../model.js'
 import { compare } from '../model.js'
+import type { Logger } from '../logger.js'
 import type { ReportHead } from '../report/json.js'
 import type { RoleCase } from './role-case.js'
 
@@ -66,22 +67,56 @@ export function sharedFacts(): (facts: RoleResult) => RoleResult {
   })
 }
 
+/** How a long judging loop stays responsive: what it says while it runs, and what stops it. */
+export interface JudgingProgress {
+  log: Logger
+  /** Aborted on SIGINT/SIGTERM: the roles not judged yet end as failed, and the run reports what it judged. */
+  signal?: AbortSignal
+  /** Monotonic milliseconds; default performance.now. */
+  clock?: () => number
+}
+
+/** The judging loop hands the event loop a turn this often, so a signal is handled within it. */
+const YIELD_EVERY_MS = 100
+/** And says how far it got this often. */
+const PROGRESS_EVERY_MS = 30_000
+
 /**
  * Judges every case in report order. Without a sink the full results are returned; with one, each result goes to
  * it as soon as it is judged, only its facts are returned, and the case's grants and usage are released.
+ *
+ * Judging is CPU work that never waits on I/O: without a turn of the event loop, a signal (Ctrl-C, a cancelled
+ * job) would not be handled before the last role of thousands. Once the signal aborts, the remaining roles end as
+ * failed and the run reports what it judged.
  */
 export async function judgeRoles(
   cases: readonly RoleCase[],
   judge: (c: RoleCase) => Promise<RoleResult>,
-  stream?: { sink: RoleSink; head: ReportHead }
+  stream?: { sink: RoleSink; head: ReportHead },
+  progress?: JudgingProgress
 ): Promise<RoleResult[]> {
   // Streamed, the roles are judged in the order the report lists them.
   const ordered = stream ? [...cases].sort((a, b) => compare(a.arn, b.arn)) : cases
   const kept: RoleResult[] = []
   const share = sharedFacts()
+  const clock = progress?.clock ?? (() => performance.now())
+  let yielded = clock()
+  let reported = yielded
+  let judged = 0
   if (stream) await stream.sink.begin(stream.head)
   for (const c of ordered) {
+    if (progress && clock() - yielded >= YIELD_EVERY_MS) {
+      await new Promise(resolve => setImmediate(resolve))
+      yielded = clock()
+      if (yielded - reported >= PROGRESS_EVERY_MS) {
+        reported = yielded
+        progress.log.info(`judged ${judged} of ${ordered.length} roles`)
+      }
+    }
+    if (progress?.signal?.aborted && !c.outcome)
+      c.outcome = { status: 'failed', reason: 'not judged: the run was cancelled before this role' }
     const result = await judge(c)
+    judged++
     if (!stream) {
       kept.push(result)
       continue
