@@ -1,11 +1,13 @@
 /**
  * What a streamed run keeps of its roles: each role's facts are exact, and the groups that roles granted the same
- * policies have in common (every service none of them used) are held once, not once per role.
+ * policies have in common (every service none of them used) are held once, not once per role. The judging loop
+ * lets a signal in and says how far it got.
  */
 import { describe, expect, it } from '@jest/globals'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { MemoryLogger } from '../../src/logger.js'
 import type { RoleResult } from '../../src/model.js'
 import { judgeRoles, roleFacts } from '../../src/pipeline/judge-roles.js'
 import type { RoleCase } from '../../src/pipeline/role-case.js'
