@@ -3,7 +3,7 @@ import * as github from '@actions/github'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createAwsSession } from './aws/session.js'
-import { abortOnSignals } from './cancellation.js'
+import { RUNNER_CANCELLATION, abortOnSignals } from './cancellation.js'
 import { errorMessage } from './error-message.js'
 import { buildActionConfig } from './config.js'
 import type { ActionConfig } from './config.js'
@@ -140,13 +140,12 @@ export async function run(
     )
   }
 
-  // The runner sends SIGINT, then SIGTERM 7.5 s later, then kills the job 2.5 s after that.
   const cancellation = abortOnSignals(
     name =>
       core.warning(
         `received ${name}: cancelling the policy generation jobs this run started, then publishing what is known`
       ),
-    { graceMs: 9000, onForcedExit: message => core.error(message) }
+    { ...RUNNER_CANCELLATION, onForcedExit: message => core.error(message) }
   )
   const temp = env.RUNNER_TEMP || tmpdir()
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd()
