@@ -277,9 +277,16 @@ export async function main(
     return EXIT.usage
   }
   const log = stderrLogger(io.stderr, env)
+  // Ended at once (a second Ctrl-C), the run leaves no half-written report behind in --out.
+  let discardOutputs: (() => void) | undefined
   const cancellation = abortOnSignals(
     name => log.warning(`received ${name}: cancelling, then reporting what is known`),
-    { onForcedExit: message => io.stderr.write(`error: ${message}\n`) }
+    {
+      onForcedExit: message => {
+        io.stderr.write(`error: ${message}\n`)
+        discardOutputs?.()
+      }
+    }
   )
   try {
     // Each role is written as it is judged: the run keeps only the roles' facts, whatever their number.
@@ -293,6 +300,7 @@ export async function main(
         ...(env.GITHUB_WORKFLOW_REF ? { workflowRef: env.GITHUB_WORKFLOW_REF } : {})
       })
     })
+    discardOutputs = () => outputs.discard()
     const report = await runAnalysis(config, {
       log,
       aws: createAwsSession(config, { log, env }),

@@ -16,6 +16,19 @@ describe('judgeRun: one failure policy for the action and the CLI', () => {
     }
   })
 
+  it('names a few of thousands of failed roles (a cancelled run), so the one line stays short', () => {
+    const many = Array.from({ length: 5000 }, (_, i) => ({
+      ...failedRole(),
+      arn: `arn:aws:iam::111122223333:role/many-${String(i).padStart(4, '0')}`,
+      reason: 'not judged: the run was cancelled before this role'
+    }))
+    const verdict = judgeRun(report(...many), 'never')
+    expect(verdict.exitCode).toBe(1)
+    expect(verdict.message).toBe(
+      '5000 of 5000 role(s) failed (many-0000, many-0001, many-0002, many-0003, many-0004, many-0005, many-0006, many-0007, many-0008, many-0009 and 4990 more; the report lists every one); the first: not judged: the run was cancelled before this role'
+    )
+  })
+
   it('names the gate too when a role failed and the gate tripped', () => {
     const verdict = judgeRun(report(stealCredentialsRole(), failedRole()), 'excess')
     expect(verdict.gate.tripped).toBe(true)

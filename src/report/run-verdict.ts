@@ -22,13 +22,18 @@ interface NothingAnalyzed {
   nothingAnalyzed: string
 }
 
+/** The failed roles the verdict names: a cancelled run of thousands fails them all, in one line. */
+const NAMED_FAILURES = 10
+
 export function judgeRun(run: ReportV1 | NothingAnalyzed, failOn: FailOn): RunVerdict {
   if ('nothingAnalyzed' in run) return judgeNothingAnalyzed(run.nothingAnalyzed, failOn)
   const report = run
   const gate = evaluateGate(report, failOn)
   const failed = report.roles.filter(r => r.status === 'failed')
   if (failed.length > 0) {
-    const names = failed.map(r => roleName(r.arn).name).join(', ')
+    const named = failed.slice(0, NAMED_FAILURES).map(r => roleName(r.arn).name)
+    const more = failed.length - named.length
+    const names = `${named.join(', ')}${more > 0 ? ` and ${more} more; the report lists every one` : ''}`
     const line = `${failed.length} of ${report.roles.length} role(s) failed (${names}); the first: ${failed[0]?.reason ?? 'unknown reason'}`
     return { exitCode: 1, message: gate.tripped ? `${line}. ${gate.message}` : line, gate }
   }
