@@ -9,7 +9,7 @@ import type { CliConfig, InputName } from './config.js'
 import type { Logger } from './logger.js'
 import { repositoryPolicySources, streamedOutputs, writeStream } from './output.js'
 import { escapeControl } from './report/escape.js'
-import { judgeRun } from './report/run-verdict.js'
+import { failureWarnings, judgeRun } from './report/run-verdict.js'
 import { runAnalysis } from './run.js'
 import { VERSION } from './version.js'
 import { join, resolve } from 'node:path'
@@ -318,8 +318,7 @@ export async function main(
         `wrote ${files.report}, ${files.sarif} and ${files.proposals.length} proposed policy file(s) under ${config.outDir}`
       )
     if (config.iacPath) await applyIac(config, report, io, log)
-    for (const role of report.roles.filter(r => r.status === 'failed'))
-      log.warning(`${role.arn}: ${role.reason ?? 'failed'}`)
+    for (const line of failureWarnings(report)) log.warning(line)
     const verdict = judgeRun(report, config.failOn)
     if (verdict.exitCode !== EXIT.ok) log.warning(verdict.message)
     if (cancellation.received) return signalExitCode(cancellation.received)

@@ -25,7 +25,7 @@ import type { RoleSections } from './report/markdown.js'
 import { spoolSections } from './github/section-spool.js'
 import { escapeControl, escapeText } from './report/escape.js'
 import { iacChangesOf, iacMarkdown } from './iac/output.js'
-import { judgeRun } from './report/run-verdict.js'
+import { failureWarnings, judgeRun } from './report/run-verdict.js'
 import { runAnalysis } from './run.js'
 import type { RunDeps } from './run.js'
 import {
@@ -275,9 +275,7 @@ async function publish(
       'no role was analyzed, so the sarif output is empty: uploading it would close every code scanning alert'
     )
   setCountOutputs(core, report)
-  for (const role of report.roles) {
-    if (role.status === 'failed') core.warning(escapeControl(`${role.arn}: ${role.reason ?? 'failed'}`))
-  }
+  for (const line of failureWarnings(report)) core.warning(escapeControl(line))
   // A bare URL becomes a link in the comment or pull request; the report file only lives as long as the job.
   const hint = runUrl(runtime) ?? 'the job summary of this run'
   // A run that judged nothing (an outage, a spent quota, a cancelled job) must not undo earlier review state.

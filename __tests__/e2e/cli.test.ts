@@ -517,6 +517,11 @@ describe('Ctrl-C while the roles are judged', () => {
     )
     expect(notJudged.length).toBeGreaterThan(0)
     expect(written.summary.failed).toBe(notJudged.length)
+    // One line for the roles never judged, not one per role.
+    expect(run.stderr).toContain(
+      `warning: ${notJudged.length} role(s) not judged: the run was cancelled before them`
+    )
+    expect(run.stderr).not.toMatch(/role\/judged-\d+: not judged/)
   })
 
   it('a second Ctrl-C stops at once and leaves no half-written staging folder in OUT', async () => {
