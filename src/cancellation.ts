@@ -21,6 +21,20 @@ interface CancellationOptions {
   onForcedExit?: (message: string) => void
   /** Ends the process as `name` does by default; default: sends the signal to this process again. */
   end?: (name: NodeJS.Signals) => void
+  /**
+   * Whether a second signal ends the process at once (default: yes, someone pressed Ctrl-C again). No for the
+   * runner, which follows its SIGINT with a SIGTERM on its own schedule: the grace period decides.
+   */
+  secondSignalEnds?: boolean
+}
+
+/**
+ * How the GitHub runner cancels a job: SIGINT, SIGTERM 7.5 s later, SIGKILL 2.5 s after that. The action publishes
+ * what it knows until 9 s after the first signal; the SIGTERM is the runner's schedule, not a user insisting.
+ */
+export const RUNNER_CANCELLATION: Pick<CancellationOptions, 'graceMs' | 'secondSignalEnds'> = {
+  graceMs: 9000,
+  secondSignalEnds: false
 }
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM']
@@ -45,7 +59,7 @@ export function abortOnSignals(
   }
   const handler = (name: NodeJS.Signals) => {
     if (received) {
-      forceExit(name, `received ${name} again: stopping now`)
+      if (options.secondSignalEnds !== false) forceExit(name, `received ${name} again: stopping now`)
       return
     }
     received = name

@@ -9,7 +9,7 @@ import type { CliConfig, InputName } from './config.js'
 import type { Logger } from './logger.js'
 import { repositoryPolicySources, streamedOutputs, writeStream } from './output.js'
 import { escapeControl } from './report/escape.js'
-import { judgeRun } from './report/run-verdict.js'
+import { failureWarnings, judgeRun } from './report/run-verdict.js'
 import { runAnalysis } from './run.js'
 import { VERSION } from './version.js'
 import { join, resolve } from 'node:path'
@@ -277,9 +277,16 @@ export async function main(
     return EXIT.usage
   }
   const log = stderrLogger(io.stderr, env)
+  // Ended at once (a second Ctrl-C), the run leaves no half-written report behind in --out.
+  let discardOutputs: (() => void) | undefined
   const cancellation = abortOnSignals(
     name => log.warning(`received ${name}: cancelling, then reporting what is known`),
-    { onForcedExit: message => io.stderr.write(`error: ${message}\n`) }
+    {
+      onForcedExit: message => {
+        io.stderr.write(`error: ${message}\n`)
+        discardOutputs?.()
+      }
+    }
   )
   try {
     // Each role is written as it is judged: the run keeps only the roles' facts, whatever their number.
@@ -293,6 +300,7 @@ export async function main(
         ...(env.GITHUB_WORKFLOW_REF ? { workflowRef: env.GITHUB_WORKFLOW_REF } : {})
       })
     })
+    discardOutputs = () => outputs.discard()
     const report = await runAnalysis(config, {
       log,
       aws: createAwsSession(config, { log, env }),
@@ -310,8 +318,7 @@ export async function main(
         `wrote ${files.report}, ${files.sarif} and ${files.proposals.length} proposed policy file(s) under ${config.outDir}`
       )
     if (config.iacPath) await applyIac(config, report, io, log)
-    for (const role of report.roles.filter(r => r.status === 'failed'))
-      log.warning(`${role.arn}: ${role.reason ?? 'failed'}`)
+    for (const line of failureWarnings(report)) log.warning(line)
     const verdict = judgeRun(report, config.failOn)
     if (verdict.exitCode !== EXIT.ok) log.warning(verdict.message)
     if (cancellation.received) return signalExitCode(cancellation.received)

@@ -3,7 +3,7 @@ import * as github from '@actions/github'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createAwsSession } from './aws/session.js'
-import { abortOnSignals } from './cancellation.js'
+import { RUNNER_CANCELLATION, abortOnSignals } from './cancellation.js'
 import { errorMessage } from './error-message.js'
 import { buildActionConfig } from './config.js'
 import type { ActionConfig } from './config.js'
@@ -25,7 +25,7 @@ import type { RoleSections } from './report/markdown.js'
 import { spoolSections } from './github/section-spool.js'
 import { escapeControl, escapeText } from './report/escape.js'
 import { iacChangesOf, iacMarkdown } from './iac/output.js'
-import { judgeRun } from './report/run-verdict.js'
+import { failureWarnings, judgeRun } from './report/run-verdict.js'
 import { runAnalysis } from './run.js'
 import type { RunDeps } from './run.js'
 import {
@@ -140,13 +140,12 @@ export async function run(
     )
   }
 
-  // The runner sends SIGINT, then SIGTERM 7.5 s later, then kills the job 2.5 s after that.
   const cancellation = abortOnSignals(
     name =>
       core.warning(
         `received ${name}: cancelling the policy generation jobs this run started, then publishing what is known`
       ),
-    { graceMs: 9000, onForcedExit: message => core.error(message) }
+    { ...RUNNER_CANCELLATION, onForcedExit: message => core.error(message) }
   )
   const temp = env.RUNNER_TEMP || tmpdir()
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd()
@@ -276,9 +275,7 @@ async function publish(
       'no role was analyzed, so the sarif output is empty: uploading it would close every code scanning alert'
     )
   setCountOutputs(core, report)
-  for (const role of report.roles) {
-    if (role.status === 'failed') core.warning(escapeControl(`${role.arn}: ${role.reason ?? 'failed'}`))
-  }
+  for (const line of failureWarnings(report)) core.warning(escapeControl(line))
   // A bare URL becomes a link in the comment or pull request; the report file only lives as long as the job.
   const hint = runUrl(runtime) ?? 'the job summary of this run'
   // A run that judged nothing (an outage, a spent quota, a cancelled job) must not undo earlier review state.

@@ -4,13 +4,22 @@
  */
 import { describe, expect, it } from '@jest/globals'
 import { execFile, execFileSync, spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { JsonReportV1 as ReportV1, JsonRoleV1 as RoleResult } from '../../src/report/json.js'
 import { STEAL_CREDENTIALS_USED } from '../support/stratus-facts.js'
 import { ACCOUNT, GRANTS, jsonReportOf, SAMPLE } from '../support/cli-sample.js'
 import { at } from '../../src/policy/at.js'
+import { writeRolesAndTrail } from '../support/roles-and-trail.js'
 
 function cli(args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise(resolve => {
@@ -433,5 +442,91 @@ describe('names from logs are data', () => {
     expect(dotdot).toMatchObject({ status: 'failed' })
     expect(dotdot?.reason).toMatch(/cannot name a policy file/)
     expect(dotdot?.policyFile).toBeUndefined()
+  })
+})
+
+describe('Ctrl-C while the roles are judged', () => {
+  const roles = (dir: string) =>
+    writeRolesAndTrail(
+      dir,
+      ACCOUNT,
+      Array.from({ length: 1500 }, (_, i) => ({
+        name: `judged-${String(i).padStart(4, '0')}`,
+        granted: i % 2 ? ['sqs:*'] : ['kms:*'],
+        call: { eventSource: 'kms.amazonaws.com', eventName: 'ListKeys' }
+      }))
+    )
+
+  /** The CLI with --out, sent SIGINT once judging has begun (its staging folder appears in OUT), `times` times. */
+  function interrupted(
+    times: 1 | 2
+  ): Promise<{ code: number | null; stderr: string; stdout: string; out: string }> {
+    const dir = mkdtempSync(join(tmpdir(), 'cli-interrupted-'))
+    const { details, trail } = roles(dir)
+    const out = join(dir, 'out')
+    mkdirSync(out)
+    const args = ['analyze', '--roles', '*', '--source', 'cloudtrail', '--cloudtrail-path', trail]
+    args.push(
+      '--authorization-details',
+      details,
+      '--min-observation-days',
+      '0',
+      '--out',
+      out,
+      '--format',
+      'json'
+    )
+    return new Promise(resolve => {
+      const child = spawn(process.execPath, ['dist/cli.js', ...args], {
+        env: { PATH: process.env.PATH ?? '' }
+      })
+      let stderr = ''
+      let stdout = ''
+      let sent = 0
+      child.stderr.on('data', chunk => {
+        stderr += String(chunk)
+        // The second Ctrl-C once the first was handled (two at once may be delivered as one).
+        if (sent === 1 && times === 2 && stderr.includes('received SIGINT: cancelling')) {
+          sent++
+          child.kill('SIGINT')
+        }
+      })
+      child.stdout.on('data', chunk => (stdout += String(chunk)))
+      const poll = setInterval(() => {
+        if (sent === 0 && readdirSync(out).some(name => name.startsWith('.'))) {
+          sent++
+          child.kill('SIGINT')
+        }
+      }, 10)
+      child.on('close', code => {
+        clearInterval(poll)
+        resolve({ code, stderr, stdout, out })
+      })
+    })
+  }
+
+  it('exits 130 with a whole report in OUT and on stdout: the roles judged, the rest failed as not judged', async () => {
+    const run = await interrupted(1)
+    expect(run.code).toBe(130)
+    expect(readdirSync(run.out).sort()).toEqual(['proposals', 'report.json', 'report.sarif'])
+    const written = JSON.parse(readFileSync(join(run.out, 'report.json'), 'utf8')) as ReportV1
+    expect(JSON.parse(run.stdout)).toEqual(written)
+    expect(written.roles).toHaveLength(1500)
+    const notJudged = written.roles.filter(
+      r => r.reason === 'not judged: the run was cancelled before this role'
+    )
+    expect(notJudged.length).toBeGreaterThan(0)
+    expect(written.summary.failed).toBe(notJudged.length)
+    // One line for the roles never judged, not one per role.
+    expect(run.stderr).toContain(
+      `warning: ${notJudged.length} role(s) not judged: the run was cancelled before them`
+    )
+    expect(run.stderr).not.toMatch(/role\/judged-\d+: not judged/)
+  })
+
+  it('a second Ctrl-C stops at once and leaves no half-written staging folder in OUT', async () => {
+    const run = await interrupted(2)
+    expect(run.stderr).toContain('received SIGINT again: stopping now')
+    expect(readdirSync(run.out).filter(name => name.startsWith('.'))).toEqual([])
   })
 })

@@ -3,7 +3,7 @@
  * signals are delivered as Node delivers them to listeners; ending the process is observed, not done.
  */
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
-import { abortOnSignals, signalExitCode } from '../../src/cancellation.js'
+import { RUNNER_CANCELLATION, abortOnSignals, signalExitCode } from '../../src/cancellation.js'
 import type { Cancellation } from '../../src/cancellation.js'
 
 const deliver = (name: NodeJS.Signals) => process.emit(name, name)
@@ -57,6 +57,28 @@ describe('abortOnSignals', () => {
     jest.advanceTimersByTime(1)
     expect(ended).toEqual(['SIGTERM'])
     expect(why).toEqual(['still running 9 s after SIGTERM: stopping now'])
+  })
+
+  it("lets the action publish through the runner's SIGTERM, ending it only before the runner's SIGKILL", () => {
+    jest.useFakeTimers()
+    const why: string[] = []
+    const ended: NodeJS.Signals[] = []
+    cancellation = abortOnSignals(() => undefined, {
+      ...RUNNER_CANCELLATION,
+      onForcedExit: message => why.push(message),
+      end: name => ended.push(name)
+    })
+    // The runner's schedule: SIGINT, SIGTERM 7.5 s later, SIGKILL 2.5 s after that.
+    deliver('SIGINT')
+    jest.advanceTimersByTime(7500)
+    deliver('SIGTERM')
+    expect(ended).toEqual([])
+    expect(cancellation.received).toBe('SIGINT')
+    jest.advanceTimersByTime(1499)
+    expect(ended).toEqual([])
+    jest.advanceTimersByTime(1)
+    expect(ended).toEqual(['SIGINT'])
+    expect(why).toEqual(['still running 9 s after SIGINT: stopping now'])
   })
 
   it('stops listening once disposed', () => {

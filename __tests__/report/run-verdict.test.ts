@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import type { RoleResult } from '../../src/model.js'
 import { buildReport } from '../../src/report/json.js'
-import { judgeRun } from '../../src/report/run-verdict.js'
+import { NOT_JUDGED_CANCELLED, failureWarnings, judgeRun } from '../../src/report/run-verdict.js'
 import { cleanReport, failedRole, stealCredentialsRole } from '../support/sample-reports.js'
 
 const report = (...roles: RoleResult[]) => buildReport(roles, 'cloudtrail', '2026-11-27T00:00:00Z')
@@ -14,6 +14,32 @@ describe('judgeRun: one failure policy for the action and the CLI', () => {
       expect(verdict.exitCode).toBe(1)
       expect(verdict.message).toMatch(/^1 of 2 role\(s\) failed \(/)
     }
+  })
+
+  it('names a few of thousands of failed roles (a cancelled run), so the one line stays short', () => {
+    const many = Array.from({ length: 5000 }, (_, i) => ({
+      ...failedRole(),
+      arn: `arn:aws:iam::111122223333:role/many-${String(i).padStart(4, '0')}`,
+      reason: NOT_JUDGED_CANCELLED
+    }))
+    const verdict = judgeRun(report(...many), 'never')
+    expect(verdict.exitCode).toBe(1)
+    expect(verdict.message).toBe(
+      '5000 of 5000 role(s) failed (many-0000, many-0001, many-0002, many-0003, many-0004, many-0005, many-0006, many-0007, many-0008, many-0009 and 4990 more; the report lists every one); the first: not judged: the run was cancelled before this role'
+    )
+  })
+
+  it('warns once per failed role, and once for all the roles a cancelled run never judged', () => {
+    const notJudged = Array.from({ length: 3 }, (_, i) => ({
+      ...failedRole(),
+      arn: `arn:aws:iam::111122223333:role/late-${i}`,
+      reason: NOT_JUDGED_CANCELLED
+    }))
+    const denied = failedRole()
+    expect(failureWarnings(report(stealCredentialsRole(), denied, ...notJudged))).toEqual([
+      `${denied.arn}: ${denied.reason ?? 'failed'}`,
+      '3 role(s) not judged: the run was cancelled before them'
+    ])
   })
 
   it('names the gate too when a role failed and the gate tripped', () => {

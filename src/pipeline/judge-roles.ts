@@ -2,6 +2,7 @@ import type { RoleResult } from '../model.js'
 import { compare } from '../model.js'
 import type { Logger } from '../logger.js'
 import type { ReportHead } from '../report/json.js'
+import { NOT_JUDGED_CANCELLED } from '../report/run-verdict.js'
 import type { RoleCase } from './role-case.js'
 
 /**
@@ -114,7 +115,7 @@ export async function judgeRoles(
       }
     }
     if (progress?.signal?.aborted && !c.outcome)
-      c.outcome = { status: 'failed', reason: 'not judged: the run was cancelled before this role' }
+      c.outcome = { status: 'failed', reason: NOT_JUDGED_CANCELLED }
     const result = await judge(c)
     judged++
     if (!stream) {

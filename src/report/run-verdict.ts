@@ -22,13 +22,35 @@ interface NothingAnalyzed {
   nothingAnalyzed: string
 }
 
+/** The failed roles the verdict names: a cancelled run of thousands fails them all, in one line. */
+const NAMED_FAILURES = 10
+
+/** Why a role the run was cancelled before ended as failed. */
+export const NOT_JUDGED_CANCELLED = 'not judged: the run was cancelled before this role'
+
+/**
+ * One warning line per failed role, except the roles a cancelled run never judged: one line for all of them (a
+ * cancelled run of thousands would otherwise say the same thing thousands of times).
+ */
+export function failureWarnings(report: ReportV1): string[] {
+  const failed = report.roles.filter(r => r.status === 'failed')
+  const notJudged = failed.filter(r => r.reason === NOT_JUDGED_CANCELLED).length
+  const lines = failed
+    .filter(r => r.reason !== NOT_JUDGED_CANCELLED)
+    .map(r => `${r.arn}: ${r.reason ?? 'failed'}`)
+  if (notJudged > 0) lines.push(`${notJudged} role(s) not judged: the run was cancelled before them`)
+  return lines
+}
+
 export function judgeRun(run: ReportV1 | NothingAnalyzed, failOn: FailOn): RunVerdict {
   if ('nothingAnalyzed' in run) return judgeNothingAnalyzed(run.nothingAnalyzed, failOn)
   const report = run
   const gate = evaluateGate(report, failOn)
   const failed = report.roles.filter(r => r.status === 'failed')
   if (failed.length > 0) {
-    const names = failed.map(r => roleName(r.arn).name).join(', ')
+    const named = failed.slice(0, NAMED_FAILURES).map(r => roleName(r.arn).name)
+    const more = failed.length - named.length
+    const names = `${named.join(', ')}${more > 0 ? ` and ${more} more; the report lists every one` : ''}`
     const line = `${failed.length} of ${report.roles.length} role(s) failed (${names}); the first: ${failed[0]?.reason ?? 'unknown reason'}`
     return { exitCode: 1, message: gate.tripped ? `${line}. ${gate.message}` : line, gate }
   }
