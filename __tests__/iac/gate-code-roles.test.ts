@@ -71,7 +71,7 @@ describe('the gate on a pull request that adds a role in infrastructure code', (
 
   async function gate(
     base: Record<string, string>,
-    head: Record<string, string>,
+    head: Record<string, string | { symlink: string }>,
     inputs: Record<string, string> = { 'granted-source': 'iac', 'iac-path': 'infra' },
     event: 'pull_request' | 'schedule' = 'pull_request',
     files: EmulatedPullFile[] = []
@@ -379,6 +379,36 @@ resource "aws_iam_role_policy_attachment" "p" {
       }
     ])
     const base = { 'infra/main.tf': TERRAFORM, 'infra/other.tf': role }
+    const kept = await gate(base, base)
+    expect(kept.code).toEqual([])
+    expect(kept.run.code).toBe(0)
+  })
+
+  it('fails when the pull request adds a Terraform file as a symbolic link (Terraform follows it; the gate does not)', async () => {
+    const { run, code } = await gate(
+      { 'infra/main.tf': TERRAFORM },
+      { 'infra/main.tf': TERRAFORM, 'docs/evil.txt': EVIL, 'infra/evil.tf': { symlink: '../docs/evil.txt' } }
+    )
+    expect(run.code).toBe(1)
+    expect(code).toMatchObject([
+      {
+        arn: 'infra/evil.tf:evil.tf',
+        status: 'failed',
+        reason: expect.stringMatching(/^the pull request adds evil\.tf in infra\/evil\.tf, .*symbolic link/)
+      }
+    ])
+  })
+
+  it('fails on an OpenTofu file the pull request adds, and passes on one the base has unchanged', async () => {
+    const added = await gate(
+      { 'infra/main.tf': TERRAFORM },
+      { 'infra/main.tf': TERRAFORM, 'infra/evil.tofu': EVIL }
+    )
+    expect(added.run.code).toBe(1)
+    expect(added.code).toMatchObject([
+      { arn: 'infra/evil.tofu:evil.tofu', status: 'failed', reason: expect.stringMatching(/OpenTofu/) }
+    ])
+    const base = { 'infra/main.tf': TERRAFORM, 'infra/evil.tofu': EVIL }
     const kept = await gate(base, base)
     expect(kept.code).toEqual([])
     expect(kept.run.code).toBe(0)
