@@ -414,6 +414,49 @@ resource "aws_iam_role_policy_attachment" "p" {
     expect(kept.run.code).toBe(0)
   })
 
+  it('fails when the pull request changes who may assume a role, and passes on a comment-only edit', async () => {
+    const trusting = (identifiers: string) =>
+      TERRAFORM.replace('identifiers = ["ec2.amazonaws.com"]', `identifiers = ${identifiers}`)
+    expect(trusting('["x"]')).not.toBe(TERRAFORM)
+    const widened = await gate(
+      { 'infra/main.tf': TERRAFORM },
+      { 'infra/main.tf': trusting('["ec2.amazonaws.com", "lambda.amazonaws.com"]') }
+    )
+    expect(widened.run.code).toBe(1)
+    // The deployed role linked to the code, and each role of the code trusting the same document.
+    expect(widened.deployed).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/changes who may assume the role \(its trust policy\)/)
+    })
+    expect(widened.code.length).toBeGreaterThan(0)
+    for (const role of widened.code) expect(role.reason).toMatch(/changes who may assume the role/)
+
+    const commented = await gate(
+      { 'infra/main.tf': TERRAFORM },
+      { 'infra/main.tf': trusting('[ # who may assume it\n        "ec2.amazonaws.com"]') }
+    )
+    expect(errors(commented.run.stdout)).toEqual([])
+    expect(commented.run.code).toBe(0)
+  })
+
+  it("fails when the pull request adds a principal to a CloudFormation role's trust through an alias", async () => {
+    const template = (principal: string) =>
+      CLOUDFORMATION_EVIL.replace("Action: '*'", "Action: 'ec2:DescribeInstances'")
+        .replace('Principal: { Service: ec2.amazonaws.com }', 'Principal: *who')
+        .replace('Resources:', `Metadata:\n  Who: &who ${principal}\nResources:`)
+    const base = { 'infra/main.tf': TERRAFORM, 'infra/app.yaml': template('{ Service: ec2.amazonaws.com }') }
+    const unchanged = await gate(base, base)
+    expect(unchanged.run.code).toBe(0)
+    const widened = await gate(base, {
+      ...base,
+      'infra/app.yaml': template('{ AWS: "arn:aws:iam::999999999999:root" }')
+    })
+    expect(widened.run.code).toBe(1)
+    expect(widened.code).toMatchObject([
+      { arn: 'infra/app.yaml:EvilRole', status: 'failed', reason: expect.stringMatching(/trust policy/) }
+    ])
+  })
+
   it('reports no role of the code outside a pull request', async () => {
     const { code } = await gate(
       {},

@@ -4,7 +4,7 @@
  * (`RoleName`), and SAM functions' `Policies` (reported, never edited). Each template is its own stack: a role of
  * another template is linked only by its literal name.
  */
-import { isMap, isScalar, isSeq } from 'yaml'
+import { isAlias, isMap, isScalar, isSeq } from 'yaml'
 import type { Node, YAMLMap } from 'yaml'
 import type { IacLocation, IacPolicy, IacReading, IacRole, IacSourceFile, UnreadBlock } from '../model.js'
 import { conservativeDocument } from './conservative.js'
@@ -169,6 +169,17 @@ function readTemplate(
   }
 }
 
+/** A node's value with its tags (`!Sub`, `!Ref`), comments and layout left out; an alias is what it names. */
+function written(node: unknown, template: Template, depth = 0): unknown {
+  if (depth > 64) return { tooDeep: true }
+  const inner = (n: unknown) => written(n, template, depth + 1)
+  if (isAlias(node)) return inner(node.resolve(template.document))
+  if (isMap(node)) return { tag: node.tag, pairs: node.items.map(p => [inner(p.key), inner(p.value)]) }
+  if (isSeq(node)) return { tag: node.tag, items: node.items.map(inner) }
+  if (isScalar(node)) return { tag: node.tag, value: node.value }
+  return null
+}
+
 /** `!Ref X` / `{Ref: X}`: the logical id it names. */
 function refTarget(node: Node): string | undefined {
   if (node.tag === '!Ref' && isScalar(node) && typeof node.value === 'string') return node.value
@@ -198,6 +209,8 @@ function roleOf(template: Template, r: Resource, unread: Unread): IacRole {
     managedPolicyArns: [],
     unresolved: nameNode && name === undefined ? [`RoleName: ${expressionText(nameNode, template.text)}`] : []
   }
+  const trust = property(r.properties, 'AssumeRolePolicyDocument')
+  if (trust) role.trust = JSON.stringify(written(trust, template))
   const policies = property(r.properties, 'Policies')
   if (isSeq(policies))
     policies.items.forEach((entry, index) => {
