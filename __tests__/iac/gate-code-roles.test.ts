@@ -457,6 +457,22 @@ resource "aws_iam_role_policy_attachment" "p" {
     ])
   })
 
+  it.each(['source_json', 'override_json'])(
+    'fails when the pull request merges a document into a policy document data source with %s',
+    async attribute => {
+      const merged = TERRAFORM.replace(
+        'data "aws_iam_policy_document" "leave_organization" {',
+        `data "aws_iam_policy_document" "leave_organization" {
+  ${attribute} = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "*", Resource = "*" }] })`
+      )
+      expect(merged).not.toBe(TERRAFORM)
+      const { run, code } = await gate({ 'infra/main.tf': TERRAFORM }, { 'infra/main.tf': merged })
+      expect(run.code).toBe(1)
+      expect(code.map(r => r.arn)).toEqual(['infra/main.tf:aws_iam_role.leave_organization'])
+      expect(code[0]?.change?.added.some(a => a.action.startsWith('iam:'))).toBe(true)
+    }
+  )
+
   it('reports no role of the code outside a pull request', async () => {
     const { code } = await gate(
       {},
