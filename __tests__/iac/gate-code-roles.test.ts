@@ -473,6 +473,60 @@ resource "aws_iam_role_policy_attachment" "p" {
     }
   )
 
+  it.each([
+    [
+      'a macro transform',
+      `AWSTemplateFormatVersion: '2010-09-09'
+Transform: [AddAdminPolicy]
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+`,
+      'infra/macro.yaml:Transform'
+    ],
+    [
+      'an AWS::Include of a snippet',
+      `Resources:
+  Fn::Transform:
+    Name: AWS::Include
+    Parameters:
+      Location: s3://elsewhere/roles.yaml
+`,
+      'infra/macro.yaml:Fn::Transform'
+    ],
+    [
+      'a Fn::ForEach loop',
+      `Transform: AWS::LanguageExtensions
+Resources:
+  Fn::ForEach::Roles:
+    - Name
+    - [A, B]
+    - \${Name}Role:
+        Type: AWS::IAM::Role
+        Properties:
+          AssumeRolePolicyDocument: { Statement: [{ Effect: Allow, Principal: { Service: ec2.amazonaws.com }, Action: sts:AssumeRole }] }
+          Policies: [{ PolicyName: admin, PolicyDocument: { Statement: [{ Effect: Allow, Action: '*', Resource: '*' }] } }]
+`,
+      'infra/macro.yaml:Fn::ForEach::Roles'
+    ]
+  ])(
+    'fails closed on a CloudFormation template written through %s the pull request adds, and passes on it unchanged',
+    async (_, template, arn) => {
+      const added = await gate(
+        { 'infra/main.tf': TERRAFORM },
+        { 'infra/main.tf': TERRAFORM, 'infra/macro.yaml': template }
+      )
+      expect(added.run.code).toBe(1)
+      expect(added.code).toMatchObject([
+        { arn, status: 'failed', reason: expect.stringMatching(/^the pull request adds /) }
+      ])
+      const base = { 'infra/main.tf': TERRAFORM, 'infra/macro.yaml': template }
+      const kept = await gate(base, base)
+      expect(kept.code).toEqual([])
+      expect(kept.run.code).toBe(0)
+    }
+  )
+
   it('reports no role of the code outside a pull request', async () => {
     const { code } = await gate(
       {},
