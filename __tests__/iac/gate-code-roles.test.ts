@@ -71,7 +71,7 @@ describe('the gate on a pull request that adds a role in infrastructure code', (
 
   async function gate(
     base: Record<string, string>,
-    head: Record<string, string>,
+    head: Record<string, string | { symlink: string }>,
     inputs: Record<string, string> = { 'granted-source': 'iac', 'iac-path': 'infra' },
     event: 'pull_request' | 'schedule' = 'pull_request',
     files: EmulatedPullFile[] = []
@@ -383,6 +383,149 @@ resource "aws_iam_role_policy_attachment" "p" {
     expect(kept.code).toEqual([])
     expect(kept.run.code).toBe(0)
   })
+
+  it('fails when the pull request adds a Terraform file as a symbolic link (Terraform follows it; the gate does not)', async () => {
+    const { run, code } = await gate(
+      { 'infra/main.tf': TERRAFORM },
+      { 'infra/main.tf': TERRAFORM, 'docs/evil.txt': EVIL, 'infra/evil.tf': { symlink: '../docs/evil.txt' } }
+    )
+    expect(run.code).toBe(1)
+    expect(code).toMatchObject([
+      {
+        arn: 'infra/evil.tf:evil.tf',
+        status: 'failed',
+        reason: expect.stringMatching(/^the pull request adds evil\.tf in infra\/evil\.tf, .*symbolic link/)
+      }
+    ])
+  })
+
+  it('fails on an OpenTofu file the pull request adds, and passes on one the base has unchanged', async () => {
+    const added = await gate(
+      { 'infra/main.tf': TERRAFORM },
+      { 'infra/main.tf': TERRAFORM, 'infra/evil.tofu': EVIL }
+    )
+    expect(added.run.code).toBe(1)
+    expect(added.code).toMatchObject([
+      { arn: 'infra/evil.tofu:evil.tofu', status: 'failed', reason: expect.stringMatching(/OpenTofu/) }
+    ])
+    const base = { 'infra/main.tf': TERRAFORM, 'infra/evil.tofu': EVIL }
+    const kept = await gate(base, base)
+    expect(kept.code).toEqual([])
+    expect(kept.run.code).toBe(0)
+  })
+
+  it('fails when the pull request changes who may assume a role, and passes on a comment-only edit', async () => {
+    const trusting = (identifiers: string) =>
+      TERRAFORM.replace('identifiers = ["ec2.amazonaws.com"]', `identifiers = ${identifiers}`)
+    expect(trusting('["x"]')).not.toBe(TERRAFORM)
+    const widened = await gate(
+      { 'infra/main.tf': TERRAFORM },
+      { 'infra/main.tf': trusting('["ec2.amazonaws.com", "lambda.amazonaws.com"]') }
+    )
+    expect(widened.run.code).toBe(1)
+    // The deployed role linked to the code, and each role of the code trusting the same document.
+    expect(widened.deployed).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/changes who may assume the role \(its trust policy\)/)
+    })
+    expect(widened.code.length).toBeGreaterThan(0)
+    for (const role of widened.code) expect(role.reason).toMatch(/changes who may assume the role/)
+
+    const commented = await gate(
+      { 'infra/main.tf': TERRAFORM },
+      { 'infra/main.tf': trusting('[ # who may assume it\n        "ec2.amazonaws.com"]') }
+    )
+    expect(errors(commented.run.stdout)).toEqual([])
+    expect(commented.run.code).toBe(0)
+  })
+
+  it("fails when the pull request adds a principal to a CloudFormation role's trust through an alias", async () => {
+    const template = (principal: string) =>
+      CLOUDFORMATION_EVIL.replace("Action: '*'", "Action: 'ec2:DescribeInstances'")
+        .replace('Principal: { Service: ec2.amazonaws.com }', 'Principal: *who')
+        .replace('Resources:', `Metadata:\n  Who: &who ${principal}\nResources:`)
+    const base = { 'infra/main.tf': TERRAFORM, 'infra/app.yaml': template('{ Service: ec2.amazonaws.com }') }
+    const unchanged = await gate(base, base)
+    expect(unchanged.run.code).toBe(0)
+    const widened = await gate(base, {
+      ...base,
+      'infra/app.yaml': template('{ AWS: "arn:aws:iam::999999999999:root" }')
+    })
+    expect(widened.run.code).toBe(1)
+    expect(widened.code).toMatchObject([
+      { arn: 'infra/app.yaml:EvilRole', status: 'failed', reason: expect.stringMatching(/trust policy/) }
+    ])
+  })
+
+  it.each(['source_json', 'override_json'])(
+    'fails when the pull request merges a document into a policy document data source with %s',
+    async attribute => {
+      const merged = TERRAFORM.replace(
+        'data "aws_iam_policy_document" "leave_organization" {',
+        `data "aws_iam_policy_document" "leave_organization" {
+  ${attribute} = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "*", Resource = "*" }] })`
+      )
+      expect(merged).not.toBe(TERRAFORM)
+      const { run, code } = await gate({ 'infra/main.tf': TERRAFORM }, { 'infra/main.tf': merged })
+      expect(run.code).toBe(1)
+      expect(code.map(r => r.arn)).toEqual(['infra/main.tf:aws_iam_role.leave_organization'])
+      expect(code[0]?.change?.added.some(a => a.action.startsWith('iam:'))).toBe(true)
+    }
+  )
+
+  it.each([
+    [
+      'a macro transform',
+      `AWSTemplateFormatVersion: '2010-09-09'
+Transform: [AddAdminPolicy]
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+`,
+      'infra/macro.yaml:Transform'
+    ],
+    [
+      'an AWS::Include of a snippet',
+      `Resources:
+  Fn::Transform:
+    Name: AWS::Include
+    Parameters:
+      Location: s3://elsewhere/roles.yaml
+`,
+      'infra/macro.yaml:Fn::Transform'
+    ],
+    [
+      'a Fn::ForEach loop',
+      `Transform: AWS::LanguageExtensions
+Resources:
+  Fn::ForEach::Roles:
+    - Name
+    - [A, B]
+    - \${Name}Role:
+        Type: AWS::IAM::Role
+        Properties:
+          AssumeRolePolicyDocument: { Statement: [{ Effect: Allow, Principal: { Service: ec2.amazonaws.com }, Action: sts:AssumeRole }] }
+          Policies: [{ PolicyName: admin, PolicyDocument: { Statement: [{ Effect: Allow, Action: '*', Resource: '*' }] } }]
+`,
+      'infra/macro.yaml:Fn::ForEach::Roles'
+    ]
+  ])(
+    'fails closed on a CloudFormation template written through %s the pull request adds, and passes on it unchanged',
+    async (_, template, arn) => {
+      const added = await gate(
+        { 'infra/main.tf': TERRAFORM },
+        { 'infra/main.tf': TERRAFORM, 'infra/macro.yaml': template }
+      )
+      expect(added.run.code).toBe(1)
+      expect(added.code).toMatchObject([
+        { arn, status: 'failed', reason: expect.stringMatching(/^the pull request adds /) }
+      ])
+      const base = { 'infra/main.tf': TERRAFORM, 'infra/macro.yaml': template }
+      const kept = await gate(base, base)
+      expect(kept.code).toEqual([])
+      expect(kept.run.code).toBe(0)
+    }
+  )
 
   it('reports no role of the code outside a pull request', async () => {
     const { code } = await gate(

@@ -67,6 +67,11 @@ export interface IacRole {
   managedPolicyArns: string[]
   /** Expressions that kept part of the role's grants from being read (reported, never guessed). */
   unresolved: string[]
+  /**
+   * Who may assume the role (its trust policy) as written, comments and layout left out: compared with the base
+   * commit's, never evaluated. Absent when the code writes none.
+   */
+  trust?: string
 }
 
 /**

@@ -2,7 +2,7 @@
  * The infrastructure code of a folder: every file a reader accepts, read as hostile input (no symbolic links, no
  * path outside the folder, size and count capped), and each language's reading.
  */
-import { lstatSync, readdirSync, readFileSync } from 'node:fs'
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { errorMessage } from '../error-message.js'
 import type { WorkspaceFile } from '../granted/workspace-file.js'
@@ -13,7 +13,9 @@ import { IAC_READERS } from './readers.js'
 const IAC_FILE_MAX_BYTES = 1024 * 1024
 /** A folder with more files than this is refused, never read in part. */
 const IAC_FILE_LIMIT = 5_000
-const IAC_EXTENSION = /\.(tf|ya?ml|json|template)$/i
+const IAC_EXTENSION = /\.(tf|tofu|ya?ml|json|template)$/i
+/** The files Terraform and OpenTofu read from a module folder. */
+const TERRAFORM_FILE = /\.(tf|tofu)(\.json)?$/i
 const SKIPPED_FOLDERS = new Set(['node_modules', '.git', '.terraform', 'cdk.out'])
 
 export interface IacWorkspace {
@@ -42,9 +44,16 @@ export async function readIacFolder(dir: string, base: string): Promise<IacWorks
         if (!SKIPPED_FOLDERS.has(entry.name)) walk(full)
         continue
       }
-      if (!entry.isFile()) continue // symbolic links and devices are never followed
       if (++seen > IAC_FILE_LIMIT) return
       const path = relative(base, full).split('\\').join('/')
+      if (entry.isSymbolicLink() && TERRAFORM_FILE.test(path)) {
+        // Never followed, but Terraform follows it: what it grants is unknown.
+        const link = symbolicLink(path, readlinkSync(full))
+        problems.push(`${path}: ${link.why}`)
+        unreadBlocks.push(link)
+        continue
+      }
+      if (!entry.isFile()) continue // symbolic links and devices are never followed
       if (!IAC_EXTENSION.test(path)) continue
       if (lstatSync(full).size > IAC_FILE_MAX_BYTES) {
         problems.push(`${path}: more than ${IAC_FILE_MAX_BYTES} bytes; not read`)
@@ -84,12 +93,25 @@ export async function readIacFolder(dir: string, base: string): Promise<IacWorks
  */
 function unreadFile(path: string, text: string): UnreadBlock | undefined {
   const name = path.slice(path.lastIndexOf('/') + 1)
-  const why = /^(.*_)?override\.tf(\.json)?$/.test(name)
+  const why = /^(.*_)?override\.(tf|tofu)(\.json)?$/.test(name)
     ? 'a Terraform override file (it changes blocks of other files) is not read'
     : name.endsWith('.tf.json')
       ? 'Terraform JSON syntax (.tf.json) is not read'
-      : undefined
+      : /\.tofu(\.json)?$/.test(name)
+        ? 'an OpenTofu file (.tofu; under OpenTofu it replaces the .tf file of the same name) is not read'
+        : undefined
   return why === undefined ? undefined : { file: path, address: name, text, why }
+}
+
+/** A Terraform file written as a symbolic link: compared with the base by its target only. */
+function symbolicLink(path: string, target: string): UnreadBlock {
+  const name = path.slice(path.lastIndexOf('/') + 1)
+  return {
+    file: path,
+    address: name,
+    text: `symbolic link to ${target}`,
+    why: `a symbolic link (to ${target}) is never followed here, but Terraform reads what it points to`
+  }
 }
 
 /**

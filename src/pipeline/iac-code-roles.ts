@@ -30,9 +30,11 @@ export function unlinkedCodeRoles(
     const at = base ? sameBlock(base.roles, role) : undefined
     const { policies, missing } = grantsOf(role)
     const before = at ? grantsOf(at) : undefined
+    const trust = at ? trustChange(role, at) : undefined
     // The same written grants at the base: nothing added, even by a policy ARN whose document is unknown.
     if (
       before &&
+      trust === undefined &&
       sameGrants(before.policies, policies) &&
       canonicalJson([...before.missing].sort()) === canonicalJson([...missing].sort())
     )
@@ -53,6 +55,10 @@ export function unlinkedCodeRoles(
       link: `not linked: defined in code at ${where}, ${at ? 'linked to no selected role' : 'not at the base commit'}${conservative}`,
       grantedFrom: role.policies.map(p => p.location)
     })
+    if (trust !== undefined) {
+      c.outcome = { status: 'failed', reason: trust }
+      continue
+    }
     if (missing.length > 0) {
       c.outcome = {
         status: 'failed',
@@ -65,6 +71,16 @@ export function unlinkedCodeRoles(
     if (base) c.iacBase = { policies: before?.policies }
   }
   return out
+}
+
+/**
+ * Why the pull request cannot pass on a role whose trust policy it changes: who may assume the role is not judged
+ * (a principal added to it gains everything the role grants), so any change to it fails, never passes unseen.
+ */
+export function trustChange(head: IacRole, base: IacRole): string | undefined {
+  if (head.trust === base.trust) return undefined
+  const { file, startLine, address } = head.location
+  return `${file}:${startLine} (${address}): the pull request changes who may assume the role (its trust policy), which the gate does not judge: it cannot pass; have the trust change reviewed on its own`
 }
 
 /**

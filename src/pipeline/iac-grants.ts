@@ -21,7 +21,7 @@ import type { IacWorkspace } from '../iac/workspace.js'
 import { inPartition, partitionOf } from '../iac/managed-arn.js'
 import type { GrantedPolicy } from '../model.js'
 import type { IacBase, RoleCase } from './role-case.js'
-import { unlinkedCodeRoles } from './iac-code-roles.js'
+import { trustChange, unlinkedCodeRoles } from './iac-code-roles.js'
 
 /** How each role was linked to the code, or why not; and where its granted policies are written. */
 export interface IacCaseFacts {
@@ -120,8 +120,14 @@ export function applyIacGrants(
       }
       continue
     }
+    const atBase = base ? linkRole(c.name, base.roles, hints).role : undefined
+    const trust = atBase ? trustChange(role, atBase) : undefined
+    if (trust !== undefined) {
+      c.outcome = { status: 'failed', reason: trust }
+      continue
+    }
     c.fromInfrastructureCode = true
-    if (base) c.iacBase = baseGrants(c.name, base, known, live, partition, hints)
+    if (base) c.iacBase = baseGrants(atBase, known, live, partition)
     c.grants = {
       arn: c.arn,
       name: c.name,
@@ -245,19 +251,16 @@ function grantedPolicies(
 }
 
 /**
- * What the base commit's code grants the role, linked by the same rule as the head. A role the base does not define
- * (or defines ambiguously) is new: everything the head grants is added. A managed policy whose document is unknown
- * grants nothing at the base, so its access counts as added.
+ * What the base commit's code grants the role (`role`, linked by the same rule as the head). A role the base does
+ * not define (or defines ambiguously) is new: everything the head grants is added. A managed policy whose document
+ * is unknown grants nothing at the base, so its access counts as added.
  */
 function baseGrants(
-  name: string,
-  base: IacReading,
+  role: IacRole | undefined,
   known: readonly GrantedPolicy[],
   live: ReadonlyMap<string, GrantedPolicy>,
-  partition: string,
-  hints: LinkHints
+  partition: string
 ): IacBase {
-  const link = linkRole(name, base.roles, hints)
-  if (!link.role) return { policies: undefined }
-  return { policies: grantedPolicies(link.role, known, live, partition).policies }
+  if (!role) return { policies: undefined }
+  return { policies: grantedPolicies(role, known, live, partition).policies }
 }

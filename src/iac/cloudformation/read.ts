@@ -4,7 +4,7 @@
  * (`RoleName`), and SAM functions' `Policies` (reported, never edited). Each template is its own stack: a role of
  * another template is linked only by its literal name.
  */
-import { isMap, isScalar, isSeq } from 'yaml'
+import { isAlias, isMap, isScalar, isSeq } from 'yaml'
 import type { Node, YAMLMap } from 'yaml'
 import type { IacLocation, IacPolicy, IacReading, IacRole, IacSourceFile, UnreadBlock } from '../model.js'
 import { conservativeDocument } from './conservative.js'
@@ -96,6 +96,10 @@ function readTemplate(
     const to = (r.pair.value as Node | null)?.range?.[1] ?? from
     found.unreadBlocks.push({ file: template.path, address: r.logicalId, text: text.slice(from, to), why })
   }
+  rewrittenParts(template, found.unreadBlocks)
+  for (const r of template.resources)
+    if (includesTransform(r.pair.value))
+      unread(r, 'Fn::Transform: a macro or an included snippet rewrites it')
   const local = new Map<string, IacRole>()
   const managed = new Map<string, IacPolicy>()
 
@@ -169,6 +173,66 @@ function readTemplate(
   }
 }
 
+/** The transforms CloudFormation applies itself, whose resources are read here (SAM) or read as written. */
+const KNOWN_TRANSFORM = /^AWS::(Serverless-\d{4}-\d{2}-\d{2}|LanguageExtensions)$/
+
+/**
+ * What CloudFormation rewrites before it creates anything: a template-wide macro transform (the whole template is
+ * unread), and a `Fn::Transform` or `Fn::ForEach` entry among the resources (that entry is unread).
+ */
+function rewrittenParts(template: Template, blocks: UnreadBlock[]): void {
+  const root = template.document.contents
+  if (!isMap(root)) return
+  const transform = root.get('Transform', true)
+  const names = isSeq(transform) ? transform.items : transform ? [transform] : []
+  const macros = names.filter(
+    n => !(isScalar(n) && typeof n.value === 'string' && KNOWN_TRANSFORM.test(n.value))
+  )
+  if (macros.length > 0)
+    blocks.push({
+      file: template.path,
+      address: 'Transform',
+      text: template.text,
+      why: `Transform ${macros.map(n => expressionText(n as Node, template.text)).join(', ')}: a macro rewrites the whole template before CloudFormation reads it`
+    })
+  const resources = root.get('Resources', true)
+  if (!isMap(resources)) return
+  for (const pair of resources.items) {
+    const key = isScalar(pair.key) ? pair.key.value : undefined
+    if (typeof key !== 'string' || !key.startsWith('Fn::')) continue
+    const from = pair.key && isScalar(pair.key) ? (pair.key.range?.[0] ?? 0) : 0
+    const to = (pair.value as Node | null)?.range?.[1] ?? from
+    blocks.push({
+      file: template.path,
+      address: key,
+      text: template.text.slice(from, to),
+      why: `${key.split('::').slice(0, 2).join('::')} writes resources that are not read statically`
+    })
+  }
+}
+
+/** Whether `Fn::Transform` (or `!Transform`) is anywhere under a node. */
+function includesTransform(node: unknown): boolean {
+  if (isMap(node))
+    return (
+      node.tag === '!Transform' ||
+      node.items.some(p => (isScalar(p.key) && p.key.value === 'Fn::Transform') || includesTransform(p.value))
+    )
+  if (isSeq(node)) return node.tag === '!Transform' || node.items.some(includesTransform)
+  return isScalar(node) && node.tag === '!Transform'
+}
+
+/** A node's value with its tags (`!Sub`, `!Ref`), comments and layout left out; an alias is what it names. */
+function written(node: unknown, template: Template, depth = 0): unknown {
+  if (depth > 64) return { tooDeep: true }
+  const inner = (n: unknown) => written(n, template, depth + 1)
+  if (isAlias(node)) return inner(node.resolve(template.document))
+  if (isMap(node)) return { tag: node.tag, pairs: node.items.map(p => [inner(p.key), inner(p.value)]) }
+  if (isSeq(node)) return { tag: node.tag, items: node.items.map(inner) }
+  if (isScalar(node)) return { tag: node.tag, value: node.value }
+  return null
+}
+
 /** `!Ref X` / `{Ref: X}`: the logical id it names. */
 function refTarget(node: Node): string | undefined {
   if (node.tag === '!Ref' && isScalar(node) && typeof node.value === 'string') return node.value
@@ -198,6 +262,8 @@ function roleOf(template: Template, r: Resource, unread: Unread): IacRole {
     managedPolicyArns: [],
     unresolved: nameNode && name === undefined ? [`RoleName: ${expressionText(nameNode, template.text)}`] : []
   }
+  const trust = property(r.properties, 'AssumeRolePolicyDocument')
+  if (trust) role.trust = JSON.stringify(written(trust, template))
   const policies = property(r.properties, 'Policies')
   if (isSeq(policies))
     policies.items.forEach((entry, index) => {

@@ -13,6 +13,9 @@ const TEMPLATE_EXTENSION = /\.(ya?ml|json|template)$/i
 const IAM_RESOURCE =
   /AWS::(IAM::(Role|Policy|ManagedPolicy|RolePolicy)|Serverless::(Function|StateMachine|Application)|CloudFormation::Stack)\b/
 
+/** A template CloudFormation rewrites (a macro, an included snippet, a loop) may create roles it does not spell. */
+const REWRITES = /\bTransform\b|Fn::ForEach/
+
 /** A type written with escapes (`"AWS::IAM::Rol\\u0065"`) is still the type: such a template is parsed to tell. */
 function declaresIamResource(path: string, text: string): boolean {
   try {
@@ -26,7 +29,7 @@ export const cloudFormationReader: IacReader = {
   kind: 'cloudformation',
   accepts: (path, text) =>
     TEMPLATE_EXTENSION.test(path) &&
-    ((/\bResources\b/.test(text) && IAM_RESOURCE.test(text)) ||
+    ((/\bResources\b/.test(text) && (IAM_RESOURCE.test(text) || REWRITES.test(text))) ||
       (text.includes('\\') && declaresIamResource(path, text))),
   read: files => new Promise(resolve => resolve(readTemplates(files))),
   // A refusal is a rejection, like any other reader's.

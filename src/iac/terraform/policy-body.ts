@@ -132,7 +132,15 @@ export function documentPolicy(block: HclBlock): PolicySource {
   const attributes = attributesOf(block.body)
   const statements: StatementSource[] = []
   const blockers: string[] = []
-  for (const meta of ['count', 'for_each', 'source_policy_documents', 'override_policy_documents']) {
+  // source_json and override_json: the AWS provider's older spelling of the same merge (before 5.0).
+  for (const meta of [
+    'count',
+    'for_each',
+    'source_policy_documents',
+    'override_policy_documents',
+    'source_json',
+    'override_json'
+  ]) {
     const a = attributes.get(meta)
     if (a) blockers.push(`${meta} = ${a.text}`)
   }

@@ -200,6 +200,8 @@ class ModuleReader {
       const node = a.get(meta)
       if (node) role.unresolved.push(`${meta} = ${node.text}`)
     }
+    const trust = a.get('assume_role_policy')
+    if (trust) role.trust = this.trustOf(trust)
     this.roles.set(r.address, role)
     for (const block of blocksOf(r.block.body)) {
       if (block.type === 'dynamic' && block.labels[0] === 'inline_policy') {
@@ -213,6 +215,18 @@ class ModuleReader {
     }
     const arns = a.get('managed_policy_arns')
     if (arns) this.attachToEach(r, arns, arn => this.attachArn(r, undefined, arn, role))
+  }
+
+  /** A trust policy's tokens, with those of the policy document data source or JSON file it names. */
+  private trustOf(expression: HclNode): string {
+    const body = policyBody(expression)
+    const named =
+      body.kind === 'document'
+        ? tokens(this.byAddress.get(body.address)?.block.node)
+        : body.kind === 'file'
+          ? [this.jsonFile(body.path)?.text ?? '']
+          : []
+    return JSON.stringify([...tokens(expression), ...named])
   }
 
   /** A policy's document: in place, in a policy document data source, or in a JSON file. */
@@ -409,6 +423,13 @@ function references(node: HclNode, address: string): boolean {
       return true
   }
   return parts.some(c => c !== null && references(c, address))
+}
+
+/** The source text of a node's tokens, comments left out. */
+function tokens(node: HclNode | null | undefined): string[] {
+  if (!node || node.type === 'comment') return []
+  if (node.childCount === 0) return [node.text]
+  return node.children.flatMap(tokens)
 }
 
 function literalString(node: HclNode | undefined): string | undefined {
