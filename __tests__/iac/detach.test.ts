@@ -158,6 +158,57 @@ resource "aws_iam_policy_attachment" "shared" {
   })
 })
 
+describe('detach-and-replace of an ARN listed twice (literally and in the partition)', () => {
+  const used = replacement.document
+  it('Terraform: every item naming it leaves managed_policy_arns, the others stay', async () => {
+    const text = `data "aws_partition" "current" {}
+
+resource "aws_iam_role" "app" {
+  name = "app"
+  managed_policy_arns = [
+    "${READ_ONLY}",
+    "${SSM}",
+    "arn:\${data.aws_partition.current.partition}:iam::aws:policy/ReadOnlyAccess", # again
+  ]
+}
+`
+    const files = [{ path: 'main.tf', text }]
+    const role = (await terraformReader.read(files)).roles[0]
+    if (!role) throw new Error('no role read')
+    const changed = await terraformReader.detach(files, role, replacement)
+    const after = changed.get('main.tf') ?? ''
+    expect(after.slice(0, after.indexOf('resource "aws_iam_role_policy"')))
+      .toBe(`data "aws_partition" "current" {}
+
+resource "aws_iam_role" "app" {
+  name = "app"
+  managed_policy_arns = [
+    "${SSM}",
+  ]
+}
+
+`)
+    const again = (await terraformReader.read([{ path: 'main.tf', text: after }])).roles[0]
+    expect(again?.managedPolicyArns).toEqual([SSM])
+    expect(again?.policies.map(p => p.document)).toEqual([used])
+  })
+
+  it('CloudFormation: both items leave ManagedPolicyArns, and the emptied list goes with its key', async () => {
+    const text = `Resources:\n  AppRole:\n    Type: AWS::IAM::Role\n    Properties:\n      ManagedPolicyArns:\n        - ${READ_ONLY}\n        - !Sub arn:\${AWS::Partition}:iam::aws:policy/ReadOnlyAccess\n      RoleName: app-role\n`
+    const files = [{ path: 's.yaml', text }]
+    const role = (await cloudFormationReader.read(files)).roles[0]
+    if (!role) throw new Error('no role read')
+    const changed = await cloudFormationReader.detach(files, role, replacement)
+    const after = changed.get('s.yaml') ?? ''
+    expect(after).toMatch(
+      /^Resources:\n {2}AppRole:\n {4}Type: AWS::IAM::Role\n {4}Properties:\n {6}RoleName: app-role\n\n {2}AppRoleReadOnlyAccessUsed:\n/
+    )
+    const again = (await cloudFormationReader.read([{ path: 's.yaml', text: after }])).roles[0]
+    expect(again?.managedPolicyArns).toEqual([])
+    expect(again?.policies.map(p => p.document)).toEqual([used])
+  })
+})
+
 describe('detach-and-replace in CloudFormation', () => {
   it('YAML: takes the ARN out of a block list and adds an AWS::IAM::RolePolicy after the role', async () => {
     const text = `Resources:

@@ -8,7 +8,7 @@
  * Attachments written with expressions, `count` or `for_each` are never edited: the error names the expression.
  */
 import path from 'node:path'
-import { listItemRemoval, spliceAll, type Span } from '../list-item.js'
+import { listItemsRemoval, spliceAll, type Span } from '../list-item.js'
 import { sameManagedArn } from '../managed-arn.js'
 import {
   POLICY_NAME,
@@ -105,7 +105,7 @@ export async function detachTerraform(
           : undefined
         if (!removal) continue
         if (conditional) throw new Error(`${file.path}: ${address}: not rewritten: made under ${conditional}`)
-        const others = ['users', 'groups'].some(k => a.has(k)) || listLength(roles) > 1
+        const others = ['users', 'groups'].some(k => a.has(k)) || listLength(roles) > removal.removed
         add(file.path, others ? removal : wholeBlock(file.text, block.node))
         detached++
       }
@@ -281,12 +281,17 @@ function listLength(list: HclNode | undefined): number {
   return list ? (tupleItems(list)?.length ?? 0) : 0
 }
 
-function removeFromList(text: string, list: HclNode, match: (node: HclNode) => boolean): Edit | undefined {
-  const items = tupleItems(list)
-  const index = items?.findIndex(match) ?? -1
-  if (!items || index < 0) return undefined
+/** Every item of the list that matches taken out (one may be listed twice, literally and in the partition). */
+function removeFromList(
+  text: string,
+  list: HclNode,
+  match: (node: HclNode) => boolean
+): (Edit & { removed: number }) | undefined {
+  const items = tupleItems(list) ?? []
+  const indices = items.flatMap((item, i) => (match(item) ? [i] : []))
+  if (indices.length === 0) return undefined
   const spans = items.map(i => ({ start: i.startIndex, end: i.endIndex }))
-  return { ...listItemRemoval(text, spans, index), text: '' }
+  return { ...listItemsRemoval(text, spans, indices), removed: indices.length }
 }
 
 /** A whole top-level block, with its line's end and one blank line before it. */
