@@ -158,6 +158,38 @@ resource "aws_iam_policy_attachment" "shared" {
   })
 })
 
+describe('detach-and-replace of an attachment that other blocks refer to', () => {
+  const role = `resource "aws_iam_role" "app" {\n  name = "app"\n}\n\nresource "aws_iam_role_policy_attachment" "ro" {\n  role       = aws_iam_role.app.name\n  policy_arn = "${READ_ONLY}"\n}\n`
+  it('a depends_on naming the removed attachment (the Lambda pattern) names the policy that replaces it', async () => {
+    const lambda = `resource "aws_lambda_function" "f" {\n  function_name = "f"\n  role          = aws_iam_role.app.arn\n  depends_on = [\n    aws_iam_role_policy_attachment.ro, # logs first\n    aws_cloudwatch_log_group.g,\n  ]\n}\n`
+    const files = [
+      { path: 'infra/iam.tf', text: role },
+      { path: 'infra/lambda.tf', text: lambda }
+    ]
+    const changed = await detach(terraformReader, files, 'aws_iam_role.app')
+    expect(changed.get('infra/lambda.tf')).toBe(
+      lambda.replace('aws_iam_role_policy_attachment.ro,', 'aws_iam_role_policy.app_read_only_access_used,')
+    )
+    expect(changed.get('infra/iam.tf')).not.toContain('aws_iam_role_policy_attachment')
+  })
+
+  it.each([
+    ['an output', `output "x" {\n  value = aws_iam_role_policy_attachment.ro.id\n}\n`, 'output.x'],
+    [
+      'a moved block',
+      `moved {\n  from = aws_iam_role_policy_attachment.old\n  to   = aws_iam_role_policy_attachment.ro\n}\n`,
+      'moved'
+    ]
+  ])('any other reference (%s): not rewritten, and the error names it', async (_what, other, by) => {
+    const files = [{ path: 'infra/main.tf', text: `${role}\n${other}` }]
+    const app = (await terraformReader.read(files)).roles[0]
+    if (!app) throw new Error('no role read')
+    await expect(terraformReader.detach(files, app, replacement)).rejects.toThrow(
+      `infra/main.tf: ${by} refers to aws_iam_role_policy_attachment.ro, which the detach removes; not rewritten`
+    )
+  })
+})
+
 describe('detach-and-replace of an ARN listed twice (literally and in the partition)', () => {
   const used = replacement.document
   it('Terraform: every item naming it leaves managed_policy_arns, the others stay', async () => {
