@@ -263,3 +263,41 @@ test('CloudFormation: a managed policy that also names Users is not narrowed for
   expect(shared.edits).toEqual([])
   expect(shared.notes).toEqual([expect.stringContaining('also granted to Users; not rewritten')])
 })
+
+describe('a used action the catalog does not know (newer than it) survives the narrowing of a wildcard', () => {
+  test('sqs:* narrowed keeps the used sqs action the catalog lacks, beside the catalogued one', async () => {
+    const text = `resource "aws_iam_role" "app" {\n  name = "app"\n}\n\nresource "aws_iam_role_policy" "app" {\n  role   = aws_iam_role.app.id\n  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sqs:*", Resource = "*" }] })\n}\n`
+    const iac = await readCode('iac-uncatalogued-', text)
+    const policy = iac.reading.roles[0]?.policies[0]
+    if (!policy) throw new Error('no policy read')
+    const catalog = loadCatalog()
+    expect(catalog.action('sqs:SendMessageToTheFuture')).toBeUndefined()
+    const excess = catalog.expand('sqs:*').filter(a => a !== 'sqs:SendMessage')
+    const report = {
+      roles: [
+        {
+          arn: 'arn:aws:iam::111122223333:role/app',
+          status: 'analyzed',
+          used: ['sqs:SendMessage', 'sqs:SendMessageToTheFuture', 's3:GetObject'],
+          excess: {
+            count: excess.length,
+            groups: [
+              {
+                service: 'sqs',
+                accessLevel: 'Write',
+                grantedBy: ['app'],
+                count: excess.length,
+                actions: excess
+              }
+            ]
+          },
+          grantedFrom: [policy.location]
+        }
+      ]
+    } as unknown as ReportV1
+    const { edits } = await planIacEdits(report, iac, catalog)
+    expect(edits[0]?.after).toBe(
+      text.replace('Action = "sqs:*"', 'Action = ["sqs:SendMessage", "sqs:SendMessageToTheFuture"]')
+    )
+  })
+})

@@ -79,7 +79,7 @@ export async function planIacEdits(
       const kept = new Set(
         (policy.keptStatements ?? []).flatMap(k => (k.index === undefined ? [] : [k.index]))
       )
-      const narrowed = narrowDocument(policy.document, excess, catalog, kept)
+      const narrowed = narrowDocument(policy.document, excess, catalog, kept, role.used)
       if (!narrowed) {
         notes.push(`${where}: every statement is excess for ${role.arn}; remove the policy`)
         continue
@@ -141,7 +141,7 @@ async function replaceAwsManaged(
     if (!policy.arn) continue
     const where = `${attached.role.file}:${attached.role.startLine} ${attached.role.address}: ${policy.arn}`
     const document = documentOf(policy)
-    const narrowed = document ? narrowDocument(document, excess, catalog) : undefined
+    const narrowed = document ? narrowDocument(document, excess, catalog, new Set(), role.used) : undefined
     if (!document || JSON.stringify(narrowed) === JSON.stringify(document)) continue
     if (!narrowed) {
       notes.push(`${where}: every statement is excess for ${role.arn}; detach it`)
