@@ -190,6 +190,22 @@ describe('detach-and-replace of an attachment that other blocks refer to', () =>
   })
 })
 
+describe('detach-and-replace of an ARN an aws_iam_role_policy_attachments_exclusive lists for the role', () => {
+  it('the ARN leaves its policy_arns too, the attachment block goes, the other ARN stays listed', async () => {
+    const exclusive = `resource "aws_iam_role_policy_attachments_exclusive" "app" {\n  role_name   = aws_iam_role.app.name\n  policy_arns = [\n    "${READ_ONLY}",\n    "${SSM}",\n  ]\n}\n`
+    const text = `resource "aws_iam_role" "app" {\n  name = "app"\n}\n\nresource "aws_iam_role_policy_attachment" "ro" {\n  role       = aws_iam_role.app.name\n  policy_arn = "${READ_ONLY}"\n}\n\n${exclusive}`
+    const changed = await detachTo(
+      terraformReader,
+      [{ path: 'main.tf', text }],
+      'aws_iam_role.app',
+      replacement
+    )
+    const after = changed.get('main.tf') ?? ''
+    expect(after).not.toContain('aws_iam_role_policy_attachment"')
+    expect(after.endsWith(exclusive.replace(`    "${READ_ONLY}",\n`, ''))).toBe(true)
+  })
+})
+
 describe('detach-and-replace of an ARN listed twice (literally and in the partition)', () => {
   const used = replacement.document
   it('Terraform: every item naming it leaves managed_policy_arns, the others stay', async () => {

@@ -117,6 +117,19 @@ export async function detachTerraform(
         if (others) add(file.path, removal)
         else removeBlock(file, address, block.node)
         detached++
+      } else if (
+        type === 'aws_iam_role_policy_attachments_exclusive' &&
+        this_role(a.get('role_name'), label, role)
+      ) {
+        // The exclusive list keeps the ARN attached: it leaves the list too (an emptied list keeps none).
+        const arns = a.get('policy_arns')
+        const removal = arns
+          ? removeFromList(file.text, arns, node => attachesArn(node, replacement.arn))
+          : undefined
+        if (!removal) continue
+        if (conditional) throw new Error(`${file.path}: ${address}: not rewritten: made under ${conditional}`)
+        add(file.path, removal)
+        detached++
       }
     }
   }
