@@ -263,3 +263,109 @@ test('CloudFormation: a managed policy that also names Users is not narrowed for
   expect(shared.edits).toEqual([])
   expect(shared.notes).toEqual([expect.stringContaining('also granted to Users; not rewritten')])
 })
+
+describe('a used action the catalog does not know (newer than it) survives the narrowing of a wildcard', () => {
+  test('sqs:* narrowed keeps the used sqs action the catalog lacks, beside the catalogued one', async () => {
+    const text = `resource "aws_iam_role" "app" {\n  name = "app"\n}\n\nresource "aws_iam_role_policy" "app" {\n  role   = aws_iam_role.app.id\n  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = "sqs:*", Resource = "*" }] })\n}\n`
+    const iac = await readCode('iac-uncatalogued-', text)
+    const policy = iac.reading.roles[0]?.policies[0]
+    if (!policy) throw new Error('no policy read')
+    const catalog = loadCatalog()
+    expect(catalog.action('sqs:SendMessageToTheFuture')).toBeUndefined()
+    const excess = catalog.expand('sqs:*').filter(a => a !== 'sqs:SendMessage')
+    const report = {
+      roles: [
+        {
+          arn: 'arn:aws:iam::111122223333:role/app',
+          status: 'analyzed',
+          used: ['sqs:SendMessage', 'sqs:SendMessageToTheFuture', 's3:GetObject'],
+          excess: {
+            count: excess.length,
+            groups: [
+              {
+                service: 'sqs',
+                accessLevel: 'Write',
+                grantedBy: ['app'],
+                count: excess.length,
+                actions: excess
+              }
+            ]
+          },
+          grantedFrom: [policy.location]
+        }
+      ]
+    } as unknown as ReportV1
+    const { edits } = await planIacEdits(report, iac, catalog)
+    expect(edits[0]?.after).toBe(
+      text.replace('Action = "sqs:*"', 'Action = ["sqs:SendMessage", "sqs:SendMessageToTheFuture"]')
+    )
+  })
+})
+
+describe('a module holding a file no reader reads (Terraform merges it with the others) is never edited', () => {
+  const POLICY = `resource "aws_iam_role" "app" {\n  name = "app"\n}\n\nresource "aws_iam_role_policy" "app" {\n  role   = aws_iam_role.app.id\n  policy = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = ["sqs:SendMessage", "sqs:DeleteQueue"], Resource = "*" }] })\n}\n`
+  test.each([
+    ['an override file', 'infra/main_override.tf'],
+    ['Terraform JSON syntax', 'infra/extra.tf.json']
+  ])('%s beside the policy: not rewritten, and the note names it', async (_what, other) => {
+    const root = mkdtempSync(join(tmpdir(), 'iac-unread-'))
+    mkdirSync(join(root, 'infra'))
+    writeFileSync(join(root, 'infra/main.tf'), POLICY)
+    writeFileSync(
+      join(root, other),
+      other.endsWith('.json') ? '{}' : 'resource "aws_iam_role_policy" "app" {\n}\n'
+    )
+    const iac = await readIacFolder(join(root, 'infra'), root)
+    const policy = iac.reading.roles[0]?.policies[0]
+    if (!policy) throw new Error('no policy read')
+    const { edits, notes } = await planIacEdits(
+      appReport('sqs:DeleteQueue', 'app', { grantedFrom: [policy.location] }),
+      iac,
+      loadCatalog()
+    )
+    expect(edits).toEqual([])
+    expect(notes).toEqual([
+      `infra/main.tf:5 aws_iam_role_policy.app: not rewritten: ${other} in the same module is not read, and Terraform merges it with this file; edit by hand`
+    ])
+  })
+})
+
+test('an AWS-managed policy of a role whose module holds an override file is not detached', async () => {
+  const S3_ALL = 'arn:aws:iam::aws:policy/AmazonS3FullAccess'
+  const root = mkdtempSync(join(tmpdir(), 'iac-unread-detach-'))
+  mkdirSync(join(root, 'infra'))
+  writeFileSync(
+    join(root, 'infra/main.tf'),
+    `resource "aws_iam_role" "app" {\n  name                = "app"\n  managed_policy_arns = ["${S3_ALL}"]\n}\n`
+  )
+  // Terraform merges it into the role: the ARN would stay attached whatever main.tf says.
+  writeFileSync(
+    join(root, 'infra/override.tf'),
+    `resource "aws_iam_role" "app" {\n  managed_policy_arns = ["${S3_ALL}"]\n}\n`
+  )
+  const iac = await readIacFolder(join(root, 'infra'), root)
+  const report = appReport('s3:DeleteBucket', 'AmazonS3FullAccess', {
+    grantedFrom: [],
+    iacAwsManaged: {
+      role: iac.reading.roles[0]?.location,
+      policies: [
+        {
+          name: 'AmazonS3FullAccess',
+          arn: S3_ALL,
+          kind: 'managed',
+          awsManaged: true,
+          document: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }]
+          },
+          origin: 'test'
+        }
+      ]
+    }
+  })
+  const { edits, notes } = await planIacEdits(report, iac, loadCatalog())
+  expect(edits).toEqual([])
+  expect(notes).toEqual([
+    `infra/main.tf:1 aws_iam_role.app: ${S3_ALL}: not detached: infra/override.tf in the same module is not read, and Terraform merges it with this file; edit by hand`
+  ])
+})

@@ -158,6 +158,105 @@ resource "aws_iam_policy_attachment" "shared" {
   })
 })
 
+describe('detach-and-replace of an attachment that other blocks refer to', () => {
+  const role = `resource "aws_iam_role" "app" {\n  name = "app"\n}\n\nresource "aws_iam_role_policy_attachment" "ro" {\n  role       = aws_iam_role.app.name\n  policy_arn = "${READ_ONLY}"\n}\n`
+  it('a depends_on naming the removed attachment (the Lambda pattern) names the policy that replaces it', async () => {
+    const lambda = `resource "aws_lambda_function" "f" {\n  function_name = "f"\n  role          = aws_iam_role.app.arn\n  depends_on = [\n    aws_iam_role_policy_attachment.ro, # logs first\n    aws_cloudwatch_log_group.g,\n  ]\n}\n`
+    const files = [
+      { path: 'infra/iam.tf', text: role },
+      { path: 'infra/lambda.tf', text: lambda }
+    ]
+    const changed = await detach(terraformReader, files, 'aws_iam_role.app')
+    expect(changed.get('infra/lambda.tf')).toBe(
+      lambda.replace('aws_iam_role_policy_attachment.ro,', 'aws_iam_role_policy.app_read_only_access_used,')
+    )
+    expect(changed.get('infra/iam.tf')).not.toContain('aws_iam_role_policy_attachment')
+  })
+
+  it.each([
+    ['an output', `output "x" {\n  value = aws_iam_role_policy_attachment.ro.id\n}\n`, 'output.x'],
+    [
+      'a moved block',
+      `moved {\n  from = aws_iam_role_policy_attachment.old\n  to   = aws_iam_role_policy_attachment.ro\n}\n`,
+      'moved'
+    ]
+  ])('any other reference (%s): not rewritten, and the error names it', async (_what, other, by) => {
+    const files = [{ path: 'infra/main.tf', text: `${role}\n${other}` }]
+    const app = (await terraformReader.read(files)).roles[0]
+    if (!app) throw new Error('no role read')
+    await expect(terraformReader.detach(files, app, replacement)).rejects.toThrow(
+      `infra/main.tf: ${by} refers to aws_iam_role_policy_attachment.ro, which the detach removes; not rewritten`
+    )
+  })
+})
+
+describe('detach-and-replace of an ARN an aws_iam_role_policy_attachments_exclusive lists for the role', () => {
+  it('the ARN leaves its policy_arns too, the attachment block goes, the other ARN stays listed', async () => {
+    const exclusive = `resource "aws_iam_role_policy_attachments_exclusive" "app" {\n  role_name   = aws_iam_role.app.name\n  policy_arns = [\n    "${READ_ONLY}",\n    "${SSM}",\n  ]\n}\n`
+    const text = `resource "aws_iam_role" "app" {\n  name = "app"\n}\n\nresource "aws_iam_role_policy_attachment" "ro" {\n  role       = aws_iam_role.app.name\n  policy_arn = "${READ_ONLY}"\n}\n\n${exclusive}`
+    const changed = await detachTo(
+      terraformReader,
+      [{ path: 'main.tf', text }],
+      'aws_iam_role.app',
+      replacement
+    )
+    const after = changed.get('main.tf') ?? ''
+    expect(after).not.toContain('aws_iam_role_policy_attachment"')
+    expect(after.endsWith(exclusive.replace(`    "${READ_ONLY}",\n`, ''))).toBe(true)
+  })
+})
+
+describe('detach-and-replace of an ARN listed twice (literally and in the partition)', () => {
+  const used = replacement.document
+  it('Terraform: every item naming it leaves managed_policy_arns, the others stay', async () => {
+    const text = `data "aws_partition" "current" {}
+
+resource "aws_iam_role" "app" {
+  name = "app"
+  managed_policy_arns = [
+    "${READ_ONLY}",
+    "${SSM}",
+    "arn:\${data.aws_partition.current.partition}:iam::aws:policy/ReadOnlyAccess", # again
+  ]
+}
+`
+    const files = [{ path: 'main.tf', text }]
+    const role = (await terraformReader.read(files)).roles[0]
+    if (!role) throw new Error('no role read')
+    const changed = await terraformReader.detach(files, role, replacement)
+    const after = changed.get('main.tf') ?? ''
+    expect(after.slice(0, after.indexOf('resource "aws_iam_role_policy"')))
+      .toBe(`data "aws_partition" "current" {}
+
+resource "aws_iam_role" "app" {
+  name = "app"
+  managed_policy_arns = [
+    "${SSM}",
+  ]
+}
+
+`)
+    const again = (await terraformReader.read([{ path: 'main.tf', text: after }])).roles[0]
+    expect(again?.managedPolicyArns).toEqual([SSM])
+    expect(again?.policies.map(p => p.document)).toEqual([used])
+  })
+
+  it('CloudFormation: both items leave ManagedPolicyArns, and the emptied list goes with its key', async () => {
+    const text = `Resources:\n  AppRole:\n    Type: AWS::IAM::Role\n    Properties:\n      ManagedPolicyArns:\n        - ${READ_ONLY}\n        - !Sub arn:\${AWS::Partition}:iam::aws:policy/ReadOnlyAccess\n      RoleName: app-role\n`
+    const files = [{ path: 's.yaml', text }]
+    const role = (await cloudFormationReader.read(files)).roles[0]
+    if (!role) throw new Error('no role read')
+    const changed = await cloudFormationReader.detach(files, role, replacement)
+    const after = changed.get('s.yaml') ?? ''
+    expect(after).toMatch(
+      /^Resources:\n {2}AppRole:\n {4}Type: AWS::IAM::Role\n {4}Properties:\n {6}RoleName: app-role\n\n {2}AppRoleReadOnlyAccessUsed:\n/
+    )
+    const again = (await cloudFormationReader.read([{ path: 's.yaml', text: after }])).roles[0]
+    expect(again?.managedPolicyArns).toEqual([])
+    expect(again?.policies.map(p => p.document)).toEqual([used])
+  })
+})
+
 describe('detach-and-replace in CloudFormation', () => {
   it('YAML: takes the ARN out of a block list and adds an AWS::IAM::RolePolicy after the role', async () => {
     const text = `Resources:

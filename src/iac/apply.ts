@@ -3,6 +3,7 @@
  * what its role needs (iac/narrow.ts) and rewritten in place by its language's reader. A policy shared by several
  * roles, one that holds an expression that cannot be read, or one left with nothing is named, never guessed at.
  */
+import { posix } from 'node:path'
 import { createTwoFilesPatch } from 'diff'
 import { errorMessage } from '../error-message.js'
 import type { GrantedPolicy, PolicyDocumentJson, ReportV1, RoleResult } from '../model.js'
@@ -74,12 +75,17 @@ export async function planIacEdits(
         notes.push(`${where}: not rewritten: ${policy.notRewritable}`)
         continue
       }
+      const unread = unreadBesides(iac, at.file)
+      if (unread) {
+        notes.push(`${where}: not rewritten: ${unread}`)
+        continue
+      }
       for (const k of policy.keptStatements ?? [])
         notes.push(`${where}: statement ${k.statement + 1} kept as written: ${k.expression}`)
       const kept = new Set(
         (policy.keptStatements ?? []).flatMap(k => (k.index === undefined ? [] : [k.index]))
       )
-      const narrowed = narrowDocument(policy.document, excess, catalog, kept)
+      const narrowed = narrowDocument(policy.document, excess, catalog, kept, role.used)
       if (!narrowed) {
         notes.push(`${where}: every statement is excess for ${role.arn}; remove the policy`)
         continue
@@ -133,6 +139,15 @@ async function replaceAwsManaged(
   )
   const reader = iac.files.find(f => f.file.path === attached.role.file)?.reader
   if (!iacRole || !reader) return
+  const unread = unreadBesides(iac, attached.role.file)
+  if (unread) {
+    for (const policy of attached.policies)
+      if (policy.arn)
+        notes.push(
+          `${attached.role.file}:${attached.role.startLine} ${attached.role.address}: ${policy.arn}: not detached: ${unread}`
+        )
+    return
+  }
   // IAM's limit is on all the inline policies of the role together (those written now are an upper bound).
   let inlineCharacters = iacRole.policies
     .filter(p => p.attachment === 'inline')
@@ -141,7 +156,7 @@ async function replaceAwsManaged(
     if (!policy.arn) continue
     const where = `${attached.role.file}:${attached.role.startLine} ${attached.role.address}: ${policy.arn}`
     const document = documentOf(policy)
-    const narrowed = document ? narrowDocument(document, excess, catalog) : undefined
+    const narrowed = document ? narrowDocument(document, excess, catalog, new Set(), role.used) : undefined
     if (!document || JSON.stringify(narrowed) === JSON.stringify(document)) continue
     if (!narrowed) {
       notes.push(`${where}: every statement is excess for ${role.arn}; detach it`)
@@ -182,6 +197,21 @@ async function replaceAwsManaged(
       notes.push(`${where}: not detached: ${errorMessage(e)}`)
     }
   }
+}
+
+/**
+ * Why a Terraform file's module (its folder) cannot be edited: it holds a file no reader here reads (an override file,
+ * `.tf.json`, one too large), which Terraform merges with the others and which may set what the edit changes.
+ */
+function unreadBesides(iac: IacWorkspace, file: string): string | undefined {
+  if (!file.endsWith('.tf')) return undefined
+  const dir = posix.dirname(file)
+  const unread = [...(iac.reading.unreadBlocks ?? []).map(b => b.file), ...iac.reading.unreadFiles].find(
+    f => /\.tf(\.json)?$/.test(f) && posix.dirname(f) === dir && !iac.files.some(r => r.file.path === f)
+  )
+  return unread === undefined
+    ? undefined
+    : `${unread} in the same module is not read, and Terraform merges it with this file; edit by hand`
 }
 
 /** A policy document as IAM and the data package give it (a single Statement object is a list of one). */

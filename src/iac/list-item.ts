@@ -33,6 +33,33 @@ export function listItemRemoval(
   return { start: item.start, end: item.end + (comma ? comma[0].length : 0) }
 }
 
+/**
+ * Several items taken out of one written list (an ARN listed twice), as one edit of the original text: each removed
+ * as `listItemRemoval` removes it alone, the last first.
+ */
+export function listItemsRemoval(
+  text: string,
+  items: readonly Span[],
+  indices: readonly number[],
+  trailingComma = true
+): Span & { text: string } {
+  let out = text
+  let spans = [...items]
+  for (const index of [...new Set(indices)].sort((a, b) => b - a)) {
+    const cut = listItemRemoval(out, spans, index, trailingComma)
+    const removed = cut.end - cut.start
+    out = out.slice(0, cut.start) + out.slice(cut.end)
+    spans = spans
+      .filter((_, i) => i !== index)
+      .map(s => (s.start >= cut.end ? { start: s.start - removed, end: s.end - removed } : s))
+  }
+  let start = 0
+  while (start < out.length && out[start] === text[start]) start++
+  let end = 0
+  while (end < out.length - start && out[out.length - 1 - end] === text[text.length - 1 - end]) end++
+  return { start, end: text.length - end, text: out.slice(start, out.length - end) }
+}
+
 /** Applies deletions and insertions given in offsets of the same original text. */
 export function spliceAll(text: string, edits: readonly (Span & { text: string })[]): string {
   let out = text

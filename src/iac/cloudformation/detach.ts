@@ -7,7 +7,7 @@
  */
 import { Document, isMap, isScalar, isSeq } from 'yaml'
 import type { Node } from 'yaml'
-import { listItemRemoval, spliceAll, type Span } from '../list-item.js'
+import { listItemsRemoval, spliceAll, type Span } from '../list-item.js'
 import { POLICY_NAME, type IacReplacement, type IacRole, type IacSourceFile } from '../model.js'
 import { evaluate } from './intrinsics.js'
 import { sameManagedArn } from '../managed-arn.js'
@@ -35,23 +35,24 @@ export function detachCloudFormation(
     throw new Error(`${where}: not rewritten: the role has a Condition`)
   const arns = property(resource.properties, 'ManagedPolicyArns')
   const items = isSeq(arns) ? (arns.items as Node[]) : []
-  const index = items.findIndex(item => {
+  // Every item naming it (one may be listed twice, literally and in the partition).
+  const indices = items.flatMap((item, i) => {
     const v = evaluate(item, text)
-    return typeof v === 'string' && sameManagedArn(v, replacement.arn)
+    return typeof v === 'string' && sameManagedArn(v, replacement.arn) ? [i] : []
   })
-  if (!isSeq(arns) || index < 0)
+  if (!isSeq(arns) || indices.length === 0)
     throw new Error(
       `${where}: not rewritten: ${replacement.arn} is not a literal item of its ManagedPolicyArns`
     )
   const spans = items.map(i => ({ start: i.range?.[0] ?? 0, end: i.range?.[1] ?? 0 }))
-  const edits: Edit[] = [{ ...listItemRemoval(text, spans, index, !json), text: '' }]
+  const edits: Edit[] = [listItemsRemoval(text, spans, indices, !json)]
   // A block sequence left empty would read as null: the whole property goes.
   const pair = resource.properties?.items.find(p => isScalar(p.key) && p.key.value === 'ManagedPolicyArns')
   const keyAt = (pair?.key as Node | null | undefined)?.range?.[0]
-  if (items.length === 1 && !arns.flow && !json && keyAt !== undefined)
+  if (indices.length === items.length && !arns.flow && !json && keyAt !== undefined)
     edits[0] = {
       start: text.lastIndexOf('\n', keyAt - 1) + 1,
-      end: lineEnd(text, edits[0]?.end ?? keyAt),
+      end: lineEnd(text, spans[spans.length - 1]?.end ?? keyAt),
       text: ''
     }
 

@@ -8,7 +8,7 @@
  * Attachments written with expressions, `count` or `for_each` are never edited: the error names the expression.
  */
 import path from 'node:path'
-import { listItemRemoval, spliceAll, type Span } from '../list-item.js'
+import { listItemsRemoval, spliceAll, type Span } from '../list-item.js'
 import { sameManagedArn } from '../managed-arn.js'
 import {
   POLICY_NAME,
@@ -22,7 +22,7 @@ import { parseHcl, type HclNode } from './grammar.js'
 import { attributesOf, blocksOf, fileBody, type HclBlock } from './hcl-blocks.js'
 import { hclString, indentUnit, lineIndent, renderHclObject } from './render.js'
 import { writtenPolicyArn } from './policy-arn.js'
-import { hclValue, traversal, unwrap } from './source-value.js'
+import { hclValue, references, traversal, unwrap } from './source-value.js'
 
 type Edit = Span & { text: string }
 
@@ -51,11 +51,19 @@ export async function detachTerraform(
   const addresses = new Set<string>()
   let roleBlock: { file: IacSourceFile; block: HclBlock } | undefined
   let detached = 0
+  const parsed: { file: IacSourceFile; blocks: HclBlock[] }[] = []
+  const removedBlocks: { file: IacSourceFile; address: string; node: HclNode }[] = []
+  const removeBlock = (file: IacSourceFile, address: string, node: HclNode): void => {
+    add(file.path, wholeBlock(file.text, node))
+    removedBlocks.push({ file, address, node })
+  }
 
   for (const file of module) {
     const tree = await parseHcl(file.text)
     if (tree.rootNode.hasError) throw new Error(`${file.path}: not valid HCL`)
-    for (const block of blocksOf(fileBody(tree.rootNode))) {
+    const blocks = blocksOf(fileBody(tree.rootNode))
+    parsed.push({ file, blocks })
+    for (const block of blocks) {
       if (block.type !== 'resource' || block.labels.length !== 2) continue
       const address = block.labels.join('.')
       addresses.add(address)
@@ -96,7 +104,7 @@ export async function detachTerraform(
       const attaches = attachesArn(a.get('policy_arn'), replacement.arn)
       if (type === 'aws_iam_role_policy_attachment' && attaches && this_role(a.get('role'), label, role)) {
         if (conditional) throw new Error(`${file.path}: ${address}: not rewritten: made under ${conditional}`)
-        add(file.path, wholeBlock(file.text, block.node))
+        removeBlock(file, address, block.node)
         detached++
       } else if (type === 'aws_iam_policy_attachment' && attaches) {
         const roles = a.get('roles')
@@ -105,8 +113,22 @@ export async function detachTerraform(
           : undefined
         if (!removal) continue
         if (conditional) throw new Error(`${file.path}: ${address}: not rewritten: made under ${conditional}`)
-        const others = ['users', 'groups'].some(k => a.has(k)) || listLength(roles) > 1
-        add(file.path, others ? removal : wholeBlock(file.text, block.node))
+        const others = ['users', 'groups'].some(k => a.has(k)) || listLength(roles) > removal.removed
+        if (others) add(file.path, removal)
+        else removeBlock(file, address, block.node)
+        detached++
+      } else if (
+        type === 'aws_iam_role_policy_attachments_exclusive' &&
+        this_role(a.get('role_name'), label, role)
+      ) {
+        // The exclusive list keeps the ARN attached: it leaves the list too (an emptied list keeps none).
+        const arns = a.get('policy_arns')
+        const removal = arns
+          ? removeFromList(file.text, arns, node => attachesArn(node, replacement.arn))
+          : undefined
+        if (!removal) continue
+        if (conditional) throw new Error(`${file.path}: ${address}: not rewritten: made under ${conditional}`)
+        add(file.path, removal)
         detached++
       }
     }
@@ -124,6 +146,15 @@ export async function detachTerraform(
   for (let n = 2; addresses.has(`aws_iam_role_policy.${resourceName}`); n++)
     resourceName = `${label}_${snake(replacement.name)}_${n}`
   add(file.path, added ?? roleResource(file.text, block, label, resourceName, replacement))
+  // What depended on a removed attachment depends on the policy that takes its place.
+  const dependency = added ? role.location.address : `aws_iam_role_policy.${resourceName}`
+  for (const { file: other, blocks } of parsed)
+    for (const gone of removedBlocks)
+      for (const b of blocks) {
+        if (b.node.startIndex === gone.node.startIndex && other === gone.file) continue
+        for (const item of dependsOnItems(b, gone.address, `${other.path}: ${blockAddress(b)}`))
+          add(other.path, { start: item.startIndex, end: item.endIndex, text: dependency })
+      }
 
   const changed = new Map<string, string>()
   for (const [filePath, fileEdits] of edits) {
@@ -281,12 +312,17 @@ function listLength(list: HclNode | undefined): number {
   return list ? (tupleItems(list)?.length ?? 0) : 0
 }
 
-function removeFromList(text: string, list: HclNode, match: (node: HclNode) => boolean): Edit | undefined {
-  const items = tupleItems(list)
-  const index = items?.findIndex(match) ?? -1
-  if (!items || index < 0) return undefined
+/** Every item of the list that matches taken out (one may be listed twice, literally and in the partition). */
+function removeFromList(
+  text: string,
+  list: HclNode,
+  match: (node: HclNode) => boolean
+): (Edit & { removed: number }) | undefined {
+  const items = tupleItems(list) ?? []
+  const indices = items.flatMap((item, i) => (match(item) ? [i] : []))
+  if (indices.length === 0) return undefined
   const spans = items.map(i => ({ start: i.startIndex, end: i.endIndex }))
-  return { ...listItemRemoval(text, spans, index), text: '' }
+  return { ...listItemsRemoval(text, spans, indices), removed: indices.length }
 }
 
 /** A whole top-level block, with its line's end and one blank line before it. */
@@ -297,6 +333,30 @@ function wholeBlock(text: string, node: HclNode): Edit {
   if (text.slice(0, start).endsWith('\n\n')) start -= 1
   else if (start === 0 && text[end] === '\n') end += 1
   return { start, end, text: '' }
+}
+
+/**
+ * The items of a block's `depends_on` that name `address`. Any other reference to it (an output, a `moved` block, an
+ * attribute) cannot be carried over to the new policy: the edit is refused rather than left dangling.
+ */
+function dependsOnItems(block: HclBlock, address: string, where: string): HclNode[] {
+  if (!references(block.node, address)) return []
+  const children = block.body?.namedChildren ?? []
+  const isDependsOn = (c: HclNode | null): boolean =>
+    c?.type === 'attribute' && c.namedChild(0)?.text === 'depends_on'
+  const dependsOn = children.find(isDependsOn)?.namedChild(1) ?? undefined
+  const items = (dependsOn ? tupleItems(dependsOn) : undefined) ?? []
+  const named = items.filter(i => traversal(i) === address)
+  const elsewhere = children.some(c => c !== null && !isDependsOn(c) && references(c, address))
+  if (elsewhere || named.length === 0)
+    throw new Error(
+      `${where} refers to ${address}, which the detach removes; not rewritten (replace the reference, then run again)`
+    )
+  return named
+}
+
+function blockAddress(b: HclBlock): string {
+  return b.type === 'resource' ? b.labels.join('.') : [b.type, ...b.labels].join('.')
 }
 
 function snake(name: string): string {

@@ -12,7 +12,7 @@ import { keptStatements, unknownBody, type PolicySource } from './policy-source.
 import { writtenPolicyArn } from './policy-arn.js'
 import { detachTerraform } from './detach.js'
 import { rewriteTerraform } from './rewrite.js'
-import { hclValue, traversal, unwrap } from './source-value.js'
+import { hclValue, references, traversal, unwrap } from './source-value.js'
 
 interface Resource {
   file: string
@@ -412,17 +412,6 @@ class ModuleReader {
 
 function unknown(expression: string): PolicySource {
   return unknownBody('hcl-object', 0, 0, expression)
-}
-
-/** Whether an expression under `node` refers to the resource `address` (`aws_iam_policy.p.arn`, `...p[0].id`). */
-function references(node: HclNode, address: string): boolean {
-  const parts = node.namedChildren
-  if (node.type === 'expression' && parts[0]?.type === 'variable_expr') {
-    const chain = node.text.replace(/\s+/g, '')
-    if ([address, `${address}.`, `${address}[`].some(p => chain === address || chain.startsWith(p)))
-      return true
-  }
-  return parts.some(c => c !== null && references(c, address))
 }
 
 /** The source text of a node's tokens, comments left out. */

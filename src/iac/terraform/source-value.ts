@@ -241,3 +241,14 @@ function objectKey(keyNode: HclNode): string | undefined {
   const v = hclValue(k)
   return v.type === 'string' && v.expression === undefined ? v.value : undefined
 }
+
+/** Whether an expression under `node` refers to the resource `address` (`aws_iam_policy.p.arn`, `...p[0].id`). */
+export function references(node: HclNode, address: string): boolean {
+  const parts = node.namedChildren
+  if (node.type === 'expression' && parts[0]?.type === 'variable_expr') {
+    const chain = node.text.replace(/\s+/g, '')
+    if ([address, `${address}.`, `${address}[`].some(p => chain === address || chain.startsWith(p)))
+      return true
+  }
+  return parts.some(c => c !== null && references(c, address))
+}
