@@ -7,6 +7,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { iacDiff, planIacEdits } from '../../src/iac/apply.js'
+import type { IacLocation } from '../../src/iac/model.js'
 import { readIacFolder } from '../../src/iac/workspace.js'
 import type { ReportV1 } from '../../src/model.js'
 import { loadCatalog } from '../../src/policy/catalog.js'
@@ -52,6 +53,31 @@ function appReport(action: string, grantedBy: string, fields: Record<string, unk
   return {
     roles: [{ arn: 'arn:aws:iam::111122223333:role/app', status: 'analyzed', excess, ...fields }]
   } as unknown as ReportV1
+}
+
+const S3_ALL = 'arn:aws:iam::aws:policy/AmazonS3FullAccess'
+
+/** The report of role `app`, granted AmazonS3FullAccess by the code at `role` and not using s3:DeleteBucket. */
+function s3FullAccessReport(role: IacLocation | undefined): ReportV1 {
+  return appReport('s3:DeleteBucket', 'AmazonS3FullAccess', {
+    grantedFrom: [],
+    iacAwsManaged: {
+      role,
+      policies: [
+        {
+          name: 'AmazonS3FullAccess',
+          arn: S3_ALL,
+          kind: 'managed',
+          awsManaged: true,
+          document: {
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }]
+          },
+          origin: 'test'
+        }
+      ]
+    }
+  })
 }
 
 describe('applying proposals to infrastructure code', () => {
@@ -187,7 +213,6 @@ resource "aws_iam_role_policy" "app" {
 })
 
 test("an AWS-managed policy is not replaced when the role's inline policies and its part would exceed IAM's limit together", async () => {
-  const S3_ALL = 'arn:aws:iam::aws:policy/AmazonS3FullAccess'
   // The role's own inline policy: about 8,000 of the 10,240 characters all the inline policies of a role may hold.
   const actions = Array.from({ length: 350 }, () => '"ec2:DescribeInstances"').join(', ')
   const role = (inline: boolean) => `resource "aws_iam_role" "app" {
@@ -198,25 +223,7 @@ ${inline ? `  inline_policy {\n    name   = "describe"\n    policy = jsonencode(
   const plan = async (inline: boolean) => {
     const iac = await readCode('iac-inline-total-', role(inline))
     const location = iac.reading.roles[0]?.location
-    const report = appReport('s3:DeleteBucket', 'AmazonS3FullAccess', {
-      grantedFrom: [],
-      iacAwsManaged: {
-        role: location,
-        policies: [
-          {
-            name: 'AmazonS3FullAccess',
-            arn: S3_ALL,
-            kind: 'managed',
-            awsManaged: true,
-            document: {
-              Version: '2012-10-17',
-              Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }]
-            },
-            origin: 'test'
-          }
-        ]
-      }
-    })
+    const report = s3FullAccessReport(location)
     return planIacEdits(report, iac, loadCatalog())
   }
   const alone = await plan(false)
@@ -331,7 +338,6 @@ describe('a module holding a file no reader reads (Terraform merges it with the 
 })
 
 test('an AWS-managed policy of a role whose module holds an override file is not detached', async () => {
-  const S3_ALL = 'arn:aws:iam::aws:policy/AmazonS3FullAccess'
   const root = mkdtempSync(join(tmpdir(), 'iac-unread-detach-'))
   mkdirSync(join(root, 'infra'))
   writeFileSync(
@@ -344,25 +350,7 @@ test('an AWS-managed policy of a role whose module holds an override file is not
     `resource "aws_iam_role" "app" {\n  managed_policy_arns = ["${S3_ALL}"]\n}\n`
   )
   const iac = await readIacFolder(join(root, 'infra'), root)
-  const report = appReport('s3:DeleteBucket', 'AmazonS3FullAccess', {
-    grantedFrom: [],
-    iacAwsManaged: {
-      role: iac.reading.roles[0]?.location,
-      policies: [
-        {
-          name: 'AmazonS3FullAccess',
-          arn: S3_ALL,
-          kind: 'managed',
-          awsManaged: true,
-          document: {
-            Version: '2012-10-17',
-            Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }]
-          },
-          origin: 'test'
-        }
-      ]
-    }
-  })
+  const report = s3FullAccessReport(iac.reading.roles[0]?.location)
   const { edits, notes } = await planIacEdits(report, iac, loadCatalog())
   expect(edits).toEqual([])
   expect(notes).toEqual([
