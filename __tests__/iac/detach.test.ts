@@ -479,6 +479,11 @@ describe('detach-and-replace in Terraform for a role whose inline policies are i
       'it already has an inline_policy named ReadOnlyAccess-used'
     ],
     [
+      'an inline_policy whose name differs only in case (IAM names are not told apart by case)',
+      role(queue('"readonlyaccess-USED"')),
+      'it already has an inline_policy named readonlyaccess-USED'
+    ],
+    [
       'an empty inline_policy block beside a named one',
       role(`  inline_policy {}\n${queue('"queue"')}`),
       'an empty inline_policy block stands beside named ones'

@@ -175,9 +175,10 @@ async function replaceAwsManaged(
       )
       continue
     }
-    const taken = new Set(iacRole.policies.map(p => p.name))
+    // IAM does not tell policy names apart by case.
+    const taken = new Set(iacRole.policies.map(p => p.name?.toLowerCase()))
     let name = `${policy.name}-used`
-    for (let n = 2; taken.has(name); n++) name = `${policy.name}-used-${n}`
+    for (let n = 2; taken.has(name.toLowerCase()); n++) name = `${policy.name}-used-${n}`
     const files: IacSourceFile[] = iac.files.map(f => ({
       path: f.file.path,
       text: texts.get(f.file.path) ?? f.file.text

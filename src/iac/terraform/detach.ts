@@ -186,8 +186,9 @@ function checkInlineBlocks(role: HclBlock, name: string, where: string): void {
       throw new Error(
         `${where}: not rewritten: the inline_policy name ${written.text} cannot be read, so the new policy's name may collide with it`
       )
-    if (written && literal(written) === name)
-      throw new Error(`${where}: not rewritten: it already has an inline_policy named ${name}`)
+    const existing = written ? literal(written) : undefined
+    if (existing?.toLowerCase() === name.toLowerCase())
+      throw new Error(`${where}: not rewritten: it already has an inline_policy named ${existing}`)
   }
   if (inline.length > 1 && inline.some(isEmptyBlock))
     throw new Error(
